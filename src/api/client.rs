@@ -302,6 +302,11 @@ impl Client {
 
     /// One page of conversations.
     pub async fn list_page(&self, query: &ListQuery) -> Result<ConversationPage, ApiError> {
+        self.list_page_as(query).await
+    }
+
+    /// One page decoded as `T` (e.g. a page of raw JSON values for a lossless export).
+    pub async fn list_page_as<T: serde::de::DeserializeOwned>(&self, query: &ListQuery) -> Result<T, ApiError> {
         let mut url = self.conversations_url(&[]);
         {
             let mut q = url.query_pairs_mut();
