@@ -159,8 +159,13 @@ impl Conversation {
     }
 }
 
+/// Voice channels (`VOICE-SIP`, and any other `VOICE…`) have recordings; chat ones do not.
+pub fn is_voice_channel(channel: &str) -> bool {
+    channel.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("VOICE"))
+}
+
 /// `null` → `T::default()`; any other value deserializes as `T`.
-pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de> + Default,

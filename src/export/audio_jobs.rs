@@ -7,7 +7,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::api::{AudioDirection, Client, Conversation};
+use serde::Deserialize;
+
+use crate::api::model::{is_voice_channel, null_default};
+use crate::api::{AudioDirection, Client};
+
+/// The fields of a conversation that decide whether and where its recording is saved.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CallRef {
+    #[serde(deserialize_with = "null_default")]
+    pub id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub channel: String,
+    #[serde(deserialize_with = "null_default")]
+    pub in_progress: bool,
+}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct AudioOutcome {
@@ -44,14 +59,14 @@ impl AudioJobs {
     }
 
     /// Queues the recording of a finished voice call; chat and in-progress calls have none.
-    pub fn submit(&mut self, c: &Conversation) {
-        if !c.is_voice() || c.in_progress || c.id.is_empty() {
+    pub fn submit(&mut self, c: CallRef) {
+        if !is_voice_channel(&c.channel) || c.in_progress || c.id.is_empty() {
             return;
         }
         // Ids come from the network: keep them from escaping the directory.
         let safe: String = c.id.chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' { ch } else { '_' }).collect();
         let path = self.dir.join(format!("{safe}.wav"));
-        let (client, id) = (self.client.clone(), c.id.clone());
+        let (client, id) = (self.client.clone(), c.id);
         let (limit, done, saved, skipped, failed) =
             (self.limit.clone(), self.done.clone(), self.saved.clone(), self.skipped.clone(), self.failed.clone());
         self.submitted += 1;

@@ -27,15 +27,18 @@ pub fn write_header(out: &mut impl Write, format: Format) -> io::Result<()> {
     }
 }
 
-/// Writes one conversation. `raw` is the API's JSON; `parsed` its lenient parse.
-pub fn write_record(out: &mut impl Write, format: Format, raw: &RawValue, parsed: &Conversation) -> io::Result<()> {
+/// Writes one conversation as the API sent it, on one line.
+pub fn write_raw(out: &mut impl Write, raw: &RawValue) -> io::Result<()> {
+    out.write_all(raw.get().as_bytes())?;
+    out.write_all(b"\n")
+}
+
+/// Writes one parsed conversation as CSV or Markdown (JSONL takes `write_raw`).
+pub fn write_parsed(out: &mut impl Write, format: Format, c: &Conversation) -> io::Result<()> {
     match format {
-        Format::Jsonl => {
-            out.write_all(raw.get().as_bytes())?;
-            out.write_all(b"\n")
-        }
-        Format::Csv => write_csv_row(out, parsed),
-        Format::Md => write_markdown(out, parsed),
+        Format::Jsonl => write_raw(out, &serde_json::value::to_raw_value(c).map_err(io::Error::other)?),
+        Format::Csv => write_csv_row(out, c),
+        Format::Md => write_markdown(out, c),
     }
 }
 

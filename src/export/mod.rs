@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::api::{Client, Conversation, ListQuery};
+use crate::api::{Client, ListQuery};
 use crate::config::{Config, ConnectionArgs, process_env};
 pub use format::Format;
 
@@ -177,11 +177,16 @@ pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut imp
         let page: RawPage = client.list_page_as(&query).await?;
         summary.pages += 1;
         for raw in page.conversations.unwrap_or_default() {
-            let parsed: Conversation = serde_json::from_str(raw.get()).unwrap_or_default();
-            format::write_record(out, args.format, &raw, &parsed)?;
+            match args.format {
+                // Passed through as sent: no need to parse it at all.
+                Format::Jsonl => format::write_raw(out, &raw)?,
+                f => format::write_parsed(out, f, &serde_json::from_str(raw.get()).unwrap_or_default())?,
+            }
             summary.conversations += 1;
-            if let Some(a) = &mut audio {
-                a.submit(&parsed);
+            if let Some(a) = &mut audio
+                && let Ok(call) = serde_json::from_str::<audio_jobs::CallRef>(raw.get())
+            {
+                a.submit(call);
             }
         }
         progress.update(summary.conversations, audio.as_ref().map(|a| a.counts()), false);
@@ -202,4 +207,4 @@ pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut imp
     Ok(summary)
 }
 
-mod audio_jobs;
+pub mod audio_jobs;
