@@ -30,13 +30,25 @@ pub struct Check {
 
 impl Check {
     fn ok(name: &'static str, detail: impl Into<String>) -> Self {
-        Check { verdict: Verdict::Ok, name, detail: detail.into() }
+        Check {
+            verdict: Verdict::Ok,
+            name,
+            detail: detail.into(),
+        }
     }
     fn warn(name: &'static str, detail: impl Into<String>) -> Self {
-        Check { verdict: Verdict::Warn, name, detail: detail.into() }
+        Check {
+            verdict: Verdict::Warn,
+            name,
+            detail: detail.into(),
+        }
     }
     fn fail(name: &'static str, detail: impl Into<String>) -> Self {
-        Check { verdict: Verdict::Fail, name, detail: detail.into() }
+        Check {
+            verdict: Verdict::Fail,
+            name,
+            detail: detail.into(),
+        }
     }
     pub fn line(&self) -> String {
         let mark = match self.verdict {
@@ -55,11 +67,19 @@ pub async fn run(args: DoctorArgs) -> Result<i32> {
     for c in &checks {
         println!("{}", c.line());
     }
-    Ok(if checks.iter().any(|c| c.verdict == Verdict::Fail) { 1 } else { 0 })
+    Ok(if checks.iter().any(|c| c.verdict == Verdict::Fail) {
+        1
+    } else {
+        0
+    })
 }
 
 fn failure(name: &'static str, e: &ApiError) -> Check {
-    let cid = e.correlation_id.as_ref().map(|c| format!(" (correlation id {c})")).unwrap_or_default();
+    let cid = e
+        .correlation_id
+        .as_ref()
+        .map(|c| format!(" (correlation id {c})"))
+        .unwrap_or_default();
     Check::fail(name, format!("{}{cid}", e.headline()))
 }
 
@@ -78,13 +98,28 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
         missing.push("POLYAI_PROJECT_ID");
     }
     if missing.is_empty() {
-        out.push(Check::ok("configuration", format!("account {} · project {} · client_env {}", cfg.account_id, cfg.project_id, cfg.client_env)));
+        out.push(Check::ok(
+            "configuration",
+            format!(
+                "account {} · project {} · client_env {}",
+                cfg.account_id, cfg.project_id, cfg.client_env
+            ),
+        ));
     } else {
-        out.push(Check::fail("configuration", format!("{} not set: export them as in the quickstart's step \"Set environment variables\"", missing.join(", "))));
+        out.push(Check::fail(
+            "configuration",
+            format!(
+                "{} not set: export them as in the quickstart's step \"Set environment variables\"",
+                missing.join(", ")
+            ),
+        ));
         return out;
     }
     if cfg.account_id.starts_with("ACCOUNT-") {
-        out.push(Check::warn("account id", "the workspace prefix is ws-, not ACCOUNT- (take it from the Agent Studio URL)"));
+        out.push(Check::warn(
+            "account id",
+            "the workspace prefix is ws-, not ACCOUNT- (take it from the Agent Studio URL)",
+        ));
     }
     // Host families, from the URLs alone.
     let runtime_is_platform = cfg.base_url.contains(".poly.ai") && !cfg.base_url.contains("platform.polyai.app");
@@ -97,17 +132,30 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
     if cfg.platform_url.contains("platform.polyai.app") {
         out.push(Check::fail(
             "webhooks URL family",
-            format!("POLYAI_PLATFORM_URL={} is the runtime host; webhooks live on api.{{region}}.poly.ai (no -1)", cfg.platform_url),
+            format!(
+                "POLYAI_PLATFORM_URL={} is the runtime host; webhooks live on api.{{region}}.poly.ai (no -1)",
+                cfg.platform_url
+            ),
         ));
     }
     let (rr, pr) = (Region::of_url(&cfg.base_url), Region::of_url(&cfg.platform_url));
     if let (Some(r), Some(p)) = (rr, pr)
         && r != p
     {
-        out.push(Check::warn("regions", format!("base URL is {} but platform URL is {}: a key works in one region only", r.name(), p.name())));
+        out.push(Check::warn(
+            "regions",
+            format!(
+                "base URL is {} but platform URL is {}: a key works in one region only",
+                r.name(),
+                p.name()
+            ),
+        ));
     }
     let client = match Client::new(cfg) {
-        Ok(c) => c.with_retry_policy(crate::api::RetryPolicy { max_retries: 2, ..Default::default() }),
+        Ok(c) => c.with_retry_policy(crate::api::RetryPolicy {
+            max_retries: 2,
+            ..Default::default()
+        }),
         Err(e) => {
             out.push(Check::fail("base URL", format!("{e:#}")));
             return out;
@@ -125,7 +173,10 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
     };
     let first = match client.list_page(&window(&cfg.client_env, 20)).await {
         Ok(page) => {
-            out.push(Check::ok("key and host", format!("{} answered the step-1 smoke test", cfg.base_url)));
+            out.push(Check::ok(
+                "key and host",
+                format!("{} answered the step-1 smoke test", cfg.base_url),
+            ));
             page
         }
         Err(e) => {
@@ -152,16 +203,34 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
             }
         }
         out.push(if elsewhere.is_empty() {
-            Check::warn("calls in last 24h", format!("none for client_env={} (nor other envs): place a test call or widen the window", cfg.client_env))
+            Check::warn(
+                "calls in last 24h",
+                format!(
+                    "none for client_env={} (nor other envs): place a test call or widen the window",
+                    cfg.client_env
+                ),
+            )
         } else {
             Check::fail(
                 "client_env",
-                format!("no {} calls in the last 24h but {} has some: set client_env (e.g. `--env {}` or `e` in the TUI)", cfg.client_env, elsewhere.join(", "), elsewhere[0]),
+                format!(
+                    "no {} calls in the last 24h but {} has some: set client_env (e.g. `--env {}` or `e` in the TUI)",
+                    cfg.client_env,
+                    elsewhere.join(", "),
+                    elsewhere[0]
+                ),
             )
         });
     } else {
         let n = first.conversations.len();
-        out.push(Check::ok("calls in last 24h", format!("{n}{} for client_env={}", if first.cursor.is_some() { "+" } else { "" }, cfg.client_env)));
+        out.push(Check::ok(
+            "calls in last 24h",
+            format!(
+                "{n}{} for client_env={}",
+                if first.cursor.is_some() { "+" } else { "" },
+                cfg.client_env
+            ),
+        ));
         let hidden = first.conversations.iter().filter(|c| c.transcript_hidden()).count();
         let with_turns = first.conversations.iter().filter(|c| c.turn_count() > 0).count();
         out.push(if with_turns > 0 && hidden == with_turns {
@@ -178,14 +247,27 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
 
 async fn check_webhooks(client: &Client) -> Check {
     let url = client.url(HostFamily::Platform, &["v1", "webhook-endpoints"]);
-    match client.request_json::<serde_json::Value>(reqwest::Method::GET, HostFamily::Platform, url, None).await {
+    match client
+        .request_json::<serde_json::Value>(reqwest::Method::GET, HostFamily::Platform, url, None)
+        .await
+    {
         Ok(v) => {
             let n = v.get("data").and_then(|d| d.as_array()).map(|a| a.len()).unwrap_or(0);
-            Check::ok("webhooks host", format!("{} answered ({n} endpoints registered)", client.platform_url().as_str().trim_end_matches('/')))
+            Check::ok(
+                "webhooks host",
+                format!(
+                    "{} answered ({n} endpoints registered)",
+                    client.platform_url().as_str().trim_end_matches('/')
+                ),
+            )
         }
         Err(e) if e.kind == ErrorKind::Unauthorized || e.kind == ErrorKind::Forbidden => Check::warn(
             "webhooks host",
-            format!("{} reached, but the key was refused ({}): webhooks need a separate workspace-scoped key from developers@poly.ai", client.platform_url(), e.status.unwrap_or(0)),
+            format!(
+                "{} reached, but the key was refused ({}): webhooks need a separate workspace-scoped key from developers@poly.ai",
+                client.platform_url(),
+                e.status.unwrap_or(0)
+            ),
         ),
         Err(e) => failure("webhooks host", &e),
     }

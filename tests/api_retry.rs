@@ -19,14 +19,18 @@ async fn scripted_server(answers: Vec<String>) -> (String, Arc<AtomicUsize>, Arc
     let (h, seen) = (hits.clone(), heads.clone());
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             let n = h.fetch_add(1, Ordering::SeqCst);
             let answer = answers[n.min(answers.len() - 1)].clone();
             let seen = seen.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 8192];
                 let len = sock.read(&mut buf).await.unwrap_or(0);
-                seen.lock().unwrap().push(String::from_utf8_lossy(&buf[..len]).into_owned());
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..len]).into_owned());
                 let _ = sock.write_all(answer.as_bytes()).await;
                 let _ = sock.shutdown().await;
             });
@@ -36,7 +40,10 @@ async fn scripted_server(answers: Vec<String>) -> (String, Arc<AtomicUsize>, Arc
 }
 
 fn response(status: &str, extra: &str, body: &str) -> String {
-    format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\nconnection: close\r\n{extra}content-length: {}\r\n\r\n{body}", body.len())
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nconnection: close\r\n{extra}content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 fn client(base: &str) -> Client {
@@ -47,7 +54,12 @@ fn client(base: &str) -> Client {
         project_id: Some("PROJECT-1".into()),
         ..Default::default()
     };
-    let cfg = Config::resolve_with_file(&args, &|k| (k == "POLYAI_API_KEY").then(|| "secret-key".into()), FileConfig::default()).unwrap();
+    let cfg = Config::resolve_with_file(
+        &args,
+        &|k| (k == "POLYAI_API_KEY").then(|| "secret-key".into()),
+        FileConfig::default(),
+    )
+    .unwrap();
     Client::new(&cfg).unwrap().with_retry_policy(RetryPolicy {
         max_retries: 3,
         base_delay: Duration::from_millis(40),
@@ -60,7 +72,11 @@ const PAGE: &str = r#"{"conversations":[{"id":"CA1","channel":"VOICE-SIP"}],"cur
 
 #[tokio::test]
 async fn server_errors_back_off_then_succeed_and_are_reported() {
-    let err = response("503 Service Unavailable", "x-polyai-correlation-id: c-1\r\n", r#"{"error_message":"busy"}"#);
+    let err = response(
+        "503 Service Unavailable",
+        "x-polyai-correlation-id: c-1\r\n",
+        r#"{"error_message":"busy"}"#,
+    );
     let (base, hits, heads) = scripted_server(vec![err.clone(), err, response("200 OK", "", PAGE)]).await;
     let notices = Arc::new(Mutex::new(Vec::<RetryNotice>::new()));
     let n2 = notices.clone();
@@ -70,7 +86,11 @@ async fn server_errors_back_off_then_succeed_and_are_reported() {
     assert_eq!(hits.load(Ordering::SeqCst), 3);
     let notices = notices.lock().unwrap();
     assert_eq!(notices.len(), 2);
-    assert!(notices.iter().all(|n| n.reason == ErrorKind::Server && n.status == Some(503)));
+    assert!(
+        notices
+            .iter()
+            .all(|n| n.reason == ErrorKind::Server && n.status == Some(503))
+    );
     // Every attempt carried the key in the header and never in the URL.
     for head in heads.lock().unwrap().iter() {
         assert!(head.to_ascii_lowercase().contains("x-api-key: secret-key"), "{head}");
@@ -80,7 +100,11 @@ async fn server_errors_back_off_then_succeed_and_are_reported() {
 
 #[tokio::test]
 async fn retry_after_is_waited_for_in_seconds() {
-    let limited = response("429 Too Many Requests", "retry-after: 1\r\n", r#"{"error_code":"RATE_LIMITED","error_message":"slow down"}"#);
+    let limited = response(
+        "429 Too Many Requests",
+        "retry-after: 1\r\n",
+        r#"{"error_code":"RATE_LIMITED","error_message":"slow down"}"#,
+    );
     let (base, hits, _) = scripted_server(vec![limited, response("200 OK", "", PAGE)]).await;
     let t = Instant::now();
     client(&base).list_page(&ListQuery::default()).await.unwrap();
@@ -105,7 +129,8 @@ async fn persistent_failure_gives_up_with_diagnosis() {
 
 #[tokio::test]
 async fn client_errors_are_not_retried() {
-    let (base, hits, _) = scripted_server(vec![response("401 Unauthorized", "", r#"{"error_message":"bad key"}"#)]).await;
+    let (base, hits, _) =
+        scripted_server(vec![response("401 Unauthorized", "", r#"{"error_message":"bad key"}"#)]).await;
     let e = client(&base).list_page(&ListQuery::default()).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unauthorized);
     assert_eq!(hits.load(Ordering::SeqCst), 1);
@@ -115,8 +140,15 @@ async fn client_errors_are_not_retried() {
 #[tokio::test]
 async fn refused_connection_is_a_network_error_after_retries() {
     // Bind then drop: the port is (almost certainly) closed now.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let e = client(&format!("http://127.0.0.1:{port}")).list_page(&ListQuery::default()).await.unwrap_err();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = client(&format!("http://127.0.0.1:{port}"))
+        .list_page(&ListQuery::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Network);
     assert!(e.diagnosis().contains("Cannot reach 127.0.0.1"), "{}", e.diagnosis());
 }

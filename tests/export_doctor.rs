@@ -36,7 +36,12 @@ async fn jsonl_export_is_every_call_of_the_window_once_and_lossless() {
     let text = String::from_utf8(out).unwrap();
     let ids: Vec<String> = text
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     let unique: HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "no duplicates");
@@ -64,7 +69,10 @@ async fn csv_and_markdown_exports() {
     let s = standin::start(StandinOptions::default()).await.unwrap();
     let client = common::client(&s);
     let mut csv = Vec::new();
-    let n = export(&client, &args(Format::Csv), "sandbox", &mut csv).await.unwrap().conversations;
+    let n = export(&client, &args(Format::Csv), "sandbox", &mut csv)
+        .await
+        .unwrap()
+        .conversations;
     let csv = String::from_utf8(csv).unwrap();
     assert_eq!(csv.lines().count() as u64, n + 1);
     assert!(csv.starts_with(callscope::export::format::CSV_HEADER));
@@ -80,7 +88,12 @@ async fn csv_and_markdown_exports() {
 
 #[tokio::test]
 async fn export_with_audio_saves_voice_recordings_and_resumes() {
-    let s = standin::start(StandinOptions { conversations: 400, ..Default::default() }).await.unwrap();
+    let s = standin::start(StandinOptions {
+        conversations: 400,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let audio = dir.path().join("rec");
     let out = dir.path().join("calls.jsonl");
@@ -99,8 +112,11 @@ async fn export_with_audio_saves_voice_recordings_and_resumes() {
     let first = tokio::task::spawn_blocking(run.clone()).await.unwrap();
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(first.status.success(), "{stderr}");
-    let lines: Vec<serde_json::Value> =
-        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let voice: Vec<&str> = lines
         .iter()
         .filter(|c| c["channel"] == "VOICE-SIP" && c["in_progress"] == false)
@@ -111,22 +127,48 @@ async fn export_with_audio_saves_voice_recordings_and_resumes() {
         let r = hound::WavReader::open(audio.join(format!("{id}.wav"))).unwrap();
         assert!(r.duration() > 0);
     }
-    assert_eq!(std::fs::read_dir(&audio).unwrap().count(), voice.len(), "no chat recordings, no partial files");
-    assert!(stderr.contains(&format!("recordings: {} saved, 0 already complete, 0 failed", voice.len())), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&audio).unwrap().count(),
+        voice.len(),
+        "no chat recordings, no partial files"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "recordings: {} saved, 0 already complete, 0 failed",
+            voice.len()
+        )),
+        "{stderr}"
+    );
 
     // Damage one recording: the rerun fetches only that one again.
     let victim = audio.join(format!("{}.wav", voice[0]));
     let len = std::fs::metadata(&victim).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&victim).unwrap().set_len(len / 2).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&victim)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
     let second = tokio::task::spawn_blocking(run).await.unwrap();
     let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(stderr.contains(&format!("recordings: 1 saved, {} already complete, 0 failed", voice.len() - 1)), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "recordings: 1 saved, {} already complete, 0 failed",
+            voice.len() - 1
+        )),
+        "{stderr}"
+    );
     assert_eq!(std::fs::metadata(&victim).unwrap().len(), len);
 }
 
 #[tokio::test]
 async fn export_to_file_is_atomic_on_failure() {
-    let s = standin::start(StandinOptions { conversations: 50, ..Default::default() }).await.unwrap();
+    let s = standin::start(StandinOptions {
+        conversations: 50,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("calls.jsonl");
     let mut env = common::env_for(&s);
@@ -134,15 +176,29 @@ async fn export_to_file_is_atomic_on_failure() {
     env.push(("POLYAI_API_KEY", "wrong-key".into()));
     let res = tokio::task::spawn_blocking({
         let out = out.clone();
-        move || Command::new(env!("CARGO_BIN_EXE_callscope")).args(["export", "--out"]).arg(&out).envs(env).output().unwrap()
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_callscope"))
+                .args(["export", "--out"])
+                .arg(&out)
+                .envs(env)
+                .output()
+                .unwrap()
+        }
     })
     .await
     .unwrap();
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(!res.status.success());
-    assert!(stderr.contains("401 Unauthorized") && stderr.contains("POLYAI_API_KEY"), "{stderr}");
+    assert!(
+        stderr.contains("401 Unauthorized") && stderr.contains("POLYAI_API_KEY"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("wrong-key"), "the key is never printed");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no partial output left behind");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no partial output left behind"
+    );
 }
 
 #[tokio::test]
@@ -150,7 +206,11 @@ async fn doctor_passes_on_a_good_config_and_diagnoses_bad_ones() {
     let s = standin::start(StandinOptions::default()).await.unwrap();
     let good = diagnose(&common::config_with_key(&s, &s.api_key)).await;
     assert!(good.iter().all(|c| c.verdict != Verdict::Fail), "{good:#?}");
-    assert!(good.iter().any(|c| c.name == "webhooks host" && c.verdict == Verdict::Ok), "{good:#?}");
+    assert!(
+        good.iter()
+            .any(|c| c.name == "webhooks host" && c.verdict == Verdict::Ok),
+        "{good:#?}"
+    );
 
     let bad_key = diagnose(&common::config_with_key(&s, "nope")).await;
     let line = bad_key.iter().find(|c| c.verdict == Verdict::Fail).unwrap().line();
@@ -175,10 +235,20 @@ async fn doctor_passes_on_a_good_config_and_diagnoses_bad_ones() {
 #[test]
 fn doctor_binary_exits_nonzero_when_something_is_wrong() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let s = rt.block_on(standin::start(StandinOptions { conversations: 50, ..Default::default() })).unwrap();
+    let s = rt
+        .block_on(standin::start(StandinOptions {
+            conversations: 50,
+            ..Default::default()
+        }))
+        .unwrap();
     let mut env = common::env_for(&s);
     env.retain(|(k, _)| *k != "POLYAI_API_KEY");
-    let out = Command::new(env!("CARGO_BIN_EXE_callscope")).arg("doctor").envs(env).env_remove("POLYAI_API_KEY").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .arg("doctor")
+        .envs(env)
+        .env_remove("POLYAI_API_KEY")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL configuration"));
 }

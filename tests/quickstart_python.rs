@@ -10,10 +10,21 @@ fn snippet(name: &str) -> String {
 
 #[test]
 fn quickstart_python_steps_1_to_4_work_unchanged() {
-    let Some(python) = common::python_with_requests() else { return };
+    let Some(python) = common::python_with_requests() else {
+        return;
+    };
     let (_server, vars) = common::serve_demo(&[]);
     let names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(names, ["POLYAI_BASE_URL", "POLYAI_PLATFORM_URL", "POLYAI_API_KEY", "POLYAI_ACCOUNT_ID", "POLYAI_PROJECT_ID"]);
+    assert_eq!(
+        names,
+        [
+            "POLYAI_BASE_URL",
+            "POLYAI_PLATFORM_URL",
+            "POLYAI_API_KEY",
+            "POLYAI_ACCOUNT_ID",
+            "POLYAI_PROJECT_ID"
+        ]
+    );
 
     let step3 = snippet("step3_transcript.py");
     assert!(step3.starts_with("conv_id = \"your_conversation_id\"\n"));
@@ -27,14 +38,32 @@ fn quickstart_python_steps_1_to_4_work_unchanged() {
     ]
     .join("\n");
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(python).arg("-c").arg(&script).current_dir(dir.path()).envs(vars.iter().cloned()).output().unwrap();
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .envs(vars.iter().cloned())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "python failed:\n{}\n{}", stdout, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Step 1 printed the JSON with conversations and a cursor; step 2 one line per call.
     assert!(stdout.lines().next().unwrap().contains("'conversations'"), "{stdout}");
-    let conv_id = stdout.lines().find_map(|l| l.strip_prefix("CONV_ID ")).unwrap().to_string();
-    let walked = stdout.lines().filter(|l| l.starts_with("CA") && l.split_whitespace().count() == 3).count();
+    let conv_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("CONV_ID "))
+        .unwrap()
+        .to_string();
+    let walked = stdout
+        .lines()
+        .filter(|l| l.starts_with("CA") && l.split_whitespace().count() == 3)
+        .count();
     assert!(walked >= 100, "step 2 walked {walked} live calls of the last 24h");
     // Step 3: the transcript with speakers.
     assert!(stdout.contains("  AGENT  ") && stdout.contains("  USER   "), "{stdout}");

@@ -27,12 +27,17 @@ pub async fn save_recording(
     if let Ok(meta) = std::fs::metadata(path)
         && wav_is_complete(path)
     {
-        return Ok(SaveOutcome { skipped: true, bytes: meta.len() });
+        return Ok(SaveOutcome {
+            skipped: true,
+            bytes: meta.len(),
+        });
     }
     let resp = client.audio(id, direction, None).await?;
     let total = resp.content_length();
     let tmp = path.with_extension("wav.partial");
-    let mut file = tokio::fs::File::create(&tmp).await.with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut file = tokio::fs::File::create(&tmp)
+        .await
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
     let mut body = resp.bytes_stream();
     let mut got = 0u64;
     let result: Result<()> = async {
@@ -58,14 +63,21 @@ pub async fn save_recording(
         return Err(e);
     }
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(SaveOutcome { skipped: false, bytes: got })
+    Ok(SaveOutcome {
+        skipped: false,
+        bytes: got,
+    })
 }
 
 /// A readable WAV whose data chunk is as long as its header says.
 fn wav_is_complete(path: &Path) -> bool {
-    let Ok(reader) = hound::WavReader::open(path) else { return false };
+    let Ok(reader) = hound::WavReader::open(path) else {
+        return false;
+    };
     let spec = reader.spec();
     let expected = reader.duration() as u64 * spec.channels as u64 * (spec.bits_per_sample as u64).div_ceil(8);
-    let Ok(meta) = std::fs::metadata(path) else { return false };
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
     meta.len() >= expected + 44
 }

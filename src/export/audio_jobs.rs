@@ -64,11 +64,25 @@ impl AudioJobs {
             return;
         }
         // Ids come from the network: keep them from escaping the directory.
-        let safe: String = c.id.chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' { ch } else { '_' }).collect();
+        let safe: String =
+            c.id.chars()
+                .map(|ch| {
+                    if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' {
+                        ch
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
         let path = self.dir.join(format!("{safe}.wav"));
         let (client, id) = (self.client.clone(), c.id);
-        let (limit, done, saved, skipped, failed) =
-            (self.limit.clone(), self.done.clone(), self.saved.clone(), self.skipped.clone(), self.failed.clone());
+        let (limit, done, saved, skipped, failed) = (
+            self.limit.clone(),
+            self.done.clone(),
+            self.saved.clone(),
+            self.skipped.clone(),
+            self.failed.clone(),
+        );
         self.submitted += 1;
         self.tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;

@@ -44,8 +44,16 @@ pub fn write_parsed(out: &mut impl Write, format: Format, c: &Conversation) -> i
 
 fn csv_field(s: &str) -> String {
     // Quote when needed; also neutralise spreadsheet formulas in untrusted text.
-    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
 }
 
 fn opt(n: Option<u32>) -> String {
@@ -53,7 +61,10 @@ fn opt(n: Option<u32>) -> String {
 }
 
 pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
-    let started = c.started_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
+    let started = c
+        .started_at
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
     let fields = [
         csv_field(&c.id),
         started,
@@ -90,7 +101,10 @@ fn mmss(secs: i64) -> String {
 
 /// One conversation as Markdown: a heading, its metadata, the transcript.
 pub fn write_markdown(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
-    let started = c.started_at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "unknown start".into());
+    let started = c
+        .started_at
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "unknown start".into());
     writeln!(out, "## {} — {} · {}\n", md(&c.id), md(&c.channel), started)?;
     writeln!(out, "- environment: {}", md(&c.environment))?;
     if let Some(d) = c.total_duration {
@@ -101,14 +115,22 @@ pub fn write_markdown(out: &mut impl Write, c: &Conversation) -> io::Result<()> 
         writeln!(out, "- from {} to {}", md(&c.from_number), md(&c.to_number))?;
     }
     if c.handoff {
-        writeln!(out, "- handoff: {} → {}", md(&c.handoff_reason), md(&c.handoff_destination))?;
+        writeln!(
+            out,
+            "- handoff: {} → {}",
+            md(&c.handoff_reason),
+            md(&c.handoff_destination)
+        )?;
     }
     if c.in_progress {
         writeln!(out, "- in progress")?;
     }
     writeln!(out)?;
     if c.transcript_hidden() {
-        writeln!(out, "_Transcript hidden: enable **Conversation transcript** under **API Keys > Configuration** in Agent Studio._\n")?;
+        writeln!(
+            out,
+            "_Transcript hidden: enable **Conversation transcript** under **API Keys > Configuration** in Agent Studio._\n"
+        )?;
         return Ok(());
     }
     for t in &c.turns {
@@ -134,15 +156,28 @@ pub fn write_markdown(out: &mut impl Write, c: &Conversation) -> io::Result<()> 
             if t.is_ood {
                 notes.push("out of domain".into());
             }
-            let notes = if notes.is_empty() { String::new() } else { format!(" _({})_", notes.join("; ")) };
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" _({})_", notes.join("; "))
+            };
             writeln!(out, "- `{}` **USER**: {text}{notes}", offset(t.user_input_datetime))?;
             if !t.translated_user_input.is_empty() {
                 writeln!(out, "  - translated: {}", md(&t.translated_user_input))?;
             }
         }
         if !t.agent_response.is_empty() {
-            let latency = t.latency.filter(|l| *l > 0.0).map(|l| format!(" _({l:.2}s)_")).unwrap_or_default();
-            writeln!(out, "- `{}` **AGENT**: {}{latency}", offset(t.agent_response_datetime), md(&t.agent_response))?;
+            let latency = t
+                .latency
+                .filter(|l| *l > 0.0)
+                .map(|l| format!(" _({l:.2}s)_"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "- `{}` **AGENT**: {}{latency}",
+                offset(t.agent_response_datetime),
+                md(&t.agent_response)
+            )?;
             if !t.english_agent_response.is_empty() {
                 writeln!(out, "  - in English: {}", md(&t.english_agent_response))?;
             }
@@ -170,9 +205,16 @@ mod tests {
         let mut out = Vec::new();
         write_csv_row(&mut out, &conv()).unwrap();
         let line = String::from_utf8(out).unwrap();
-        assert!(line.starts_with("CA1,2026-01-01T10:00:00Z,live,VOICE-SIP,65,,1,false,true,\"billing, \"\"urgent\"\"\""), "{line}");
+        assert!(
+            line.starts_with("CA1,2026-01-01T10:00:00Z,live,VOICE-SIP,65,,1,false,true,\"billing, \"\"urgent\"\"\""),
+            "{line}"
+        );
         assert!(line.contains(",'=HYPERLINK(1),"), "{line}");
-        assert_eq!(CSV_HEADER.split(',').count(), line.trim_end().split(',').count() - 1, "one comma inside a quoted field");
+        assert_eq!(
+            CSV_HEADER.split(',').count(),
+            line.trim_end().split(',').count() - 1,
+            "one comma inside a quoted field"
+        );
     }
 
     #[test]
@@ -180,7 +222,10 @@ mod tests {
         let mut out = Vec::new();
         write_markdown(&mut out, &conv()).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("- `00:05` **USER**: hi &lt;b>\\|x[31m _(intents: greet)_"), "{text}");
+        assert!(
+            text.contains("- `00:05` **USER**: hi &lt;b>\\|x[31m _(intents: greet)_"),
+            "{text}"
+        );
         assert!(text.contains("- `01:02` **AGENT**: hello _(0.80s)_"), "{text}");
         assert!(!text.contains('\u{1b}'));
     }

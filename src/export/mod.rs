@@ -58,7 +58,9 @@ pub struct ExportArgs {
 pub fn parse_span(s: &str) -> Result<ChronoDuration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num.parse().map_err(|_| format!("{s:?}: expected a number and a unit, e.g. 24h or 7d"))?;
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit, e.g. 24h or 7d"))?;
     let d = match unit {
         "s" => ChronoDuration::seconds(n),
         "m" | "min" => ChronoDuration::minutes(n),
@@ -146,7 +148,10 @@ pub async fn run(args: ExportArgs) -> Result<i32> {
 }
 
 fn tmp_path(path: &std::path::Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export".into());
     path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
 }
 
@@ -168,7 +173,10 @@ pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut imp
     };
     let mut summary = ExportSummary::default();
     let mut progress = progress::Progress::new();
-    let mut audio = args.with_audio.as_ref().map(|dir| audio_jobs::AudioJobs::new(client.clone(), dir.clone(), args.audio_concurrency as usize));
+    let mut audio = args
+        .with_audio
+        .as_ref()
+        .map(|dir| audio_jobs::AudioJobs::new(client.clone(), dir.clone(), args.audio_concurrency as usize));
     if let Some(dir) = &args.with_audio {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -197,7 +205,9 @@ pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut imp
     }
     out.flush()?;
     if let Some(a) = audio {
-        let outcome = a.finish(|done, total| progress.update(summary.conversations, Some((done, total)), false)).await;
+        let outcome = a
+            .finish(|done, total| progress.update(summary.conversations, Some((done, total)), false))
+            .await;
         summary.recordings_saved = outcome.saved;
         summary.recordings_skipped = outcome.skipped;
         summary.recordings_failed = outcome.failed;

@@ -11,7 +11,11 @@ pub struct Progress {
 
 impl Progress {
     pub fn new() -> Self {
-        Progress { enabled: std::io::stderr().is_terminal(), started: Instant::now(), last_draw: None }
+        Progress {
+            enabled: std::io::stderr().is_terminal(),
+            started: Instant::now(),
+            last_draw: None,
+        }
     }
 
     /// Redraws at most 10 times a second unless `force`.
@@ -25,7 +29,10 @@ impl Progress {
         }
         self.last_draw = Some(now);
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
-        let mut line = format!("exported {conversations} conversations ({:.0}/s)", conversations as f64 / secs);
+        let mut line = format!(
+            "exported {conversations} conversations ({:.0}/s)",
+            conversations as f64 / secs
+        );
         if let Some((done, total)) = audio {
             line += &format!(" · recordings {done}/{total}");
         }

@@ -22,7 +22,12 @@ pub fn conn_args(s: &Standin) -> ConnectionArgs {
 /// A config for a running stand-in with `key` as its API key.
 pub fn config_with_key(s: &Standin, key: &str) -> Config {
     let key = key.to_string();
-    Config::resolve_with_file(&conn_args(s), &move |k| (k == "POLYAI_API_KEY").then(|| key.clone()), FileConfig::default()).unwrap()
+    Config::resolve_with_file(
+        &conn_args(s),
+        &move |k| (k == "POLYAI_API_KEY").then(|| key.clone()),
+        FileConfig::default(),
+    )
+    .unwrap()
 }
 
 pub fn client_with_key(s: &Standin, key: &str) -> Client {
@@ -47,7 +52,13 @@ pub fn env_for(s: &Standin) -> Vec<(&'static str, String)> {
 /// `callscope serve-demo` on free ports; returns the child and the five `export` values.
 pub fn serve_demo(extra: &[&str]) -> (ChildGuard, Vec<(String, String)>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_callscope"))
-        .args(["serve-demo", "--runtime-addr", "127.0.0.1:0", "--platform-addr", "127.0.0.1:0"])
+        .args([
+            "serve-demo",
+            "--runtime-addr",
+            "127.0.0.1:0",
+            "--platform-addr",
+            "127.0.0.1:0",
+        ])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -57,7 +68,9 @@ pub fn serve_demo(extra: &[&str]) -> (ChildGuard, Vec<(String, String)>) {
     let mut vars = Vec::new();
     for _ in 0..5 {
         let line = lines.next().expect("five export lines").unwrap();
-        let rest = line.strip_prefix("export ").unwrap_or_else(|| panic!("not an export line: {line:?}"));
+        let rest = line
+            .strip_prefix("export ")
+            .unwrap_or_else(|| panic!("not an export line: {line:?}"));
         let (k, v) = rest.split_once('=').unwrap();
         vars.push((k.to_string(), v.to_string()));
     }
@@ -76,7 +89,11 @@ impl Drop for ChildGuard {
 
 /// Python 3 with `requests`, or `None` (a skip is only allowed outside CI).
 pub fn python_with_requests() -> Option<&'static str> {
-    let ok = Command::new("python3").args(["-c", "import requests"]).status().map(|s| s.success()).unwrap_or(false);
+    let ok = Command::new("python3")
+        .args(["-c", "import requests"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     if ok {
         Some("python3")
     } else if std::env::var_os("CI").is_some() {
