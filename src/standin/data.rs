@@ -357,3 +357,138 @@ impl DatasetHandle {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle(seed: u64, n: usize, now: DateTime<Utc>) -> DatasetHandle {
+        DatasetHandle::new(
+            Dataset::generate(seed, n, now),
+            Scope {
+                account_id: "ws-demo".into(),
+                project_id: "PROJECT-demo".into(),
+                now,
+                seed,
+            },
+        )
+    }
+
+    fn fixed_now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    #[test]
+    fn deterministic_per_seed() {
+        let all = |seed| {
+            let h = handle(seed, 300, fixed_now());
+            let entries = h.read(|d| d.entries().to_vec());
+            serde_json::to_string(&entries.iter().map(|e| h.expand(e)).collect::<Vec<_>>())
+                .unwrap()
+        };
+        assert_eq!(all(7), all(7));
+        assert_ne!(all(7), all(8));
+    }
+
+    #[test]
+    fn default_set_satisfies_the_invariants() {
+        let now = fixed_now();
+        let h = handle(7, 3000, now);
+        let entries = h.read(|d| d.entries().to_vec());
+        assert_eq!(entries.len(), 3000);
+        assert!(entries.windows(2).all(|w| w[0].key() < w[1].key()), "sorted, unique");
+        let day_ago = (now - Duration::hours(24)).timestamp_millis();
+        let count = |f: &dyn Fn(&Entry) -> bool| entries.iter().filter(|e| f(e)).count();
+        let live = count(&|e| &*e.environment == "live");
+        assert!((2250..=2550).contains(&live), "~80% live: {live}");
+        for env in ["live", "sandbox"] {
+            let recent = count(&|e| &*e.environment == env && e.started_ms >= day_ago);
+            assert!(recent >= 100, "{env} in the last 24 h: {recent}");
+        }
+        assert!(count(&|e| &*e.environment == "pre-release") > 0);
+        let voice = count(&|e| e.is_voice());
+        assert!((1950..=2250).contains(&voice), "~70% voice: {voice}");
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.started_ms >= (now - Duration::days(30)).timestamp_millis()
+                    && e.started_ms <= now.timestamp_millis())
+        );
+
+        let (mut hidden, mut in_progress, mut handoffs, mut dtmf, mut silences, mut ood, mut foreign, mut slow) =
+            (0, 0, 0, 0, 0, 0, 0, 0);
+        for e in &entries {
+            let c = h.expand(e);
+            assert!(c.id.len() == 34 && c.id.starts_with("CA"), "{}", c.id);
+            assert!(c.id[2..].chars().all(|ch| ch.is_ascii_hexdigit()));
+            let start = c.started_at.unwrap();
+            let total = c.total_duration.unwrap() as i64;
+            let end = start + Duration::seconds(total);
+            if !c.in_progress {
+                assert!(end <= now, "completed calls ended before now");
+            }
+            assert_eq!(
+                c.metrics.iter().find(|(k, _)| k == "CALL_DURATION").unwrap().1,
+                vec![total.to_string()]
+            );
+            if c.transcript_hidden() {
+                hidden += 1;
+            } else {
+                assert_eq!(c.num_turns, Some(c.turns.len() as u32), "{}", c.id);
+                assert_eq!(
+                    c.num_silences,
+                    Some(c.turns.iter().filter(|t| t.is_silence).count() as u32)
+                );
+                assert_eq!(c.num_ood, Some(c.turns.iter().filter(|t| t.is_ood).count() as u32));
+            }
+            for t in &c.turns {
+                for at in [t.user_input_datetime, t.agent_response_datetime] {
+                    let at = at.unwrap();
+                    assert!(at >= start && at <= end, "{}: turn at {at} outside the call", c.id);
+                }
+                assert!(!t.user_input.contains('{') && !t.agent_response.contains('{'));
+                dtmf += usize::from(!t.user_input_dtmf.is_empty());
+                silences += usize::from(t.is_silence);
+                ood += usize::from(t.is_ood);
+                foreign += usize::from(!t.translated_user_input.is_empty());
+                slow += usize::from(t.latency.unwrap_or(0.0) > 2.0);
+            }
+            in_progress += usize::from(c.in_progress);
+            if c.handoff {
+                handoffs += 1;
+                assert!(!c.handoff_reason.is_empty() && !c.handoff_destination.is_empty());
+                assert!(c.polyai_duration < c.total_duration);
+            }
+        }
+        assert!((40..=150).contains(&hidden), "~3% hidden: {hidden}");
+        assert!(in_progress >= 3, "{in_progress}");
+        for (what, n) in [
+            ("handoffs", handoffs),
+            ("dtmf", dtmf),
+            ("silences", silences),
+            ("ood", ood),
+            ("translations", foreign),
+            ("slow turns", slow),
+        ] {
+            assert!(n >= 20, "{what}: {n}");
+        }
+    }
+
+    #[test]
+    fn upsert_keeps_order_and_replaces_by_id() {
+        let now = fixed_now();
+        let h = handle(1, 50, now);
+        let first = h.read(|d| d.entries()[0].clone());
+        let mut c = h.expand(&first);
+        c.started_at = Some(now);
+        c.in_progress = true;
+        h.insert(c);
+        assert_eq!(h.len(), 50);
+        let entries = h.read(|d| d.entries().to_vec());
+        assert_eq!(&*entries.last().unwrap().id, &*first.id);
+        assert!(h.get(&first.id).unwrap().in_progress);
+        assert!(entries.windows(2).all(|w| w[0].key() < w[1].key()));
+    }
+}

@@ -132,9 +132,11 @@ impl Slots {
         out
     }
 
-    fn entities(&self, names: &[&str]) -> Vec<Entity> {
+    /// Entities NLU would find in `said`: the named slots whose value the caller spoke.
+    fn entities(&self, names: &[&str], said: &str) -> Vec<Entity> {
         names
             .iter()
+            .filter(|n| said.contains(self.get(n)))
             .map(|n| Entity {
                 name: (*n).to_string(),
                 values: vec![self.get(n).to_string()],
@@ -215,11 +217,12 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
                 ..Default::default()
             });
         }
+        let user = slots.fill(rng.pick_str(st.user));
         ex.push(Exchange {
-            user: slots.fill(rng.pick_str(st.user)),
+            entities: slots.entities(st.entities, &user),
+            user,
             agent: slots.fill(rng.pick_str(st.agent)),
             intents: vec![st.intent.to_string()],
-            entities: slots.entities(st.entities),
             ..Default::default()
         });
         if i == 0
@@ -298,6 +301,7 @@ fn foreign_script(rng: &mut Rng) -> Script {
         .steps
         .iter()
         .map(|st| Exchange {
+            entities: slots.entities(st.entities, &slots.fill(st.user.0)),
             user: slots.fill(st.user.0),
             translated_user: slots.fill(st.user.1),
             agent: slots.fill(st.agent.0),
@@ -307,7 +311,6 @@ fn foreign_script(rng: &mut Rng) -> Script {
             } else {
                 vec![st.intent.to_string()]
             },
-            entities: slots.entities(st.entities),
             ..Default::default()
         })
         .collect();

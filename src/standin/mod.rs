@@ -154,7 +154,7 @@ fn demo_key(seed: u64, salt: u64) -> String {
     format!(
         "sk-standin-{:016x}{:08x}",
         rng::mix(seed ^ salt),
-        rng::mix(seed.wrapping_add(salt)) >> 32
+        rng::mix(rng::mix(seed ^ salt)) >> 32
     )
 }
 
