@@ -49,7 +49,8 @@ pub struct Plan {
 }
 
 /// `(variant_id, variant_name)`.
-pub const VARIANTS: [(&str, &str); 2] = [("default", "Default"), ("friendly-v2", "Friendly tone v2")];
+pub const VARIANTS: [(&str, &str); 2] =
+    [("default", "Default"), ("friendly-v2", "Friendly tone v2")];
 
 /// Identity of one conversation in the data set.
 pub struct Identity<'a> {
@@ -229,7 +230,9 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
             && let Some(k) = keypad
         {
             ex.push(Exchange {
-                user: rng.pick_str(&["Sure.", "Okay.", "Yes.", "Go ahead."]).to_string(),
+                user: rng
+                    .pick_str(&["Sure.", "Okay.", "Yes.", "Go ahead."])
+                    .to_string(),
                 agent: rng.pick_str(k.prompt).to_string(),
                 intents: vec!["affirm".into()],
                 ..Default::default()
@@ -383,12 +386,7 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
         } else {
             user_at + lat
         };
-        t = agent_at
-            + if voice {
-                speech_secs(&e.agent)
-            } else {
-                0.2
-            };
+        t = agent_at + if voice { speech_secs(&e.agent) } else { 0.2 };
         turns.push(Turn {
             user_input: e.user.clone(),
             user_input_dtmf: e.dtmf.clone(),
@@ -484,7 +482,11 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
         turns,
         finished_at: (!plan.in_progress).then(|| start + Duration::seconds(total as i64)),
         language: script.language.into(),
-        direction: if voice { "inbound".into() } else { String::new() },
+        direction: if voice {
+            "inbound".into()
+        } else {
+            String::new()
+        },
         short_summary: if plan.in_progress {
             String::new()
         } else {

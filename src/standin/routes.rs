@@ -177,7 +177,10 @@ pub fn runtime_router(state: SharedState) -> Router {
     let routes = Router::new()
         .route("/v3/{account}/{project}/conversations", get(list))
         .route("/v3/{account}/{project}/conversations/{id}", get(by_id))
-        .route("/v3/{account}/{project}/conversations/{id}/audio", get(audio_v3));
+        .route(
+            "/v3/{account}/{project}/conversations/{id}/audio",
+            get(audio_v3),
+        );
     finish(state, routes)
 }
 
