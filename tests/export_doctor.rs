@@ -82,8 +82,8 @@ async fn csv_and_markdown_exports() {
     a.channel = vec!["VOICE-SIP".into()];
     export(&client, &a, "live", &mut md).await.unwrap();
     let md = String::from_utf8(md).unwrap();
-    assert!(md.contains("**AGENT**") && md.contains("· VOICE-SIP ·"));
-    assert!(!md.contains("· WEBCHAT ·"));
+    assert!(md.contains("**AGENT**") && md.contains("— VOICE-SIP ·"));
+    assert!(!md.contains("— WEBCHAT ·"));
 }
 
 #[tokio::test]

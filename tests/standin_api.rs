@@ -43,10 +43,7 @@ fn client(s: &Standin) -> Client {
 }
 
 fn list_url(s: &Standin) -> String {
-    format!(
-        "{}/v3/{}/{}/conversations",
-        s.runtime_url, s.account_id, s.project_id
-    )
+    format!("{}/v3/{}/{}/conversations", s.runtime_url, s.account_id, s.project_id)
 }
 
 async fn json(r: reqwest::Response) -> Value {
@@ -115,21 +112,12 @@ async fn inserting_while_paging_neither_breaks_nor_repeats_the_walk() {
     }
     let set: HashSet<&String> = ids.iter().collect();
     assert_eq!(set.len(), ids.len(), "no conversation twice");
-    assert!(
-        ids.contains(&late_id),
-        "a new call after the cursor shows up"
-    );
-    assert!(
-        !ids.contains(&early_id),
-        "a call before the cursor is not replayed"
-    );
+    assert!(ids.contains(&late_id), "a new call after the cursor shows up");
+    assert!(!ids.contains(&early_id), "a call before the cursor is not replayed");
     assert_eq!(
         ids.len(),
-        s.dataset().read(|d| d
-            .entries()
-            .iter()
-            .filter(|e| &*e.environment == "live")
-            .count())
+        s.dataset()
+            .read(|d| d.entries().iter().filter(|e| &*e.environment == "live").count())
             - 1
     );
 }
@@ -141,32 +129,18 @@ async fn auth_and_host_family_errors_map_to_client_error_kinds() {
 
     let no_key = client_for(&s, &s.runtime_url, &s.project_id, None);
     let e = no_key.list_page(&q).await.unwrap_err();
-    assert_eq!(
-        (e.kind.clone(), e.status),
-        (ErrorKind::Unauthorized, Some(401))
-    );
+    assert_eq!((e.kind.clone(), e.status), (ErrorKind::Unauthorized, Some(401)));
     assert_eq!(e.code.as_deref(), Some("AUTH_USER_UNAUTHORISED"));
 
     let wrong = client_for(&s, &s.runtime_url, &s.project_id, Some("sk-wrong"));
-    assert_eq!(
-        wrong.list_page(&q).await.unwrap_err().kind,
-        ErrorKind::Unauthorized
-    );
+    assert_eq!(wrong.list_page(&q).await.unwrap_err().kind, ErrorKind::Unauthorized);
 
     let other = client_for(&s, &s.runtime_url, &s.project_id, Some(&s.other_api_key));
     let e = other.list_page(&q).await.unwrap_err();
-    assert_eq!(
-        (e.kind.clone(), e.status),
-        (ErrorKind::Forbidden, Some(403))
-    );
+    assert_eq!((e.kind.clone(), e.status), (ErrorKind::Forbidden, Some(403)));
     assert_eq!(e.code.as_deref(), Some("ACCOUNT_INSUFFICIENT_PERMISSIONS"));
     // The other key on its own project works (and that project is empty).
-    let own = client_for(
-        &s,
-        &s.runtime_url,
-        &s.other_project_id,
-        Some(&s.other_api_key),
-    );
+    let own = client_for(&s, &s.runtime_url, &s.other_project_id, Some(&s.other_api_key));
     let page = own.list_page(&q).await.unwrap();
     assert!(page.conversations.is_empty() && page.cursor.is_none());
 
@@ -180,15 +154,8 @@ async fn auth_and_host_family_errors_map_to_client_error_kinds() {
     // Conversations asked of the platform host, and the agents path asked of the runtime host.
     let swapped = client_for(&s, &s.platform_url, &s.project_id, Some(&s.api_key));
     let e = swapped.list_page(&q).await.unwrap_err();
-    assert_eq!(
-        (e.kind.clone(), e.status),
-        (ErrorKind::WrongHost, Some(404))
-    );
-    assert!(
-        e.diagnosis().contains("platform.polyai.app"),
-        "{}",
-        e.diagnosis()
-    );
+    assert_eq!((e.kind.clone(), e.status), (ErrorKind::WrongHost, Some(404)));
+    assert!(e.diagnosis().contains("platform.polyai.app"), "{}", e.diagnosis());
     let id = s.dataset().read(|d| d.entries()[0].id.to_string());
     let runtime_as_platform = {
         let args = ConnectionArgs {
@@ -199,16 +166,9 @@ async fn auth_and_host_family_errors_map_to_client_error_kinds() {
             ..Default::default()
         };
         let key = s.api_key.clone();
-        Client::new(
-            &Config::resolve_with_file(&args, &|_| Some(key.clone()), FileConfig::default())
-                .unwrap(),
-        )
-        .unwrap()
+        Client::new(&Config::resolve_with_file(&args, &|_| Some(key.clone()), FileConfig::default()).unwrap()).unwrap()
     };
-    let e = runtime_as_platform
-        .conversation_via_agents(&id)
-        .await
-        .unwrap_err();
+    let e = runtime_as_platform.conversation_via_agents(&id).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::WrongHost);
 
     let e = client(&s).conversation("CA0000").await.unwrap_err();
@@ -225,32 +185,16 @@ async fn errors_carry_the_six_field_envelope_and_correlation_header() {
     let cases: &[(&str, u16, &str)] = &[
         ("limit=0", 400, "CONVERSATIONS_VALIDATION_FAILED"),
         ("limit=1001", 400, "CONVERSATIONS_VALIDATION_FAILED"),
-        (
-            "cursor=not-a-cursor",
-            400,
-            "CONVERSATIONS_VALIDATION_FAILED",
-        ),
-        (
-            "start_time=yesterday",
-            400,
-            "CONVERSATIONS_VALIDATION_FAILED",
-        ),
+        ("cursor=not-a-cursor", 400, "CONVERSATIONS_VALIDATION_FAILED"),
+        ("start_time=yesterday", 400, "CONVERSATIONS_VALIDATION_FAILED"),
         (
             "start_time=2026-02-01T00:00:00Z&end_time=2026-01-01T00:00:00Z",
             400,
             "CONVERSATIONS_VALIDATION_FAILED",
         ),
-        (
-            "query_type=transcript",
-            400,
-            "CONVERSATIONS_VALIDATION_FAILED",
-        ),
+        ("query_type=transcript", 400, "CONVERSATIONS_VALIDATION_FAILED"),
         ("client_env=prod", 400, "CONVERSATIONS_VALIDATION_FAILED"),
-        (
-            "variant_id=a&variant_name=b",
-            400,
-            "CONVERSATIONS_VALIDATION_FAILED",
-        ),
+        ("variant_id=a&variant_name=b", 400, "CONVERSATIONS_VALIDATION_FAILED"),
     ];
     for (q, status, code) in cases {
         let r = http
@@ -260,10 +204,7 @@ async fn errors_carry_the_six_field_envelope_and_correlation_header() {
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), *status, "{q}");
-        let cid = r.headers()["x-polyai-correlation-id"]
-            .to_str()
-            .unwrap()
-            .to_string();
+        let cid = r.headers()["x-polyai-correlation-id"].to_str().unwrap().to_string();
         let body: Value = json(r).await;
         let obj = body.as_object().unwrap();
         assert_eq!(obj.len(), 6, "{body}");
@@ -310,11 +251,7 @@ async fn rate_limit_answers_429_with_retry_after_and_the_client_waits() {
         }
     }
     let r = limited.expect("a burst over 1 request/s is refused");
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry >= 1);
     let body: Value = json(r).await;
     assert_eq!(body["error_code"], "RATE_LIMIT_EXCEEDED");
@@ -330,26 +267,14 @@ async fn rate_limit_answers_429_with_retry_after_and_the_client_waits() {
         .await
         .expect("succeeds after waiting");
     assert_eq!(page.conversations.len(), 1);
-    assert!(
-        t.elapsed() >= Duration::from_secs(retry),
-        "{:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() >= Duration::from_secs(retry), "{:?}", t.elapsed());
 }
 
 #[tokio::test]
 async fn filters_env_channel_in_progress_latency_and_variant() {
     let s = standin(1500, 0).await;
     let c = client(&s);
-    let all = |q: ListQuery| {
-        walk(
-            &c,
-            ListQuery {
-                limit: Some(500),
-                ..q
-            },
-        )
-    };
+    let all = |q: ListQuery| walk(&c, ListQuery { limit: Some(500), ..q });
 
     let sandbox = all(ListQuery {
         client_env: Some("sandbox".into()),
@@ -363,14 +288,8 @@ async fn filters_env_channel_in_progress_latency_and_variant() {
         ..Default::default()
     })
     .await;
-    assert!(
-        chats.iter().any(|c| c.channel == "WEBCHAT") && chats.iter().any(|c| c.channel == "CHAT")
-    );
-    assert!(
-        chats
-            .iter()
-            .all(|c| c.channel == "WEBCHAT" || c.channel == "CHAT")
-    );
+    assert!(chats.iter().any(|c| c.channel == "WEBCHAT") && chats.iter().any(|c| c.channel == "CHAT"));
+    assert!(chats.iter().all(|c| c.channel == "WEBCHAT" || c.channel == "CHAT"));
 
     let live_now = all(ListQuery {
         in_progress: Some(true),
@@ -411,10 +330,7 @@ async fn filters_env_channel_in_progress_latency_and_variant() {
             .flat_map(|c| c["turns"].as_array().unwrap())
             .collect();
         assert!(!turns.is_empty());
-        assert!(
-            turns.iter().all(|t| t.get("latency").is_some() == present),
-            "{flag}"
-        );
+        assert!(turns.iter().all(|t| t.get("latency").is_some() == present), "{flag}");
     }
 
     // Time window: [start, end).
@@ -467,12 +383,9 @@ async fn transcript_search_is_case_insensitive_and_respects_turn_type() {
     assert!(agent_only.is_empty(), "{}", agent_only.len());
     let agent = walk(&c, window("transfer", Some("agent"))).await;
     assert!(!agent.is_empty());
-    let total_live = s.dataset().read(|d| {
-        d.entries()
-            .iter()
-            .filter(|e| &*e.environment == "live")
-            .count()
-    });
+    let total_live = s
+        .dataset()
+        .read(|d| d.entries().iter().filter(|e| &*e.environment == "live").count());
     assert!(agent.len() < total_live);
 }
 
@@ -506,11 +419,7 @@ async fn by_id_routes_in_both_shapes() {
         })
         .await
         .unwrap();
-    let listed = page
-        .conversations
-        .iter()
-        .find(|c| !c.turns.is_empty())
-        .unwrap();
+    let listed = page.conversations.iter().find(|c| !c.turns.is_empty()).unwrap();
     let v3 = c.conversation(&listed.id).await.unwrap();
     assert_eq!(&v3, listed);
 
@@ -542,10 +451,7 @@ async fn by_id_routes_in_both_shapes() {
         assert!(raw.get(key).is_some(), "{key} in {raw}");
     }
     assert!(raw.get("conversation_id").is_none() && raw.get("started_at").is_none());
-    assert!(
-        raw["turns"][0].get("user_input").is_some(),
-        "turns stay snake_case"
-    );
+    assert!(raw["turns"][0].get("user_input").is_some(), "turns stay snake_case");
 }
 
 #[tokio::test]

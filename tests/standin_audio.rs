@@ -51,11 +51,7 @@ async fn fetch(c: &Client, id: &str, dir: AudioDirection) -> Vec<u8> {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "audio/wav");
     assert_eq!(r.headers()["accept-ranges"], "bytes");
-    let len: usize = r.headers()["content-length"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let len: usize = r.headers()["content-length"].to_str().unwrap().parse().unwrap();
     let body = r.bytes().await.unwrap().to_vec();
     assert_eq!(body.len(), len);
     body
@@ -64,10 +60,7 @@ async fn fetch(c: &Client, id: &str, dir: AudioDirection) -> Vec<u8> {
 fn samples(wav: &[u8]) -> Vec<i16> {
     let reader = hound::WavReader::new(std::io::Cursor::new(wav.to_vec())).unwrap();
     let spec = reader.spec();
-    assert_eq!(
-        (spec.channels, spec.sample_rate, spec.bits_per_sample),
-        (1, 8000, 16)
-    );
+    assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (1, 8000, 16));
     reader.into_samples::<i16>().map(Result::unwrap).collect()
 }
 
@@ -124,23 +117,11 @@ async fn recording_has_exact_length_speech_at_the_turns_and_quiet_between() {
     for &(a, b) in user.iter().chain(&agent) {
         speech[a.min(pcm.len())..b.min(pcm.len())].fill(true);
     }
-    let quiet: Vec<i16> = pcm
-        .iter()
-        .zip(&speech)
-        .filter(|(_, s)| !**s)
-        .map(|(x, _)| *x)
-        .collect();
+    let quiet: Vec<i16> = pcm.iter().zip(&speech).filter(|(_, s)| !**s).map(|(x, _)| *x).collect();
     assert!(quiet.len() > 8000, "there are gaps between turns");
-    let (loud_user, loud_agent, floor) =
-        (energy_in(&pcm, &user), energy_in(&pcm, &agent), rms(&quiet));
-    assert!(
-        loud_user > 1000.0 && loud_agent > 1000.0,
-        "{loud_user} {loud_agent}"
-    );
-    assert!(
-        floor < 100.0 && floor > 0.0,
-        "low noise, not digital silence: {floor}"
-    );
+    let (loud_user, loud_agent, floor) = (energy_in(&pcm, &user), energy_in(&pcm, &agent), rms(&quiet));
+    assert!(loud_user > 1000.0 && loud_agent > 1000.0, "{loud_user} {loud_agent}");
+    assert!(floor < 100.0 && floor > 0.0, "low noise, not digital silence: {floor}");
 
     // Direction: each side hears only its own speaker.
     let only_user = samples(&fetch(&c, &call.id, AudioDirection::User).await);
@@ -225,16 +206,10 @@ async fn byte_ranges_are_exact_slices_of_the_file() {
         .await
         .unwrap();
     assert_eq!(r.status(), 416);
-    assert_eq!(
-        r.headers()["content-range"].to_str().unwrap(),
-        format!("bytes */{len}")
-    );
+    assert_eq!(r.headers()["content-range"].to_str().unwrap(), format!("bytes */{len}"));
 
     // The client's resume-from-byte path.
-    let r = c
-        .audio(&call.id, AudioDirection::Combined, Some(5000))
-        .await
-        .unwrap();
+    let r = c.audio(&call.id, AudioDirection::Combined, Some(5000)).await.unwrap();
     assert_eq!(r.status(), 206);
     assert_eq!(&r.bytes().await.unwrap()[..], &full[5000..]);
 
@@ -258,31 +233,16 @@ async fn no_recording_for_chats_in_progress_calls_and_unknown_ids() {
     let c = client(&s);
     let entries = s.dataset().read(|d| d.entries().to_vec());
     let chat = entries.iter().find(|e| !e.is_voice()).unwrap();
-    let e = c
-        .audio(&chat.id, AudioDirection::Combined, None)
-        .await
-        .unwrap_err();
+    let e = c.audio(&chat.id, AudioDirection::Combined, None).await.unwrap_err();
     assert_eq!(
         (e.kind.clone(), e.code.as_deref()),
-        (
-            ErrorKind::NotFound,
-            Some("CONVERSATIONS_RECORDING_NOT_FOUND")
-        )
+        (ErrorKind::NotFound, Some("CONVERSATIONS_RECORDING_NOT_FOUND"))
     );
-    let live = entries
-        .iter()
-        .find(|e| e.is_voice() && e.in_progress)
-        .unwrap();
-    let e = c
-        .audio(&live.id, AudioDirection::Combined, None)
-        .await
-        .unwrap_err();
+    let live = entries.iter().find(|e| e.is_voice() && e.in_progress).unwrap();
+    let e = c.audio(&live.id, AudioDirection::Combined, None).await.unwrap_err();
     assert_eq!(e.code.as_deref(), Some("CONVERSATIONS_RECORDING_NOT_FOUND"));
     assert!(e.message.contains("in progress"), "{}", e.message);
-    let e = c
-        .audio("CAnope", AudioDirection::Combined, None)
-        .await
-        .unwrap_err();
+    let e = c.audio("CAnope", AudioDirection::Combined, None).await.unwrap_err();
     assert_eq!(
         (e.kind.clone(), e.code.as_deref()),
         (ErrorKind::NotFound, Some("CONVERSATIONS_NOT_FOUND"))
@@ -315,9 +275,6 @@ async fn inserted_and_hidden_calls_have_recordings_too() {
         .find(|c| c.is_voice() && !c.in_progress && c.transcript_hidden());
     if let Some(h) = hidden {
         let pcm = samples(&fetch(&c, &h.id, AudioDirection::Combined).await);
-        assert!(
-            rms(&pcm) > 300.0,
-            "speech even though the transcript is hidden"
-        );
+        assert!(rms(&pcm) > 300.0, "speech even though the transcript is hidden");
     }
 }

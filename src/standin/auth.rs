@@ -32,19 +32,11 @@ pub struct Caller {
 
 /// Constant-time comparison, so response timing does not reveal how much of a key matched.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Middleware: 401 without a valid key, 429 over the rate limit; never logs the key.
-pub async fn require_key(
-    State(state): State<SharedState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn require_key(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
     let given = req
         .headers()
         .get("x-api-key")
@@ -62,12 +54,7 @@ pub async fn require_key(
         Some(k) => state.projects.iter().find(|p| same(&p.api_key, k)),
     };
     let Some(project) = project else {
-        return ApiFailure::new(
-            StatusCode::UNAUTHORIZED,
-            "AUTH_USER_UNAUTHORISED",
-            "Invalid API key.",
-        )
-        .into_response();
+        return ApiFailure::new(StatusCode::UNAUTHORIZED, "AUTH_USER_UNAUTHORISED", "Invalid API key.").into_response();
     };
     if let Err(wait) = state.limiter.check(&project.project_id) {
         let mut f = ApiFailure::new(

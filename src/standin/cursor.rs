@@ -71,10 +71,7 @@ mod tests {
             id: "CA0123456789abcdef0123456789abcdef".into(),
         };
         let s = c.encode();
-        assert!(
-            s.chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-        );
+        assert!(s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'));
         assert_eq!(Cursor::decode(&s), Some(c));
         let mut bad = s.clone().into_bytes();
         let last = bad.len() - 1;

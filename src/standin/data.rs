@@ -72,8 +72,8 @@ fn hex_id(rng: &mut Rng) -> String {
 /// Relative call volume by hour of day (UTC): quiet at night, busy in office hours.
 fn hour_weight(hour: u32) -> f64 {
     const W: [f64; 24] = [
-        0.15, 0.1, 0.1, 0.1, 0.15, 0.25, 0.4, 0.6, 0.85, 1.0, 1.0, 0.95, 0.9, 0.95, 1.0, 1.0, 0.95,
-        0.85, 0.7, 0.55, 0.45, 0.35, 0.25, 0.2,
+        0.15, 0.1, 0.1, 0.1, 0.15, 0.25, 0.4, 0.6, 0.85, 1.0, 1.0, 0.95, 0.9, 0.95, 1.0, 1.0, 0.95, 0.85, 0.7, 0.55,
+        0.45, 0.35, 0.25, 0.2,
     ];
     W[hour as usize % 24]
 }
@@ -105,11 +105,7 @@ impl Dataset {
     /// `n` conversations over the 30 days before `now`, deterministic from `seed`.
     pub fn generate(seed: u64, n: usize, now: DateTime<Utc>) -> Dataset {
         let now_ms = now.timestamp_millis();
-        let in_progress = if n == 0 {
-            0
-        } else {
-            (n / 500).clamp(3, 40).min(n)
-        };
+        let in_progress = if n == 0 { 0 } else { (n / 500).clamp(3, 40).min(n) };
         let recent = ((n as f64 * RECENT_SHARE) as usize).max(in_progress);
         let mut entries = Vec::with_capacity(n);
         for i in 0..n {
@@ -163,10 +159,7 @@ impl Dataset {
             }));
         }
         entries.sort_by(|a, b| a.key().cmp(&b.key()));
-        let by_id = entries
-            .iter()
-            .map(|e| (e.id.clone(), e.started_ms))
-            .collect();
+        let by_id = entries.iter().map(|e| (e.id.clone(), e.started_ms)).collect();
         Dataset { entries, by_id }
     }
 
@@ -265,8 +258,7 @@ impl DatasetHandle {
                     account_id: &self.scope.account_id,
                     project_id: &self.scope.project_id,
                     environment: &e.environment,
-                    started_at: DateTime::from_timestamp_millis(e.started_ms)
-                        .unwrap_or(self.scope.now),
+                    started_at: DateTime::from_timestamp_millis(e.started_ms).unwrap_or(self.scope.now),
                     now: self.scope.now,
                 },
             ),
@@ -279,10 +271,7 @@ impl DatasetHandle {
         match &e.body {
             Body::Generated(plan) if plan.hidden => {
                 let mut visible = e.clone();
-                visible.body = Body::Generated(Plan {
-                    hidden: false,
-                    ..*plan
-                });
+                visible.body = Body::Generated(Plan { hidden: false, ..*plan });
                 self.expand(&visible)
             }
             _ => self.expand(e),
@@ -326,13 +315,7 @@ impl DatasetHandle {
     /// A realistic new call (not inserted): what live-call simulation feeds to `insert`.
     /// Deterministic in `(seed, n)`; it started at `started_at` and ended before `now`
     /// unless `in_progress`.
-    pub fn synthesize(
-        &self,
-        n: u64,
-        started_at: DateTime<Utc>,
-        environment: &str,
-        in_progress: bool,
-    ) -> Conversation {
+    pub fn synthesize(&self, n: u64, started_at: DateTime<Utc>, environment: &str, in_progress: bool) -> Conversation {
         let mut rng = Rng::fork(self.scope.seed ^ 0x11fe, n);
         let id = hex_id(&mut rng);
         let plan = Plan {
@@ -379,9 +362,7 @@ mod tests {
     }
 
     fn fixed_now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
-            .unwrap()
-            .to_utc()
+        DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").unwrap().to_utc()
     }
 
     #[test]
@@ -401,10 +382,7 @@ mod tests {
         let h = handle(7, 3000, now);
         let entries = h.read(|d| d.entries().to_vec());
         assert_eq!(entries.len(), 3000);
-        assert!(
-            entries.windows(2).all(|w| w[0].key() < w[1].key()),
-            "sorted, unique"
-        );
+        assert!(entries.windows(2).all(|w| w[0].key() < w[1].key()), "sorted, unique");
         let day_ago = (now - Duration::hours(24)).timestamp_millis();
         let count = |f: &dyn Fn(&Entry) -> bool| entries.iter().filter(|e| f(e)).count();
         let live = count(&|e| &*e.environment == "live");
@@ -416,20 +394,15 @@ mod tests {
         assert!(count(&|e| &*e.environment == "pre-release") > 0);
         let voice = count(&|e| e.is_voice());
         assert!((1950..=2250).contains(&voice), "~70% voice: {voice}");
-        assert!(entries.iter().all(|e| e.started_ms
-            >= (now - Duration::days(30)).timestamp_millis()
-            && e.started_ms <= now.timestamp_millis()));
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.started_ms >= (now - Duration::days(30)).timestamp_millis()
+                    && e.started_ms <= now.timestamp_millis())
+        );
 
-        let (
-            mut hidden,
-            mut in_progress,
-            mut handoffs,
-            mut dtmf,
-            mut silences,
-            mut ood,
-            mut foreign,
-            mut slow,
-        ) = (0, 0, 0, 0, 0, 0, 0, 0);
+        let (mut hidden, mut in_progress, mut handoffs, mut dtmf, mut silences, mut ood, mut foreign, mut slow) =
+            (0, 0, 0, 0, 0, 0, 0, 0);
         for e in &entries {
             let c = h.expand(e);
             assert!(c.id.len() == 34 && c.id.starts_with("CA"), "{}", c.id);
@@ -441,11 +414,7 @@ mod tests {
                 assert!(end <= now, "completed calls ended before now");
             }
             assert_eq!(
-                c.metrics
-                    .iter()
-                    .find(|(k, _)| k == "CALL_DURATION")
-                    .unwrap()
-                    .1,
+                c.metrics.iter().find(|(k, _)| k == "CALL_DURATION").unwrap().1,
                 vec![total.to_string()]
             );
             if c.transcript_hidden() {
@@ -456,19 +425,12 @@ mod tests {
                     c.num_silences,
                     Some(c.turns.iter().filter(|t| t.is_silence).count() as u32)
                 );
-                assert_eq!(
-                    c.num_ood,
-                    Some(c.turns.iter().filter(|t| t.is_ood).count() as u32)
-                );
+                assert_eq!(c.num_ood, Some(c.turns.iter().filter(|t| t.is_ood).count() as u32));
             }
             for t in &c.turns {
                 for at in [t.user_input_datetime, t.agent_response_datetime] {
                     let at = at.unwrap();
-                    assert!(
-                        at >= start && at <= end,
-                        "{}: turn at {at} outside the call",
-                        c.id
-                    );
+                    assert!(at >= start && at <= end, "{}: turn at {at} outside the call", c.id);
                 }
                 assert!(!t.user_input.contains('{') && !t.agent_response.contains('{'));
                 dtmf += usize::from(!t.user_input_dtmf.is_empty());

@@ -54,11 +54,7 @@ impl ApiFailure {
 
     /// 400 `CONVERSATIONS_VALIDATION_FAILED`.
     pub fn validation(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "CONVERSATIONS_VALIDATION_FAILED",
-            message,
-        )
+        Self::new(StatusCode::BAD_REQUEST, "CONVERSATIONS_VALIDATION_FAILED", message)
     }
 
     /// A route this host does not serve: a bare `NOT_FOUND`, as a host of the other family answers.
@@ -74,10 +70,7 @@ impl ApiFailure {
         Self::new(
             StatusCode::NOT_FOUND,
             "CONVERSATIONS_NOT_FOUND",
-            format!(
-                "Conversation ID does not exist: {}.",
-                super::sanitize_echo(id)
-            ),
+            format!("Conversation ID does not exist: {}.", super::sanitize_echo(id)),
         )
     }
 }
@@ -101,10 +94,7 @@ impl IntoResponse for ApiFailure {
         if let Some(secs) = self.retry_after {
             h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if let Some(range) = self
-            .content_range
-            .and_then(|r| HeaderValue::from_str(&r).ok())
-        {
+        if let Some(range) = self.content_range.and_then(|r| HeaderValue::from_str(&r).ok()) {
             h.insert(header::CONTENT_RANGE, range);
         }
         resp

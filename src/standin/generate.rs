@@ -11,8 +11,7 @@ use serde_json::json;
 
 use super::rng::Rng;
 use super::scenarios::{
-    ANYTHING_ELSE, CLOSING_AGENT, CLOSING_USER, FOREIGN, OOD_AGENT, OOD_USER, REPROMPTS, SCENARIOS,
-    SLOTS, Scenario,
+    ANYTHING_ELSE, CLOSING_AGENT, CLOSING_USER, FOREIGN, OOD_AGENT, OOD_USER, REPROMPTS, SCENARIOS, SLOTS, Scenario,
 };
 use crate::api::model::{Conversation, Entity, Turn};
 
@@ -49,8 +48,7 @@ pub struct Plan {
 }
 
 /// `(variant_id, variant_name)`.
-pub const VARIANTS: [(&str, &str); 2] =
-    [("default", "Default"), ("friendly-v2", "Friendly tone v2")];
+pub const VARIANTS: [(&str, &str); 2] = [("default", "Default"), ("friendly-v2", "Friendly tone v2")];
 
 /// Identity of one conversation in the data set.
 pub struct Identity<'a> {
@@ -66,11 +64,7 @@ pub struct Identity<'a> {
 /// Seconds a line takes to say at a natural pace (~3 words/s); the recording uses the same rule.
 pub fn speech_secs(text: &str) -> f64 {
     let words = text.split_whitespace().count();
-    if words == 0 {
-        0.0
-    } else {
-        0.3 + words as f64 * 0.32
-    }
+    if words == 0 { 0.0 } else { 0.3 + words as f64 * 0.32 }
 }
 
 /// Seconds of keypad tones for `digits`.
@@ -94,11 +88,7 @@ impl Slots {
         for (v, (_, pool)) in values.iter_mut().zip(SLOTS) {
             *v = rng.pick_str(pool);
         }
-        Slots {
-            values,
-            company,
-            topic,
-        }
+        Slots { values, company, topic }
     }
 
     fn get(&self, name: &str) -> &'static str {
@@ -230,9 +220,7 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
             && let Some(k) = keypad
         {
             ex.push(Exchange {
-                user: rng
-                    .pick_str(&["Sure.", "Okay.", "Yes.", "Go ahead."])
-                    .to_string(),
+                user: rng.pick_str(&["Sure.", "Okay.", "Yes.", "Go ahead."]).to_string(),
                 agent: rng.pick_str(k.prompt).to_string(),
                 intents: vec!["affirm".into()],
                 ..Default::default()
@@ -240,9 +228,7 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
             let digits: String = if k.entity == "card_last4" {
                 slots.get("last4").to_string()
             } else {
-                (0..k.digits)
-                    .map(|_| char::from(b'0' + rng.below(10) as u8))
-                    .collect()
+                (0..k.digits).map(|_| char::from(b'0' + rng.below(10) as u8)).collect()
             };
             ex.push(Exchange {
                 entities: vec![Entity {
@@ -281,10 +267,7 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
                 intents: vec!["goodbye".into()],
                 ..Default::default()
             });
-            summary = format!(
-                "Caller contacted {company} about {}; resolved by the agent.",
-                sc.topic
-            );
+            summary = format!("Caller contacted {company} about {}; resolved by the agent.", sc.topic);
         }
     }
     Script {
@@ -381,11 +364,7 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
                 latency(&mut rng),
             )
         };
-        let agent_at = if i == 0 {
-            rng.range_f64(0.4, 1.0)
-        } else {
-            user_at + lat
-        };
+        let agent_at = if i == 0 { rng.range_f64(0.4, 1.0) } else { user_at + lat };
         t = agent_at + if voice { speech_secs(&e.agent) } else { 0.2 };
         turns.push(Turn {
             user_input: e.user.clone(),
@@ -482,11 +461,7 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
         turns,
         finished_at: (!plan.in_progress).then(|| start + Duration::seconds(total as i64)),
         language: script.language.into(),
-        direction: if voice {
-            "inbound".into()
-        } else {
-            String::new()
-        },
+        direction: if voice { "inbound".into() } else { String::new() },
         short_summary: if plan.in_progress {
             String::new()
         } else {

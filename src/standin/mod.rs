@@ -163,13 +163,7 @@ pub(crate) fn sanitize_echo(s: &str) -> String {
     let clean: String = s
         .chars()
         .take(80)
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            }
-        })
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
         .collect();
     format!("{clean:?}")
 }
@@ -217,15 +211,13 @@ pub async fn start_with_platform_routes(
     });
 
     let bind = |addr: SocketAddr, what: &'static str| async move {
-        tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!("cannot listen on {addr} ({what} listener); is the port in use? Try port 0")
-        })
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} ({what} listener); is the port in use? Try port 0"))
     };
     let runtime_listener = bind(opts.runtime_addr, "runtime").await?;
     let platform_listener = bind(opts.platform_addr, "platform").await?;
-    let url = |l: &tokio::net::TcpListener| -> Result<String> {
-        Ok(format!("http://{}", l.local_addr()?))
-    };
+    let url = |l: &tokio::net::TcpListener| -> Result<String> { Ok(format!("http://{}", l.local_addr()?)) };
     let runtime_url = url(&runtime_listener)?;
     let platform_url = url(&platform_listener)?;
     let _ = state.platform_url.set(platform_url.clone());
@@ -237,10 +229,7 @@ pub async fn start_with_platform_routes(
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
+            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
                 tracing::warn!("stand-in listener stopped: {e}");
             }
         })
@@ -248,10 +237,7 @@ pub async fn start_with_platform_routes(
     let extra_routes = extra(&state);
     let tasks = vec![
         serve(runtime_listener, routes::runtime_router(state.clone())),
-        serve(
-            platform_listener,
-            routes::platform_router(state.clone(), extra_routes),
-        ),
+        serve(platform_listener, routes::platform_router(state.clone(), extra_routes)),
     ];
     Ok(Standin {
         runtime_url,
@@ -330,9 +316,7 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
         standin.other_api_key, standin.other_project_id
     );
     eprintln!("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot wait for Ctrl-C")?;
+    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     eprintln!("Stopping.");
     standin.shutdown().await;
     Ok(0)

@@ -76,8 +76,7 @@ impl ListParams {
             env: "live".into(),
             ..Default::default()
         };
-        let (mut query_type, mut query, mut turn_type, mut offset_given) =
-            (None, None, None, false);
+        let (mut query_type, mut query, mut turn_type, mut offset_given) = (None, None, None, false);
         for (k, v) in pairs {
             match k.as_str() {
                 "start_time" => p.start_ms = Some(time_param(k, v)?),
@@ -144,9 +143,7 @@ impl ListParams {
         if let (Some(s), Some(e)) = (p.start_ms, p.end_ms)
             && s > e
         {
-            return Err(ApiFailure::validation(
-                "start_time must not be after end_time.",
-            ));
+            return Err(ApiFailure::validation("start_time must not be after end_time."));
         }
         if p.variant_id.is_some() && p.variant_name.is_some() {
             return Err(ApiFailure::validation(
@@ -186,14 +183,10 @@ impl ListParams {
                 ));
             }
             (Some(_), None) => {
-                return Err(ApiFailure::validation(
-                    "query_type needs a non-empty query.",
-                ));
+                return Err(ApiFailure::validation("query_type needs a non-empty query."));
             }
             (Some(_), Some(q)) if q.trim().is_empty() => {
-                return Err(ApiFailure::validation(
-                    "query_type needs a non-empty query.",
-                ));
+                return Err(ApiFailure::validation("query_type needs a non-empty query."));
             }
             (Some(mode), Some(q)) => {
                 p.search = Some(Search {
@@ -216,9 +209,7 @@ impl ListParams {
             ));
         }
         if p.search.is_some() && p.sample {
-            return Err(ApiFailure::validation(
-                "query_type and sample cannot be combined.",
-            ));
+            return Err(ApiFailure::validation("query_type and sample cannot be combined."));
         }
         Ok(p)
     }
@@ -230,16 +221,9 @@ impl ListParams {
             &e.environment
         };
         env == self.env
-            && (self.channels.is_empty()
-                || self
-                    .channels
-                    .iter()
-                    .any(|c| c.eq_ignore_ascii_case(&e.channel)))
+            && (self.channels.is_empty() || self.channels.iter().any(|c| c.eq_ignore_ascii_case(&e.channel)))
             && self.in_progress.is_none_or(|b| b == e.in_progress)
-            && self
-                .variant_id
-                .as_deref()
-                .is_none_or(|v| v == &*e.variant_id)
+            && self.variant_id.as_deref().is_none_or(|v| v == &*e.variant_id)
             && self
                 .variant_name
                 .as_deref()
@@ -355,9 +339,7 @@ pub fn select(data: &DatasetHandle, p: &ListParams) -> Selection {
 
 /// `sample=random`: up to `limit` conversations of the range, chosen reproducibly per range.
 fn sample(data: &DatasetHandle, p: &ListParams, candidates: Vec<Arc<Entry>>) -> Selection {
-    let mut rng = super::rng::Rng::new(
-        p.start_ms.unwrap_or(0) as u64 ^ (p.end_ms.unwrap_or(0) as u64).rotate_left(17),
-    );
+    let mut rng = super::rng::Rng::new(p.start_ms.unwrap_or(0) as u64 ^ (p.end_ms.unwrap_or(0) as u64).rotate_left(17));
     let mut picked: Vec<Arc<Entry>> = candidates;
     // Partial Fisher–Yates: the first `limit` items become the sample.
     let k = p.limit.min(picked.len());
@@ -379,9 +361,7 @@ mod tests {
     use super::*;
 
     fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
-        q.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]

@@ -177,10 +177,7 @@ pub fn runtime_router(state: SharedState) -> Router {
     let routes = Router::new()
         .route("/v3/{account}/{project}/conversations", get(list))
         .route("/v3/{account}/{project}/conversations/{id}", get(by_id))
-        .route(
-            "/v3/{account}/{project}/conversations/{id}/audio",
-            get(audio_v3),
-        );
+        .route("/v3/{account}/{project}/conversations/{id}/audio", get(audio_v3));
     finish(state, routes)
 }
 
@@ -190,10 +187,7 @@ pub fn runtime_router(state: SharedState) -> Router {
 pub fn platform_router(state: SharedState, extra: Router<SharedState>) -> Router {
     let routes = Router::new()
         .route("/v1/agents/{project}/conversations/{id}", get(agent_by_id))
-        .route(
-            "/v1/agents/{project}/conversations/{id}/audio",
-            get(agent_audio),
-        )
+        .route("/v1/agents/{project}/conversations/{id}/audio", get(agent_audio))
         .merge(extra);
     finish(state, routes)
 }

@@ -75,15 +75,7 @@ pub const SLOTS: &[(&str, &[&str])] = &[
     ("party", &["two", "three", "four", "five", "six", "eight"]),
     (
         "time",
-        &[
-            "6:30",
-            "7 o'clock",
-            "7:15",
-            "7:45",
-            "8 pm",
-            "half past six",
-            "noon",
-        ],
+        &["6:30", "7 o'clock", "7:15", "7:45", "8 pm", "half past six", "noon"],
     ),
     (
         "day",
@@ -135,14 +127,8 @@ pub const SLOTS: &[(&str, &[&str])] = &[
             "55 Sunset Boulevard",
         ],
     ),
-    (
-        "amount",
-        &["$42.50", "$118", "$79.99", "$260", "$15.20", "$1,140"],
-    ),
-    (
-        "flight",
-        &["UA 482", "BA 117", "DL 2210", "AA 90", "LH 431", "EI 105"],
-    ),
+    ("amount", &["$42.50", "$118", "$79.99", "$260", "$15.20", "$1,140"]),
+    ("flight", &["UA 482", "BA 117", "DL 2210", "AA 90", "LH 431", "EI 105"]),
     (
         "drug",
         &[
@@ -157,13 +143,7 @@ pub const SLOTS: &[(&str, &[&str])] = &[
     ("nights", &["two", "three", "one", "four", "five"]),
     (
         "doctor",
-        &[
-            "Dr. Patel",
-            "Dr. Moreno",
-            "Dr. Chen",
-            "Dr. Hughes",
-            "Dr. Adeyemi",
-        ],
+        &["Dr. Patel", "Dr. Moreno", "Dr. Chen", "Dr. Hughes", "Dr. Adeyemi"],
     ),
     ("carrier", &["UPS", "FedEx", "the courier", "USPS", "DHL"]),
     (
@@ -327,10 +307,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ),
             step(
                 "confirm_identity",
-                &[
-                    "Sure, my name is {name}.",
-                    "It's {name}, and my email is {email}.",
-                ],
+                &["Sure, my name is {name}.", "It's {name}, and my email is {email}."],
                 &[
                     "Thank you {name}, you're verified. Is it the card ending in {last4}?",
                     "Thanks, that matches. I can see a card ending {last4}. Is that the one?",
@@ -339,11 +316,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ),
             step(
                 "confirm_card",
-                &[
-                    "Yes, that's the one.",
-                    "Yeah, ending {last4}.",
-                    "That's right.",
-                ],
+                &["Yes, that's the one.", "Yeah, ending {last4}.", "That's right."],
                 &[
                     "Done. The card ending {last4} is now frozen and a replacement will arrive in 3 to 5 working days.",
                     "I've cancelled it and ordered a new card to your address on file.",
@@ -407,11 +380,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ),
             step(
                 "provide_order_number",
-                &[
-                    "It's {order}.",
-                    "Order number {order}.",
-                    "Uh, let me see, {order}.",
-                ],
+                &["It's {order}.", "Order number {order}.", "Uh, let me see, {order}."],
                 &[
                     "Thanks. Order {order} is with {carrier} and is out for delivery today before 6 pm.",
                     "I've found it. It was delayed at the {city} depot and should arrive {day}.",
@@ -441,9 +410,7 @@ pub const SCENARIOS: &[Scenario] = &[
                 "The last one arrived smashed, I want a refund.",
                 "Actually the box was damaged when it came.",
             ],
-            agent: &[
-                "I'm sorry about that. Let me pass you to customer care who can arrange a refund.",
-            ],
+            agent: &["I'm sorry about that. Let me pass you to customer care who can arrange a refund."],
         }),
     },
     Scenario {
@@ -466,11 +433,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ),
             step(
                 "provide_name",
-                &[
-                    "{name}.",
-                    "It's {name}, born {date} 1984.",
-                    "My name is {name}.",
-                ],
+                &["{name}.", "It's {name}, born {date} 1984.", "My name is {name}."],
                 &[
                     "Thanks {name}. I can see you're booked with {doctor} on {date}. When would work better?",
                     "Got it. Your current appointment is {date}. What day would you prefer?",
@@ -635,11 +598,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ),
             step(
                 "confirm_safe",
-                &[
-                    "Yes, everyone's fine.",
-                    "Yeah, just shaken up.",
-                    "We're okay, thanks.",
-                ],
+                &["Yes, everyone's fine.", "Yeah, just shaken up.", "We're okay, thanks."],
                 &[
                     "Good. Can I take your name and the date it happened?",
                     "Glad to hear it. What's your name, and when did this happen?",
@@ -707,10 +666,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ),
             step(
                 "confirm_booking",
-                &[
-                    "Yes, book it under {name}.",
-                    "Sounds good. The name is {name}.",
-                ],
+                &["Yes, book it under {name}.", "Sounds good. The name is {name}."],
                 &[
                     "Wonderful, {name}. Your reservation is confirmed and the details are on their way by email.",
                     "All booked, {name}. We look forward to welcoming you.",
@@ -856,11 +812,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ),
             step(
                 "confirm_change",
-                &[
-                    "Okay, let's do that.",
-                    "Fine, book it.",
-                    "Is there nothing earlier?",
-                ],
+                &["Okay, let's do that.", "Fine, book it.", "Is there nothing earlier?"],
                 &[
                     "Done. Your new boarding details are on their way by email.",
                     "Nothing earlier, I'm afraid. I've held the {day} seat for you.",
@@ -906,10 +858,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ),
             step(
                 "provide_address",
-                &[
-                    "It's {street}, {city}.",
-                    "{street}, in {city}, from {date}.",
-                ],
+                &["It's {street}, {city}.", "{street}, in {city}, from {date}."],
                 &[
                     "Updated. All future letters will go to {street}.",
                     "That's changed from {date}. You'll get a confirmation by email.",
@@ -1062,11 +1011,7 @@ pub const FOREIGN: &[ForeignScenario] = &[
 
 /// The values of one slot.
 pub fn slot_values(name: &str) -> &'static [&'static str] {
-    SLOTS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
-        .unwrap_or(&[])
+    SLOTS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).unwrap_or(&[])
 }
 
 #[cfg(test)]

@@ -83,10 +83,7 @@ fn dtmf_freqs(digit: char) -> Option<(f32, f32)> {
         '#' => (3, 2),
         _ => return None,
     };
-    Some((
-        [697.0, 770.0, 852.0, 941.0][row],
-        [1209.0, 1336.0, 1477.0][col],
-    ))
+    Some(([697.0, 770.0, 852.0, 941.0][row], [1209.0, 1336.0, 1477.0][col]))
 }
 
 /// One pitch period of a vowel for a speaker, normalized to peak 1.
@@ -179,16 +176,10 @@ impl Recording {
                         start: sample(end - speech_secs(&t.user_input)),
                         end: sample(end),
                         speaker: Speaker::User,
-                        sound: Sound::Speech {
-                            seed: mix(seed ^ k),
-                        },
+                        sound: Sound::Speech { seed: mix(seed ^ k) },
                     });
                 }
-                let digits: Vec<char> = t
-                    .user_input_dtmf
-                    .chars()
-                    .filter(|d| dtmf_freqs(*d).is_some())
-                    .collect();
+                let digits: Vec<char> = t.user_input_dtmf.chars().filter(|d| dtmf_freqs(*d).is_some()).collect();
                 let mut at = end - dtmf_secs(&t.user_input_dtmf);
                 for d in digits {
                     let (low, high) = dtmf_freqs(d).unwrap_or((697.0, 1209.0));
@@ -320,9 +311,7 @@ fn voice(seg: &Segment, n: u64) -> f32 {
     let local = (n - seg.start) as f32 / SAMPLE_RATE as f32;
     let edge = ((n - seg.start).min(seg.end - 1 - n) as f32 / 80.0).min(1.0); // 10 ms fades
     match seg.sound {
-        Sound::Tone { low, high } => {
-            edge * 5000.0 * ((2.0 * PI * low * local).sin() + (2.0 * PI * high * local).sin())
-        }
+        Sound::Tone { low, high } => edge * 5000.0 * ((2.0 * PI * low * local).sin() + (2.0 * PI * high * local).sin()),
         Sound::Speech { seed } => {
             let (v, table) = match seg.speaker {
                 Speaker::User => (&SpeakerVoice::USER, 0),
@@ -339,9 +328,7 @@ fn voice(seg: &Segment, n: u64) -> f32 {
             let amp = v.amplitude * (0.55 + 0.45 * ((h >> 8) & 0xff) as f32 / 255.0);
             let env = (PI * p).sin();
             let dur = (seg.end - seg.start) as f32 / SAMPLE_RATE as f32;
-            let f0 = v.f0
-                * (0.92 + 0.16 * ((h >> 16) & 0xff) as f32 / 255.0)
-                * (1.0 - 0.08 * local / dur.max(0.1));
+            let f0 = v.f0 * (0.92 + 0.16 * ((h >> 16) & 0xff) as f32 / 255.0) * (1.0 - 0.08 * local / dur.max(0.1));
             let vowel = ((h >> 24) % 5) as usize;
             let t = &wavetables()[table][vowel];
             let phase = (f0 * local).fract() * TABLE as f32;
@@ -446,9 +433,7 @@ pub fn respond(
     headers: &HeaderMap,
 ) -> Result<Response, ApiFailure> {
     let direction = parse_direction(pairs)?;
-    let entry = data
-        .entry(id)
-        .ok_or_else(|| ApiFailure::conversation_not_found(id))?;
+    let entry = data.entry(id).ok_or_else(|| ApiFailure::conversation_not_found(id))?;
     if !entry.is_voice() {
         return Err(ApiFailure::new(
             StatusCode::NOT_FOUND,
@@ -466,10 +451,7 @@ pub fn respond(
     let conversation = data.expand_for_audio(&entry);
     let rec = Arc::new(Recording::of(&conversation, direction));
     let len = rec.len();
-    let range = parse_range(
-        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
-        len,
-    );
+    let range = parse_range(headers.get(header::RANGE).and_then(|v| v.to_str().ok()), len);
     let (status, from, to) = match range {
         RangeAsk::Full => (StatusCode::OK, 0, len),
         RangeAsk::Part(a, b) => (StatusCode::PARTIAL_CONTENT, a, b + 1),
@@ -507,14 +489,8 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=0-9"), 100), RangeAsk::Part(0, 9));
         assert_eq!(parse_range(Some("bytes=90-"), 100), RangeAsk::Part(90, 99));
         assert_eq!(parse_range(Some("bytes=-10"), 100), RangeAsk::Part(90, 99));
-        assert_eq!(
-            parse_range(Some("bytes=50-500"), 100),
-            RangeAsk::Part(50, 99)
-        );
-        assert_eq!(
-            parse_range(Some("bytes=100-"), 100),
-            RangeAsk::Unsatisfiable
-        );
+        assert_eq!(parse_range(Some("bytes=50-500"), 100), RangeAsk::Part(50, 99));
+        assert_eq!(parse_range(Some("bytes=100-"), 100), RangeAsk::Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=-0"), 100), RangeAsk::Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=5-2"), 100), RangeAsk::Full);
         assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), RangeAsk::Full);
