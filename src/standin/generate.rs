@@ -257,8 +257,7 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
         }
     }
     let handoff = sc.handoff.as_ref().filter(|h| rng.chance(h.chance));
-    let summary;
-    match handoff {
+    let summary = match handoff {
         Some(h) => {
             ex.push(Exchange {
                 user: slots.fill(rng.pick_str(h.user)),
@@ -266,10 +265,10 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
                 intents: vec!["request_handoff".into()],
                 ..Default::default()
             });
-            summary = format!(
+            format!(
                 "Caller contacted {company} about {}; handed off to {} ({}).",
                 sc.topic, h.destination, h.reason
-            );
+            )
         }
         None => {
             if let Some(last) = ex.last_mut() {
@@ -281,12 +280,12 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
                 intents: vec!["goodbye".into()],
                 ..Default::default()
             });
-            summary = format!(
+            format!(
                 "Caller contacted {company} about {}; resolved by the agent.",
                 sc.topic
-            );
+            )
         }
-    }
+    };
     Script {
         exchanges: ex,
         handoff: handoff.map(|h| (h.reason, h.destination)),
