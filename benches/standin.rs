@@ -57,14 +57,20 @@ fn main() {
         for env in ENVS {
             let mut cursor: Option<String> = None;
             loop {
-                let mut req = http
-                    .get(&url)
+                // The cursor is URL-safe by contract, so it goes in as is.
+                let page_url = match &cursor {
+                    Some(c) => format!("{url}?limit=200&client_env={env}&cursor={c}"),
+                    None => format!("{url}?limit=200&client_env={env}"),
+                };
+                let body = http
+                    .get(page_url)
                     .header("x-api-key", &s.api_key)
-                    .query(&[("limit", "200"), ("client_env", env)]);
-                if let Some(c) = &cursor {
-                    req = req.query(&[("cursor", c)]);
-                }
-                let body = req.send().await.unwrap().bytes().await.unwrap();
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
                 bytes += body.len();
                 let page: Skim = serde_json::from_slice(&body).unwrap();
                 n += page.conversations.len();
