@@ -72,7 +72,9 @@ fn rms(s: &[i16]) -> f64 {
 }
 
 /// `(start, end)` sample windows of each speaker's speech, from the transcript.
-fn windows(c: &Conversation) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+type Windows = Vec<(usize, usize)>;
+
+fn windows(c: &Conversation) -> (Windows, Windows) {
     let start = c.started_at.unwrap();
     let secs = |t: chrono::DateTime<chrono::Utc>| (t - start).num_milliseconds() as f64 / 1000.0;
     let (mut user, mut agent) = (Vec::new(), Vec::new());

@@ -312,6 +312,30 @@ impl DatasetHandle {
         id
     }
 
+    /// Ends an in-progress call: it becomes completed with its full transcript (generated
+    /// calls) or just loses its in-progress flag (inserted ones). Returns the completed call,
+    /// e.g. for a `conversation.completed` webhook; `None` if the id is unknown.
+    pub fn complete(&self, id: &str) -> Option<Conversation> {
+        let entry = self.entry(id)?;
+        let mut done = (*entry).clone();
+        done.in_progress = false;
+        done.body = match &entry.body {
+            Body::Generated(plan) => Body::Generated(Plan {
+                in_progress: false,
+                ..*plan
+            }),
+            Body::Stored(c) => {
+                let mut c = (**c).clone();
+                c.in_progress = false;
+                Body::Stored(Arc::new(c))
+            }
+        };
+        let conversation = self.expand(&done);
+        let mut guard = self.data.write().unwrap_or_else(|p| p.into_inner());
+        guard.upsert(done);
+        Some(conversation)
+    }
+
     /// A realistic new call (not inserted): what live-call simulation feeds to `insert`.
     /// Deterministic in `(seed, n)`; it started at `started_at` and ended before `now`
     /// unless `in_progress`.
@@ -474,5 +498,14 @@ mod tests {
         assert_eq!(&*entries.last().unwrap().id, &*first.id);
         assert!(h.get(&first.id).unwrap().in_progress);
         assert!(entries.windows(2).all(|w| w[0].key() < w[1].key()));
+
+        let live = h.read(|d| d.entries().iter().find(|e| e.in_progress).cloned());
+        if let Some(live) = live {
+            let before = h.get(&live.id).unwrap();
+            let done = h.complete(&live.id).unwrap();
+            assert!(!done.in_progress && !h.entry(&live.id).unwrap().in_progress);
+            assert!(done.num_turns >= before.num_turns);
+        }
+        assert!(h.complete("CAnone").is_none());
     }
 }

@@ -243,8 +243,7 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
         }
     }
     let handoff = sc.handoff.as_ref().filter(|h| rng.chance(h.chance));
-    let summary;
-    match handoff {
+    let summary = match handoff {
         Some(h) => {
             ex.push(Exchange {
                 user: slots.fill(rng.pick_str(h.user)),
@@ -252,10 +251,10 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
                 intents: vec!["request_handoff".into()],
                 ..Default::default()
             });
-            summary = format!(
+            format!(
                 "Caller contacted {company} about {}; handed off to {} ({}).",
                 sc.topic, h.destination, h.reason
-            );
+            )
         }
         None => {
             if let Some(last) = ex.last_mut() {
@@ -267,9 +266,9 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
                 intents: vec!["goodbye".into()],
                 ..Default::default()
             });
-            summary = format!("Caller contacted {company} about {}; resolved by the agent.", sc.topic);
+            format!("Caller contacted {company} about {}; resolved by the agent.", sc.topic)
         }
-    }
+    };
     Script {
         exchanges: ex,
         handoff: handoff.map(|h| (h.reason, h.destination)),
@@ -343,7 +342,7 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
     // Timeline, in seconds from the start.
     let mut turns = Vec::with_capacity(script.exchanges.len());
     let mut t = 0.0f64;
-    for (i, e) in script.exchanges.iter().enumerate() {
+    for (i, e) in script.exchanges.into_iter().enumerate() {
         let (user_at, lat) = if i == 0 {
             (0.0, 0.0)
         } else if voice {
@@ -367,16 +366,16 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
         let agent_at = if i == 0 { rng.range_f64(0.4, 1.0) } else { user_at + lat };
         t = agent_at + if voice { speech_secs(&e.agent) } else { 0.2 };
         turns.push(Turn {
-            user_input: e.user.clone(),
-            user_input_dtmf: e.dtmf.clone(),
+            user_input: e.user,
+            user_input_dtmf: e.dtmf,
             user_input_datetime: Some(at(user_at)),
-            agent_response: e.agent.clone(),
+            agent_response: e.agent,
             agent_response_datetime: Some(at(agent_at)),
             latency: Some(lat),
-            translated_user_input: e.translated_user.clone(),
-            english_agent_response: e.english_agent.clone(),
-            intents: e.intents.clone(),
-            entities: e.entities.clone(),
+            translated_user_input: e.translated_user,
+            english_agent_response: e.english_agent,
+            intents: e.intents,
+            entities: e.entities,
             is_ood: e.ood,
             is_silence: e.silence,
             barge_in: voice && i > 0 && rng.chance(0.04),

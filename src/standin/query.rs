@@ -304,6 +304,11 @@ pub fn select(data: &DatasetHandle, p: &ListParams) -> Selection {
     let mut last: Option<Arc<Entry>> = None;
     let mut skipped = 0u64;
     for e in candidates {
+        if out.len() == p.limit && p.search.is_none() {
+            // The extra candidate only proves there is another page; no need to expand it.
+            more = true;
+            break;
+        }
         let c = data.expand(&e);
         if let Some(s) = &p.search {
             if !s.matches(&c) {

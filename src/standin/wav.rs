@@ -322,7 +322,7 @@ fn voice(seg: &Segment, n: u64) -> f32 {
             let p = syl - k as f32;
             let h = mix(seed ^ k);
             // Every few syllables a short pause between words.
-            if h % 6 == 0 && k > 0 {
+            if h.is_multiple_of(6) && k > 0 {
                 return 0.0;
             }
             let amp = v.amplitude * (0.55 + 0.45 * ((h >> 8) & 0xff) as f32 / 255.0);
