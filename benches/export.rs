@@ -141,10 +141,17 @@ async fn raw_walk(s: &standin::Standin, start: &str, end: &str) -> (usize, f64) 
             .bytes()
             .await
             .unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        n += body["conversations"].as_array().map(|a| a.len()).unwrap_or(0);
-        match body["cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
+        // Split the page into its items without parsing them: this measures the server.
+        #[derive(serde::Deserialize)]
+        struct Page<'a> {
+            #[serde(borrow)]
+            conversations: Vec<&'a serde_json::value::RawValue>,
+            cursor: Option<String>,
+        }
+        let page: Page = serde_json::from_slice(&bytes).unwrap();
+        n += page.conversations.len();
+        match page.cursor {
+            Some(c) => cursor = Some(c),
             None => break,
         }
     }
