@@ -1,1 +1,27 @@
-//! (to be built)
+//! Recordings: stream a call's WAV from the API to the speakers while it downloads, follow the
+//! transcript as it plays, save it to disk.
+//!
+//! - [`engine`]: the [`AudioEngine`] thread the TUI talks to with [`AudioCommand`]s, answered by
+//!   [`AudioEvent`]s. No sound device is normal: it reports `NoDevice` and plays silently.
+//! - [`download`] → [`buffer`] → [`source`]: HTTP body → sparse shared bytes → rodio `Source`
+//!   that never blocks the audio thread; far seeks use HTTP Range requests.
+//! - [`save`]: atomic WAV download (`export --with-audio`); [`follow`]: position ↔ turn;
+//!   [`envelope`]: waveform levels. [`testserver`]: a loopback WAV server for tests and benches.
+
+pub mod buffer;
+pub mod device;
+pub mod download;
+pub mod engine;
+pub mod envelope;
+pub mod follow;
+pub mod format;
+pub mod save;
+pub mod source;
+#[doc(hidden)]
+pub mod testserver;
+
+pub use engine::{AudioCommand, AudioEngine, AudioEvent, EngineOptions, PlaybackState};
+pub use envelope::{BUCKET, fit_width, level_envelope, level_of, sparkline};
+pub use follow::{Speaker, spoken_at, turn_at, turn_start};
+pub use format::WavFormat;
+pub use save::{SaveOutcome, check_complete_wav, save_recording};
