@@ -239,10 +239,10 @@ async fn fetch(
         reporter.progress(buf, false);
         cursor = end;
         if stop_at.is_some_and(|s| cursor >= s) {
-            return Fetch::Done;
+            break;
         }
     }
-    // The body ended: complete, or cut short?
+    // The body ended (or reached bytes we hold): complete, or cut short?
     let s = buf.lock();
     let expected = stop_at.or(s.file_len());
     if s.format.is_none() {
