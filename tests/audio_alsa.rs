@@ -34,9 +34,16 @@ pcm.capture_file {{ type file; slave.pcm "null"; file "{}"; format "wav" }}
     )
     .unwrap();
     let child = Command::new(std::env::current_exe().unwrap())
-        .args(["streamed_tone_plays_through_the_alsa_file_plugin", "--exact", "--nocapture"])
+        .args([
+            "streamed_tone_plays_through_the_alsa_file_plugin",
+            "--exact",
+            "--nocapture",
+        ])
         .env(CHILD, "1")
-        .env("ALSA_CONFIG_PATH", format!("/usr/share/alsa/alsa.conf:{}", conf.display()))
+        .env(
+            "ALSA_CONFIG_PATH",
+            format!("/usr/share/alsa/alsa.conf:{}", conf.display()),
+        )
         .output()
         .unwrap();
     assert!(
@@ -51,8 +58,7 @@ pcm.capture_file {{ type file; slave.pcm "null"; file "{}"; format "wav" }}
     let mut r = hound::WavReader::open(&out).unwrap();
     assert_eq!((r.spec().sample_rate, r.spec().channels), (48_000, 2));
     let frames: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
-    let (left, right): (Vec<i16>, Vec<i16>) =
-        frames.chunks(2).map(|f| (f[0], f[1])).unzip();
+    let (left, right): (Vec<i16>, Vec<i16>) = frames.chunks(2).map(|f| (f[0], f[1])).unzip();
     assert_eq!(left, right, "mono is played on both channels");
     let loud: Vec<usize> = (0..left.len()).filter(|&i| left[i].abs() > 500).collect();
     assert!(!loud.is_empty(), "no tone captured");

@@ -14,11 +14,20 @@ async fn server() -> TestServer {
         replies: [
             ("call".to_string(), Reply::Wav(wav.clone().into())),
             ("cut".to_string(), Reply::CutShort(cut, 5_000)),
-            ("short".to_string(), Reply::Raw("audio/wav", Bytes::copy_from_slice(&wav[..5_000]))),
-            ("html".to_string(), Reply::Raw("text/html", Bytes::from_static(b"<html>oops</html>"))),
+            (
+                "short".to_string(),
+                Reply::Raw("audio/wav", Bytes::copy_from_slice(&wav[..5_000])),
+            ),
+            (
+                "html".to_string(),
+                Reply::Raw("text/html", Bytes::from_static(b"<html>oops</html>")),
+            ),
             (
                 "chat".to_string(),
-                Reply::Status(404, r#"{"error_code":"CONVERSATIONS_RECORDING_NOT_FOUND"}"#.into()),
+                Reply::Status(
+                    404,
+                    r#"{"error_code":"CONVERSATIONS_RECORDING_NOT_FOUND"}"#.into(),
+                ),
             ),
         ]
         .into(),
@@ -50,25 +59,45 @@ async fn saves_atomically_and_skips_a_complete_file() {
     .await
     .unwrap();
     let (wav, samples) = tone_wav(8_000, 1, 1.5);
-    assert_eq!(out, SaveOutcome::Saved { bytes: wav.len() as u64, duration: std::time::Duration::from_millis(1500) });
+    assert_eq!(
+        out,
+        SaveOutcome::Saved {
+            bytes: wav.len() as u64,
+            duration: std::time::Duration::from_millis(1500)
+        }
+    );
     assert_eq!(std::fs::read(&path).unwrap(), wav);
-    let read: Vec<i16> = hound::WavReader::open(&path).unwrap().samples().map(Result::unwrap).collect();
+    let read: Vec<i16> = hound::WavReader::open(&path)
+        .unwrap()
+        .samples()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(read, samples);
     let calls = calls.into_inner().unwrap();
-    assert_eq!(calls.last(), Some(&(wav.len() as u64, Some(wav.len() as u64))));
+    assert_eq!(
+        calls.last(),
+        Some(&(wav.len() as u64, Some(wav.len() as u64)))
+    );
     assert!(calls.len() > 2, "progress reported per chunk: {calls:?}");
     assert_eq!(names(dir.path()), vec!["call.wav"]);
 
     // Again: the complete file is kept, no second download.
     let before = server.seen().len();
-    let out = save_recording(&client, "call", AudioDirection::Combined, &path, |_, _| {}).await.unwrap();
-    assert!(matches!(out, SaveOutcome::AlreadyComplete { .. }), "{out:?}");
+    let out = save_recording(&client, "call", AudioDirection::Combined, &path, |_, _| {})
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, SaveOutcome::AlreadyComplete { .. }),
+        "{out:?}"
+    );
     assert_eq!(server.seen().len(), before);
 
     // A truncated file at the path is replaced.
     std::fs::write(&path, &wav[..3000]).unwrap();
     assert!(check_complete_wav(&path).is_err());
-    let out = save_recording(&client, "call", AudioDirection::Combined, &path, |_, _| {}).await.unwrap();
+    let out = save_recording(&client, "call", AudioDirection::Combined, &path, |_, _| {})
+        .await
+        .unwrap();
     assert!(matches!(out, SaveOutcome::Saved { .. }));
     assert_eq!(std::fs::read(&path).unwrap(), wav);
 }
@@ -90,6 +119,10 @@ async fn broken_downloads_leave_no_file() {
             .unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains(expect), "{id}: {msg}");
-        assert!(names(dir.path()).is_empty(), "{id} left {:?}", names(dir.path()));
+        assert!(
+            names(dir.path()).is_empty(),
+            "{id} left {:?}",
+            names(dir.path())
+        );
     }
 }
