@@ -40,11 +40,11 @@ fn open(server: &TestServer, id: &str) -> (Stream, Notices) {
 /// Pulls everything a `Player` plays, about 30x faster than real time (faster than the
 /// throttled downloads below, so underruns happen), then drops the underrun silence.
 async fn play_through_player(src: StreamSource) -> Vec<i16> {
-    let (player, mut out) = rodio::Player::new();
+    let (player, out) = rodio::Player::new();
     player.append(src);
     tokio::task::spawn_blocking(move || {
         let mut got = Vec::new();
-        while let Some(s) = out.next() {
+        for s in out {
             got.push(s);
             if got.len() % 1024 == 0 {
                 if player.empty() {

@@ -12,11 +12,21 @@ use rodio::queue::SourcesQueueOutput;
 use rodio::{ChannelCount, MixerDeviceSink, SampleRate, Source};
 
 /// Opens the default output without writing to stderr (alsa-lib's messages would smear over
-/// the TUI); the error says why, for a status line.
-pub fn open_default_output() -> Result<MixerDeviceSink, String> {
+/// the TUI); the error says why, for a status line. Device errors while playing (e.g. the
+/// device vanished) go to `on_error` instead of rodio's default `eprintln!`.
+pub fn open_default_output(
+    on_error: impl FnMut(String) + Clone + Send + 'static,
+) -> Result<MixerDeviceSink, String> {
     #[cfg(target_os = "linux")]
     let alsa_log = alsa::Output::local_error_handler().ok();
-    match rodio::DeviceSinkBuilder::open_default_sink() {
+    let mut report = on_error;
+    let callback = move |e: rodio::cpal::Error| report(format!("audio device: {e}"));
+    let opened = rodio::DeviceSinkBuilder::from_default_device()
+        .map(|b| b.with_error_callback(callback))
+        .and_then(|b| b.open_sink_or_fallback())
+        // Other devices than the default one (rodio skips "null" ones).
+        .or_else(|_| rodio::DeviceSinkBuilder::open_default_sink());
+    match opened {
         Ok(mut sink) => {
             sink.log_on_drop(false);
             Ok(sink)

@@ -113,6 +113,7 @@ enum Msg {
     Cmd(AudioCommand),
     Notice(u64, StreamNotice),
     Ready(u64, Result<WavFormat, String>),
+    DeviceError(String),
     Shutdown,
 }
 
@@ -195,6 +196,15 @@ struct Session {
     /// Position while nothing plays yet (buffering).
     pending: Duration,
     ended: bool,
+    /// The wait for header + prebuffer; aborted with the session so it cannot outlive the
+    /// download it waits on (it would hold the buffer forever).
+    waiting: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.waiting.abort();
+    }
 }
 
 struct Engine {
@@ -246,6 +256,7 @@ impl Engine {
                 Ok(Msg::Cmd(c)) => self.command(c),
                 Ok(Msg::Notice(g, n)) if g == self.generation => self.notice(n),
                 Ok(Msg::Ready(g, r)) if g == self.generation => self.ready(r),
+                Ok(Msg::DeviceError(e)) => self.emit(AudioEvent::Error(e)),
                 Ok(_) | Err(RecvTimeoutError::Timeout) => {}
             }
             if Instant::now() >= next_tick {
@@ -271,7 +282,11 @@ impl Engine {
             return;
         }
         self.output = Some(if self.options.use_device {
-            match device::open_default_output() {
+            let tx = self.tx.clone();
+            let on_error = move |e: String| {
+                let _ = tx.send(Msg::DeviceError(e));
+            };
+            match device::open_default_output(on_error) {
                 Ok(sink) => Output::Device(sink),
                 Err(reason) => {
                     tracing::info!("{reason}");
@@ -387,7 +402,7 @@ impl Engine {
             observer,
         );
         let (buf, tx, prebuffer) = (stream.buf.clone(), self.tx.clone(), self.options.prebuffer);
-        self.rt.spawn(async move {
+        let waiting = self.rt.spawn(async move {
             let r = download::ready(&buf, start, prebuffer).await;
             let _ = tx.send(Msg::Ready(generation, r));
         });
@@ -400,6 +415,7 @@ impl Engine {
             live: None,
             pending: start,
             ended: false,
+            waiting,
         });
         self.set_state(if self.paused {
             PlaybackState::Paused
@@ -462,9 +478,7 @@ impl Engine {
 
     fn stop_session(&mut self) {
         self.generation += 1;
-        if let Some(s) = self.session.take()
-            && let Some(l) = s.live
-        {
+        if let Some(l) = self.session.take().as_mut().and_then(|s| s.live.take()) {
             l.player.stop();
         }
         // Dropping the session's Stream aborts its download.
