@@ -119,6 +119,15 @@ impl SharedBuffer {
         // A panic while holding the lock leaves plain bytes behind: still usable.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+    /// The state, or `None` when someone else holds it right now (the audio thread uses this
+    /// so that it never waits for the download task).
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, BufState>> {
+        match self.state.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
     /// Runs `f` on the state, then wakes async waiters.
     pub fn update<T>(&self, f: impl FnOnce(&mut BufState) -> T) -> T {
         let out = f(&mut self.lock());

@@ -82,6 +82,9 @@ impl Stream {
     }
 }
 
+/// Most memory reserved before the bytes arrive (1 h of 8 kHz 16-bit mono is 58 MB).
+const MAX_UPFRONT: u64 = 512 << 20;
+
 /// See [`Stream::ready`].
 pub async fn ready(
     buf: &SharedBuffer,
@@ -182,6 +185,10 @@ async fn fetch(
             // A server that ignored our Range header does not really do ranges.
             s.accepts_ranges = ranges && from == 0;
             s.content_len = len;
+            // Allocate once, so the buffer never reallocates (and copies) under the lock the
+            // audio thread reads through. The length is untrusted: cap the up-front part.
+            let upfront = len.unwrap_or(0).min(MAX_UPFRONT) as usize;
+            s.data.reserve(upfront.saturating_sub(s.data.len()));
         });
     }
     // A range answer stops where the bytes we already hold begin; a full one runs to the end.

@@ -105,7 +105,8 @@ impl StreamSource {
         let want_end = self
             .fmt
             .byte_of((self.frame + CHUNK_FRAMES).min(self.fmt.total_frames()));
-        let s = self.buf.lock();
+        // Contended (the download is copying a chunk in): play a frame of silence, retry next.
+        let s = self.buf.try_lock()?;
         let run_end = s.covered.run_end(from).unwrap_or(from).min(want_end);
         let frames = (run_end - from) / self.fmt.block_align();
         if frames == 0 {
