@@ -248,3 +248,56 @@ fn engine_runs_without_a_tokio_runtime_and_shuts_down() {
     rt.block_on(wait_for(&mut rx, &mut log, is_state(PlaybackState::Ended)));
     drop(engine); // joins the thread
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_conversation_cancels_the_old_download() {
+    let (long, _) = tone_wav(8_000, 1, 60.0); // 960 KB at 2 KB per 20 ms: ~10 s to download
+    let (short, _) = tone_wav(8_000, 1, 0.5);
+    let server = TestServer::start(ServerConfig {
+        replies: [
+            ("long".to_string(), Reply::Wav(long.into())),
+            ("short".to_string(), Reply::Wav(short.into())),
+        ]
+        .into(),
+        chunk: 2048,
+        pause: Duration::from_millis(20),
+        ..Default::default()
+    })
+    .await;
+    let (tx, mut rx) = unbounded_channel();
+    let engine = AudioEngine::start_with(
+        server.client(),
+        tx,
+        EngineOptions {
+            use_device: false,
+            ..Default::default()
+        },
+    );
+    let mut log = Vec::new();
+    engine.send(play("long", Duration::ZERO));
+    wait_for(&mut rx, &mut log, is_state(PlaybackState::Playing)).await;
+    engine.send(play("short", Duration::ZERO));
+    wait_for(&mut rx, &mut log, is_state(PlaybackState::Ended)).await;
+    // The server notices the hang-up on its next write.
+    let completed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(o) = server
+                .outcomes()
+                .into_iter()
+                .find(|(p, _)| p.contains("/long/"))
+            {
+                return o.1;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the long download ended");
+    assert!(!completed, "the old download was cancelled, not completed");
+    // No events of the old recording after the switch: its last Format is before short's.
+    let formats: Vec<_> = log
+        .iter()
+        .filter(|e| matches!(e, AudioEvent::Format { .. }))
+        .collect();
+    assert_eq!(formats.len(), 2, "{formats:?}");
+}

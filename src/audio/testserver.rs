@@ -57,6 +57,9 @@ impl Default for ServerConfig {
 pub struct TestServer {
     pub base_url: String,
     pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// Per finished answer: the path and whether the whole body went out (false: the client
+    /// hung up, e.g. a cancelled download).
+    pub outcomes: Arc<Mutex<Vec<(String, bool)>>>,
 }
 
 impl TestServer {
@@ -67,13 +70,23 @@ impl TestServer {
             .expect("bind loopback");
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (cfg, log) = (Arc::new(cfg), seen.clone());
+        let outcomes = Arc::new(Mutex::new(Vec::new()));
+        let (cfg, log, out) = (Arc::new(cfg), seen.clone(), outcomes.clone());
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
-                tokio::spawn(answer(sock, cfg.clone(), log.clone()));
+                let (cfg, log, out) = (cfg.clone(), log.clone(), out.clone());
+                tokio::spawn(async move {
+                    if let Some((path, complete)) = answer(sock, cfg, log).await {
+                        out.lock().unwrap().push((path, complete));
+                    }
+                });
             }
         });
-        TestServer { base_url, seen }
+        TestServer {
+            base_url,
+            seen,
+            outcomes,
+        }
     }
 
     /// A `Client` for this server (account `ws-test`, project `proj`, a dummy key).
@@ -92,17 +105,26 @@ impl TestServer {
         Client::new(&cfg).expect("test client")
     }
 
+    pub fn outcomes(&self) -> Vec<(String, bool)> {
+        self.outcomes.lock().unwrap().clone()
+    }
+
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 }
 
-async fn answer(mut sock: TcpStream, cfg: Arc<ServerConfig>, log: Arc<Mutex<Vec<Seen>>>) {
+/// Answers one request; returns its path and whether the whole body was sent.
+async fn answer(
+    mut sock: TcpStream,
+    cfg: Arc<ServerConfig>,
+    log: Arc<Mutex<Vec<Seen>>>,
+) -> Option<(String, bool)> {
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         match sock.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return None,
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
     }
@@ -168,18 +190,19 @@ async fn answer(mut sock: TcpStream, cfg: Arc<ServerConfig>, log: Arc<Mutex<Vec<
     }
     h += "\r\n";
     if sock.write_all(h.as_bytes()).await.is_err() {
-        return;
+        return Some((path, false));
     }
     let body = body.slice(..send.min(body.len()));
     for part in body.chunks(cfg.chunk.max(1)) {
         if sock.write_all(part).await.is_err() {
-            return;
+            return Some((path, false));
         }
         if !cfg.pause.is_zero() {
             tokio::time::sleep(cfg.pause).await;
         }
     }
     let _ = sock.shutdown().await;
+    Some((path, true))
 }
 
 /// An in-memory 16-bit WAV of a 440 Hz tone with a DC offset, so no sample is exactly 0
