@@ -301,3 +301,70 @@ async fn switching_conversation_cancels_the_old_download() {
         .collect();
     assert_eq!(formats.len(), 2, "{formats:?}");
 }
+
+fn slow_server(
+    secs: f32,
+    ranges: bool,
+    chunk: usize,
+    pause_ms: u64,
+) -> impl Future<Output = TestServer> {
+    let (wav, _) = tone_wav(8_000, 1, secs);
+    TestServer::start(ServerConfig {
+        replies: [("call".to_string(), Reply::Wav(wav.into()))].into(),
+        ranges,
+        chunk,
+        pause: Duration::from_millis(pause_ms),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seek_past_the_download_resumes_from_a_range_request() {
+    // 60 s of audio at 2 KB per 20 ms: ~10 s to download.
+    let server = slow_server(60.0, true, 2048, 20).await;
+    let (tx, mut rx) = unbounded_channel();
+    let engine = AudioEngine::start_with(
+        server.client(),
+        tx,
+        EngineOptions {
+            use_device: false,
+            ..Default::default()
+        },
+    );
+    let mut log = Vec::new();
+    engine.send(play("call", Duration::ZERO));
+    wait_for(&mut rx, &mut log, is_state(PlaybackState::Playing)).await;
+    engine.send(AudioCommand::Seek(Duration::from_secs(50)));
+    // Playback goes on from 50 s (positions are only sent while moving or after a seek).
+    wait_for(&mut rx, &mut log, |e| {
+        matches!(e, AudioEvent::Position { position, .. } if *position > Duration::from_millis(50_200))
+    })
+    .await;
+    let want = 44 + 50 * 8_000 * 2;
+    assert!(
+        server.seen().iter().any(|s| s.range_from == Some(want)),
+        "{:?}",
+        server.seen()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_slower_than_real_time_shows_buffering() {
+    // Needs 16 KB/s; gets 1 KB per 100 ms.
+    let server = slow_server(5.0, false, 1024, 100).await;
+    let (tx, mut rx) = unbounded_channel();
+    let engine = AudioEngine::start_with(
+        server.client(),
+        tx,
+        EngineOptions {
+            use_device: false,
+            ..Default::default()
+        },
+    );
+    let mut log = Vec::new();
+    engine.send(play("call", Duration::ZERO));
+    wait_for(&mut rx, &mut log, is_state(PlaybackState::Playing)).await;
+    wait_for(&mut rx, &mut log, is_state(PlaybackState::Buffering)).await;
+    wait_for(&mut rx, &mut log, is_state(PlaybackState::Playing)).await;
+    engine.send(AudioCommand::Stop);
+    wait_for(&mut rx, &mut log, is_state(PlaybackState::Idle)).await;
+}
