@@ -368,3 +368,30 @@ async fn a_download_slower_than_real_time_shows_buffering() {
     engine.send(AudioCommand::Stop);
     wait_for(&mut rx, &mut log, is_state(PlaybackState::Idle)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seek_while_buffering_starts_at_the_new_place() {
+    let server = slow_server(60.0, true, 2048, 20).await;
+    let (tx, mut rx) = unbounded_channel();
+    let engine = AudioEngine::start_with(
+        server.client(),
+        tx,
+        EngineOptions {
+            use_device: false,
+            ..Default::default()
+        },
+    );
+    let mut log = Vec::new();
+    engine.send(play("call", Duration::ZERO));
+    engine.send(AudioCommand::Seek(Duration::from_secs(40)));
+    wait_for(&mut rx, &mut log, is_state(PlaybackState::Playing)).await;
+    wait_for(&mut rx, &mut log, |e| {
+        matches!(e, AudioEvent::Position { position, .. } if *position > Duration::from_millis(40_100))
+    })
+    .await;
+    let early = log.iter().any(|e| {
+        matches!(e, AudioEvent::Position { position, .. }
+            if *position > Duration::ZERO && *position < Duration::from_secs(40))
+    });
+    assert!(!early, "nothing played before 40 s: {log:#?}");
+}

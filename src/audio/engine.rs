@@ -401,11 +401,7 @@ impl Engine {
             direction,
             observer,
         );
-        let (buf, tx, prebuffer) = (stream.buf.clone(), self.tx.clone(), self.options.prebuffer);
-        let waiting = self.rt.spawn(async move {
-            let r = download::ready(&buf, start, prebuffer).await;
-            let _ = tx.send(Msg::Ready(generation, r));
-        });
+        let waiting = self.wait_ready(&stream, start);
         self.session = Some(Session {
             id,
             direction,
@@ -425,6 +421,16 @@ impl Engine {
         self.emit_position(true);
     }
 
+    /// Waits (on the runtime) for the header and the prebuffer at `start`, then posts `Ready`.
+    fn wait_ready(&self, stream: &Stream, start: Duration) -> tokio::task::JoinHandle<()> {
+        let (buf, tx, prebuffer) = (stream.buf.clone(), self.tx.clone(), self.options.prebuffer);
+        let generation = self.generation;
+        self.rt.spawn(async move {
+            let r = download::ready(&buf, start, prebuffer).await;
+            let _ = tx.send(Msg::Ready(generation, r));
+        })
+    }
+
     /// Header and prebuffer are in: build the player and attach it (append before attaching:
     /// rodio 0.23 otherwise plays the first 512 samples in the idle queue's format).
     fn ready(&mut self, r: Result<WavFormat, String>) {
@@ -434,6 +440,9 @@ impl Engine {
                     let Some(s) = self.session.as_mut() else {
                         return;
                     };
+                    if s.live.is_some() {
+                        return; // an earlier wait already attached
+                    }
                     s.fmt = Some(fmt);
                     fmt.frame_at(s.pending)
                 };
@@ -512,15 +521,21 @@ impl Engine {
     }
 
     fn seek(&mut self, t: Duration) {
-        let t = self.duration().map_or(t, |d| t.min(d));
         let Some(s) = self.session.as_mut() else {
             return;
         };
-        let Some(fmt) = s.fmt else {
-            s.pending = t; // applied when the header is in
+        // Clamp to the real length; the hint may be wrong, so it does not limit a seek.
+        let t = s.fmt.map_or(t, |f| t.min(f.duration()));
+        if s.live.is_none() {
+            // Still buffering: wait for the header and prebuffer at the new place instead.
+            s.pending = t;
+            let waiting = self.wait_ready(&self.session.as_ref().expect("checked").stream, t);
+            let s = self.session.as_mut().expect("checked above");
+            std::mem::replace(&mut s.waiting, waiting).abort();
             self.emit_position(true);
             return;
-        };
+        }
+        let Some(fmt) = s.fmt else { return };
         let frame = fmt.frame_at(t);
         let byte = fmt.byte_of(frame);
         if !s
@@ -534,8 +549,7 @@ impl Engine {
         }
         match &s.live {
             Some(l) if !s.ended => l.ctl.seek(frame),
-            Some(_) => self.attach(frame),
-            None => s.pending = t,
+            _ => self.attach(frame),
         }
         self.emit_position(true);
     }
