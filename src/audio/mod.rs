@@ -13,7 +13,7 @@
 //!
 //! From the TUI (inside its tokio runtime):
 //!
-//! ```ignore
+//! ```text
 //! let (tx, mut audio_events) = tokio::sync::mpsc::unbounded_channel();
 //! let audio = AudioEngine::start(client.clone(), tx); // device opened on the first Play
 //! audio.send(AudioCommand::Play {
