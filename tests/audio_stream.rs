@@ -282,3 +282,20 @@ async fn chat_conversation_404_carries_the_diagnosis() {
     assert!(err.contains("404"), "{err}");
     assert!(err.contains("only voice calls"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_body_is_truncated_without_asking_for_more() {
+    let (wav, _) = tone_wav(8_000, 1, 2.0);
+    let short = Bytes::copy_from_slice(&wav[..44 + 6_000 * 2]);
+    let server = serve("short", Reply::Raw("audio/wav", short), true, 4096, 0).await;
+    let (stream, notices) = open(&server, "short");
+    stream
+        .ready(Duration::ZERO, Duration::from_millis(200))
+        .await
+        .unwrap();
+    stream.buf.wait_for(|s| s.finished).await;
+    assert_eq!(server.seen().len(), 1, "{:?}", server.seen());
+    let errs = errors(&notices);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].contains("sent 12044 of 32044 bytes"), "{errs:?}");
+}

@@ -170,6 +170,12 @@ async fn fetch(
 ) -> Fetch {
     let resp = match client.audio(id, direction, Some(from)).await {
         Ok(r) => r,
+        // 416: the file is shorter than its header says; there is nothing from `from` on.
+        Err(e) if from > 0 && e.status == Some(416) => {
+            return Fetch::Failed(format!(
+                "the recording is truncated: the server has no audio from byte {from} on"
+            ));
+        }
         Err(e) => return Fetch::Failed(format!("recording unavailable: {}", e.headline())),
     };
     let partial = resp.status() == reqwest::StatusCode::PARTIAL_CONTENT;
@@ -251,7 +257,8 @@ async fn fetch(
     }
     // The body ended (or reached bytes we hold): complete, or cut short?
     let s = buf.lock();
-    let expected = stop_at.or(s.file_len());
+    // A full answer must reach the end the WAV header promises, whatever Content-Length said.
+    let expected = if partial { stop_at } else { s.file_len() };
     if s.format.is_none() {
         drop(s);
         let e = buf.update(|s| {

@@ -162,13 +162,11 @@ async fn answer(
             .into(),
     ));
     let (status, ctype, body, send) = match reply {
-        Reply::Wav(b) => {
-            let from = range_from.filter(|&f| cfg.ranges && f < b.len() as u64);
-            match from {
-                Some(f) => (206, "audio/wav", b.slice(f as usize..), usize::MAX),
-                None => (200, "audio/wav", b, usize::MAX),
-            }
-        }
+        Reply::Wav(b) => match range_from.filter(|_| cfg.ranges) {
+            Some(f) if f >= b.len() as u64 => (416, "text/plain", Bytes::new(), usize::MAX),
+            Some(f) => (206, "audio/wav", b.slice(f as usize..), usize::MAX),
+            None => (200, "audio/wav", b, usize::MAX),
+        },
         Reply::Status(s, json) => (s, "application/json", Bytes::from(json), usize::MAX),
         Reply::Raw(ct, b) => (200, ct, b, usize::MAX),
         Reply::CutShort(b, n) => (200, "audio/wav", b, n),
