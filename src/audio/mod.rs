@@ -34,13 +34,15 @@ pub mod engine;
 pub mod envelope;
 pub mod follow;
 pub mod format;
+pub mod messages;
 pub mod save;
 pub mod source;
 #[doc(hidden)]
 pub mod testserver;
 
-pub use engine::{AudioCommand, AudioEngine, AudioEvent, EngineOptions, PlaybackState};
+pub use engine::AudioEngine;
 pub use envelope::{BUCKET, fit_width, level_envelope, level_of, sparkline};
 pub use follow::{Speaker, spoken_at, turn_at, turn_start};
 pub use format::WavFormat;
+pub use messages::{AudioCommand, AudioEvent, EngineOptions, PlaybackState};
 pub use save::{SaveOutcome, check_complete_wav, save_recording};
