@@ -126,3 +126,29 @@ async fn broken_downloads_leave_no_file() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_save_leaves_no_file() {
+    let (wav, _) = tone_wav(8_000, 1, 10.0);
+    let server = TestServer::start(ServerConfig {
+        replies: [("slow".to_string(), Reply::Wav(wav.into()))].into(),
+        chunk: 1024,
+        pause: std::time::Duration::from_millis(20),
+        ..Default::default()
+    })
+    .await;
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slow.wav");
+    let started = std::sync::atomic::AtomicBool::new(false);
+    let save = save_recording(&client, "slow", AudioDirection::Combined, &path, |b, _| {
+        if b > 0 {
+            started.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    // Gives up long before the ~3 s download ends (e.g. the user quit).
+    let r = tokio::time::timeout(std::time::Duration::from_millis(300), save).await;
+    assert!(r.is_err(), "the save was still running");
+    assert!(started.load(std::sync::atomic::Ordering::Relaxed));
+    assert!(names(dir.path()).is_empty(), "left {:?}", names(dir.path()));
+}

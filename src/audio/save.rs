@@ -41,44 +41,47 @@ pub async fn save_recording(
     let resp = client
         .audio(id, direction, None)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("downloading the recording of {id}"))?;
     let total = resp.content_length();
-    let tmp = temp_path(path);
-    let result = async {
-        let mut file = tokio::fs::File::create(&tmp)
-            .await
-            .with_context(|| format!("creating {}", tmp.display()))?;
-        let mut body = resp.bytes_stream();
-        let mut bytes = 0u64;
-        progress(0, total);
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.with_context(|| {
-                format!("the recording download of {id} broke off after {bytes} bytes")
-            })?;
-            file.write_all(&chunk).await?;
-            bytes += chunk.len() as u64;
-            progress(bytes, total);
-        }
-        file.sync_all().await?;
-        drop(file);
-        if let Some(t) = total.filter(|&t| t != bytes) {
-            bail!("the recording of {id} is truncated: got {bytes} of {t} bytes");
-        }
-        let fmt = check_complete_wav(&tmp).with_context(|| format!("the recording of {id}"))?;
-        tokio::fs::rename(&tmp, path)
-            .await
-            .with_context(|| format!("moving the recording to {}", path.display()))?;
-        Ok(SaveOutcome::Saved {
-            bytes,
-            duration: fmt.duration(),
-        })
+    let guard = TempFile(temp_path(path));
+    let tmp = &guard.0;
+    let mut file = tokio::fs::File::create(tmp)
+        .await
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    let mut body = resp.bytes_stream();
+    let mut bytes = 0u64;
+    progress(0, total);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.with_context(|| {
+            format!("the recording download of {id} broke off after {bytes} bytes")
+        })?;
+        file.write_all(&chunk).await?;
+        bytes += chunk.len() as u64;
+        progress(bytes, total);
     }
-    .await;
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    file.sync_all().await?;
+    drop(file);
+    if let Some(t) = total.filter(|&t| t != bytes) {
+        bail!("the recording of {id} is truncated: got {bytes} of {t} bytes");
     }
-    result
+    let fmt = check_complete_wav(tmp).with_context(|| format!("the recording of {id}"))?;
+    tokio::fs::rename(tmp, path)
+        .await
+        .with_context(|| format!("moving the recording to {}", path.display()))?;
+    Ok(SaveOutcome::Saved {
+        bytes,
+        duration: fmt.duration(),
+    })
+}
+
+/// Removes the temporary file on every way out (error, or the save future being dropped);
+/// after the rename there is nothing left to remove.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// A hidden temporary name in the same directory (so the rename is atomic).
