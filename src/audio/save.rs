@@ -1,0 +1,124 @@
+//! Saving a recording to a WAV file, atomically: download into a temporary file next to the
+//! target, check it with hound, then rename. A broken download never leaves a file at `path`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::format::WavFormat;
+use crate::api::{AudioDirection, Client};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveOutcome {
+    Saved {
+        bytes: u64,
+        duration: Duration,
+    },
+    /// A complete WAV was already at the path; nothing was downloaded.
+    AlreadyComplete {
+        bytes: u64,
+        duration: Duration,
+    },
+}
+
+/// Downloads recording `id` to `path`; `progress(bytes, total)` is called as it arrives.
+pub async fn save_recording(
+    client: &Client,
+    id: &str,
+    direction: AudioDirection,
+    path: &Path,
+    progress: impl Fn(u64, Option<u64>),
+) -> Result<SaveOutcome> {
+    if let Ok(fmt) = check_complete_wav(path) {
+        return Ok(SaveOutcome::AlreadyComplete {
+            bytes: std::fs::metadata(path)?.len(),
+            duration: fmt.duration(),
+        });
+    }
+    let resp = client
+        .audio(id, direction, None)
+        .await
+        .with_context(|| format!("downloading the recording of {id}"))?;
+    let total = resp.content_length();
+    let guard = TempFile(temp_path(path));
+    let tmp = &guard.0;
+    let mut file = tokio::fs::File::create(tmp)
+        .await
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    let mut body = resp.bytes_stream();
+    let mut bytes = 0u64;
+    progress(0, total);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.with_context(|| {
+            format!("the recording download of {id} broke off after {bytes} bytes")
+        })?;
+        file.write_all(&chunk).await?;
+        bytes += chunk.len() as u64;
+        progress(bytes, total);
+    }
+    file.sync_all().await?;
+    drop(file);
+    if let Some(t) = total.filter(|&t| t != bytes) {
+        bail!("the recording of {id} is truncated: got {bytes} of {t} bytes");
+    }
+    let fmt = check_complete_wav(tmp).with_context(|| format!("the recording of {id}"))?;
+    tokio::fs::rename(tmp, path)
+        .await
+        .with_context(|| format!("moving the recording to {}", path.display()))?;
+    Ok(SaveOutcome::Saved {
+        bytes,
+        duration: fmt.duration(),
+    })
+}
+
+/// Removes the temporary file on every way out (error, or the save future being dropped);
+/// after the rename there is nothing left to remove.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A hidden temporary name in the same directory (so the rename is atomic).
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    path.with_file_name(format!(".{name}.{}-{nanos}.part", std::process::id()))
+}
+
+/// The file is a WAV hound reads whose data chunk is all there; returns its format.
+pub fn check_complete_wav(path: &Path) -> Result<WavFormat> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let fmt = WavFormat::parse(&bytes, true)?.expect("complete input never asks for more");
+    if (bytes.len() as u64) < fmt.file_len() {
+        bail!(
+            "{} is truncated: the header promises {} bytes of audio, the file has {}",
+            path.display(),
+            fmt.data_len,
+            bytes.len() as u64 - fmt.data_start.min(bytes.len() as u64)
+        );
+    }
+    // hound must read the last sample too.
+    let mut r = hound::WavReader::new(std::io::Cursor::new(&bytes))?;
+    if fmt.total_frames() > 0 {
+        r.seek(fmt.total_frames() as u32 - 1)?;
+        let last = if fmt.float {
+            r.samples::<f32>().next().map(|s| s.map(|_| ()))
+        } else {
+            r.samples::<i32>().next().map(|s| s.map(|_| ()))
+        };
+        last.context("the last sample is missing")??;
+    }
+    Ok(fmt)
+}

@@ -1,0 +1,232 @@
+//! A loopback HTTP/1.1 server that answers the recording endpoint with real WAV bytes, for
+//! tests and benchmarks: optional throttling, `Range`/206 support, error answers, and a log of
+//! the requests it saw. Not used by the app.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::api::Client;
+
+/// How the server answers one recording.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// `200 audio/wav` (or 206 for a Range request when ranges are on).
+    Wav(Bytes),
+    /// Any status with a JSON body (e.g. 404 `CONVERSATIONS_RECORDING_NOT_FOUND`).
+    Status(u16, String),
+    /// `200` with another content type (e.g. an HTML error page).
+    Raw(&'static str, Bytes),
+    /// Promises all of the bytes in Content-Length, sends `send` of them, then hangs up.
+    CutShort(Bytes, usize),
+}
+
+/// One request the server saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    pub path: String,
+    /// `N` of a `Range: bytes=N-` header.
+    pub range_from: Option<u64>,
+}
+
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Keyed by `"{conversation_id}"` (combined) or `"{conversation_id}?direction=user"`.
+    pub replies: HashMap<String, Reply>,
+    pub ranges: bool,
+    /// Bytes per write and the pause after each (throttling); `Duration::ZERO` = full speed.
+    pub chunk: usize,
+    pub pause: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            replies: HashMap::new(),
+            ranges: true,
+            chunk: 64 * 1024,
+            pause: Duration::ZERO,
+        }
+    }
+}
+
+pub struct TestServer {
+    pub base_url: String,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// Per finished answer: the path and whether the whole body went out (false: the client
+    /// hung up, e.g. a cancelled download).
+    pub outcomes: Arc<Mutex<Vec<(String, bool)>>>,
+}
+
+impl TestServer {
+    /// Binds 127.0.0.1:0 and serves on the current tokio runtime.
+    pub async fn start(cfg: ServerConfig) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let outcomes = Arc::new(Mutex::new(Vec::new()));
+        let (cfg, log, out) = (Arc::new(cfg), seen.clone(), outcomes.clone());
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let (cfg, log, out) = (cfg.clone(), log.clone(), out.clone());
+                tokio::spawn(async move {
+                    if let Some((path, complete)) = answer(sock, cfg, log).await {
+                        out.lock().unwrap().push((path, complete));
+                    }
+                });
+            }
+        });
+        TestServer {
+            base_url,
+            seen,
+            outcomes,
+        }
+    }
+
+    /// A `Client` for this server (account `ws-test`, project `proj`, a dummy key).
+    pub fn client(&self) -> Client {
+        let cfg = crate::config::Config::resolve_with_file(
+            &crate::config::ConnectionArgs {
+                base_url: Some(self.base_url.clone()),
+                account_id: Some("ws-test".into()),
+                project_id: Some("proj".into()),
+                ..Default::default()
+            },
+            &|name| (name == "POLYAI_API_KEY").then(|| "test-key".to_string()),
+            Default::default(),
+        )
+        .expect("test config");
+        Client::new(&cfg).expect("test client")
+    }
+
+    pub fn outcomes(&self) -> Vec<(String, bool)> {
+        self.outcomes.lock().unwrap().clone()
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Answers one request; returns its path and whether the whole body was sent.
+async fn answer(
+    mut sock: TcpStream,
+    cfg: Arc<ServerConfig>,
+    log: Arc<Mutex<Vec<Seen>>>,
+) -> Option<(String, bool)> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match sock.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let range_from = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        if !k.eq_ignore_ascii_case("range") {
+            return None;
+        }
+        v.trim()
+            .strip_prefix("bytes=")?
+            .strip_suffix('-')?
+            .parse()
+            .ok()
+    });
+    log.lock().unwrap().push(Seen {
+        path: path.clone(),
+        range_from,
+    });
+    // /v3/{account}/{project}/conversations/{id}/audio[?direction=..]
+    let (route, query) = path.split_once('?').unwrap_or((&path, ""));
+    let id = route
+        .strip_suffix("/audio")
+        .and_then(|r| r.rsplit('/').next())
+        .unwrap_or("");
+    let key = if query.is_empty() {
+        id.to_string()
+    } else {
+        format!("{id}?{query}")
+    };
+    let reply = cfg.replies.get(&key).cloned().unwrap_or(Reply::Status(
+        404,
+        r#"{"error_code":"CONVERSATIONS_NOT_FOUND","error_message":"Conversation not found"}"#
+            .into(),
+    ));
+    let (status, ctype, body, send) = match reply {
+        Reply::Wav(b) => match range_from.filter(|_| cfg.ranges) {
+            Some(f) if f >= b.len() as u64 => (416, "text/plain", Bytes::new(), usize::MAX),
+            Some(f) => (206, "audio/wav", b.slice(f as usize..), usize::MAX),
+            None => (200, "audio/wav", b, usize::MAX),
+        },
+        Reply::Status(s, json) => (s, "application/json", Bytes::from(json), usize::MAX),
+        Reply::Raw(ct, b) => (200, ct, b, usize::MAX),
+        Reply::CutShort(b, n) => (200, "audio/wav", b, n),
+    };
+    let mut h = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if cfg.ranges {
+        h += "Accept-Ranges: bytes\r\n";
+    }
+    if status == 206 {
+        let start = range_from.unwrap_or(0);
+        h += &format!(
+            "Content-Range: bytes {start}-{}/{}\r\n",
+            start + body.len() as u64 - 1,
+            start + body.len() as u64
+        );
+    }
+    h += "\r\n";
+    if sock.write_all(h.as_bytes()).await.is_err() {
+        return Some((path, false));
+    }
+    let body = body.slice(..send.min(body.len()));
+    for part in body.chunks(cfg.chunk.max(1)) {
+        if sock.write_all(part).await.is_err() {
+            return Some((path, false));
+        }
+        if !cfg.pause.is_zero() {
+            tokio::time::sleep(cfg.pause).await;
+        }
+    }
+    let _ = sock.shutdown().await;
+    Some((path, true))
+}
+
+/// An in-memory 16-bit WAV of a 440 Hz tone with a DC offset, so no sample is exactly 0
+/// (tests drop the silence of underruns by filtering zeros). Returns the bytes and samples.
+pub fn tone_wav(sample_rate: u32, channels: u16, secs: f32) -> (Vec<u8>, Vec<i16>) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut cur = std::io::Cursor::new(Vec::new());
+    let mut samples = Vec::new();
+    {
+        let mut w = hound::WavWriter::new(&mut cur, spec).expect("in-memory WAV");
+        for i in 0..(sample_rate as f32 * secs) as usize {
+            let t = i as f32 / sample_rate as f32;
+            for c in 0..channels {
+                let v = 9000
+                    + (8000.0 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()) as i16
+                    + c as i16 * 100;
+                w.write_sample(v).expect("in-memory WAV");
+                samples.push(v);
+            }
+        }
+        w.finalize().expect("in-memory WAV");
+    }
+    (cur.into_inner(), samples)
+}
