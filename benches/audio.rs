@@ -22,12 +22,7 @@ fn main() {
     let lengths = [("2 min", 120.0f32), ("60 min", 3600.0)];
     let replies = lengths
         .iter()
-        .map(|(name, secs)| {
-            (
-                name.replace(' ', ""),
-                Reply::Wav(tone_wav(8_000, 1, *secs).0.into()),
-            )
-        })
+        .map(|(name, secs)| (name.replace(' ', ""), Reply::Wav(tone_wav(8_000, 1, *secs).0.into())))
         .collect();
     let server = rt.block_on(TestServer::start(ServerConfig {
         replies,
@@ -37,9 +32,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("callscope-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
 
-    println!(
-        "play -> first sample handed to the output (median / min / max of {RUNS} runs, loopback HTTP)"
-    );
+    println!("play -> first sample handed to the output (median / min / max of {RUNS} runs, loopback HTTP)");
     for (name, _) in lengths {
         let id = name.replace(' ', "");
         // Warm the connection pool once, as the app's shared Client would be.
@@ -57,11 +50,7 @@ fn main() {
 }
 
 /// The engine's path: request, header, prebuffer, then a Player pulled by a "device" thread.
-async fn first_sample_streaming(
-    rt: &tokio::runtime::Runtime,
-    client: &callscope::api::Client,
-    id: &str,
-) -> Duration {
+async fn first_sample_streaming(rt: &tokio::runtime::Runtime, client: &callscope::api::Client, id: &str) -> Duration {
     let t0 = Instant::now();
     let stream = Stream::open(
         rt.handle(),
@@ -87,11 +76,7 @@ async fn first_sample_streaming(
 }
 
 /// The quickstart's step 4: download everything, write it to disk, open it with hound.
-async fn first_sample_after_download(
-    client: &callscope::api::Client,
-    id: &str,
-    dir: &std::path::Path,
-) -> Duration {
+async fn first_sample_after_download(client: &callscope::api::Client, id: &str, dir: &std::path::Path) -> Duration {
     let t0 = Instant::now();
     let bytes = client
         .audio(id, AudioDirection::Combined, None)

@@ -54,10 +54,7 @@ fn main() {
         let expanded: Vec<_> = entries.iter().map(|e| data.expand(e)).collect();
         let expand_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let json_bytes: usize = expanded
-            .iter()
-            .map(|c| serde_json::to_vec(c).unwrap().len())
-            .sum();
+        let json_bytes: usize = expanded.iter().map(|c| serde_json::to_vec(c).unwrap().len()).sum();
         let ser_s = t.elapsed().as_secs_f64();
         println!(
             "one thread: expand {:.0}/s, serialize {:.0}/s ({:.0} bytes each)",

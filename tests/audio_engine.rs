@@ -51,7 +51,8 @@ async fn server() -> TestServer {
                 "chat".to_string(),
                 Reply::Status(
                     404,
-                    r#"{"error_code":"CONVERSATIONS_RECORDING_NOT_FOUND","error_message":"Recording not found"}"#.into(),
+                    r#"{"error_code":"CONVERSATIONS_RECORDING_NOT_FOUND","error_message":"Recording not found"}"#
+                        .into(),
                 ),
             ),
         ]
@@ -73,10 +74,7 @@ async fn no_device_is_reported_and_playback_still_runs_to_the_end() {
         unreachable!()
     };
     assert!(reason.contains("no audio device"), "{reason}");
-    let e = wait_for(&mut rx, &mut log, |e| {
-        matches!(e, AudioEvent::Format { .. })
-    })
-    .await;
+    let e = wait_for(&mut rx, &mut log, |e| matches!(e, AudioEvent::Format { .. })).await;
     assert_eq!(
         e,
         AudioEvent::Format {
@@ -125,10 +123,7 @@ async fn controls_seek_pause_speed_direction() {
     engine.send(AudioCommand::Pause);
     wait_for(&mut rx, &mut log, is_state(PlaybackState::Paused)).await;
     engine.send(AudioCommand::Seek(Duration::from_millis(1500)));
-    let e = wait_for(&mut rx, &mut log, |e| {
-        matches!(e, AudioEvent::Position { .. })
-    })
-    .await;
+    let e = wait_for(&mut rx, &mut log, |e| matches!(e, AudioEvent::Position { .. })).await;
     assert_eq!(
         e,
         AudioEvent::Position {
@@ -137,10 +132,7 @@ async fn controls_seek_pause_speed_direction() {
         }
     );
     engine.send(AudioCommand::SeekBy(-5));
-    let e = wait_for(&mut rx, &mut log, |e| {
-        matches!(e, AudioEvent::Position { .. })
-    })
-    .await;
+    let e = wait_for(&mut rx, &mut log, |e| matches!(e, AudioEvent::Position { .. })).await;
     assert!(
         matches!(
             e,
@@ -152,14 +144,16 @@ async fn controls_seek_pause_speed_direction() {
         "{e:?}"
     );
     engine.send(AudioCommand::SeekBy(1));
-    wait_for(&mut rx, &mut log, |e| matches!(e, AudioEvent::Position { position, .. } if *position == Duration::from_secs(1))).await;
+    wait_for(
+        &mut rx,
+        &mut log,
+        |e| matches!(e, AudioEvent::Position { position, .. } if *position == Duration::from_secs(1)),
+    )
+    .await;
 
     // Switch to the caller's side: same position, new download (16 kHz), still paused.
     engine.send(AudioCommand::SetDirection(AudioDirection::User));
-    let e = wait_for(&mut rx, &mut log, |e| {
-        matches!(e, AudioEvent::Format { .. })
-    })
-    .await;
+    let e = wait_for(&mut rx, &mut log, |e| matches!(e, AudioEvent::Format { .. })).await;
     assert!(
         matches!(
             e,
@@ -182,15 +176,10 @@ async fn controls_seek_pause_speed_direction() {
     wait_for(&mut rx, &mut log, is_state(PlaybackState::Playing)).await;
     wait_for(&mut rx, &mut log, is_state(PlaybackState::Ended)).await;
     let after_switch = log.iter().rev().find_map(|e| match e {
-        AudioEvent::Position { position, .. } if *position < Duration::from_millis(1100) => {
-            Some(*position)
-        }
+        AudioEvent::Position { position, .. } if *position < Duration::from_millis(1100) => Some(*position),
         _ => None,
     });
-    assert!(
-        after_switch.is_some_and(|p| p >= Duration::from_secs(1)),
-        "{log:#?}"
-    );
+    assert!(after_switch.is_some_and(|p| p >= Duration::from_secs(1)), "{log:#?}");
 
     // After the end, resume plays again from the top.
     engine.send(AudioCommand::TogglePause);
@@ -221,10 +210,7 @@ async fn missing_recording_is_an_error_state_with_the_diagnosis() {
         unreachable!()
     };
     assert!(msg.contains("only voice calls"), "{msg}");
-    assert!(
-        log.iter()
-            .any(|e| matches!(e, AudioEvent::Error(m) if *m == msg))
-    );
+    assert!(log.iter().any(|e| matches!(e, AudioEvent::Error(m) if *m == msg)));
     // Switching to a good recording works after the error.
     engine.send(play("call", Duration::ZERO));
     wait_for(&mut rx, &mut log, is_state(PlaybackState::Playing)).await;
@@ -281,11 +267,7 @@ async fn switching_conversation_cancels_the_old_download() {
     // The server notices the hang-up on its next write.
     let completed = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            if let Some(o) = server
-                .outcomes()
-                .into_iter()
-                .find(|(p, _)| p.contains("/long/"))
-            {
+            if let Some(o) = server.outcomes().into_iter().find(|(p, _)| p.contains("/long/")) {
                 return o.1;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -295,19 +277,11 @@ async fn switching_conversation_cancels_the_old_download() {
     .expect("the long download ended");
     assert!(!completed, "the old download was cancelled, not completed");
     // No events of the old recording after the switch: its last Format is before short's.
-    let formats: Vec<_> = log
-        .iter()
-        .filter(|e| matches!(e, AudioEvent::Format { .. }))
-        .collect();
+    let formats: Vec<_> = log.iter().filter(|e| matches!(e, AudioEvent::Format { .. })).collect();
     assert_eq!(formats.len(), 2, "{formats:?}");
 }
 
-fn slow_server(
-    secs: f32,
-    ranges: bool,
-    chunk: usize,
-    pause_ms: u64,
-) -> impl Future<Output = TestServer> {
+fn slow_server(secs: f32, ranges: bool, chunk: usize, pause_ms: u64) -> impl Future<Output = TestServer> {
     let (wav, _) = tone_wav(8_000, 1, secs);
     TestServer::start(ServerConfig {
         replies: [("call".to_string(), Reply::Wav(wav.into()))].into(),
@@ -335,9 +309,11 @@ async fn seek_past_the_download_resumes_from_a_range_request() {
     wait_for(&mut rx, &mut log, is_state(PlaybackState::Playing)).await;
     engine.send(AudioCommand::Seek(Duration::from_secs(50)));
     // Playback goes on from 50 s (positions are only sent while moving or after a seek).
-    wait_for(&mut rx, &mut log, |e| {
-        matches!(e, AudioEvent::Position { position, .. } if *position > Duration::from_millis(50_200))
-    })
+    wait_for(
+        &mut rx,
+        &mut log,
+        |e| matches!(e, AudioEvent::Position { position, .. } if *position > Duration::from_millis(50_200)),
+    )
     .await;
     let want = 44 + 50 * 8_000 * 2;
     assert!(
@@ -385,9 +361,11 @@ async fn seek_while_buffering_starts_at_the_new_place() {
     engine.send(play("call", Duration::ZERO));
     engine.send(AudioCommand::Seek(Duration::from_secs(40)));
     wait_for(&mut rx, &mut log, is_state(PlaybackState::Playing)).await;
-    wait_for(&mut rx, &mut log, |e| {
-        matches!(e, AudioEvent::Position { position, .. } if *position > Duration::from_millis(40_100))
-    })
+    wait_for(
+        &mut rx,
+        &mut log,
+        |e| matches!(e, AudioEvent::Position { position, .. } if *position > Duration::from_millis(40_100)),
+    )
     .await;
     let early = log.iter().any(|e| {
         matches!(e, AudioEvent::Position { position, .. }

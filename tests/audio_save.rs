@@ -24,10 +24,7 @@ async fn server() -> TestServer {
             ),
             (
                 "chat".to_string(),
-                Reply::Status(
-                    404,
-                    r#"{"error_code":"CONVERSATIONS_RECORDING_NOT_FOUND"}"#.into(),
-                ),
+                Reply::Status(404, r#"{"error_code":"CONVERSATIONS_RECORDING_NOT_FOUND"}"#.into()),
             ),
         ]
         .into(),
@@ -74,10 +71,7 @@ async fn saves_atomically_and_skips_a_complete_file() {
         .collect();
     assert_eq!(read, samples);
     let calls = calls.into_inner().unwrap();
-    assert_eq!(
-        calls.last(),
-        Some(&(wav.len() as u64, Some(wav.len() as u64)))
-    );
+    assert_eq!(calls.last(), Some(&(wav.len() as u64, Some(wav.len() as u64))));
     assert!(calls.len() > 2, "progress reported per chunk: {calls:?}");
     assert_eq!(names(dir.path()), vec!["call.wav"]);
 
@@ -86,10 +80,7 @@ async fn saves_atomically_and_skips_a_complete_file() {
     let out = save_recording(&client, "call", AudioDirection::Combined, &path, |_, _| {})
         .await
         .unwrap();
-    assert!(
-        matches!(out, SaveOutcome::AlreadyComplete { .. }),
-        "{out:?}"
-    );
+    assert!(matches!(out, SaveOutcome::AlreadyComplete { .. }), "{out:?}");
     assert_eq!(server.seen().len(), before);
 
     // A truncated file at the path is replaced.
@@ -119,11 +110,7 @@ async fn broken_downloads_leave_no_file() {
             .unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains(expect), "{id}: {msg}");
-        assert!(
-            names(dir.path()).is_empty(),
-            "{id} left {:?}",
-            names(dir.path())
-        );
+        assert!(names(dir.path()).is_empty(), "{id} left {:?}", names(dir.path()));
     }
 }
 

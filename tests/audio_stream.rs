@@ -79,14 +79,8 @@ async fn throttled_stream_plays_sample_exact_through_rodio_player() {
     // 4 KB every 10 ms ≈ 6x real time; the puller runs ~30x: it must outrun the download.
     let server = serve("call-1", Reply::Wav(wav.into()), true, 4096, 10).await;
     let (stream, notices) = open(&server, "call-1");
-    let fmt = stream
-        .ready(Duration::ZERO, Duration::from_millis(200))
-        .await
-        .unwrap();
-    assert!(
-        !stream.buf.lock().finished,
-        "playback starts before the download ends"
-    );
+    let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
+    assert!(!stream.buf.lock().finished, "playback starts before the download ends");
     assert_eq!((fmt.channels, fmt.sample_rate), (2, 16_000));
     let src = StreamSource::new(stream.buf.clone(), fmt, 0);
     assert_eq!(src.total_duration(), Some(Duration::from_secs(2)));
@@ -94,10 +88,7 @@ async fn throttled_stream_plays_sample_exact_through_rodio_player() {
     let got = play_through_player(src).await;
     assert_eq!(got.len(), want.len());
     assert!(got == want, "streamed samples differ from the served WAV");
-    assert!(
-        ctl.underruns() > 0,
-        "the consumer outran the download, as intended"
-    );
+    assert!(ctl.underruns() > 0, "the consumer outran the download, as intended");
     assert!(errors(&notices).is_empty(), "{:?}", errors(&notices));
     // The envelope arrived while downloading: 20 buckets of 100 ms, all loud.
     let mut levels = vec![None; fmt.buckets(callscope::audio::BUCKET)];
@@ -109,10 +100,7 @@ async fn throttled_stream_plays_sample_exact_through_rodio_player() {
         }
     }
     assert_eq!(levels.len(), 20);
-    assert!(
-        levels.iter().all(|l| l.is_some_and(|v| v > 0.2)),
-        "{levels:?}"
-    );
+    assert!(levels.iter().all(|l| l.is_some_and(|v| v > 0.2)), "{levels:?}");
     // One request: no Range needed.
     assert_eq!(server.seen().len(), 1);
 }
@@ -122,10 +110,7 @@ async fn seek_past_the_download_uses_a_range_request() {
     let (wav, want) = tone_wav(8_000, 1, 20.0); // 320 KB at 1 KB per 20 ms ≈ 6.4 s to download
     let server = serve("long", Reply::Wav(wav.into()), true, 1024, 20).await;
     let (stream, notices) = open(&server, "long");
-    let fmt = stream
-        .ready(Duration::ZERO, Duration::from_millis(200))
-        .await
-        .unwrap();
+    let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
     let mut src = StreamSource::new(stream.buf.clone(), fmt, 0);
     let first: Vec<i16> = (0..100)
         .map(|_| (src.next().unwrap() * 32768.0).round() as i16)
@@ -143,16 +128,8 @@ async fn seek_past_the_download_uses_a_range_request() {
         "after the seek the source plays from 15 s to the end"
     );
 
-    let ranged: Vec<_> = server
-        .seen()
-        .into_iter()
-        .filter_map(|s| s.range_from)
-        .collect();
-    assert_eq!(
-        ranged.first(),
-        Some(&(fmt.data_start + 120_000 * 2)),
-        "{ranged:?}"
-    );
+    let ranged: Vec<_> = server.seen().into_iter().filter_map(|s| s.range_from).collect();
+    assert_eq!(ranged.first(), Some(&(fmt.data_start + 120_000 * 2)), "{ranged:?}");
     assert!(
         notices
             .lock()
@@ -173,10 +150,7 @@ async fn without_range_support_a_far_seek_waits_for_the_bytes() {
     let (wav, want) = tone_wav(8_000, 1, 4.0); // 64 KB, 2 KB per 10 ms ≈ 0.3 s
     let server = serve("norange", Reply::Wav(wav.into()), false, 2048, 10).await;
     let (stream, _) = open(&server, "norange");
-    let fmt = stream
-        .ready(Duration::ZERO, Duration::from_millis(200))
-        .await
-        .unwrap();
+    let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
     let mut src = StreamSource::new(stream.buf.clone(), fmt, 0);
     src.try_seek(Duration::from_secs(3)).unwrap();
     let got = play_through_player(src).await;
@@ -194,19 +168,10 @@ async fn start_position_beyond_the_prebuffer_is_fetched_by_range() {
         .ready(Duration::from_secs(25), Duration::from_millis(200))
         .await
         .unwrap();
-    let src = StreamSource::new(
-        stream.buf.clone(),
-        fmt,
-        fmt.frame_at(Duration::from_secs(25)),
-    );
+    let src = StreamSource::new(stream.buf.clone(), fmt, fmt.frame_at(Duration::from_secs(25)));
     let got = play_through_player(src).await;
     assert_eq!(got, want[200_000..]);
-    assert!(
-        server
-            .seen()
-            .iter()
-            .any(|s| s.range_from == Some(fmt.byte_of(200_000)))
-    );
+    assert!(server.seen().iter().any(|s| s.range_from == Some(fmt.byte_of(200_000))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,17 +180,11 @@ async fn a_body_that_breaks_off_plays_what_arrived_then_reports() {
     let cut = 44 + 10_000 * 2; // header + 10 000 samples
     let server = serve("cut", Reply::CutShort(Bytes::from(wav), cut), true, 4096, 0).await;
     let (stream, notices) = open(&server, "cut");
-    let fmt = stream
-        .ready(Duration::ZERO, Duration::from_millis(200))
-        .await
-        .unwrap();
+    let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
     let got = play_through_player(StreamSource::new(stream.buf.clone(), fmt, 0)).await;
     assert_eq!(got, want[..10_000]);
     let errs = errors(&notices);
-    assert!(
-        errs.iter().any(|e| e.contains("broke off after")),
-        "{errs:?}"
-    );
+    assert!(errs.iter().any(|e| e.contains("broke off after")), "{errs:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,10 +194,7 @@ async fn a_short_body_is_reported_as_truncated() {
     let short = Bytes::copy_from_slice(&wav[..44 + 6_000 * 2]);
     let server = serve("short", Reply::Raw("audio/wav", short), true, 4096, 0).await;
     let (stream, notices) = open(&server, "short");
-    let fmt = stream
-        .ready(Duration::ZERO, Duration::from_millis(200))
-        .await
-        .unwrap();
+    let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
     let got = play_through_player(StreamSource::new(stream.buf.clone(), fmt, 0)).await;
     assert_eq!(got, want[..6_000]);
     let errs = errors(&notices);
@@ -252,14 +208,7 @@ async fn non_wav_and_tiny_bodies_are_clear_errors() {
         (&b"RIFF"[..], "inside the WAV header"),
         (&b""[..], "after 0 bytes"),
     ] {
-        let server = serve(
-            "x",
-            Reply::Raw("text/html", Bytes::from_static(body)),
-            true,
-            4096,
-            0,
-        )
-        .await;
+        let server = serve("x", Reply::Raw("text/html", Bytes::from_static(body)), true, 4096, 0).await;
         let (stream, notices) = open(&server, "x");
         let err = stream
             .ready(Duration::ZERO, Duration::from_millis(200))
@@ -289,10 +238,7 @@ async fn a_short_body_is_truncated_without_asking_for_more() {
     let short = Bytes::copy_from_slice(&wav[..44 + 6_000 * 2]);
     let server = serve("short", Reply::Raw("audio/wav", short), true, 4096, 0).await;
     let (stream, notices) = open(&server, "short");
-    stream
-        .ready(Duration::ZERO, Duration::from_millis(200))
-        .await
-        .unwrap();
+    stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
     stream.buf.wait_for(|s| s.finished).await;
     assert_eq!(server.seen().len(), 1, "{:?}", server.seen());
     let errs = errors(&notices);
@@ -342,10 +288,7 @@ async fn other_sample_formats_stream_exactly() {
         };
         let server = serve("f", Reply::Wav(wav.into()), true, 8192, 2).await;
         let (stream, _) = open(&server, "f");
-        let fmt = stream
-            .ready(Duration::ZERO, Duration::from_millis(200))
-            .await
-            .unwrap();
+        let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
         let (player, out) = rodio::Player::new();
         player.append(StreamSource::new(stream.buf.clone(), fmt, 0));
         let n = want.len();

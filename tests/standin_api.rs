@@ -536,9 +536,7 @@ async fn merged_platform_routes_get_auth_and_the_caller() {
         |_| {
             axum::Router::new().route(
                 "/v1/webhooks/endpoints",
-                get(|Extension(caller): Extension<standin::Caller>| async move {
-                    caller.project_id
-                }),
+                get(|Extension(caller): Extension<standin::Caller>| async move { caller.project_id }),
             )
         },
     )
@@ -546,12 +544,7 @@ async fn merged_platform_routes_get_auth_and_the_caller() {
     .unwrap();
     let http = reqwest::Client::new();
     let url = format!("{}/v1/webhooks/endpoints", s.platform_url);
-    let r = http
-        .get(&url)
-        .header("x-api-key", &s.api_key)
-        .send()
-        .await
-        .unwrap();
+    let r = http.get(&url).header("x-api-key", &s.api_key).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers().contains_key("x-polyai-correlation-id"));
     assert_eq!(r.text().await.unwrap(), s.project_id);

@@ -14,9 +14,7 @@ use rodio::{ChannelCount, MixerDeviceSink, SampleRate, Source};
 /// Opens the default output without writing to stderr (alsa-lib's messages would smear over
 /// the TUI); the error says why, for a status line. Device errors while playing (e.g. the
 /// device vanished) go to `on_error` instead of rodio's default `eprintln!`.
-pub fn open_default_output(
-    on_error: impl FnMut(String) + Clone + Send + 'static,
-) -> Result<MixerDeviceSink, String> {
+pub fn open_default_output(on_error: impl FnMut(String) + Clone + Send + 'static) -> Result<MixerDeviceSink, String> {
     #[cfg(target_os = "linux")]
     let alsa_log = alsa::Output::local_error_handler().ok();
     let mut report = on_error;
@@ -35,9 +33,7 @@ pub fn open_default_output(
             #[allow(unused_mut)]
             let mut msg = format!("no audio device ({e})");
             #[cfg(target_os = "linux")]
-            if let Some(last) =
-                alsa_log.and_then(|l| l.borrow().to_string().lines().last().map(str::to_string))
-            {
+            if let Some(last) = alsa_log.and_then(|l| l.borrow().to_string().lines().last().map(str::to_string)) {
                 msg += &format!(": {}", last.trim());
             }
             Err(msg)

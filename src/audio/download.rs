@@ -61,13 +61,7 @@ impl Stream {
         observer: Observer,
     ) -> Stream {
         let buf = Arc::new(SharedBuffer::default());
-        let task = rt.spawn(run(
-            client,
-            conversation_id,
-            direction,
-            buf.clone(),
-            observer,
-        ));
+        let task = rt.spawn(run(client, conversation_id, direction, buf.clone(), observer));
         Stream { buf, task }
     }
 
@@ -86,42 +80,27 @@ impl Stream {
 const MAX_UPFRONT: u64 = 512 << 20;
 
 /// See [`Stream::ready`].
-pub async fn ready(
-    buf: &SharedBuffer,
-    start: Duration,
-    prebuffer: Duration,
-) -> Result<WavFormat, String> {
+pub async fn ready(buf: &SharedBuffer, start: Duration, prebuffer: Duration) -> Result<WavFormat, String> {
     buf.wait_for(|s| s.format.is_some() || s.finished).await;
     let Some(fmt) = buf.lock().format else {
         let s = buf.lock();
-        return Err(s
-            .error
-            .clone()
-            .unwrap_or_else(|| "the download ended".into()));
+        return Err(s.error.clone().unwrap_or_else(|| "the download ended".into()));
     };
     let from = fmt.byte_of(fmt.frame_at(start));
     let to = (from + fmt.bytes_for(prebuffer).max(fmt.block_align())).min(fmt.file_len());
     if !buf.lock().covered.covers(from, to) {
         buf.request(from);
     }
-    buf.wait_for(|s| s.covered.covers(from, to) || s.finished)
-        .await;
+    buf.wait_for(|s| s.covered.covers(from, to) || s.finished).await;
     Ok(fmt)
 }
 
 /// How far ahead of the download a wanted byte may be before a Range request beats waiting.
 fn lookahead(fmt: Option<WavFormat>) -> u64 {
-    fmt.map_or(0, |f| f.bytes_for(Duration::from_secs(2)))
-        .max(32 * 1024)
+    fmt.map_or(0, |f| f.bytes_for(Duration::from_secs(2))).max(32 * 1024)
 }
 
-async fn run(
-    client: Client,
-    id: String,
-    direction: AudioDirection,
-    buf: Arc<SharedBuffer>,
-    notify: Observer,
-) {
+async fn run(client: Client, id: String, direction: AudioDirection, buf: Arc<SharedBuffer>, notify: Observer) {
     let mut from = 0u64;
     let mut reporter = Reporter::new(notify.clone());
     loop {
@@ -236,9 +215,7 @@ async fn fetch(
             None => break,
         };
         let end = cursor + chunk.len() as u64;
-        let take = stop_at.map_or(chunk.len(), |s| {
-            (s.saturating_sub(cursor) as usize).min(chunk.len())
-        });
+        let take = stop_at.map_or(chunk.len(), |s| (s.saturating_sub(cursor) as usize).min(chunk.len()));
         let header = buf.update(|s| {
             s.write(cursor, &chunk[..take]);
             parse_header(s)
@@ -272,8 +249,7 @@ async fn fetch(
     }
     if let Some(want) = expected.filter(|&e| cursor < e) {
         let fmt = s.format.unwrap();
-        let have =
-            fmt.time_of(s.covered.total().saturating_sub(fmt.data_start) / fmt.block_align());
+        let have = fmt.time_of(s.covered.total().saturating_sub(fmt.data_start) / fmt.block_align());
         return Fetch::Failed(format!(
             "the recording is truncated: the server sent {cursor} of {want} bytes (about {:.1} s of {:.1} s of audio)",
             have.as_secs_f64(),

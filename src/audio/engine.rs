@@ -41,11 +41,7 @@ impl AudioEngine {
         Self::start_with(client, events, EngineOptions::default())
     }
 
-    pub fn start_with(
-        client: Client,
-        events: UnboundedSender<AudioEvent>,
-        options: EngineOptions,
-    ) -> AudioEngine {
+    pub fn start_with(client: Client, events: UnboundedSender<AudioEvent>, options: EngineOptions) -> AudioEngine {
         let (tx, rx) = mpsc::channel();
         let handle = tokio::runtime::Handle::try_current().ok();
         let self_tx = tx.clone();
@@ -242,21 +238,13 @@ impl Engine {
                 self.seek(t);
             }
             AudioCommand::SetSpeed(s) => {
-                self.speed = if s.is_finite() {
-                    s.clamp(0.5, 2.0)
-                } else {
-                    1.0
-                };
+                self.speed = if s.is_finite() { s.clamp(0.5, 2.0) } else { 1.0 };
                 if let Some(l) = self.live() {
                     l.player.set_speed(self.speed);
                 }
             }
             AudioCommand::SetVolume(v) => {
-                self.volume = if v.is_finite() {
-                    v.clamp(0.0, 2.0)
-                } else {
-                    1.0
-                };
+                self.volume = if v.is_finite() { v.clamp(0.0, 2.0) } else { 1.0 };
                 if let Some(l) = self.live() {
                     l.player.set_volume(self.volume);
                 }
@@ -291,13 +279,7 @@ impl Engine {
         }
     }
 
-    fn play(
-        &mut self,
-        id: String,
-        direction: AudioDirection,
-        hint: Option<Duration>,
-        start: Duration,
-    ) {
+    fn play(&mut self, id: String, direction: AudioDirection, hint: Option<Duration>, start: Duration) {
         self.stop_session();
         self.ensure_output();
         let generation = self.generation;
@@ -305,13 +287,7 @@ impl Engine {
         let observer = Arc::new(move |n| {
             let _ = tx.send(Msg::Notice(generation, n));
         });
-        let stream = Stream::open(
-            &self.rt,
-            self.client.clone(),
-            id.clone(),
-            direction,
-            observer,
-        );
+        let stream = Stream::open(&self.rt, self.client.clone(), id.clone(), direction, observer);
         let waiting = self.wait_ready(&stream, start);
         self.session = Some(Session {
             id,
@@ -449,13 +425,7 @@ impl Engine {
         let Some(fmt) = s.fmt else { return };
         let frame = fmt.frame_at(t);
         let byte = fmt.byte_of(frame);
-        if !s
-            .stream
-            .buf
-            .lock()
-            .covered
-            .covers(byte, byte + fmt.block_align())
-        {
+        if !s.stream.buf.lock().covered.covers(byte, byte + fmt.block_align()) {
             s.stream.buf.request(byte); // starts a Range request now, even when paused
         }
         match &s.live {
@@ -509,12 +479,8 @@ impl Engine {
                     envelope_len: f.buckets(BUCKET),
                 });
             }
-            StreamNotice::Progress { bytes, total } => {
-                self.emit(AudioEvent::Download { bytes, total })
-            }
-            StreamNotice::Levels { first, values } => {
-                self.emit(AudioEvent::Levels { first, values })
-            }
+            StreamNotice::Progress { bytes, total } => self.emit(AudioEvent::Download { bytes, total }),
+            StreamNotice::Levels { first, values } => self.emit(AudioEvent::Levels { first, values }),
             StreamNotice::RangeRequest { from_byte } => {
                 tracing::debug!(from_byte, "recording: range request after a seek");
             }

@@ -14,20 +14,11 @@ pub fn level_of(samples: &[f32]) -> f32 {
         return 0.0;
     }
     let mean = samples.iter().sum::<f32>() / samples.len() as f32;
-    samples
-        .iter()
-        .map(|s| (s - mean).abs())
-        .fold(0.0f32, f32::max)
-        .min(1.0)
+    samples.iter().map(|s| (s - mean).abs()).fold(0.0f32, f32::max).min(1.0)
 }
 
 /// Envelope of interleaved `samples`: one level per `bucket` of audio.
-pub fn level_envelope(
-    samples: &[f32],
-    channels: u16,
-    sample_rate: u32,
-    bucket: Duration,
-) -> Vec<f32> {
+pub fn level_envelope(samples: &[f32], channels: u16, sample_rate: u32, bucket: Duration) -> Vec<f32> {
     let frames = ((bucket.as_secs_f64() * sample_rate as f64) as usize).max(1);
     samples
         .chunks(frames * channels.max(1) as usize)
@@ -44,10 +35,7 @@ pub fn fit_width(levels: &[f32], width: usize) -> Vec<f32> {
         .map(|c| {
             let a = c * levels.len() / width;
             let b = ((c + 1) * levels.len() / width).max(a + 1);
-            levels[a..b.min(levels.len())]
-                .iter()
-                .copied()
-                .fold(0.0, f32::max)
+            levels[a..b.min(levels.len())].iter().copied().fold(0.0, f32::max)
         })
         .collect()
 }

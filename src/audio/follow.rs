@@ -32,11 +32,7 @@ pub fn turn_start(turns: &[Turn], started_at: DateTime<Utc>, turn: usize) -> Opt
 
 /// The turn being spoken at `position`, and by whom: the last turn (or turn part) that started
 /// at or before `position`. `None` before the first timed turn. Turns without times are skipped.
-pub fn spoken_at(
-    turns: &[Turn],
-    started_at: DateTime<Utc>,
-    position: Duration,
-) -> Option<(usize, Speaker)> {
+pub fn spoken_at(turns: &[Turn], started_at: DateTime<Utc>, position: Duration) -> Option<(usize, Speaker)> {
     let mut best: Option<(Duration, usize, Speaker)> = None;
     for (i, t) in turns.iter().enumerate() {
         let parts = [
@@ -82,28 +78,16 @@ mod tests {
             ..Default::default()
         };
         // Turn 0 is the greeting: no user input, agent speaks at 1 s.
-        (
-            at(0).unwrap(),
-            vec![mk("", 0, 1), mk("hello", 5, 7), mk("bye", 12, 13)],
-        )
+        (at(0).unwrap(), vec![mk("", 0, 1), mk("hello", 5, 7), mk("bye", 12, 13)])
     }
 
     #[test]
     fn position_maps_to_turn_and_speaker() {
         let (start, t) = turns();
         assert_eq!(spoken_at(&t, start, Duration::from_millis(500)), None);
-        assert_eq!(
-            spoken_at(&t, start, Duration::from_secs(1)),
-            Some((0, Speaker::Agent))
-        );
-        assert_eq!(
-            spoken_at(&t, start, Duration::from_secs(6)),
-            Some((1, Speaker::User))
-        );
-        assert_eq!(
-            spoken_at(&t, start, Duration::from_secs(8)),
-            Some((1, Speaker::Agent))
-        );
+        assert_eq!(spoken_at(&t, start, Duration::from_secs(1)), Some((0, Speaker::Agent)));
+        assert_eq!(spoken_at(&t, start, Duration::from_secs(6)), Some((1, Speaker::User)));
+        assert_eq!(spoken_at(&t, start, Duration::from_secs(8)), Some((1, Speaker::Agent)));
         assert_eq!(turn_at(&t, start, Duration::from_secs(600)), Some(2));
     }
 
@@ -114,10 +98,7 @@ mod tests {
         assert_eq!(turn_start(&t, start, 1), Some(Duration::from_secs(5)));
         assert_eq!(turn_start(&t, start, 9), None);
         for i in 0..t.len() {
-            assert_eq!(
-                turn_at(&t, start, turn_start(&t, start, i).unwrap()),
-                Some(i)
-            );
+            assert_eq!(turn_at(&t, start, turn_start(&t, start, i).unwrap()), Some(i));
         }
     }
 

@@ -78,9 +78,7 @@ impl WavFormat {
         }
         let float = spec.sample_format == hound::SampleFormat::Float;
         if float && bytes_per_sample != 4 {
-            return Err(FormatError(
-                "only 32-bit float samples are supported".into(),
-            ));
+            return Err(FormatError("only 32-bit float samples are supported".into()));
         }
         Ok(Some(WavFormat {
             channels: spec.channels,
@@ -179,10 +177,7 @@ fn describe_hound_error(e: hound::Error, prefix: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn wav(
-        spec: hound::WavSpec,
-        write: impl FnOnce(&mut hound::WavWriter<&mut Cursor<Vec<u8>>>),
-    ) -> Vec<u8> {
+    fn wav(spec: hound::WavSpec, write: impl FnOnce(&mut hound::WavWriter<&mut Cursor<Vec<u8>>>)) -> Vec<u8> {
         let mut cur = Cursor::new(Vec::new());
         let mut w = hound::WavWriter::new(&mut cur, spec).unwrap();
         write(&mut w);
@@ -213,16 +208,10 @@ mod tests {
         assert_eq!(WavFormat::parse(&bytes[..20], false), Ok(None));
         assert!(WavFormat::parse(&bytes[..20], true).is_err());
         let f = WavFormat::parse(&bytes, true).unwrap().unwrap();
-        assert_eq!(
-            (f.channels, f.data_start, f.data_len, f.total_frames()),
-            (2, 44, 8, 2)
-        );
+        assert_eq!((f.channels, f.data_start, f.data_len, f.total_frames()), (2, 44, 8, 2));
         let mut out = Vec::new();
         f.decode_all(&bytes[f.data_start as usize..], &mut out);
-        assert_eq!(
-            out,
-            vec![1.0 / 32768.0, -2.0 / 32768.0, 300.0 / 32768.0, -1.0]
-        );
+        assert_eq!(out, vec![1.0 / 32768.0, -2.0 / 32768.0, 300.0 / 32768.0, -1.0]);
     }
 
     #[test]
@@ -234,8 +223,7 @@ mod tests {
                         w.write_sample(i as f32 / 60.0 - 0.4).unwrap();
                     } else {
                         let max = (1i64 << (bits - 1)) - 1;
-                        w.write_sample(((i as i64 * 7919) % (2 * max) - max) as i32)
-                            .unwrap();
+                        w.write_sample(((i as i64 * 7919) % (2 * max) - max) as i32).unwrap();
                     }
                 }
             });
@@ -247,9 +235,7 @@ mod tests {
                 r.samples::<f32>().map(Result::unwrap).collect()
             } else {
                 let scale = (1i64 << (bits - 1)) as f32;
-                r.samples::<i32>()
-                    .map(|s| s.unwrap() as f32 / scale)
-                    .collect()
+                r.samples::<i32>().map(|s| s.unwrap() as f32 / scale).collect()
             };
             assert_eq!(ours, theirs, "{bits} bits, float {float}");
         }

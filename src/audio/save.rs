@@ -52,9 +52,7 @@ pub async fn save_recording(
     let mut bytes = 0u64;
     progress(0, total);
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.with_context(|| {
-            format!("the recording download of {id} broke off after {bytes} bytes")
-        })?;
+        let chunk = chunk.with_context(|| format!("the recording download of {id} broke off after {bytes} bytes"))?;
         file.write_all(&chunk).await?;
         bytes += chunk.len() as u64;
         progress(bytes, total);

@@ -129,11 +129,7 @@ impl StreamSource {
         }
         // After an underrun, wait for a little audio to pile up instead of stuttering
         // through every chunk as it lands.
-        let need = if self.rebuffering {
-            self.rebuffer.min(left)
-        } else {
-            1
-        };
+        let need = if self.rebuffering { self.rebuffer.min(left) } else { 1 };
         if held < need.max(1) && !s.finished {
             return None;
         }
@@ -250,8 +246,7 @@ mod tests {
     #[test]
     fn underrun_plays_silence_asks_for_the_byte_and_rebuffers() {
         let (buf, fmt, wav, samples) = setup(44 + 2 * 10);
-        let mut src =
-            StreamSource::new(buf.clone(), fmt, 0).with_rebuffer(Duration::from_millis(50));
+        let mut src = StreamSource::new(buf.clone(), fmt, 0).with_rebuffer(Duration::from_millis(50));
         let first: Vec<i16> = (0..10).map(|_| as_i16(src.next().unwrap())).collect();
         assert_eq!(first, samples[..10]);
         assert_eq!(src.next(), Some(0.0), "no data: silence, not a wait");

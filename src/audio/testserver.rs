@@ -65,9 +65,7 @@ pub struct TestServer {
 impl TestServer {
     /// Binds 127.0.0.1:0 and serves on the current tokio runtime.
     pub async fn start(cfg: ServerConfig) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
         let outcomes = Arc::new(Mutex::new(Vec::new()));
@@ -115,11 +113,7 @@ impl TestServer {
 }
 
 /// Answers one request; returns its path and whether the whole body was sent.
-async fn answer(
-    mut sock: TcpStream,
-    cfg: Arc<ServerConfig>,
-    log: Arc<Mutex<Vec<Seen>>>,
-) -> Option<(String, bool)> {
+async fn answer(mut sock: TcpStream, cfg: Arc<ServerConfig>, log: Arc<Mutex<Vec<Seen>>>) -> Option<(String, bool)> {
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -135,11 +129,7 @@ async fn answer(
         if !k.eq_ignore_ascii_case("range") {
             return None;
         }
-        v.trim()
-            .strip_prefix("bytes=")?
-            .strip_suffix('-')?
-            .parse()
-            .ok()
+        v.trim().strip_prefix("bytes=")?.strip_suffix('-')?.parse().ok()
     });
     log.lock().unwrap().push(Seen {
         path: path.clone(),
@@ -158,8 +148,7 @@ async fn answer(
     };
     let reply = cfg.replies.get(&key).cloned().unwrap_or(Reply::Status(
         404,
-        r#"{"error_code":"CONVERSATIONS_NOT_FOUND","error_message":"Conversation not found"}"#
-            .into(),
+        r#"{"error_code":"CONVERSATIONS_NOT_FOUND","error_message":"Conversation not found"}"#.into(),
     ));
     let (status, ctype, body, send) = match reply {
         Reply::Wav(b) => match range_from.filter(|_| cfg.ranges) {
@@ -219,9 +208,7 @@ pub fn tone_wav(sample_rate: u32, channels: u16, secs: f32) -> (Vec<u8>, Vec<i16
         for i in 0..(sample_rate as f32 * secs) as usize {
             let t = i as f32 / sample_rate as f32;
             for c in 0..channels {
-                let v = 9000
-                    + (8000.0 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()) as i16
-                    + c as i16 * 100;
+                let v = 9000 + (8000.0 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()) as i16 + c as i16 * 100;
                 w.write_sample(v).expect("in-memory WAV");
                 samples.push(v);
             }

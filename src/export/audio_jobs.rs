@@ -87,7 +87,7 @@ impl AudioJobs {
         self.tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             match crate::audio::save_recording(&client, &id, AudioDirection::Combined, &path, |_, _| {}).await {
-                Ok(o) if o.skipped => skipped.fetch_add(1, Ordering::Relaxed),
+                Ok(crate::audio::SaveOutcome::AlreadyComplete { .. }) => skipped.fetch_add(1, Ordering::Relaxed),
                 Ok(_) => saved.fetch_add(1, Ordering::Relaxed),
                 Err(e) => {
                     tracing::warn!("recording of {id} failed: {e:#}");
