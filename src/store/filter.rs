@@ -424,7 +424,8 @@ mod tests {
     fn bad_words_are_named() {
         for (input, needle) in [
             ("handof", "\"handof\""),
-            ("duration:abc", "whole seconds"),
+            ("duration:abc", "duration:MIN..MAX"),
+            ("duration:1..x", "whole seconds"),
             ("latency>fast", "seconds"),
             ("status:done", "status"),
             ("!voice", "negated"),
