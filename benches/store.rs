@@ -34,8 +34,26 @@ const CHANNELS: [&str; 4] = ["VOICE-SIP", "VOICE-SIP", "WEBCHAT", "SMS"];
 const NAMES: [&str; 12] = [
     "Olivia", "Liam", "Amélie", "José", "Zoë", "Mateo", "Sakura", "Noah", "Björn", "Chloé", "Aarav", "Fatima",
 ];
-const CITIES: [&str; 8] = ["London", "Zürich", "München", "Lyon", "Kraków", "Dublin", "São Paulo", "東京"];
-const DISHES: [&str; 8] = ["lasagne", "risotto", "paella", "ramen", "tacos", "crème brûlée", "sushi", "pho"];
+const CITIES: [&str; 8] = [
+    "London",
+    "Zürich",
+    "München",
+    "Lyon",
+    "Kraków",
+    "Dublin",
+    "São Paulo",
+    "東京",
+];
+const DISHES: [&str; 8] = [
+    "lasagne",
+    "risotto",
+    "paella",
+    "ramen",
+    "tacos",
+    "crème brûlée",
+    "sushi",
+    "pho",
+];
 const USER: [&str; 16] = [
     "Hi, I'd like to book a table for {n} tonight at {t}",
     "Can I change my reservation to {day}?",
@@ -72,7 +90,15 @@ const AGENT: [&str; 16] = [
     "The refund will take three to five working days",
     "Thank you for calling, goodbye!",
 ];
-const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 const INTENTS: [&str; 8] = [
     "book_table",
     "change_booking",
@@ -91,7 +117,11 @@ fn fill(rng: &mut Rng, template: &str) -> String {
     let p = format!("{}.{:02}", 10 + rng.below(190), rng.below(100));
     let o = format!("{}-{}", 100 + rng.below(900), 1000 + rng.below(9000));
     let name = rng.pick(&NAMES);
-    let spell: String = name.chars().map(|c| c.to_uppercase().to_string()).collect::<Vec<_>>().join(" ");
+    let spell: String = name
+        .chars()
+        .map(|c| c.to_uppercase().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
     for (k, v) in [
         ("{n}", n),
         ("{t}", t),
@@ -132,7 +162,11 @@ fn summary(rng: &mut Rng, i: u64) -> (usize, Conversation) {
         total_duration: Some(turns * (5 + rng.below(10) as u32)),
         polyai_duration: Some(turns * 5),
         handoff: rng.chance(15),
-        handoff_reason: if rng.chance(15) { "billing_question".into() } else { String::new() },
+        handoff_reason: if rng.chance(15) {
+            "billing_question".into()
+        } else {
+            String::new()
+        },
         ..Default::default()
     };
     (env, c)
@@ -158,7 +192,11 @@ fn with_transcript(rng: &mut Rng, mut c: Conversation) -> Conversation {
                 },
                 agent_response_datetime: Some(at + chrono::Duration::seconds(2)),
                 latency: Some(0.3 + rng.below(3000) as f64 / 1000.0),
-                intents: if rng.chance(40) { vec![rng.pick(&INTENTS).to_string()] } else { Vec::new() },
+                intents: if rng.chance(40) {
+                    vec![rng.pick(&INTENTS).to_string()]
+                } else {
+                    Vec::new()
+                },
                 ..Default::default()
             }
         })
@@ -185,7 +223,10 @@ fn main() {
     let n_transcripts = (100_000.0 * scale) as u64;
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bench.db");
-    let origins: Vec<Origin> = ENVS.iter().map(|e| Origin::new("ws-bench", "PROJECT-bench", *e)).collect();
+    let origins: Vec<Origin> = ENVS
+        .iter()
+        .map(|e| Origin::new("ws-bench", "PROJECT-bench", *e))
+        .collect();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
 
     // 1. Bulk insert of summaries, one transaction.
@@ -228,7 +269,9 @@ fn main() {
     );
     drop(store);
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(path.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0);
+        + std::fs::metadata(path.with_extension("db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
     println!("database size: {:.0} MB", size as f64 / 1e6);
 
     // 3. Open + first screen (50 newest rows of one account/project/env), repeated.
@@ -254,7 +297,9 @@ fn main() {
     let store = Store::open(&path).expect("reopen");
     let filtered = Filter::parse("voice handoff unreviewed").unwrap();
     let t = Instant::now();
-    let page = store.list_page(&scope, &filtered, ListOrder::NewestFirst, None, 50).unwrap();
+    let page = store
+        .list_page(&scope, &filtered, ListOrder::NewestFirst, None, 50)
+        .unwrap();
     println!(
         "first screen with filter `{}`: {:.2} ms ({} rows)",
         filtered.summary(),
@@ -270,7 +315,13 @@ fn main() {
         after = p.next;
     }
     println!("200 further pages (keyset): {:.2} ms per page", ms(t.elapsed()) / 200.0);
-    println!("list plan: {}", store.explain_list(&scope, &Filter::default()).unwrap().replace('\n', " | "));
+    println!(
+        "list plan: {}",
+        store
+            .explain_list(&scope, &Filter::default())
+            .unwrap()
+            .replace('\n', " | ")
+    );
 
     // 4. Full-text search: ~50 varied queries, median and p95.
     let queries = [
@@ -353,7 +404,11 @@ fn main() {
     let key = Origin::new("ws-bench", "PROJECT-bench", "live").key(first_transcribed);
     let t = Instant::now();
     let inside = store.hits_in(&key, "table", None).unwrap();
-    println!("hits within one conversation: {:.2} ms ({} hits)", ms(t.elapsed()), inside.len());
+    println!(
+        "hits within one conversation: {:.2} ms ({} hits)",
+        ms(t.elapsed()),
+        inside.len()
+    );
     drop(store);
     dir.close().expect("remove the bench directory");
 }

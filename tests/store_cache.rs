@@ -5,9 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use callscope::api::Conversation;
-use callscope::store::{
-    CURRENT_VERSION, Filter, ListOrder, Origin, Scope, Store, StoreErrorKind, StoreOptions,
-};
+use callscope::store::{CURRENT_VERSION, Filter, ListOrder, Origin, Scope, Store, StoreErrorKind, StoreOptions};
 use serde_json::json;
 
 fn origin() -> Origin {
@@ -23,7 +21,7 @@ fn conv(id: &str, minute: u32, turns: &[(&str, &str)]) -> Conversation {
     serde_json::from_value(json!({
         "id": id, "account_id": "ws-1", "project_id": "PROJECT-1", "environment": "live",
         "started_at": format!("2026-04-01T09:{minute:02}:00Z"), "channel": "VOICE-SIP",
-        "num_turns": turns.len(), "total_duration": 60 + minute, "handoff": minute % 2 == 0,
+        "num_turns": turns.len(), "total_duration": 60 + minute, "handoff": minute.is_multiple_of(2),
         "turns": turns,
     }))
     .unwrap()
@@ -51,7 +49,12 @@ fn round_trip_and_reopen() {
     assert_eq!(back, full);
     assert!(store.conversation(&origin().key("nope")).unwrap().is_none());
     // Same id in another environment is another conversation.
-    assert!(store.conversation(&Origin::new("ws-1", "PROJECT-1", "sandbox").key("CA1")).unwrap().is_none());
+    assert!(
+        store
+            .conversation(&Origin::new("ws-1", "PROJECT-1", "sandbox").key("CA1"))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -69,7 +72,13 @@ fn summary_never_erases_a_cached_transcript() {
     assert_eq!(back.turns, full.turns, "transcript kept");
     assert_eq!(back.handoff_reason, "billing", "summary fields refreshed");
     let row = &store
-        .list_page(&Scope::env("ws-1", "PROJECT-1", "live"), &Filter::default(), ListOrder::NewestFirst, None, 10)
+        .list_page(
+            &Scope::env("ws-1", "PROJECT-1", "live"),
+            &Filter::default(),
+            ListOrder::NewestFirst,
+            None,
+            10,
+        )
         .unwrap()
         .rows[0];
     assert!(row.has_transcript && !row.transcript_hidden);
@@ -77,9 +86,17 @@ fn summary_never_erases_a_cached_transcript() {
     // Still searchable; a full refetch replaces the transcript and its index.
     let q = callscope::store::SearchQuery::new("goodbye");
     assert_eq!(store.search(&q).unwrap().len(), 1);
-    store.cache(&origin(), &[conv("CA1", 1, &[("hello", "see you")])]).unwrap();
+    store
+        .cache(&origin(), &[conv("CA1", 1, &[("hello", "see you")])])
+        .unwrap();
     assert!(store.search(&q).unwrap().is_empty());
-    assert_eq!(store.search(&callscope::store::SearchQuery::new("see you")).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .search(&callscope::store::SearchQuery::new("see you"))
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -93,7 +110,9 @@ fn keyset_pages_cover_everything_once_in_both_orders() {
         let mut seen = Vec::new();
         let mut after = None;
         loop {
-            let page = store.list_page(&scope, &Filter::default(), order, after.as_ref(), 8).unwrap();
+            let page = store
+                .list_page(&scope, &Filter::default(), order, after.as_ref(), 8)
+                .unwrap();
             seen.extend(page.rows.iter().map(|r| (r.started_at.unwrap(), r.key.id.clone())));
             match page.next {
                 Some(c) => after = Some(c),
@@ -109,7 +128,10 @@ fn keyset_pages_cover_everything_once_in_both_orders() {
         assert_eq!(seen, sorted, "{order:?}");
     }
     let plan = store.explain_list(&scope, &Filter::parse("handoff").unwrap()).unwrap();
-    assert!(plan.contains("conversations_list"), "list query must use its index:\n{plan}");
+    assert!(
+        plan.contains("conversations_list"),
+        "list query must use its index:\n{plan}"
+    );
     assert!(!plan.contains("TEMP B-TREE"), "no sort step:\n{plan}");
 }
 
@@ -148,7 +170,9 @@ fn migrates_a_v1_store_keeping_its_data() {
     assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
     assert_eq!(store.conversation(&origin().key("CA7")).unwrap().unwrap(), old);
     // Derived columns and the search index were backfilled.
-    let hits = store.search(&callscope::store::SearchQuery::new("reservation")).unwrap();
+    let hits = store
+        .search(&callscope::store::SearchQuery::new("reservation"))
+        .unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].key.id, "CA7");
     let slow = Filter::parse("latency>0.4 intent:book_table").unwrap();
@@ -160,7 +184,10 @@ fn migrates_a_v1_store_keeping_its_data() {
 fn newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("future.db");
-    rusqlite::Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 99;").unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99;")
+        .unwrap();
     let err = Store::open(&path).err().unwrap();
     assert_eq!(err.kind, StoreErrorKind::NewerSchema);
     assert!(err.to_string().contains("schema version 99"), "{err}");
@@ -170,9 +197,11 @@ fn newer_schema_is_refused() {
 fn corrupt_file_is_a_clear_error_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("junk.db");
-    let junk: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let junk: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(&path, &junk).unwrap();
-    let err = Store::open(&path).err().expect("random bytes must not open");
+    let err = Store::open(&path).expect_err("random bytes must not open");
     assert_eq!(err.kind, StoreErrorKind::Corrupt, "{err}");
     let text = err.to_string();
     assert!(text.contains("junk.db") && text.contains("hint:"), "{text}");
@@ -200,10 +229,14 @@ fn read_only_location_is_a_clear_error() {
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
     // Root ignores permission bits (CI runs as root): then use a place no one can write instead.
     let root = std::fs::OpenOptions::new().append(true).open(&path).is_ok();
-    let target = if root { std::path::PathBuf::from("/proc/callscope-test/callscope.db") } else { path.clone() };
+    let target = if root {
+        std::path::PathBuf::from("/proc/callscope-test/callscope.db")
+    } else {
+        path.clone()
+    };
     let result = Store::open(&target).and_then(|mut s| s.cache(&origin(), &[conv("CA1", 1, &[])]));
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let err = result.err().expect("writing to a read-only location must fail");
+    let err = result.expect_err("writing to a read-only location must fail");
     assert!(
         matches!(err.kind, StoreErrorKind::ReadOnly | StoreErrorKind::CannotOpen),
         "{:?}: {err}",
@@ -219,16 +252,20 @@ fn locked_database_waits_then_says_so() {
     let path = dir.path().join("s.db");
     Store::open(&path).unwrap();
     let holder = rusqlite::Connection::open(&path).unwrap();
-    holder.execute_batch("BEGIN EXCLUSIVE; INSERT INTO conversation_flags VALUES ('a','b','c','d','x');").unwrap();
+    holder
+        .execute_batch("BEGIN EXCLUSIVE; INSERT INTO conversation_flags VALUES ('a','b','c','d','x');")
+        .unwrap();
     let options = StoreOptions {
         busy_timeout: Duration::from_millis(200),
     };
     let started = std::time::Instant::now();
     let err = Store::open_with(&path, &options)
         .and_then(|mut s| s.cache(&origin(), &[conv("CA1", 1, &[])]))
-        .err()
-        .expect("a write must fail while another connection holds the lock");
-    assert!(started.elapsed() >= Duration::from_millis(150), "the busy timeout was honoured");
+        .expect_err("a write must fail while another connection holds the lock");
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "the busy timeout was honoured"
+    );
     assert_eq!(err.kind, StoreErrorKind::Locked, "{err}");
     assert!(err.to_string().contains("another callscope"), "{err}");
     holder.execute_batch("ROLLBACK").unwrap();
@@ -245,11 +282,15 @@ const CHILD_ENV: &str = "CALLSCOPE_STORE_CRASH_CHILD";
 fn crash_child() {
     let Ok(path) = std::env::var(CHILD_ENV) else { return };
     let mut store = Store::open(std::path::Path::new(&path)).unwrap();
-    let committed: Vec<_> = (0..20).map(|i| conv(&format!("OK{i}"), i, &[("kept", "yes")])).collect();
+    let committed: Vec<_> = (0..20)
+        .map(|i| conv(&format!("OK{i}"), i, &[("kept", "yes")]))
+        .collect();
     store.cache(&origin(), &committed).unwrap();
     let mut batch = store.batch().unwrap();
     for i in 0..20 {
-        batch.upsert(&origin(), &conv(&format!("LOST{i}"), i, &[("uncommitted", "no")])).unwrap();
+        batch
+            .upsert(&origin(), &conv(&format!("LOST{i}"), i, &[("uncommitted", "no")]))
+            .unwrap();
     }
     println!("READY");
     std::io::Write::flush(&mut std::io::stdout()).unwrap();
@@ -269,7 +310,10 @@ fn killed_writer_loses_nothing_committed() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let ready = BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.contains("READY"));
+    let ready = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("READY"));
     assert!(ready, "child never reached its open transaction");
     child.kill().unwrap(); // SIGKILL: no destructors, no rollback, the WAL has uncommitted frames
     child.wait().unwrap();
@@ -279,6 +323,14 @@ fn killed_writer_loses_nothing_committed() {
         assert!(store.conversation(&origin().key(format!("OK{i}"))).unwrap().is_some());
         assert!(store.conversation(&origin().key(format!("LOST{i}"))).unwrap().is_none());
     }
-    assert_eq!(store.search(&callscope::store::SearchQuery::new("kept")).unwrap().len(), 20);
-    assert!(store.search(&callscope::store::SearchQuery::new("uncommitted")).unwrap().is_empty());
+    assert_eq!(
+        store.search(&callscope::store::SearchQuery::new("kept")).unwrap().len(),
+        20
+    );
+    assert!(
+        store
+            .search(&callscope::store::SearchQuery::new("uncommitted"))
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -109,7 +109,11 @@ fn export_then_import_into_another_store() {
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["format"], "callscope.marks");
     assert_eq!(doc["version"], 1);
-    assert_eq!(doc["conversations"].as_array().unwrap().len(), 1, "scoped to the project");
+    assert_eq!(
+        doc["conversations"].as_array().unwrap().len(),
+        1,
+        "scoped to the project"
+    );
     assert_eq!(doc["conversations"][0]["status"], "needs_follow_up");
 
     // Imported marks need no cached conversation, and replace what was there.
@@ -119,7 +123,11 @@ fn export_then_import_into_another_store() {
     let done = b.import_marks(&json).unwrap();
     assert_eq!(done.conversations, 1);
     assert_eq!(b.marks(&origin().key("CA1")).unwrap(), rated());
-    assert_eq!(b.marks(&origin().key("CA2")).unwrap().status, ReviewStatus::Reviewed, "others untouched");
+    assert_eq!(
+        b.marks(&origin().key("CA2")).unwrap().status,
+        ReviewStatus::Reviewed,
+        "others untouched"
+    );
     let everything = a.export_marks(None).unwrap();
     assert_eq!(b.import_marks(&everything).unwrap().conversations, 2);
 }
@@ -143,37 +151,76 @@ fn malformed_marks_files_are_refused_and_change_nothing() {
     let cases: Vec<(String, &str)> = vec![
         ("{not json".into(), "not valid JSON"),
         ("[]".into(), "JSON object"),
-        (json!({"format": "something-else", "version": 1}).to_string(), "not a callscope marks file"),
-        (json!({"format": "callscope.marks", "version": 2, "conversations": []}).to_string(), "unsupported version 2"),
-        (json!({"format": "callscope.marks", "conversations": []}).to_string(), "version"),
-        (file(vec![ok.clone(), entry(json!({"status": "done"}))]), "unknown variant `done`"),
         (
-            file(vec![ok.clone(), json!({"account": "ws-1", "project": "P", "environment": "live"})]),
+            json!({"format": "something-else", "version": 1}).to_string(),
+            "not a callscope marks file",
+        ),
+        (
+            json!({"format": "callscope.marks", "version": 2, "conversations": []}).to_string(),
+            "unsupported version 2",
+        ),
+        (
+            json!({"format": "callscope.marks", "conversations": []}).to_string(),
+            "version",
+        ),
+        (
+            file(vec![ok.clone(), entry(json!({"status": "done"}))]),
+            "unknown variant `done`",
+        ),
+        (
+            file(vec![
+                ok.clone(),
+                json!({"account": "ws-1", "project": "P", "environment": "live"}),
+            ]),
             "missing field `id`",
         ),
-        (file(vec![ok.clone(), entry(json!({"id": " "}))]), "conversations[1]: empty id"),
+        (
+            file(vec![ok.clone(), entry(json!({"id": " "}))]),
+            "conversations[1]: empty id",
+        ),
         (file(vec![ok.clone(), ok.clone()]), "appears twice"),
         (file(vec![ok.clone(), entry(json!({"flags": [""]}))]), "flag code"),
         (
-            file(vec![ok.clone(), entry(json!({"turns": [{"turn": 1, "thumbs": "sideways"}]}))]),
+            file(vec![
+                ok.clone(),
+                entry(json!({"turns": [{"turn": 1, "thumbs": "sideways"}]})),
+            ]),
             "unknown variant `sideways`",
         ),
         (
-            file(vec![ok.clone(), entry(json!({"turns": [{"turn": 1, "thumbs": "up", "reason": "rude"}]}))]),
+            file(vec![
+                ok.clone(),
+                entry(json!({"turns": [{"turn": 1, "thumbs": "up", "reason": "rude"}]})),
+            ]),
             "unknown variant `rude`",
         ),
         (
-            file(vec![ok.clone(), entry(json!({"turns": [{"turn": 1, "thumbs": "up"}, {"turn": 1, "thumbs": "down"}]}))]),
+            file(vec![
+                ok.clone(),
+                entry(json!({"turns": [{"turn": 1, "thumbs": "up"}, {"turn": 1, "thumbs": "down"}]})),
+            ]),
             "rated twice",
         ),
-        (file(vec![ok.clone(), entry(json!({"colour": "red"}))]), "unknown field `colour`"),
-        (file(vec![ok, entry(json!({"id": "CA2", "turns": [{"turn": -1, "thumbs": "up"}]}))]), "invalid value"),
+        (
+            file(vec![ok.clone(), entry(json!({"colour": "red"}))]),
+            "unknown field `colour`",
+        ),
+        (
+            file(vec![
+                ok,
+                entry(json!({"id": "CA2", "turns": [{"turn": -1, "thumbs": "up"}]})),
+            ]),
+            "invalid value",
+        ),
     ];
     for (input, needle) in cases {
         let err = store.import_marks(&input).unwrap_err();
         assert_eq!(err.kind, StoreErrorKind::InvalidInput, "{input}");
         let text = err.to_string();
-        assert!(text.contains("marks file rejected") && text.contains(needle), "{input}\n→ {text}");
+        assert!(
+            text.contains("marks file rejected") && text.contains(needle),
+            "{input}\n→ {text}"
+        );
         assert!(text.contains("nothing was changed"), "{text}");
         let now = store.export_marks(None).unwrap();
         let strip = |s: &str| {
@@ -192,7 +239,9 @@ fn conversations_matching_reviewed_and_flagged() {
     let convs: Vec<_> = (0..600).map(|i| conv(&format!("CA{i:03}"), i % 60)).collect();
     store.cache(&origin(), &convs).unwrap();
     for i in (0..600).step_by(3) {
-        store.set_status(&origin().key(format!("CA{i:03}")), ReviewStatus::Reviewed).unwrap();
+        store
+            .set_status(&origin().key(format!("CA{i:03}")), ReviewStatus::Reviewed)
+            .unwrap();
     }
     store.toggle_flag(&origin().key("CA005"), "compliance").unwrap();
     let scope = Scope::project("ws-1", "PROJECT-1");
@@ -201,7 +250,11 @@ fn conversations_matching_reviewed_and_flagged() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(reviewed.len(), 200, "pages past the internal page size");
-    assert!(reviewed.iter().all(|(_, c, m)| m.status == ReviewStatus::Reviewed && c.turns.len() == 2));
+    assert!(
+        reviewed
+            .iter()
+            .all(|(_, c, m)| m.status == ReviewStatus::Reviewed && c.turns.len() == 2)
+    );
     let flagged: Vec<_> = store
         .conversations_matching(&scope, &Filter::parse("flagged").unwrap())
         .collect::<Result<_, _>>()
@@ -239,5 +292,8 @@ fn markdown_for_a_ticket() {
     let hidden: Conversation = serde_json::from_value(json!({"id": "CA2", "num_turns": 4})).unwrap();
     let md = markdown_with_notes(&hidden, &Marks::default());
     assert!(md.contains("- **Review status:** new"), "{md}");
-    assert!(md.contains("_Transcript hidden: transcript visibility is off for this project._"), "{md}");
+    assert!(
+        md.contains("_Transcript hidden: transcript visibility is off for this project._"),
+        "{md}"
+    );
 }

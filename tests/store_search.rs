@@ -58,7 +58,10 @@ fn sample_store(dir: &std::path::Path) -> Store {
         conv(Spec {
             id: "FR",
             minute: 1,
-            turns: &[("Je voudrais réserver une table à Zürich", "Très bien, pour combien de personnes ?")],
+            turns: &[(
+                "Je voudrais réserver une table à Zürich",
+                "Très bien, pour combien de personnes ?",
+            )],
             ..BASE
         }),
         conv(Spec {
@@ -76,7 +79,10 @@ fn sample_store(dir: &std::path::Path) -> Store {
             intent: "refund",
             duration: 300,
             turns: &[
-                ("I want a refund: order #123 (urgent) -- NOT happy", "I'm sorry to hear that"),
+                (
+                    "I want a refund: order #123 (urgent) -- NOT happy",
+                    "I'm sorry to hear that",
+                ),
                 ("refund now please", "Let me transfer you to billing"),
                 ("thanks", "You're welcome 😀"),
             ],
@@ -122,7 +128,11 @@ fn accents_fold_both_ways() {
     let hit = &store.search(&SearchQuery::new("reserver")).unwrap()[0];
     assert_eq!((hit.turn, hit.speaker), (0, Speaker::User));
     let h = &hit.snippet;
-    assert_eq!(&h.text[h.highlights[0].clone()], "réserver", "highlight covers the original accented word");
+    assert_eq!(
+        &h.text[h.highlights[0].clone()],
+        "réserver",
+        "highlight covers the original accented word"
+    );
 }
 
 #[test]
@@ -168,7 +178,10 @@ fn punctuation_and_operators_are_plain_text() {
         assert!(r.is_ok(), "{q:?}: {}", r.unwrap_err());
     }
     assert_eq!(ids(&store.search(&SearchQuery::new("NOT happy")).unwrap()), ["EN"]);
-    assert_eq!(ids(&store.search(&SearchQuery::new("order #123 (urgent)")).unwrap()), ["EN"]);
+    assert_eq!(
+        ids(&store.search(&SearchQuery::new("order #123 (urgent)")).unwrap()),
+        ["EN"]
+    );
     assert!(store.search(&SearchQuery::new("\" * ( -")).unwrap().is_empty());
 }
 
@@ -232,8 +245,17 @@ fn hits_within_one_conversation_in_order() {
     assert_eq!(t.text, "refund now please", "the whole turn, not a snippet");
     assert_eq!(t.highlights, vec![0..6]);
     let agent = store.hits_in(&origin().key("EN"), "you", Some(Speaker::Agent)).unwrap();
-    assert_eq!(agent.iter().map(|h| h.turn).collect::<Vec<_>>(), [1, 2], "transfer you, You're");
-    assert!(store.hits_in(&origin().key("missing"), "refund", None).unwrap().is_empty());
+    assert_eq!(
+        agent.iter().map(|h| h.turn).collect::<Vec<_>>(),
+        [1, 2],
+        "transfer you, You're"
+    );
+    assert!(
+        store
+            .hits_in(&origin().key("missing"), "refund", None)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn list_ids(store: &Store, filter: &str) -> Vec<String> {
@@ -259,7 +281,11 @@ fn filter_combinations() {
     assert_eq!(list_ids(&store, "voice !handoff"), ["FR"]);
     assert_eq!(list_ids(&store, "latency>2"), ["EN"]);
     assert_eq!(list_ids(&store, "latency>0.9 intent:refund"), ["EN", "EN2"]);
-    assert_eq!(list_ids(&store, "intent:refun"), Vec::<String>::new(), "intent is exact");
+    assert_eq!(
+        list_ids(&store, "intent:refun"),
+        Vec::<String>::new(),
+        "intent is exact"
+    );
     assert_eq!(list_ids(&store, "duration:31..300"), ["FR", "JA", "EN", "SUM"]);
     assert_eq!(list_ids(&store, "duration:>100 handoff"), ["EN"]);
     assert_eq!(list_ids(&store, "duration:<59"), ["EN2"]);
@@ -267,7 +293,9 @@ fn filter_combinations() {
     assert_eq!(list_ids(&store, "env:sandbox"), Vec::<String>::new());
     // Filters over review marks.
     store.set_status(&origin().key("EN"), ReviewStatus::Reviewed).unwrap();
-    store.set_status(&origin().key("JA"), ReviewStatus::NeedsFollowUp).unwrap();
+    store
+        .set_status(&origin().key("JA"), ReviewStatus::NeedsFollowUp)
+        .unwrap();
     store.toggle_flag(&origin().key("FR"), "wrong_info").unwrap();
     assert_eq!(list_ids(&store, "unreviewed"), ["FR", "EN2", "SUM"]);
     assert_eq!(list_ids(&store, "reviewed"), ["EN"]);
@@ -275,7 +303,10 @@ fn filter_combinations() {
     assert_eq!(list_ids(&store, "flagged"), ["FR"]);
     assert_eq!(list_ids(&store, "!flagged unreviewed voice"), ["SUM"]);
     assert_eq!(store.count(&scope(), &Filter::parse("unreviewed").unwrap()).unwrap(), 3);
-    let rows = store.list_page(&scope(), &Filter::default(), ListOrder::OldestFirst, None, 10).unwrap().rows;
+    let rows = store
+        .list_page(&scope(), &Filter::default(), ListOrder::OldestFirst, None, 10)
+        .unwrap()
+        .rows;
     assert!(rows[0].flagged && rows[0].status == ReviewStatus::New);
     assert_eq!(rows[2].status, ReviewStatus::Reviewed);
     // A value with SQL in it is just a value.
@@ -290,7 +321,10 @@ fn next_unreviewed_flagged_handoff_in_list_order() {
     store.set_status(&origin().key("EN"), ReviewStatus::Reviewed).unwrap();
     store.toggle_flag(&origin().key("EN2"), "compliance").unwrap();
     let all = Filter::default();
-    let rows = store.list_page(&scope(), &all, ListOrder::NewestFirst, None, 10).unwrap().rows;
+    let rows = store
+        .list_page(&scope(), &all, ListOrder::NewestFirst, None, 10)
+        .unwrap()
+        .rows;
     let at = |id: &str| rows.iter().find(|r| r.key.id == id).unwrap().cursor();
     let next = |after: &str, kind| {
         store
@@ -304,11 +338,19 @@ fn next_unreviewed_flagged_handoff_in_list_order() {
     assert_eq!(next("SUM", NextKind::Flagged).as_deref(), Some("EN2"));
     assert_eq!(next("EN2", NextKind::Flagged), None);
     assert_eq!(next("SUM", NextKind::Handoff).as_deref(), Some("EN"));
-    let first = store.next_after(&scope(), &all, ListOrder::NewestFirst, None, NextKind::Handoff).unwrap();
+    let first = store
+        .next_after(&scope(), &all, ListOrder::NewestFirst, None, NextKind::Handoff)
+        .unwrap();
     assert_eq!(first.unwrap().key.id, "SUM");
     // Oldest first goes the other way.
     let up = store
-        .next_after(&scope(), &all, ListOrder::OldestFirst, Some(&at("FR")), NextKind::Flagged)
+        .next_after(
+            &scope(),
+            &all,
+            ListOrder::OldestFirst,
+            Some(&at("FR")),
+            NextKind::Flagged,
+        )
         .unwrap();
     assert_eq!(up.unwrap().key.id, "EN2");
 }

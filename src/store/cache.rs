@@ -108,7 +108,8 @@ pub fn index_transcript(tx: &Connection, pk: i64, c: &Conversation) -> StoreResu
     tx.prepare_cached("DELETE FROM conversation_intents WHERE conv = ?1")?
         .execute([pk])?;
     let mut insert_text = tx.prepare_cached("INSERT INTO turn_fts (rowid, text) VALUES (?1, ?2)")?;
-    let mut insert_intent = tx.prepare_cached("INSERT OR IGNORE INTO conversation_intents (conv, intent) VALUES (?1, ?2)")?;
+    let mut insert_intent =
+        tx.prepare_cached("INSERT OR IGNORE INTO conversation_intents (conv, intent) VALUES (?1, ?2)")?;
     for (i, turn) in c.turns.iter().enumerate() {
         for intent in &turn.intents {
             insert_intent.execute(params![pk, intent])?;
@@ -116,7 +117,10 @@ pub fn index_transcript(tx: &Connection, pk: i64, c: &Conversation) -> StoreResu
         if i >= MAX_INDEXED_TURNS {
             continue;
         }
-        for (speaker, said) in [(Speaker::User, &turn.user_input), (Speaker::Agent, &turn.agent_response)] {
+        for (speaker, said) in [
+            (Speaker::User, &turn.user_input),
+            (Speaker::Agent, &turn.agent_response),
+        ] {
             // Controls are dropped so the snippet markers (U+0001/U+0002) cannot be forged by API text.
             let clean = text::strip_controls(said);
             if !clean.trim().is_empty() {

@@ -78,7 +78,9 @@ impl StoreError {
             StoreErrorKind::Locked => {
                 "another callscope (or sqlite3 shell) is writing to it; close it and retry, or pass --store PATH"
             }
-            StoreErrorKind::ReadOnly => "check the file and directory permissions, or pass --store PATH to a writable place",
+            StoreErrorKind::ReadOnly => {
+                "check the file and directory permissions, or pass --store PATH to a writable place"
+            }
             StoreErrorKind::CannotOpen => "check that the directory exists and is writable, or pass --store PATH",
             StoreErrorKind::NewerSchema => "upgrade callscope, or pass --store PATH to use a separate file",
             StoreErrorKind::InvalidInput => "fix the input and try again; nothing was changed",

@@ -32,10 +32,13 @@ impl Iterator for Matching<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.buffered.is_empty() && !self.done {
-            match self
-                .store
-                .query_rows(&self.scope, &self.filter, ListOrder::NewestFirst, self.after.as_ref(), PAGE)
-            {
+            match self.store.query_rows(
+                &self.scope,
+                &self.filter,
+                ListOrder::NewestFirst,
+                self.after.as_ref(),
+                PAGE,
+            ) {
                 Ok(rows) => {
                     self.done = rows.len() < PAGE;
                     self.after = rows.last().map(ListRow::cursor);
@@ -104,7 +107,11 @@ pub fn markdown_with_notes(c: &Conversation, marks: &Marks) -> String {
     if let Some(t) = c.started_at {
         facts.push(format!("started {}", t.format("%Y-%m-%d %H:%M:%S UTC")));
     }
-    for (label, v) in [("project", &c.project_id), ("env", &c.environment), ("channel", &c.channel)] {
+    for (label, v) in [
+        ("project", &c.project_id),
+        ("env", &c.environment),
+        ("channel", &c.channel),
+    ] {
         if !v.is_empty() {
             facts.push(format!("{label} {}", inline(v)));
         }
@@ -164,7 +171,11 @@ pub fn markdown_with_notes(c: &Conversation, marks: &Marks) -> String {
             if !t.intents.is_empty() {
                 extra.push(format!("intent {}", inline(&t.intents.join(", "))));
             }
-            let extra = if extra.is_empty() { String::new() } else { format!(" _({})_", extra.join("; ")) };
+            let extra = if extra.is_empty() {
+                String::new()
+            } else {
+                format!(" _({})_", extra.join("; "))
+            };
             let _ = writeln!(
                 md,
                 "{}**Agent:** {}{extra}  ",

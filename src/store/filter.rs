@@ -38,7 +38,8 @@ pub struct Filter {
 
 fn status_de<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ReviewStatus>, D::Error> {
     let s = Option::<String>::deserialize(d)?;
-    s.map(|s| ReviewStatus::parse(&s).map_err(serde::de::Error::custom)).transpose()
+    s.map(|s| ReviewStatus::parse(&s).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 /// `voice` and `chat` name channel kinds; the API's channel field says e.g. `VOICE-SIP` or `WEBCHAT`.
@@ -72,7 +73,8 @@ impl SqlWhere {
     }
 }
 
-pub(crate) const MARK_JOIN: &str = "m.account = c.account AND m.project = c.project AND m.environment = c.environment AND m.id = c.id";
+pub(crate) const MARK_JOIN: &str =
+    "m.account = c.account AND m.project = c.project AND m.environment = c.environment AND m.id = c.id";
 
 impl Filter {
     pub fn is_empty(&self) -> bool {
@@ -139,7 +141,13 @@ impl Filter {
     pub fn summary(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
         if !self.channels.is_empty() {
-            parts.push(self.channels.iter().map(|c| c.to_lowercase()).collect::<Vec<_>>().join("/"));
+            parts.push(
+                self.channels
+                    .iter()
+                    .map(|c| c.to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
         }
         if let Some(env) = &self.environment {
             parts.push(env.clone());
@@ -168,7 +176,11 @@ impl Filter {
         if let Some(f) = self.flagged {
             parts.push(if f { "flagged" } else { "not flagged" }.into());
         }
-        if parts.is_empty() { "all".into() } else { parts.join(" · ") }
+        if parts.is_empty() {
+            "all".into()
+        } else {
+            parts.join(" · ")
+        }
     }
 
     /// Parses the text syntax (see the module docs). Unknown words are an error naming the word.
@@ -186,11 +198,14 @@ impl Filter {
             Some(rest) => (true, rest),
             None => (false, word),
         };
-        let flag = |v: &mut Option<bool>| *v = Some(!negated);
+        let flag = |v: &mut Option<bool>| {
+            *v = Some(!negated);
+            Ok(())
+        };
         match bare.to_ascii_lowercase().as_str() {
-            "handoff" => return Ok(flag(&mut self.handoff)),
-            "in-progress" | "live-call" => return Ok(flag(&mut self.in_progress)),
-            "flagged" => return Ok(flag(&mut self.flagged)),
+            "handoff" => return flag(&mut self.handoff),
+            "in-progress" | "live-call" => return flag(&mut self.in_progress),
+            "flagged" => return flag(&mut self.flagged),
             "voice" | "chat" if !negated => {
                 self.channels.push(bare.to_ascii_lowercase());
                 return Ok(());
@@ -207,13 +222,17 @@ impl Filter {
             return Ok(());
         }
         let Some((key, value)) = word.split_once(':') else {
-            return Err(bad("expected key:value or a known word (voice, handoff, unreviewed, flagged, …)"));
+            return Err(bad(
+                "expected key:value or a known word (voice, handoff, unreviewed, flagged, …)",
+            ));
         };
         if value.is_empty() {
             return Err(bad("missing value after ':'"));
         }
         match key.to_ascii_lowercase().as_str() {
-            "channel" => self.channels.extend(value.split(',').filter(|s| !s.is_empty()).map(str::to_string)),
+            "channel" => self
+                .channels
+                .extend(value.split(',').filter(|s| !s.is_empty()).map(str::to_string)),
             "env" | "environment" => self.environment = Some(value.to_string()),
             "intent" => self.intent = Some(value.to_string()),
             "latency" => self.latency_above = Some(parse_seconds(value).map_err(|e| bad(&e))?),
@@ -256,7 +275,11 @@ impl Filter {
         }
         if self.min_duration.is_some() || self.max_duration.is_some() {
             let show = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
-            word(format!("duration:{}..{}", show(self.min_duration), show(self.max_duration)));
+            word(format!(
+                "duration:{}..{}",
+                show(self.min_duration),
+                show(self.max_duration)
+            ));
         }
         let yes_no = |name: &str, v: bool| if v { name.to_string() } else { format!("!{name}") };
         if let Some(h) = self.handoff {
@@ -448,6 +471,10 @@ mod tests {
         assert_eq!(views["slow"].channels, vec!["chat"]);
         let bad: toml::Table = toml::from_str("x = { colour = \"red\" }").unwrap();
         let e = Filter::views(&bad).unwrap_err();
-        assert!(e.detail.contains("view \"x\"") && e.detail.contains("colour"), "{}", e.detail);
+        assert!(
+            e.detail.contains("view \"x\"") && e.detail.contains("colour"),
+            "{}",
+            e.detail
+        );
     }
 }

@@ -52,7 +52,9 @@ impl ReviewStatus {
             "new" | "unreviewed" => Ok(ReviewStatus::New),
             "reviewed" => Ok(ReviewStatus::Reviewed),
             "needs_follow_up" | "follow_up" | "followup" => Ok(ReviewStatus::NeedsFollowUp),
-            _ => Err(format!("unknown review status {s:?} (use new, reviewed or needs_follow_up)")),
+            _ => Err(format!(
+                "unknown review status {s:?} (use new, reviewed or needs_follow_up)"
+            )),
         }
     }
 }
@@ -161,10 +163,14 @@ const MAX_TEXT_LEN: usize = 64 * 1024;
 
 pub(crate) fn check_flag_code(code: &str) -> Result<(), String> {
     if code.trim().is_empty() || code.trim() != code {
-        return Err(format!("flag code {code:?} must be non-empty without surrounding spaces"));
+        return Err(format!(
+            "flag code {code:?} must be non-empty without surrounding spaces"
+        ));
     }
     if code.chars().count() > MAX_CODE_LEN || code.chars().any(char::is_control) {
-        return Err(format!("flag code {code:?} must be at most {MAX_CODE_LEN} printable characters"));
+        return Err(format!(
+            "flag code {code:?} must be at most {MAX_CODE_LEN} printable characters"
+        ));
     }
     Ok(())
 }
@@ -186,7 +192,9 @@ pub(crate) fn load(conn: &Connection, key: &ConversationKey) -> StoreResult<Mark
     let kp = key_params(key);
     let mut marks = Marks::default();
     if let Some((status, note)) = conn
-        .prepare_cached(&format!("SELECT status, note FROM conversation_marks WHERE {KEY_WHERE}"))?
+        .prepare_cached(&format!(
+            "SELECT status, note FROM conversation_marks WHERE {KEY_WHERE}"
+        ))?
         .query_row(kp, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
         .optional()?
     {
@@ -197,8 +205,9 @@ pub(crate) fn load(conn: &Connection, key: &ConversationKey) -> StoreResult<Mark
     for code in flags.query_map(kp, |r| r.get::<_, String>(0))? {
         marks.flags.insert(code?);
     }
-    let mut turns =
-        conn.prepare_cached(&format!("SELECT turn, thumbs, reason, comment FROM turn_ratings WHERE {KEY_WHERE}"))?;
+    let mut turns = conn.prepare_cached(&format!(
+        "SELECT turn, thumbs, reason, comment FROM turn_ratings WHERE {KEY_WHERE}"
+    ))?;
     let rows = turns.query_map(kp, |r| {
         Ok((
             r.get::<_, u32>(0)?,
@@ -235,7 +244,15 @@ pub(crate) fn replace(conn: &Connection, key: &ConversationKey, marks: &Marks, n
         "INSERT INTO conversation_marks (account, project, environment, id, status, note, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![kp[0], kp[1], kp[2], kp[3], marks.status.as_str(), marks.note, now_ms])?;
+    .execute(params![
+        kp[0],
+        kp[1],
+        kp[2],
+        kp[3],
+        marks.status.as_str(),
+        marks.note,
+        now_ms
+    ])?;
     let mut flag = conn.prepare_cached(
         "INSERT INTO conversation_flags (account, project, environment, id, code) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;

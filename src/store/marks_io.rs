@@ -70,7 +70,9 @@ fn parse(json: &str) -> StoreResult<Vec<(ConversationKey, Marks)>> {
         return Err(invalid("expected a JSON object".into()));
     };
     if obj.get("format").and_then(|f| f.as_str()) != Some(MARKS_FORMAT) {
-        return Err(invalid(format!("not a callscope marks file (\"format\" must be {MARKS_FORMAT:?})")));
+        return Err(invalid(format!(
+            "not a callscope marks file (\"format\" must be {MARKS_FORMAT:?})"
+        )));
     }
     match obj.get("version").and_then(|v| v.as_u64()) {
         Some(MARKS_VERSION) => {}
@@ -186,9 +188,9 @@ impl Store {
     fn marked_keys(&self, scope: Option<&Scope>) -> StoreResult<BTreeSet<ConversationKey>> {
         let mut keys = BTreeSet::new();
         for table in ["conversation_marks", "conversation_flags", "turn_ratings"] {
-            let mut stmt = self
-                .conn()
-                .prepare(&format!("SELECT DISTINCT account, project, environment, id FROM {table}"))?;
+            let mut stmt = self.conn().prepare(&format!(
+                "SELECT DISTINCT account, project, environment, id FROM {table}"
+            ))?;
             let rows = stmt.query_map([], |r| {
                 Ok(ConversationKey {
                     account: r.get(0)?,

@@ -66,7 +66,12 @@ fn backfill_transcripts(tx: &Transaction) -> StoreResult<()> {
         let derived = cache::Derived::of(&c);
         tx.execute(
             "UPDATE conversations SET has_transcript = ?2, transcript_hidden = ?3, max_latency = ?4 WHERE pk = ?1",
-            rusqlite::params![pk, derived.has_transcript, derived.transcript_hidden, derived.max_latency],
+            rusqlite::params![
+                pk,
+                derived.has_transcript,
+                derived.transcript_hidden,
+                derived.max_latency
+            ],
         )?;
         if derived.has_transcript {
             cache::index_transcript(tx, pk, &c)?;

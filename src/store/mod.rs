@@ -93,6 +93,14 @@ pub struct Store {
     path: PathBuf,
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `callscope.db` in the platform's data dir (`~/.local/share/callscope/` on Linux).
 pub fn default_path() -> PathBuf {
     crate::config::default_data_dir().join("callscope.db")
@@ -118,7 +126,10 @@ impl Store {
 
     fn open_inner(path: &Path, options: &StoreOptions) -> StoreResult<Store> {
         if path.is_dir() {
-            return Err(StoreError::new(StoreErrorKind::CannotOpen, "the path is a directory, not a file"));
+            return Err(StoreError::new(
+                StoreErrorKind::CannotOpen,
+                "the path is a directory, not a file",
+            ));
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {

@@ -197,9 +197,9 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         // Snippets only for the rows returned, not for every match the ranking looked at.
-        let mut snip = self.conn().prepare_cached(&format!(
-            "SELECT snippet(turn_fts, 0, char(1), char(2), '…', 12) FROM turn_fts WHERE turn_fts MATCH ?1 AND rowid = ?2"
-        ))?;
+        let mut snip = self.conn().prepare_cached(
+            "SELECT snippet(turn_fts, 0, char(1), char(2), '…', 12) FROM turn_fts WHERE turn_fts MATCH ?1 AND rowid = ?2",
+        )?;
         let mut hits = Vec::with_capacity(found.len());
         for (rowid, key) in found {
             let marked: String = snip.query_row(params![fts, rowid], |r| r.get(0))?;
@@ -233,7 +233,9 @@ impl Store {
             "SELECT rowid, highlight(turn_fts, 0, char(1), char(2)) FROM turn_fts
              WHERE turn_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 ORDER BY rowid",
         )?;
-        let rows = stmt.query_map(params![fts, lo, hi], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map(params![fts, lo, hi], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
         let mut hits = Vec::new();
         for row in rows {
             let (rowid, marked) = row?;
@@ -258,7 +260,10 @@ mod tests {
     #[test]
     fn quotes_every_word_and_prefixes_the_last() {
         assert_eq!(fts_query("refund please").unwrap(), "\"refund\" \"please\"*");
-        assert_eq!(fts_query("say \"hi\" NOT (x) -y a:b *").unwrap(), "\"say\" \"\"\"hi\"\"\" \"NOT\" \"(x)\" \"-y\" \"a:b\"*");
+        assert_eq!(
+            fts_query("say \"hi\" NOT (x) -y a:b *").unwrap(),
+            "\"say\" \"\"\"hi\"\"\" \"NOT\" \"(x)\" \"-y\" \"a:b\"*"
+        );
         assert_eq!(fts_query("  -- \" * () "), None);
         assert_eq!(fts_query(""), None);
     }
@@ -276,6 +281,9 @@ mod tests {
     #[test]
     fn rowid_layout() {
         let r = super::super::cache::fts_rowid(7, 12, Speaker::Agent);
-        assert_eq!((r >> TURN_BITS, turn_of_rowid(r), Speaker::of_rowid(r)), (7, 12, Speaker::Agent));
+        assert_eq!(
+            (r >> TURN_BITS, turn_of_rowid(r), Speaker::of_rowid(r)),
+            (7, 12, Speaker::Agent)
+        );
     }
 }

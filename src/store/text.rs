@@ -58,7 +58,10 @@ mod tests {
     #[test]
     fn segments_cjk_and_emoji_only() {
         assert!(matches!(segment("plain café text"), Cow::Borrowed(_)));
-        assert_eq!(segment("東京駅"), "\u{200B}東\u{200B}\u{200B}京\u{200B}\u{200B}駅\u{200B}");
+        assert_eq!(
+            segment("東京駅"),
+            "\u{200B}東\u{200B}\u{200B}京\u{200B}\u{200B}駅\u{200B}"
+        );
         assert_eq!(segment("ok🙂"), "ok\u{200B}🙂\u{200B}");
     }
 
