@@ -20,6 +20,40 @@ pub fn fts_range(pk: i64) -> (i64, i64) {
     (pk << TURN_BITS, ((pk + 1) << TURN_BITS) - 1)
 }
 
+/// New rows get `pk = start second << 15 | n`, so pk order (and therefore search-index rowid order)
+/// follows start time: "newest matches first" is then a reverse rowid scan that FTS5 stops after
+/// `LIMIT` rows instead of sorting every match. 15 bits leave room for 32768 calls starting in the
+/// same second; past that (or for calls without a start time) the next free pk above is used.
+const PK_SLOT_BITS: u32 = 15;
+/// pk << TURN_BITS must fit in a positive i64.
+const MAX_PK: i64 = (1 << (63 - TURN_BITS)) - 1;
+
+pub fn allocate_pk(conn: &Connection, started_ms: i64) -> StoreResult<i64> {
+    let secs = (started_ms / 1000).clamp(0, u32::MAX as i64);
+    let base = secs << PK_SLOT_BITS;
+    let slot_end = base + (1 << PK_SLOT_BITS);
+    let top: Option<i64> = conn
+        .prepare_cached("SELECT max(pk) FROM conversations WHERE pk >= ?1 AND pk < ?2")?
+        .query_row(params![base, slot_end], |r| r.get(0))?;
+    let pk = match top {
+        None => base,
+        Some(t) if t + 1 < slot_end => t + 1,
+        Some(_) => {
+            let above: i64 = conn
+                .prepare_cached("SELECT max(pk) FROM conversations")?
+                .query_row([], |r| r.get(0))?;
+            above + 1
+        }
+    };
+    if pk > MAX_PK {
+        return Err(StoreError::new(
+            super::StoreErrorKind::Sqlite,
+            "no free conversation key left in the store",
+        ));
+    }
+    Ok(pk)
+}
+
 /// Columns computed from the transcript.
 pub struct Derived {
     pub has_transcript: bool,
@@ -45,8 +79,8 @@ impl Derived {
 
 const UPSERT: &str = "
 INSERT INTO conversations (account, project, environment, id, started_at, channel, total_duration, num_turns,
-    handoff, in_progress, wire, fetched_at, has_transcript, transcript_hidden, max_latency)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+    handoff, in_progress, wire, fetched_at, has_transcript, transcript_hidden, max_latency, pk)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
 ON CONFLICT (account, project, environment, id) DO UPDATE SET
     started_at = excluded.started_at,
     channel = excluded.channel,
@@ -73,6 +107,8 @@ pub fn upsert(tx: &Connection, origin: &Origin, c: &Conversation, fetched_at_ms:
     let derived = Derived::of(c);
     let wire = serde_json::to_string(c)?;
     let started = c.started_at.map_or(0, |t| t.timestamp_millis());
+    // Only used when the row is new; an existing row keeps its pk (and its search rows).
+    let new_pk = allocate_pk(tx, started)?;
     let pk: i64 = tx.prepare_cached(UPSERT)?.query_row(
         params![
             origin.account,
@@ -90,6 +126,7 @@ pub fn upsert(tx: &Connection, origin: &Origin, c: &Conversation, fetched_at_ms:
             derived.has_transcript,
             derived.transcript_hidden,
             derived.max_latency,
+            new_pk,
         ],
         |r| r.get(0),
     )?;
@@ -164,5 +201,47 @@ impl CacheBatch<'_> {
     pub fn commit(self) -> StoreResult<usize> {
         self.tx.commit()?;
         Ok(self.written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pks_follow_start_time_and_survive_a_full_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("s.db")).unwrap();
+        let conn = store.conn();
+        let t = 1_775_000_000_123; // ms
+        let base = (t / 1000) << PK_SLOT_BITS;
+        assert_eq!(allocate_pk(conn, t).unwrap(), base);
+        assert!(
+            allocate_pk(conn, t + 1000).unwrap() > base,
+            "a later second sorts after"
+        );
+        let insert = |pk: i64| {
+            conn.execute(
+                "INSERT INTO conversations (pk, account, project, environment, id, started_at, channel, handoff,
+                 in_progress, wire, fetched_at) VALUES (?1, 'a', 'p', 'e', ?1, 0, '', 0, 0, '{}', 0)",
+                [pk],
+            )
+            .unwrap()
+        };
+        insert(base);
+        assert_eq!(allocate_pk(conn, t).unwrap(), base + 1);
+        insert(base + (1 << PK_SLOT_BITS) - 1);
+        insert(base + (5 << PK_SLOT_BITS));
+        assert_eq!(
+            allocate_pk(conn, t).unwrap(),
+            base + (5 << PK_SLOT_BITS) + 1,
+            "a full second overflows upward"
+        );
+        assert_eq!(allocate_pk(conn, -5).unwrap(), 0, "no start time sorts oldest");
+        assert_eq!(
+            allocate_pk(conn, i64::MAX).unwrap(),
+            (u32::MAX as i64) << PK_SLOT_BITS,
+            "far future is clamped"
+        );
     }
 }

@@ -49,7 +49,25 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
 
 /// v2 derives columns and the search index from the cached JSON. A row whose JSON no longer parses
 /// keeps its defaults (it is only a cache) instead of blocking the upgrade.
+/// It also renumbers pks to follow start time (see `cache::allocate_pk`); nothing referenced them in v1.
 fn backfill_transcripts(tx: &Transaction) -> StoreResult<()> {
+    let mut old = Vec::new();
+    {
+        let mut stmt = tx.prepare("SELECT pk, started_at FROM conversations ORDER BY started_at, pk")?;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            old.push((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?));
+        }
+    }
+    // Park the old keys below zero so the new ones never collide with them.
+    tx.execute("UPDATE conversations SET pk = -pk - 1", [])?;
+    for (pk, started) in old {
+        let new_pk = cache::allocate_pk(tx, started)?;
+        tx.execute(
+            "UPDATE conversations SET pk = ?1 WHERE pk = ?2",
+            rusqlite::params![new_pk, -pk - 1],
+        )?;
+    }
     let mut rows = Vec::new();
     {
         let mut stmt = tx.prepare("SELECT pk, wire FROM conversations")?;

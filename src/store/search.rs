@@ -42,12 +42,16 @@ fn turn_of_rowid(rowid: i64) -> u32 {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SearchOrder {
-    /// Best match first (FTS5 bm25).
+    /// Best match first (FTS5 bm25) among the newest `RELEVANCE_WINDOW` matching turns: exact for
+    /// rare words, and bounded in time for words found in half the transcripts.
     #[default]
     Relevance,
-    /// Newest conversation first.
+    /// Newest conversation first (turns of one conversation in reverse order).
     Newest,
 }
+
+/// How many of the newest matches `SearchOrder::Relevance` ranks.
+pub const RELEVANCE_WINDOW: usize = 2000;
 
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
@@ -171,17 +175,25 @@ impl Store {
         }
         query.scope.compile_into(&mut w);
         query.filter.compile_into(&mut w);
-        let order = match query.order {
-            SearchOrder::Relevance => "f.rank, f.rowid",
-            SearchOrder::Newest => "c.started_at DESC, f.rowid",
+        // CROSS JOIN keeps the index as the outer loop, so "ORDER BY f.rowid DESC LIMIT n" stops
+        // after n in-scope matches (rowids follow start time, see cache::allocate_pk).
+        let newest = |score: &str, limit: usize| {
+            format!(
+                "SELECT f.rowid AS hit,{score} c.account, c.project, c.environment, c.id
+                 FROM turn_fts f CROSS JOIN conversations c ON c.pk = (f.rowid >> {TURN_BITS})
+                 WHERE {} ORDER BY f.rowid DESC LIMIT {limit}",
+                w.sql()
+            )
         };
-        let sql = format!(
-            "SELECT f.rowid, c.account, c.project, c.environment, c.id
-             FROM turn_fts f JOIN conversations c ON c.pk = (f.rowid >> {TURN_BITS})
-             WHERE {} ORDER BY {order} LIMIT {}",
-            w.sql(),
-            query.limit.min(10_000)
-        );
+        let limit = query.limit.min(10_000);
+        let sql = match query.order {
+            SearchOrder::Newest => newest("", limit),
+            // bm25 over every match of a common word costs O(matches); rank the newest window instead.
+            SearchOrder::Relevance => format!(
+                "SELECT hit, account, project, environment, id FROM ({}) ORDER BY score, hit DESC LIMIT {limit}",
+                newest(" f.rank AS score,", RELEVANCE_WINDOW.max(limit))
+            ),
+        };
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let found = stmt
             .query_map(rusqlite::params_from_iter(w.params), |r| {
