@@ -377,7 +377,17 @@ fn main() {
         "manager please",
     ];
     for order in [SearchOrder::Relevance, SearchOrder::Newest] {
+        let probe = SearchQuery {
+            scope: scope.clone(),
+            order,
+            ..SearchQuery::new("refund")
+        };
+        println!(
+            "search plan ({order:?}): {}",
+            store.explain_search(&probe).unwrap().replace('\n', " | ")
+        );
         let mut times = Vec::new();
+        let mut slowest = (Duration::ZERO, "");
         let mut hits = 0;
         for q in &queries {
             let query = SearchQuery {
@@ -389,16 +399,21 @@ fn main() {
             store.search(&query).expect("warm up");
             let t = Instant::now();
             hits += store.search(&query).expect("search").len();
-            times.push(t.elapsed());
+            let took = t.elapsed();
+            if took > slowest.0 {
+                slowest = (took, q);
+            }
+            times.push(took);
         }
         times.sort();
         println!(
             "search ({order:?}, limit 50) over {n} transcripts: median {:.2} ms, p95 {:.2} ms, max {:.2} ms, \
-             {} queries, {hits} hits (target median ≤ 50 ms)",
+             {} queries, {hits} hits, slowest {:?} (target median ≤ 50 ms)",
             ms(percentile(&times, 0.5)),
             ms(percentile(&times, 0.95)),
             ms(*times.last().unwrap()),
-            queries.len()
+            queries.len(),
+            slowest.1
         );
     }
     let key = Origin::new("ws-bench", "PROJECT-bench", "live").key(first_transcribed);

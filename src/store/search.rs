@@ -3,6 +3,7 @@
 //! User input is free text: every word is quoted for FTS5 (so `"`, `*`, `-`, `:`, `(`, AND/OR/NOT
 //! are just text), words are ANDed, and the last word matches as a prefix (search as you type).
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use rusqlite::types::Value;
@@ -162,67 +163,109 @@ fn parse_marked(marked: &str) -> Snippet {
     Snippet { text, highlights }
 }
 
+const SNIPPET: &str = "snippet(turn_fts, 0, char(1), char(2), '…', 12)";
+
+/// The FTS query, the SQL and its parameters of a search; `None` when the text has nothing searchable.
+fn search_sql(query: &SearchQuery) -> Option<(String, String, Vec<Value>)> {
+    let fts = fts_query(&query.text)?;
+    let mut w = SqlWhere::default();
+    w.push("turn_fts MATCH ?", [Value::Text(fts.clone())]);
+    if let Some(s) = query.speaker {
+        w.push("(f.rowid & 1) = ?", [Value::Integer(s as i64)]);
+    }
+    query.scope.compile_into(&mut w);
+    query.filter.compile_into(&mut w);
+    // CROSS JOIN keeps the index as the outer loop, so "ORDER BY f.rowid DESC LIMIT n" stops
+    // after n in-scope matches (rowids follow start time, see cache::allocate_pk).
+    let newest = |extra: &str, limit: usize| {
+        format!(
+            "SELECT f.rowid AS hit, c.account, c.project, c.environment, c.id, {extra}
+             FROM turn_fts f CROSS JOIN conversations c ON c.pk = (f.rowid >> {TURN_BITS})
+             WHERE {} ORDER BY f.rowid DESC LIMIT {limit}",
+            w.sql()
+        )
+    };
+    let limit = query.limit.min(10_000);
+    let sql = match query.order {
+        // Without a sort, the snippet is computed only for the rows returned.
+        SearchOrder::Newest => newest(SNIPPET, limit),
+        // bm25 over every match of a common word costs O(matches); rank the newest window instead.
+        SearchOrder::Relevance => newest("f.rank", RELEVANCE_WINDOW.max(limit)),
+    };
+    Some((fts, sql, w.params))
+}
+
 impl Store {
     /// Turns matching `query.text` across cached transcripts. Empty or punctuation-only text finds nothing.
     pub fn search(&self, query: &SearchQuery) -> StoreResult<Vec<SearchHit>> {
-        let Some(fts) = fts_query(&query.text) else {
+        let Some((fts, sql, params)) = search_sql(query) else {
             return Ok(Vec::new());
         };
-        let mut w = SqlWhere::default();
-        w.push("turn_fts MATCH ?", [Value::Text(fts.clone())]);
-        if let Some(s) = query.speaker {
-            w.push("(f.rowid & 1) = ?", [Value::Integer(s as i64)]);
-        }
-        query.scope.compile_into(&mut w);
-        query.filter.compile_into(&mut w);
-        // CROSS JOIN keeps the index as the outer loop, so "ORDER BY f.rowid DESC LIMIT n" stops
-        // after n in-scope matches (rowids follow start time, see cache::allocate_pk).
-        let newest = |score: &str, limit: usize| {
-            format!(
-                "SELECT f.rowid AS hit,{score} c.account, c.project, c.environment, c.id
-                 FROM turn_fts f CROSS JOIN conversations c ON c.pk = (f.rowid >> {TURN_BITS})
-                 WHERE {} ORDER BY f.rowid DESC LIMIT {limit}",
-                w.sql()
-            )
-        };
-        let limit = query.limit.min(10_000);
-        let sql = match query.order {
-            SearchOrder::Newest => newest("", limit),
-            // bm25 over every match of a common word costs O(matches); rank the newest window instead.
-            SearchOrder::Relevance => format!(
-                "SELECT hit, account, project, environment, id FROM ({}) ORDER BY score, hit DESC LIMIT {limit}",
-                newest(" f.rank AS score,", RELEVANCE_WINDOW.max(limit))
-            ),
-        };
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let found = stmt
-            .query_map(rusqlite::params_from_iter(w.params), |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    ConversationKey {
-                        account: r.get(1)?,
-                        project: r.get(2)?,
-                        environment: r.get(3)?,
-                        id: r.get(4)?,
-                    },
-                ))
+        // (rowid, key, snippet for Newest | bm25 for Relevance)
+        let mut found = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                let key = ConversationKey {
+                    account: r.get(1)?,
+                    project: r.get(2)?,
+                    environment: r.get(3)?,
+                    id: r.get(4)?,
+                };
+                Ok((r.get::<_, i64>(0)?, key, r.get::<_, Value>(5)?))
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        // Snippets only for the rows returned, not for every match the ranking looked at.
-        let mut snip = self.conn().prepare_cached(
-            "SELECT snippet(turn_fts, 0, char(1), char(2), '…', 12) FROM turn_fts WHERE turn_fts MATCH ?1 AND rowid = ?2",
-        )?;
-        let mut hits = Vec::with_capacity(found.len());
-        for (rowid, key) in found {
-            let marked: String = snip.query_row(params![fts, rowid], |r| r.get(0))?;
-            hits.push(SearchHit {
+        if query.order == SearchOrder::Relevance {
+            let score = |v: &Value| match v {
+                Value::Real(x) => *x,
+                _ => 0.0,
+            };
+            // bm25 is negative: lower is better. Ties: newer first (the window's order).
+            found.sort_by(|a, b| score(&a.2).total_cmp(&score(&b.2)));
+            found.truncate(query.limit);
+            let snippets = self.snippets(&fts, found.iter().map(|f| f.0))?;
+            for f in &mut found {
+                f.2 = Value::Text(snippets.get(&f.0).cloned().unwrap_or_default());
+            }
+        }
+        Ok(found
+            .into_iter()
+            .map(|(rowid, key, snippet)| SearchHit {
                 key,
                 turn: turn_of_rowid(rowid),
                 speaker: Speaker::of_rowid(rowid),
-                snippet: parse_marked(&marked),
-            });
-        }
-        Ok(hits)
+                snippet: parse_marked(match &snippet {
+                    Value::Text(t) => t,
+                    _ => "",
+                }),
+            })
+            .collect())
+    }
+
+    /// Snippets of the given index rows, in one pass of the FTS query (each MATCH evaluation merges
+    /// the prefix term's doclists, so one query per row would repeat that work).
+    fn snippets(&self, fts: &str, rowids: impl Iterator<Item = i64>) -> StoreResult<HashMap<i64, String>> {
+        let rowids: Vec<i64> = rowids.collect();
+        let (Some(lo), Some(hi)) = (rowids.iter().min(), rowids.iter().max()) else {
+            return Ok(HashMap::new());
+        };
+        let wanted = serde_json::to_string(&rowids)?;
+        // `+rowid` keeps the IN test out of the FTS index (which would re-run the MATCH per value).
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT rowid, {SNIPPET} FROM turn_fts WHERE turn_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3
+             AND +rowid IN (SELECT value FROM json_each(?4))"
+        ))?;
+        let rows = stmt.query_map(params![fts, lo, hi, wanted], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// SQLite's plan for a search (for tests and the benchmark).
+    pub fn explain_search(&self, query: &SearchQuery) -> StoreResult<String> {
+        let Some((_, sql, params)) = search_sql(query) else {
+            return Ok(String::new());
+        };
+        let mut stmt = self.conn().prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let lines = stmt.query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))?;
+        Ok(lines.collect::<Result<Vec<_>, _>>()?.join("\n"))
     }
 
     /// Every matching turn of one conversation in transcript order, with the full turn text highlighted.
