@@ -321,6 +321,11 @@ impl Filter {
         }
     }
 
+    /// How a view is saved in `[views]`: its text form, which `from_toml` reads back.
+    pub fn to_toml(&self) -> toml::Value {
+        toml::Value::String(self.to_text())
+    }
+
     /// All saved views of the config's `[views]` table, by name; the first invalid one is an error naming it.
     pub fn views(table: &toml::Table) -> StoreResult<BTreeMap<String, Filter>> {
         table
@@ -441,6 +446,8 @@ mod tests {
         };
         let text = f.to_text();
         assert_eq!(Filter::parse(&text).unwrap(), f, "{text}");
+        assert_eq!(Filter::from_toml(&f.to_toml()).unwrap(), f);
+        assert_eq!(Filter::parse("").unwrap(), Filter::default());
     }
 
     #[test]

@@ -119,23 +119,29 @@ pub struct TurnHit {
 const OPEN: char = '\u{1}';
 const CLOSE: char = '\u{2}';
 
+/// A last word shorter than this matches whole: a one- or two-letter prefix matches so many words
+/// that merging their postings costs more than the answer is worth.
+pub const MIN_PREFIX_CHARS: usize = 3;
+
 /// The FTS5 query for free text, or `None` when it has nothing searchable (e.g. only punctuation).
 pub fn fts_query(input: &str) -> Option<String> {
-    let words: Vec<String> = input
+    let words: Vec<&str> = input
         .split_whitespace()
         .filter(|w| w.chars().any(|c| c.is_alphanumeric() || text::is_single_char_token(c)))
-        .map(|w| {
-            let seg = text::segment(w);
-            format!("\"{}\"", seg.replace('"', "\"\""))
-        })
         .collect();
-    let (last, rest) = words.split_last()?;
-    let mut q = rest.join(" ");
-    if !q.is_empty() {
-        q.push(' ');
+    let last = words.last()?;
+    let mut q = words
+        .iter()
+        .map(|w| format!("\"{}\"", text::segment(w).replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let last_token_len = last
+        .rsplit(|c: char| !c.is_alphanumeric() || text::is_single_char_token(c))
+        .next()
+        .map_or(0, |t| t.chars().count());
+    if last_token_len >= MIN_PREFIX_CHARS {
+        q.push('*');
     }
-    q.push_str(last);
-    q.push('*');
     Some(q)
 }
 
@@ -316,8 +322,14 @@ mod tests {
     fn quotes_every_word_and_prefixes_the_last() {
         assert_eq!(fts_query("refund please").unwrap(), "\"refund\" \"please\"*");
         assert_eq!(
-            fts_query("say \"hi\" NOT (x) -y a:b *").unwrap(),
-            "\"say\" \"\"\"hi\"\"\" \"NOT\" \"(x)\" \"-y\" \"a:b\"*"
+            fts_query("say \"hi\" NOT (x) -y a:bcd *").unwrap(),
+            "\"say\" \"\"\"hi\"\"\" \"NOT\" \"(x)\" \"-y\" \"a:bcd\"*"
+        );
+        // Short last words (and single-character CJK tokens) match whole.
+        assert_eq!(fts_query("a b").unwrap(), "\"a\" \"b\"");
+        assert_eq!(
+            fts_query("at 東京").unwrap(),
+            "\"at\" \"\u{200B}東\u{200B}\u{200B}京\u{200B}\""
         );
         assert_eq!(fts_query("  -- \" * () "), None);
         assert_eq!(fts_query(""), None);
