@@ -218,6 +218,18 @@ fn last_word_is_a_prefix_and_speakers_filter() {
         .unwrap();
     assert_eq!(newest.len(), 2);
     assert_eq!(newest[0].key.id, "EN2");
+    // Newest-first walks the index backwards and stops at the limit: no sort of all matches.
+    let plan = store
+        .explain_search(&SearchQuery {
+            order: SearchOrder::Newest,
+            scope: scope(),
+            ..SearchQuery::new("refund")
+        })
+        .unwrap();
+    assert!(
+        plan.contains("VIRTUAL TABLE") && !plan.contains("TEMP B-TREE"),
+        "{plan}"
+    );
     // Search combined with a filter and a scope.
     let handoffs = store
         .search(&SearchQuery {
