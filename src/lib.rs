@@ -12,6 +12,7 @@ pub mod export;
 pub mod logging;
 pub mod sanitize;
 pub mod standin;
+pub mod store;
 pub mod tui;
 pub mod ui;
 pub mod webhook;

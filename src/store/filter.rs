@@ -1,0 +1,487 @@
+//! Combinable list filters: compiled to SQL with bound parameters, summarized for the header, and
+//! written as a small text syntax or a TOML table so saved views can live in the config's `[views]`.
+//!
+//! Text syntax (whitespace-separated, any order):
+//! `voice` `chat` `channel:VOICE-SIP,SMS` `env:live` `duration:60..300` `duration:>60` `duration:<300`
+//! `handoff` `!handoff` `in-progress` `!in-progress` `intent:book_table` `latency>2.5`
+//! `unreviewed` `reviewed` `follow-up` (or `status:…`) `flagged` `!flagged`.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Value;
+use serde::{Deserialize, Deserializer};
+
+use super::error::{StoreError, StoreResult};
+use super::marks::ReviewStatus;
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Filter {
+    /// Any of these: `voice` / `chat` match the channel kind, anything else the exact channel name.
+    #[serde(alias = "channel")]
+    pub channels: Vec<String>,
+    #[serde(alias = "env")]
+    pub environment: Option<String>,
+    /// Seconds, inclusive.
+    pub min_duration: Option<u32>,
+    pub max_duration: Option<u32>,
+    pub handoff: Option<bool>,
+    pub in_progress: Option<bool>,
+    /// Exact intent name, matched against every turn's intents.
+    pub intent: Option<String>,
+    /// Some agent response slower than this many seconds.
+    pub latency_above: Option<f64>,
+    #[serde(deserialize_with = "status_de")]
+    pub status: Option<ReviewStatus>,
+    pub flagged: Option<bool>,
+}
+
+fn status_de<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ReviewStatus>, D::Error> {
+    let s = Option::<String>::deserialize(d)?;
+    s.map(|s| ReviewStatus::parse(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// `voice` and `chat` name channel kinds; the API's channel field says e.g. `VOICE-SIP` or `WEBCHAT`.
+fn is_voice_kind(v: &str) -> bool {
+    v.eq_ignore_ascii_case("voice")
+}
+fn is_chat_kind(v: &str) -> bool {
+    v.eq_ignore_ascii_case("chat")
+}
+
+/// A WHERE fragment over the `conversations` table aliased `c`, and its parameters.
+#[derive(Debug, Default)]
+pub struct SqlWhere {
+    pub clauses: Vec<String>,
+    pub params: Vec<Value>,
+}
+
+impl SqlWhere {
+    pub fn push(&mut self, clause: &str, params: impl IntoIterator<Item = Value>) {
+        self.clauses.push(clause.to_string());
+        self.params.extend(params);
+    }
+
+    /// `a AND b AND …`, or `1` when empty. Parameters are positional (`?`), in order.
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "1".to_string()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+}
+
+pub(crate) const MARK_JOIN: &str =
+    "m.account = c.account AND m.project = c.project AND m.environment = c.environment AND m.id = c.id";
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        *self == Filter::default()
+    }
+
+    /// Appends this filter's conditions to `w`. Values are always bound, never interpolated.
+    pub fn compile_into(&self, w: &mut SqlWhere) {
+        if !self.channels.is_empty() {
+            let mut any = Vec::new();
+            let mut params = Vec::new();
+            for ch in &self.channels {
+                if is_voice_kind(ch) {
+                    any.push("c.channel LIKE 'VOICE%'");
+                } else if is_chat_kind(ch) {
+                    any.push("c.channel NOT LIKE 'VOICE%'");
+                } else {
+                    any.push("c.channel = ? COLLATE NOCASE");
+                    params.push(Value::Text(ch.clone()));
+                }
+            }
+            w.push(&format!("({})", any.join(" OR ")), params);
+        }
+        if let Some(env) = &self.environment {
+            w.push("c.environment = ?", [Value::Text(env.clone())]);
+        }
+        if let Some(min) = self.min_duration {
+            w.push("c.total_duration >= ?", [Value::Integer(min.into())]);
+        }
+        if let Some(max) = self.max_duration {
+            w.push("c.total_duration <= ?", [Value::Integer(max.into())]);
+        }
+        if let Some(h) = self.handoff {
+            w.push("c.handoff = ?", [Value::Integer(h.into())]);
+        }
+        if let Some(p) = self.in_progress {
+            w.push("c.in_progress = ?", [Value::Integer(p.into())]);
+        }
+        if let Some(intent) = &self.intent {
+            w.push(
+                "EXISTS (SELECT 1 FROM conversation_intents i WHERE i.intent = ? AND i.conv = c.pk)",
+                [Value::Text(intent.clone())],
+            );
+        }
+        if let Some(l) = self.latency_above {
+            w.push("c.max_latency > ?", [Value::Real(l)]);
+        }
+        if let Some(s) = self.status {
+            w.push(
+                &format!("coalesce((SELECT m.status FROM conversation_marks m WHERE {MARK_JOIN}), 'new') = ?"),
+                [Value::Text(s.as_str().to_string())],
+            );
+        }
+        if let Some(f) = self.flagged {
+            let not = if f { "" } else { "NOT " };
+            w.push(
+                &format!("{not}EXISTS (SELECT 1 FROM conversation_flags m WHERE {MARK_JOIN})"),
+                [],
+            );
+        }
+    }
+
+    /// The list header's summary, e.g. `voice · handoff · >2.0s latency · unreviewed`; `all` when empty.
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if !self.channels.is_empty() {
+            parts.push(
+                self.channels
+                    .iter()
+                    .map(|c| c.to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+        }
+        if let Some(env) = &self.environment {
+            parts.push(env.clone());
+        }
+        match (self.min_duration, self.max_duration) {
+            (Some(a), Some(b)) => parts.push(format!("{}–{}", mmss(a), mmss(b))),
+            (Some(a), None) => parts.push(format!("≥{}", mmss(a))),
+            (None, Some(b)) => parts.push(format!("≤{}", mmss(b))),
+            (None, None) => {}
+        }
+        if let Some(h) = self.handoff {
+            parts.push(if h { "handoff" } else { "no handoff" }.into());
+        }
+        if let Some(p) = self.in_progress {
+            parts.push(if p { "in progress" } else { "completed" }.into());
+        }
+        if let Some(i) = &self.intent {
+            parts.push(format!("intent {i}"));
+        }
+        if let Some(l) = self.latency_above {
+            parts.push(format!(">{l:.1}s latency"));
+        }
+        if let Some(s) = self.status {
+            parts.push(s.filter_word().replace('-', " "));
+        }
+        if let Some(f) = self.flagged {
+            parts.push(if f { "flagged" } else { "not flagged" }.into());
+        }
+        if parts.is_empty() {
+            "all".into()
+        } else {
+            parts.join(" · ")
+        }
+    }
+
+    /// Parses the text syntax (see the module docs). Unknown words are an error naming the word.
+    pub fn parse(text: &str) -> StoreResult<Filter> {
+        let mut f = Filter::default();
+        for word in split_words(text)? {
+            f.apply_word(&word)?;
+        }
+        Ok(f)
+    }
+
+    fn apply_word(&mut self, word: &str) -> StoreResult<()> {
+        let bad = |why: &str| StoreError::invalid(format!("filter word {word:?}: {why}"));
+        let (negated, bare) = match word.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, word),
+        };
+        let flag = |v: &mut Option<bool>| {
+            *v = Some(!negated);
+            Ok(())
+        };
+        match bare.to_ascii_lowercase().as_str() {
+            "handoff" => return flag(&mut self.handoff),
+            "in-progress" | "live-call" => return flag(&mut self.in_progress),
+            "flagged" => return flag(&mut self.flagged),
+            "voice" | "chat" if !negated => {
+                self.channels.push(bare.to_ascii_lowercase());
+                return Ok(());
+            }
+            w if !negated && ReviewStatus::parse(w).is_ok() => {
+                self.status = ReviewStatus::parse(w).ok();
+                return Ok(());
+            }
+            _ if negated => return Err(bad("only handoff, in-progress and flagged can be negated with !")),
+            _ => {}
+        }
+        if let Some(v) = word.strip_prefix("latency>") {
+            self.latency_above = Some(parse_seconds(v).map_err(|e| bad(&e))?);
+            return Ok(());
+        }
+        let Some((key, value)) = word.split_once(':') else {
+            return Err(bad(
+                "expected key:value or a known word (voice, handoff, unreviewed, flagged, …)",
+            ));
+        };
+        if value.is_empty() {
+            return Err(bad("missing value after ':'"));
+        }
+        match key.to_ascii_lowercase().as_str() {
+            "channel" => self
+                .channels
+                .extend(value.split(',').filter(|s| !s.is_empty()).map(str::to_string)),
+            "env" | "environment" => self.environment = Some(value.to_string()),
+            "intent" => self.intent = Some(value.to_string()),
+            "latency" => self.latency_above = Some(parse_seconds(value).map_err(|e| bad(&e))?),
+            "status" => self.status = Some(ReviewStatus::parse(value).map_err(|e| bad(&e))?),
+            "handoff" => self.handoff = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
+            "in-progress" => self.in_progress = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
+            "flagged" => self.flagged = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
+            "duration" => {
+                let secs = |s: &str| s.parse::<u32>().map_err(|_| bad("durations are whole seconds"));
+                if let Some(v) = value.strip_prefix('>') {
+                    self.min_duration = Some(secs(v)?);
+                } else if let Some(v) = value.strip_prefix('<') {
+                    self.max_duration = Some(secs(v)?);
+                } else if let Some((a, b)) = value.split_once("..") {
+                    self.min_duration = if a.is_empty() { None } else { Some(secs(a)?) };
+                    self.max_duration = if b.is_empty() { None } else { Some(secs(b)?) };
+                } else {
+                    return Err(bad("use duration:MIN..MAX, duration:>MIN or duration:<MAX (seconds)"));
+                }
+            }
+            _ => return Err(bad("unknown key")),
+        }
+        Ok(())
+    }
+
+    /// The canonical text form; `Filter::parse(&f.to_text()) == f`.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let mut word = |w: String| {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&w);
+        };
+        if !self.channels.is_empty() {
+            word(format!("channel:{}", quote(&self.channels.join(","))));
+        }
+        if let Some(e) = &self.environment {
+            word(format!("env:{}", quote(e)));
+        }
+        if self.min_duration.is_some() || self.max_duration.is_some() {
+            let show = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+            word(format!(
+                "duration:{}..{}",
+                show(self.min_duration),
+                show(self.max_duration)
+            ));
+        }
+        let yes_no = |name: &str, v: bool| if v { name.to_string() } else { format!("!{name}") };
+        if let Some(h) = self.handoff {
+            word(yes_no("handoff", h));
+        }
+        if let Some(p) = self.in_progress {
+            word(yes_no("in-progress", p));
+        }
+        if let Some(i) = &self.intent {
+            word(format!("intent:{}", quote(i)));
+        }
+        if let Some(l) = self.latency_above {
+            word(format!("latency>{l}"));
+        }
+        if let Some(s) = self.status {
+            word(s.filter_word().to_string());
+        }
+        if let Some(f) = self.flagged {
+            word(yes_no("flagged", f));
+        }
+        out
+    }
+
+    /// A saved view: either a text string (`"voice handoff"`) or a table (`{ channel = ["voice"], handoff = true }`).
+    pub fn from_toml(value: &toml::Value) -> StoreResult<Filter> {
+        match value {
+            toml::Value::String(s) => Filter::parse(s),
+            toml::Value::Table(t) => {
+                let filter: Filter = t
+                    .clone()
+                    .try_into()
+                    .map_err(|e| StoreError::invalid(format!("view table: {e}")))?;
+                Ok(filter)
+            }
+            other => Err(StoreError::invalid(format!(
+                "a view is a filter string or a table, not a {}",
+                other.type_str()
+            ))),
+        }
+    }
+
+    /// How a view is saved in `[views]`: its text form, which `from_toml` reads back.
+    pub fn to_toml(&self) -> toml::Value {
+        toml::Value::String(self.to_text())
+    }
+
+    /// All saved views of the config's `[views]` table, by name; the first invalid one is an error naming it.
+    pub fn views(table: &toml::Table) -> StoreResult<BTreeMap<String, Filter>> {
+        table
+            .iter()
+            .map(|(name, v)| {
+                Filter::from_toml(v)
+                    .map(|f| (name.clone(), f))
+                    .map_err(|e| StoreError::invalid(format!("view {name:?}: {}", e.detail)))
+            })
+            .collect()
+    }
+}
+
+fn mmss(secs: u32) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+fn parse_seconds(v: &str) -> Result<f64, String> {
+    let v = v.trim_end_matches('s');
+    match v.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err("expected seconds, e.g. 2.5".into()),
+    }
+}
+
+fn parse_yes_no(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "y" | "1" => Ok(true),
+        "no" | "false" | "n" | "0" => Ok(false),
+        _ => Err("expected yes or no".into()),
+    }
+}
+
+fn quote(v: &str) -> String {
+    if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c == '"') {
+        let mut q = String::from("\"");
+        for c in v.chars() {
+            if c == '"' || c == '\\' {
+                q.push('\\');
+            }
+            q.push(c);
+        }
+        q.push('"');
+        q
+    } else {
+        v.to_string()
+    }
+}
+
+/// Splits on whitespace; `"…"` (with `\"` and `\\` escapes) keeps spaces inside a word.
+fn split_words(text: &str) -> StoreResult<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(e) => cur.push(e),
+                            None => return Err(StoreError::invalid("filter ends inside a quoted value")),
+                        },
+                        Some(other) => cur.push(other),
+                        None => return Err(StoreError::invalid("unclosed \" in filter")),
+                    }
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_summarizes() {
+        let f = Filter::parse("voice handoff latency>2 unreviewed").unwrap();
+        assert_eq!(f.channels, vec!["voice"]);
+        assert_eq!(f.handoff, Some(true));
+        assert_eq!(f.latency_above, Some(2.0));
+        assert_eq!(f.status, Some(ReviewStatus::New));
+        assert_eq!(f.summary(), "voice · handoff · >2.0s latency · unreviewed");
+        assert_eq!(Filter::default().summary(), "all");
+    }
+
+    #[test]
+    fn text_round_trips() {
+        let f = Filter {
+            channels: vec!["VOICE-SIP".into(), "chat".into()],
+            environment: Some("pre-release".into()),
+            min_duration: Some(60),
+            max_duration: None,
+            handoff: Some(false),
+            in_progress: Some(true),
+            intent: Some("book table \"now\"".into()),
+            latency_above: Some(1.25),
+            status: Some(ReviewStatus::NeedsFollowUp),
+            flagged: Some(false),
+        };
+        let text = f.to_text();
+        assert_eq!(Filter::parse(&text).unwrap(), f, "{text}");
+        assert_eq!(Filter::from_toml(&f.to_toml()).unwrap(), f);
+        assert_eq!(Filter::parse("").unwrap(), Filter::default());
+    }
+
+    #[test]
+    fn bad_words_are_named() {
+        for (input, needle) in [
+            ("handof", "\"handof\""),
+            ("duration:abc", "duration:MIN..MAX"),
+            ("duration:1..x", "whole seconds"),
+            ("latency>fast", "seconds"),
+            ("status:done", "status"),
+            ("!voice", "negated"),
+            ("intent:\"open", "unclosed"),
+        ] {
+            let e = Filter::parse(input).unwrap_err();
+            assert!(e.detail.contains(needle), "{input}: {}", e.detail);
+        }
+    }
+
+    #[test]
+    fn views_from_toml_string_or_table() {
+        let t: toml::Table = toml::from_str(
+            "escalations = \"voice handoff\"\n[slow]\nlatency_above = 2.5\nstatus = \"unreviewed\"\nchannel = [\"chat\"]\n",
+        )
+        .unwrap();
+        let views = Filter::views(&t).unwrap();
+        assert_eq!(views["escalations"].handoff, Some(true));
+        assert_eq!(views["slow"].status, Some(ReviewStatus::New));
+        assert_eq!(views["slow"].channels, vec!["chat"]);
+        let bad: toml::Table = toml::from_str("x = { colour = \"red\" }").unwrap();
+        let e = Filter::views(&bad).unwrap_err();
+        assert!(
+            e.detail.contains("view \"x\"") && e.detail.contains("colour"),
+            "{}",
+            e.detail
+        );
+    }
+}

@@ -1,0 +1,217 @@
+//! The local store: a SQLite file (WAL) caching every conversation the app fetched, with
+//! full-text search over transcripts, list queries with filters, and review marks.
+//!
+//! One `Store` owns one connection; it is `Send`, so the TUI keeps it on a blocking worker.
+
+mod cache;
+pub mod error;
+pub mod export;
+pub mod filter;
+pub mod list;
+pub mod marks;
+mod marks_io;
+mod migrate;
+mod schema;
+pub mod search;
+mod text;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use cache::CacheBatch;
+pub use error::{StoreError, StoreErrorKind, StoreResult};
+pub use export::{Matching, markdown_with_notes};
+pub use filter::Filter;
+pub use list::{ListCursor, ListOrder, ListPage, ListRow, NextKind, Scope};
+pub use marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
+pub use marks_io::{MARKS_FORMAT, MARKS_VERSION, MarksImport};
+pub use migrate::CURRENT_VERSION;
+pub use search::{SearchHit, SearchOrder, SearchQuery, Snippet, Speaker, TurnHit, fts_query};
+
+use crate::api::Conversation;
+
+/// Where a conversation was fetched from: part of its cache key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub account: String,
+    pub project: String,
+    pub environment: String,
+}
+
+impl Origin {
+    pub fn new(account: impl Into<String>, project: impl Into<String>, environment: impl Into<String>) -> Self {
+        Origin {
+            account: account.into(),
+            project: project.into(),
+            environment: environment.into(),
+        }
+    }
+
+    pub fn key(&self, id: impl Into<String>) -> ConversationKey {
+        ConversationKey {
+            account: self.account.clone(),
+            project: self.project.clone(),
+            environment: self.environment.clone(),
+            id: id.into(),
+        }
+    }
+}
+
+/// Identifies one cached conversation (and its marks).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct ConversationKey {
+    pub account: String,
+    pub project: String,
+    pub environment: String,
+    pub id: String,
+}
+
+impl ConversationKey {
+    pub fn origin(&self) -> Origin {
+        Origin::new(&self.account, &self.project, &self.environment)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a write waits for another process's lock before failing with `StoreErrorKind::Locked`.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `callscope.db` in the platform's data dir (`~/.local/share/callscope/` on Linux).
+pub fn default_path() -> PathBuf {
+    crate::config::default_data_dir().join("callscope.db")
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and migrates it to the current schema.
+    pub fn open(path: &Path) -> StoreResult<Store> {
+        Self::open_with(path, &StoreOptions::default())
+    }
+
+    pub fn open_default() -> StoreResult<Store> {
+        Self::open(&default_path())
+    }
+
+    pub fn open_with(path: &Path, options: &StoreOptions) -> StoreResult<Store> {
+        Self::open_inner(path, options).map_err(|e| e.at(path))
+    }
+
+    fn open_inner(path: &Path, options: &StoreOptions) -> StoreResult<Store> {
+        if path.is_dir() {
+            return Err(StoreError::new(
+                StoreErrorKind::CannotOpen,
+                "the path is a directory, not a file",
+            ));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                let kind = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    StoreErrorKind::ReadOnly
+                } else {
+                    StoreErrorKind::CannotOpen
+                };
+                StoreError::new(kind, format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(options.busy_timeout)?;
+        // Reading the header first turns "random bytes" into a clear Corrupt error before anything writes.
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::new(
+                StoreErrorKind::ReadOnly,
+                format!("cannot switch to WAL journaling (got {mode})"),
+            ));
+        }
+        // WAL + NORMAL: a committed transaction survives a killed process; only power loss may drop
+        // the last commits, which for a cache and review marks is the right trade for write speed.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        // 64 MiB page cache (allocated only as used): list indexes and search postings of a large
+        // cache stay in memory instead of being re-read through the OS on every query.
+        conn.pragma_update(None, "cache_size", -64 * 1024)?;
+        migrate::migrate(&mut conn)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> StoreResult<i64> {
+        migrate::schema_version(&self.conn)
+    }
+
+    /// Caches conversations fetched from `origin` in one transaction; returns how many were stored
+    /// (conversations without an id are skipped).
+    pub fn cache(&mut self, origin: &Origin, conversations: &[Conversation]) -> StoreResult<usize> {
+        let mut batch = self.batch()?;
+        for c in conversations {
+            batch.upsert(origin, c)?;
+        }
+        batch.commit()
+    }
+
+    /// A write transaction for many upserts (e.g. a bulk import); commit it, or drop it to roll back.
+    pub fn batch(&mut self) -> StoreResult<CacheBatch<'_>> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::from(e).at(&path))?;
+        Ok(CacheBatch {
+            tx,
+            now_ms: now_ms(),
+            written: 0,
+        })
+    }
+
+    /// The cached conversation, with its transcript when one was fetched.
+    pub fn conversation(&self, key: &ConversationKey) -> StoreResult<Option<Conversation>> {
+        cache::load(&self.conn, key)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn write_tx(&mut self) -> StoreResult<rusqlite::Transaction<'_>> {
+        let path = self.path.clone();
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::from(e).at(&path))
+    }
+}

@@ -1,0 +1,79 @@
+//! The SQL of each schema version. Old versions stay here unchanged: migrations replay them in order.
+
+/// v1: the conversation cache alone (what early builds wrote).
+pub const V1: &str = "
+CREATE TABLE conversations (
+    pk             INTEGER PRIMARY KEY,  -- explicit so VACUUM never renumbers it (turn_fts rowids derive from it)
+    account        TEXT NOT NULL,
+    project        TEXT NOT NULL,
+    environment    TEXT NOT NULL,
+    id             TEXT NOT NULL,
+    started_at     INTEGER NOT NULL,   -- unix ms; 0 when unknown
+    channel        TEXT NOT NULL,
+    total_duration INTEGER,            -- seconds
+    num_turns      INTEGER,
+    handoff        INTEGER NOT NULL,
+    in_progress    INTEGER NOT NULL,
+    wire           TEXT NOT NULL,      -- the API's JSON, as serialized by api::Conversation
+    fetched_at     INTEGER NOT NULL,   -- unix ms
+    UNIQUE (account, project, environment, id)
+);
+-- The list query: one account/project/env, newest (or oldest) first, keyset on (started_at, id).
+CREATE INDEX conversations_list ON conversations (account, project, environment, started_at, id);
+";
+
+/// v2: transcript-derived columns, intents, full-text search and review marks.
+pub const V2: &str = "
+ALTER TABLE conversations ADD COLUMN has_transcript INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN transcript_hidden INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN max_latency REAL;  -- seconds, the slowest agent response
+
+-- All environments of a project at once (export, views without an env).
+CREATE INDEX conversations_by_project ON conversations (account, project, started_at, id);
+
+CREATE TABLE conversation_intents (
+    conv   INTEGER NOT NULL,  -- conversations.pk
+    intent TEXT NOT NULL,
+    PRIMARY KEY (intent, conv)
+) WITHOUT ROWID;
+CREATE INDEX conversation_intents_by_conv ON conversation_intents (conv);
+
+-- One row per spoken turn side; rowid = conversations.pk << 16 | turn << 1 | speaker (0 user, 1 agent),
+-- so a conversation's rows are one rowid range (cheap to replace, cheap to search within).
+CREATE VIRTUAL TABLE turn_fts USING fts5(
+    text,
+    tokenize = 'unicode61 remove_diacritics 2 categories ''L* N* Co So'''
+);
+
+-- Review marks are keyed like the cache but live apart from it: marks can exist (e.g. imported)
+-- for conversations that are not cached, and refreshing the cache never touches them.
+CREATE TABLE conversation_marks (
+    account     TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('new', 'reviewed', 'needs_follow_up')),
+    note        TEXT NOT NULL DEFAULT '',
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (account, project, environment, id)
+);
+CREATE TABLE conversation_flags (
+    account     TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    PRIMARY KEY (account, project, environment, id, code)
+);
+CREATE TABLE turn_ratings (
+    account     TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    turn        INTEGER NOT NULL,
+    thumbs      INTEGER NOT NULL CHECK (thumbs IN (-1, 1)),
+    reason      TEXT,
+    comment     TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (account, project, environment, id, turn)
+);
+";
