@@ -473,7 +473,8 @@ async fn receiver_refuses_bad_requests_and_emits_each_event_once() {
 
     let mut tampered = body.clone();
     tampered.extend_from_slice(b" ");
-    let cases: Vec<(&str, Vec<(&str, String)>, Vec<u8>, StatusCode)> = vec![
+    type Case = (&'static str, Vec<(&'static str, String)>, Vec<u8>, StatusCode);
+    let cases: Vec<Case> = vec![
         (
             "tampered body",
             signed("whsec_recv", SignatureScheme::Body, now, "evt_t", &body),
