@@ -473,7 +473,12 @@ async fn receiver_refuses_bad_requests_and_emits_each_event_once() {
 
     let mut tampered = body.clone();
     tampered.extend_from_slice(b" ");
-    type Case = (&'static str, Vec<(&'static str, String)>, Vec<u8>, StatusCode);
+    type Case = (
+        &'static str,
+        Vec<(&'static str, String)>,
+        Vec<u8>,
+        StatusCode,
+    );
     let cases: Vec<Case> = vec![
         (
             "tampered body",
