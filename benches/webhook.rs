@@ -188,17 +188,26 @@ fn report(
         percentile(&latencies, 0.99),
         *latencies.last().unwrap_or(&Duration::ZERO),
     );
-    let accepted: std::collections::HashSet<&str> = samples
+    // Per id: answers 204 (taken) and 200 (recognised as a replay). A replay may overtake
+    // its original, so which copy is taken does not matter; that exactly one is does.
+    let mut per_id: HashMap<&str, (u32, u32)> = HashMap::new();
+    for s in samples {
+        let e = per_id.entry(s.id.as_str()).or_default();
+        match s.status {
+            204 => e.0 += 1,
+            200 => e.1 += 1,
+            _ => {}
+        }
+    }
+    let accepted: std::collections::HashSet<&str> = per_id
         .iter()
-        .filter(|s| !s.replay && s.status == 204)
-        .map(|s| s.id.as_str())
+        .filter(|(_, (taken, _))| *taken > 0)
+        .map(|(id, _)| *id)
         .collect();
-    let originals = samples.iter().filter(|s| !s.replay).count();
-    let replays_ok = samples
-        .iter()
-        .filter(|s| s.replay && s.status == 200)
-        .count();
+    let originals = per_id.len();
+    let taken_twice = per_id.values().filter(|(taken, _)| *taken > 1).count();
     let replays = samples.iter().filter(|s| s.replay).count();
+    let replays_ok: u32 = per_id.values().map(|(_, dup)| *dup).sum();
     let failed = samples
         .iter()
         .filter(|s| !(200..300).contains(&s.status))
@@ -207,7 +216,7 @@ fn report(
         .iter()
         .filter(|id| !emitted.contains_key(**id))
         .count();
-    let twice = emitted.values().filter(|&&n| n != 1).count();
+    let twice = emitted.values().filter(|&&n| n != 1).count() + taken_twice;
     let unexpected = emitted
         .keys()
         .filter(|id| !accepted.contains(id.as_str()))
@@ -228,7 +237,7 @@ fn report(
         max.as_secs_f64() * 1e3
     );
     println!(
-        "  new events: {originals} sent, {} accepted (204); replays: {replays} sent, {replays_ok} acknowledged (200); non-2xx/errors: {failed}",
+        "  distinct events: {originals}, accepted (204): {}; replays sent: {replays}, duplicates acknowledged (200): {replays_ok}; non-2xx/errors: {failed}",
         accepted.len()
     );
     println!(
