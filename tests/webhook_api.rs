@@ -456,13 +456,15 @@ async fn listen_prints_one_json_line_per_accepted_event() {
     }
     let stderr = child.stderr.take().unwrap();
     let stdout = child.stdout.take().unwrap();
+    let pid = child.id();
     let guard = Kill(child);
     let banner = tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::new(stderr);
         let mut line = String::new();
-        BufReader::new(stderr).read_line(&mut line).unwrap();
-        line
+        reader.read_line(&mut line).unwrap();
+        (line, reader)
     });
-    let banner = tokio::time::timeout(Duration::from_secs(10), banner)
+    let (banner, mut stderr) = tokio::time::timeout(Duration::from_secs(10), banner)
         .await
         .unwrap()
         .unwrap();
@@ -503,11 +505,27 @@ async fn listen_prints_one_json_line_per_accepted_event() {
             .unwrap();
         assert!(a.outcome.is_success(), "{a:?}");
     }
-    // Stop `listen` and read everything it printed: exactly one line for the two deliveries.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(guard);
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut BufReader::new(stdout), &mut out).unwrap();
+    // Ctrl-C: `listen` stops, prints its counters, and exits 0; stdout then holds exactly
+    // one line for the two deliveries.
+    let status = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let finished = tokio::task::spawn_blocking(move || {
+        let mut guard = guard;
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut BufReader::new(stdout), &mut out).unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
+        (guard.0.wait().unwrap(), out, err)
+    });
+    let (exit, out, err) = tokio::time::timeout(Duration::from_secs(10), finished)
+        .await
+        .expect("listen stops within 10 s of Ctrl-C")
+        .unwrap();
+    assert!(exit.success(), "{exit:?} {err}");
+    assert!(err.contains("stopped: 1 accepted, 1 duplicates"), "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "{out}");
     let printed: Value = serde_json::from_str(lines[0]).unwrap();

@@ -641,3 +641,59 @@ async fn deliverer_to_receiver_end_to_end_with_a_retry() {
     assert_eq!(got.id, event.id);
     assert_eq!(got.raw, event.raw);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_calls_reach_a_receiver_as_completed_and_handoff_events() {
+    let mut rx = receiver(ReceiverConfig::new(vec![]));
+    let addr = serve(rx.router.clone()).await;
+    let registry = Registry::new();
+    let secret = register(&registry, format!("http://{addr}/polyai-events"));
+    rx.handle.set_secrets(vec![secret]);
+    let deliverer = Deliverer::new(
+        registry,
+        DeliveryConfig::compressed(Duration::from_millis(50)),
+    )
+    .unwrap();
+    let inserted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = inserted.clone();
+    let mut n = 0;
+    let live =
+        callscope::webhook::LiveCalls::spawn(deliverer, Duration::from_millis(30), move || {
+            n += 1;
+            let id = format!("CA-live-{n}");
+            store.lock().unwrap().push(id.clone());
+            Some(EventData {
+                conversation_id: id,
+                handoff: n == 2,
+                handoff_destination: if n == 2 {
+                    "billing".into()
+                } else {
+                    String::new()
+                },
+                ..Default::default()
+            })
+        });
+    let expected = [
+        (EventType::ConversationCompleted, "CA-live-1".to_string()),
+        (EventType::ConversationCompleted, "CA-live-2".to_string()),
+        (EventType::HandoffCreated, "CA-live-2".to_string()),
+    ];
+    let mut got = Vec::new();
+    while !expected.iter().all(|e| got.contains(e)) {
+        let e = tokio::time::timeout(Duration::from_secs(10), rx.events.recv())
+            .await
+            .expect("the expected live events within 10 s")
+            .unwrap();
+        got.push((e.event_type.clone(), e.data.conversation_id.clone()));
+    }
+    drop(live);
+    // Only call 2 was handed off.
+    let handoffs = got
+        .iter()
+        .filter(|(t, _)| *t == EventType::HandoffCreated)
+        .count();
+    assert_eq!(handoffs, 1, "{got:?}");
+    // Every event names a conversation the closure inserted.
+    let inserted = inserted.lock().unwrap();
+    assert!(got.iter().all(|(_, id)| inserted.contains(id)), "{got:?}");
+}

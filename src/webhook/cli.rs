@@ -350,7 +350,9 @@ pub async fn listen(args: ListenArgs) -> Result<i32> {
             "note: {local} is reachable from other machines; only signed deliveries are accepted"
         );
     }
-    let server = tokio::spawn(async move {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let mut printer = tokio::spawn(print_events(rx.events, stop_rx));
+    let mut server = tokio::spawn(async move {
         axum::serve(listener, rx.router)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -358,33 +360,71 @@ pub async fn listen(args: ListenArgs) -> Result<i32> {
             .await
     });
     let handle = rx.handle.clone();
-    let printed = print_events(rx.events).await;
-    let served = server.await.context("the receiver task failed")?;
+    let (served, printed) = tokio::select! {
+        served = &mut server => {
+            // No more deliveries come in: print what was accepted, then stop.
+            let _ = stop_tx.send(());
+            (served, (&mut printer).await)
+        }
+        printed = &mut printer => {
+            // stdout is gone (the pipeline ended): nothing could be printed any more.
+            server.abort();
+            (Ok(Ok(())), printed)
+        }
+    };
     let stats = handle.stats();
     eprintln!(
         "stopped: {} accepted, {} duplicates, {} refused (signature), {} bad requests, {} too large",
         stats.accepted, stats.duplicates, stats.unauthorized, stats.bad_request, stats.too_large
     );
-    served.context("the receiver stopped")?;
-    printed?;
+    served
+        .context("the receiver task failed")?
+        .context("the receiver stopped")?;
+    printed.context("the printer task failed")??;
     Ok(0)
 }
 
-/// One JSON line per event on stdout, flushed per line so pipelines see it at once.
-async fn print_events(mut events: tokio::sync::mpsc::Receiver<super::WebhookEvent>) -> Result<()> {
-    while let Some(event) = events.recv().await {
-        // JSON escapes control characters, so untrusted text cannot drive the terminal.
-        let line = serde_json::to_string(&event.raw).expect("JSON values serialize");
-        let mut stdout = std::io::stdout().lock();
-        if let Err(e) = writeln!(stdout, "{line}").and_then(|_| stdout.flush()) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
+/// One JSON line per event on stdout, flushed per line so pipelines see it at once. After
+/// `stop`, prints what is still queued and returns.
+async fn print_events(
+    mut events: tokio::sync::mpsc::Receiver<super::WebhookEvent>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> Result<()> {
+    loop {
+        let event = tokio::select! {
+            biased;
+            event = events.recv() => match event {
+                Some(e) => e,
+                None => return Ok(()),
+            },
+            _ = &mut stop => {
+                while let Ok(e) = events.try_recv() {
+                    if !print_line(&e)? {
+                        break;
+                    }
+                }
                 return Ok(());
             }
-            return Err(e).context("cannot write to stdout");
+        };
+        if !print_line(&event)? {
+            return Ok(());
         }
-        tracing::info!(event_id = %event.id, event_type = %event.event_type, "webhook event");
     }
-    Ok(())
+}
+
+/// Prints one event; `false` when stdout is closed (a finished pipeline is not an error).
+fn print_line(event: &super::WebhookEvent) -> Result<bool> {
+    // JSON escapes control characters, so untrusted text cannot drive the terminal.
+    let line = serde_json::to_string(&event.raw).expect("JSON values serialize");
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{line}").and_then(|_| stdout.flush()) {
+        Ok(()) => {
+            tracing::info!(event_id = %event.id, event_type = %event.event_type, "webhook event");
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e).context("cannot write to stdout"),
+    }
 }
 
 #[cfg(test)]

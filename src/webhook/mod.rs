@@ -10,6 +10,7 @@ pub mod cli;
 pub mod deliver;
 pub mod event;
 pub mod ids;
+pub mod live;
 pub mod receiver;
 pub mod registry;
 pub mod routes;
@@ -17,6 +18,7 @@ pub mod signature;
 
 pub use deliver::{AttemptOutcome, Deliverer, DeliveryAttempt, DeliveryConfig};
 pub use event::{EventData, EventType, WebhookEvent};
+pub use live::LiveCalls;
 pub use receiver::{Receiver, ReceiverConfig, ReceiverHandle, receiver};
 pub use registry::{Endpoint, Registry};
 pub use routes::{WebhookState, router};

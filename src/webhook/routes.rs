@@ -236,8 +236,7 @@ async fn create(State(state): State<WebhookState>, headers: HeaderMap, body: Byt
         .into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Default)]
 struct ListFilter {
     enabled: Option<bool>,
     event_type: Option<String>,
