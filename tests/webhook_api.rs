@@ -532,3 +532,24 @@ async fn listen_prints_one_json_line_per_accepted_event() {
     assert_eq!(printed, event.raw);
     assert!(!out.contains('\u{1b}'), "control characters arrive escaped");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merges_into_a_stateful_router_behind_an_outer_key_check() {
+    // Like the stand-in's platform router: its own state type, and it checks keys itself.
+    #[derive(Clone)]
+    struct Outer;
+    let registry = Registry::new();
+    let outer: Router<Outer> = Router::new()
+        .route("/v1/agents/ping", axum::routing::get(|| async { "pong" }))
+        .merge(router::<Outer>(WebhookState::behind_auth(registry.clone())));
+    let addr = serve(outer.with_state(Outer)).await;
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/webhooks/endpoints"))
+        .header("content-type", "application/json")
+        .body(r#"{"url":"https://x.example/h","events":["handoff.created"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(registry.targets("handoff.created").len(), 1);
+}

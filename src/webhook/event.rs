@@ -78,6 +78,29 @@ pub struct EventData {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
+impl EventData {
+    /// The event data for a finished conversation (what the stand-in sends when a call ends).
+    pub fn from_conversation(c: &crate::api::Conversation) -> Self {
+        let mut extra = BTreeMap::new();
+        if let Some(n) = c.num_turns {
+            extra.insert("num_turns".into(), n.into());
+        }
+        if let Some(d) = c.total_duration {
+            extra.insert("total_duration".into(), d.into());
+        }
+        EventData {
+            conversation_id: c.id.clone(),
+            environment: c.environment.clone(),
+            channel: c.channel.clone(),
+            started_at: c.started_at,
+            handoff: c.handoff,
+            handoff_reason: c.handoff_reason.clone(),
+            handoff_destination: c.handoff_destination.clone(),
+            extra,
+        }
+    }
+}
+
 /// The envelope as sent on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Wire {
@@ -212,6 +235,30 @@ mod tests {
         assert_eq!(e.raw["alert"]["id"], "ar_1");
         assert!(WebhookEvent::from_slice(b"{not json", None).is_err());
         assert!(WebhookEvent::from_slice(br#"{"id":"x"}"#, None).is_err());
+    }
+
+    #[test]
+    fn data_from_a_conversation() {
+        let c: crate::api::Conversation = serde_json::from_value(serde_json::json!({
+            "id": "CA9", "environment": "sandbox", "channel": "VOICE-SIP",
+            "started_at": "2026-11-28T09:00:00Z", "handoff": true,
+            "handoff_destination": "billing", "num_turns": 7, "total_duration": 94
+        }))
+        .unwrap();
+        let d = EventData::from_conversation(&c);
+        assert_eq!(
+            (
+                d.conversation_id.as_str(),
+                d.environment.as_str(),
+                d.channel.as_str()
+            ),
+            ("CA9", "sandbox", "VOICE-SIP")
+        );
+        assert!(d.handoff);
+        assert_eq!(d.handoff_destination, "billing");
+        assert_eq!(d.started_at, c.started_at);
+        assert_eq!(d.extra["num_turns"], 7);
+        assert_eq!(d.extra["total_duration"], 94);
     }
 
     #[test]

@@ -24,7 +24,8 @@ use super::registry::{EndpointPatch, NewEndpoint, Registry, RegistryError, is_va
 #[derive(Clone)]
 pub struct WebhookState {
     pub registry: Registry,
-    api_keys: Arc<Vec<String>>,
+    /// `None`: an outer layer (the stand-in's key check) has already authenticated.
+    api_keys: Option<Arc<Vec<String>>>,
 }
 
 impl std::fmt::Debug for WebhookState {
@@ -33,23 +34,37 @@ impl std::fmt::Debug for WebhookState {
             .field("registry", &self.registry)
             .field(
                 "api_keys",
-                &format_args!("<{} redacted>", self.api_keys.len()),
+                &format_args!(
+                    "<{} redacted>",
+                    self.api_keys.as_ref().map_or(0, |k| k.len())
+                ),
             )
             .finish()
     }
 }
 
 impl WebhookState {
+    /// Routes that check `x-api-key` themselves against `api_keys`.
     pub fn new(registry: Registry, api_keys: impl IntoIterator<Item = String>) -> Self {
         WebhookState {
             registry,
-            api_keys: Arc::new(api_keys.into_iter().collect()),
+            api_keys: Some(Arc::new(api_keys.into_iter().collect())),
+        }
+    }
+
+    /// Routes mounted behind a layer that already checks the key (the stand-in's
+    /// `platform_router` does): they do not check it again.
+    pub fn behind_auth(registry: Registry) -> Self {
+        WebhookState {
+            registry,
+            api_keys: None,
         }
     }
 }
 
-/// The router to mount (or `merge`) on the platform listener.
-pub fn router(state: WebhookState) -> Router {
+/// The router to mount (or `merge`) on the platform listener. Generic over the outer
+/// router's state, so it merges into a `Router<S>` of any `S`.
+pub fn router<S: Clone + Send + Sync + 'static>(state: WebhookState) -> Router<S> {
     Router::new()
         .route("/v1/webhooks/endpoints", post(quickstart_create))
         .route("/v1/webhook-endpoints", get(list).post(create))
@@ -116,8 +131,11 @@ fn correlation_id() -> String {
 type Answer = Result<Response, ApiFailure>;
 
 fn authorize(state: &WebhookState, headers: &HeaderMap) -> Result<(), ApiFailure> {
+    let Some(keys) = &state.api_keys else {
+        return Ok(());
+    };
     let given = headers.get("x-api-key").map(|v| v.as_bytes());
-    let ok = given.is_some_and(|g| state.api_keys.iter().any(|k| ct_eq(k.as_bytes(), g)));
+    let ok = given.is_some_and(|g| keys.iter().any(|k| ct_eq(k.as_bytes(), g)));
     if ok {
         Ok(())
     } else {
