@@ -113,8 +113,8 @@ pub struct FileConfig {
 
 impl FileConfig {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
         Self::parse(&text).with_context(|| format!("invalid config file {}", path.display()))
     }
 
@@ -204,17 +204,10 @@ impl Config {
         Self::resolve_with_file(args, env, file)
     }
 
-    pub fn resolve_with_file(
-        args: &ConnectionArgs,
-        env: EnvLookup,
-        file: FileConfig,
-    ) -> Result<Self> {
+    pub fn resolve_with_file(args: &ConnectionArgs, env: EnvLookup, file: FileConfig) -> Result<Self> {
         let region = args.region.or(file.region);
         // A --region flag beats host URLs from the environment: it is the more specific ask.
-        let pick = |flag: &Option<String>,
-                    var: &str,
-                    from_file: &Option<String>,
-                    regional: Option<&str>| {
+        let pick = |flag: &Option<String>, var: &str, from_file: &Option<String>, regional: Option<&str>| {
             flag.clone()
                 .or_else(|| {
                     if args.region.is_some() {
@@ -251,11 +244,7 @@ impl Config {
             .clone()
             .or_else(|| env("POLYAI_PROJECT_ID"))
             .or(file.project_id.clone());
-        let api_key = match (
-            &args.api_key_file,
-            env("POLYAI_API_KEY"),
-            &file.api_key_file,
-        ) {
+        let api_key = match (&args.api_key_file, env("POLYAI_API_KEY"), &file.api_key_file) {
             (Some(path), _, _) => Some(ApiKey::from_file(path)?),
             (None, Some(k), _) => Some(ApiKey::new(k.trim())),
             (None, None, Some(path)) => Some(ApiKey::from_file(path)?),
@@ -300,12 +289,7 @@ impl Config {
     pub fn region_label(&self) -> String {
         match self.region {
             Some(r) => r.name().to_string(),
-            None => self
-                .base_url
-                .split("://")
-                .nth(1)
-                .unwrap_or(&self.base_url)
-                .to_string(),
+            None => self.base_url.split("://").nth(1).unwrap_or(&self.base_url).to_string(),
         }
     }
 }
@@ -315,12 +299,7 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
     }
 
     #[test]
@@ -355,17 +334,12 @@ mod tests {
 
     #[test]
     fn env_beats_file_and_flags_beat_env() {
-        let file = FileConfig::parse(
-            "account_id = \"from-file\"\nproject_id = \"p-file\"\nregion = \"eu\"",
-        )
-        .unwrap();
+        let file = FileConfig::parse("account_id = \"from-file\"\nproject_id = \"p-file\"\nregion = \"eu\"").unwrap();
         let args = ConnectionArgs {
             project_id: Some("p-flag".into()),
             ..Default::default()
         };
-        let cfg =
-            Config::resolve_with_file(&args, &env_of(&[("POLYAI_ACCOUNT_ID", "ws-env")]), file)
-                .unwrap();
+        let cfg = Config::resolve_with_file(&args, &env_of(&[("POLYAI_ACCOUNT_ID", "ws-env")]), file).unwrap();
         assert_eq!(cfg.account_id, "ws-env");
         assert_eq!(cfg.project_id, "p-flag");
         assert_eq!(cfg.base_url, "https://api.euw-1.platform.polyai.app");
@@ -384,12 +358,7 @@ mod tests {
         std::fs::write(&path, "\n  k-123  \n").unwrap();
         assert_eq!(ApiKey::from_file(&path).unwrap().expose(), "k-123");
         std::fs::write(&path, "\n").unwrap();
-        assert!(
-            ApiKey::from_file(&path)
-                .unwrap_err()
-                .to_string()
-                .contains("empty")
-        );
+        assert!(ApiKey::from_file(&path).unwrap_err().to_string().contains("empty"));
     }
 
     #[test]

@@ -25,10 +25,7 @@ pub fn init_stderr() {
 pub fn init_file(dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join("callscope.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)?;
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
     let _ = tracing_subscriber::fmt()
         .with_max_level(level(LevelFilter::INFO))
         .with_ansi(false)

@@ -206,9 +206,7 @@ impl std::fmt::Debug for Client {
 
 fn parse_base(url: &str, what: &str) -> anyhow::Result<Url> {
     let mut u = Url::parse(url).map_err(|e| {
-        anyhow::anyhow!(
-            "{what} {url:?} is not a URL ({e}); expected e.g. https://api.us-1.platform.polyai.app"
-        )
+        anyhow::anyhow!("{what} {url:?} is not a URL ({e}); expected e.g. https://api.us-1.platform.polyai.app")
     })?;
     if !matches!(u.scheme(), "http" | "https") {
         anyhow::bail!("{what} {url:?} must start with https://");
@@ -302,6 +300,11 @@ impl Client {
 
     /// One page of conversations.
     pub async fn list_page(&self, query: &ListQuery) -> Result<ConversationPage, ApiError> {
+        self.list_page_as(query).await
+    }
+
+    /// One page decoded as `T` (e.g. a page of raw JSON values for a lossless export).
+    pub async fn list_page_as<T: serde::de::DeserializeOwned>(&self, query: &ListQuery) -> Result<T, ApiError> {
         let mut url = self.conversations_url(&[]);
         {
             let mut q = url.query_pairs_mut();
@@ -346,29 +349,18 @@ impl Client {
     ) -> Result<reqwest::Response, ApiError> {
         let mut url = self.conversations_url(&[id, "audio"]);
         if direction != AudioDirection::Combined {
-            url.query_pairs_mut()
-                .append_pair("direction", direction.as_str());
+            url.query_pairs_mut().append_pair("direction", direction.as_str());
         }
         let mut extra = HeaderMap::new();
-        extra.insert(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("audio/wav"),
-        );
+        extra.insert(reqwest::header::ACCEPT, HeaderValue::from_static("audio/wav"));
         if let Some(n) = from_byte.filter(|n| *n > 0) {
             extra.insert(
                 reqwest::header::RANGE,
                 HeaderValue::from_str(&format!("bytes={n}-")).expect("ascii"),
             );
         }
-        self.send(
-            &self.streaming,
-            Method::GET,
-            HostFamily::Runtime,
-            url,
-            extra,
-            None,
-        )
-        .await
+        self.send(&self.streaming, Method::GET, HostFamily::Runtime, url, extra, None)
+            .await
     }
 
     /// A JSON request to either host family (used by the webhooks commands too).
@@ -386,11 +378,7 @@ impl Client {
         decode_json(resp, family).await
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(
-        &self,
-        family: HostFamily,
-        url: Url,
-    ) -> Result<T, ApiError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, family: HostFamily, url: Url) -> Result<T, ApiError> {
         self.request_json(Method::GET, family, url, None).await
     }
 
@@ -404,13 +392,11 @@ impl Client {
         extra: HeaderMap,
         body: Option<Vec<u8>>,
     ) -> Result<reqwest::Response, ApiError> {
-        let host = url.host_str().unwrap_or_default().to_string()
-            + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let host =
+            url.host_str().unwrap_or_default().to_string() + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
         let mut attempt = 0;
         loop {
-            let mut req = http
-                .request(method.clone(), url.clone())
-                .headers(extra.clone());
+            let mut req = http.request(method.clone(), url.clone()).headers(extra.clone());
             if let Some(k) = &self.key {
                 let mut v = HeaderValue::from_str(k.expose()).map_err(|_| {
                     ApiError::transport(
@@ -542,9 +528,7 @@ impl Pager {
         match self.client.list_page(&self.query).await {
             Ok(page) => {
                 match &page.cursor {
-                    Some(c) if Some(c) != self.query.cursor.as_ref() => {
-                        self.query.cursor = Some(c.clone())
-                    }
+                    Some(c) if Some(c) != self.query.cursor.as_ref() => self.query.cursor = Some(c.clone()),
                     // No cursor, or the same one again (a server bug that would loop forever).
                     _ => self.done = true,
                 }
@@ -567,11 +551,7 @@ mod tests {
     #[test]
     fn query_pairs_repeat_channels_and_format_times() {
         let q = ListQuery {
-            start_time: Some(
-                DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-                    .unwrap()
-                    .to_utc(),
-            ),
+            start_time: Some(DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc()),
             limit: Some(7),
             channels: vec!["VOICE-SIP".into(), "WEBCHAT".into()],
             search: Some(TranscriptSearch {
@@ -583,10 +563,7 @@ mod tests {
         let p = q.pairs();
         assert_eq!(p[0], ("start_time", "2026-01-01T00:00:00Z".to_string()));
         assert_eq!(p.iter().filter(|(k, _)| *k == "channel").count(), 2);
-        assert!(
-            p.contains(&("query_type", "transcript".into()))
-                && p.contains(&("turn_type", "user".into()))
-        );
+        assert!(p.contains(&("query_type", "transcript".into())) && p.contains(&("turn_type", "user".into())));
     }
 
     #[test]

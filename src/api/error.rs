@@ -78,10 +78,7 @@ impl ErrorEnvelope {
             .clone()
             .or_else(|| match &self.error {
                 Some(serde_json::Value::String(s)) => Some(s.clone()),
-                Some(serde_json::Value::Object(o)) => o
-                    .get("message")
-                    .and_then(|m| m.as_str())
-                    .map(str::to_string),
+                Some(serde_json::Value::Object(o)) => o.get("message").and_then(|m| m.as_str()).map(str::to_string),
                 _ => None,
             })
             .or_else(|| self.message.clone())
@@ -117,14 +114,8 @@ impl ApiError {
             _ => ErrorKind::Other,
         };
         let message = envelope.text().unwrap_or_else(|| {
-            let raw = String::from_utf8_lossy(&body[..body.len().min(200)])
-                .trim()
-                .to_string();
-            if raw.is_empty() {
-                format!("HTTP {status}")
-            } else {
-                raw
-            }
+            let raw = String::from_utf8_lossy(&body[..body.len().min(200)]).trim().to_string();
+            if raw.is_empty() { format!("HTTP {status}") } else { raw }
         });
         ApiError {
             kind,
@@ -137,12 +128,7 @@ impl ApiError {
         }
     }
 
-    pub fn transport(
-        kind: ErrorKind,
-        message: impl Into<String>,
-        family: HostFamily,
-        host: &str,
-    ) -> Self {
+    pub fn transport(kind: ErrorKind, message: impl Into<String>, family: HostFamily, host: &str) -> Self {
         ApiError {
             kind,
             status: None,
@@ -164,8 +150,7 @@ impl ApiError {
 
     /// What is most likely wrong and how to fix it, from the quickstart's troubleshooting table.
     pub fn diagnosis(&self) -> String {
-        let runtime_looks_platform =
-            self.host.contains(".poly.ai") && !self.host.contains("platform.polyai.app");
+        let runtime_looks_platform = self.host.contains(".poly.ai") && !self.host.contains("platform.polyai.app");
         let platform_looks_runtime = self.host.contains("platform.polyai.app");
         match (&self.kind, self.family) {
             (ErrorKind::Unauthorized, _) => "Missing or wrong x-api-key, or key revoked (or issued for another region). Check POLYAI_API_KEY is set; ask PolyAI to confirm the key is active.".into(),
@@ -241,17 +226,11 @@ impl std::error::Error for ApiError {}
 pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs >= 0.0 && secs.is_finite())
-            .then(|| Duration::from_secs_f64(secs.min(3600.0)));
+        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs.min(3600.0)));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let delta = when.with_timezone(&chrono::Utc) - now;
-    Some(
-        delta
-            .to_std()
-            .unwrap_or(Duration::ZERO)
-            .min(Duration::from_secs(3600)),
-    )
+    Some(delta.to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(3600)))
 }
 
 #[cfg(test)]

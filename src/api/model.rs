@@ -68,10 +68,7 @@ pub struct Conversation {
     /// Custom metrics: name → value (a repeated metric's values joined in order).
     #[serde(deserialize_with = "metrics", serialize_with = "metrics_wire")]
     pub metrics: Vec<(String, Vec<String>)>,
-    #[serde(
-        deserialize_with = "null_default",
-        skip_serializing_if = "Value::is_null"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "Value::is_null")]
     pub state: Value,
     #[serde(deserialize_with = "null_default")]
     pub turns: Vec<Turn>,
@@ -82,15 +79,9 @@ pub struct Conversation {
         skip_serializing_if = "Option::is_none"
     )]
     pub finished_at: Option<DateTime<Utc>>,
-    #[serde(
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
     pub language: String,
-    #[serde(
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
     pub direction: String,
     #[serde(
         alias = "shortSummary",
@@ -115,10 +106,7 @@ pub struct Turn {
     #[serde(deserialize_with = "lenient_time")]
     pub agent_response_datetime: Option<DateTime<Utc>>,
     /// Seconds between the user input and the agent's response (present with `include_latency`).
-    #[serde(
-        deserialize_with = "lenient_f64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient_f64", skip_serializing_if = "Option::is_none")]
     pub latency: Option<f64>,
     #[serde(deserialize_with = "null_default")]
     pub translated_user_input: String,
@@ -145,8 +133,7 @@ pub struct Entity {
 
 impl Conversation {
     pub fn is_voice(&self) -> bool {
-        self.channel.eq_ignore_ascii_case("VOICE-SIP")
-            || self.channel.to_ascii_uppercase().starts_with("VOICE")
+        self.channel.eq_ignore_ascii_case("VOICE-SIP") || self.channel.to_ascii_uppercase().starts_with("VOICE")
     }
 
     /// `num_turns > 0` but no turns: transcript visibility is off for the project.
@@ -159,8 +146,13 @@ impl Conversation {
     }
 }
 
+/// Voice channels (`VOICE-SIP`, and any other `VOICE…`) have recordings; chat ones do not.
+pub fn is_voice_channel(channel: &str) -> bool {
+    channel.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("VOICE"))
+}
+
 /// `null` → `T::default()`; any other value deserializes as `T`.
-pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de> + Default,
@@ -226,10 +218,7 @@ fn value_strings(v: Value) -> Vec<String> {
 
 fn metrics<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, Vec<String>)>, D::Error> {
     Ok(match Value::deserialize(d)? {
-        Value::Object(map) => map
-            .into_iter()
-            .map(|(k, v)| (k, value_strings(v)))
-            .collect(),
+        Value::Object(map) => map.into_iter().map(|(k, v)| (k, value_strings(v))).collect(),
         _ => Vec::new(),
     })
 }
@@ -259,10 +248,7 @@ fn entities<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Entity>, D::Error> {
 }
 
 /// Writes metrics in the wire shape: a single value as a string, a repeated one as a list.
-fn metrics_wire<S: serde::Serializer>(
-    metrics: &[(String, Vec<String>)],
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn metrics_wire<S: serde::Serializer>(metrics: &[(String, Vec<String>)], s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut m = s.serialize_map(Some(metrics.len()))?;
     for (k, v) in metrics {
@@ -308,16 +294,12 @@ mod tests {
         let c = &page.conversations[0];
         assert_eq!(c.total_duration, Some(74));
         assert!(c.is_voice() && c.handoff && !c.transcript_hidden());
-        assert_eq!(
-            c.metrics[1],
-            ("CALL_TURN".into(), vec!["a".into(), "b".into()])
-        );
+        assert_eq!(c.metrics[1], ("CALL_TURN".into(), vec!["a".into(), "b".into()]));
         let t = &c.turns[0];
         assert_eq!(t.latency, Some(0.84));
         assert_eq!(t.entities[1].values, vec!["a", "b"]);
         // Serializing gives the wire shape back, so the stand-in can reuse these models.
-        let again: ConversationPage =
-            serde_json::from_str(&serde_json::to_string(&page).unwrap()).unwrap();
+        let again: ConversationPage = serde_json::from_str(&serde_json::to_string(&page).unwrap()).unwrap();
         assert_eq!(again, page);
     }
 
@@ -333,8 +315,7 @@ mod tests {
         assert_eq!(c.channel, "");
         assert_eq!(c.started_at, None);
         assert!(c.transcript_hidden());
-        let page: ConversationPage =
-            serde_json::from_str(r#"{"conversations":null,"cursor":null}"#).unwrap();
+        let page: ConversationPage = serde_json::from_str(r#"{"conversations":null,"cursor":null}"#).unwrap();
         assert!(page.conversations.is_empty());
     }
 
@@ -350,9 +331,6 @@ mod tests {
         assert_eq!(c.environment, "sandbox");
         assert!(c.in_progress);
         assert_eq!(c.handoff_destination, "queue");
-        assert_eq!(
-            c.started_at.unwrap().to_rfc3339(),
-            "2023-11-07T04:31:56.126770+00:00"
-        );
+        assert_eq!(c.started_at.unwrap().to_rfc3339(), "2023-11-07T04:31:56.126770+00:00");
     }
 }

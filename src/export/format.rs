@@ -1,0 +1,232 @@
+//! Output formats of `callscope export`: JSONL (lossless), CSV (one row per call), Markdown (readable).
+
+use std::io::{self, Write};
+
+use serde_json::value::RawValue;
+
+use crate::api::Conversation;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per line, exactly as the API sent it (unknown fields kept).
+    Jsonl,
+    /// One row per conversation: the summary fields, no transcript.
+    Csv,
+    /// A readable document: metadata and the transcript of every conversation.
+    Md,
+}
+
+pub const CSV_HEADER: &str = "id,started_at,environment,channel,total_duration,polyai_duration,num_turns,in_progress,handoff,handoff_reason,handoff_destination,from_number,to_number,variant_name,num_silences,num_ood";
+
+/// Writes the part before the first record.
+pub fn write_header(out: &mut impl Write, format: Format) -> io::Result<()> {
+    match format {
+        Format::Jsonl => Ok(()),
+        Format::Csv => writeln!(out, "{CSV_HEADER}"),
+        Format::Md => writeln!(out, "# PolyAI conversations\n"),
+    }
+}
+
+/// Writes one conversation as the API sent it, on one line.
+pub fn write_raw(out: &mut impl Write, raw: &RawValue) -> io::Result<()> {
+    out.write_all(raw.get().as_bytes())?;
+    out.write_all(b"\n")
+}
+
+/// Writes one parsed conversation as CSV or Markdown (JSONL takes `write_raw`).
+pub fn write_parsed(out: &mut impl Write, format: Format, c: &Conversation) -> io::Result<()> {
+    match format {
+        Format::Jsonl => write_raw(out, &serde_json::value::to_raw_value(c).map_err(io::Error::other)?),
+        Format::Csv => write_csv_row(out, c),
+        Format::Md => write_markdown(out, c),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    // Quote when needed; also neutralise spreadsheet formulas in untrusted text.
+    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn opt(n: Option<u32>) -> String {
+    n.map(|v| v.to_string()).unwrap_or_default()
+}
+
+pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
+    let started = c
+        .started_at
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    let fields = [
+        csv_field(&c.id),
+        started,
+        csv_field(&c.environment),
+        csv_field(&c.channel),
+        opt(c.total_duration),
+        opt(c.polyai_duration),
+        c.turn_count().to_string(),
+        c.in_progress.to_string(),
+        c.handoff.to_string(),
+        csv_field(&c.handoff_reason),
+        csv_field(&c.handoff_destination),
+        csv_field(&c.from_number),
+        csv_field(&c.to_number),
+        csv_field(&c.variant_name),
+        opt(c.num_silences),
+        opt(c.num_ood),
+    ];
+    writeln!(out, "{}", fields.join(","))
+}
+
+/// Markdown-safe single line: no control characters, no raw HTML, no table breaks.
+fn md(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == ' ')
+        .collect::<String>()
+        .replace('<', "&lt;")
+        .replace('|', "\\|")
+}
+
+fn mmss(secs: i64) -> String {
+    format!("{:02}:{:02}", secs / 60, secs % 60)
+}
+
+/// One conversation as Markdown: a heading, its metadata, the transcript.
+pub fn write_markdown(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
+    let started = c
+        .started_at
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "unknown start".into());
+    writeln!(out, "## {} — {} · {}\n", md(&c.id), md(&c.channel), started)?;
+    writeln!(out, "- environment: {}", md(&c.environment))?;
+    if let Some(d) = c.total_duration {
+        writeln!(out, "- duration: {}", mmss(d as i64))?;
+    }
+    writeln!(out, "- turns: {}", c.turn_count())?;
+    if !c.from_number.is_empty() || !c.to_number.is_empty() {
+        writeln!(out, "- from {} to {}", md(&c.from_number), md(&c.to_number))?;
+    }
+    if c.handoff {
+        writeln!(
+            out,
+            "- handoff: {} → {}",
+            md(&c.handoff_reason),
+            md(&c.handoff_destination)
+        )?;
+    }
+    if c.in_progress {
+        writeln!(out, "- in progress")?;
+    }
+    writeln!(out)?;
+    if c.transcript_hidden() {
+        writeln!(
+            out,
+            "_Transcript hidden: enable **Conversation transcript** under **API Keys > Configuration** in Agent Studio._\n"
+        )?;
+        return Ok(());
+    }
+    for t in &c.turns {
+        let offset = |at: Option<chrono::DateTime<chrono::Utc>>| match (at, c.started_at) {
+            (Some(a), Some(s)) => mmss((a - s).num_seconds().max(0)),
+            _ => "--:--".into(),
+        };
+        if !t.user_input.is_empty() || !t.user_input_dtmf.is_empty() || t.is_silence {
+            let mut text = md(&t.user_input);
+            if !t.user_input_dtmf.is_empty() {
+                text = format!("{text} [DTMF {}]", md(&t.user_input_dtmf)).trim().to_string();
+            }
+            if t.is_silence && text.is_empty() {
+                text = "_(silence)_".into();
+            }
+            let mut notes = Vec::new();
+            if !t.intents.is_empty() {
+                notes.push(format!("intents: {}", md(&t.intents.join(", "))));
+            }
+            for e in &t.entities {
+                notes.push(format!("{}={}", md(&e.name), md(&e.values.join("|"))));
+            }
+            if t.is_ood {
+                notes.push("out of domain".into());
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" _({})_", notes.join("; "))
+            };
+            writeln!(out, "- `{}` **USER**: {text}{notes}", offset(t.user_input_datetime))?;
+            if !t.translated_user_input.is_empty() {
+                writeln!(out, "  - translated: {}", md(&t.translated_user_input))?;
+            }
+        }
+        if !t.agent_response.is_empty() {
+            let latency = t
+                .latency
+                .filter(|l| *l > 0.0)
+                .map(|l| format!(" _({l:.2}s)_"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "- `{}` **AGENT**: {}{latency}",
+                offset(t.agent_response_datetime),
+                md(&t.agent_response)
+            )?;
+            if !t.english_agent_response.is_empty() {
+                writeln!(out, "  - in English: {}", md(&t.english_agent_response))?;
+            }
+        }
+    }
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv() -> Conversation {
+        serde_json::from_str(
+            r#"{"id":"CA1","channel":"VOICE-SIP","environment":"live","started_at":"2026-01-01T10:00:00Z",
+            "total_duration":65,"num_turns":1,"handoff":true,"handoff_reason":"billing, \"urgent\"",
+            "from_number":"=HYPERLINK(1)","turns":[{"user_input":"hi <b>|x\u001b[31m","user_input_datetime":"2026-01-01T10:00:05Z",
+            "agent_response":"hello","agent_response_datetime":"2026-01-01T10:01:02Z","latency":0.8,"intents":["greet"]}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let mut out = Vec::new();
+        write_csv_row(&mut out, &conv()).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert!(
+            line.starts_with("CA1,2026-01-01T10:00:00Z,live,VOICE-SIP,65,,1,false,true,\"billing, \"\"urgent\"\"\""),
+            "{line}"
+        );
+        assert!(line.contains(",'=HYPERLINK(1),"), "{line}");
+        assert_eq!(
+            CSV_HEADER.split(',').count(),
+            line.trim_end().split(',').count() - 1,
+            "one comma inside a quoted field"
+        );
+    }
+
+    #[test]
+    fn markdown_has_offsets_and_no_escapes() {
+        let mut out = Vec::new();
+        write_markdown(&mut out, &conv()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("- `00:05` **USER**: hi &lt;b>\\|x[31m _(intents: greet)_"),
+            "{text}"
+        );
+        assert!(text.contains("- `01:02` **AGENT**: hello _(0.80s)_"), "{text}");
+        assert!(!text.contains('\u{1b}'));
+    }
+}

@@ -1,0 +1,220 @@
+//! `callscope export`: the quickstart's post-call pipeline as one command.
+//!
+//! Walks every page of a time window with the cursor and writes each page as it arrives
+//! (JSONL is passed through byte for byte, so fields this version does not know survive).
+//! `--with-audio DIR` also saves the recordings of voice calls, several at a time.
+
+pub mod format;
+pub mod progress;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::api::{Client, ListQuery};
+use crate::config::{Config, ConnectionArgs, process_env};
+pub use format::Format;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// How far back to go: e.g. 30m, 24h, 7d (ignored when --start is given).
+    #[arg(long, default_value = "24h", value_parser = parse_span)]
+    pub since: ChronoDuration,
+    /// Window start (RFC 3339, e.g. 2026-11-27T00:00:00Z).
+    #[arg(long, value_parser = parse_instant)]
+    pub start: Option<DateTime<Utc>>,
+    /// Window end (RFC 3339); default now.
+    #[arg(long, value_parser = parse_instant)]
+    pub end: Option<DateTime<Utc>>,
+    /// client_env: live, sandbox or pre-release [default: the config's, else live].
+    #[arg(long = "env", value_parser = ["live", "sandbox", "pre-release"])]
+    pub client_env: Option<String>,
+    /// Only these channels (repeatable): VOICE-SIP, WEBCHAT, CHAT.
+    #[arg(long)]
+    pub channel: Vec<String>,
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: Format,
+    /// Write here (atomically, on success) instead of stdout.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Also save the recordings of voice calls into DIR as <id>.wav (complete ones are skipped on rerun).
+    #[arg(long, value_name = "DIR")]
+    pub with_audio: Option<PathBuf>,
+    /// Recordings downloaded at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub audio_concurrency: u32,
+    /// Page size (1–1000).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub page_size: u32,
+}
+
+/// `30m`, `24h`, `7d`, `90s`, `2w`.
+pub fn parse_span(s: &str) -> Result<ChronoDuration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit, e.g. 24h or 7d"))?;
+    let d = match unit {
+        "s" => ChronoDuration::seconds(n),
+        "m" | "min" => ChronoDuration::minutes(n),
+        "h" => ChronoDuration::hours(n),
+        "d" => ChronoDuration::days(n),
+        "w" => ChronoDuration::weeks(n),
+        _ => return Err(format!("{s:?}: unit must be s, m, h, d or w")),
+    };
+    if n <= 0 {
+        return Err(format!("{s:?}: must be more than zero"));
+    }
+    Ok(d)
+}
+
+pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    crate::api::model::parse_time(s).ok_or_else(|| format!("{s:?} is not an RFC 3339 time like 2026-11-27T09:00:00Z"))
+}
+
+/// A page kept as raw JSON values, so JSONL passes through unchanged.
+#[derive(Deserialize)]
+struct RawPage {
+    #[serde(default)]
+    conversations: Option<Vec<Box<RawValue>>>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// What the export did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ExportSummary {
+    pub conversations: u64,
+    pub pages: u64,
+    pub recordings_saved: u64,
+    pub recordings_skipped: u64,
+    pub recordings_failed: u64,
+}
+
+pub async fn run(args: ExportArgs) -> Result<i32> {
+    crate::logging::init_stderr();
+    let cfg = Config::resolve(&args.conn, &process_env)?;
+    cfg.require_complete()?;
+    let client = Client::new(&cfg)?;
+    let env = args.client_env.clone().unwrap_or_else(|| cfg.client_env.clone());
+    let summary = match &args.out {
+        Some(path) => {
+            let tmp = tmp_path(path);
+            let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            let result = export(&client, &args, &env, &mut w).await;
+            let result = result.and_then(|s| {
+                w.flush()?;
+                std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+                Ok(s)
+            });
+            if result.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            result?
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            let s = export(&client, &args, &env, &mut w).await?;
+            w.flush()?;
+            s
+        }
+    };
+    eprintln!(
+        "exported {} conversations in {} pages{}",
+        summary.conversations,
+        summary.pages,
+        if args.with_audio.is_some() {
+            format!(
+                "; recordings: {} saved, {} already complete, {} failed",
+                summary.recordings_saved, summary.recordings_skipped, summary.recordings_failed
+            )
+        } else {
+            String::new()
+        }
+    );
+    if summary.conversations == 0 {
+        eprintln!("hint: the window had no conversations for client_env={env}; widen --since or try --env sandbox");
+    }
+    Ok(if summary.recordings_failed > 0 { 2 } else { 0 })
+}
+
+fn tmp_path(path: &std::path::Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export".into());
+    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// The export itself, writing to any sink (stdout, a file, a test buffer).
+pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut impl Write) -> Result<ExportSummary> {
+    let end = args.end.unwrap_or_else(Utc::now);
+    let start = args.start.unwrap_or(end - args.since);
+    if start >= end {
+        bail!("the window is empty: --start must be before --end");
+    }
+    let mut query = ListQuery {
+        start_time: Some(start),
+        end_time: Some(end),
+        limit: Some(args.page_size),
+        client_env: Some(env.to_string()),
+        channels: args.channel.clone(),
+        include_latency: true,
+        ..Default::default()
+    };
+    let mut summary = ExportSummary::default();
+    let mut progress = progress::Progress::new();
+    let mut audio = args
+        .with_audio
+        .as_ref()
+        .map(|dir| audio_jobs::AudioJobs::new(client.clone(), dir.clone(), args.audio_concurrency as usize));
+    if let Some(dir) = &args.with_audio {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    format::write_header(out, args.format)?;
+    loop {
+        let page: RawPage = client.list_page_as(&query).await?;
+        summary.pages += 1;
+        for raw in page.conversations.unwrap_or_default() {
+            match args.format {
+                // Passed through as sent: no need to parse it at all.
+                Format::Jsonl => format::write_raw(out, &raw)?,
+                f => format::write_parsed(out, f, &serde_json::from_str(raw.get()).unwrap_or_default())?,
+            }
+            summary.conversations += 1;
+            if let Some(a) = &mut audio
+                && let Ok(call) = serde_json::from_str::<audio_jobs::CallRef>(raw.get())
+            {
+                a.submit(call);
+            }
+        }
+        progress.update(summary.conversations, audio.as_ref().map(|a| a.counts()), false);
+        match page.cursor.filter(|c| !c.is_empty()) {
+            Some(c) if Some(&c) != query.cursor.as_ref() => query.cursor = Some(c),
+            _ => break,
+        }
+    }
+    out.flush()?;
+    if let Some(a) = audio {
+        let outcome = a
+            .finish(|done, total| progress.update(summary.conversations, Some((done, total)), false))
+            .await;
+        summary.recordings_saved = outcome.saved;
+        summary.recordings_skipped = outcome.skipped;
+        summary.recordings_failed = outcome.failed;
+    }
+    progress.update(summary.conversations, None, true);
+    progress.finish();
+    Ok(summary)
+}
+
+pub mod audio_jobs;
