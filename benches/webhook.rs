@@ -15,17 +15,12 @@ use std::time::{Duration, Instant};
 use callscope::webhook::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use callscope::webhook::receiver::StatsSnapshot;
 use callscope::webhook::signature::{SignatureScheme, sign};
-use callscope::webhook::{
-    EventData, EventType, ReceiverConfig, SigningSecret, WebhookEvent, receiver,
-};
+use callscope::webhook::{EventData, EventType, ReceiverConfig, SigningSecret, WebhookEvent, receiver};
 
 const SECRET: &str = "whsec_bench_secret";
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -59,9 +54,7 @@ async fn run(total: usize, concurrency: usize, deadline: Duration) -> i32 {
     config.queue_capacity = 8192;
     let rx = receiver(config);
     let handle = rx.handle.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let router = rx.router;
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -103,13 +96,8 @@ async fn run(total: usize, concurrency: usize, deadline: Duration) -> i32 {
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (http, url, bodies, next, secret) = (
-            http.clone(),
-            url.clone(),
-            bodies.clone(),
-            next.clone(),
-            secret.clone(),
-        );
+        let (http, url, bodies, next, secret) =
+            (http.clone(), url.clone(), bodies.clone(), next.clone(), secret.clone());
         workers.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             loop {
@@ -157,19 +145,11 @@ async fn run(total: usize, concurrency: usize, deadline: Duration) -> i32 {
     // Give the consumer a moment to drain what was accepted.
     let drained = |m: &HashMap<String, u32>| m.values().map(|&n| n as u64).sum::<u64>();
     let wait_until = Instant::now() + Duration::from_secs(5);
-    while drained(&emitted.lock().unwrap()) < handle.stats().accepted && Instant::now() < wait_until
-    {
+    while drained(&emitted.lock().unwrap()) < handle.stats().accepted && Instant::now() < wait_until {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let emitted = emitted.lock().unwrap().clone();
-    report(
-        &samples,
-        elapsed,
-        handle.stats(),
-        &emitted,
-        total,
-        concurrency,
-    )
+    report(&samples, elapsed, handle.stats(), &emitted, total, concurrency)
 }
 
 fn report(
@@ -208,23 +188,12 @@ fn report(
     let taken_twice = per_id.values().filter(|(taken, _)| *taken > 1).count();
     let replays = samples.iter().filter(|s| s.replay).count();
     let replays_ok: u32 = per_id.values().map(|(_, dup)| *dup).sum();
-    let failed = samples
-        .iter()
-        .filter(|s| !(200..300).contains(&s.status))
-        .count();
-    let lost = accepted
-        .iter()
-        .filter(|id| !emitted.contains_key(**id))
-        .count();
+    let failed = samples.iter().filter(|s| !(200..300).contains(&s.status)).count();
+    let lost = accepted.iter().filter(|id| !emitted.contains_key(**id)).count();
     let twice = emitted.values().filter(|&&n| n != 1).count() + taken_twice;
-    let unexpected = emitted
-        .keys()
-        .filter(|id| !accepted.contains(id.as_str()))
-        .count();
+    let unexpected = emitted.keys().filter(|id| !accepted.contains(id.as_str())).count();
 
-    println!(
-        "webhook receiver load test (loopback, {concurrency} connections, Timestamped signatures)"
-    );
+    println!("webhook receiver load test (loopback, {concurrency} connections, Timestamped signatures)");
     println!(
         "  deliveries: {} of {total} in {:.2}s → {rate:.0} deliveries/s",
         samples.len(),
@@ -249,8 +218,7 @@ fn report(
         emitted.len()
     );
     let speed_ok = rate >= 2000.0 && p99 <= Duration::from_millis(20);
-    let exact =
-        lost == 0 && twice == 0 && unexpected == 0 && failed == 0 && accepted.len() == originals;
+    let exact = lost == 0 && twice == 0 && unexpected == 0 && failed == 0 && accepted.len() == originals;
     println!(
         "  targets: ≥ 2000/s and p99 ≤ 20 ms: {}; every accepted id emitted exactly once: {}",
         if speed_ok { "met" } else { "MISSED" },

@@ -26,11 +26,7 @@ async fn serve(router: Router) -> SocketAddr {
 
 async fn platform() -> (SocketAddr, Registry) {
     let registry = Registry::new();
-    let addr = serve(router(WebhookState::new(
-        registry.clone(),
-        [KEY.to_string()],
-    )))
-    .await;
+    let addr = serve(router(WebhookState::new(registry.clone(), [KEY.to_string()]))).await;
     (addr, registry)
 }
 
@@ -46,9 +42,7 @@ impl Api {
             .request(method, format!("{}{path}", self.base))
             .header("x-api-key", KEY);
         if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(b.to_string());
+            req = req.header("content-type", "application/json").body(b.to_string());
         }
         let resp = req.send().await.unwrap();
         let status = resp.status();
@@ -76,11 +70,7 @@ async fn reference_family_crud_limits_and_secret_visibility() {
         http: reqwest::Client::new(),
     };
     let (s, created) = api
-        .call(
-            Method::POST,
-            "/v1/webhook-endpoints",
-            Some(create_body("one")),
-        )
+        .call(Method::POST, "/v1/webhook-endpoints", Some(create_body("one")))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
@@ -92,10 +82,7 @@ async fn reference_family_crud_limits_and_secret_visibility() {
     let (s, list) = api.call(Method::GET, "/v1/webhook-endpoints", None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
-    assert!(
-        !list.to_string().contains(&secret),
-        "list never shows the secret"
-    );
+    assert!(!list.to_string().contains(&secret), "list never shows the secret");
     let (s, one) = api
         .call(Method::GET, &format!("/v1/webhook-endpoints/{id}"), None)
         .await;
@@ -115,17 +102,11 @@ async fn reference_family_crud_limits_and_secret_visibility() {
         (patched["enabled"].clone(), patched["name"].clone()),
         (json!(false), json!("renamed"))
     );
-    let (_, enabled_only) = api
-        .call(Method::GET, "/v1/webhook-endpoints?enabled=true", None)
-        .await;
+    let (_, enabled_only) = api.call(Method::GET, "/v1/webhook-endpoints?enabled=true", None).await;
     assert_eq!(enabled_only["data"].as_array().unwrap().len(), 0);
 
     let (s, rotated) = api
-        .call(
-            Method::POST,
-            &format!("/v1/webhook-endpoints/{id}/rotate-secret"),
-            None,
-        )
+        .call(Method::POST, &format!("/v1/webhook-endpoints/{id}/rotate-secret"), None)
         .await;
     assert_eq!(s, StatusCode::OK);
     let new_secret = rotated["signing_secret"].as_str().unwrap();
@@ -168,9 +149,7 @@ async fn reference_family_crud_limits_and_secret_visibility() {
         (
             Method::POST,
             "/v1/webhook-endpoints".to_string(),
-            Some(
-                json!({"name": "x", "url": "http://evil.example/", "event_types": ["conversation.completed"]}),
-            ),
+            Some(json!({"name": "x", "url": "http://evil.example/", "event_types": ["conversation.completed"]})),
             StatusCode::BAD_REQUEST,
         ),
     ];
@@ -178,15 +157,8 @@ async fn reference_family_crud_limits_and_secret_visibility() {
         let (s, err) = api.call(method.clone(), &path, body).await;
         assert_eq!(s, want, "{method} {path}: {err}");
         assert_eq!(err["success"], false);
-        assert!(
-            err["error_code"].as_str().is_some_and(|c| !c.is_empty()),
-            "{err}"
-        );
-        assert!(
-            err["error_message"].is_string()
-                && err["error_id"].is_string()
-                && err["data"].is_null()
-        );
+        assert!(err["error_code"].as_str().is_some_and(|c| !c.is_empty()), "{err}");
+        assert!(err["error_message"].is_string() && err["error_id"].is_string() && err["data"].is_null());
     }
 
     // Ten endpoints at most.
@@ -201,11 +173,7 @@ async fn reference_family_crud_limits_and_secret_visibility() {
         assert_eq!(s, StatusCode::CREATED);
     }
     let (s, err) = api
-        .call(
-            Method::POST,
-            "/v1/webhook-endpoints",
-            Some(create_body("eleven")),
-        )
+        .call(Method::POST, "/v1/webhook-endpoints", Some(create_body("eleven")))
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{err}");
 
@@ -235,11 +203,7 @@ async fn every_route_needs_the_api_key() {
                 req = req.header("x-api-key", k);
             }
             let resp = req.send().await.unwrap();
-            assert_eq!(
-                resp.status(),
-                StatusCode::UNAUTHORIZED,
-                "{method} {path} {key:?}"
-            );
+            assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{method} {path} {key:?}");
             assert!(resp.headers().contains_key("x-polyai-correlation-id"));
             let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
             assert_eq!(body["error_code"], "AUTH_USER_UNAUTHORISED");
@@ -277,16 +241,8 @@ async fn quickstart_registration_through_the_client_and_a_wrong_host_diagnosis()
         .await
         .unwrap();
     let id = endpoint["id"].as_str().unwrap();
-    assert!(
-        endpoint["signing_secret"]
-            .as_str()
-            .unwrap()
-            .starts_with("whsec_")
-    );
-    assert_eq!(
-        endpoint["events"],
-        json!(["conversation.completed", "handoff.created"])
-    );
+    assert!(endpoint["signing_secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(endpoint["events"], json!(["conversation.completed", "handoff.created"]));
     let stored = registry.get(id).unwrap();
     assert_eq!(stored.description, "Post-call ingestion");
     assert_eq!(registry.targets("handoff.created").len(), 1);
@@ -298,11 +254,7 @@ async fn quickstart_registration_through_the_client_and_a_wrong_host_diagnosis()
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::WrongHost);
-    assert!(
-        err.diagnosis().contains("api.{region}.poly.ai"),
-        "{}",
-        err.diagnosis()
-    );
+    assert!(err.diagnosis().contains("api.{region}.poly.ai"), "{}", err.diagnosis());
 }
 
 fn cli(args: &[&str], platform_url: &str, home: &std::path::Path) -> (i32, String, String) {
@@ -354,23 +306,13 @@ async fn cli_register_list_rotate_delete_against_a_loopback_platform() {
     assert_eq!(ep.event_types, ["handoff.created"]);
     assert!(out.contains(&ep.id), "{out}");
     let secret = registry.targets("handoff.created")[0].secret.clone();
-    assert_eq!(
-        out.matches(secret.expose()).count(),
-        1,
-        "secret printed once: {out}"
-    );
+    assert_eq!(out.matches(secret.expose()).count(), 1, "secret printed once: {out}");
     assert!(err.contains("shown only once"), "{err}");
-    assert!(
-        !out.contains(KEY) && !err.contains(KEY),
-        "the API key is never printed"
-    );
+    assert!(!out.contains(KEY) && !err.contains(KEY), "the API key is never printed");
 
     let (code, out, _) = run(s(&["webhooks", "list"])).await.unwrap();
     assert_eq!(code, 0);
-    assert!(
-        out.contains(&ep.id) && !out.contains(secret.expose()),
-        "{out}"
-    );
+    assert!(out.contains(&ep.id) && !out.contains(secret.expose()), "{out}");
 
     let secret_file = home.path().join("secret");
     let (code, out, err) = run(vec![
@@ -385,18 +327,13 @@ async fn cli_register_list_rotate_delete_against_a_loopback_platform() {
     assert_eq!(code, 0, "{out}{err}");
     let rotated = registry.targets("handoff.created")[0].secret.clone();
     assert_ne!(rotated, secret);
-    assert_eq!(
-        std::fs::read_to_string(&secret_file).unwrap().trim(),
-        rotated.expose()
-    );
+    assert_eq!(std::fs::read_to_string(&secret_file).unwrap().trim(), rotated.expose());
     assert!(!out.contains(rotated.expose()), "saved, not printed");
 
     let (code, _, err) = run(s(&["webhooks", "delete", "whe-bad"])).await.unwrap();
     assert_ne!(code, 0);
     assert!(err.contains("not a webhook endpoint id"), "{err}");
-    let (code, _, err) = run(s(&["webhooks", "delete", "whe_doesnotexist"]))
-        .await
-        .unwrap();
+    let (code, _, err) = run(s(&["webhooks", "delete", "whe_doesnotexist"])).await.unwrap();
     assert_ne!(code, 0);
     assert!(err.contains("404"), "{err}");
     let (code, out, err) = run(vec!["webhooks".into(), "delete".into(), ep.id.clone()])
@@ -483,11 +420,7 @@ async fn listen_prints_one_json_line_per_accepted_event() {
         )
         .unwrap();
 
-    let deliverer = Deliverer::new(
-        registry,
-        DeliveryConfig::compressed(Duration::from_millis(50)),
-    )
-    .unwrap();
+    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(50))).unwrap();
     let mut attempts = deliverer.subscribe();
     let event = WebhookEvent::new(
         EventType::ConversationCompleted,
@@ -507,10 +440,7 @@ async fn listen_prints_one_json_line_per_accepted_event() {
     }
     // Ctrl-C: `listen` stops, prints its counters, and exits 0; stdout then holds exactly
     // one line for the two deliveries.
-    let status = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
     assert!(status.success());
     let finished = tokio::task::spawn_blocking(move || {
         let mut guard = guard;

@@ -9,14 +9,12 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use callscope::webhook::deliver::{
-    DeliveryAttempt, EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
-};
+use callscope::webhook::deliver::{DeliveryAttempt, EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use callscope::webhook::registry::NewEndpoint;
 use callscope::webhook::signature::{SignatureScheme, sign};
 use callscope::webhook::{
-    AttemptOutcome, Deliverer, DeliveryConfig, EventData, EventType, ReceiverConfig, Registry,
-    SigningSecret, WebhookEvent, receiver,
+    AttemptOutcome, Deliverer, DeliveryConfig, EventData, EventType, ReceiverConfig, Registry, SigningSecret,
+    WebhookEvent, receiver,
 };
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -33,9 +31,7 @@ async fn serve(router: Router) -> SocketAddr {
 type Captured = (HeaderMap, Bytes);
 
 /// A server that records every request and answers with `statuses` in turn (then the last).
-async fn capture_server(
-    statuses: Vec<StatusCode>,
-) -> (SocketAddr, mpsc::UnboundedReceiver<Captured>) {
+async fn capture_server(statuses: Vec<StatusCode>) -> (SocketAddr, mpsc::UnboundedReceiver<Captured>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let router = Router::new().route(
@@ -100,12 +96,7 @@ async fn next_final(rx: &mut broadcast::Receiver<DeliveryAttempt>) -> Vec<Delive
 fn quickstart_accepts(secret: &str, body: &[u8], sig: &str) -> bool {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
-    let expected: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
     expected == sig
 }
 
@@ -135,11 +126,7 @@ async fn deliveries_carry_headers_and_verify_with_the_quickstart_check() {
     let (addr, mut captured) = capture_server(vec![StatusCode::NO_CONTENT]).await;
     let registry = Registry::new();
     let secret = register(&registry, format!("http://{addr}/hook"));
-    let deliverer = Deliverer::new(
-        registry,
-        DeliveryConfig::compressed(Duration::from_millis(50)),
-    )
-    .unwrap();
+    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(50))).unwrap();
     let mut attempts = deliverer.subscribe();
     let event = completed("CA-verify");
     assert_eq!(deliverer.deliver(&event), 1);
@@ -172,8 +159,7 @@ async fn timestamped_scheme_signs_timestamp_dot_body() {
     let (addr, mut captured) = capture_server(vec![StatusCode::OK]).await;
     let registry = Registry::new();
     let secret = register(&registry, format!("http://{addr}/hook"));
-    let config = DeliveryConfig::compressed(Duration::from_millis(50))
-        .with_scheme(SignatureScheme::Timestamped);
+    let config = DeliveryConfig::compressed(Duration::from_millis(50)).with_scheme(SignatureScheme::Timestamped);
     let deliverer = Deliverer::new(registry, config).unwrap();
     deliverer.deliver(&completed("CA-ts"));
     let (headers, body) = captured.recv().await.unwrap();
@@ -189,18 +175,10 @@ async fn timestamped_scheme_signs_timestamp_dot_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_attempt_is_retried_with_the_same_event_id_and_body() {
-    let (addr, mut captured) = capture_server(vec![
-        StatusCode::INTERNAL_SERVER_ERROR,
-        StatusCode::NO_CONTENT,
-    ])
-    .await;
+    let (addr, mut captured) = capture_server(vec![StatusCode::INTERNAL_SERVER_ERROR, StatusCode::NO_CONTENT]).await;
     let registry = Registry::new();
     register(&registry, format!("http://{addr}/hook"));
-    let deliverer = Deliverer::new(
-        registry,
-        DeliveryConfig::compressed(Duration::from_millis(50)),
-    )
-    .unwrap();
+    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(50))).unwrap();
     let mut attempts = deliverer.subscribe();
     let event = completed("CA-retry");
     deliverer.deliver(&event);
@@ -231,18 +209,13 @@ async fn unreachable_endpoints_are_retried_until_attempts_run_out() {
         .port();
     let registry = Registry::new();
     register(&registry, format!("http://127.0.0.1:{port}/hook"));
-    let deliverer = Deliverer::new(
-        registry,
-        DeliveryConfig::compressed(Duration::from_millis(5)),
-    )
-    .unwrap();
+    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(5))).unwrap();
     let mut attempts = deliverer.subscribe();
     deliverer.deliver(&completed("CA-down"));
     let log = next_final(&mut attempts).await;
     assert_eq!(log.len(), 6);
     assert!(
-        log.iter()
-            .all(|a| matches!(a.outcome, AttemptOutcome::Network(_))),
+        log.iter().all(|a| matches!(a.outcome, AttemptOutcome::Network(_))),
         "{log:?}"
     );
 }
@@ -260,11 +233,7 @@ async fn unsubscribed_disabled_and_deleted_endpoints_get_nothing() {
             ..Default::default()
         })
         .unwrap();
-    let deliverer = Deliverer::new(
-        registry.clone(),
-        DeliveryConfig::compressed(Duration::from_millis(100)),
-    )
-    .unwrap();
+    let deliverer = Deliverer::new(registry.clone(), DeliveryConfig::compressed(Duration::from_millis(100))).unwrap();
     assert_eq!(deliverer.deliver(&completed("CA-x")), 0);
     let mut attempts = deliverer.subscribe();
     let handoff = WebhookEvent::new(EventType::HandoffCreated, EventData::default());
@@ -352,10 +321,7 @@ async fn the_quickstarts_flask_handler_accepts_our_deliveries() {
     // Wait for Flask to listen.
     let mut up = false;
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             up = true;
             break;
         }
@@ -363,11 +329,7 @@ async fn the_quickstarts_flask_handler_accepts_our_deliveries() {
     }
     assert!(up, "Flask did not start");
 
-    let deliverer = Deliverer::new(
-        registry.clone(),
-        DeliveryConfig::compressed(Duration::from_millis(50)),
-    )
-    .unwrap();
+    let deliverer = Deliverer::new(registry.clone(), DeliveryConfig::compressed(Duration::from_millis(50))).unwrap();
     let mut attempts = deliverer.subscribe();
     deliverer.deliver(&completed("CA-flask"));
     let log = next_final(&mut attempts).await;
@@ -382,10 +344,7 @@ async fn the_quickstarts_flask_handler_accepts_our_deliveries() {
             .any(|l| l.trim() == "CA-flask")
     });
     let found = tokio::time::timeout(Duration::from_secs(10), reader).await;
-    assert!(
-        matches!(found, Ok(Ok(true))),
-        "the handler never processed CA-flask"
-    );
+    assert!(matches!(found, Ok(Ok(true))), "the handler never processed CA-flask");
 
     // After a rotation our deliveries carry the new secret, which this handler refuses.
     let endpoint_id = registry.list()[0].id.clone();
@@ -420,18 +379,9 @@ async fn post_raw(addr: SocketAddr, headers: &[(&str, String)], body: Vec<u8>) -
     }
 }
 
-fn signed(
-    secret: &str,
-    scheme: SignatureScheme,
-    ts: i64,
-    id: &str,
-    body: &[u8],
-) -> Vec<(&'static str, String)> {
+fn signed(secret: &str, scheme: SignatureScheme, ts: i64, id: &str, body: &[u8]) -> Vec<(&'static str, String)> {
     vec![
-        (
-            SIGNATURE_HEADER,
-            sign(&SigningSecret::new(secret), scheme, ts, body),
-        ),
+        (SIGNATURE_HEADER, sign(&SigningSecret::new(secret), scheme, ts, body)),
         (TIMESTAMP_HEADER, ts.to_string()),
         (EVENT_ID_HEADER, id.to_string()),
         ("content-type", "application/json".into()),
@@ -449,12 +399,7 @@ async fn receiver_refuses_bad_requests_and_emits_each_event_once() {
     let body = event.to_body();
 
     for scheme in [SignatureScheme::Body, SignatureScheme::Timestamped] {
-        let ok = post_raw(
-            addr,
-            &signed("whsec_recv", scheme, now, &event.id, &body),
-            body.clone(),
-        )
-        .await;
+        let ok = post_raw(addr, &signed("whsec_recv", scheme, now, &event.id, &body), body.clone()).await;
         let expected = if scheme == SignatureScheme::Body {
             StatusCode::NO_CONTENT
         } else {
@@ -473,12 +418,7 @@ async fn receiver_refuses_bad_requests_and_emits_each_event_once() {
 
     let mut tampered = body.clone();
     tampered.extend_from_slice(b" ");
-    type Case = (
-        &'static str,
-        Vec<(&'static str, String)>,
-        Vec<u8>,
-        StatusCode,
-    );
+    type Case = (&'static str, Vec<(&'static str, String)>, Vec<u8>, StatusCode);
     let cases: Vec<Case> = vec![
         (
             "tampered body",
@@ -494,25 +434,13 @@ async fn receiver_refuses_bad_requests_and_emits_each_event_once() {
         ),
         (
             "stale timestamp",
-            signed(
-                "whsec_recv",
-                SignatureScheme::Timestamped,
-                now - 301,
-                "evt_s",
-                &body,
-            ),
+            signed("whsec_recv", SignatureScheme::Timestamped, now - 301, "evt_s", &body),
             body.clone(),
             StatusCode::UNAUTHORIZED,
         ),
         (
             "future timestamp",
-            signed(
-                "whsec_recv",
-                SignatureScheme::Timestamped,
-                now + 400,
-                "evt_f",
-                &body,
-            ),
+            signed("whsec_recv", SignatureScheme::Timestamped, now + 400, "evt_f", &body),
             body.clone(),
             StatusCode::UNAUTHORIZED,
         ),
@@ -524,13 +452,7 @@ async fn receiver_refuses_bad_requests_and_emits_each_event_once() {
         ),
         (
             "bad JSON",
-            signed(
-                "whsec_recv",
-                SignatureScheme::Body,
-                now,
-                "evt_j",
-                b"{\"id\":",
-            ),
+            signed("whsec_recv", SignatureScheme::Body, now, "evt_j", b"{\"id\":"),
             b"{\"id\":".to_vec(),
             StatusCode::BAD_REQUEST,
         ),
@@ -542,13 +464,7 @@ async fn receiver_refuses_bad_requests_and_emits_each_event_once() {
         ),
         (
             "oversize",
-            signed(
-                "whsec_recv",
-                SignatureScheme::Body,
-                now,
-                "evt_o",
-                &[b' '; 5000],
-            ),
+            signed("whsec_recv", SignatureScheme::Body, now, "evt_o", &[b' '; 5000]),
             vec![b' '; 5000],
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
@@ -566,10 +482,7 @@ async fn receiver_refuses_bad_requests_and_emits_each_event_once() {
     );
     let stats = rx.handle.stats();
     assert_eq!((stats.accepted, stats.duplicates), (1, 2));
-    assert_eq!(
-        (stats.unauthorized, stats.bad_request, stats.too_large),
-        (5, 2, 1)
-    );
+    assert_eq!((stats.unauthorized, stats.bad_request, stats.too_large), (5, 2, 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -579,10 +492,8 @@ async fn receiver_accepts_old_and_new_secret_during_rotation_and_reports_a_full_
     let mut rx = receiver(config);
     let addr = serve(rx.router.clone()).await;
     let now = chrono::Utc::now().timestamp();
-    rx.handle.set_secrets(vec![
-        SigningSecret::new("whsec_old"),
-        SigningSecret::new("whsec_new"),
-    ]);
+    rx.handle
+        .set_secrets(vec![SigningSecret::new("whsec_old"), SigningSecret::new("whsec_new")]);
     let a = completed("CA-a");
     let b = completed("CA-b");
     let post = |secret: &'static str, e: &WebhookEvent| {
@@ -598,10 +509,7 @@ async fn receiver_accepts_old_and_new_secret_during_rotation_and_reports_a_full_
     assert_eq!(post("whsec_old", &b).await, StatusCode::NO_CONTENT);
     assert_eq!(rx.events.recv().await.unwrap().id, b.id);
     rx.handle.set_secrets(vec![SigningSecret::new("whsec_new")]);
-    assert_eq!(
-        post("whsec_old", &completed("CA-c")).await,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(post("whsec_old", &completed("CA-c")).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -612,28 +520,18 @@ async fn deliverer_to_receiver_end_to_end_with_a_retry() {
     drop(listener);
     let registry = Registry::new();
     let secret = register(&registry, format!("http://{addr}/polyai-events"));
-    let deliverer = Deliverer::new(
-        registry,
-        DeliveryConfig::compressed(Duration::from_millis(300)),
-    )
-    .unwrap();
+    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(300))).unwrap();
     let mut attempts = deliverer.subscribe();
     let event = completed("CA-e2e");
     deliverer.deliver(&event);
     let first = next_attempt(&mut attempts).await;
-    assert!(
-        matches!(first.outcome, AttemptOutcome::Network(_)),
-        "{first:?}"
-    );
+    assert!(matches!(first.outcome, AttemptOutcome::Network(_)), "{first:?}");
     let mut rx = receiver(ReceiverConfig::new(vec![secret]));
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let router = rx.router.clone();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let log = next_final(&mut attempts).await;
-    assert_eq!(
-        log.last().unwrap().outcome,
-        AttemptOutcome::Delivered { status: 204 }
-    );
+    assert_eq!(log.last().unwrap().outcome, AttemptOutcome::Delivered { status: 204 });
     let got = tokio::time::timeout(Duration::from_secs(5), rx.events.recv())
         .await
         .unwrap()
@@ -649,30 +547,21 @@ async fn live_calls_reach_a_receiver_as_completed_and_handoff_events() {
     let registry = Registry::new();
     let secret = register(&registry, format!("http://{addr}/polyai-events"));
     rx.handle.set_secrets(vec![secret]);
-    let deliverer = Deliverer::new(
-        registry,
-        DeliveryConfig::compressed(Duration::from_millis(50)),
-    )
-    .unwrap();
+    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(50))).unwrap();
     let inserted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let store = inserted.clone();
     let mut n = 0;
-    let live =
-        callscope::webhook::LiveCalls::spawn(deliverer, Duration::from_millis(30), move || {
-            n += 1;
-            let id = format!("CA-live-{n}");
-            store.lock().unwrap().push(id.clone());
-            Some(EventData {
-                conversation_id: id,
-                handoff: n == 2,
-                handoff_destination: if n == 2 {
-                    "billing".into()
-                } else {
-                    String::new()
-                },
-                ..Default::default()
-            })
-        });
+    let live = callscope::webhook::LiveCalls::spawn(deliverer, Duration::from_millis(30), move || {
+        n += 1;
+        let id = format!("CA-live-{n}");
+        store.lock().unwrap().push(id.clone());
+        Some(EventData {
+            conversation_id: id,
+            handoff: n == 2,
+            handoff_destination: if n == 2 { "billing".into() } else { String::new() },
+            ..Default::default()
+        })
+    });
     let expected = [
         (EventType::ConversationCompleted, "CA-live-1".to_string()),
         (EventType::ConversationCompleted, "CA-live-2".to_string()),
@@ -688,10 +577,7 @@ async fn live_calls_reach_a_receiver_as_completed_and_handoff_events() {
     }
     drop(live);
     // Only call 2 was handed off.
-    let handoffs = got
-        .iter()
-        .filter(|(t, _)| *t == EventType::HandoffCreated)
-        .count();
+    let handoffs = got.iter().filter(|(t, _)| *t == EventType::HandoffCreated).count();
     assert_eq!(handoffs, 1, "{got:?}");
     // Every event names a conversation the closure inserted.
     let inserted = inserted.lock().unwrap();

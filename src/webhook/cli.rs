@@ -200,9 +200,7 @@ fn check_id(id: &str) -> Result<()> {
 fn text_field(v: &Value, key: &str) -> Result<String> {
     match v.get(key).and_then(Value::as_str) {
         Some(s) if !s.is_empty() => Ok(s.to_string()),
-        _ => bail!(
-            "the server's answer has no {key:?}; is POLYAI_PLATFORM_URL a PolyAI webhooks host?"
-        ),
+        _ => bail!("the server's answer has no {key:?}; is POLYAI_PLATFORM_URL a PolyAI webhooks host?"),
     }
 }
 
@@ -213,10 +211,7 @@ fn show_secret(secret: &str, save_to: Option<&Path>) -> Result<()> {
         Some(path) => {
             write_private(path, secret)?;
             println!("  signing secret written to {} (mode 600)", path.display());
-            println!(
-                "  use it with: callscope listen --secret-file {}",
-                path.display()
-            );
+            println!("  use it with: callscope listen --secret-file {}", path.display());
         }
         None => {
             println!("  signing_secret: {}", printable(secret));
@@ -242,8 +237,8 @@ fn write_private(path: &Path, secret: &str) -> Result<()> {
 
 /// `DELETE` answers 204 with no body, which `Client::request_json` cannot decode.
 async fn delete_no_body(cfg: &Config, url: reqwest::Url) -> Result<(), ApiError> {
-    let host = url.host_str().unwrap_or_default().to_string()
-        + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let host =
+        url.host_str().unwrap_or_default().to_string() + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
     let fail = |kind, msg: String| ApiError::transport(kind, msg, HostFamily::Platform, &host);
     let key = cfg
         .api_key
@@ -260,19 +255,14 @@ async fn delete_no_body(cfg: &Config, url: reqwest::Url) -> Result<(), ApiError>
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .map_err(|e| fail(ErrorKind::Network, e.to_string()))?;
-    let resp = http
-        .delete(url)
-        .header("x-api-key", value)
-        .send()
-        .await
-        .map_err(|e| {
-            let kind = if e.is_timeout() {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Network
-            };
-            fail(kind, e.to_string())
-        })?;
+    let resp = http.delete(url).header("x-api-key", value).send().await.map_err(|e| {
+        let kind = if e.is_timeout() {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Network
+        };
+        fail(kind, e.to_string())
+    })?;
     if resp.status().is_success() {
         return Ok(());
     }
@@ -283,21 +273,12 @@ async fn delete_no_body(cfg: &Config, url: reqwest::Url) -> Result<(), ApiError>
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let body = resp.bytes().await.unwrap_or_default();
-    Err(ApiError::from_response(
-        status,
-        &body,
-        cid,
-        HostFamily::Platform,
-        &host,
-    ))
+    Err(ApiError::from_response(status, &body, cid, HostFamily::Platform, &host))
 }
 
 /// Secrets from `POLYAI_WEBHOOK_SECRET` (comma/whitespace separated) and the secret file
 /// (one per line). Never from a plain flag: arguments are visible to every local user.
-pub fn load_secrets(
-    env: &dyn Fn(&str) -> Option<String>,
-    file: Option<&Path>,
-) -> Result<Vec<SigningSecret>> {
+pub fn load_secrets(env: &dyn Fn(&str) -> Option<String>, file: Option<&Path>) -> Result<Vec<SigningSecret>> {
     let mut secrets: Vec<SigningSecret> = Vec::new();
     if let Some(v) = env("POLYAI_WEBHOOK_SECRET") {
         secrets.extend(
@@ -307,8 +288,8 @@ pub fn load_secrets(
         );
     }
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the secret file {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the secret file {}", path.display()))?;
         let before = secrets.len();
         secrets.extend(
             text.lines()
@@ -346,9 +327,7 @@ pub async fn listen(args: ListenArgs) -> Result<i32> {
         args.path
     );
     if !local.ip().is_loopback() {
-        eprintln!(
-            "note: {local} is reachable from other machines; only signed deliveries are accepted"
-        );
+        eprintln!("note: {local} is reachable from other machines; only signed deliveries are accepted");
     }
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let mut printer = tokio::spawn(print_events(rx.events, stop_rx));

@@ -64,10 +64,7 @@ pub struct EventData {
     /// `VOICE-SIP`, `WEBCHAT`, …
     #[serde(skip_serializing_if = "String::is_empty")]
     pub channel: String,
-    #[serde(
-        deserialize_with = "lenient_time",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient_time", skip_serializing_if = "Option::is_none")]
     pub started_at: Option<DateTime<Utc>>,
     pub handoff: bool,
     #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "text")]
@@ -109,11 +106,7 @@ struct Wire {
     /// The alerts payload of the reference docs spells it `event_type`.
     #[serde(rename = "type", alias = "event_type")]
     event_type: EventType,
-    #[serde(
-        default,
-        deserialize_with = "lenient_time",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient_time", skip_serializing_if = "Option::is_none")]
     created_at: Option<DateTime<Utc>>,
     #[serde(default)]
     data: EventData,
@@ -136,12 +129,7 @@ impl WebhookEvent {
         Self::with_id(super::ids::event_id(), event_type, Utc::now(), data)
     }
 
-    pub fn with_id(
-        id: String,
-        event_type: EventType,
-        created_at: DateTime<Utc>,
-        data: EventData,
-    ) -> Self {
+    pub fn with_id(id: String, event_type: EventType, created_at: DateTime<Utc>, data: EventData) -> Self {
         let wire = Wire {
             id,
             event_type,
@@ -185,9 +173,7 @@ impl WebhookEvent {
 fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     let v = Option::<serde_json::Value>::deserialize(d)?;
     Ok(v.and_then(|v| match v {
-        serde_json::Value::String(s) => DateTime::parse_from_rfc3339(&s)
-            .ok()
-            .map(|t| t.with_timezone(&Utc)),
+        serde_json::Value::String(s) => DateTime::parse_from_rfc3339(&s).ok().map(|t| t.with_timezone(&Utc)),
         serde_json::Value::Number(n) => n.as_i64().and_then(|s| DateTime::from_timestamp(s, 0)),
         _ => None,
     }))
@@ -217,10 +203,7 @@ mod tests {
         assert_eq!(e.data.handoff_destination, "billing");
         assert_eq!(e.data.extra["num_turns"], 12);
         assert_eq!(e.raw["data"]["num_turns"], 12);
-        assert_eq!(
-            e.created_at.unwrap().to_rfc3339(),
-            "2026-11-28T09:15:00+00:00"
-        );
+        assert_eq!(e.created_at.unwrap().to_rfc3339(), "2026-11-28T09:15:00+00:00");
     }
 
     #[test]
@@ -247,11 +230,7 @@ mod tests {
         .unwrap();
         let d = EventData::from_conversation(&c);
         assert_eq!(
-            (
-                d.conversation_id.as_str(),
-                d.environment.as_str(),
-                d.channel.as_str()
-            ),
+            (d.conversation_id.as_str(), d.environment.as_str(), d.channel.as_str()),
             ("CA9", "sandbox", "VOICE-SIP")
         );
         assert!(d.handoff);

@@ -84,10 +84,7 @@ mod tests {
             ..Default::default()
         });
         let types: Vec<_> = handed.iter().map(|e| e.event_type.clone()).collect();
-        assert_eq!(
-            types,
-            [EventType::HandoffCreated, EventType::ConversationCompleted]
-        );
+        assert_eq!(types, [EventType::HandoffCreated, EventType::ConversationCompleted]);
         assert_ne!(handed[0].id, handed[1].id);
         assert_eq!(handed[0].data.handoff_destination, "billing");
     }

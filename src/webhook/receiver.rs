@@ -106,19 +106,13 @@ pub struct ReceiverHandle {
 
 impl std::fmt::Debug for ReceiverHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReceiverHandle")
-            .field("stats", &self.stats())
-            .finish()
+        f.debug_struct("ReceiverHandle").field("stats", &self.stats()).finish()
     }
 }
 
 impl ReceiverHandle {
     pub fn set_secrets(&self, secrets: Vec<SigningSecret>) {
-        *self
-            .shared
-            .secrets
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = secrets;
+        *self.shared.secrets.write().unwrap_or_else(|p| p.into_inner()) = secrets;
     }
 
     pub fn stats(&self) -> StatsSnapshot {
@@ -216,10 +210,7 @@ async fn handle(
         }
         Err(e) => {
             count(&stats.bad_request);
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                &format!("body is not a webhook event: {e}"),
-            );
+            return refuse(StatusCode::BAD_REQUEST, &format!("body is not a webhook event: {e}"));
         }
     };
     // Check, enqueue and remember under one lock so that two copies racing in cannot both

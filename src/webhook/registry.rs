@@ -244,9 +244,7 @@ impl Registry {
     pub fn targets(&self, event_type: &str) -> Vec<Target> {
         self.lock()
             .iter()
-            .filter(|e| {
-                e.endpoint.enabled && e.endpoint.event_types.iter().any(|t| t == event_type)
-            })
+            .filter(|e| e.endpoint.enabled && e.endpoint.event_types.iter().any(|t| t == event_type))
             .map(|e| Target {
                 endpoint_id: e.endpoint.id.clone(),
                 url: e.endpoint.url.clone(),
@@ -286,8 +284,7 @@ fn check_name(name: &str) -> Result<(), RegistryError> {
 /// `https://` as the reference schema says, and also `http://` to loopback, where the
 /// stand-in and `callscope listen` run.
 fn check_url(url: &str) -> Result<(), RegistryError> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| invalid(format!("url {url:?} is not an absolute URL ({e})")))?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| invalid(format!("url {url:?} is not an absolute URL ({e})")))?;
     let host = parsed.host_str().unwrap_or_default();
     let loopback = host.eq_ignore_ascii_case("localhost")
         || host
@@ -308,10 +305,7 @@ fn check_event_types(types: &[String]) -> Result<(), RegistryError> {
     if types.is_empty() {
         return Err(invalid("event_types must list at least one event type"));
     }
-    match types
-        .iter()
-        .find(|t| !KNOWN_EVENT_TYPES.contains(&t.as_str()))
-    {
+    match types.iter().find(|t| !KNOWN_EVENT_TYPES.contains(&t.as_str())) {
         Some(t) => Err(invalid(format!(
             "unknown event type {t:?}; known: {}",
             KNOWN_EVENT_TYPES.join(", ")
@@ -374,16 +368,8 @@ mod tests {
         assert!(r.create(new("http://127.0.0.1:8787/polyai-events")).is_ok());
         assert!(r.create(new("http://localhost/x")).is_ok());
         assert!(r.create(new("http://[::1]:9/x")).is_ok());
-        for bad in [
-            "http://example.com/x",
-            "ftp://127.0.0.1/",
-            "not a url",
-            "/relative",
-        ] {
-            assert!(
-                matches!(r.create(new(bad)), Err(RegistryError::Invalid(_))),
-                "{bad}"
-            );
+        for bad in ["http://example.com/x", "ftp://127.0.0.1/", "not a url", "/relative"] {
+            assert!(matches!(r.create(new(bad)), Err(RegistryError::Invalid(_))), "{bad}");
         }
     }
 
@@ -395,18 +381,12 @@ mod tests {
         assert!(r.create(n).is_err());
         let mut n = new("https://x.example/");
         n.event_types = vec!["call.exploded".into()];
-        assert!(
-            r.create(n)
-                .unwrap_err()
-                .to_string()
-                .contains("call.exploded")
-        );
+        assert!(r.create(n).unwrap_err().to_string().contains("call.exploded"));
         let mut n = new("https://x.example/");
         n.timeout_ms = Some(999);
         assert!(r.create(n).is_err());
         let mut n = new("https://x.example/");
-        n.headers
-            .insert("X-PolyAI-Signature".into(), "forged".into());
+        n.headers.insert("X-PolyAI-Signature".into(), "forged".into());
         assert!(r.create(n).is_err());
         let mut n = new("https://x.example/");
         n.name = String::new();

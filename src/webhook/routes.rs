@@ -34,10 +34,7 @@ impl std::fmt::Debug for WebhookState {
             .field("registry", &self.registry)
             .field(
                 "api_keys",
-                &format_args!(
-                    "<{} redacted>",
-                    self.api_keys.as_ref().map_or(0, |k| k.len())
-                ),
+                &format_args!("<{} redacted>", self.api_keys.as_ref().map_or(0, |k| k.len())),
             )
             .finish()
     }
@@ -68,10 +65,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebhookState) -> Router<S
     Router::new()
         .route("/v1/webhooks/endpoints", post(quickstart_create))
         .route("/v1/webhook-endpoints", get(list).post(create))
-        .route(
-            "/v1/webhook-endpoints/{id}",
-            get(get_one).patch(update).delete(delete),
-        )
+        .route("/v1/webhook-endpoints/{id}", get(get_one).patch(update).delete(delete))
         .route("/v1/webhook-endpoints/{id}/rotate-secret", post(rotate))
         .with_state(state)
 }
@@ -200,11 +194,7 @@ struct QuickstartCreate {
     name: Option<String>,
 }
 
-async fn quickstart_create(
-    State(state): State<WebhookState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
+async fn quickstart_create(State(state): State<WebhookState>, headers: HeaderMap, body: Bytes) -> Answer {
     authorize(&state, &headers)?;
     let req: QuickstartCreate = decode(&body)?;
     let name = req
@@ -247,11 +237,7 @@ async fn create(State(state): State<WebhookState>, headers: HeaderMap, body: Byt
         timeout_ms: req.timeout_ms,
         enabled: req.enabled,
     })?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(with_secret(&endpoint, secret.expose())),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, axum::Json(with_secret(&endpoint, secret.expose()))).into_response())
 }
 
 #[derive(Default)]
@@ -260,11 +246,7 @@ struct ListFilter {
     event_type: Option<String>,
 }
 
-async fn list(
-    State(state): State<WebhookState>,
-    headers: HeaderMap,
-    query: axum::extract::RawQuery,
-) -> Answer {
+async fn list(State(state): State<WebhookState>, headers: HeaderMap, query: axum::extract::RawQuery) -> Answer {
     authorize(&state, &headers)?;
     let filter: ListFilter = match query.0.as_deref() {
         None | Some("") => ListFilter::default(),
@@ -275,12 +257,7 @@ async fn list(
         .list()
         .into_iter()
         .filter(|e| filter.enabled.is_none_or(|want| e.enabled == want))
-        .filter(|e| {
-            filter
-                .event_type
-                .as_ref()
-                .is_none_or(|t| e.event_types.contains(t))
-        })
+        .filter(|e| filter.event_type.as_ref().is_none_or(|t| e.event_types.contains(t)))
         .collect();
     Ok(axum::Json(json!({ "data": data })).into_response())
 }
@@ -308,11 +285,7 @@ fn parse_filter(query: &str) -> Result<ListFilter, ApiFailure> {
     Ok(f)
 }
 
-async fn get_one(
-    State(state): State<WebhookState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+async fn get_one(State(state): State<WebhookState>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
     authorize(&state, &headers)?;
     let id = checked_id(&id)?;
     let endpoint = state.registry.get(id).ok_or(RegistryError::NotFound)?;
@@ -330,12 +303,7 @@ struct ReferencePatch {
     enabled: Option<bool>,
 }
 
-async fn update(
-    State(state): State<WebhookState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Answer {
+async fn update(State(state): State<WebhookState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Answer {
     authorize(&state, &headers)?;
     let id = checked_id(&id)?;
     let p: ReferencePatch = decode(&body)?;
@@ -353,21 +321,13 @@ async fn update(
     Ok(axum::Json(endpoint).into_response())
 }
 
-async fn delete(
-    State(state): State<WebhookState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+async fn delete(State(state): State<WebhookState>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
     authorize(&state, &headers)?;
     state.registry.delete(checked_id(&id)?)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn rotate(
-    State(state): State<WebhookState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
+async fn rotate(State(state): State<WebhookState>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
     authorize(&state, &headers)?;
     let secret = state.registry.rotate(checked_id(&id)?)?;
     Ok(axum::Json(json!({ "signing_secret": secret.expose() })).into_response())

@@ -45,8 +45,7 @@ impl fmt::Debug for SigningSecret {
 }
 
 fn mac_over(secret: &SigningSecret, timestamp: Option<&str>, body: &[u8]) -> HmacSha256 {
-    let mut mac =
-        HmacSha256::new_from_slice(secret.0.as_bytes()).expect("HMAC accepts keys of any length");
+    let mut mac = HmacSha256::new_from_slice(secret.0.as_bytes()).expect("HMAC accepts keys of any length");
     if let Some(ts) = timestamp {
         mac.update(ts.as_bytes());
         mac.update(b".");
@@ -56,12 +55,7 @@ fn mac_over(secret: &SigningSecret, timestamp: Option<&str>, body: &[u8]) -> Hma
 }
 
 /// The `X-PolyAI-Signature` value for `body` sent at `timestamp` (Unix seconds).
-pub fn sign(
-    secret: &SigningSecret,
-    scheme: SignatureScheme,
-    timestamp: i64,
-    body: &[u8],
-) -> String {
+pub fn sign(secret: &SigningSecret, scheme: SignatureScheme, timestamp: i64, body: &[u8]) -> String {
     let ts = timestamp.to_string();
     let ts = match scheme {
         SignatureScheme::Body => None,
@@ -90,19 +84,15 @@ impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VerifyError::MissingSignature => f.write_str("missing X-PolyAI-Signature header"),
-            VerifyError::MalformedSignature => {
-                f.write_str("X-PolyAI-Signature is not a 64-digit hex HMAC-SHA256")
-            }
-            VerifyError::MalformedTimestamp => {
-                f.write_str("X-PolyAI-Timestamp is not a Unix time in seconds")
-            }
+            VerifyError::MalformedSignature => f.write_str("X-PolyAI-Signature is not a 64-digit hex HMAC-SHA256"),
+            VerifyError::MalformedTimestamp => f.write_str("X-PolyAI-Timestamp is not a Unix time in seconds"),
             VerifyError::StaleTimestamp { skew_secs } => write!(
                 f,
                 "X-PolyAI-Timestamp is {skew_secs}s away from now (more than {DEFAULT_TOLERANCE_SECS}s): possible replay or clock skew"
             ),
-            VerifyError::Mismatch => f.write_str(
-                "signature does not match: wrong signing secret, or the body was altered",
-            ),
+            VerifyError::Mismatch => {
+                f.write_str("signature does not match: wrong signing secret, or the body was altered")
+            }
         }
     }
 }
@@ -141,11 +131,7 @@ pub fn verify(
     let ok = secrets
         .iter()
         .any(|s| matches(s, None) | timestamp.is_some_and(|ts| matches(s, Some(ts))));
-    if ok {
-        Ok(())
-    } else {
-        Err(VerifyError::Mismatch)
-    }
+    if ok { Ok(()) } else { Err(VerifyError::Mismatch) }
 }
 
 fn to_hex(bytes: &[u8]) -> String {
@@ -222,10 +208,7 @@ mod tests {
         );
         // The body scheme works without a timestamp header at all.
         let sig = sign(&secret(), SignatureScheme::Body, 0, BODY);
-        assert_eq!(
-            verify(&[secret()], Some(&sig), None, BODY, now, 300),
-            Ok(())
-        );
+        assert_eq!(verify(&[secret()], Some(&sig), None, BODY, now, 300), Ok(()));
     }
 
     #[test]
@@ -233,10 +216,7 @@ mod tests {
         let old = SigningSecret::new("whsec_old");
         let new = SigningSecret::new("whsec_new");
         let sig = sign(&new, SignatureScheme::Body, 0, BODY);
-        assert_eq!(
-            verify(&[old.clone(), new], Some(&sig), None, BODY, 0, 300),
-            Ok(())
-        );
+        assert_eq!(verify(&[old.clone(), new], Some(&sig), None, BODY, 0, 300), Ok(()));
         assert_eq!(
             verify(&[old], Some(&sig), None, BODY, 0, 300),
             Err(VerifyError::Mismatch)
@@ -246,9 +226,7 @@ mod tests {
     #[test]
     fn stale_missing_and_malformed_inputs_are_refused() {
         let sig = sign(&secret(), SignatureScheme::Timestamped, 1_700_000_000, BODY);
-        let check = |sig: Option<&str>, ts: Option<&str>, now: i64| {
-            verify(&[secret()], sig, ts, BODY, now, 300)
-        };
+        let check = |sig: Option<&str>, ts: Option<&str>, now: i64| verify(&[secret()], sig, ts, BODY, now, 300);
         assert_eq!(
             check(Some(&sig), Some("1700000000"), 1_700_000_301),
             Err(VerifyError::StaleTimestamp { skew_secs: 301 })
@@ -259,14 +237,8 @@ mod tests {
         );
         assert_eq!(check(Some(&sig), Some("1700000000"), 1_700_000_300), Ok(()));
         assert_eq!(check(None, None, 0), Err(VerifyError::MissingSignature));
-        assert_eq!(
-            check(Some("zz"), None, 0),
-            Err(VerifyError::MalformedSignature)
-        );
-        assert_eq!(
-            check(Some(&sig[..62]), None, 0),
-            Err(VerifyError::MalformedSignature)
-        );
+        assert_eq!(check(Some("zz"), None, 0), Err(VerifyError::MalformedSignature));
+        assert_eq!(check(Some(&sig[..62]), None, 0), Err(VerifyError::MalformedSignature));
         assert_eq!(
             check(Some(&sig), Some("yesterday"), 0),
             Err(VerifyError::MalformedTimestamp)
