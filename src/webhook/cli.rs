@@ -1,17 +1,432 @@
-//! `callscope webhooks …` and `callscope listen`.
+//! `callscope webhooks register|list|delete|rotate` and `callscope listen`.
 
-use anyhow::Result;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::receiver::{ReceiverConfig, receiver};
+use super::signature::SigningSecret;
+use crate::api::{ApiError, Client, ErrorKind, HostFamily};
+use crate::config::{Config, ConnectionArgs, process_env};
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct WebhooksArgs {}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct ListenArgs {}
-
-pub async fn webhooks(_args: WebhooksArgs) -> Result<i32> {
-    anyhow::bail!("webhooks commands are not built yet")
+pub struct WebhooksArgs {
+    #[command(subcommand)]
+    pub command: WebhooksCommand,
 }
 
-pub async fn listen(_args: ListenArgs) -> Result<i32> {
-    anyhow::bail!("listen is not built yet")
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum WebhooksCommand {
+    /// Register an endpoint (POST /v1/webhooks/endpoints); prints its signing secret once.
+    Register(RegisterArgs),
+    /// List registered endpoints (GET /v1/webhook-endpoints).
+    List(ConnOnly),
+    /// Delete an endpoint (DELETE /v1/webhook-endpoints/{id}).
+    Delete(WithId),
+    /// Replace an endpoint's signing secret; the old one stops working at once.
+    Rotate(WithId),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegisterArgs {
+    /// Where PolyAI should POST events (https://, or http:// to loopback for the stand-in).
+    #[arg(long)]
+    pub url: String,
+    /// Event type to subscribe to; repeat for several.
+    #[arg(long = "event", value_name = "TYPE", default_values_t = ["conversation.completed".to_string(), "handoff.created".to_string()])]
+    pub events: Vec<String>,
+    #[arg(long, default_value = "callscope")]
+    pub description: String,
+    /// Write the signing secret to this file (mode 600) instead of printing it.
+    #[arg(long, value_name = "PATH")]
+    pub save_secret: Option<PathBuf>,
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnOnly {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct WithId {
+    /// Endpoint id (`whe_…`).
+    pub id: String,
+    /// Write a new signing secret (rotate) to this file (mode 600) instead of printing it.
+    #[arg(long, value_name = "PATH")]
+    pub save_secret: Option<PathBuf>,
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ListenArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+    /// Path deliveries are posted to.
+    #[arg(long, default_value = "/polyai-events")]
+    pub path: String,
+    /// File with the signing secret(s), one per line (besides POLYAI_WEBHOOK_SECRET).
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+    /// Largest accepted body in bytes (larger → 413).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+}
+
+pub async fn webhooks(args: WebhooksArgs) -> Result<i32> {
+    match args.command {
+        WebhooksCommand::Register(a) => register(a).await,
+        WebhooksCommand::List(a) => list(a).await,
+        WebhooksCommand::Delete(a) => delete(a).await,
+        WebhooksCommand::Rotate(a) => rotate(a).await,
+    }
+}
+
+fn connect(conn: &ConnectionArgs) -> Result<(Config, Client)> {
+    let cfg = Config::resolve(conn, &process_env)?;
+    cfg.require_complete()?;
+    let client = Client::new(&cfg)?;
+    Ok((cfg, client))
+}
+
+/// An API error with its diagnosis, as the user sees it.
+fn explain(e: ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+async fn register(a: RegisterArgs) -> Result<i32> {
+    let (_, client) = connect(&a.conn)?;
+    let body = json!({ "url": a.url, "description": a.description, "events": a.events });
+    let url = client.url(HostFamily::Platform, &["v1", "webhooks", "endpoints"]);
+    let resp: Value = client
+        .request_json(Method::POST, HostFamily::Platform, url, Some(&body))
+        .await
+        .map_err(explain)?;
+    let id = text_field(&resp, "id")?;
+    let secret = text_field(&resp, "signing_secret")?;
+    println!("registered webhook endpoint {id}");
+    println!("  url:    {}", resp["url"].as_str().unwrap_or(&a.url));
+    println!("  events: {}", a.events.join(", "));
+    show_secret(&secret, a.save_secret.as_deref())?;
+    Ok(0)
+}
+
+async fn list(a: ConnOnly) -> Result<i32> {
+    let (_, client) = connect(&a.conn)?;
+    let url = client.url(HostFamily::Platform, &["v1", "webhook-endpoints"]);
+    let resp: Value = client
+        .request_json(Method::GET, HostFamily::Platform, url, None)
+        .await
+        .map_err(explain)?;
+    let items = resp["data"].as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        println!("no webhook endpoints registered");
+    }
+    for ep in items {
+        let s = |k: &str| printable(ep[k].as_str().unwrap_or(""));
+        let events: Vec<String> = ep["event_types"]
+            .as_array()
+            .map(|v| v.iter().filter_map(|t| t.as_str()).map(printable).collect())
+            .unwrap_or_default();
+        let state = if ep["enabled"].as_bool().unwrap_or(true) {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        println!(
+            "{}  {}  {}  [{}]  {}",
+            s("id"),
+            state,
+            s("url"),
+            events.join(","),
+            s("name")
+        );
+    }
+    Ok(0)
+}
+
+async fn delete(a: WithId) -> Result<i32> {
+    let (cfg, client) = connect(&a.conn)?;
+    check_id(&a.id)?;
+    let url = client.url(HostFamily::Platform, &["v1", "webhook-endpoints", &a.id]);
+    delete_no_body(&cfg, url).await.map_err(explain)?;
+    println!("deleted webhook endpoint {}", a.id);
+    Ok(0)
+}
+
+async fn rotate(a: WithId) -> Result<i32> {
+    let (_, client) = connect(&a.conn)?;
+    check_id(&a.id)?;
+    let url = client.url(
+        HostFamily::Platform,
+        &["v1", "webhook-endpoints", &a.id, "rotate-secret"],
+    );
+    let resp: Value = client
+        .request_json(Method::POST, HostFamily::Platform, url, Some(&json!({})))
+        .await
+        .map_err(explain)?;
+    let secret = text_field(&resp, "signing_secret")?;
+    println!(
+        "rotated the signing secret of {}; the previous secret no longer verifies",
+        a.id
+    );
+    show_secret(&secret, a.save_secret.as_deref())?;
+    Ok(0)
+}
+
+/// Server text without control characters (it is untrusted and goes to a terminal).
+fn printable(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect()
+}
+
+fn check_id(id: &str) -> Result<()> {
+    if super::registry::is_valid_id(id) {
+        Ok(())
+    } else {
+        bail!(
+            "{id:?} is not a webhook endpoint id (expected whe_ followed by letters and digits; see `callscope webhooks list`)"
+        )
+    }
+}
+
+fn text_field(v: &Value, key: &str) -> Result<String> {
+    match v.get(key).and_then(Value::as_str) {
+        Some(s) if !s.is_empty() => Ok(s.to_string()),
+        _ => bail!("the server's answer has no {key:?}; is POLYAI_PLATFORM_URL a PolyAI webhooks host?"),
+    }
+}
+
+/// The signing secret is shown exactly once (it cannot be fetched again): printed with a
+/// warning, or written to a private file.
+fn show_secret(secret: &str, save_to: Option<&Path>) -> Result<()> {
+    match save_to {
+        Some(path) => {
+            write_private(path, secret)?;
+            println!("  signing secret written to {} (mode 600)", path.display());
+            println!("  use it with: callscope listen --secret-file {}", path.display());
+        }
+        None => {
+            println!("  signing_secret: {}", printable(secret));
+            eprintln!(
+                "warning: this signing secret is shown only once. Store it now (e.g. in a file for\n  `callscope listen --secret-file PATH`, or in POLYAI_WEBHOOK_SECRET); it is not your API key."
+            );
+        }
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, secret: &str) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot write the secret file {}", path.display()))?;
+    writeln!(f, "{secret}")?;
+    Ok(())
+}
+
+/// `DELETE` answers 204 with no body, which `Client::request_json` cannot decode.
+async fn delete_no_body(cfg: &Config, url: reqwest::Url) -> Result<(), ApiError> {
+    let host =
+        url.host_str().unwrap_or_default().to_string() + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let fail = |kind, msg: String| ApiError::transport(kind, msg, HostFamily::Platform, &host);
+    let key = cfg
+        .api_key
+        .as_ref()
+        .ok_or_else(|| fail(ErrorKind::Unauthorized, "no API key".into()))?;
+    let mut value = reqwest::header::HeaderValue::from_str(key.expose()).map_err(|_| {
+        fail(
+            ErrorKind::Unauthorized,
+            "the API key contains characters that cannot go in a header".into(),
+        )
+    })?;
+    value.set_sensitive(true);
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| fail(ErrorKind::Network, e.to_string()))?;
+    let resp = http.delete(url).header("x-api-key", value).send().await.map_err(|e| {
+        let kind = if e.is_timeout() {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Network
+        };
+        fail(kind, e.to_string())
+    })?;
+    if resp.status().is_success() {
+        return Ok(());
+    }
+    let status = resp.status().as_u16();
+    let cid = resp
+        .headers()
+        .get("x-polyai-correlation-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = resp.bytes().await.unwrap_or_default();
+    Err(ApiError::from_response(status, &body, cid, HostFamily::Platform, &host))
+}
+
+/// Secrets from `POLYAI_WEBHOOK_SECRET` (comma/whitespace separated) and the secret file
+/// (one per line). Never from a plain flag: arguments are visible to every local user.
+pub fn load_secrets(env: &dyn Fn(&str) -> Option<String>, file: Option<&Path>) -> Result<Vec<SigningSecret>> {
+    let mut secrets: Vec<SigningSecret> = Vec::new();
+    if let Some(v) = env("POLYAI_WEBHOOK_SECRET") {
+        secrets.extend(
+            v.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(SigningSecret::new),
+        );
+    }
+    if let Some(path) = file {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the secret file {}", path.display()))?;
+        let before = secrets.len();
+        secrets.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(SigningSecret::new),
+        );
+        if secrets.len() == before {
+            bail!("the secret file {} holds no secret", path.display());
+        }
+    }
+    if secrets.is_empty() {
+        bail!(
+            "no webhook signing secret: set POLYAI_WEBHOOK_SECRET or pass --secret-file PATH\n  (the secret is printed once by `callscope webhooks register`; it is not the API key)"
+        );
+    }
+    Ok(secrets)
+}
+
+pub async fn listen(args: ListenArgs) -> Result<i32> {
+    let secrets = load_secrets(&process_env, args.secret_file.as_deref())?;
+    if !args.path.starts_with('/') {
+        bail!("--path must start with / (got {:?})", args.path);
+    }
+    let mut config = ReceiverConfig::new(secrets);
+    config.path = args.path.clone();
+    config.max_body_bytes = args.max_body_bytes;
+    let rx = receiver(config);
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let local = listener.local_addr()?;
+    eprintln!(
+        "listening for PolyAI webhooks on http://{local}{} (Ctrl-C to stop)",
+        args.path
+    );
+    if !local.ip().is_loopback() {
+        eprintln!("note: {local} is reachable from other machines; only signed deliveries are accepted");
+    }
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let mut printer = tokio::spawn(print_events(rx.events, stop_rx));
+    let mut server = tokio::spawn(async move {
+        axum::serve(listener, rx.router)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    });
+    let handle = rx.handle.clone();
+    let (served, printed) = tokio::select! {
+        served = &mut server => {
+            // No more deliveries come in: print what was accepted, then stop.
+            let _ = stop_tx.send(());
+            (served, (&mut printer).await)
+        }
+        printed = &mut printer => {
+            // stdout is gone (the pipeline ended): nothing could be printed any more.
+            server.abort();
+            (Ok(Ok(())), printed)
+        }
+    };
+    let stats = handle.stats();
+    eprintln!(
+        "stopped: {} accepted, {} duplicates, {} refused (signature), {} bad requests, {} too large",
+        stats.accepted, stats.duplicates, stats.unauthorized, stats.bad_request, stats.too_large
+    );
+    served
+        .context("the receiver task failed")?
+        .context("the receiver stopped")?;
+    printed.context("the printer task failed")??;
+    Ok(0)
+}
+
+/// One JSON line per event on stdout, flushed per line so pipelines see it at once. After
+/// `stop`, prints what is still queued and returns.
+async fn print_events(
+    mut events: tokio::sync::mpsc::Receiver<super::WebhookEvent>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> Result<()> {
+    loop {
+        let event = tokio::select! {
+            biased;
+            event = events.recv() => match event {
+                Some(e) => e,
+                None => return Ok(()),
+            },
+            _ = &mut stop => {
+                while let Ok(e) = events.try_recv() {
+                    if !print_line(&e)? {
+                        break;
+                    }
+                }
+                return Ok(());
+            }
+        };
+        if !print_line(&event)? {
+            return Ok(());
+        }
+    }
+}
+
+/// Prints one event; `false` when stdout is closed (a finished pipeline is not an error).
+fn print_line(event: &super::WebhookEvent) -> Result<bool> {
+    // JSON escapes control characters, so untrusted text cannot drive the terminal.
+    let line = serde_json::to_string(&event.raw).expect("JSON values serialize");
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{line}").and_then(|_| stdout.flush()) {
+        Ok(()) => {
+            tracing::info!(event_id = %event.id, event_type = %event.event_type, "webhook event");
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e).context("cannot write to stdout"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_come_from_env_and_file_and_are_required() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        std::fs::write(&path, "# rotated 2026-11-28\nwhsec_new\n\n").unwrap();
+        let env = |k: &str| (k == "POLYAI_WEBHOOK_SECRET").then(|| "whsec_a, whsec_b".to_string());
+        let got = load_secrets(&env, Some(&path)).unwrap();
+        let got: Vec<&str> = got.iter().map(|s| s.expose()).collect();
+        assert_eq!(got, ["whsec_a", "whsec_b", "whsec_new"]);
+        let none = |_: &str| None;
+        assert!(
+            load_secrets(&none, None)
+                .unwrap_err()
+                .to_string()
+                .contains("POLYAI_WEBHOOK_SECRET")
+        );
+        std::fs::write(&path, "\n# nothing\n").unwrap();
+        assert!(load_secrets(&none, Some(&path)).is_err());
+    }
 }

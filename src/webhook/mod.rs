@@ -1,3 +1,25 @@
-//! Webhooks: signatures, the receiver, the stand-in's deliveries, and the CLI commands.
+//! Webhooks: signatures, the receiver, the stand-in's endpoint registry and deliveries, and
+//! the CLI commands.
+//!
+//! - Stand-in side: [`routes::router`] serves the Webhooks API over a shared [`Registry`];
+//!   [`Deliverer`] posts signed events to the registered endpoints, with retries.
+//! - Client side: [`receiver::receiver`] verifies, dedupes and queues incoming events;
+//!   `callscope listen` prints them as JSON lines.
 
 pub mod cli;
+pub mod deliver;
+pub mod event;
+pub mod ids;
+pub mod live;
+pub mod receiver;
+pub mod registry;
+pub mod routes;
+pub mod signature;
+
+pub use deliver::{AttemptOutcome, Deliverer, DeliveryAttempt, DeliveryConfig};
+pub use event::{EventData, EventType, WebhookEvent};
+pub use live::LiveCalls;
+pub use receiver::{Receiver, ReceiverConfig, ReceiverHandle, receiver};
+pub use registry::{Endpoint, Registry};
+pub use routes::{WebhookState, router};
+pub use signature::{SignatureScheme, SigningSecret};

@@ -1,0 +1,287 @@
+//! The stand-in's sender: posts each event to every subscribed endpoint, signed, with retries.
+//!
+//! Every delivery runs on its own tokio task, so `deliver` returns at once. A failed attempt
+//! (non-2xx, as the quickstart says, timeout or network error) is retried on the configured
+//! schedule with the same body and event id; the timestamp and signature are fresh per attempt
+//! ("when the webhook was sent"). Before each retry the endpoint is looked up again, so a
+//! deleted, disabled or unsubscribed endpoint stops receiving and a rotated secret is used.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::broadcast;
+
+use super::event::WebhookEvent;
+use super::registry::{Registry, Target};
+use super::signature::{SignatureScheme, sign};
+
+/// Header names of a delivery.
+pub const SIGNATURE_HEADER: &str = "X-PolyAI-Signature";
+pub const TIMESTAMP_HEADER: &str = "X-PolyAI-Timestamp";
+pub const EVENT_ID_HEADER: &str = "X-PolyAI-Event-ID";
+
+/// How many attempts the inspection log keeps.
+const LOG_CAPACITY: usize = 10_000;
+
+/// How deliveries are signed and retried.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub scheme: SignatureScheme,
+    /// Wait before attempt 2, 3, …; its length + 1 is the number of attempts.
+    pub retry_delays: Vec<Duration>,
+}
+
+impl Default for DeliveryConfig {
+    /// The documented schedule (polyai-api.md §6.5): 1 min, 5 min, 15 min, 1 h, 4 h.
+    fn default() -> Self {
+        let min = |m: u64| Duration::from_secs(60 * m);
+        DeliveryConfig {
+            scheme: SignatureScheme::Body,
+            retry_delays: vec![min(1), min(5), min(15), min(60), min(240)],
+        }
+    }
+}
+
+impl DeliveryConfig {
+    /// The same number of attempts with delays `first`, 2×, 4×, … (for demos and tests).
+    pub fn compressed(first: Duration) -> Self {
+        DeliveryConfig {
+            retry_delays: (0..5).map(|i| first * (1 << i)).collect(),
+            ..Self::default()
+        }
+    }
+
+    pub fn with_scheme(mut self, scheme: SignatureScheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    pub fn max_attempts(&self) -> u32 {
+        self.retry_delays.len() as u32 + 1
+    }
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// 2xx: done.
+    Delivered {
+        status: u16,
+    },
+    /// Any other status.
+    Failed {
+        status: u16,
+    },
+    Timeout,
+    Network(String),
+}
+
+impl AttemptOutcome {
+    pub fn is_success(&self) -> bool {
+        matches!(self, AttemptOutcome::Delivered { .. })
+    }
+}
+
+/// One attempt, for tests and inspection.
+#[derive(Debug, Clone)]
+pub struct DeliveryAttempt {
+    pub event_id: String,
+    pub event_type: String,
+    pub endpoint_id: String,
+    pub url: String,
+    /// 1-based.
+    pub attempt: u32,
+    /// True when no further attempt will follow (success, or out of attempts).
+    pub last: bool,
+    pub outcome: AttemptOutcome,
+    pub timestamp: i64,
+    pub signature: String,
+    pub sent_at: DateTime<Utc>,
+    pub elapsed: Duration,
+}
+
+/// Sends events to the registry's endpoints. Cheap to clone; clones share the log.
+#[derive(Clone)]
+pub struct Deliverer {
+    registry: Registry,
+    http: reqwest::Client,
+    config: Arc<DeliveryConfig>,
+    log: Arc<Mutex<VecDeque<DeliveryAttempt>>>,
+    events: broadcast::Sender<DeliveryAttempt>,
+}
+
+impl std::fmt::Debug for Deliverer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deliverer")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deliverer {
+    pub fn new(registry: Registry, config: DeliveryConfig) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("callscope-standin/", env!("CARGO_PKG_VERSION")))
+            // A webhook URL is the whole address: following redirects would send signed
+            // payloads somewhere nobody registered.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(Deliverer {
+            registry,
+            http,
+            config: Arc::new(config),
+            log: Arc::new(Mutex::new(VecDeque::new())),
+            events: broadcast::channel(1024).0,
+        })
+    }
+
+    pub fn config(&self) -> &DeliveryConfig {
+        &self.config
+    }
+
+    /// Starts delivering `event` to every enabled endpoint subscribed to its type and returns
+    /// how many that is. Must be called inside a tokio runtime; never waits for the network.
+    pub fn deliver(&self, event: &WebhookEvent) -> usize {
+        let targets = self.registry.targets(event.event_type.as_str());
+        let body: Arc<[u8]> = event.to_body().into();
+        for target in &targets {
+            let this = self.clone();
+            let body = body.clone();
+            let event_id = event.id.clone();
+            let event_type = event.event_type.as_str().to_string();
+            let target = target.clone();
+            tokio::spawn(async move { this.run(target, event_id, event_type, body).await });
+        }
+        targets.len()
+    }
+
+    /// Every attempt so far (the most recent 10,000), oldest first.
+    pub fn attempts(&self) -> Vec<DeliveryAttempt> {
+        self.lock_log().iter().cloned().collect()
+    }
+
+    /// Attempts as they happen (lagging receivers skip ahead).
+    pub fn subscribe(&self) -> broadcast::Receiver<DeliveryAttempt> {
+        self.events.subscribe()
+    }
+
+    fn lock_log(&self) -> std::sync::MutexGuard<'_, VecDeque<DeliveryAttempt>> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn run(self, mut target: Target, event_id: String, event_type: String, body: Arc<[u8]>) {
+        let max = self.config.max_attempts();
+        for attempt in 1..=max {
+            if attempt > 1 {
+                tokio::time::sleep(self.config.retry_delays[attempt as usize - 2]).await;
+                // The endpoint may have been deleted, disabled, re-pointed or rotated meanwhile.
+                match self
+                    .registry
+                    .targets(&event_type)
+                    .into_iter()
+                    .find(|t| t.endpoint_id == target.endpoint_id)
+                {
+                    Some(t) => target = t,
+                    None => return,
+                }
+            }
+            let record = self.attempt(&target, &event_id, &body).await;
+            let done = record.outcome.is_success() || attempt == max;
+            let record = DeliveryAttempt {
+                event_id: event_id.clone(),
+                event_type: event_type.clone(),
+                attempt,
+                last: done,
+                ..record
+            };
+            tracing::debug!(
+                event_id = %record.event_id, endpoint = %record.endpoint_id, attempt,
+                outcome = ?record.outcome, "webhook delivery attempt"
+            );
+            {
+                let mut log = self.lock_log();
+                if log.len() == LOG_CAPACITY {
+                    log.pop_front();
+                }
+                log.push_back(record.clone());
+            }
+            let _ = self.events.send(record);
+            if done {
+                return;
+            }
+        }
+    }
+
+    /// One signed POST. The returned record's event fields are filled in by the caller.
+    async fn attempt(&self, target: &Target, event_id: &str, body: &[u8]) -> DeliveryAttempt {
+        let sent_at = Utc::now();
+        let timestamp = sent_at.timestamp();
+        let signature = sign(&target.secret, self.config.scheme, timestamp, body);
+        let mut req = self
+            .http
+            .post(&target.url)
+            .timeout(target.timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, &signature)
+            .header(TIMESTAMP_HEADER, timestamp.to_string())
+            .header(EVENT_ID_HEADER, event_id);
+        for (k, v) in &target.headers {
+            req = req.header(k, v);
+        }
+        let started = Instant::now();
+        let outcome = match req.body(body.to_vec()).send().await {
+            Ok(resp) if resp.status().is_success() => AttemptOutcome::Delivered {
+                status: resp.status().as_u16(),
+            },
+            Ok(resp) => AttemptOutcome::Failed {
+                status: resp.status().as_u16(),
+            },
+            Err(e) if e.is_timeout() => AttemptOutcome::Timeout,
+            Err(e) => AttemptOutcome::Network(error_chain(&e)),
+        };
+        DeliveryAttempt {
+            event_id: String::new(),
+            event_type: String::new(),
+            endpoint_id: target.endpoint_id.clone(),
+            url: target.url.clone(),
+            attempt: 0,
+            last: false,
+            outcome,
+            timestamp,
+            signature,
+            sent_at,
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_have_six_attempts() {
+        let real = DeliveryConfig::default();
+        assert_eq!(real.max_attempts(), 6);
+        assert_eq!(real.retry_delays[4], Duration::from_secs(4 * 3600));
+        let fast = DeliveryConfig::compressed(Duration::from_millis(200));
+        assert_eq!(
+            fast.retry_delays,
+            [200, 400, 800, 1600, 3200].map(Duration::from_millis)
+        );
+        assert_eq!(fast.scheme, SignatureScheme::Body);
+    }
+}
