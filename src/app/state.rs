@@ -38,7 +38,7 @@ impl ChannelFilter {
     }
     pub fn label(self) -> &'static str {
         match self {
-            ChannelFilter::All => "all channels",
+            ChannelFilter::All => "all",
             ChannelFilter::Voice => "voice",
             ChannelFilter::Chat => "chat",
         }
@@ -69,7 +69,7 @@ impl TimeWindow {
 
     pub fn label(&self) -> String {
         let s = self.secs;
-        if s % 86_400 == 0 {
+        if s % 86_400 == 0 && s > 2 * 86_400 {
             format!("{}d", s / 86_400)
         } else if s % 3600 == 0 {
             format!("{}h", s / 3600)

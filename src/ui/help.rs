@@ -2,7 +2,6 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
 use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use crate::app::keymap::RESERVED;
@@ -29,16 +28,16 @@ pub fn help_lines(s: &State) -> Vec<String> {
         .keymap
         .help_rows()
         .into_iter()
-        .map(|(keys, desc)| format!("{keys:>16}  {desc}"))
+        .map(|(keys, desc)| format!("{keys:>19}  {desc}"))
         .collect();
     lines.push(String::new());
     let reserved: Vec<String> = RESERVED
         .iter()
         .map(|c| if *c == ' ' { "space".to_string() } else { c.to_string() })
         .collect();
-    lines.push(format!("{:>16}  reserved for the audio player", reserved.join(" ")));
-    lines.push(format!("{:>16}  suspend (fg to resume)", "ctrl-z"));
-    lines.push(format!("{:>16}  remap in [keys] of config.toml", ""));
+    lines.push(format!("{:>19}  reserved for the audio player", reserved.join(" ")));
+    lines.push(format!("{:>19}  suspend (fg to resume)", "ctrl-z"));
+    lines.push(format!("{:>19}  remap in [keys] of config.toml", ""));
     lines
 }
 

@@ -42,10 +42,12 @@ pub fn row_text(r: &Row, tz: chrono::FixedOffset) -> String {
     t
 }
 
-fn title(s: &State) -> String {
+fn title(s: &State, cols: u16) -> String {
     let p = &s.list.paging;
     let more = if p.end { "all" } else { "more…" };
-    if s.list.filter.is_empty() {
+    if s.list.filter.is_empty() && cols < 40 {
+        format!(" {} loaded, {more} ", p.len())
+    } else if s.list.filter.is_empty() {
         format!(" Conversations ({} loaded, {more}) ", p.len())
     } else {
         format!(
@@ -66,7 +68,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     Block::bordered()
         .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
         .border_style(border)
-        .title(title(s))
+        .title(title(s, area.width))
         .render(area, buf);
     let inner = Rect {
         x: area.x + 1,

@@ -43,7 +43,7 @@ pub fn render_player(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
 }
 
 /// Hints built from the keymap, so they always show the real bindings.
-pub fn hints(s: &State) -> String {
+pub fn hints(s: &State, cols: usize) -> String {
     let km = &s.keymap;
     let mut parts = Vec::new();
     if let (Some(d), Some(u)) = (km.first(Action::Down), km.first(Action::Up)) {
@@ -57,14 +57,24 @@ pub fn hints(s: &State) -> String {
         (Action::Channel, "channel"),
         (Action::Reload, "reload"),
         (Action::CopyId, "copy id"),
-        (Action::Help, "help"),
-        (Action::Quit, "quit"),
     ];
+    let tail: Vec<String> = [(Action::Help, "help"), (Action::Quit, "quit")]
+        .into_iter()
+        .filter_map(|(a, label)| km.first(a).map(|k| format!("{k} {label}")))
+        .collect();
+    let mut used: usize = tail.iter().map(|t| t.len() + 3).sum::<usize>() + 1;
+    used += parts.iter().map(|p| p.len() + 3).sum::<usize>();
     for (a, label) in items {
         if let Some(k) = km.first(a) {
-            parts.push(format!("{k} {label}"));
+            let p = format!("{k} {label}");
+            if used + p.len() + 3 > cols {
+                break;
+            }
+            used += p.len() + 3;
+            parts.push(p);
         }
     }
+    parts.extend(tail);
     format!(" {}", parts.join(" · "))
 }
 
@@ -103,7 +113,7 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     } else if let Some(r) = &s.status.retry {
         (format!(" ⏳ {}", sanitize_line(r)), Theme::fg(theme.warn).add_modifier(Modifier::BOLD))
     } else {
-        (hints(s), theme.dim())
+        (hints(s, w), theme.dim())
     };
     buf.set_stringn(area.x, area.y, text, w, style);
 }
