@@ -1,0 +1,201 @@
+//! The two routers: runtime family (`/v3/...` conversations) and platform family
+//! (`/v1/agents/...`, plus routes merged in by other modules such as webhooks). Each answers a
+//! bare 404 `NOT_FOUND` for the other's paths, as the real hosts do.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use super::auth::{Caller, project_for, require_key};
+use super::errors::{ApiFailure, CORRELATION_HEADER, correlation_id};
+use super::query::{ListParams, select};
+use super::state::SharedState;
+use super::{agents, wav};
+use crate::api::model::{Conversation, ConversationPage};
+
+type Pairs = Vec<(String, String)>;
+
+fn path_failure(e: PathRejection) -> ApiFailure {
+    ApiFailure::validation(format!("Invalid path: {}", e.body_text()))
+}
+
+fn query_failure(e: QueryRejection) -> ApiFailure {
+    ApiFailure::validation(format!("Invalid query string: {}", e.body_text()))
+}
+
+/// Drops the fields the v3 snake_case objects do not have (they exist only on the camelCase
+/// by-id shape) and, unless asked for, the per-turn latency.
+fn v3_shape(mut c: Conversation, include_latency: bool) -> Conversation {
+    c.finished_at = None;
+    c.language.clear();
+    c.direction.clear();
+    c.short_summary.clear();
+    if !include_latency {
+        for t in &mut c.turns {
+            t.latency = None;
+        }
+    }
+    c
+}
+
+async fn list(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Json<ConversationPage>, ApiFailure> {
+    let Path((account, project)) = path.map_err(path_failure)?;
+    let project = project_for(&state, &caller, Some(&account), &project)?;
+    let Query(pairs) = query.map_err(query_failure)?;
+    let params = ListParams::parse(&pairs)?;
+    let data = project.data.clone();
+    // Expanding a page of transcripts is CPU work: keep it off the async workers.
+    let page = tokio::task::spawn_blocking(move || {
+        let sel = select(&data, &params);
+        ConversationPage {
+            conversations: sel
+                .conversations
+                .into_iter()
+                .map(|c| v3_shape(c, params.include_latency))
+                .collect(),
+            cursor: sel.next.map(|c| c.encode()),
+            next_offset: sel.next_offset,
+        }
+    })
+    .await
+    .map_err(|_| {
+        ApiFailure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "The page could not be built.",
+        )
+    })?;
+    Ok(Json(page))
+}
+
+async fn by_id(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+) -> Result<Json<Conversation>, ApiFailure> {
+    let Path((account, project, id)) = path.map_err(path_failure)?;
+    let project = project_for(&state, &caller, Some(&account), &project)?;
+    let c = project
+        .data
+        .get(&id)
+        .ok_or_else(|| ApiFailure::conversation_not_found(&id))?;
+    // The by-id object always carries latency: it is the detailed view.
+    Ok(Json(v3_shape(c, true)))
+}
+
+async fn audio_v3(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Result<Query<Pairs>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    let Path((account, project, id)) = path.map_err(path_failure)?;
+    let project = project_for(&state, &caller, Some(&account), &project)?;
+    let Query(pairs) = query.map_err(query_failure)?;
+    wav::respond(&project.data, &id, &pairs, &headers)
+}
+
+async fn agent_by_id(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<serde_json::Value>, ApiFailure> {
+    let Path((project, id)) = path.map_err(path_failure)?;
+    let project = project_for(&state, &caller, None, &project)?;
+    let c = project
+        .data
+        .get(&id)
+        .ok_or_else(|| ApiFailure::conversation_not_found(&id))?;
+    let audio_url = format!(
+        "{}/v1/agents/{}/conversations/{}/audio",
+        state.platform_url.get().map(String::as_str).unwrap_or(""),
+        c.project_id,
+        c.id
+    );
+    Ok(Json(agents::detail(&c, &audio_url)))
+}
+
+async fn agent_audio(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Result<Query<Pairs>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    let Path((project, id)) = path.map_err(path_failure)?;
+    let project = project_for(&state, &caller, None, &project)?;
+    let Query(pairs) = query.map_err(query_failure)?;
+    wav::respond(&project.data, &id, &pairs, &headers)
+}
+
+async fn no_route() -> ApiFailure {
+    ApiFailure::no_route()
+}
+
+async fn method_not_allowed() -> ApiFailure {
+    ApiFailure::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "This method is not allowed on this path.",
+    )
+}
+
+/// Adds `X-PolyAI-Correlation-Id` to every answer that lacks one (errors set their own).
+async fn correlation(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    if !resp.headers().contains_key(CORRELATION_HEADER)
+        && let Ok(v) = HeaderValue::from_str(&correlation_id())
+    {
+        resp.headers_mut().insert(CORRELATION_HEADER, v);
+    }
+    resp
+}
+
+/// Wraps routes with authentication (matched routes only), the 404/405 fallbacks and the
+/// correlation header.
+fn finish(state: SharedState, routes: Router<SharedState>) -> Router {
+    routes
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_key))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(correlation))
+        .with_state(state)
+}
+
+/// The runtime family: `/v3/{account}/{project}/conversations[/{id}[/audio]]`.
+pub fn runtime_router(state: SharedState) -> Router {
+    let routes = Router::new()
+        .route("/v3/{account}/{project}/conversations", get(list))
+        .route("/v3/{account}/{project}/conversations/{id}", get(by_id))
+        .route("/v3/{account}/{project}/conversations/{id}/audio", get(audio_v3));
+    finish(state, routes)
+}
+
+/// The platform family: `/v1/agents/{project}/conversations/{id}[/audio]`, plus `extra`
+/// (e.g. the webhooks routes). `extra`'s routes get the same key check, rate limit and
+/// correlation header, and can read the `Caller` extension.
+pub fn platform_router(state: SharedState, extra: Router<SharedState>) -> Router {
+    let routes = Router::new()
+        .route("/v1/agents/{project}/conversations/{id}", get(agent_by_id))
+        .route(
+            "/v1/agents/{project}/conversations/{id}/audio",
+            get(agent_audio),
+        )
+        .merge(extra);
+    finish(state, routes)
+}
+
+/// A plain error answer with the envelope, for merged routes.
+pub fn failure(status: StatusCode, code: &'static str, message: &str) -> Response {
+    ApiFailure::new(status, code, message).into_response()
+}

@@ -1,0 +1,16 @@
+//! State shared by both listeners' handlers.
+
+use std::sync::{Arc, OnceLock};
+
+use super::auth::{Project, RateLimiter};
+
+#[derive(Debug)]
+pub struct StandinState {
+    /// The demo project first, then the "other" project (empty; its key gets 403 on the first).
+    pub projects: Vec<Project>,
+    pub limiter: Arc<RateLimiter>,
+    /// The platform listener's URL, known once bound (for `audioUrl`).
+    pub platform_url: OnceLock<String>,
+}
+
+pub type SharedState = Arc<StandinState>;
