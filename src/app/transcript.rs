@@ -196,7 +196,9 @@ impl Builder<'_> {
                 notes.push((Tag::Entity, format!("{}={}", sanitize_line(&e.name), vals.join("|"))));
             }
         }
-        if let Some(l) = t.latency {
+        // Latency measures the answer to a user input; the greeting has none.
+        let answered = !user.is_empty() || !dtmf.is_empty() || t.is_silence;
+        if let Some(l) = t.latency.filter(|_| answered) {
             notes.push((latency_tag(l), format!("{l:.2}s")));
         }
         if t.is_ood {
