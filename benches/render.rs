@@ -1,1 +1,205 @@
-fn main() {}
+//! Render cost per frame (TestBackend 200×50) with 10³ and 10⁶ loaded rows and with a
+//! 2,000-turn transcript, plus bytes held per loaded row.
+//!
+//! Run: `cargo bench --bench render`. Targets: ≤ 2 ms per frame at any list size,
+//! ≤ 400 bytes per loaded summary row.
+
+use std::time::{Duration, Instant};
+
+use callscope::api::{Conversation, ConversationPage, Turn};
+use callscope::app::{Effect, Identity, KeyMap, Msg, State, start, update};
+use chrono::{FixedOffset, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const W: u16 = 200;
+const H: u16 = 50;
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn new_state() -> State {
+    State::new(
+        KeyMap::default(),
+        Identity {
+            account: "ws-bench".into(),
+            project: "PROJECT-bench".into(),
+            region: "us".into(),
+        },
+        "live",
+        Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
+        FixedOffset::east_opt(0).unwrap(),
+        (W, H),
+    )
+}
+
+fn summary(i: usize) -> Conversation {
+    let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
+    Conversation {
+        id: format!("CA{i:032x}"),
+        channel: if i % 4 == 3 { "WEBCHAT" } else { "VOICE-SIP" }.into(),
+        started_at: Some(now - chrono::Duration::seconds(i as i64)),
+        num_turns: Some(5 + (i % 20) as u32),
+        total_duration: Some(30 + (i % 600) as u32),
+        handoff: i % 5 == 0,
+        handoff_reason: if i % 5 == 0 {
+            "billing_question".into()
+        } else {
+            String::new()
+        },
+        ..Conversation::default()
+    }
+}
+
+fn page_req(fx: &[Effect]) -> Option<u64> {
+    fx.iter().find_map(|e| match e {
+        Effect::FetchPage { req, .. } => Some(*req),
+        _ => None,
+    })
+}
+
+/// Loads `n` rows page by page through `update`, the way the app does.
+fn load_rows(s: &mut State, n: usize) {
+    const PAGE: usize = 1000;
+    let mut fx = start(s);
+    let mut loaded = 0;
+    while loaded < n {
+        let req = page_req(&fx).expect("a page request");
+        let end = (loaded + PAGE).min(n);
+        let page = ConversationPage {
+            conversations: (loaded..end).map(summary).collect(),
+            cursor: (end < n).then(|| format!("c{end}")),
+            next_offset: None,
+        };
+        update(
+            s,
+            Msg::Page {
+                req,
+                result: Ok(page),
+            },
+        );
+        loaded = end;
+        fx = update(s, key(KeyCode::End));
+    }
+}
+
+fn stats(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
+    let p99 = samples[samples.len() * 99 / 100];
+    println!(
+        "{name:<44} mean {:>7.3} ms   p99 {:>7.3} ms   ({} frames)",
+        mean.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        samples.len()
+    );
+}
+
+fn frames(s: &mut State, moves: &[Msg], n: usize) -> Vec<Duration> {
+    let mut term = Terminal::new(TestBackend::new(W, H)).unwrap();
+    let theme = callscope::ui::Theme::default();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        update(s, moves[i % moves.len()].clone());
+        let t = Instant::now();
+        term.draw(|f| callscope::ui::draw(f, s, &theme)).unwrap();
+        out.push(t.elapsed());
+    }
+    out
+}
+
+fn list_bench(rows: usize) {
+    let mut s = new_state();
+    let t = Instant::now();
+    load_rows(&mut s, rows);
+    let load = t.elapsed();
+    assert_eq!(s.list.paging.len(), rows);
+    let per_row = s.list.paging.memory_bytes() as f64 / rows as f64;
+    println!(
+        "loaded {rows} rows through update in {:.1} ms; {per_row:.0} bytes per loaded row",
+        load.as_secs_f64() * 1e3
+    );
+    // Move through the middle of the list so every frame draws different rows.
+    update(&mut s, key(KeyCode::Home));
+    let moves: Vec<Msg> = [
+        KeyCode::PageDown,
+        KeyCode::Down,
+        KeyCode::Down,
+        KeyCode::PageDown,
+    ]
+    .into_iter()
+    .map(key)
+    .collect();
+    frames(&mut s, &moves, 200);
+    stats(
+        &format!("frame, list of {rows} rows"),
+        frames(&mut s, &moves, 3000),
+    );
+}
+
+fn transcript_bench() {
+    let mut s = new_state();
+    let start_at = Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap();
+    let turns: Vec<Turn> = (0..2000)
+        .map(|t| {
+            let at = start_at + chrono::Duration::seconds(5 * t as i64);
+            Turn {
+                user_input: format!("Turn {t}: I would like to check the status of order number {} please, it was due yesterday", 1000 + t),
+                user_input_datetime: Some(at),
+                agent_response: "Let me look that up for you. One moment while I check the order system for the latest delivery update.".into(),
+                agent_response_datetime: Some(at + chrono::Duration::seconds(2)),
+                latency: Some(0.3 + (t % 30) as f64 / 10.0),
+                intents: vec!["order_status".into()],
+                ..Turn::default()
+            }
+        })
+        .collect();
+    let mut c = summary(0);
+    c.num_turns = Some(2000);
+    c.turns = turns;
+    let mut fx = start(&mut s);
+    let req = page_req(&fx).unwrap();
+    let t = Instant::now();
+    fx.extend(update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ConversationPage {
+                conversations: vec![c],
+                cursor: None,
+                next_offset: None,
+            }),
+        },
+    ));
+    println!(
+        "laid out a 2000-turn transcript ({} lines) in {:.1} ms (once per conversation/width)",
+        s.detail.view.as_ref().map_or(0, |v| v.lines.len()),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    update(&mut s, key(KeyCode::Tab));
+    let moves: Vec<Msg> = [
+        KeyCode::PageDown,
+        KeyCode::Down,
+        KeyCode::PageDown,
+        KeyCode::End,
+        KeyCode::Home,
+    ]
+    .into_iter()
+    .map(key)
+    .collect();
+    frames(&mut s, &moves, 200);
+    stats("frame, 2000-turn transcript", frames(&mut s, &moves, 3000));
+}
+
+fn main() {
+    println!("callscope render bench (TestBackend {W}×{H})");
+    list_bench(1_000);
+    list_bench(1_000_000);
+    transcript_bench();
+    println!(
+        "row struct: {} bytes (+ id and handoff reason on the heap)",
+        std::mem::size_of::<callscope::app::paging::Row>()
+    );
+}

@@ -215,7 +215,10 @@ mod tests {
 
     #[test]
     fn plain_text_is_unchanged() {
-        assert_eq!(sanitize_line("Hi, I'd like a table"), "Hi, I'd like a table");
+        assert_eq!(
+            sanitize_line("Hi, I'd like a table"),
+            "Hi, I'd like a table"
+        );
         assert_eq!(sanitize_line("café 東京 🎉"), "café 東京 🎉");
     }
 
@@ -302,7 +305,10 @@ mod tests {
 
     #[test]
     fn wrap_breaks_words_and_long_runs() {
-        assert_eq!(wrap("the quick brown fox", 9), vec!["the quick", "brown fox"]);
+        assert_eq!(
+            wrap("the quick brown fox", 9),
+            vec!["the quick", "brown fox"]
+        );
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(wrap("東京東京東", 4), vec!["東京", "東京", "東"]);
         assert_eq!(wrap("a\nb", 10), vec!["a", "b"]);

@@ -47,18 +47,25 @@ impl Tmux {
     }
 
     fn format(&self, f: &str) -> String {
-        self.run(&["display-message", "-p", "-t", "e2e", f]).trim().to_string()
+        self.run(&["display-message", "-p", "-t", "e2e", f])
+            .trim()
+            .to_string()
     }
 }
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
     }
 }
 
 fn tmux_available() -> bool {
-    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn shell_quote(p: &Path) -> String {
@@ -86,31 +93,56 @@ fn demo_in_tmux() {
     let t = Tmux {
         socket: format!("callscope-e2e-{}-{nanos}", std::process::id()),
     };
-    t.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+    t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &cmd,
+    ]);
 
     // The list loads and the first transcript shows.
-    let first = t.wait_for("the first page", 30, |s| s.contains("100 loaded") && s.contains("AGENT"));
+    let first = t.wait_for("the first page", 30, |s| {
+        s.contains("100 loaded") && s.contains("AGENT")
+    });
     assert!(first.contains("callscope · ws-demo"), "{first}");
-    assert_eq!(t.format("#{alternate_on}"), "1", "the TUI uses the alternate screen");
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "1",
+        "the TUI uses the alternate screen"
+    );
 
     // Moving selects another conversation; its transcript follows.
     let title = |s: &str| s.lines().nth(1).unwrap_or_default().to_string();
     let before = title(&first);
     t.keys(&["j", "j", "j"]);
-    let moved = t.wait_for("another transcript", 10, |s| title(s) != before && s.contains("USER"));
+    let moved = t.wait_for("another transcript", 10, |s| {
+        title(s) != before && s.contains("USER")
+    });
     assert!(moved.lines().any(|l| l.contains("▶")), "{moved}");
 
     // Help overlay, then close it.
     t.keys(&["?"]);
-    t.wait_for("the help overlay", 10, |s| s.contains("Keys · esc closes") && s.contains("move down"));
+    t.wait_for("the help overlay", 10, |s| {
+        s.contains("Keys · esc closes") && s.contains("move down")
+    });
     t.keys(&["?"]);
-    t.wait_for("the help to close", 10, |s| !s.contains("Keys · esc closes"));
+    t.wait_for("the help to close", 10, |s| {
+        !s.contains("Keys · esc closes")
+    });
 
     // Quit: the process ends with 0 and the terminal is back to normal.
     t.keys(&["q"]);
     let after = t.wait_for("the process to exit", 15, |s| s.contains("callscope-exit="));
     assert!(after.contains("callscope-exit=0"), "{after}");
-    assert!(!after.contains("Conversations ("), "the TUI left the screen:\n{after}");
+    assert!(
+        !after.contains("Conversations ("),
+        "the TUI left the screen:\n{after}"
+    );
     assert_eq!(t.format("#{alternate_on}"), "0", "alternate screen left");
     assert_eq!(t.format("#{cursor_flag}"), "1", "cursor shown again");
     assert_eq!(t.format("#{mouse_any_flag}"), "0", "mouse reporting off");

@@ -11,8 +11,10 @@ use tui_support::*;
 fn fetch_detail(s: &mut callscope::app::State, fx: Vec<Effect>) -> Option<(u64, String)> {
     // Fire the debounce timer, then return the fetch it asks for.
     for e in fx {
-        if let Effect::After { msg: msg @ Msg::DetailDue { .. }, .. } = e {
-            for e in update(s, msg) {
+        if let Effect::After { msg, .. } = e
+            && matches!(*msg, Msg::DetailDue { .. })
+        {
+            for e in update(s, *msg) {
                 if let Effect::FetchConversation { req, id } = e {
                     return Some((req, id));
                 }
@@ -44,7 +46,13 @@ fn paging_to_the_end() {
     }
     let req = req.expect("a page request when nearing the end");
     assert_snapshot!("paging_loading_more", render(&s));
-    update(&mut s, Msg::Page { req, result: Ok(page(100..130, None, true)) });
+    update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(page(100..130, None, true)),
+        },
+    );
     update(&mut s, key('G'));
     assert_snapshot!("paging_end_of_results", render(&s));
 }
@@ -82,7 +90,13 @@ fn hidden_transcript_diagnosis() {
     let (req, id) = fetch_detail(&mut s, fx).expect("rows without turns are fetched by id");
     let mut by_id = conv(0, false);
     by_id.id = id;
-    update(&mut s, Msg::Conversation { req, result: Ok(by_id) });
+    update(
+        &mut s,
+        Msg::Conversation {
+            req,
+            result: Ok(by_id),
+        },
+    );
     assert_snapshot!("hidden_transcript", render(&s));
 }
 
@@ -91,8 +105,18 @@ fn error_401() {
     let mut s = state(120, 40);
     let fx = callscope::app::start(&mut s);
     let req = page_reqs(&fx)[0];
-    let e = api_error(401, r#"{"error_code":"UNAUTHORIZED","error_message":"bad key"}"#, "api.us-1.platform.polyai.app");
-    update(&mut s, Msg::Page { req, result: Err(e) });
+    let e = api_error(
+        401,
+        r#"{"error_code":"UNAUTHORIZED","error_message":"bad key"}"#,
+        "api.us-1.platform.polyai.app",
+    );
+    update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Err(e),
+        },
+    );
     assert_snapshot!("error_401", render(&s));
 }
 
@@ -102,7 +126,13 @@ fn error_404_wrong_host_family() {
     let fx = callscope::app::start(&mut s);
     let req = page_reqs(&fx)[0];
     let e = api_error(404, "", "api.us.poly.ai");
-    update(&mut s, Msg::Page { req, result: Err(e) });
+    update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Err(e),
+        },
+    );
     assert_snapshot!("error_404_wrong_host", render(&s));
 }
 
@@ -168,7 +198,8 @@ fn hostile_text_is_neutralized_on_screen() {
     let mut s = state(100, 30);
     let mut p = page(0..3, None, true);
     p.conversations[0].turns[0].agent_response =
-        "\u{1b}]52;c;cHduZWQ=\u{7}Hello \u{1b}[31mred\u{1b}[0m \u{202E}desrever\u{202C} tab\there".into();
+        "\u{1b}]52;c;cHduZWQ=\u{7}Hello \u{1b}[31mred\u{1b}[0m \u{202E}desrever\u{202C} tab\there"
+            .into();
     p.conversations[0].handoff = true;
     p.conversations[0].handoff_reason = "evil\u{1b}]0;title\u{7}".into();
     started_with(&mut s, p);

@@ -23,9 +23,9 @@ fn page_queries(fx: &[Effect]) -> Vec<(u64, callscope::api::ListQuery)> {
 fn detail_due(fx: &[Effect]) -> Vec<Msg> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::After { msg: m @ Msg::DetailDue { .. }, delay } => {
+            Effect::After { msg, delay } if matches!(**msg, Msg::DetailDue { .. }) => {
                 assert_eq!(*delay, Duration::from_millis(150));
-                Some(m.clone())
+                Some((**msg).clone())
             }
             _ => None,
         })
@@ -33,7 +33,12 @@ fn detail_due(fx: &[Effect]) -> Vec<Msg> {
 }
 
 fn ids(s: &callscope::app::State) -> Vec<String> {
-    s.list.paging.rows.iter().map(|r| r.id.to_string()).collect()
+    s.list
+        .paging
+        .rows
+        .iter()
+        .map(|r| r.id.to_string())
+        .collect()
 }
 
 #[test]
@@ -56,7 +61,10 @@ fn first_request_uses_the_window_env_limit_and_latency() {
 fn at_most_one_page_in_flight_and_next_page_near_the_end() {
     let mut s = state(120, 40);
     let fx = started_with(&mut s, page(0..100, Some("cur-1"), true));
-    assert!(page_reqs(&fx).is_empty(), "first screen is far from the end");
+    assert!(
+        page_reqs(&fx).is_empty(),
+        "first screen is far from the end"
+    );
     // Jump to the last row: one request, with the cursor.
     let fx = update(&mut s, key('G'));
     let q = page_queries(&fx);
@@ -69,9 +77,21 @@ fn at_most_one_page_in_flight_and_next_page_near_the_end() {
     }
     // Its answer arrives twice: the duplicate is ignored.
     let p2 = page(100..200, Some("cur-2"), true);
-    update(&mut s, Msg::Page { req: in_flight, result: Ok(p2.clone()) });
+    update(
+        &mut s,
+        Msg::Page {
+            req: in_flight,
+            result: Ok(p2.clone()),
+        },
+    );
     assert_eq!(s.list.paging.len(), 200);
-    update(&mut s, Msg::Page { req: in_flight, result: Ok(p2) });
+    update(
+        &mut s,
+        Msg::Page {
+            req: in_flight,
+            result: Ok(p2),
+        },
+    );
     assert_eq!(s.list.paging.len(), 200);
 }
 
@@ -96,7 +116,13 @@ fn duplicate_ids_across_pages_are_dropped() {
     started_with(&mut s, page(0..100, Some("c"), true));
     let req = page_reqs(&update(&mut s, key('G')))[0];
     // The server repeats the last 10 rows (new calls shifted the window).
-    update(&mut s, Msg::Page { req, result: Ok(page(90..150, None, true)) });
+    update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(page(90..150, None, true)),
+        },
+    );
     assert_eq!(s.list.paging.len(), 150);
     let all = ids(&s);
     let mut dedup = all.clone();
@@ -121,8 +147,20 @@ fn pages_of_an_older_query_are_dropped_even_out_of_order() {
     assert_eq!(query.client_env.as_deref(), Some("sandbox"));
     assert_eq!(query.cursor, None);
     // The new first page arrives first, then the stale old page 2.
-    update(&mut s, Msg::Page { req: new, result: Ok(page(500..510, None, true)) });
-    update(&mut s, Msg::Page { req: old, result: Ok(page(100..200, None, true)) });
+    update(
+        &mut s,
+        Msg::Page {
+            req: new,
+            result: Ok(page(500..510, None, true)),
+        },
+    );
+    update(
+        &mut s,
+        Msg::Page {
+            req: old,
+            result: Ok(page(100..200, None, true)),
+        },
+    );
     assert_eq!(s.list.paging.len(), 10);
     assert!(ids(&s)[0].starts_with("CA01f4"));
 }
@@ -135,7 +173,11 @@ fn fast_moves_fetch_only_the_resting_row_and_stale_answers_are_dropped() {
     for _ in 0..5 {
         dues.extend(detail_due(&update(&mut s, key('j'))));
     }
-    assert_eq!(dues.len(), 6, "one debounce timer per move, nothing fetched yet");
+    assert_eq!(
+        dues.len(),
+        6,
+        "one debounce timer per move, nothing fetched yet"
+    );
     let mut fetches = Vec::new();
     for d in dues {
         for e in update(&mut s, d) {
@@ -149,7 +191,13 @@ fn fast_moves_fetch_only_the_resting_row_and_stale_answers_are_dropped() {
     assert_eq!(id, conv(5, false).id);
     // The user moves on before the answer comes back: it is dropped.
     let fx = update(&mut s, key('j'));
-    update(&mut s, Msg::Conversation { req, result: Ok(conv(5, true)) });
+    update(
+        &mut s,
+        Msg::Conversation {
+            req,
+            result: Ok(conv(5, true)),
+        },
+    );
     assert!(s.detail.view.is_none());
     assert!(s.detail.cache.get(&id).is_none());
     // The current row's answer is used.
@@ -159,7 +207,13 @@ fn fast_moves_fetch_only_the_resting_row_and_stale_answers_are_dropped() {
         other => panic!("expected a fetch, got {other:?}"),
     };
     assert_eq!(id, conv(6, false).id);
-    update(&mut s, Msg::Conversation { req, result: Ok(conv(6, true)) });
+    update(
+        &mut s,
+        Msg::Conversation {
+            req,
+            result: Ok(conv(6, true)),
+        },
+    );
     assert_eq!(s.detail.view.as_ref().map(|v| v.id.clone()), Some(id));
 }
 
@@ -179,14 +233,33 @@ fn transient_page_errors_retry_automatically_and_recover() {
     let mut s = state(120, 40);
     let fx = start(&mut s);
     let req = page_reqs(&fx)[0];
-    let offline = callscope::api::ApiError::transport(ErrorKind::Network, "connection refused", HostFamily::Runtime, "127.0.0.1:9");
-    let fx = update(&mut s, Msg::Page { req, result: Err(offline) });
+    let offline = callscope::api::ApiError::transport(
+        ErrorKind::Network,
+        "connection refused",
+        HostFamily::Runtime,
+        "127.0.0.1:9",
+    );
+    let fx = update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Err(offline),
+        },
+    );
     assert_eq!(s.connection, Connection::Offline);
-    assert!(s.status.error.as_deref().unwrap().starts_with("network error — Cannot reach"));
+    assert!(
+        s.status
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("network error — Cannot reach")
+    );
     let retry = fx
         .iter()
         .find_map(|e| match e {
-            Effect::After { msg: m @ Msg::RetryPage { .. }, .. } => Some(m.clone()),
+            Effect::After { msg, .. } if matches!(**msg, Msg::RetryPage { .. }) => {
+                Some((**msg).clone())
+            }
             _ => None,
         })
         .expect("an automatic retry is scheduled");
@@ -194,7 +267,13 @@ fn transient_page_errors_retry_automatically_and_recover() {
     assert!(page_reqs(&update(&mut s, key('G'))).is_empty());
     // …until the timer fires.
     let req = page_reqs(&update(&mut s, retry.clone()))[0];
-    update(&mut s, Msg::Page { req, result: Ok(page(0..10, None, true)) });
+    update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(page(0..10, None, true)),
+        },
+    );
     assert_eq!(s.connection, Connection::Connected);
     assert!(s.status.error.is_none());
     assert_eq!(s.list.paging.len(), 10);
@@ -206,9 +285,21 @@ fn transient_page_errors_retry_automatically_and_recover() {
 fn auth_errors_wait_for_reload() {
     let mut s = state(120, 40);
     let req = page_reqs(&start(&mut s))[0];
-    let fx = update(&mut s, Msg::Page { req, result: Err(api_error(401, "{}", "h")) });
+    let fx = update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Err(api_error(401, "{}", "h")),
+        },
+    );
     assert!(fx.is_empty(), "no automatic retry for a 401");
-    assert!(s.status.error.as_deref().unwrap().starts_with("401 Unauthorized"));
+    assert!(
+        s.status
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("401 Unauthorized")
+    );
     let fx = update(&mut s, key('r'));
     assert_eq!(page_reqs(&fx).len(), 1);
     assert!(s.status.error.is_none());
@@ -239,7 +330,10 @@ fn window_channel_and_env_change_the_query() {
     update(&mut s, code(KeyCode::Backspace));
     update(&mut s, key('h'));
     let fx = update(&mut s, code(KeyCode::Enter));
-    assert_eq!(page_queries(&fx)[0].1.start_time, Some(now() - chrono::Duration::hours(6)));
+    assert_eq!(
+        page_queries(&fx)[0].1.start_time,
+        Some(now() - chrono::Duration::hours(6))
+    );
     assert_eq!(s.window.label(), "6h");
     // The clock moves only by messages.
     let later = now() + chrono::Duration::hours(1);
@@ -257,7 +351,13 @@ fn filter_and_search() {
         update(&mut s, key(c));
     }
     assert_eq!(s.list.visible_len(), 10);
-    assert!(s.list.selected().unwrap().handoff_reason.contains("billing"));
+    assert!(
+        s.list
+            .selected()
+            .unwrap()
+            .handoff_reason
+            .contains("billing")
+    );
     update(&mut s, code(KeyCode::Enter));
     assert!(s.input.is_none());
     assert_eq!(s.list.filter, "handoff");
@@ -293,7 +393,10 @@ fn detail_scrolls_independently_of_the_list() {
     update(&mut s, key('G'));
     let max = s.detail.view.as_ref().unwrap().lines.len() - s.panes().detail_rows();
     assert_eq!(s.detail.scroll, max);
-    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)),
+    );
     assert!(s.detail.scroll < max);
     update(&mut s, code(KeyCode::Tab));
     update(&mut s, key('j'));
@@ -323,7 +426,10 @@ fn copy_quit_suspend_and_mouse() {
     assert!(matches!(&fx[..], [Effect::SetMouseCapture(true)]));
     update(&mut s, click(5));
     assert_eq!(s.list.sel, 3, "header + border + rows 0..=3");
-    let fx = update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL)));
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL)),
+    );
     assert!(matches!(&fx[..], [Effect::Suspend]));
     let fx = update(&mut s, key('q'));
     assert!(matches!(&fx[..], [Effect::Quit]));
@@ -333,11 +439,15 @@ fn copy_quit_suspend_and_mouse() {
 #[test]
 fn remapped_keys_drive_update() {
     let mut s = state(120, 40);
-    s.keymap = KeyMap::from_config(&toml::from_str("down = \"ctrl-n\"\nquit = \"x\"").unwrap()).unwrap();
+    s.keymap =
+        KeyMap::from_config(&toml::from_str("down = \"ctrl-n\"\nquit = \"x\"").unwrap()).unwrap();
     started_with(&mut s, page(0..30, None, true));
     update(&mut s, key('j'));
     assert_eq!(s.list.sel, 0);
-    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)));
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+    );
     assert_eq!(s.list.sel, 1);
     assert!(update(&mut s, key('q')).is_empty());
     assert!(matches!(&update(&mut s, key('x'))[..], [Effect::Quit]));

@@ -214,11 +214,17 @@ fn key_list(action: &str, v: &toml::Value) -> Result<Vec<String>> {
             .iter()
             .map(|i| match i {
                 toml::Value::String(s) => Ok(s.clone()),
-                other => bail!("[keys] {action}: expected key strings, found a {}", other.type_str()),
+                other => bail!(
+                    "[keys] {action}: expected key strings, found a {}",
+                    other.type_str()
+                ),
             })
             .collect(),
         other => {
-            bail!("[keys] {action}: expected a key string or a list of them, found a {}", other.type_str())
+            bail!(
+                "[keys] {action}: expected a key string or a list of them, found a {}",
+                other.type_str()
+            )
         }
     }
 }
@@ -387,12 +393,16 @@ mod tests {
         );
         assert_eq!(KeyChord::parse("f99"), None);
         assert_eq!(KeyChord::parse("nope"), None);
-        assert_eq!(KeyChord::parse("-"), Some(KeyChord::new(KeyCode::Char('-'), KeyModifiers::NONE)));
+        assert_eq!(
+            KeyChord::parse("-"),
+            Some(KeyChord::new(KeyCode::Char('-'), KeyModifiers::NONE))
+        );
     }
 
     #[test]
     fn user_bindings_replace_defaults_and_win_conflicts() {
-        let t: toml::Table = toml::from_str("down = [\"ctrl-n\", \"J\"]\nquit = \"x\"\nreload = \"n\"").unwrap();
+        let t: toml::Table =
+            toml::from_str("down = [\"ctrl-n\", \"J\"]\nquit = \"x\"\nreload = \"n\"").unwrap();
         let km = KeyMap::from_config(&t).unwrap();
         let n = |c| ev(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(km.action(&n('j')), None);

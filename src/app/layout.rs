@@ -20,7 +20,10 @@ impl Panes {
     pub fn compute(area: Rect, banner_lines: u16) -> Panes {
         let h = area.height;
         let banner_h = banner_lines.min(h.saturating_sub(6));
-        let header = Rect { height: 1.min(h), ..area };
+        let header = Rect {
+            height: 1.min(h),
+            ..area
+        };
         let status = Rect {
             y: area.y + h.saturating_sub(1),
             height: 1.min(h),

@@ -11,6 +11,9 @@ use crate::api::{ApiError, Conversation, ConversationPage, ListQuery, RetryNotic
 pub type RequestId = u64;
 
 /// Everything that can happen to the app. Time arrives only in messages.
+// A message is moved once, from a task to the loop; boxing the big answers would only add
+// an allocation per page.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
@@ -27,11 +30,15 @@ pub enum Msg {
         result: Result<Conversation, ApiError>,
     },
     /// The selection rested long enough: fetch its transcript if it is still wanted.
-    DetailDue { req: RequestId },
+    DetailDue {
+        req: RequestId,
+    },
     /// The client is waiting before a retry (429 Retry-After, 5xx/network backoff).
     Retrying(RetryNotice),
     /// Time to retry a page that failed with a transient error.
-    RetryPage { generation: u64 },
+    RetryPage {
+        generation: u64,
+    },
 }
 
 impl Msg {
@@ -44,10 +51,19 @@ impl Msg {
 /// Side effects, performed by the runner (`tui::effects`); tests just inspect them.
 #[derive(Debug, Clone)]
 pub enum Effect {
-    FetchPage { req: RequestId, query: ListQuery },
-    FetchConversation { req: RequestId, id: String },
+    FetchPage {
+        req: RequestId,
+        query: ListQuery,
+    },
+    FetchConversation {
+        req: RequestId,
+        id: String,
+    },
     /// Send `msg` back after `delay` (debounce, automatic retry).
-    After { delay: Duration, msg: Msg },
+    After {
+        delay: Duration,
+        msg: Box<Msg>,
+    },
     /// Put text on the clipboard via OSC 52.
     Copy(String),
     SetMouseCapture(bool),

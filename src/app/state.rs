@@ -93,7 +93,9 @@ impl TimeWindow {
         };
         let secs = n.checked_mul(mult).ok_or_else(err)?;
         if !(60..=366 * 86_400).contains(&secs) {
-            return Err(format!("{s:?}: a window must be between 1 minute and 366 days"));
+            return Err(format!(
+                "{s:?}: a window must be between 1 minute and 366 days"
+            ));
         }
         Ok(TimeWindow { secs })
     }
@@ -131,9 +133,13 @@ pub struct Input {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     /// `w`: presets and "custom…".
-    WindowPicker { sel: usize },
+    WindowPicker {
+        sel: usize,
+    },
 }
 
 /// The header's fixed facts.
@@ -336,9 +342,12 @@ impl State {
     /// Lines the error banner takes at the current width (at most 3).
     pub fn banner_lines(&self) -> u16 {
         match &self.status.error {
-            Some(e) => wrap(&sanitize_line(e), self.width.saturating_sub(2).max(10) as usize)
-                .len()
-                .min(3) as u16,
+            Some(e) => wrap(
+                &sanitize_line(e),
+                self.width.saturating_sub(2).max(10) as usize,
+            )
+            .len()
+            .min(3) as u16,
             None => 0,
         }
     }

@@ -110,15 +110,30 @@ impl Builder<'_> {
         }
         let key_w = 10;
         let mut first = true;
-        for part in wrap(&sanitize_line(value), self.cols.saturating_sub(key_w).max(8)) {
-            let k = if first { format!("{key:<key_w$}") } else { " ".repeat(key_w) };
+        for part in wrap(
+            &sanitize_line(value),
+            self.cols.saturating_sub(key_w).max(8),
+        ) {
+            let k = if first {
+                format!("{key:<key_w$}")
+            } else {
+                " ".repeat(key_w)
+            };
             first = false;
-            self.lines.push(Line::new().push(Tag::Key, k).push(Tag::Plain, part));
+            self.lines
+                .push(Line::new().push(Tag::Key, k).push(Tag::Plain, part));
         }
     }
 
     /// A speaker's utterance: `00:06 09:15:08 USER  text…`, wrapped under the text column.
-    fn utterance(&mut self, at: Option<DateTime<Utc>>, who: Tag, label: &str, text: &str, text_tag: Tag) {
+    fn utterance(
+        &mut self,
+        at: Option<DateTime<Utc>>,
+        who: Tag,
+        label: &str,
+        text: &str,
+        text_tag: Tag,
+    ) {
         let offset = match (at, self.start) {
             (Some(t), Some(s)) => clock((t - s).num_seconds()),
             _ => "--:--".into(),
@@ -172,12 +187,24 @@ impl Builder<'_> {
         let user = sanitize_text(&t.user_input);
         let dtmf = sanitize_line(&t.user_input_dtmf);
         if t.is_silence && user.is_empty() {
-            self.utterance(t.user_input_datetime, Tag::User, "USER", "(silence)", Tag::Marker);
+            self.utterance(
+                t.user_input_datetime,
+                Tag::User,
+                "USER",
+                "(silence)",
+                Tag::Marker,
+            );
         } else if !user.is_empty() {
             self.utterance(t.user_input_datetime, Tag::User, "USER", &user, Tag::Plain);
         }
         if !dtmf.is_empty() {
-            self.utterance(t.user_input_datetime, Tag::User, "DTMF", &format!("⌨ {dtmf}"), Tag::Dtmf);
+            self.utterance(
+                t.user_input_datetime,
+                Tag::User,
+                "DTMF",
+                &format!("⌨ {dtmf}"),
+                Tag::Dtmf,
+            );
         }
         let mut notes = Vec::new();
         if toggles.translation {
@@ -193,7 +220,10 @@ impl Builder<'_> {
             }
             for e in &t.entities {
                 let vals: Vec<String> = e.values.iter().map(|v| sanitize_line(v)).collect();
-                notes.push((Tag::Entity, format!("{}={}", sanitize_line(&e.name), vals.join("|"))));
+                notes.push((
+                    Tag::Entity,
+                    format!("{}={}", sanitize_line(&e.name), vals.join("|")),
+                ));
             }
         }
         // Latency measures the answer to a user input; the greeting has none.
@@ -213,7 +243,13 @@ impl Builder<'_> {
         self.note(notes);
         let agent = sanitize_text(&t.agent_response);
         if !agent.is_empty() {
-            self.utterance(t.agent_response_datetime, Tag::Agent, "AGENT", &agent, Tag::Plain);
+            self.utterance(
+                t.agent_response_datetime,
+                Tag::Agent,
+                "AGENT",
+                &agent,
+                Tag::Plain,
+            );
             if toggles.translation {
                 let en = sanitize_line(&t.english_agent_response);
                 if !en.is_empty() && en != sanitize_line(&t.agent_response) {
@@ -237,9 +273,16 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
     b.meta("id", &c.id);
     let start = c
         .started_at
-        .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %:z").to_string())
+        .map(|t| {
+            t.with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S %:z")
+                .to_string()
+        })
         .unwrap_or_default();
-    let duration = c.total_duration.map(|d| clock(d as i64)).unwrap_or_default();
+    let duration = c
+        .total_duration
+        .map(|d| clock(d as i64))
+        .unwrap_or_default();
     let mut channel = sanitize_line(&c.channel);
     if !c.environment.is_empty() {
         channel = format!("{channel} · {}", sanitize_line(&c.environment));
@@ -253,7 +296,11 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
     if !c.from_number.is_empty() || !c.to_number.is_empty() {
         b.meta(
             "from → to",
-            &format!("{} → {}", sanitize_line(&c.from_number), sanitize_line(&c.to_number)),
+            &format!(
+                "{} → {}",
+                sanitize_line(&c.from_number),
+                sanitize_line(&c.to_number)
+            ),
         );
     }
     let variant = match (c.variant_name.is_empty(), c.variant_id.is_empty()) {
@@ -264,7 +311,11 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
     };
     b.meta("variant", &variant);
     if c.handoff {
-        let mut h = if c.handoff_reason.is_empty() { "yes".to_string() } else { c.handoff_reason.clone() };
+        let mut h = if c.handoff_reason.is_empty() {
+            "yes".to_string()
+        } else {
+            c.handoff_reason.clone()
+        };
         if !c.handoff_destination.is_empty() {
             h = format!("{h} → {}", c.handoff_destination);
         }
@@ -320,13 +371,25 @@ pub fn plain_text(c: &Conversation) -> String {
     };
     for t in &c.turns {
         if !t.user_input.is_empty() {
-            out.push_str(&format!("[{}] USER: {}\n", off(t.user_input_datetime), sanitize_line(&t.user_input)));
+            out.push_str(&format!(
+                "[{}] USER: {}\n",
+                off(t.user_input_datetime),
+                sanitize_line(&t.user_input)
+            ));
         }
         if !t.user_input_dtmf.is_empty() {
-            out.push_str(&format!("[{}] DTMF: {}\n", off(t.user_input_datetime), sanitize_line(&t.user_input_dtmf)));
+            out.push_str(&format!(
+                "[{}] DTMF: {}\n",
+                off(t.user_input_datetime),
+                sanitize_line(&t.user_input_dtmf)
+            ));
         }
         if !t.agent_response.is_empty() {
-            out.push_str(&format!("[{}] AGENT: {}\n", off(t.agent_response_datetime), sanitize_line(&t.agent_response)));
+            out.push_str(&format!(
+                "[{}] AGENT: {}\n",
+                off(t.agent_response_datetime),
+                sanitize_line(&t.agent_response)
+            ));
         }
     }
     out
@@ -368,14 +431,32 @@ mod tests {
 
     #[test]
     fn lays_out_turns_with_offsets_and_sanitized_text() {
-        let on = Toggles { intents: true, translation: true };
+        let on = Toggles {
+            intents: true,
+            translation: true,
+        };
         let v = build(&sample(), 50, on, FixedOffset::east_opt(0).unwrap());
         let text: Vec<String> = v.lines.iter().map(Line::text).collect();
-        assert!(text.iter().any(|l| l.starts_with("00:06 USER  Book a ␛table␛")), "{text:#?}");
-        assert!(text.iter().any(|l| l.contains("intent: book_table") && l.contains("2.50s")));
+        assert!(
+            text.iter()
+                .any(|l| l.starts_with("00:06 USER  Book a ␛table␛")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|l| l.contains("intent: book_table") && l.contains("2.50s"))
+        );
         assert_eq!(v.turn_starts.len(), 2);
-        assert!(v.lines.iter().flat_map(|l| &l.spans).any(|(tag, _)| *tag == Tag::LatencyBad));
-        let off = Toggles { intents: false, translation: false };
+        assert!(
+            v.lines
+                .iter()
+                .flat_map(|l| &l.spans)
+                .any(|(tag, _)| *tag == Tag::LatencyBad)
+        );
+        let off = Toggles {
+            intents: false,
+            translation: false,
+        };
         let v = build(&sample(), 50, off, FixedOffset::east_opt(0).unwrap());
         assert!(!v.lines.iter().any(|l| l.text().contains("intent:")));
     }
@@ -384,7 +465,15 @@ mod tests {
     fn hidden_transcript_shows_the_diagnosis() {
         let mut c = sample();
         c.turns.clear();
-        let v = build(&c, 60, Toggles { intents: true, translation: false }, FixedOffset::east_opt(0).unwrap());
+        let v = build(
+            &c,
+            60,
+            Toggles {
+                intents: true,
+                translation: false,
+            },
+            FixedOffset::east_opt(0).unwrap(),
+        );
         let all: String = v.lines.iter().map(|l| l.text() + "\n").collect();
         assert!(all.contains("Conversation transcript"), "{all}");
         assert!(all.contains("API Keys > Configuration"), "{all}");
@@ -394,7 +483,15 @@ mod tests {
     fn lines_fit_the_width() {
         let mut c = sample();
         c.turns[1].user_input = "東京 ".repeat(40);
-        let v = build(&c, 40, Toggles { intents: true, translation: true }, FixedOffset::east_opt(0).unwrap());
+        let v = build(
+            &c,
+            40,
+            Toggles {
+                intents: true,
+                translation: true,
+            },
+            FixedOffset::east_opt(0).unwrap(),
+        );
         for l in &v.lines {
             assert!(width(&l.text()) <= 40, "{:?}", l.text());
         }

@@ -151,9 +151,9 @@ fn on_page(
             if e.is_transient() {
                 fx.push(Effect::After {
                     delay: PAGE_RETRY,
-                    msg: Msg::RetryPage {
+                    msg: Box::new(Msg::RetryPage {
                         generation: s.list.paging.generation,
-                    },
+                    }),
                 });
             }
             s.list.paging.failed = Some(e);
@@ -172,10 +172,17 @@ fn on_retrying(s: &mut State, n: &RetryNotice) {
     let secs = n.wait.as_secs_f64();
     let text = match (&n.reason, n.status) {
         (ErrorKind::RateLimited, _) => {
-            format!("rate limited — waiting {}s (retry {})", secs.ceil() as u64, n.attempt)
+            format!(
+                "rate limited — waiting {}s (retry {})",
+                secs.ceil() as u64,
+                n.attempt
+            )
         }
         (_, Some(code)) => format!("HTTP {code} — retrying in {secs:.1}s (retry {})", n.attempt),
-        _ => format!("network trouble — retrying in {secs:.1}s (retry {})", n.attempt),
+        _ => format!(
+            "network trouble — retrying in {secs:.1}s (retry {})",
+            n.attempt
+        ),
     };
     s.status.retry = Some(text);
     s.connection = Connection::Retrying;
@@ -231,7 +238,7 @@ fn on_selection(s: &mut State, fx: &mut Vec<Effect>) {
     s.detail.debounce = Some(req);
     fx.push(Effect::After {
         delay: DETAIL_DEBOUNCE,
-        msg: Msg::DetailDue { req },
+        msg: Box::new(Msg::DetailDue { req }),
     });
 }
 
@@ -317,7 +324,11 @@ fn row_matches(r: &super::paging::Row, needle: &str) -> bool {
     let words = [
         if r.has(VOICE) { "voice" } else { "chat" },
         if r.has(HANDOFF) { "handoff" } else { "" },
-        if r.has(IN_PROGRESS) { "in progress" } else { "" },
+        if r.has(IN_PROGRESS) {
+            "in progress"
+        } else {
+            ""
+        },
     ];
     r.id.to_lowercase().contains(needle)
         || r.handoff_reason.to_lowercase().contains(needle)
@@ -343,7 +354,12 @@ fn set_filter(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
     }
     let pos = match current {
         Some(i) if s.list.filter.is_empty() => i,
-        Some(i) => s.list.view.iter().position(|&v| v as usize == i).unwrap_or(0),
+        Some(i) => s
+            .list
+            .view
+            .iter()
+            .position(|&v| v as usize == i)
+            .unwrap_or(0),
         None => 0,
     };
     let before = s.list.selected().map(|r| r.id.clone());
@@ -700,7 +716,11 @@ fn on_mouse(s: &mut State, m: MouseEvent, fx: &mut Vec<Effect>) {
         }
         MouseEventKind::Down(MouseButton::Left) if in_detail => s.focus = Pane::Detail,
         MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
-            let delta = if m.kind == MouseEventKind::ScrollDown { 3 } else { -3 };
+            let delta = if m.kind == MouseEventKind::ScrollDown {
+                3
+            } else {
+                -3
+            };
             if in_list {
                 let pos = s.list.sel.saturating_add_signed(delta);
                 select(s, pos, false, fx);

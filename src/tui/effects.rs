@@ -53,7 +53,7 @@ impl Runner {
             Effect::After { delay, msg } => {
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    let _ = tx.send(msg);
+                    let _ = tx.send(*msg);
                 });
                 None
             }

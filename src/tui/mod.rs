@@ -32,7 +32,7 @@ pub async fn browse(args: BrowseArgs) -> Result<i32> {
     // Every configuration problem is reported before the terminal is touched.
     let cfg = Config::resolve(&args.conn, &config::process_env)?;
     cfg.require_complete()?;
-    open(cfg).await
+    open(cfg, None).await
 }
 
 /// `callscope demo`: the TUI against an in-process stand-in on free loopback ports.
@@ -57,24 +57,34 @@ pub async fn demo(args: DemoArgs) -> Result<i32> {
     // The demo ignores POLYAI_* variables: it talks only to its own stand-in.
     let mut cfg = Config::resolve_with_file(&conn, &|_| None, file)?;
     cfg.api_key = Some(ApiKey::new(server.api_key.clone()));
-    let code = open(cfg).await;
+    let code = open(cfg, Some("demo stand-in")).await;
     drop(server);
     code
 }
 
-async fn open(cfg: Config) -> Result<i32> {
-    let keymap = KeyMap::from_config(&cfg.file.keys).context("invalid [keys] in the config file")?;
-    let theme = Theme::from_config(&cfg.file.theme).context("invalid [theme] in the config file")?;
+/// `place` replaces the region label in the header (the demo's loopback URL says little).
+async fn open(cfg: Config, place: Option<&str>) -> Result<i32> {
+    let keymap =
+        KeyMap::from_config(&cfg.file.keys).context("invalid [keys] in the config file")?;
+    let theme =
+        Theme::from_config(&cfg.file.theme).context("invalid [theme] in the config file")?;
     let client = Client::new(&cfg)?;
     let log = crate::logging::init_file(&config::default_data_dir())?;
     tracing::info!(base = %cfg.base_url, "callscope TUI starting");
     let identity = Identity {
         account: cfg.account_id.clone(),
         project: cfg.project_id.clone(),
-        region: cfg.region_label(),
+        region: place.map_or_else(|| cfg.region_label(), str::to_string),
     };
     let tz = chrono::Local::now().offset().fix();
-    let state = State::new(keymap, identity, &cfg.client_env, chrono::Utc::now(), tz, (80, 24));
+    let state = State::new(
+        keymap,
+        identity,
+        &cfg.client_env,
+        chrono::Utc::now(),
+        tz,
+        (80, 24),
+    );
     event_loop::run(state, theme, client).await?;
     tracing::info!(log = %log.display(), "callscope TUI done");
     Ok(0)

@@ -73,20 +73,34 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let rows = inner.height as usize;
     let d = &s.detail;
     let mut block = Block::bordered()
-        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
-        .border_style(Theme::fg(if focused { theme.border_focus } else { theme.border }))
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(Theme::fg(if focused {
+            theme.border_focus
+        } else {
+            theme.border
+        }))
         .title(title(s, inner.width as usize));
     if let Some(v) = &d.view
         && v.lines.len() > rows
     {
         let last = (d.scroll + rows).min(v.lines.len());
-        block = block.title_bottom(Line::from(format!(" {}–{}/{} ", d.scroll + 1, last, v.lines.len())).right_aligned());
+        block = block.title_bottom(
+            Line::from(format!(" {}–{}/{} ", d.scroll + 1, last, v.lines.len())).right_aligned(),
+        );
     }
     if !d.search.is_empty() {
         block = block.title_bottom(Line::from(format!(
             " /{} {}/{} ",
             crate::sanitize::sanitize_line(&d.search),
-            if d.matches.is_empty() { 0 } else { d.match_idx + 1 },
+            if d.matches.is_empty() {
+                0
+            } else {
+                d.match_idx + 1
+            },
             d.matches.len()
         )));
     }
@@ -100,12 +114,19 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         } else {
             (String::new(), Style::default())
         };
-        for (i, l) in wrap(&text, inner.width as usize).into_iter().take(rows).enumerate() {
+        for (i, l) in wrap(&text, inner.width as usize)
+            .into_iter()
+            .take(rows)
+            .enumerate()
+        {
             buf.set_stringn(inner.x, inner.y + i as u16, l, inner.width as usize, style);
         }
         return;
     };
-    let hit = Style::default().bg(theme.matched).fg(ratatui::style::Color::Black).add_modifier(Modifier::BOLD);
+    let hit = Style::default()
+        .bg(theme.matched)
+        .fg(ratatui::style::Color::Black)
+        .add_modifier(Modifier::BOLD);
     let current = d.matches.get(d.match_idx).copied();
     for (i, line) in view.lines.iter().skip(d.scroll).take(rows).enumerate() {
         let idx = d.scroll + i;

@@ -33,9 +33,18 @@ pub fn help_lines(s: &State) -> Vec<String> {
     lines.push(String::new());
     let reserved: Vec<String> = RESERVED
         .iter()
-        .map(|c| if *c == ' ' { "space".to_string() } else { c.to_string() })
+        .map(|c| {
+            if *c == ' ' {
+                "space".to_string()
+            } else {
+                c.to_string()
+            }
+        })
         .collect();
-    lines.push(format!("{:>19}  reserved for the audio player", reserved.join(" ")));
+    lines.push(format!(
+        "{:>19}  reserved for the audio player",
+        reserved.join(" ")
+    ));
     lines.push(format!("{:>19}  suspend (fg to resume)", "ctrl-z"));
     lines.push(format!("{:>19}  remap in [keys] of config.toml", ""));
     lines
@@ -61,7 +70,13 @@ pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             block.render(r, buf);
             for (i, l) in lines.iter().skip(scroll).take(inner_h).enumerate() {
                 let w = r.width.saturating_sub(2) as usize;
-                buf.set_stringn(r.x + 1, r.y + 1 + i as u16, fit(l, w), w, ratatui::style::Style::default());
+                buf.set_stringn(
+                    r.x + 1,
+                    r.y + 1 + i as u16,
+                    fit(l, w),
+                    w,
+                    ratatui::style::Style::default(),
+                );
             }
         }
         Overlay::WindowPicker { sel } => {

@@ -64,9 +64,17 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         return;
     }
     let focused = s.focus == Pane::List;
-    let border = Theme::fg(if focused { theme.border_focus } else { theme.border });
+    let border = Theme::fg(if focused {
+        theme.border_focus
+    } else {
+        theme.border
+    });
     Block::bordered()
-        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
         .border_style(border)
         .title(title(s, area.width))
         .render(area, buf);
@@ -86,7 +94,11 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         let marker = if selected { "▶ " } else { "  " };
         let text = fit(&format!("{marker}{}", row_text(row, s.tz)), cols);
         let style = if selected {
-            if focused { theme.selected() } else { Style::default().add_modifier(ratatui::style::Modifier::BOLD) }
+            if focused {
+                theme.selected()
+            } else {
+                Style::default().add_modifier(ratatui::style::Modifier::BOLD)
+            }
         } else if row.has(IN_PROGRESS) {
             Theme::fg(theme.accent)
         } else {
@@ -100,9 +112,16 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     if y < inner.bottom() {
         let p = &s.list.paging;
         let (text, style) = if p.failed.is_some() {
-            ("✖ could not load — r to retry".to_string(), Theme::fg(theme.error))
+            (
+                "✖ could not load — r to retry".to_string(),
+                Theme::fg(theme.error),
+            )
         } else if p.in_flight.is_some() {
-            let t = if len == 0 { "⟳ loading…" } else { "⟳ loading more…" };
+            let t = if len == 0 {
+                "⟳ loading…"
+            } else {
+                "⟳ loading more…"
+            };
             (format!("  {t}"), theme.dim())
         } else if len == 0 && !s.list.filter.is_empty() {
             ("  no loaded row matches the filter".into(), theme.dim())

@@ -17,14 +17,23 @@ pub fn render_banner(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         return;
     }
     let style = Theme::fg(theme.error).add_modifier(Modifier::BOLD);
-    let lines = wrap(&format!("✖ {}", sanitize_line(e)), area.width.saturating_sub(1) as usize);
+    let lines = wrap(
+        &format!("✖ {}", sanitize_line(e)),
+        area.width.saturating_sub(1) as usize,
+    );
     let n = lines.len();
     for (i, l) in lines.into_iter().take(area.height as usize).enumerate() {
         let mut l = l;
         if i + 1 == area.height as usize && n > area.height as usize {
             l = crate::sanitize::truncate(&format!("{l} …"), area.width as usize);
         }
-        buf.set_stringn(area.x, area.y + i as u16, format!(" {l}"), area.width as usize, style);
+        buf.set_stringn(
+            area.x,
+            area.y + i as u16,
+            format!(" {l}"),
+            area.width as usize,
+            style,
+        );
     }
 }
 
@@ -90,7 +99,10 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             InputKind::Window => ("window (90m, 6h, 3d, 2w)", "enter apply · esc cancel"),
         };
         let line = Line::from(vec![
-            Span::styled(format!(" {label}: "), Theme::fg(theme.accent).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!(" {label}: "),
+                Theme::fg(theme.accent).add_modifier(Modifier::BOLD),
+            ),
             Span::raw(sanitize_line(&input.text)),
             Span::styled("▏", Theme::fg(theme.accent)),
             Span::styled(format!("   {help}"), theme.dim()),
@@ -111,7 +123,10 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let (text, style) = if let Some(n) = &s.status.note {
         (format!(" {}", sanitize_line(n)), Theme::fg(theme.accent))
     } else if let Some(r) = &s.status.retry {
-        (format!(" ⏳ {}", sanitize_line(r)), Theme::fg(theme.warn).add_modifier(Modifier::BOLD))
+        (
+            format!(" ⏳ {}", sanitize_line(r)),
+            Theme::fg(theme.warn).add_modifier(Modifier::BOLD),
+        )
     } else {
         (hints(s, w), theme.dim())
     };

@@ -39,8 +39,23 @@ macro_rules! roles {
 }
 
 roles!(
-    accent, border, border_focus, agent, user, time, key, intent, entity, latency_ok,
-    latency_warn, latency_bad, translation, marker, warn, error, matched,
+    accent,
+    border,
+    border_focus,
+    agent,
+    user,
+    time,
+    key,
+    intent,
+    entity,
+    latency_ok,
+    latency_warn,
+    latency_bad,
+    translation,
+    marker,
+    warn,
+    error,
+    matched,
 );
 
 impl Theme {
@@ -128,7 +143,9 @@ impl Theme {
                 continue;
             }
             let toml::Value::String(text) = v else {
-                bail!("[theme] {k}: expected a colour string such as \"blue\", \"#5f87af\" or \"33\"");
+                bail!(
+                    "[theme] {k}: expected a colour string such as \"blue\", \"#5f87af\" or \"33\""
+                );
             };
             let colour = Color::from_str(text).map_err(|_| {
                 anyhow::anyhow!(
@@ -193,12 +210,17 @@ mod tests {
 
     #[test]
     fn config_overrides_and_errors() {
-        let t: toml::Table = toml::from_str("mode = \"light\"\nagent = \"#112233\"\nuser = \"33\"").unwrap();
+        let t: toml::Table =
+            toml::from_str("mode = \"light\"\nagent = \"#112233\"\nuser = \"33\"").unwrap();
         let th = Theme::from_config(&t).unwrap();
         assert_eq!(th.mode, Mode::Light);
         assert_eq!(th.agent, Color::Rgb(0x11, 0x22, 0x33));
         assert_eq!(th.user, Color::Indexed(33));
-        let err = |s: &str| Theme::from_config(&toml::from_str(s).unwrap()).unwrap_err().to_string();
+        let err = |s: &str| {
+            Theme::from_config(&toml::from_str(s).unwrap())
+                .unwrap_err()
+                .to_string()
+        };
         assert!(err("mode = \"sepia\"").contains("auto"));
         assert!(err("agnet = \"blue\"").contains("unknown [theme] key `agnet`"));
         assert!(err("agent = \"notacolour\"").contains("not a colour"));
@@ -209,7 +231,10 @@ mod tests {
         // Plain white/black/bright-yellow vanish on one background or the other.
         let t = Theme::default();
         for c in [t.accent, t.agent, t.user, t.intent, t.latency_warn, t.error] {
-            assert!(!matches!(c, Color::White | Color::Black | Color::Yellow | Color::LightYellow));
+            assert!(!matches!(
+                c,
+                Color::White | Color::Black | Color::Yellow | Color::LightYellow
+            ));
         }
     }
 }

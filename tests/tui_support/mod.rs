@@ -54,7 +54,11 @@ pub fn conv(i: usize, with_turns: bool) -> Conversation {
         .map(|t| {
             let at = start + Duration::seconds(1 + 9 * t as i64);
             Turn {
-                user_input: if t == 0 { String::new() } else { USER[(i + t) % 4].into() },
+                user_input: if t == 0 {
+                    String::new()
+                } else {
+                    USER[(i + t) % 4].into()
+                },
                 user_input_datetime: (t > 0).then_some(at),
                 agent_response: if t == 0 {
                     "Hi, thanks for calling Bella's, how can I help?".into()
@@ -63,14 +67,25 @@ pub fn conv(i: usize, with_turns: bool) -> Conversation {
                 },
                 agent_response_datetime: Some(at + Duration::seconds(3)),
                 latency: (t > 0).then_some([0.42, 1.35, 2.8][(i + t) % 3]),
-                intents: if t == 1 { vec!["book_table".into()] } else { vec![] },
+                intents: if t == 1 {
+                    vec!["book_table".into()]
+                } else {
+                    vec![]
+                },
                 entities: if t == 1 {
-                    vec![Entity { name: "party_size".into(), values: vec!["4".into()] }]
+                    vec![Entity {
+                        name: "party_size".into(),
+                        values: vec!["4".into()],
+                    }]
                 } else {
                     vec![]
                 },
                 is_ood: t == 3,
-                translated_user_input: if t == 2 { "Siete esta noche".into() } else { String::new() },
+                translated_user_input: if t == 2 {
+                    "Siete esta noche".into()
+                } else {
+                    String::new()
+                },
                 ..Turn::default()
             }
         })
@@ -81,15 +96,27 @@ pub fn conv(i: usize, with_turns: bool) -> Conversation {
         project_id: "PROJECT-demo".into(),
         environment: "live".into(),
         started_at: Some(start),
-        channel: if i % 4 == 3 { "WEBCHAT".into() } else { "VOICE-SIP".into() },
+        channel: if i % 4 == 3 {
+            "WEBCHAT".into()
+        } else {
+            "VOICE-SIP".into()
+        },
         from_number: "+14155550100".into(),
         to_number: "+14155550199".into(),
         in_progress: i == 0,
         num_turns: Some(n as u32),
         total_duration: Some(40 + 17 * i as u32 % 400),
         handoff: i % 3 == 2,
-        handoff_reason: if i % 3 == 2 { "billing_question".into() } else { String::new() },
-        handoff_destination: if i % 3 == 2 { "billing-queue".into() } else { String::new() },
+        handoff_reason: if i % 3 == 2 {
+            "billing_question".into()
+        } else {
+            String::new()
+        },
+        handoff_destination: if i % 3 == 2 {
+            "billing-queue".into()
+        } else {
+            String::new()
+        },
         variant_name: "default".into(),
         metrics: vec![("CSAT".into(), vec!["4".into()])],
         turns: if with_turns { turns } else { vec![] },
@@ -97,7 +124,11 @@ pub fn conv(i: usize, with_turns: bool) -> Conversation {
     }
 }
 
-pub fn page(range: std::ops::Range<usize>, cursor: Option<&str>, with_turns: bool) -> ConversationPage {
+pub fn page(
+    range: std::ops::Range<usize>,
+    cursor: Option<&str>,
+    with_turns: bool,
+) -> ConversationPage {
     ConversationPage {
         conversations: range.map(|i| conv(i, with_turns)).collect(),
         cursor: cursor.map(str::to_string),
