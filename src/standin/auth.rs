@@ -32,11 +32,19 @@ pub struct Caller {
 
 /// Constant-time comparison, so response timing does not reveal how much of a key matched.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Middleware: 401 without a valid key, 429 over the rate limit; never logs the key.
-pub async fn require_key(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+pub async fn require_key(
+    State(state): State<SharedState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let given = req
         .headers()
         .get("x-api-key")
@@ -85,9 +93,10 @@ pub fn project_for<'a>(
     account: Option<&str>,
     project: &str,
 ) -> Result<&'a Project, ApiFailure> {
-    let found = state.projects.iter().find(|p| {
-        p.project_id == project && account.is_none_or(|a| a == p.account_id)
-    });
+    let found = state
+        .projects
+        .iter()
+        .find(|p| p.project_id == project && account.is_none_or(|a| a == p.account_id));
     let Some(found) = found else {
         return Err(ApiFailure::new(
             StatusCode::NOT_FOUND,
@@ -132,9 +141,7 @@ impl RateLimiter {
         }
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let (tokens, last) = buckets
-            .entry(who.to_string())
-            .or_insert((self.rate, now));
+        let (tokens, last) = buckets.entry(who.to_string()).or_insert((self.rate, now));
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.rate);
         *last = now;
         if *tokens >= 1.0 {

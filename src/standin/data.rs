@@ -72,8 +72,8 @@ fn hex_id(rng: &mut Rng) -> String {
 /// Relative call volume by hour of day (UTC): quiet at night, busy in office hours.
 fn hour_weight(hour: u32) -> f64 {
     const W: [f64; 24] = [
-        0.15, 0.1, 0.1, 0.1, 0.15, 0.25, 0.4, 0.6, 0.85, 1.0, 1.0, 0.95, 0.9, 0.95, 1.0, 1.0,
-        0.95, 0.85, 0.7, 0.55, 0.45, 0.35, 0.25, 0.2,
+        0.15, 0.1, 0.1, 0.1, 0.15, 0.25, 0.4, 0.6, 0.85, 1.0, 1.0, 0.95, 0.9, 0.95, 1.0, 1.0, 0.95,
+        0.85, 0.7, 0.55, 0.45, 0.35, 0.25, 0.2,
     ];
     W[hour as usize % 24]
 }
@@ -105,7 +105,11 @@ impl Dataset {
     /// `n` conversations over the 30 days before `now`, deterministic from `seed`.
     pub fn generate(seed: u64, n: usize, now: DateTime<Utc>) -> Dataset {
         let now_ms = now.timestamp_millis();
-        let in_progress = if n == 0 { 0 } else { (n / 500).clamp(3, 40).min(n) };
+        let in_progress = if n == 0 {
+            0
+        } else {
+            (n / 500).clamp(3, 40).min(n)
+        };
         let recent = ((n as f64 * RECENT_SHARE) as usize).max(in_progress);
         let mut entries = Vec::with_capacity(n);
         for i in 0..n {
@@ -319,6 +323,30 @@ impl DatasetHandle {
         id
     }
 
+    /// Ends an in-progress call: it becomes completed with its full transcript (generated
+    /// calls) or just loses its in-progress flag (inserted ones). Returns the completed call,
+    /// e.g. for a `conversation.completed` webhook; `None` if the id is unknown.
+    pub fn complete(&self, id: &str) -> Option<Conversation> {
+        let entry = self.entry(id)?;
+        let mut done = (*entry).clone();
+        done.in_progress = false;
+        done.body = match &entry.body {
+            Body::Generated(plan) => Body::Generated(Plan {
+                in_progress: false,
+                ..*plan
+            }),
+            Body::Stored(c) => {
+                let mut c = (**c).clone();
+                c.in_progress = false;
+                Body::Stored(Arc::new(c))
+            }
+        };
+        let conversation = self.expand(&done);
+        let mut guard = self.data.write().unwrap_or_else(|p| p.into_inner());
+        guard.upsert(done);
+        Some(conversation)
+    }
+
     /// A realistic new call (not inserted): what live-call simulation feeds to `insert`.
     /// Deterministic in `(seed, n)`; it started at `started_at` and ended before `now`
     /// unless `in_progress`.
@@ -385,8 +413,7 @@ mod tests {
         let all = |seed| {
             let h = handle(seed, 300, fixed_now());
             let entries = h.read(|d| d.entries().to_vec());
-            serde_json::to_string(&entries.iter().map(|e| h.expand(e)).collect::<Vec<_>>())
-                .unwrap()
+            serde_json::to_string(&entries.iter().map(|e| h.expand(e)).collect::<Vec<_>>()).unwrap()
         };
         assert_eq!(all(7), all(7));
         assert_ne!(all(7), all(8));
@@ -398,7 +425,10 @@ mod tests {
         let h = handle(7, 3000, now);
         let entries = h.read(|d| d.entries().to_vec());
         assert_eq!(entries.len(), 3000);
-        assert!(entries.windows(2).all(|w| w[0].key() < w[1].key()), "sorted, unique");
+        assert!(
+            entries.windows(2).all(|w| w[0].key() < w[1].key()),
+            "sorted, unique"
+        );
         let day_ago = (now - Duration::hours(24)).timestamp_millis();
         let count = |f: &dyn Fn(&Entry) -> bool| entries.iter().filter(|e| f(e)).count();
         let live = count(&|e| &*e.environment == "live");
@@ -410,15 +440,20 @@ mod tests {
         assert!(count(&|e| &*e.environment == "pre-release") > 0);
         let voice = count(&|e| e.is_voice());
         assert!((1950..=2250).contains(&voice), "~70% voice: {voice}");
-        assert!(
-            entries
-                .iter()
-                .all(|e| e.started_ms >= (now - Duration::days(30)).timestamp_millis()
-                    && e.started_ms <= now.timestamp_millis())
-        );
+        assert!(entries.iter().all(|e| e.started_ms
+            >= (now - Duration::days(30)).timestamp_millis()
+            && e.started_ms <= now.timestamp_millis()));
 
-        let (mut hidden, mut in_progress, mut handoffs, mut dtmf, mut silences, mut ood, mut foreign, mut slow) =
-            (0, 0, 0, 0, 0, 0, 0, 0);
+        let (
+            mut hidden,
+            mut in_progress,
+            mut handoffs,
+            mut dtmf,
+            mut silences,
+            mut ood,
+            mut foreign,
+            mut slow,
+        ) = (0, 0, 0, 0, 0, 0, 0, 0);
         for e in &entries {
             let c = h.expand(e);
             assert!(c.id.len() == 34 && c.id.starts_with("CA"), "{}", c.id);
@@ -430,7 +465,11 @@ mod tests {
                 assert!(end <= now, "completed calls ended before now");
             }
             assert_eq!(
-                c.metrics.iter().find(|(k, _)| k == "CALL_DURATION").unwrap().1,
+                c.metrics
+                    .iter()
+                    .find(|(k, _)| k == "CALL_DURATION")
+                    .unwrap()
+                    .1,
                 vec![total.to_string()]
             );
             if c.transcript_hidden() {
@@ -441,12 +480,19 @@ mod tests {
                     c.num_silences,
                     Some(c.turns.iter().filter(|t| t.is_silence).count() as u32)
                 );
-                assert_eq!(c.num_ood, Some(c.turns.iter().filter(|t| t.is_ood).count() as u32));
+                assert_eq!(
+                    c.num_ood,
+                    Some(c.turns.iter().filter(|t| t.is_ood).count() as u32)
+                );
             }
             for t in &c.turns {
                 for at in [t.user_input_datetime, t.agent_response_datetime] {
                     let at = at.unwrap();
-                    assert!(at >= start && at <= end, "{}: turn at {at} outside the call", c.id);
+                    assert!(
+                        at >= start && at <= end,
+                        "{}: turn at {at} outside the call",
+                        c.id
+                    );
                 }
                 assert!(!t.user_input.contains('{') && !t.agent_response.contains('{'));
                 dtmf += usize::from(!t.user_input_dtmf.is_empty());
@@ -490,5 +536,14 @@ mod tests {
         assert_eq!(&*entries.last().unwrap().id, &*first.id);
         assert!(h.get(&first.id).unwrap().in_progress);
         assert!(entries.windows(2).all(|w| w[0].key() < w[1].key()));
+
+        let live = h.read(|d| d.entries().iter().find(|e| e.in_progress).cloned());
+        if let Some(live) = live {
+            let before = h.get(&live.id).unwrap();
+            let done = h.complete(&live.id).unwrap();
+            assert!(!done.in_progress && !h.entry(&live.id).unwrap().in_progress);
+            assert!(done.num_turns >= before.num_turns);
+        }
+        assert!(h.complete("CAnone").is_none());
     }
 }

@@ -101,7 +101,10 @@ impl IntoResponse for ApiFailure {
         if let Some(secs) = self.retry_after {
             h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if let Some(range) = self.content_range.and_then(|r| HeaderValue::from_str(&r).ok()) {
+        if let Some(range) = self
+            .content_range
+            .and_then(|r| HeaderValue::from_str(&r).ok())
+        {
             h.insert(header::CONTENT_RANGE, range);
         }
         resp

@@ -49,7 +49,8 @@ pub struct Plan {
 }
 
 /// `(variant_id, variant_name)`.
-pub const VARIANTS: [(&str, &str); 2] = [("default", "Default"), ("friendly-v2", "Friendly tone v2")];
+pub const VARIANTS: [(&str, &str); 2] =
+    [("default", "Default"), ("friendly-v2", "Friendly tone v2")];
 
 /// Identity of one conversation in the data set.
 pub struct Identity<'a> {
@@ -229,7 +230,9 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
             && let Some(k) = keypad
         {
             ex.push(Exchange {
-                user: rng.pick_str(&["Sure.", "Okay.", "Yes.", "Go ahead."]).to_string(),
+                user: rng
+                    .pick_str(&["Sure.", "Okay.", "Yes.", "Go ahead."])
+                    .to_string(),
                 agent: rng.pick_str(k.prompt).to_string(),
                 intents: vec!["affirm".into()],
                 ..Default::default()
@@ -254,8 +257,7 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
         }
     }
     let handoff = sc.handoff.as_ref().filter(|h| rng.chance(h.chance));
-    let summary;
-    match handoff {
+    let summary = match handoff {
         Some(h) => {
             ex.push(Exchange {
                 user: slots.fill(rng.pick_str(h.user)),
@@ -263,10 +265,10 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
                 intents: vec!["request_handoff".into()],
                 ..Default::default()
             });
-            summary = format!(
+            format!(
                 "Caller contacted {company} about {}; handed off to {} ({}).",
                 sc.topic, h.destination, h.reason
-            );
+            )
         }
         None => {
             if let Some(last) = ex.last_mut() {
@@ -278,12 +280,12 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
                 intents: vec!["goodbye".into()],
                 ..Default::default()
             });
-            summary = format!(
+            format!(
                 "Caller contacted {company} about {}; resolved by the agent.",
                 sc.topic
-            );
+            )
         }
-    }
+    };
     Script {
         exchanges: ex,
         handoff: handoff.map(|h| (h.reason, h.destination)),
@@ -357,7 +359,7 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
     // Timeline, in seconds from the start.
     let mut turns = Vec::with_capacity(script.exchanges.len());
     let mut t = 0.0f64;
-    for (i, e) in script.exchanges.iter().enumerate() {
+    for (i, e) in script.exchanges.into_iter().enumerate() {
         let (user_at, lat) = if i == 0 {
             (0.0, 0.0)
         } else if voice {
@@ -383,23 +385,18 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
         } else {
             user_at + lat
         };
-        t = agent_at
-            + if voice {
-                speech_secs(&e.agent)
-            } else {
-                0.2
-            };
+        t = agent_at + if voice { speech_secs(&e.agent) } else { 0.2 };
         turns.push(Turn {
-            user_input: e.user.clone(),
-            user_input_dtmf: e.dtmf.clone(),
+            user_input: e.user,
+            user_input_dtmf: e.dtmf,
             user_input_datetime: Some(at(user_at)),
-            agent_response: e.agent.clone(),
+            agent_response: e.agent,
             agent_response_datetime: Some(at(agent_at)),
             latency: Some(lat),
-            translated_user_input: e.translated_user.clone(),
-            english_agent_response: e.english_agent.clone(),
-            intents: e.intents.clone(),
-            entities: e.entities.clone(),
+            translated_user_input: e.translated_user,
+            english_agent_response: e.english_agent,
+            intents: e.intents,
+            entities: e.entities,
             is_ood: e.ood,
             is_silence: e.silence,
             barge_in: voice && i > 0 && rng.chance(0.04),
@@ -484,7 +481,11 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
         turns,
         finished_at: (!plan.in_progress).then(|| start + Duration::seconds(total as i64)),
         language: script.language.into(),
-        direction: if voice { "inbound".into() } else { String::new() },
+        direction: if voice {
+            "inbound".into()
+        } else {
+            String::new()
+        },
         short_summary: if plan.in_progress {
             String::new()
         } else {

@@ -163,7 +163,13 @@ pub(crate) fn sanitize_echo(s: &str) -> String {
     let clean: String = s
         .chars()
         .take(80)
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
         .collect();
     format!("{clean:?}")
 }
@@ -211,9 +217,9 @@ pub async fn start_with_platform_routes(
     });
 
     let bind = |addr: SocketAddr, what: &'static str| async move {
-        tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr} ({what} listener); is the port in use? Try port 0"))
+        tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr} ({what} listener); is the port in use? Try port 0")
+        })
     };
     let runtime_listener = bind(opts.runtime_addr, "runtime").await?;
     let platform_listener = bind(opts.platform_addr, "platform").await?;

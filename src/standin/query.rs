@@ -76,7 +76,8 @@ impl ListParams {
             env: "live".into(),
             ..Default::default()
         };
-        let (mut query_type, mut query, mut turn_type, mut offset_given) = (None, None, None, false);
+        let (mut query_type, mut query, mut turn_type, mut offset_given) =
+            (None, None, None, false);
         for (k, v) in pairs {
             match k.as_str() {
                 "start_time" => p.start_ms = Some(time_param(k, v)?),
@@ -235,7 +236,10 @@ impl ListParams {
                     .iter()
                     .any(|c| c.eq_ignore_ascii_case(&e.channel)))
             && self.in_progress.is_none_or(|b| b == e.in_progress)
-            && self.variant_id.as_deref().is_none_or(|v| v == &*e.variant_id)
+            && self
+                .variant_id
+                .as_deref()
+                .is_none_or(|v| v == &*e.variant_id)
             && self
                 .variant_name
                 .as_deref()
@@ -297,10 +301,7 @@ pub fn select(data: &DatasetHandle, p: &ListParams) -> Selection {
             };
             lo = lo.max(after);
         }
-        let hi = p
-            .end_ms
-            .map_or(d.len(), |e| d.lower_bound(e, ""))
-            .max(lo);
+        let hi = p.end_ms.map_or(d.len(), |e| d.lower_bound(e, "")).max(lo);
         let entries = &d.entries()[lo..hi];
         let iter = entries.iter().filter(|e| p.matches_meta(e)).cloned();
         if p.search.is_some() || p.sample {
@@ -319,6 +320,11 @@ pub fn select(data: &DatasetHandle, p: &ListParams) -> Selection {
     let mut last: Option<Arc<Entry>> = None;
     let mut skipped = 0u64;
     for e in candidates {
+        if out.len() == p.limit && p.search.is_none() {
+            // The extra candidate only proves there is another page; no need to expand it.
+            more = true;
+            break;
+        }
         let c = data.expand(&e);
         if let Some(s) = &p.search {
             if !s.matches(&c) {
@@ -378,7 +384,9 @@ mod tests {
     use super::*;
 
     fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
-        q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        q.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -47,16 +47,16 @@ async fn list(
     Extension(caller): Extension<Caller>,
     path: Result<Path<(String, String)>, PathRejection>,
     query: Result<Query<Pairs>, QueryRejection>,
-) -> Result<Json<ConversationPage>, ApiFailure> {
+) -> Result<Response, ApiFailure> {
     let Path((account, project)) = path.map_err(path_failure)?;
     let project = project_for(&state, &caller, Some(&account), &project)?;
     let Query(pairs) = query.map_err(query_failure)?;
     let params = ListParams::parse(&pairs)?;
     let data = project.data.clone();
-    // Expanding a page of transcripts is CPU work: keep it off the async workers.
-    let page = tokio::task::spawn_blocking(move || {
+    // Expanding and serializing a page of transcripts is CPU work: keep it off the async workers.
+    let body = tokio::task::spawn_blocking(move || {
         let sel = select(&data, &params);
-        ConversationPage {
+        let page = ConversationPage {
             conversations: sel
                 .conversations
                 .into_iter()
@@ -64,7 +64,8 @@ async fn list(
                 .collect(),
             cursor: sel.next.map(|c| c.encode()),
             next_offset: sel.next_offset,
-        }
+        };
+        serde_json::to_vec(&page)
     })
     .await
     .map_err(|_| {
@@ -73,8 +74,15 @@ async fn list(
             "INTERNAL_ERROR",
             "The page could not be built.",
         )
+    })?
+    .map_err(|e| {
+        ApiFailure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            format!("The page could not be serialized: {e}"),
+        )
     })?;
-    Ok(Json(page))
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn by_id(
@@ -177,13 +185,17 @@ pub fn runtime_router(state: SharedState) -> Router {
     let routes = Router::new()
         .route("/v3/{account}/{project}/conversations", get(list))
         .route("/v3/{account}/{project}/conversations/{id}", get(by_id))
-        .route("/v3/{account}/{project}/conversations/{id}/audio", get(audio_v3));
+        .route(
+            "/v3/{account}/{project}/conversations/{id}/audio",
+            get(audio_v3),
+        );
     finish(state, routes)
 }
 
 /// The platform family: `/v1/agents/{project}/conversations/{id}[/audio]`, plus `extra`
 /// (e.g. the webhooks routes). `extra`'s routes get the same key check, rate limit and
-/// correlation header, and can read the `Caller` extension.
+/// correlation header, and can read the `Caller` extension; their own state can ride along as
+/// `.layer(Extension(...))` on `extra` before it is passed in.
 pub fn platform_router(state: SharedState, extra: Router<SharedState>) -> Router {
     let routes = Router::new()
         .route("/v1/agents/{project}/conversations/{id}", get(agent_by_id))

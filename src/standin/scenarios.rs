@@ -76,7 +76,13 @@ pub const SLOTS: &[(&str, &[&str])] = &[
     (
         "time",
         &[
-            "6:30", "7 o'clock", "7:15", "7:45", "8 pm", "half past six", "noon",
+            "6:30",
+            "7 o'clock",
+            "7:15",
+            "7:45",
+            "8 pm",
+            "half past six",
+            "noon",
         ],
     ),
     (
@@ -115,14 +121,7 @@ pub const SLOTS: &[(&str, &[&str])] = &[
     (
         "city",
         &[
-            "Chicago",
-            "Denver",
-            "Boston",
-            "Seattle",
-            "Austin",
-            "Miami",
-            "London",
-            "Dublin",
+            "Chicago", "Denver", "Boston", "Seattle", "Austin", "Miami", "London", "Dublin",
         ],
     ),
     (
@@ -166,10 +165,7 @@ pub const SLOTS: &[(&str, &[&str])] = &[
             "Dr. Adeyemi",
         ],
     ),
-    (
-        "carrier",
-        &["UPS", "FedEx", "the courier", "USPS", "DHL"],
-    ),
+    ("carrier", &["UPS", "FedEx", "the courier", "USPS", "DHL"]),
     (
         "email",
         &[
@@ -470,7 +466,11 @@ pub const SCENARIOS: &[Scenario] = &[
             ),
             step(
                 "provide_name",
-                &["{name}.", "It's {name}, born {date} 1984.", "My name is {name}."],
+                &[
+                    "{name}.",
+                    "It's {name}, born {date} 1984.",
+                    "My name is {name}.",
+                ],
                 &[
                     "Thanks {name}. I can see you're booked with {doctor} on {date}. When would work better?",
                     "Got it. Your current appointment is {date}. What day would you prefer?",
@@ -635,7 +635,11 @@ pub const SCENARIOS: &[Scenario] = &[
             ),
             step(
                 "confirm_safe",
-                &["Yes, everyone's fine.", "Yeah, just shaken up.", "We're okay, thanks."],
+                &[
+                    "Yes, everyone's fine.",
+                    "Yeah, just shaken up.",
+                    "We're okay, thanks.",
+                ],
                 &[
                     "Good. Can I take your name and the date it happened?",
                     "Glad to hear it. What's your name, and when did this happen?",
@@ -852,7 +856,11 @@ pub const SCENARIOS: &[Scenario] = &[
             ),
             step(
                 "confirm_change",
-                &["Okay, let's do that.", "Fine, book it.", "Is there nothing earlier?"],
+                &[
+                    "Okay, let's do that.",
+                    "Fine, book it.",
+                    "Is there nothing earlier?",
+                ],
                 &[
                     "Done. Your new boarding details are on their way by email.",
                     "Nothing earlier, I'm afraid. I've held the {day} seat for you.",

@@ -40,9 +40,14 @@ enum Speaker {
 
 #[derive(Debug, Clone, Copy)]
 enum Sound {
-    Speech { seed: u64 },
+    Speech {
+        seed: u64,
+    },
     /// A DTMF digit: its low and high frequencies.
-    Tone { low: f32, high: f32 },
+    Tone {
+        low: f32,
+        high: f32,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +83,10 @@ fn dtmf_freqs(digit: char) -> Option<(f32, f32)> {
         '#' => (3, 2),
         _ => return None,
     };
-    Some(([697.0, 770.0, 852.0, 941.0][row], [1209.0, 1336.0, 1477.0][col]))
+    Some((
+        [697.0, 770.0, 852.0, 941.0][row],
+        [1209.0, 1336.0, 1477.0][col],
+    ))
 }
 
 /// One pitch period of a vowel for a speaker, normalized to peak 1.
@@ -171,7 +179,9 @@ impl Recording {
                         start: sample(end - speech_secs(&t.user_input)),
                         end: sample(end),
                         speaker: Speaker::User,
-                        sound: Sound::Speech { seed: mix(seed ^ k) },
+                        sound: Sound::Speech {
+                            seed: mix(seed ^ k),
+                        },
                     });
                 }
                 let digits: Vec<char> = t
@@ -323,7 +333,7 @@ fn voice(seg: &Segment, n: u64) -> f32 {
             let p = syl - k as f32;
             let h = mix(seed ^ k);
             // Every few syllables a short pause between words.
-            if h % 6 == 0 && k > 0 {
+            if h.is_multiple_of(6) && k > 0 {
                 return 0.0;
             }
             let amp = v.amplitude * (0.55 + 0.45 * ((h >> 8) & 0xff) as f32 / 255.0);
@@ -497,8 +507,14 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=0-9"), 100), RangeAsk::Part(0, 9));
         assert_eq!(parse_range(Some("bytes=90-"), 100), RangeAsk::Part(90, 99));
         assert_eq!(parse_range(Some("bytes=-10"), 100), RangeAsk::Part(90, 99));
-        assert_eq!(parse_range(Some("bytes=50-500"), 100), RangeAsk::Part(50, 99));
-        assert_eq!(parse_range(Some("bytes=100-"), 100), RangeAsk::Unsatisfiable);
+        assert_eq!(
+            parse_range(Some("bytes=50-500"), 100),
+            RangeAsk::Part(50, 99)
+        );
+        assert_eq!(
+            parse_range(Some("bytes=100-"), 100),
+            RangeAsk::Unsatisfiable
+        );
         assert_eq!(parse_range(Some("bytes=-0"), 100), RangeAsk::Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=5-2"), 100), RangeAsk::Full);
         assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), RangeAsk::Full);

@@ -1,0 +1,130 @@
+//! Stand-in throughput: start-up with 60,000 conversations, then every conversation paged with
+//! `limit=200` (all three environments), once with raw reqwest and once with `api::Client::pages`.
+//!
+//! Run: `cargo bench --bench standin` (numbers are printed, never asserted).
+
+use std::time::Instant;
+
+use callscope::api::{Client, ListQuery};
+use callscope::config::{Config, ConnectionArgs, FileConfig};
+use callscope::standin::{self, StandinOptions};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+const CONVERSATIONS: usize = 60_000;
+const ENVS: [&str; 3] = ["live", "sandbox", "pre-release"];
+
+/// Just enough of a page to walk it: the items are counted, not decoded.
+#[derive(Deserialize)]
+struct Skim {
+    conversations: Vec<IgnoredAny>,
+    cursor: Option<String>,
+}
+
+fn report(what: &str, summaries: usize, bytes: usize, secs: f64) {
+    println!(
+        "{what:<34} {summaries:>6} summaries in {secs:>6.2} s = {:>8.0} summaries/s, {:>6.1} MB/s",
+        summaries as f64 / secs,
+        bytes as f64 / secs / 1e6
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async {
+        let t = Instant::now();
+        let s = standin::start(StandinOptions {
+            conversations: CONVERSATIONS,
+            ..Default::default()
+        })
+        .await
+        .expect("stand-in starts");
+        println!(
+            "start-up with {CONVERSATIONS} conversations: {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+
+        let http = reqwest::Client::new();
+        let url = format!(
+            "{}/v3/{}/{}/conversations",
+            s.runtime_url, s.account_id, s.project_id
+        );
+        let (mut n, mut bytes) = (0usize, 0usize);
+        let t = Instant::now();
+        for env in ENVS {
+            let mut cursor: Option<String> = None;
+            loop {
+                // The cursor is URL-safe by contract, so it goes in as is.
+                let page_url = match &cursor {
+                    Some(c) => format!("{url}?limit=200&client_env={env}&cursor={c}"),
+                    None => format!("{url}?limit=200&client_env={env}"),
+                };
+                let body = http
+                    .get(page_url)
+                    .header("x-api-key", &s.api_key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                bytes += body.len();
+                let page: Skim = serde_json::from_slice(&body).unwrap();
+                n += page.conversations.len();
+                cursor = page.cursor;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+        }
+        report(
+            "raw reqwest, limit=200",
+            n,
+            bytes,
+            t.elapsed().as_secs_f64(),
+        );
+        assert_eq!(n, CONVERSATIONS, "every conversation exactly once");
+
+        let args = ConnectionArgs {
+            base_url: Some(s.runtime_url.clone()),
+            platform_url: Some(s.platform_url.clone()),
+            account_id: Some(s.account_id.clone()),
+            project_id: Some(s.project_id.clone()),
+            ..Default::default()
+        };
+        let key = s.api_key.clone();
+        let cfg = Config::resolve_with_file(&args, &|_| Some(key.clone()), FileConfig::default())
+            .unwrap();
+        let client = Client::new(&cfg).unwrap();
+        let (mut n, mut turns) = (0usize, 0usize);
+        let t = Instant::now();
+        for env in ENVS {
+            let mut pages = client.pages(ListQuery {
+                limit: Some(200),
+                client_env: Some(env.into()),
+                ..Default::default()
+            });
+            while let Some(page) = pages.next_page().await {
+                let page = page.unwrap();
+                n += page.conversations.len();
+                turns += page
+                    .conversations
+                    .iter()
+                    .map(|c| c.turns.len())
+                    .sum::<usize>();
+            }
+        }
+        // Same pages, same bytes as above.
+        report(
+            "api::Client::pages, limit=200",
+            n,
+            bytes,
+            t.elapsed().as_secs_f64(),
+        );
+        println!("({turns} turns decoded into models)");
+        s.shutdown().await;
+    });
+}
