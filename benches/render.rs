@@ -43,8 +43,8 @@ fn summary(i: usize) -> Conversation {
         started_at: Some(now - chrono::Duration::seconds(i as i64)),
         num_turns: Some(5 + (i % 20) as u32),
         total_duration: Some(30 + (i % 600) as u32),
-        handoff: i % 5 == 0,
-        handoff_reason: if i % 5 == 0 {
+        handoff: i.is_multiple_of(5),
+        handoff_reason: if i.is_multiple_of(5) {
             "billing_question".into()
         } else {
             String::new()
