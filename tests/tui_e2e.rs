@@ -151,3 +151,28 @@ fn demo_in_tmux() {
     let log = h.join("data/callscope/callscope.log");
     assert!(log.exists(), "log file at {}", log.display());
 }
+
+#[test]
+fn bad_keys_in_the_config_fail_before_the_terminal_is_touched() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg_dir = home.path().join("config/callscope");
+    std::fs::create_dir_all(&cfg_dir).unwrap();
+    std::fs::write(cfg_dir.join("config.toml"), "[keys]\njump = \"j\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .arg("demo")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown action `jump`"), "{err}");
+    assert!(err.contains("known actions: down, up"), "{err}");
+    // No escape sequences: the terminal was never switched to the TUI.
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
