@@ -79,10 +79,9 @@ pub fn clock(secs: i64) -> String {
 }
 
 /// The quickstart's diagnosis for `num_turns > 0` with no turns.
-pub const HIDDEN_DIAGNOSIS: [&str; 3] = [
+pub const HIDDEN_DIAGNOSIS: [&str; 2] = [
     "Transcript hidden: the API returned no turns for a conversation that has some.",
-    "Transcript visibility is off for this API key: in Agent Studio, enable",
-    "Conversation transcript under API Keys > Configuration, then press r.",
+    "Transcript visibility is off for this API key: in Agent Studio, enable Conversation transcript under API Keys > Configuration, then press r.",
 ];
 
 /// The laid-out detail pane.
@@ -323,7 +322,7 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
     }
     let mut counts = format!("{} turns", c.turn_count());
     if let Some(s) = c.num_silences {
-        counts.push_str(&format!(" · {s} silences"));
+        counts.push_str(&format!(" · {s} silence{}", if s == 1 { "" } else { "s" }));
     }
     if let Some(o) = c.num_ood {
         counts.push_str(&format!(" · {o} out of domain"));

@@ -320,6 +320,21 @@ fn relayout(s: &mut State) {
 
 // ---- filter and search ----
 
+/// Case-insensitive `contains` for a lowercase needle, without allocating for ASCII text
+/// (the filter runs over every loaded row at each keystroke).
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    if needle.is_ascii() {
+        let n = needle.as_bytes();
+        n.is_empty()
+            || hay
+                .as_bytes()
+                .windows(n.len())
+                .any(|w| w.eq_ignore_ascii_case(n))
+    } else {
+        hay.to_lowercase().contains(needle)
+    }
+}
+
 fn row_matches(r: &super::paging::Row, needle: &str) -> bool {
     let words = [
         if r.has(VOICE) { "voice" } else { "chat" },
@@ -330,8 +345,8 @@ fn row_matches(r: &super::paging::Row, needle: &str) -> bool {
             ""
         },
     ];
-    r.id.to_lowercase().contains(needle)
-        || r.handoff_reason.to_lowercase().contains(needle)
+    contains_ci(&r.id, needle)
+        || contains_ci(&r.handoff_reason, needle)
         || words.iter().any(|w| !w.is_empty() && w.contains(needle))
 }
 
@@ -730,5 +745,18 @@ fn on_mouse(s: &mut State, m: MouseEvent, fx: &mut Vec<Effect>) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_ci;
+
+    #[test]
+    fn case_insensitive_contains() {
+        assert!(contains_ci("CA7F3E", "7f3"));
+        assert!(contains_ci("billing_question", ""));
+        assert!(!contains_ci("billing", "bills"));
+        assert!(contains_ci("ÉCOLE", "éco"));
     }
 }
