@@ -91,7 +91,7 @@ pub struct View {
     pub cols: u16,
     pub toggles: Toggles,
     pub lines: Vec<Line>,
-    /// Line index where each turn starts (for `g`/`G`-free turn jumps and playback later).
+    /// Line index where each turn starts (for highlighting the spoken turn during playback).
     pub turn_starts: Vec<usize>,
 }
 

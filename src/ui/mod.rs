@@ -50,3 +50,18 @@ pub fn buffer_text(buf: &Buffer) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::style::Style;
+
+    #[test]
+    fn buffer_text_skips_cells_behind_wide_chars() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 8, 2));
+        buf.set_string(0, 0, "東京ab", Style::default());
+        buf.set_string(0, 1, "e\u{301}x", Style::default());
+        assert_eq!(super::buffer_text(&buf), "東京ab\ne\u{301}x\n");
+    }
+}

@@ -38,11 +38,10 @@ pub fn render_banner(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
 }
 
 /// The audio player's place (design.md §1); for now it only shows how playback will start.
-pub fn render_player(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+pub fn render_player(buf: &mut Buffer, area: Rect, _s: &State, theme: &Theme) {
     if area.height == 0 {
         return;
     }
-    let _ = s;
     let line = Line::from(vec![
         Span::styled(" ▷ ", Theme::fg(theme.accent)),
         Span::styled("space play", theme.dim()),

@@ -153,11 +153,6 @@ pub fn page_reqs(fx: &[Effect]) -> Vec<u64> {
         .collect()
 }
 
-/// Applies `msg` and returns the single page request it caused, if any.
-pub fn step(s: &mut State, msg: Msg) -> Vec<Effect> {
-    update(s, msg)
-}
-
 /// Starts the app and answers its first page request with `p`.
 pub fn started_with(s: &mut State, p: ConversationPage) -> Vec<Effect> {
     let fx = start(s);
