@@ -155,10 +155,7 @@ fn list_bench(rows: usize) {
     .map(key)
     .collect();
     frames(&mut s, &moves, 200);
-    stats(
-        &format!("frame, list of {rows} rows"),
-        frames(&mut s, &moves, 3000),
-    );
+    report(&format!("frame, {rows} rows"), frames(&mut s, &moves, 3000));
 }
 
 fn transcript_bench() {
