@@ -47,6 +47,26 @@ fn main() {
             t.elapsed().as_secs_f64() * 1e3
         );
 
+        // In-process cost per conversation, single thread: what one page of the server costs.
+        let data = s.dataset();
+        let entries = data.read(|d| d.entries().to_vec());
+        let t = Instant::now();
+        let expanded: Vec<_> = entries.iter().map(|e| data.expand(e)).collect();
+        let expand_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let json_bytes: usize = expanded
+            .iter()
+            .map(|c| serde_json::to_vec(c).unwrap().len())
+            .sum();
+        let ser_s = t.elapsed().as_secs_f64();
+        println!(
+            "one thread: expand {:.0}/s, serialize {:.0}/s ({:.0} bytes each)",
+            expanded.len() as f64 / expand_s,
+            expanded.len() as f64 / ser_s,
+            json_bytes as f64 / expanded.len() as f64
+        );
+        drop(expanded);
+
         let http = reqwest::Client::new();
         let url = format!(
             "{}/v3/{}/{}/conversations",

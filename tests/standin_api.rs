@@ -561,3 +561,102 @@ async fn dropping_the_standin_stops_its_listeners() {
         .await;
     assert!(r.is_err(), "the listener is closed");
 }
+
+async fn get_json(s: &Standin, query: &str) -> Value {
+    let r = reqwest::Client::new()
+        .get(format!("{}?{query}", list_url(s)))
+        .header("x-api-key", &s.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{query}");
+    json(r).await
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn legacy_offset_random_sample_and_cursor_precedence() {
+    let s = standin(300, 0).await;
+    let first15 = get_json(&s, "limit=15").await;
+    let offset = get_json(&s, "limit=5&offset=10").await;
+    assert_eq!(ids(&offset), ids(&first15)[10..15]);
+    assert_eq!(offset["next_offset"], 15);
+    assert!(offset["cursor"].is_string());
+
+    // With both, the cursor wins and the offset is ignored.
+    let page1 = get_json(&s, "limit=5").await;
+    let cursor = page1["cursor"].as_str().unwrap();
+    let both = get_json(&s, &format!("limit=5&offset=100&cursor={cursor}")).await;
+    assert_eq!(ids(&both), ids(&first15)[5..10]);
+
+    // The last page says so with a JSON null cursor.
+    let last = get_json(&s, "limit=1000").await;
+    assert!(last["cursor"].is_null());
+
+    let now = s.dataset().now();
+    let range = format!(
+        "start_time={}&end_time={}",
+        (now - chrono::Duration::days(31)).format("%Y-%m-%dT%H:%M:%SZ"),
+        now.format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let sample = get_json(&s, &format!("sample=random&limit=10&{range}")).await;
+    let picked = ids(&sample);
+    assert_eq!(picked.len(), 10);
+    assert!(sample["cursor"].is_null());
+    assert_ne!(picked, ids(&first15)[..10], "a sample, not the first page");
+    assert_eq!(
+        picked,
+        ids(&get_json(&s, &format!("sample=random&limit=10&{range}")).await)
+    );
+}
+
+#[tokio::test]
+async fn merged_platform_routes_get_auth_and_the_caller() {
+    use axum::extract::Extension;
+    use axum::routing::get;
+    let s = standin::start_with_platform_routes(
+        StandinOptions {
+            conversations: 10,
+            ..Default::default()
+        },
+        |_| {
+            axum::Router::new().route(
+                "/v1/webhooks/endpoints",
+                get(|Extension(caller): Extension<standin::Caller>| async move {
+                    caller.project_id
+                }),
+            )
+        },
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/webhooks/endpoints", s.platform_url);
+    let r = http
+        .get(&url)
+        .header("x-api-key", &s.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("x-polyai-correlation-id"));
+    assert_eq!(r.text().await.unwrap(), s.project_id);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    // Not on the runtime host.
+    let r = http
+        .get(format!("{}/v1/webhooks/endpoints", s.runtime_url))
+        .header("x-api-key", &s.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(json(r).await["error_code"], "NOT_FOUND");
+}

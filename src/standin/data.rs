@@ -3,6 +3,7 @@
 //! Generated conversations are stored as a compact plan and expanded on request
 //! (`generate::build`); inserted ones (tests, live-call simulation) are stored whole.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -18,16 +19,19 @@ pub enum Body {
     Stored(Arc<Conversation>),
 }
 
+/// A filter field: static for generated conversations (no allocation), owned for inserted ones.
+pub type Label = Cow<'static, str>;
+
 /// One conversation's sort key, filter fields and body.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub started_ms: i64,
     pub id: Box<str>,
-    pub environment: Box<str>,
-    pub channel: Box<str>,
+    pub environment: Label,
+    pub channel: Label,
     pub in_progress: bool,
-    pub variant_id: Box<str>,
-    pub variant_name: Box<str>,
+    pub variant_id: Label,
+    pub variant_name: Label,
     pub body: Body,
 }
 
@@ -154,11 +158,11 @@ impl Dataset {
             entries.push(Arc::new(Entry {
                 started_ms,
                 id: id.into(),
-                environment: env.into(),
-                channel: channel.as_str().into(),
+                environment: Cow::Borrowed(env),
+                channel: Cow::Borrowed(channel.as_str()),
                 in_progress: live_now,
-                variant_id: variant_id.into(),
-                variant_name: variant_name.into(),
+                variant_id: Cow::Borrowed(variant_id),
+                variant_name: Cow::Borrowed(variant_name),
                 body: Body::Generated(plan),
             }));
         }
@@ -310,11 +314,11 @@ impl DatasetHandle {
         let entry = Entry {
             started_ms: started.timestamp_millis(),
             id: c.id.clone().into(),
-            environment: c.environment.clone().into(),
-            channel: c.channel.clone().into(),
+            environment: Cow::Owned(c.environment.clone()),
+            channel: Cow::Owned(c.channel.clone()),
             in_progress: c.in_progress,
-            variant_id: c.variant_id.clone().into(),
-            variant_name: c.variant_name.clone().into(),
+            variant_id: Cow::Owned(c.variant_id.clone()),
+            variant_name: Cow::Owned(c.variant_name.clone()),
             body: Body::Stored(Arc::new(c)),
         };
         let id = entry.id.to_string();

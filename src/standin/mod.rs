@@ -3,7 +3,22 @@
 //! Two listeners, as the real API has two host families: the runtime one serves
 //! `/v3/{account}/{project}/conversations[/{id}[/audio]]`, the platform one
 //! `/v1/agents/{project}/conversations/{id}[/audio]` (camelCase) plus merged routes (webhooks).
-//! See `README`-level notes on each submodule; the contract is design.md §3.
+//! The contract is design.md §3. Choices where the reference docs leave room:
+//!
+//! - `limit` defaults to 100 (1–1000 accepted); `start_time` is inclusive, `end_time` exclusive;
+//!   order is ascending by `(started_at, id)`; the cursor is a keyset position, so inserts never
+//!   shift a walk; `cursor` wins over `offset`; `next_offset` accompanies offset paging.
+//! - `query_type` (transcript = case-insensitive substring, semantic = any word) and
+//!   `sample=random` need both `start_time` and `end_time`, as the reference says.
+//! - List items carry `latency` only with `include_latency=true`; by-id answers always do.
+//! - Keys: `Standin::api_key` for `PROJECT-demo`, `other_api_key` for the empty `PROJECT-other`
+//!   (403 on the demo project). Rate limit: token bucket per key, burst = rate, 429 with
+//!   integer `Retry-After`.
+//! - Recordings: PCM16 mono 8 kHz, exactly `total_duration` seconds, byte ranges honoured.
+//!
+//! Submodules: `data` (the live set, `DatasetHandle`), `generate` + `scenarios` (expanding a
+//! compact plan into a call), `query` + `cursor` (the list endpoint), `auth` (keys, scoping,
+//! rate limit), `routes` + `agents` (HTTP), `wav` (recordings), `errors` (envelope).
 
 pub mod agents;
 pub mod auth;
