@@ -473,7 +473,11 @@ mod tests {
             },
             FixedOffset::east_opt(0).unwrap(),
         );
-        let all: String = v.lines.iter().map(|l| l.text() + "\n").collect();
+        let all: String = v
+            .lines
+            .iter()
+            .map(|l| l.text().trim_end().to_string() + " ")
+            .collect();
         assert!(all.contains("Conversation transcript"), "{all}");
         assert!(all.contains("API Keys > Configuration"), "{all}");
     }
