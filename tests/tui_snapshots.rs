@@ -208,3 +208,46 @@ fn hostile_text_is_neutralized_on_screen() {
     assert!(!text.contains('\u{202E}'));
     assert_snapshot!("hostile_text", text);
 }
+
+#[test]
+fn filter_input_on_the_status_line() {
+    let mut s = state(100, 24);
+    started_with(&mut s, page(0..30, None, true));
+    update(&mut s, key('/'));
+    for c in "billing".chars() {
+        update(&mut s, key(c));
+    }
+    assert_snapshot!("filter_input", render(&s));
+}
+
+#[test]
+fn latency_is_coloured_by_threshold() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut s = state(120, 40);
+    started_with(&mut s, page(0..5, None, true));
+    update(&mut s, key('j'));
+    for mode in ["dark", "light", "auto"] {
+        let theme = callscope::ui::Theme::from_config(
+            &toml::from_str(&format!("mode = \"{mode}\"")).unwrap(),
+        )
+        .unwrap();
+        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        term.draw(|f| callscope::ui::draw(f, &s, &theme)).unwrap();
+        let buf = term.backend().buffer();
+        let fg_of = |needle: &str| {
+            let text = callscope::ui::buffer_text(buf);
+            let (y, line) = text
+                .lines()
+                .enumerate()
+                .find(|(_, l)| l.contains(needle))
+                .unwrap_or_else(|| panic!("{needle} on screen:\n{text}"));
+            let col = line[..line.find(needle).unwrap()].chars().count() as u16;
+            buf[(col, y as u16)].fg
+        };
+        // Conversation 1: turn 1 has 1.35s (warn), turn 2 has 2.80s (bad), turn 3 0.42s (ok).
+        assert_eq!(fg_of("1.35s"), theme.latency_warn, "{mode}");
+        assert_eq!(fg_of("2.80s"), theme.latency_bad, "{mode}");
+        assert_eq!(fg_of("0.42s"), theme.latency_ok, "{mode}");
+    }
+}
