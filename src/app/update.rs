@@ -362,6 +362,7 @@ fn extend_filter_view(s: &mut State, from: usize) {
 
 fn set_filter(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
     let current = selected_row_index(s);
+    let before = s.list.selected().map(|r| r.id.clone());
     s.list.filter = text.to_lowercase();
     s.list.view.clear();
     if !s.list.filter.is_empty() {
@@ -377,7 +378,6 @@ fn set_filter(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
             .unwrap_or(0),
         None => 0,
     };
-    let before = s.list.selected().map(|r| r.id.clone());
     s.list.sel = pos;
     ensure_visible(s);
     if s.list.selected().map(|r| r.id.clone()) != before {
