@@ -1,1 +1,17 @@
-//! (to be built)
+//! The app core: pure state, messages, effects and `update` (design.md §2).
+//!
+//! Nothing here does I/O or reads a clock: time and answers arrive as [`Msg`]s, and every
+//! side effect leaves as an [`Effect`] for the runner in `crate::tui`.
+
+pub mod keymap;
+pub mod layout;
+pub mod msg;
+pub mod paging;
+pub mod state;
+pub mod transcript;
+pub mod update;
+
+pub use keymap::{Action, KeyMap};
+pub use msg::{Effect, Msg, RequestId};
+pub use state::{Identity, Pane, State};
+pub use update::{start, update};

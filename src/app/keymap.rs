@@ -1,0 +1,428 @@
+//! Key bindings as data: one table handles keys, draws the help overlay and the hints line.
+//!
+//! Defaults are vim-style plus arrows; `[keys]` in the config file maps action names to a
+//! key string or a list of them and replaces that action's defaults. Unknown actions or
+//! keys, and keys reserved for the audio player, are startup errors that say what to write.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use anyhow::{Result, bail};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Keys kept free for the audio player (play/pause, stop, seek, speed, volume).
+pub const RESERVED: [char; 8] = [' ', 's', '[', ']', '<', '>', '+', '-'];
+
+macro_rules! actions {
+    ($($variant:ident => $name:literal, $desc:literal, [$($key:literal),*];)*) => {
+        /// Everything a key can do.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action { $($variant),* }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant),*];
+            /// The name used in `[keys]`.
+            pub fn name(self) -> &'static str {
+                match self { $(Action::$variant => $name),* }
+            }
+            pub fn description(self) -> &'static str {
+                match self { $(Action::$variant => $desc),* }
+            }
+            fn default_keys(self) -> &'static [&'static str] {
+                match self { $(Action::$variant => &[$($key),*]),* }
+            }
+            pub fn from_name(name: &str) -> Option<Action> {
+                match name { $($name => Some(Action::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+actions! {
+    Down => "down", "move down", ["j", "down"];
+    Up => "up", "move up", ["k", "up"];
+    Top => "top", "go to the first row / turn", ["g", "home"];
+    Bottom => "bottom", "go to the last row / turn", ["G", "end"];
+    PageDown => "page_down", "one screen down", ["pgdn", "ctrl-f"];
+    PageUp => "page_up", "one screen up", ["pgup", "ctrl-b"];
+    HalfDown => "half_down", "half a screen down", ["ctrl-d"];
+    HalfUp => "half_up", "half a screen up", ["ctrl-u"];
+    SwitchPane => "switch_pane", "switch between list and transcript", ["tab", "backtab"];
+    Open => "open", "open the transcript", ["enter", "l", "right"];
+    Back => "back", "back to the list / close / clear", ["esc", "h", "left"];
+    Search => "search", "filter the list / search the transcript", ["/"];
+    NextMatch => "next_match", "next search match", ["n"];
+    PrevMatch => "prev_match", "previous search match", ["N"];
+    CycleEnv => "cycle_env", "client_env: live → sandbox → pre-release", ["e"];
+    Window => "window", "time window (1h, 24h, 7d, 30d, custom)", ["w"];
+    Channel => "channel", "channel filter: all → voice → chat", ["c"];
+    Reload => "reload", "reload from the first page", ["r"];
+    CopyId => "copy_id", "copy the conversation id (OSC 52)", ["y"];
+    CopyTranscript => "copy_transcript", "copy the transcript (OSC 52)", ["Y"];
+    ToggleIntents => "toggle_intents", "show/hide intents and entities", ["i"];
+    ToggleTranslation => "toggle_translation", "show/hide translations", ["t"];
+    ToggleMouse => "toggle_mouse", "mouse capture on/off (off keeps text selection)", ["m"];
+    Help => "help", "this help", ["?"];
+    Quit => "quit", "quit", ["q", "ctrl-c"];
+}
+
+/// A key with its modifiers, normalized so `G` and `shift-g` are the same chord.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyChord {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl KeyChord {
+    pub fn new(code: KeyCode, mods: KeyModifiers) -> Self {
+        let mut mods = mods & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let code = match code {
+            // Shift is already in the character itself.
+            KeyCode::Char(c) => {
+                mods.remove(KeyModifiers::SHIFT);
+                if mods.contains(KeyModifiers::CONTROL) {
+                    KeyCode::Char(c.to_ascii_lowercase())
+                } else {
+                    KeyCode::Char(c)
+                }
+            }
+            KeyCode::BackTab => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            other => other,
+        };
+        KeyChord { code, mods }
+    }
+
+    pub fn from_event(ev: &KeyEvent) -> Self {
+        KeyChord::new(ev.code, ev.modifiers)
+    }
+
+    /// Parses `j`, `G`, `ctrl-d`, `C-d`, `alt-x`, `enter`, `pgdn`, `shift-tab`, `f5`, `?`.
+    pub fn parse(s: &str) -> Option<KeyChord> {
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = s;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let prefix = ["ctrl-", "c-", "alt-", "a-", "m-", "shift-", "s-"]
+                .into_iter()
+                .find(|p| lower.starts_with(p) && rest.len() > p.len());
+            let Some(p) = prefix else { break };
+            mods |= match p {
+                "ctrl-" | "c-" => KeyModifiers::CONTROL,
+                "alt-" | "a-" | "m-" => KeyModifiers::ALT,
+                _ => KeyModifiers::SHIFT,
+            };
+            rest = &rest[p.len()..];
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" | "cr" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" if mods.contains(KeyModifiers::SHIFT) => KeyCode::BackTab,
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pgdown" | "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "backspace" | "bs" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            "insert" | "ins" => KeyCode::Insert,
+            "space" => KeyCode::Char(' '),
+            f if f.len() >= 2 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
+                let n: u8 = f[1..].parse().ok()?;
+                if !(1..=24).contains(&n) {
+                    return None;
+                }
+                KeyCode::F(n)
+            }
+            _ => {
+                let mut chars = rest.chars();
+                let c = chars.next()?;
+                if chars.next().is_some() {
+                    return None;
+                }
+                if mods.contains(KeyModifiers::SHIFT) && c.is_ascii_lowercase() {
+                    KeyCode::Char(c.to_ascii_uppercase())
+                } else {
+                    KeyCode::Char(c)
+                }
+            }
+        };
+        Some(KeyChord::new(code, mods))
+    }
+}
+
+impl fmt::Display for KeyChord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            f.write_str("ctrl-")?;
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            f.write_str("alt-")?;
+        }
+        if self.mods.contains(KeyModifiers::SHIFT) {
+            f.write_str("shift-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("enter"),
+            KeyCode::Esc => f.write_str("esc"),
+            KeyCode::Tab => f.write_str("tab"),
+            KeyCode::BackTab => f.write_str("shift-tab"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::PageUp => f.write_str("pgup"),
+            KeyCode::PageDown => f.write_str("pgdn"),
+            KeyCode::Home => f.write_str("home"),
+            KeyCode::End => f.write_str("end"),
+            KeyCode::Backspace => f.write_str("backspace"),
+            KeyCode::Delete => f.write_str("del"),
+            KeyCode::Insert => f.write_str("ins"),
+            KeyCode::F(n) => write!(f, "f{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// The bindings in use.
+#[derive(Debug, Clone)]
+pub struct KeyMap {
+    by_key: HashMap<KeyChord, Action>,
+    /// In `Action::ALL` order, for help and hints.
+    by_action: Vec<(Action, Vec<KeyChord>)>,
+}
+
+impl Default for KeyMap {
+    fn default() -> Self {
+        Self::from_config(&toml::Table::new()).expect("the default keymap is valid")
+    }
+}
+
+fn key_list(action: &str, v: &toml::Value) -> Result<Vec<String>> {
+    match v {
+        toml::Value::String(s) => Ok(vec![s.clone()]),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                toml::Value::String(s) => Ok(s.clone()),
+                other => bail!("[keys] {action}: expected key strings, found a {}", other.type_str()),
+            })
+            .collect(),
+        other => {
+            bail!(
+                "[keys] {action}: expected a key string or a list of them, found a {}",
+                other.type_str()
+            )
+        }
+    }
+}
+
+impl KeyMap {
+    /// Defaults, with `[keys]` from the config file merged over them.
+    pub fn from_config(table: &toml::Table) -> Result<Self> {
+        let mut chosen: Vec<(Action, Vec<KeyChord>)> = Vec::new();
+        let mut user: HashMap<Action, Vec<KeyChord>> = HashMap::new();
+        for (name, value) in table {
+            let Some(action) = Action::from_name(name) else {
+                let known: Vec<_> = Action::ALL.iter().map(|a| a.name()).collect();
+                bail!("unknown action `{name}` in [keys]; known actions: {}", known.join(", "));
+            };
+            let mut keys = Vec::new();
+            for k in key_list(name, value)? {
+                let chord = KeyChord::parse(&k).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "[keys] {name} = {k:?}: unknown key; write e.g. \"j\", \"G\", \"ctrl-d\", \"pgdn\", \"enter\", \"esc\", \"tab\", \"f5\""
+                    )
+                })?;
+                if let KeyCode::Char(c) = chord.code
+                    && chord.mods.is_empty()
+                    && RESERVED.contains(&c)
+                {
+                    bail!(
+                        "[keys] {name} = {k:?}: that key is reserved for the audio player (space, s, [, ], <, >, +, -)"
+                    );
+                }
+                keys.push(chord);
+            }
+            user.insert(action, keys);
+        }
+        let user_keys: HashMap<KeyChord, Action> = user
+            .iter()
+            .flat_map(|(a, ks)| ks.iter().map(move |k| (*k, *a)))
+            .collect();
+        for (a, ks) in &user {
+            for k in ks {
+                if let Some(other) = user_keys.get(k)
+                    && other != a
+                {
+                    bail!("[keys]: `{k}` is bound to both {} and {}", a.name(), other.name());
+                }
+            }
+        }
+        for &action in Action::ALL {
+            let keys = match user.get(&action) {
+                Some(ks) => ks.clone(),
+                None => action
+                    .default_keys()
+                    .iter()
+                    .filter_map(|k| KeyChord::parse(k))
+                    // A default yields to a user binding of the same key.
+                    .filter(|k| !user_keys.contains_key(k))
+                    .collect(),
+            };
+            chosen.push((action, keys));
+        }
+        let by_key = chosen
+            .iter()
+            .flat_map(|(a, ks)| ks.iter().map(move |k| (*k, *a)))
+            .collect();
+        Ok(KeyMap {
+            by_key,
+            by_action: chosen,
+        })
+    }
+
+    pub fn action(&self, key: &KeyEvent) -> Option<Action> {
+        self.by_key.get(&KeyChord::from_event(key)).copied()
+    }
+
+    pub fn keys(&self, action: Action) -> &[KeyChord] {
+        self.by_action
+            .iter()
+            .find(|(a, _)| *a == action)
+            .map(|(_, k)| k.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// `j/↓` style label of an action's keys.
+    pub fn label(&self, action: Action) -> String {
+        let keys: Vec<String> = self.keys(action).iter().map(|k| k.to_string()).collect();
+        if keys.is_empty() {
+            "(unbound)".into()
+        } else {
+            keys.join("/")
+        }
+    }
+
+    /// The first key of an action, for the hints line.
+    pub fn first(&self, action: Action) -> Option<String> {
+        self.keys(action).first().map(|k| k.to_string())
+    }
+
+    /// (keys, description) rows for the help overlay, in table order.
+    pub fn help_rows(&self) -> Vec<(String, &'static str)> {
+        self.by_action
+            .iter()
+            .map(|(a, _)| (self.label(*a), a.description()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn defaults_cover_vim_and_arrows() {
+        let km = KeyMap::default();
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(km.action(&ev(KeyCode::Down, KeyModifiers::NONE)), Some(Action::Down));
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+            Some(Action::HalfDown)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Action::SwitchPane)
+        );
+        for c in RESERVED {
+            assert_eq!(km.action(&ev(KeyCode::Char(c), KeyModifiers::NONE)), None);
+        }
+    }
+
+    #[test]
+    fn parses_key_names() {
+        assert_eq!(
+            KeyChord::parse("C-d"),
+            Some(KeyChord::new(KeyCode::Char('d'), KeyModifiers::CONTROL))
+        );
+        assert_eq!(
+            KeyChord::parse("shift-g"),
+            Some(KeyChord::new(KeyCode::Char('G'), KeyModifiers::NONE))
+        );
+        assert_eq!(
+            KeyChord::parse("shift-tab"),
+            Some(KeyChord::new(KeyCode::BackTab, KeyModifiers::NONE))
+        );
+        assert_eq!(
+            KeyChord::parse("f5"),
+            Some(KeyChord::new(KeyCode::F(5), KeyModifiers::NONE))
+        );
+        assert_eq!(KeyChord::parse("f99"), None);
+        assert_eq!(KeyChord::parse("nope"), None);
+        assert_eq!(
+            KeyChord::parse("-"),
+            Some(KeyChord::new(KeyCode::Char('-'), KeyModifiers::NONE))
+        );
+    }
+
+    #[test]
+    fn user_bindings_replace_defaults_and_win_conflicts() {
+        let t: toml::Table = toml::from_str("down = [\"ctrl-n\", \"J\"]\nquit = \"x\"\nreload = \"n\"").unwrap();
+        let km = KeyMap::from_config(&t).unwrap();
+        let n = |c| ev(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(km.action(&n('j')), None);
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+            Some(Action::Down)
+        );
+        assert_eq!(km.action(&n('x')), Some(Action::Quit));
+        assert_eq!(km.action(&n('q')), None);
+        // `n` moved from next_match to reload.
+        assert_eq!(km.action(&n('n')), Some(Action::Reload));
+        assert!(km.keys(Action::NextMatch).is_empty());
+        assert_eq!(km.label(Action::Down), "ctrl-n/J");
+    }
+
+    #[test]
+    fn bad_config_is_a_clear_error() {
+        let err = |s: &str| {
+            KeyMap::from_config(&toml::from_str(s).unwrap())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("jump = \"j\"").contains("unknown action `jump`"));
+        assert!(err("down = \"hyper-j\"").contains("unknown key"));
+        assert!(err("down = 3").contains("expected a key string"));
+        assert!(err("down = \"space\"").contains("reserved for the audio player"));
+        assert!(err("down = \"x\"\nup = \"x\"").contains("bound to both"));
+    }
+
+    #[test]
+    fn help_rows_follow_the_table() {
+        let km = KeyMap::default();
+        let rows = km.help_rows();
+        assert_eq!(rows.len(), Action::ALL.len());
+        assert_eq!(rows[0], ("j/↓".to_string(), "move down"));
+    }
+}

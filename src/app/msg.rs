@@ -1,0 +1,73 @@
+//! Messages into `update` and the effects it asks the runner to perform.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::api::{ApiError, Conversation, ConversationPage, ListQuery, RetryNotice};
+
+/// Request ids tag every fetch so that late answers can be recognised and dropped.
+pub type RequestId = u64;
+
+/// Everything that can happen to the app. Time arrives only in messages.
+// A message is moved once, from a task to the loop; boxing the big answers would only add
+// an allocation per page.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// The wall clock, sent by the runner about once a second.
+    Tick(DateTime<Utc>),
+    Page {
+        req: RequestId,
+        result: Result<ConversationPage, ApiError>,
+    },
+    Conversation {
+        req: RequestId,
+        result: Result<Conversation, ApiError>,
+    },
+    /// The selection rested long enough: fetch its transcript if it is still wanted.
+    DetailDue {
+        req: RequestId,
+    },
+    /// The client is waiting before a retry (429 Retry-After, 5xx/network backoff).
+    Retrying(RetryNotice),
+    /// Time to retry a page that failed with a transient error.
+    RetryPage {
+        generation: u64,
+    },
+}
+
+impl Msg {
+    /// Whether handling this message can change what is on screen.
+    pub fn may_change_screen(&self) -> bool {
+        !matches!(self, Msg::Tick(_) | Msg::DetailDue { .. })
+    }
+}
+
+/// Side effects, performed by the runner (`tui::effects`); tests just inspect them.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    FetchPage {
+        req: RequestId,
+        query: ListQuery,
+    },
+    FetchConversation {
+        req: RequestId,
+        id: String,
+    },
+    /// Send `msg` back after `delay` (debounce, automatic retry).
+    After {
+        delay: Duration,
+        msg: Box<Msg>,
+    },
+    /// Put text on the clipboard via OSC 52.
+    Copy(String),
+    SetMouseCapture(bool),
+    /// Ctrl-Z: restore the terminal, stop the process, re-init on resume.
+    Suspend,
+    Quit,
+}

@@ -1,0 +1,464 @@
+//! The detail pane's view model: metadata and the transcript laid out turn by turn for one
+//! width. Built once per (conversation, width, toggles) in `update`; rendering only slices it.
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::api::{Conversation, Turn};
+use crate::sanitize::{sanitize_line, sanitize_text, width, wrap};
+
+/// What a span is, so the theme decides its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Plain,
+    Dim,
+    Key,
+    Time,
+    Agent,
+    User,
+    Dtmf,
+    Intent,
+    Entity,
+    LatencyOk,
+    LatencyWarn,
+    LatencyBad,
+    Translation,
+    Marker,
+    Warn,
+    Title,
+}
+
+/// One screen line of the detail pane.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Line {
+    pub spans: Vec<(Tag, String)>,
+}
+
+impl Line {
+    fn new() -> Self {
+        Line::default()
+    }
+    fn push(mut self, tag: Tag, text: impl Into<String>) -> Self {
+        self.spans.push((tag, text.into()));
+        self
+    }
+    /// The text without styling (search, copy).
+    pub fn text(&self) -> String {
+        self.spans.iter().map(|(_, s)| s.as_str()).collect()
+    }
+}
+
+/// What the transcript shows besides the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Toggles {
+    pub intents: bool,
+    pub translation: bool,
+}
+
+/// Latency thresholds (seconds): below OK is green, below WARN yellow, else red.
+pub const LATENCY_OK: f64 = 1.0;
+pub const LATENCY_WARN: f64 = 2.0;
+
+pub fn latency_tag(secs: f64) -> Tag {
+    if secs < LATENCY_OK {
+        Tag::LatencyOk
+    } else if secs < LATENCY_WARN {
+        Tag::LatencyWarn
+    } else {
+        Tag::LatencyBad
+    }
+}
+
+/// `mm:ss`, or `h:mm:ss` from an hour.
+pub fn clock(secs: i64) -> String {
+    let s = secs.max(0);
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// The quickstart's diagnosis for `num_turns > 0` with no turns.
+pub const HIDDEN_DIAGNOSIS: [&str; 2] = [
+    "Transcript hidden: the API returned no turns for a conversation that has some.",
+    "Transcript visibility is off for this API key: in Agent Studio, enable Conversation transcript under API Keys > Configuration, then press r.",
+];
+
+/// The laid-out detail pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    pub id: String,
+    pub cols: u16,
+    pub toggles: Toggles,
+    pub lines: Vec<Line>,
+    /// Line index where each turn starts (for highlighting the spoken turn during playback).
+    pub turn_starts: Vec<usize>,
+}
+
+struct Builder<'a> {
+    cols: usize,
+    tz: FixedOffset,
+    start: Option<DateTime<Utc>>,
+    lines: &'a mut Vec<Line>,
+}
+
+impl Builder<'_> {
+    fn meta(&mut self, key: &str, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let key_w = 10;
+        let mut first = true;
+        for part in wrap(&sanitize_line(value), self.cols.saturating_sub(key_w).max(8)) {
+            let k = if first {
+                format!("{key:<key_w$}")
+            } else {
+                " ".repeat(key_w)
+            };
+            first = false;
+            self.lines.push(Line::new().push(Tag::Key, k).push(Tag::Plain, part));
+        }
+    }
+
+    /// A speaker's utterance: `00:06 09:15:08 USER  text…`, wrapped under the text column.
+    fn utterance(&mut self, at: Option<DateTime<Utc>>, who: Tag, label: &str, text: &str, text_tag: Tag) {
+        let offset = match (at, self.start) {
+            (Some(t), Some(s)) => clock((t - s).num_seconds()),
+            _ => "--:--".into(),
+        };
+        let wall = self.cols >= 70;
+        let mut prefix = vec![(Tag::Time, format!("{offset} "))];
+        if wall {
+            let w = at
+                .map(|t| t.with_timezone(&self.tz).format("%H:%M:%S ").to_string())
+                .unwrap_or_else(|| "         ".into());
+            prefix.push((Tag::Dim, w));
+        }
+        prefix.push((who, format!("{label:<6}")));
+        let indent: usize = prefix.iter().map(|(_, s)| width(s)).sum();
+        let text_cols = self.cols.saturating_sub(indent).max(10);
+        for (i, part) in wrap(text, text_cols).into_iter().enumerate() {
+            let mut line = Line::default();
+            if i == 0 {
+                line.spans.extend(prefix.iter().cloned());
+            } else {
+                line.spans.push((Tag::Plain, " ".repeat(indent)));
+            }
+            line.spans.push((text_tag, part));
+            self.lines.push(line);
+        }
+    }
+
+    /// An annotation under an utterance, aligned with the text column.
+    fn note(&mut self, spans: Vec<(Tag, String)>) {
+        if spans.is_empty() {
+            return;
+        }
+        let indent = if self.cols >= 70 { 21 } else { 12 };
+        let mut line = Line::new().push(Tag::Plain, " ".repeat(indent));
+        let mut used = indent;
+        for (tag, text) in spans {
+            let w = width(&text) + 2;
+            if used + w > self.cols && used > indent {
+                self.lines.push(std::mem::take(&mut line));
+                line = Line::new().push(Tag::Plain, " ".repeat(indent));
+                used = indent;
+            }
+            line.spans.push((tag, text));
+            line.spans.push((Tag::Plain, "  ".into()));
+            used += w;
+        }
+        self.lines.push(line);
+    }
+
+    fn turn(&mut self, t: &Turn, toggles: Toggles) {
+        let user = sanitize_text(&t.user_input);
+        let dtmf = sanitize_line(&t.user_input_dtmf);
+        if t.is_silence && user.is_empty() {
+            self.utterance(t.user_input_datetime, Tag::User, "USER", "(silence)", Tag::Marker);
+        } else if !user.is_empty() {
+            self.utterance(t.user_input_datetime, Tag::User, "USER", &user, Tag::Plain);
+        }
+        if !dtmf.is_empty() {
+            self.utterance(
+                t.user_input_datetime,
+                Tag::User,
+                "DTMF",
+                &format!("⌨ {dtmf}"),
+                Tag::Dtmf,
+            );
+        }
+        let mut notes = Vec::new();
+        if toggles.translation {
+            let tr = sanitize_line(&t.translated_user_input);
+            if !tr.is_empty() && tr != sanitize_line(&t.user_input) {
+                notes.push((Tag::Translation, format!("⇢ {tr}")));
+            }
+        }
+        if toggles.intents {
+            if !t.intents.is_empty() {
+                let intents: Vec<String> = t.intents.iter().map(|i| sanitize_line(i)).collect();
+                notes.push((Tag::Intent, format!("intent: {}", intents.join(", "))));
+            }
+            for e in &t.entities {
+                let vals: Vec<String> = e.values.iter().map(|v| sanitize_line(v)).collect();
+                notes.push((Tag::Entity, format!("{}={}", sanitize_line(&e.name), vals.join("|"))));
+            }
+        }
+        // Latency measures the answer to a user input; the greeting has none.
+        let answered = !user.is_empty() || !dtmf.is_empty() || t.is_silence;
+        if let Some(l) = t.latency.filter(|_| answered) {
+            notes.push((latency_tag(l), format!("{l:.2}s")));
+        }
+        if t.is_ood {
+            notes.push((Tag::Warn, "⚠ out of domain".into()));
+        }
+        if t.is_silence && !user.is_empty() {
+            notes.push((Tag::Marker, "… silence".into()));
+        }
+        if t.barge_in {
+            notes.push((Tag::Marker, "↯ barge-in".into()));
+        }
+        self.note(notes);
+        let agent = sanitize_text(&t.agent_response);
+        if !agent.is_empty() {
+            self.utterance(t.agent_response_datetime, Tag::Agent, "AGENT", &agent, Tag::Plain);
+            if toggles.translation {
+                let en = sanitize_line(&t.english_agent_response);
+                if !en.is_empty() && en != sanitize_line(&t.agent_response) {
+                    self.note(vec![(Tag::Translation, format!("⇢ {en}"))]);
+                }
+            }
+        }
+    }
+}
+
+/// Lays out a conversation's metadata and transcript for `cols` columns.
+pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> View {
+    let mut lines = Vec::new();
+    let mut turn_starts = Vec::with_capacity(c.turns.len());
+    let mut b = Builder {
+        cols: cols.max(20) as usize,
+        tz,
+        start: c.started_at,
+        lines: &mut lines,
+    };
+    b.meta("id", &c.id);
+    let start = c
+        .started_at
+        .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %:z").to_string())
+        .unwrap_or_default();
+    let duration = c.total_duration.map(|d| clock(d as i64)).unwrap_or_default();
+    let mut channel = sanitize_line(&c.channel);
+    if !c.environment.is_empty() {
+        channel = format!("{channel} · {}", sanitize_line(&c.environment));
+    }
+    if c.in_progress {
+        channel.push_str(" · in progress");
+    }
+    b.meta("channel", &channel);
+    b.meta("start", &start);
+    b.meta("duration", &duration);
+    if !c.from_number.is_empty() || !c.to_number.is_empty() {
+        b.meta(
+            "from → to",
+            &format!("{} → {}", sanitize_line(&c.from_number), sanitize_line(&c.to_number)),
+        );
+    }
+    let variant = match (c.variant_name.is_empty(), c.variant_id.is_empty()) {
+        (false, false) => format!("{} ({})", c.variant_name, c.variant_id),
+        (false, true) => c.variant_name.clone(),
+        (true, false) => c.variant_id.clone(),
+        (true, true) => String::new(),
+    };
+    b.meta("variant", &variant);
+    if c.handoff {
+        let mut h = if c.handoff_reason.is_empty() {
+            "yes".to_string()
+        } else {
+            c.handoff_reason.clone()
+        };
+        if !c.handoff_destination.is_empty() {
+            h = format!("{h} → {}", c.handoff_destination);
+        }
+        b.meta("handoff", &h);
+    }
+    let mut counts = format!("{} turns", c.turn_count());
+    if let Some(s) = c.num_silences {
+        counts.push_str(&format!(" · {s} silence{}", if s == 1 { "" } else { "s" }));
+    }
+    if let Some(o) = c.num_ood {
+        counts.push_str(&format!(" · {o} out of domain"));
+    }
+    b.meta("turns", &counts);
+    if !c.metrics.is_empty() {
+        let m: Vec<String> = c.metrics.iter().map(|(k, v)| format!("{k}={}", v.join("|"))).collect();
+        b.meta("metrics", &m.join(" · "));
+    }
+    b.meta("summary", &c.short_summary);
+    b.lines.push(Line::default());
+    if c.transcript_hidden() {
+        for (i, l) in HIDDEN_DIAGNOSIS.iter().enumerate() {
+            let tag = if i == 0 { Tag::Warn } else { Tag::Plain };
+            for part in wrap(l, b.cols) {
+                b.lines.push(Line::new().push(tag, part));
+            }
+        }
+    } else if c.turns.is_empty() {
+        b.lines.push(Line::new().push(Tag::Dim, "(no turns)"));
+    }
+    for t in &c.turns {
+        turn_starts.push(b.lines.len());
+        b.turn(t, toggles);
+    }
+    View {
+        id: c.id.clone(),
+        cols,
+        toggles,
+        lines,
+        turn_starts,
+    }
+}
+
+/// The transcript as plain text, for copying.
+pub fn plain_text(c: &Conversation) -> String {
+    let mut out = String::new();
+    let off = |t: Option<DateTime<Utc>>| match (t, c.started_at) {
+        (Some(t), Some(s)) => clock((t - s).num_seconds()),
+        _ => "--:--".into(),
+    };
+    for t in &c.turns {
+        if !t.user_input.is_empty() {
+            out.push_str(&format!(
+                "[{}] USER: {}\n",
+                off(t.user_input_datetime),
+                sanitize_line(&t.user_input)
+            ));
+        }
+        if !t.user_input_dtmf.is_empty() {
+            out.push_str(&format!(
+                "[{}] DTMF: {}\n",
+                off(t.user_input_datetime),
+                sanitize_line(&t.user_input_dtmf)
+            ));
+        }
+        if !t.agent_response.is_empty() {
+            out.push_str(&format!(
+                "[{}] AGENT: {}\n",
+                off(t.agent_response_datetime),
+                sanitize_line(&t.agent_response)
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Option<DateTime<Utc>> {
+        crate::api::model::parse_time(s)
+    }
+
+    fn sample() -> Conversation {
+        Conversation {
+            id: "CA1".into(),
+            channel: "VOICE-SIP".into(),
+            started_at: t("2026-04-01T09:15:00Z"),
+            num_turns: Some(2),
+            turns: vec![
+                Turn {
+                    agent_response: "Hi, how can I help?".into(),
+                    agent_response_datetime: t("2026-04-01T09:15:01Z"),
+                    ..Default::default()
+                },
+                Turn {
+                    user_input: "Book a \u{1b}[31mtable\u{1b}[0m".into(),
+                    user_input_datetime: t("2026-04-01T09:15:06Z"),
+                    agent_response: "Sure".into(),
+                    agent_response_datetime: t("2026-04-01T09:15:09Z"),
+                    latency: Some(2.5),
+                    intents: vec!["book_table".into()],
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lays_out_turns_with_offsets_and_sanitized_text() {
+        let on = Toggles {
+            intents: true,
+            translation: true,
+        };
+        let v = build(&sample(), 50, on, FixedOffset::east_opt(0).unwrap());
+        let text: Vec<String> = v.lines.iter().map(Line::text).collect();
+        assert!(
+            text.iter().any(|l| l.starts_with("00:06 USER  Book a ␛table␛")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|l| l.contains("intent: book_table") && l.contains("2.50s"))
+        );
+        assert_eq!(v.turn_starts.len(), 2);
+        assert!(
+            v.lines
+                .iter()
+                .flat_map(|l| &l.spans)
+                .any(|(tag, _)| *tag == Tag::LatencyBad)
+        );
+        let off = Toggles {
+            intents: false,
+            translation: false,
+        };
+        let v = build(&sample(), 50, off, FixedOffset::east_opt(0).unwrap());
+        assert!(!v.lines.iter().any(|l| l.text().contains("intent:")));
+    }
+
+    #[test]
+    fn hidden_transcript_shows_the_diagnosis() {
+        let mut c = sample();
+        c.turns.clear();
+        let v = build(
+            &c,
+            60,
+            Toggles {
+                intents: true,
+                translation: false,
+            },
+            FixedOffset::east_opt(0).unwrap(),
+        );
+        let all: String = v.lines.iter().map(|l| l.text().trim_end().to_string() + " ").collect();
+        assert!(all.contains("Conversation transcript"), "{all}");
+        assert!(all.contains("API Keys > Configuration"), "{all}");
+    }
+
+    #[test]
+    fn lines_fit_the_width() {
+        let mut c = sample();
+        c.turns[1].user_input = "東京 ".repeat(40);
+        let v = build(
+            &c,
+            40,
+            Toggles {
+                intents: true,
+                translation: true,
+            },
+            FixedOffset::east_opt(0).unwrap(),
+        );
+        for l in &v.lines {
+            assert!(width(&l.text()) <= 40, "{:?}", l.text());
+        }
+    }
+
+    #[test]
+    fn plain_text_for_copy() {
+        assert_eq!(
+            plain_text(&sample()),
+            "[00:01] AGENT: Hi, how can I help?\n[00:06] USER: Book a ␛table␛\n[00:09] AGENT: Sure\n"
+        );
+    }
+}

@@ -1,0 +1,726 @@
+//! `update(&mut State, Msg) -> Vec<Effect>`: the whole behaviour of the app, without I/O.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+
+use crate::api::{ApiError, Conversation, ConversationPage, ErrorKind, ListQuery, RetryNotice};
+use crate::config::CLIENT_ENVS;
+use crate::sanitize::sanitize_line;
+
+use super::keymap::Action;
+use super::layout::contains;
+use super::msg::{Effect, Msg, RequestId};
+use super::paging::{HANDOFF, IN_PROGRESS, Paging, VOICE};
+use super::state::{Connection, Input, InputKind, Overlay, PAGE_LIMIT, Pane, State, TimeWindow};
+use super::transcript::{self, build};
+
+/// How long the selection must rest before its transcript is fetched.
+pub const DETAIL_DEBOUNCE: Duration = Duration::from_millis(150);
+/// When a page failed with a transient error, try it again after this long.
+pub const PAGE_RETRY: Duration = Duration::from_secs(5);
+
+pub const EMPTY_HINT: &str =
+    "No conversations in this window — try `w` for a wider window or `e` for another client_env";
+
+/// Loads the first page. Call once after creating the state.
+pub fn start(s: &mut State) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    reload(s, &mut fx);
+    fx
+}
+
+pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Tick(now) => s.now = now,
+        Msg::Resize(w, h) => {
+            s.width = w;
+            s.height = h;
+            relayout(s);
+        }
+        Msg::Key(k) => on_key(s, k, &mut fx),
+        Msg::Mouse(m) => on_mouse(s, m, &mut fx),
+        Msg::Page { req, result } => on_page(s, req, result, &mut fx),
+        Msg::Conversation { req, result } => on_conversation(s, req, result),
+        Msg::DetailDue { req } => on_detail_due(s, req, &mut fx),
+        Msg::Retrying(n) => on_retrying(s, &n),
+        Msg::RetryPage { generation } => {
+            if generation == s.list.paging.generation && s.list.paging.failed.is_some() {
+                s.list.paging.failed = None;
+                request_page(s, &mut fx);
+            }
+        }
+    }
+    fx
+}
+
+// ---- paging ----
+
+fn reload(s: &mut State, fx: &mut Vec<Effect>) {
+    let generation = s.list.paging.generation + 1;
+    s.list.paging = Paging::default();
+    s.list.paging.generation = generation;
+    s.list.paging.window = Some(s.window.range(s.now));
+    s.list.sel = 0;
+    s.list.offset = 0;
+    s.list.view.clear();
+    s.detail.view = None;
+    s.detail.pending = None;
+    s.detail.debounce = None;
+    s.detail.error = None;
+    s.detail.scroll = 0;
+    s.status.error = None;
+    request_page(s, fx);
+}
+
+fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
+    let p = &s.list.paging;
+    if p.in_flight.is_some() || p.end || p.failed.is_some() {
+        return;
+    }
+    let (start, end) = p.window.unwrap_or_else(|| s.window.range(s.now));
+    let query = ListQuery {
+        start_time: Some(start),
+        end_time: Some(end),
+        limit: Some(PAGE_LIMIT),
+        cursor: p.cursor.clone(),
+        client_env: Some(s.client_env.clone()),
+        channels: s.channel.api_values(),
+        include_latency: true,
+        ..ListQuery::default()
+    };
+    let req = s.take_req();
+    s.list.paging.in_flight = Some(req);
+    fx.push(Effect::FetchPage { req, query });
+}
+
+/// Requests the next page when the selection is within a screen of the last loaded row.
+fn maybe_more(s: &mut State, fx: &mut Vec<Effect>) {
+    if !s.list.filter.is_empty() {
+        return; // The filter works on what is loaded; it does not pull pages.
+    }
+    let screen = s.panes().list_rows().max(1);
+    if s.list.sel + screen >= s.list.visible_len() {
+        request_page(s, fx);
+    }
+}
+
+fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiError>, fx: &mut Vec<Effect>) {
+    if s.list.paging.in_flight != Some(req) {
+        return; // An answer to an older query, or a duplicate.
+    }
+    s.list.paging.in_flight = None;
+    s.status.retry = None;
+    match result {
+        Ok(page) => {
+            s.connection = Connection::Connected;
+            s.status.error = None;
+            let was_empty = s.list.paging.is_empty();
+            for c in &page.conversations {
+                // The list's copy is enough for the detail pane when it has its turns.
+                if !c.turns.is_empty() || c.num_turns.unwrap_or(0) == 0 {
+                    s.detail.cache.insert(c.clone());
+                }
+            }
+            let first_new = s.list.paging.len();
+            s.list.paging.append(&page.conversations);
+            s.list.paging.end = page.cursor.is_none();
+            s.list.paging.cursor = page.cursor;
+            if !s.list.filter.is_empty() {
+                extend_filter_view(s, first_new);
+            }
+            if was_empty && s.list.visible_len() > 0 {
+                select(s, 0, true, fx);
+            } else if s.detail.view.is_none() && s.detail.pending.is_none() {
+                // The selected row's copy may just have arrived in the cache.
+                rebuild_view(s);
+            }
+            maybe_more(s, fx);
+        }
+        Err(e) => {
+            s.connection = connection_after(&e);
+            s.status.error = Some(sanitize_line(&e.headline()));
+            if e.is_transient() {
+                fx.push(Effect::After {
+                    delay: PAGE_RETRY,
+                    msg: Box::new(Msg::RetryPage {
+                        generation: s.list.paging.generation,
+                    }),
+                });
+            }
+            s.list.paging.failed = Some(e);
+        }
+    }
+}
+
+fn connection_after(e: &ApiError) -> Connection {
+    match e.kind {
+        ErrorKind::Network | ErrorKind::Timeout => Connection::Offline,
+        _ => Connection::Connected,
+    }
+}
+
+fn on_retrying(s: &mut State, n: &RetryNotice) {
+    let secs = n.wait.as_secs_f64();
+    let text = match (&n.reason, n.status) {
+        (ErrorKind::RateLimited, _) => {
+            format!("rate limited — waiting {}s (retry {})", secs.ceil() as u64, n.attempt)
+        }
+        (_, Some(code)) => format!("HTTP {code} — retrying in {secs:.1}s (retry {})", n.attempt),
+        _ => format!("network trouble — retrying in {secs:.1}s (retry {})", n.attempt),
+    };
+    s.status.retry = Some(text);
+    s.connection = Connection::Retrying;
+}
+
+// ---- selection and detail ----
+
+fn ensure_visible(s: &mut State) {
+    let rows = s.panes().list_rows().max(1);
+    let len = s.list.visible_len();
+    if len == 0 {
+        s.list.sel = 0;
+        s.list.offset = 0;
+        return;
+    }
+    s.list.sel = s.list.sel.min(len - 1);
+    if s.list.sel < s.list.offset {
+        s.list.offset = s.list.sel;
+    } else if s.list.sel >= s.list.offset + rows {
+        s.list.offset = s.list.sel + 1 - rows;
+    }
+}
+
+fn select(s: &mut State, pos: usize, force: bool, fx: &mut Vec<Effect>) {
+    let len = s.list.visible_len();
+    if len == 0 {
+        return;
+    }
+    let pos = pos.min(len - 1);
+    let changed = pos != s.list.sel;
+    s.list.sel = pos;
+    ensure_visible(s);
+    if changed || force {
+        on_selection(s, fx);
+    }
+    maybe_more(s, fx);
+}
+
+fn on_selection(s: &mut State, fx: &mut Vec<Effect>) {
+    s.detail.scroll = 0;
+    s.detail.error = None;
+    s.detail.view = None;
+    s.detail.pending = None; // latest wins: an answer for the row we left is dropped
+    s.detail.debounce = None;
+    let Some(id) = s.list.selected().map(|r| r.id.to_string()) else {
+        return;
+    };
+    if s.detail.cache.contains(&id) {
+        rebuild_view(s);
+        return;
+    }
+    let req = s.take_req();
+    s.detail.debounce = Some(req);
+    fx.push(Effect::After {
+        delay: DETAIL_DEBOUNCE,
+        msg: Box::new(Msg::DetailDue { req }),
+    });
+}
+
+fn on_detail_due(s: &mut State, req: RequestId, fx: &mut Vec<Effect>) {
+    if s.detail.debounce != Some(req) {
+        return;
+    }
+    s.detail.debounce = None;
+    let Some(id) = s.list.selected().map(|r| r.id.to_string()) else {
+        return;
+    };
+    if s.detail.cache.contains(&id) {
+        rebuild_view(s);
+        return;
+    }
+    s.detail.pending = Some((req, id.clone()));
+    fx.push(Effect::FetchConversation { req, id });
+}
+
+fn on_conversation(s: &mut State, req: RequestId, result: Result<Conversation, ApiError>) {
+    match &s.detail.pending {
+        Some((r, _)) if *r == req => {}
+        _ => return, // stale: the user moved on
+    }
+    let Some((_, id)) = s.detail.pending.take() else {
+        return;
+    };
+    s.status.retry = None;
+    match result {
+        Ok(mut c) => {
+            s.connection = Connection::Connected;
+            if c.id.is_empty() {
+                c.id = id;
+            }
+            s.detail.cache.insert(c);
+            rebuild_view(s);
+        }
+        Err(e) => {
+            s.connection = connection_after(&e);
+            let headline = sanitize_line(&e.headline());
+            s.detail.error = Some(headline.clone());
+            s.status.error = Some(headline);
+        }
+    }
+}
+
+/// Lays out the selected conversation for the current width and toggles (if cached).
+fn rebuild_view(s: &mut State) {
+    let Some(id) = s.list.selected().map(|r| r.id.to_string()) else {
+        s.detail.view = None;
+        return;
+    };
+    let cols = s.panes().detail_cols();
+    let Some(c) = s.detail.cache.get(&id) else {
+        return;
+    };
+    s.detail.view = Some(build(&c, cols, s.detail.toggles, s.tz));
+    recompute_matches(s);
+    clamp_detail_scroll(s);
+}
+
+fn detail_max_scroll(s: &State) -> usize {
+    let lines = s.detail.view.as_ref().map_or(0, |v| v.lines.len());
+    lines.saturating_sub(s.panes().detail_rows())
+}
+
+fn clamp_detail_scroll(s: &mut State) {
+    s.detail.scroll = s.detail.scroll.min(detail_max_scroll(s));
+}
+
+fn relayout(s: &mut State) {
+    ensure_visible(s);
+    let cols = s.panes().detail_cols();
+    if s.detail.view.as_ref().is_some_and(|v| v.cols != cols) {
+        rebuild_view(s);
+    }
+    clamp_detail_scroll(s);
+}
+
+// ---- filter and search ----
+
+/// Case-insensitive `contains` for a lowercase needle, without allocating for ASCII text
+/// (the filter runs over every loaded row at each keystroke).
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    if needle.is_ascii() {
+        let n = needle.as_bytes();
+        n.is_empty() || hay.as_bytes().windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    } else {
+        hay.to_lowercase().contains(needle)
+    }
+}
+
+fn row_matches(r: &super::paging::Row, needle: &str) -> bool {
+    let words = [
+        if r.has(VOICE) { "voice" } else { "chat" },
+        if r.has(HANDOFF) { "handoff" } else { "" },
+        if r.has(IN_PROGRESS) { "in progress" } else { "" },
+    ];
+    contains_ci(&r.id, needle)
+        || contains_ci(&r.handoff_reason, needle)
+        || words.iter().any(|w| !w.is_empty() && w.contains(needle))
+}
+
+fn extend_filter_view(s: &mut State, from: usize) {
+    let needle = s.list.filter.clone();
+    let rows = &s.list.paging.rows;
+    s.list.view.extend(
+        (from..rows.len())
+            .filter(|&i| row_matches(&rows[i], &needle))
+            .map(|i| i as u32),
+    );
+}
+
+fn set_filter(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
+    let current = selected_row_index(s);
+    let before = s.list.selected().map(|r| r.id.clone());
+    s.list.filter = text.to_lowercase();
+    s.list.view.clear();
+    if !s.list.filter.is_empty() {
+        extend_filter_view(s, 0);
+    }
+    let pos = match current {
+        Some(i) if s.list.filter.is_empty() => i,
+        Some(i) => s.list.view.iter().position(|&v| v as usize == i).unwrap_or(0),
+        None => 0,
+    };
+    s.list.sel = pos;
+    ensure_visible(s);
+    if s.list.selected().map(|r| r.id.clone()) != before {
+        on_selection(s, fx);
+    }
+}
+
+fn selected_row_index(s: &State) -> Option<usize> {
+    if s.list.visible_len() == 0 {
+        return None;
+    }
+    if s.list.filter.is_empty() {
+        Some(s.list.sel)
+    } else {
+        s.list.view.get(s.list.sel).map(|&i| i as usize)
+    }
+}
+
+fn recompute_matches(s: &mut State) {
+    s.detail.matches.clear();
+    s.detail.match_idx = 0;
+    let q = &s.detail.search;
+    if q.is_empty() {
+        return;
+    }
+    if let Some(v) = &s.detail.view {
+        s.detail.matches = v
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.text().to_lowercase().contains(q.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+    }
+}
+
+fn set_search(s: &mut State, text: &str) {
+    s.detail.search = text.to_lowercase();
+    recompute_matches(s);
+    if let Some(i) = s.detail.matches.iter().position(|&l| l >= s.detail.scroll) {
+        s.detail.match_idx = i;
+    }
+    jump_to_match(s);
+}
+
+fn jump_to_match(s: &mut State) {
+    if let Some(&line) = s.detail.matches.get(s.detail.match_idx) {
+        s.detail.scroll = line.saturating_sub(2);
+        clamp_detail_scroll(s);
+    }
+}
+
+fn step_match(s: &mut State, forward: bool) {
+    let n = s.detail.matches.len();
+    if n == 0 {
+        if !s.detail.search.is_empty() {
+            s.status.note = Some(format!("no match for {:?}", s.detail.search));
+        }
+        return;
+    }
+    s.detail.match_idx = if forward {
+        (s.detail.match_idx + 1) % n
+    } else {
+        (s.detail.match_idx + n - 1) % n
+    };
+    jump_to_match(s);
+}
+
+// ---- keys ----
+
+fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
+    if k.kind == KeyEventKind::Release {
+        return;
+    }
+    s.status.note = None;
+    if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) {
+        fx.push(Effect::Suspend);
+        return;
+    }
+    if s.input.is_some() {
+        on_input_key(s, k, fx);
+        return;
+    }
+    match s.overlay {
+        Overlay::Help { .. } => return on_help_key(s, k),
+        Overlay::WindowPicker { .. } => return on_picker_key(s, k, fx),
+        Overlay::None => {}
+    }
+    if let Some(action) = s.keymap.action(&k) {
+        do_action(s, action, fx);
+    }
+}
+
+fn on_help_key(s: &mut State, k: KeyEvent) {
+    let Overlay::Help { scroll } = &mut s.overlay else {
+        return;
+    };
+    match s.keymap.action(&k) {
+        Some(Action::Down) => *scroll += 1,
+        Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+        Some(Action::Help | Action::Quit | Action::Back) => s.overlay = Overlay::None,
+        _ if k.code == KeyCode::Esc => s.overlay = Overlay::None,
+        _ => {}
+    }
+}
+
+/// Entries of the `w` picker: the presets, then "custom…".
+pub fn picker_entries() -> Vec<String> {
+    let mut v: Vec<String> = TimeWindow::PRESETS.iter().map(|(l, _)| format!("last {l}")).collect();
+    v.push("custom…".into());
+    v
+}
+
+fn on_picker_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let Overlay::WindowPicker { sel } = s.overlay else {
+        return;
+    };
+    let n = TimeWindow::PRESETS.len() + 1;
+    let choose = match (k.code, s.keymap.action(&k)) {
+        (KeyCode::Char(c @ '1'..='5'), _) => Some(c as usize - '1' as usize),
+        (KeyCode::Enter, _) => Some(sel),
+        (KeyCode::Esc, _) | (_, Some(Action::Quit | Action::Back | Action::Window)) => {
+            s.overlay = Overlay::None;
+            None
+        }
+        (_, Some(Action::Down)) => {
+            s.overlay = Overlay::WindowPicker { sel: (sel + 1) % n };
+            None
+        }
+        (_, Some(Action::Up)) => {
+            s.overlay = Overlay::WindowPicker { sel: (sel + n - 1) % n };
+            None
+        }
+        _ => None,
+    };
+    if let Some(i) = choose {
+        s.overlay = Overlay::None;
+        if let Some((_, secs)) = TimeWindow::PRESETS.get(i) {
+            s.window = TimeWindow { secs: *secs };
+            reload(s, fx);
+        } else {
+            s.input = Some(Input {
+                kind: InputKind::Window,
+                text: String::new(),
+            });
+        }
+    }
+}
+
+fn on_input_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let Some(input) = s.input.as_mut() else {
+        return;
+    };
+    let kind = input.kind.clone();
+    match k.code {
+        KeyCode::Esc => {
+            s.input = None;
+            match kind {
+                InputKind::Filter => set_filter(s, "", fx),
+                InputKind::Search => set_search(s, ""),
+                InputKind::Window => {}
+            }
+        }
+        KeyCode::Enter => {
+            let text = input.text.clone();
+            match kind {
+                InputKind::Filter | InputKind::Search => s.input = None,
+                InputKind::Window => match TimeWindow::parse(&text) {
+                    Ok(w) => {
+                        s.input = None;
+                        s.window = w;
+                        reload(s, fx);
+                    }
+                    Err(e) => s.status.note = Some(e),
+                },
+            }
+        }
+        KeyCode::Backspace => {
+            input.text.pop();
+            live_input(s, fx);
+        }
+        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+            if input.text.chars().count() < 200 {
+                input.text.push(c);
+            }
+            live_input(s, fx);
+        }
+        _ => {}
+    }
+}
+
+fn live_input(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(input) = &s.input else { return };
+    let text = input.text.clone();
+    match input.kind {
+        InputKind::Filter => set_filter(s, &text, fx),
+        InputKind::Search => set_search(s, &text),
+        InputKind::Window => {}
+    }
+}
+
+fn move_by(s: &mut State, delta: isize, fx: &mut Vec<Effect>) {
+    match s.focus {
+        Pane::List => {
+            let pos = s.list.sel.saturating_add_signed(delta);
+            select(s, pos, false, fx);
+        }
+        Pane::Detail => {
+            s.detail.scroll = s.detail.scroll.saturating_add_signed(delta);
+            clamp_detail_scroll(s);
+        }
+    }
+}
+
+fn screen(s: &State) -> isize {
+    let p = s.panes();
+    let rows = match s.focus {
+        Pane::List => p.list_rows(),
+        Pane::Detail => p.detail_rows(),
+    };
+    rows.max(1) as isize
+}
+
+fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::Quit => {
+            s.quit = true;
+            fx.push(Effect::Quit);
+        }
+        Action::Help => s.overlay = Overlay::Help { scroll: 0 },
+        Action::Down => move_by(s, 1, fx),
+        Action::Up => move_by(s, -1, fx),
+        Action::PageDown => move_by(s, screen(s), fx),
+        Action::PageUp => move_by(s, -screen(s), fx),
+        Action::HalfDown => move_by(s, (screen(s) / 2).max(1), fx),
+        Action::HalfUp => move_by(s, -(screen(s) / 2).max(1), fx),
+        Action::Top => match s.focus {
+            Pane::List => select(s, 0, false, fx),
+            Pane::Detail => s.detail.scroll = 0,
+        },
+        Action::Bottom => match s.focus {
+            Pane::List => select(s, usize::MAX, false, fx),
+            Pane::Detail => s.detail.scroll = detail_max_scroll(s),
+        },
+        Action::SwitchPane => {
+            s.focus = match s.focus {
+                Pane::List => Pane::Detail,
+                Pane::Detail => Pane::List,
+            }
+        }
+        Action::Open => s.focus = Pane::Detail,
+        Action::Back => {
+            if s.focus == Pane::Detail {
+                s.focus = Pane::List;
+            } else if !s.list.filter.is_empty() {
+                set_filter(s, "", fx);
+            } else {
+                s.status.error = None;
+            }
+        }
+        Action::Search => {
+            let (kind, text) = match s.focus {
+                Pane::List => (InputKind::Filter, s.list.filter.clone()),
+                Pane::Detail => (InputKind::Search, s.detail.search.clone()),
+            };
+            s.input = Some(Input { kind, text });
+        }
+        Action::NextMatch => step_match(s, true),
+        Action::PrevMatch => step_match(s, false),
+        Action::CycleEnv => {
+            let i = CLIENT_ENVS
+                .iter()
+                .position(|e| *e == s.client_env)
+                .map_or(0, |i| (i + 1) % CLIENT_ENVS.len());
+            s.client_env = CLIENT_ENVS[i].to_string();
+            reload(s, fx);
+        }
+        Action::Window => {
+            let sel = TimeWindow::PRESETS
+                .iter()
+                .position(|(_, secs)| *secs == s.window.secs)
+                .unwrap_or(TimeWindow::PRESETS.len());
+            s.overlay = Overlay::WindowPicker { sel };
+        }
+        Action::Channel => {
+            s.channel = s.channel.next();
+            reload(s, fx);
+        }
+        Action::Reload => reload(s, fx),
+        Action::CopyId => {
+            if let Some(r) = s.list.selected() {
+                let id = r.id.to_string();
+                s.status.note = Some(format!("copied {id} (OSC 52)"));
+                fx.push(Effect::Copy(id));
+            }
+        }
+        Action::CopyTranscript => {
+            let id = s.list.selected().map(|r| r.id.to_string());
+            match id.and_then(|id| s.detail.cache.get(&id)) {
+                Some(c) if !c.turns.is_empty() => {
+                    s.status.note = Some(format!("copied {} turns (OSC 52)", c.turns.len()));
+                    fx.push(Effect::Copy(transcript::plain_text(&c)));
+                }
+                _ => s.status.note = Some("no transcript loaded to copy".into()),
+            }
+        }
+        Action::ToggleIntents => {
+            s.detail.toggles.intents = !s.detail.toggles.intents;
+            rebuild_view(s);
+        }
+        Action::ToggleTranslation => {
+            s.detail.toggles.translation = !s.detail.toggles.translation;
+            rebuild_view(s);
+        }
+        Action::ToggleMouse => {
+            s.mouse = !s.mouse;
+            s.status.note = Some(if s.mouse {
+                "mouse capture on: click to select, wheel to scroll (m to turn off)".into()
+            } else {
+                "mouse capture off: the terminal selects text again".into()
+            });
+            fx.push(Effect::SetMouseCapture(s.mouse));
+        }
+    }
+}
+
+// ---- mouse ----
+
+fn on_mouse(s: &mut State, m: MouseEvent, fx: &mut Vec<Effect>) {
+    if !s.mouse || s.overlay != Overlay::None || s.input.is_some() {
+        return;
+    }
+    let p = s.panes();
+    let in_list = contains(p.list, m.column, m.row);
+    let in_detail = contains(p.detail, m.column, m.row);
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) if in_list => {
+            s.focus = Pane::List;
+            let first = p.list.y + 1;
+            if m.row >= first && ((m.row - first) as usize) < p.list_rows() {
+                let pos = s.list.offset + (m.row - first) as usize;
+                if pos < s.list.visible_len() {
+                    select(s, pos, false, fx);
+                }
+            }
+        }
+        MouseEventKind::Down(MouseButton::Left) if in_detail => s.focus = Pane::Detail,
+        MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+            let delta = if m.kind == MouseEventKind::ScrollDown { 3 } else { -3 };
+            if in_list {
+                let pos = s.list.sel.saturating_add_signed(delta);
+                select(s, pos, false, fx);
+            } else if in_detail {
+                s.detail.scroll = s.detail.scroll.saturating_add_signed(delta);
+                clamp_detail_scroll(s);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_ci;
+
+    #[test]
+    fn case_insensitive_contains() {
+        assert!(contains_ci("CA7F3E", "7f3"));
+        assert!(contains_ci("billing_question", ""));
+        assert!(!contains_ci("billing", "bills"));
+        assert!(contains_ci("ÉCOLE", "éco"));
+    }
+}

@@ -1,0 +1,83 @@
+//! Runs the effects `update` asks for: API calls on spawned tasks whose answers come back as
+//! messages tagged with their request id, and timers.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::AbortHandle;
+
+use crate::api::Client;
+use crate::app::{Effect, Msg};
+
+/// Spawns network work; cheap to clone.
+#[derive(Clone)]
+pub struct Runner {
+    client: Client,
+    tx: UnboundedSender<Msg>,
+    /// `update` asks for a new page only when the previous one is answered or obsolete, and
+    /// for a transcript only when the previous one is no longer wanted: an older task still
+    /// running is aborted so the server sees one request of each kind at a time.
+    page_task: Arc<Mutex<Option<AbortHandle>>>,
+    detail_task: Arc<Mutex<Option<AbortHandle>>>,
+}
+
+fn replace_task(slot: &Mutex<Option<AbortHandle>>, task: AbortHandle) {
+    let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(old) = slot.replace(task) {
+        old.abort();
+    }
+}
+
+impl Runner {
+    /// `client` gets a retry observer that reports waits as [`Msg::Retrying`].
+    pub fn new(client: Client, tx: UnboundedSender<Msg>) -> Self {
+        let obs_tx = tx.clone();
+        let client = client.with_retry_observer(Arc::new(move |n| {
+            let _ = obs_tx.send(Msg::Retrying(n.clone()));
+        }));
+        Runner {
+            client,
+            tx,
+            page_task: Arc::default(),
+            detail_task: Arc::default(),
+        }
+    }
+
+    /// Handles the effects that need no terminal; returns the others to the caller.
+    pub fn spawn(&self, effect: Effect) -> Option<Effect> {
+        let tx = self.tx.clone();
+        match effect {
+            Effect::FetchPage { req, query } => {
+                let client = self.client.clone();
+                let task = tokio::spawn(async move {
+                    tracing::debug!(req, cursor = ?query.cursor, "page");
+                    let result = client.list_page(&query).await;
+                    if let Err(e) = &result {
+                        tracing::warn!(req, "page failed: {}", e.headline());
+                    }
+                    let _ = tx.send(Msg::Page { req, result });
+                });
+                replace_task(&self.page_task, task.abort_handle());
+                None
+            }
+            Effect::FetchConversation { req, id } => {
+                let client = self.client.clone();
+                let task = tokio::spawn(async move {
+                    tracing::debug!(req, "conversation");
+                    let result = client.conversation(&id).await;
+                    let _ = tx.send(Msg::Conversation { req, result });
+                });
+                replace_task(&self.detail_task, task.abort_handle());
+                None
+            }
+            Effect::After { delay, msg } => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = tx.send(*msg);
+                });
+                None
+            }
+            other => Some(other),
+        }
+    }
+}

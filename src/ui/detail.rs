@@ -1,0 +1,127 @@
+//! The detail pane: a slice of the laid-out transcript, with search matches highlighted.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Widget};
+
+use crate::app::paging::{HANDOFF, VOICE};
+use crate::app::state::{Pane, State};
+use crate::app::transcript::clock;
+use crate::sanitize::{truncate, wrap};
+
+use super::Theme;
+
+fn title(s: &State, cols: usize) -> String {
+    let Some(r) = s.list.selected() else {
+        return " Transcript ".into();
+    };
+    let mut t = format!(
+        " {} · {}",
+        truncate(&r.id, 14),
+        if r.has(VOICE) { "voice" } else { "chat" }
+    );
+    if r.duration != u32::MAX {
+        t.push_str(&format!(" · {}", clock(r.duration as i64)));
+    }
+    if r.has(HANDOFF) {
+        t.push_str(" · handoff");
+        if !r.handoff_reason.is_empty() {
+            t.push_str(&format!(" → {}", r.handoff_reason));
+        }
+    }
+    t.push(' ');
+    truncate(&t, cols)
+}
+
+/// Splits `text` so that case-insensitive occurrences of `needle` get `hit`.
+fn highlight<'a>(text: &'a str, needle: &str, base: Style, hit: Style, out: &mut Vec<Span<'a>>) {
+    let lower = text.to_lowercase();
+    // Lowercasing can change byte lengths (e.g. 'İ'); highlight only when offsets agree.
+    if needle.is_empty() || lower.len() != text.len() {
+        out.push(Span::styled(text, base));
+        return;
+    }
+    let mut last = 0;
+    for (i, _) in lower.match_indices(needle) {
+        if i < last || !text.is_char_boundary(i) || !text.is_char_boundary(i + needle.len()) {
+            continue;
+        }
+        if i > last {
+            out.push(Span::styled(&text[last..i], base));
+        }
+        out.push(Span::styled(&text[i..i + needle.len()], hit));
+        last = i + needle.len();
+    }
+    if last < text.len() {
+        out.push(Span::styled(&text[last..], base));
+    }
+}
+
+pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    if area.height < 2 || area.width < 4 {
+        return;
+    }
+    let focused = s.focus == Pane::Detail;
+    let inner = Rect {
+        x: area.x + 1,
+        y: area.y + 1,
+        width: area.width - 2,
+        height: area.height - 2,
+    };
+    let rows = inner.height as usize;
+    let d = &s.detail;
+    let mut block = Block::bordered()
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(Theme::fg(if focused { theme.border_focus } else { theme.border }))
+        .title(title(s, inner.width as usize));
+    if let Some(v) = &d.view
+        && v.lines.len() > rows
+    {
+        let last = (d.scroll + rows).min(v.lines.len());
+        block =
+            block.title_bottom(Line::from(format!(" {}–{}/{} ", d.scroll + 1, last, v.lines.len())).right_aligned());
+    }
+    if !d.search.is_empty() {
+        block = block.title_bottom(Line::from(format!(
+            " /{} {}/{} ",
+            crate::sanitize::sanitize_line(&d.search),
+            if d.matches.is_empty() { 0 } else { d.match_idx + 1 },
+            d.matches.len()
+        )));
+    }
+    block.render(area, buf);
+
+    let Some(view) = &d.view else {
+        let (text, style) = if let Some(e) = &d.error {
+            (format!("✖ {e}"), Theme::fg(theme.error))
+        } else if s.list.selected().is_some() {
+            ("⟳ loading transcript…".to_string(), theme.dim())
+        } else {
+            (String::new(), Style::default())
+        };
+        for (i, l) in wrap(&text, inner.width as usize).into_iter().take(rows).enumerate() {
+            buf.set_stringn(inner.x, inner.y + i as u16, l, inner.width as usize, style);
+        }
+        return;
+    };
+    let hit = Style::default()
+        .bg(theme.matched)
+        .fg(ratatui::style::Color::Black)
+        .add_modifier(Modifier::BOLD);
+    let current = d.matches.get(d.match_idx).copied();
+    for (i, line) in view.lines.iter().skip(d.scroll).take(rows).enumerate() {
+        let idx = d.scroll + i;
+        let mut spans = Vec::with_capacity(line.spans.len());
+        for (tag, text) in &line.spans {
+            let base = theme.tag(*tag);
+            highlight(text, &d.search, base, hit, &mut spans);
+        }
+        let mut l = Line::from(spans);
+        if current == Some(idx) {
+            l = l.patch_style(Style::default().add_modifier(Modifier::UNDERLINED));
+        }
+        buf.set_line(inner.x, inner.y + i as u16, &l, inner.width);
+    }
+}

@@ -1,0 +1,94 @@
+//! Overlays: the help page (drawn from the keymap that handles keys) and the window picker.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::widgets::{Block, BorderType, Clear, Widget};
+
+use crate::app::keymap::RESERVED;
+use crate::app::state::{Overlay, State};
+use crate::app::update::picker_entries;
+use crate::sanitize::fit;
+
+use super::Theme;
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// The help page's lines: every action with its keys, then the reserved keys.
+pub fn help_lines(s: &State) -> Vec<String> {
+    let mut lines: Vec<String> = s
+        .keymap
+        .help_rows()
+        .into_iter()
+        .map(|(keys, desc)| format!("{keys:>19}  {desc}"))
+        .collect();
+    lines.push(String::new());
+    let reserved: Vec<String> = RESERVED
+        .iter()
+        .map(|c| if *c == ' ' { "space".to_string() } else { c.to_string() })
+        .collect();
+    lines.push(format!("{:>19}  reserved for the audio player", reserved.join(" ")));
+    lines.push(format!("{:>19}  suspend (fg to resume)", "ctrl-z"));
+    lines.push(format!("{:>19}  remap in [keys] of config.toml", ""));
+    lines
+}
+
+pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    match &s.overlay {
+        Overlay::None => {}
+        Overlay::Help { scroll } => {
+            let lines = help_lines(s);
+            let r = centered(area, 72, lines.len() as u16 + 2);
+            Clear.render(r, buf);
+            let inner_h = r.height.saturating_sub(2) as usize;
+            let max_scroll = lines.len().saturating_sub(inner_h);
+            let scroll = (*scroll).min(max_scroll);
+            let mut block = Block::bordered()
+                .border_type(BorderType::Thick)
+                .border_style(Theme::fg(theme.accent))
+                .title(" Keys · esc closes ");
+            if max_scroll > 0 {
+                block = block.title_bottom(" j/k scroll ");
+            }
+            block.render(r, buf);
+            for (i, l) in lines.iter().skip(scroll).take(inner_h).enumerate() {
+                let w = r.width.saturating_sub(2) as usize;
+                buf.set_stringn(
+                    r.x + 1,
+                    r.y + 1 + i as u16,
+                    fit(l, w),
+                    w,
+                    ratatui::style::Style::default(),
+                );
+            }
+        }
+        Overlay::WindowPicker { sel } => {
+            let entries = picker_entries();
+            let r = centered(area, 30, entries.len() as u16 + 2);
+            Clear.render(r, buf);
+            Block::bordered()
+                .border_type(BorderType::Thick)
+                .border_style(Theme::fg(theme.accent))
+                .title(" Time window ")
+                .render(r, buf);
+            let w = r.width.saturating_sub(2) as usize;
+            for (i, e) in entries.iter().enumerate() {
+                let text = fit(&format!(" {} {e}", i + 1), w);
+                let style = if i == *sel {
+                    theme.selected()
+                } else {
+                    ratatui::style::Style::default()
+                };
+                buf.set_stringn(r.x + 1, r.y + 1 + i as u16, text, w, style);
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The conversation list: only the visible slice is formatted.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::widgets::{Block, BorderType, Widget};
+
+use crate::app::paging::{HANDOFF, IN_PROGRESS, NO_TURNS, Row, VOICE};
+use crate::app::state::{Pane, State};
+use crate::app::transcript::clock;
+use crate::app::update::EMPTY_HINT;
+use crate::sanitize::{fit, wrap};
+
+use super::Theme;
+
+/// One row's text: `11-27 09:15 ☎ 02:14  12t ● ⊘ ⇄ billing`.
+pub fn row_text(r: &Row, tz: chrono::FixedOffset) -> String {
+    let when = r
+        .started_at()
+        .map(|t| t.with_timezone(&tz).format("%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "--:-- --:--".into());
+    let glyph = if r.has(VOICE) { '☎' } else { '✉' };
+    let dur = if r.duration == u32::MAX {
+        "--:--".to_string()
+    } else {
+        clock(r.duration as i64)
+    };
+    let mut t = format!("{when} {glyph} {dur:>5} {:>4}t", r.turns);
+    if r.has(IN_PROGRESS) {
+        t.push_str(" ●");
+    }
+    if r.has(NO_TURNS) {
+        t.push_str(" ⊘");
+    }
+    if r.has(HANDOFF) {
+        t.push_str(" ⇄");
+        if !r.handoff_reason.is_empty() {
+            t.push(' ');
+            t.push_str(&r.handoff_reason);
+        }
+    }
+    t
+}
+
+fn title(s: &State, cols: u16) -> String {
+    let p = &s.list.paging;
+    let more = if p.end { "all" } else { "more…" };
+    if s.list.filter.is_empty() && cols < 40 {
+        format!(" {} loaded, {more} ", p.len())
+    } else if s.list.filter.is_empty() {
+        format!(" Conversations ({} loaded, {more}) ", p.len())
+    } else {
+        format!(
+            " Conversations ({}/{} match /{}) ",
+            s.list.view.len(),
+            p.len(),
+            crate::sanitize::sanitize_line(&s.list.filter)
+        )
+    }
+}
+
+pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    if area.height < 2 || area.width < 4 {
+        return;
+    }
+    let focused = s.focus == Pane::List;
+    let border = Theme::fg(if focused { theme.border_focus } else { theme.border });
+    Block::bordered()
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(border)
+        .title(title(s, area.width))
+        .render(area, buf);
+    let inner = Rect {
+        x: area.x + 1,
+        y: area.y + 1,
+        width: area.width - 2,
+        height: area.height - 2,
+    };
+    let cols = inner.width as usize;
+    let len = s.list.visible_len();
+    let mut y = inner.y;
+    let mut pos = s.list.offset;
+    while y < inner.bottom() && pos < len {
+        let Some(row) = s.list.row_at(pos) else { break };
+        let selected = pos == s.list.sel;
+        let marker = if selected { "▶ " } else { "  " };
+        let text = fit(&format!("{marker}{}", row_text(row, s.tz)), cols);
+        let style = if selected {
+            if focused {
+                theme.selected()
+            } else {
+                Style::default().add_modifier(ratatui::style::Modifier::BOLD)
+            }
+        } else if row.has(IN_PROGRESS) {
+            Theme::fg(theme.accent)
+        } else {
+            Style::default()
+        };
+        buf.set_stringn(inner.x, y, text, cols, style);
+        y += 1;
+        pos += 1;
+    }
+    // What comes after the last loaded row.
+    if y < inner.bottom() {
+        let p = &s.list.paging;
+        let (text, style) = if p.failed.is_some() {
+            ("✖ could not load — r to retry".to_string(), Theme::fg(theme.error))
+        } else if p.in_flight.is_some() {
+            let t = if len == 0 {
+                "⟳ loading…"
+            } else {
+                "⟳ loading more…"
+            };
+            (format!("  {t}"), theme.dim())
+        } else if len == 0 && !s.list.filter.is_empty() {
+            ("  no loaded row matches the filter".into(), theme.dim())
+        } else if len == 0 && p.end {
+            for line in wrap(EMPTY_HINT, cols.saturating_sub(2)) {
+                if y >= inner.bottom() {
+                    break;
+                }
+                buf.set_stringn(inner.x + 1, y, line, cols, Theme::fg(theme.warn));
+                y += 1;
+            }
+            return;
+        } else if p.end {
+            ("  — end of results —".into(), theme.dim())
+        } else {
+            (String::new(), Style::default())
+        };
+        buf.set_stringn(inner.x, y, text, cols, style);
+    }
+}

@@ -1,0 +1,127 @@
+//! The bottom of the screen: error banner, the player bar, and the status/hints line.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+
+use crate::app::Action;
+use crate::app::state::{InputKind, State};
+use crate::sanitize::{sanitize_line, wrap};
+
+use super::Theme;
+
+pub fn render_banner(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    let Some(e) = &s.status.error else { return };
+    if area.height == 0 {
+        return;
+    }
+    let style = Theme::fg(theme.error).add_modifier(Modifier::BOLD);
+    let lines = wrap(
+        &format!("✖ {}", sanitize_line(e)),
+        area.width.saturating_sub(1) as usize,
+    );
+    let n = lines.len();
+    for (i, l) in lines.into_iter().take(area.height as usize).enumerate() {
+        let mut l = l;
+        if i + 1 == area.height as usize && n > area.height as usize {
+            l = crate::sanitize::truncate(&format!("{l} …"), area.width as usize);
+        }
+        buf.set_stringn(area.x, area.y + i as u16, format!(" {l}"), area.width as usize, style);
+    }
+}
+
+/// The audio player's place (design.md §1); for now it only shows how playback will start.
+pub fn render_player(buf: &mut Buffer, area: Rect, _s: &State, theme: &Theme) {
+    if area.height == 0 {
+        return;
+    }
+    let line = Line::from(vec![
+        Span::styled(" ▷ ", Theme::fg(theme.accent)),
+        Span::styled("space play", theme.dim()),
+        Span::styled(" ─── audio player: recordings of voice calls", theme.dim()),
+    ]);
+    buf.set_line(area.x, area.y, &line, area.width);
+}
+
+/// Hints built from the keymap, so they always show the real bindings.
+pub fn hints(s: &State, cols: usize) -> String {
+    let km = &s.keymap;
+    let mut parts = Vec::new();
+    if let (Some(d), Some(u)) = (km.first(Action::Down), km.first(Action::Up)) {
+        parts.push(format!("{d}/{u} move"));
+    }
+    let items = [
+        (Action::SwitchPane, "pane"),
+        (Action::Search, "search"),
+        (Action::CycleEnv, "env"),
+        (Action::Window, "window"),
+        (Action::Channel, "channel"),
+        (Action::Reload, "reload"),
+        (Action::CopyId, "copy id"),
+    ];
+    let tail: Vec<String> = [(Action::Help, "help"), (Action::Quit, "quit")]
+        .into_iter()
+        .filter_map(|(a, label)| km.first(a).map(|k| format!("{k} {label}")))
+        .collect();
+    let mut used: usize = tail.iter().map(|t| t.len() + 3).sum::<usize>() + 1;
+    used += parts.iter().map(|p| p.len() + 3).sum::<usize>();
+    for (a, label) in items {
+        if let Some(k) = km.first(a) {
+            let p = format!("{k} {label}");
+            if used + p.len() + 3 > cols {
+                break;
+            }
+            used += p.len() + 3;
+            parts.push(p);
+        }
+    }
+    parts.extend(tail);
+    format!(" {}", parts.join(" · "))
+}
+
+pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    if area.height == 0 {
+        return;
+    }
+    let w = area.width as usize;
+    if let Some(input) = &s.input {
+        let (label, help) = match input.kind {
+            InputKind::Filter => ("filter", "enter keep · esc clear"),
+            InputKind::Search => ("search", "enter keep · n/N next/prev · esc clear"),
+            InputKind::Window => ("window (90m, 6h, 3d, 2w)", "enter apply · esc cancel"),
+        };
+        let line = Line::from(vec![
+            Span::styled(
+                format!(" {label}: "),
+                Theme::fg(theme.accent).add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(sanitize_line(&input.text)),
+            Span::styled("▏", Theme::fg(theme.accent)),
+            Span::styled(format!("   {help}"), theme.dim()),
+        ]);
+        // A note (e.g. a bad window) stays visible while typing.
+        let line = match &s.status.note {
+            Some(n) => Line::from(vec![
+                Span::styled(format!(" {label}: "), Theme::fg(theme.accent)),
+                Span::raw(sanitize_line(&input.text)),
+                Span::styled("▏ ", Theme::fg(theme.accent)),
+                Span::styled(sanitize_line(n), Theme::fg(theme.warn)),
+            ]),
+            None => line,
+        };
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
+    let (text, style) = if let Some(n) = &s.status.note {
+        (format!(" {}", sanitize_line(n)), Theme::fg(theme.accent))
+    } else if let Some(r) = &s.status.retry {
+        (
+            format!(" ⏳ {}", sanitize_line(r)),
+            Theme::fg(theme.warn).add_modifier(Modifier::BOLD),
+        )
+    } else {
+        (hints(s, w), theme.dim())
+    };
+    buf.set_stringn(area.x, area.y, text, w, style);
+}

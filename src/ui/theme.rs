@@ -1,0 +1,228 @@
+//! Colours by role. The default palette uses mid-tone 256-colour indices that read on both
+//! dark and light backgrounds; `[theme] mode = "dark" | "light"` picks brighter or darker
+//! ones, and any role can be overridden (`agent = "#5f87af"`, `"blue"`, `"33"`).
+
+use std::str::FromStr;
+
+use anyhow::{Result, bail};
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::app::transcript::Tag;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Readable on both.
+    Auto,
+    Dark,
+    Light,
+}
+
+macro_rules! roles {
+    ($($role:ident),* $(,)?) => {
+        /// The colour of each role.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Theme {
+            pub mode: Mode,
+            $(pub $role: Color,)*
+        }
+        const ROLE_NAMES: &[&str] = &[$(stringify!($role)),*];
+        impl Theme {
+            fn set(&mut self, name: &str, c: Color) -> bool {
+                match name {
+                    $(stringify!($role) => self.$role = c,)*
+                    _ => return false,
+                }
+                true
+            }
+        }
+    };
+}
+
+roles!(
+    accent,
+    border,
+    border_focus,
+    agent,
+    user,
+    time,
+    key,
+    intent,
+    entity,
+    latency_ok,
+    latency_warn,
+    latency_bad,
+    translation,
+    marker,
+    warn,
+    error,
+    matched,
+);
+
+impl Theme {
+    pub fn for_mode(mode: Mode) -> Theme {
+        let i = Color::Indexed;
+        match mode {
+            Mode::Auto => Theme {
+                mode,
+                accent: i(31),
+                border: i(244),
+                border_focus: i(31),
+                agent: i(31),
+                user: i(133),
+                time: i(244),
+                key: i(244),
+                intent: i(30),
+                entity: i(97),
+                latency_ok: i(28),
+                latency_warn: i(172),
+                latency_bad: i(160),
+                translation: i(67),
+                marker: i(244),
+                warn: i(166),
+                error: i(160),
+                matched: i(178),
+            },
+            Mode::Dark => Theme {
+                mode,
+                accent: i(75),
+                border: i(240),
+                border_focus: i(75),
+                agent: i(75),
+                user: i(176),
+                time: i(245),
+                key: i(245),
+                intent: i(80),
+                entity: i(141),
+                latency_ok: i(114),
+                latency_warn: i(221),
+                latency_bad: i(203),
+                translation: i(110),
+                marker: i(245),
+                warn: i(215),
+                error: i(203),
+                matched: i(221),
+            },
+            Mode::Light => Theme {
+                mode,
+                accent: i(25),
+                border: i(250),
+                border_focus: i(25),
+                agent: i(25),
+                user: i(90),
+                time: i(242),
+                key: i(242),
+                intent: i(23),
+                entity: i(54),
+                latency_ok: i(22),
+                latency_warn: i(130),
+                latency_bad: i(124),
+                translation: i(24),
+                marker: i(242),
+                warn: i(130),
+                error: i(124),
+                matched: i(214),
+            },
+        }
+    }
+
+    /// `[theme]` from the config file; unknown keys and bad colours are errors.
+    pub fn from_config(table: &toml::Table) -> Result<Theme> {
+        let mode = match table.get("mode") {
+            None => Mode::Auto,
+            Some(toml::Value::String(m)) => match m.as_str() {
+                "auto" => Mode::Auto,
+                "dark" => Mode::Dark,
+                "light" => Mode::Light,
+                other => bail!("[theme] mode = {other:?}: use \"auto\", \"dark\" or \"light\""),
+            },
+            Some(_) => bail!("[theme] mode must be a string: \"auto\", \"dark\" or \"light\""),
+        };
+        let mut theme = Theme::for_mode(mode);
+        for (k, v) in table {
+            if k == "mode" {
+                continue;
+            }
+            let toml::Value::String(text) = v else {
+                bail!("[theme] {k}: expected a colour string such as \"blue\", \"#5f87af\" or \"33\"");
+            };
+            let colour = Color::from_str(text).map_err(|_| {
+                anyhow::anyhow!("[theme] {k} = {text:?}: not a colour; use a name (blue), #rrggbb or 0–255")
+            })?;
+            if !theme.set(k, colour) {
+                bail!("unknown [theme] key `{k}`; known: mode, {}", ROLE_NAMES.join(", "));
+            }
+        }
+        Ok(theme)
+    }
+
+    pub fn fg(c: Color) -> Style {
+        Style::default().fg(c)
+    }
+
+    pub fn dim(&self) -> Style {
+        Style::default().fg(self.time)
+    }
+
+    /// The selected row: reverse video reads on any background.
+    pub fn selected(&self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+
+    pub fn tag(&self, tag: Tag) -> Style {
+        let f = Theme::fg;
+        match tag {
+            Tag::Plain => Style::default(),
+            Tag::Dim => self.dim(),
+            Tag::Key => f(self.key),
+            Tag::Time => f(self.time),
+            Tag::Agent => f(self.agent).add_modifier(Modifier::BOLD),
+            Tag::User => f(self.user).add_modifier(Modifier::BOLD),
+            Tag::Dtmf => f(self.user),
+            Tag::Intent => f(self.intent),
+            Tag::Entity => f(self.entity),
+            Tag::LatencyOk => f(self.latency_ok),
+            Tag::LatencyWarn => f(self.latency_warn),
+            Tag::LatencyBad => f(self.latency_bad).add_modifier(Modifier::BOLD),
+            Tag::Translation => f(self.translation).add_modifier(Modifier::ITALIC),
+            Tag::Marker => f(self.marker).add_modifier(Modifier::ITALIC),
+            Tag::Warn => f(self.warn).add_modifier(Modifier::BOLD),
+            Tag::Title => f(self.accent).add_modifier(Modifier::BOLD),
+        }
+    }
+}
+
+impl Default for Theme {
+    fn default() -> Self {
+        Theme::for_mode(Mode::Auto)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_overrides_and_errors() {
+        let t: toml::Table = toml::from_str("mode = \"light\"\nagent = \"#112233\"\nuser = \"33\"").unwrap();
+        let th = Theme::from_config(&t).unwrap();
+        assert_eq!(th.mode, Mode::Light);
+        assert_eq!(th.agent, Color::Rgb(0x11, 0x22, 0x33));
+        assert_eq!(th.user, Color::Indexed(33));
+        let err = |s: &str| Theme::from_config(&toml::from_str(s).unwrap()).unwrap_err().to_string();
+        assert!(err("mode = \"sepia\"").contains("auto"));
+        assert!(err("agnet = \"blue\"").contains("unknown [theme] key `agnet`"));
+        assert!(err("agent = \"notacolour\"").contains("not a colour"));
+    }
+
+    #[test]
+    fn default_palette_avoids_extremes() {
+        // Plain white/black/bright-yellow vanish on one background or the other.
+        let t = Theme::default();
+        for c in [t.accent, t.agent, t.user, t.intent, t.latency_warn, t.error] {
+            assert!(!matches!(
+                c,
+                Color::White | Color::Black | Color::Yellow | Color::LightYellow
+            ));
+        }
+    }
+}

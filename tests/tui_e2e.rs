@@ -1,0 +1,153 @@
+//! End to end: the real binary in a private tmux server, driven by keys, read back from the
+//! screen. Skips (with a message) only when tmux is not installed.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "e2e", k]);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    /// Polls the screen until `pred` holds; panics with the last screen after `secs`.
+    fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn format(&self, f: &str) -> String {
+        self.run(&["display-message", "-p", "-t", "e2e", f]).trim().to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
+}
+
+#[test]
+fn demo_in_tmux() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed, so the end-to-end TUI test cannot run");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_callscope"));
+    let h = home.path();
+    let cmd = format!(
+        "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {bin} demo; echo callscope-exit=$?; sleep 120",
+        home = shell_quote(h),
+        bin = shell_quote(bin),
+    );
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let t = Tmux {
+        socket: format!("callscope-e2e-{}-{nanos}", std::process::id()),
+    };
+    t.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+
+    // The list loads and the first transcript shows.
+    let first = t.wait_for("the first page", 30, |s| {
+        s.contains("100 loaded") && s.contains("AGENT")
+    });
+    assert!(first.contains("callscope · ws-demo"), "{first}");
+    assert_eq!(t.format("#{alternate_on}"), "1", "the TUI uses the alternate screen");
+
+    // Moving selects another conversation; its transcript follows.
+    let title = |s: &str| s.lines().nth(1).unwrap_or_default().to_string();
+    let before = title(&first);
+    t.keys(&["j", "j", "j"]);
+    let moved = t.wait_for("another transcript", 10, |s| title(s) != before && s.contains("USER"));
+    assert!(moved.lines().any(|l| l.contains("▶")), "{moved}");
+
+    // Help overlay, then close it.
+    t.keys(&["?"]);
+    t.wait_for("the help overlay", 10, |s| {
+        s.contains("Keys · esc closes") && s.contains("move down")
+    });
+    t.keys(&["?"]);
+    t.wait_for("the help to close", 10, |s| !s.contains("Keys · esc closes"));
+
+    // Quit: the process ends with 0 and the terminal is back to normal.
+    t.keys(&["q"]);
+    let after = t.wait_for("the process to exit", 15, |s| s.contains("callscope-exit="));
+    assert!(after.contains("callscope-exit=0"), "{after}");
+    assert!(!after.contains("Conversations ("), "the TUI left the screen:\n{after}");
+    assert_eq!(t.format("#{alternate_on}"), "0", "alternate screen left");
+    assert_eq!(t.format("#{cursor_flag}"), "1", "cursor shown again");
+    assert_eq!(t.format("#{mouse_any_flag}"), "0", "mouse reporting off");
+
+    // Logs went to the temp data dir, not the screen.
+    let log = h.join("data/callscope/callscope.log");
+    assert!(log.exists(), "log file at {}", log.display());
+}
+
+#[test]
+fn bad_keys_in_the_config_fail_before_the_terminal_is_touched() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg_dir = home.path().join("config/callscope");
+    std::fs::create_dir_all(&cfg_dir).unwrap();
+    std::fs::write(cfg_dir.join("config.toml"), "[keys]\njump = \"j\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .arg("demo")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown action `jump`"), "{err}");
+    assert!(err.contains("known actions: down, up"), "{err}");
+    // No escape sequences: the terminal was never switched to the TUI.
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
