@@ -26,6 +26,7 @@ pub mod cursor;
 pub mod data;
 pub mod errors;
 pub mod generate;
+pub mod live;
 pub mod query;
 pub mod rng;
 pub mod routes;
@@ -48,6 +49,7 @@ pub use data::DatasetHandle;
 pub use state::{SharedState, StandinState};
 
 use crate::api::model::Conversation;
+use crate::webhook::{Deliverer, DeliveryConfig, LiveCalls, Registry, SignatureScheme, WebhookState};
 
 /// `callscope serve-demo` flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -67,6 +69,14 @@ pub struct ServeDemoArgs {
     /// Requests per second allowed per API key before 429 (0 = unlimited).
     #[arg(long, default_value_t = 0)]
     pub rate_limit: u32,
+    /// Simulate live traffic: start a call every SECS seconds; each completion is delivered to the
+    /// registered webhook endpoints as `conversation.completed` (+ `handoff.created`). 0 = off.
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    pub new_call_every: f64,
+    /// How deliveries are signed: `body` (HMAC of the raw body, as the quickstart verifies) or
+    /// `timestamped` (HMAC of "{X-PolyAI-Timestamp}.{body}", as the reference docs describe).
+    #[arg(long, value_enum, default_value = "body")]
+    pub signature_scheme: SignatureScheme,
 }
 
 /// Options of an in-process stand-in.
@@ -80,6 +90,12 @@ pub struct StandinOptions {
     pub rate_limit: u32,
     /// The data set's clock; `None` = the current time. Generated calls are relative to it.
     pub now: Option<DateTime<Utc>>,
+    /// Start a new call this often, completing calls as their end arrives (`None` = static data).
+    pub new_call_every: Option<std::time::Duration>,
+    /// How deliveries are signed: the quickstart's raw body (default) or `"{timestamp}.{body}"`.
+    pub signature_scheme: SignatureScheme,
+    /// Webhook retry delays: this, then 2×, 4×, … (the real schedule is 1 min, 5 min, 15 min, …).
+    pub webhook_first_retry: std::time::Duration,
 }
 
 impl Default for StandinOptions {
@@ -91,6 +107,9 @@ impl Default for StandinOptions {
             conversations: 3000,
             rate_limit: 0,
             now: None,
+            new_call_every: None,
+            signature_scheme: SignatureScheme::Body,
+            webhook_first_retry: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -112,9 +131,14 @@ pub struct Standin {
     /// A valid key of another project (`other_project_id`): 403 on this project's paths.
     pub other_api_key: String,
     pub other_project_id: String,
+    /// Webhook endpoints registered on the platform listener.
+    pub webhooks: Registry,
+    /// Sends signed events to `webhooks` (live calls use it; tests may too).
+    pub deliverer: Deliverer,
     state: SharedState,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    _live: Option<LiveCalls>,
 }
 
 impl std::fmt::Debug for Standin {
@@ -189,7 +213,8 @@ pub async fn start(opts: StandinOptions) -> Result<Standin> {
 }
 
 /// Like `start`, with extra routes merged into the platform listener (they get the same key
-/// check, rate limit and correlation header; `Caller` is in the request's extensions).
+/// check, rate limit and correlation header; `Caller` is in the request's extensions). The
+/// Webhooks API (`/v1/webhooks/endpoints`, `/v1/webhook-endpoints…`) is always mounted there.
 pub async fn start_with_platform_routes(
     opts: StandinOptions,
     extra: impl FnOnce(&SharedState) -> Router<SharedState>,
@@ -249,7 +274,16 @@ pub async fn start_with_platform_routes(
             }
         })
     };
-    let extra_routes = extra(&state);
+    let webhooks = Registry::new();
+    let extra_routes = extra(&state).merge(crate::webhook::router(WebhookState::behind_auth(webhooks.clone())));
+    let deliverer = Deliverer::new(
+        webhooks.clone(),
+        DeliveryConfig::compressed(opts.webhook_first_retry).with_scheme(opts.signature_scheme),
+    )?;
+    let live = opts
+        .new_call_every
+        .filter(|d| !d.is_zero())
+        .map(|every| live::spawn(state.projects[0].data.clone(), deliverer.clone(), every));
     let tasks = vec![
         serve(runtime_listener, routes::runtime_router(state.clone())),
         serve(platform_listener, routes::platform_router(state.clone(), extra_routes)),
@@ -262,9 +296,12 @@ pub async fn start_with_platform_routes(
         project_id: PROJECT_ID.into(),
         other_api_key: state.projects[1].api_key.clone(),
         other_project_id: OTHER_PROJECT_ID.into(),
+        webhooks,
+        deliverer,
         state,
         stop,
         tasks,
+        _live: live,
     })
 }
 
@@ -276,6 +313,17 @@ pub fn export_lines(s: &Standin) -> String {
     )
 }
 
+fn seconds(secs: f64) -> Result<Option<std::time::Duration>> {
+    if secs == 0.0 {
+        return Ok(None);
+    }
+    std::time::Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| *d >= std::time::Duration::from_millis(10))
+        .map(Some)
+        .context("--new-call-every takes seconds ≥ 0.01 (or 0 for no live traffic)")
+}
+
 /// `callscope serve-demo`.
 pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
     let started = std::time::Instant::now();
@@ -285,7 +333,9 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
         seed: args.seed,
         conversations: args.conversations,
         rate_limit: args.rate_limit,
-        now: None,
+        new_call_every: seconds(args.new_call_every)?,
+        signature_scheme: args.signature_scheme,
+        ..Default::default()
     })
     .await?;
     {
@@ -330,6 +380,17 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
         "Paste the export lines above into another shell. A key of another project (403 on this one): {} ({}).",
         standin.other_api_key, standin.other_project_id
     );
+    if args.new_call_every > 0.0 {
+        eprintln!(
+            "Live traffic: a new call every {}s; register a webhook with POST {}/v1/webhooks/endpoints to receive completions ({} signatures).",
+            args.new_call_every,
+            standin.platform_url,
+            match args.signature_scheme {
+                SignatureScheme::Body => "body",
+                SignatureScheme::Timestamped => "timestamped",
+            }
+        );
+    }
     eprintln!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     eprintln!("Stopping.");
