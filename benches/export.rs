@@ -57,6 +57,15 @@ fn main() {
             &format!("for conv in iter_conversations({start_s:?}, {end_s:?}):")
         )
     );
+    // Warm the stand-in's cache for the export's `include_latency=true` pages too.
+    let warm = Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args(["export", "--page-size", "200", "--start", &start_s, "--end", &end_s])
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(warm.success());
     let mut rust_rates = Vec::new();
     let mut py_rates = Vec::new();
     for round in 0..ROUNDS {
