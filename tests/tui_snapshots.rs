@@ -46,14 +46,10 @@ fn paging_to_the_end() {
     }
     let req = req.expect("a page request when nearing the end");
     assert_snapshot!("paging_loading_more", render(&s));
-    update(
-        &mut s,
-        Msg::Page {
-            req,
-            result: Ok(page(100..130, None, true)),
-        },
-    );
-    update(&mut s, key('G'));
+    answer_slices(&mut s, req, page(100..130, None, true));
+    // At the bottom the older slices are asked for; the window holds nothing more.
+    let fx = update(&mut s, key('G'));
+    drain_empty(&mut s, fx);
     assert_snapshot!("paging_end_of_results", render(&s));
 }
 
