@@ -198,7 +198,8 @@ fn handoffs_are_flagged_before_or_after_the_call_is_listed() {
     assert_eq!(row.id.as_ref(), c.id);
     assert!(row.has(HANDOFF));
     assert_eq!(&*row.handoff_reason, "billing");
-    assert!(render(&s).contains("✦ ⇄ billing"));
+    update(&mut s, key('g'));
+    assert!(render(&s).contains("✦ ⇄ billing"), "{}", render(&s));
 }
 
 #[test]
