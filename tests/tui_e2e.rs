@@ -92,9 +92,7 @@ fn demo_in_tmux() {
     t.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
 
     // The list loads (newest first) and the first transcript shows.
-    let first = t.wait_for("the first page", 30, |s| {
-        s.contains(" loaded, ") && s.contains("AGENT")
-    });
+    let first = t.wait_for("the first page", 30, |s| s.contains(" loaded, ") && s.contains("AGENT"));
     assert!(first.contains("callscope · ws-demo"), "{first}");
     assert!(first.contains("· newest first ·"), "{first}");
     assert_eq!(t.format("#{alternate_on}"), "1", "the TUI uses the alternate screen");

@@ -271,7 +271,8 @@ fn polling_finds_new_calls() {
     update(&mut s, Msg::Tick(later));
     let fx = update(&mut s, Msg::PollDue);
     assert!(
-        fx.iter().any(|e| matches!(e, Effect::After { msg, .. } if matches!(**msg, Msg::PollDue))),
+        fx.iter()
+            .any(|e| matches!(e, Effect::After { msg, .. } if matches!(**msg, Msg::PollDue))),
         "the next poll is scheduled"
     );
     let (req, q) = poll_queries(&fx).pop().expect("a poll request");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use callscope::api::Client;
 use callscope::app::paging::LIVE;
-use callscope::app::{self, Effect, Identity, KeyMap, Msg, State};
+use callscope::app::{self, Effect, Identity, KeyMap, State};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::standin::{self, StandinOptions};
 use callscope::tui::effects::Runner;

@@ -43,13 +43,25 @@ fn slices_walk_back_in_time_and_show_reversed_only_when_complete() {
     assert_eq!(q.start_time, Some(now() - Duration::hours(1)));
     assert_eq!(q.cursor, None);
     // First page of the slice: held back, the walk continues with the slice's cursor.
-    let fx = update(&mut s, Msg::Page { req, result: Ok(ascending(5..8, Some("c1"))) });
+    let fx = update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ascending(5..8, Some("c1"))),
+        },
+    );
     assert!(s.list.paging.is_empty(), "a slice shows only when complete");
     let (req, q2) = one_query(&fx);
     assert_eq!((q2.start_time, q2.end_time), (q.start_time, q.end_time));
     assert_eq!(q2.cursor.as_deref(), Some("c1"));
     // Its last page: all rows appear, newest first.
-    let fx = update(&mut s, Msg::Page { req, result: Ok(ascending(0..5, None)) });
+    let fx = update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ascending(0..5, None)),
+        },
+    );
     let want: Vec<String> = (0..8).map(|i| conv(i, true).id).collect();
     assert_eq!(ids(&s), want);
     assert_eq!(s.list.sel, 0);
@@ -60,7 +72,13 @@ fn slices_walk_back_in_time_and_show_reversed_only_when_complete() {
     assert_eq!(q3.start_time, Some(now() - Duration::hours(3)));
     assert_eq!(q3.cursor, None);
     // Its rows go below, newest first again; duplicates are dropped.
-    update(&mut s, Msg::Page { req, result: Ok(ascending(7..12, None)) });
+    update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ascending(7..12, None)),
+        },
+    );
     let want: Vec<String> = (0..12).map(|i| conv(i, true).id).collect();
     assert_eq!(ids(&s), want);
 }
@@ -98,7 +116,13 @@ fn the_walk_ends_at_the_window_start_with_end_of_results() {
     let mut starts = Vec::new();
     // Empty slices: Δ doubles each time, clamped at the window start (24 h).
     loop {
-        let fx = update(&mut s, Msg::Page { req, result: Ok(page(0..0, None, true)) });
+        let fx = update(
+            &mut s,
+            Msg::Page {
+                req,
+                result: Ok(page(0..0, None, true)),
+            },
+        );
         match queries(&fx).first() {
             Some((r, q)) => {
                 starts.push(now() - q.start_time.unwrap());
@@ -126,9 +150,21 @@ fn toggling_the_order_reloads_and_drops_stale_answers() {
     assert_eq!(q.start_time, Some(now() - Duration::hours(24)));
     assert_eq!(q.end_time, Some(now()));
     // The stale newest-first answer arrives late: dropped.
-    update(&mut s, Msg::Page { req: old, result: Ok(ascending(0..5, None)) });
+    update(
+        &mut s,
+        Msg::Page {
+            req: old,
+            result: Ok(ascending(0..5, None)),
+        },
+    );
     assert!(s.list.paging.is_empty());
-    update(&mut s, Msg::Page { req: new, result: Ok(ascending(0..5, None)) });
+    update(
+        &mut s,
+        Msg::Page {
+            req: new,
+            result: Ok(ascending(0..5, None)),
+        },
+    );
     let want: Vec<String> = (0..5).rev().map(|i| conv(i, true).id).collect();
     assert_eq!(ids(&s), want, "oldest first: the server's order");
     let screen = render(&s);

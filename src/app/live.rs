@@ -193,7 +193,7 @@ pub fn insert(s: &mut State, c: &Conversation, fx: &mut Vec<Effect>) -> bool {
     row.flags |= LIVE;
     let was_empty = s.list.visible_len() == 0;
     let filtered = !s.list.filter.is_empty();
-    let shown = filtered.then(|| row_matches(&row, &s.list.filter)).unwrap_or(true);
+    let shown = !filtered || row_matches(&row, &s.list.filter);
     match s.list.order {
         Order::NewestFirst => {
             s.list.paging.push_front(row);

@@ -10,8 +10,8 @@ use crate::sanitize::{sanitize_line, wrap};
 
 use super::keymap::KeyMap;
 use super::layout::Panes;
-use super::msg::RequestId;
 use super::live::LiveState;
+use super::msg::RequestId;
 use super::paging::{Order, Paging, Row};
 use super::transcript::{Toggles, View};
 

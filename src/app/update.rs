@@ -10,8 +10,8 @@ use crate::sanitize::sanitize_line;
 
 use super::keymap::Action;
 use super::layout::contains;
-use super::msg::{Effect, Msg, RequestId};
 use super::live;
+use super::msg::{Effect, Msg, RequestId};
 use super::paging::{FIRST_SLICE_SECS, HANDOFF, IN_PROGRESS, Order, Paging, Row, Slice, VOICE, adapt_delta};
 use super::state::{Connection, Input, InputKind, Overlay, PAGE_LIMIT, Pane, State, TimeWindow};
 use super::transcript::{self, build};

@@ -66,9 +66,12 @@ pub fn to_live_event(e: WebhookEvent) -> Option<LiveEvent> {
 pub async fn start(setup: LiveSetup, client: &Client, tx: UnboundedSender<Msg>) -> Result<LiveReceiver> {
     let rx = receiver(ReceiverConfig::new(setup.secrets));
     let path = ReceiverConfig::new(vec![]).path;
-    let listener = tokio::net::TcpListener::bind(setup.addr)
-        .await
-        .with_context(|| format!("cannot listen for webhooks on {}; is the port in use? Try port 0", setup.addr))?;
+    let listener = tokio::net::TcpListener::bind(setup.addr).await.with_context(|| {
+        format!(
+            "cannot listen for webhooks on {}; is the port in use? Try port 0",
+            setup.addr
+        )
+    })?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}{path}");
     let router = rx.router.clone();
