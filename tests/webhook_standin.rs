@@ -8,25 +8,21 @@ use callscope::api::{Client, ErrorKind, HostFamily};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::standin::{self, StandinOptions};
 use callscope::webhook::{
-    Deliverer, DeliveryConfig, EventData, EventType, LiveCalls, ReceiverConfig, Registry, SigningSecret, WebhookState,
-    receiver, router,
+    Deliverer, DeliveryConfig, EventData, EventType, LiveCalls, ReceiverConfig, SigningSecret, receiver,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_calls_through_the_standin_reach_the_receiver_and_can_be_fetched() {
-    let registry = Registry::new();
-    let webhooks = registry.clone();
-    let s = standin::start_with_platform_routes(
-        StandinOptions {
-            conversations: 50,
-            ..Default::default()
-        },
-        move |_| router(WebhookState::behind_auth(webhooks)),
-    )
+    // The stand-in mounts the Webhooks API on its platform listener itself.
+    let s = standin::start(StandinOptions {
+        conversations: 50,
+        ..Default::default()
+    })
     .await
     .unwrap();
+    let registry = s.webhooks.clone();
     let env = |k: &str| match k {
         "POLYAI_API_KEY" => Some(s.api_key.clone()),
         "POLYAI_BASE_URL" => Some(s.runtime_url.clone()),
