@@ -209,6 +209,22 @@ fn oldest_first_appends_and_a_filter_keeps_its_selection() {
     arrive(&mut s, &fresh(1));
     assert_eq!(s.list.paging.rows.last().unwrap().id.as_ref(), fresh(1).id);
     assert_eq!(s.list.sel, 0);
+    // While the walk has older pages to go, new calls wait so they land after them.
+    let mut s = oldest_first_state(120, 40);
+    started_with(&mut s, page(0..100, Some("c"), true));
+    arrive(&mut s, &fresh(1));
+    assert_eq!(s.list.paging.len(), 100);
+    let req = page_reqs(&update(&mut s, key('G')))[0];
+    update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(page(100..110, None, true)),
+        },
+    );
+    assert_eq!(s.list.paging.len(), 111);
+    assert_eq!(s.list.paging.rows.last().unwrap().id.as_ref(), fresh(1).id);
+    assert_eq!(s.live.new_count, 1);
 
     let mut s = state(120, 40);
     started_with(&mut s, page(0..30, None, true));

@@ -54,12 +54,16 @@ pub struct LiveState {
     pub poll: Option<PollWalk>,
     /// Handoffs announced before their conversation is listed: (id, reason), newest last.
     pending_handoffs: VecDeque<(String, String)>,
+    /// Oldest first, while the walk has not reached the window's end: new calls wait here,
+    /// so they land after the rows older than them.
+    held: Vec<Row>,
 }
 
 /// Bounds on what untrusted senders can make the app hold.
 const MAX_FETCHING: usize = 64;
 const MAX_PENDING_HANDOFFS: usize = 256;
 const MAX_ID_LEN: usize = 200;
+const MAX_HELD: usize = 10_000;
 
 /// Schedules the first poll (with `--poll`).
 pub(super) fn start(s: &mut State, fx: &mut Vec<Effect>) {
@@ -76,6 +80,7 @@ pub(super) fn on_reload(s: &mut State) {
     s.live.new_count = 0;
     s.live.fetching.clear();
     s.live.poll = None;
+    s.live.held.clear();
 }
 
 /// Whether an event for `environment` belongs to the list's `client_env` (empty = unknown: yes).
@@ -191,6 +196,30 @@ pub fn insert(s: &mut State, c: &Conversation, fx: &mut Vec<Effect>) -> bool {
         return false;
     }
     row.flags |= LIVE;
+    if s.list.order == Order::OldestFirst && !s.list.paging.end {
+        match s.live.held.iter().position(|h| h.id == row.id) {
+            Some(i) => s.live.held[i] = row,
+            None if s.live.held.len() < MAX_HELD => s.live.held.push(row),
+            None => {}
+        }
+        return true;
+    }
+    place(s, row, fx);
+    true
+}
+
+/// Oldest first: the walk reached the window's end; the calls that arrived meanwhile follow.
+pub(super) fn flush_held(s: &mut State, fx: &mut Vec<Effect>) {
+    for row in std::mem::take(&mut s.live.held) {
+        if s.list.paging.position(&row.id).is_none() {
+            place(s, row, fx);
+        }
+    }
+}
+
+/// Puts a new row at the top (newest first) or the bottom (oldest first), keeping the
+/// selected conversation on its screen line, and counts it when the filter shows it.
+fn place(s: &mut State, row: Row, fx: &mut Vec<Effect>) {
     let was_empty = s.list.visible_len() == 0;
     let filtered = !s.list.filter.is_empty();
     let shown = !filtered || row_matches(&row, &s.list.filter);
@@ -225,7 +254,6 @@ pub fn insert(s: &mut State, c: &Conversation, fx: &mut Vec<Effect>) -> bool {
         }
         s.live.new_count += 1;
     }
-    true
 }
 
 /// After the selection moved: the user has seen the new rows once the top (newest first) or

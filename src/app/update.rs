@@ -161,6 +161,9 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
             if !s.list.filter.is_empty() {
                 extend_filter_view(s, first_new);
             }
+            if s.list.order == Order::OldestFirst && s.list.paging.end {
+                live::flush_held(s, fx);
+            }
             if was_empty && s.list.visible_len() > 0 {
                 select(s, 0, true, fx);
             } else if s.detail.view.is_none() && s.detail.pending.is_none() {
