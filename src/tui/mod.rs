@@ -24,9 +24,9 @@ pub struct BrowseArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
     /// Receive webhooks on ADDR (e.g. 0.0.0.0:8080): completed calls appear at the top as they
-    /// happen. Register the public URL `http(s)://HOST:PORT/polyai-events` yourself (`callscope
-    /// webhooks register`); the signing secret comes from POLYAI_WEBHOOK_SECRET or
-    /// --webhook-secret-file, never from a flag.
+    /// happen. Register the public URL yourself (`callscope webhooks register --url
+    /// https://HOST/polyai-events --save-secret PATH`); the signing secret comes from
+    /// POLYAI_WEBHOOK_SECRET or --webhook-secret-file, never from a flag.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
     /// File holding the webhook signing secret(s), one per line (with --listen).
@@ -75,12 +75,20 @@ pub async fn browse(args: BrowseArgs) -> Result<i32> {
     let cfg = Config::resolve(&args.conn, &config::process_env)?;
     cfg.require_complete()?;
     let live = match args.listen {
-        Some(addr) => Some(live::LiveSetup {
-            addr,
-            secrets: crate::webhook::cli::load_secrets(&config::process_env, args.webhook_secret_file.as_deref())
-                .context("--listen needs the webhook signing secret")?,
-            register: false,
-        }),
+        Some(addr) => {
+            if args.webhook_secret_file.is_none() && config::process_env("POLYAI_WEBHOOK_SECRET").is_none() {
+                anyhow::bail!(
+                    "--listen needs the webhook signing secret: set POLYAI_WEBHOOK_SECRET or pass --webhook-secret-file PATH\n  (`callscope webhooks register --url URL --save-secret PATH` writes it; it is not the API key)"
+                );
+            }
+            let secrets = crate::webhook::cli::load_secrets(&config::process_env, args.webhook_secret_file.as_deref())
+                .context("--listen needs the webhook signing secret")?;
+            Some(live::LiveSetup {
+                addr,
+                secrets,
+                register: false,
+            })
+        }
         None => None,
     };
     open(cfg, None, live, args.poll).await
