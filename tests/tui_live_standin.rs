@@ -108,3 +108,73 @@ async fn live_calls_from_the_standin_appear_at_the_top() {
     drop(receiver);
     s.shutdown().await;
 }
+
+/// `browse --listen`: the secret is configured (not registered); only signed deliveries
+/// become messages, and the receiver reports itself up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_secret_accepts_signed_deliveries_only() {
+    use callscope::app::live::LiveEvent;
+    use callscope::webhook::signature::sign;
+    use callscope::webhook::{EventData, EventType, SignatureScheme, SigningSecret, WebhookEvent};
+
+    let cfg = Config::resolve_with_file(
+        &ConnectionArgs::default(),
+        &|k| match k {
+            "POLYAI_API_KEY" => Some("unused".into()),
+            "POLYAI_ACCOUNT_ID" => Some("a".into()),
+            "POLYAI_PROJECT_ID" => Some("p".into()),
+            _ => None,
+        },
+        FileConfig::default(),
+    )
+    .unwrap();
+    let client = Client::new(&cfg).unwrap();
+    let secret = SigningSecret::new("whsec_test_secret");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let receiver = live::start(
+        LiveSetup {
+            addr: ([127, 0, 0, 1], 0).into(),
+            secrets: vec![secret.clone()],
+            register: false,
+        },
+        &client,
+        tx,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        rx.recv().await,
+        Some(callscope::app::Msg::Live(LiveEvent::Receiver { up: true }))
+    ));
+    let event = WebhookEvent::new(
+        EventType::ConversationCompleted,
+        EventData {
+            conversation_id: "CAsigned".into(),
+            environment: "live".into(),
+            ..Default::default()
+        },
+    );
+    let body = event.to_body();
+    let ts = Utc::now().timestamp();
+    let post = |sig: String| {
+        reqwest::Client::new()
+            .post(&receiver.url)
+            .header("content-type", "application/json")
+            .header("X-PolyAI-Signature", sig)
+            .header("X-PolyAI-Timestamp", ts.to_string())
+            .header("X-PolyAI-Event-ID", event.id.clone())
+            .body(body.clone())
+            .send()
+    };
+    let bad = post(sign(&SigningSecret::new("wrong"), SignatureScheme::Body, ts, &body))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    let good = post(sign(&secret, SignatureScheme::Body, ts, &body)).await.unwrap();
+    assert!(good.status().is_success(), "{}", good.status());
+    let msg = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap();
+    assert!(
+        matches!(&msg, Some(callscope::app::Msg::Live(LiveEvent::Completed { id, .. })) if id == "CAsigned"),
+        "{msg:?}"
+    );
+}
