@@ -10,8 +10,9 @@ use crate::sanitize::{sanitize_line, wrap};
 
 use super::keymap::KeyMap;
 use super::layout::Panes;
+use super::live::LiveState;
 use super::msg::RequestId;
-use super::paging::{Paging, Row};
+use super::paging::{Order, Paging, Row};
 use super::transcript::{Toggles, View};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +207,8 @@ pub struct ListState {
     pub filter: String,
     /// Row indices matching `filter` (only when `filter` is set).
     pub view: Vec<u32>,
+    /// Newest first (default) or the server's order; `o` toggles.
+    pub order: Order,
 }
 
 impl ListState {
@@ -291,6 +294,8 @@ pub struct State {
     pub input: Option<Input>,
     pub status: Status,
     pub connection: Connection,
+    /// Calls arriving while the list is open (webhooks, polling).
+    pub live: LiveState,
     pub mouse: bool,
     pub quit: bool,
     pub(crate) next_req: RequestId,
@@ -325,6 +330,7 @@ impl State {
             input: None,
             status: Status::default(),
             connection: Connection::Connecting,
+            live: LiveState::default(),
             mouse: false,
             quit: false,
             next_req: 1,

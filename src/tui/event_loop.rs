@@ -16,6 +16,7 @@ use crate::ui::{self, Theme};
 
 use super::clipboard::osc52;
 use super::effects::Runner;
+use super::live::LiveSetup;
 use super::terminal;
 
 const FRAME: Duration = Duration::from_millis(16);
@@ -31,8 +32,13 @@ fn to_msg(ev: Event) -> Option<Msg> {
 }
 
 /// Runs the TUI until the user quits. The terminal is restored on every way out.
-pub async fn run(mut state: State, theme: Theme, client: Client) -> Result<()> {
+/// With `live`, the webhook receiver is started (and registered) before the terminal is taken.
+pub async fn run(mut state: State, theme: Theme, client: Client, live: Option<LiveSetup>) -> Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let _receiver = match live {
+        Some(setup) => Some(super::live::start(setup, &client, tx.clone()).await?),
+        None => None,
+    };
     let runner = Runner::new(client, tx.clone());
     terminal::install_panic_hook();
     let mut term = terminal::enter()?;
