@@ -7,6 +7,7 @@ pub mod keymap;
 pub mod layout;
 pub mod msg;
 pub mod paging;
+pub mod player;
 pub mod state;
 pub mod transcript;
 pub mod update;

@@ -12,6 +12,7 @@ use super::keymap::KeyMap;
 use super::layout::Panes;
 use super::msg::RequestId;
 use super::paging::{Paging, Row};
+use super::player::PlayerState;
 use super::transcript::{Toggles, View};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +290,7 @@ pub struct State {
     pub detail: DetailState,
     pub overlay: Overlay,
     pub input: Option<Input>,
+    pub player: PlayerState,
     pub status: Status,
     pub connection: Connection,
     pub mouse: bool,
@@ -323,6 +325,7 @@ impl State {
             detail: DetailState::default(),
             overlay: Overlay::None,
             input: None,
+            player: PlayerState::default(),
             status: Status::default(),
             connection: Connection::Connecting,
             mouse: false,

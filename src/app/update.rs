@@ -12,6 +12,7 @@ use super::keymap::Action;
 use super::layout::contains;
 use super::msg::{Effect, Msg, RequestId};
 use super::paging::{HANDOFF, IN_PROGRESS, Paging, VOICE};
+use super::player;
 use super::state::{Connection, Input, InputKind, Overlay, PAGE_LIMIT, Pane, State, TimeWindow};
 use super::transcript::{self, build};
 
@@ -51,6 +52,9 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
                 request_page(s, &mut fx);
             }
         }
+        Msg::Audio(ev) => player::on_audio(s, ev),
+        Msg::SaveProgress { id, bytes, total } => player::on_save_progress(s, &id, bytes, total),
+        Msg::SaveDone { id, result } => player::on_save_done(s, &id, result),
     }
     fx
 }
@@ -284,6 +288,7 @@ fn rebuild_view(s: &mut State) {
     s.detail.view = Some(build(&c, cols, s.detail.toggles, s.tz));
     recompute_matches(s);
     clamp_detail_scroll(s);
+    player::sync_follow(s, false);
 }
 
 fn detail_max_scroll(s: &State) -> usize {
@@ -575,6 +580,9 @@ fn screen(s: &State) -> isize {
 }
 
 fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
+    if player::on_action(s, action, fx) {
+        return;
+    }
     match action {
         Action::Quit => {
             s.quit = true;
@@ -601,6 +609,8 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 Pane::Detail => Pane::List,
             }
         }
+        // In the transcript, Enter plays from the turn at the top of the view (help says so).
+        Action::Open if player::enter_plays(s) => player::play_from_top_turn(s, fx),
         Action::Open => s.focus = Pane::Detail,
         Action::Back => {
             if s.focus == Pane::Detail {
@@ -665,6 +675,22 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
             s.detail.toggles.translation = !s.detail.toggles.translation;
             rebuild_view(s);
         }
+        // Handled by `player::on_action` above.
+        Action::PlayPause
+        | Action::Stop
+        | Action::SeekBack
+        | Action::SeekForward
+        | Action::SeekBackLong
+        | Action::SeekForwardLong
+        | Action::SeekStart
+        | Action::SeekEnd
+        | Action::SpeedDown
+        | Action::SpeedUp
+        | Action::VolumeDown
+        | Action::VolumeUp
+        | Action::CycleDirection
+        | Action::Follow
+        | Action::SaveRecording => {}
         Action::ToggleMouse => {
             s.mouse = !s.mouse;
             s.status.note = Some(if s.mouse {
@@ -686,6 +712,9 @@ fn on_mouse(s: &mut State, m: MouseEvent, fx: &mut Vec<Effect>) {
     let p = s.panes();
     let in_list = contains(p.list, m.column, m.row);
     let in_detail = contains(p.detail, m.column, m.row);
+    if m.kind == MouseEventKind::Down(MouseButton::Left) && player::on_click(s, m.column, m.row, fx) {
+        return;
+    }
     match m.kind {
         MouseEventKind::Down(MouseButton::Left) if in_list => {
             s.focus = Pane::List;

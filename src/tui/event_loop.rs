@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::api::Client;
+use crate::audio::AudioEngine;
 use crate::app::{self, Effect, Msg, State};
 use crate::ui::{self, Theme};
 
@@ -33,6 +34,9 @@ fn to_msg(ev: Event) -> Option<Msg> {
 /// Runs the TUI until the user quits. The terminal is restored on every way out.
 pub async fn run(mut state: State, theme: Theme, client: Client) -> Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    // One engine for the session, on the same HTTP client (connection pool) as the API calls.
+    let (audio_tx, mut audio_rx) = mpsc::unbounded_channel();
+    let audio = AudioEngine::start(client.clone(), audio_tx);
     let runner = Runner::new(client, tx.clone());
     terminal::install_panic_hook();
     let mut term = terminal::enter()?;
@@ -56,6 +60,7 @@ pub async fn run(mut state: State, theme: Theme, client: Client) -> Result<()> {
                     out.write_all(osc52(&text).as_bytes())?;
                     out.flush()?;
                 }
+                Some(Effect::Audio(cmd)) => audio.send(cmd),
                 Some(Effect::SetMouseCapture(on)) => terminal::set_mouse_capture(on)?,
                 Some(Effect::Suspend) => {
                     terminal::suspend(&mut term, state.mouse)?;
@@ -75,6 +80,7 @@ pub async fn run(mut state: State, theme: Theme, client: Client) -> Result<()> {
                 None => return Ok(()),
             },
             Some(msg) = rx.recv() => Some(msg),
+            Some(ev) = audio_rx.recv() => Some(Msg::Audio(ev)),
             _ = clock.tick() => Some(Msg::Tick(chrono::Utc::now())),
             _ = tokio::time::sleep_until(next_frame), if dirty => {
                 term.draw(|f| ui::draw(f, &state, &theme))?;
