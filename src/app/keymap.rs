@@ -363,7 +363,10 @@ mod tests {
             km.action(&ev(KeyCode::Char(' '), KeyModifiers::NONE)),
             Some(Action::PlayPause)
         );
-        assert_eq!(km.action(&ev(KeyCode::Char('S'), KeyModifiers::SHIFT)), Some(Action::Stop));
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('S'), KeyModifiers::SHIFT)),
+            Some(Action::Stop)
+        );
         assert_eq!(
             km.action(&ev(KeyCode::Char('s'), KeyModifiers::NONE)),
             Some(Action::SaveRecording)

@@ -152,14 +152,22 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
             seek_to(s, end, fx)
         }
         Action::SpeedDown | Action::SpeedUp => {
-            let step = if action == Action::SpeedUp { SPEED_STEP } else { -SPEED_STEP };
+            let step = if action == Action::SpeedUp {
+                SPEED_STEP
+            } else {
+                -SPEED_STEP
+            };
             let speed = (s.player.speed + step).clamp(SPEED_RANGE.0, SPEED_RANGE.1);
             s.player.speed = speed;
             s.status.note = Some(format!("speed {speed:.2}× (pitch follows the speed)"));
             fx.push(Effect::Audio(AudioCommand::SetSpeed(speed)));
         }
         Action::VolumeDown | Action::VolumeUp => {
-            let step = if action == Action::VolumeUp { VOLUME_STEP } else { -VOLUME_STEP };
+            let step = if action == Action::VolumeUp {
+                VOLUME_STEP
+            } else {
+                -VOLUME_STEP
+            };
             // Rounded to whole percents so repeated steps land on 0 % and 200 % exactly.
             let volume = ((s.player.volume + step) * 100.0).round() / 100.0;
             let volume = volume.clamp(VOLUME_RANGE.0, VOLUME_RANGE.1);
@@ -288,7 +296,11 @@ pub fn play_from_top_turn(s: &mut State, fx: &mut Vec<Effect>) {
         s.status.note = Some(format!("turn {} has no time to seek to", turn + 1));
         return;
     };
-    s.status.note = Some(format!("playing from turn {} at {}", turn + 1, clock(at.as_secs() as i64)));
+    s.status.note = Some(format!(
+        "playing from turn {} at {}",
+        turn + 1,
+        clock(at.as_secs() as i64)
+    ));
     if s.player.playing_id() == Some(id.as_str()) && s.player.is_loaded() {
         fx.push(Effect::Audio(AudioCommand::Seek(at)));
         if s.player.state == PlaybackState::Paused {
@@ -352,9 +364,15 @@ pub fn on_audio(s: &mut State, ev: AudioEvent) {
 /// turn is in view when it changes (or always, when `force`), so reading elsewhere between
 /// turn changes is not fought.
 pub fn sync_follow(s: &mut State, force: bool) {
-    let Some(playing) = s.player.playing.clone() else { return };
-    let Some(c) = s.detail.cache.get(&playing.id) else { return };
-    let Some(started) = c.started_at.or(playing.started_at) else { return };
+    let Some(playing) = s.player.playing.clone() else {
+        return;
+    };
+    let Some(c) = s.detail.cache.get(&playing.id) else {
+        return;
+    };
+    let Some(started) = c.started_at.or(playing.started_at) else {
+        return;
+    };
     let spoken = turn_at(&c.turns, started, s.player.position);
     let changed = spoken != s.player.spoken;
     s.player.spoken = spoken;
@@ -362,7 +380,9 @@ pub fn sync_follow(s: &mut State, force: bool) {
         return;
     }
     let rows = s.panes().detail_rows().max(1);
-    let Some(v) = s.detail.view.as_ref().filter(|v| v.id == playing.id) else { return };
+    let Some(v) = s.detail.view.as_ref().filter(|v| v.id == playing.id) else {
+        return;
+    };
     let Some(turn) = spoken else { return };
     let Some(&start) = v.turn_starts.get(turn) else { return };
     let end = v.turn_starts.get(turn + 1).copied().unwrap_or(v.lines.len());
@@ -440,10 +460,7 @@ pub fn bar_texts(s: &State) -> Option<BarTexts> {
     };
     let id = crate::sanitize::truncate(&playing.id, 12);
     let dur = p.duration.map_or("--:--".to_string(), |d| clock(d.as_secs() as i64));
-    let left = format!(
-        " {icon} {label:<9} {id}  {}/{dur} ",
-        clock(p.position.as_secs() as i64)
-    );
+    let left = format!(" {icon} {label:<9} {id}  {}/{dur} ", clock(p.position.as_secs() as i64));
     let download = match p.download_total {
         Some(t) if t > 0 && p.downloaded < t => format!(" ↓{}%", p.downloaded * 100 / t),
         Some(_) => String::new(),
@@ -461,7 +478,7 @@ pub fn bar_texts(s: &State) -> Option<BarTexts> {
         if p.follow { " follow" } else { "" },
     );
     let alert = match (&p.error, &p.no_device) {
-        (Some(e), _) => Some(format!(" ✖ {}", crate::sanitize::truncate(e, 60))),
+        (Some(e), _) => Some(format!(" ✖ {}", crate::sanitize::truncate(e, 32))),
         (None, Some(_)) => Some(" · no audio device".to_string()),
         (None, None) => None,
     };

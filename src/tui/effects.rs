@@ -10,8 +10,8 @@ use tokio::task::AbortHandle;
 
 use crate::api::{AudioDirection, Client};
 use crate::app::transcript::clock;
-use crate::audio::{SaveOutcome, save_recording};
 use crate::app::{Effect, Msg};
+use crate::audio::{SaveOutcome, save_recording};
 
 /// Spawns network work; cheap to clone.
 #[derive(Clone)]

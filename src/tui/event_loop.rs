@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::api::Client;
-use crate::audio::AudioEngine;
 use crate::app::{self, Effect, Msg, State};
+use crate::audio::AudioEngine;
 use crate::ui::{self, Theme};
 
 use super::clipboard::osc52;
