@@ -33,7 +33,7 @@ pub fn spawn(data: DatasetHandle, deliverer: Deliverer, every: Duration) -> Live
         let now = Utc::now();
         n += 1;
         // Mostly production traffic, some test calls.
-        let environment = if n % 5 == 0 { "sandbox" } else { "live" };
+        let environment = if n.is_multiple_of(5) { "sandbox" } else { "live" };
         let length = data.synthesize(n, now, environment, false).total_duration.unwrap_or(60);
         let length = chrono::Duration::seconds(length.into());
         let in_progress_for = length.min(window);
