@@ -45,7 +45,7 @@ actions! {
     HalfDown => "half_down", "half a screen down", ["ctrl-d"];
     HalfUp => "half_up", "half a screen up", ["ctrl-u"];
     SwitchPane => "switch_pane", "switch between list and transcript", ["tab", "backtab"];
-    Open => "open", "open the transcript; in the transcript: play from the turn at the top", ["enter", "l", "right"];
+    Open => "open", "open the transcript · in it: play from top turn", ["enter", "l", "right"];
     Back => "back", "back to the list / close / clear", ["esc", "h", "left"];
     Search => "search", "filter the list / search the transcript", ["/"];
     NextMatch => "next_match", "next search match", ["n"];
@@ -73,7 +73,7 @@ actions! {
     VolumeUp => "volume_up", "volume +10 % (up to 200 %)", ["+", "="];
     CycleDirection => "direction", "recording: combined → user → agent", ["d"];
     Follow => "follow", "transcript follows playback on/off", ["f"];
-    SaveRecording => "save_recording", "save the recording to <data dir>/recordings/<id>.wav", ["s"];
+    SaveRecording => "save_recording", "save the WAV to <data dir>/recordings/<id>.wav", ["s"];
     Help => "help", "this help", ["?"];
     Quit => "quit", "quit", ["q", "ctrl-c"];
 }
