@@ -130,3 +130,28 @@ pub fn suspend(term: &mut Term, mouse: bool) -> io::Result<()> {
     }
     term.clear()
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stderr_goes_to_the_log_while_redirected_and_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("callscope.log");
+        stderr_to(&log);
+        let write2 = |text: &str| {
+            // SAFETY: writes a valid buffer to fd 2, as alsa-lib would.
+            unsafe { libc::write(2, text.as_ptr().cast(), text.len()) };
+        };
+        redirect_stderr();
+        write2("ALSA lib pcm.c: underrun occurred\n");
+        restore_stderr();
+        write2(""); // fd 2 is usable again after the restore
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert!(logged.contains("ALSA lib pcm.c: underrun occurred"), "{logged:?}");
+        assert_eq!(SAVED_STDERR.load(Ordering::SeqCst), -1);
+        // A second restore is harmless.
+        restore_stderr();
+    }
+}
