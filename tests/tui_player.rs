@@ -399,3 +399,18 @@ fn no_device_is_shown_and_playback_keys_still_work() {
     assert_eq!(s.list.sel, 1);
     let _ = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
 }
+
+#[test]
+fn snapshot_bar_at_80_columns_keeps_the_essentials() {
+    let mut s = loaded(80, 24);
+    playing(&mut s);
+    with_waveform(&mut s);
+    ev(&mut s, AudioEvent::NoDevice("no audio device".into()));
+    let b = bar(&s);
+    assert!(
+        b.contains("no audio device") && b.contains("00:12/") && b.contains("↓59%"),
+        "{b}"
+    );
+    assert!(bar_rect(&s).is_some(), "a bar to click still fits");
+    assert_snapshot!("bar_80_columns", b);
+}

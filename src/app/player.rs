@@ -26,6 +26,8 @@ pub const SPEED_STEP: f32 = 0.25;
 pub const SPEED_RANGE: (f32, f32) = (0.5, 2.0);
 pub const VOLUME_STEP: f32 = 0.1;
 pub const VOLUME_RANGE: (f32, f32) = (0.0, 2.0);
+/// Columns the waveform/progress bar needs to be worth drawing.
+pub const MIN_BAR: usize = 16;
 pub const NO_CHAT_RECORDING: &str = "no recording for chat";
 
 /// The call whose recording is loaded in the engine.
@@ -458,9 +460,8 @@ pub fn bar_texts(s: &State) -> Option<BarTexts> {
         PlaybackState::Ended => ("■", "ended"),
         PlaybackState::Error(_) => ("✖", "error"),
     };
-    let id = crate::sanitize::truncate(&playing.id, 12);
     let dur = p.duration.map_or("--:--".to_string(), |d| clock(d.as_secs() as i64));
-    let left = format!(" {icon} {label:<9} {id}  {}/{dur} ", clock(p.position.as_secs() as i64));
+    let pos = clock(p.position.as_secs() as i64);
     let download = match p.download_total {
         Some(t) if t > 0 && p.downloaded < t => format!(" ↓{}%", p.downloaded * 100 / t),
         Some(_) => String::new(),
@@ -469,20 +470,45 @@ pub fn bar_texts(s: &State) -> Option<BarTexts> {
         }
         None => String::new(),
     };
-    let right = format!(
-        " {:.2}× vol {:.0}% {}{}{}",
-        p.speed,
-        p.volume * 100.0,
-        p.direction.as_str(),
-        download,
-        if p.follow { " follow" } else { "" },
-    );
     let alert = match (&p.error, &p.no_device) {
         (Some(e), _) => Some(format!(" ✖ {}", crate::sanitize::truncate(e, 32))),
         (None, Some(_)) => Some(" · no audio device".to_string()),
         (None, None) => None,
     };
-    Some(BarTexts { left, right, alert })
+    // On narrow screens the least useful parts go first (follow, direction, volume, a long
+    // id), so the state, position, download and alert always fit beside a short bar.
+    let width = s.width as usize;
+    let alert_w = alert.as_deref().map_or(0, crate::sanitize::width);
+    let mut texts = BarTexts {
+        left: String::new(),
+        right: String::new(),
+        alert,
+    };
+    for level in 0..5 {
+        let id = crate::sanitize::truncate(&playing.id, if level >= 4 { 6 } else { 12 });
+        texts.left = format!(" {icon} {label:<9} {id}  {pos}/{dur} ");
+        texts.right = format!(
+            " {:.2}×{}{}{}{}",
+            p.speed,
+            if level < 3 {
+                format!(" vol {:.0}%", p.volume * 100.0)
+            } else {
+                String::new()
+            },
+            if level < 2 {
+                format!(" {}", p.direction.as_str())
+            } else {
+                String::new()
+            },
+            download,
+            if p.follow && level < 1 { " follow" } else { "" },
+        );
+        let used = crate::sanitize::width(&texts.left) + crate::sanitize::width(&texts.right) + alert_w;
+        if used + MIN_BAR <= width {
+            break;
+        }
+    }
+    Some(texts)
 }
 
 /// Where the clickable waveform/progress bar is inside the player line.
