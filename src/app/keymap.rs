@@ -2,16 +2,13 @@
 //!
 //! Defaults are vim-style plus arrows; `[keys]` in the config file maps action names to a
 //! key string or a list of them and replaces that action's defaults. Unknown actions or
-//! keys, and keys reserved for the audio player, are startup errors that say what to write.
+//! keys are startup errors that say what to write.
 
 use std::collections::HashMap;
 use std::fmt;
 
 use anyhow::{Result, bail};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-/// Keys kept free for the audio player (play/pause, stop, seek, speed, volume).
-pub const RESERVED: [char; 8] = [' ', 's', '[', ']', '<', '>', '+', '-'];
 
 macro_rules! actions {
     ($($variant:ident => $name:literal, $desc:literal, [$($key:literal),*];)*) => {
@@ -48,7 +45,7 @@ actions! {
     HalfDown => "half_down", "half a screen down", ["ctrl-d"];
     HalfUp => "half_up", "half a screen up", ["ctrl-u"];
     SwitchPane => "switch_pane", "switch between list and transcript", ["tab", "backtab"];
-    Open => "open", "open the transcript", ["enter", "l", "right"];
+    Open => "open", "open the transcript · in it: play from top turn", ["enter", "l", "right"];
     Back => "back", "back to the list / close / clear", ["esc", "h", "left"];
     Search => "search", "filter the list / search the transcript", ["/"];
     NextMatch => "next_match", "next search match", ["n"];
@@ -63,6 +60,21 @@ actions! {
     ToggleIntents => "toggle_intents", "show/hide intents and entities", ["i"];
     ToggleTranslation => "toggle_translation", "show/hide translations", ["t"];
     ToggleMouse => "toggle_mouse", "mouse capture on/off (off keeps text selection)", ["m"];
+    PlayPause => "play_pause", "play the selected voice call / pause / resume", ["space"];
+    Stop => "stop", "stop playback and its download", ["S"];
+    SeekBack => "seek_back", "seek back 5 s", ["["];
+    SeekForward => "seek_forward", "seek forward 5 s", ["]"];
+    SeekBackLong => "seek_back_long", "seek back 30 s", ["{"];
+    SeekForwardLong => "seek_forward_long", "seek forward 30 s", ["}"];
+    SeekStart => "seek_start", "jump to the start of the recording", ["0"];
+    SeekEnd => "seek_end", "jump to the end of the recording", ["$"];
+    SpeedDown => "speed_down", "speed −0.25× (0.5×–2×; the pitch changes too)", ["<"];
+    SpeedUp => "speed_up", "speed +0.25× (0.5×–2×; the pitch changes too)", [">"];
+    VolumeDown => "volume_down", "volume −10 %", ["-"];
+    VolumeUp => "volume_up", "volume +10 % (up to 200 %)", ["+", "="];
+    CycleDirection => "direction", "recording: combined → user → agent", ["d"];
+    Follow => "follow", "transcript follows playback on/off", ["f"];
+    SaveRecording => "save_recording", "save the WAV to <data dir>/recordings/<id>.wav", ["s"];
     Help => "help", "this help", ["?"];
     Quit => "quit", "quit", ["q", "ctrl-c"];
 }
@@ -244,14 +256,6 @@ impl KeyMap {
                         "[keys] {name} = {k:?}: unknown key; write e.g. \"j\", \"G\", \"ctrl-d\", \"pgdn\", \"enter\", \"esc\", \"tab\", \"f5\""
                     )
                 })?;
-                if let KeyCode::Char(c) = chord.code
-                    && chord.mods.is_empty()
-                    && RESERVED.contains(&c)
-                {
-                    bail!(
-                        "[keys] {name} = {k:?}: that key is reserved for the audio player (space, s, [, ], <, >, +, -)"
-                    );
-                }
                 keys.push(chord);
             }
             user.insert(action, keys);
@@ -356,9 +360,18 @@ mod tests {
             km.action(&ev(KeyCode::BackTab, KeyModifiers::SHIFT)),
             Some(Action::SwitchPane)
         );
-        for c in RESERVED {
-            assert_eq!(km.action(&ev(KeyCode::Char(c), KeyModifiers::NONE)), None);
-        }
+        assert_eq!(
+            km.action(&ev(KeyCode::Char(' '), KeyModifiers::NONE)),
+            Some(Action::PlayPause)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('S'), KeyModifiers::SHIFT)),
+            Some(Action::Stop)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('s'), KeyModifiers::NONE)),
+            Some(Action::SaveRecording)
+        );
     }
 
     #[test]
@@ -415,7 +428,6 @@ mod tests {
         assert!(err("jump = \"j\"").contains("unknown action `jump`"));
         assert!(err("down = \"hyper-j\"").contains("unknown key"));
         assert!(err("down = 3").contains("expected a key string"));
-        assert!(err("down = \"space\"").contains("reserved for the audio player"));
         assert!(err("down = \"x\"\nup = \"x\"").contains("bound to both"));
     }
 

@@ -8,6 +8,7 @@ pub mod layout;
 pub mod live;
 pub mod msg;
 pub mod paging;
+pub mod player;
 pub mod state;
 pub mod transcript;
 pub mod update;

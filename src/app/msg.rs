@@ -1,11 +1,13 @@
 //! Messages into `update` and the effects it asks the runner to perform.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::api::{ApiError, Conversation, ConversationPage, ListQuery, RetryNotice};
+use crate::api::{ApiError, AudioDirection, Conversation, ConversationPage, ListQuery, RetryNotice};
+use crate::audio::{AudioCommand, AudioEvent};
 
 use super::live::LiveEvent;
 
@@ -54,6 +56,19 @@ pub enum Msg {
         req: RequestId,
         result: Result<ConversationPage, ApiError>,
     },
+    /// From the audio engine.
+    Audio(AudioEvent),
+    /// A recording being saved (`s`) has `bytes` of `total` on disk.
+    SaveProgress {
+        id: String,
+        bytes: u64,
+        total: Option<u64>,
+    },
+    /// The save finished: a one-line summary, or why it failed.
+    SaveDone {
+        id: String,
+        result: Result<String, String>,
+    },
 }
 
 impl Msg {
@@ -92,6 +107,14 @@ pub enum Effect {
     /// Put text on the clipboard via OSC 52.
     Copy(String),
     SetMouseCapture(bool),
+    /// For the audio engine, which the runner owns.
+    Audio(AudioCommand),
+    /// Download recording `id` to `path` (atomically), reporting `SaveProgress`/`SaveDone`.
+    SaveRecording {
+        id: String,
+        direction: AudioDirection,
+        path: PathBuf,
+    },
     /// Ctrl-Z: restore the terminal, stop the process, re-init on resume.
     Suspend,
     Quit,

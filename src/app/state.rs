@@ -13,6 +13,7 @@ use super::layout::Panes;
 use super::live::LiveState;
 use super::msg::RequestId;
 use super::paging::{Order, Paging, Row};
+use super::player::PlayerState;
 use super::transcript::{Toggles, View};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,6 +293,7 @@ pub struct State {
     pub detail: DetailState,
     pub overlay: Overlay,
     pub input: Option<Input>,
+    pub player: PlayerState,
     pub status: Status,
     pub connection: Connection,
     /// Calls arriving while the list is open (webhooks, polling).
@@ -328,6 +330,7 @@ impl State {
             detail: DetailState::default(),
             overlay: Overlay::None,
             input: None,
+            player: PlayerState::default(),
             status: Status::default(),
             connection: Connection::Connecting,
             live: LiveState::default(),

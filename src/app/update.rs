@@ -13,6 +13,7 @@ use super::layout::contains;
 use super::live;
 use super::msg::{Effect, Msg, RequestId};
 use super::paging::{FIRST_SLICE_SECS, HANDOFF, IN_PROGRESS, Order, Paging, Row, Slice, VOICE, adapt_delta};
+use super::player;
 use super::state::{Connection, Input, InputKind, Overlay, PAGE_LIMIT, Pane, State, TimeWindow};
 use super::transcript::{self, build};
 
@@ -57,6 +58,9 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::LiveConversation { req, result } => live::on_conversation(s, req, result, &mut fx),
         Msg::PollDue => live::on_poll_due(s, &mut fx),
         Msg::PollPage { req, result } => live::on_poll_page(s, req, result, &mut fx),
+        Msg::Audio(ev) => player::on_audio(s, ev),
+        Msg::SaveProgress { id, bytes, total } => player::on_save_progress(s, &id, bytes, total),
+        Msg::SaveDone { id, result } => player::on_save_done(s, &id, result),
     }
     fx
 }
@@ -338,6 +342,7 @@ pub(super) fn rebuild_view(s: &mut State) {
     s.detail.view = Some(build(&c, cols, s.detail.toggles, s.tz));
     recompute_matches(s);
     clamp_detail_scroll(s);
+    player::sync_follow(s, false);
 }
 
 fn detail_max_scroll(s: &State) -> usize {
@@ -629,6 +634,9 @@ fn screen(s: &State) -> isize {
 }
 
 fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
+    if player::on_action(s, action, fx) {
+        return;
+    }
     match action {
         Action::Quit => {
             s.quit = true;
@@ -655,6 +663,8 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 Pane::Detail => Pane::List,
             }
         }
+        // In the transcript, Enter plays from the turn at the top of the view (help says so).
+        Action::Open if player::enter_plays(s) => player::play_from_top_turn(s, fx),
         Action::Open => s.focus = Pane::Detail,
         Action::Back => {
             if s.focus == Pane::Detail {
@@ -724,6 +734,22 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
             s.detail.toggles.translation = !s.detail.toggles.translation;
             rebuild_view(s);
         }
+        // Handled by `player::on_action` above.
+        Action::PlayPause
+        | Action::Stop
+        | Action::SeekBack
+        | Action::SeekForward
+        | Action::SeekBackLong
+        | Action::SeekForwardLong
+        | Action::SeekStart
+        | Action::SeekEnd
+        | Action::SpeedDown
+        | Action::SpeedUp
+        | Action::VolumeDown
+        | Action::VolumeUp
+        | Action::CycleDirection
+        | Action::Follow
+        | Action::SaveRecording => {}
         Action::ToggleMouse => {
             s.mouse = !s.mouse;
             s.status.note = Some(if s.mouse {
@@ -745,6 +771,9 @@ fn on_mouse(s: &mut State, m: MouseEvent, fx: &mut Vec<Effect>) {
     let p = s.panes();
     let in_list = contains(p.list, m.column, m.row);
     let in_detail = contains(p.detail, m.column, m.row);
+    if m.kind == MouseEventKind::Down(MouseButton::Left) && player::on_click(s, m.column, m.row, fx) {
+        return;
+    }
     match m.kind {
         MouseEventKind::Down(MouseButton::Left) if in_list => {
             s.focus = Pane::List;

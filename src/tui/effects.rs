@@ -1,13 +1,17 @@
 //! Runs the effects `update` asks for: API calls on spawned tasks whose answers come back as
 //! messages tagged with their request id, and timers.
 
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
-use crate::api::Client;
+use crate::api::{AudioDirection, Client};
+use crate::app::transcript::clock;
 use crate::app::{Effect, Msg};
+use crate::audio::{SaveOutcome, save_recording};
 
 /// Spawns network work; cheap to clone.
 #[derive(Clone)]
@@ -96,7 +100,58 @@ impl Runner {
                 });
                 None
             }
+            Effect::SaveRecording { id, direction, path } => {
+                let client = self.client.clone();
+                tokio::spawn(async move {
+                    let result = save(&client, &id, direction, &path, &tx).await;
+                    if let Err(e) = &result {
+                        tracing::warn!("saving {id} failed: {e}");
+                    }
+                    let _ = tx.send(Msg::SaveDone { id, result });
+                });
+                None
+            }
             other => Some(other),
         }
     }
+}
+
+/// Saves a recording, reporting progress about once per percent; the `Ok` text is the
+/// status line's summary.
+async fn save(
+    client: &Client,
+    id: &str,
+    direction: AudioDirection,
+    path: &Path,
+    tx: &UnboundedSender<Msg>,
+) -> Result<String, String> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let last = AtomicU64::new(u64::MAX);
+    let progress = |bytes: u64, total: Option<u64>| {
+        let step = total.map_or(bytes >> 18, |t| bytes * 100 / t.max(1));
+        if last.swap(step, Ordering::Relaxed) != step {
+            let _ = tx.send(Msg::SaveProgress {
+                id: id.to_string(),
+                bytes,
+                total,
+            });
+        }
+    };
+    let outcome = save_recording(client, id, direction, path, progress)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let (verb, bytes, duration) = match outcome {
+        SaveOutcome::Saved { bytes, duration } => ("saved", bytes, duration),
+        SaveOutcome::AlreadyComplete { bytes, duration } => ("already saved", bytes, duration),
+    };
+    Ok(format!(
+        "{verb} {} ({:.1} MB, {})",
+        path.display(),
+        bytes as f64 / 1e6,
+        clock(duration.as_secs() as i64)
+    ))
 }

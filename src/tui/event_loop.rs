@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use crate::api::Client;
 use crate::app::{self, Effect, Msg, State};
+use crate::audio::AudioEngine;
 use crate::ui::{self, Theme};
 
 use super::clipboard::osc52;
@@ -39,6 +40,9 @@ pub async fn run(mut state: State, theme: Theme, client: Client, live: Option<Li
         Some(setup) => Some(super::live::start(setup, &client, tx.clone()).await?),
         None => None,
     };
+    // One engine for the session, on the same HTTP client (connection pool) as the API calls.
+    let (audio_tx, mut audio_rx) = mpsc::unbounded_channel();
+    let audio = AudioEngine::start(client.clone(), audio_tx);
     let runner = Runner::new(client, tx.clone());
     terminal::install_panic_hook();
     let mut term = terminal::enter()?;
@@ -62,6 +66,7 @@ pub async fn run(mut state: State, theme: Theme, client: Client, live: Option<Li
                     out.write_all(osc52(&text).as_bytes())?;
                     out.flush()?;
                 }
+                Some(Effect::Audio(cmd)) => audio.send(cmd),
                 Some(Effect::SetMouseCapture(on)) => terminal::set_mouse_capture(on)?,
                 Some(Effect::Suspend) => {
                     terminal::suspend(&mut term, state.mouse)?;
@@ -81,6 +86,7 @@ pub async fn run(mut state: State, theme: Theme, client: Client, live: Option<Li
                 None => return Ok(()),
             },
             Some(msg) = rx.recv() => Some(msg),
+            Some(ev) = audio_rx.recv() => Some(Msg::Audio(ev)),
             _ = clock.tick() => Some(Msg::Tick(chrono::Utc::now())),
             _ = tokio::time::sleep_until(next_frame), if dirty => {
                 term.draw(|f| ui::draw(f, &state, &theme))?;

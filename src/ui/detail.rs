@@ -59,6 +59,21 @@ fn highlight<'a>(text: &'a str, needle: &str, base: Style, hit: Style, out: &mut
     }
 }
 
+/// Lines of the turn being played, when this pane shows the playing call.
+fn spoken_lines(s: &State, view: &crate::app::transcript::View) -> std::ops::Range<usize> {
+    let p = &s.player;
+    let (Some(id), Some(turn)) = (p.playing_id(), p.spoken) else {
+        return 0..0;
+    };
+    if view.id != id {
+        return 0..0;
+    }
+    let Some(&start) = view.turn_starts.get(turn) else {
+        return 0..0;
+    };
+    start..view.turn_starts.get(turn + 1).copied().unwrap_or(view.lines.len())
+}
+
 pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     if area.height < 2 || area.width < 4 {
         return;
@@ -111,6 +126,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         .fg(ratatui::style::Color::Black)
         .add_modifier(Modifier::BOLD);
     let current = d.matches.get(d.match_idx).copied();
+    let spoken = spoken_lines(s, view);
     for (i, line) in view.lines.iter().skip(d.scroll).take(rows).enumerate() {
         let idx = d.scroll + i;
         let mut spans = Vec::with_capacity(line.spans.len());
@@ -122,6 +138,12 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         if current == Some(idx) {
             l = l.patch_style(Style::default().add_modifier(Modifier::UNDERLINED));
         }
-        buf.set_line(inner.x, inner.y + i as u16, &l, inner.width);
+        let y = inner.y + i as u16;
+        if spoken.contains(&idx) {
+            // The turn being played: a bar in the left border and bold text.
+            l = l.patch_style(Style::default().add_modifier(Modifier::BOLD));
+            buf[(area.x, y)].set_symbol("▌").set_style(Theme::fg(theme.accent));
+        }
+        buf.set_line(inner.x, y, &l, inner.width);
     }
 }

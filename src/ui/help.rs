@@ -4,7 +4,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
-use crate::app::keymap::RESERVED;
 use crate::app::state::{Overlay, State};
 use crate::app::update::picker_entries;
 use crate::sanitize::fit;
@@ -22,7 +21,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-/// The help page's lines: every action with its keys, then the reserved keys.
+/// The help page's lines: every action with its keys, then the fixed ones.
 pub fn help_lines(s: &State) -> Vec<String> {
     let mut lines: Vec<String> = s
         .keymap
@@ -31,11 +30,7 @@ pub fn help_lines(s: &State) -> Vec<String> {
         .map(|(keys, desc)| format!("{keys:>19}  {desc}"))
         .collect();
     lines.push(String::new());
-    let reserved: Vec<String> = RESERVED
-        .iter()
-        .map(|c| if *c == ' ' { "space".to_string() } else { c.to_string() })
-        .collect();
-    lines.push(format!("{:>19}  reserved for the audio player", reserved.join(" ")));
+    lines.push(format!("{:>19}  seek (mouse on): click the player's waveform", "click"));
     lines.push(format!("{:>19}  suspend (fg to resume)", "ctrl-z"));
     lines.push(format!("{:>19}  remap in [keys] of config.toml", ""));
     lines

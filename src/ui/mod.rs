@@ -5,6 +5,7 @@ pub mod detail;
 pub mod header;
 pub mod help;
 pub mod list;
+pub mod player;
 pub mod status;
 pub mod theme;
 
@@ -22,7 +23,7 @@ pub fn draw(frame: &mut Frame, s: &State, theme: &Theme) {
     list::render(buf, panes.list, s, theme);
     detail::render(buf, panes.detail, s, theme);
     status::render_banner(buf, panes.banner, s, theme);
-    status::render_player(buf, panes.player, s, theme);
+    player::render(buf, panes.player, s, theme);
     status::render_status(buf, panes.status, s, theme);
     help::render_overlays(buf, area, s, theme);
 }

@@ -31,19 +31,6 @@ pub fn render_banner(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     }
 }
 
-/// The audio player's place (design.md §1); for now it only shows how playback will start.
-pub fn render_player(buf: &mut Buffer, area: Rect, _s: &State, theme: &Theme) {
-    if area.height == 0 {
-        return;
-    }
-    let line = Line::from(vec![
-        Span::styled(" ▷ ", Theme::fg(theme.accent)),
-        Span::styled("space play", theme.dim()),
-        Span::styled(" ─── audio player: recordings of voice calls", theme.dim()),
-    ]);
-    buf.set_line(area.x, area.y, &line, area.width);
-}
-
 /// Hints built from the keymap, so they always show the real bindings.
 pub fn hints(s: &State, cols: usize) -> String {
     let km = &s.keymap;
@@ -57,6 +44,7 @@ pub fn hints(s: &State, cols: usize) -> String {
         (Action::CycleEnv, "env"),
         (Action::Window, "window"),
         (Action::Channel, "channel"),
+        (Action::PlayPause, "play"),
         (Action::Reload, "reload"),
         (Action::CopyId, "copy id"),
     ];

@@ -1,0 +1,570 @@
+//! The audio player's state and its part of `update`: player keys become
+//! [`Effect::Audio`] commands, engine events ([`AudioEvent`]) update [`PlayerState`], and the
+//! transcript follows the position (the spoken turn is highlighted and kept in view).
+//!
+//! The playing call may differ from the selected one: keys that start something (`space` on
+//! another call, `s`, Enter in the transcript) act on the selection; seek/speed/volume act on
+//! what is playing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ratatui::layout::Rect;
+
+use crate::api::AudioDirection;
+use crate::audio::{AudioCommand, AudioEvent, PlaybackState, turn_at, turn_start};
+use crate::sanitize::sanitize_line;
+
+use super::keymap::Action;
+use super::msg::Effect;
+use super::paging::VOICE;
+use super::state::{Pane, State};
+use super::transcript::clock;
+
+pub const SPEED_STEP: f32 = 0.25;
+pub const SPEED_RANGE: (f32, f32) = (0.5, 2.0);
+pub const VOLUME_STEP: f32 = 0.1;
+pub const VOLUME_RANGE: (f32, f32) = (0.0, 2.0);
+/// Columns the waveform/progress bar needs to be worth drawing.
+pub const MIN_BAR: usize = 16;
+pub const NO_CHAT_RECORDING: &str = "no recording for chat";
+
+/// The call whose recording is loaded in the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Playing {
+    pub id: String,
+    /// Turn times are relative to this (follow and Enter-to-seek).
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlayerState {
+    pub playing: Option<Playing>,
+    pub state: PlaybackState,
+    pub position: Duration,
+    /// The header's duration, or the conversation's `total_duration` until it arrives.
+    pub duration: Option<Duration>,
+    pub speed: f32,
+    pub volume: f32,
+    pub direction: AudioDirection,
+    pub downloaded: u64,
+    pub download_total: Option<u64>,
+    /// Level envelope (one value per `audio::BUCKET`), filled in as samples download.
+    pub levels: Vec<f32>,
+    /// Why there is no sound (playback continues silently).
+    pub no_device: Option<String>,
+    /// The transcript scrolls to the spoken turn.
+    pub follow: bool,
+    /// The last engine error for the playing call (truncated or malformed audio, 404, …).
+    pub error: Option<String>,
+    /// The turn of `playing` being spoken at `position`.
+    pub spoken: Option<usize>,
+    /// The id being saved with `s`, if any.
+    pub saving: Option<String>,
+    /// Where `s` writes `<id>.wav` (`<data dir>/recordings`, set by the runner).
+    pub recordings_dir: PathBuf,
+}
+
+impl Default for PlayerState {
+    fn default() -> Self {
+        PlayerState {
+            playing: None,
+            state: PlaybackState::Idle,
+            position: Duration::ZERO,
+            duration: None,
+            speed: 1.0,
+            volume: 1.0,
+            direction: AudioDirection::Combined,
+            downloaded: 0,
+            download_total: None,
+            levels: Vec::new(),
+            no_device: None,
+            follow: true,
+            error: None,
+            spoken: None,
+            saving: None,
+            recordings_dir: PathBuf::from("recordings"),
+        }
+    }
+}
+
+impl PlayerState {
+    /// Whether the engine holds a recording that TogglePause/seek apply to.
+    pub fn is_loaded(&self) -> bool {
+        self.playing.is_some() && !matches!(self.state, PlaybackState::Idle)
+    }
+
+    pub fn playing_id(&self) -> Option<&str> {
+        self.playing.as_ref().map(|p| p.id.as_str())
+    }
+}
+
+/// Next recording direction for `d`.
+pub fn next_direction(d: AudioDirection) -> AudioDirection {
+    match d {
+        AudioDirection::Combined => AudioDirection::User,
+        AudioDirection::User => AudioDirection::Agent,
+        AudioDirection::Agent => AudioDirection::Combined,
+    }
+}
+
+/// A file name for a recording id: ids come from the network, so anything but
+/// `[A-Za-z0-9._-]` becomes `_` and a leading dot is escaped (no `..`, no hidden files).
+pub fn recording_file_name(id: &str) -> String {
+    let mut name: String = id
+        .chars()
+        .take(120)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with('.') {
+        name.insert(0, '_');
+    }
+    name + ".wav"
+}
+
+/// Handles the player's actions; `false` for every other action.
+pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
+    match action {
+        Action::PlayPause => play_pause(s, fx),
+        Action::Stop => {
+            if s.player.is_loaded() {
+                fx.push(Effect::Audio(AudioCommand::Stop));
+                s.player.state = PlaybackState::Idle;
+                s.player.position = Duration::ZERO;
+                s.player.spoken = None;
+            } else {
+                s.status.note = Some("nothing is playing".into());
+            }
+        }
+        Action::SeekBack => seek_by(s, -5, fx),
+        Action::SeekForward => seek_by(s, 5, fx),
+        Action::SeekBackLong => seek_by(s, -30, fx),
+        Action::SeekForwardLong => seek_by(s, 30, fx),
+        Action::SeekStart => seek_to(s, Duration::ZERO, fx),
+        Action::SeekEnd => {
+            // The engine clamps to the recording; seeking to its very end ends playback.
+            let end = s.player.duration.unwrap_or(Duration::from_secs(24 * 3600));
+            seek_to(s, end, fx)
+        }
+        Action::SpeedDown | Action::SpeedUp => {
+            let step = if action == Action::SpeedUp {
+                SPEED_STEP
+            } else {
+                -SPEED_STEP
+            };
+            let speed = (s.player.speed + step).clamp(SPEED_RANGE.0, SPEED_RANGE.1);
+            s.player.speed = speed;
+            s.status.note = Some(format!("speed {speed:.2}× (pitch follows the speed)"));
+            fx.push(Effect::Audio(AudioCommand::SetSpeed(speed)));
+        }
+        Action::VolumeDown | Action::VolumeUp => {
+            let step = if action == Action::VolumeUp {
+                VOLUME_STEP
+            } else {
+                -VOLUME_STEP
+            };
+            // Rounded to whole percents so repeated steps land on 0 % and 200 % exactly.
+            let volume = ((s.player.volume + step) * 100.0).round() / 100.0;
+            let volume = volume.clamp(VOLUME_RANGE.0, VOLUME_RANGE.1);
+            s.player.volume = volume;
+            s.status.note = Some(format!("volume {:.0} %", volume * 100.0));
+            fx.push(Effect::Audio(AudioCommand::SetVolume(volume)));
+        }
+        Action::CycleDirection => {
+            let d = next_direction(s.player.direction);
+            s.player.direction = d;
+            s.status.note = Some(format!("recording: {}", d.as_str()));
+            if s.player.is_loaded() {
+                s.player.levels.clear();
+                s.player.downloaded = 0;
+                fx.push(Effect::Audio(AudioCommand::SetDirection(d)));
+            }
+        }
+        Action::Follow => {
+            s.player.follow = !s.player.follow;
+            s.status.note = Some(if s.player.follow {
+                "follow on: the transcript keeps the spoken turn in view".into()
+            } else {
+                "follow off: scroll freely (f to follow again)".into()
+            });
+            if s.player.follow {
+                sync_follow(s, true);
+            }
+        }
+        Action::SaveRecording => save(s, fx),
+        _ => return false,
+    }
+    true
+}
+
+fn play_pause(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(row) = s.list.selected() else {
+        s.status.note = Some("select a voice call to play".into());
+        return;
+    };
+    let id = row.id.to_string();
+    let resumable = !matches!(s.player.state, PlaybackState::Idle | PlaybackState::Error(_));
+    if s.player.playing_id() == Some(id.as_str()) && resumable {
+        fx.push(Effect::Audio(AudioCommand::TogglePause));
+        return;
+    }
+    if !row.has(VOICE) {
+        s.status.note = Some(NO_CHAT_RECORDING.into());
+        return;
+    }
+    start(s, Duration::ZERO, fx);
+}
+
+/// Starts the selected call's recording at `at` (replacing whatever plays).
+fn start(s: &mut State, at: Duration, fx: &mut Vec<Effect>) {
+    let Some(row) = s.list.selected() else { return };
+    let id = row.id.to_string();
+    let hint = (row.duration != u32::MAX).then(|| Duration::from_secs(row.duration.into()));
+    let started_at = s
+        .detail
+        .cache
+        .get(&id)
+        .and_then(|c| c.started_at)
+        .or_else(|| row.started_at());
+    let p = &mut s.player;
+    p.playing = Some(Playing {
+        id: id.clone(),
+        started_at,
+    });
+    p.state = PlaybackState::Buffering;
+    p.position = at;
+    p.duration = hint;
+    p.downloaded = 0;
+    p.download_total = None;
+    p.levels.clear();
+    p.error = None;
+    p.spoken = None;
+    fx.push(Effect::Audio(AudioCommand::Play {
+        conversation_id: id,
+        direction: p.direction,
+        total_duration_hint: hint,
+        start_at: at,
+    }));
+}
+
+fn seek_by(s: &mut State, secs: i64, fx: &mut Vec<Effect>) {
+    if !s.player.is_loaded() {
+        s.status.note = Some("nothing is playing: space plays the selected voice call".into());
+        return;
+    }
+    fx.push(Effect::Audio(AudioCommand::SeekBy(secs)));
+}
+
+fn seek_to(s: &mut State, t: Duration, fx: &mut Vec<Effect>) {
+    if !s.player.is_loaded() {
+        s.status.note = Some("nothing is playing: space plays the selected voice call".into());
+        return;
+    }
+    fx.push(Effect::Audio(AudioCommand::Seek(t)));
+}
+
+/// The turn whose lines are at the top of the detail pane (the first turn while the
+/// metadata above the transcript is in view).
+pub fn turn_at_top(s: &State) -> Option<usize> {
+    let v = s.detail.view.as_ref()?;
+    if v.turn_starts.is_empty() {
+        return None;
+    }
+    Some(v.turn_starts.iter().rposition(|&l| l <= s.detail.scroll).unwrap_or(0))
+}
+
+/// Enter in the transcript: play the shown call from the turn at the top of the view.
+pub fn play_from_top_turn(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(row) = s.list.selected() else { return };
+    if !row.has(VOICE) {
+        s.status.note = Some(NO_CHAT_RECORDING.into());
+        return;
+    }
+    let id = row.id.to_string();
+    let Some(turn) = turn_at_top(s) else {
+        s.status.note = Some("no turns to play from".into());
+        return;
+    };
+    let Some(c) = s.detail.cache.get(&id) else { return };
+    let started = c.started_at.or_else(|| s.list.selected().and_then(|r| r.started_at()));
+    let Some(at) = started.and_then(|st| turn_start(&c.turns, st, turn)) else {
+        s.status.note = Some(format!("turn {} has no time to seek to", turn + 1));
+        return;
+    };
+    s.status.note = Some(format!(
+        "playing from turn {} at {}",
+        turn + 1,
+        clock(at.as_secs() as i64)
+    ));
+    if s.player.playing_id() == Some(id.as_str()) && s.player.is_loaded() {
+        fx.push(Effect::Audio(AudioCommand::Seek(at)));
+        if s.player.state == PlaybackState::Paused {
+            fx.push(Effect::Audio(AudioCommand::Resume));
+        }
+    } else {
+        start(s, at, fx);
+    }
+    s.player.position = at;
+    sync_follow(s, true);
+}
+
+/// An event from the engine.
+pub fn on_audio(s: &mut State, ev: AudioEvent) {
+    let p = &mut s.player;
+    match ev {
+        AudioEvent::State(st) => {
+            if let PlaybackState::Error(e) = &st {
+                let e = sanitize_line(e);
+                s.status.note = Some(format!("audio: {e}"));
+                p.error = Some(e);
+            }
+            p.state = st;
+        }
+        AudioEvent::NoDevice(reason) => p.no_device = Some(sanitize_line(&reason)),
+        AudioEvent::Format {
+            duration, envelope_len, ..
+        } => {
+            p.duration = Some(duration);
+            p.levels.resize(envelope_len.min(1 << 20), 0.0);
+        }
+        AudioEvent::Position { position, duration } => {
+            p.position = position;
+            if duration.is_some() {
+                p.duration = duration;
+            }
+            sync_follow(s, false);
+        }
+        AudioEvent::Download { bytes, total } => {
+            p.downloaded = bytes;
+            p.download_total = total;
+        }
+        AudioEvent::Levels { first, values } => {
+            let end = first.saturating_add(values.len()).min(1 << 20);
+            if end > p.levels.len() {
+                p.levels.resize(end, 0.0);
+            }
+            for (i, v) in values.into_iter().enumerate().take(end.saturating_sub(first)) {
+                p.levels[first + i] = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+            }
+        }
+        AudioEvent::Error(e) => {
+            let e = sanitize_line(&e);
+            s.status.note = Some(format!("audio: {e}"));
+            p.error = Some(e);
+        }
+    }
+}
+
+/// Updates the spoken turn for the position; with follow on, scrolls the transcript so the
+/// turn is in view when it changes (or always, when `force`), so reading elsewhere between
+/// turn changes is not fought.
+pub fn sync_follow(s: &mut State, force: bool) {
+    let Some(playing) = s.player.playing.clone() else {
+        return;
+    };
+    let Some(c) = s.detail.cache.get(&playing.id) else {
+        return;
+    };
+    let Some(started) = c.started_at.or(playing.started_at) else {
+        return;
+    };
+    let spoken = turn_at(&c.turns, started, s.player.position);
+    let changed = spoken != s.player.spoken;
+    s.player.spoken = spoken;
+    if !s.player.follow || !(changed || force) {
+        return;
+    }
+    let rows = s.panes().detail_rows().max(1);
+    let Some(v) = s.detail.view.as_ref().filter(|v| v.id == playing.id) else {
+        return;
+    };
+    let Some(turn) = spoken else { return };
+    let Some(&start) = v.turn_starts.get(turn) else { return };
+    let end = v.turn_starts.get(turn + 1).copied().unwrap_or(v.lines.len());
+    let max = v.lines.len().saturating_sub(rows);
+    let mut scroll = s.detail.scroll;
+    if start < scroll || start >= scroll + rows {
+        scroll = start;
+    } else if end > scroll + rows {
+        scroll = start.min(end - rows);
+    }
+    s.detail.scroll = scroll.min(max);
+}
+
+fn save(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(row) = s.list.selected() else {
+        s.status.note = Some("select a voice call to save".into());
+        return;
+    };
+    if !row.has(VOICE) {
+        s.status.note = Some(NO_CHAT_RECORDING.into());
+        return;
+    }
+    if let Some(id) = &s.player.saving {
+        s.status.note = Some(format!("still saving {id}…"));
+        return;
+    }
+    let id = row.id.to_string();
+    let path = s.player.recordings_dir.join(recording_file_name(&id));
+    s.player.saving = Some(id.clone());
+    s.status.note = Some(format!("saving {id}…"));
+    fx.push(Effect::SaveRecording {
+        id,
+        direction: s.player.direction,
+        path,
+    });
+}
+
+pub fn on_save_progress(s: &mut State, id: &str, bytes: u64, total: Option<u64>) {
+    let got = format!("{:.1} MB", bytes as f64 / 1e6);
+    s.status.note = Some(match total {
+        Some(t) if t > 0 => format!("saving {id}… {}% ({got})", bytes * 100 / t),
+        _ => format!("saving {id}… {got}"),
+    });
+}
+
+pub fn on_save_done(s: &mut State, id: &str, result: Result<String, String>) {
+    s.player.saving = None;
+    s.status.note = Some(match result {
+        Ok(summary) => summary,
+        Err(e) => format!("could not save {id}: {}", sanitize_line(&e)),
+    });
+}
+
+// ---- the bar's geometry, shared by the renderer and mouse clicks ----
+
+/// The player line: text left of the waveform/progress bar, right of it, and an alert
+/// (error or missing device) at the end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarTexts {
+    pub left: String,
+    pub right: String,
+    pub alert: Option<String>,
+}
+
+pub fn bar_texts(s: &State) -> Option<BarTexts> {
+    let p = &s.player;
+    let playing = p.playing.as_ref()?;
+    let (icon, label) = match &p.state {
+        PlaybackState::Idle => ("■", "stopped"),
+        PlaybackState::Buffering => ("⟳", "buffering"),
+        PlaybackState::Playing => ("▶", "playing"),
+        PlaybackState::Paused => ("⏸", "paused"),
+        PlaybackState::Ended => ("■", "ended"),
+        PlaybackState::Error(_) => ("✖", "error"),
+    };
+    let dur = p.duration.map_or("--:--".to_string(), |d| clock(d.as_secs() as i64));
+    let pos = clock(p.position.as_secs() as i64);
+    let download = match p.download_total {
+        Some(t) if t > 0 && p.downloaded < t => format!(" ↓{}%", p.downloaded * 100 / t),
+        Some(_) => String::new(),
+        None if p.downloaded > 0 && p.state != PlaybackState::Ended => {
+            format!(" ↓{:.1}MB", p.downloaded as f64 / 1e6)
+        }
+        None => String::new(),
+    };
+    let alert = match (&p.error, &p.no_device) {
+        (Some(e), _) => Some(format!(" ✖ {}", crate::sanitize::truncate(e, 32))),
+        (None, Some(_)) => Some(" · no audio device".to_string()),
+        (None, None) => None,
+    };
+    // On narrow screens the least useful parts go first (follow, direction, volume, a long
+    // id), so the state, position, download and alert always fit beside a short bar.
+    let width = s.width as usize;
+    let alert_w = alert.as_deref().map_or(0, crate::sanitize::width);
+    let mut texts = BarTexts {
+        left: String::new(),
+        right: String::new(),
+        alert,
+    };
+    for level in 0..5 {
+        let id = crate::sanitize::truncate(&playing.id, if level >= 4 { 6 } else { 12 });
+        texts.left = format!(" {icon} {label:<9} {id}  {pos}/{dur} ");
+        texts.right = format!(
+            " {:.2}×{}{}{}{}",
+            p.speed,
+            if level < 3 {
+                format!(" vol {:.0}%", p.volume * 100.0)
+            } else {
+                String::new()
+            },
+            if level < 2 {
+                format!(" {}", p.direction.as_str())
+            } else {
+                String::new()
+            },
+            download,
+            if p.follow && level < 1 { " follow" } else { "" },
+        );
+        let used = crate::sanitize::width(&texts.left) + crate::sanitize::width(&texts.right) + alert_w;
+        if used + MIN_BAR <= width {
+            break;
+        }
+    }
+    Some(texts)
+}
+
+/// Where the clickable waveform/progress bar is inside the player line.
+pub fn bar_rect(s: &State) -> Option<Rect> {
+    let area = s.panes().player;
+    let t = bar_texts(s)?;
+    let w = |x: &str| crate::sanitize::width(x) as u16;
+    let lw = w(&t.left);
+    let rw = w(&t.right) + t.alert.as_deref().map_or(0, w);
+    let width = area.width.checked_sub(lw + rw)?.min(80);
+    (width >= 4 && area.height > 0).then_some(Rect {
+        x: area.x + lw,
+        y: area.y,
+        width,
+        height: 1,
+    })
+}
+
+/// A click on the bar: seek to the same fraction of the recording.
+pub fn on_click(s: &mut State, column: u16, row: u16, fx: &mut Vec<Effect>) -> bool {
+    let Some(r) = bar_rect(s) else { return false };
+    if !super::layout::contains(r, column, row) {
+        return false;
+    }
+    let Some(d) = s.player.duration.filter(|_| s.player.is_loaded()) else {
+        return true;
+    };
+    let frac = (column - r.x) as f64 / r.width.max(1) as f64;
+    fx.push(Effect::Audio(AudioCommand::Seek(d.mul_f64(frac))));
+    true
+}
+
+/// The focus does not matter for player keys; this only exists so `update` can route Enter.
+pub fn enter_plays(s: &State) -> bool {
+    s.focus == Pane::Detail && s.detail.view.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_from_untrusted_ids_stay_in_the_directory() {
+        assert_eq!(recording_file_name("CA7f3e-01"), "CA7f3e-01.wav");
+        assert_eq!(recording_file_name("../../etc/passwd"), "_.._.._etc_passwd.wav");
+        assert_eq!(recording_file_name(""), "_.wav");
+        assert_eq!(recording_file_name("a/b\\c\u{1b}"), "a_b_c_.wav");
+    }
+
+    #[test]
+    fn directions_cycle() {
+        let mut d = AudioDirection::Combined;
+        for _ in 0..3 {
+            d = next_direction(d);
+        }
+        assert_eq!(d, AudioDirection::Combined);
+        assert_eq!(next_direction(d), AudioDirection::User);
+    }
+}
