@@ -87,7 +87,7 @@ fn plays_silently_without_a_device_and_saves_a_wav() {
     let h = home.path();
     let bin = Path::new(env!("CARGO_BIN_EXE_callscope"));
     let cmd = format!(
-        "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {bin} demo; echo callscope-exit=$?; sleep 120",
+        "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {bin} demo --new-call-every 0; echo callscope-exit=$?; sleep 120",
         home = shell_quote(h),
         bin = shell_quote(bin),
     );
@@ -99,8 +99,11 @@ fn plays_silently_without_a_device_and_saves_a_wav() {
         socket: format!("callscope-player-{}-{nanos}", std::process::id()),
     };
     t.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+    t.wait_for("the first slice", 30, |s| s.contains(" loaded") && s.contains("AGENT"));
+    // Oldest first: the month-old calls are all finished, and the order is the seed's.
+    t.keys(&["o"]);
     t.wait_for("the first page", 30, |s| {
-        s.contains("100 loaded") && s.contains("AGENT")
+        s.contains("oldest first") && s.contains("100 loaded") && s.contains("AGENT")
     });
 
     // The third row of seed 7 is a voice call; play it.
