@@ -78,7 +78,7 @@ fn demo_in_tmux() {
     let bin = Path::new(env!("CARGO_BIN_EXE_callscope"));
     let h = home.path();
     let cmd = format!(
-        "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {bin} demo; echo callscope-exit=$?; sleep 120",
+        "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {bin} demo --new-call-every 1; echo callscope-exit=$?; sleep 120",
         home = shell_quote(h),
         bin = shell_quote(bin),
     );
@@ -91,11 +91,10 @@ fn demo_in_tmux() {
     };
     t.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
 
-    // The list loads and the first transcript shows.
-    let first = t.wait_for("the first page", 30, |s| {
-        s.contains("100 loaded") && s.contains("AGENT")
-    });
+    // The list loads (newest first) and the first transcript shows.
+    let first = t.wait_for("the first page", 30, |s| s.contains(" loaded, ") && s.contains("AGENT"));
     assert!(first.contains("callscope · ws-demo"), "{first}");
+    assert!(first.contains("· newest first ·"), "{first}");
     assert_eq!(t.format("#{alternate_on}"), "1", "the TUI uses the alternate screen");
 
     // Moving selects another conversation; its transcript follows.
@@ -112,6 +111,19 @@ fn demo_in_tmux() {
     });
     t.keys(&["?"]);
     t.wait_for("the help to close", 10, |s| !s.contains("Keys · esc closes"));
+
+    // Live: the demo's receiver is up and simulated calls arrive by webhook (one starts every
+    // second and completes a few seconds later): the header counts them.
+    let new_count = |s: &str| -> u32 {
+        let header = s.lines().next().unwrap_or_default();
+        header
+            .strip_suffix(" new")
+            .and_then(|h| h.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let live = t.wait_for("a new-call counter in the header", 15, |s| new_count(s) > 0);
+    assert!(live.lines().next().unwrap().contains("● live ·"), "{live}");
 
     // Quit: the process ends with 0 and the terminal is back to normal.
     t.keys(&["q"]);

@@ -46,14 +46,10 @@ fn paging_to_the_end() {
     }
     let req = req.expect("a page request when nearing the end");
     assert_snapshot!("paging_loading_more", render(&s));
-    update(
-        &mut s,
-        Msg::Page {
-            req,
-            result: Ok(page(100..130, None, true)),
-        },
-    );
-    update(&mut s, key('G'));
+    answer_slices(&mut s, req, page(100..130, None, true));
+    // At the bottom the older slices are asked for; the window holds nothing more.
+    let fx = update(&mut s, key('G'));
+    drain_empty(&mut s, fx);
     assert_snapshot!("paging_end_of_results", render(&s));
 }
 
@@ -228,4 +224,38 @@ fn latency_is_coloured_by_threshold() {
         assert_eq!(fg_of("2.80s"), theme.latency_bad, "{mode}");
         assert_eq!(fg_of("0.42s"), theme.latency_ok, "{mode}");
     }
+}
+
+#[test]
+fn live_call_arrives_while_the_selection_stays_put() {
+    use callscope::app::live::LiveEvent;
+    let mut s = state(120, 40);
+    started_with(&mut s, page(0..100, Some("c1"), true));
+    update(&mut s, Msg::Live(LiveEvent::Receiver { up: true }));
+    for _ in 0..3 {
+        update(&mut s, key('j'));
+    }
+    assert_snapshot!("live_before", render(&s));
+    let mut c = conv(300, true);
+    c.id = "CAlive00010000000000000000000000000".into();
+    c.started_at = Some(now() - chrono::Duration::minutes(1));
+    let fx = update(
+        &mut s,
+        Msg::Live(LiveEvent::Completed {
+            id: c.id.clone(),
+            environment: "live".into(),
+        }),
+    );
+    let req = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchLive { req, .. } => Some(*req),
+            _ => None,
+        })
+        .expect("the event fetches the call");
+    update(&mut s, Msg::LiveConversation { req, result: Ok(c) });
+    // Same conversation on the same line; "1 new" in the header, the new row above the view.
+    assert_snapshot!("live_new_call_above_the_selection", render(&s));
+    update(&mut s, key('g'));
+    assert_snapshot!("live_after_g", render(&s));
 }

@@ -38,7 +38,7 @@ fn ids(s: &callscope::app::State) -> Vec<String> {
 
 #[test]
 fn first_request_uses_the_window_env_limit_and_latency() {
-    let mut s = state(120, 40);
+    let mut s = oldest_first_state(120, 40);
     let fx = start(&mut s);
     let q = page_queries(&fx);
     assert_eq!(q.len(), 1);
@@ -54,7 +54,7 @@ fn first_request_uses_the_window_env_limit_and_latency() {
 
 #[test]
 fn at_most_one_page_in_flight_and_next_page_near_the_end() {
-    let mut s = state(120, 40);
+    let mut s = oldest_first_state(120, 40);
     let fx = started_with(&mut s, page(0..100, Some("cur-1"), true));
     assert!(page_reqs(&fx).is_empty(), "first screen is far from the end");
     // Jump to the last row: one request, with the cursor.
@@ -89,7 +89,7 @@ fn at_most_one_page_in_flight_and_next_page_near_the_end() {
 
 #[test]
 fn selection_within_a_screen_of_the_end_requests_the_next_page() {
-    let mut s = state(120, 40);
+    let mut s = oldest_first_state(120, 40);
     started_with(&mut s, page(0..100, Some("c"), true));
     let screen = s.panes().list_rows();
     let mut requested_at = None;
@@ -104,7 +104,7 @@ fn selection_within_a_screen_of_the_end_requests_the_next_page() {
 
 #[test]
 fn duplicate_ids_across_pages_are_dropped() {
-    let mut s = state(120, 40);
+    let mut s = oldest_first_state(120, 40);
     started_with(&mut s, page(0..100, Some("c"), true));
     let req = page_reqs(&update(&mut s, key('G')))[0];
     // The server repeats the last 10 rows (new calls shifted the window).
@@ -128,7 +128,7 @@ fn duplicate_ids_across_pages_are_dropped() {
 
 #[test]
 fn pages_of_an_older_query_are_dropped_even_out_of_order() {
-    let mut s = state(120, 40);
+    let mut s = oldest_first_state(120, 40);
     started_with(&mut s, page(0..100, Some("c"), true));
     let old = page_reqs(&update(&mut s, key('G')))[0];
     // Reload (different env) while page 2 of the old query is in flight.
@@ -287,7 +287,7 @@ fn auth_errors_wait_for_reload() {
 
 #[test]
 fn window_channel_and_env_change_the_query() {
-    let mut s = state(120, 40);
+    let mut s = oldest_first_state(120, 40);
     started_with(&mut s, page(0..5, None, true));
     let fx = update(&mut s, key('c'));
     assert_eq!(s.channel, ChannelFilter::Voice);

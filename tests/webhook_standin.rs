@@ -7,24 +7,19 @@ use std::time::Duration;
 use callscope::api::{Client, ErrorKind, HostFamily};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::standin::{self, StandinOptions};
-use callscope::webhook::{
-    Deliverer, DeliveryConfig, EventData, EventType, LiveCalls, ReceiverConfig, Registry, SigningSecret, WebhookState,
-    receiver, router,
-};
+use callscope::webhook::{EventType, ReceiverConfig, SigningSecret, receiver};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_calls_through_the_standin_reach_the_receiver_and_can_be_fetched() {
-    let registry = Registry::new();
-    let webhooks = registry.clone();
-    let s = standin::start_with_platform_routes(
-        StandinOptions {
-            conversations: 50,
-            ..Default::default()
-        },
-        move |_| router(WebhookState::behind_auth(webhooks)),
-    )
+    // The stand-in's own live traffic: a call starts every 50 ms and completes a few ticks later.
+    let s = standin::start(StandinOptions {
+        conversations: 50,
+        new_call_every: Some(Duration::from_millis(50)),
+        webhook_first_retry: Duration::from_millis(200),
+        ..Default::default()
+    })
     .await
     .unwrap();
     let env = |k: &str| match k {
@@ -71,17 +66,7 @@ async fn live_calls_through_the_standin_reach_the_receiver_and_can_be_fetched() 
         .status();
     assert_eq!(status, 401);
 
-    // Live calls: inserted into the stand-in's data set, announced by webhook.
-    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(200))).unwrap();
-    let dataset = s.dataset();
-    let mut n = 0;
-    let live = LiveCalls::spawn(deliverer, Duration::from_millis(50), move || {
-        n += 1;
-        let started = chrono::Utc::now() - chrono::Duration::minutes(3);
-        let call = dataset.synthesize(1_000 + n, started, "live", false);
-        let id = dataset.insert(call);
-        dataset.get(&id).map(|c| EventData::from_conversation(&c))
-    });
+    // Live calls: written to the stand-in's data set as they complete, announced by webhook.
     let event = loop {
         let e = tokio::time::timeout(Duration::from_secs(10), rx.events.recv())
             .await
@@ -91,10 +76,14 @@ async fn live_calls_through_the_standin_reach_the_receiver_and_can_be_fetched() 
             break e;
         }
     };
-    drop(live);
     assert_eq!(event.data.environment, "live");
     let fetched = client.conversation(&event.data.conversation_id).await.unwrap();
     assert_eq!(fetched.id, event.data.conversation_id);
     assert_eq!(fetched.channel, event.data.channel);
+    assert!(!fetched.in_progress && fetched.turn_count() > 0);
+    // Its times add up: it ended (started + duration) no later than the event.
+    let ended = fetched.started_at.unwrap() + chrono::Duration::seconds(fetched.total_duration.unwrap().into());
+    assert!(ended <= chrono::Utc::now() + chrono::Duration::seconds(1), "{ended}");
+    assert!(s.deliverer.attempts().iter().any(|a| a.event_id == event.id));
     s.shutdown().await;
 }

@@ -54,6 +54,7 @@ actions! {
     Window => "window", "time window (1h, 24h, 7d, 30d, custom)", ["w"];
     Channel => "channel", "channel filter: all → voice → chat", ["c"];
     Reload => "reload", "reload from the first page", ["r"];
+    ToggleOrder => "toggle_order", "order: newest first ⇄ oldest first", ["o"];
     CopyId => "copy_id", "copy the conversation id (OSC 52)", ["y"];
     CopyTranscript => "copy_transcript", "copy the transcript (OSC 52)", ["Y"];
     ToggleIntents => "toggle_intents", "show/hide intents and entities", ["i"];

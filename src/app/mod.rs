@@ -5,6 +5,7 @@
 
 pub mod keymap;
 pub mod layout;
+pub mod live;
 pub mod msg;
 pub mod paging;
 pub mod player;

@@ -9,6 +9,8 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::api::{ApiError, AudioDirection, Conversation, ConversationPage, ListQuery, RetryNotice};
 use crate::audio::{AudioCommand, AudioEvent};
 
+use super::live::LiveEvent;
+
 /// Request ids tag every fetch so that late answers can be recognised and dropped.
 pub type RequestId = u64;
 
@@ -54,12 +56,25 @@ pub enum Msg {
         id: String,
         result: Result<String, String>,
     },
+    /// From the webhook receiver.
+    Live(LiveEvent),
+    /// A conversation announced live, fetched by id.
+    LiveConversation {
+        req: RequestId,
+        result: Result<Conversation, ApiError>,
+    },
+    /// `--poll`: time to look for calls newer than the newest seen.
+    PollDue,
+    PollPage {
+        req: RequestId,
+        result: Result<ConversationPage, ApiError>,
+    },
 }
 
 impl Msg {
     /// Whether handling this message can change what is on screen.
     pub fn may_change_screen(&self) -> bool {
-        !matches!(self, Msg::Tick(_) | Msg::DetailDue { .. })
+        !matches!(self, Msg::Tick(_) | Msg::DetailDue { .. } | Msg::PollDue)
     }
 }
 
@@ -73,6 +88,16 @@ pub enum Effect {
     FetchConversation {
         req: RequestId,
         id: String,
+    },
+    /// Fetch a conversation announced live; several may run at once.
+    FetchLive {
+        req: RequestId,
+        id: String,
+    },
+    /// `--poll`: a page of calls newer than the newest seen (never aborts the list's page).
+    FetchPoll {
+        req: RequestId,
+        query: ListQuery,
     },
     /// Send `msg` back after `delay` (debounce, automatic retry).
     After {

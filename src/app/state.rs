@@ -10,8 +10,9 @@ use crate::sanitize::{sanitize_line, wrap};
 
 use super::keymap::KeyMap;
 use super::layout::Panes;
+use super::live::LiveState;
 use super::msg::RequestId;
-use super::paging::{Paging, Row};
+use super::paging::{Order, Paging, Row};
 use super::player::PlayerState;
 use super::transcript::{Toggles, View};
 
@@ -207,6 +208,8 @@ pub struct ListState {
     pub filter: String,
     /// Row indices matching `filter` (only when `filter` is set).
     pub view: Vec<u32>,
+    /// Newest first (default) or the server's order; `o` toggles.
+    pub order: Order,
 }
 
 impl ListState {
@@ -293,6 +296,8 @@ pub struct State {
     pub player: PlayerState,
     pub status: Status,
     pub connection: Connection,
+    /// Calls arriving while the list is open (webhooks, polling).
+    pub live: LiveState,
     pub mouse: bool,
     pub quit: bool,
     pub(crate) next_req: RequestId,
@@ -328,6 +333,7 @@ impl State {
             player: PlayerState::default(),
             status: Status::default(),
             connection: Connection::Connecting,
+            live: LiveState::default(),
             mouse: false,
             quit: false,
             next_req: 1,

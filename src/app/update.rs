@@ -10,8 +10,9 @@ use crate::sanitize::sanitize_line;
 
 use super::keymap::Action;
 use super::layout::contains;
+use super::live;
 use super::msg::{Effect, Msg, RequestId};
-use super::paging::{HANDOFF, IN_PROGRESS, Paging, VOICE};
+use super::paging::{FIRST_SLICE_SECS, HANDOFF, IN_PROGRESS, Order, Paging, Row, Slice, VOICE, adapt_delta};
 use super::player;
 use super::state::{Connection, Input, InputKind, Overlay, PAGE_LIMIT, Pane, State, TimeWindow};
 use super::transcript::{self, build};
@@ -28,6 +29,7 @@ pub const EMPTY_HINT: &str =
 pub fn start(s: &mut State) -> Vec<Effect> {
     let mut fx = Vec::new();
     reload(s, &mut fx);
+    live::start(s, &mut fx);
     fx
 }
 
@@ -55,6 +57,10 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Audio(ev) => player::on_audio(s, ev),
         Msg::SaveProgress { id, bytes, total } => player::on_save_progress(s, &id, bytes, total),
         Msg::SaveDone { id, result } => player::on_save_done(s, &id, result),
+        Msg::Live(ev) => live::on_event(s, ev, &mut fx),
+        Msg::LiveConversation { req, result } => live::on_conversation(s, req, result, &mut fx),
+        Msg::PollDue => live::on_poll_due(s, &mut fx),
+        Msg::PollPage { req, result } => live::on_poll_page(s, req, result, &mut fx),
     }
     fx
 }
@@ -65,6 +71,8 @@ fn reload(s: &mut State, fx: &mut Vec<Effect>) {
     let generation = s.list.paging.generation + 1;
     s.list.paging = Paging::default();
     s.list.paging.generation = generation;
+    s.list.paging.delta_secs = FIRST_SLICE_SECS;
+    live::on_reload(s);
     s.list.paging.window = Some(s.window.range(s.now));
     s.list.sel = 0;
     s.list.offset = 0;
@@ -83,12 +91,30 @@ fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
     if p.in_flight.is_some() || p.end || p.failed.is_some() {
         return;
     }
-    let (start, end) = p.window.unwrap_or_else(|| s.window.range(s.now));
+    let window = p.window.unwrap_or_else(|| s.window.range(s.now));
+    let (start, end, cursor) = match s.list.order {
+        Order::OldestFirst => (window.0, window.1, p.cursor.clone()),
+        Order::NewestFirst => {
+            let p = &mut s.list.paging;
+            let slice = p.slice.get_or_insert_with(|| {
+                let end = p.next_end.unwrap_or(window.1);
+                let start = (end - chrono::Duration::seconds(p.delta_secs.max(1))).max(window.0);
+                Slice {
+                    start,
+                    end,
+                    cursor: None,
+                    pages: 0,
+                    rows: Vec::new(),
+                }
+            });
+            (slice.start, slice.end, slice.cursor.clone())
+        }
+    };
     let query = ListQuery {
         start_time: Some(start),
         end_time: Some(end),
         limit: Some(PAGE_LIMIT),
-        cursor: p.cursor.clone(),
+        cursor,
         client_env: Some(s.client_env.clone()),
         channels: s.channel.api_values(),
         include_latency: true,
@@ -100,7 +126,7 @@ fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
 }
 
 /// Requests the next page when the selection is within a screen of the last loaded row.
-fn maybe_more(s: &mut State, fx: &mut Vec<Effect>) {
+pub(super) fn maybe_more(s: &mut State, fx: &mut Vec<Effect>) {
     if !s.list.filter.is_empty() {
         return; // The filter works on what is loaded; it does not pull pages.
     }
@@ -128,11 +154,19 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
                 }
             }
             let first_new = s.list.paging.len();
-            s.list.paging.append(&page.conversations);
-            s.list.paging.end = page.cursor.is_none();
-            s.list.paging.cursor = page.cursor;
+            match s.list.order {
+                Order::OldestFirst => {
+                    s.list.paging.append(&page.conversations);
+                    s.list.paging.end = page.cursor.is_none();
+                    s.list.paging.cursor = page.cursor;
+                }
+                Order::NewestFirst => on_slice_page(&mut s.list.paging, page),
+            }
             if !s.list.filter.is_empty() {
                 extend_filter_view(s, first_new);
+            }
+            if s.list.order == Order::OldestFirst && s.list.paging.end {
+                live::flush_held(s, fx);
             }
             if was_empty && s.list.visible_len() > 0 {
                 select(s, 0, true, fx);
@@ -158,7 +192,26 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
     }
 }
 
-fn connection_after(e: &ApiError) -> Connection {
+/// One page of the newest-first slice: held back until the slice's cursor ends, then shown
+/// newest first; the next slice ends where this one started.
+fn on_slice_page(p: &mut Paging, page: ConversationPage) {
+    let Some(slice) = p.slice.as_mut() else {
+        return;
+    };
+    slice.pages += 1;
+    slice.rows.extend(page.conversations.iter().map(Row::from_conversation));
+    slice.cursor = page.cursor;
+    if slice.cursor.is_some() {
+        return;
+    }
+    let Some(done) = p.slice.take() else { return };
+    p.delta_secs = adapt_delta(p.delta_secs, done.rows.len(), done.pages, PAGE_LIMIT);
+    p.next_end = Some(done.start);
+    p.end = p.window.is_none_or(|(start, _)| done.start <= start);
+    p.append_rows(done.rows.into_iter().rev());
+}
+
+pub(super) fn connection_after(e: &ApiError) -> Connection {
     match e.kind {
         ErrorKind::Network | ErrorKind::Timeout => Connection::Offline,
         _ => Connection::Connected,
@@ -180,7 +233,7 @@ fn on_retrying(s: &mut State, n: &RetryNotice) {
 
 // ---- selection and detail ----
 
-fn ensure_visible(s: &mut State) {
+pub(super) fn ensure_visible(s: &mut State) {
     let rows = s.panes().list_rows().max(1);
     let len = s.list.visible_len();
     if len == 0 {
@@ -196,7 +249,7 @@ fn ensure_visible(s: &mut State) {
     }
 }
 
-fn select(s: &mut State, pos: usize, force: bool, fx: &mut Vec<Effect>) {
+pub(super) fn select(s: &mut State, pos: usize, force: bool, fx: &mut Vec<Effect>) {
     let len = s.list.visible_len();
     if len == 0 {
         return;
@@ -208,6 +261,7 @@ fn select(s: &mut State, pos: usize, force: bool, fx: &mut Vec<Effect>) {
     if changed || force {
         on_selection(s, fx);
     }
+    live::on_scrolled(s);
     maybe_more(s, fx);
 }
 
@@ -276,7 +330,7 @@ fn on_conversation(s: &mut State, req: RequestId, result: Result<Conversation, A
 }
 
 /// Lays out the selected conversation for the current width and toggles (if cached).
-fn rebuild_view(s: &mut State) {
+pub(super) fn rebuild_view(s: &mut State) {
     let Some(id) = s.list.selected().map(|r| r.id.to_string()) else {
         s.detail.view = None;
         return;
@@ -322,7 +376,7 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
     }
 }
 
-fn row_matches(r: &super::paging::Row, needle: &str) -> bool {
+pub(super) fn row_matches(r: &Row, needle: &str) -> bool {
     let words = [
         if r.has(VOICE) { "voice" } else { "chat" },
         if r.has(HANDOFF) { "handoff" } else { "" },
@@ -650,6 +704,11 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
             reload(s, fx);
         }
         Action::Reload => reload(s, fx),
+        Action::ToggleOrder => {
+            s.list.order = s.list.order.toggled();
+            s.status.note = Some(format!("order: {}", s.list.order.label()));
+            reload(s, fx);
+        }
         Action::CopyId => {
             if let Some(r) = s.list.selected() {
                 let id = r.id.to_string();

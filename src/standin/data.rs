@@ -33,6 +33,20 @@ pub struct Entry {
     pub variant_id: Label,
     pub variant_name: Label,
     pub body: Body,
+    /// The v3 JSON of a finished call, built on first use (without / with latency): a
+    /// finished call never changes, and replacing it makes a new `Entry`.
+    pub json: JsonCache,
+}
+
+/// Serialized forms of one finished conversation, filled lazily.
+#[derive(Debug, Clone, Default)]
+pub struct JsonCache([std::sync::OnceLock<Arc<str>>; 2]);
+
+impl JsonCache {
+    /// The cached JSON for `with_latency`, building it with `build` the first time.
+    pub fn get_or_build(&self, with_latency: bool, build: impl FnOnce() -> String) -> Arc<str> {
+        self.0[usize::from(with_latency)].get_or_init(|| build().into()).clone()
+    }
 }
 
 impl Entry {
@@ -160,6 +174,7 @@ impl Dataset {
                 variant_id: Cow::Borrowed(variant_id),
                 variant_name: Cow::Borrowed(variant_name),
                 body: Body::Generated(plan),
+                json: JsonCache::default(),
             }));
         }
         entries.sort_by(|a, b| a.key().cmp(&b.key()));
@@ -309,6 +324,7 @@ impl DatasetHandle {
             variant_id: Cow::Owned(c.variant_id.clone()),
             variant_name: Cow::Owned(c.variant_name.clone()),
             body: Body::Stored(Arc::new(c)),
+            json: JsonCache::default(),
         };
         let id = entry.id.to_string();
         let mut guard = self.data.write().unwrap_or_else(|p| p.into_inner());
@@ -323,6 +339,7 @@ impl DatasetHandle {
         let entry = self.entry(id)?;
         let mut done = (*entry).clone();
         done.in_progress = false;
+        done.json = JsonCache::default();
         done.body = match &entry.body {
             Body::Generated(plan) => Body::Generated(Plan {
                 in_progress: false,

@@ -261,7 +261,8 @@ impl Search {
 
 /// One selected page: conversations (expanded) and the keyset position for the next page.
 pub struct Selection {
-    pub conversations: Vec<Conversation>,
+    /// The page, in order; expand (or take the cached JSON of) each entry to answer.
+    pub entries: Vec<Arc<Entry>>,
     pub next: Option<Cursor>,
     pub next_offset: Option<u64>,
 }
@@ -297,7 +298,7 @@ pub fn select(data: &DatasetHandle, p: &ListParams) -> Selection {
     });
 
     if p.sample {
-        return sample(data, p, candidates);
+        return sample(p, candidates);
     }
     let mut out = Vec::with_capacity(p.limit.min(candidates.len()));
     let mut more = false;
@@ -309,9 +310,8 @@ pub fn select(data: &DatasetHandle, p: &ListParams) -> Selection {
             more = true;
             break;
         }
-        let c = data.expand(&e);
         if let Some(s) = &p.search {
-            if !s.matches(&c) {
+            if !s.matches(&data.expand(&e)) {
                 continue;
             }
             if skipped < p.offset {
@@ -323,8 +323,8 @@ pub fn select(data: &DatasetHandle, p: &ListParams) -> Selection {
             more = true;
             break;
         }
-        last = Some(e);
-        out.push(c);
+        last = Some(e.clone());
+        out.push(e);
     }
     let next = if more {
         last.map(|e| Cursor {
@@ -336,14 +336,14 @@ pub fn select(data: &DatasetHandle, p: &ListParams) -> Selection {
     };
     let next_offset = (more && p.cursor.is_none()).then(|| p.offset + out.len() as u64);
     Selection {
-        conversations: out,
+        entries: out,
         next,
         next_offset,
     }
 }
 
 /// `sample=random`: up to `limit` conversations of the range, chosen reproducibly per range.
-fn sample(data: &DatasetHandle, p: &ListParams, candidates: Vec<Arc<Entry>>) -> Selection {
+fn sample(p: &ListParams, candidates: Vec<Arc<Entry>>) -> Selection {
     let mut rng = super::rng::Rng::new(p.start_ms.unwrap_or(0) as u64 ^ (p.end_ms.unwrap_or(0) as u64).rotate_left(17));
     let mut picked: Vec<Arc<Entry>> = candidates;
     // Partial Fisher–Yates: the first `limit` items become the sample.
@@ -355,7 +355,7 @@ fn sample(data: &DatasetHandle, p: &ListParams, candidates: Vec<Arc<Entry>>) -> 
     picked.truncate(k);
     picked.sort_by(|a, b| (a.started_ms, &a.id).cmp(&(b.started_ms, &b.id)));
     Selection {
-        conversations: picked.iter().map(|e| data.expand(e)).collect(),
+        entries: picked,
         next: None,
         next_offset: None,
     }

@@ -15,7 +15,10 @@ use super::errors::{ApiFailure, CORRELATION_HEADER, correlation_id};
 use super::query::{ListParams, select};
 use super::state::SharedState;
 use super::{agents, wav};
-use crate::api::model::{Conversation, ConversationPage};
+use std::sync::Arc;
+
+use super::data::Entry;
+use crate::api::model::Conversation;
 
 type Pairs = Vec<(String, String)>;
 
@@ -54,18 +57,41 @@ async fn list(
     let params = ListParams::parse(&pairs)?;
     let data = project.data.clone();
     // Expanding and serializing a page of transcripts is CPU work: keep it off the async workers.
-    let body = tokio::task::spawn_blocking(move || {
+    // A finished call's JSON never changes, so it is built once and reused by every page.
+    let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, serde_json::Error> {
         let sel = select(&data, &params);
-        let page = ConversationPage {
-            conversations: sel
-                .conversations
-                .into_iter()
-                .map(|c| v3_shape(c, params.include_latency))
-                .collect(),
-            cursor: sel.next.map(|c| c.encode()),
-            next_offset: sel.next_offset,
+        let to_json = |e: &Entry| -> Result<Arc<str>, serde_json::Error> {
+            let build = || serde_json::to_string(&v3_shape(data.expand(e), params.include_latency));
+            if e.in_progress {
+                return Ok(build()?.into());
+            }
+            let mut failed = None;
+            let json = e.json.get_or_build(params.include_latency, || {
+                build().unwrap_or_else(|err| {
+                    failed = Some(err);
+                    String::new()
+                })
+            });
+            match failed {
+                Some(err) => Err(err),
+                None => Ok(json),
+            }
         };
-        serde_json::to_vec(&page)
+        let mut out = Vec::with_capacity(sel.entries.len() * 3072 + 128);
+        out.extend_from_slice(b"{\"conversations\":[");
+        for (i, e) in sel.entries.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(to_json(e)?.as_bytes());
+        }
+        out.extend_from_slice(b"],\"cursor\":");
+        serde_json::to_writer(&mut out, &sel.next.map(|c| c.encode()))?;
+        if let Some(n) = sel.next_offset {
+            out.extend_from_slice(format!(",\"next_offset\":{n}").as_bytes());
+        }
+        out.push(b'}');
+        Ok(out)
     })
     .await
     .map_err(|_| {

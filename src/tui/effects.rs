@@ -74,6 +74,25 @@ impl Runner {
                 replace_task(&self.detail_task, task.abort_handle());
                 None
             }
+            Effect::FetchLive { req, id } => {
+                // Not aborted by later ones: each announced call is fetched once.
+                let client = self.client.clone();
+                tokio::spawn(async move {
+                    tracing::debug!(req, "live conversation");
+                    let result = client.conversation(&id).await;
+                    let _ = tx.send(Msg::LiveConversation { req, result });
+                });
+                None
+            }
+            Effect::FetchPoll { req, query } => {
+                let client = self.client.clone();
+                tokio::spawn(async move {
+                    tracing::debug!(req, "poll");
+                    let result = client.list_page(&query).await;
+                    let _ = tx.send(Msg::PollPage { req, result });
+                });
+                None
+            }
             Effect::After { delay, msg } => {
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;

@@ -3,7 +3,12 @@
 pub mod clipboard;
 pub mod effects;
 pub mod event_loop;
+pub mod live;
 pub mod terminal;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Offset;
@@ -18,13 +23,50 @@ use crate::ui::Theme;
 pub struct BrowseArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
+    /// Receive webhooks on ADDR (e.g. 0.0.0.0:8080): completed calls appear at the top as they
+    /// happen. Register the public URL yourself (`callscope webhooks register --url
+    /// https://HOST/polyai-events --save-secret PATH`); the signing secret comes from
+    /// POLYAI_WEBHOOK_SECRET or --webhook-secret-file, never from a flag.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// File holding the webhook signing secret(s), one per line (with --listen).
+    #[arg(long, value_name = "PATH", requires = "listen")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Without webhooks: look for new calls this often (e.g. 30s, 2m) and add them at the top.
+    #[arg(long, value_name = "DURATION", value_parser = live::parse_poll)]
+    pub poll: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
     /// Seed of the generated data set.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Simulated live traffic: a new call starts every SECS seconds and its completion arrives
+    /// by webhook at the TUI's own receiver (0 = static data).
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub new_call_every: f64,
+}
+
+impl Default for DemoArgs {
+    fn default() -> Self {
+        DemoArgs {
+            seed: 7,
+            new_call_every: 5.0,
+        }
+    }
+}
+
+/// `--new-call-every` as a duration (`None` = off).
+fn new_call_every(secs: f64) -> Result<Option<Duration>> {
+    if secs == 0.0 {
+        return Ok(None);
+    }
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| *d >= Duration::from_millis(10))
+        .map(Some)
+        .context("--new-call-every takes seconds ≥ 0.01 (or 0 for no live traffic)")
 }
 
 /// `callscope` / `callscope browse`: the TUI against the configured API.
@@ -32,7 +74,24 @@ pub async fn browse(args: BrowseArgs) -> Result<i32> {
     // Every configuration problem is reported before the terminal is touched.
     let cfg = Config::resolve(&args.conn, &config::process_env)?;
     cfg.require_complete()?;
-    open(cfg, None).await
+    let live = match args.listen {
+        Some(addr) => {
+            if args.webhook_secret_file.is_none() && config::process_env("POLYAI_WEBHOOK_SECRET").is_none() {
+                anyhow::bail!(
+                    "--listen needs the webhook signing secret: set POLYAI_WEBHOOK_SECRET or pass --webhook-secret-file PATH\n  (`callscope webhooks register --url URL --save-secret PATH` writes it; it is not the API key)"
+                );
+            }
+            let secrets = crate::webhook::cli::load_secrets(&config::process_env, args.webhook_secret_file.as_deref())
+                .context("--listen needs the webhook signing secret")?;
+            Some(live::LiveSetup {
+                addr,
+                secrets,
+                register: false,
+            })
+        }
+        None => None,
+    };
+    open(cfg, None, live, args.poll).await
 }
 
 /// `callscope demo`: the TUI against an in-process stand-in on free loopback ports.
@@ -41,8 +100,10 @@ pub async fn demo(args: DemoArgs) -> Result<i32> {
         Some(p) if p.exists() => FileConfig::load(&p)?,
         _ => FileConfig::default(),
     };
+    let every = new_call_every(args.new_call_every)?;
     let server = standin::start(StandinOptions {
         seed: args.seed,
+        new_call_every: every,
         ..StandinOptions::default()
     })
     .await
@@ -57,13 +118,19 @@ pub async fn demo(args: DemoArgs) -> Result<i32> {
     // The demo ignores POLYAI_* variables: it talks only to its own stand-in.
     let mut cfg = Config::resolve_with_file(&conn, &|_| None, file)?;
     cfg.api_key = Some(ApiKey::new(server.api_key.clone()));
-    let code = open(cfg, Some("demo stand-in")).await;
+    // The receiver runs (and shows "● live") even without simulated traffic.
+    let live = live::LiveSetup {
+        addr: ([127, 0, 0, 1], 0).into(),
+        secrets: Vec::new(),
+        register: true,
+    };
+    let code = open(cfg, Some("demo stand-in"), Some(live), None).await;
     drop(server);
     code
 }
 
 /// `place` replaces the region label in the header (the demo's loopback URL says little).
-async fn open(cfg: Config, place: Option<&str>) -> Result<i32> {
+async fn open(cfg: Config, place: Option<&str>, live: Option<live::LiveSetup>, poll: Option<Duration>) -> Result<i32> {
     let keymap = KeyMap::from_config(&cfg.file.keys).context("invalid [keys] in the config file")?;
     let theme = Theme::from_config(&cfg.file.theme).context("invalid [theme] in the config file")?;
     let client = Client::new(&cfg)?;
@@ -80,7 +147,8 @@ async fn open(cfg: Config, place: Option<&str>) -> Result<i32> {
     // alsa-lib can write to stderr from the audio thread at any time: while the TUI owns
     // the screen, fd 2 goes to the log file.
     terminal::stderr_to(&log);
-    event_loop::run(state, theme, client).await?;
+    state.live.poll_every = poll;
+    event_loop::run(state, theme, client, live).await?;
     tracing::info!(log = %log.display(), "callscope TUI done");
     Ok(0)
 }

@@ -14,6 +14,7 @@ use super::Theme;
 pub fn connection_label(s: &State) -> &'static str {
     match s.connection {
         Connection::Connecting => "◌ connecting",
+        Connection::Connected if s.live.listening => "● live",
         Connection::Connected => "● connected",
         Connection::Retrying => "◐ retrying",
         Connection::Offline => "○ offline",
@@ -31,14 +32,19 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         Span::raw("· "),
         Span::styled(who, Style::default().add_modifier(Modifier::BOLD)),
         Span::raw(format!(
-            " · {} · last {} · {} · {}",
+            " · {} · last {} · {} · {} · {}",
             s.client_env,
             s.window.label(),
             s.channel.label(),
+            s.list.order.label(),
             sanitize_line(&id.region)
         )),
     ];
-    let conn = connection_label(s);
+    let conn = match s.live.new_count {
+        0 => connection_label(s).to_string(),
+        n => format!("{} · {n} new", connection_label(s)),
+    };
+    let conn = conn.as_str();
     let conn_style = match s.connection {
         Connection::Connected => Theme::fg(theme.latency_ok),
         Connection::Offline => Theme::fg(theme.error),

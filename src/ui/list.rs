@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::widgets::{Block, BorderType, Widget};
 
-use crate::app::paging::{HANDOFF, IN_PROGRESS, NO_TURNS, Row, VOICE};
+use crate::app::paging::{HANDOFF, IN_PROGRESS, LIVE, NO_TURNS, Row, VOICE};
 use crate::app::state::{Pane, State};
 use crate::app::transcript::clock;
 use crate::app::update::EMPTY_HINT;
@@ -13,7 +13,7 @@ use crate::sanitize::{fit, wrap};
 
 use super::Theme;
 
-/// One row's text: `11-27 09:15 ☎ 02:14  12t ● ⊘ ⇄ billing`.
+/// One row's text: `11-27 09:15 ☎ 02:14  12t ✦ ● ⊘ ⇄ billing` (✦ arrived live).
 pub fn row_text(r: &Row, tz: chrono::FixedOffset) -> String {
     let when = r
         .started_at()
@@ -26,6 +26,9 @@ pub fn row_text(r: &Row, tz: chrono::FixedOffset) -> String {
         clock(r.duration as i64)
     };
     let mut t = format!("{when} {glyph} {dur:>5} {:>4}t", r.turns);
+    if r.has(LIVE) {
+        t.push_str(" ✦");
+    }
     if r.has(IN_PROGRESS) {
         t.push_str(" ●");
     }

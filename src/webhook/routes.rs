@@ -5,19 +5,20 @@
 //!
 //! Every route needs a valid `x-api-key`; errors use the 6-field envelope of polyai-api.md §5.1.
 
+// The same error envelope (and correlation header) as the rest of the stand-in.
+use crate::standin::errors::ApiFailure;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::ids;
 use super::registry::{EndpointPatch, NewEndpoint, Registry, RegistryError, is_valid_id};
 
 /// What the routes need: the registry (shared with the `Deliverer`) and the accepted API keys.
@@ -70,43 +71,6 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebhookState) -> Router<S
         .with_state(state)
 }
 
-/// An error answer in the documented envelope, with the correlation id header.
-#[derive(Debug)]
-pub struct ApiFailure {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiFailure {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiFailure {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiFailure {
-    fn into_response(self) -> Response {
-        let id = correlation_id();
-        let body = json!({
-            "success": false,
-            "error": self.message,
-            "error_id": id,
-            "error_code": self.code,
-            "error_message": self.message,
-            "data": null,
-        });
-        let mut resp = (self.status, axum::Json(body)).into_response();
-        if let Ok(v) = HeaderValue::from_str(&id) {
-            resp.headers_mut().insert("x-polyai-correlation-id", v);
-        }
-        resp
-    }
-}
-
 impl From<RegistryError> for ApiFailure {
     fn from(e: RegistryError) -> Self {
         let (status, code) = match &e {
@@ -116,10 +80,6 @@ impl From<RegistryError> for ApiFailure {
         };
         ApiFailure::new(status, code, e.to_string())
     }
-}
-
-fn correlation_id() -> String {
-    ids::token(24)
 }
 
 type Answer = Result<Response, ApiFailure>;

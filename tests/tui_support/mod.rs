@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use callscope::api::{ApiError, Conversation, ConversationPage, Entity, HostFamily, Turn};
+use callscope::app::paging::Order;
 use callscope::app::{Effect, Identity, KeyMap, Msg, State, start, update};
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -145,11 +146,59 @@ pub fn page_reqs(fx: &[Effect]) -> Vec<u64> {
         .collect()
 }
 
-/// Starts the app and answers its first page request with `p`.
+/// A state that walks the window in the server's order (one cursor walk), as before slices.
+pub fn oldest_first_state(w: u16, h: u16) -> State {
+    let mut s = state(w, h);
+    s.list.order = Order::OldestFirst;
+    s
+}
+
+/// Answers a newest-first slice request as the server would: `p`'s rows (the fixtures list
+/// them newest first) in ascending order, as the slice's only page. `p.cursor: None` means
+/// "nothing older in the window": the following slice requests are answered empty until the
+/// list reaches the window start. Returns every effect produced on the way.
+pub fn answer_slices(s: &mut State, req: u64, p: ConversationPage) -> Vec<Effect> {
+    let older = p.cursor.is_some();
+    let mut asc = p;
+    asc.conversations.reverse();
+    asc.cursor = None;
+    let mut fx = update(s, Msg::Page { req, result: Ok(asc) });
+    let mut all = fx.clone();
+    while !older && let Some(&r) = page_reqs(&fx).first() {
+        fx = update(
+            s,
+            Msg::Page {
+                req: r,
+                result: Ok(page(0..0, None, true)),
+            },
+        );
+        all.extend(fx.iter().cloned());
+    }
+    all
+}
+
+/// Answers every page request in `fx` (and those that follow) with an empty last page: the
+/// rest of the window holds nothing.
+pub fn drain_empty(s: &mut State, mut fx: Vec<Effect>) {
+    while let Some(&req) = page_reqs(&fx).first() {
+        fx = update(
+            s,
+            Msg::Page {
+                req,
+                result: Ok(page(0..0, None, true)),
+            },
+        );
+    }
+}
+
+/// Starts the app and answers its first page request with `p` (in either order).
 pub fn started_with(s: &mut State, p: ConversationPage) -> Vec<Effect> {
     let fx = start(s);
     let req = page_reqs(&fx)[0];
-    update(s, Msg::Page { req, result: Ok(p) })
+    match s.list.order {
+        Order::OldestFirst => update(s, Msg::Page { req, result: Ok(p) }),
+        Order::NewestFirst => answer_slices(s, req, p),
+    }
 }
 
 pub fn api_error(status: u16, body: &str, host: &str) -> ApiError {

@@ -1,0 +1,348 @@
+//! Calls that arrive while the list is open: webhook events (each fetched by id) and `--poll`.
+//!
+//! New rows go to the top in newest-first order (the bottom in oldest-first) without moving
+//! the selection: the selected row stays the same conversation on the same screen line, and
+//! the header counts what arrived until the user looks (`g` / scrolling to the top).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::{ApiError, Conversation, ConversationPage, ListQuery};
+use crate::sanitize::sanitize_line;
+
+use super::msg::{Effect, Msg, RequestId};
+use super::paging::{HANDOFF, LIVE, Order, Row};
+use super::state::{PAGE_LIMIT, State};
+use super::update::{connection_after, rebuild_view, row_matches, select};
+
+/// What the webhook receiver reports, already reduced to what the list needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveEvent {
+    /// The receiver is listening (`true`) or has stopped.
+    Receiver { up: bool },
+    /// `conversation.completed`.
+    Completed { id: String, environment: String },
+    /// `handoff.created`.
+    Handoff {
+        id: String,
+        environment: String,
+        reason: String,
+    },
+}
+
+/// A `--poll` walk over `[start, end)` in flight.
+#[derive(Debug, Clone)]
+pub struct PollWalk {
+    pub req: RequestId,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// Live bookkeeping of the list.
+#[derive(Debug, Default)]
+pub struct LiveState {
+    /// The webhook receiver is up: the header says "● live".
+    pub listening: bool,
+    /// Rows added live that the user has not scrolled to yet.
+    pub new_count: usize,
+    /// Live fetches in flight (request → conversation id); answers of other requests are dropped.
+    pub fetching: Vec<(RequestId, String)>,
+    /// `--poll`: how often to look for new calls without webhooks.
+    pub poll_every: Option<Duration>,
+    pub poll: Option<PollWalk>,
+    /// Handoffs announced before their conversation is listed: (id, reason), newest last.
+    pending_handoffs: VecDeque<(String, String)>,
+    /// Oldest first, while the walk has not reached the window's end: new calls wait here,
+    /// so they land after the rows older than them.
+    held: Vec<Row>,
+}
+
+/// Bounds on what untrusted senders can make the app hold.
+const MAX_FETCHING: usize = 64;
+const MAX_PENDING_HANDOFFS: usize = 256;
+const MAX_ID_LEN: usize = 200;
+const MAX_HELD: usize = 10_000;
+
+/// Schedules the first poll (with `--poll`).
+pub(super) fn start(s: &mut State, fx: &mut Vec<Effect>) {
+    if let Some(every) = s.live.poll_every {
+        fx.push(Effect::After {
+            delay: every,
+            msg: Box::new(Msg::PollDue),
+        });
+    }
+}
+
+/// A new query: answers meant for the old list are dropped, the counter starts over.
+pub(super) fn on_reload(s: &mut State) {
+    s.live.new_count = 0;
+    s.live.fetching.clear();
+    s.live.poll = None;
+    s.live.held.clear();
+}
+
+/// Whether an event for `environment` belongs to the list's `client_env` (empty = unknown: yes).
+fn same_env(s: &State, environment: &str) -> bool {
+    environment.is_empty() || environment == s.client_env
+}
+
+fn short(id: &str) -> String {
+    let id = sanitize_line(id);
+    if id.chars().count() > 14 {
+        format!("{}…", id.chars().take(13).collect::<String>())
+    } else {
+        id
+    }
+}
+
+pub(super) fn on_event(s: &mut State, ev: LiveEvent, fx: &mut Vec<Effect>) {
+    match ev {
+        LiveEvent::Receiver { up } => s.live.listening = up,
+        LiveEvent::Completed { id, environment } => {
+            if id.is_empty() || id.len() > MAX_ID_LEN || !same_env(s, &environment) {
+                return;
+            }
+            if s.live.fetching.iter().any(|(_, f)| *f == id) || s.live.fetching.len() >= MAX_FETCHING {
+                return;
+            }
+            let req = s.take_req();
+            s.live.fetching.push((req, id.clone()));
+            fx.push(Effect::FetchLive { req, id });
+        }
+        LiveEvent::Handoff {
+            id,
+            environment,
+            reason,
+        } => {
+            if id.is_empty() || id.len() > MAX_ID_LEN || !same_env(s, &environment) {
+                return;
+            }
+            let reason = sanitize_line(&reason);
+            s.status.note = Some(if reason.is_empty() {
+                format!("⇄ handoff on {}", short(&id))
+            } else {
+                format!("⇄ handoff on {} → {reason}", short(&id))
+            });
+            match s.list.paging.position(&sanitize_line(&id)) {
+                Some(i) => flag_handoff(&mut s.list.paging.rows[i], &reason),
+                None => {
+                    if s.live.pending_handoffs.len() >= MAX_PENDING_HANDOFFS {
+                        s.live.pending_handoffs.pop_front();
+                    }
+                    s.live.pending_handoffs.push_back((id, reason));
+                }
+            }
+        }
+    }
+}
+
+fn flag_handoff(row: &mut Row, reason: &str) {
+    row.flags |= HANDOFF;
+    if row.handoff_reason.is_empty() && !reason.is_empty() {
+        row.handoff_reason = reason.into();
+    }
+}
+
+pub(super) fn on_conversation(
+    s: &mut State,
+    req: RequestId,
+    result: Result<Conversation, ApiError>,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(i) = s.live.fetching.iter().position(|(r, _)| *r == req) else {
+        return; // for a list that was reloaded since
+    };
+    let (_, id) = s.live.fetching.swap_remove(i);
+    match result {
+        Ok(mut c) => {
+            if c.id.is_empty() {
+                c.id = id;
+            }
+            let channels = s.channel.api_values();
+            if channels.is_empty() || channels.contains(&c.channel) {
+                insert(s, &c, fx);
+            }
+        }
+        Err(e) => {
+            s.connection = connection_after(&e);
+            s.status.note = Some(format!("live call {}: {}", short(&id), sanitize_line(&e.headline())));
+        }
+    }
+}
+
+/// Adds a conversation that arrived live, or refreshes its row if it is loaded (an
+/// in-progress call that completed). Returns whether a row was added.
+pub fn insert(s: &mut State, c: &Conversation, fx: &mut Vec<Effect>) -> bool {
+    if !c.turns.is_empty() || c.num_turns.unwrap_or(0) == 0 {
+        s.detail.cache.insert(c.clone());
+    }
+    let mut row = Row::from_conversation(c);
+    if let Some(i) = s.live.pending_handoffs.iter().position(|(id, _)| *id == c.id)
+        && let Some((_, reason)) = s.live.pending_handoffs.remove(i)
+    {
+        flag_handoff(&mut row, &reason);
+    }
+    if let Some(i) = s.list.paging.position(&row.id) {
+        row.flags |= s.list.paging.rows[i].flags & (LIVE | HANDOFF);
+        if row.handoff_reason.is_empty() {
+            row.handoff_reason = s.list.paging.rows[i].handoff_reason.clone();
+        }
+        s.list.paging.rows[i] = row;
+        if s.list.selected().is_some_and(|r| *r.id == *c.id) || s.detail.view.is_none() {
+            rebuild_view(s);
+        }
+        return false;
+    }
+    row.flags |= LIVE;
+    if s.list.order == Order::OldestFirst && !s.list.paging.end {
+        match s.live.held.iter().position(|h| h.id == row.id) {
+            Some(i) => s.live.held[i] = row,
+            None if s.live.held.len() < MAX_HELD => s.live.held.push(row),
+            None => {}
+        }
+        return true;
+    }
+    place(s, row, fx);
+    true
+}
+
+/// Oldest first: the walk reached the window's end; the calls that arrived meanwhile follow.
+pub(super) fn flush_held(s: &mut State, fx: &mut Vec<Effect>) {
+    for row in std::mem::take(&mut s.live.held) {
+        if s.list.paging.position(&row.id).is_none() {
+            place(s, row, fx);
+        }
+    }
+}
+
+/// Puts a new row at the top (newest first) or the bottom (oldest first), keeping the
+/// selected conversation on its screen line, and counts it when the filter shows it.
+fn place(s: &mut State, row: Row, fx: &mut Vec<Effect>) {
+    let was_empty = s.list.visible_len() == 0;
+    let filtered = !s.list.filter.is_empty();
+    let shown = !filtered || row_matches(&row, &s.list.filter);
+    match s.list.order {
+        Order::NewestFirst => {
+            s.list.paging.push_front(row);
+            if filtered {
+                for v in &mut s.list.view {
+                    *v += 1;
+                }
+                if shown {
+                    s.list.view.insert(0, 0);
+                }
+            }
+            if shown && !was_empty {
+                // Same conversation, same screen line: everything below the new row moved by one.
+                s.list.sel += 1;
+                s.list.offset += 1;
+            }
+        }
+        Order::OldestFirst => {
+            let i = s.list.paging.len() as u32;
+            s.list.paging.append_rows([row]);
+            if filtered && shown {
+                s.list.view.push(i);
+            }
+        }
+    }
+    if shown {
+        if was_empty {
+            select(s, 0, true, fx);
+        }
+        s.live.new_count += 1;
+    }
+}
+
+/// After the selection moved: the user has seen the new rows once the top (newest first) or
+/// the bottom (oldest first) is on screen.
+pub(super) fn on_scrolled(s: &mut State) {
+    if s.live.new_count == 0 {
+        return;
+    }
+    let seen = match s.list.order {
+        Order::NewestFirst => s.list.offset == 0,
+        Order::OldestFirst => s.list.offset + s.panes().list_rows() >= s.list.visible_len(),
+    };
+    if seen {
+        s.live.new_count = 0;
+    }
+}
+
+/// Start time of the newest loaded row.
+fn newest_seen(s: &State) -> Option<DateTime<Utc>> {
+    s.list
+        .paging
+        .rows
+        .iter()
+        .map(|r| r.started)
+        .filter(|&t| t != i64::MIN)
+        .max()
+        .and_then(|t| DateTime::from_timestamp(t, 0))
+}
+
+pub(super) fn on_poll_due(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(every) = s.live.poll_every else { return };
+    fx.push(Effect::After {
+        delay: every,
+        msg: Box::new(Msg::PollDue),
+    });
+    if s.live.poll.is_some() {
+        return;
+    }
+    let Some(start) = newest_seen(s).or(s.list.paging.window.map(|w| w.1)) else {
+        return;
+    };
+    // One second later than the clock says, so a call that started this second is included.
+    let end = s.now + chrono::Duration::seconds(1);
+    if start >= end {
+        return;
+    }
+    request_poll(s, start, end, None, fx);
+}
+
+fn request_poll(s: &mut State, start: DateTime<Utc>, end: DateTime<Utc>, cursor: Option<String>, fx: &mut Vec<Effect>) {
+    let req = s.take_req();
+    s.live.poll = Some(PollWalk { req, start, end });
+    fx.push(Effect::FetchPoll {
+        req,
+        query: ListQuery {
+            start_time: Some(start),
+            end_time: Some(end),
+            limit: Some(PAGE_LIMIT),
+            cursor,
+            client_env: Some(s.client_env.clone()),
+            channels: s.channel.api_values(),
+            include_latency: true,
+            ..ListQuery::default()
+        },
+    });
+}
+
+pub(super) fn on_poll_page(
+    s: &mut State,
+    req: RequestId,
+    result: Result<ConversationPage, ApiError>,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(walk) = s.live.poll.take_if(|w| w.req == req) else {
+        return;
+    };
+    match result {
+        Ok(page) => {
+            // Ascending: each one goes on top of the previous (newest first).
+            for c in &page.conversations {
+                insert(s, c, fx);
+            }
+            if page.cursor.is_some() {
+                request_poll(s, walk.start, walk.end, page.cursor, fx);
+            }
+        }
+        Err(e) => {
+            s.connection = connection_after(&e);
+            s.status.note = Some(format!("poll failed: {}", sanitize_line(&e.headline())));
+        }
+    }
+}

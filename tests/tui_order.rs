@@ -1,0 +1,178 @@
+//! Newest first: the window walked backwards in time slices, each shown reversed once its
+//! cursor ends; Δ adapts; `o` switches to the server's order and drops stale answers.
+
+mod tui_support;
+
+use callscope::api::ListQuery;
+use callscope::app::paging::Order;
+use callscope::app::{Effect, Msg, start, update};
+use chrono::Duration;
+use tui_support::*;
+
+fn queries(fx: &[Effect]) -> Vec<(u64, ListQuery)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::FetchPage { req, query } => Some((*req, query.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn one_query(fx: &[Effect]) -> (u64, ListQuery) {
+    let q = queries(fx);
+    assert_eq!(q.len(), 1, "exactly one page request: {fx:?}");
+    q[0].clone()
+}
+
+/// Conversations `range` in the server's (ascending) order.
+fn ascending(range: std::ops::Range<usize>, cursor: Option<&str>) -> callscope::api::ConversationPage {
+    let mut p = page(range, cursor, true);
+    p.conversations.reverse();
+    p
+}
+
+fn ids(s: &callscope::app::State) -> Vec<String> {
+    s.list.paging.rows.iter().map(|r| r.id.to_string()).collect()
+}
+
+#[test]
+fn slices_walk_back_in_time_and_show_reversed_only_when_complete() {
+    let mut s = state(120, 40);
+    let (req, q) = one_query(&start(&mut s));
+    assert_eq!(q.end_time, Some(now()));
+    assert_eq!(q.start_time, Some(now() - Duration::hours(1)));
+    assert_eq!(q.cursor, None);
+    // First page of the slice: held back, the walk continues with the slice's cursor.
+    let fx = update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ascending(5..8, Some("c1"))),
+        },
+    );
+    assert!(s.list.paging.is_empty(), "a slice shows only when complete");
+    let (req, q2) = one_query(&fx);
+    assert_eq!((q2.start_time, q2.end_time), (q.start_time, q.end_time));
+    assert_eq!(q2.cursor.as_deref(), Some("c1"));
+    // Its last page: all rows appear, newest first.
+    let fx = update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ascending(0..5, None)),
+        },
+    );
+    let want: Vec<String> = (0..8).map(|i| conv(i, true).id).collect();
+    assert_eq!(ids(&s), want);
+    assert_eq!(s.list.sel, 0);
+    assert_eq!(s.list.selected().unwrap().id.as_ref(), conv(0, true).id);
+    // 8 rows < half a page: the next slice is twice as long and ends where this one started.
+    let (req, q3) = one_query(&fx);
+    assert_eq!(q3.end_time, Some(now() - Duration::hours(1)));
+    assert_eq!(q3.start_time, Some(now() - Duration::hours(3)));
+    assert_eq!(q3.cursor, None);
+    // Its rows go below, newest first again; duplicates are dropped.
+    update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ascending(7..12, None)),
+        },
+    );
+    let want: Vec<String> = (0..12).map(|i| conv(i, true).id).collect();
+    assert_eq!(ids(&s), want);
+}
+
+#[test]
+fn slice_length_halves_after_a_dense_slice_and_never_drops_below_a_minute() {
+    let mut s = state(120, 40);
+    let (mut req, _) = one_query(&start(&mut s));
+    // Four full pages in the first hour.
+    for (n, cursor) in [(0, Some("a")), (1, Some("b")), (2, Some("c")), (3, None)] {
+        let fx = update(
+            &mut s,
+            Msg::Page {
+                req,
+                result: Ok(ascending(n * 100..n * 100 + 100, cursor)),
+            },
+        );
+        if cursor.is_some() {
+            req = one_query(&fx).0;
+        }
+    }
+    assert_eq!(s.list.paging.len(), 400);
+    assert_eq!(s.list.paging.delta_secs, 1800);
+    // Near the end of what is loaded: the next slice is half an hour.
+    let (_, q) = one_query(&update(&mut s, key('G')));
+    assert_eq!(q.end_time, Some(now() - Duration::hours(1)));
+    assert_eq!(q.start_time, Some(now() - Duration::minutes(90)));
+    assert_eq!(callscope::app::paging::adapt_delta(61, 1000, 10, 100), 60);
+}
+
+#[test]
+fn the_walk_ends_at_the_window_start_with_end_of_results() {
+    let mut s = state(120, 40);
+    let (mut req, _) = one_query(&start(&mut s));
+    let mut starts = Vec::new();
+    // Empty slices: Δ doubles each time, clamped at the window start (24 h).
+    loop {
+        let fx = update(
+            &mut s,
+            Msg::Page {
+                req,
+                result: Ok(page(0..0, None, true)),
+            },
+        );
+        match queries(&fx).first() {
+            Some((r, q)) => {
+                starts.push(now() - q.start_time.unwrap());
+                req = *r;
+            }
+            None => break,
+        }
+    }
+    let hours: Vec<i64> = starts.iter().map(|d| d.num_hours()).collect();
+    assert_eq!(hours, [3, 7, 15, 24]);
+    assert!(s.list.paging.end);
+    assert!(render(&s).contains("0 loaded, all"));
+    assert!(queries(&update(&mut s, key('G'))).is_empty());
+}
+
+#[test]
+fn toggling_the_order_reloads_and_drops_stale_answers() {
+    let mut s = state(120, 40);
+    let (old, _) = one_query(&start(&mut s));
+    assert!(render(&s).contains("· newest first ·"));
+    // `o` while the first slice is in flight: oldest first, one cursor walk over the window.
+    let fx = update(&mut s, key('o'));
+    assert_eq!(s.list.order, Order::OldestFirst);
+    let (new, q) = one_query(&fx);
+    assert_eq!(q.start_time, Some(now() - Duration::hours(24)));
+    assert_eq!(q.end_time, Some(now()));
+    // The stale newest-first answer arrives late: dropped.
+    update(
+        &mut s,
+        Msg::Page {
+            req: old,
+            result: Ok(ascending(0..5, None)),
+        },
+    );
+    assert!(s.list.paging.is_empty());
+    update(
+        &mut s,
+        Msg::Page {
+            req: new,
+            result: Ok(ascending(0..5, None)),
+        },
+    );
+    let want: Vec<String> = (0..5).rev().map(|i| conv(i, true).id).collect();
+    assert_eq!(ids(&s), want, "oldest first: the server's order");
+    let screen = render(&s);
+    assert!(screen.contains("· oldest first ·"), "{screen}");
+    // And back: the newest-first walk starts again from the window's end.
+    let (_, q) = one_query(&update(&mut s, key('o')));
+    assert_eq!(q.start_time, Some(now() - Duration::hours(1)));
+    // The key is in the help generated from the keymap.
+    update(&mut s, key('?'));
+    assert!(render(&s).contains("newest first ⇄ oldest first"));
+}
