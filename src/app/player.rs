@@ -553,7 +553,7 @@ pub fn on_click(s: &mut State, column: u16, row: u16, fx: &mut Vec<Effect>) -> b
     true
 }
 
-/// The focus does not matter for player keys; this only exists so `update` can route Enter.
+/// Whether Enter plays from the top turn: the transcript has the focus and is laid out.
 pub fn enter_plays(s: &State) -> bool {
     s.focus == Pane::Detail && s.detail.view.is_some()
 }
