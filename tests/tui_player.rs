@@ -30,10 +30,11 @@ fn ev(s: &mut State, e: AudioEvent) {
     assert!(audio(&update(s, Msg::Audio(e))).is_empty());
 }
 
-/// Ten conversations with their turns (row 3 is a chat), the first one selected.
+/// Ten conversations with their turns (row 0 is in progress, row 3 a chat), row 1 selected.
 fn loaded(w: u16, h: u16) -> State {
     let mut s = state(w, h);
     started_with(&mut s, page(0..10, None, true));
+    update(&mut s, key('j'));
     s
 }
 
@@ -66,13 +67,13 @@ fn space_on_a_voice_call_plays_it_with_its_duration_hint() {
     assert_eq!(
         audio(&fx),
         vec![AudioCommand::Play {
-            conversation_id: conv(0, false).id,
+            conversation_id: conv(1, false).id,
             direction: AudioDirection::Combined,
-            total_duration_hint: Some(secs(40)),
+            total_duration_hint: Some(secs(57)),
             start_at: Duration::ZERO,
         }]
     );
-    assert_eq!(s.player.playing_id(), Some(conv(0, false).id.as_str()));
+    assert_eq!(s.player.playing_id(), Some(conv(1, false).id.as_str()));
     assert_eq!(s.player.state, PlaybackState::Buffering);
     assert!(render(&s).contains("buffering"));
 }
@@ -80,7 +81,7 @@ fn space_on_a_voice_call_plays_it_with_its_duration_hint() {
 #[test]
 fn chat_calls_have_no_recording_and_call_nothing() {
     let mut s = loaded(120, 40);
-    for _ in 0..3 {
+    for _ in 0..2 {
         update(&mut s, key('j'));
     }
     assert_eq!(s.list.selected().unwrap().id.as_ref(), conv(3, false).id);
@@ -101,14 +102,14 @@ fn space_toggles_the_playing_call_and_replaces_it_on_another() {
     // Moving alone does not stop anything: the bar keeps showing the playing call.
     let fx = update(&mut s, key('j'));
     assert!(audio(&fx).is_empty());
-    assert!(render(&s).contains(&conv(0, false).id[..11]));
+    assert!(render(&s).contains(&conv(1, false).id[..11]));
     // Space on the new selection replaces the stream (the engine stops the old download).
     let fx = update(&mut s, key(' '));
     match &audio(&fx)[..] {
-        [AudioCommand::Play { conversation_id, .. }] => assert_eq!(*conversation_id, conv(1, false).id),
+        [AudioCommand::Play { conversation_id, .. }] => assert_eq!(*conversation_id, conv(2, false).id),
         other => panic!("expected one Play, got {other:?}"),
     }
-    assert_eq!(s.player.playing_id(), Some(conv(1, false).id.as_str()));
+    assert_eq!(s.player.playing_id(), Some(conv(2, false).id.as_str()));
     assert!(s.player.levels.is_empty(), "the old call's waveform is gone");
     // Stop.
     let fx = update(&mut s, key('S'));
@@ -161,7 +162,7 @@ fn seek_speed_volume_and_direction_keys_emit_clamped_commands() {
 /// Conversation 4 (7 turns; turn t's user input at 1 + 9t s) in a short terminal, playing.
 fn long_call_playing(h: u16) -> State {
     let mut s = loaded(100, h);
-    for _ in 0..4 {
+    for _ in 0..3 {
         update(&mut s, key('j'));
     }
     assert_eq!(s.list.selected().unwrap().id.as_ref(), conv(4, false).id);
@@ -235,7 +236,7 @@ fn enter_in_the_transcript_seeks_to_the_turn_at_the_top() {
     assert_eq!(audio(&fx), vec![AudioCommand::Seek(secs(28))]);
     // On a call that is not playing, Enter starts it there.
     let mut s = loaded(100, 16);
-    for _ in 0..4 {
+    for _ in 0..3 {
         update(&mut s, key('j'));
     }
     update(&mut s, code(KeyCode::Tab));
@@ -288,7 +289,7 @@ fn a_click_on_the_bar_seeks_when_the_mouse_is_on() {
 fn save_writes_under_the_recordings_dir_and_reports() {
     let mut s = loaded(120, 40);
     s.player.recordings_dir = "/data/recordings".into();
-    let id = conv(0, false).id;
+    let id = conv(1, false).id;
     let fx = update(&mut s, key('s'));
     let saves: Vec<_> = fx
         .iter()
@@ -308,7 +309,7 @@ fn save_writes_under_the_recordings_dir_and_reports() {
             total: Some(1_000_000),
         },
     );
-    assert!(render(&s).contains("saving CA0000"), "{}", render(&s));
+    assert!(render(&s).contains("saving CA0001"), "{}", render(&s));
     assert!(s.status.note.as_deref().unwrap().contains("50%"));
     update(
         &mut s,
@@ -396,7 +397,7 @@ fn no_device_is_shown_and_playback_keys_still_work() {
     assert_eq!(audio(&update(&mut s, key(']'))), vec![AudioCommand::SeekBy(5)]);
     // The list still works.
     update(&mut s, key('j'));
-    assert_eq!(s.list.sel, 1);
+    assert_eq!(s.list.sel, 2);
     let _ = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
 }
 
@@ -413,4 +414,16 @@ fn snapshot_bar_at_80_columns_keeps_the_essentials() {
     );
     assert!(bar_rect(&s).is_some(), "a bar to click still fits");
     assert_snapshot!("bar_80_columns", b);
+}
+
+#[test]
+fn a_call_in_progress_has_no_recording_yet() {
+    let mut s = loaded(120, 40);
+    update(&mut s, key('k'));
+    assert_eq!(s.list.selected().unwrap().id.as_ref(), conv(0, false).id);
+    for k in [' ', 's'] {
+        let fx = update(&mut s, key(k));
+        assert!(fx.is_empty(), "{k}: {fx:?}");
+        assert!(s.status.note.as_deref().unwrap().contains("still in progress"));
+    }
 }

@@ -99,15 +99,18 @@ fn plays_silently_without_a_device_and_saves_a_wav() {
         socket: format!("callscope-player-{}-{nanos}", std::process::id()),
     };
     t.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
-    t.wait_for("the first slice", 30, |s| s.contains(" loaded") && s.contains("AGENT"));
-    // Oldest first: the month-old calls are all finished, and the order is the seed's.
-    t.keys(&["o"]);
-    t.wait_for("the first page", 30, |s| {
-        s.contains("oldest first") && s.contains("100 loaded") && s.contains("AGENT")
-    });
+    let first_page = t.wait_for("the first page", 30, |s| s.contains(" loaded, ") && s.contains("AGENT"));
 
-    // The third row of seed 7 is a voice call; play it.
-    t.keys(&["j", "j"]);
+    // Select the first completed voice call (☎ without the in-progress ●) and play it.
+    let row = first_page
+        .lines()
+        .skip(2)
+        .map(|l| l.split('┃').nth(1).unwrap_or_default())
+        .position(|l| l.contains('☎') && !l.contains('●'))
+        .expect("a completed voice call on the first screen");
+    for _ in 0..row {
+        t.keys(&["j"]);
+    }
     t.wait_for("a voice transcript", 10, |s| {
         s.lines().nth(1).is_some_and(|l| l.contains("voice"))
     });
@@ -120,7 +123,11 @@ fn plays_silently_without_a_device_and_saves_a_wav() {
     assert!(player_line(&second).contains("no audio device"), "{second}");
 
     // The list still works while it plays: another call is selected, the bar stays.
-    let title = |s: &str| s.lines().nth(1).unwrap_or_default().to_string();
+    // The detail pane's title (the list's half of the line counts pages as they load).
+    let title = |s: &str| {
+        let l = s.lines().nth(1).unwrap_or_default();
+        l.split_once('┌').map_or(l, |(_, t)| t).to_string()
+    };
     let before = title(&second);
     t.keys(&["j"]);
     let moved = t.wait_for("another transcript", 10, |s| title(s) != before);

@@ -43,19 +43,6 @@ pub enum Msg {
     RetryPage {
         generation: u64,
     },
-    /// From the webhook receiver.
-    Live(LiveEvent),
-    /// A conversation announced live, fetched by id.
-    LiveConversation {
-        req: RequestId,
-        result: Result<Conversation, ApiError>,
-    },
-    /// `--poll`: time to look for calls newer than the newest seen.
-    PollDue,
-    PollPage {
-        req: RequestId,
-        result: Result<ConversationPage, ApiError>,
-    },
     /// From the audio engine.
     Audio(AudioEvent),
     /// A recording being saved (`s`) has `bytes` of `total` on disk.
@@ -68,6 +55,19 @@ pub enum Msg {
     SaveDone {
         id: String,
         result: Result<String, String>,
+    },
+    /// From the webhook receiver.
+    Live(LiveEvent),
+    /// A conversation announced live, fetched by id.
+    LiveConversation {
+        req: RequestId,
+        result: Result<Conversation, ApiError>,
+    },
+    /// `--poll`: time to look for calls newer than the newest seen.
+    PollDue,
+    PollPage {
+        req: RequestId,
+        result: Result<ConversationPage, ApiError>,
     },
 }
 

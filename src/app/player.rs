@@ -18,7 +18,7 @@ use crate::sanitize::sanitize_line;
 
 use super::keymap::Action;
 use super::msg::Effect;
-use super::paging::VOICE;
+use super::paging::{IN_PROGRESS, VOICE};
 use super::state::{Pane, State};
 use super::transcript::clock;
 
@@ -29,6 +29,18 @@ pub const VOLUME_RANGE: (f32, f32) = (0.0, 2.0);
 /// Columns the waveform/progress bar needs to be worth drawing.
 pub const MIN_BAR: usize = 16;
 pub const NO_CHAT_RECORDING: &str = "no recording for chat";
+pub const IN_PROGRESS_RECORDING: &str = "call still in progress: its recording is available once it ends";
+
+/// Why the row has no recording to fetch (chat, or a call still going on), if so.
+fn no_recording(row: &super::paging::Row) -> Option<&'static str> {
+    if !row.has(VOICE) {
+        Some(NO_CHAT_RECORDING)
+    } else if row.has(IN_PROGRESS) {
+        Some(IN_PROGRESS_RECORDING)
+    } else {
+        None
+    }
+}
 
 /// The call whose recording is loaded in the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,8 +227,8 @@ fn play_pause(s: &mut State, fx: &mut Vec<Effect>) {
         fx.push(Effect::Audio(AudioCommand::TogglePause));
         return;
     }
-    if !row.has(VOICE) {
-        s.status.note = Some(NO_CHAT_RECORDING.into());
+    if let Some(why) = no_recording(row) {
+        s.status.note = Some(why.into());
         return;
     }
     start(s, Duration::ZERO, fx);
@@ -283,8 +295,8 @@ pub fn turn_at_top(s: &State) -> Option<usize> {
 /// Enter in the transcript: play the shown call from the turn at the top of the view.
 pub fn play_from_top_turn(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(row) = s.list.selected() else { return };
-    if !row.has(VOICE) {
-        s.status.note = Some(NO_CHAT_RECORDING.into());
+    if let Some(why) = no_recording(row) {
+        s.status.note = Some(why.into());
         return;
     }
     let id = row.id.to_string();
@@ -403,8 +415,8 @@ fn save(s: &mut State, fx: &mut Vec<Effect>) {
         s.status.note = Some("select a voice call to save".into());
         return;
     };
-    if !row.has(VOICE) {
-        s.status.note = Some(NO_CHAT_RECORDING.into());
+    if let Some(why) = no_recording(row) {
+        s.status.note = Some(why.into());
         return;
     }
     if let Some(id) = &s.player.saving {
@@ -541,7 +553,7 @@ pub fn on_click(s: &mut State, column: u16, row: u16, fx: &mut Vec<Effect>) -> b
     true
 }
 
-/// The focus does not matter for player keys; this only exists so `update` can route Enter.
+/// Whether Enter plays from the top turn: the transcript has the focus and is laid out.
 pub fn enter_plays(s: &State) -> bool {
     s.focus == Pane::Detail && s.detail.view.is_some()
 }

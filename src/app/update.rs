@@ -54,13 +54,13 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
                 request_page(s, &mut fx);
             }
         }
+        Msg::Audio(ev) => player::on_audio(s, ev),
+        Msg::SaveProgress { id, bytes, total } => player::on_save_progress(s, &id, bytes, total),
+        Msg::SaveDone { id, result } => player::on_save_done(s, &id, result),
         Msg::Live(ev) => live::on_event(s, ev, &mut fx),
         Msg::LiveConversation { req, result } => live::on_conversation(s, req, result, &mut fx),
         Msg::PollDue => live::on_poll_due(s, &mut fx),
         Msg::PollPage { req, result } => live::on_poll_page(s, req, result, &mut fx),
-        Msg::Audio(ev) => player::on_audio(s, ev),
-        Msg::SaveProgress { id, bytes, total } => player::on_save_progress(s, &id, bytes, total),
-        Msg::SaveDone { id, result } => player::on_save_done(s, &id, result),
     }
     fx
 }

@@ -36,13 +36,13 @@ fn to_msg(ev: Event) -> Option<Msg> {
 /// With `live`, the webhook receiver is started (and registered) before the terminal is taken.
 pub async fn run(mut state: State, theme: Theme, client: Client, live: Option<LiveSetup>) -> Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    // One engine for the session, on the same HTTP client (connection pool) as the API calls.
+    let (audio_tx, mut audio_rx) = mpsc::unbounded_channel();
+    let audio = AudioEngine::start(client.clone(), audio_tx);
     let _receiver = match live {
         Some(setup) => Some(super::live::start(setup, &client, tx.clone()).await?),
         None => None,
     };
-    // One engine for the session, on the same HTTP client (connection pool) as the API calls.
-    let (audio_tx, mut audio_rx) = mpsc::unbounded_channel();
-    let audio = AudioEngine::start(client.clone(), audio_tx);
     let runner = Runner::new(client, tx.clone());
     terminal::install_panic_hook();
     let mut term = terminal::enter()?;

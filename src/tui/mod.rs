@@ -143,11 +143,11 @@ async fn open(cfg: Config, place: Option<&str>, live: Option<live::LiveSetup>, p
     };
     let tz = chrono::Local::now().offset().fix();
     let mut state = State::new(keymap, identity, &cfg.client_env, chrono::Utc::now(), tz, (80, 24));
-    state.live.poll_every = poll;
     state.player.recordings_dir = config::default_data_dir().join("recordings");
     // alsa-lib can write to stderr from the audio thread at any time: while the TUI owns
     // the screen, fd 2 goes to the log file.
     terminal::stderr_to(&log);
+    state.live.poll_every = poll;
     event_loop::run(state, theme, client, live).await?;
     tracing::info!(log = %log.display(), "callscope TUI done");
     Ok(0)
