@@ -13,7 +13,7 @@ use callscope::standin::{self, StandinOptions};
 fn args(format: Format) -> ExportArgs {
     ExportArgs {
         conn: Default::default(),
-        since: parse_span("24h").unwrap(),
+        since: Some(parse_span("24h").unwrap()),
         start: None,
         end: None,
         client_env: None,
@@ -22,6 +22,10 @@ fn args(format: Format) -> ExportArgs {
         out: None,
         with_audio: None,
         audio_concurrency: 4,
+        reviewed: false,
+        flagged: false,
+        filter: None,
+        store: None,
         page_size: 37,
     }
 }
@@ -251,4 +255,42 @@ fn doctor_binary_exits_nonzero_when_something_is_wrong() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL configuration"));
+}
+
+#[test]
+fn flagged_export_reads_the_local_store_without_the_api() {
+    use callscope::store::{ConversationKey, Origin, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("review.db");
+    let mut store = Store::open(&db).unwrap();
+    let conv: callscope::api::Conversation = serde_json::from_str(
+        r#"{"id":"CA77","channel":"VOICE-SIP","environment":"live","started_at":"2026-11-01T10:00:00Z","turns":[{"user_input":"hi"}]}"#,
+    )
+    .unwrap();
+    store.cache(&Origin::new("ws-x", "P-x", "live"), &[conv]).unwrap();
+    let key = ConversationKey {
+        account: "ws-x".into(),
+        project: "P-x".into(),
+        environment: "live".into(),
+        id: "CA77".into(),
+    };
+    store.toggle_flag(&key, "compliance").unwrap();
+    drop(store);
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_callscope"))
+            .args(["export", "--flagged", "--account-id", "ws-x", "--project-id", "P-x"])
+            .args(extra)
+            .env_remove("POLYAI_API_KEY")
+            .env("POLYAI_BASE_URL", "http://127.0.0.1:9") // never contacted
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--store", db.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["id"], "CA77");
+    assert_eq!(line["review"]["flags"][0], "compliance");
+    let missing = run(&["--store", dir.path().join("nope.db").to_str().unwrap()]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no local store"));
 }

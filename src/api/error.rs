@@ -163,7 +163,7 @@ impl ApiError {
                 "Wrong host for webhooks{}: they live on api.{{region}}.poly.ai (no -1), e.g. POLYAI_PLATFORM_URL=https://api.us.poly.ai.",
                 if platform_looks_runtime { " (this is the runtime platform.polyai.app host)" } else { "" }
             ),
-            (ErrorKind::NotFound, _) if self.code.as_deref() == Some("CONVERSATIONS_RECORDING_NOT_FOUND") => "No recording: only voice calls (VOICE-SIP) have audio; chat conversations return 404 here.".into(),
+            (ErrorKind::NotFound, _) if self.code.as_deref() == Some("CONVERSATIONS_RECORDING_NOT_FOUND") => "No recording for this conversation: only finished voice calls (VOICE-SIP) have one; chat conversations and calls still in progress return 404 here.".into(),
             (ErrorKind::NotFound, _) => "Not found: the id does not exist in this project and environment.".into(),
             (ErrorKind::RateLimited, _) => "Rate limit hit (429). Back off using Retry-After; prefer cursor pagination with a larger limit for large pulls.".into(),
             (ErrorKind::BadRequest, _) => "The request was refused as invalid (malformed cursor, limit outside 1–1000, or a bad time range).".into(),

@@ -42,7 +42,7 @@ pub fn write_parsed(out: &mut impl Write, format: Format, c: &Conversation) -> i
     }
 }
 
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     // Quote when needed; also neutralise spreadsheet formulas in untrusted text.
     let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
         format!("'{s}")

@@ -6,6 +6,7 @@
 
 pub mod format;
 pub mod progress;
+pub mod reviewed;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,9 +24,10 @@ pub use format::Format;
 pub struct ExportArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-    /// How far back to go: e.g. 30m, 24h, 7d (ignored when --start is given).
-    #[arg(long, default_value = "24h", value_parser = parse_span)]
-    pub since: ChronoDuration,
+    /// How far back to go: e.g. 30m, 24h, 7d (ignored when --start is given) [default: 24h;
+    /// with --reviewed/--flagged/--filter: no limit].
+    #[arg(long, value_parser = parse_span)]
+    pub since: Option<ChronoDuration>,
     /// Window start (RFC 3339, e.g. 2026-11-27T00:00:00Z).
     #[arg(long, value_parser = parse_instant)]
     pub start: Option<DateTime<Utc>>,
@@ -49,6 +51,18 @@ pub struct ExportArgs {
     /// Recordings downloaded at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
     pub audio_concurrency: u32,
+    /// Export the conversations marked reviewed, from the local store, with their marks.
+    #[arg(long)]
+    pub reviewed: bool,
+    /// Export the flagged conversations, from the local store, with their marks.
+    #[arg(long)]
+    pub flagged: bool,
+    /// Export the cached conversations matching a filter, e.g. "voice handoff latency>2 status:needs_follow_up".
+    #[arg(long, value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// The local store for --reviewed/--flagged/--filter [default: ~/.local/share/callscope/callscope.db].
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
     /// Page size (1–1000).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub page_size: u32,
@@ -101,33 +115,15 @@ pub struct ExportSummary {
 pub async fn run(args: ExportArgs) -> Result<i32> {
     crate::logging::init_stderr();
     let cfg = Config::resolve(&args.conn, &process_env)?;
+    let env = args.client_env.clone().unwrap_or_else(|| cfg.client_env.clone());
+    if let Some(filter) = reviewed::filter_from_flags(args.reviewed, args.flagged, args.filter.as_deref())? {
+        return run_from_store(&args, &cfg, &env, &filter);
+    }
     cfg.require_complete()?;
     let client = Client::new(&cfg)?;
-    let env = args.client_env.clone().unwrap_or_else(|| cfg.client_env.clone());
-    let summary = match &args.out {
-        Some(path) => {
-            let tmp = tmp_path(path);
-            let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-            let mut w = std::io::BufWriter::new(file);
-            let result = export(&client, &args, &env, &mut w).await;
-            let result = result.and_then(|s| {
-                w.flush()?;
-                std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-                Ok(s)
-            });
-            if result.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            result?
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
-            let s = export(&client, &args, &env, &mut w).await?;
-            w.flush()?;
-            s
-        }
-    };
+    let mut sink = Sink::open(args.out.as_deref())?;
+    let result = export(&client, &args, &env, &mut sink).await;
+    let summary = sink.finish(result)?;
     eprintln!(
         "exported {} conversations in {} pages{}",
         summary.conversations,
@@ -147,6 +143,104 @@ pub async fn run(args: ExportArgs) -> Result<i32> {
     Ok(if summary.recordings_failed > 0 { 2 } else { 0 })
 }
 
+/// The reviewed-calls export: from the local store, no API call (so no key needed).
+fn run_from_store(args: &ExportArgs, cfg: &Config, env: &str, filter: &crate::store::Filter) -> Result<i32> {
+    if cfg.account_id.is_empty() || cfg.project_id.is_empty() {
+        bail!("set POLYAI_ACCOUNT_ID and POLYAI_PROJECT_ID (or --account-id/--project-id): marks are kept per project");
+    }
+    let path = args.store.clone().unwrap_or_else(crate::store::default_path);
+    if !path.exists() {
+        bail!(
+            "no local store at {}: review calls in the TUI first, or pass --store PATH",
+            path.display()
+        );
+    }
+    let store = crate::store::Store::open(&path).map_err(|e| anyhow::anyhow!("{}; {}", e.headline(), e.hint()))?;
+    let scope = crate::store::Scope::env(&cfg.account_id, &cfg.project_id, env);
+    let window = match (args.start, args.since) {
+        (None, None) => None,
+        (start, since) => {
+            let end = args.end.unwrap_or_else(Utc::now);
+            Some((
+                start.unwrap_or(end - since.unwrap_or_else(|| ChronoDuration::hours(24))),
+                end,
+            ))
+        }
+    };
+    let mut sink = Sink::open(args.out.as_deref())?;
+    let result = reviewed::export_reviewed(&store, &scope, filter, window, args.format, &mut sink);
+    let n = sink.finish(result)?;
+    eprintln!(
+        "exported {n} reviewed conversations from {} ({})",
+        path.display(),
+        filter.summary()
+    );
+    Ok(0)
+}
+
+/// Where an export goes: a file written atomically (temp file, renamed on success) or stdout.
+enum Sink {
+    File {
+        tmp: PathBuf,
+        path: PathBuf,
+        w: std::io::BufWriter<std::fs::File>,
+    },
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+}
+
+impl Sink {
+    fn open(out: Option<&std::path::Path>) -> Result<Sink> {
+        Ok(match out {
+            Some(path) => {
+                let tmp = tmp_path(path);
+                let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+                Sink::File {
+                    tmp,
+                    path: path.to_path_buf(),
+                    w: std::io::BufWriter::new(file),
+                }
+            }
+            None => Sink::Stdout(std::io::BufWriter::new(std::io::stdout())),
+        })
+    }
+
+    /// Keeps the output when `ok`, otherwise removes the partial file; returns `result`.
+    fn finish<T>(self, result: Result<T>) -> Result<T> {
+        match self {
+            Sink::Stdout(mut w) => {
+                w.flush()?;
+                result
+            }
+            Sink::File { tmp, path, mut w } => {
+                let result = result.and_then(|v| {
+                    w.flush()?;
+                    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+                    Ok(v)
+                });
+                if result.is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                result
+            }
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::File { w, .. } => w.write(buf),
+            Sink::Stdout(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::File { w, .. } => w.flush(),
+            Sink::Stdout(w) => w.flush(),
+        }
+    }
+}
+
 fn tmp_path(path: &std::path::Path) -> PathBuf {
     let name = path
         .file_name()
@@ -158,7 +252,9 @@ fn tmp_path(path: &std::path::Path) -> PathBuf {
 /// The export itself, writing to any sink (stdout, a file, a test buffer).
 pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut impl Write) -> Result<ExportSummary> {
     let end = args.end.unwrap_or_else(Utc::now);
-    let start = args.start.unwrap_or(end - args.since);
+    let start = args
+        .start
+        .unwrap_or(end - args.since.unwrap_or_else(|| ChronoDuration::hours(24)));
     if start >= end {
         bail!("the window is empty: --start must be before --end");
     }

@@ -1,0 +1,187 @@
+//! `callscope export --reviewed | --flagged | --filter "…"`: what was reviewed, from the local
+//! store (no API call), each conversation with its review marks.
+
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::format::{self, Format};
+use crate::api::Conversation;
+use crate::store::{Filter, Marks, ReviewStatus, Scope, Store, markdown_with_notes};
+
+/// The filter the flags ask for; `None` when the export should come from the API instead.
+pub fn filter_from_flags(reviewed: bool, flagged: bool, filter: Option<&str>) -> Result<Option<Filter>> {
+    if !reviewed && !flagged && filter.is_none() {
+        return Ok(None);
+    }
+    let mut f = match filter {
+        Some(text) => Filter::parse(text).map_err(|e| anyhow::anyhow!("--filter {text:?}: {}", e.headline()))?,
+        None => Filter::default(),
+    };
+    if reviewed {
+        if f.status.is_some_and(|s| s != ReviewStatus::Reviewed) {
+            bail!("--reviewed contradicts the status in --filter");
+        }
+        f.status = Some(ReviewStatus::Reviewed);
+    }
+    if flagged {
+        f.flagged = Some(true);
+    }
+    Ok(Some(f))
+}
+
+/// The review marks as JSON (the shape of the marks file's entries).
+pub fn marks_json(m: &Marks) -> Value {
+    json!({
+        "status": m.status.as_str(),
+        "flags": m.flags,
+        "note": m.note,
+        "turns": m.turns.iter().map(|(i, r)| (i.to_string(), serde_json::to_value(r).unwrap_or(Value::Null))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+pub const CSV_REVIEW_COLUMNS: &str = ",review_status,flags,note";
+
+/// Writes every cached conversation of `scope` matching `filter` (and started in `window`, if
+/// given), newest first; returns how many.
+pub fn export_reviewed(
+    store: &Store,
+    scope: &Scope,
+    filter: &Filter,
+    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    fmt: Format,
+    out: &mut impl Write,
+) -> Result<u64> {
+    match fmt {
+        Format::Csv => writeln!(out, "{}{CSV_REVIEW_COLUMNS}", format::CSV_HEADER)?,
+        Format::Md => writeln!(out, "# Reviewed PolyAI conversations\n")?,
+        Format::Jsonl => {}
+    }
+    let in_window = |c: &Conversation| match (window, c.started_at) {
+        (None, _) => true,
+        (Some((start, end)), Some(t)) => t >= start && t < end,
+        (Some(_), None) => false,
+    };
+    let mut n = 0;
+    for item in store.conversations_matching(scope, filter) {
+        let (_, conversation, marks) = item.map_err(|e| anyhow::anyhow!("{}; {}", e.headline(), e.hint()))?;
+        if !in_window(&conversation) {
+            continue;
+        }
+        match fmt {
+            Format::Jsonl => {
+                let mut v = serde_json::to_value(&conversation)?;
+                v["review"] = marks_json(&marks);
+                serde_json::to_writer(&mut *out, &v)?;
+                writeln!(out)?;
+            }
+            Format::Csv => {
+                let mut row = Vec::new();
+                format::write_csv_row(&mut row, &conversation)?;
+                let row = String::from_utf8(row).context("CSV is UTF-8")?;
+                let flags: Vec<&str> = marks.flags.iter().map(String::as_str).collect();
+                writeln!(
+                    out,
+                    "{},{},{},{}",
+                    row.trim_end(),
+                    marks.status.as_str(),
+                    format::csv_field(&flags.join(";")),
+                    format::csv_field(&marks.note)
+                )?;
+            }
+            Format::Md => writeln!(out, "{}", markdown_with_notes(&conversation, &marks))?,
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ConversationKey, Origin};
+
+    fn conv(id: &str, minutes_ago: i64) -> Conversation {
+        let mut c: Conversation = serde_json::from_str(&format!(
+            r#"{{"id":"{id}","channel":"VOICE-SIP","environment":"live","total_duration":40,"num_turns":1,
+            "turns":[{{"user_input":"hello, my card is lost","agent_response":"Sorry to hear that"}}]}}"#
+        ))
+        .unwrap();
+        c.started_at = Some(Utc::now() - chrono::Duration::minutes(minutes_ago));
+        c
+    }
+
+    #[test]
+    fn exports_only_what_was_reviewed_or_flagged_with_marks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let origin = Origin::new("ws-1", "P-1", "live");
+        store
+            .cache(&origin, &[conv("CA1", 5), conv("CA2", 10), conv("CA3", 60 * 48)])
+            .unwrap();
+        let key = |id: &str| ConversationKey {
+            account: "ws-1".into(),
+            project: "P-1".into(),
+            environment: "live".into(),
+            id: id.into(),
+        };
+        store.set_status(&key("CA1"), ReviewStatus::Reviewed).unwrap();
+        store.set_note(&key("CA1"), "caller, \"upset\"").unwrap();
+        store.toggle_flag(&key("CA2"), "wrong_info").unwrap();
+        store.set_status(&key("CA3"), ReviewStatus::Reviewed).unwrap();
+        let scope = Scope::env("ws-1", "P-1", "live");
+
+        let reviewed = filter_from_flags(true, false, None).unwrap().unwrap();
+        let mut out = Vec::new();
+        assert_eq!(
+            export_reviewed(&store, &scope, &reviewed, None, Format::Jsonl, &mut out).unwrap(),
+            2
+        );
+        let lines: Vec<Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["id"], "CA1", "newest first");
+        assert_eq!(lines[0]["review"]["status"], "reviewed");
+        assert_eq!(lines[0]["review"]["note"], "caller, \"upset\"");
+
+        // A window keeps only the recent one.
+        let now = Utc::now();
+        let mut out = Vec::new();
+        let window = Some((now - chrono::Duration::hours(24), now));
+        assert_eq!(
+            export_reviewed(&store, &scope, &reviewed, window, Format::Csv, &mut out).unwrap(),
+            1
+        );
+        let csv = String::from_utf8(out).unwrap();
+        assert!(csv.lines().next().unwrap().ends_with(",review_status,flags,note"));
+        assert!(
+            csv.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with(",reviewed,,\"caller, \"\"upset\"\"\""),
+            "{csv}"
+        );
+
+        let flagged = filter_from_flags(false, true, Some("voice")).unwrap().unwrap();
+        let mut out = Vec::new();
+        assert_eq!(
+            export_reviewed(&store, &scope, &flagged, None, Format::Md, &mut out).unwrap(),
+            1
+        );
+        let md = String::from_utf8(out).unwrap();
+        assert!(md.contains("CA2") && md.contains("wrong_info"), "{md}");
+
+        assert!(filter_from_flags(false, false, None).unwrap().is_none());
+        assert!(
+            filter_from_flags(true, false, Some("status:follow-up"))
+                .unwrap_err()
+                .to_string()
+                .contains("contradicts")
+        );
+        assert!(filter_from_flags(false, false, Some("latency>")).is_err());
+    }
+}
