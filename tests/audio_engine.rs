@@ -209,7 +209,7 @@ async fn missing_recording_is_an_error_state_with_the_diagnosis() {
     let AudioEvent::State(PlaybackState::Error(msg)) = e else {
         unreachable!()
     };
-    assert!(msg.contains("only voice calls"), "{msg}");
+    assert!(msg.contains("only finished voice calls"), "{msg}");
     assert!(log.iter().any(|e| matches!(e, AudioEvent::Error(m) if *m == msg)));
     // Switching to a good recording works after the error.
     engine.send(play("call", Duration::ZERO));
