@@ -102,7 +102,7 @@ async fn broken_downloads_leave_no_file() {
         ("cut", "broke off"),
         ("short", "truncated"),
         ("html", "not a playable WAV"),
-        ("chat", "only voice calls"),
+        ("chat", "only finished voice calls"),
     ] {
         let path = dir.path().join(format!("{id}.wav"));
         let err = save_recording(&client, id, AudioDirection::Combined, &path, |_, _| {})
