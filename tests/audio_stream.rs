@@ -229,7 +229,7 @@ async fn chat_conversation_404_carries_the_diagnosis() {
         .await
         .unwrap_err();
     assert!(err.contains("404"), "{err}");
-    assert!(err.contains("only voice calls"), "{err}");
+    assert!(err.contains("only finished voice calls"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
