@@ -21,7 +21,8 @@ fn key(c: KeyCode) -> Msg {
 }
 
 fn new_state() -> State {
-    State::new(
+    // Oldest first: the plain cursor walk, so rows load page by page as fast as possible.
+    let mut s = State::new(
         KeyMap::default(),
         Identity {
             account: "ws-bench".into(),
@@ -32,7 +33,9 @@ fn new_state() -> State {
         Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
         FixedOffset::east_opt(0).unwrap(),
         (W, H),
-    )
+    );
+    s.list.order = callscope::app::paging::Order::OldestFirst;
+    s
 }
 
 fn summary(i: usize) -> Conversation {
