@@ -78,6 +78,37 @@ pub fn clock(secs: i64) -> String {
     }
 }
 
+/// Inserts the review marks (status, flags, note) as metadata lines at the end of the
+/// metadata block, keeping `turn_starts` pointing at their turns.
+pub fn insert_marks(view: &mut View, marks: &crate::store::Marks) {
+    if marks.is_empty() {
+        return;
+    }
+    let mut extra = Vec::new();
+    let mut b = Builder {
+        cols: view.cols.max(20) as usize,
+        tz: chrono::Offset::fix(&Utc),
+        start: None,
+        lines: &mut extra,
+    };
+    b.meta("review", marks.status.label());
+    let flags: Vec<&str> = marks.flags.iter().map(String::as_str).collect();
+    b.meta("flags", &flags.join(", "));
+    b.meta("note", &marks.note);
+    let at = view
+        .lines
+        .iter()
+        .position(|l| l.spans.is_empty())
+        .unwrap_or(view.lines.len());
+    let n = extra.len();
+    view.lines.splice(at..at, extra);
+    for t in &mut view.turn_starts {
+        if *t >= at {
+            *t += n;
+        }
+    }
+}
+
 /// The quickstart's diagnosis for `num_turns > 0` with no turns.
 pub const HIDDEN_DIAGNOSIS: [&str; 2] = [
     "Transcript hidden: the API returned no turns for a conversation that has some.",

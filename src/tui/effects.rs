@@ -100,6 +100,13 @@ impl Runner {
                 });
                 None
             }
+            Effect::WriteExport { path, markdown } => {
+                tokio::task::spawn_blocking(move || {
+                    let result = super::store_worker::write_atomic(&path, &markdown);
+                    let _ = tx.send(Msg::Exported { result });
+                });
+                None
+            }
             Effect::SaveRecording { id, direction, path } => {
                 let client = self.client.clone();
                 tokio::spawn(async move {
