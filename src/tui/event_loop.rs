@@ -58,7 +58,10 @@ pub async fn run(
         Some(setup) => Some(super::live::start(setup, &client, tx.clone()).await?),
         None => None,
     };
-    let runner = Runner::new(client, tx.clone());
+    let mut runner = Runner::new(client, tx.clone());
+    if let Some(w) = store {
+        runner = runner.with_store(w);
+    }
     terminal::install_panic_hook();
     let mut term = terminal::enter()?;
     let _guard = terminal::Guard;
@@ -82,11 +85,6 @@ pub async fn run(
                     out.flush()?;
                 }
                 Some(Effect::Audio(cmd)) => audio.send(cmd),
-                Some(Effect::Store(req)) => {
-                    if let Some(w) = &store {
-                        w.send(req);
-                    }
-                }
                 Some(Effect::SetMouseCapture(on)) => terminal::set_mouse_capture(on)?,
                 Some(Effect::Suspend) => {
                     terminal::suspend(&mut term, state.mouse)?;

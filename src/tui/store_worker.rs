@@ -10,6 +10,7 @@ use crate::app::Msg;
 use crate::app::review::{MarkChange, StoreRequest};
 use crate::store::{Store, StoreError};
 
+#[derive(Clone)]
 pub struct StoreWorker {
     tx: mpsc::Sender<StoreRequest>,
 }
