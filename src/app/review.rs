@@ -94,6 +94,9 @@ pub fn load_visible(s: &mut State, fx: &mut Vec<Effect>) {
     if s.review.unavailable.is_some() {
         return;
     }
+    if s.review.requested.len() > MARKS_CAPACITY {
+        on_reload(s); // the visible rows are asked for again just below
+    }
     let rows = s.panes().list_rows().max(1);
     let end = (s.list.offset + rows).min(s.list.visible_len());
     let ids: Vec<String> = (s.list.offset..end)
@@ -103,9 +106,6 @@ pub fn load_visible(s: &mut State, fx: &mut Vec<Effect>) {
         .collect();
     if ids.is_empty() {
         return;
-    }
-    if s.review.requested.len() > MARKS_CAPACITY {
-        on_reload(s);
     }
     s.review.requested.extend(ids.iter().cloned());
     fx.push(Effect::Store(StoreRequest::LoadMarks { origin: origin(s), ids }));

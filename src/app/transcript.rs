@@ -492,4 +492,35 @@ mod tests {
             "[00:01] AGENT: Hi, how can I help?\n[00:06] USER: Book a ␛table␛\n[00:09] AGENT: Sure\n"
         );
     }
+
+    #[test]
+    fn marks_go_under_the_metadata_and_turns_shift() {
+        let on = Toggles {
+            intents: true,
+            translation: false,
+        };
+        let plain = build(&sample(), 50, on, FixedOffset::east_opt(0).unwrap());
+        let mut v = plain.clone();
+        insert_marks(&mut v, &crate::store::Marks::default());
+        assert_eq!(v, plain, "no marks, no lines");
+        let marks = crate::store::Marks {
+            status: crate::store::ReviewStatus::NeedsFollowUp,
+            flags: ["latency".to_string()].into(),
+            note: "call back\u{1b}[2J".into(),
+            ..Default::default()
+        };
+        insert_marks(&mut v, &marks);
+        let blank = plain.lines.iter().position(|l| l.spans.is_empty()).unwrap();
+        let texts: Vec<String> = v.lines[blank..blank + 3].iter().map(Line::text).collect();
+        assert!(texts[0].starts_with("review") && texts[0].ends_with("needs follow-up"));
+        assert!(texts[1].ends_with("latency"));
+        assert!(
+            texts[2].starts_with("note") && !texts[2].contains('\u{1b}'),
+            "{}",
+            texts[2]
+        );
+        let shifted: Vec<usize> = plain.turn_starts.iter().map(|t| t + 3).collect();
+        assert_eq!(v.turn_starts, shifted);
+        assert_eq!(v.lines[shifted[0]], plain.lines[plain.turn_starts[0]]);
+    }
 }
