@@ -75,6 +75,11 @@ actions! {
     CycleDirection => "direction", "recording: combined → user → agent", ["d"];
     Follow => "follow", "transcript follows playback on/off", ["f"];
     SaveRecording => "save_recording", "save the WAV to <data dir>/recordings/<id>.wav", ["s"];
+    MarkReviewed => "mark_reviewed", "review: reviewed ⇄ new (✓)", ["R"];
+    MarkFollowUp => "mark_follow_up", "review: needs follow-up ⇄ new (↻)", ["F"];
+    Flag => "flag", "review: flag/unflag with a reason (⚑)", ["!"];
+    EditNote => "edit_note", "review: edit the note", ["a"];
+    ExportMarkdown => "export_markdown", "export with marks to <data dir>/exports/<id>.md and copy", ["x"];
     Help => "help", "this help", ["?"];
     Quit => "quit", "quit", ["q", "ctrl-c"];
 }

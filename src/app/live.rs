@@ -161,8 +161,8 @@ pub(super) fn on_conversation(
                 c.id = id;
             }
             let channels = s.channel.api_values();
-            if channels.is_empty() || channels.contains(&c.channel) {
-                insert(s, &c, fx);
+            if (channels.is_empty() || channels.contains(&c.channel)) && insert(s, &c, fx) {
+                super::review::cache(s, std::slice::from_ref(&c), fx);
             }
         }
         Err(e) => {
@@ -334,7 +334,9 @@ pub(super) fn on_poll_page(
         Ok(page) => {
             // Ascending: each one goes on top of the previous (newest first).
             for c in &page.conversations {
-                insert(s, c, fx);
+                if insert(s, c, fx) {
+                    super::review::cache(s, std::slice::from_ref(c), fx);
+                }
             }
             if page.cursor.is_some() {
                 request_poll(s, walk.start, walk.end, page.cursor, fx);

@@ -9,6 +9,7 @@ pub mod live;
 pub mod msg;
 pub mod paging;
 pub mod player;
+pub mod review;
 pub mod state;
 pub mod transcript;
 pub mod update;

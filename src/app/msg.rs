@@ -10,6 +10,8 @@ use crate::api::{ApiError, AudioDirection, Conversation, ConversationPage, ListQ
 use crate::audio::{AudioCommand, AudioEvent};
 
 use super::live::LiveEvent;
+use super::review::StoreRequest;
+use crate::store::{ConversationKey, Marks, Origin};
 
 /// Request ids tag every fetch so that late answers can be recognised and dropped.
 pub type RequestId = u64;
@@ -69,6 +71,20 @@ pub enum Msg {
         req: RequestId,
         result: Result<ConversationPage, ApiError>,
     },
+    /// Marks loaded from the store for conversations of `origin` (defaults when none).
+    Marks {
+        origin: Origin,
+        marks: Vec<(String, Marks)>,
+    },
+    /// A mark change was written: the conversation's marks now, or why not.
+    MarksSaved {
+        key: ConversationKey,
+        result: Result<Marks, String>,
+    },
+    /// `x` finished writing the Markdown export.
+    Exported {
+        result: Result<PathBuf, String>,
+    },
 }
 
 impl Msg {
@@ -114,6 +130,13 @@ pub enum Effect {
         id: String,
         direction: AudioDirection,
         path: PathBuf,
+    },
+    /// Work for the store worker (caching, marks); without a store the runner drops it.
+    Store(StoreRequest),
+    /// Write `markdown` to `path` atomically, answering `Msg::Exported`.
+    WriteExport {
+        path: PathBuf,
+        markdown: String,
     },
     /// Ctrl-Z: restore the terminal, stop the process, re-init on resume.
     Suspend,

@@ -14,6 +14,7 @@ use super::live::LiveState;
 use super::msg::RequestId;
 use super::paging::{Order, Paging, Row};
 use super::player::PlayerState;
+use super::review::ReviewState;
 use super::transcript::{Toggles, View};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +119,8 @@ pub enum InputKind {
     Search,
     /// Custom time window.
     Window,
+    /// `a`: the selected conversation's review note.
+    Note,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +137,10 @@ pub enum Overlay {
     },
     /// `w`: presets and "custom…".
     WindowPicker {
+        sel: usize,
+    },
+    /// `!`: the flag reason picker (`review::FLAG_REASONS`).
+    FlagPicker {
         sel: usize,
     },
 }
@@ -294,6 +301,8 @@ pub struct State {
     pub overlay: Overlay,
     pub input: Option<Input>,
     pub player: PlayerState,
+    /// Review marks (from the local store).
+    pub review: ReviewState,
     pub status: Status,
     pub connection: Connection,
     /// Calls arriving while the list is open (webhooks, polling).
@@ -331,6 +340,7 @@ impl State {
             overlay: Overlay::None,
             input: None,
             player: PlayerState::default(),
+            review: ReviewState::default(),
             status: Status::default(),
             connection: Connection::Connecting,
             live: LiveState::default(),

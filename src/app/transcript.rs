@@ -78,6 +78,37 @@ pub fn clock(secs: i64) -> String {
     }
 }
 
+/// Inserts the review marks (status, flags, note) as metadata lines at the end of the
+/// metadata block, keeping `turn_starts` pointing at their turns.
+pub fn insert_marks(view: &mut View, marks: &crate::store::Marks) {
+    if marks.is_empty() {
+        return;
+    }
+    let mut extra = Vec::new();
+    let mut b = Builder {
+        cols: view.cols.max(20) as usize,
+        tz: chrono::Offset::fix(&Utc),
+        start: None,
+        lines: &mut extra,
+    };
+    b.meta("review", marks.status.label());
+    let flags: Vec<&str> = marks.flags.iter().map(String::as_str).collect();
+    b.meta("flags", &flags.join(", "));
+    b.meta("note", &marks.note);
+    let at = view
+        .lines
+        .iter()
+        .position(|l| l.spans.is_empty())
+        .unwrap_or(view.lines.len());
+    let n = extra.len();
+    view.lines.splice(at..at, extra);
+    for t in &mut view.turn_starts {
+        if *t >= at {
+            *t += n;
+        }
+    }
+}
+
 /// The quickstart's diagnosis for `num_turns > 0` with no turns.
 pub const HIDDEN_DIAGNOSIS: [&str; 2] = [
     "Transcript hidden: the API returned no turns for a conversation that has some.",
@@ -460,5 +491,36 @@ mod tests {
             plain_text(&sample()),
             "[00:01] AGENT: Hi, how can I help?\n[00:06] USER: Book a ␛table␛\n[00:09] AGENT: Sure\n"
         );
+    }
+
+    #[test]
+    fn marks_go_under_the_metadata_and_turns_shift() {
+        let on = Toggles {
+            intents: true,
+            translation: false,
+        };
+        let plain = build(&sample(), 50, on, FixedOffset::east_opt(0).unwrap());
+        let mut v = plain.clone();
+        insert_marks(&mut v, &crate::store::Marks::default());
+        assert_eq!(v, plain, "no marks, no lines");
+        let marks = crate::store::Marks {
+            status: crate::store::ReviewStatus::NeedsFollowUp,
+            flags: ["latency".to_string()].into(),
+            note: "call back\u{1b}[2J".into(),
+            ..Default::default()
+        };
+        insert_marks(&mut v, &marks);
+        let blank = plain.lines.iter().position(|l| l.spans.is_empty()).unwrap();
+        let texts: Vec<String> = v.lines[blank..blank + 3].iter().map(Line::text).collect();
+        assert!(texts[0].starts_with("review") && texts[0].ends_with("needs follow-up"));
+        assert!(texts[1].ends_with("latency"));
+        assert!(
+            texts[2].starts_with("note") && !texts[2].contains('\u{1b}'),
+            "{}",
+            texts[2]
+        );
+        let shifted: Vec<usize> = plain.turn_starts.iter().map(|t| t + 3).collect();
+        assert_eq!(v.turn_starts, shifted);
+        assert_eq!(v.lines[shifted[0]], plain.lines[plain.turn_starts[0]]);
     }
 }

@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButto
 use crate::api::{ApiError, Conversation, ConversationPage, ErrorKind, ListQuery, RetryNotice};
 use crate::config::CLIENT_ENVS;
 use crate::sanitize::sanitize_line;
+use crate::store::ReviewStatus;
 
 use super::keymap::Action;
 use super::layout::contains;
@@ -14,6 +15,7 @@ use super::live;
 use super::msg::{Effect, Msg, RequestId};
 use super::paging::{FIRST_SLICE_SECS, HANDOFF, IN_PROGRESS, Order, Paging, Row, Slice, VOICE, adapt_delta};
 use super::player;
+use super::review;
 use super::state::{Connection, Input, InputKind, Overlay, PAGE_LIMIT, Pane, State, TimeWindow};
 use super::transcript::{self, build};
 
@@ -33,8 +35,22 @@ pub fn start(s: &mut State) -> Vec<Effect> {
     fx
 }
 
+enum MsgKind {
+    Quiet,
+    Other,
+}
+
 pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
+    // Messages that cannot move the list need no marks loaded.
+    let msg_kind = if matches!(
+        msg,
+        Msg::Tick(_) | Msg::DetailDue { .. } | Msg::Audio(_) | Msg::SaveProgress { .. }
+    ) {
+        MsgKind::Quiet
+    } else {
+        MsgKind::Other
+    };
     match msg {
         Msg::Tick(now) => s.now = now,
         Msg::Resize(w, h) => {
@@ -45,7 +61,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Key(k) => on_key(s, k, &mut fx),
         Msg::Mouse(m) => on_mouse(s, m, &mut fx),
         Msg::Page { req, result } => on_page(s, req, result, &mut fx),
-        Msg::Conversation { req, result } => on_conversation(s, req, result),
+        Msg::Conversation { req, result } => on_conversation(s, req, result, &mut fx),
         Msg::DetailDue { req } => on_detail_due(s, req, &mut fx),
         Msg::Retrying(n) => on_retrying(s, &n),
         Msg::RetryPage { generation } => {
@@ -61,6 +77,22 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::LiveConversation { req, result } => live::on_conversation(s, req, result, &mut fx),
         Msg::PollDue => live::on_poll_due(s, &mut fx),
         Msg::PollPage { req, result } => live::on_poll_page(s, req, result, &mut fx),
+        Msg::Marks { origin, marks } => {
+            let selected = s.list.selected().map(|r| r.id.to_string());
+            let touches = selected.is_some_and(|id| marks.iter().any(|(m, _)| *m == id));
+            if review::on_marks(s, &origin, marks) && touches {
+                rebuild_view(s);
+            }
+        }
+        Msg::MarksSaved { key, result } => {
+            if review::on_saved(s, &key, result) && s.list.selected().is_some_and(|r| *r.id == key.id) {
+                rebuild_view(s);
+            }
+        }
+        Msg::Exported { result } => review::on_exported(s, result),
+    }
+    if !matches!(msg_kind, MsgKind::Quiet) {
+        review::load_visible(s, &mut fx);
     }
     fx
 }
@@ -73,6 +105,7 @@ fn reload(s: &mut State, fx: &mut Vec<Effect>) {
     s.list.paging.generation = generation;
     s.list.paging.delta_secs = FIRST_SLICE_SECS;
     live::on_reload(s);
+    review::on_reload(s);
     s.list.paging.window = Some(s.window.range(s.now));
     s.list.sel = 0;
     s.list.offset = 0;
@@ -147,6 +180,7 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
             s.connection = Connection::Connected;
             s.status.error = None;
             let was_empty = s.list.paging.is_empty();
+            review::cache(s, &page.conversations, fx);
             for c in &page.conversations {
                 // The list's copy is enough for the detail pane when it has its turns.
                 if !c.turns.is_empty() || c.num_turns.unwrap_or(0) == 0 {
@@ -302,7 +336,7 @@ fn on_detail_due(s: &mut State, req: RequestId, fx: &mut Vec<Effect>) {
     fx.push(Effect::FetchConversation { req, id });
 }
 
-fn on_conversation(s: &mut State, req: RequestId, result: Result<Conversation, ApiError>) {
+fn on_conversation(s: &mut State, req: RequestId, result: Result<Conversation, ApiError>, fx: &mut Vec<Effect>) {
     match &s.detail.pending {
         Some((r, _)) if *r == req => {}
         _ => return, // stale: the user moved on
@@ -317,6 +351,7 @@ fn on_conversation(s: &mut State, req: RequestId, result: Result<Conversation, A
             if c.id.is_empty() {
                 c.id = id;
             }
+            review::cache(s, std::slice::from_ref(&c), fx);
             s.detail.cache.insert(c);
             rebuild_view(s);
         }
@@ -339,7 +374,11 @@ pub(super) fn rebuild_view(s: &mut State) {
     let Some(c) = s.detail.cache.get(&id) else {
         return;
     };
-    s.detail.view = Some(build(&c, cols, s.detail.toggles, s.tz));
+    let mut view = build(&c, cols, s.detail.toggles, s.tz);
+    if let Some(m) = s.review.get(&id) {
+        transcript::insert_marks(&mut view, m);
+    }
+    s.detail.view = Some(view);
     recompute_matches(s);
     clamp_detail_scroll(s);
     player::sync_follow(s, false);
@@ -496,6 +535,7 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     match s.overlay {
         Overlay::Help { .. } => return on_help_key(s, k),
         Overlay::WindowPicker { .. } => return on_picker_key(s, k, fx),
+        Overlay::FlagPicker { .. } => return on_flag_picker_key(s, k, fx),
         Overlay::None => {}
     }
     if let Some(action) = s.keymap.action(&k) {
@@ -559,6 +599,34 @@ fn on_picker_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     }
 }
 
+fn on_flag_picker_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let Overlay::FlagPicker { sel } = s.overlay else {
+        return;
+    };
+    let n = review::FLAG_REASONS.len();
+    let choose = match (k.code, s.keymap.action(&k)) {
+        (KeyCode::Char(c @ '1'..='9'), _) => Some(c as usize - '1' as usize).filter(|&i| i < n),
+        (KeyCode::Enter, _) => Some(sel),
+        (KeyCode::Esc, _) | (_, Some(Action::Quit | Action::Back | Action::Flag)) => {
+            s.overlay = Overlay::None;
+            None
+        }
+        (_, Some(Action::Down)) => {
+            s.overlay = Overlay::FlagPicker { sel: (sel + 1) % n };
+            None
+        }
+        (_, Some(Action::Up)) => {
+            s.overlay = Overlay::FlagPicker { sel: (sel + n - 1) % n };
+            None
+        }
+        _ => None,
+    };
+    if let Some(i) = choose {
+        s.overlay = Overlay::None;
+        review::toggle_flag(s, review::FLAG_REASONS[i], fx);
+    }
+}
+
 fn on_input_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     let Some(input) = s.input.as_mut() else {
         return;
@@ -570,12 +638,16 @@ fn on_input_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
             match kind {
                 InputKind::Filter => set_filter(s, "", fx),
                 InputKind::Search => set_search(s, ""),
-                InputKind::Window => {}
+                InputKind::Window | InputKind::Note => {}
             }
         }
         KeyCode::Enter => {
             let text = input.text.clone();
             match kind {
+                InputKind::Note => {
+                    s.input = None;
+                    review::save_note(s, &text, fx);
+                }
                 InputKind::Filter | InputKind::Search => s.input = None,
                 InputKind::Window => match TimeWindow::parse(&text) {
                     Ok(w) => {
@@ -607,7 +679,7 @@ fn live_input(s: &mut State, fx: &mut Vec<Effect>) {
     match input.kind {
         InputKind::Filter => set_filter(s, &text, fx),
         InputKind::Search => set_search(s, &text),
-        InputKind::Window => {}
+        InputKind::Window | InputKind::Note => {}
     }
 }
 
@@ -725,6 +797,18 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 }
                 _ => s.status.note = Some("no transcript loaded to copy".into()),
             }
+        }
+        Action::MarkReviewed => review::toggle_status(s, ReviewStatus::Reviewed, fx),
+        Action::MarkFollowUp => review::toggle_status(s, ReviewStatus::NeedsFollowUp, fx),
+        Action::Flag => review::open_flag_picker(s),
+        Action::EditNote => review::edit_note(s),
+        Action::ExportMarkdown => {
+            let c = s
+                .list
+                .selected()
+                .map(|r| r.id.to_string())
+                .and_then(|id| s.detail.cache.get(&id));
+            review::export(s, c, fx);
         }
         Action::ToggleIntents => {
             s.detail.toggles.intents = !s.detail.toggles.intents;

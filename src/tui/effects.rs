@@ -13,6 +13,8 @@ use crate::app::transcript::clock;
 use crate::app::{Effect, Msg};
 use crate::audio::{SaveOutcome, save_recording};
 
+use super::store_worker::StoreWorker;
+
 /// Spawns network work; cheap to clone.
 #[derive(Clone)]
 pub struct Runner {
@@ -23,6 +25,8 @@ pub struct Runner {
     /// running is aborted so the server sees one request of each kind at a time.
     page_task: Arc<Mutex<Option<AbortHandle>>>,
     detail_task: Arc<Mutex<Option<AbortHandle>>>,
+    /// Where `Effect::Store` goes; without one (no store) those effects are dropped.
+    store: Option<StoreWorker>,
 }
 
 fn replace_task(slot: &Mutex<Option<AbortHandle>>, task: AbortHandle) {
@@ -44,7 +48,14 @@ impl Runner {
             tx,
             page_task: Arc::default(),
             detail_task: Arc::default(),
+            store: None,
         }
+    }
+
+    /// Sends `Effect::Store` work to `worker`.
+    pub fn with_store(mut self, worker: StoreWorker) -> Self {
+        self.store = Some(worker);
+        self
     }
 
     /// Handles the effects that need no terminal; returns the others to the caller.
@@ -97,6 +108,19 @@ impl Runner {
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
                     let _ = tx.send(*msg);
+                });
+                None
+            }
+            Effect::Store(req) => {
+                if let Some(w) = &self.store {
+                    w.send(req);
+                }
+                None
+            }
+            Effect::WriteExport { path, markdown } => {
+                tokio::task::spawn_blocking(move || {
+                    let result = super::store_worker::write_atomic(&path, &markdown);
+                    let _ = tx.send(Msg::Exported { result });
                 });
                 None
             }

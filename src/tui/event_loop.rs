@@ -18,7 +18,9 @@ use crate::ui::{self, Theme};
 use super::clipboard::osc52;
 use super::effects::Runner;
 use super::live::LiveSetup;
+use super::store_worker::StoreWorker;
 use super::terminal;
+use crate::store::Store;
 
 const FRAME: Duration = Duration::from_millis(16);
 
@@ -34,8 +36,21 @@ fn to_msg(ev: Event) -> Option<Msg> {
 
 /// Runs the TUI until the user quits. The terminal is restored on every way out.
 /// With `live`, the webhook receiver is started (and registered) before the terminal is taken.
-pub async fn run(mut state: State, theme: Theme, client: Client, live: Option<LiveSetup>) -> Result<()> {
+pub async fn run(
+    mut state: State,
+    theme: Theme,
+    client: Client,
+    live: Option<LiveSetup>,
+    store: Option<Store>,
+) -> Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let store = match store.map(|s| StoreWorker::spawn(s, tx.clone())).transpose() {
+        Ok(w) => w,
+        Err(e) => {
+            state.review.unavailable = Some(format!("cannot start the store thread: {e}"));
+            None
+        }
+    };
     // One engine for the session, on the same HTTP client (connection pool) as the API calls.
     let (audio_tx, mut audio_rx) = mpsc::unbounded_channel();
     let audio = AudioEngine::start(client.clone(), audio_tx);
@@ -43,7 +58,10 @@ pub async fn run(mut state: State, theme: Theme, client: Client, live: Option<Li
         Some(setup) => Some(super::live::start(setup, &client, tx.clone()).await?),
         None => None,
     };
-    let runner = Runner::new(client, tx.clone());
+    let mut runner = Runner::new(client, tx.clone());
+    if let Some(w) = store {
+        runner = runner.with_store(w);
+    }
     terminal::install_panic_hook();
     let mut term = terminal::enter()?;
     let _guard = terminal::Guard;

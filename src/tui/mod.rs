@@ -4,6 +4,7 @@ pub mod clipboard;
 pub mod effects;
 pub mod event_loop;
 pub mod live;
+pub mod store_worker;
 pub mod terminal;
 
 use std::net::SocketAddr;
@@ -35,6 +36,9 @@ pub struct BrowseArgs {
     /// Without webhooks: look for new calls this often (e.g. 30s, 2m) and add them at the top.
     #[arg(long, value_name = "DURATION", value_parser = live::parse_poll)]
     pub poll: Option<Duration>,
+    /// The local store (cache and review marks) [default: <data dir>/callscope.db].
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -46,6 +50,9 @@ pub struct DemoArgs {
     /// by webhook at the TUI's own receiver (0 = static data).
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub new_call_every: f64,
+    /// The demo's own store, so demo marks never mix with real ones [default: <data dir>/demo.db].
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
 }
 
 impl Default for DemoArgs {
@@ -53,6 +60,7 @@ impl Default for DemoArgs {
         DemoArgs {
             seed: 7,
             new_call_every: 5.0,
+            store: None,
         }
     }
 }
@@ -91,7 +99,8 @@ pub async fn browse(args: BrowseArgs) -> Result<i32> {
         }
         None => None,
     };
-    open(cfg, None, live, args.poll).await
+    let store = args.store.unwrap_or_else(crate::store::default_path);
+    open(cfg, None, live, args.poll, &store).await
 }
 
 /// `callscope demo`: the TUI against an in-process stand-in on free loopback ports.
@@ -124,13 +133,20 @@ pub async fn demo(args: DemoArgs) -> Result<i32> {
         secrets: Vec::new(),
         register: true,
     };
-    let code = open(cfg, Some("demo stand-in"), Some(live), None).await;
+    let store = args.store.unwrap_or_else(|| config::default_data_dir().join("demo.db"));
+    let code = open(cfg, Some("demo stand-in"), Some(live), None, &store).await;
     drop(server);
     code
 }
 
 /// `place` replaces the region label in the header (the demo's loopback URL says little).
-async fn open(cfg: Config, place: Option<&str>, live: Option<live::LiveSetup>, poll: Option<Duration>) -> Result<i32> {
+async fn open(
+    cfg: Config,
+    place: Option<&str>,
+    live: Option<live::LiveSetup>,
+    poll: Option<Duration>,
+    store_path: &std::path::Path,
+) -> Result<i32> {
     let keymap = KeyMap::from_config(&cfg.file.keys).context("invalid [keys] in the config file")?;
     let theme = Theme::from_config(&cfg.file.theme).context("invalid [theme] in the config file")?;
     let client = Client::new(&cfg)?;
@@ -148,7 +164,18 @@ async fn open(cfg: Config, place: Option<&str>, live: Option<live::LiveSetup>, p
     // the screen, fd 2 goes to the log file.
     terminal::stderr_to(&log);
     state.live.poll_every = poll;
-    event_loop::run(state, theme, client, live).await?;
+    state.review.exports_dir = config::default_data_dir().join("exports");
+    // Without a store the TUI still works; marks say why they are unavailable.
+    let store = match crate::store::Store::open(store_path) {
+        Ok(store) => Some(store),
+        Err(e) => {
+            tracing::warn!("store unavailable: {e}");
+            state.review.unavailable = Some(e.headline());
+            state.status.note = Some(format!("{} — {}", e.headline(), e.hint()));
+            None
+        }
+    };
+    event_loop::run(state, theme, client, live, store).await?;
     tracing::info!(log = %log.display(), "callscope TUI done");
     Ok(0)
 }

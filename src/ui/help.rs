@@ -65,6 +65,28 @@ pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
                 );
             }
         }
+        Overlay::FlagPicker { sel } => {
+            let entries = crate::app::review::FLAG_REASONS;
+            let flags = s.list.selected().and_then(|r| s.review.get(&r.id)).map(|m| &m.flags);
+            let r = centered(area, 34, entries.len() as u16 + 2);
+            Clear.render(r, buf);
+            Block::bordered()
+                .border_type(BorderType::Thick)
+                .border_style(Theme::fg(theme.accent))
+                .title(" Flag: reason ")
+                .render(r, buf);
+            let w = r.width.saturating_sub(2) as usize;
+            for (i, e) in entries.iter().enumerate() {
+                let on = flags.is_some_and(|f| f.contains(*e));
+                let text = fit(&format!(" {} {} {e}", i + 1, if on { '⚑' } else { ' ' }), w);
+                let style = if i == *sel {
+                    theme.selected()
+                } else {
+                    ratatui::style::Style::default()
+                };
+                buf.set_stringn(r.x + 1, r.y + 1 + i as u16, text, w, style);
+            }
+        }
         Overlay::WindowPicker { sel } => {
             let entries = picker_entries();
             let r = centered(area, 30, entries.len() as u16 + 2);

@@ -6,15 +6,22 @@ use ratatui::style::Style;
 use ratatui::widgets::{Block, BorderType, Widget};
 
 use crate::app::paging::{HANDOFF, IN_PROGRESS, LIVE, NO_TURNS, Row, VOICE};
+use crate::app::review;
 use crate::app::state::{Pane, State};
 use crate::app::transcript::clock;
 use crate::app::update::EMPTY_HINT;
 use crate::sanitize::{fit, wrap};
+use crate::store::Marks;
 
 use super::Theme;
 
 /// One row's text: `11-27 09:15 ☎ 02:14  12t ✦ ● ⊘ ⇄ billing` (✦ arrived live).
 pub fn row_text(r: &Row, tz: chrono::FixedOffset) -> String {
+    row_text_marked(r, tz, None)
+}
+
+/// `row_text` with review icons after the turn count: ✓ reviewed, ↻ follow-up, ⚑ flagged.
+pub fn row_text_marked(r: &Row, tz: chrono::FixedOffset, marks: Option<&Marks>) -> String {
     let when = r
         .started_at()
         .map(|t| t.with_timezone(&tz).format("%m-%d %H:%M").to_string())
@@ -26,6 +33,10 @@ pub fn row_text(r: &Row, tz: chrono::FixedOffset) -> String {
         clock(r.duration as i64)
     };
     let mut t = format!("{when} {glyph} {dur:>5} {:>4}t", r.turns);
+    if let Some(icons) = marks.map(review::icons).filter(|i| !i.is_empty()) {
+        t.push(' ');
+        t.push_str(&icons);
+    }
     if r.has(LIVE) {
         t.push_str(" ✦");
     }
@@ -87,7 +98,10 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         let Some(row) = s.list.row_at(pos) else { break };
         let selected = pos == s.list.sel;
         let marker = if selected { "▶ " } else { "  " };
-        let text = fit(&format!("{marker}{}", row_text(row, s.tz)), cols);
+        let text = fit(
+            &format!("{marker}{}", row_text_marked(row, s.tz, s.review.get(&row.id))),
+            cols,
+        );
         let style = if selected {
             if focused {
                 theme.selected()

@@ -78,6 +78,7 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             InputKind::Filter => ("filter", "enter keep · esc clear"),
             InputKind::Search => ("search", "enter keep · n/N next/prev · esc clear"),
             InputKind::Window => ("window (90m, 6h, 3d, 2w)", "enter apply · esc cancel"),
+            InputKind::Note => ("note", "enter save (empty clears) · esc cancel"),
         };
         let line = Line::from(vec![
             Span::styled(

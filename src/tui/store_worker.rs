@@ -1,0 +1,100 @@
+//! The store on its own thread: `Store` is synchronous, so caching and marks run here and
+//! answers go back to the event loop as messages. The thread ends when the worker is dropped.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::app::Msg;
+use crate::app::review::{MarkChange, StoreRequest};
+use crate::store::{Store, StoreError};
+
+#[derive(Clone)]
+pub struct StoreWorker {
+    tx: mpsc::Sender<StoreRequest>,
+}
+
+impl StoreWorker {
+    /// Starts the thread that owns `store`.
+    pub fn spawn(store: Store, answers: UnboundedSender<Msg>) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("callscope-store".into())
+            .spawn(move || serve(store, rx, answers))?;
+        Ok(StoreWorker { tx })
+    }
+
+    pub fn send(&self, req: StoreRequest) {
+        // The thread only stops when this sender is dropped, so a send cannot fail here.
+        let _ = self.tx.send(req);
+    }
+}
+
+fn describe(e: &StoreError) -> String {
+    format!("{} — {}", e.headline(), e.hint())
+}
+
+fn serve(mut store: Store, rx: mpsc::Receiver<StoreRequest>, answers: UnboundedSender<Msg>) {
+    while let Ok(req) = rx.recv() {
+        let msg = handle(&mut store, req);
+        if let Some(msg) = msg
+            && answers.send(msg).is_err()
+        {
+            return; // the event loop is gone
+        }
+    }
+}
+
+/// Performs one request; the answer, if the app wants one.
+pub fn handle(store: &mut Store, req: StoreRequest) -> Option<Msg> {
+    match req {
+        StoreRequest::Cache { origin, conversations } => {
+            // A cache failure costs nothing visible (the list works from the API); log it.
+            if let Err(e) = store.cache(&origin, &conversations) {
+                tracing::warn!("caching {} conversations failed: {}", conversations.len(), describe(&e));
+            }
+            None
+        }
+        StoreRequest::LoadMarks { origin, ids } => {
+            let mut marks = Vec::with_capacity(ids.len());
+            for id in ids {
+                match store.marks(&origin.key(id.as_str())) {
+                    Ok(m) => marks.push((id, m)),
+                    Err(e) => tracing::warn!("loading marks failed: {}", describe(&e)),
+                }
+            }
+            Some(Msg::Marks { origin, marks })
+        }
+        StoreRequest::Change { key, change } => {
+            let result = store
+                .update_marks(&key, |m| match change {
+                    MarkChange::Status(s) => m.status = s,
+                    MarkChange::ToggleFlag(code) => {
+                        if !m.flags.remove(&code) {
+                            m.flags.insert(code);
+                        }
+                    }
+                    MarkChange::Note(n) => m.note = n,
+                })
+                .map_err(|e| describe(&e));
+            Some(Msg::MarksSaved { key, result })
+        }
+    }
+}
+
+/// Writes `contents` to `path` through a temporary file in the same directory, so a reader
+/// never sees half a file.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<PathBuf, String> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| format!("{} has no directory", path.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let tmp = path.with_extension("md.part");
+    std::fs::write(&tmp, contents).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", path.display())
+    })?;
+    Ok(path.to_path_buf())
+}
