@@ -563,39 +563,50 @@ pub fn picker_entries() -> Vec<String> {
     v
 }
 
+/// What a key does in a small picker of `n` entries with `sel` highlighted.
+enum PickerMove {
+    Choose(usize),
+    Close,
+    Highlight(usize),
+    Nothing,
+}
+
+fn picker_move(s: &State, k: &KeyEvent, sel: usize, n: usize, toggle: Action) -> PickerMove {
+    if let KeyCode::Char(c @ '1'..='9') = k.code
+        && let Some(i) = Some(c as usize - '1' as usize).filter(|&i| i < n)
+    {
+        return PickerMove::Choose(i);
+    }
+    match (k.code, s.keymap.action(k)) {
+        (KeyCode::Enter, _) => PickerMove::Choose(sel),
+        (KeyCode::Esc, _) | (_, Some(Action::Quit | Action::Back)) => PickerMove::Close,
+        (_, Some(a)) if a == toggle => PickerMove::Close,
+        (_, Some(Action::Down)) => PickerMove::Highlight((sel + 1) % n),
+        (_, Some(Action::Up)) => PickerMove::Highlight((sel + n - 1) % n),
+        _ => PickerMove::Nothing,
+    }
+}
+
 fn on_picker_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     let Overlay::WindowPicker { sel } = s.overlay else {
         return;
     };
-    let n = TimeWindow::PRESETS.len() + 1;
-    let choose = match (k.code, s.keymap.action(&k)) {
-        (KeyCode::Char(c @ '1'..='5'), _) => Some(c as usize - '1' as usize),
-        (KeyCode::Enter, _) => Some(sel),
-        (KeyCode::Esc, _) | (_, Some(Action::Quit | Action::Back | Action::Window)) => {
+    match picker_move(s, &k, sel, TimeWindow::PRESETS.len() + 1, Action::Window) {
+        PickerMove::Choose(i) => {
             s.overlay = Overlay::None;
-            None
+            if let Some((_, secs)) = TimeWindow::PRESETS.get(i) {
+                s.window = TimeWindow { secs: *secs };
+                reload(s, fx);
+            } else {
+                s.input = Some(Input {
+                    kind: InputKind::Window,
+                    text: String::new(),
+                });
+            }
         }
-        (_, Some(Action::Down)) => {
-            s.overlay = Overlay::WindowPicker { sel: (sel + 1) % n };
-            None
-        }
-        (_, Some(Action::Up)) => {
-            s.overlay = Overlay::WindowPicker { sel: (sel + n - 1) % n };
-            None
-        }
-        _ => None,
-    };
-    if let Some(i) = choose {
-        s.overlay = Overlay::None;
-        if let Some((_, secs)) = TimeWindow::PRESETS.get(i) {
-            s.window = TimeWindow { secs: *secs };
-            reload(s, fx);
-        } else {
-            s.input = Some(Input {
-                kind: InputKind::Window,
-                text: String::new(),
-            });
-        }
+        PickerMove::Close => s.overlay = Overlay::None,
+        PickerMove::Highlight(sel) => s.overlay = Overlay::WindowPicker { sel },
+        PickerMove::Nothing => {}
     }
 }
 
@@ -603,27 +614,14 @@ fn on_flag_picker_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     let Overlay::FlagPicker { sel } = s.overlay else {
         return;
     };
-    let n = review::FLAG_REASONS.len();
-    let choose = match (k.code, s.keymap.action(&k)) {
-        (KeyCode::Char(c @ '1'..='9'), _) => Some(c as usize - '1' as usize).filter(|&i| i < n),
-        (KeyCode::Enter, _) => Some(sel),
-        (KeyCode::Esc, _) | (_, Some(Action::Quit | Action::Back | Action::Flag)) => {
+    match picker_move(s, &k, sel, review::FLAG_REASONS.len(), Action::Flag) {
+        PickerMove::Choose(i) => {
             s.overlay = Overlay::None;
-            None
+            review::toggle_flag(s, review::FLAG_REASONS[i], fx);
         }
-        (_, Some(Action::Down)) => {
-            s.overlay = Overlay::FlagPicker { sel: (sel + 1) % n };
-            None
-        }
-        (_, Some(Action::Up)) => {
-            s.overlay = Overlay::FlagPicker { sel: (sel + n - 1) % n };
-            None
-        }
-        _ => None,
-    };
-    if let Some(i) = choose {
-        s.overlay = Overlay::None;
-        review::toggle_flag(s, review::FLAG_REASONS[i], fx);
+        PickerMove::Close => s.overlay = Overlay::None,
+        PickerMove::Highlight(sel) => s.overlay = Overlay::FlagPicker { sel },
+        PickerMove::Nothing => {}
     }
 }
 
