@@ -3,60 +3,12 @@
 //! the list keeps working, `s` saves a WAV that hound opens, and no ALSA chatter reaches
 //! the screen. Skips (with a message) only when tmux is not installed.
 
+mod tmux;
+
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.run(&["send-keys", "-t", "e2e", k]);
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "e2e"])
-    }
-
-    fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
-    }
-}
-
-fn shell_quote(p: &Path) -> String {
-    format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
-}
+use tmux::{Tmux, shell_quote};
 
 /// The player line (second from the bottom).
 fn player_line(screen: &str) -> String {
@@ -79,7 +31,7 @@ fn position(screen: &str) -> Option<u64> {
 
 #[test]
 fn plays_silently_without_a_device_and_saves_a_wav() {
-    if Command::new("tmux").arg("-V").output().is_err() {
+    if !tmux::tmux_available() {
         eprintln!("SKIPPED: tmux is not installed, so the end-to-end player test cannot run");
         return;
     }
