@@ -6,7 +6,6 @@
 mod tmux;
 
 use std::path::Path;
-use std::process::Command;
 
 use tmux::{Tmux, shell_quote};
 
