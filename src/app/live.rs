@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::api::{ApiError, Conversation, ConversationPage, ListQuery};
+use crate::api::{ApiError, Conversation, ConversationPage};
 use crate::sanitize::sanitize_line;
 
 use super::msg::{Effect, Msg, RequestId};
 use super::paging::{HANDOFF, LIVE, Order, Row};
-use super::state::{PAGE_LIMIT, State};
+use super::state::State;
 use super::update::{connection_after, rebuild_view, row_matches, select};
 
 /// What the webhook receiver reports, already reduced to what the list needs.
@@ -308,16 +308,7 @@ fn request_poll(s: &mut State, start: DateTime<Utc>, end: DateTime<Utc>, cursor:
     s.live.poll = Some(PollWalk { req, start, end });
     fx.push(Effect::FetchPoll {
         req,
-        query: ListQuery {
-            start_time: Some(start),
-            end_time: Some(end),
-            limit: Some(PAGE_LIMIT),
-            cursor,
-            client_env: Some(s.client_env.clone()),
-            channels: s.channel.api_values(),
-            include_latency: true,
-            ..ListQuery::default()
-        },
+        query: s.list_query(start, end, cursor),
     });
 }
 

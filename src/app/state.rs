@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration as TimeDelta, FixedOffset, Utc};
 
-use crate::api::Conversation;
+use crate::api::{Conversation, ListQuery};
 use crate::sanitize::{sanitize_line, wrap};
 
 use super::keymap::KeyMap;
@@ -365,6 +365,21 @@ impl State {
             ratatui::layout::Rect::new(0, 0, self.width, self.height),
             self.banner_lines(),
         )
+    }
+
+    /// The list query for `[start, end)` under the current environment and channel filter:
+    /// the same shape for list pages and live polls, so both see the same calls.
+    pub(crate) fn list_query(&self, start: DateTime<Utc>, end: DateTime<Utc>, cursor: Option<String>) -> ListQuery {
+        ListQuery {
+            start_time: Some(start),
+            end_time: Some(end),
+            limit: Some(PAGE_LIMIT),
+            cursor,
+            client_env: Some(self.client_env.clone()),
+            channels: self.channel.api_values(),
+            include_latency: true,
+            ..ListQuery::default()
+        }
     }
 
     pub(crate) fn take_req(&mut self) -> RequestId {

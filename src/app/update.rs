@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
-use crate::api::{ApiError, Conversation, ConversationPage, ErrorKind, ListQuery, RetryNotice};
+use crate::api::{ApiError, Conversation, ConversationPage, ErrorKind, RetryNotice};
 use crate::config::CLIENT_ENVS;
 use crate::sanitize::sanitize_line;
 use crate::store::ReviewStatus;
@@ -143,16 +143,7 @@ fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
             (slice.start, slice.end, slice.cursor.clone())
         }
     };
-    let query = ListQuery {
-        start_time: Some(start),
-        end_time: Some(end),
-        limit: Some(PAGE_LIMIT),
-        cursor,
-        client_env: Some(s.client_env.clone()),
-        channels: s.channel.api_values(),
-        include_latency: true,
-        ..ListQuery::default()
-    };
+    let query = s.list_query(start, end, cursor);
     let req = s.take_req();
     s.list.paging.in_flight = Some(req);
     fx.push(Effect::FetchPage { req, query });
