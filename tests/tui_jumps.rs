@@ -221,3 +221,18 @@ fn shifted_keys_arrive_with_shift_and_are_remappable() {
     );
     assert_eq!(km.action(&shifted('J')), None);
 }
+
+#[test]
+fn help_lists_the_jumps() {
+    let rows = KeyMap::default().help_rows();
+    for (keys, desc) in [
+        ("u", "jump to the next call not marked reviewed"),
+        ("\"", "jump to the previous flagged call"),
+        ("J", "jump to the next handed-off call"),
+    ] {
+        assert!(
+            rows.contains(&(keys.to_string(), desc)),
+            "help is missing {keys}: {rows:?}"
+        );
+    }
+}
