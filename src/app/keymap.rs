@@ -79,6 +79,12 @@ actions! {
     MarkFollowUp => "mark_follow_up", "review: needs follow-up ⇄ new (↻)", ["F"];
     Flag => "flag", "review: flag/unflag with a reason (⚑)", ["!"];
     EditNote => "edit_note", "review: edit the note", ["a"];
+    NextUnreviewed => "next_unreviewed", "jump to the next call not marked reviewed", ["u"];
+    PrevUnreviewed => "prev_unreviewed", "jump to the previous call not marked reviewed", ["U"];
+    NextFlagged => "next_flagged", "jump to the next flagged call", ["'"];
+    PrevFlagged => "prev_flagged", "jump to the previous flagged call", ["\""];
+    NextHandoff => "next_handoff", "jump to the next handed-off call", ["J"];
+    PrevHandoff => "prev_handoff", "jump to the previous handed-off call", ["K"];
     ExportMarkdown => "export_markdown", "export with marks to <data dir>/exports/<id>.md and copy", ["x"];
     Help => "help", "this help", ["?"];
     Quit => "quit", "quit", ["q", "ctrl-c"];

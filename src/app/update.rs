@@ -9,6 +9,7 @@ use crate::config::CLIENT_ENVS;
 use crate::sanitize::sanitize_line;
 use crate::store::ReviewStatus;
 
+use super::jumps::{self, JumpKind};
 use super::keymap::Action;
 use super::layout::contains;
 use super::live;
@@ -791,6 +792,12 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::MarkFollowUp => review::toggle_status(s, ReviewStatus::NeedsFollowUp, fx),
         Action::Flag => review::open_flag_picker(s),
         Action::EditNote => review::edit_note(s),
+        Action::NextUnreviewed => jumps::jump(s, JumpKind::Unreviewed, true, fx),
+        Action::PrevUnreviewed => jumps::jump(s, JumpKind::Unreviewed, false, fx),
+        Action::NextFlagged => jumps::jump(s, JumpKind::Flagged, true, fx),
+        Action::PrevFlagged => jumps::jump(s, JumpKind::Flagged, false, fx),
+        Action::NextHandoff => jumps::jump(s, JumpKind::Handoff, true, fx),
+        Action::PrevHandoff => jumps::jump(s, JumpKind::Handoff, false, fx),
         Action::ExportMarkdown => {
             let c = s
                 .list
