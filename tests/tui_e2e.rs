@@ -3,10 +3,9 @@
 
 mod tmux;
 
-use std::path::Path;
 use std::process::Command;
 
-use tmux::{Tmux, shell_quote, tmux_available};
+use tmux::{Tmux, tmux_available};
 
 #[test]
 fn demo_in_tmux() {
@@ -15,21 +14,8 @@ fn demo_in_tmux() {
         return;
     }
     let home = tempfile::tempdir().unwrap();
-    let bin = Path::new(env!("CARGO_BIN_EXE_callscope"));
     let h = home.path();
-    let cmd = format!(
-        "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {bin} demo --new-call-every 1; echo callscope-exit=$?; sleep 120",
-        home = shell_quote(h),
-        bin = shell_quote(bin),
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let t = Tmux {
-        socket: format!("callscope-e2e-{}-{nanos}", std::process::id()),
-    };
-    t.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+    let t = Tmux::demo("e2e", h, "--new-call-every 1");
 
     // The list loads (newest first) and the first transcript shows.
     let first = t.wait_for("the first page", 30, |s| s.contains(" loaded, ") && s.contains("AGENT"));

@@ -5,9 +5,7 @@
 
 mod tmux;
 
-use std::path::Path;
-
-use tmux::{Tmux, shell_quote};
+use tmux::Tmux;
 
 /// The player line (second from the bottom).
 fn player_line(screen: &str) -> String {
@@ -36,20 +34,7 @@ fn plays_silently_without_a_device_and_saves_a_wav() {
     }
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    let bin = Path::new(env!("CARGO_BIN_EXE_callscope"));
-    let cmd = format!(
-        "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {bin} demo --new-call-every 0; echo callscope-exit=$?; sleep 120",
-        home = shell_quote(h),
-        bin = shell_quote(bin),
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let t = Tmux {
-        socket: format!("callscope-player-{}-{nanos}", std::process::id()),
-    };
-    t.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+    let t = Tmux::demo("player", h, "--new-call-every 0");
     let first_page = t.wait_for("the first page", 30, |s| s.contains(" loaded, ") && s.contains("AGENT"));
 
     // Select the first completed voice call (☎ without the in-progress ●) and play it.

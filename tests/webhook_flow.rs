@@ -249,37 +249,14 @@ async fn unsubscribed_disabled_and_deleted_endpoints_get_nothing() {
     assert_eq!(deliverer.attempts().len(), 1);
 }
 
-/// The quickstart's Flask handler, verbatim between the markers (plus `import os`, the
-/// `process_conversation` it calls, and `app.run`).
-const QUICKSTART_FLASK: &str = r#"import os
-# --- verbatim from the quickstart, Step 5 ---
-import hashlib
-import hmac
-from flask import Flask, request, abort
-
-app = Flask(__name__)
-SIGNING_SECRET = os.environ["POLYAI_WEBHOOK_SECRET"].encode()
-
-@app.post("/polyai-events")
-def handle():
-    body = request.get_data()
-    sig = request.headers.get("X-PolyAI-Signature", "")
-
-    expected = hmac.new(SIGNING_SECRET, body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(sig, expected):
-        abort(401)
-
-    event = request.get_json()
-    if event["type"] == "conversation.completed":
-        process_conversation(event["data"]["conversation_id"])
-    return "", 204
-# --- end of the quickstart ---
-
-def process_conversation(conversation_id):
-    print(conversation_id, flush=True)
-
-app.run(host="127.0.0.1", port=int(os.environ["PORT"]))
-"#;
+/// The quickstart's Flask handler, verbatim (`tests/quickstart/step5_verify.py`), plus the
+/// `import os` and `process_conversation` it leaves to the reader, and `app.run`.
+fn quickstart_flask() -> String {
+    format!(
+        "import os\n{}\ndef process_conversation(conversation_id):\n    print(conversation_id, flush=True)\n\napp.run(host=\"127.0.0.1\", port=int(os.environ[\"PORT\"]))\n",
+        include_str!("quickstart/step5_verify.py")
+    )
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quickstarts_flask_handler_accepts_our_deliveries() {
@@ -304,7 +281,7 @@ async fn the_quickstarts_flask_handler_accepts_our_deliveries() {
     let secret = register(&registry, format!("http://127.0.0.1:{port}/polyai-events"));
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("handler.py");
-    std::fs::write(&script, QUICKSTART_FLASK).unwrap();
+    std::fs::write(&script, quickstart_flask()).unwrap();
     let mut child = std::process::Command::new("python3")
         .arg(&script)
         .env("POLYAI_WEBHOOK_SECRET", secret.expose())
