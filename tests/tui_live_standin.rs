@@ -2,6 +2,8 @@
 //! every 200 ms, the TUI's receiver registers itself through the Webhooks API, each completion
 //! is fetched by id through the effect runner, and the app state gains the calls at the top.
 
+mod common;
+
 use std::time::Duration;
 
 use callscope::api::Client;
@@ -32,16 +34,7 @@ async fn live_calls_from_the_standin_appear_at_the_top() {
     })
     .await
     .unwrap();
-    let env = |k: &str| match k {
-        "POLYAI_API_KEY" => Some(s.api_key.clone()),
-        "POLYAI_BASE_URL" => Some(s.runtime_url.clone()),
-        "POLYAI_PLATFORM_URL" => Some(s.platform_url.clone()),
-        "POLYAI_ACCOUNT_ID" => Some(s.account_id.clone()),
-        "POLYAI_PROJECT_ID" => Some(s.project_id.clone()),
-        _ => None,
-    };
-    let cfg = Config::resolve_with_file(&ConnectionArgs::default(), &env, FileConfig::default()).unwrap();
-    let client = Client::new(&cfg).unwrap();
+    let client = common::client(&s);
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let receiver = live::start(

@@ -2,10 +2,11 @@
 //! listener with `Client`, simulated live calls inserted into the stand-in's data set and
 //! delivered to a receiver, then fetched back from the runtime listener.
 
+mod common;
+
 use std::time::Duration;
 
-use callscope::api::{Client, ErrorKind, HostFamily};
-use callscope::config::{Config, ConnectionArgs, FileConfig};
+use callscope::api::{ErrorKind, HostFamily};
 use callscope::standin::{self, StandinOptions};
 use callscope::webhook::{EventType, ReceiverConfig, SigningSecret, receiver};
 use reqwest::Method;
@@ -22,16 +23,7 @@ async fn live_calls_through_the_standin_reach_the_receiver_and_can_be_fetched() 
     })
     .await
     .unwrap();
-    let env = |k: &str| match k {
-        "POLYAI_API_KEY" => Some(s.api_key.clone()),
-        "POLYAI_BASE_URL" => Some(s.runtime_url.clone()),
-        "POLYAI_PLATFORM_URL" => Some(s.platform_url.clone()),
-        "POLYAI_ACCOUNT_ID" => Some(s.account_id.clone()),
-        "POLYAI_PROJECT_ID" => Some(s.project_id.clone()),
-        _ => None,
-    };
-    let cfg = Config::resolve_with_file(&ConnectionArgs::default(), &env, FileConfig::default()).unwrap();
-    let client = Client::new(&cfg).unwrap();
+    let client = common::client(&s);
 
     // The receiver the TUI would run, on loopback.
     let mut rx = receiver(ReceiverConfig::new(vec![]));
