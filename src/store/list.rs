@@ -15,6 +15,9 @@ pub struct Scope {
     pub account: Option<String>,
     pub project: Option<String>,
     pub environment: Option<String>,
+    /// Conversations that started in `[since, until)`, unix ms (the TUI's time window).
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
 }
 
 impl Scope {
@@ -24,7 +27,15 @@ impl Scope {
             account: Some(account.into()),
             project: Some(project.into()),
             environment: Some(environment.into()),
+            ..Scope::default()
         }
+    }
+
+    /// The same scope, narrowed to conversations that started in `[start, end)`.
+    pub fn started_between(mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        self.since_ms = Some(start.timestamp_millis());
+        self.until_ms = Some(end.timestamp_millis());
+        self
     }
 
     /// Every environment of one project.
@@ -32,7 +43,7 @@ impl Scope {
         Scope {
             account: Some(account.into()),
             project: Some(project.into()),
-            environment: None,
+            ..Scope::default()
         }
     }
 
@@ -56,6 +67,12 @@ impl Scope {
             if let Some(v) = v {
                 w.push(col, [Value::Text(v.clone())]);
             }
+        }
+        if let Some(ms) = self.since_ms {
+            w.push("c.started_at >= ?", [Value::Integer(ms)]);
+        }
+        if let Some(ms) = self.until_ms {
+            w.push("c.started_at < ?", [Value::Integer(ms)]);
         }
     }
 }
@@ -203,6 +220,39 @@ impl Store {
             .prepare_cached(&sql)?
             .query_row(rusqlite::params_from_iter(w.params), |r| r.get(0))?;
         Ok(n as u64)
+    }
+
+    /// The rows of these conversations, in the order given (those not cached are left out).
+    pub fn rows_for(&self, keys: &[ConversationKey]) -> StoreResult<Vec<ListRow>> {
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {} FROM conversations c
+             WHERE c.account = ?1 AND c.project = ?2 AND c.environment = ?3 AND c.id = ?4",
+            row_columns()
+        ))?;
+        let mut rows = Vec::with_capacity(keys.len());
+        for k in keys {
+            let mut found = stmt.query_map(rusqlite::params![k.account, k.project, k.environment, k.id], read_row)?;
+            if let Some(row) = found.next() {
+                rows.push(row?);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Which of `ids` (cached under `scope`) match `filter`: the filter's whole meaning, review
+    /// marks included, lives in SQL, so pages from the API are judged exactly like the cache.
+    pub fn matching_ids(&self, scope: &Scope, filter: &Filter, ids: &[String]) -> StoreResult<Vec<String>> {
+        let mut w = SqlWhere::default();
+        w.push(
+            "c.id IN (SELECT value FROM json_each(?))",
+            [Value::Text(serde_json::to_string(ids)?)],
+        );
+        scope.compile_into(&mut w);
+        filter.compile_into(&mut w);
+        let sql = format!("SELECT c.id FROM conversations c WHERE {}", w.sql());
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let found = stmt.query_map(rusqlite::params_from_iter(w.params), |r| r.get::<_, String>(0))?;
+        Ok(found.collect::<Result<_, _>>()?)
     }
 
     pub(crate) fn query_rows(
