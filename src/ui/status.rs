@@ -75,7 +75,14 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let w = area.width as usize;
     if let Some(input) = &s.input {
         let (label, help) = match input.kind {
-            InputKind::Filter => ("filter", "enter keep · esc clear"),
+            InputKind::ListSearch => (
+                "search transcripts",
+                "as you type: cache · enter: server too · user:/agent: prefix · esc clear",
+            ),
+            InputKind::Filter => (
+                "filter",
+                "enter apply · esc cancel · voice chat handoff !handoff in-progress duration:60..300 intent:X latency>2 unreviewed reviewed follow-up flagged",
+            ),
             InputKind::Search => ("search", "enter keep · n/N next/prev · esc clear"),
             InputKind::Window => ("window (90m, 6h, 3d, 2w)", "enter apply · esc cancel"),
             InputKind::Note => ("note", "enter save (empty clears) · esc cancel"),
