@@ -148,8 +148,7 @@ impl Row {
             duration: r.total_duration.unwrap_or(u32::MAX),
             turns: r.num_turns.unwrap_or(0),
             flags,
-            // The store keeps no handoff reason column; the detail pane shows it.
-            handoff_reason: Box::from(""),
+            handoff_reason: sanitize_line(&r.handoff_reason).into_boxed_str(),
         }
     }
 

@@ -516,7 +516,13 @@ fn on_cached_conversation(s: &mut State, req: RequestId, conversation: Option<Co
             s.detail.cache.insert(c);
             rebuild_view(s);
         }
-        // Not cached, only its summary, or still in progress: ask the API.
+        // Still in progress: show what the cache has while the API is asked for the rest.
+        Some(c) if !c.turns.is_empty() => {
+            s.detail.cache.insert(c);
+            rebuild_view(s);
+            fx.push(Effect::FetchConversation { req, id });
+        }
+        // Not cached, or only its summary: ask the API.
         _ => fx.push(Effect::FetchConversation { req, id }),
     }
 }
@@ -910,7 +916,13 @@ fn live_input(s: &mut State, fx: &mut Vec<Effect>) {
     let text = input.text.clone();
     match input.kind {
         // Without a cache there is nothing to show while typing: Enter asks the server.
-        InputKind::ListSearch if s.cache_first => set_list_search(s, Some(ListSearch::parse(&text, false)), fx),
+        InputKind::ListSearch if s.cache_first => {
+            let q = ListSearch::parse(&text, false);
+            // `user:` alone is half typed: keep the results until a word follows.
+            if !q.text.is_empty() || text.trim().is_empty() {
+                set_list_search(s, Some(q), fx);
+            }
+        }
         InputKind::Search => set_search(s, &text),
         InputKind::ListSearch | InputKind::Filter | InputKind::Window | InputKind::Note => {}
     }

@@ -107,6 +107,8 @@ pub struct ListRow {
     pub max_latency: Option<f64>,
     pub status: ReviewStatus,
     pub flagged: bool,
+    /// Empty without a handoff.
+    pub handoff_reason: String,
     started_at_ms: i64,
 }
 
@@ -139,7 +141,8 @@ pub(crate) fn row_columns() -> String {
         "c.account, c.project, c.environment, c.id, c.started_at, c.channel, c.total_duration, c.num_turns,
          c.handoff, c.in_progress, c.transcript_hidden, c.has_transcript, c.max_latency,
          coalesce((SELECT m.status FROM conversation_marks m WHERE {MARK_JOIN}), 'new'),
-         EXISTS (SELECT 1 FROM conversation_flags m WHERE {MARK_JOIN})"
+         EXISTS (SELECT 1 FROM conversation_flags m WHERE {MARK_JOIN}),
+         CASE WHEN c.handoff THEN coalesce(c.wire ->> '$.handoff_reason', '') ELSE '' END"
     )
 }
 
@@ -167,6 +170,7 @@ pub(crate) fn read_row(r: &rusqlite::Row) -> rusqlite::Result<ListRow> {
         // The schema's CHECK constraint admits only known statuses.
         status: ReviewStatus::parse(&status).unwrap_or_default(),
         flagged: r.get(14)?,
+        handoff_reason: r.get(15)?,
         started_at_ms,
     })
 }

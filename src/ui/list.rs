@@ -62,17 +62,21 @@ fn title(s: &State, cols: u16) -> String {
     // Where the rows come from, when not (yet) from the API.
     let from = match (p.source, s.list.from_cache_only()) {
         (Source::Cache, true) => " · cache only",
-        (Source::Cache, false) => " · cache, refreshing",
+        (Source::Cache, false) => " · cached ⟳",
         (Source::Api, _) => "",
     };
     let what = match &s.search {
         Some(q) => format!("“{}”", crate::sanitize::sanitize_line(&q.input_text())),
         None => "Conversations".into(),
     };
-    if cols < 40 {
-        format!(" {} loaded, {more}{from} ", p.len())
+    if !from.is_empty() {
+        // Shorter, so the source fits beside the count.
+        let plus = if p.end { "" } else { "+" };
+        format!(" {what} ({}{plus}){from} ", p.len())
+    } else if cols < 40 {
+        format!(" {} loaded, {more} ", p.len())
     } else {
-        format!(" {what} ({} loaded, {more}{from}) ", p.len())
+        format!(" {what} ({} loaded, {more}) ", p.len())
     }
 }
 
