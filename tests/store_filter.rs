@@ -49,7 +49,11 @@ async fn sql_and_in_memory_filters_agree_on_realistic_data() {
     for (i, c) in convs.iter().enumerate() {
         let mut m = Marks::default();
         if i % 3 == 0 {
-            m.status = if i % 2 == 0 { ReviewStatus::Reviewed } else { ReviewStatus::NeedsFollowUp };
+            m.status = if i % 2 == 0 {
+                ReviewStatus::Reviewed
+            } else {
+                ReviewStatus::NeedsFollowUp
+            };
         }
         if i % 5 == 0 {
             m.flags.insert("latency".into());

@@ -58,7 +58,12 @@ fn first_page_req(fx: &[Effect]) -> Option<u64> {
 }
 
 fn offline() -> ApiError {
-    ApiError::transport(ErrorKind::Network, "connection refused", HostFamily::Runtime, "api.example")
+    ApiError::transport(
+        ErrorKind::Network,
+        "connection refused",
+        HostFamily::Runtime,
+        "api.example",
+    )
 }
 
 /// Fires the debounce timer of the selection.
@@ -86,15 +91,24 @@ fn cached_rows_show_before_the_api_answers_and_are_replaced_by_its_rows() {
     // The first call is still in progress: its cached copy shows while the API is asked.
     assert!(conv(0, true).in_progress);
     let fx = detail_due(&mut s, &fx);
-    assert!(fx.iter().any(|e| matches!(e, Effect::Store(StoreRequest::LoadConversation { .. }))));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Store(StoreRequest::LoadConversation { .. })))
+    );
     let fx = run_store(&mut s, &mut store, fx);
-    assert!(fx.iter().any(|e| matches!(e, Effect::FetchConversation { .. })), "{fx:?}");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::FetchConversation { .. })),
+        "{fx:?}"
+    );
     assert!(s.detail.view.is_some());
     // A finished call's transcript comes from the cache alone.
     let fx = update(&mut s, key('j'));
     let due = detail_due(&mut s, &fx);
     let fx = run_store(&mut s, &mut store, due);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::FetchConversation { .. })), "{fx:?}");
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::FetchConversation { .. })),
+        "{fx:?}"
+    );
     assert!(s.detail.view.as_ref().is_some_and(|v| *v.id == *conv(1, true).id));
     // Move to row 3, then the API answers with two calls newer than the cache, and the rest.
     for _ in 0..2 {
@@ -112,7 +126,11 @@ fn cached_rows_show_before_the_api_answers_and_are_replaced_by_its_rows() {
     answer_slices(&mut s, api_req, fresh);
     assert_eq!(s.list.paging.source, Source::Api, "the API's rows replaced the cache");
     assert!(s.list.incoming.is_none());
-    assert_eq!(s.list.selected().unwrap().id, selected, "the same conversation stays selected");
+    assert_eq!(
+        s.list.selected().unwrap().id,
+        selected,
+        "the same conversation stays selected"
+    );
     assert_eq!(s.list.sel - s.list.offset, line, "on the same screen line");
     assert!(!render(&s).contains("cache"));
 }
@@ -140,7 +158,10 @@ fn offline_the_list_works_from_the_cache_and_says_so() {
     assert!(screen.contains("working"), "{screen}");
     assert!(screen.contains("offline"), "{screen}");
     // A transient failure is retried later; meanwhile scrolling pages through the cache.
-    assert!(fx.iter().any(|e| matches!(e, Effect::After { msg, .. } if matches!(**msg, Msg::RetryPage { .. }))));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::After { msg, .. } if matches!(**msg, Msg::RetryPage { .. })))
+    );
     assert_eq!(s.list.visible_len(), 200, "one store page");
     let fx = update(&mut s, key('G'));
     run_store(&mut s, &mut store, fx);
@@ -238,21 +259,38 @@ fn review_filters_are_judged_by_the_store_for_cache_and_api_pages() {
             req,
             origin: origin(),
             filter: filter.unwrap().filter,
-            page: ConversationPage {
-                cursor: None,
-                ..api
-            },
+            page: ConversationPage { cursor: None, ..api },
         },
     );
-    let Some(Msg::Page { req, result }) = fx else { panic!("a page") };
-    let ids: Vec<String> = result.as_ref().unwrap().conversations.iter().map(|c| c.id.clone()).collect();
+    let Some(Msg::Page { req, result }) = fx else {
+        panic!("a page")
+    };
+    let ids: Vec<String> = result
+        .as_ref()
+        .unwrap()
+        .conversations
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
     let expected: Vec<String> = (0..21).rev().filter(wanted).map(|i| conv(i, true).id).collect();
     assert_eq!(ids, expected);
     let mut fx = update(&mut s, Msg::Page { req, result });
     while let Some(r) = first_page_req(&fx) {
-        fx = update(&mut s, Msg::Page { req: r, result: Ok(page(0..0, None, true)) });
+        fx = update(
+            &mut s,
+            Msg::Page {
+                req: r,
+                result: Ok(page(0..0, None, true)),
+            },
+        );
     }
     assert_eq!(s.list.paging.source, Source::Api);
     assert_eq!(s.list.visible_len(), expected.len());
-    assert!(render(&s).lines().next().unwrap().contains("filter: voice · unreviewed"));
+    assert!(
+        render(&s)
+            .lines()
+            .next()
+            .unwrap()
+            .contains("filter: voice · unreviewed")
+    );
 }

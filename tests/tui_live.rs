@@ -9,7 +9,6 @@ use callscope::api::{ApiError, Conversation, ConversationPage};
 use callscope::app::live::LiveEvent;
 use callscope::app::paging::{HANDOFF, IN_PROGRESS, LIVE};
 use callscope::app::{Effect, Msg, State, start, update};
-use crossterm::event::KeyCode;
 use tui_support::*;
 
 /// A call that started a minute ago (newer than every fixture row).
@@ -207,7 +206,7 @@ fn oldest_first_appends_and_a_filter_keeps_its_selection() {
     let mut s = oldest_first_state(120, 40);
     started_with(&mut s, page(0..10, None, true));
     arrive(&mut s, &fresh(1));
-    assert_eq!(s.list.paging.rows.last().unwrap().id.as_ref(), fresh(1).id);
+    assert_eq!(s.list.paging.rows.back().unwrap().id.as_ref(), fresh(1).id);
     assert_eq!(s.list.sel, 0);
     // While the walk has older pages to go, new calls wait so they land after them.
     let mut s = oldest_first_state(120, 40);
@@ -223,7 +222,7 @@ fn oldest_first_appends_and_a_filter_keeps_its_selection() {
         },
     );
     assert_eq!(s.list.paging.len(), 111);
-    assert_eq!(s.list.paging.rows.last().unwrap().id.as_ref(), fresh(1).id);
+    assert_eq!(s.list.paging.rows.back().unwrap().id.as_ref(), fresh(1).id);
     assert_eq!(s.live.new_count, 1);
 
     let mut s = state(120, 40);

@@ -337,7 +337,11 @@ fn filter_and_search() {
     update(&mut s, key('x'));
     update(&mut s, code(KeyCode::Enter));
     assert!(s.input.is_some());
-    assert!(s.status.note.as_deref().unwrap().contains("\"handoffx\""), "{:?}", s.status.note);
+    assert!(
+        s.status.note.as_deref().unwrap().contains("\"handoffx\""),
+        "{:?}",
+        s.status.note
+    );
     update(&mut s, code(KeyCode::Esc));
     // Clearing the filter asks for the whole list again, without a filter.
     update(&mut s, key(':'));
@@ -406,7 +410,11 @@ fn list_search_asks_the_server_and_n_crosses_conversations() {
     assert_eq!(s.detail.match_idx, 0);
     assert!(!s.detail.matches.is_empty());
     update(&mut s, key('N'));
-    assert_eq!(s.list.selected().unwrap().id, first, "N goes back to the last hit of the previous one");
+    assert_eq!(
+        s.list.selected().unwrap().id,
+        first,
+        "N goes back to the last hit of the previous one"
+    );
     assert_eq!(s.detail.match_idx, in_first - 1);
     // Esc in the list leaves the search and reloads the whole list.
     update(&mut s, code(KeyCode::Tab));

@@ -5,7 +5,7 @@
 //! its end, then its rows are shown reversed, below what is already loaded. Δ adapts so that a
 //! slice holds about one to three pages.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hasher;
 
 use chrono::{DateTime, Utc};
@@ -173,7 +173,8 @@ fn id_hash(id: &str) -> u64 {
 /// Loaded rows of one query (one time window, client_env and channel filter).
 #[derive(Debug, Default)]
 pub struct Paging {
-    pub rows: Vec<Row>,
+    /// A deque: calls arriving live go on top in O(1), whatever is loaded below them.
+    pub rows: VecDeque<Row>,
     /// Hash of id → sequence number of the first row with that hash (a collision just skips
     /// dedupe). A row's index is `seq - base`, so inserting at the front is O(1) for the index.
     index: HashMap<u64, i64>,
@@ -215,7 +216,7 @@ impl Paging {
             }
             let seq = self.base + self.rows.len() as i64;
             self.index.entry(id_hash(&row.id)).or_insert(seq);
-            self.rows.push(row);
+            self.rows.push_back(row);
         }
         self.rows.len() - before
     }
@@ -227,7 +228,7 @@ impl Paging {
         }
         self.base -= 1;
         self.index.entry(id_hash(&row.id)).or_insert(self.base);
-        self.rows.insert(0, row);
+        self.rows.push_front(row);
         true
     }
 

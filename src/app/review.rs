@@ -9,7 +9,8 @@ use std::sync::Arc;
 use crate::api::{Conversation, ConversationPage};
 use crate::sanitize::sanitize_line;
 use crate::store::{
-    ConversationKey, Filter, ListCursor, ListOrder, Marks, Origin, ReviewStatus, Scope, SearchQuery, markdown_with_notes,
+    ConversationKey, Filter, ListCursor, ListOrder, Marks, Origin, ReviewStatus, Scope, SearchQuery,
+    markdown_with_notes,
 };
 
 use super::msg::{Effect, RequestId};

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration as TimeDelta, FixedOffset, Utc};
 
 use crate::api::{Conversation, ListQuery, TranscriptSearch};
-use crate::store::{Filter, Speaker};
 use crate::sanitize::{sanitize_line, wrap};
+use crate::store::{Filter, Speaker};
 
 use super::keymap::KeyMap;
 use super::layout::Panes;

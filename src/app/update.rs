@@ -18,7 +18,9 @@ use super::paging::{FIRST_SLICE_SECS, LIVE, Order, Paging, Row, Slice, Source, a
 use super::player;
 use super::review;
 use super::review::StoreRequest;
-use super::state::{ChannelFilter, Connection, Input, InputKind, ListSearch, Overlay, PAGE_LIMIT, Pane, State, TimeWindow};
+use super::state::{
+    ChannelFilter, Connection, Input, InputKind, ListSearch, Overlay, PAGE_LIMIT, Pane, State, TimeWindow,
+};
 use super::transcript::{self, build};
 
 /// How long the selection must rest before its transcript is fetched.
@@ -221,9 +223,7 @@ fn swap_when_ready(s: &mut State, fx: &mut Vec<Effect>) -> bool {
     };
     let shown = &s.list.paging;
     let screen = s.panes().list_rows().max(1);
-    let ready = api.end
-        || (shown.is_empty() && (shown.end || !api.is_empty()))
-        || api.len() > s.list.sel + screen;
+    let ready = api.end || (shown.is_empty() && (shown.end || !api.is_empty())) || api.len() > s.list.sel + screen;
     if !ready || api.failed.is_some() {
         return false;
     }
@@ -472,6 +472,10 @@ fn on_selection(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(id) = s.list.selected().map(|r| r.id.to_string()) else {
         return;
     };
+    // A search result opens at its first hit (`N` from the next result asks for the last).
+    if s.search.is_some() && s.detail.jump_on_load.is_none() {
+        s.detail.jump_on_load = Some(true);
+    }
     if s.detail.cache.contains(&id) {
         rebuild_view(s);
         return;
@@ -613,10 +617,19 @@ fn set_filter(s: &mut State, filter: Filter, view: Option<String>, fx: &mut Vec<
     if let Some(env) = filter.environment.take() {
         match CLIENT_ENVS.iter().find(|e| e.eq_ignore_ascii_case(&env)) {
             Some(e) => s.client_env = e.to_string(),
-            None => s.status.note = Some(format!("unknown environment {env:?}: use one of {}", CLIENT_ENVS.join(", "))),
+            None => {
+                s.status.note = Some(format!(
+                    "unknown environment {env:?}: use one of {}",
+                    CLIENT_ENVS.join(", ")
+                ))
+            }
         }
     }
-    if filter.channels.iter().any(|c| c.eq_ignore_ascii_case("voice") || c.eq_ignore_ascii_case("chat")) {
+    if filter
+        .channels
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case("voice") || c.eq_ignore_ascii_case("chat"))
+    {
         s.channel = ChannelFilter::All; // the filter says which channels
     }
     if (filter.status.is_some() || filter.flagged.is_some()) && !s.cache_first {
@@ -692,7 +705,11 @@ fn step_match(s: &mut State, forward: bool, fx: &mut Vec<Effect>) {
     // In a search result list, past the last hit of one call comes the next call's first.
     if s.search.is_some() && at_edge {
         let len = s.list.visible_len();
-        let next = if forward { s.list.sel + 1 } else { s.list.sel.wrapping_sub(1) };
+        let next = if forward {
+            s.list.sel + 1
+        } else {
+            s.list.sel.wrapping_sub(1)
+        };
         if next < len {
             s.detail.jump_on_load = Some(forward);
             select(s, next, false, fx);
@@ -1038,7 +1055,10 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
             if !s.filter.channels.is_empty() {
                 s.filter.channels.clear();
                 s.view_name = None;
-                s.status.note = Some(format!("channel {} (replaces the filter's channels)", s.channel.label()));
+                s.status.note = Some(format!(
+                    "channel {} (replaces the filter's channels)",
+                    s.channel.label()
+                ));
             }
             reload(s, fx);
         }

@@ -152,9 +152,8 @@ impl Filter {
                 }
             });
         let duration = c.total_duration;
-        let in_range = |bound: Option<u32>, ok: fn(u32, u32) -> bool| {
-            bound.is_none_or(|b| duration.is_some_and(|d| ok(d, b)))
-        };
+        let in_range =
+            |bound: Option<u32>, ok: fn(u32, u32) -> bool| bound.is_none_or(|b| duration.is_some_and(|d| ok(d, b)));
         let latency = super::cache::Derived::of(c).max_latency;
         let status = marks.map(|m| m.status).unwrap_or_default();
         let flagged = marks.is_some_and(|m| m.is_flagged());

@@ -9,9 +9,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
 use crate::api::{AudioDirection, Client};
-use crate::app::transcript::clock;
 use crate::app::msg::PageFilter;
 use crate::app::review::StoreRequest;
+use crate::app::transcript::clock;
 use crate::app::{Effect, Msg};
 use crate::audio::{SaveOutcome, save_recording};
 

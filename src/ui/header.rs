@@ -46,7 +46,10 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             Some(v) => format!("view {v}: {}", s.filter.summary()),
             None => s.filter.summary(),
         };
-        left.insert(3, Span::styled(format!(" · filter: {}", sanitize_line(&what)), Theme::fg(theme.accent)));
+        left.insert(
+            3,
+            Span::styled(format!(" · filter: {}", sanitize_line(&what)), Theme::fg(theme.accent)),
+        );
     }
     let conn = match s.live.new_count {
         0 => connection_label(s).to_string(),
