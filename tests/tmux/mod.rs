@@ -90,3 +90,27 @@ impl Tmux {
         t
     }
 }
+
+impl Tmux {
+    /// `env VARS callscope ARGS` like [`Tmux::demo`], for any subcommand.
+    pub fn callscope(name: &str, home: &Path, vars: &str, args: &str) -> Tmux {
+        let bin = Path::new(env!("CARGO_BIN_EXE_callscope"));
+        let cmd = format!(
+            "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {vars} {bin} {args}; echo callscope-exit=$?; sleep 120",
+            home = shell_quote(home),
+            bin = shell_quote(bin),
+        );
+        let t = Tmux {
+            socket: format!("callscope-{name}-{}-{}", std::process::id(), nanos()),
+        };
+        t.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+        t
+    }
+}
+
+fn nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+}
