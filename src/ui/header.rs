@@ -21,40 +21,57 @@ pub fn connection_label(s: &State) -> &'static str {
     }
 }
 
+fn connection_text(s: &State) -> String {
+    match s.live.new_count {
+        0 => connection_label(s).to_string(),
+        n => format!("{} · {n} new", connection_label(s)),
+    }
+}
+
 pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     if area.height == 0 {
         return;
     }
     let id = &s.identity;
+    let filter = (!s.filter.is_empty()).then(|| match &s.view_name {
+        Some(v) => format!("view {v}: {}", s.filter.summary()),
+        None => s.filter.summary(),
+    });
+    // Facts after the account/project, most important first; the least important are dropped
+    // whole when the line is too narrow, instead of cutting the line mid-word.
+    let mut facts: Vec<(String, Style)> = Vec::new();
+    if let Some(f) = filter {
+        // The filter, where the eye looks for "why is my list short".
+        facts.push((format!("filter: {}", sanitize_line(&f)), Theme::fg(theme.accent)));
+    }
+    facts.extend(
+        [
+            s.client_env.clone(),
+            format!("last {}", s.window.label()),
+            s.channel.label().to_string(),
+            s.list.order.label().to_string(),
+            sanitize_line(&id.region),
+        ]
+        .into_iter()
+        .map(|t| (t, Style::default())),
+    );
     let who = sanitize_line(&format!("{}/{}", id.account, id.project));
+    let conn_w = width(&connection_text(s)) as usize + 2;
+    let room = (area.width as usize).saturating_sub(conn_w);
+    let fixed = width(" callscope · ") + width(&who);
+    while facts.len() > 1 && fixed + facts.iter().map(|(t, _)| width(t) + 3).sum::<usize>() > room {
+        facts.pop();
+    }
     let mut left = vec![
         Span::styled(" callscope ", theme.tag(crate::app::transcript::Tag::Title)),
         Span::raw("· "),
         Span::styled(who, Style::default().add_modifier(Modifier::BOLD)),
-        Span::raw(format!(
-            " · {} · last {} · {} · {} · {}",
-            s.client_env,
-            s.window.label(),
-            s.channel.label(),
-            s.list.order.label(),
-            sanitize_line(&id.region)
-        )),
     ];
-    // The filter, where the eye looks for "why is my list short".
-    if !s.filter.is_empty() {
-        let what = match &s.view_name {
-            Some(v) => format!("view {v}: {}", s.filter.summary()),
-            None => s.filter.summary(),
-        };
-        left.insert(
-            3,
-            Span::styled(format!(" · filter: {}", sanitize_line(&what)), Theme::fg(theme.accent)),
-        );
+    for (t, style) in facts {
+        left.push(Span::raw(" · "));
+        left.push(Span::styled(t, style));
     }
-    let conn = match s.live.new_count {
-        0 => connection_label(s).to_string(),
-        n => format!("{} · {n} new", connection_label(s)),
-    };
+    let conn = connection_text(s);
     let conn = conn.as_str();
     let conn_style = match s.connection {
         Connection::Connected => Theme::fg(theme.latency_ok),
