@@ -56,7 +56,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         .map(|t| (t, Style::default())),
     );
     let who = sanitize_line(&format!("{}/{}", id.account, id.project));
-    let conn_w = width(&connection_text(s)) as usize + 2;
+    let conn_w = width(&connection_text(s)) + 2;
     let room = (area.width as usize).saturating_sub(conn_w);
     let fixed = width(" callscope · ") + width(&who);
     while facts.len() > 1 && fixed + facts.iter().map(|(t, _)| width(t) + 3).sum::<usize>() > room {
