@@ -73,21 +73,7 @@ impl Tmux {
     /// `callscope demo ARGS` in a private tmux server (120×40) with HOME and XDG dirs under
     /// `home`; after it exits the pane prints `callscope-exit=N` and stays open for inspection.
     pub fn demo(name: &str, home: &Path, args: &str) -> Tmux {
-        let bin = Path::new(env!("CARGO_BIN_EXE_callscope"));
-        let cmd = format!(
-            "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {bin} demo {args}; echo callscope-exit=$?; sleep 120",
-            home = shell_quote(home),
-            bin = shell_quote(bin),
-        );
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let t = Tmux {
-            socket: format!("callscope-{name}-{}-{nanos}", std::process::id()),
-        };
-        t.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
-        t
+        Tmux::callscope(name, home, "", &format!("demo {args}"))
     }
 }
 
