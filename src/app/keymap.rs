@@ -79,6 +79,7 @@ actions! {
     MarkFollowUp => "mark_follow_up", "review: needs follow-up ⇄ new (↻)", ["F"];
     Flag => "flag", "review: flag/unflag with a reason (⚑)", ["!"];
     EditNote => "edit_note", "review: edit the note", ["a"];
+    RateTurn => "rate_turn", "review: rate the current turn ▸ 👍/👎 + comment", ["b"];
     NextUnreviewed => "next_unreviewed", "jump to the next call not marked reviewed", ["u"];
     PrevUnreviewed => "prev_unreviewed", "jump to the previous call not marked reviewed", ["U"];
     NextFlagged => "next_flagged", "jump to the next flagged call", ["'"];

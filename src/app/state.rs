@@ -121,6 +121,8 @@ pub enum InputKind {
     Window,
     /// `a`: the selected conversation's review note.
     Note,
+    /// After `b`: the comment of the rating just chosen.
+    TurnComment(super::rating::PendingComment),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +144,11 @@ pub enum Overlay {
     /// `!`: the flag reason picker (`review::FLAG_REASONS`).
     FlagPicker {
         sel: usize,
+    },
+    /// `b`: the rating picker for one turn (`rating::CHOICES`).
+    RatePicker {
+        sel: usize,
+        target: super::rating::RateTarget,
     },
 }
 
