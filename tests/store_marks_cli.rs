@@ -112,7 +112,13 @@ fn export_then_import_into_a_fresh_store_round_trips() {
     let b = h.join("new/b.db");
     let out = callscope(
         h,
-        &["marks", "import", file.to_str().unwrap(), "--store", b.to_str().unwrap()],
+        &[
+            "marks",
+            "import",
+            file.to_str().unwrap(),
+            "--store",
+            b.to_str().unwrap(),
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let said = text(&out.stdout);
@@ -124,7 +130,10 @@ fn export_then_import_into_a_fresh_store_round_trips() {
     let b = Store::open(&b).unwrap();
     assert_eq!(b.marks(&live("CA1")).unwrap(), rated());
     assert_eq!(b.marks(&live("CA2")).unwrap(), follow_up());
-    assert!(b.marks(&sandbox("CA9")).unwrap().is_empty(), "outside the exported scope");
+    assert!(
+        b.marks(&sandbox("CA9")).unwrap().is_empty(),
+        "outside the exported scope"
+    );
 }
 
 #[test]
@@ -158,11 +167,20 @@ fn a_malformed_file_is_refused_and_changes_nothing() {
         std::fs::write(&file, body).unwrap();
         let out = callscope(
             h,
-            &["marks", "import", file.to_str().unwrap(), "--store", db.to_str().unwrap()],
+            &[
+                "marks",
+                "import",
+                file.to_str().unwrap(),
+                "--store",
+                db.to_str().unwrap(),
+            ],
         );
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{name}: {err}");
-        assert!(err.contains("marks file rejected") && err.contains(why), "{name}: {err}");
+        assert!(
+            err.contains("marks file rejected") && err.contains(why),
+            "{name}: {err}"
+        );
         assert!(err.contains("nothing was changed"), "{name}: {err}");
         assert!(out.stdout.is_empty());
         let store = Store::open(&db).unwrap();
@@ -172,7 +190,13 @@ fn a_malformed_file_is_refused_and_changes_nothing() {
         let fresh = h.join(format!("fresh-{name}.db"));
         let out = callscope(
             h,
-            &["marks", "import", file.to_str().unwrap(), "--store", fresh.to_str().unwrap()],
+            &[
+                "marks",
+                "import",
+                file.to_str().unwrap(),
+                "--store",
+                fresh.to_str().unwrap(),
+            ],
         );
         assert_eq!(out.status.code(), Some(1));
         assert!(!fresh.exists(), "{name}");
@@ -187,7 +211,10 @@ fn export_from_a_missing_store_says_what_to_do() {
     let out = callscope(h, &["marks", "export", "--store", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("no local store at") && err.contains("--store PATH"), "{err}");
+    assert!(
+        err.contains("no local store at") && err.contains("--store PATH"),
+        "{err}"
+    );
     assert!(!missing.exists());
     // Without --store the default lives under the (temp) data dir.
     let out = callscope(h, &["marks", "export"]);
