@@ -25,7 +25,8 @@ macro_rules! actions {
             pub fn description(self) -> &'static str {
                 match self { $(Action::$variant => $desc),* }
             }
-            fn default_keys(self) -> &'static [&'static str] {
+            /// The keys bound when `[keys]` does not rebind the action (as written in the README).
+            pub fn default_keys(self) -> &'static [&'static str] {
                 match self { $(Action::$variant => &[$($key),*]),* }
             }
             pub fn from_name(name: &str) -> Option<Action> {
