@@ -363,3 +363,18 @@ fn ratings_through_the_worker_survive_a_restart_and_reach_the_export() {
     assert_eq!(selected_id(&s), id);
     assert!(render(&s).contains("👎 wrong information — quoted last year's prices"));
 }
+
+#[test]
+fn the_first_rating_keeps_its_turn_at_the_top() {
+    // No marks yet: the first rating adds metadata lines above the turn; the view follows.
+    let mut s = reading(120, 30);
+    scroll_to_turn(&mut s, 3);
+    let before = s.detail.view.as_ref().unwrap().turn_starts[3];
+    update(&mut s, key('b'));
+    update(&mut s, key('1'));
+    update(&mut s, code(KeyCode::Esc));
+    let view = s.detail.view.as_ref().unwrap();
+    assert!(view.turn_starts[3] > before, "metadata lines were added above");
+    assert_eq!(s.detail.scroll, view.turn_starts[3]);
+    assert_eq!(callscope::app::rating::current_turn(&s), Some(3));
+}

@@ -299,6 +299,28 @@ mod tests {
     }
 
     #[test]
+    fn changes_apply_to_marks() {
+        use crate::store::{Thumbs, TurnRating};
+        let mut m = Marks::default();
+        MarkChange::ToggleFlag("latency".into()).apply(&mut m);
+        let up = TurnRating {
+            thumbs: Thumbs::Up,
+            reason: None,
+            comment: "ok".into(),
+        };
+        MarkChange::RateTurn {
+            turn: 2,
+            rating: Some(up.clone()),
+        }
+        .apply(&mut m);
+        assert_eq!(m.turns.get(&2), Some(&up));
+        assert!(m.flags.contains("latency"));
+        MarkChange::RateTurn { turn: 2, rating: None }.apply(&mut m);
+        MarkChange::ToggleFlag("latency".into()).apply(&mut m);
+        assert!(m.is_empty());
+    }
+
+    #[test]
     fn icons_show_status_and_flag() {
         let mut m = Marks::default();
         assert_eq!(icons(&m), "");

@@ -566,6 +566,53 @@ mod tests {
     }
 
     #[test]
+    fn ratings_go_under_their_turns() {
+        use crate::store::{Marks, RatingReason, Thumbs, TurnRating};
+        let on = Toggles {
+            intents: false,
+            translation: false,
+        };
+        let plain = build(&sample(), 50, on, FixedOffset::east_opt(0).unwrap());
+        let mut v = plain.clone();
+        let marks = Marks {
+            turns: [
+                (
+                    0,
+                    TurnRating {
+                        thumbs: Thumbs::Down,
+                        reason: Some(RatingReason::Latency),
+                        comment: "slow\ngreeting".into(),
+                    },
+                ),
+                (
+                    7,
+                    TurnRating {
+                        thumbs: Thumbs::Up,
+                        reason: None,
+                        comment: String::new(),
+                    },
+                ),
+            ]
+            .into(),
+            ..Marks::default()
+        };
+        insert_marks(&mut v, &marks);
+        let texts: Vec<String> = v.lines.iter().map(Line::text).collect();
+        // Metadata gains "review" and "ratings"; turn 0 gains one rating line; turn 7 does not exist.
+        assert_eq!(v.lines.len(), plain.lines.len() + 3, "{texts:#?}");
+        assert!(texts.iter().any(|l| l.starts_with("ratings") && l.ends_with("1 👎")));
+        let rating = v.turn_starts[1] - 1;
+        assert_eq!(
+            texts[rating].trim(),
+            "👎 latency — slow greeting",
+            "one line: the newline became a space"
+        );
+        assert_eq!(v.lines[rating].spans[1].0, Tag::RatedDown);
+        assert_eq!(v.lines[v.turn_starts[1]], plain.lines[plain.turn_starts[1]]);
+        assert!(!texts.iter().any(|l| l.contains('👍')));
+    }
+
+    #[test]
     fn marks_go_under_the_metadata_and_turns_shift() {
         let on = Toggles {
             intents: true,
