@@ -194,12 +194,9 @@ fn a_jump_scrolls_into_view_and_fetches_the_transcript() {
 #[test]
 fn jumps_follow_the_list_filter() {
     let mut s = loaded(12, 40);
-    // Filter to one id: conversation 8, a handoff; 2 and 5 are filtered out.
-    update(&mut s, key('/'));
-    for c in conv(8, false).id.chars() {
-        update(&mut s, key(c));
-    }
-    update(&mut s, code(KeyCode::Enter));
+    // Handoffs of 150–200 s: only conversation 8 (2, 5 and 11 are outside the range).
+    assert_eq!(conv(8, false).total_duration, Some(176));
+    apply_filter(&mut s, "handoff duration:150..200", page(0..12, None, false));
     assert_eq!(s.list.visible_len(), 1);
     update(&mut s, key('J'));
     assert_eq!(s.list.selected().unwrap().id.as_ref(), conv(8, false).id);

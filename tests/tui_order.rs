@@ -12,7 +12,7 @@ use tui_support::*;
 fn queries(fx: &[Effect]) -> Vec<(u64, ListQuery)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::FetchPage { req, query } => Some((*req, query.clone())),
+            Effect::FetchPage { req, query, .. } => Some((*req, query.clone())),
             _ => None,
         })
         .collect()

@@ -190,8 +190,8 @@ fn hostile_text_is_neutralized_on_screen() {
 fn filter_input_on_the_status_line() {
     let mut s = state(100, 24);
     started_with(&mut s, page(0..30, None, true));
-    update(&mut s, key('/'));
-    for c in "billing".chars() {
+    update(&mut s, key(':'));
+    for c in "voice handoff".chars() {
         update(&mut s, key(c));
     }
     assert_snapshot!("filter_input", render(&s));

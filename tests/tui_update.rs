@@ -14,7 +14,7 @@ use tui_support::*;
 fn page_queries(fx: &[Effect]) -> Vec<(u64, callscope::api::ListQuery)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::FetchPage { req, query } => Some((*req, query.clone())),
+            Effect::FetchPage { req, query, .. } => Some((*req, query.clone())),
             _ => None,
         })
         .collect()
@@ -326,16 +326,32 @@ fn window_channel_and_env_change_the_query() {
 fn filter_and_search() {
     let mut s = state(120, 40);
     started_with(&mut s, page(0..30, None, true));
-    update(&mut s, key('/'));
-    for c in "handoff".chars() {
-        update(&mut s, key(c));
-    }
+    apply_filter(&mut s, "handoff", page(0..30, None, true));
+    assert!(s.input.is_none());
+    assert_eq!(s.filter.handoff, Some(true));
     assert_eq!(s.list.visible_len(), 10);
     assert!(s.list.selected().unwrap().handoff_reason.contains("billing"));
+    assert!(render(&s).lines().next().unwrap().contains("filter: handoff"));
+    // A bad filter word is explained and the input stays open.
+    update(&mut s, key(':'));
+    update(&mut s, key('x'));
     update(&mut s, code(KeyCode::Enter));
-    assert!(s.input.is_none());
-    assert_eq!(s.list.filter, "handoff");
+    assert!(s.input.is_some());
+    assert!(
+        s.status.note.as_deref().unwrap().contains("\"handoffx\""),
+        "{:?}",
+        s.status.note
+    );
     update(&mut s, code(KeyCode::Esc));
+    // Clearing the filter asks for the whole list again, without a filter.
+    update(&mut s, key(':'));
+    for _ in 0.."handoff".len() {
+        update(&mut s, code(KeyCode::Backspace));
+    }
+    let fx = update(&mut s, code(KeyCode::Enter));
+    assert!(s.filter.is_empty());
+    assert!(fx.iter().any(|e| matches!(e, Effect::FetchPage { filter: None, .. })));
+    answer_slices(&mut s, page_reqs(&fx)[0], page(0..30, None, true));
     assert_eq!(s.list.visible_len(), 30);
     // Search in the transcript with n/N.
     update(&mut s, code(KeyCode::Tab));
@@ -353,6 +369,58 @@ fn filter_and_search() {
     update(&mut s, key('N'));
     update(&mut s, key('N'));
     assert_eq!(s.detail.match_idx, n - 1);
+}
+
+#[test]
+fn list_search_asks_the_server_and_n_crosses_conversations() {
+    let mut s = state(120, 40);
+    started_with(&mut s, page(0..30, None, true));
+    update(&mut s, key('/'));
+    for c in "agent: transfer billing".chars() {
+        update(&mut s, key(c));
+    }
+    // Without a local store nothing is searched until Enter.
+    assert!(s.search.is_none());
+    let fx = update(&mut s, code(KeyCode::Enter));
+    let q = page_queries(&fx);
+    let search = q[0].1.search.clone().expect("query_type=transcript");
+    assert_eq!(search.query, "transfer billing");
+    assert_eq!(search.turn_type.as_deref(), Some("agent"));
+    // The server's answer: the conversations whose agent said it.
+    let mut hits = page(0..30, None, true);
+    hits.conversations.retain(|c| {
+        c.turns
+            .iter()
+            .any(|t| t.agent_response.to_lowercase().contains("transfer you to billing"))
+    });
+    let n_hits = hits.conversations.len();
+    assert!(n_hits >= 3, "{n_hits}");
+    answer_slices(&mut s, q[0].0, hits);
+    assert_eq!(s.list.visible_len(), n_hits);
+    assert!(render(&s).contains("“agent: transfer billing”"), "{}", render(&s));
+    // The words are highlighted in the transcript; n past the last hit opens the next result.
+    update(&mut s, code(KeyCode::Tab));
+    let first = s.list.selected().unwrap().id.clone();
+    let in_first = s.detail.matches.len();
+    assert!(in_first >= 1);
+    for _ in 0..in_first {
+        update(&mut s, key('n'));
+    }
+    assert_ne!(s.list.selected().unwrap().id, first, "n moved on to the next result");
+    assert_eq!(s.detail.match_idx, 0);
+    assert!(!s.detail.matches.is_empty());
+    update(&mut s, key('N'));
+    assert_eq!(
+        s.list.selected().unwrap().id,
+        first,
+        "N goes back to the last hit of the previous one"
+    );
+    assert_eq!(s.detail.match_idx, in_first - 1);
+    // Esc in the list leaves the search and reloads the whole list.
+    update(&mut s, code(KeyCode::Tab));
+    let fx = update(&mut s, code(KeyCode::Esc));
+    assert!(s.search.is_none());
+    assert!(page_queries(&fx)[0].1.search.is_none());
 }
 
 #[test]

@@ -48,7 +48,9 @@ actions! {
     SwitchPane => "switch_pane", "switch between list and transcript", ["tab", "backtab"];
     Open => "open", "open the transcript · in it: play from top turn", ["enter", "l", "right"];
     Back => "back", "back to the list / close / clear", ["esc", "h", "left"];
-    Search => "search", "filter the list / search the transcript", ["/"];
+    Search => "search", "search transcripts (list) / in the transcript", ["/"];
+    EditFilter => "filter", "filter the list (e.g. voice handoff latency>2 unreviewed)", [":"];
+    Views => "views", "saved views ([views] in the config) / no filter", ["v"];
     NextMatch => "next_match", "next search match", ["n"];
     PrevMatch => "prev_match", "previous search match", ["N"];
     CycleEnv => "cycle_env", "client_env: live → sandbox → pre-release", ["e"];

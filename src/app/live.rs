@@ -15,7 +15,7 @@ use crate::sanitize::sanitize_line;
 use super::msg::{Effect, Msg, RequestId};
 use super::paging::{HANDOFF, LIVE, Order, Row};
 use super::state::State;
-use super::update::{connection_after, rebuild_view, row_matches, select};
+use super::update::{connection_after, rebuild_view, select};
 
 /// What the webhook receiver reports, already reduced to what the list needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,9 +160,9 @@ pub(super) fn on_conversation(
             if c.id.is_empty() {
                 c.id = id;
             }
-            let channels = s.channel.api_values();
-            if (channels.is_empty() || channels.contains(&c.channel)) && insert(s, &c, fx) {
-                super::review::cache(s, std::slice::from_ref(&c), fx);
+            super::review::cache(s, std::slice::from_ref(&c), fx);
+            if accepts(s, &c) {
+                insert(s, &c, fx);
             }
         }
         Err(e) => {
@@ -170,6 +170,12 @@ pub(super) fn on_conversation(
             s.status.note = Some(format!("live call {}: {}", short(&id), sanitize_line(&e.headline())));
         }
     }
+}
+
+/// Whether a call that arrived live belongs in the list: a search result list takes none (the
+/// server decides what matches), a filtered list those the filter keeps.
+fn accepts(s: &State, c: &Conversation) -> bool {
+    s.search.is_none() && s.effective_filter().matches(c, s.review.get(&c.id))
 }
 
 /// Adds a conversation that arrived live, or refreshes its row if it is loaded (an
@@ -218,42 +224,26 @@ pub(super) fn flush_held(s: &mut State, fx: &mut Vec<Effect>) {
 }
 
 /// Puts a new row at the top (newest first) or the bottom (oldest first), keeping the
-/// selected conversation on its screen line, and counts it when the filter shows it.
+/// selected conversation on its screen line, and counts it.
 fn place(s: &mut State, row: Row, fx: &mut Vec<Effect>) {
     let was_empty = s.list.visible_len() == 0;
-    let filtered = !s.list.filter.is_empty();
-    let shown = !filtered || row_matches(&row, &s.list.filter);
     match s.list.order {
         Order::NewestFirst => {
             s.list.paging.push_front(row);
-            if filtered {
-                for v in &mut s.list.view {
-                    *v += 1;
-                }
-                if shown {
-                    s.list.view.insert(0, 0);
-                }
-            }
-            if shown && !was_empty {
+            if !was_empty {
                 // Same conversation, same screen line: everything below the new row moved by one.
                 s.list.sel += 1;
                 s.list.offset += 1;
             }
         }
         Order::OldestFirst => {
-            let i = s.list.paging.len() as u32;
             s.list.paging.append_rows([row]);
-            if filtered && shown {
-                s.list.view.push(i);
-            }
         }
     }
-    if shown {
-        if was_empty {
-            select(s, 0, true, fx);
-        }
-        s.live.new_count += 1;
+    if was_empty {
+        select(s, 0, true, fx);
     }
+    s.live.new_count += 1;
 }
 
 /// After the selection moved: the user has seen the new rows once the top (newest first) or
@@ -324,9 +314,10 @@ pub(super) fn on_poll_page(
     match result {
         Ok(page) => {
             // Ascending: each one goes on top of the previous (newest first).
+            super::review::cache(s, &page.conversations, fx);
             for c in &page.conversations {
-                if insert(s, c, fx) {
-                    super::review::cache(s, std::slice::from_ref(c), fx);
+                if accepts(s, c) {
+                    insert(s, c, fx);
                 }
             }
             if page.cursor.is_some() {

@@ -11,7 +11,9 @@ use crate::audio::{AudioCommand, AudioEvent};
 
 use super::live::LiveEvent;
 use super::review::StoreRequest;
-use crate::store::{ConversationKey, Marks, Origin};
+use crate::store::{ConversationKey, Filter, ListCursor, Marks, Origin};
+
+use super::paging::Row;
 
 /// Request ids tag every fetch so that late answers can be recognised and dropped.
 pub type RequestId = u64;
@@ -81,6 +83,16 @@ pub enum Msg {
         key: ConversationKey,
         result: Result<Marks, String>,
     },
+    /// A page of cached rows (or why the store could not answer).
+    CachedPage {
+        req: RequestId,
+        result: Result<CachedPage, String>,
+    },
+    /// The store's copy of a conversation (`None` when not cached).
+    CachedConversation {
+        req: RequestId,
+        conversation: Option<Conversation>,
+    },
     /// `x` finished writing the Markdown export.
     Exported {
         result: Result<PathBuf, String>,
@@ -90,8 +102,37 @@ pub enum Msg {
 impl Msg {
     /// Whether handling this message can change what is on screen.
     pub fn may_change_screen(&self) -> bool {
-        !matches!(self, Msg::Tick(_) | Msg::DetailDue { .. } | Msg::PollDue)
+        // Not `DetailDue`'s exclusion: when the row's copy reached the cache during the
+        // debounce (a list or cache page), it builds the transcript at once.
+        !matches!(self, Msg::Tick(_) | Msg::PollDue)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_due_transcript_is_drawn() {
+        // Left out once, the first transcript stayed "loading…" on a restart with a cache.
+        assert!(Msg::DetailDue { req: 1 }.may_change_screen());
+        assert!(!Msg::PollDue.may_change_screen());
+    }
+}
+
+/// A filter the runner applies to an API page.
+#[derive(Debug, Clone)]
+pub struct PageFilter {
+    pub origin: Origin,
+    pub filter: Filter,
+}
+
+/// Rows read from the local store.
+#[derive(Debug, Clone, Default)]
+pub struct CachedPage {
+    pub rows: Vec<Row>,
+    /// Where the next page starts; `None` at the end.
+    pub next: Option<ListCursor>,
 }
 
 /// Side effects, performed by the runner (`tui::effects`); tests just inspect them.
@@ -100,6 +141,9 @@ pub enum Effect {
     FetchPage {
         req: RequestId,
         query: ListQuery,
+        /// Judge the page's conversations by this filter before answering (through the store
+        /// when there is one, so review marks count).
+        filter: Option<PageFilter>,
     },
     FetchConversation {
         req: RequestId,

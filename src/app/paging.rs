@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::api::{ApiError, Conversation};
 use crate::sanitize::sanitize_line;
+use crate::store::{ListCursor, ListRow};
 
 use super::msg::RequestId;
 
@@ -47,6 +48,15 @@ impl Order {
             Order::OldestFirst => "oldest first",
         }
     }
+}
+
+/// Where the rows on screen come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    #[default]
+    Api,
+    /// The local store: instantly at open, and when the API cannot be reached.
+    Cache,
 }
 
 /// First slice length of a newest-first walk.
@@ -117,6 +127,31 @@ impl Row {
         }
     }
 
+    /// A row of the local store's list.
+    pub fn from_list_row(r: &ListRow) -> Self {
+        let mut flags = 0;
+        if crate::api::model::is_voice_channel(&r.channel) {
+            flags |= VOICE;
+        }
+        if r.handoff {
+            flags |= HANDOFF;
+        }
+        if r.in_progress {
+            flags |= IN_PROGRESS;
+        }
+        if r.transcript_hidden {
+            flags |= NO_TURNS;
+        }
+        Row {
+            id: sanitize_line(&r.key.id).into_boxed_str(),
+            started: r.started_at.map(|t| t.timestamp()).unwrap_or(i64::MIN),
+            duration: r.total_duration.unwrap_or(u32::MAX),
+            turns: r.num_turns.unwrap_or(0),
+            flags,
+            handoff_reason: sanitize_line(&r.handoff_reason).into_boxed_str(),
+        }
+    }
+
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }
@@ -160,6 +195,9 @@ pub struct Paging {
     pub next_end: Option<DateTime<Utc>>,
     /// Newest first: length of the next slice.
     pub delta_secs: i64,
+    pub source: Source,
+    /// `Source::Cache`: where the next store page starts.
+    pub cache_after: Option<ListCursor>,
 }
 
 impl Paging {

@@ -6,11 +6,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::api::Conversation;
+use crate::api::{Conversation, ConversationPage};
 use crate::sanitize::sanitize_line;
-use crate::store::{ConversationKey, Marks, Origin, ReviewStatus, TurnRating, markdown_with_notes};
+use crate::store::{
+    ConversationKey, Filter, ListCursor, ListOrder, Marks, Origin, ReviewStatus, Scope, SearchQuery, TurnRating,
+    markdown_with_notes,
+};
 
-use super::msg::Effect;
+use super::msg::{Effect, RequestId};
 use super::state::{Input, InputKind, Overlay, State};
 
 /// Reasons offered by `!` (stored as flag codes).
@@ -40,6 +43,34 @@ pub enum StoreRequest {
     Change {
         key: ConversationKey,
         change: MarkChange,
+    },
+    /// A page of the cached list, answered by [`Msg::CachedPage`](super::Msg::CachedPage).
+    List {
+        req: RequestId,
+        scope: Scope,
+        filter: Filter,
+        order: ListOrder,
+        after: Option<ListCursor>,
+        limit: usize,
+    },
+    /// Conversations whose cached transcript matches, newest first, as one [`Msg::CachedPage`](super::Msg::CachedPage).
+    Search {
+        req: RequestId,
+        query: SearchQuery,
+        max: usize,
+    },
+    /// An API page under a filter: cache it all, answer [`Msg::Page`](super::Msg::Page) with the
+    /// conversations the filter keeps (judged in SQL, review marks included).
+    FilterPage {
+        req: RequestId,
+        origin: Origin,
+        filter: Filter,
+        page: ConversationPage,
+    },
+    /// The cached copy of one conversation, answered by [`Msg::CachedConversation`](super::Msg::CachedConversation).
+    LoadConversation {
+        req: RequestId,
+        key: ConversationKey,
     },
 }
 

@@ -5,14 +5,15 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration as TimeDelta, FixedOffset, Utc};
 
-use crate::api::{Conversation, ListQuery};
+use crate::api::{Conversation, ListQuery, TranscriptSearch};
 use crate::sanitize::{sanitize_line, wrap};
+use crate::store::{Filter, Speaker};
 
 use super::keymap::KeyMap;
 use super::layout::Panes;
 use super::live::LiveState;
 use super::msg::RequestId;
-use super::paging::{Order, Paging, Row};
+use super::paging::{Order, Paging, Row, Source};
 use super::player::PlayerState;
 use super::review::ReviewState;
 use super::transcript::{Toggles, View};
@@ -54,6 +55,27 @@ impl ChannelFilter {
             ChannelFilter::Chat => vec!["WEBCHAT".into(), "CHAT".into()],
         }
     }
+}
+
+/// The API's `channel=` values for filter channels: `voice`/`chat` name kinds
+/// (polyai-api.md §2.3), anything else is sent as written.
+pub fn api_channels(channels: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in channels {
+        let values = if c.eq_ignore_ascii_case("voice") {
+            ChannelFilter::Voice.api_values()
+        } else if c.eq_ignore_ascii_case("chat") {
+            ChannelFilter::Chat.api_values()
+        } else {
+            vec![c.clone()]
+        };
+        for v in values {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
 /// How far back the list reaches from "now".
@@ -113,7 +135,9 @@ pub enum Connection {
 /// A line of text being typed at the bottom of the screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputKind {
-    /// `/` in the list: filters loaded rows as you type.
+    /// `/` in the list: searches transcripts (the cache as you type, the server on Enter).
+    ListSearch,
+    /// `:`: the filter in its text syntax (`voice handoff duration:>60 unreviewed …`).
     Filter,
     /// `/` in the detail pane: searches the transcript as you type.
     Search,
@@ -150,6 +174,54 @@ pub enum Overlay {
         sel: usize,
         target: super::rating::RateTarget,
     },
+    /// `v`: "all conversations" and the saved views of `[views]`.
+    ViewPicker {
+        sel: usize,
+    },
+}
+
+/// A transcript search that is the list (`/`): results from the cache as you type, then
+/// from the server (`query_type=transcript`) once submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListSearch {
+    /// The words, without a `user:`/`agent:` prefix.
+    pub text: String,
+    pub speaker: Option<Speaker>,
+    /// Enter was pressed: the server is asked too.
+    pub submitted: bool,
+}
+
+impl ListSearch {
+    /// `user: refund`, `agent: transfer you` or just words.
+    pub fn parse(input: &str, submitted: bool) -> ListSearch {
+        let t = input.trim_start();
+        let (speaker, rest) = if let Some(r) = strip_prefix_ci(t, "user:") {
+            (Some(Speaker::User), r)
+        } else if let Some(r) = strip_prefix_ci(t, "agent:") {
+            (Some(Speaker::Agent), r)
+        } else {
+            (None, t)
+        };
+        ListSearch {
+            text: rest.trim().to_string(),
+            speaker,
+            submitted,
+        }
+    }
+
+    /// As typed: the input line shows this when `/` is pressed again.
+    pub fn input_text(&self) -> String {
+        match self.speaker {
+            Some(sp) => format!("{}: {}", sp.as_str(), self.text),
+            None => self.text.clone(),
+        }
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    s.get(..prefix.len())
+        .filter(|p| p.eq_ignore_ascii_case(prefix))
+        .map(|_| &s[prefix.len()..])
 }
 
 /// The header's fixed facts.
@@ -213,34 +285,38 @@ impl ConversationCache {
 /// The list pane.
 #[derive(Debug, Default)]
 pub struct ListState {
+    /// The rows on screen: from the API, or from the local cache (`paging.source`).
     pub paging: Paging,
-    /// Position in the visible rows (the filtered view when a filter is set).
+    /// While cached rows are on screen: the API walk that replaces them once it has a screenful.
+    pub incoming: Option<Paging>,
     pub sel: usize,
     /// First visible position.
     pub offset: usize,
-    /// Lowercased `/` filter over loaded rows; empty = none.
-    pub filter: String,
-    /// Row indices matching `filter` (only when `filter` is set).
-    pub view: Vec<u32>,
     /// Newest first (default) or the server's order; `o` toggles.
     pub order: Order,
 }
 
 impl ListState {
     pub fn visible_len(&self) -> usize {
-        if self.filter.is_empty() {
-            self.paging.len()
-        } else {
-            self.view.len()
-        }
+        self.paging.len()
     }
 
     pub fn row_at(&self, pos: usize) -> Option<&Row> {
-        if self.filter.is_empty() {
-            self.paging.rows.get(pos)
-        } else {
-            self.view.get(pos).and_then(|&i| self.paging.rows.get(i as usize))
-        }
+        self.paging.rows.get(pos)
+    }
+
+    /// The API walk: hidden behind the cached rows while they are shown, else the list itself.
+    pub fn api(&self) -> &Paging {
+        self.incoming.as_ref().unwrap_or(&self.paging)
+    }
+
+    pub fn api_mut(&mut self) -> &mut Paging {
+        self.incoming.as_mut().unwrap_or(&mut self.paging)
+    }
+
+    /// Cached rows are on screen because the API failed (offline, or an error banner).
+    pub fn from_cache_only(&self) -> bool {
+        self.paging.source == Source::Cache && self.incoming.as_ref().is_none_or(|p| p.failed.is_some())
     }
 
     pub fn selected(&self) -> Option<&Row> {
@@ -266,6 +342,8 @@ pub struct DetailState {
     pub match_idx: usize,
     /// Why the selected conversation could not be loaded.
     pub error: Option<String>,
+    /// `n`/`N` moved to another conversation: go to its first (or last) match once laid out.
+    pub jump_on_load: Option<bool>,
 }
 
 impl Default for DetailState {
@@ -284,6 +362,7 @@ impl Default for DetailState {
             matches: Vec::new(),
             match_idx: 0,
             error: None,
+            jump_on_load: None,
         }
     }
 }
@@ -296,6 +375,16 @@ pub struct State {
     pub client_env: String,
     pub window: TimeWindow,
     pub channel: ChannelFilter,
+    /// `:` / `v`: the combinable filter (applied to the cache in SQL and to API pages by the store).
+    pub filter: Filter,
+    /// The saved view the filter came from, while unchanged.
+    pub view_name: Option<String>,
+    /// `[views]` of the config file.
+    pub views: Vec<(String, Filter)>,
+    /// `/` in the list: a transcript search that replaces the list.
+    pub search: Option<ListSearch>,
+    /// A local store answers: the list opens from the cache and works offline from it.
+    pub cache_first: bool,
     /// The clock, as last reported by the runner.
     pub now: DateTime<Utc>,
     /// The local timezone, supplied by the runner (tests pin it).
@@ -337,6 +426,11 @@ impl State {
             client_env: client_env.to_string(),
             window: TimeWindow { secs: 86_400 },
             channel: ChannelFilter::All,
+            filter: Filter::default(),
+            view_name: None,
+            views: Vec::new(),
+            search: None,
+            cache_first: false,
             now,
             tz,
             width,
@@ -377,16 +471,31 @@ impl State {
     /// The list query for `[start, end)` under the current environment and channel filter:
     /// the same shape for list pages and live polls, so both see the same calls.
     pub(crate) fn list_query(&self, start: DateTime<Utc>, end: DateTime<Utc>, cursor: Option<String>) -> ListQuery {
+        let filter = self.effective_filter();
         ListQuery {
             start_time: Some(start),
             end_time: Some(end),
             limit: Some(PAGE_LIMIT),
             cursor,
             client_env: Some(self.client_env.clone()),
-            channels: self.channel.api_values(),
+            channels: api_channels(&filter.channels),
+            in_progress: filter.in_progress,
             include_latency: true,
+            search: self.search.as_ref().map(|q| TranscriptSearch {
+                query: q.text.clone(),
+                turn_type: q.speaker.map(|s| s.as_str().to_string()),
+            }),
             ..ListQuery::default()
         }
+    }
+
+    /// The filter with the `c` channel choice folded in (what the cache and the server see).
+    pub fn effective_filter(&self) -> Filter {
+        let mut f = self.filter.clone();
+        if f.channels.is_empty() && self.channel != ChannelFilter::All {
+            f.channels = vec![self.channel.label().to_string()];
+        }
+        f
     }
 
     pub(crate) fn take_req(&mut self) -> RequestId {

@@ -7,18 +7,21 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButto
 use crate::api::{ApiError, Conversation, ConversationPage, ErrorKind, RetryNotice};
 use crate::config::CLIENT_ENVS;
 use crate::sanitize::sanitize_line;
-use crate::store::ReviewStatus;
+use crate::store::{Filter, ListOrder, ReviewStatus, Scope, SearchOrder, SearchQuery};
 
 use super::jumps::{self, JumpKind};
 use super::keymap::Action;
 use super::layout::contains;
 use super::live;
-use super::msg::{Effect, Msg, RequestId};
-use super::paging::{FIRST_SLICE_SECS, HANDOFF, IN_PROGRESS, Order, Paging, Row, Slice, VOICE, adapt_delta};
+use super::msg::{CachedPage, Effect, Msg, PageFilter, RequestId};
+use super::paging::{FIRST_SLICE_SECS, LIVE, Order, Paging, Row, Slice, Source, adapt_delta};
 use super::player;
 use super::rating;
 use super::review;
-use super::state::{Connection, Input, InputKind, Overlay, PAGE_LIMIT, Pane, State, TimeWindow};
+use super::review::StoreRequest;
+use super::state::{
+    ChannelFilter, Connection, Input, InputKind, ListSearch, Overlay, PAGE_LIMIT, Pane, State, TimeWindow,
+};
 use super::transcript::{self, build};
 
 /// How long the selection must rest before its transcript is fetched.
@@ -67,11 +70,13 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::DetailDue { req } => on_detail_due(s, req, &mut fx),
         Msg::Retrying(n) => on_retrying(s, &n),
         Msg::RetryPage { generation } => {
-            if generation == s.list.paging.generation && s.list.paging.failed.is_some() {
-                s.list.paging.failed = None;
+            if generation == s.list.paging.generation && s.list.api().failed.is_some() {
+                s.list.api_mut().failed = None;
                 request_page(s, &mut fx);
             }
         }
+        Msg::CachedPage { req, result } => on_cached_page(s, req, result, &mut fx),
+        Msg::CachedConversation { req, conversation } => on_cached_conversation(s, req, conversation, &mut fx),
         Msg::Audio(ev) => player::on_audio(s, ev),
         Msg::SaveProgress { id, bytes, total } => player::on_save_progress(s, &id, bytes, total),
         Msg::SaveDone { id, result } => player::on_save_done(s, &id, result),
@@ -103,34 +108,172 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
 
 fn reload(s: &mut State, fx: &mut Vec<Effect>) {
     let generation = s.list.paging.generation + 1;
-    s.list.paging = Paging::default();
-    s.list.paging.generation = generation;
-    s.list.paging.delta_secs = FIRST_SLICE_SECS;
+    let window = s.window.range(s.now);
+    let fresh = |source| {
+        let mut p = Paging::default();
+        p.generation = generation;
+        p.delta_secs = FIRST_SLICE_SECS;
+        p.window = Some(window);
+        p.source = source;
+        p
+    };
+    // With a store, cached rows show at once and the API walk replaces them from behind.
+    if s.cache_first {
+        s.list.paging = fresh(Source::Cache);
+        s.list.incoming = (!typing_search(s)).then(|| fresh(Source::Api));
+    } else {
+        s.list.paging = fresh(Source::Api);
+        s.list.incoming = None;
+    }
     live::on_reload(s);
     review::on_reload(s);
-    s.list.paging.window = Some(s.window.range(s.now));
     s.list.sel = 0;
     s.list.offset = 0;
-    s.list.view.clear();
     s.detail.view = None;
     s.detail.pending = None;
     s.detail.debounce = None;
     s.detail.error = None;
     s.detail.scroll = 0;
     s.status.error = None;
+    request_cached(s, fx);
     request_page(s, fx);
 }
 
-fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
+/// A search being typed is answered from the cache only; Enter asks the server.
+fn typing_search(s: &State) -> bool {
+    s.search.as_ref().is_some_and(|q| !q.submitted)
+}
+
+/// Rows per store page, and at most this many conversations in a cached search result.
+const CACHE_PAGE: usize = 200;
+const SEARCH_MAX: usize = 500;
+
+/// Asks the store for the next page of cached rows, when the list shows the cache.
+fn request_cached(s: &mut State, fx: &mut Vec<Effect>) {
     let p = &s.list.paging;
-    if p.in_flight.is_some() || p.end || p.failed.is_some() {
+    if p.source != Source::Cache || p.in_flight.is_some() || p.end {
         return;
     }
-    let window = p.window.unwrap_or_else(|| s.window.range(s.now));
-    let (start, end, cursor) = match s.list.order {
+    let (start, end) = p.window.unwrap_or_else(|| s.window.range(s.now));
+    let after = p.cache_after.clone();
+    let o = review::origin(s);
+    let scope = Scope::env(o.account, o.project, o.environment).started_between(start, end);
+    let filter = s.effective_filter();
+    let req = s.take_req();
+    let request = match &s.search {
+        Some(q) => StoreRequest::Search {
+            req,
+            query: SearchQuery {
+                text: q.text.clone(),
+                speaker: q.speaker,
+                scope,
+                filter,
+                order: SearchOrder::Newest,
+                limit: SEARCH_MAX,
+            },
+            max: SEARCH_MAX,
+        },
+        None => StoreRequest::List {
+            req,
+            scope,
+            filter,
+            order: match s.list.order {
+                Order::NewestFirst => ListOrder::NewestFirst,
+                Order::OldestFirst => ListOrder::OldestFirst,
+            },
+            after,
+            limit: CACHE_PAGE,
+        },
+    };
+    s.list.paging.in_flight = Some(req);
+    fx.push(Effect::Store(request));
+}
+
+fn on_cached_page(s: &mut State, req: RequestId, result: Result<CachedPage, String>, fx: &mut Vec<Effect>) {
+    let p = &mut s.list.paging;
+    if p.source != Source::Cache || p.in_flight != Some(req) {
+        return; // the API's rows replaced the cache, or an older query
+    }
+    p.in_flight = None;
+    match result {
+        Ok(page) => {
+            let was_empty = p.is_empty();
+            p.append_rows(page.rows);
+            p.end = page.next.is_none();
+            p.cache_after = page.next;
+            if was_empty && !p.is_empty() {
+                select(s, 0, true, fx);
+            }
+        }
+        Err(e) => {
+            p.end = true;
+            s.status.note = Some(format!("cache unavailable: {}", sanitize_line(&e)));
+        }
+    }
+    if swap_when_ready(s, fx) {
+        after_rows(s, fx);
+    }
+    maybe_more(s, fx);
+}
+
+/// Replaces the cached rows with the API's once the walk behind them fills the screen (or the
+/// cache had nothing): the selected conversation keeps its screen line when the API has it.
+fn swap_when_ready(s: &mut State, fx: &mut Vec<Effect>) -> bool {
+    let Some(api) = &s.list.incoming else {
+        return false;
+    };
+    let shown = &s.list.paging;
+    let screen = s.panes().list_rows().max(1);
+    let ready = api.end || (shown.is_empty() && (shown.end || !api.is_empty())) || api.len() > s.list.sel + screen;
+    if !ready || api.failed.is_some() {
+        return false;
+    }
+    let Some(incoming) = s.list.incoming.take() else {
+        return false;
+    };
+    let old = std::mem::replace(&mut s.list.paging, incoming);
+    // Calls that arrived live while the cache was shown started after the walk's window.
+    let arrived: Vec<Row> = old.rows.iter().filter(|r| r.has(LIVE)).cloned().collect();
+    match s.list.order {
+        Order::NewestFirst => arrived.into_iter().rev().for_each(|r| {
+            s.list.paging.push_front(r);
+        }),
+        Order::OldestFirst => {
+            s.list.paging.append_rows(arrived);
+        }
+    }
+    let line = s.list.sel.saturating_sub(s.list.offset);
+    let selected = old.rows.get(s.list.sel).map(|r| r.id.clone());
+    match selected.as_deref().and_then(|id| s.list.paging.position(id)) {
+        Some(pos) => {
+            s.list.sel = pos;
+            s.list.offset = pos.saturating_sub(line);
+            ensure_visible(s);
+        }
+        None if s.list.paging.is_empty() => {
+            s.list.sel = 0;
+            s.list.offset = 0;
+            on_selection(s, fx);
+        }
+        None => select(s, s.list.sel, true, fx),
+    }
+    true
+}
+
+fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
+    if typing_search(s) {
+        return;
+    }
+    let order = s.list.order;
+    let default_window = s.window.range(s.now);
+    let p = s.list.api_mut();
+    if p.source != Source::Api || p.in_flight.is_some() || p.end || p.failed.is_some() {
+        return;
+    }
+    let window = p.window.unwrap_or(default_window);
+    let (start, end, cursor) = match order {
         Order::OldestFirst => (window.0, window.1, p.cursor.clone()),
         Order::NewestFirst => {
-            let p = &mut s.list.paging;
             let slice = p.slice.get_or_insert_with(|| {
                 let end = p.next_end.unwrap_or(window.1);
                 let start = (end - chrono::Duration::seconds(p.delta_secs.max(1))).max(window.0);
@@ -146,66 +289,84 @@ fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
         }
     };
     let query = s.list_query(start, end, cursor);
+    let filter = Some(s.effective_filter())
+        .filter(|f| !f.is_empty())
+        .map(|filter| PageFilter {
+            origin: review::origin(s),
+            filter,
+        });
     let req = s.take_req();
-    s.list.paging.in_flight = Some(req);
-    fx.push(Effect::FetchPage { req, query });
+    s.list.api_mut().in_flight = Some(req);
+    fx.push(Effect::FetchPage { req, query, filter });
 }
 
-/// Requests the next page when the selection is within a screen of the last loaded row.
+/// Requests more rows when the selection is within a screen of the last loaded row.
 pub(super) fn maybe_more(s: &mut State, fx: &mut Vec<Effect>) {
-    if !s.list.filter.is_empty() {
-        return; // The filter works on what is loaded; it does not pull pages.
+    if s.list.incoming.is_some() {
+        if swap_when_ready(s, fx) {
+            after_rows(s, fx);
+        } else {
+            request_page(s, fx); // the walk behind the cache goes on until it can replace it
+        }
     }
     let screen = s.panes().list_rows().max(1);
     if s.list.sel + screen >= s.list.visible_len() {
-        request_page(s, fx);
+        match s.list.paging.source {
+            Source::Cache => request_cached(s, fx),
+            Source::Api => request_page(s, fx),
+        }
     }
 }
 
 fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiError>, fx: &mut Vec<Effect>) {
-    if s.list.paging.in_flight != Some(req) {
+    if s.list.api().in_flight != Some(req) {
         return; // An answer to an older query, or a duplicate.
     }
-    s.list.paging.in_flight = None;
+    s.list.api_mut().in_flight = None;
     s.status.retry = None;
     match result {
         Ok(page) => {
             s.connection = Connection::Connected;
             s.status.error = None;
-            let was_empty = s.list.paging.is_empty();
-            review::cache(s, &page.conversations, fx);
+            // Under a filter the store already cached the whole page (and judged it).
+            if s.effective_filter().is_empty() {
+                review::cache(s, &page.conversations, fx);
+            }
             for c in &page.conversations {
                 // The list's copy is enough for the detail pane when it has its turns.
                 if !c.turns.is_empty() || c.num_turns.unwrap_or(0) == 0 {
                     s.detail.cache.insert(c.clone());
                 }
             }
-            let first_new = s.list.paging.len();
-            match s.list.order {
+            let was_empty = s.list.paging.is_empty();
+            let order = s.list.order;
+            let api = s.list.api_mut();
+            match order {
                 Order::OldestFirst => {
-                    s.list.paging.append(&page.conversations);
-                    s.list.paging.end = page.cursor.is_none();
-                    s.list.paging.cursor = page.cursor;
+                    api.append(&page.conversations);
+                    api.end = page.cursor.is_none();
+                    api.cursor = page.cursor;
                 }
-                Order::NewestFirst => on_slice_page(&mut s.list.paging, page),
+                Order::NewestFirst => on_slice_page(api, page),
             }
-            if !s.list.filter.is_empty() {
-                extend_filter_view(s, first_new);
-            }
-            if s.list.order == Order::OldestFirst && s.list.paging.end {
-                live::flush_held(s, fx);
+            if s.list.incoming.is_some() && !swap_when_ready(s, fx) {
+                maybe_more(s, fx);
+                return;
             }
             if was_empty && s.list.visible_len() > 0 {
                 select(s, 0, true, fx);
-            } else if s.detail.view.is_none() && s.detail.pending.is_none() {
-                // The selected row's copy may just have arrived in the cache.
-                rebuild_view(s);
             }
+            after_rows(s, fx);
             maybe_more(s, fx);
         }
         Err(e) => {
             s.connection = connection_after(&e);
-            s.status.error = Some(sanitize_line(&e.headline()));
+            let headline = sanitize_line(&e.headline());
+            s.status.error = Some(if s.list.paging.source == Source::Cache {
+                format!("{headline} — working from the local cache")
+            } else {
+                headline
+            });
             if e.is_transient() {
                 fx.push(Effect::After {
                     delay: PAGE_RETRY,
@@ -214,8 +375,19 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
                     }),
                 });
             }
-            s.list.paging.failed = Some(e);
+            s.list.api_mut().failed = Some(e);
         }
+    }
+}
+
+/// After rows arrived on screen: calls held back while an oldest-first walk was under way,
+/// and the selected row's transcript if its copy just arrived.
+fn after_rows(s: &mut State, fx: &mut Vec<Effect>) {
+    if s.list.order == Order::OldestFirst && s.list.paging.end && s.list.paging.source == Source::Api {
+        live::flush_held(s, fx);
+    }
+    if s.detail.view.is_none() && s.detail.pending.is_none() && s.detail.debounce.is_none() {
+        rebuild_view(s);
     }
 }
 
@@ -326,7 +498,34 @@ fn on_detail_due(s: &mut State, req: RequestId, fx: &mut Vec<Effect>) {
         return;
     }
     s.detail.pending = Some((req, id.clone()));
-    fx.push(Effect::FetchConversation { req, id });
+    if s.cache_first {
+        // A finished call's cached copy is as good as the API's, and works offline.
+        let key = review::origin(s).key(id);
+        fx.push(Effect::Store(StoreRequest::LoadConversation { req, key }));
+    } else {
+        fx.push(Effect::FetchConversation { req, id });
+    }
+}
+
+fn on_cached_conversation(s: &mut State, req: RequestId, conversation: Option<Conversation>, fx: &mut Vec<Effect>) {
+    let Some((_, id)) = s.detail.pending.clone().filter(|(r, _)| *r == req) else {
+        return; // stale: the user moved on
+    };
+    match conversation {
+        Some(c) if !c.in_progress && (!c.turns.is_empty() || c.num_turns.unwrap_or(0) == 0) => {
+            s.detail.pending = None;
+            s.detail.cache.insert(c);
+            rebuild_view(s);
+        }
+        // Still in progress: show what the cache has while the API is asked for the rest.
+        Some(c) if !c.turns.is_empty() => {
+            s.detail.cache.insert(c);
+            rebuild_view(s);
+            fx.push(Effect::FetchConversation { req, id });
+        }
+        // Not cached, or only its summary: ask the API.
+        _ => fx.push(Effect::FetchConversation { req, id }),
+    }
 }
 
 fn on_conversation(s: &mut State, req: RequestId, result: Result<Conversation, ApiError>, fx: &mut Vec<Effect>) {
@@ -405,67 +604,56 @@ fn relayout(s: &mut State) {
 
 // ---- filter and search ----
 
-/// Case-insensitive `contains` for a lowercase needle, without allocating for ASCII text
-/// (the filter runs over every loaded row at each keystroke).
-fn contains_ci(hay: &str, needle: &str) -> bool {
-    if needle.is_ascii() {
-        let n = needle.as_bytes();
-        n.is_empty() || hay.as_bytes().windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
-    } else {
-        hay.to_lowercase().contains(needle)
+/// `/` in the list: the transcript search that becomes the list (`None` clears it).
+fn set_list_search(s: &mut State, q: Option<ListSearch>, fx: &mut Vec<Effect>) {
+    let q = q.filter(|q| !q.text.is_empty());
+    if s.search == q {
+        return;
     }
+    s.detail.search = q.as_ref().map(|q| q.text.to_lowercase()).unwrap_or_default();
+    s.search = q;
+    reload(s, fx);
 }
 
-pub(super) fn row_matches(r: &Row, needle: &str) -> bool {
-    let words = [
-        if r.has(VOICE) { "voice" } else { "chat" },
-        if r.has(HANDOFF) { "handoff" } else { "" },
-        if r.has(IN_PROGRESS) { "in progress" } else { "" },
-    ];
-    contains_ci(&r.id, needle)
-        || contains_ci(&r.handoff_reason, needle)
-        || words.iter().any(|w| !w.is_empty() && w.contains(needle))
+/// `:` and `v`: a new filter for the list.
+fn set_filter(s: &mut State, filter: Filter, view: Option<String>, fx: &mut Vec<Effect>) {
+    let mut filter = filter;
+    // A view may name an environment: that is the list's client_env.
+    if let Some(env) = filter.environment.take() {
+        match CLIENT_ENVS.iter().find(|e| e.eq_ignore_ascii_case(&env)) {
+            Some(e) => s.client_env = e.to_string(),
+            None => {
+                s.status.note = Some(format!(
+                    "unknown environment {env:?}: use one of {}",
+                    CLIENT_ENVS.join(", ")
+                ))
+            }
+        }
+    }
+    if filter
+        .channels
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case("voice") || c.eq_ignore_ascii_case("chat"))
+    {
+        s.channel = ChannelFilter::All; // the filter says which channels
+    }
+    if (filter.status.is_some() || filter.flagged.is_some()) && !s.cache_first {
+        s.status.note = Some("review filters need the local store: they are ignored".into());
+    }
+    s.filter = filter;
+    s.view_name = view;
+    reload(s, fx);
 }
 
-fn extend_filter_view(s: &mut State, from: usize) {
-    let needle = s.list.filter.clone();
-    let rows = &s.list.paging.rows;
-    s.list.view.extend(
-        (from..rows.len())
-            .filter(|&i| row_matches(&rows[i], &needle))
-            .map(|i| i as u32),
-    );
+/// Entries of the `v` picker: no filter, then the saved views.
+pub fn view_entries(s: &State) -> Vec<String> {
+    let mut v = vec!["all conversations (no filter)".to_string()];
+    v.extend(s.views.iter().map(|(name, f)| format!("{name} — {}", f.summary())));
+    v
 }
 
-fn set_filter(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
-    let current = selected_row_index(s);
-    let before = s.list.selected().map(|r| r.id.clone());
-    s.list.filter = text.to_lowercase();
-    s.list.view.clear();
-    if !s.list.filter.is_empty() {
-        extend_filter_view(s, 0);
-    }
-    let pos = match current {
-        Some(i) if s.list.filter.is_empty() => i,
-        Some(i) => s.list.view.iter().position(|&v| v as usize == i).unwrap_or(0),
-        None => 0,
-    };
-    s.list.sel = pos;
-    ensure_visible(s);
-    if s.list.selected().map(|r| r.id.clone()) != before {
-        on_selection(s, fx);
-    }
-}
-
-fn selected_row_index(s: &State) -> Option<usize> {
-    if s.list.visible_len() == 0 {
-        return None;
-    }
-    if s.list.filter.is_empty() {
-        Some(s.list.sel)
-    } else {
-        s.list.view.get(s.list.sel).map(|&i| i as usize)
-    }
+fn words(q: &str) -> impl Iterator<Item = &str> {
+    q.split_whitespace()
 }
 
 fn recompute_matches(s: &mut State) {
@@ -476,13 +664,23 @@ fn recompute_matches(s: &mut State) {
         return;
     }
     if let Some(v) = &s.detail.view {
+        // Any of the words, as the highlight shows them (a search's words need not be adjacent).
         s.detail.matches = v
             .lines
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.text().to_lowercase().contains(q.as_str()))
+            .filter(|(_, l)| {
+                let t = l.text().to_lowercase();
+                words(q).any(|w| t.contains(w))
+            })
             .map(|(i, _)| i)
             .collect();
+    }
+    if let Some(forward) = s.detail.jump_on_load.take()
+        && !s.detail.matches.is_empty()
+    {
+        s.detail.match_idx = if forward { 0 } else { s.detail.matches.len() - 1 };
+        jump_to_match(s);
     }
 }
 
@@ -501,8 +699,36 @@ fn jump_to_match(s: &mut State) {
     }
 }
 
-fn step_match(s: &mut State, forward: bool) {
+fn step_match(s: &mut State, forward: bool, fx: &mut Vec<Effect>) {
     let n = s.detail.matches.len();
+    let at_edge = if forward {
+        n == 0 || s.detail.match_idx + 1 >= n
+    } else {
+        n == 0 || s.detail.match_idx == 0
+    };
+    // In a search result list, past the last hit of one call comes the next call's first.
+    if s.search.is_some() && at_edge {
+        let len = s.list.visible_len();
+        let next = if forward {
+            s.list.sel + 1
+        } else {
+            s.list.sel.wrapping_sub(1)
+        };
+        if next < len {
+            s.detail.jump_on_load = Some(forward);
+            select(s, next, false, fx);
+            if s.detail.view.is_some() {
+                recompute_matches(s);
+            }
+            return;
+        }
+        s.status.note = Some(if forward {
+            "last hit of the last result — N goes back".into()
+        } else {
+            "first hit of the first result".into()
+        });
+        return;
+    }
     if n == 0 {
         if !s.detail.search.is_empty() {
             s.status.note = Some(format!("no match for {:?}", s.detail.search));
@@ -537,6 +763,7 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         Overlay::WindowPicker { .. } => return on_picker_key(s, k, fx),
         Overlay::FlagPicker { .. } => return on_flag_picker_key(s, k, fx),
         Overlay::RatePicker { .. } => return rating::on_picker_key(s, k, fx),
+        Overlay::ViewPicker { .. } => return on_view_picker_key(s, k, fx),
         Overlay::None => {}
     }
     if let Some(action) = s.keymap.action(&k) {
@@ -626,6 +853,28 @@ fn on_flag_picker_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     }
 }
 
+fn on_view_picker_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let Overlay::ViewPicker { sel } = s.overlay else {
+        return;
+    };
+    match picker_move(s, &k, sel, s.views.len() + 1, Action::Views) {
+        PickerMove::Choose(0) => {
+            s.overlay = Overlay::None;
+            set_filter(s, Filter::default(), None, fx);
+        }
+        PickerMove::Choose(i) => {
+            s.overlay = Overlay::None;
+            if let Some((name, f)) = s.views.get(i - 1).cloned() {
+                s.status.note = Some(format!("view {name}: {}", f.summary()));
+                set_filter(s, f, Some(name), fx);
+            }
+        }
+        PickerMove::Close => s.overlay = Overlay::None,
+        PickerMove::Highlight(sel) => s.overlay = Overlay::ViewPicker { sel },
+        PickerMove::Nothing => {}
+    }
+}
+
 fn on_input_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     let Some(input) = s.input.as_mut() else {
         return;
@@ -635,10 +884,10 @@ fn on_input_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         KeyCode::Esc => {
             s.input = None;
             match kind {
-                InputKind::Filter => set_filter(s, "", fx),
+                InputKind::ListSearch => set_list_search(s, None, fx),
                 InputKind::Search => set_search(s, ""),
                 // The rating was saved when chosen: esc only skips the comment.
-                InputKind::Window | InputKind::Note | InputKind::TurnComment(_) => {}
+                InputKind::Filter | InputKind::Window | InputKind::Note | InputKind::TurnComment(_) => {}
             }
         }
         KeyCode::Enter => {
@@ -652,7 +901,19 @@ fn on_input_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
                     s.input = None;
                     rating::save_comment(s, pending, &text, fx);
                 }
-                InputKind::Filter | InputKind::Search => s.input = None,
+                InputKind::ListSearch => {
+                    s.input = None;
+                    set_list_search(s, Some(ListSearch::parse(&text, true)), fx);
+                }
+                InputKind::Filter => match Filter::parse(&text) {
+                    Ok(f) => {
+                        s.input = None;
+                        let view = s.view_name.clone().filter(|_| f == s.filter);
+                        set_filter(s, f, view, fx);
+                    }
+                    Err(e) => s.status.note = Some(e.detail),
+                },
+                InputKind::Search => s.input = None,
                 InputKind::Window => match TimeWindow::parse(&text) {
                     Ok(w) => {
                         s.input = None;
@@ -681,9 +942,17 @@ fn live_input(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(input) = &s.input else { return };
     let text = input.text.clone();
     match input.kind {
-        InputKind::Filter => set_filter(s, &text, fx),
+        // Without a cache there is nothing to show while typing: Enter asks the server.
+        InputKind::ListSearch if s.cache_first => {
+            let q = ListSearch::parse(&text, false);
+            // `user:` alone is half typed: keep the results until a word follows.
+            if !q.text.is_empty() || text.trim().is_empty() {
+                set_list_search(s, Some(q), fx);
+            }
+        }
         InputKind::Search => set_search(s, &text),
-        InputKind::Window | InputKind::Note | InputKind::TurnComment(_) => {}
+        InputKind::ListSearch | InputKind::Filter | InputKind::Window | InputKind::Note | InputKind::TurnComment(_) => {
+        }
     }
 }
 
@@ -745,21 +1014,38 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::Back => {
             if s.focus == Pane::Detail {
                 s.focus = Pane::List;
-            } else if !s.list.filter.is_empty() {
-                set_filter(s, "", fx);
+            } else if s.search.is_some() {
+                set_list_search(s, None, fx);
             } else {
                 s.status.error = None;
             }
         }
         Action::Search => {
             let (kind, text) = match s.focus {
-                Pane::List => (InputKind::Filter, s.list.filter.clone()),
+                Pane::List => (
+                    InputKind::ListSearch,
+                    s.search.as_ref().map(ListSearch::input_text).unwrap_or_default(),
+                ),
                 Pane::Detail => (InputKind::Search, s.detail.search.clone()),
             };
             s.input = Some(Input { kind, text });
         }
-        Action::NextMatch => step_match(s, true),
-        Action::PrevMatch => step_match(s, false),
+        Action::EditFilter => {
+            s.input = Some(Input {
+                kind: InputKind::Filter,
+                text: s.filter.to_text(),
+            });
+        }
+        Action::Views => {
+            let sel = s
+                .view_name
+                .as_ref()
+                .and_then(|n| s.views.iter().position(|(v, _)| v == n))
+                .map_or(0, |i| i + 1);
+            s.overlay = Overlay::ViewPicker { sel };
+        }
+        Action::NextMatch => step_match(s, true, fx),
+        Action::PrevMatch => step_match(s, false, fx),
         Action::CycleEnv => {
             let i = CLIENT_ENVS
                 .iter()
@@ -777,6 +1063,14 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Channel => {
             s.channel = s.channel.next();
+            if !s.filter.channels.is_empty() {
+                s.filter.channels.clear();
+                s.view_name = None;
+                s.status.note = Some(format!(
+                    "channel {} (replaces the filter's channels)",
+                    s.channel.label()
+                ));
+            }
             reload(s, fx);
         }
         Action::Reload => reload(s, fx),
@@ -892,18 +1186,5 @@ fn on_mouse(s: &mut State, m: MouseEvent, fx: &mut Vec<Effect>) {
             }
         }
         _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::contains_ci;
-
-    #[test]
-    fn case_insensitive_contains() {
-        assert!(contains_ci("CA7F3E", "7f3"));
-        assert!(contains_ci("billing_question", ""));
-        assert!(!contains_ci("billing", "bills"));
-        assert!(contains_ci("ÉCOLE", "éco"));
     }
 }

@@ -92,6 +92,7 @@ fn export(a: &ExportMarksArgs) -> Result<i32> {
         account: a.account.clone(),
         project: a.project.clone(),
         environment: a.environment.clone(),
+        ..Scope::default()
     };
     let scoped = scope != Scope::everything();
     let json = store.export_marks(scoped.then_some(&scope)).map_err(store_error)?;

@@ -137,6 +137,40 @@ impl Filter {
         }
     }
 
+    /// The same test as the SQL, on a conversation in memory (for calls that arrive live, before
+    /// they reach the cache). `marks` is `None` for a conversation never marked.
+    pub fn matches(&self, c: &crate::api::Conversation, marks: Option<&super::Marks>) -> bool {
+        let voice = crate::api::model::is_voice_channel(&c.channel);
+        let channel_ok = self.channels.is_empty()
+            || self.channels.iter().any(|ch| {
+                if is_voice_kind(ch) {
+                    voice
+                } else if is_chat_kind(ch) {
+                    !voice
+                } else {
+                    ch.eq_ignore_ascii_case(&c.channel)
+                }
+            });
+        let duration = c.total_duration;
+        let in_range =
+            |bound: Option<u32>, ok: fn(u32, u32) -> bool| bound.is_none_or(|b| duration.is_some_and(|d| ok(d, b)));
+        let latency = super::cache::Derived::of(c).max_latency;
+        let status = marks.map(|m| m.status).unwrap_or_default();
+        let flagged = marks.is_some_and(|m| m.is_flagged());
+        channel_ok
+            && in_range(self.min_duration, |d, b| d >= b)
+            && in_range(self.max_duration, |d, b| d <= b)
+            && self.handoff.is_none_or(|h| h == c.handoff)
+            && self.in_progress.is_none_or(|p| p == c.in_progress)
+            && self
+                .intent
+                .as_ref()
+                .is_none_or(|i| c.turns.iter().any(|t| t.intents.iter().any(|x| x == i)))
+            && self.latency_above.is_none_or(|l| latency.is_some_and(|m| m > l))
+            && self.status.is_none_or(|s| s == status)
+            && self.flagged.is_none_or(|f| f == flagged)
+    }
+
     /// The list header's summary, e.g. `voice · handoff · >2.0s latency · unreviewed`; `all` when empty.
     pub fn summary(&self) -> String {
         let mut parts: Vec<String> = Vec::new();

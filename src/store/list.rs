@@ -15,6 +15,9 @@ pub struct Scope {
     pub account: Option<String>,
     pub project: Option<String>,
     pub environment: Option<String>,
+    /// Conversations that started in `[since, until)`, unix ms (the TUI's time window).
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
 }
 
 impl Scope {
@@ -24,7 +27,15 @@ impl Scope {
             account: Some(account.into()),
             project: Some(project.into()),
             environment: Some(environment.into()),
+            ..Scope::default()
         }
+    }
+
+    /// The same scope, narrowed to conversations that started in `[start, end)`.
+    pub fn started_between(mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        self.since_ms = Some(start.timestamp_millis());
+        self.until_ms = Some(end.timestamp_millis());
+        self
     }
 
     /// Every environment of one project.
@@ -32,7 +43,7 @@ impl Scope {
         Scope {
             account: Some(account.into()),
             project: Some(project.into()),
-            environment: None,
+            ..Scope::default()
         }
     }
 
@@ -56,6 +67,12 @@ impl Scope {
             if let Some(v) = v {
                 w.push(col, [Value::Text(v.clone())]);
             }
+        }
+        if let Some(ms) = self.since_ms {
+            w.push("c.started_at >= ?", [Value::Integer(ms)]);
+        }
+        if let Some(ms) = self.until_ms {
+            w.push("c.started_at < ?", [Value::Integer(ms)]);
         }
     }
 }
@@ -90,6 +107,8 @@ pub struct ListRow {
     pub max_latency: Option<f64>,
     pub status: ReviewStatus,
     pub flagged: bool,
+    /// Empty without a handoff.
+    pub handoff_reason: String,
     started_at_ms: i64,
 }
 
@@ -122,7 +141,8 @@ pub(crate) fn row_columns() -> String {
         "c.account, c.project, c.environment, c.id, c.started_at, c.channel, c.total_duration, c.num_turns,
          c.handoff, c.in_progress, c.transcript_hidden, c.has_transcript, c.max_latency,
          coalesce((SELECT m.status FROM conversation_marks m WHERE {MARK_JOIN}), 'new'),
-         EXISTS (SELECT 1 FROM conversation_flags m WHERE {MARK_JOIN})"
+         EXISTS (SELECT 1 FROM conversation_flags m WHERE {MARK_JOIN}),
+         CASE WHEN c.handoff THEN coalesce(c.wire ->> '$.handoff_reason', '') ELSE '' END"
     )
 }
 
@@ -150,6 +170,7 @@ pub(crate) fn read_row(r: &rusqlite::Row) -> rusqlite::Result<ListRow> {
         // The schema's CHECK constraint admits only known statuses.
         status: ReviewStatus::parse(&status).unwrap_or_default(),
         flagged: r.get(14)?,
+        handoff_reason: r.get(15)?,
         started_at_ms,
     })
 }
@@ -203,6 +224,39 @@ impl Store {
             .prepare_cached(&sql)?
             .query_row(rusqlite::params_from_iter(w.params), |r| r.get(0))?;
         Ok(n as u64)
+    }
+
+    /// The rows of these conversations, in the order given (those not cached are left out).
+    pub fn rows_for(&self, keys: &[ConversationKey]) -> StoreResult<Vec<ListRow>> {
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {} FROM conversations c
+             WHERE c.account = ?1 AND c.project = ?2 AND c.environment = ?3 AND c.id = ?4",
+            row_columns()
+        ))?;
+        let mut rows = Vec::with_capacity(keys.len());
+        for k in keys {
+            let mut found = stmt.query_map(rusqlite::params![k.account, k.project, k.environment, k.id], read_row)?;
+            if let Some(row) = found.next() {
+                rows.push(row?);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Which of `ids` (cached under `scope`) match `filter`: the filter's whole meaning, review
+    /// marks included, lives in SQL, so pages from the API are judged exactly like the cache.
+    pub fn matching_ids(&self, scope: &Scope, filter: &Filter, ids: &[String]) -> StoreResult<Vec<String>> {
+        let mut w = SqlWhere::default();
+        w.push(
+            "c.id IN (SELECT value FROM json_each(?))",
+            [Value::Text(serde_json::to_string(ids)?)],
+        );
+        scope.compile_into(&mut w);
+        filter.compile_into(&mut w);
+        let sql = format!("SELECT c.id FROM conversations c WHERE {}", w.sql());
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let found = stmt.query_map(rusqlite::params_from_iter(w.params), |r| r.get::<_, String>(0))?;
+        Ok(found.collect::<Result<_, _>>()?)
     }
 
     pub(crate) fn query_rows(

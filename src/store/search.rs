@@ -247,6 +247,37 @@ impl Store {
             .collect())
     }
 
+    /// The distinct conversations with a matching turn, newest first, at most `max` (for a result list).
+    pub fn search_conversations(&self, query: &SearchQuery, max: usize) -> StoreResult<Vec<super::ListRow>> {
+        let q = SearchQuery {
+            order: SearchOrder::Newest,
+            // A conversation usually matches in a few turns; ask for enough hits to fill `max`.
+            limit: max.saturating_mul(4).clamp(50, 10_000),
+            ..query.clone()
+        };
+        let Some((_, sql, params)) = search_sql(&q) else {
+            return Ok(Vec::new());
+        };
+        let mut keys: Vec<ConversationKey> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let found = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+            Ok(ConversationKey {
+                account: r.get(1)?,
+                project: r.get(2)?,
+                environment: r.get(3)?,
+                id: r.get(4)?,
+            })
+        })?;
+        for key in found {
+            let key = key?;
+            if keys.len() < max && seen.insert(key.clone()) {
+                keys.push(key);
+            }
+        }
+        self.rows_for(&keys)
+    }
+
     /// Snippets of the given index rows, in one pass of the FTS query (each MATCH evaluation merges
     /// the prefix term's doclists, so one query per row would repeat that work).
     fn snippets(&self, fts: &str, rowids: impl Iterator<Item = i64>) -> StoreResult<HashMap<i64, String>> {

@@ -9,6 +9,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
 use crate::api::{AudioDirection, Client};
+use crate::app::msg::PageFilter;
+use crate::app::review::StoreRequest;
 use crate::app::transcript::clock;
 use crate::app::{Effect, Msg};
 use crate::audio::{SaveOutcome, save_recording};
@@ -62,13 +64,31 @@ impl Runner {
     pub fn spawn(&self, effect: Effect) -> Option<Effect> {
         let tx = self.tx.clone();
         match effect {
-            Effect::FetchPage { req, query } => {
+            Effect::FetchPage { req, query, filter } => {
                 let client = self.client.clone();
+                let store = self.store.clone();
                 let task = tokio::spawn(async move {
                     tracing::debug!(req, cursor = ?query.cursor, "page");
-                    let result = client.list_page(&query).await;
+                    let mut result = client.list_page(&query).await;
                     if let Err(e) = &result {
                         tracing::warn!(req, "page failed: {}", e.headline());
+                    }
+                    match (filter, result) {
+                        // The store caches the page and answers with what the filter keeps.
+                        (Some(PageFilter { origin, filter }), Ok(page)) if let Some(w) = &store => {
+                            w.send(StoreRequest::FilterPage {
+                                req,
+                                origin,
+                                filter,
+                                page,
+                            });
+                            return;
+                        }
+                        (Some(PageFilter { filter, .. }), Ok(mut page)) => {
+                            page.conversations.retain(|c| filter.matches(c, None));
+                            result = Ok(page);
+                        }
+                        (_, r) => result = r,
                     }
                     let _ = tx.send(Msg::Page { req, result });
                 });

@@ -148,6 +148,9 @@ async fn open(
     store_path: &std::path::Path,
 ) -> Result<i32> {
     let keymap = KeyMap::from_config(&cfg.file.keys).context("invalid [keys] in the config file")?;
+    let views = crate::store::Filter::views(&cfg.file.views)
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))
+        .context("invalid [views] in the config file")?;
     let theme = Theme::from_config(&cfg.file.theme).context("invalid [theme] in the config file")?;
     let client = Client::new(&cfg)?;
     let log = crate::logging::init_file(&config::default_data_dir())?;
@@ -164,10 +167,14 @@ async fn open(
     // the screen, fd 2 goes to the log file.
     terminal::stderr_to(&log);
     state.live.poll_every = poll;
+    state.views = views.into_iter().collect();
     state.review.exports_dir = config::default_data_dir().join("exports");
     // Without a store the TUI still works; marks say why they are unavailable.
     let store = match crate::store::Store::open(store_path) {
-        Ok(store) => Some(store),
+        Ok(store) => {
+            state.cache_first = true;
+            Some(store)
+        }
         Err(e) => {
             tracing::warn!("store unavailable: {e}");
             state.review.unavailable = Some(e.headline());

@@ -6,9 +6,13 @@ use std::sync::mpsc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use std::collections::HashSet;
+
 use crate::app::Msg;
+use crate::app::msg::CachedPage;
+use crate::app::paging::Row;
 use crate::app::review::StoreRequest;
-use crate::store::{Store, StoreError};
+use crate::store::{Scope, Store, StoreError};
 
 #[derive(Clone)]
 pub struct StoreWorker {
@@ -69,6 +73,64 @@ pub fn handle(store: &mut Store, req: StoreRequest) -> Option<Msg> {
         StoreRequest::Change { key, change } => {
             let result = store.update_marks(&key, |m| change.apply(m)).map_err(|e| describe(&e));
             Some(Msg::MarksSaved { key, result })
+        }
+        StoreRequest::List {
+            req,
+            scope,
+            filter,
+            order,
+            after,
+            limit,
+        } => {
+            let result = store
+                .list_page(&scope, &filter, order, after.as_ref(), limit)
+                .map(|page| CachedPage {
+                    rows: page.rows.iter().map(Row::from_list_row).collect(),
+                    next: page.next,
+                })
+                .map_err(|e| describe(&e));
+            Some(Msg::CachedPage { req, result })
+        }
+        StoreRequest::Search { req, query, max } => {
+            let result = store
+                .search_conversations(&query, max)
+                .map(|rows| CachedPage {
+                    rows: rows.iter().map(Row::from_list_row).collect(),
+                    next: None,
+                })
+                .map_err(|e| describe(&e));
+            Some(Msg::CachedPage { req, result })
+        }
+        StoreRequest::FilterPage {
+            req,
+            origin,
+            filter,
+            mut page,
+        } => {
+            let scope = Scope::env(&origin.account, &origin.project, &origin.environment);
+            let ids: Vec<String> = page.conversations.iter().map(|c| c.id.clone()).collect();
+            let kept = store
+                .cache(&origin, &page.conversations)
+                .and_then(|_| store.matching_ids(&scope, &filter, &ids));
+            match kept {
+                Ok(kept) => {
+                    let kept: HashSet<String> = kept.into_iter().collect();
+                    page.conversations.retain(|c| kept.contains(&c.id));
+                }
+                Err(e) => {
+                    // Judge in memory rather than lose the page; only review marks go unseen.
+                    tracing::warn!("filtering a page in the store failed: {}", describe(&e));
+                    page.conversations.retain(|c| filter.matches(c, None));
+                }
+            }
+            Some(Msg::Page { req, result: Ok(page) })
+        }
+        StoreRequest::LoadConversation { req, key } => {
+            let conversation = store.conversation(&key).unwrap_or_else(|e| {
+                tracing::warn!("reading a cached conversation failed: {}", describe(&e));
+                None
+            });
+            Some(Msg::CachedConversation { req, conversation })
         }
     }
 }

@@ -39,20 +39,28 @@ fn title(s: &State, cols: usize) -> String {
 fn highlight<'a>(text: &'a str, needle: &str, base: Style, hit: Style, out: &mut Vec<Span<'a>>) {
     let lower = text.to_lowercase();
     // Lowercasing can change byte lengths (e.g. 'İ'); highlight only when offsets agree.
-    if needle.is_empty() || lower.len() != text.len() {
+    if needle.trim().is_empty() || lower.len() != text.len() {
         out.push(Span::styled(text, base));
         return;
     }
+    // Every word of the search, wherever it occurs (a transcript search ANDs words anywhere).
+    let mut ranges: Vec<(usize, usize)> = needle
+        .split_whitespace()
+        .flat_map(|w| lower.match_indices(w).map(move |(i, _)| (i, i + w.len())))
+        .filter(|&(a, b)| text.is_char_boundary(a) && text.is_char_boundary(b))
+        .collect();
+    ranges.sort_unstable();
     let mut last = 0;
-    for (i, _) in lower.match_indices(needle) {
-        if i < last || !text.is_char_boundary(i) || !text.is_char_boundary(i + needle.len()) {
+    for (a, b) in ranges {
+        if b <= last {
             continue;
         }
-        if i > last {
-            out.push(Span::styled(&text[last..i], base));
+        let a = a.max(last);
+        if a > last {
+            out.push(Span::styled(&text[last..a], base));
         }
-        out.push(Span::styled(&text[i..i + needle.len()], hit));
-        last = i + needle.len();
+        out.push(Span::styled(&text[a..b], hit));
+        last = b;
     }
     if last < text.len() {
         out.push(Span::styled(&text[last..], base));

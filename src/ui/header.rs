@@ -27,7 +27,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     }
     let id = &s.identity;
     let who = sanitize_line(&format!("{}/{}", id.account, id.project));
-    let left = vec![
+    let mut left = vec![
         Span::styled(" callscope ", theme.tag(crate::app::transcript::Tag::Title)),
         Span::raw("· "),
         Span::styled(who, Style::default().add_modifier(Modifier::BOLD)),
@@ -40,6 +40,17 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             sanitize_line(&id.region)
         )),
     ];
+    // The filter, where the eye looks for "why is my list short".
+    if !s.filter.is_empty() {
+        let what = match &s.view_name {
+            Some(v) => format!("view {v}: {}", s.filter.summary()),
+            None => s.filter.summary(),
+        };
+        left.insert(
+            3,
+            Span::styled(format!(" · filter: {}", sanitize_line(&what)), Theme::fg(theme.accent)),
+        );
+    }
     let conn = match s.live.new_count {
         0 => connection_label(s).to_string(),
         n => format!("{} · {n} new", connection_label(s)),

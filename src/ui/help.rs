@@ -1,13 +1,13 @@
 //! Overlays: the help page (drawn from the keymap that handles keys) and the small pickers
-//! (time window, flag reason, turn rating).
+//! (time window, flag reason, saved view, turn rating).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use crate::app::state::{Overlay, State};
-use crate::app::update::picker_entries;
-use crate::sanitize::fit;
+use crate::app::update::{picker_entries, view_entries};
+use crate::sanitize::{fit, sanitize_line};
 
 use super::Theme;
 
@@ -86,6 +86,31 @@ pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
                     ratatui::style::Style::default()
                 };
                 buf.set_stringn(r.x + 1, r.y + 1 + i as u16, text, w, style);
+            }
+        }
+        Overlay::ViewPicker { sel } => {
+            let entries: Vec<String> = view_entries(s).iter().map(|e| sanitize_line(e)).collect();
+            let widest = entries.iter().map(|e| crate::sanitize::width(e)).max().unwrap_or(0) as u16;
+            let r = centered(area, (widest + 6).clamp(30, 90), entries.len() as u16 + 2);
+            Clear.render(r, buf);
+            Block::bordered()
+                .border_type(BorderType::Thick)
+                .border_style(Theme::fg(theme.accent))
+                .title(" Views · enter applies ")
+                .render(r, buf);
+            let w = r.width.saturating_sub(2) as usize;
+            let rows = r.height.saturating_sub(2) as usize;
+            // Keep the highlighted entry in the box when there are more views than rows.
+            let skip = (*sel + 1).saturating_sub(rows);
+            for (i, e) in entries.iter().enumerate().skip(skip).take(rows) {
+                let key = if i < 9 { (b'1' + i as u8) as char } else { ' ' };
+                let text = fit(&format!(" {key} {e}"), w);
+                let style = if i == *sel {
+                    theme.selected()
+                } else {
+                    ratatui::style::Style::default()
+                };
+                buf.set_stringn(r.x + 1, r.y + 1 + (i - skip) as u16, text, w, style);
             }
         }
         Overlay::RatePicker { sel, target } => {

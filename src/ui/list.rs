@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::widgets::{Block, BorderType, Widget};
 
-use crate::app::paging::{HANDOFF, IN_PROGRESS, LIVE, NO_TURNS, Row, VOICE};
+use crate::app::paging::{HANDOFF, IN_PROGRESS, LIVE, NO_TURNS, Row, Source, VOICE};
 use crate::app::review;
 use crate::app::state::{Pane, State};
 use crate::app::transcript::clock;
@@ -59,17 +59,24 @@ pub fn row_text_marked(r: &Row, tz: chrono::FixedOffset, marks: Option<&Marks>) 
 fn title(s: &State, cols: u16) -> String {
     let p = &s.list.paging;
     let more = if p.end { "all" } else { "more…" };
-    if s.list.filter.is_empty() && cols < 40 {
+    // Where the rows come from, when not (yet) from the API.
+    let from = match (p.source, s.list.from_cache_only()) {
+        (Source::Cache, true) => " · cache only",
+        (Source::Cache, false) => " · cached ⟳",
+        (Source::Api, _) => "",
+    };
+    let what = match &s.search {
+        Some(q) => format!("“{}”", crate::sanitize::sanitize_line(&q.input_text())),
+        None => "Conversations".into(),
+    };
+    if !from.is_empty() {
+        // Shorter, so the source fits beside the count.
+        let plus = if p.end { "" } else { "+" };
+        format!(" {what} ({}{plus}){from} ", p.len())
+    } else if cols < 40 {
         format!(" {} loaded, {more} ", p.len())
-    } else if s.list.filter.is_empty() {
-        format!(" Conversations ({} loaded, {more}) ", p.len())
     } else {
-        format!(
-            " Conversations ({}/{} match /{}) ",
-            s.list.view.len(),
-            p.len(),
-            crate::sanitize::sanitize_line(&s.list.filter)
-        )
+        format!(" {what} ({} loaded, {more}) ", p.len())
     }
 }
 
@@ -129,8 +136,17 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
                 "⟳ loading more…"
             };
             (format!("  {t}"), theme.dim())
-        } else if len == 0 && !s.list.filter.is_empty() {
-            ("  no loaded row matches the filter".into(), theme.dim())
+        } else if len == 0 && p.end && s.search.is_some() {
+            let t = if s.search.as_ref().is_some_and(|q| q.submitted) {
+                "  no transcript in this window matches — w widens the window"
+            } else {
+                "  no cached transcript matches — enter asks the server"
+            };
+            (t.into(), theme.dim())
+        } else if len == 0 && p.end && !s.filter.is_empty() {
+            ("  nothing matches the filter — v or : to change it".into(), theme.dim())
+        } else if len == 0 && p.end && s.list.incoming.as_ref().is_some_and(|i| i.in_flight.is_some()) {
+            ("  ⟳ loading…".into(), theme.dim())
         } else if len == 0 && p.end {
             for line in wrap(EMPTY_HINT, cols.saturating_sub(2)) {
                 if y >= inner.bottom() {

@@ -74,17 +74,24 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     }
     let w = area.width as usize;
     if let Some(input) = &s.input {
+        let turn_label;
         let (label, help) = match &input.kind {
-            InputKind::Filter => ("filter".into(), "enter keep · esc clear"),
-            InputKind::Search => ("search".into(), "enter keep · n/N next/prev · esc clear"),
-            InputKind::Window => ("window (90m, 6h, 3d, 2w)".into(), "enter apply · esc cancel"),
-            InputKind::Note => ("note".into(), "enter save (empty clears) · esc cancel"),
-            InputKind::TurnComment(p) => (
-                format!("turn {} comment", p.target.turn + 1),
-                "enter save (empty clears) · esc keep as it was",
+            InputKind::ListSearch => (
+                "search transcripts",
+                "as you type: cache · enter: server too · user:/agent: prefix · esc clear",
             ),
+            InputKind::Filter => (
+                "filter",
+                "enter apply · esc cancel · voice chat handoff !handoff in-progress duration:60..300 intent:X latency>2 unreviewed reviewed follow-up flagged",
+            ),
+            InputKind::Search => ("search", "enter keep · n/N next/prev · esc clear"),
+            InputKind::Window => ("window (90m, 6h, 3d, 2w)", "enter apply · esc cancel"),
+            InputKind::Note => ("note", "enter save (empty clears) · esc cancel"),
+            InputKind::TurnComment(p) => {
+                turn_label = format!("turn {} comment", p.target.turn + 1);
+                (turn_label.as_str(), "enter save (empty clears) · esc keep as it was")
+            }
         };
-        let label: String = label;
         let line = Line::from(vec![
             Span::styled(
                 format!(" {label}: "),

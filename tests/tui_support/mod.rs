@@ -211,3 +211,28 @@ pub fn render(s: &State) -> String {
     term.draw(|f| callscope::ui::draw(f, s, &theme)).unwrap();
     callscope::ui::buffer_text(term.backend().buffer())
 }
+
+/// Types `:` and `text` and Enter; answers the reload's first request with `p` filtered by the
+/// filter the effect carries (as the runner would, in memory: no review marks).
+pub fn apply_filter(s: &mut State, text: &str, p: ConversationPage) -> Vec<Effect> {
+    update(s, key(':'));
+    for c in text.chars() {
+        update(s, key(c));
+    }
+    let fx = update(s, code(KeyCode::Enter));
+    let (req, filter) = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchPage { req, filter, .. } => Some((*req, filter.clone())),
+            _ => None,
+        })
+        .expect("a new filter reloads the list");
+    let mut p = p;
+    if let Some(f) = filter {
+        p.conversations.retain(|c| f.filter.matches(c, None));
+    }
+    match s.list.order {
+        Order::OldestFirst => update(s, Msg::Page { req, result: Ok(p) }),
+        Order::NewestFirst => answer_slices(s, req, p),
+    }
+}
