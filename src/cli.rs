@@ -1,4 +1,6 @@
-//! Command-line interface: `callscope [browse] | demo | serve-demo | export | doctor | webhooks | listen`.
+//! Command-line interface: `callscope [browse] | demo | serve-demo | export | doctor | webhooks | listen | marks`.
+
+mod marks;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +36,8 @@ pub enum Command {
     Webhooks(webhook::cli::WebhooksArgs),
     /// Receive signed webhook deliveries and print one JSON line per accepted event.
     Listen(webhook::cli::ListenArgs),
+    /// Export or import review marks (status, flags, notes, per-turn ratings) as a JSON file.
+    Marks(marks::MarksArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -56,6 +60,7 @@ pub fn main() -> i32 {
             Some(Command::Doctor(a)) => doctor::run(a).await,
             Some(Command::Webhooks(a)) => webhook::cli::webhooks(a).await,
             Some(Command::Listen(a)) => webhook::cli::listen(a).await,
+            Some(Command::Marks(a)) => marks::run(a),
         }
     });
     // Background tasks (downloads, servers) must not keep the process alive.

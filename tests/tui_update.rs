@@ -433,7 +433,10 @@ fn detail_scrolls_independently_of_the_list() {
     assert_eq!(s.detail.scroll, 2);
     assert_eq!(s.list.sel, 0);
     update(&mut s, key('G'));
-    let max = s.detail.view.as_ref().unwrap().lines.len() - s.panes().detail_rows();
+    // The bottom: the pane filled, or further until the last turn is at the top.
+    let view = s.detail.view.as_ref().unwrap();
+    let fill = view.lines.len().saturating_sub(s.panes().detail_rows());
+    let max = fill.max(*view.turn_starts.last().unwrap());
     assert_eq!(s.detail.scroll, max);
     update(
         &mut s,

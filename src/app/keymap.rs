@@ -25,7 +25,8 @@ macro_rules! actions {
             pub fn description(self) -> &'static str {
                 match self { $(Action::$variant => $desc),* }
             }
-            fn default_keys(self) -> &'static [&'static str] {
+            /// The keys bound when `[keys]` does not rebind the action (as written in the README).
+            pub fn default_keys(self) -> &'static [&'static str] {
                 match self { $(Action::$variant => &[$($key),*]),* }
             }
             pub fn from_name(name: &str) -> Option<Action> {
@@ -81,6 +82,7 @@ actions! {
     MarkFollowUp => "mark_follow_up", "review: needs follow-up ⇄ new (↻)", ["F"];
     Flag => "flag", "review: flag/unflag with a reason (⚑)", ["!"];
     EditNote => "edit_note", "review: edit the note", ["a"];
+    RateTurn => "rate_turn", "review: rate the current turn ▸ 👍/👎 + comment", ["b"];
     NextUnreviewed => "next_unreviewed", "jump to the next call not marked reviewed", ["u"];
     PrevUnreviewed => "prev_unreviewed", "jump to the previous call not marked reviewed", ["U"];
     NextFlagged => "next_flagged", "jump to the next flagged call", ["'"];

@@ -10,6 +10,7 @@ pub mod live;
 pub mod msg;
 pub mod paging;
 pub mod player;
+pub mod rating;
 pub mod review;
 pub mod state;
 pub mod transcript;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::api::{Conversation, ConversationPage};
 use crate::sanitize::sanitize_line;
 use crate::store::{
-    ConversationKey, Filter, ListCursor, ListOrder, Marks, Origin, ReviewStatus, Scope, SearchQuery,
+    ConversationKey, Filter, ListCursor, ListOrder, Marks, Origin, ReviewStatus, Scope, SearchQuery, TurnRating,
     markdown_with_notes,
 };
 
@@ -79,6 +79,32 @@ pub enum MarkChange {
     Status(ReviewStatus),
     ToggleFlag(String),
     Note(String),
+    /// Sets (or with `None` clears) the rating of turn `turn`.
+    RateTurn {
+        turn: u32,
+        rating: Option<TurnRating>,
+    },
+}
+
+impl MarkChange {
+    /// Applies the change to `m`: the optimistic copy here and the stored one in the worker.
+    pub fn apply(self, m: &mut Marks) {
+        match self {
+            MarkChange::Status(st) => m.status = st,
+            MarkChange::ToggleFlag(code) => {
+                if !m.flags.remove(&code) {
+                    m.flags.insert(code);
+                }
+            }
+            MarkChange::Note(n) => m.note = n,
+            MarkChange::RateTurn { turn, rating: Some(r) } => {
+                m.turns.insert(turn, r);
+            }
+            MarkChange::RateTurn { turn, rating: None } => {
+                m.turns.remove(&turn);
+            }
+        }
+    }
 }
 
 /// Review state: the marks of loaded rows, by conversation id (for the current origin).
@@ -166,7 +192,7 @@ pub fn on_saved(s: &mut State, key: &ConversationKey, result: Result<Marks, Stri
     }
 }
 
-fn selected_key(s: &mut State) -> Option<ConversationKey> {
+pub(super) fn selected_key(s: &mut State) -> Option<ConversationKey> {
     if let Some(why) = &s.review.unavailable {
         s.status.note = Some(format!("marks unavailable: {why}"));
         return None;
@@ -232,18 +258,10 @@ pub fn save_note(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
     change(s, key, MarkChange::Note(note), fx);
 }
 
-fn change(s: &mut State, key: ConversationKey, change: MarkChange, fx: &mut Vec<Effect>) {
+pub(super) fn change(s: &mut State, key: ConversationKey, change: MarkChange, fx: &mut Vec<Effect>) {
     // Shown at once; the store's answer replaces it (or the note says it failed).
     let mut m = current(s, &key.id);
-    match &change {
-        MarkChange::Status(st) => m.status = *st,
-        MarkChange::ToggleFlag(code) => {
-            if !m.flags.remove(code) {
-                m.flags.insert(code.clone());
-            }
-        }
-        MarkChange::Note(n) => m.note = n.clone(),
-    }
+    change.clone().apply(&mut m);
     s.review.marks.insert(key.id.clone(), m);
     fx.push(Effect::Store(StoreRequest::Change { key, change }));
 }
@@ -309,6 +327,28 @@ mod tests {
         assert_eq!(file_safe("CA7f-3_e"), "CA7f-3_e");
         assert_eq!(file_safe("../../etc/passwd"), "______etc_passwd");
         assert_eq!(file_safe(""), "conversation");
+    }
+
+    #[test]
+    fn changes_apply_to_marks() {
+        use crate::store::{Thumbs, TurnRating};
+        let mut m = Marks::default();
+        MarkChange::ToggleFlag("latency".into()).apply(&mut m);
+        let up = TurnRating {
+            thumbs: Thumbs::Up,
+            reason: None,
+            comment: "ok".into(),
+        };
+        MarkChange::RateTurn {
+            turn: 2,
+            rating: Some(up.clone()),
+        }
+        .apply(&mut m);
+        assert_eq!(m.turns.get(&2), Some(&up));
+        assert!(m.flags.contains("latency"));
+        MarkChange::RateTurn { turn: 2, rating: None }.apply(&mut m);
+        MarkChange::ToggleFlag("latency".into()).apply(&mut m);
+        assert!(m.is_empty());
     }
 
     #[test]

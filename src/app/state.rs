@@ -145,6 +145,8 @@ pub enum InputKind {
     Window,
     /// `a`: the selected conversation's review note.
     Note,
+    /// After `b`: the comment of the rating just chosen.
+    TurnComment(super::rating::PendingComment),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +168,11 @@ pub enum Overlay {
     /// `!`: the flag reason picker (`review::FLAG_REASONS`).
     FlagPicker {
         sel: usize,
+    },
+    /// `b`: the rating picker for one turn (`rating::CHOICES`).
+    RatePicker {
+        sel: usize,
+        target: super::rating::RateTarget,
     },
     /// `v`: "all conversations" and the saved views of `[views]`.
     ViewPicker {

@@ -25,6 +25,9 @@ pub enum Tag {
     Marker,
     Warn,
     Title,
+    /// A reviewer's 👍 / 👎 under a turn.
+    RatedUp,
+    RatedDown,
 }
 
 /// One screen line of the detail pane.
@@ -78,12 +81,14 @@ pub fn clock(secs: i64) -> String {
     }
 }
 
-/// Inserts the review marks (status, flags, note) as metadata lines at the end of the
-/// metadata block, keeping `turn_starts` pointing at their turns.
+/// Inserts the review marks: status, flags, note (and a count of turn ratings) as metadata
+/// lines at the end of the metadata block, each turn's rating under that turn; keeps
+/// `turn_starts` pointing at their turns.
 pub fn insert_marks(view: &mut View, marks: &crate::store::Marks) {
     if marks.is_empty() {
         return;
     }
+    insert_ratings(view, marks);
     let mut extra = Vec::new();
     let mut b = Builder {
         cols: view.cols.max(20) as usize,
@@ -95,6 +100,7 @@ pub fn insert_marks(view: &mut View, marks: &crate::store::Marks) {
     let flags: Vec<&str> = marks.flags.iter().map(String::as_str).collect();
     b.meta("flags", &flags.join(", "));
     b.meta("note", &marks.note);
+    b.meta("ratings", &rating_counts(marks));
     let at = view
         .lines
         .iter()
@@ -107,6 +113,72 @@ pub fn insert_marks(view: &mut View, marks: &crate::store::Marks) {
             *t += n;
         }
     }
+}
+
+/// `2 👍 · 1 👎`, empty without ratings.
+fn rating_counts(marks: &crate::store::Marks) -> String {
+    use crate::store::Thumbs;
+    let count = |t: Thumbs| marks.turns.values().filter(|r| r.thumbs == t).count();
+    [Thumbs::Up, Thumbs::Down]
+        .into_iter()
+        .map(|t| (count(t), t))
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, t)| format!("{n} {}", t.emoji()))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// Each rating as lines at the end of its turn, under the text column: `👎 wrong information
+/// — comment…`, the comment sanitized and wrapped. Ratings of turns the view lacks are skipped.
+fn insert_ratings(view: &mut View, marks: &crate::store::Marks) {
+    let cols = view.cols.max(20) as usize;
+    // From the last turn back, so the positions still to use do not move.
+    for (&turn, r) in marks.turns.iter().rev() {
+        let turn = turn as usize;
+        if turn >= view.turn_starts.len() {
+            continue;
+        }
+        let end = view.turn_starts.get(turn + 1).copied().unwrap_or(view.lines.len());
+        let lines = rating_lines(r, cols);
+        let n = lines.len();
+        view.lines.splice(end..end, lines);
+        for t in &mut view.turn_starts[turn + 1..] {
+            *t += n;
+        }
+    }
+}
+
+fn rating_lines(r: &crate::store::TurnRating, cols: usize) -> Vec<Line> {
+    let indent = if cols >= 70 { 21 } else { 12 };
+    let tag = match r.thumbs {
+        crate::store::Thumbs::Up => Tag::RatedUp,
+        crate::store::Thumbs::Down => Tag::RatedDown,
+    };
+    let head = crate::app::rating::summary(r.thumbs, r.reason);
+    let comment = sanitize_line(&r.comment);
+    let text = if comment.is_empty() {
+        head.clone()
+    } else {
+        format!("{head} — {comment}")
+    };
+    wrap(&text, cols.saturating_sub(indent).max(10))
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            // The verdict in its colour, the comment plain.
+            let mut line = Line::new().push(Tag::Plain, " ".repeat(indent));
+            match part.strip_prefix(head.as_str()).filter(|_| i == 0) {
+                Some(rest) => {
+                    line = line.push(tag, head.clone());
+                    if !rest.is_empty() {
+                        line = line.push(Tag::Plain, rest);
+                    }
+                }
+                None => line = line.push(Tag::Plain, part),
+            }
+            line
+        })
+        .collect()
 }
 
 /// The quickstart's diagnosis for `num_turns > 0` with no turns.
@@ -491,6 +563,58 @@ mod tests {
             plain_text(&sample()),
             "[00:01] AGENT: Hi, how can I help?\n[00:06] USER: Book a ␛table␛\n[00:09] AGENT: Sure\n"
         );
+    }
+
+    #[test]
+    fn ratings_go_under_their_turns() {
+        use crate::store::{Marks, RatingReason, Thumbs, TurnRating};
+        let on = Toggles {
+            intents: false,
+            translation: false,
+        };
+        let plain = build(&sample(), 50, on, FixedOffset::east_opt(0).unwrap());
+        let mut v = plain.clone();
+        let marks = Marks {
+            turns: [
+                (
+                    0,
+                    TurnRating {
+                        thumbs: Thumbs::Down,
+                        reason: Some(RatingReason::Latency),
+                        comment: "slow\ngreeting".into(),
+                    },
+                ),
+                (
+                    7,
+                    TurnRating {
+                        thumbs: Thumbs::Up,
+                        reason: None,
+                        comment: String::new(),
+                    },
+                ),
+            ]
+            .into(),
+            ..Marks::default()
+        };
+        insert_marks(&mut v, &marks);
+        let texts: Vec<String> = v.lines.iter().map(Line::text).collect();
+        // Metadata gains "review" and "ratings"; turn 0 gains one rating line; turn 7 does not exist.
+        assert_eq!(v.lines.len(), plain.lines.len() + 3, "{texts:#?}");
+        assert!(
+            texts
+                .iter()
+                .any(|l| l.starts_with("ratings") && l.ends_with("1 👍 · 1 👎"))
+        );
+        let rating = v.turn_starts[1] - 1;
+        assert_eq!(
+            texts[rating].trim(),
+            "👎 latency — slow greeting",
+            "one line: the newline became a space"
+        );
+        assert_eq!(v.lines[rating].spans[1].0, Tag::RatedDown);
+        assert_eq!(v.lines[v.turn_starts[1]], plain.lines[plain.turn_starts[1]]);
+        // The count is of the marks; the rating of a turn the transcript lacks is not drawn.
+        assert_eq!(texts.iter().filter(|l| l.contains('👍')).count(), 1);
     }
 
     #[test]

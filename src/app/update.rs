@@ -16,6 +16,7 @@ use super::live;
 use super::msg::{CachedPage, Effect, Msg, PageFilter, RequestId};
 use super::paging::{FIRST_SLICE_SECS, LIVE, Order, Paging, Row, Slice, Source, adapt_delta};
 use super::player;
+use super::rating;
 use super::review;
 use super::review::StoreRequest;
 use super::state::{
@@ -579,7 +580,15 @@ pub(super) fn rebuild_view(s: &mut State) {
     player::sync_follow(s, false);
 }
 
+/// The transcript scrolls until its last turn is at the top, so every turn can become the
+/// current one (for Enter's playback and `b`'s rating), however short the call.
 fn detail_max_scroll(s: &State) -> usize {
+    let last_turn = s.detail.view.as_ref().and_then(|v| v.turn_starts.last().copied());
+    detail_fill_scroll(s).max(last_turn.unwrap_or(0))
+}
+
+/// The largest scroll that still fills the pane: jumps (search) go no further.
+fn detail_fill_scroll(s: &State) -> usize {
     let lines = s.detail.view.as_ref().map_or(0, |v| v.lines.len());
     lines.saturating_sub(s.panes().detail_rows())
 }
@@ -690,8 +699,7 @@ fn set_search(s: &mut State, text: &str) {
 
 fn jump_to_match(s: &mut State) {
     if let Some(&line) = s.detail.matches.get(s.detail.match_idx) {
-        s.detail.scroll = line.saturating_sub(2);
-        clamp_detail_scroll(s);
+        s.detail.scroll = line.saturating_sub(2).min(detail_fill_scroll(s));
     }
 }
 
@@ -758,6 +766,7 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         Overlay::Help { .. } => return on_help_key(s, k),
         Overlay::WindowPicker { .. } => return on_picker_key(s, k, fx),
         Overlay::FlagPicker { .. } => return on_flag_picker_key(s, k, fx),
+        Overlay::RatePicker { .. } => return rating::on_picker_key(s, k, fx),
         Overlay::ViewPicker { .. } => return on_view_picker_key(s, k, fx),
         Overlay::None => {}
     }
@@ -787,14 +796,14 @@ pub fn picker_entries() -> Vec<String> {
 }
 
 /// What a key does in a small picker of `n` entries with `sel` highlighted.
-enum PickerMove {
+pub(super) enum PickerMove {
     Choose(usize),
     Close,
     Highlight(usize),
     Nothing,
 }
 
-fn picker_move(s: &State, k: &KeyEvent, sel: usize, n: usize, toggle: Action) -> PickerMove {
+pub(super) fn picker_move(s: &State, k: &KeyEvent, sel: usize, n: usize, toggle: Action) -> PickerMove {
     if let KeyCode::Char(c @ '1'..='9') = k.code
         && let Some(i) = Some(c as usize - '1' as usize).filter(|&i| i < n)
     {
@@ -881,7 +890,8 @@ fn on_input_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
             match kind {
                 InputKind::ListSearch => set_list_search(s, None, fx),
                 InputKind::Search => set_search(s, ""),
-                InputKind::Filter | InputKind::Window | InputKind::Note => {}
+                // The rating was saved when chosen: esc only skips the comment.
+                InputKind::Filter | InputKind::Window | InputKind::Note | InputKind::TurnComment(_) => {}
             }
         }
         KeyCode::Enter => {
@@ -890,6 +900,10 @@ fn on_input_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
                 InputKind::Note => {
                     s.input = None;
                     review::save_note(s, &text, fx);
+                }
+                InputKind::TurnComment(pending) => {
+                    s.input = None;
+                    rating::save_comment(s, pending, &text, fx);
                 }
                 InputKind::ListSearch => {
                     s.input = None;
@@ -941,7 +955,8 @@ fn live_input(s: &mut State, fx: &mut Vec<Effect>) {
             }
         }
         InputKind::Search => set_search(s, &text),
-        InputKind::ListSearch | InputKind::Filter | InputKind::Window | InputKind::Note => {}
+        InputKind::ListSearch | InputKind::Filter | InputKind::Window | InputKind::Note | InputKind::TurnComment(_) => {
+        }
     }
 }
 
@@ -1089,6 +1104,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::MarkFollowUp => review::toggle_status(s, ReviewStatus::NeedsFollowUp, fx),
         Action::Flag => review::open_flag_picker(s),
         Action::EditNote => review::edit_note(s),
+        Action::RateTurn => rating::open_picker(s),
         Action::NextUnreviewed => jumps::jump(s, JumpKind::Unreviewed, true, fx),
         Action::PrevUnreviewed => jumps::jump(s, JumpKind::Unreviewed, false, fx),
         Action::NextFlagged => jumps::jump(s, JumpKind::Flagged, true, fx),

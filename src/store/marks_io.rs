@@ -52,10 +52,31 @@ struct TurnEntry {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MarksImport {
     /// Conversations whose marks were replaced by the file's.
     pub conversations: usize,
+    /// Of those: marked reviewed, needing follow-up, flagged, with a note.
+    pub reviewed: usize,
+    pub follow_up: usize,
+    pub flagged: usize,
+    pub notes: usize,
+    /// Turn ratings in the file.
+    pub turn_ratings: usize,
+}
+
+impl MarksImport {
+    fn count(entries: &[(ConversationKey, Marks)]) -> Self {
+        let n = |f: &dyn Fn(&Marks) -> bool| entries.iter().filter(|(_, m)| f(m)).count();
+        MarksImport {
+            conversations: entries.len(),
+            reviewed: n(&|m| m.status == ReviewStatus::Reviewed),
+            follow_up: n(&|m| m.status == ReviewStatus::NeedsFollowUp),
+            flagged: n(&|m| m.is_flagged()),
+            notes: n(&|m| !m.note.trim().is_empty()),
+            turn_ratings: entries.iter().map(|(_, m)| m.turns.len()).sum(),
+        }
+    }
 }
 
 fn invalid(detail: String) -> StoreError {
@@ -130,6 +151,11 @@ fn parse(json: &str) -> StoreResult<Vec<(ConversationKey, Marks)>> {
     Ok(out)
 }
 
+/// Validates a marks file without touching any store: what `import_marks` would do with it.
+pub fn check_marks_file(json: &str) -> StoreResult<MarksImport> {
+    parse(json).map(|entries| MarksImport::count(&entries))
+}
+
 impl Store {
     /// All recorded marks (optionally of one scope) as a versioned JSON document.
     pub fn export_marks(&self, scope: Option<&Scope>) -> StoreResult<String> {
@@ -179,9 +205,7 @@ impl Store {
             marks::replace(&tx, key, m, now)?;
         }
         tx.commit()?;
-        Ok(MarksImport {
-            conversations: entries.len(),
-        })
+        Ok(MarksImport::count(&entries))
     }
 
     /// Keys that have any mark row, sorted.

@@ -26,7 +26,7 @@ pub use export::{Matching, markdown_with_notes};
 pub use filter::Filter;
 pub use list::{ListCursor, ListOrder, ListPage, ListRow, NextKind, Scope};
 pub use marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
-pub use marks_io::{MARKS_FORMAT, MARKS_VERSION, MarksImport};
+pub use marks_io::{MARKS_FORMAT, MARKS_VERSION, MarksImport, check_marks_file};
 pub use migrate::CURRENT_VERSION;
 pub use search::{SearchHit, SearchOrder, SearchQuery, Snippet, Speaker, TurnHit, fts_query};
 

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use crate::app::Msg;
 use crate::app::msg::CachedPage;
 use crate::app::paging::Row;
-use crate::app::review::{MarkChange, StoreRequest};
+use crate::app::review::StoreRequest;
 use crate::store::{Scope, Store, StoreError};
 
 #[derive(Clone)]
@@ -71,17 +71,7 @@ pub fn handle(store: &mut Store, req: StoreRequest) -> Option<Msg> {
             Some(Msg::Marks { origin, marks })
         }
         StoreRequest::Change { key, change } => {
-            let result = store
-                .update_marks(&key, |m| match change {
-                    MarkChange::Status(s) => m.status = s,
-                    MarkChange::ToggleFlag(code) => {
-                        if !m.flags.remove(&code) {
-                            m.flags.insert(code);
-                        }
-                    }
-                    MarkChange::Note(n) => m.note = n,
-                })
-                .map_err(|e| describe(&e));
+            let result = store.update_marks(&key, |m| change.apply(m)).map_err(|e| describe(&e));
             Some(Msg::MarksSaved { key, result })
         }
         StoreRequest::List {

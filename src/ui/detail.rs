@@ -135,6 +135,10 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         .add_modifier(Modifier::BOLD);
     let current = d.matches.get(d.match_idx).copied();
     let spoken = spoken_lines(s, view);
+    // The current turn (what Enter plays from and `b` rates): ▸ beside its first visible line.
+    let marked = crate::app::rating::marked_lines(s)
+        .map(|r| r.start.max(d.scroll))
+        .filter(|&l| l < d.scroll + rows);
     for (i, line) in view.lines.iter().skip(d.scroll).take(rows).enumerate() {
         let idx = d.scroll + i;
         let mut spans = Vec::with_capacity(line.spans.len());
@@ -147,6 +151,9 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             l = l.patch_style(Style::default().add_modifier(Modifier::UNDERLINED));
         }
         let y = inner.y + i as u16;
+        if marked == Some(idx) {
+            buf[(area.x, y)].set_symbol("▸").set_style(Theme::fg(theme.accent));
+        }
         if spoken.contains(&idx) {
             // The turn being played: a bar in the left border and bold text.
             l = l.patch_style(Style::default().add_modifier(Modifier::BOLD));

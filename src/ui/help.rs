@@ -1,4 +1,5 @@
-//! Overlays: the help page (drawn from the keymap that handles keys) and the window picker.
+//! Overlays: the help page (drawn from the keymap that handles keys) and the small pickers
+//! (time window, flag reason, saved view, turn rating).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -110,6 +111,28 @@ pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
                     ratatui::style::Style::default()
                 };
                 buf.set_stringn(r.x + 1, r.y + 1 + (i - skip) as u16, text, w, style);
+            }
+        }
+        Overlay::RatePicker { sel, target } => {
+            use crate::app::rating::CHOICES;
+            let current = s.review.get(&target.id).and_then(|m| m.turns.get(&target.turn));
+            let r = centered(area, 34, CHOICES.len() as u16 + 2);
+            Clear.render(r, buf);
+            Block::bordered()
+                .border_type(BorderType::Thick)
+                .border_style(Theme::fg(theme.accent))
+                .title(format!(" Rate turn {} ", target.turn + 1))
+                .render(r, buf);
+            let w = r.width.saturating_sub(2) as usize;
+            for (i, c) in CHOICES.iter().enumerate() {
+                let on = current.is_some_and(|r| *c == crate::app::rating::RateChoice::Rate(r.thumbs, r.reason));
+                let text = fit(&format!(" {} {} {}", i + 1, if on { '•' } else { ' ' }, c.label()), w);
+                let style = if i == *sel {
+                    theme.selected()
+                } else {
+                    ratatui::style::Style::default()
+                };
+                buf.set_stringn(r.x + 1, r.y + 1 + i as u16, text, w, style);
             }
         }
         Overlay::WindowPicker { sel } => {

@@ -74,7 +74,8 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     }
     let w = area.width as usize;
     if let Some(input) = &s.input {
-        let (label, help) = match input.kind {
+        let turn_label;
+        let (label, help) = match &input.kind {
             InputKind::ListSearch => (
                 "search transcripts",
                 "as you type: cache · enter: server too · user:/agent: prefix · esc clear",
@@ -86,6 +87,10 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             InputKind::Search => ("search", "enter keep · n/N next/prev · esc clear"),
             InputKind::Window => ("window (90m, 6h, 3d, 2w)", "enter apply · esc cancel"),
             InputKind::Note => ("note", "enter save (empty clears) · esc cancel"),
+            InputKind::TurnComment(p) => {
+                turn_label = format!("turn {} comment", p.target.turn + 1);
+                (turn_label.as_str(), "enter save (empty clears) · esc keep as it was")
+            }
         };
         let line = Line::from(vec![
             Span::styled(

@@ -187,6 +187,8 @@ impl Theme {
             Tag::Marker => f(self.marker).add_modifier(Modifier::ITALIC),
             Tag::Warn => f(self.warn).add_modifier(Modifier::BOLD),
             Tag::Title => f(self.accent).add_modifier(Modifier::BOLD),
+            Tag::RatedUp => f(self.latency_ok).add_modifier(Modifier::BOLD),
+            Tag::RatedDown => f(self.latency_bad).add_modifier(Modifier::BOLD),
         }
     }
 }
