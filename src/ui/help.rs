@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use crate::app::state::{Overlay, State};
 use crate::app::update::{picker_entries, view_entries};
-use crate::sanitize::{fit, sanitize_line};
+use crate::sanitize::{fit, sanitize_line, width};
 
 use super::Theme;
 
@@ -67,93 +67,72 @@ pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             }
         }
         Overlay::FlagPicker { sel } => {
-            let entries = crate::app::review::FLAG_REASONS;
             let flags = s.list.selected().and_then(|r| s.review.get(&r.id)).map(|m| &m.flags);
-            let r = centered(area, 34, entries.len() as u16 + 2);
-            Clear.render(r, buf);
-            Block::bordered()
-                .border_type(BorderType::Thick)
-                .border_style(Theme::fg(theme.accent))
-                .title(" Flag: reason ")
-                .render(r, buf);
-            let w = r.width.saturating_sub(2) as usize;
-            for (i, e) in entries.iter().enumerate() {
-                let on = flags.is_some_and(|f| f.contains(*e));
-                let text = fit(&format!(" {} {} {e}", i + 1, if on { '⚑' } else { ' ' }), w);
-                let style = if i == *sel {
-                    theme.selected()
-                } else {
-                    ratatui::style::Style::default()
-                };
-                buf.set_stringn(r.x + 1, r.y + 1 + i as u16, text, w, style);
-            }
+            let entries: Vec<String> = crate::app::review::FLAG_REASONS
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} {e}",
+                        if flags.is_some_and(|f| f.contains(*e)) {
+                            '⚑'
+                        } else {
+                            ' '
+                        }
+                    )
+                })
+                .collect();
+            render_picker(buf, area, theme, " Flag: reason ", &entries, *sel);
         }
         Overlay::ViewPicker { sel } => {
             let entries: Vec<String> = view_entries(s).iter().map(|e| sanitize_line(e)).collect();
-            let widest = entries.iter().map(|e| crate::sanitize::width(e)).max().unwrap_or(0) as u16;
-            let r = centered(area, (widest + 6).clamp(30, 90), entries.len() as u16 + 2);
-            Clear.render(r, buf);
-            Block::bordered()
-                .border_type(BorderType::Thick)
-                .border_style(Theme::fg(theme.accent))
-                .title(" Views · enter applies ")
-                .render(r, buf);
-            let w = r.width.saturating_sub(2) as usize;
-            let rows = r.height.saturating_sub(2) as usize;
-            // Keep the highlighted entry in the box when there are more views than rows.
-            let skip = (*sel + 1).saturating_sub(rows);
-            for (i, e) in entries.iter().enumerate().skip(skip).take(rows) {
-                let key = if i < 9 { (b'1' + i as u8) as char } else { ' ' };
-                let text = fit(&format!(" {key} {e}"), w);
-                let style = if i == *sel {
-                    theme.selected()
-                } else {
-                    ratatui::style::Style::default()
-                };
-                buf.set_stringn(r.x + 1, r.y + 1 + (i - skip) as u16, text, w, style);
-            }
+            render_picker(buf, area, theme, " Views · enter applies ", &entries, *sel);
         }
         Overlay::RatePicker { sel, target } => {
-            use crate::app::rating::CHOICES;
+            use crate::app::rating::{CHOICES, RateChoice};
             let current = s.review.get(&target.id).and_then(|m| m.turns.get(&target.turn));
-            let r = centered(area, 34, CHOICES.len() as u16 + 2);
-            Clear.render(r, buf);
-            Block::bordered()
-                .border_type(BorderType::Thick)
-                .border_style(Theme::fg(theme.accent))
-                .title(format!(" Rate turn {} ", target.turn + 1))
-                .render(r, buf);
-            let w = r.width.saturating_sub(2) as usize;
-            for (i, c) in CHOICES.iter().enumerate() {
-                let on = current.is_some_and(|r| *c == crate::app::rating::RateChoice::Rate(r.thumbs, r.reason));
-                let text = fit(&format!(" {} {} {}", i + 1, if on { '•' } else { ' ' }, c.label()), w);
-                let style = if i == *sel {
-                    theme.selected()
-                } else {
-                    ratatui::style::Style::default()
-                };
-                buf.set_stringn(r.x + 1, r.y + 1 + i as u16, text, w, style);
-            }
+            let entries: Vec<String> = CHOICES
+                .iter()
+                .map(|c| {
+                    let on = current.is_some_and(|r| *c == RateChoice::Rate(r.thumbs, r.reason));
+                    format!("{} {}", if on { '•' } else { ' ' }, c.label())
+                })
+                .collect();
+            let title = format!(" Rate turn {} ", target.turn + 1);
+            render_picker(buf, area, theme, &title, &entries, *sel);
         }
         Overlay::WindowPicker { sel } => {
-            let entries = picker_entries();
-            let r = centered(area, 30, entries.len() as u16 + 2);
-            Clear.render(r, buf);
-            Block::bordered()
-                .border_type(BorderType::Thick)
-                .border_style(Theme::fg(theme.accent))
-                .title(" Time window ")
-                .render(r, buf);
-            let w = r.width.saturating_sub(2) as usize;
-            for (i, e) in entries.iter().enumerate() {
-                let text = fit(&format!(" {} {e}", i + 1), w);
-                let style = if i == *sel {
-                    theme.selected()
-                } else {
-                    ratatui::style::Style::default()
-                };
-                buf.set_stringn(r.x + 1, r.y + 1 + i as u16, text, w, style);
-            }
+            render_picker(buf, area, theme, " Time window ", &picker_entries(), *sel);
         }
+    }
+}
+
+/// A small centred box of numbered entries (1–9 choose directly) with `sel` highlighted; it is
+/// as wide as its widest entry (30–90 columns) and scrolls to keep `sel` inside.
+fn render_picker(buf: &mut Buffer, area: Rect, theme: &Theme, title: &str, entries: &[String], sel: usize) {
+    let widest = entries.iter().map(|e| width(e)).max().unwrap_or(0) as u16;
+    let r = centered(area, (widest + 6).clamp(30, 90), entries.len() as u16 + 2);
+    Clear.render(r, buf);
+    Block::bordered()
+        .border_type(BorderType::Thick)
+        .border_style(Theme::fg(theme.accent))
+        .title(title)
+        .render(r, buf);
+    let w = r.width.saturating_sub(2) as usize;
+    let rows = r.height.saturating_sub(2) as usize;
+    let skip = (sel + 1).saturating_sub(rows);
+    for (i, e) in entries.iter().enumerate().skip(skip).take(rows) {
+        let key = if i < 9 { (b'1' + i as u8) as char } else { ' ' };
+        let style = if i == sel {
+            theme.selected()
+        } else {
+            ratatui::style::Style::default()
+        };
+        buf.set_stringn(
+            r.x + 1,
+            r.y + 1 + (i - skip) as u16,
+            fit(&format!(" {key} {e}"), w),
+            w,
+            style,
+        );
     }
 }
