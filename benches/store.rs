@@ -459,6 +459,28 @@ fn main() {
             slowest.1
         );
     }
+    // The TUI's `/` as you type: up to 500 distinct conversations, newest first, as list rows.
+    let mut times = Vec::new();
+    let mut rows = 0;
+    for q in &queries {
+        let query = SearchQuery {
+            scope: scope.clone(),
+            ..SearchQuery::new(*q)
+        };
+        store.search_conversations(&query, 500).expect("warm up");
+        let t = Instant::now();
+        rows += store.search_conversations(&query, 500).expect("search").len();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "TUI search (≤ 500 conversations as list rows) over {n} transcripts: median {:.2} ms, p95 {:.2} ms, \
+         max {:.2} ms, {rows} rows over {} queries",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.95)),
+        ms(*times.last().unwrap()),
+        queries.len()
+    );
     let key = Origin::new("ws-bench", "PROJECT-bench", "live").key(first_transcribed);
     let t = Instant::now();
     let inside = store.hits_in(&key, "table", None).unwrap();
