@@ -145,6 +145,22 @@ fn list_bench(rows: usize) {
         .collect();
     frames(&mut s, &moves, 200);
     report(&format!("frame, {rows} rows"), frames(&mut s, &moves, 3000));
+    // A poll page's worth of calls arriving live on top of everything loaded.
+    let fresh: Vec<_> = (0..100)
+        .map(|i| {
+            let mut c = summary(rows + i);
+            c.id = format!("CAlive{i:06}");
+            callscope::app::paging::Row::from_conversation(&c)
+        })
+        .collect();
+    let t = Instant::now();
+    for r in fresh {
+        s.list.paging.push_front(r);
+    }
+    println!(
+        "100 live rows put on top of {rows} rows: {:.3} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 fn transcript_bench() {
