@@ -85,7 +85,12 @@ pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         }
         Overlay::ViewPicker { sel } => {
             let entries: Vec<String> = view_entries(s).iter().map(|e| sanitize_line(e)).collect();
-            render_picker(buf, area, theme, " Views · enter applies ", &entries, *sel);
+            let title = if s.views.is_empty() {
+                " Views · save some under [views] in config.toml "
+            } else {
+                " Views · enter applies "
+            };
+            render_picker(buf, area, theme, title, &entries, *sel);
         }
         Overlay::RatePicker { sel, target } => {
             use crate::app::rating::{CHOICES, RateChoice};
@@ -109,7 +114,13 @@ pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
 /// A small centred box of numbered entries (1–9 choose directly) with `sel` highlighted; it is
 /// as wide as its widest entry (30–90 columns) and scrolls to keep `sel` inside.
 fn render_picker(buf: &mut Buffer, area: Rect, theme: &Theme, title: &str, entries: &[String], sel: usize) {
-    let widest = entries.iter().map(|e| width(e)).max().unwrap_or(0) as u16;
+    // Wide enough for the widest entry and the title.
+    let widest = entries
+        .iter()
+        .map(|e| width(e))
+        .chain([width(title).saturating_sub(4)])
+        .max()
+        .unwrap_or(0) as u16;
     let r = centered(area, (widest + 6).clamp(30, 90), entries.len() as u16 + 2);
     Clear.render(r, buf);
     Block::bordered()

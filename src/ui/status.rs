@@ -38,13 +38,17 @@ pub fn hints(s: &State, cols: usize) -> String {
     if let (Some(d), Some(u)) = (km.first(Action::Down), km.first(Action::Up)) {
         parts.push(format!("{d}/{u} move"));
     }
+    // Most useful first: the line keeps as many as fit.
     let items = [
         (Action::SwitchPane, "pane"),
         (Action::Search, "search"),
-        (Action::CycleEnv, "env"),
-        (Action::Window, "window"),
-        (Action::Channel, "channel"),
+        (Action::EditFilter, "filter"),
+        (Action::Views, "views"),
         (Action::PlayPause, "play"),
+        (Action::MarkReviewed, "reviewed"),
+        (Action::Window, "window"),
+        (Action::CycleEnv, "env"),
+        (Action::Channel, "channel"),
         (Action::Reload, "reload"),
         (Action::CopyId, "copy id"),
     ];
