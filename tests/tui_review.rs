@@ -275,29 +275,6 @@ fn snapshot_marks_in_list_and_detail() {
     assert_snapshot!("review_flag_picker", render(&s));
 }
 
-/// Runs store effects through the worker and feeds its answers back, until it goes quiet.
-fn pump(s: &mut State, worker: &StoreWorker, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>, fx: Vec<Effect>) {
-    let mut pending = fx;
-    loop {
-        let mut expected = 0;
-        for e in pending.drain(..) {
-            if let Effect::Store(r) = e {
-                if !matches!(r, StoreRequest::Cache { .. }) {
-                    expected += 1;
-                }
-                worker.send(r);
-            }
-        }
-        if expected == 0 {
-            return;
-        }
-        for _ in 0..expected {
-            let msg = rx.blocking_recv().expect("the worker answers");
-            pending.extend(update(s, msg));
-        }
-    }
-}
-
 #[test]
 fn marks_through_the_worker_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();

@@ -236,3 +236,31 @@ pub fn apply_filter(s: &mut State, text: &str, p: ConversationPage) -> Vec<Effec
         Order::NewestFirst => answer_slices(s, req, p),
     }
 }
+
+/// Runs store effects through the worker and feeds its answers back, until it goes quiet.
+pub fn pump(
+    s: &mut State,
+    worker: &callscope::tui::store_worker::StoreWorker,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>,
+    fx: Vec<Effect>,
+) {
+    let mut pending = fx;
+    loop {
+        let mut expected = 0;
+        for e in pending.drain(..) {
+            if let Effect::Store(r) = e {
+                if !matches!(r, callscope::app::review::StoreRequest::Cache { .. }) {
+                    expected += 1;
+                }
+                worker.send(r);
+            }
+        }
+        if expected == 0 {
+            return;
+        }
+        for _ in 0..expected {
+            let msg = rx.blocking_recv().expect("the worker answers");
+            pending.extend(update(s, msg));
+        }
+    }
+}
