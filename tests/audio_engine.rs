@@ -1,5 +1,6 @@
 //! The engine as the TUI uses it: commands in, events out, on a machine without a sound card
-//! (the engine reports NoDevice and plays through its silent real-time output).
+//! (the engine reports NoDevice and plays through its silent real-time output). The NoDevice
+//! test makes ALSA see no device whatever the machine has.
 
 use std::time::Duration;
 
@@ -62,8 +63,41 @@ async fn server() -> TestServer {
     .await
 }
 
+const NO_DEVICE_CHILD: &str = "CALLSCOPE_NO_DEVICE_CHILD";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_device_is_reported_and_playback_still_runs_to_the_end() {
+    // Whatever sound hardware this machine has, the test runs again as a child process whose
+    // ALSA `default` device is a card that does not exist.
+    if std::env::var_os(NO_DEVICE_CHILD).is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("asound.conf");
+        std::fs::write(
+            &conf,
+            "pcm.!default { type hw; card 99 }\nctl.!default { type hw; card 99 }\n",
+        )
+        .unwrap();
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "no_device_is_reported_and_playback_still_runs_to_the_end",
+                "--exact",
+                "--nocapture",
+            ])
+            .env(NO_DEVICE_CHILD, "1")
+            .env(
+                "ALSA_CONFIG_PATH",
+                format!("/usr/share/alsa/alsa.conf:{}", conf.display()),
+            )
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&child.stdout);
+        assert!(
+            child.status.success() && out.contains("1 passed"),
+            "child failed:\n{out}\n{}",
+            String::from_utf8_lossy(&child.stderr)
+        );
+        return;
+    }
     let server = server().await;
     let (tx, mut rx) = unbounded_channel();
     let engine = AudioEngine::start(server.client(), tx);

@@ -34,7 +34,21 @@ fn plays_silently_without_a_device_and_saves_a_wav() {
     }
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    let t = Tmux::demo("player", h, "--new-call-every 0");
+    // ALSA's default device is a card that does not exist, whatever this machine has.
+    let conf = h.join("asound.conf");
+    std::fs::write(
+        &conf,
+        "pcm.!default { type hw; card 99 }\nctl.!default { type hw; card 99 }\n",
+    )
+    .unwrap();
+    let vars = format!(
+        "ALSA_CONFIG_PATH={}",
+        tmux::shell_quote(std::path::Path::new(&format!(
+            "/usr/share/alsa/alsa.conf:{}",
+            conf.display()
+        )))
+    );
+    let t = Tmux::callscope("player", h, &vars, "demo --new-call-every 0");
     let first_page = t.wait_for("the first page", 30, |s| s.contains(" loaded, ") && s.contains("AGENT"));
 
     // Select the first completed voice call (☎ without the in-progress ●) and play it.
