@@ -42,7 +42,64 @@ fn slices_walk_back_in_time_and_show_reversed_only_when_complete() {
     assert_eq!(q.end_time, Some(now()));
     assert_eq!(q.start_time, Some(now() - Duration::hours(1)));
     assert_eq!(q.cursor, None);
-    // First page of the slice: held back, the walk continues with the slice's cursor.
+    // A one-page slice: its rows appear at once, newest first.
+    let fx = update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ascending(0..3, None)),
+        },
+    );
+    let want: Vec<String> = (0..3).map(|i| conv(i, true).id).collect();
+    assert_eq!(ids(&s), want);
+    assert_eq!(s.list.selected().unwrap().id.as_ref(), conv(0, true).id);
+    // 3 rows < half a page: the next slice is twice as long and ends where this one started.
+    let (req, q2) = one_query(&fx);
+    assert_eq!(q2.end_time, Some(now() - Duration::hours(1)));
+    assert_eq!(q2.start_time, Some(now() - Duration::hours(3)));
+    assert_eq!(q2.cursor, None);
+    // Its first page: held back, the walk continues with the slice's cursor.
+    let fx = update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ascending(9..12, Some("c1"))),
+        },
+    );
+    assert_eq!(ids(&s), want, "a slice shows only when complete");
+    let (req, q3) = one_query(&fx);
+    assert_eq!((q3.start_time, q3.end_time), (q2.start_time, q2.end_time));
+    assert_eq!(q3.cursor.as_deref(), Some("c1"));
+    // Its last page: all its rows appear below, newest first.
+    let fx = update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ascending(3..9, None)),
+        },
+    );
+    let want: Vec<String> = (0..12).map(|i| conv(i, true).id).collect();
+    assert_eq!(ids(&s), want);
+    assert_eq!(s.list.sel, 0, "the selection did not move");
+    // The next slice's rows go below again; duplicates are dropped.
+    let (req, q4) = one_query(&fx);
+    assert_eq!(q4.end_time, Some(now() - Duration::hours(3)));
+    update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ascending(11..14, None)),
+        },
+    );
+    let want: Vec<String> = (0..14).map(|i| conv(i, true).id).collect();
+    assert_eq!(ids(&s), want);
+}
+
+#[test]
+fn a_dense_first_slice_starts_again_shorter_so_the_first_rows_come_soon() {
+    let mut s = state(120, 40);
+    let (req, _) = one_query(&start(&mut s));
+    // The first hour holds more than a page; this one spans 14 minutes (conversations 7 → 5).
     let fx = update(
         &mut s,
         Msg::Page {
@@ -50,62 +107,61 @@ fn slices_walk_back_in_time_and_show_reversed_only_when_complete() {
             result: Ok(ascending(5..8, Some("c1"))),
         },
     );
-    assert!(s.list.paging.is_empty(), "a slice shows only when complete");
-    let (req, q2) = one_query(&fx);
-    assert_eq!((q2.start_time, q2.end_time), (q.start_time, q.end_time));
-    assert_eq!(q2.cursor.as_deref(), Some("c1"));
-    // Its last page: all rows appear, newest first.
-    let fx = update(
-        &mut s,
-        Msg::Page {
-            req,
-            result: Ok(ascending(0..5, None)),
-        },
+    assert!(s.list.paging.is_empty());
+    let (req, q) = one_query(&fx);
+    assert_eq!(q.cursor, None, "not the rest of the dense slice…");
+    assert_eq!(q.end_time, Some(now()));
+    assert_eq!(
+        q.start_time,
+        Some(now() - Duration::minutes(14)),
+        "…but a slice about one page long"
     );
-    let want: Vec<String> = (0..8).map(|i| conv(i, true).id).collect();
-    assert_eq!(ids(&s), want);
-    assert_eq!(s.list.sel, 0);
-    assert_eq!(s.list.selected().unwrap().id.as_ref(), conv(0, true).id);
-    // 8 rows < half a page: the next slice is twice as long and ends where this one started.
-    let (req, q3) = one_query(&fx);
-    assert_eq!(q3.end_time, Some(now() - Duration::hours(1)));
-    assert_eq!(q3.start_time, Some(now() - Duration::hours(3)));
-    assert_eq!(q3.cursor, None);
-    // Its rows go below, newest first again; duplicates are dropped.
     update(
         &mut s,
         Msg::Page {
             req,
-            result: Ok(ascending(7..12, None)),
+            result: Ok(ascending(0..2, None)),
         },
     );
-    let want: Vec<String> = (0..12).map(|i| conv(i, true).id).collect();
+    let want: Vec<String> = (0..2).map(|i| conv(i, true).id).collect();
     assert_eq!(ids(&s), want);
+    // Once rows are on screen, a dense slice is walked to its end as usual.
+    assert_eq!(s.list.paging.next_end, Some(now() - Duration::minutes(14)));
 }
 
 #[test]
 fn slice_length_halves_after_a_dense_slice_and_never_drops_below_a_minute() {
     let mut s = state(120, 40);
-    let (mut req, _) = one_query(&start(&mut s));
-    // Four full pages in the first hour.
+    let (req, _) = one_query(&start(&mut s));
+    // One call in the first hour: the next slice is two hours.
+    let fx = update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(ascending(0..1, None)),
+        },
+    );
+    let (mut req, q) = one_query(&fx);
+    assert_eq!(q.start_time, Some(now() - Duration::hours(3)));
+    // Four full pages in those two hours.
     for (n, cursor) in [(0, Some("a")), (1, Some("b")), (2, Some("c")), (3, None)] {
         let fx = update(
             &mut s,
             Msg::Page {
                 req,
-                result: Ok(ascending(n * 100..n * 100 + 100, cursor)),
+                result: Ok(ascending(1 + n * 100..1 + n * 100 + 100, cursor)),
             },
         );
         if cursor.is_some() {
             req = one_query(&fx).0;
         }
     }
-    assert_eq!(s.list.paging.len(), 400);
-    assert_eq!(s.list.paging.delta_secs, 1800);
-    // Near the end of what is loaded: the next slice is half an hour.
+    assert_eq!(s.list.paging.len(), 401);
+    assert_eq!(s.list.paging.delta_secs, 3600);
+    // Near the end of what is loaded: the next slice is an hour.
     let (_, q) = one_query(&update(&mut s, key('G')));
-    assert_eq!(q.end_time, Some(now() - Duration::hours(1)));
-    assert_eq!(q.start_time, Some(now() - Duration::minutes(90)));
+    assert_eq!(q.end_time, Some(now() - Duration::hours(3)));
+    assert_eq!(q.start_time, Some(now() - Duration::hours(4)));
     assert_eq!(callscope::app::paging::adapt_delta(61, 1000, 10, 100), 60);
 }
 

@@ -14,7 +14,7 @@ use super::keymap::Action;
 use super::layout::contains;
 use super::live;
 use super::msg::{CachedPage, Effect, Msg, PageFilter, RequestId};
-use super::paging::{FIRST_SLICE_SECS, LIVE, Order, Paging, Row, Slice, Source, adapt_delta};
+use super::paging::{FIRST_SLICE_SECS, LIVE, MIN_SLICE_SECS, Order, Paging, Row, Slice, Source, adapt_delta};
 use super::player;
 use super::rating;
 use super::review;
@@ -394,10 +394,25 @@ fn after_rows(s: &mut State, fx: &mut Vec<Effect>) {
 /// One page of the newest-first slice: held back until the slice's cursor ends, then shown
 /// newest first; the next slice ends where this one started.
 fn on_slice_page(p: &mut Paging, page: ConversationPage) {
+    let nothing_shown = p.is_empty();
     let Some(slice) = p.slice.as_mut() else {
         return;
     };
     slice.pages += 1;
+    let first_page_of_many = slice.pages == 1 && page.cursor.is_some();
+    if first_page_of_many && nothing_shown && p.delta_secs > MIN_SLICE_SECS {
+        // Nothing is on screen yet and this slice holds several pages: rather than walk them
+        // all before the first row shows, start again with a slice about one page long (as
+        // dense as this page); what this page held is fetched again by the slices below.
+        let started = |c: Option<&Conversation>| c.and_then(|c| c.started_at).map(|t| t.timestamp());
+        let span = match (started(page.conversations.first()), started(page.conversations.last())) {
+            (Some(a), Some(b)) => b - a,
+            _ => 0,
+        };
+        p.delta_secs = span.clamp(MIN_SLICE_SECS, (p.delta_secs / 2).max(MIN_SLICE_SECS));
+        p.slice = None;
+        return;
+    }
     slice.rows.extend(page.conversations.iter().map(Row::from_conversation));
     slice.cursor = page.cursor;
     if slice.cursor.is_some() {
