@@ -241,9 +241,26 @@ fn without_a_store_keys_say_marks_unavailable() {
         assert!(s.input.is_none());
         assert!(render(&s).contains("marks unavailable: the local store cannot be opened"));
     }
-    // Browsing still works.
+    // Browsing still works, and `x` exports the transcript, saying it has no marks.
     update(&mut s, key('j'));
     assert_eq!(s.list.sel, 1);
+    let fx = update(&mut s, key('x'));
+    assert!(fx.iter().any(|e| matches!(e, Effect::WriteExport { .. })));
+    update(
+        &mut s,
+        Msg::Exported {
+            result: Ok("/tmp/x.md".into()),
+        },
+    );
+    assert!(
+        s.status
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("without marks: the store is unavailable"),
+        "{:?}",
+        s.status.note
+    );
 }
 
 #[test]

@@ -283,6 +283,12 @@ pub fn export(s: &mut State, conversation: Option<Arc<Conversation>>, fx: &mut V
 
 pub fn on_exported(s: &mut State, result: Result<PathBuf, String>) {
     s.status.note = Some(match result {
+        Ok(p) if s.review.unavailable.is_some() => {
+            format!(
+                "exported {} without marks: the store is unavailable (copied, OSC 52)",
+                p.display()
+            )
+        }
         Ok(p) => format!("exported {} (copied, OSC 52)", p.display()),
         Err(e) => format!("export failed: {}", sanitize_line(&e)),
     });
