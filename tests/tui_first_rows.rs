@@ -53,7 +53,7 @@ async fn the_first_rows_of_a_busy_hour_come_after_two_requests() {
         (120, 40),
     );
     let mut requests = 0;
-    let mut run = |fx: Vec<Effect>, requests: &mut usize| {
+    let run = |fx: Vec<Effect>, requests: &mut usize| {
         for e in fx {
             *requests += usize::from(matches!(e, Effect::FetchPage { .. }));
             let _ = runner.spawn(e);
