@@ -31,6 +31,11 @@ fn ascending(range: std::ops::Range<usize>, cursor: Option<&str>) -> callscope::
     p
 }
 
+/// Answers page request `req` with `p`.
+fn answer(s: &mut callscope::app::State, req: u64, p: callscope::api::ConversationPage) -> Vec<Effect> {
+    update(s, Msg::Page { req, result: Ok(p) })
+}
+
 fn ids(s: &callscope::app::State) -> Vec<String> {
     s.list.paging.rows.iter().map(|r| r.id.to_string()).collect()
 }
@@ -43,13 +48,7 @@ fn slices_walk_back_in_time_and_show_reversed_only_when_complete() {
     assert_eq!(q.start_time, Some(now() - Duration::hours(1)));
     assert_eq!(q.cursor, None);
     // A one-page slice: its rows appear at once, newest first.
-    let fx = update(
-        &mut s,
-        Msg::Page {
-            req,
-            result: Ok(ascending(0..3, None)),
-        },
-    );
+    let fx = answer(&mut s, req, ascending(0..3, None));
     let want: Vec<String> = (0..3).map(|i| conv(i, true).id).collect();
     assert_eq!(ids(&s), want);
     assert_eq!(s.list.selected().unwrap().id.as_ref(), conv(0, true).id);
@@ -59,38 +58,20 @@ fn slices_walk_back_in_time_and_show_reversed_only_when_complete() {
     assert_eq!(q2.start_time, Some(now() - Duration::hours(3)));
     assert_eq!(q2.cursor, None);
     // Its first page: held back, the walk continues with the slice's cursor.
-    let fx = update(
-        &mut s,
-        Msg::Page {
-            req,
-            result: Ok(ascending(9..12, Some("c1"))),
-        },
-    );
+    let fx = answer(&mut s, req, ascending(9..12, Some("c1")));
     assert_eq!(ids(&s), want, "a slice shows only when complete");
     let (req, q3) = one_query(&fx);
     assert_eq!((q3.start_time, q3.end_time), (q2.start_time, q2.end_time));
     assert_eq!(q3.cursor.as_deref(), Some("c1"));
     // Its last page: all its rows appear below, newest first.
-    let fx = update(
-        &mut s,
-        Msg::Page {
-            req,
-            result: Ok(ascending(3..9, None)),
-        },
-    );
+    let fx = answer(&mut s, req, ascending(3..9, None));
     let want: Vec<String> = (0..12).map(|i| conv(i, true).id).collect();
     assert_eq!(ids(&s), want);
     assert_eq!(s.list.sel, 0, "the selection did not move");
     // The next slice's rows go below again; duplicates are dropped.
     let (req, q4) = one_query(&fx);
     assert_eq!(q4.end_time, Some(now() - Duration::hours(3)));
-    update(
-        &mut s,
-        Msg::Page {
-            req,
-            result: Ok(ascending(11..14, None)),
-        },
-    );
+    answer(&mut s, req, ascending(11..14, None));
     let want: Vec<String> = (0..14).map(|i| conv(i, true).id).collect();
     assert_eq!(ids(&s), want);
 }
@@ -100,13 +81,7 @@ fn a_dense_first_slice_starts_again_shorter_so_the_first_rows_come_soon() {
     let mut s = state(120, 40);
     let (req, _) = one_query(&start(&mut s));
     // The first hour holds more than a page; this one spans 14 minutes (conversations 7 → 5).
-    let fx = update(
-        &mut s,
-        Msg::Page {
-            req,
-            result: Ok(ascending(5..8, Some("c1"))),
-        },
-    );
+    let fx = answer(&mut s, req, ascending(5..8, Some("c1")));
     assert!(s.list.paging.is_empty());
     let (req, q) = one_query(&fx);
     assert_eq!(q.cursor, None, "not the rest of the dense slice…");
@@ -116,13 +91,7 @@ fn a_dense_first_slice_starts_again_shorter_so_the_first_rows_come_soon() {
         Some(now() - Duration::minutes(14)),
         "…but a slice about one page long"
     );
-    update(
-        &mut s,
-        Msg::Page {
-            req,
-            result: Ok(ascending(0..2, None)),
-        },
-    );
+    answer(&mut s, req, ascending(0..2, None));
     let want: Vec<String> = (0..2).map(|i| conv(i, true).id).collect();
     assert_eq!(ids(&s), want);
     // Once rows are on screen, a dense slice is walked to its end as usual.
@@ -134,24 +103,12 @@ fn slice_length_halves_after_a_dense_slice_and_never_drops_below_a_minute() {
     let mut s = state(120, 40);
     let (req, _) = one_query(&start(&mut s));
     // One call in the first hour: the next slice is two hours.
-    let fx = update(
-        &mut s,
-        Msg::Page {
-            req,
-            result: Ok(ascending(0..1, None)),
-        },
-    );
+    let fx = answer(&mut s, req, ascending(0..1, None));
     let (mut req, q) = one_query(&fx);
     assert_eq!(q.start_time, Some(now() - Duration::hours(3)));
     // Four full pages in those two hours.
     for (n, cursor) in [(0, Some("a")), (1, Some("b")), (2, Some("c")), (3, None)] {
-        let fx = update(
-            &mut s,
-            Msg::Page {
-                req,
-                result: Ok(ascending(1 + n * 100..1 + n * 100 + 100, cursor)),
-            },
-        );
+        let fx = answer(&mut s, req, ascending(1 + n * 100..1 + n * 100 + 100, cursor));
         if cursor.is_some() {
             req = one_query(&fx).0;
         }
@@ -172,13 +129,7 @@ fn the_walk_ends_at_the_window_start_with_end_of_results() {
     let mut starts = Vec::new();
     // Empty slices: Δ doubles each time, clamped at the window start (24 h).
     loop {
-        let fx = update(
-            &mut s,
-            Msg::Page {
-                req,
-                result: Ok(page(0..0, None, true)),
-            },
-        );
+        let fx = answer(&mut s, req, page(0..0, None, true));
         match queries(&fx).first() {
             Some((r, q)) => {
                 starts.push(now() - q.start_time.unwrap());
@@ -206,21 +157,9 @@ fn toggling_the_order_reloads_and_drops_stale_answers() {
     assert_eq!(q.start_time, Some(now() - Duration::hours(24)));
     assert_eq!(q.end_time, Some(now()));
     // The stale newest-first answer arrives late: dropped.
-    update(
-        &mut s,
-        Msg::Page {
-            req: old,
-            result: Ok(ascending(0..5, None)),
-        },
-    );
+    answer(&mut s, old, ascending(0..5, None));
     assert!(s.list.paging.is_empty());
-    update(
-        &mut s,
-        Msg::Page {
-            req: new,
-            result: Ok(ascending(0..5, None)),
-        },
-    );
+    answer(&mut s, new, ascending(0..5, None));
     let want: Vec<String> = (0..5).rev().map(|i| conv(i, true).id).collect();
     assert_eq!(ids(&s), want, "oldest first: the server's order");
     let screen = render(&s);
