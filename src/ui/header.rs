@@ -56,7 +56,8 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         .map(|t| (t, Style::default())),
     );
     let who = sanitize_line(&format!("{}/{}", id.account, id.project));
-    let conn_w = width(&connection_text(s)) + 2;
+    let conn = connection_text(s);
+    let conn_w = width(&conn) + 2;
     let room = (area.width as usize).saturating_sub(conn_w);
     let fixed = width(" callscope · ") + width(&who);
     while facts.len() > 1 && fixed + facts.iter().map(|(t, _)| width(t) + 3).sum::<usize>() > room {
@@ -71,7 +72,6 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         left.push(Span::raw(" · "));
         left.push(Span::styled(t, style));
     }
-    let conn = connection_text(s);
     let conn = conn.as_str();
     let conn_style = match s.connection {
         Connection::Connected => Theme::fg(theme.latency_ok),
