@@ -1,6 +1,7 @@
 //! Colours by role. The default palette uses mid-tone 256-colour indices that read on both
-//! dark and light backgrounds; `[theme] mode = "dark" | "light"` picks brighter or darker
-//! ones, and any role can be overridden (`agent = "#5f87af"`, `"blue"`, `"33"`).
+//! dark and light backgrounds (at least 3:1 on black and on white); `[theme] mode = "dark" |
+//! "light"` picks brighter or darker ones that reach WCAG AA (4.5:1) on their background, and
+//! any role can be overridden (`agent = "#5f87af"`, `"blue"`, `"33"`).
 
 use std::str::FromStr;
 
@@ -33,6 +34,13 @@ macro_rules! roles {
                     _ => return false,
                 }
                 true
+            }
+            #[cfg(test)]
+            fn get(&self, name: &str) -> Option<Color> {
+                match name {
+                    $(stringify!($role) => Some(self.$role),)*
+                    _ => None,
+                }
             }
         }
     };
@@ -74,7 +82,7 @@ impl Theme {
                 intent: i(30),
                 entity: i(97),
                 latency_ok: i(28),
-                latency_warn: i(172),
+                latency_warn: i(130),
                 latency_bad: i(160),
                 translation: i(67),
                 marker: i(244),
@@ -85,7 +93,7 @@ impl Theme {
             Mode::Dark => Theme {
                 mode,
                 accent: i(75),
-                border: i(240),
+                border: i(244),
                 border_focus: i(75),
                 agent: i(75),
                 user: i(176),
@@ -105,7 +113,7 @@ impl Theme {
             Mode::Light => Theme {
                 mode,
                 accent: i(25),
-                border: i(250),
+                border: i(243),
                 border_focus: i(25),
                 agent: i(25),
                 user: i(90),
@@ -226,5 +234,107 @@ mod tests {
                 Color::White | Color::Black | Color::Yellow | Color::LightYellow
             ));
         }
+    }
+    /// xterm's RGB for a 256-colour index (the 16 system colours as xterm defaults them).
+    fn xterm_rgb(c: Color) -> (u8, u8, u8) {
+        const SYSTEM: [(u8, u8, u8); 16] = [
+            (0, 0, 0),
+            (205, 0, 0),
+            (0, 205, 0),
+            (205, 205, 0),
+            (0, 0, 238),
+            (205, 0, 205),
+            (0, 205, 205),
+            (229, 229, 229),
+            (127, 127, 127),
+            (255, 0, 0),
+            (0, 255, 0),
+            (255, 255, 0),
+            (92, 92, 255),
+            (255, 0, 255),
+            (0, 255, 255),
+            (255, 255, 255),
+        ];
+        match c {
+            Color::Rgb(r, g, b) => (r, g, b),
+            Color::Indexed(i) if i < 16 => SYSTEM[i as usize],
+            Color::Indexed(i) if i < 232 => {
+                let level = |v: u8| if v == 0 { 0 } else { 55 + 40 * v };
+                let i = i - 16;
+                (level(i / 36), level(i / 6 % 6), level(i % 6))
+            }
+            Color::Indexed(i) => {
+                let g = 8 + 10 * (i - 232);
+                (g, g, g)
+            }
+            Color::Black => SYSTEM[0],
+            Color::White => SYSTEM[15],
+            other => panic!("no palette value for {other:?} in this test"),
+        }
+    }
+
+    /// WCAG 2 contrast ratio between two colours.
+    fn contrast(a: Color, b: Color) -> f64 {
+        let luminance = |c: Color| {
+            let (r, g, b) = xterm_rgb(c);
+            let lin = |v: u8| {
+                let v = f64::from(v) / 255.0;
+                if v <= 0.03928 {
+                    v / 12.92
+                } else {
+                    ((v + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+        };
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    /// Every role that is drawn as text (or as a border) on the terminal's background.
+    fn foreground_roles(t: &Theme) -> Vec<(&'static str, Color)> {
+        ROLE_NAMES
+            .iter()
+            .filter(|n| **n != "matched")
+            .map(|n| (*n, t.get(n).expect("every role name has a colour")))
+            .collect()
+    }
+
+    #[test]
+    fn dark_and_light_reach_aa_contrast_on_their_background() {
+        for (mode, background) in [(Mode::Dark, Color::Black), (Mode::Light, Color::White)] {
+            let t = Theme::for_mode(mode);
+            for (role, colour) in foreground_roles(&t) {
+                let ratio = contrast(colour, background);
+                assert!(
+                    ratio >= 4.5,
+                    "{mode:?} {role} = {colour:?} is {ratio:.2}:1 on {background:?}"
+                );
+            }
+            // Search hits are black text on the `matched` background.
+            let ratio = contrast(Color::Black, t.matched);
+            assert!(ratio >= 4.5, "{mode:?} matched is {ratio:.2}:1 under black text");
+        }
+    }
+
+    #[test]
+    fn auto_reads_on_black_and_on_white() {
+        let t = Theme::default();
+        for (role, colour) in foreground_roles(&t) {
+            for background in [Color::Black, Color::White] {
+                let ratio = contrast(colour, background);
+                assert!(
+                    ratio >= 3.0,
+                    "auto {role} = {colour:?} is {ratio:.2}:1 on {background:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn contrast_matches_known_values() {
+        assert!((contrast(Color::Black, Color::White) - 21.0).abs() < 1e-9);
+        // The light theme's old border, the reported 1.9:1.
+        assert!((contrast(Color::Indexed(250), Color::White) - 1.9).abs() < 0.01);
     }
 }
