@@ -146,6 +146,36 @@ fn help_overlay() {
     assert_snapshot!("help_overlay", render(&s));
 }
 
+/// At 80×24 the help page scrolls to its last line with `G`, back with `g`, and no
+/// description is cut: every word of every action's description is on some line.
+#[test]
+fn help_scrolls_and_wraps_at_80x24() {
+    let mut s = state(80, 24);
+    started_with(&mut s, page(0..30, None, true));
+    update(&mut s, key('?'));
+    let top = render(&s);
+    assert!(top.contains("move down  [down]"), "{top}");
+    assert!(!top.contains('…'), "a help line was cut:\n{top}");
+    update(&mut s, key('G'));
+    let bottom = render(&s);
+    assert!(bottom.contains("remap any action"), "{bottom}");
+    assert_snapshot!("help_overlay_80x24_bottom", bottom);
+    // At the bottom, `j` stays put: the page does not scroll past its last line.
+    update(&mut s, key('j'));
+    assert_eq!(render(&s), bottom);
+    update(&mut s, key('g'));
+    assert_eq!(render(&s), top);
+
+    let all = callscope::app::help::lines(&s, 78).join(" ");
+    let words: String = all.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (_, desc, name) in callscope::app::KeyMap::default().help_rows() {
+        for w in desc.split_whitespace() {
+            assert!(words.contains(w), "help lost {w:?} of {desc:?}");
+        }
+        assert!(words.contains(&format!("[{name}]")), "help lacks [{name}]");
+    }
+}
+
 #[test]
 fn window_picker() {
     let mut s = state(120, 40);

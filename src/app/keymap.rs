@@ -338,11 +338,11 @@ impl KeyMap {
         self.keys(action).first().map(|k| k.to_string())
     }
 
-    /// (keys, description) rows for the help overlay, in table order.
-    pub fn help_rows(&self) -> Vec<(String, &'static str)> {
+    /// (keys, description, `[keys]` name) rows for the help overlay, in table order.
+    pub fn help_rows(&self) -> Vec<(String, &'static str, &'static str)> {
         self.by_action
             .iter()
-            .map(|(a, _)| (self.label(*a), a.description()))
+            .map(|(a, _)| (self.label(*a), a.description(), a.name()))
             .collect()
     }
 }
@@ -451,6 +451,6 @@ mod tests {
         let km = KeyMap::default();
         let rows = km.help_rows();
         assert_eq!(rows.len(), Action::ALL.len());
-        assert_eq!(rows[0], ("j/↓".to_string(), "move down"));
+        assert_eq!(rows[0], ("j/↓".to_string(), "move down", "down"));
     }
 }

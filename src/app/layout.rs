@@ -2,6 +2,18 @@
 
 use ratatui::layout::Rect;
 
+/// A `w`×`h` box centred in `area` (shrunk to fit it): overlays and pickers.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
 /// Where each part of the screen goes (design.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Panes {

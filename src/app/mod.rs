@@ -3,6 +3,7 @@
 //! Nothing here does I/O or reads a clock: time and answers arrive as [`Msg`]s, and every
 //! side effect leaves as an [`Effect`] for the runner in `crate::tui`.
 
+pub mod help;
 pub mod jumps;
 pub mod keymap;
 pub mod layout;

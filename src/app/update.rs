@@ -791,12 +791,20 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
 }
 
 fn on_help_key(s: &mut State, k: KeyEvent) {
+    let (max, rows) = (super::help::max_scroll(s), super::help::rows(s).max(1));
     let Overlay::Help { scroll } = &mut s.overlay else {
         return;
     };
+    let to = |n: usize| n.min(max);
     match s.keymap.action(&k) {
-        Some(Action::Down) => *scroll += 1,
+        Some(Action::Down) => *scroll = to(*scroll + 1),
         Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+        Some(Action::Top) => *scroll = 0,
+        Some(Action::Bottom) => *scroll = max,
+        Some(Action::PageDown) => *scroll = to(*scroll + rows),
+        Some(Action::PageUp) => *scroll = scroll.saturating_sub(rows),
+        Some(Action::HalfDown) => *scroll = to(*scroll + rows / 2),
+        Some(Action::HalfUp) => *scroll = scroll.saturating_sub(rows / 2),
         Some(Action::Help | Action::Quit | Action::Back) => s.overlay = Overlay::None,
         _ if k.code == KeyCode::Esc => s.overlay = Overlay::None,
         _ => {}

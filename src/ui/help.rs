@@ -5,44 +5,23 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
+use crate::app::layout::centered;
 use crate::app::state::{Overlay, State};
 use crate::app::update::{picker_entries, view_entries};
 use crate::sanitize::{fit, sanitize_line, width};
 
 use super::Theme;
 
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
-}
-
-/// The help page's lines: every action with its keys, then the fixed ones.
-pub fn help_lines(s: &State) -> Vec<String> {
-    let mut lines: Vec<String> = s
-        .keymap
-        .help_rows()
-        .into_iter()
-        .map(|(keys, desc)| format!("{keys:>19}  {desc}"))
-        .collect();
-    lines.push(String::new());
-    lines.push(format!("{:>19}  seek (mouse on): click the player's waveform", "click"));
-    lines.push(format!("{:>19}  suspend (fg to resume)", "ctrl-z"));
-    lines.push(format!("{:>19}  remap in [keys] of config.toml", ""));
-    lines
-}
-
 pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     match &s.overlay {
         Overlay::None => {}
         Overlay::Help { scroll } => {
-            let lines = help_lines(s);
-            let r = centered(area, 72, lines.len() as u16 + 2);
+            let (r, lines) = crate::app::help::layout(s);
+            let r = Rect {
+                x: r.x + area.x,
+                y: r.y + area.y,
+                ..r
+            };
             Clear.render(r, buf);
             let inner_h = r.height.saturating_sub(2) as usize;
             let max_scroll = lines.len().saturating_sub(inner_h);
@@ -52,7 +31,8 @@ pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
                 .border_style(Theme::fg(theme.accent))
                 .title(" Keys · esc closes ");
             if max_scroll > 0 {
-                block = block.title_bottom(" j/k scroll ");
+                let last = (scroll + inner_h).min(lines.len());
+                block = block.title_bottom(format!(" j/k g/G scroll · {}–{last}/{} ", scroll + 1, lines.len()));
             }
             block.render(r, buf);
             for (i, l) in lines.iter().skip(scroll).take(inner_h).enumerate() {
