@@ -270,3 +270,62 @@ fn snapshot_pending_mark() {
     );
     assert_snapshot!("pending_mark_row_detail_header", render(&s));
 }
+
+#[test]
+fn answers_confirm_changes_in_order_and_loaded_marks_keep_pending_ones_on_top() {
+    use callscope::store::{Marks, ReviewStatus};
+    let mut s = state(120, 40);
+    started_with(&mut s, page(0..5, None, true));
+    let id = s.list.selected().unwrap().id.to_string();
+    let conv_key = origin().key(id.as_str());
+    let seqs: Vec<u64> = [key('R'), key('F')]
+        .into_iter()
+        .flat_map(|m| update(&mut s, m))
+        .filter_map(|e| match e {
+            Effect::Store(StoreRequest::Change { seq, .. }) => Some(seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seqs.len(), 2);
+    assert_eq!(s.review.get(&id).unwrap().status, ReviewStatus::NeedsFollowUp);
+    // Marks read before the changes were written: the changes stay on top.
+    update(
+        &mut s,
+        Msg::Marks {
+            origin: origin(),
+            marks: vec![(id.clone(), Marks::default())],
+        },
+    );
+    assert_eq!(s.review.get(&id).unwrap().status, ReviewStatus::NeedsFollowUp);
+    // The first is written: the second is still pending, shown on top of the stored marks.
+    let reviewed = Marks {
+        status: ReviewStatus::Reviewed,
+        ..Marks::default()
+    };
+    update(
+        &mut s,
+        Msg::MarksSaved {
+            key: conv_key.clone(),
+            seq: seqs[0],
+            result: Ok(reviewed.clone()),
+        },
+    );
+    assert_eq!(s.review.unsaved(), 1);
+    assert_eq!(s.review.get(&id).unwrap().status, ReviewStatus::NeedsFollowUp);
+    let row = selected_row(&render(&s));
+    assert!(row.contains("✓⧗") && !row.contains('↻'), "saved ✓ and pending: {row}");
+    update(
+        &mut s,
+        Msg::MarksSaved {
+            key: conv_key,
+            seq: seqs[1],
+            result: Ok(Marks {
+                status: ReviewStatus::NeedsFollowUp,
+                ..Marks::default()
+            }),
+        },
+    );
+    assert_eq!(s.review.unsaved(), 0);
+    let row = selected_row(&render(&s));
+    assert!(row.contains('↻') && !row.contains('⧗'), "{row}");
+}

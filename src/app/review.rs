@@ -323,6 +323,11 @@ pub fn on_pending(s: &mut State, error: String, retry_in: Duration) {
     }
     let n = s.review.unsaved();
     let error = sanitize_line(&error);
+    // Said once, not on every retry (the header keeps counting); a waiting quit is always told.
+    if s.review.store_error.is_some() && s.review.quit == QuitRequest::None {
+        s.review.store_error = Some(error);
+        return;
+    }
     // What to do first: the error (path and hint included) may not fit the line.
     s.status.note = Some(match s.review.quit {
         QuitRequest::None => format!(
@@ -332,13 +337,21 @@ pub fn on_pending(s: &mut State, error: String, retry_in: Duration) {
         ),
         QuitRequest::Saving | QuitRequest::Warned => {
             s.review.quit = QuitRequest::Warned;
+            let q = quit_key(s);
             format!(
-                "⧗ {} not saved — q again to quit anyway (lost), or wait: the app quits once saved · {error}",
+                "⧗ {} not saved — {q} again to quit anyway (lost), or wait: the app quits once saved · {error}",
                 marks_count(n)
             )
         }
     });
     s.review.store_error = Some(error);
+}
+
+/// The key the user quits with (the config may rebind it).
+fn quit_key(s: &State) -> String {
+    s.keymap
+        .first(super::keymap::Action::Quit)
+        .unwrap_or_else(|| "q".into())
 }
 
 fn marks_count(n: usize) -> String {
@@ -358,8 +371,9 @@ pub fn quit(s: &mut State, fx: &mut Vec<Effect>) {
         return quit_now(s, fx);
     }
     s.review.quit = QuitRequest::Saving;
+    let q = quit_key(s);
     s.status.note = Some(format!(
-        "saving {} before quitting… (q again quits anyway)",
+        "saving {} before quitting… ({q} again quits anyway)",
         marks_count(n)
     ));
     fx.push(Effect::Store(StoreRequest::FlushMarks));

@@ -318,3 +318,15 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<PathBuf, String> {
     })?;
     Ok(path.to_path_buf())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_a_steady_pace() {
+        let waits: Vec<u64> = (1..=7).map(|n| backoff(n).as_millis() as u64).collect();
+        assert_eq!(waits, [500, 1000, 2000, 4000, 8000, 8000, 8000]);
+        assert_eq!(backoff(u32::MAX), LAST_RETRY);
+    }
+}
