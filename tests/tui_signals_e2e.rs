@@ -149,3 +149,36 @@ fn a_mark_made_just_before_sigterm_is_in_the_store() {
         "written before the exit"
     );
 }
+
+#[test]
+fn a_signal_while_the_store_stays_locked_exits_in_bounded_time_and_says_what_was_lost() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed, so the end-to-end signal test cannot run");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let store = h.join("marks.db");
+    let args = format!("--store {} --new-call-every 0", shell_quote(&store));
+    let t = Tmux::demo("siglocked", h, &args);
+    let s = t.wait_for("a transcript", 30, |s| s.contains(" loaded, ") && shown_id(s).is_some());
+    let id = shown_id(&s).unwrap();
+    let lock = rusqlite::Connection::open(&store).unwrap();
+    lock.busy_timeout(Duration::from_secs(10)).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    t.keys(&["R"]);
+    t.wait_for("the pending mark", 10, |s| selected_row(s).contains('⧗'));
+    let sent = std::time::Instant::now();
+    kill("TERM", t.pid());
+    // The exit waits for the store a bounded time (2.5 s), then gives the terminal back.
+    let after = t.wait_for("the process to exit", 15, |s| s.contains("callscope-exit="));
+    assert!(sent.elapsed() < Duration::from_secs(10), "{:?}", sent.elapsed());
+    assert!(after.contains("callscope-exit=143"), "{after}");
+    assert_restored(&t, &after);
+    assert!(
+        after.contains("1 review mark change could not be saved"),
+        "the loss is said on the terminal:\n{after}"
+    );
+    lock.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(stored_status(&store, &id), None);
+}
