@@ -65,6 +65,8 @@ fn signals() -> std::io::Result<mpsc::UnboundedReceiver<i32>> {
 /// and what could not be saved is said on stderr.
 struct Exit {
     store: Option<StoreWorker>,
+    /// Mark changes the app had not seen confirmed, as of the last message.
+    app_unsaved: usize,
 }
 
 impl Drop for Exit {
@@ -77,6 +79,8 @@ impl Drop for Exit {
                 "callscope: {n} review mark change{} could not be saved: the local store refused them (see the log)",
                 if n == 1 { "" } else { "s" }
             ),
+            // Busy with other work, but nothing was waiting to be saved.
+            Some(None) if self.app_unsaved == 0 => return,
             Some(None) => format!(
                 "callscope: the local store did not answer within {} s: the last review marks may not be saved",
                 EXIT_WAIT.as_secs_f64()
@@ -130,7 +134,7 @@ pub async fn run(
     // Before the terminal is taken: a signal from here on goes through the exit below.
     let mut signals = signals()?;
     terminal::install_panic_hook();
-    let _exit = Exit { store };
+    let mut exit = Exit { store, app_unsaved: 0 };
     let mut term = terminal::enter()?;
     let size = term.size()?;
     state.width = size.width;
@@ -187,6 +191,7 @@ pub async fn run(
         if let Some(msg) = msg {
             dirty |= msg.may_change_screen();
             pending = app::update(&mut state, msg);
+            exit.app_unsaved = state.review.unsaved();
         }
     }
 }
