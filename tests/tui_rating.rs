@@ -24,6 +24,7 @@ fn ratings(fx: &[Effect]) -> Vec<(String, u32, Option<TurnRating>)> {
             Effect::Store(StoreRequest::Change {
                 key,
                 change: MarkChange::RateTurn { turn, rating },
+                ..
             }) => {
                 assert_eq!(key.origin(), origin());
                 Some((key.id.clone(), *turn, rating.clone()))

@@ -29,7 +29,7 @@ fn changes(fx: &[Effect]) -> Vec<(String, MarkChange)> {
     store_requests(fx)
         .into_iter()
         .filter_map(|r| match r {
-            StoreRequest::Change { key, change } => {
+            StoreRequest::Change { key, change, .. } => {
                 assert_eq!(key.origin(), origin());
                 Some((key.id, change))
             }
@@ -208,12 +208,13 @@ fn store_answers_update_rows_and_detail() {
         },
     );
     assert_eq!(s.review.get(&ids[1]).unwrap().status, ReviewStatus::NeedsFollowUp);
-    // The store's answer to a change wins; a failure says so.
+    // The store's answer to a change wins; a change refused for good says so.
     let key0 = origin().key(ids[0].as_str());
     update(
         &mut s,
         Msg::MarksSaved {
             key: key0.clone(),
+            seq: 1,
             result: Ok(marks(ReviewStatus::New, &[], "")),
         },
     );
@@ -222,10 +223,11 @@ fn store_answers_update_rows_and_detail() {
         &mut s,
         Msg::MarksSaved {
             key: key0,
-            result: Err("the local store is locked by another process".into()),
+            seq: 2,
+            result: Err("invalid input — fix the input and try again; nothing was changed".into()),
         },
     );
-    assert!(render(&s).contains("marks not saved: the local store is locked"));
+    assert!(render(&s).contains("mark not saved: invalid input"));
 }
 
 #[test]

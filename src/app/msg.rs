@@ -78,10 +78,18 @@ pub enum Msg {
         origin: Origin,
         marks: Vec<(String, Marks)>,
     },
-    /// A mark change was written: the conversation's marks now, or why not.
+    /// Mark change `seq` was written: the conversation's stored marks now; or why it was
+    /// refused for good (invalid input).
     MarksSaved {
         key: ConversationKey,
+        seq: u64,
         result: Result<Marks, String>,
+    },
+    /// The store refused a write (locked, unwritable): the worker keeps every change not
+    /// written yet and tries again after `retry_in`.
+    MarksPending {
+        error: String,
+        retry_in: Duration,
     },
     /// A page of cached rows (or why the store could not answer).
     CachedPage {

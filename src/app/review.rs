@@ -1,10 +1,17 @@
 //! Review marks in the TUI: status, flags and a note per conversation, kept in the local
 //! store by a worker (`tui::store_worker`). `update` only asks for store work with
-//! [`Effect::Store`] and folds the answers ([`Msg::Marks`], [`Msg::MarksSaved`]) into state.
+//! [`Effect::Store`] and folds the answers ([`Msg::Marks`], [`Msg::MarksSaved`],
+//! [`Msg::MarksPending`]) into state.
+//!
+//! A change is *pending* from the key press until the store confirms it: the row keeps its
+//! saved icons plus `⧗`, the header counts the unsaved changes, and the worker retries them
+//! (with backoff) while the store is locked or unwritable. Quitting with changes pending
+//! first tries to save them and asks before giving up on them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::api::{Conversation, ConversationPage};
 use crate::sanitize::sanitize_line;
@@ -40,10 +47,16 @@ pub enum StoreRequest {
         origin: Origin,
         ids: Vec<String>,
     },
+    /// One mark change, answered by [`Msg::MarksSaved`](super::Msg::MarksSaved) with the same
+    /// `seq` once written, or by [`Msg::MarksPending`](super::Msg::MarksPending) while the store
+    /// refuses it (the worker keeps it and retries).
     Change {
         key: ConversationKey,
         change: MarkChange,
+        seq: u64,
     },
+    /// Retry the changes not written yet now, without waiting for the backoff (before a quit).
+    FlushMarks,
     /// A page of the cached list, answered by [`Msg::CachedPage`](super::Msg::CachedPage).
     List {
         req: RequestId,
@@ -107,12 +120,50 @@ impl MarkChange {
     }
 }
 
+/// Changes of one conversation the store has not confirmed yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingMarks {
+    /// The marks as last read from (or written to) the store.
+    pub saved: Marks,
+    /// In the order they were made; `seq` ties each to the worker's answer.
+    pub changes: Vec<(u64, MarkChange)>,
+}
+
+impl PendingMarks {
+    /// What the reviewer sees: the saved marks with the pending changes applied.
+    pub fn intended(&self) -> Marks {
+        let mut m = self.saved.clone();
+        for (_, c) in &self.changes {
+            c.clone().apply(&mut m);
+        }
+        m
+    }
+}
+
+/// `q` while changes are pending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QuitRequest {
+    #[default]
+    None,
+    /// Asked the worker to save now; the app quits when the last change is confirmed.
+    Saving,
+    /// The store still refuses: the next `q` quits anyway (or the app quits once they are saved).
+    Warned,
+}
+
 /// Review state: the marks of loaded rows, by conversation id (for the current origin).
 #[derive(Debug, Default)]
 pub struct ReviewState {
     /// Why the store could not be opened; `None` when marks work.
     pub unavailable: Option<String>,
+    /// The marks as shown (pending changes included), for the current origin.
     pub marks: HashMap<String, Marks>,
+    /// Changes not confirmed by the store, of any origin (an `e` does not forget them).
+    pub pending: BTreeMap<ConversationKey, PendingMarks>,
+    /// Why the last write attempt failed, while changes are pending.
+    pub store_error: Option<String>,
+    pub quit: QuitRequest,
+    next_seq: u64,
     /// Ids whose marks were asked for (answered or not).
     pub requested: HashSet<String>,
     /// Where `x` writes Markdown exports.
@@ -123,6 +174,35 @@ impl ReviewState {
     pub fn get(&self, id: &str) -> Option<&Marks> {
         self.marks.get(id)
     }
+
+    /// Mark changes not written yet (all origins).
+    pub fn unsaved(&self) -> usize {
+        self.pending.values().map(|p| p.changes.len()).sum()
+    }
+}
+
+/// The pending changes of conversation `id` of the current origin.
+pub fn pending_of<'a>(s: &'a State, id: &str) -> Option<&'a PendingMarks> {
+    if s.review.pending.is_empty() {
+        return None;
+    }
+    let o = origin(s);
+    s.review.pending.iter().find_map(|(k, p)| {
+        (k.id == id && k.account == o.account && k.project == o.project && k.environment == o.environment).then_some(p)
+    })
+}
+
+/// The detail pane's line for a conversation whose changes the store refused (while they are
+/// only in flight the row's ⧗ says enough, and the transcript does not shift for a moment).
+pub fn unsaved_text(s: &State, p: &PendingMarks) -> Option<String> {
+    let e = s.review.store_error.as_ref()?;
+    let n = p.changes.len();
+    let what = if n == 1 {
+        "change".to_string()
+    } else {
+        format!("{n} changes")
+    };
+    Some(format!("⧗ {what} not saved yet: {} — retrying", sanitize_line(e)))
 }
 
 pub fn origin(s: &State) -> Origin {
@@ -168,28 +248,140 @@ pub fn load_visible(s: &mut State, fx: &mut Vec<Effect>) {
     fx.push(Effect::Store(StoreRequest::LoadMarks { origin: origin(s), ids }));
 }
 
-/// Marks arrived from the store (for `origin`).
+/// Marks arrived from the store (for `origin`); pending changes stay on top of them.
 pub fn on_marks(s: &mut State, from: &Origin, marks: Vec<(String, Marks)>) -> bool {
     if *from != origin(s) {
         return false; // for an environment the user has left
     }
-    s.review.marks.extend(marks);
+    for (id, m) in marks {
+        let shown = match s.review.pending.get_mut(&from.key(id.as_str())) {
+            Some(p) => {
+                p.saved = m;
+                p.intended()
+            }
+            None => m,
+        };
+        s.review.marks.insert(id, shown);
+    }
     true
 }
 
-/// A change was written (or failed).
-pub fn on_saved(s: &mut State, key: &ConversationKey, result: Result<Marks, String>) -> bool {
-    match result {
-        Ok(m) if key.origin() == origin(s) => {
-            s.review.marks.insert(key.id.clone(), m);
-            true
+/// Change `seq` of `key` was written (the conversation's stored marks), or refused for good
+/// (invalid: it is dropped and the row shows what is stored). Whether the row's marks changed.
+pub fn on_saved(
+    s: &mut State,
+    key: &ConversationKey,
+    seq: u64,
+    result: Result<Marks, String>,
+    fx: &mut Vec<Effect>,
+) -> bool {
+    let here = key.origin() == origin(s);
+    let shown = match s.review.pending.get_mut(key) {
+        Some(p) => {
+            match result {
+                // Changes are written in order: everything up to `seq` is in the store now.
+                Ok(m) => {
+                    p.changes.retain(|(n, _)| *n > seq);
+                    p.saved = m;
+                }
+                Err(e) => {
+                    p.changes.retain(|(n, _)| *n != seq);
+                    s.status.note = Some(format!("mark not saved: {}", sanitize_line(&e)));
+                }
+            }
+            let shown = p.intended();
+            if p.changes.is_empty() {
+                s.review.pending.remove(key);
+            }
+            shown
         }
-        Ok(_) => false,
-        Err(e) => {
-            s.status.note = Some(format!("marks not saved: {}", sanitize_line(&e)));
-            false
+        None => match result {
+            Ok(m) => m,
+            Err(e) => {
+                s.status.note = Some(format!("mark not saved: {}", sanitize_line(&e)));
+                return false;
+            }
+        },
+    };
+    if s.review.pending.is_empty() {
+        s.review.store_error = None;
+        if s.review.quit != QuitRequest::None {
+            // Everything is saved: the quit that waited for it goes ahead.
+            quit_now(s, fx);
         }
     }
+    if here {
+        s.review.marks.insert(key.id.clone(), shown);
+    }
+    here
+}
+
+/// The store refused a write (it keeps the changes and retries after `retry_in`).
+pub fn on_pending(s: &mut State, error: String, retry_in: Duration) {
+    if s.review.pending.is_empty() {
+        return; // answered meanwhile
+    }
+    let n = s.review.unsaved();
+    let error = sanitize_line(&error);
+    // Said once, not on every retry (the header keeps counting); a waiting quit is always told.
+    if s.review.store_error.is_some() && s.review.quit == QuitRequest::None {
+        s.review.store_error = Some(error);
+        return;
+    }
+    // What to do first: the error (path and hint included) may not fit the line.
+    s.status.note = Some(match s.review.quit {
+        QuitRequest::None => format!(
+            "⧗ {} not saved yet, retrying in {}s · {error}",
+            marks_count(n),
+            retry_in.as_secs_f64().ceil() as u64
+        ),
+        QuitRequest::Saving | QuitRequest::Warned => {
+            s.review.quit = QuitRequest::Warned;
+            let q = quit_key(s);
+            format!(
+                "⧗ {} not saved — {q} again to quit anyway (lost), or wait: the app quits once saved · {error}",
+                marks_count(n)
+            )
+        }
+    });
+    s.review.store_error = Some(error);
+}
+
+/// The key the user quits with (the config may rebind it).
+fn quit_key(s: &State) -> String {
+    s.keymap
+        .first(super::keymap::Action::Quit)
+        .unwrap_or_else(|| "q".into())
+}
+
+fn marks_count(n: usize) -> String {
+    if n == 1 { "1 mark".into() } else { format!("{n} marks") }
+}
+
+fn quit_now(s: &mut State, fx: &mut Vec<Effect>) {
+    s.quit = true;
+    fx.push(Effect::Quit);
+}
+
+/// `q`: quits, unless marks are not saved yet: then they are saved first, and when the store
+/// still refuses them the next `q` quits anyway.
+pub fn quit(s: &mut State, fx: &mut Vec<Effect>) {
+    let n = s.review.unsaved();
+    if n == 0 || s.review.quit != QuitRequest::None {
+        return quit_now(s, fx);
+    }
+    s.review.quit = QuitRequest::Saving;
+    let q = quit_key(s);
+    s.status.note = Some(format!(
+        "saving {} before quitting… ({q} again quits anyway)",
+        marks_count(n)
+    ));
+    fx.push(Effect::Store(StoreRequest::FlushMarks));
+}
+
+/// Any other key after a `q` that is waiting for the store: the user stays.
+pub fn cancel_quit(s: &mut State) {
+    s.review.quit = QuitRequest::None;
 }
 
 pub(super) fn selected_key(s: &mut State) -> Option<ConversationKey> {
@@ -259,11 +451,18 @@ pub fn save_note(s: &mut State, text: &str, fx: &mut Vec<Effect>) {
 }
 
 pub(super) fn change(s: &mut State, key: ConversationKey, change: MarkChange, fx: &mut Vec<Effect>) {
-    // Shown at once; the store's answer replaces it (or the note says it failed).
-    let mut m = current(s, &key.id);
-    change.clone().apply(&mut m);
-    s.review.marks.insert(key.id.clone(), m);
-    fx.push(Effect::Store(StoreRequest::Change { key, change }));
+    // Shown as pending at once; saved once the store's answer confirms it.
+    let before = current(s, &key.id);
+    s.review.next_seq += 1;
+    let seq = s.review.next_seq;
+    let p = s.review.pending.entry(key.clone()).or_insert_with(|| PendingMarks {
+        saved: before,
+        changes: Vec::new(),
+    });
+    p.changes.push((seq, change.clone()));
+    let shown = p.intended();
+    s.review.marks.insert(key.id.clone(), shown);
+    fx.push(Effect::Store(StoreRequest::Change { key, change, seq }));
 }
 
 /// `x`: the selected conversation with its marks as Markdown, written to

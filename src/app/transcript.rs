@@ -83,9 +83,10 @@ pub fn clock(secs: i64) -> String {
 
 /// Inserts the review marks: status, flags, note (and a count of turn ratings) as metadata
 /// lines at the end of the metadata block, each turn's rating under that turn; keeps
-/// `turn_starts` pointing at their turns.
-pub fn insert_marks(view: &mut View, marks: &crate::store::Marks) {
-    if marks.is_empty() {
+/// `turn_starts` pointing at their turns. `unsaved` (marks not in the store yet) comes first,
+/// in the warning colour.
+pub fn insert_marks(view: &mut View, marks: &crate::store::Marks, unsaved: Option<&str>) {
+    if marks.is_empty() && unsaved.is_none() {
         return;
     }
     insert_ratings(view, marks);
@@ -96,7 +97,18 @@ pub fn insert_marks(view: &mut View, marks: &crate::store::Marks) {
         start: None,
         lines: &mut extra,
     };
-    b.meta("review", marks.status.label());
+    if let Some(text) = unsaved {
+        let from = b.lines.len();
+        b.meta("unsaved", text);
+        for line in &mut b.lines[from..] {
+            if let Some(value) = line.spans.get_mut(1) {
+                value.0 = Tag::Warn;
+            }
+        }
+    }
+    if !marks.is_empty() {
+        b.meta("review", marks.status.label());
+    }
     let flags: Vec<&str> = marks.flags.iter().map(String::as_str).collect();
     b.meta("flags", &flags.join(", "));
     b.meta("note", &marks.note);
@@ -596,7 +608,7 @@ mod tests {
             .into(),
             ..Marks::default()
         };
-        insert_marks(&mut v, &marks);
+        insert_marks(&mut v, &marks, None);
         let texts: Vec<String> = v.lines.iter().map(Line::text).collect();
         // Metadata gains "review" and "ratings"; turn 0 gains one rating line; turn 7 does not exist.
         assert_eq!(v.lines.len(), plain.lines.len() + 3, "{texts:#?}");
@@ -625,7 +637,7 @@ mod tests {
         };
         let plain = build(&sample(), 50, on, FixedOffset::east_opt(0).unwrap());
         let mut v = plain.clone();
-        insert_marks(&mut v, &crate::store::Marks::default());
+        insert_marks(&mut v, &crate::store::Marks::default(), None);
         assert_eq!(v, plain, "no marks, no lines");
         let marks = crate::store::Marks {
             status: crate::store::ReviewStatus::NeedsFollowUp,
@@ -633,7 +645,7 @@ mod tests {
             note: "call back\u{1b}[2J".into(),
             ..Default::default()
         };
-        insert_marks(&mut v, &marks);
+        insert_marks(&mut v, &marks, None);
         let blank = plain.lines.iter().position(|l| l.spans.is_empty()).unwrap();
         let texts: Vec<String> = v.lines[blank..blank + 3].iter().map(Line::text).collect();
         assert!(texts[0].starts_with("review") && texts[0].ends_with("needs follow-up"));

@@ -91,8 +91,18 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
                 rebuild_view(s);
             }
         }
-        Msg::MarksSaved { key, result } => {
-            if review::on_saved(s, &key, result) && s.list.selected().is_some_and(|r| *r.id == key.id) {
+        Msg::MarksSaved { key, seq, result } => {
+            if review::on_saved(s, &key, seq, result, &mut fx) && s.list.selected().is_some_and(|r| *r.id == key.id) {
+                rebuild_view(s);
+            }
+        }
+        Msg::MarksPending { error, retry_in } => {
+            review::on_pending(s, error, retry_in);
+            // The detail pane says why the selected conversation's marks are not saved.
+            if s.list
+                .selected()
+                .is_some_and(|r| review::pending_of(s, &r.id).is_some())
+            {
                 rebuild_view(s);
             }
         }
@@ -586,8 +596,11 @@ pub(super) fn rebuild_view(s: &mut State) {
         return;
     };
     let mut view = build(&c, cols, s.detail.toggles, s.tz);
-    if let Some(m) = s.review.get(&id) {
-        transcript::insert_marks(&mut view, m);
+    let unsaved = review::pending_of(s, &id).and_then(|p| review::unsaved_text(s, p));
+    match (s.review.get(&id), unsaved.as_deref()) {
+        (Some(m), unsaved) => transcript::insert_marks(&mut view, m, unsaved),
+        (None, Some(unsaved)) => transcript::insert_marks(&mut view, &Default::default(), Some(unsaved)),
+        (None, None) => {}
     }
     s.detail.view = Some(view);
     recompute_matches(s);
@@ -769,6 +782,9 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         return;
     }
     s.status.note = None;
+    if s.review.quit != review::QuitRequest::None && s.keymap.action(&k) != Some(Action::Quit) {
+        review::cancel_quit(s);
+    }
     if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) {
         fx.push(Effect::Suspend);
         return;
@@ -1010,10 +1026,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         return;
     }
     match action {
-        Action::Quit => {
-            s.quit = true;
-            fx.push(Effect::Quit);
-        }
+        Action::Quit => review::quit(s, fx),
         Action::Help => s.overlay = Overlay::Help { scroll: 0 },
         Action::Down => move_by(s, 1, fx),
         Action::Up => move_by(s, -1, fx),

@@ -171,6 +171,12 @@ impl Store {
         &self.path
     }
 
+    /// How long a write waits from now on for another process's lock (see [`StoreOptions`]).
+    pub fn set_busy_timeout(&self, timeout: Duration) -> StoreResult<()> {
+        self.conn.busy_timeout(timeout)?;
+        Ok(())
+    }
+
     pub fn schema_version(&self) -> StoreResult<i64> {
         migrate::schema_version(&self.conn)
     }

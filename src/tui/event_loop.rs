@@ -1,5 +1,5 @@
-//! The loop: terminal events and background messages in, `update`, effects out, and a redraw
-//! only when something changed (at most ~60 per second).
+//! The loop: terminal events, signals and background messages in, `update`, effects out, and
+//! a redraw only when something changed (at most ~60 per second).
 
 use std::io::Write;
 use std::time::Duration;
@@ -23,6 +23,74 @@ use super::terminal;
 use crate::store::Store;
 
 const FRAME: Duration = Duration::from_millis(16);
+/// On the way out, how long the store may take to write the marks it still holds.
+pub const EXIT_WAIT: Duration = Duration::from_millis(2500);
+
+/// SIGTERM, SIGHUP, SIGINT and SIGQUIT end the TUI through the same exit as `q` (raw mode
+/// turns Ctrl-C and Ctrl-\ into keys, but `kill` still sends the signals). Registered at
+/// once; a task forwards each signal's number.
+#[cfg(unix)]
+fn signals() -> std::io::Result<mpsc::UnboundedReceiver<i32>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut quit = signal(SignalKind::quit())?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let n = tokio::select! {
+                _ = term.recv() => libc::SIGTERM,
+                _ = hup.recv() => libc::SIGHUP,
+                _ = int.recv() => libc::SIGINT,
+                _ = quit.recv() => libc::SIGQUIT,
+            };
+            if tx.send(n).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+#[cfg(not(unix))]
+fn signals() -> std::io::Result<mpsc::UnboundedReceiver<i32>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::mem::forget(tx); // never closes, never sends
+    Ok(rx)
+}
+
+/// Runs on every way out of [`run`] (quit, signal, error, panic unwinding): the store first
+/// writes the marks it still holds (bounded by [`EXIT_WAIT`]), then the terminal is restored
+/// and what could not be saved is said on stderr.
+struct Exit {
+    store: Option<StoreWorker>,
+    /// Mark changes the app had not seen confirmed, as of the last message.
+    app_unsaved: usize,
+}
+
+impl Drop for Exit {
+    fn drop(&mut self) {
+        let unsaved = self.store.as_ref().map(|w| w.finish(EXIT_WAIT));
+        terminal::restore();
+        let warning = match unsaved {
+            None | Some(Some(0)) => return,
+            Some(Some(n)) => format!(
+                "callscope: {n} review mark change{} could not be saved: the local store refused them (see the log)",
+                if n == 1 { "" } else { "s" }
+            ),
+            // Busy with other work, but nothing was waiting to be saved.
+            Some(None) if self.app_unsaved == 0 => return,
+            Some(None) => format!(
+                "callscope: the local store did not answer within {} s: the last review marks may not be saved",
+                EXIT_WAIT.as_secs_f64()
+            ),
+        };
+        tracing::warn!("{warning}");
+        // Not eprintln!: after a SIGHUP the terminal is gone, and that must not panic.
+        let _ = writeln!(std::io::stderr(), "{warning}");
+    }
+}
 
 fn to_msg(ev: Event) -> Option<Msg> {
     match ev {
@@ -34,7 +102,8 @@ fn to_msg(ev: Event) -> Option<Msg> {
     }
 }
 
-/// Runs the TUI until the user quits. The terminal is restored on every way out.
+/// Runs the TUI until the user quits or a signal ends it; the exit status (0, or 128 + the
+/// signal). The terminal is restored on every way out, after the store wrote what it holds.
 /// With `live`, the webhook receiver is started (and registered) before the terminal is taken.
 pub async fn run(
     mut state: State,
@@ -42,7 +111,7 @@ pub async fn run(
     client: Client,
     live: Option<LiveSetup>,
     store: Option<Store>,
-) -> Result<()> {
+) -> Result<i32> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let store = match store.map(|s| StoreWorker::spawn(s, tx.clone())).transpose() {
         Ok(w) => w,
@@ -59,12 +128,14 @@ pub async fn run(
         None => None,
     };
     let mut runner = Runner::new(client, tx.clone());
-    if let Some(w) = store {
-        runner = runner.with_store(w);
+    if let Some(w) = &store {
+        runner = runner.with_store(w.clone());
     }
+    // Before the terminal is taken: a signal from here on goes through the exit below.
+    let mut signals = signals()?;
     terminal::install_panic_hook();
+    let mut exit = Exit { store, app_unsaved: 0 };
     let mut term = terminal::enter()?;
-    let _guard = terminal::Guard;
     let size = term.size()?;
     state.width = size.width;
     state.height = size.height;
@@ -78,7 +149,7 @@ pub async fn run(
         for effect in pending.drain(..) {
             match runner.spawn(effect) {
                 None => {}
-                Some(Effect::Quit) => return Ok(()),
+                Some(Effect::Quit) => return Ok(0),
                 Some(Effect::Copy(text)) => {
                     let mut out = std::io::stdout();
                     out.write_all(osc52(&text).as_bytes())?;
@@ -94,15 +165,19 @@ pub async fn run(
             }
         }
         if state.quit {
-            return Ok(());
+            return Ok(0);
         }
         let next_frame = last_draw + FRAME;
         let msg = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(ev)) => to_msg(ev),
                 Some(Err(e)) => return Err(e.into()),
-                None => return Ok(()),
+                None => return Ok(0),
             },
+            Some(sig) = signals.recv() => {
+                tracing::info!(signal = sig, "signal: quitting");
+                return Ok(128 + sig);
+            }
             Some(msg) = rx.recv() => Some(msg),
             Some(ev) = audio_rx.recv() => Some(Msg::Audio(ev)),
             _ = clock.tick() => Some(Msg::Tick(chrono::Utc::now())),
@@ -116,6 +191,7 @@ pub async fn run(
         if let Some(msg) = msg {
             dirty |= msg.may_change_screen();
             pending = app::update(&mut state, msg);
+            exit.app_unsaved = state.review.unsaved();
         }
     }
 }

@@ -182,7 +182,7 @@ async fn open(
             None
         }
     };
-    event_loop::run(state, theme, client, live, store).await?;
-    tracing::info!(log = %log.display(), "callscope TUI done");
-    Ok(0)
+    let code = event_loop::run(state, theme, client, live, store).await?;
+    tracing::info!(log = %log.display(), code, "callscope TUI done");
+    Ok(code)
 }

@@ -1,37 +1,86 @@
 //! The store on its own thread: `Store` is synchronous, so caching and marks run here and
 //! answers go back to the event loop as messages. The thread ends when the worker is dropped.
 
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
-
-use std::collections::HashSet;
 
 use crate::app::Msg;
 use crate::app::msg::CachedPage;
 use crate::app::paging::Row;
-use crate::app::review::StoreRequest;
-use crate::store::{Scope, Store, StoreError};
+use crate::app::review::{MarkChange, StoreRequest};
+use crate::store::{ConversationKey, Marks, Scope, Store, StoreError, StoreErrorKind};
+
+/// How long one write waits for another process's lock: the worker retries marks itself, and a
+/// longer wait would hold up everything queued behind the write (and the exit).
+pub const WRITE_WAIT: Duration = Duration::from_millis(500);
+/// Retries of unsaved marks: 0.5 s, 1 s, 2 s … then every 8 s for as long as the app runs.
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const LAST_RETRY: Duration = Duration::from_secs(8);
+
+/// The wait before retry number `failures` (1 = after the first failure).
+pub fn backoff(failures: u32) -> Duration {
+    FIRST_RETRY
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(LAST_RETRY)
+}
+
+// Moved once through the channel; boxing requests would add an allocation to each.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    Request(StoreRequest),
+    /// Write the unsaved marks now and answer how many are still unsaved.
+    Finish(mpsc::Sender<usize>),
+}
 
 #[derive(Clone)]
 pub struct StoreWorker {
-    tx: mpsc::Sender<StoreRequest>,
+    tx: mpsc::Sender<Job>,
+    /// Set by `finish`: only marks are worth the time left before the exit.
+    closing: Arc<AtomicBool>,
 }
 
 impl StoreWorker {
     /// Starts the thread that owns `store`.
     pub fn spawn(store: Store, answers: UnboundedSender<Msg>) -> std::io::Result<Self> {
+        if let Err(e) = store.set_busy_timeout(WRITE_WAIT) {
+            tracing::warn!("cannot shorten the store's lock wait: {}", describe(&e));
+        }
         let (tx, rx) = mpsc::channel();
+        let closing = Arc::new(AtomicBool::new(false));
+        let worker = Worker {
+            store,
+            answers,
+            unsaved: VecDeque::new(),
+            failures: 0,
+            retry_at: None,
+            last_error: String::new(),
+            closing: closing.clone(),
+        };
         std::thread::Builder::new()
             .name("callscope-store".into())
-            .spawn(move || serve(store, rx, answers))?;
-        Ok(StoreWorker { tx })
+            .spawn(move || worker.serve(rx))?;
+        Ok(StoreWorker { tx, closing })
     }
 
     pub fn send(&self, req: StoreRequest) {
-        // The thread only stops when this sender is dropped, so a send cannot fail here.
-        let _ = self.tx.send(req);
+        // The thread only stops when every sender is dropped, so a send cannot fail here.
+        let _ = self.tx.send(Job::Request(req));
+    }
+
+    /// Before the app exits: writes the mark changes not written yet, skipping other queued
+    /// work, waiting at most `wait`. How many changes are still unsaved (`None`: no answer in
+    /// time, so some may be).
+    pub fn finish(&self, wait: Duration) -> Option<usize> {
+        self.closing.store(true, Ordering::SeqCst);
+        let (tx, rx) = mpsc::channel();
+        self.tx.send(Job::Finish(tx)).ok()?;
+        rx.recv_timeout(wait).ok()
     }
 }
 
@@ -39,18 +88,124 @@ fn describe(e: &StoreError) -> String {
     format!("{} — {}", e.headline(), e.hint())
 }
 
-fn serve(mut store: Store, rx: mpsc::Receiver<StoreRequest>, answers: UnboundedSender<Msg>) {
-    while let Ok(req) = rx.recv() {
-        let msg = handle(&mut store, req);
-        if let Some(msg) = msg
-            && answers.send(msg).is_err()
-        {
-            return; // the event loop is gone
+/// A mark change the store has not taken yet.
+struct Unsaved {
+    key: ConversationKey,
+    change: MarkChange,
+    seq: u64,
+}
+
+struct Worker {
+    store: Store,
+    answers: UnboundedSender<Msg>,
+    /// In the order they were made: a later change is never written before an earlier one.
+    unsaved: VecDeque<Unsaved>,
+    failures: u32,
+    retry_at: Option<Instant>,
+    last_error: String,
+    closing: Arc<AtomicBool>,
+}
+
+impl Worker {
+    fn serve(mut self, rx: mpsc::Receiver<Job>) {
+        loop {
+            // Due retries first, so a steady stream of other work cannot starve them.
+            if self.retry_at.is_some_and(|at| Instant::now() >= at) {
+                self.write_unsaved();
+            }
+            let job = match self.retry_at {
+                Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                    Ok(job) => job,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+                None => match rx.recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                },
+            };
+            match job {
+                Job::Finish(reply) => {
+                    self.write_unsaved();
+                    let _ = reply.send(self.unsaved.len());
+                }
+                Job::Request(StoreRequest::Change { key, change, seq }) => {
+                    let waiting = self.retry_at.is_some();
+                    self.unsaved.push_back(Unsaved { key, change, seq });
+                    if waiting {
+                        // Behind changes the store refused: it waits for their retry.
+                        self.report_pending();
+                    } else {
+                        self.write_unsaved();
+                    }
+                }
+                Job::Request(StoreRequest::FlushMarks) => self.write_unsaved(),
+                Job::Request(_) if self.closing.load(Ordering::SeqCst) => {}
+                Job::Request(req) => {
+                    if let Some(msg) = handle(&mut self.store, req) {
+                        // The event loop may be gone (exiting); marks still get written.
+                        let _ = self.answers.send(msg);
+                    }
+                }
+            }
         }
+        // Every sender is gone: one last try, nobody to tell.
+        self.write_unsaved();
+    }
+
+    /// Writes unsaved changes in order until the store refuses one.
+    fn write_unsaved(&mut self) {
+        while let Some(u) = self.unsaved.front() {
+            let result = match write_change(&mut self.store, &u.key, &u.change) {
+                Ok(m) => Ok(m),
+                // Retrying cannot make an invalid change valid: it is refused for good.
+                Err(e) if e.kind == StoreErrorKind::InvalidInput => Err(describe(&e)),
+                Err(e) => {
+                    self.failures += 1;
+                    self.retry_at = Some(Instant::now() + backoff(self.failures));
+                    // The headline only: the app retries, so "close it and retry" is noise there.
+                    self.last_error = e.headline();
+                    tracing::warn!(
+                        unsaved = self.unsaved.len(),
+                        failures = self.failures,
+                        "saving marks failed: {}",
+                        describe(&e)
+                    );
+                    self.report_pending();
+                    return;
+                }
+            };
+            let _ = self.answers.send(Msg::MarksSaved {
+                key: u.key.clone(),
+                seq: u.seq,
+                result,
+            });
+            self.unsaved.pop_front();
+        }
+        if self.failures > 0 {
+            tracing::info!(after = self.failures, "the store takes marks again");
+        }
+        self.failures = 0;
+        self.retry_at = None;
+    }
+
+    fn report_pending(&self) {
+        let retry_in = self
+            .retry_at
+            .map_or(Duration::ZERO, |at| at.saturating_duration_since(Instant::now()));
+        let _ = self.answers.send(Msg::MarksPending {
+            error: self.last_error.clone(),
+            retry_in,
+        });
     }
 }
 
-/// Performs one request; the answer, if the app wants one.
+fn write_change(store: &mut Store, key: &ConversationKey, change: &MarkChange) -> Result<Marks, StoreError> {
+    store.update_marks(key, |m| change.clone().apply(m))
+}
+
+/// Performs one request; the answer, if the app wants one. A mark change is tried once here
+/// (the worker thread keeps and retries refused ones).
 pub fn handle(store: &mut Store, req: StoreRequest) -> Option<Msg> {
     match req {
         StoreRequest::Cache { origin, conversations } => {
@@ -70,10 +225,23 @@ pub fn handle(store: &mut Store, req: StoreRequest) -> Option<Msg> {
             }
             Some(Msg::Marks { origin, marks })
         }
-        StoreRequest::Change { key, change } => {
-            let result = store.update_marks(&key, |m| change.apply(m)).map_err(|e| describe(&e));
-            Some(Msg::MarksSaved { key, result })
-        }
+        StoreRequest::Change { key, change, seq } => match write_change(store, &key, &change) {
+            Ok(m) => Some(Msg::MarksSaved {
+                key,
+                seq,
+                result: Ok(m),
+            }),
+            Err(e) if e.kind == StoreErrorKind::InvalidInput => Some(Msg::MarksSaved {
+                key,
+                seq,
+                result: Err(describe(&e)),
+            }),
+            Err(e) => Some(Msg::MarksPending {
+                error: e.headline(),
+                retry_in: backoff(1),
+            }),
+        },
+        StoreRequest::FlushMarks => None,
         StoreRequest::List {
             req,
             scope,
@@ -149,4 +317,16 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<PathBuf, String> {
         format!("cannot write {}: {e}", path.display())
     })?;
     Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_a_steady_pace() {
+        let waits: Vec<u64> = (1..=7).map(|n| backoff(n).as_millis() as u64).collect();
+        assert_eq!(waits, [500, 1000, 2000, 4000, 8000, 8000, 8000]);
+        assert_eq!(backoff(u32::MAX), LAST_RETRY);
+    }
 }

@@ -104,15 +104,6 @@ pub fn install_panic_hook() {
     }));
 }
 
-/// Restores the terminal when dropped (normal exit and `?` errors alike).
-pub struct Guard;
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        restore();
-    }
-}
-
 /// Ctrl-Z: give the terminal back, stop until `fg`, then take it again.
 pub fn suspend(term: &mut Term, mouse: bool) -> io::Result<()> {
     restore();

@@ -57,7 +57,11 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     );
     let who = sanitize_line(&format!("{}/{}", id.account, id.project));
     let conn = connection_text(s);
-    let conn_w = width(&conn) + 2;
+    let unsaved_w = match s.review.unsaved() {
+        0 => 0,
+        n => width(&format!("⧗ {n} unsaved · ")),
+    };
+    let conn_w = width(&conn) + 2 + unsaved_w;
     let room = (area.width as usize).saturating_sub(conn_w);
     let fixed = width(" callscope · ") + width(&who);
     while facts.len() > 1 && fixed + facts.iter().map(|(t, _)| width(t) + 3).sum::<usize>() > room {
@@ -78,9 +82,24 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         Connection::Offline => Theme::fg(theme.error),
         _ => Theme::fg(theme.warn),
     };
+    // Mark changes the store has not confirmed, beside the connection: they are at risk.
+    let unsaved = match s.review.unsaved() {
+        0 => String::new(),
+        n => format!("{} {n} unsaved · ", crate::ui::list::UNSAVED),
+    };
+    let uw = width(&unsaved) as u16;
     let cw = width(conn) as u16 + 1;
-    buf.set_line(area.x, area.y, &Line::from(left), area.width.saturating_sub(cw + 1));
-    if area.width > cw + 20 {
+    buf.set_line(
+        area.x,
+        area.y,
+        &Line::from(left),
+        area.width.saturating_sub(cw + uw + 1),
+    );
+    if area.width > cw + uw + 20 {
         buf.set_stringn(area.right() - cw, area.y, conn, cw as usize, conn_style);
+        if uw > 0 {
+            let style = Theme::fg(theme.warn).add_modifier(Modifier::BOLD);
+            buf.set_stringn(area.right() - cw - uw, area.y, &unsaved, uw as usize, style);
+        }
     }
 }

@@ -17,11 +17,15 @@ use super::Theme;
 
 /// One row's text: `11-27 09:15 ☎ 02:14  12t ✦ ● ⊘ ⇄ billing` (✦ arrived live).
 pub fn row_text(r: &Row, tz: chrono::FixedOffset) -> String {
-    row_text_marked(r, tz, None)
+    row_text_marked(r, tz, None, false)
 }
 
-/// `row_text` with review icons after the turn count: ✓ reviewed, ↻ follow-up, ⚑ flagged.
-pub fn row_text_marked(r: &Row, tz: chrono::FixedOffset, marks: Option<&Marks>) -> String {
+/// Marks not in the store yet: after the saved icons, until the store confirms them.
+pub const UNSAVED: char = '⧗';
+
+/// `row_text` with review icons after the turn count: ✓ reviewed, ↻ follow-up, ⚑ flagged,
+/// and ⧗ when a change is not saved yet (`marks` are then the saved ones).
+pub fn row_text_marked(r: &Row, tz: chrono::FixedOffset, marks: Option<&Marks>, unsaved: bool) -> String {
     let when = r
         .started_at()
         .map(|t| t.with_timezone(&tz).format("%m-%d %H:%M").to_string())
@@ -33,7 +37,11 @@ pub fn row_text_marked(r: &Row, tz: chrono::FixedOffset, marks: Option<&Marks>) 
         clock(r.duration as i64)
     };
     let mut t = format!("{when} {glyph} {dur:>5} {:>4}t", r.turns);
-    if let Some(icons) = marks.map(review::icons).filter(|i| !i.is_empty()) {
+    let mut icons = marks.map(review::icons).unwrap_or_default();
+    if unsaved {
+        icons.push(UNSAVED);
+    }
+    if !icons.is_empty() {
         t.push(' ');
         t.push_str(&icons);
     }
@@ -105,11 +113,16 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         let Some(row) = s.list.row_at(pos) else { break };
         let selected = pos == s.list.sel;
         let marker = if selected { "▶ " } else { "  " };
+        // A row with unsaved changes shows its saved marks (and ⧗) until the store has them.
+        let pending = review::pending_of(s, &row.id);
+        let marks = pending.map(|p| &p.saved).or_else(|| s.review.get(&row.id));
         let text = fit(
-            &format!("{marker}{}", row_text_marked(row, s.tz, s.review.get(&row.id))),
+            &format!("{marker}{}", row_text_marked(row, s.tz, marks, pending.is_some())),
             cols,
         );
-        let style = if selected {
+        let style = if pending.is_some() && !selected {
+            Theme::fg(theme.warn)
+        } else if selected {
             if focused {
                 theme.selected()
             } else {

@@ -249,7 +249,9 @@ pub fn pump(
         let mut expected = 0;
         for e in pending.drain(..) {
             if let Effect::Store(r) = e {
-                if !matches!(r, callscope::app::review::StoreRequest::Cache { .. }) {
+                use callscope::app::review::StoreRequest;
+                // Caching and a flush of nothing pending are not answered.
+                if !matches!(r, StoreRequest::Cache { .. } | StoreRequest::FlushMarks) {
                     expected += 1;
                 }
                 worker.send(r);
