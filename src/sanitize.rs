@@ -139,18 +139,19 @@ fn sanitize(s: &str, multiline: bool) -> String {
 /// JSON text with C1 controls, DEL and bidi controls written as `\uXXXX` escapes. JSON writers
 /// escape C0 controls themselves but pass these through raw, and a terminal obeys an 8-bit CSI
 /// (U+009B) like `ESC [`. In valid JSON such characters can only sit inside strings, where the
-/// escape decodes to the same character: the JSON value is unchanged.
+/// escape decodes to the same character: the JSON value is unchanged. Line breaks, which valid
+/// JSON has only between tokens, become spaces, so a document stays on one line (JSONL).
 pub fn escape_json_controls(json: &str) -> std::borrow::Cow<'_, str> {
-    let needs = |c: char| matches!(c, '\u{7f}'..='\u{9f}') || is_bidi_control(c);
+    let needs = |c: char| matches!(c, '\n' | '\r' | '\u{7f}'..='\u{9f}') || is_bidi_control(c);
     if !json.chars().any(needs) {
         return std::borrow::Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
-        if needs(c) {
-            out.push_str(&format!("\\u{:04x}", c as u32));
-        } else {
-            out.push(c);
+        match c {
+            '\n' | '\r' => out.push(' '),
+            c if needs(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
         }
     }
     std::borrow::Cow::Owned(out)
@@ -235,9 +236,12 @@ mod tests {
 
     #[test]
     fn json_keeps_its_value_but_loses_raw_c1_and_bidi() {
-        let raw = "{\"id\":\"CA\\u001b[2J\",\"note\":\"a\u{9b}31mb\u{7f}\u{202e}c\",\"n\":1}";
+        let raw = "{\"id\":\"CA\\u001b[2J\",\r\n  \"note\":\"a\u{9b}31mb\u{7f}\u{202e}c\",\n\"n\":1}";
         let escaped = escape_json_controls(raw);
-        assert!(!escaped.contains(['\u{9b}', '\u{7f}', '\u{202e}']), "{escaped}");
+        assert!(
+            !escaped.contains(['\u{9b}', '\u{7f}', '\u{202e}', '\n', '\r']),
+            "{escaped}"
+        );
         assert!(escaped.contains("a\\u009b31mb\\u007f\\u202ec"), "{escaped}");
         let a: serde_json::Value = serde_json::from_str(raw).unwrap();
         let b: serde_json::Value = serde_json::from_str(&escaped).unwrap();
