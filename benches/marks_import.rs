@@ -46,6 +46,7 @@ fn write_file(path: &Path, n: usize) -> u64 {
 }
 
 /// Runs `bin marks import FILE --store STORE`; returns (seconds, peak RSS in MiB).
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its peak RSS
 fn import(bin: &str, file: &Path, store: &Path) -> (f64, f64) {
     let started = Instant::now();
     let child = Command::new(bin)

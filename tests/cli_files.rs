@@ -364,3 +364,73 @@ fn a_read_only_store_can_be_exported_from() {
     assert_eq!(entries(&ro), ["callscope.db"], "nothing was written beside the store");
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// `marks import` streams: entries may come before the header, stdin works, and one bad entry
+/// after thousands of good ones still changes nothing.
+#[test]
+fn marks_import_streams_from_stdin_and_stays_all_or_nothing() {
+    use std::io::Write as _;
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("m.db");
+    let entry = |i: usize| {
+        format!(
+            r#"{{"account":"{ACCOUNT}","project":"{PROJECT}","environment":"live","id":"CA{i:06}","status":"reviewed"}}"#
+        )
+    };
+    let good: Vec<String> = (0..5000).map(entry).collect();
+    let import = |body: String| {
+        let mut child = command(
+            "http://127.0.0.1:9",
+            home.path(),
+            &["marks", "import", "-", "--store", db.to_str().unwrap()],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // A bad last entry: refused, and the store it would have created is not left behind.
+    let bad = format!(
+        r#"{{"conversations":[{},{{"account":"a","project":"p","environment":"live","id":"x","status":"done"}}],"format":"callscope.marks","version":1}}"#,
+        good.join(",")
+    );
+    let out = import(bad);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("conversations[5000]") && err.contains("unknown variant `done`"),
+        "{err}"
+    );
+    assert!(!db.exists(), "a refused file creates no store");
+    // The header after the entries is fine.
+    let out = import(format!(
+        r#"{{"conversations":[{}],"version":1,"format":"callscope.marks"}}"#,
+        good.join(",")
+    ));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("imported marks of 5000 conversations"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A duplicate far apart is found without holding the keys in memory.
+    let dup = format!(
+        r#"{{"format":"callscope.marks","version":1,"conversations":[{},{}]}}"#,
+        good.join(","),
+        entry(3)
+    );
+    let out = import(dup);
+    assert!(
+        text(&out.stderr).contains("conversations[5000]: conversation CA000003 appears twice"),
+        "{}",
+        text(&out.stderr)
+    );
+    let store = Store::open_read_only(&db).unwrap();
+    let marks = store
+        .marks(&Origin::new(ACCOUNT, PROJECT, "live").key("CA004999"))
+        .unwrap();
+    assert_eq!(marks.status, ReviewStatus::Reviewed, "the good import stayed");
+}

@@ -24,8 +24,8 @@ pub use format::Format;
 pub struct ExportArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-    /// How far back to go: e.g. 30m, 24h, 7d (ignored when --start is given) [default: 24h;
-    /// with --reviewed/--flagged/--filter: no limit].
+    /// How far back to go: e.g. 30m, 24h, 7d, at most 36600d (ignored when --start is given)
+    /// [default: 24h; with --reviewed/--flagged/--filter: no limit].
     #[arg(long, value_parser = parse_span)]
     pub since: Option<ChronoDuration>,
     /// Window start (RFC 3339, e.g. 2026-11-27T00:00:00Z).
@@ -42,7 +42,7 @@ pub struct ExportArgs {
     pub channel: Vec<String>,
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: Format,
-    /// Write here (atomically, on success) instead of stdout.
+    /// Write here (atomically, on success) instead of stdout; a FIFO or device is written in place.
     #[arg(long, short)]
     pub out: Option<PathBuf>,
     /// Also save the recordings of voice calls into DIR as <id>.wav (complete ones are skipped on rerun).
