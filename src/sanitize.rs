@@ -139,17 +139,27 @@ fn sanitize(s: &str, multiline: bool) -> String {
 /// JSON text with C1 controls, DEL and bidi controls written as `\uXXXX` escapes. JSON writers
 /// escape C0 controls themselves but pass these through raw, and a terminal obeys an 8-bit CSI
 /// (U+009B) like `ESC [`. In valid JSON such characters can only sit inside strings, where the
-/// escape decodes to the same character: the JSON value is unchanged. Line breaks, which valid
-/// JSON has only between tokens, become spaces, so a document stays on one line (JSONL).
+/// escape decodes to the same character: the JSON value is unchanged.
 pub fn escape_json_controls(json: &str) -> std::borrow::Cow<'_, str> {
-    let needs = |c: char| matches!(c, '\n' | '\r' | '\u{7f}'..='\u{9f}') || is_bidi_control(c);
+    escape_json(json, false)
+}
+
+/// [`escape_json_controls`], and line breaks (valid JSON has them only between tokens) become
+/// spaces, so a document stays on one line (JSONL), with the same value.
+pub fn escape_json_line(json: &str) -> std::borrow::Cow<'_, str> {
+    escape_json(json, true)
+}
+
+fn escape_json(json: &str, one_line: bool) -> std::borrow::Cow<'_, str> {
+    let needs =
+        |c: char| matches!(c, '\u{7f}'..='\u{9f}') || is_bidi_control(c) || (one_line && matches!(c, '\n' | '\r'));
     if !json.chars().any(needs) {
         return std::borrow::Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         match c {
-            '\n' | '\r' => out.push(' '),
+            '\n' | '\r' if one_line => out.push(' '),
             c if needs(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
@@ -237,7 +247,11 @@ mod tests {
     #[test]
     fn json_keeps_its_value_but_loses_raw_c1_and_bidi() {
         let raw = "{\"id\":\"CA\\u001b[2J\",\r\n  \"note\":\"a\u{9b}31mb\u{7f}\u{202e}c\",\n\"n\":1}";
-        let escaped = escape_json_controls(raw);
+        assert!(
+            escape_json_controls(raw).contains("\r\n  \"note"),
+            "pretty JSON stays pretty"
+        );
+        let escaped = escape_json_line(raw);
         assert!(
             !escaped.contains(['\u{9b}', '\u{7f}', '\u{202e}', '\n', '\r']),
             "{escaped}"

@@ -242,3 +242,70 @@ fn jsonl_keeps_every_value_and_escapes_only_what_json_lets_through() {
     assert!(lines[0]["id"].as_str().unwrap().contains("\u{1b}]52;"));
     assert!(text.contains("\\u009b2J\\u007f"), "{text}");
 }
+
+/// `listen` prints each accepted event as one JSON line: C1 controls in a signed body come out
+/// as `\u` escapes (serde_json writes them raw), the value unchanged.
+#[test]
+fn listen_prints_events_without_raw_controls() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    use callscope::webhook::signature::sign;
+    use callscope::webhook::{SignatureScheme, SigningSecret};
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args(["listen", "--addr", &format!("127.0.0.1:{port}")])
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("POLYAI_WEBHOOK_SECRET", "whsec_test")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("listening"), "{line}");
+
+    let body = format!(
+        r#"{{"id":"evt_1{EVIL}","type":"conversation.completed","created_at":"2026-12-01T00:00:00Z","data":{{"conversation_id":"CA{EVIL}"}}}}"#
+    );
+    let ts = chrono::Utc::now().timestamp();
+    let sig = sign(
+        &SigningSecret::new("whsec_test"),
+        SignatureScheme::Body,
+        ts,
+        body.as_bytes(),
+    );
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        conn,
+        "POST /polyai-events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-polyai-signature: {sig}\r\nx-polyai-timestamp: {ts}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = conn.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 2"), "{answer}");
+
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut event = Vec::new();
+    stdout.read_until(b'\n', &mut event).unwrap();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let _ = child.wait();
+    assert!(
+        first_control(&event, false).is_none(),
+        "{:?}",
+        String::from_utf8_lossy(&event)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&event).unwrap();
+    let sent: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(got, sent, "the same value");
+}

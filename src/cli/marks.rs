@@ -96,6 +96,8 @@ fn export(a: &ExportMarksArgs) -> Result<i32> {
     };
     let scoped = scope != Scope::everything();
     let json = store.export_marks(scoped.then_some(&scope)).map_err(store_error)?;
+    // Notes and comments may hold C1 or bidi controls: escaped, the same JSON value.
+    let json = crate::sanitize::escape_json_controls(&json).into_owned();
     let n = serde_json::from_str::<serde_json::Value>(&json)
         .ok()
         .and_then(|v| v["conversations"].as_array().map(Vec::len))

@@ -33,9 +33,9 @@ pub fn write_raw(out: &mut impl Write, raw: &RawValue) -> io::Result<()> {
     write_json_line(out, raw.get())
 }
 
-/// One JSON document on one line, with [`crate::sanitize::escape_json_controls`].
+/// One JSON document on one line, with [`crate::sanitize::escape_json_line`].
 pub fn write_json_line(out: &mut impl Write, json: &str) -> io::Result<()> {
-    out.write_all(crate::sanitize::escape_json_controls(json).as_bytes())?;
+    out.write_all(crate::sanitize::escape_json_line(json).as_bytes())?;
     out.write_all(b"\n")
 }
 
