@@ -91,6 +91,20 @@ mod tests {
     }
 
     #[test]
+    fn every_user_takes_the_same_parser() {
+        use crate::app::state::TimeWindow;
+        for huge in ["99999999d", "200000000000d"] {
+            assert!(crate::export::parse_span(huge).unwrap_err().contains("too long"));
+            assert!(TimeWindow::parse(huge).unwrap_err().contains("too long"));
+            assert!(crate::tui::live::parse_poll(huge).unwrap_err().contains("too long"));
+        }
+        assert_eq!(crate::export::parse_span("2w").unwrap().num_days(), 14);
+        assert_eq!(TimeWindow::parse("90m").unwrap().secs, 5400);
+        assert!(TimeWindow::parse("30s").unwrap_err().contains("between 1 minute"));
+        assert_eq!(crate::tui::live::parse_poll("45"), Ok(Duration::from_secs(45)));
+    }
+
+    #[test]
     fn malformed_input_says_what_to_write() {
         assert!(parse("soon").unwrap_err().contains("e.g. 90s"));
         assert!(parse("5").unwrap_err().contains("add a unit"));
