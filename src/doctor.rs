@@ -65,7 +65,7 @@ pub async fn run(args: DoctorArgs) -> Result<i32> {
     let cfg = Config::resolve(&args.conn, &process_env)?;
     let checks = diagnose(&cfg).await;
     for c in &checks {
-        println!("{}", c.line());
+        crate::outln!("{}", c.line());
     }
     Ok(if checks.iter().any(|c| c.verdict == Verdict::Fail) {
         1

@@ -2,14 +2,21 @@
 //!
 //! The binary is a thin shell over this library so that tests and benchmarks drive the same code.
 
+// Everything printed goes through `output` (sanitized): no raw println!/eprintln! anywhere else.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod api;
 pub mod app;
 pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod doctor;
+pub mod duration;
 pub mod export;
+pub mod fsutil;
 pub mod logging;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub mod output;
 pub mod sanitize;
 pub mod standin;
 pub mod store;

@@ -16,7 +16,8 @@ fn level(default: LevelFilter) -> LevelFilter {
 pub fn init_stderr() {
     let _ = tracing_subscriber::fmt()
         .with_max_level(level(LevelFilter::WARN))
-        .with_writer(std::io::stderr)
+        // Log lines quote server text (error bodies, ids): sanitized like everything printed.
+        .with_writer(|| crate::output::Sanitized(std::io::stderr()))
         .try_init();
 }
 
@@ -26,10 +27,12 @@ pub fn init_file(dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join("callscope.log");
     let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+    let file = std::sync::Mutex::new(crate::output::Sanitized(file));
     let _ = tracing_subscriber::fmt()
         .with_max_level(level(LevelFilter::INFO))
         .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
+        // Sanitized too: the log is read with `cat` and `tail -f`.
+        .with_writer(file)
         .try_init();
     Ok(path)
 }

@@ -136,6 +136,37 @@ fn sanitize(s: &str, multiline: bool) -> String {
     out
 }
 
+/// JSON text with C1 controls, DEL and bidi controls written as `\uXXXX` escapes. JSON writers
+/// escape C0 controls themselves but pass these through raw, and a terminal obeys an 8-bit CSI
+/// (U+009B) like `ESC [`. In valid JSON such characters can only sit inside strings, where the
+/// escape decodes to the same character: the JSON value is unchanged.
+pub fn escape_json_controls(json: &str) -> std::borrow::Cow<'_, str> {
+    escape_json(json, false)
+}
+
+/// [`escape_json_controls`], and line breaks (valid JSON has them only between tokens) become
+/// spaces, so a document stays on one line (JSONL), with the same value.
+pub fn escape_json_line(json: &str) -> std::borrow::Cow<'_, str> {
+    escape_json(json, true)
+}
+
+fn escape_json(json: &str, one_line: bool) -> std::borrow::Cow<'_, str> {
+    let needs =
+        |c: char| matches!(c, '\u{7f}'..='\u{9f}') || is_bidi_control(c) || (one_line && matches!(c, '\n' | '\r'));
+    if !json.chars().any(needs) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        match c {
+            '\n' | '\r' if one_line => out.push(' '),
+            c if needs(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Cuts `s` to at most `max` columns, ending with `…` when something was cut.
 pub fn truncate(s: &str, max: usize) -> String {
     if width(s) <= max {
@@ -212,6 +243,31 @@ pub fn wrap(s: &str, cols: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_keeps_its_value_but_loses_raw_c1_and_bidi() {
+        let raw = "{\"id\":\"CA\\u001b[2J\",\r\n  \"note\":\"a\u{9b}31mb\u{7f}\u{202e}c\",\n\"n\":1}";
+        assert!(
+            escape_json_controls(raw).contains("\r\n  \"note"),
+            "pretty JSON stays pretty"
+        );
+        let escaped = escape_json_line(raw);
+        assert!(
+            !escaped.contains(['\u{9b}', '\u{7f}', '\u{202e}', '\n', '\r']),
+            "{escaped}"
+        );
+        assert!(escaped.contains("a\\u009b31mb\\u007f\\u202ec"), "{escaped}");
+        let a: serde_json::Value = serde_json::from_str(raw).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(a, b);
+        assert!(matches!(
+            escape_json_controls("{\"a\":\"café 東京\"}"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // serde_json escapes C0 itself but writes C1 raw: the reason this function exists.
+        let written = serde_json::to_string(&serde_json::json!({"x": "\u{1b}\u{9b}"})).unwrap();
+        assert!(written.contains("\\u001b") && written.contains('\u{9b}'), "{written}");
+    }
 
     #[test]
     fn plain_text_is_unchanged() {

@@ -284,7 +284,7 @@ fn markdown_for_a_ticket() {
 
     > 👍 turn 1
 
-    [0:06] **User:** My bill is wrong[31m  
+    [0:06] **User:** My bill is wrong␛  
     [0:09] **Agent:** Let me transfer you _(intent billing)_  
 
     > 👎 turn 2: wrong information — should ask for the invoice number

@@ -204,17 +204,22 @@ fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
+/// Server text (message, code, correlation id) as shown: one line, no escape sequences.
+fn shown(s: &str) -> String {
+    crate::sanitize::sanitize_line(s)
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.headline())?;
+        write!(f, "{}", shown(&self.headline()))?;
         if !self.message.is_empty() {
-            write!(f, "\n  server said: {}", self.message)?;
+            write!(f, "\n  server said: {}", shown(&self.message))?;
         }
         if let Some(code) = &self.code {
-            write!(f, " [{code}]")?;
+            write!(f, " [{}]", shown(code))?;
         }
         if let Some(id) = &self.correlation_id {
-            write!(f, "\n  correlation id: {id}")?;
+            write!(f, "\n  correlation id: {}", shown(id))?;
         }
         Ok(())
     }
@@ -260,6 +265,26 @@ mod tests {
         );
         assert_eq!(e.message, "bad key");
         assert!(e.to_string().contains("cid") && e.to_string().contains("401 Unauthorized"));
+    }
+
+    #[test]
+    fn display_carries_no_escape_sequences_from_the_server() {
+        let e = ApiError::from_response(
+            500,
+            br#"{"error_message":"bad\u001b]52;c;ZXZpbA==\u0007 \u009b2J\nnext","error_code":"E\u001b[2J"}"#,
+            Some("cid\u{1b}]0;title\u{7}\u{9b}31m".into()),
+            HostFamily::Runtime,
+            "h",
+        );
+        let text = e.to_string();
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(text.contains("server said: bad␛ ␛ next [E␛]"), "{text}");
+        assert!(text.contains("correlation id: cid␛␛"), "{text}");
+        assert_eq!(
+            text.lines().count(),
+            3,
+            "a newline from the server does not start a line: {text}"
+        );
     }
 
     #[test]

@@ -99,20 +99,11 @@ impl TimeWindow {
         }
     }
 
-    /// Parses `90m`, `6h`, `3d`, `2w` (1 minute to 366 days).
+    /// Parses `90m`, `6h`, `3d`, `2w` (1 minute to 366 days), with [`crate::duration::parse`].
     pub fn parse(s: &str) -> Result<TimeWindow, String> {
         let s = s.trim();
-        let err = || format!("{s:?} is not a window: write e.g. 90m, 6h, 3d or 2w");
-        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?);
-        let n: i64 = num.parse().map_err(|_| err())?;
-        let mult = match unit.trim() {
-            "m" | "min" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            "w" => 7 * 86_400,
-            _ => return Err(err()),
-        };
-        let secs = n.checked_mul(mult).ok_or_else(err)?;
+        let d = crate::duration::parse(s).map_err(|e| format!("{e} (a window, e.g. 90m, 6h, 3d or 2w)"))?;
+        let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         if !(60..=366 * 86_400).contains(&secs) {
             return Err(format!("{s:?}: a window must be between 1 minute and 366 days"));
         }

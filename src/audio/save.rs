@@ -1,7 +1,7 @@
 //! Saving a recording to a WAV file, atomically: download into a temporary file next to the
 //! target, check it with hound, then rename. A broken download never leaves a file at `path`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -43,11 +43,10 @@ pub async fn save_recording(
         .await
         .with_context(|| format!("downloading the recording of {id}"))?;
     let total = resp.content_length();
-    let guard = TempFile(temp_path(path));
-    let tmp = &guard.0;
-    let mut file = tokio::fs::File::create(tmp)
-        .await
-        .with_context(|| format!("creating {}", tmp.display()))?;
+    // Written beside `path` and renamed on success; removed on every other way out (error, the
+    // future dropped, a signal in the export); a FIFO or device at `path` is written in place.
+    let out = crate::fsutil::AtomicFile::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut file = tokio::fs::File::from_std(out.try_clone_file()?);
     let mut body = resp.bytes_stream();
     let mut bytes = 0u64;
     progress(0, total);
@@ -57,42 +56,22 @@ pub async fn save_recording(
         bytes += chunk.len() as u64;
         progress(bytes, total);
     }
-    file.sync_all().await?;
+    file.flush().await?;
     drop(file);
     if let Some(t) = total.filter(|&t| t != bytes) {
         bail!("the recording of {id} is truncated: got {bytes} of {t} bytes");
     }
-    let fmt = check_complete_wav(tmp).with_context(|| format!("the recording of {id}"))?;
-    tokio::fs::rename(tmp, path)
-        .await
+    // A special file cannot be read back; a regular one is checked before it replaces anything.
+    let duration = if out.is_in_place() {
+        Duration::ZERO
+    } else {
+        check_complete_wav(out.written_path())
+            .with_context(|| format!("the recording of {id}"))?
+            .duration()
+    };
+    out.commit()
         .with_context(|| format!("moving the recording to {}", path.display()))?;
-    Ok(SaveOutcome::Saved {
-        bytes,
-        duration: fmt.duration(),
-    })
-}
-
-/// Removes the temporary file on every way out (error, or the save future being dropped);
-/// after the rename there is nothing left to remove.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// A hidden temporary name in the same directory (so the rename is atomic).
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    path.with_file_name(format!(".{name}.{}-{nanos}.part", std::process::id()))
+    Ok(SaveOutcome::Saved { bytes, duration })
 }
 
 /// The file is a WAV hound reads whose data chunk is all there; returns its format.

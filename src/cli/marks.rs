@@ -73,8 +73,8 @@ fn store_error(e: StoreError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-/// Opens an existing store: exporting from (or importing into) a mistyped path should say so,
-/// not silently create an empty database.
+/// Opens an existing store for reading: exporting from a mistyped path should say so, not
+/// silently create an empty database, and a store the user may only read is fine.
 fn open_existing(path: &Path) -> Result<Store> {
     if !path.exists() {
         bail!(
@@ -82,7 +82,7 @@ fn open_existing(path: &Path) -> Result<Store> {
             path.display()
         );
     }
-    Store::open(path).map_err(store_error)
+    Store::open_read_only(path).map_err(store_error)
 }
 
 fn export(a: &ExportMarksArgs) -> Result<i32> {
@@ -96,14 +96,18 @@ fn export(a: &ExportMarksArgs) -> Result<i32> {
     };
     let scoped = scope != Scope::everything();
     let json = store.export_marks(scoped.then_some(&scope)).map_err(store_error)?;
+    // Notes and comments may hold C1 or bidi controls: escaped, the same JSON value.
+    let json = crate::sanitize::escape_json_controls(&json).into_owned();
     let n = serde_json::from_str::<serde_json::Value>(&json)
         .ok()
         .and_then(|v| v["conversations"].as_array().map(Vec::len))
         .unwrap_or(0);
     match &a.out {
         Some(out) => {
-            write_atomic(out, json.as_bytes())?;
-            eprintln!(
+            crate::fsutil::remove_partials_on_signals();
+            crate::fsutil::write_atomic(out, json.as_bytes())
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            crate::errln!(
                 "exported marks of {n} conversations from {} to {}",
                 path.display(),
                 out.display()
@@ -116,27 +120,33 @@ fn export(a: &ExportMarksArgs) -> Result<i32> {
                 .and_then(|_| stdout.write_all(b"\n"))
                 .and_then(|_| stdout.flush())
                 .context("cannot write to stdout")?;
-            eprintln!("exported marks of {n} conversations from {}", path.display());
+            crate::errln!("exported marks of {n} conversations from {}", path.display());
         }
     }
     Ok(0)
 }
 
 fn import(a: &ImportMarksArgs) -> Result<i32> {
-    let json = if a.file.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("cannot read stdin")?;
-        s
+    let input: Box<dyn Read> = if a.file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
     } else {
-        std::fs::read_to_string(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?
+        Box::new(std::fs::File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?)
     };
-    // Checked before the store is opened, so a bad file does not even create one.
-    crate::store::check_marks_file(&json).map_err(store_error)?;
     let path = store_path(&a.store);
-    // Importing is how a new machine gets its marks, so the store may not exist yet.
-    let mut store = Store::open(&path).map_err(store_error)?;
-    let done = store.import_marks(&json).map_err(store_error)?;
-    println!(
+    // Importing is how a new machine gets its marks, so the store may not exist yet; if this
+    // import made it and then refused the file, it goes again (a bad file creates nothing).
+    let created = !path.exists();
+    let imported = Store::open(&path).and_then(|mut store| store.import_marks_from(input));
+    let done = match imported {
+        Ok(done) => done,
+        Err(e) => {
+            if created {
+                remove_store_files(&path);
+            }
+            return Err(store_error(e));
+        }
+    };
+    crate::outln!(
         "imported marks of {} conversations into {}: {} reviewed, {} needing follow-up, {} flagged, {} with a note, {} turn ratings",
         done.conversations,
         path.display(),
@@ -149,18 +159,11 @@ fn import(a: &ImportMarksArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Writes through a temporary file beside `path`, renamed on success: a failed run leaves
-/// no half-written file behind.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file name", path.display()))?
-        .to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    let written = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        bail!("cannot write {}: {e}", path.display());
+/// A SQLite store and its WAL files.
+fn remove_store_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
     }
-    Ok(())
 }

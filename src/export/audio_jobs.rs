@@ -91,7 +91,7 @@ impl AudioJobs {
                 Ok(_) => saved.fetch_add(1, Ordering::Relaxed),
                 Err(e) => {
                     tracing::warn!("recording of {id} failed: {e:#}");
-                    eprintln!("\nrecording {id}: {e:#}");
+                    crate::errln!("\nrecording {id}: {e:#}");
                     failed.fetch_add(1, Ordering::Relaxed)
                 }
             };

@@ -27,9 +27,15 @@ pub fn write_header(out: &mut impl Write, format: Format) -> io::Result<()> {
     }
 }
 
-/// Writes one conversation as the API sent it, on one line.
+/// Writes one conversation as the API sent it, on one line. JSON already escapes C0 controls;
+/// C1 and bidi controls, which it lets through raw, become `\u` escapes (the same JSON value).
 pub fn write_raw(out: &mut impl Write, raw: &RawValue) -> io::Result<()> {
-    out.write_all(raw.get().as_bytes())?;
+    write_json_line(out, raw.get())
+}
+
+/// One JSON document on one line, with [`crate::sanitize::escape_json_line`].
+pub fn write_json_line(out: &mut impl Write, json: &str) -> io::Result<()> {
+    out.write_all(crate::sanitize::escape_json_line(json).as_bytes())?;
     out.write_all(b"\n")
 }
 
@@ -42,12 +48,16 @@ pub fn write_parsed(out: &mut impl Write, format: Format, c: &Conversation) -> i
     }
 }
 
+/// One CSV field of untrusted text: escape sequences and control characters made visible (only
+/// `\n` line breaks are kept, inside quotes), spreadsheet formulas defused (a leading `=`, `+`,
+/// `-`, `@`, TAB or CR gets a `'`), quoted when needed.
 pub fn csv_field(s: &str) -> String {
-    // Quote when needed; also neutralise spreadsheet formulas in untrusted text.
-    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
+    let formula = |t: &str| t.starts_with(['=', '+', '-', '@', '\t', '\r']) && t.parse::<f64>().is_err();
+    let clean = crate::sanitize::sanitize_text(s);
+    let s = if formula(s) || formula(&clean) {
+        format!("'{clean}")
     } else {
-        s.to_string()
+        clean
     };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -86,11 +96,10 @@ pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
     writeln!(out, "{}", fields.join(","))
 }
 
-/// Markdown-safe single line: no control characters, no raw HTML, no table breaks.
+/// Markdown-safe single line: escape sequences and controls made visible (the TUI's sanitizer),
+/// no raw HTML, no table breaks.
 fn md(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control() || *c == ' ')
-        .collect::<String>()
+    crate::sanitize::sanitize_line(s)
         .replace('<', "&lt;")
         .replace('|', "\\|")
 }
@@ -223,10 +232,25 @@ mod tests {
         write_markdown(&mut out, &conv()).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
-            text.contains("- `00:05` **USER**: hi &lt;b>\\|x[31m _(intents: greet)_"),
+            text.contains("- `00:05` **USER**: hi &lt;b>\\|x␛ _(intents: greet)_"),
             "{text}"
         );
         assert!(text.contains("- `01:02` **AGENT**: hello _(0.80s)_"), "{text}");
         assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn csv_fields_lose_controls_and_defuse_tab_and_cr_formulas() {
+        assert_eq!(csv_field("a\u{1b}]52;c;ZXZpbA==\u{7}b"), "a␛b");
+        assert_eq!(csv_field("x\u{9b}2Jy\u{85}z\u{0}"), "x␛y�z␀");
+        assert_eq!(csv_field("\tcmd"), "'    cmd");
+        assert_eq!(csv_field("\r=1+1"), "\"'\n=1+1\"");
+        assert_eq!(csv_field("=1+1"), "'=1+1");
+        assert_eq!(csv_field("-12.5"), "-12.5", "numbers are not formulas");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field("plain"), "plain");
+        for s in ["\u{1b}[2J", "a\u{9b}31m", "\u{7}\u{8}\u{7f}"] {
+            assert!(!csv_field(s).chars().any(|c| c.is_control()), "{s:?}");
+        }
     }
 }

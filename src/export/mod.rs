@@ -24,8 +24,8 @@ pub use format::Format;
 pub struct ExportArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-    /// How far back to go: e.g. 30m, 24h, 7d (ignored when --start is given) [default: 24h;
-    /// with --reviewed/--flagged/--filter: no limit].
+    /// How far back to go: e.g. 30m, 24h, 7d, at most 36600d (ignored when --start is given)
+    /// [default: 24h; with --reviewed/--flagged/--filter: no limit].
     #[arg(long, value_parser = parse_span)]
     pub since: Option<ChronoDuration>,
     /// Window start (RFC 3339, e.g. 2026-11-27T00:00:00Z).
@@ -42,7 +42,7 @@ pub struct ExportArgs {
     pub channel: Vec<String>,
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: Format,
-    /// Write here (atomically, on success) instead of stdout.
+    /// Write here (atomically, on success) instead of stdout; a FIFO or device is written in place.
     #[arg(long, short)]
     pub out: Option<PathBuf>,
     /// Also save the recordings of voice calls into DIR as <id>.wav (complete ones are skipped on rerun).
@@ -68,25 +68,9 @@ pub struct ExportArgs {
     pub page_size: u32,
 }
 
-/// `30m`, `24h`, `7d`, `90s`, `2w`.
+/// `30m`, `24h`, `7d`, `90s`, `2w` (see [`crate::duration`]): out of range is an error, not a panic.
 pub fn parse_span(s: &str) -> Result<ChronoDuration, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a number and a unit, e.g. 24h or 7d"))?;
-    let d = match unit {
-        "s" => ChronoDuration::seconds(n),
-        "m" | "min" => ChronoDuration::minutes(n),
-        "h" => ChronoDuration::hours(n),
-        "d" => ChronoDuration::days(n),
-        "w" => ChronoDuration::weeks(n),
-        _ => return Err(format!("{s:?}: unit must be s, m, h, d or w")),
-    };
-    if n <= 0 {
-        return Err(format!("{s:?}: must be more than zero"));
-    }
-    Ok(d)
+    crate::duration::parse_span(s)
 }
 
 pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
@@ -124,7 +108,7 @@ pub async fn run(args: ExportArgs) -> Result<i32> {
     let mut sink = Sink::open(args.out.as_deref())?;
     let result = export(&client, &args, &env, &mut sink).await;
     let summary = sink.finish(result)?;
-    eprintln!(
+    crate::errln!(
         "exported {} conversations in {} pages{}",
         summary.conversations,
         summary.pages,
@@ -138,7 +122,7 @@ pub async fn run(args: ExportArgs) -> Result<i32> {
         }
     );
     if summary.conversations == 0 {
-        eprintln!("hint: the window had no conversations for client_env={env}; widen --since or try --env sandbox");
+        crate::errln!("hint: the window had no conversations for client_env={env}; widen --since or try --env sandbox");
     }
     Ok(if summary.recordings_failed > 0 { 2 } else { 0 })
 }
@@ -155,22 +139,20 @@ fn run_from_store(args: &ExportArgs, cfg: &Config, env: &str, filter: &crate::st
             path.display()
         );
     }
-    let store = crate::store::Store::open(&path).map_err(|e| anyhow::anyhow!("{}; {}", e.headline(), e.hint()))?;
+    // Exporting only reads: a store the user may only read (a shared or archived copy) is fine.
+    let store = crate::store::Store::open_read_only(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let scope = crate::store::Scope::env(&cfg.account_id, &cfg.project_id, env);
     let window = match (args.start, args.since) {
         (None, None) => None,
         (start, since) => {
             let end = args.end.unwrap_or_else(Utc::now);
-            Some((
-                start.unwrap_or(end - since.unwrap_or_else(|| ChronoDuration::hours(24))),
-                end,
-            ))
+            Some((window_start(start, end, since)?, end))
         }
     };
     let mut sink = Sink::open(args.out.as_deref())?;
     let result = reviewed::export_reviewed(&store, &scope, filter, window, args.format, &mut sink);
     let n = sink.finish(result)?;
-    eprintln!(
+    crate::errln!(
         "exported {n} reviewed conversations from {} ({})",
         path.display(),
         filter.summary()
@@ -178,13 +160,10 @@ fn run_from_store(args: &ExportArgs, cfg: &Config, env: &str, filter: &crate::st
     Ok(0)
 }
 
-/// Where an export goes: a file written atomically (temp file, renamed on success) or stdout.
+/// Where an export goes: a file (see [`crate::fsutil::AtomicFile`]: renamed into place on
+/// success, written in place when it is a FIFO or device) or stdout.
 enum Sink {
-    File {
-        tmp: PathBuf,
-        path: PathBuf,
-        w: std::io::BufWriter<std::fs::File>,
-    },
+    File(crate::fsutil::AtomicFile),
     Stdout(std::io::BufWriter<std::io::Stdout>),
 }
 
@@ -192,13 +171,12 @@ impl Sink {
     fn open(out: Option<&std::path::Path>) -> Result<Sink> {
         Ok(match out {
             Some(path) => {
-                let tmp = tmp_path(path);
-                let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-                Sink::File {
-                    tmp,
-                    path: path.to_path_buf(),
-                    w: std::io::BufWriter::new(file),
-                }
+                // Ctrl-C or a kill must not leave the temporary file behind either.
+                crate::fsutil::remove_partials_on_signals();
+                Sink::File(
+                    crate::fsutil::AtomicFile::create(path)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
+                )
             }
             None => Sink::Stdout(std::io::BufWriter::new(std::io::stdout())),
         })
@@ -211,17 +189,13 @@ impl Sink {
                 w.flush()?;
                 result
             }
-            Sink::File { tmp, path, mut w } => {
-                let result = result.and_then(|v| {
-                    w.flush()?;
-                    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-                    Ok(v)
-                });
-                if result.is_err() {
-                    let _ = std::fs::remove_file(&tmp);
-                }
-                result
-            }
+            // Dropping the file on error removes the temporary file.
+            Sink::File(file) => result.and_then(|v| {
+                let path = file.target().to_path_buf();
+                file.commit()
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                Ok(v)
+            }),
         }
     }
 }
@@ -229,32 +203,36 @@ impl Sink {
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
-            Sink::File { w, .. } => w.write(buf),
+            Sink::File(w) => w.write(buf),
             Sink::Stdout(w) => w.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
-            Sink::File { w, .. } => w.flush(),
+            Sink::File(w) => w.flush(),
             Sink::Stdout(w) => w.flush(),
         }
     }
 }
 
-fn tmp_path(path: &std::path::Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "export".into());
-    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+/// The window's start: `--start`, else `--end` (or now) minus `--since` (default 24 h).
+fn window_start(
+    start: Option<DateTime<Utc>>,
+    end: DateTime<Utc>,
+    since: Option<ChronoDuration>,
+) -> Result<DateTime<Utc>> {
+    match start {
+        Some(s) => Ok(s),
+        None => end
+            .checked_sub_signed(since.unwrap_or_else(|| ChronoDuration::hours(24)))
+            .context("--since reaches before the earliest representable date"),
+    }
 }
 
 /// The export itself, writing to any sink (stdout, a file, a test buffer).
 pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut impl Write) -> Result<ExportSummary> {
     let end = args.end.unwrap_or_else(Utc::now);
-    let start = args
-        .start
-        .unwrap_or(end - args.since.unwrap_or_else(|| ChronoDuration::hours(24)));
+    let start = window_start(args.start, end, args.since)?;
     if start >= end {
         bail!("the window is empty: --start must be before --end");
     }

@@ -74,8 +74,7 @@ pub fn export_reviewed(
             Format::Jsonl => {
                 let mut v = serde_json::to_value(&conversation)?;
                 v["review"] = marks_json(&marks);
-                serde_json::to_writer(&mut *out, &v)?;
-                writeln!(out)?;
+                format::write_json_line(out, &serde_json::to_string(&v)?)?;
             }
             Format::Csv => {
                 let mut row = Vec::new();

@@ -359,7 +359,7 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
             live_now += usize::from(e.in_progress);
         }
     });
-    eprintln!(
+    crate::errln!(
         "callscope stand-in ready in {:.0?}: {} conversations (live {}, sandbox {}, pre-release {}; {} in the last 24 h; {} voice; {} in progress), seed {}{}.",
         started.elapsed(),
         data.len(),
@@ -376,12 +376,13 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
             String::new()
         }
     );
-    eprintln!(
+    crate::errln!(
         "Paste the export lines above into another shell. A key of another project (403 on this one): {} ({}).",
-        standin.other_api_key, standin.other_project_id
+        standin.other_api_key,
+        standin.other_project_id
     );
     if args.new_call_every > 0.0 {
-        eprintln!(
+        crate::errln!(
             "Live traffic: a new call every {}s; register a webhook with POST {}/v1/webhooks/endpoints to receive completions ({} signatures).",
             args.new_call_every,
             standin.platform_url,
@@ -391,9 +392,9 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
             }
         );
     }
-    eprintln!("Press Ctrl-C to stop.");
+    crate::errln!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
-    eprintln!("Stopping.");
+    crate::errln!("Stopping.");
     standin.shutdown().await;
     Ok(0)
 }

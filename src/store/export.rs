@@ -10,7 +10,6 @@ use super::error::StoreResult;
 use super::filter::Filter;
 use super::list::{ListCursor, ListOrder, ListRow, Scope};
 use super::marks::Marks;
-use super::text::strip_controls;
 use super::{ConversationKey, Store, cache};
 use crate::api::Conversation;
 
@@ -88,7 +87,11 @@ fn clock(secs: u64) -> String {
 
 /// One line of untrusted text, safe inside Markdown prose: no controls, no line breaks.
 fn inline(text: &str) -> String {
-    strip_controls(text).split_whitespace().collect::<Vec<_>>().join(" ")
+    // The TUI's sanitizer: a whole escape sequence goes, not only its ESC byte.
+    crate::sanitize::sanitize_line(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn offset(start: Option<DateTime<Utc>>, at: Option<DateTime<Utc>>) -> String {
@@ -141,7 +144,7 @@ pub fn markdown_with_notes(c: &Conversation, marks: &Marks) -> String {
     }
     if !marks.note.trim().is_empty() {
         let _ = writeln!(md, "\n**Note:**");
-        for line in strip_controls(&marks.note).lines() {
+        for line in crate::sanitize::sanitize_text(&marks.note).lines() {
             let _ = writeln!(md, "> {line}");
         }
     }

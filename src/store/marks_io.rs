@@ -1,8 +1,11 @@
-//! Sharing review marks as a versioned JSON file. Import validates the whole file before writing,
-//! then applies it in one transaction: a bad file changes nothing.
+//! Sharing review marks as a versioned JSON file. Import reads the file one entry at a time
+//! (memory stays flat for millions of entries) inside one transaction: a bad entry anywhere rolls
+//! it all back, so a bad file changes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::error::{StoreError, StoreResult};
@@ -13,7 +16,7 @@ use super::{ConversationKey, Store};
 pub const MARKS_FORMAT: &str = "callscope.marks";
 pub const MARKS_VERSION: u64 = 1;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(deny_unknown_fields)]
 struct MarksFile {
     format: String,
@@ -66,16 +69,13 @@ pub struct MarksImport {
 }
 
 impl MarksImport {
-    fn count(entries: &[(ConversationKey, Marks)]) -> Self {
-        let n = |f: &dyn Fn(&Marks) -> bool| entries.iter().filter(|(_, m)| f(m)).count();
-        MarksImport {
-            conversations: entries.len(),
-            reviewed: n(&|m| m.status == ReviewStatus::Reviewed),
-            follow_up: n(&|m| m.status == ReviewStatus::NeedsFollowUp),
-            flagged: n(&|m| m.is_flagged()),
-            notes: n(&|m| !m.note.trim().is_empty()),
-            turn_ratings: entries.iter().map(|(_, m)| m.turns.len()).sum(),
-        }
+    fn add(&mut self, m: &Marks) {
+        self.conversations += 1;
+        self.reviewed += usize::from(m.status == ReviewStatus::Reviewed);
+        self.follow_up += usize::from(m.status == ReviewStatus::NeedsFollowUp);
+        self.flagged += usize::from(m.is_flagged());
+        self.notes += usize::from(!m.note.trim().is_empty());
+        self.turn_ratings += m.turns.len();
     }
 }
 
@@ -83,77 +83,210 @@ fn invalid(detail: String) -> StoreError {
     StoreError::invalid(format!("marks file rejected: {detail}"))
 }
 
-/// Parses and validates a marks file completely; nothing touches the database here.
-fn parse(json: &str) -> StoreResult<Vec<(ConversationKey, Marks)>> {
-    // Check format and version first so an old or foreign file says so, not "unknown field".
-    let head: serde_json::Value = serde_json::from_str(json).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
-    let Some(obj) = head.as_object() else {
-        return Err(invalid("expected a JSON object".into()));
+/// Checks one entry and turns it into a key and marks.
+fn entry_marks(i: usize, e: Entry) -> StoreResult<(ConversationKey, Marks)> {
+    let at = |what: String| invalid(format!("conversations[{i}]: {what}"));
+    for (name, v) in [
+        ("account", &e.account),
+        ("project", &e.project),
+        ("environment", &e.environment),
+        ("id", &e.id),
+    ] {
+        if v.trim().is_empty() {
+            return Err(at(format!("empty {name}")));
+        }
+    }
+    let key = ConversationKey {
+        account: e.account,
+        project: e.project,
+        environment: e.environment,
+        id: e.id,
     };
-    if obj.get("format").and_then(|f| f.as_str()) != Some(MARKS_FORMAT) {
-        return Err(invalid(format!(
-            "not a callscope marks file (\"format\" must be {MARKS_FORMAT:?})"
-        )));
-    }
-    match obj.get("version").and_then(|v| v.as_u64()) {
-        Some(MARKS_VERSION) => {}
-        Some(v) => {
-            return Err(invalid(format!(
-                "unsupported version {v}; this callscope reads version {MARKS_VERSION}"
-            )));
+    let mut turns = BTreeMap::new();
+    for t in e.turns {
+        let rating = TurnRating {
+            thumbs: t.thumbs,
+            reason: t.reason,
+            comment: t.comment,
+        };
+        if turns.insert(t.turn, rating).is_some() {
+            return Err(at(format!("turn {} rated twice", t.turn)));
         }
-        None => return Err(invalid("missing or non-numeric \"version\"".into())),
     }
-    let file: MarksFile = serde_json::from_value(head).map_err(|e| invalid(e.to_string()))?;
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::with_capacity(file.conversations.len());
-    for (i, e) in file.conversations.into_iter().enumerate() {
-        let at = |what: String| invalid(format!("conversations[{i}]: {what}"));
-        for (name, v) in [
-            ("account", &e.account),
-            ("project", &e.project),
-            ("environment", &e.environment),
-            ("id", &e.id),
-        ] {
-            if v.trim().is_empty() {
-                return Err(at(format!("empty {name}")));
+    let m = Marks {
+        status: e.status,
+        flags: e.flags.into_iter().collect(),
+        note: e.note,
+        turns,
+    };
+    marks::validate(&m).map_err(at)?;
+    Ok((key, m))
+}
+
+/// Called with each valid entry, in file order, with its index; an error stops the parse.
+type OnEntry<'a> = dyn FnMut(usize, ConversationKey, Marks) -> StoreResult<()> + 'a;
+
+/// Reads a marks file from `reader` one entry at a time (memory does not grow with the file),
+/// handing each checked entry to `on_entry`. Duplicates are `on_entry`'s to find.
+fn parse_stream(reader: impl Read, on_entry: &mut OnEntry<'_>) -> StoreResult<()> {
+    let mut state = ParseState {
+        on_entry,
+        failure: None,
+        at_entry: None,
+    };
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(64 * 1024, reader));
+    let parsed = FileSeed(&mut state).deserialize(&mut de).and_then(|()| de.end());
+    match parsed {
+        Ok(()) => Ok(()),
+        Err(e) => Err(match (state.failure.take(), state.at_entry) {
+            (Some(failure), _) => failure,
+            (None, _) if e.is_io() => invalid(format!("cannot read it: {e}")),
+            (None, _) if e.is_syntax() || e.is_eof() => invalid(format!("not valid JSON: {e}")),
+            (None, Some(i)) => invalid(format!("conversations[{i}]: {e}")),
+            (None, None) => invalid(e.to_string()),
+        }),
+    }
+}
+
+struct ParseState<'s, 'a> {
+    on_entry: &'s mut OnEntry<'a>,
+    /// A refusal of ours (not serde's), reported as is.
+    failure: Option<StoreError>,
+    /// The entry being read when serde failed.
+    at_entry: Option<usize>,
+}
+
+impl ParseState<'_, '_> {
+    fn fail<E: serde::de::Error>(&mut self, e: StoreError) -> E {
+        self.failure = Some(e);
+        E::custom("marks file rejected")
+    }
+}
+
+struct FileSeed<'p, 's, 'a>(&'p mut ParseState<'s, 'a>);
+
+impl<'de> DeserializeSeed<'de> for FileSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+const FIELDS: &[&str] = &["format", "version", "exported_at", "conversations"];
+
+impl<'de> Visitor<'de> for FileSeed<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a callscope marks file (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let st = self.0;
+        let (mut format, mut version, mut entries) = (false, false, false);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "format" => {
+                    let f: serde_json::Value = map.next_value()?;
+                    if f.as_str() != Some(MARKS_FORMAT) {
+                        return Err(st.fail(not_marks_file()));
+                    }
+                    format = true;
+                }
+                "version" => {
+                    let v: serde_json::Value = map.next_value()?;
+                    match v.as_u64() {
+                        Some(MARKS_VERSION) => version = true,
+                        Some(v) => {
+                            return Err(st.fail(invalid(format!(
+                                "unsupported version {v}; this callscope reads version {MARKS_VERSION}"
+                            ))));
+                        }
+                        None => return Err(st.fail(no_version())),
+                    }
+                }
+                "exported_at" => {
+                    map.next_value::<Option<String>>()?;
+                }
+                "conversations" => {
+                    map.next_value_seed(EntriesSeed(&mut *st))?;
+                    entries = true;
+                }
+                other => return Err(serde::de::Error::unknown_field(other, FIELDS)),
             }
         }
-        let key = ConversationKey {
-            account: e.account,
-            project: e.project,
-            environment: e.environment,
-            id: e.id,
-        };
-        if !seen.insert(key.clone()) {
-            return Err(at(format!("conversation {} appears twice", key.id)));
+        // Entries before the header were applied only inside the caller's transaction.
+        if !format {
+            return Err(st.fail(not_marks_file()));
         }
-        let mut turns = BTreeMap::new();
-        for t in e.turns {
-            let rating = TurnRating {
-                thumbs: t.thumbs,
-                reason: t.reason,
-                comment: t.comment,
+        if !version {
+            return Err(st.fail(no_version()));
+        }
+        if !entries {
+            return Err(serde::de::Error::missing_field("conversations"));
+        }
+        Ok(())
+    }
+}
+
+fn not_marks_file() -> StoreError {
+    invalid(format!(
+        "not a callscope marks file (\"format\" must be {MARKS_FORMAT:?})"
+    ))
+}
+
+fn no_version() -> StoreError {
+    invalid("missing or non-numeric \"version\"".into())
+}
+
+struct EntriesSeed<'p, 's, 'a>(&'p mut ParseState<'s, 'a>);
+
+impl<'de> DeserializeSeed<'de> for EntriesSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntriesSeed<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of conversations")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let st = self.0;
+        for i in 0.. {
+            st.at_entry = Some(i);
+            let Some(entry) = seq.next_element::<Entry>()? else {
+                break;
             };
-            if turns.insert(t.turn, rating).is_some() {
-                return Err(at(format!("turn {} rated twice", t.turn)));
+            let applied = entry_marks(i, entry).and_then(|(key, m)| (st.on_entry)(i, key, m));
+            if let Err(e) = applied {
+                return Err(st.fail(e));
             }
         }
-        let m = Marks {
-            status: e.status,
-            flags: e.flags.into_iter().collect(),
-            note: e.note,
-            turns,
-        };
-        marks::validate(&m).map_err(at)?;
-        out.push((key, m));
+        st.at_entry = None;
+        Ok(())
     }
-    Ok(out)
 }
 
 /// Validates a marks file without touching any store: what `import_marks` would do with it.
+/// (Holds every key to find duplicates; the import itself keeps them in SQLite.)
 pub fn check_marks_file(json: &str) -> StoreResult<MarksImport> {
-    parse(json).map(|entries| MarksImport::count(&entries))
+    let mut seen = BTreeSet::new();
+    let mut done = MarksImport::default();
+    parse_stream(json.as_bytes(), &mut |i, key, m| {
+        if !seen.insert(key.clone()) {
+            return Err(duplicate(i, &key));
+        }
+        done.add(&m);
+        Ok(())
+    })?;
+    Ok(done)
+}
+
+fn duplicate(i: usize, key: &ConversationKey) -> StoreError {
+    invalid(format!("conversations[{i}]: conversation {} appears twice", key.id))
 }
 
 impl Store {
@@ -196,16 +329,47 @@ impl Store {
     }
 
     /// Replaces the marks of every conversation in the file with the file's; others are untouched.
-    /// The file is validated completely first and applied in one transaction.
+    /// All or nothing: the file is applied in one transaction that a bad entry rolls back.
     pub fn import_marks(&mut self, json: &str) -> StoreResult<MarksImport> {
-        let entries = parse(json)?;
+        self.import_marks_from(json.as_bytes())
+    }
+
+    /// [`import_marks`](Self::import_marks) reading the file as it goes: memory stays flat
+    /// however many entries it has. The keys seen (for duplicates) are kept in a temporary table
+    /// on disk and the transaction's pages spill to the WAL, so SQLite's page caches bound it.
+    pub fn import_marks_from(&mut self, reader: impl Read) -> StoreResult<MarksImport> {
+        // A temporary table in memory would grow with the file; set before the transaction.
+        self.conn().pragma_update(None, "temp_store", "FILE")?;
+        let result = self.import_in_tx(reader);
+        let _ = self.conn().pragma_update(None, "temp_store", "DEFAULT");
+        result
+    }
+
+    fn import_in_tx(&mut self, reader: impl Read) -> StoreResult<MarksImport> {
         let now = super::now_ms();
         let tx = self.write_tx()?;
-        for (key, m) in &entries {
-            marks::replace(&tx, key, m, now)?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE marks_import_seen (account TEXT, project TEXT, environment TEXT, id TEXT,
+               PRIMARY KEY (account, project, environment, id)) WITHOUT ROWID",
+        )?;
+        let mut done = MarksImport::default();
+        {
+            let mut seen = tx.prepare(
+                "INSERT OR IGNORE INTO temp.marks_import_seen (account, project, environment, id) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            parse_stream(reader, &mut |i, key, m| {
+                let fresh = seen.execute(rusqlite::params![key.account, key.project, key.environment, key.id])?;
+                if fresh == 0 {
+                    return Err(duplicate(i, &key));
+                }
+                marks::replace(&tx, &key, &m, now)?;
+                done.add(&m);
+                Ok(())
+            })?;
         }
+        tx.execute_batch("DROP TABLE temp.marks_import_seen")?;
         tx.commit()?;
-        Ok(MarksImport::count(&entries))
+        Ok(done)
     }
 
     /// Keys that have any mark row, sorted.

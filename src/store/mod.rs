@@ -167,6 +167,61 @@ impl Store {
         })
     }
 
+    /// Opens an existing store for reading only (exports): nothing is created, migrated or
+    /// written, so a store the user can only read (a read-only file, directory or mount) works.
+    pub fn open_read_only(path: &Path) -> StoreResult<Store> {
+        Self::open_read_only_inner(path).map_err(|e| e.at(path))
+    }
+
+    fn open_read_only_inner(path: &Path) -> StoreResult<Store> {
+        if path.is_dir() {
+            return Err(StoreError::new(
+                StoreErrorKind::CannotOpen,
+                "the path is a directory, not a file",
+            ));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open = |conn: Connection| -> StoreResult<Connection> {
+            conn.busy_timeout(StoreOptions::default().busy_timeout)?;
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))?;
+            Ok(conn)
+        };
+        let conn = match Connection::open_with_flags(path, flags)
+            .map_err(StoreError::from)
+            .and_then(open)
+        {
+            Ok(conn) => conn,
+            // A WAL store needs its -shm index, which a read-only directory cannot hold. With no
+            // -wal file every committed page is in the main file, so it can be read as immutable.
+            Err(e) if !wal_sidecar(path, "-wal").exists() && e.kind != StoreErrorKind::Corrupt => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .map_err(StoreError::from)
+                    .and_then(open)?
+            }
+            Err(e) => return Err(e),
+        };
+        let found = migrate::schema_version(&conn)?;
+        if found > CURRENT_VERSION {
+            return Err(StoreError::new(
+                StoreErrorKind::NewerSchema,
+                format!("schema version {found}, this build knows up to {CURRENT_VERSION}"),
+            ));
+        }
+        if found < CURRENT_VERSION {
+            return Err(StoreError::new(
+                StoreErrorKind::ReadOnly,
+                format!(
+                    "schema version {found} needs upgrading to {CURRENT_VERSION}, which takes a writable store: open it once with write access"
+                ),
+            ));
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -220,4 +275,25 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| StoreError::from(e).at(&path))
     }
+}
+
+/// `store.db-wal`, `store.db-shm`: SQLite's files beside the database.
+fn wal_sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// A path as the path part of a SQLite `file:` URI: `%`, `?` and `#` (and non-ASCII bytes) escaped.
+fn uri_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_graphic() && !matches!(b, b'%' | b'?' | b'#') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

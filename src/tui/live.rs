@@ -129,21 +129,11 @@ pub async fn register(client: &Client, url: &str) -> Result<SigningSecret> {
 
 /// Parses `--poll` durations: `30s`, `2m`, `1h`, or plain seconds (at least 1 s).
 pub fn parse_poll(s: &str) -> Result<std::time::Duration, String> {
-    let t = s.trim();
-    let err = || format!("{s:?} is not a poll interval: write e.g. 30s, 2m or 1h");
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| err())?;
-    let secs = match unit.trim() {
-        "" | "s" => n,
-        "m" | "min" => n.checked_mul(60).ok_or_else(err)?,
-        "h" => n.checked_mul(3600).ok_or_else(err)?,
-        _ => return Err(err()),
-    };
-    if secs == 0 {
+    let d = crate::duration::parse_or_secs(s).map_err(|e| format!("{e} (a poll interval, e.g. 30s, 2m or 1h)"))?;
+    if d < std::time::Duration::from_secs(1) {
         return Err(format!("{s:?}: the poll interval must be at least 1s"));
     }
-    Ok(std::time::Duration::from_secs(secs))
+    Ok(d)
 }
 
 #[cfg(test)]

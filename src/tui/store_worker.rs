@@ -303,19 +303,15 @@ pub fn handle(store: &mut Store, req: StoreRequest) -> Option<Msg> {
     }
 }
 
-/// Writes `contents` to `path` through a temporary file in the same directory, so a reader
-/// never sees half a file.
+/// Writes `contents` to `path` through a temporary file in the same directory (see
+/// `crate::fsutil`), so a reader never sees half a file.
 pub fn write_atomic(path: &Path, contents: &str) -> Result<PathBuf, String> {
     let dir = path
         .parent()
         .ok_or_else(|| format!("{} has no directory", path.display()))?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let tmp = path.with_extension("md.part");
-    std::fs::write(&tmp, contents).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {e}", path.display())
-    })?;
+    crate::fsutil::write_atomic(path, contents.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path.to_path_buf())
 }
 

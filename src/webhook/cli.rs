@@ -112,9 +112,9 @@ async fn register(a: RegisterArgs) -> Result<i32> {
         .map_err(explain)?;
     let id = text_field(&resp, "id")?;
     let secret = text_field(&resp, "signing_secret")?;
-    println!("registered webhook endpoint {id}");
-    println!("  url:    {}", resp["url"].as_str().unwrap_or(&a.url));
-    println!("  events: {}", a.events.join(", "));
+    crate::outln!("registered webhook endpoint {id}");
+    crate::outln!("  url:    {}", resp["url"].as_str().unwrap_or(&a.url));
+    crate::outln!("  events: {}", a.events.join(", "));
     show_secret(&secret, a.save_secret.as_deref())?;
     Ok(0)
 }
@@ -128,7 +128,7 @@ async fn list(a: ConnOnly) -> Result<i32> {
         .map_err(explain)?;
     let items = resp["data"].as_array().cloned().unwrap_or_default();
     if items.is_empty() {
-        println!("no webhook endpoints registered");
+        crate::outln!("no webhook endpoints registered");
     }
     for ep in items {
         let s = |k: &str| printable(ep[k].as_str().unwrap_or(""));
@@ -141,7 +141,7 @@ async fn list(a: ConnOnly) -> Result<i32> {
         } else {
             "disabled"
         };
-        println!(
+        crate::outln!(
             "{}  {}  {}  [{}]  {}",
             s("id"),
             state,
@@ -158,7 +158,7 @@ async fn delete(a: WithId) -> Result<i32> {
     check_id(&a.id)?;
     let url = client.url(HostFamily::Platform, &["v1", "webhook-endpoints", &a.id]);
     delete_no_body(&cfg, url).await.map_err(explain)?;
-    println!("deleted webhook endpoint {}", a.id);
+    crate::outln!("deleted webhook endpoint {}", a.id);
     Ok(0)
 }
 
@@ -174,7 +174,7 @@ async fn rotate(a: WithId) -> Result<i32> {
         .await
         .map_err(explain)?;
     let secret = text_field(&resp, "signing_secret")?;
-    println!(
+    crate::outln!(
         "rotated the signing secret of {}; the previous secret no longer verifies",
         a.id
     );
@@ -182,9 +182,9 @@ async fn rotate(a: WithId) -> Result<i32> {
     Ok(0)
 }
 
-/// Server text without control characters (it is untrusted and goes to a terminal).
+/// One field of server text as one terminal-safe line (it is untrusted).
 fn printable(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).collect()
+    crate::sanitize::sanitize_line(s)
 }
 
 fn check_id(id: &str) -> Result<()> {
@@ -210,12 +210,12 @@ fn show_secret(secret: &str, save_to: Option<&Path>) -> Result<()> {
     match save_to {
         Some(path) => {
             write_private(path, secret)?;
-            println!("  signing secret written to {} (mode 600)", path.display());
-            println!("  use it with: callscope listen --secret-file {}", path.display());
+            crate::outln!("  signing secret written to {} (mode 600)", path.display());
+            crate::outln!("  use it with: callscope listen --secret-file {}", path.display());
         }
         None => {
-            println!("  signing_secret: {}", printable(secret));
-            eprintln!(
+            crate::outln!("  signing_secret: {}", printable(secret));
+            crate::errln!(
                 "warning: this signing secret is shown only once. Store it now (e.g. in a file for\n  `callscope listen --secret-file PATH`, or in POLYAI_WEBHOOK_SECRET); it is not your API key."
             );
         }
@@ -223,15 +223,13 @@ fn show_secret(secret: &str, save_to: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// Writes the secret to a file that ends up mode 0600 whatever was there before: a new file is
+/// created 0600 and renamed over the old one (see `fsutil`), so no moment exposes it.
 fn write_private(path: &Path, secret: &str) -> Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot write the secret file {}", path.display()))?;
-    writeln!(f, "{secret}")?;
+    let cannot = || format!("cannot write the secret file {}", path.display());
+    let mut f = crate::fsutil::AtomicFile::create_private(path).with_context(cannot)?;
+    writeln!(f, "{secret}").with_context(cannot)?;
+    f.commit().with_context(cannot)?;
     Ok(())
 }
 
@@ -322,12 +320,12 @@ pub async fn listen(args: ListenArgs) -> Result<i32> {
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let local = listener.local_addr()?;
-    eprintln!(
+    crate::errln!(
         "listening for PolyAI webhooks on http://{local}{} (Ctrl-C to stop)",
         args.path
     );
     if !local.ip().is_loopback() {
-        eprintln!("note: {local} is reachable from other machines; only signed deliveries are accepted");
+        crate::errln!("note: {local} is reachable from other machines; only signed deliveries are accepted");
     }
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let mut printer = tokio::spawn(print_events(rx.events, stop_rx));
@@ -352,9 +350,13 @@ pub async fn listen(args: ListenArgs) -> Result<i32> {
         }
     };
     let stats = handle.stats();
-    eprintln!(
+    crate::errln!(
         "stopped: {} accepted, {} duplicates, {} refused (signature), {} bad requests, {} too large",
-        stats.accepted, stats.duplicates, stats.unauthorized, stats.bad_request, stats.too_large
+        stats.accepted,
+        stats.duplicates,
+        stats.unauthorized,
+        stats.bad_request,
+        stats.too_large
     );
     served
         .context("the receiver task failed")?
@@ -393,8 +395,10 @@ async fn print_events(
 
 /// Prints one event; `false` when stdout is closed (a finished pipeline is not an error).
 fn print_line(event: &super::WebhookEvent) -> Result<bool> {
-    // JSON escapes control characters, so untrusted text cannot drive the terminal.
+    // JSON escapes C0 controls; C1 and bidi controls are escaped here, so untrusted text
+    // cannot drive the terminal (the JSON value is the same).
     let line = serde_json::to_string(&event.raw).expect("JSON values serialize");
+    let line = crate::sanitize::escape_json_controls(&line);
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{line}").and_then(|_| stdout.flush()) {
         Ok(()) => {
