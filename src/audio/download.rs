@@ -203,9 +203,13 @@ async fn fetch(
         let chunk = match chunk {
             Some(Ok(c)) => c,
             Some(Err(e)) => {
-                let got = buf.lock().covered.total();
-                let msg = format!("the recording download broke off after {got} bytes: {e}");
-                return Fetch::Failed(msg);
+                let s = buf.lock();
+                let got = s.covered.total();
+                let of = s.file_len().map(|t| format!(" of {t}")).unwrap_or_default();
+                let audio = s.format.map(|f| audio_held(&f, &s)).unwrap_or_default();
+                return Fetch::Failed(format!(
+                    "the recording download broke off after {got}{of} bytes{audio}: {e}"
+                ));
             }
             None => break,
         };
@@ -238,15 +242,22 @@ async fn fetch(
         });
     }
     if let Some(want) = expected.filter(|&e| cursor < e) {
-        let fmt = s.format.unwrap();
-        let have = fmt.time_of(s.covered.total().saturating_sub(fmt.data_start) / fmt.block_align());
+        let audio = audio_held(&s.format.expect("checked above"), &s);
         return Fetch::Failed(format!(
-            "the recording is truncated: the server sent {cursor} of {want} bytes (about {:.1} s of {:.1} s of audio)",
-            have.as_secs_f64(),
-            fmt.duration().as_secs_f64()
+            "the recording is truncated: the server sent {cursor} of {want} bytes{audio}"
         ));
     }
     Fetch::Done
+}
+
+/// " (about 12.0 s of 3600.0 s of audio)": how much of the recording is here.
+fn audio_held(fmt: &WavFormat, s: &BufState) -> String {
+    let have = fmt.time_of(s.covered.total().saturating_sub(fmt.data_start) / fmt.block_align());
+    format!(
+        " (about {:.1} s of {:.1} s of audio)",
+        have.as_secs_f64(),
+        fmt.duration().as_secs_f64()
+    )
 }
 
 /// Parses the header once its bytes are in. `Ok(Some)` exactly once, when it is first known.
