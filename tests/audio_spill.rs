@@ -109,7 +109,10 @@ async fn seeking_across_the_spill_boundary_plays_the_right_samples_and_keeps_eve
     assert!(ranged.contains(&fmt.byte_of(at as u64)), "{ranged:?}");
     let s = stream.buf.lock();
     assert_eq!(s.covered.first_gap(0, wav.len() as u64), None);
-    assert!(stream.buf.read_vec(&s, 0, wav.len()).unwrap() == wav, "every byte as served");
+    assert!(
+        stream.buf.read_vec(&s, 0, wav.len()).unwrap() == wav,
+        "every byte as served"
+    );
     drop(s);
     assert!(
         stream.buf.memory_bytes() <= MEMORY_WINDOW as usize,
@@ -162,7 +165,14 @@ async fn a_4_gib_claim_costs_no_memory_and_the_cut_is_reported_clearly() {
     let errs = errors(&notices);
     assert_eq!(errs.len(), 1, "{errs:?}");
     let e = &errs[0];
-    assert!(e.contains(&format!("broke off after {} of {} bytes", 44 + sent, 44 + claimed as u64)), "{e}");
+    assert!(
+        e.contains(&format!(
+            "broke off after {} of {} bytes",
+            44 + sent,
+            44 + claimed as u64
+        )),
+        "{e}"
+    );
     assert!(e.contains("about 2097.2 s of 268435.5 s of audio"), "{e}");
     let last_progress = notices.lock().unwrap().iter().rev().find_map(|n| match n {
         StreamNotice::Progress { bytes, total } => Some((*bytes, *total)),
