@@ -184,13 +184,15 @@ fn tui_peak(home: &Path, conf: &Path, big: &Big) -> TuiRun {
         tmux::shell_quote(Path::new(&format!("/usr/share/alsa/alsa.conf:{}", conf.display())))
     );
     let t = Tmux::callscope("memaudio", home, &vars, "browse");
-    let first_page = t.wait_for("the first page", 60, |s| s.contains(" loaded, "));
-    let row = first_page
-        .lines()
-        .skip(2)
-        .map(|l| l.split('┃').nth(1).unwrap_or_default())
-        .position(|l| l.contains('☎') && !l.contains('●'))
-        .expect("a completed voice call on the first screen");
+    // The first completed voice call (☎ without the in-progress ●) on the list.
+    let voice_row = |s: &str| {
+        s.lines()
+            .skip(2)
+            .map(|l| l.split('┃').nth(1).unwrap_or_default())
+            .position(|l| l.contains('☎') && !l.contains('●'))
+    };
+    let first_page = t.wait_for("a completed voice call", 60, |s| voice_row(s).is_some());
+    let row = voice_row(&first_page).expect("checked");
     for _ in 0..row {
         t.keys(&["j"]);
     }
