@@ -11,7 +11,7 @@ use callscope::audio::buffer::MEMORY_WINDOW;
 use callscope::audio::download::{Stream, StreamNotice};
 use callscope::audio::source::StreamSource;
 use callscope::audio::testserver::{Reply, ServerConfig, TestServer, tone_wav};
-use callscope::audio::{check_complete_wav, save_recording};
+use callscope::audio::{BUCKET, check_complete_wav, save_recording};
 
 type Notices = Arc<Mutex<Vec<StreamNotice>>>;
 
@@ -118,6 +118,21 @@ async fn seeking_across_the_spill_boundary_plays_the_right_samples_and_keeps_eve
         stream.buf.memory_bytes() <= MEMORY_WINDOW as usize,
         "{} bytes in memory",
         stream.buf.memory_bytes()
+    );
+    // The waveform covers the whole recording, the spilled part included.
+    let mut levels = vec![None; fmt.buckets(BUCKET)];
+    for n in notices.lock().unwrap().iter() {
+        if let StreamNotice::Levels { first, values } = n {
+            for (i, v) in values.iter().enumerate() {
+                levels[first + i] = Some(*v);
+            }
+        }
+    }
+    let missing: Vec<usize> = (0..levels.len()).filter(|&i| levels[i].is_none()).collect();
+    assert!(missing.is_empty(), "buckets without a level: {missing:?}");
+    assert!(
+        levels.iter().all(|l| l.is_some_and(|v| v > 0.2)),
+        "the tone is loud throughout"
     );
 }
 

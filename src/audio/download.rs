@@ -323,31 +323,41 @@ impl Reporter {
         let bucket_bytes = bucket_frames * fmt.block_align();
         let data = |byte: u64| byte.saturating_sub(fmt.data_start).min(fmt.data_len);
         let (first, last) = (data(a) / bucket_bytes, data(b).div_ceil(bucket_bytes));
-        let mut values = Vec::new();
-        let mut samples = Vec::new();
-        let mut bytes = Vec::new();
-        let mut start_idx = None;
-        for i in first..last {
+        let span = |i: u64| {
             let from = fmt.data_start + i * bucket_bytes;
-            let to = (from + bucket_bytes).min(fmt.file_len());
+            (from, (from + bucket_bytes).min(fmt.file_len()))
+        };
+        // The first run of complete buckets, read in one go; decoded after the lock is let go
+        // (the audio thread reads through it).
+        let mut run: Option<(u64, u64)> = None;
+        for i in first..last {
+            let (from, to) = span(i);
             if !s.covered.covers(from, to) {
-                if start_idx.is_some() {
+                if run.is_some() {
                     break;
                 }
                 continue;
             }
-            start_idx.get_or_insert(i as usize);
-            samples.clear();
-            bytes.resize((to - from) as usize, 0);
-            if buf.read(&s, from, &mut bytes).is_err() {
-                break;
-            }
-            fmt.decode_all(&bytes, &mut samples);
-            values.push(level_of(&samples));
+            run = Some((run.map_or(i, |r| r.0), i + 1));
         }
+        let Some((i0, i1)) = run else { return };
+        let (from, to) = (span(i0).0, span(i1 - 1).1);
+        let Ok(bytes) = buf.read_vec(&s, from, (to - from) as usize) else {
+            return;
+        };
         drop(s);
-        if let Some(first) = start_idx {
-            self.notify(StreamNotice::Levels { first, values });
-        }
+        let mut samples = Vec::new();
+        let values = bytes
+            .chunks(bucket_bytes as usize)
+            .map(|bucket| {
+                samples.clear();
+                fmt.decode_all(bucket, &mut samples);
+                level_of(&samples)
+            })
+            .collect();
+        self.notify(StreamNotice::Levels {
+            first: i0 as usize,
+            values,
+        });
     }
 }
