@@ -139,3 +139,49 @@ async fn a_cancelled_save_leaves_no_file() {
     assert!(started.load(std::sync::atomic::Ordering::Relaxed));
     assert!(names(dir.path()).is_empty(), "left {:?}", names(dir.path()));
 }
+
+const CHECK_CHILD: &str = "CALLSCOPE_CHECK_WAV_CHILD";
+
+/// The check that a saved recording is complete (run on every file by `export --with-audio`
+/// and before `s` replaces one) streams the file: a complete 4 GiB WAV passes in a child
+/// process whose data segment is capped at 256 MiB, and the same file one byte short is
+/// called truncated. Reading it whole would need the 4 GiB.
+#[test]
+fn the_completeness_check_streams_a_4_gib_file() {
+    if let Some(path) = std::env::var_os(CHECK_CHILD) {
+        let limit = libc::rlimit {
+            rlim_cur: 256 << 20,
+            rlim_max: 256 << 20,
+        };
+        // SAFETY: plain syscall on this process, with a valid struct.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_DATA, &limit) }, 0);
+        let path = std::path::Path::new(&path);
+        let fmt = check_complete_wav(path).unwrap();
+        println!("complete: {} bytes of audio", fmt.data_len);
+        let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        f.set_len(fmt.file_len() - 1).unwrap();
+        println!("short: {:#}", check_complete_wav(path).unwrap_err());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.wav");
+    let data_len = u32::MAX - 1;
+    std::fs::write(&path, callscope::audio::testserver::wav_header(8_000, 1, data_len)).unwrap();
+    // Sparse: the silence takes no disk.
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(44 + data_len as u64).unwrap();
+    drop(f);
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["the_completeness_check_streams_a_4_gib_file", "--exact", "--nocapture"])
+        .env(CHECK_CHILD, &path)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success(),
+        "child failed:\n{out}\n{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    assert!(out.contains(&format!("complete: {data_len} bytes of audio")), "{out}");
+    assert!(out.contains("short:") && out.contains("is truncated"), "{out}");
+}

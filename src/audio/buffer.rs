@@ -1,13 +1,23 @@
-//! The recording's bytes as they arrive: a sparse in-memory copy of the file shared by the
-//! download task (writer), the playing source (reader, on the audio thread) and the engine.
+//! The recording's bytes as they arrive: a sparse copy of the file shared by the download task
+//! (writer), the playing source (reader, on the audio thread) and the engine.
 //!
 //! Sparse because a seek past the downloaded part restarts the download at that offset with an
-//! HTTP Range request; the gap behind it is filled later. 1 hour of 8 kHz 16-bit mono is 58 MB.
+//! HTTP Range request; the gap behind it is filled later.
+//!
+//! Memory is bounded whatever the server claims or sends: the first [`MEMORY_WINDOW`] bytes (the
+//! header and the first minutes of a call) stay in memory, every byte past them goes to an
+//! anonymous temporary file (deleted by the OS when closed, even after a crash), created only
+//! when the recording is that long. 1 hour of 8 kHz 16-bit mono is 58 MB; a header claiming
+//! 4 GiB costs no memory, and disk only for the bytes that really arrive.
 
+use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use super::format::WavFormat;
+
+/// Bytes of the file kept in memory (from its start); the rest spills to a temporary file.
+pub const MEMORY_WINDOW: u64 = 4 << 20;
 
 /// Sorted, disjoint, non-adjacent byte ranges `[start, end)`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,7 +72,8 @@ impl RangeSet {
 
 #[derive(Debug, Default)]
 pub struct BufState {
-    pub data: Vec<u8>,
+    /// Bytes `[0, head.len())` of the file (never more than the memory window).
+    head: Vec<u8>,
     pub covered: RangeSet,
     pub format: Option<WavFormat>,
     /// `Content-Length` of the first (full) answer.
@@ -76,15 +87,6 @@ pub struct BufState {
 }
 
 impl BufState {
-    /// Copies `bytes` in at file offset `at`.
-    pub fn write(&mut self, at: u64, bytes: &[u8]) {
-        let end = at as usize + bytes.len();
-        if self.data.len() < end {
-            self.data.resize(end, 0);
-        }
-        self.data[at as usize..end].copy_from_slice(bytes);
-        self.covered.insert(at, end as u64);
-    }
     /// Length of the whole file, once known.
     pub fn file_len(&self) -> Option<u64> {
         self.format.map(|f| f.file_len()).or(self.content_len)
@@ -95,6 +97,12 @@ impl BufState {
 #[derive(Debug)]
 pub struct SharedBuffer {
     state: Mutex<BufState>,
+    /// Bytes `[0, window)` live in `BufState::head`, the rest in `spill`.
+    window: u64,
+    /// Byte `window + i` of the recording is byte `i` of this file; created on the first such
+    /// byte. Written outside the state lock (so a slow disk never holds up the audio thread),
+    /// then marked covered under it: covered bytes are in place for any reader.
+    spill: OnceLock<File>,
     /// Bumped after every change, for async waiters.
     changed: tokio::sync::watch::Sender<u64>,
     /// The byte the player is starving for (`u64::MAX`: none); the download task reads it.
@@ -105,16 +113,22 @@ pub struct SharedBuffer {
 
 impl Default for SharedBuffer {
     fn default() -> Self {
+        Self::with_memory_window(MEMORY_WINDOW)
+    }
+}
+
+impl SharedBuffer {
+    /// A buffer that keeps the first `window` bytes in memory (tests use a small one).
+    pub fn with_memory_window(window: u64) -> Self {
         SharedBuffer {
             state: Mutex::default(),
+            window,
+            spill: OnceLock::new(),
             changed: tokio::sync::watch::Sender::new(0),
             wanted: AtomicU64::new(u64::MAX),
             want: tokio::sync::Notify::new(),
         }
     }
-}
-
-impl SharedBuffer {
     pub fn lock(&self) -> MutexGuard<'_, BufState> {
         // A panic while holding the lock leaves plain bytes behind: still usable.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -134,6 +148,85 @@ impl SharedBuffer {
         self.changed.send_modify(|v| *v += 1);
         out
     }
+
+    /// Stores `bytes` at file offset `at`, marks them held and wakes waiters. Memory use does
+    /// not depend on `at` or on any length the server claimed.
+    pub fn write(&self, at: u64, bytes: &[u8]) -> Result<(), String> {
+        let in_memory = (self.window.saturating_sub(at) as usize).min(bytes.len());
+        let (mem, disk) = bytes.split_at(in_memory);
+        if !disk.is_empty() {
+            let offset = at + in_memory as u64 - self.window;
+            write_at(self.spill_file()?, disk, offset)
+                .map_err(|e| format!("could not keep the recording in a temporary file: {e}"))?;
+        }
+        self.update(|s| {
+            if !mem.is_empty() {
+                let (from, to) = (at as usize, at as usize + mem.len());
+                if s.head.len() < to {
+                    if s.head.capacity() == 0 {
+                        // One allocation, so the head never reallocates under the lock the
+                        // audio thread reads through; the claim is capped by the window.
+                        let hint = s.file_len().unwrap_or(self.window).clamp(to as u64, self.window);
+                        s.head.reserve_exact(hint as usize);
+                    }
+                    s.head.resize(to, 0);
+                }
+                s.head[from..to].copy_from_slice(mem);
+            }
+            s.covered.insert(at, at + bytes.len() as u64);
+        });
+        Ok(())
+    }
+
+    fn spill_file(&self) -> Result<&File, String> {
+        if let Some(f) = self.spill.get() {
+            return Ok(f);
+        }
+        let f = tempfile::tempfile().map_err(|e| {
+            format!(
+                "could not create a temporary file for the recording in {}: {e}",
+                std::env::temp_dir().display()
+            )
+        })?;
+        // Only the download task writes, so there is no race to lose; if there were, the
+        // losing file would just be closed (and so deleted).
+        Ok(self.spill.get_or_init(|| f))
+    }
+
+    /// Copies bytes `[at, at + out.len())` into `out`. `s` is this buffer's state (held by the
+    /// caller, who checked `s.covered`); bytes not held are an error, never a panic.
+    pub fn read(&self, s: &BufState, at: u64, out: &mut [u8]) -> std::io::Result<()> {
+        let in_memory = (self.window.saturating_sub(at) as usize).min(out.len());
+        let (mem, disk) = out.split_at_mut(in_memory);
+        let not_held = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "bytes not downloaded");
+        if !mem.is_empty() {
+            let held = s.head.get(at as usize..at as usize + mem.len()).ok_or_else(not_held)?;
+            mem.copy_from_slice(held);
+        }
+        if !disk.is_empty() {
+            let offset = at + in_memory as u64 - self.window;
+            read_at(self.spill.get().ok_or_else(not_held)?, disk, offset)?;
+        }
+        Ok(())
+    }
+
+    /// [`SharedBuffer::read`] into a new vector.
+    pub fn read_vec(&self, s: &BufState, at: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        let mut v = vec![0; len];
+        self.read(s, at, &mut v)?;
+        Ok(v)
+    }
+
+    /// Bytes of the recording held in memory (at most the window).
+    pub fn memory_bytes(&self) -> usize {
+        self.lock().head.capacity()
+    }
+
+    /// Some bytes live in the temporary file.
+    pub fn spilled(&self) -> bool {
+        self.spill.get().is_some()
+    }
+
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.changed.subscribe()
     }
@@ -161,6 +254,41 @@ impl SharedBuffer {
     }
 }
 
+// Positional file I/O: no shared cursor, so the writer and readers never race on one.
+#[cfg(unix)]
+fn write_at(f: &File, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(f, bytes, at)
+}
+
+#[cfg(unix)]
+fn read_at(f: &File, out: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, out, at)
+}
+
+#[cfg(windows)]
+fn write_at(f: &File, mut bytes: &[u8], mut at: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !bytes.is_empty() {
+        match f.seek_write(bytes, at)? {
+            0 => return Err(std::io::ErrorKind::WriteZero.into()),
+            n => (bytes, at) = (&bytes[n..], at + n as u64),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn read_at(f: &File, mut out: &mut [u8], mut at: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !out.is_empty() {
+        match f.seek_read(out, at)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => (out, at) = (&mut std::mem::take(&mut out)[n..], at + n as u64),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +309,40 @@ mod tests {
         r.insert(5, 10);
         assert_eq!(r.first_gap(0, 40), None);
         assert_eq!(r.total(), 40);
+    }
+
+    /// Bytes written in any order, across the memory window, read back exactly.
+    #[test]
+    fn bytes_past_the_window_spill_to_a_file_and_read_back_across_the_boundary() {
+        let file: Vec<u8> = (0..10_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let buf = SharedBuffer::with_memory_window(4_096);
+        // A Range jump first (all past the window), then the start, then the gap across it.
+        buf.write(6_000, &file[6_000..]).unwrap();
+        assert!(buf.spilled());
+        assert_eq!(buf.memory_bytes(), 0, "nothing in memory yet");
+        buf.write(0, &file[..1_000]).unwrap();
+        buf.write(1_000, &file[1_000..6_000]).unwrap();
+        let s = buf.lock();
+        assert_eq!(s.covered.first_gap(0, 10_000), None);
+        assert_eq!(buf.read_vec(&s, 0, 10_000).unwrap(), file);
+        assert_eq!(buf.read_vec(&s, 4_000, 200).unwrap(), file[4_000..4_200]);
+        drop(s);
+        assert!(buf.memory_bytes() <= 4_096, "{}", buf.memory_bytes());
+    }
+
+    /// A far offset (a header claiming 4 GiB, a Range answer near its end) costs no memory, and
+    /// bytes that never arrived are an error to read, not garbage or a panic.
+    #[test]
+    fn a_far_write_costs_no_memory_and_missing_bytes_are_an_error() {
+        let buf = SharedBuffer::default();
+        buf.write(0, &[7; 44]).unwrap();
+        buf.write(4 << 30, &[1, 2, 3, 4]).unwrap();
+        assert!(buf.memory_bytes() <= MEMORY_WINDOW as usize);
+        let s = buf.lock();
+        assert_eq!(buf.read_vec(&s, 4 << 30, 4).unwrap(), [1, 2, 3, 4]);
+        assert!(buf.read_vec(&s, 40, 10).is_err(), "past the held head");
+        drop(s);
+        let fresh = SharedBuffer::default();
+        assert!(fresh.read_vec(&fresh.lock(), MEMORY_WINDOW, 4).is_err(), "no file yet");
     }
 }

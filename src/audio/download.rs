@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
-use super::buffer::SharedBuffer;
+use super::buffer::{BufState, SharedBuffer};
 use super::envelope::{BUCKET, level_of};
-use super::format::WavFormat;
+use super::format::{MAX_HEADER_BYTES, WavFormat};
 use crate::api::{AudioDirection, Client};
 
 /// What the download reports while it runs.
@@ -75,9 +75,6 @@ impl Stream {
         self.buf.lock().format
     }
 }
-
-/// Most memory reserved before the bytes arrive (1 h of 8 kHz 16-bit mono is 58 MB).
-const MAX_UPFRONT: u64 = 512 << 20;
 
 /// See [`Stream::ready`].
 pub async fn ready(buf: &SharedBuffer, start: Duration, prebuffer: Duration) -> Result<WavFormat, String> {
@@ -169,11 +166,9 @@ async fn fetch(
         buf.update(|s| {
             // A server that ignored our Range header does not really do ranges.
             s.accepts_ranges = ranges && from == 0;
+            // Untrusted: it only sets where a body without a header stops and the progress
+            // total; memory never depends on it (see `buffer`).
             s.content_len = len;
-            // Allocate once, so the buffer never reallocates (and copies) under the lock the
-            // audio thread reads through. The length is untrusted: cap the up-front part.
-            let upfront = len.unwrap_or(0).min(MAX_UPFRONT) as usize;
-            s.data.reserve(upfront.saturating_sub(s.data.len()));
         });
     }
     // A range answer stops where the bytes we already hold begin; a full one runs to the end.
@@ -208,19 +203,22 @@ async fn fetch(
         let chunk = match chunk {
             Some(Ok(c)) => c,
             Some(Err(e)) => {
-                let got = buf.lock().covered.total();
-                let msg = format!("the recording download broke off after {got} bytes: {e}");
-                return Fetch::Failed(msg);
+                let s = buf.lock();
+                let got = s.covered.total();
+                let of = s.file_len().map(|t| format!(" of {t}")).unwrap_or_default();
+                let audio = s.format.map(|f| audio_held(&f, &s)).unwrap_or_default();
+                return Fetch::Failed(format!(
+                    "the recording download broke off after {got}{of} bytes{audio}: {e}"
+                ));
             }
             None => break,
         };
         let end = cursor + chunk.len() as u64;
         let take = stop_at.map_or(chunk.len(), |s| (s.saturating_sub(cursor) as usize).min(chunk.len()));
-        let header = buf.update(|s| {
-            s.write(cursor, &chunk[..take]);
-            parse_header(s)
-        });
-        match header {
+        if let Err(e) = buf.write(cursor, &chunk[..take]) {
+            return Fetch::Failed(e);
+        }
+        match parse_header(buf) {
             Ok(Some(fmt)) => reporter.notify(StreamNotice::Format(fmt)),
             Ok(None) => {}
             Err(e) => return Fetch::Failed(e),
@@ -237,42 +235,54 @@ async fn fetch(
     // A full answer must reach the end the WAV header promises, whatever Content-Length said.
     let expected = if partial { stop_at } else { s.file_len() };
     if s.format.is_none() {
-        drop(s);
-        let e = buf.update(|s| {
-            let prefix_len = s.covered.run_end(0).unwrap_or(0) as usize;
-            WavFormat::parse(&s.data[..prefix_len], true)
-        });
+        let e = header_prefix(buf, &s).and_then(|p| WavFormat::parse(&p, true).map_err(|e| e.to_string()));
         return Fetch::Failed(match e {
-            Err(e) => e.to_string(),
+            Err(e) => e,
             Ok(_) => "not a playable WAV recording: empty body".into(),
         });
     }
     if let Some(want) = expected.filter(|&e| cursor < e) {
-        let fmt = s.format.unwrap();
-        let have = fmt.time_of(s.covered.total().saturating_sub(fmt.data_start) / fmt.block_align());
+        let audio = audio_held(&s.format.expect("checked above"), &s);
         return Fetch::Failed(format!(
-            "the recording is truncated: the server sent {cursor} of {want} bytes (about {:.1} s of {:.1} s of audio)",
-            have.as_secs_f64(),
-            fmt.duration().as_secs_f64()
+            "the recording is truncated: the server sent {cursor} of {want} bytes{audio}"
         ));
     }
     Fetch::Done
 }
 
+/// " (about 12.0 s of 3600.0 s of audio)": how much of the recording is here.
+fn audio_held(fmt: &WavFormat, s: &BufState) -> String {
+    let have = fmt.time_of(s.covered.total().saturating_sub(fmt.data_start) / fmt.block_align());
+    format!(
+        " (about {:.1} s of {:.1} s of audio)",
+        have.as_secs_f64(),
+        fmt.duration().as_secs_f64()
+    )
+}
+
 /// Parses the header once its bytes are in. `Ok(Some)` exactly once, when it is first known.
-fn parse_header(s: &mut super::buffer::BufState) -> Result<Option<WavFormat>, String> {
-    if s.format.is_some() {
-        return Ok(None);
-    }
-    let prefix = s.covered.run_end(0).unwrap_or(0) as usize;
-    match WavFormat::parse(&s.data[..prefix], false) {
-        Ok(Some(f)) => {
-            s.format = Some(f);
-            Ok(Some(f))
+fn parse_header(buf: &SharedBuffer) -> Result<Option<WavFormat>, String> {
+    buf.update(|s| {
+        if s.format.is_some() {
+            return Ok(None);
         }
-        Ok(None) => Ok(None),
-        Err(e) => Err(e.to_string()),
-    }
+        match WavFormat::parse(&header_prefix(buf, s)?, false) {
+            Ok(Some(f)) => {
+                s.format = Some(f);
+                Ok(Some(f))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+}
+
+/// The bytes held from the start of the file, enough to find the header in (parsing gives up
+/// past [`MAX_HEADER_BYTES`], so more are never copied).
+fn header_prefix(buf: &SharedBuffer, s: &BufState) -> Result<Vec<u8>, String> {
+    let held = s.covered.run_end(0).unwrap_or(0).min(MAX_HEADER_BYTES as u64 + 1);
+    buf.read_vec(s, 0, held as usize)
+        .map_err(|e| format!("could not read the recording back: {e}"))
 }
 
 /// Rate-limits progress notices and computes envelope levels for buckets that became complete.
@@ -313,26 +323,41 @@ impl Reporter {
         let bucket_bytes = bucket_frames * fmt.block_align();
         let data = |byte: u64| byte.saturating_sub(fmt.data_start).min(fmt.data_len);
         let (first, last) = (data(a) / bucket_bytes, data(b).div_ceil(bucket_bytes));
-        let mut values = Vec::new();
-        let mut samples = Vec::new();
-        let mut start_idx = None;
-        for i in first..last {
+        let span = |i: u64| {
             let from = fmt.data_start + i * bucket_bytes;
-            let to = (from + bucket_bytes).min(fmt.file_len());
+            (from, (from + bucket_bytes).min(fmt.file_len()))
+        };
+        // The first run of complete buckets, read in one go; decoded after the lock is let go
+        // (the audio thread reads through it).
+        let mut run: Option<(u64, u64)> = None;
+        for i in first..last {
+            let (from, to) = span(i);
             if !s.covered.covers(from, to) {
-                if start_idx.is_some() {
+                if run.is_some() {
                     break;
                 }
                 continue;
             }
-            start_idx.get_or_insert(i as usize);
-            samples.clear();
-            fmt.decode_all(&s.data[from as usize..to as usize], &mut samples);
-            values.push(level_of(&samples));
+            run = Some((run.map_or(i, |r| r.0), i + 1));
         }
+        let Some((i0, i1)) = run else { return };
+        let (from, to) = (span(i0).0, span(i1 - 1).1);
+        let Ok(bytes) = buf.read_vec(&s, from, (to - from) as usize) else {
+            return;
+        };
         drop(s);
-        if let Some(first) = start_idx {
-            self.notify(StreamNotice::Levels { first, values });
-        }
+        let mut samples = Vec::new();
+        let values = bytes
+            .chunks(bucket_bytes as usize)
+            .map(|bucket| {
+                samples.clear();
+                fmt.decode_all(bucket, &mut samples);
+                level_of(&samples)
+            })
+            .collect();
+        self.notify(StreamNotice::Levels {
+            first: i0 as usize,
+            values,
+        });
     }
 }

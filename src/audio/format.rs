@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// Longest prefix we wait for before calling a body "not a WAV" (headers are ~44 bytes;
 /// LIST/metadata chunks can add a few KB).
-const MAX_HEADER_BYTES: usize = 1 << 20;
+pub const MAX_HEADER_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WavFormat {

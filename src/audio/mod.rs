@@ -4,9 +4,11 @@
 //! - [`engine`]: the [`AudioEngine`] thread the TUI talks to with [`AudioCommand`]s, answered by
 //!   [`AudioEvent`]s. No sound device is normal: it reports `NoDevice` and plays silently
 //!   (paced in real time, so position and transcript follow still work).
-//! - [`download`] → [`buffer`] → [`source`]: HTTP body → sparse shared bytes → rodio `Source`
-//!   that never blocks the audio thread; far seeks use HTTP Range requests.
-//! - [`save`]: atomic WAV download (`export --with-audio`); [`follow`]: position ↔ turn;
+//! - [`download`] → [`buffer`] → [`source`]: HTTP body → sparse shared bytes (the first 4 MiB
+//!   in memory, the rest in an anonymous temporary file) → rodio `Source` that never blocks the
+//!   audio thread; far seeks use HTTP Range requests.
+//! - [`save`]: atomic WAV download and a streaming completeness check (`s`, `export
+//!   --with-audio`); [`follow`]: position ↔ turn;
 //!   [`envelope`]: waveform levels. [`testserver`]: a loopback WAV server for tests and benches.
 //!
 //! Speed (0.5×–2×) resamples, so the pitch rises and falls with it (no time-stretching).

@@ -1,6 +1,8 @@
 //! Saving a recording to a WAV file, atomically: download into a temporary file next to the
 //! target, check it with hound, then rename. A broken download never leaves a file at `path`.
 
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::path::Path;
 use std::time::Duration;
 
@@ -8,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::format::WavFormat;
+use super::format::{MAX_HEADER_BYTES, WavFormat};
 use crate::api::{AudioDirection, Client};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,19 +77,25 @@ pub async fn save_recording(
 }
 
 /// The file is a WAV hound reads whose data chunk is all there; returns its format.
+///
+/// Streams: reads the header (at most [`MAX_HEADER_BYTES`] and a bit), compares the file's
+/// length with what the header promises, and seeks to the last sample; memory stays small
+/// however large the file is.
 pub fn check_complete_wav(path: &Path) -> Result<WavFormat> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let fmt = WavFormat::parse(&bytes, true)?.expect("complete input never asks for more");
-    if (bytes.len() as u64) < fmt.file_len() {
+    let open = || File::open(path).with_context(|| format!("reading {}", path.display()));
+    let file = open()?;
+    let len = file.metadata()?.len();
+    let fmt = read_header(BufReader::new(file)).with_context(|| path.display().to_string())?;
+    if len < fmt.file_len() {
         bail!(
             "{} is truncated: the header promises {} bytes of audio, the file has {}",
             path.display(),
             fmt.data_len,
-            bytes.len() as u64 - fmt.data_start.min(bytes.len() as u64)
+            len - fmt.data_start.min(len)
         );
     }
     // hound must read the last sample too.
-    let mut r = hound::WavReader::new(std::io::Cursor::new(&bytes))?;
+    let mut r = hound::WavReader::new(BufReader::new(open()?))?;
     if fmt.total_frames() > 0 {
         r.seek(fmt.total_frames() as u32 - 1)?;
         let last = if fmt.float {
@@ -98,4 +106,22 @@ pub fn check_complete_wav(path: &Path) -> Result<WavFormat> {
         last.context("the last sample is missing")??;
     }
     Ok(fmt)
+}
+
+/// Parses the header from a growing prefix of `r` (doubling, so a long header costs a few
+/// parses, never the whole file).
+fn read_header(mut r: impl Read) -> Result<WavFormat> {
+    let mut prefix = Vec::new();
+    let mut want = 64 * 1024;
+    loop {
+        let got = (&mut r).take((want - prefix.len()) as u64).read_to_end(&mut prefix)?;
+        let ended = prefix.len() < want;
+        if let Some(fmt) = WavFormat::parse(&prefix, ended)? {
+            return Ok(fmt);
+        }
+        if got == 0 && ended {
+            bail!("the WAV header is incomplete"); // `parse` says so first; kept as a backstop
+        }
+        want = (want * 2).min(MAX_HEADER_BYTES * 2);
+    }
 }

@@ -73,6 +73,8 @@ pub struct StreamSource {
     fmt: WavFormat,
     ctl: Arc<PlayControls>,
     frame: u64,
+    /// The raw bytes of the frames in `cache` (reused, so refills do not allocate).
+    raw: Vec<u8>,
     cache: Vec<f32>,
     next: usize,
     silence_owed: u16,
@@ -93,6 +95,7 @@ impl StreamSource {
             fmt,
             ctl: Arc::new(PlayControls::new(frame)),
             frame,
+            raw: Vec::new(),
             cache: Vec::new(),
             next: 0,
             silence_owed: 0,
@@ -135,11 +138,14 @@ impl StreamSource {
         }
         self.rebuffering = false;
         let frames = held.min(CHUNK_FRAMES);
+        self.raw.resize((frames * self.fmt.block_align()) as usize, 0);
         self.cache.clear();
-        let to = from + frames * self.fmt.block_align();
-        self.fmt
-            .decode_all(&s.data[from as usize..to as usize], &mut self.cache);
         self.next = 0;
+        if self.buf.read(&s, from, &mut self.raw).is_err() {
+            // The temporary file failed under us: end rather than play noise.
+            return Some(false);
+        }
+        self.fmt.decode_all(&self.raw, &mut self.cache);
         Some(true)
     }
 }
@@ -231,11 +237,10 @@ mod tests {
     fn setup(have: usize) -> (Arc<SharedBuffer>, WavFormat, Vec<u8>, Vec<i16>) {
         let (wav, samples) = tone_wav(1_000, 1, 1.0); // 1000 frames
         let fmt = WavFormat::parse(&wav, true).unwrap().unwrap();
-        let buf = Arc::new(SharedBuffer::default());
-        buf.update(|s| {
-            s.write(0, &wav[..have]);
-            s.format = Some(fmt);
-        });
+        // A small memory window, so these bytes straddle memory and the temporary file.
+        let buf = Arc::new(SharedBuffer::with_memory_window(300));
+        buf.write(0, &wav[..have]).unwrap();
+        buf.update(|s| s.format = Some(fmt));
         (buf, fmt, wav, samples)
     }
 
@@ -253,9 +258,9 @@ mod tests {
         assert!(src.controls().starving());
         assert_eq!(buf.take_wanted(), Some(44 + 20));
         // 20 more frames arrive: fewer than the 50 ms (50 frames) rebuffer, keep waiting.
-        buf.update(|s| s.write(64, &wav[64..104]));
+        buf.write(64, &wav[64..104]).unwrap();
         assert_eq!(src.next(), Some(0.0));
-        buf.update(|s| s.write(104, &wav[104..200]));
+        buf.write(104, &wav[104..200]).unwrap();
         assert_eq!(as_i16(src.next().unwrap()), samples[10]);
         assert!(!src.controls().starving());
         assert_eq!(src.controls().frame(), 11);

@@ -23,6 +23,10 @@ pub enum Reply {
     Raw(&'static str, Bytes),
     /// Promises all of the bytes in Content-Length, sends `send` of them, then hangs up.
     CutShort(Bytes, usize),
+    /// An 8 kHz mono 16-bit WAV whose header and Content-Length claim `claimed_data` bytes of
+    /// audio; sends the header and `send_data` bytes of silence, then hangs up. Generated as
+    /// it goes, so a 4 GiB claim costs the server nothing. Ignores `Range`.
+    Claims { claimed_data: u32, send_data: u64 },
 }
 
 /// One request the server saw.
@@ -150,6 +154,14 @@ async fn answer(mut sock: TcpStream, cfg: Arc<ServerConfig>, log: Arc<Mutex<Vec<
         404,
         r#"{"error_code":"CONVERSATIONS_NOT_FOUND","error_message":"Conversation not found"}"#.into(),
     ));
+    if let Reply::Claims {
+        claimed_data,
+        send_data,
+    } = reply
+    {
+        let complete = send_claimed(&mut sock, &cfg, claimed_data, send_data).await;
+        return Some((path, complete));
+    }
     let (status, ctype, body, send) = match reply {
         Reply::Wav(b) => match range_from.filter(|_| cfg.ranges) {
             Some(f) if f >= b.len() as u64 => (416, "text/plain", Bytes::new(), usize::MAX),
@@ -159,6 +171,7 @@ async fn answer(mut sock: TcpStream, cfg: Arc<ServerConfig>, log: Arc<Mutex<Vec<
         Reply::Status(s, json) => (s, "application/json", Bytes::from(json), usize::MAX),
         Reply::Raw(ct, b) => (200, ct, b, usize::MAX),
         Reply::CutShort(b, n) => (200, "audio/wav", b, n),
+        Reply::Claims { .. } => unreachable!("answered above"),
     };
     let mut h = format!(
         "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -190,6 +203,52 @@ async fn answer(mut sock: TcpStream, cfg: Arc<ServerConfig>, log: Arc<Mutex<Vec<
     }
     let _ = sock.shutdown().await;
     Some((path, true))
+}
+
+/// [`Reply::Claims`]: the header, then `send_data` zero bytes; true when all went out.
+async fn send_claimed(sock: &mut TcpStream, cfg: &ServerConfig, claimed_data: u32, send_data: u64) -> bool {
+    let header = wav_header(8_000, 1, claimed_data);
+    let h = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        header.len() as u64 + claimed_data as u64
+    );
+    if sock.write_all(h.as_bytes()).await.is_err() || sock.write_all(&header).await.is_err() {
+        return false;
+    }
+    let zeros = vec![0u8; cfg.chunk.max(1)];
+    let mut left = send_data.min(claimed_data as u64);
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        if sock.write_all(&zeros[..n]).await.is_err() {
+            return false;
+        }
+        left -= n as u64;
+        if !cfg.pause.is_zero() {
+            tokio::time::sleep(cfg.pause).await;
+        }
+    }
+    let _ = sock.shutdown().await;
+    true
+}
+
+/// The 44-byte header of a 16-bit PCM WAV whose data chunk claims `data_len` bytes (hound
+/// only writes headers for samples it was given, so a claim is spelled out by hand).
+pub fn wav_header(sample_rate: u32, channels: u16, data_len: u32) -> Vec<u8> {
+    let block = channels * 2;
+    let mut h = Vec::with_capacity(44);
+    h.extend_from_slice(b"RIFF");
+    h.extend_from_slice(&data_len.saturating_add(36).to_le_bytes());
+    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(&16u32.to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    h.extend_from_slice(&channels.to_le_bytes());
+    h.extend_from_slice(&sample_rate.to_le_bytes());
+    h.extend_from_slice(&(sample_rate * block as u32).to_le_bytes());
+    h.extend_from_slice(&block.to_le_bytes());
+    h.extend_from_slice(&16u16.to_le_bytes());
+    h.extend_from_slice(b"data");
+    h.extend_from_slice(&data_len.to_le_bytes());
+    h
 }
 
 /// An in-memory 16-bit WAV of a 440 Hz tone with a DC offset, so no sample is exactly 0
