@@ -282,6 +282,7 @@ fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
                     end,
                     cursor: None,
                     pages: 0,
+                    cursors: Default::default(),
                     rows: Vec::new(),
                 }
             });
@@ -324,6 +325,8 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
     }
     s.list.api_mut().in_flight = None;
     s.status.retry = None;
+    let order = s.list.order;
+    let result = result.and_then(|page| follow_cursor(s.list.api_mut(), order, page));
     match result {
         Ok(page) => {
             s.connection = Connection::Connected;
@@ -339,7 +342,6 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
                 }
             }
             let was_empty = s.list.paging.is_empty();
-            let order = s.list.order;
             let api = s.list.api_mut();
             match order {
                 Order::OldestFirst => {
@@ -389,6 +391,18 @@ fn after_rows(s: &mut State, fx: &mut Vec<Effect>) {
     if s.detail.view.is_none() && s.detail.pending.is_none() && s.detail.debounce.is_none() {
         rebuild_view(s);
     }
+}
+
+/// Passes the page's cursor through its walk's guard: a cursor the walk followed before ends
+/// it with an error instead of asking for the same pages forever.
+fn follow_cursor(p: &mut Paging, order: Order, mut page: ConversationPage) -> Result<ConversationPage, ApiError> {
+    let cursors = match (order, p.slice.as_mut()) {
+        (Order::OldestFirst, _) => &mut p.cursors,
+        (Order::NewestFirst, Some(slice)) => &mut slice.cursors,
+        (Order::NewestFirst, None) => return Ok(page),
+    };
+    page.cursor = cursors.follow(page.cursor.take())?;
+    Ok(page)
 }
 
 /// One page of the newest-first slice: held back until the slice's cursor ends, then shown
