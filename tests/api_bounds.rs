@@ -63,11 +63,15 @@ async fn a_page_under_the_cap_is_read_and_one_over_it_is_refused() {
         .unwrap();
     assert_eq!(page.conversations.len(), 100);
 
-    let e = client(&s.url, Some("4096")).list_page(&ListQuery::default()).await.unwrap_err();
+    let e = client(&s.url, Some("4096"))
+        .list_page(&ListQuery::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::TooLarge);
     let h = e.headline();
     assert!(
-        h.contains("the server sent more than 4096 bytes for one page; not read further") && h.contains("max_page_bytes"),
+        h.contains("the server sent more than 4096 bytes for one page; not read further")
+            && h.contains("max_page_bytes"),
         "{h}"
     );
 }
@@ -80,7 +84,10 @@ async fn a_streamed_page_without_a_length_is_cut_at_the_cap() {
         chunks: Box::new((0..100).map(|_| vec![b' '; 10_000])),
     })
     .await;
-    let e = client(&s.url, Some("50000")).list_page(&ListQuery::default()).await.unwrap_err();
+    let e = client(&s.url, Some("50000"))
+        .list_page(&ListQuery::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::TooLarge, "{e}");
 }
 
@@ -96,7 +103,11 @@ async fn an_endless_body_ends_at_the_default_cap() {
         .unwrap();
     let e = c.list_page(&ListQuery::default()).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::TooLarge, "{e}");
-    assert!(e.headline().contains("more than 64 MB for one page"), "{}", e.headline());
+    assert!(
+        e.headline().contains("more than 64 MB for one page"),
+        "{}",
+        e.headline()
+    );
     assert!(started.elapsed() < Duration::from_secs(50));
 }
 
@@ -147,7 +158,8 @@ async fn a_server_that_never_answers_is_a_timeout() {
 async fn headers_then_silence_is_a_timeout_not_a_malformed_answer() {
     let s = serve(|_| {
         Reply::Stall(
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{\"conversations\":[".to_vec(),
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{\"conversations\":["
+                .to_vec(),
         )
     })
     .await;

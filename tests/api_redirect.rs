@@ -53,7 +53,10 @@ fn assert_not_followed(what: &str, red: &Server, rec: &Server, code: Option<i32>
         out.contains(&shown) && out.contains("not followed"),
         "{what}: the user is told where it pointed\n{out}"
     );
-    assert!(!out.contains("t0p"), "{what}: the Location's query is not echoed\n{out}");
+    assert!(
+        !out.contains("t0p"),
+        "{what}: the Location's query is not echoed\n{out}"
+    );
     assert!(!out.contains(KEY), "{what}: the key is never printed\n{out}");
 }
 
@@ -90,7 +93,11 @@ async fn cli_commands_follow_no_redirect() {
             let what = format!("{what} ({status})");
             assert_not_followed(&what, &red, &rec, code, &out);
             if what.starts_with("webhooks register") {
-                let post = red.requests().into_iter().find(|r| r.method == "POST").expect("the POST");
+                let post = red
+                    .requests()
+                    .into_iter()
+                    .find(|r| r.method == "POST")
+                    .expect("the POST");
                 assert!(!post.body.is_empty(), "the POST went to the configured host only");
             }
         }
@@ -192,7 +199,12 @@ async fn tui_requests_follow_no_redirect() {
             "{status_line}"
         );
         assert!(
-            state.list.api().failed.as_ref().is_some_and(|e| e.kind == ErrorKind::Redirected),
+            state
+                .list
+                .api()
+                .failed
+                .as_ref()
+                .is_some_and(|e| e.kind == ErrorKind::Redirected),
             "the list stops on it"
         );
 
@@ -220,7 +232,10 @@ async fn tui_requests_follow_no_redirect() {
             Msg::SaveDone { result: Err(e), .. } => assert!(e.contains(&shown), "{e}"),
             other => panic!("{other:?}"),
         }
-        let e = client.audio("CA1", AudioDirection::Combined, Some(1000)).await.unwrap_err();
+        let e = client
+            .audio("CA1", AudioDirection::Combined, Some(1000))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Redirected);
 
         // A live page (poll) and a by-id on the platform family go the same way.

@@ -136,7 +136,11 @@ async fn run_tui(s: &Server, order: Order) -> State {
         for e in fx.drain(..) {
             let _ = runner.spawn(e);
         }
-        assert!(s.hits() <= 40, "{order:?}: the list keeps asking ({} requests)", s.hits());
+        assert!(
+            s.hits() <= 40,
+            "{order:?}: the list keeps asking ({} requests)",
+            s.hits()
+        );
         match tokio::time::timeout(Duration::from_millis(1500), rx.recv()).await {
             Ok(Some(msg)) => fx = app::update(&mut state, msg),
             _ => return state, // quiet: nothing more is asked for
@@ -160,7 +164,10 @@ async fn the_tui_list_stops_on_a_repeated_cursor_in_both_orders() {
                 "{what}: the walk is stopped, not retried"
             );
             let screen = tui_support::render(&state);
-            assert!(screen.contains("the server repeated cursor"), "{what}: on screen\n{screen}");
+            assert!(
+                screen.contains("the server repeated cursor"),
+                "{what}: on screen\n{screen}"
+            );
             // Oldest first walks one cursor chain; newest first first narrows its slice once.
             let expected = cycle.expected().1 + usize::from(order == Order::NewestFirst);
             assert_eq!(s.hits(), expected, "{what}: requests");

@@ -360,7 +360,8 @@ impl Client {
                 q.append_pair(k, &v);
             }
         }
-        self.json_body(Method::GET, HostFamily::Runtime, url, None, "page").await
+        self.json_body(Method::GET, HostFamily::Runtime, url, None, "page")
+            .await
     }
 
     /// Walks every page of `query` with the opaque cursor.
@@ -450,7 +451,9 @@ impl Client {
         let cap = self.max_page_bytes;
         self.with_retries(url, || async move {
             let started = Instant::now();
-            let resp = self.try_send(&self.http, method, family, url, host, extra, body).await?;
+            let resp = self
+                .try_send(&self.http, method, family, url, host, extra, body)
+                .await?;
             read_json(resp, cap, family, host, started, what)
                 .await
                 .map_err(|err| Failure {

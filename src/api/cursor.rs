@@ -63,7 +63,8 @@ mod tests {
         let e = g.follow(Some("A".into())).unwrap_err();
         assert_eq!(e.kind, ErrorKind::CursorRepeated);
         assert!(
-            e.headline().starts_with("the server repeated cursor \"A\"; stopped after 3 pages"),
+            e.headline()
+                .starts_with("the server repeated cursor \"A\"; stopped after 3 pages"),
             "{}",
             e.headline()
         );
