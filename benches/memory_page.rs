@@ -157,6 +157,8 @@ fn tui_peak(base: &str, home: &Path, done: &str, settle: Duration) -> (f64, Stri
 }
 
 /// `callscope export` against `base`; returns (peak RSS in MB, exit code, last stderr line).
+// The child is reaped by wait4(2), which also reports its peak RSS.
+#[allow(clippy::zombie_processes)]
 fn export_peak(base: &str, home: &Path, extra_env: &[(&str, &str)]) -> (f64, i32, String) {
     let out = home.join("export.jsonl");
     let mut child = Command::new(env!("CARGO_BIN_EXE_callscope"))

@@ -654,7 +654,7 @@ async fn read_error_body(resp: &mut reqwest::Response) -> Vec<u8> {
 /// `64 MB` for whole mebibytes, else bytes.
 fn size_text(bytes: u64) -> String {
     const MB: u64 = 1024 * 1024;
-    if bytes >= MB && bytes % MB == 0 {
+    if bytes >= MB && bytes.is_multiple_of(MB) {
         format!("{} MB", bytes / MB)
     } else {
         format!("{bytes} bytes")
