@@ -893,6 +893,30 @@ mod tests {
     }
 
     #[test]
+    fn a_redirect_target_is_shown_without_secrets_or_escapes() {
+        let base = Url::parse("https://api.us-1.platform.polyai.app/v3/ws/p/conversations?limit=5").unwrap();
+        let loc = HeaderValue::from_bytes(b"https://user:pw@evil.example:8443/steal?token=abc#frag").unwrap();
+        assert_eq!(redirect_target(&base, Some(&loc)), "https://evil.example:8443/steal");
+        let relative = HeaderValue::from_static("/v4/other");
+        assert_eq!(
+            redirect_target(&base, Some(&relative)),
+            "https://api.us-1.platform.polyai.app/v4/other"
+        );
+        let hostile = HeaderValue::from_bytes(b"\xc2\x9b2J\xc2\x9d0;title\xc2\x9c\t://[not a url").unwrap();
+        let shown = redirect_target(&base, Some(&hostile));
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+        assert!(redirect_target(&base, None).contains("no Location"));
+    }
+
+    #[test]
+    fn sizes_and_durations_read_well() {
+        assert_eq!(size_text(64 * 1024 * 1024), "64 MB");
+        assert_eq!(size_text(4096), "4096 bytes");
+        assert_eq!(secs_text(Duration::from_millis(2500)), "2.5 s");
+        assert_eq!(secs_text(Duration::from_secs(30)), "30 s");
+    }
+
+    #[test]
     fn backoff_grows_and_is_capped() {
         let p = RetryPolicy::default();
         for a in 0..20 {
