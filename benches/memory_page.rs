@@ -116,16 +116,26 @@ fn tui_peak(base: &str, home: &Path, done: &str, settle: Duration) -> (f64, Stri
         .into_iter()
         .map(|(k, v)| format!("{k}='{v}'"))
         .collect();
-    let socket = format!("callscope-mem-{}", std::process::id());
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let socket = format!(
+        "callscope-mem-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    );
     // `exec`, so the pane's process is callscope itself.
     let cmd = format!("exec env {} '{bin}'", vars.join(" "));
     tmux(
         &socket,
         &["new-session", "-d", "-s", "m", "-x", "120", "-y", "40", &cmd],
     );
-    let pid: u32 = tmux(&socket, &["display-message", "-p", "-t", "m", "#{pane_pid}"])
-        .trim()
-        .parse()
+    let pid: u32 = (0..50)
+        .find_map(|_| {
+            let pid = tmux(&socket, &["display-message", "-p", "-t", "m", "#{pane_pid}"]);
+            pid.trim().parse().ok().or_else(|| {
+                std::thread::sleep(Duration::from_millis(100));
+                None
+            })
+        })
         .expect("the pane's pid");
     let deadline = Instant::now() + Duration::from_secs(180);
     let mut screen = String::new();
