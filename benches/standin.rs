@@ -105,7 +105,12 @@ fn main() {
             ..Default::default()
         };
         let key = s.api_key.clone();
-        let cfg = Config::resolve_with_file(&args, &|_| Some(key.clone()), FileConfig::default()).unwrap();
+        let cfg = Config::resolve_with_file(
+            &args,
+            &|k| (k == "POLYAI_API_KEY").then(|| key.clone()),
+            FileConfig::default(),
+        )
+        .unwrap();
         let client = Client::new(&cfg).unwrap();
         let (mut n, mut turns) = (0usize, 0usize);
         let t = Instant::now();

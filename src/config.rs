@@ -103,6 +103,8 @@ pub struct FileConfig {
     pub client_env: Option<String>,
     /// Path of a file holding the API key (the key itself never goes in this file).
     pub api_key_file: Option<PathBuf>,
+    /// Largest JSON answer (one list page) read from the API, in bytes [default: 64 MB].
+    pub max_page_bytes: Option<u64>,
     /// Key bindings: action name → key(s). Interpreted by the TUI.
     pub keys: toml::Table,
     /// Colours: interpreted by the TUI.
@@ -122,6 +124,9 @@ impl FileConfig {
         let cfg: FileConfig = toml::from_str(text)?;
         if let Some(env) = &cfg.client_env {
             check_client_env(env)?;
+        }
+        if cfg.max_page_bytes == Some(0) {
+            bail!("max_page_bytes must be more than 0 (default 67108864, 64 MB)");
         }
         Ok(cfg)
     }
@@ -183,8 +188,13 @@ pub struct Config {
     pub project_id: String,
     pub region: Option<Region>,
     pub client_env: String,
+    /// Largest JSON answer read from the API (`CALLSCOPE_MAX_PAGE_BYTES`, `max_page_bytes`).
+    pub max_page_bytes: u64,
     pub file: std::sync::Arc<FileConfig>,
 }
+
+/// A page bigger than this is refused unread: memory stays bounded whatever a server sends.
+pub const DEFAULT_MAX_PAGE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The environment, as a lookup function so tests need not touch the process's variables.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -251,6 +261,12 @@ impl Config {
             _ => None,
         };
         let client_env = file.client_env.clone().unwrap_or_else(|| "live".into());
+        let max_page_bytes = match env("CALLSCOPE_MAX_PAGE_BYTES") {
+            Some(v) => v.trim().parse::<u64>().ok().filter(|n| *n > 0).with_context(|| {
+                format!("CALLSCOPE_MAX_PAGE_BYTES must be a number of bytes, e.g. 134217728 (got {v:?})")
+            })?,
+            None => file.max_page_bytes.unwrap_or(DEFAULT_MAX_PAGE_BYTES),
+        };
         Ok(Config {
             api_key,
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -259,6 +275,7 @@ impl Config {
             project_id: project_id.unwrap_or_default(),
             region: region.or_else(|| Region::of_url(&base_url)),
             client_env,
+            max_page_bytes,
             file: std::sync::Arc::new(file),
         })
     }

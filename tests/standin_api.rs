@@ -166,7 +166,15 @@ async fn auth_and_host_family_errors_map_to_client_error_kinds() {
             ..Default::default()
         };
         let key = s.api_key.clone();
-        Client::new(&Config::resolve_with_file(&args, &|_| Some(key.clone()), FileConfig::default()).unwrap()).unwrap()
+        Client::new(
+            &Config::resolve_with_file(
+                &args,
+                &|k| (k == "POLYAI_API_KEY").then(|| key.clone()),
+                FileConfig::default(),
+            )
+            .unwrap(),
+        )
+        .unwrap()
     };
     let e = runtime_as_platform.conversation_via_agents(&id).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::WrongHost);

@@ -6,15 +6,17 @@
 //! so a UI can say "rate limited, waiting 3s".
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 
+use super::cursor::CursorGuard;
 use super::error::{ApiError, ErrorKind, HostFamily, parse_retry_after};
 use super::model::{Conversation, ConversationPage};
 use crate::config::{ApiKey, Config};
+use crate::sanitize::{sanitize_line, truncate};
 
 /// Parameters of `GET /v3/{account}/{project}/conversations` (design.md §3).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -177,6 +179,29 @@ fn jitter_fraction() -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// How long a request may take; tests shorten them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// Longest silence while waiting for headers or between body chunks.
+    pub read: Duration,
+    /// A whole JSON request (recordings stream without this limit).
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(30),
+            total: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Error bodies only feed a one-line message: more than this is not read.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
 /// Cheap to clone: one connection pool shared by all clones.
 #[derive(Clone)]
 pub struct Client {
@@ -190,6 +215,7 @@ pub struct Client {
     project_id: String,
     retry: RetryPolicy,
     observer: Option<RetryObserver>,
+    max_page_bytes: u64,
 }
 
 impl std::fmt::Debug for Client {
@@ -218,27 +244,36 @@ fn parse_base(url: &str, what: &str) -> anyhow::Result<Url> {
     Ok(u)
 }
 
+/// The JSON pool and the streaming pool. Neither follows redirects: reqwest would carry the
+/// custom `x-api-key` header to whatever host a 3xx names (it strips only `Authorization`),
+/// and a 307 would replay a POST body there.
+fn http_clients(t: &Timeouts) -> reqwest::Result<(reqwest::Client, reqwest::Client)> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        reqwest::header::USER_AGENT,
+        HeaderValue::from_static(concat!("callscope/", env!("CARGO_PKG_VERSION"))),
+    );
+    let build = |total: Option<Duration>| {
+        let mut b = reqwest::Client::builder()
+            .default_headers(headers.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(t.connect)
+            .read_timeout(t.read)
+            .pool_idle_timeout(Duration::from_secs(60));
+        if let Some(total) = total {
+            b = b.timeout(total);
+        }
+        b.build()
+    };
+    Ok((build(Some(t.total))?, build(None)?))
+}
+
 impl Client {
     pub fn new(cfg: &Config) -> anyhow::Result<Self> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            reqwest::header::USER_AGENT,
-            HeaderValue::from_static(concat!("callscope/", env!("CARGO_PKG_VERSION"))),
-        );
-        let build = |total: Option<Duration>| {
-            let mut b = reqwest::Client::builder()
-                .default_headers(headers.clone())
-                .connect_timeout(Duration::from_secs(10))
-                .read_timeout(Duration::from_secs(30))
-                .pool_idle_timeout(Duration::from_secs(60));
-            if let Some(t) = total {
-                b = b.timeout(t);
-            }
-            b.build()
-        };
+        let (http, streaming) = http_clients(&Timeouts::default())?;
         Ok(Client {
-            http: build(Some(Duration::from_secs(60)))?,
-            streaming: build(None)?,
+            http,
+            streaming,
             key: cfg.api_key.clone(),
             base_url: parse_base(&cfg.base_url, "POLYAI_BASE_URL")?,
             platform_url: parse_base(&cfg.platform_url, "POLYAI_PLATFORM_URL")?,
@@ -246,7 +281,14 @@ impl Client {
             project_id: cfg.project_id.clone(),
             retry: RetryPolicy::default(),
             observer: None,
+            max_page_bytes: cfg.max_page_bytes.max(1),
         })
+    }
+
+    /// Replaces the timeouts (a new connection pool).
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> anyhow::Result<Self> {
+        (self.http, self.streaming) = http_clients(&timeouts)?;
+        Ok(self)
     }
 
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
@@ -305,6 +347,12 @@ impl Client {
 
     /// One page decoded as `T` (e.g. a page of raw JSON values for a lossless export).
     pub async fn list_page_as<T: serde::de::DeserializeOwned>(&self, query: &ListQuery) -> Result<T, ApiError> {
+        self.list_page_raw(query).await?.parse()
+    }
+
+    /// One page's body, read (at most `max_page_bytes`) but not decoded, so the caller can
+    /// decode it borrowing from the bytes instead of copying them.
+    pub async fn list_page_raw(&self, query: &ListQuery) -> Result<JsonBody, ApiError> {
         let mut url = self.conversations_url(&[]);
         {
             let mut q = url.query_pairs_mut();
@@ -312,7 +360,8 @@ impl Client {
                 q.append_pair(k, &v);
             }
         }
-        self.get_json(HostFamily::Runtime, url).await
+        self.json_body(Method::GET, HostFamily::Runtime, url, None, "page")
+            .await
     }
 
     /// Walks every page of `query` with the opaque cursor.
@@ -320,6 +369,7 @@ impl Client {
         Pager {
             client: self.clone(),
             query,
+            guard: CursorGuard::default(),
             done: false,
         }
     }
@@ -372,14 +422,47 @@ impl Client {
         body: Option<&serde_json::Value>,
     ) -> Result<T, ApiError> {
         let body = body.map(|b| serde_json::to_vec(b).expect("JSON values serialize"));
-        let resp = self
-            .send(&self.http, method, family, url, HeaderMap::new(), body)
-            .await?;
-        decode_json(resp, family).await
+        self.json_body(method, family, url, body, "answer").await?.parse()
+    }
+
+    /// A request whose answer has no body to decode (`DELETE` answers 204).
+    pub async fn request_empty(&self, method: Method, family: HostFamily, url: Url) -> Result<(), ApiError> {
+        self.send(&self.http, method, family, url, HeaderMap::new(), None)
+            .await
+            .map(drop)
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, family: HostFamily, url: Url) -> Result<T, ApiError> {
         self.request_json(Method::GET, family, url, None).await
+    }
+
+    /// Sends with retries and reads the whole JSON body (bounded), retrying a body that
+    /// stalls or breaks off when the request is a `GET`.
+    async fn json_body(
+        &self,
+        method: Method,
+        family: HostFamily,
+        url: Url,
+        body: Option<Vec<u8>>,
+        what: &'static str,
+    ) -> Result<JsonBody, ApiError> {
+        let host = host_of(&url);
+        let (method, url, host, extra, body) = (&method, &url, host.as_str(), &HeaderMap::new(), body.as_deref());
+        let cap = self.max_page_bytes;
+        self.with_retries(url, || async move {
+            let started = Instant::now();
+            let resp = self
+                .try_send(&self.http, method, family, url, host, extra, body)
+                .await?;
+            read_json(resp, cap, family, host, started, what)
+                .await
+                .map_err(|err| Failure {
+                    retryable: *method == Method::GET,
+                    err,
+                    retry_after: None,
+                })
+        })
+        .await
     }
 
     /// Sends with retries; returns the first success (2xx) or the final error.
@@ -392,48 +475,30 @@ impl Client {
         extra: HeaderMap,
         body: Option<Vec<u8>>,
     ) -> Result<reqwest::Response, ApiError> {
-        let host =
-            url.host_str().unwrap_or_default().to_string() + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let host = host_of(&url);
+        let (method, url, host, extra, body) = (&method, &url, host.as_str(), &extra, body.as_deref());
+        self.with_retries(url, || self.try_send(http, method, family, url, host, extra, body))
+            .await
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the retries run out; each wait
+    /// is reported to the observer.
+    async fn with_retries<T, F, Fut>(&self, url: &Url, mut attempt_once: F) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Failure>>,
+    {
         let mut attempt = 0;
         loop {
-            let mut req = http.request(method.clone(), url.clone()).headers(extra.clone());
-            if let Some(k) = &self.key {
-                let mut v = HeaderValue::from_str(k.expose()).map_err(|_| {
-                    ApiError::transport(
-                        ErrorKind::Unauthorized,
-                        "the API key contains characters that cannot go in a header",
-                        family,
-                        &host,
-                    )
-                })?;
-                v.set_sensitive(true);
-                req = req.header("x-api-key", v);
-            }
-            if let Some(b) = &body {
-                req = req
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(b.clone());
-            }
-            let outcome = match req.send().await {
-                Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp) => {
-                    let status = resp.status();
-                    let retry_after = resp
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, Utc::now()));
-                    let cid = correlation_id(resp.headers());
-                    let body = resp.bytes().await.unwrap_or_default();
-                    (
-                        ApiError::from_response(status.as_u16(), &body, cid, family, &host),
-                        retry_after,
-                    )
-                }
-                Err(e) => (transport_error(&e, family, &host), None),
+            let Failure {
+                err,
+                retry_after,
+                retryable,
+            } = match attempt_once().await {
+                Ok(v) => return Ok(v),
+                Err(f) => f,
             };
-            let (err, retry_after) = outcome;
-            if !err.is_transient() || attempt >= self.retry.max_retries {
+            if !retryable || !err.is_transient() || attempt >= self.retry.max_retries {
                 return Err(err);
             }
             let wait = match (err.kind.clone(), retry_after) {
@@ -456,6 +521,260 @@ impl Client {
             attempt += 1;
         }
     }
+
+    /// One attempt: the 2xx response, or the error a non-2xx answer (read at most
+    /// [`MAX_ERROR_BODY`]) or the transport makes.
+    #[allow(clippy::too_many_arguments)]
+    async fn try_send(
+        &self,
+        http: &reqwest::Client,
+        method: &Method,
+        family: HostFamily,
+        url: &Url,
+        host: &str,
+        extra: &HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<reqwest::Response, Failure> {
+        let started = Instant::now();
+        let mut req = http.request(method.clone(), url.clone()).headers(extra.clone());
+        if let Some(k) = &self.key {
+            let mut v = HeaderValue::from_str(k.expose()).map_err(|_| {
+                Failure::from(ApiError::transport(
+                    ErrorKind::Unauthorized,
+                    "the API key contains characters that cannot go in a header",
+                    family,
+                    host,
+                ))
+            })?;
+            v.set_sensitive(true);
+            req = req.header("x-api-key", v);
+        }
+        if let Some(b) = body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b.to_vec());
+        }
+        let mut resp = match req.send().await {
+            Ok(resp) if resp.status().is_success() => return Ok(resp),
+            Ok(resp) => resp,
+            Err(e) => return Err(transport_error(&e, family, host, started).into()),
+        };
+        let status = resp.status();
+        let cid = correlation_id(resp.headers());
+        if status.is_redirection() {
+            let target = redirect_target(url, resp.headers().get(reqwest::header::LOCATION));
+            let var = match family {
+                HostFamily::Runtime => "POLYAI_BASE_URL",
+                HostFamily::Platform => "POLYAI_PLATFORM_URL",
+            };
+            return Err(ApiError {
+                kind: ErrorKind::Redirected,
+                status: Some(status.as_u16()),
+                code: None,
+                message: format!(
+                    "the API redirected to {target} (HTTP {}); not followed — set {var} to the final host",
+                    status.as_u16()
+                ),
+                correlation_id: cid,
+                family,
+                host: host.to_string(),
+            }
+            .into());
+        }
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, Utc::now()));
+        let body = read_error_body(&mut resp).await;
+        Err(Failure {
+            err: ApiError::from_response(status.as_u16(), &body, cid, family, host),
+            retry_after,
+            retryable: true,
+        })
+    }
+}
+
+/// Why one attempt failed, and whether another may be made.
+struct Failure {
+    err: ApiError,
+    /// The server's `Retry-After`.
+    retry_after: Option<Duration>,
+    /// `false` when a retry could repeat what the server already did (a `POST` whose answer
+    /// broke off).
+    retryable: bool,
+}
+
+impl From<ApiError> for Failure {
+    fn from(err: ApiError) -> Self {
+        Failure {
+            err,
+            retry_after: None,
+            retryable: true,
+        }
+    }
+}
+
+/// `host[:port]` of a URL, for error messages.
+fn host_of(url: &Url) -> String {
+    url.host_str().unwrap_or_default().to_string() + &url.port().map(|p| format!(":{p}")).unwrap_or_default()
+}
+
+/// Where a 3xx pointed, fit to show: resolved against the request, without credentials,
+/// query or fragment (they may carry tokens), sanitized and cut short.
+fn redirect_target(request: &Url, location: Option<&HeaderValue>) -> String {
+    let Some(raw) = location.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()) else {
+        return "an unnamed location (no Location header)".into();
+    };
+    let shown = match request.join(raw.trim()) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => raw,
+    };
+    truncate(&sanitize_line(&shown), 200)
+}
+
+/// An error body, read up to [`MAX_ERROR_BODY`] (the rest is dropped with the connection).
+async fn read_error_body(resp: &mut reqwest::Response) -> Vec<u8> {
+    let mut buf = Vec::new();
+    while buf.len() < MAX_ERROR_BODY {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk[..chunk.len().min(MAX_ERROR_BODY - buf.len())]),
+            _ => break,
+        }
+    }
+    buf
+}
+
+/// `64 MB` for whole mebibytes, else bytes.
+fn size_text(bytes: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    if bytes >= MB && bytes.is_multiple_of(MB) {
+        format!("{} MB", bytes / MB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// `2.5 s` under ten seconds, else whole seconds.
+fn secs_text(d: Duration) -> String {
+    if d < Duration::from_secs(10) {
+        format!("{:.1} s", d.as_secs_f64())
+    } else {
+        format!("{} s", d.as_secs())
+    }
+}
+
+/// Reads a 2xx JSON body in chunks, refusing it once it passes `cap` bytes (or says it will).
+async fn read_json(
+    mut resp: reqwest::Response,
+    cap: u64,
+    family: HostFamily,
+    host: &str,
+    started: Instant,
+    what: &str,
+) -> Result<JsonBody, ApiError> {
+    let cid = correlation_id(resp.headers());
+    let too_large = || {
+        let mut e = ApiError::transport(
+            ErrorKind::TooLarge,
+            format!(
+                "the server sent more than {} for one {what}; not read further — raise max_page_bytes in the config file (or CALLSCOPE_MAX_PAGE_BYTES) if such pages are expected",
+                size_text(cap)
+            ),
+            family,
+            host,
+        );
+        e.correlation_id = cid.clone();
+        e
+    };
+    let claimed = resp.content_length();
+    if claimed.is_some_and(|n| n > cap) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(claimed.unwrap_or(0).min(cap) as usize);
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if (bytes.len() + chunk.len()) as u64 > cap {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) if e.is_timeout() => {
+                tracing::debug!("body read timed out: {e}");
+                let mut err = ApiError::transport(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no answer within {} (the answer stalled after {} bytes)",
+                        secs_text(started.elapsed()),
+                        bytes.len()
+                    ),
+                    family,
+                    host,
+                );
+                err.correlation_id = cid.clone();
+                return Err(err);
+            }
+            Err(e) => {
+                let mut err = ApiError::transport(
+                    ErrorKind::Network,
+                    format!("the answer broke off after {} bytes: {}", bytes.len(), error_chain(&e)),
+                    family,
+                    host,
+                );
+                err.correlation_id = cid.clone();
+                return Err(err);
+            }
+        }
+    }
+    Ok(JsonBody {
+        bytes,
+        correlation_id: cid,
+        family,
+        host: host.to_string(),
+    })
+}
+
+/// A 2xx JSON body, read whole but not decoded.
+#[derive(Debug)]
+pub struct JsonBody {
+    bytes: Vec<u8>,
+    correlation_id: Option<String>,
+    family: HostFamily,
+    host: String,
+}
+
+impl JsonBody {
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Decodes the body; `T` may borrow from it (e.g. `&RawValue` records).
+    pub fn parse<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.bytes).map_err(|e| {
+            let body = &self.bytes;
+            let preview: String = String::from_utf8_lossy(&body[..body.len().min(120)])
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect();
+            let mut err = ApiError::transport(
+                ErrorKind::Malformed,
+                format!("{e} (body starts {preview:?})"),
+                self.family,
+                &self.host,
+            );
+            err.correlation_id = self.correlation_id.clone();
+            err.status = Some(StatusCode::OK.as_u16());
+            err
+        })
+    }
 }
 
 fn correlation_id(h: &HeaderMap) -> Option<String> {
@@ -464,76 +783,63 @@ fn correlation_id(h: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-fn transport_error(e: &reqwest::Error, family: HostFamily, host: &str) -> ApiError {
-    let kind = if e.is_timeout() {
-        ErrorKind::Timeout
-    } else {
-        ErrorKind::Network
-    };
-    // reqwest's Display includes the URL, which never holds the key, but keep it short.
+fn transport_error(e: &reqwest::Error, family: HostFamily, host: &str, started: Instant) -> ApiError {
+    if e.is_timeout() {
+        tracing::debug!("request timed out: {}", error_chain(e));
+        return ApiError::transport(
+            ErrorKind::Timeout,
+            format!("no answer within {}", secs_text(started.elapsed())),
+            family,
+            host,
+        );
+    }
+    // reqwest's Display includes the URL, which never holds the key.
+    ApiError::transport(ErrorKind::Network, error_chain(e), family, host)
+}
+
+/// An error with its sources, `outer: inner: innermost`.
+fn error_chain(e: &reqwest::Error) -> String {
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
         msg = format!("{msg}: {s}");
         src = s.source();
     }
-    ApiError::transport(kind, msg, family, host)
+    msg
 }
 
-async fn decode_json<T: serde::de::DeserializeOwned>(
-    resp: reqwest::Response,
-    family: HostFamily,
-) -> Result<T, ApiError> {
-    let host = resp.url().host_str().unwrap_or_default().to_string();
-    let cid = correlation_id(resp.headers());
-    let body = resp.bytes().await.map_err(|e| {
-        ApiError::transport(
-            ErrorKind::Malformed,
-            format!("the answer broke off: {e}"),
-            family,
-            &host,
-        )
-    })?;
-    serde_json::from_slice(&body).map_err(|e| {
-        let preview: String = String::from_utf8_lossy(&body[..body.len().min(120)])
-            .chars()
-            .filter(|c| !c.is_control())
-            .collect();
-        let mut err = ApiError::transport(
-            ErrorKind::Malformed,
-            format!("{e} (body starts {preview:?})"),
-            family,
-            &host,
-        );
-        err.correlation_id = cid;
-        err.status = Some(StatusCode::OK.as_u16());
-        err
-    })
-}
-
-/// Walks pages with the cursor; stops after the page whose cursor is null.
+/// Walks pages with the cursor; stops after the page whose cursor is null, and with an
+/// error when the server hands out a cursor it gave before.
 pub struct Pager {
     client: Client,
     query: ListQuery,
+    guard: CursorGuard,
     done: bool,
 }
 
 impl Pager {
     /// The next page, or `None` after the last one. An error ends the walk (the cursor is
-    /// kept, so calling again retries the same page).
+    /// kept, so calling again retries the same page), except a repeated cursor, which ends it
+    /// for good.
     pub async fn next_page(&mut self) -> Option<Result<ConversationPage, ApiError>> {
         if self.done {
             return None;
         }
         match self.client.list_page(&self.query).await {
-            Ok(page) => {
-                match &page.cursor {
-                    Some(c) if Some(c) != self.query.cursor.as_ref() => self.query.cursor = Some(c.clone()),
-                    // No cursor, or the same one again (a server bug that would loop forever).
-                    _ => self.done = true,
+            Ok(page) => Some(match self.guard.follow(page.cursor.clone()) {
+                Ok(Some(next)) => {
+                    self.query.cursor = Some(next);
+                    Ok(page)
                 }
-                Some(Ok(page))
-            }
+                Ok(None) => {
+                    self.done = true;
+                    Ok(page)
+                }
+                Err(e) => {
+                    self.done = true;
+                    Err(e)
+                }
+            }),
             Err(e) => Some(Err(e)),
         }
     }
@@ -584,6 +890,30 @@ mod tests {
             c.conversations_url(&["a/b?c"]).as_str(),
             "http://127.0.0.1:9/prefix/v3/ws-1/P%201/conversations/a%2Fb%3Fc"
         );
+    }
+
+    #[test]
+    fn a_redirect_target_is_shown_without_secrets_or_escapes() {
+        let base = Url::parse("https://api.us-1.platform.polyai.app/v3/ws/p/conversations?limit=5").unwrap();
+        let loc = HeaderValue::from_bytes(b"https://user:pw@evil.example:8443/steal?token=abc#frag").unwrap();
+        assert_eq!(redirect_target(&base, Some(&loc)), "https://evil.example:8443/steal");
+        let relative = HeaderValue::from_static("/v4/other");
+        assert_eq!(
+            redirect_target(&base, Some(&relative)),
+            "https://api.us-1.platform.polyai.app/v4/other"
+        );
+        let hostile = HeaderValue::from_bytes(b"\xc2\x9b2J\xc2\x9d0;title\xc2\x9c\t://[not a url").unwrap();
+        let shown = redirect_target(&base, Some(&hostile));
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+        assert!(redirect_target(&base, None).contains("no Location"));
+    }
+
+    #[test]
+    fn sizes_and_durations_read_well() {
+        assert_eq!(size_text(64 * 1024 * 1024), "64 MB");
+        assert_eq!(size_text(4096), "4096 bytes");
+        assert_eq!(secs_text(Duration::from_millis(2500)), "2.5 s");
+        assert_eq!(secs_text(Duration::from_secs(30)), "30 s");
     }
 
     #[test]

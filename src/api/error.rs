@@ -36,6 +36,12 @@ pub enum ErrorKind {
     Timeout,
     /// An answer that is not the expected JSON (or a broken body).
     Malformed,
+    /// A 3xx: not followed, so the key never goes to a host other than the configured one.
+    Redirected,
+    /// A JSON answer bigger than `max_page_bytes`: not read further.
+    TooLarge,
+    /// A cursor walk was handed a cursor it had already followed: stopped, not looped.
+    CursorRepeated,
     /// Any other status.
     Other,
 }
@@ -171,13 +177,26 @@ impl ApiError {
             (ErrorKind::Network, _) => format!("Cannot reach {}: check the base URL and region (us, uk, euw) and your network.", self.host),
             (ErrorKind::Timeout, _) => format!("{} did not answer in time; retried with backoff. Check your network or try again.", self.host),
             (ErrorKind::Malformed, _) => "The server's answer was not the expected JSON; is the base URL really a PolyAI API host?".into(),
+            (ErrorKind::Redirected, _) => "callscope follows no redirects, so the API key only ever goes to the configured host. If the new host is the right one, configure it directly.".into(),
+            (ErrorKind::TooLarge, _) => "Pages are read into memory, so their size is capped. A smaller page size (--page-size) or time window gives smaller pages.".into(),
+            (ErrorKind::CursorRepeated, _) => "The API's pagination went round in a circle, so the walk was stopped instead of running forever. Try a narrower time window; report it to PolyAI if it persists.".into(),
             (ErrorKind::Other, _) => "Unexpected answer from the API.".into(),
         }
+    }
+
+    /// Whether `message` is callscope's own account of what happened (not the server's words):
+    /// then it leads the headline.
+    fn message_is_ours(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Redirected | ErrorKind::TooLarge | ErrorKind::CursorRepeated | ErrorKind::Timeout
+        ) && !self.message.is_empty()
     }
 
     /// A one-line summary for status bars: `401 Unauthorized — <diagnosis>`.
     pub fn headline(&self) -> String {
         let what = match (self.status, &self.kind) {
+            _ if self.message_is_ours() => self.message.clone(),
             (Some(s), _) => format!("{s} {}", reason_phrase(s)),
             (None, ErrorKind::Timeout) => "timeout".into(),
             (None, ErrorKind::Malformed) => "malformed answer".into(),
@@ -212,7 +231,7 @@ fn shown(s: &str) -> String {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", shown(&self.headline()))?;
-        if !self.message.is_empty() {
+        if !self.message.is_empty() && !self.message_is_ours() {
             write!(f, "\n  server said: {}", shown(&self.message))?;
         }
         if let Some(code) = &self.code {

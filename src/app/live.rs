@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::api::{ApiError, Conversation, ConversationPage};
+use crate::api::{ApiError, Conversation, ConversationPage, CursorGuard};
 use crate::sanitize::sanitize_line;
 
 use super::msg::{Effect, Msg, RequestId};
@@ -38,6 +38,8 @@ pub struct PollWalk {
     pub req: RequestId,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
+    /// The cursors this walk has followed.
+    pub cursors: CursorGuard,
 }
 
 /// Live bookkeeping of the list.
@@ -290,12 +292,24 @@ pub(super) fn on_poll_due(s: &mut State, fx: &mut Vec<Effect>) {
     if start >= end {
         return;
     }
-    request_poll(s, start, end, None, fx);
+    request_poll(s, start, end, None, CursorGuard::default(), fx);
 }
 
-fn request_poll(s: &mut State, start: DateTime<Utc>, end: DateTime<Utc>, cursor: Option<String>, fx: &mut Vec<Effect>) {
+fn request_poll(
+    s: &mut State,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    cursor: Option<String>,
+    cursors: CursorGuard,
+    fx: &mut Vec<Effect>,
+) {
     let req = s.take_req();
-    s.live.poll = Some(PollWalk { req, start, end });
+    s.live.poll = Some(PollWalk {
+        req,
+        start,
+        end,
+        cursors,
+    });
     fx.push(Effect::FetchPoll {
         req,
         query: s.list_query(start, end, cursor),
@@ -308,9 +322,13 @@ pub(super) fn on_poll_page(
     result: Result<ConversationPage, ApiError>,
     fx: &mut Vec<Effect>,
 ) {
-    let Some(walk) = s.live.poll.take_if(|w| w.req == req) else {
+    let Some(mut walk) = s.live.poll.take_if(|w| w.req == req) else {
         return;
     };
+    let result = result.and_then(|mut page| {
+        page.cursor = walk.cursors.follow(page.cursor.take())?;
+        Ok(page)
+    });
     match result {
         Ok(page) => {
             // Ascending: each one goes on top of the previous (newest first).
@@ -321,7 +339,7 @@ pub(super) fn on_poll_page(
                 }
             }
             if page.cursor.is_some() {
-                request_poll(s, walk.start, walk.end, page.cursor, fx);
+                request_poll(s, walk.start, walk.end, page.cursor, walk.cursors, fx);
             }
         }
         Err(e) => {

@@ -10,7 +10,7 @@ use std::hash::Hasher;
 
 use chrono::{DateTime, Utc};
 
-use crate::api::{ApiError, Conversation};
+use crate::api::{ApiError, Conversation, CursorGuard};
 use crate::sanitize::sanitize_line;
 use crate::store::{ListCursor, ListRow};
 
@@ -72,6 +72,8 @@ pub struct Slice {
     pub end: DateTime<Utc>,
     pub cursor: Option<String>,
     pub pages: u32,
+    /// The cursors this slice's walk has followed.
+    pub cursors: CursorGuard,
     /// In server order (ascending).
     pub rows: Vec<Row>,
 }
@@ -181,6 +183,8 @@ pub struct Paging {
     /// Sequence number of `rows[0]`.
     base: i64,
     pub cursor: Option<String>,
+    /// Oldest first: the cursors the walk has followed (a repeat stops it with an error).
+    pub cursors: CursorGuard,
     /// The server said there are no more pages (`cursor: null`).
     pub end: bool,
     /// The one page request in flight.

@@ -214,9 +214,17 @@ pub fn cache(s: &State, conversations: &[Conversation], fx: &mut Vec<Effect>) {
     if s.review.unavailable.is_some() || conversations.is_empty() {
         return;
     }
+    cache_owned(s, conversations.to_vec(), fx);
+}
+
+/// [`cache`] for conversations the caller no longer needs: moved, not copied.
+pub fn cache_owned(s: &State, conversations: Vec<Conversation>, fx: &mut Vec<Effect>) {
+    if s.review.unavailable.is_some() || conversations.is_empty() {
+        return;
+    }
     fx.push(Effect::Store(StoreRequest::Cache {
         origin: origin(s),
-        conversations: conversations.to_vec(),
+        conversations,
     }));
 }
 

@@ -20,7 +20,8 @@ use super::rating;
 use super::review;
 use super::review::StoreRequest;
 use super::state::{
-    ChannelFilter, Connection, Input, InputKind, ListSearch, Overlay, PAGE_LIMIT, Pane, State, TimeWindow,
+    ChannelFilter, Connection, ConversationCache, Input, InputKind, ListSearch, Overlay, PAGE_LIMIT, Pane, State,
+    TimeWindow,
 };
 use super::transcript::{self, build};
 
@@ -292,6 +293,7 @@ fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
                     end,
                     cursor: None,
                     pages: 0,
+                    cursors: Default::default(),
                     rows: Vec::new(),
                 }
             });
@@ -334,22 +336,21 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
     }
     s.list.api_mut().in_flight = None;
     s.status.retry = None;
+    let order = s.list.order;
+    let result = result.and_then(|page| follow_cursor(s.list.api_mut(), order, page));
     match result {
         Ok(page) => {
             s.connection = Connection::Connected;
             s.status.error = None;
-            // Under a filter the store already cached the whole page (and judged it).
-            if s.effective_filter().is_empty() {
-                review::cache(s, &page.conversations, fx);
-            }
-            for c in &page.conversations {
+            // Only the last CAPACITY would stay in the detail cache: copy no more than those.
+            let keep = page.conversations.len().saturating_sub(ConversationCache::CAPACITY);
+            for c in &page.conversations[keep..] {
                 // The list's copy is enough for the detail pane when it has its turns.
                 if !c.turns.is_empty() || c.num_turns.unwrap_or(0) == 0 {
                     s.detail.cache.insert(c.clone());
                 }
             }
             let was_empty = s.list.paging.is_empty();
-            let order = s.list.order;
             let api = s.list.api_mut();
             match order {
                 Order::OldestFirst => {
@@ -357,7 +358,12 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
                     api.end = page.cursor.is_none();
                     api.cursor = page.cursor;
                 }
-                Order::NewestFirst => on_slice_page(api, page),
+                Order::NewestFirst => on_slice_page(api, &page),
+            }
+            // Under a filter the store already cached the whole page (and judged it). The page
+            // itself goes to the store: no second copy of a big page is held.
+            if s.effective_filter().is_empty() {
+                review::cache_owned(s, page.conversations, fx);
             }
             if s.list.incoming.is_some() && !swap_when_ready(s, fx) {
                 maybe_more(s, fx);
@@ -401,9 +407,21 @@ fn after_rows(s: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
+/// Passes the page's cursor through its walk's guard: a cursor the walk followed before ends
+/// it with an error instead of asking for the same pages forever.
+fn follow_cursor(p: &mut Paging, order: Order, mut page: ConversationPage) -> Result<ConversationPage, ApiError> {
+    let cursors = match (order, p.slice.as_mut()) {
+        (Order::OldestFirst, _) => &mut p.cursors,
+        (Order::NewestFirst, Some(slice)) => &mut slice.cursors,
+        (Order::NewestFirst, None) => return Ok(page),
+    };
+    page.cursor = cursors.follow(page.cursor.take())?;
+    Ok(page)
+}
+
 /// One page of the newest-first slice: held back until the slice's cursor ends, then shown
 /// newest first; the next slice ends where this one started.
-fn on_slice_page(p: &mut Paging, page: ConversationPage) {
+fn on_slice_page(p: &mut Paging, page: &ConversationPage) {
     let nothing_shown = p.is_empty();
     let Some(slice) = p.slice.as_mut() else {
         return;
@@ -424,7 +442,7 @@ fn on_slice_page(p: &mut Paging, page: ConversationPage) {
         return;
     }
     slice.rows.extend(page.conversations.iter().map(Row::from_conversation));
-    slice.cursor = page.cursor;
+    slice.cursor = page.cursor.clone();
     if slice.cursor.is_some() {
         return;
     }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::api::{Client, ListQuery};
+use crate::api::{Client, CursorGuard, ListQuery};
 use crate::config::{Config, ConnectionArgs, process_env};
 pub use format::Format;
 
@@ -77,11 +77,12 @@ pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
     crate::api::model::parse_time(s).ok_or_else(|| format!("{s:?} is not an RFC 3339 time like 2026-11-27T09:00:00Z"))
 }
 
-/// A page kept as raw JSON values, so JSONL passes through unchanged.
+/// A page kept as raw JSON values borrowed from the body, so JSONL passes through unchanged
+/// and the page is held once.
 #[derive(Deserialize)]
-struct RawPage {
-    #[serde(default)]
-    conversations: Option<Vec<Box<RawValue>>>,
+struct RawPage<'a> {
+    #[serde(default, borrow)]
+    conversations: Option<Vec<&'a RawValue>>,
     #[serde(default)]
     cursor: Option<String>,
 }
@@ -255,13 +256,15 @@ pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut imp
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     format::write_header(out, args.format)?;
+    let mut cursors = CursorGuard::default();
     loop {
-        let page: RawPage = client.list_page_as(&query).await?;
+        let body = client.list_page_raw(&query).await?;
+        let page: RawPage = body.parse()?;
         summary.pages += 1;
         for raw in page.conversations.unwrap_or_default() {
             match args.format {
                 // Passed through as sent: no need to parse it at all.
-                Format::Jsonl => format::write_raw(out, &raw)?,
+                Format::Jsonl => format::write_raw(out, raw)?,
                 f => format::write_parsed(out, f, &serde_json::from_str(raw.get()).unwrap_or_default())?,
             }
             summary.conversations += 1;
@@ -272,9 +275,9 @@ pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut imp
             }
         }
         progress.update(summary.conversations, audio.as_ref().map(|a| a.counts()), false);
-        match page.cursor.filter(|c| !c.is_empty()) {
-            Some(c) if Some(&c) != query.cursor.as_ref() => query.cursor = Some(c),
-            _ => break,
+        match cursors.follow(page.cursor)? {
+            Some(c) => query.cursor = Some(c),
+            None => break,
         }
     }
     out.flush()?;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::receiver::{ReceiverConfig, receiver};
 use super::signature::SigningSecret;
-use crate::api::{ApiError, Client, ErrorKind, HostFamily};
+use crate::api::{ApiError, Client, HostFamily};
 use crate::config::{Config, ConnectionArgs, process_env};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -154,10 +154,13 @@ async fn list(a: ConnOnly) -> Result<i32> {
 }
 
 async fn delete(a: WithId) -> Result<i32> {
-    let (cfg, client) = connect(&a.conn)?;
+    let (_cfg, client) = connect(&a.conn)?;
     check_id(&a.id)?;
     let url = client.url(HostFamily::Platform, &["v1", "webhook-endpoints", &a.id]);
-    delete_no_body(&cfg, url).await.map_err(explain)?;
+    client
+        .request_empty(Method::DELETE, HostFamily::Platform, url)
+        .await
+        .map_err(explain)?;
     crate::outln!("deleted webhook endpoint {}", a.id);
     Ok(0)
 }
@@ -231,47 +234,6 @@ fn write_private(path: &Path, secret: &str) -> Result<()> {
     writeln!(f, "{secret}").with_context(cannot)?;
     f.commit().with_context(cannot)?;
     Ok(())
-}
-
-/// `DELETE` answers 204 with no body, which `Client::request_json` cannot decode.
-async fn delete_no_body(cfg: &Config, url: reqwest::Url) -> Result<(), ApiError> {
-    let host =
-        url.host_str().unwrap_or_default().to_string() + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    let fail = |kind, msg: String| ApiError::transport(kind, msg, HostFamily::Platform, &host);
-    let key = cfg
-        .api_key
-        .as_ref()
-        .ok_or_else(|| fail(ErrorKind::Unauthorized, "no API key".into()))?;
-    let mut value = reqwest::header::HeaderValue::from_str(key.expose()).map_err(|_| {
-        fail(
-            ErrorKind::Unauthorized,
-            "the API key contains characters that cannot go in a header".into(),
-        )
-    })?;
-    value.set_sensitive(true);
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| fail(ErrorKind::Network, e.to_string()))?;
-    let resp = http.delete(url).header("x-api-key", value).send().await.map_err(|e| {
-        let kind = if e.is_timeout() {
-            ErrorKind::Timeout
-        } else {
-            ErrorKind::Network
-        };
-        fail(kind, e.to_string())
-    })?;
-    if resp.status().is_success() {
-        return Ok(());
-    }
-    let status = resp.status().as_u16();
-    let cid = resp
-        .headers()
-        .get("x-polyai-correlation-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = resp.bytes().await.unwrap_or_default();
-    Err(ApiError::from_response(status, &body, cid, HostFamily::Platform, &host))
 }
 
 /// Secrets from `POLYAI_WEBHOOK_SECRET` (comma/whitespace separated) and the secret file
