@@ -16,7 +16,7 @@ pub enum Format {
     Md,
 }
 
-pub const CSV_HEADER: &str = "id,started_at,environment,channel,total_duration,polyai_duration,num_turns,in_progress,handoff,handoff_reason,handoff_destination,from_number,to_number,variant_name,num_silences,num_ood";
+pub const CSV_HEADER: &str = "id,started_at,environment,channel,total_duration,polyai_duration,num_turns,in_progress,handoff,handoff_reason,handoff_destination,from_number,to_number,variant_name,num_silences,num_ood,unread_fields";
 
 /// Writes the part before the first record.
 pub fn write_header(out: &mut impl Write, format: Format) -> io::Result<()> {
@@ -60,11 +60,25 @@ fn opt(n: Option<u32>) -> String {
     n.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// The names of the fields that could not be read, `;`-separated (the `unread_fields` column).
+fn unread(c: &Conversation) -> String {
+    let names: Vec<&str> = c.odd_fields.iter().map(|o| o.field).collect();
+    names.join(";")
+}
+
+/// One CSV row. A field that could not be read is an empty cell (not a made-up `false` or `0`)
+/// and is named in the last column.
 pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
     let started = c
         .started_at
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default();
+    let flag = |field: &str, v: bool| if c.is_odd(field) { String::new() } else { v.to_string() };
+    let turns = if c.num_turns.is_none() && c.is_odd("turns") {
+        String::new()
+    } else {
+        c.turn_count().to_string()
+    };
     let fields = [
         csv_field(&c.id),
         started,
@@ -72,9 +86,9 @@ pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
         csv_field(&c.channel),
         opt(c.total_duration),
         opt(c.polyai_duration),
-        c.turn_count().to_string(),
-        c.in_progress.to_string(),
-        c.handoff.to_string(),
+        turns,
+        flag("in_progress", c.in_progress),
+        flag("handoff", c.handoff),
         csv_field(&c.handoff_reason),
         csv_field(&c.handoff_destination),
         csv_field(&c.from_number),
@@ -82,6 +96,7 @@ pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
         csv_field(&c.variant_name),
         opt(c.num_silences),
         opt(c.num_ood),
+        csv_field(&unread(c)),
     ];
     writeln!(out, "{}", fields.join(","))
 }
@@ -110,7 +125,9 @@ pub fn write_markdown(out: &mut impl Write, c: &Conversation) -> io::Result<()> 
     if let Some(d) = c.total_duration {
         writeln!(out, "- duration: {}", mmss(d as i64))?;
     }
-    writeln!(out, "- turns: {}", c.turn_count())?;
+    if c.num_turns.is_some() || !c.is_odd("turns") {
+        writeln!(out, "- turns: {}", c.turn_count())?;
+    }
     if !c.from_number.is_empty() || !c.to_number.is_empty() {
         writeln!(out, "- from {} to {}", md(&c.from_number), md(&c.to_number))?;
     }
@@ -124,6 +141,13 @@ pub fn write_markdown(out: &mut impl Write, c: &Conversation) -> io::Result<()> 
     }
     if c.in_progress {
         writeln!(out, "- in progress")?;
+    }
+    if !c.odd_fields.is_empty() {
+        writeln!(
+            out,
+            "- could not be read (left out, see the log): {}",
+            md(&unread(c).replace(';', ", "))
+        )?;
     }
     writeln!(out)?;
     if c.transcript_hidden() {
