@@ -258,4 +258,34 @@ mod tests {
         assert_eq!(c.handoff_destination, "queue");
         assert_eq!(c.started_at.unwrap().to_rfc3339(), "2023-11-07T04:31:56.126770+00:00");
     }
+
+    #[test]
+    fn a_conversation_reads_leniently_from_text_and_from_a_value() {
+        let json = serde_json::json!({"id": 42, "handoff": "maybe", "channel": "VOICE-SIP", "num_turns": 1});
+        for c in [
+            serde_json::from_str::<Conversation>(&json.to_string()).unwrap(),
+            serde_json::from_value::<Conversation>(json.clone()).unwrap(),
+        ] {
+            assert_eq!(
+                (c.id.as_str(), c.channel.as_str(), c.handoff),
+                ("42", "VOICE-SIP", false)
+            );
+            assert!(c.is_odd("handoff") && !c.is_odd("channel"));
+        }
+        assert!(serde_json::from_str::<Conversation>("[1]").is_err(), "not an object");
+        // Odd fields are not written back: the wire shape stays the documented one.
+        let c: Conversation = serde_json::from_value(json).unwrap();
+        let back = serde_json::to_value(&c).unwrap();
+        assert_eq!(back["handoff"], false);
+        assert!(back.get("odd_fields").is_none());
+    }
+
+    #[test]
+    fn a_page_skips_records_without_a_usable_id() {
+        let page: ConversationPage =
+            serde_json::from_str(r#"{"conversations":[{"id":"A"},{"channel":"x"},7,{"id":9}],"cursor":5}"#).unwrap();
+        let ids: Vec<&str> = page.conversations.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["A", "9"]);
+        assert_eq!(page.cursor.as_deref(), Some("5"));
+    }
 }

@@ -253,4 +253,59 @@ mod tests {
         assert!(text.contains("- `01:02` **AGENT**: hello _(0.80s)_"), "{text}");
         assert!(!text.contains('\u{1b}'));
     }
+
+    fn odd_conv() -> Conversation {
+        serde_json::from_str(
+            r#"{"id":7,"channel":"WEBCHAT","environment":"live","handoff":"sometimes","in_progress":[1],
+            "handoff_reason":"billing","turns":{"0":{}},"total_duration":"12"}"#,
+        )
+        .unwrap()
+    }
+
+    fn cells(line: &str) -> std::collections::HashMap<&'static str, String> {
+        CSV_HEADER
+            .split(',')
+            .zip(line.trim_end().split(','))
+            .map(|(k, v)| (k, v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn csv_leaves_unread_fields_empty_and_names_them() {
+        let mut out = Vec::new();
+        write_csv_row(&mut out, &odd_conv()).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        let row = cells(&line);
+        assert_eq!(CSV_HEADER.split(',').count(), line.trim_end().split(',').count());
+        assert_eq!(row["id"], "7");
+        assert_eq!(row["total_duration"], "12");
+        assert_eq!(row["handoff_reason"], "billing");
+        assert_eq!(row["handoff"], "", "not a made-up false");
+        assert_eq!(row["in_progress"], "");
+        assert_eq!(row["num_turns"], "", "no count and no readable turns");
+        assert_eq!(row["unread_fields"], "handoff;in_progress;turns");
+        // A clean record has an empty last column and real values.
+        let mut out = Vec::new();
+        write_csv_row(&mut out, &conv()).unwrap();
+        let row = cells(std::str::from_utf8(&out).unwrap());
+        assert_eq!((row["handoff"].as_str(), row["unread_fields"].as_str()), ("true", ""));
+    }
+
+    #[test]
+    fn markdown_names_unread_fields_and_keeps_the_rest() {
+        let mut out = Vec::new();
+        write_markdown(&mut out, &odd_conv()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("## 7 — WEBCHAT · unknown start"), "{text}");
+        assert!(text.contains("- duration: 00:12"), "{text}");
+        assert!(
+            text.contains("- could not be read (left out, see the log): handoff, in_progress, turns"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("- turns: 0"),
+            "an unread transcript is not 0 turns: {text}"
+        );
+        assert!(!text.contains("Transcript hidden"), "{text}");
+    }
 }
