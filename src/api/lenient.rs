@@ -677,7 +677,7 @@ mod tests {
 
     #[test]
     fn a_page_with_a_deep_record_keeps_its_neighbours() {
-        let deep = nested(10_000);
+        let deep = nested(200_000);
         let body = format!(
             r#"{{"conversations":[{{"id":"A"}},{{"id":"B","metrics":{{"m":{deep}}}}},{{"id":"C"}}],"cursor":"n"}}"#
         );

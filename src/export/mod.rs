@@ -18,6 +18,13 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 pub use format::Format;
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Records are read field by field: a field sent in a shape callscope cannot read is left \
+empty in CSV/Markdown (named in the unread_fields column and in the log), and the export ends with a count \
+of such fields; a record without a usable id is skipped and counted. JSONL is passed through unread.\n\n\
+Exit status: 0 = everything in the window was written (possibly with unread fields); 2 = written but \
+incomplete (a recording failed, or a record without a usable id was skipped); 1 = the export failed."
+)]
 pub struct ExportArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
