@@ -253,6 +253,12 @@ async fn the_tui_list_loads_the_good_records_of_a_hostile_page() {
     started_with(&mut s, page);
     let screen = render(&s);
     assert!(!screen.contains("could not load"), "{screen}");
+    assert!(
+        screen.contains(
+            "1 record without a usable id skipped · 5 calls with fields that could not be read — see the log"
+        ),
+        "the status line says what was left out:\n{screen}"
+    );
     assert_eq!(s.list.visible_len(), 9);
     // Every readable record is a row, and opens with its fields. (CA-turns-str says 2 turns
     // but sent none readable: opening it asks for its by-id copy instead.)

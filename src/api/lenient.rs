@@ -421,13 +421,33 @@ pub fn read_record(raw: &RawValue) -> Option<Conversation> {
             .iter()
             .map(|o| format!("{} = {}", o.field, sanitize_line(&o.raw)))
             .collect();
-        tracing::warn!(
-            conversation = %sanitize_line(&c.id),
-            "fields could not be read (left empty): {}",
-            fields.join("; ")
-        );
+        let (id, fields) = (sanitize_line(&c.id), fields.join("; "));
+        if loud() {
+            tracing::warn!(conversation = %id, "fields could not be read (left empty): {fields}");
+        } else {
+            tracing::debug!(conversation = %id, "fields could not be read (left empty): {fields}");
+        }
     }
     Some(c)
+}
+
+/// Warnings logged per process before the rest go to `debug`: a TUI that polls the same odd
+/// page all day, or an export of a million odd records, must not grow the log without bound.
+const LOUD_WARNINGS: u64 = 200;
+
+fn loud() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static WARNED: AtomicU64 = AtomicU64::new(0);
+    match WARNED.fetch_add(1, Ordering::Relaxed) {
+        n if n < LOUD_WARNINGS => true,
+        LOUD_WARNINGS => {
+            tracing::warn!(
+                "{LOUD_WARNINGS} records with unreadable fields logged; further ones are logged at debug level"
+            );
+            false
+        }
+        _ => false,
+    }
 }
 
 /// What reading a run of records found odd: per field, the records it could not be read in;
@@ -450,10 +470,12 @@ impl ReadReport {
             }
             None => {
                 self.skipped += 1;
-                tracing::warn!(
-                    "record without a usable id skipped: {}",
-                    sanitize_line(&preview(raw.get()))
-                );
+                let record = sanitize_line(&preview(raw.get()));
+                if loud() {
+                    tracing::warn!("record without a usable id skipped: {record}");
+                } else {
+                    tracing::debug!("record without a usable id skipped: {record}");
+                }
                 None
             }
         }

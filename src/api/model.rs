@@ -22,6 +22,9 @@ pub struct ConversationPage {
     pub cursor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u64>,
+    /// Records left out for want of a usable id (each logged).
+    #[serde(skip)]
+    pub skipped: u64,
 }
 
 impl<'de> Deserialize<'de> for ConversationPage {
@@ -32,6 +35,7 @@ impl<'de> Deserialize<'de> for ConversationPage {
             conversations: raw.records.iter().filter_map(|r| report.read(r)).collect(),
             cursor: raw.cursor,
             next_offset: raw.next_offset,
+            skipped: report.skipped,
         })
     }
 }
@@ -286,6 +290,7 @@ mod tests {
             serde_json::from_str(r#"{"conversations":[{"id":"A"},{"channel":"x"},7,{"id":9}],"cursor":5}"#).unwrap();
         let ids: Vec<&str> = page.conversations.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["A", "9"]);
+        assert_eq!(page.skipped, 2);
         assert_eq!(page.cursor.as_deref(), Some("5"));
     }
 }
