@@ -541,6 +541,12 @@ impl<'de> Deserialize<'de> for RawPage {
                         "cursor" => {
                             let raw = map.next_value::<Box<RawValue>>()?;
                             page.cursor = text(&raw).filter(|c| !c.is_empty());
+                            if text(&raw).is_none() {
+                                tracing::warn!(
+                                    "the page's cursor could not be read, so the walk ends here: {}",
+                                    sanitize_line(&preview(raw.get()))
+                                );
+                            }
                         }
                         "next_offset" => {
                             let raw = map.next_value::<Box<RawValue>>()?;

@@ -11,10 +11,11 @@ pub mod reviewed;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::api::{Client, ListQuery, RawPage, ReadReport};
-use crate::config::{Config, ConnectionArgs, process_env};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
+
+use crate::api::{Client, ListQuery, RawPage, ReadReport};
+use crate::config::{Config, ConnectionArgs, process_env};
 pub use format::Format;
 
 #[derive(Debug, Clone, clap::Args)]

@@ -255,6 +255,7 @@ mod tests {
         .unwrap();
         assert!(c.handoff);
         assert_eq!(c.turns[0].latency, Some(0.7));
+        assert_eq!(Derived::of(&c).max_latency, Some(0.7), "object latency feeds latency>N");
         assert_eq!(c.num_turns, None);
         assert!(c.is_odd("num_turns"));
         assert!(parse_wire("[]").is_err(), "a row that is not an object is corrupt");
