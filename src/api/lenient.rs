@@ -46,7 +46,32 @@ fn preview(json: &str) -> String {
 }
 
 /// A JSON object's members as raw values, in the order sent.
-struct Members<'a>(Vec<(String, &'a RawValue)>);
+struct Members<'a>(Vec<(Key<'a>, &'a RawValue)>);
+
+/// An object key, borrowed from the input unless it had escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
 
 impl<'de> Deserialize<'de> for Members<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -58,7 +83,7 @@ impl<'de> Deserialize<'de> for Members<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
+                while let Some((k, v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
                     out.push((k, v));
                 }
                 Ok(Members(out))
@@ -96,8 +121,19 @@ fn value(raw: &RawValue) -> Option<Value> {
     serde_json::from_str(raw.get()).ok()
 }
 
+/// A JSON string read straight into a `String` (the common case, without a `Value` tree).
+fn string(raw: &RawValue) -> Option<String> {
+    raw.get()
+        .starts_with('"')
+        .then(|| serde_json::from_str(raw.get()).ok())
+        .flatten()
+}
+
 /// Text: a string; `null` is empty; a number or boolean is its JSON text.
 fn text(raw: &RawValue) -> Option<String> {
+    if let Some(s) = string(raw) {
+        return Some(s);
+    }
     match value(raw)? {
         Value::String(s) => Some(s),
         Value::Null => Some(String::new()),
@@ -173,6 +209,13 @@ fn latency(raw: &RawValue) -> Option<Option<f64>> {
 
 /// A time: RFC 3339 (any fraction, `Z` or an offset), without an offset (UTC), or an HTTP date.
 fn time(raw: &RawValue) -> Option<Option<DateTime<Utc>>> {
+    if let Some(s) = string(raw) {
+        return if s.trim().is_empty() {
+            Some(None)
+        } else {
+            parse_time(&s).map(Some)
+        };
+    }
     match value(raw)? {
         Value::Null => Some(None),
         Value::String(s) if s.trim().is_empty() => Some(None),
@@ -306,7 +349,7 @@ fn metrics(raw: &RawValue, odd: &mut Odd) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::with_capacity(items.len());
     for (name, v) in items {
         match value(v) {
-            Some(v) => out.push((name, value_strings(v))),
+            Some(v) => out.push((name.0.into_owned(), value_strings(v))),
             None => odd.note("metrics", v),
         }
     }
@@ -339,7 +382,7 @@ fn turns(raw: &RawValue, odd: &mut Odd) -> Vec<Turn> {
 fn turn(Members(items): Members<'_>, odd: &mut Odd) -> Turn {
     let mut t = Turn::default();
     for (key, raw) in items {
-        match snake(&key).as_ref() {
+        match snake(&key.0).as_ref() {
             "user_input" => odd.read(&mut t.user_input, "turns.user_input", raw, text),
             "user_input_dtmf" => odd.read(&mut t.user_input_dtmf, "turns.user_input_dtmf", raw, text),
             "user_input_datetime" => odd.read(&mut t.user_input_datetime, "turns.user_input_datetime", raw, time),
@@ -375,7 +418,7 @@ pub fn read_record(raw: &RawValue) -> Option<Conversation> {
     let mut odd = Odd::default();
     let mut id_seen: Option<&RawValue> = None;
     for (key, raw) in items {
-        match snake(&key).as_ref() {
+        match snake(&key.0).as_ref() {
             // The first usable one wins.
             "id" | "conversation_id" if c.id.is_empty() => match id(raw) {
                 Some(v) => c.id = v,
