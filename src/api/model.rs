@@ -277,6 +277,14 @@ mod tests {
             assert!(c.is_odd("handoff") && !c.is_odd("channel"));
         }
         assert!(serde_json::from_str::<Conversation>("[1]").is_err(), "not an object");
+        // The by-id answer too: nesting past serde_json's limit fails only that field.
+        let deep = format!(
+            r#"{{"id":"CA1","channel":"WEBCHAT","state":{}{}}}"#,
+            "[".repeat(50_000),
+            "]".repeat(50_000)
+        );
+        let c: Conversation = serde_json::from_slice(deep.as_bytes()).unwrap();
+        assert_eq!((c.channel.as_str(), c.is_odd("state")), ("WEBCHAT", true));
         // Odd fields are not written back: the wire shape stays the documented one.
         let c: Conversation = serde_json::from_value(json).unwrap();
         let back = serde_json::to_value(&c).unwrap();
