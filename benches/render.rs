@@ -75,6 +75,7 @@ fn load_rows(s: &mut State, n: usize) {
             conversations: (loaded..end).map(summary).collect(),
             cursor: (end < n).then(|| format!("c{end}")),
             next_offset: None,
+            skipped: 0,
         };
         update(s, Msg::Page { req, result: Ok(page) });
         loaded = end;
@@ -194,6 +195,7 @@ fn transcript_bench() {
                 conversations: vec![c],
                 cursor: None,
                 next_offset: None,
+                skipped: 0,
             }),
         },
     ));

@@ -299,6 +299,7 @@ fn polling_finds_new_calls() {
         conversations: vec![conv(0, true), a.clone()],
         cursor: Some("p2".into()),
         next_offset: None,
+        skipped: 0,
     };
     let fx = update(&mut s, Msg::PollPage { req, result: Ok(p1) });
     let (req, q2) = poll_queries(&fx).pop().expect("the poll walks its cursor");
@@ -307,6 +308,7 @@ fn polling_finds_new_calls() {
         conversations: vec![b.clone()],
         cursor: None,
         next_offset: None,
+        skipped: 0,
     };
     update(&mut s, Msg::PollPage { req, result: Ok(p2) });
     assert_eq!(s.list.paging.rows[0].id.as_ref(), b.id);

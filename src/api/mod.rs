@@ -3,6 +3,7 @@
 pub mod client;
 pub mod cursor;
 pub mod error;
+pub mod lenient;
 pub mod model;
 
 pub use client::{
@@ -10,4 +11,5 @@ pub use client::{
 };
 pub use cursor::CursorGuard;
 pub use error::{ApiError, ErrorKind, HostFamily};
+pub use lenient::{OddField, RawPage, ReadReport};
 pub use model::{Conversation, ConversationPage, Entity, Turn};

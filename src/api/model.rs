@@ -1,126 +1,117 @@
-//! Wire models of the Conversations API, deserialized leniently.
+//! Wire models of the Conversations API.
 //!
-//! One struct serves both shapes the API is known to return: the v3 list/by-id objects
-//! (snake_case) and the reference `/v1/agents/...` by-id object (camelCase), via aliases.
-//! `""`, `null` and a missing field all mean "empty"; unknown fields are ignored; a
-//! timestamp that does not parse becomes `None` instead of failing the whole page.
+//! Reading is lenient and field by field (see [`super::lenient`]): one struct serves the v3
+//! list/by-id objects (snake_case) and the reference `/v1/agents/...` by-id object (camelCase);
+//! `""`, `null` and a missing field all mean "empty"; unknown fields are ignored; a field of an
+//! unexpected type is left empty and named in `odd_fields`, never failing its record or page.
+//! Writing gives the documented snake_case shape (the stand-in and the local cache use it).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::lenient::{OddField, RawPage, ReadReport, read_record};
 
 /// One page of `GET /v3/{account}/{project}/conversations`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ConversationPage {
-    #[serde(default, deserialize_with = "null_default")]
+    /// The records that have a usable id (the others are skipped and logged).
     pub conversations: Vec<Conversation>,
     /// Opaque; `None` (or `""`) when there are no more pages.
-    #[serde(default, deserialize_with = "empty_is_none")]
     pub cursor: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u64>,
+    /// Records left out for want of a usable id (each logged).
+    #[serde(skip)]
+    pub skipped: u64,
+}
+
+impl<'de> Deserialize<'de> for ConversationPage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawPage::deserialize(d)?;
+        let mut report = ReadReport::default();
+        Ok(ConversationPage {
+            conversations: raw.records.iter().filter_map(|r| report.read(r)).collect(),
+            cursor: raw.cursor,
+            next_offset: raw.next_offset,
+            skipped: report.skipped,
+        })
+    }
 }
 
 /// A conversation: the list's summary, or the by-id object with its transcript.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Conversation {
-    #[serde(alias = "conversationId", deserialize_with = "null_default")]
     pub id: String,
-    #[serde(alias = "accountId", deserialize_with = "null_default")]
     pub account_id: String,
-    #[serde(alias = "projectId", deserialize_with = "null_default")]
     pub project_id: String,
-    #[serde(alias = "variantId", deserialize_with = "null_default")]
     pub variant_id: String,
-    #[serde(alias = "variantName", deserialize_with = "null_default")]
     pub variant_name: String,
-    #[serde(alias = "clientEnv", deserialize_with = "null_default")]
     pub environment: String,
-    #[serde(alias = "startedAt", deserialize_with = "lenient_time")]
     pub started_at: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "null_default")]
     pub channel: String,
-    #[serde(alias = "fromNumber", deserialize_with = "null_default")]
     pub from_number: String,
-    #[serde(alias = "toNumber", deserialize_with = "null_default")]
     pub to_number: String,
-    #[serde(alias = "inProgress", deserialize_with = "null_default")]
     pub in_progress: bool,
-    #[serde(alias = "numTurns", deserialize_with = "lenient_u32")]
     pub num_turns: Option<u32>,
     /// Seconds.
-    #[serde(alias = "totalDuration", deserialize_with = "lenient_u32")]
     pub total_duration: Option<u32>,
     /// Seconds handled by the PolyAI agent.
-    #[serde(alias = "polyaiDuration", deserialize_with = "lenient_u32")]
     pub polyai_duration: Option<u32>,
-    #[serde(deserialize_with = "null_default")]
     pub handoff: bool,
-    #[serde(alias = "handoffReason", deserialize_with = "null_default")]
     pub handoff_reason: String,
-    #[serde(alias = "handoffDestination", deserialize_with = "null_default")]
     pub handoff_destination: String,
-    #[serde(deserialize_with = "lenient_u32")]
     pub num_silences: Option<u32>,
-    #[serde(deserialize_with = "lenient_u32")]
     pub num_ood: Option<u32>,
     /// Custom metrics: name → value (a repeated metric's values joined in order).
-    #[serde(deserialize_with = "metrics", serialize_with = "metrics_wire")]
+    #[serde(serialize_with = "metrics_wire")]
     pub metrics: Vec<(String, Vec<String>)>,
-    #[serde(deserialize_with = "null_default", skip_serializing_if = "Value::is_null")]
+    #[serde(skip_serializing_if = "Value::is_null")]
     pub state: Value,
-    #[serde(deserialize_with = "null_default")]
     pub turns: Vec<Turn>,
     // Only on the camelCase by-id object.
-    #[serde(
-        alias = "finishedAt",
-        deserialize_with = "lenient_time",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub language: String,
-    #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub direction: String,
-    #[serde(
-        alias = "shortSummary",
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    /// A string, or a `{heading, content}` object read as "heading: content".
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub short_summary: String,
+    /// The fields the server sent in a shape that could not be read (left empty above).
+    #[serde(skip)]
+    pub odd_fields: Vec<OddField>,
+}
+
+/// Read field by field (see [`super::lenient`]); fails only when the value is not an object.
+/// A missing or unusable id reads as `""` (a page skips such records).
+impl<'de> Deserialize<'de> for Conversation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        read_record(&raw).ok_or_else(|| serde::de::Error::custom("a conversation must be a JSON object"))
+    }
 }
 
 /// One turn: a user input and/or the agent's response.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Turn {
-    #[serde(deserialize_with = "null_default")]
     pub user_input: String,
-    #[serde(deserialize_with = "null_default")]
     pub user_input_dtmf: String,
-    #[serde(deserialize_with = "lenient_time")]
     pub user_input_datetime: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "null_default")]
     pub agent_response: String,
-    #[serde(deserialize_with = "lenient_time")]
     pub agent_response_datetime: Option<DateTime<Utc>>,
     /// Seconds between the user input and the agent's response (present with `include_latency`).
-    #[serde(deserialize_with = "lenient_f64", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<f64>,
-    #[serde(deserialize_with = "null_default")]
     pub translated_user_input: String,
-    #[serde(deserialize_with = "null_default")]
     pub english_agent_response: String,
-    #[serde(deserialize_with = "null_default")]
     pub intents: Vec<String>,
-    #[serde(deserialize_with = "entities", serialize_with = "entities_wire")]
+    #[serde(serialize_with = "entities_wire")]
     pub entities: Vec<Entity>,
-    #[serde(deserialize_with = "null_default")]
     pub is_ood: bool,
-    #[serde(deserialize_with = "null_default")]
     pub is_silence: bool,
-    #[serde(deserialize_with = "null_default")]
     pub barge_in: bool,
 }
 
@@ -137,8 +128,14 @@ impl Conversation {
     }
 
     /// `num_turns > 0` but no turns: transcript visibility is off for the project.
+    /// (Turns that were sent but could not be read are not a hidden transcript.)
     pub fn transcript_hidden(&self) -> bool {
-        self.turns.is_empty() && self.num_turns.unwrap_or(0) > 0
+        self.turns.is_empty() && self.num_turns.unwrap_or(0) > 0 && !self.is_odd("turns")
+    }
+
+    /// Whether `field` (e.g. `handoff`, `turns.latency`) was sent in a shape that could not be read.
+    pub fn is_odd(&self, field: &str) -> bool {
+        self.odd_fields.iter().any(|o| o.field == field)
     }
 
     pub fn turn_count(&self) -> u32 {
@@ -160,91 +157,23 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-fn empty_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
-}
-
-/// RFC 3339 with optional fraction and offset; anything unparsable is `None`.
-fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => parse_time(&s),
-        _ => None,
-    })
-}
-
-/// Parses the API's timestamps: RFC 3339, or the same without an offset (taken as UTC).
+/// Parses the API's timestamps: RFC 3339, the same without an offset (taken as UTC) or with a
+/// space for the `T`, or an HTTP date (`Wed, 03 Jun 2026 13:18:09 GMT`, in function events).
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if s.is_empty() {
         return None;
     }
     DateTime::parse_from_rfc3339(s)
+        .or_else(|_| DateTime::parse_from_rfc2822(s))
         .map(|t| t.with_timezone(&Utc))
         .ok()
         .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
+            ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                .iter()
+                .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
                 .map(|n| n.and_utc())
         })
-}
-
-fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
-
-fn lenient_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
-            .map(|v| v.min(u32::MAX as u64) as u32),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
-
-fn value_strings(v: Value) -> Vec<String> {
-    match v {
-        Value::Null => Vec::new(),
-        Value::String(s) => vec![s],
-        Value::Array(items) => items.into_iter().flat_map(value_strings).collect(),
-        other => vec![other.to_string()],
-    }
-}
-
-fn metrics<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, Vec<String>)>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Object(map) => map.into_iter().map(|(k, v)| (k, value_strings(v))).collect(),
-        _ => Vec::new(),
-    })
-}
-
-fn entities<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Entity>, D::Error> {
-    let mut out = Vec::new();
-    let mut push_object = |map: serde_json::Map<String, Value>| {
-        for (name, v) in map {
-            out.push(Entity {
-                name,
-                values: value_strings(v),
-            });
-        }
-    };
-    match Value::deserialize(d)? {
-        Value::Array(items) => {
-            for item in items {
-                if let Value::Object(map) = item {
-                    push_object(map);
-                }
-            }
-        }
-        Value::Object(map) => push_object(map),
-        _ => {}
-    }
-    Ok(out)
 }
 
 /// Writes metrics in the wire shape: a single value as a string, a repeated one as a list.
@@ -332,5 +261,44 @@ mod tests {
         assert!(c.in_progress);
         assert_eq!(c.handoff_destination, "queue");
         assert_eq!(c.started_at.unwrap().to_rfc3339(), "2023-11-07T04:31:56.126770+00:00");
+    }
+
+    #[test]
+    fn a_conversation_reads_leniently_from_text_and_from_a_value() {
+        let json = serde_json::json!({"id": 42, "handoff": "maybe", "channel": "VOICE-SIP", "num_turns": 1});
+        for c in [
+            serde_json::from_str::<Conversation>(&json.to_string()).unwrap(),
+            serde_json::from_value::<Conversation>(json.clone()).unwrap(),
+        ] {
+            assert_eq!(
+                (c.id.as_str(), c.channel.as_str(), c.handoff),
+                ("42", "VOICE-SIP", false)
+            );
+            assert!(c.is_odd("handoff") && !c.is_odd("channel"));
+        }
+        assert!(serde_json::from_str::<Conversation>("[1]").is_err(), "not an object");
+        // The by-id answer too: nesting past serde_json's limit fails only that field.
+        let deep = format!(
+            r#"{{"id":"CA1","channel":"WEBCHAT","state":{}{}}}"#,
+            "[".repeat(50_000),
+            "]".repeat(50_000)
+        );
+        let c: Conversation = serde_json::from_slice(deep.as_bytes()).unwrap();
+        assert_eq!((c.channel.as_str(), c.is_odd("state")), ("WEBCHAT", true));
+        // Odd fields are not written back: the wire shape stays the documented one.
+        let c: Conversation = serde_json::from_value(json).unwrap();
+        let back = serde_json::to_value(&c).unwrap();
+        assert_eq!(back["handoff"], false);
+        assert!(back.get("odd_fields").is_none());
+    }
+
+    #[test]
+    fn a_page_skips_records_without_a_usable_id() {
+        let page: ConversationPage =
+            serde_json::from_str(r#"{"conversations":[{"id":"A"},{"channel":"x"},7,{"id":9}],"cursor":5}"#).unwrap();
+        let ids: Vec<&str> = page.conversations.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["A", "9"]);
+        assert_eq!(page.skipped, 2);
+        assert_eq!(page.cursor.as_deref(), Some("5"));
     }
 }

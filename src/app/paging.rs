@@ -116,7 +116,7 @@ impl Row {
         if c.in_progress {
             flags |= IN_PROGRESS;
         }
-        if c.turns.is_empty() && c.num_turns.unwrap_or(0) > 0 {
+        if c.transcript_hidden() {
             flags |= NO_TURNS;
         }
         Row {

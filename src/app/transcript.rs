@@ -411,6 +411,13 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
         b.meta("metrics", &m.join(" · "));
     }
     b.meta("summary", &c.short_summary);
+    // Fields sent in a shape that could not be read: shown as sent (sanitized by `meta`).
+    let unread: Vec<String> = c
+        .odd_fields
+        .iter()
+        .map(|o| format!("{} = {}", o.field, o.raw))
+        .collect();
+    b.meta("unread", &unread.join(" · "));
     b.lines.push(Line::default());
     if c.transcript_hidden() {
         for (i, l) in HIDDEN_DIAGNOSIS.iter().enumerate() {

@@ -342,6 +342,9 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
         Ok(page) => {
             s.connection = Connection::Connected;
             s.status.error = None;
+            if let Some(note) = read_note(&page) {
+                s.status.note = Some(note);
+            }
             // Only the last CAPACITY would stay in the detail cache: copy no more than those.
             let keep = page.conversations.len().saturating_sub(ConversationCache::CAPACITY);
             for c in &page.conversations[keep..] {
@@ -394,6 +397,21 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
             s.list.api_mut().failed = Some(e);
         }
     }
+}
+
+/// "1 record without a usable id skipped · 2 calls with fields that could not be read — see the log".
+fn read_note(page: &ConversationPage) -> Option<String> {
+    let unread = page.conversations.iter().filter(|c| !c.odd_fields.is_empty()).count();
+    let mut parts = Vec::new();
+    if page.skipped > 0 {
+        let s = if page.skipped == 1 { "" } else { "s" };
+        parts.push(format!("{} record{s} without a usable id skipped", page.skipped));
+    }
+    if unread > 0 {
+        let s = if unread == 1 { "" } else { "s" };
+        parts.push(format!("{unread} call{s} with fields that could not be read"));
+    }
+    (!parts.is_empty()).then(|| format!("{} — see the log", parts.join(" · ")))
 }
 
 /// After rows arrived on screen: calls held back while an oldest-first walk was under way,

@@ -16,7 +16,7 @@ pub enum Format {
     Md,
 }
 
-pub const CSV_HEADER: &str = "id,started_at,environment,channel,total_duration,polyai_duration,num_turns,in_progress,handoff,handoff_reason,handoff_destination,from_number,to_number,variant_name,num_silences,num_ood";
+pub const CSV_HEADER: &str = "id,started_at,environment,channel,total_duration,polyai_duration,num_turns,in_progress,handoff,handoff_reason,handoff_destination,from_number,to_number,variant_name,num_silences,num_ood,unread_fields";
 
 /// Writes the part before the first record.
 pub fn write_header(out: &mut impl Write, format: Format) -> io::Result<()> {
@@ -70,11 +70,25 @@ fn opt(n: Option<u32>) -> String {
     n.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// The names of the fields that could not be read, `;`-separated (the `unread_fields` column).
+fn unread(c: &Conversation) -> String {
+    let names: Vec<&str> = c.odd_fields.iter().map(|o| o.field).collect();
+    names.join(";")
+}
+
+/// One CSV row. A field that could not be read is an empty cell (not a made-up `false` or `0`)
+/// and is named in the last column.
 pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
     let started = c
         .started_at
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default();
+    let flag = |field: &str, v: bool| if c.is_odd(field) { String::new() } else { v.to_string() };
+    let turns = if c.num_turns.is_none() && c.is_odd("turns") {
+        String::new()
+    } else {
+        c.turn_count().to_string()
+    };
     let fields = [
         csv_field(&c.id),
         started,
@@ -82,9 +96,9 @@ pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
         csv_field(&c.channel),
         opt(c.total_duration),
         opt(c.polyai_duration),
-        c.turn_count().to_string(),
-        c.in_progress.to_string(),
-        c.handoff.to_string(),
+        turns,
+        flag("in_progress", c.in_progress),
+        flag("handoff", c.handoff),
         csv_field(&c.handoff_reason),
         csv_field(&c.handoff_destination),
         csv_field(&c.from_number),
@@ -92,6 +106,7 @@ pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
         csv_field(&c.variant_name),
         opt(c.num_silences),
         opt(c.num_ood),
+        csv_field(&unread(c)),
     ];
     writeln!(out, "{}", fields.join(","))
 }
@@ -119,7 +134,9 @@ pub fn write_markdown(out: &mut impl Write, c: &Conversation) -> io::Result<()> 
     if let Some(d) = c.total_duration {
         writeln!(out, "- duration: {}", mmss(d as i64))?;
     }
-    writeln!(out, "- turns: {}", c.turn_count())?;
+    if c.num_turns.is_some() || !c.is_odd("turns") {
+        writeln!(out, "- turns: {}", c.turn_count())?;
+    }
     if !c.from_number.is_empty() || !c.to_number.is_empty() {
         writeln!(out, "- from {} to {}", md(&c.from_number), md(&c.to_number))?;
     }
@@ -133,6 +150,13 @@ pub fn write_markdown(out: &mut impl Write, c: &Conversation) -> io::Result<()> 
     }
     if c.in_progress {
         writeln!(out, "- in progress")?;
+    }
+    if !c.odd_fields.is_empty() {
+        writeln!(
+            out,
+            "- could not be read (left out, see the log): {}",
+            md(&unread(c).replace(';', ", "))
+        )?;
     }
     writeln!(out)?;
     if c.transcript_hidden() {
@@ -252,5 +276,60 @@ mod tests {
         for s in ["\u{1b}[2J", "a\u{9b}31m", "\u{7}\u{8}\u{7f}"] {
             assert!(!csv_field(s).chars().any(|c| c.is_control()), "{s:?}");
         }
+    }
+
+    fn odd_conv() -> Conversation {
+        serde_json::from_str(
+            r#"{"id":7,"channel":"WEBCHAT","environment":"live","handoff":"sometimes","in_progress":[1],
+            "handoff_reason":"billing","turns":{"0":{}},"total_duration":"12"}"#,
+        )
+        .unwrap()
+    }
+
+    fn cells(line: &str) -> std::collections::HashMap<&'static str, String> {
+        CSV_HEADER
+            .split(',')
+            .zip(line.trim_end().split(','))
+            .map(|(k, v)| (k, v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn csv_leaves_unread_fields_empty_and_names_them() {
+        let mut out = Vec::new();
+        write_csv_row(&mut out, &odd_conv()).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        let row = cells(&line);
+        assert_eq!(CSV_HEADER.split(',').count(), line.trim_end().split(',').count());
+        assert_eq!(row["id"], "7");
+        assert_eq!(row["total_duration"], "12");
+        assert_eq!(row["handoff_reason"], "billing");
+        assert_eq!(row["handoff"], "", "not a made-up false");
+        assert_eq!(row["in_progress"], "");
+        assert_eq!(row["num_turns"], "", "no count and no readable turns");
+        assert_eq!(row["unread_fields"], "handoff;in_progress;turns");
+        // A clean record has an empty last column and real values.
+        let mut out = Vec::new();
+        write_csv_row(&mut out, &conv()).unwrap();
+        let row = cells(std::str::from_utf8(&out).unwrap());
+        assert_eq!((row["handoff"].as_str(), row["unread_fields"].as_str()), ("true", ""));
+    }
+
+    #[test]
+    fn markdown_names_unread_fields_and_keeps_the_rest() {
+        let mut out = Vec::new();
+        write_markdown(&mut out, &odd_conv()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("## 7 — WEBCHAT · unknown start"), "{text}");
+        assert!(text.contains("- duration: 00:12"), "{text}");
+        assert!(
+            text.contains("- could not be read (left out, see the log): handoff, in_progress, turns"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("- turns: 0"),
+            "an unread transcript is not 0 turns: {text}"
+        );
+        assert!(!text.contains("Transcript hidden"), "{text}");
     }
 }

@@ -13,14 +13,19 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use crate::api::{Client, CursorGuard, ListQuery};
+use crate::api::{Client, CursorGuard, ListQuery, RawPage, ReadReport};
 use crate::config::{Config, ConnectionArgs, process_env};
 pub use format::Format;
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Records are read field by field: a field sent in a shape callscope cannot read is left \
+empty in CSV/Markdown (named in the unread_fields column and in the log), and the export ends with a count \
+of such fields; a record without a usable id is skipped and counted. JSONL is passed through unread.\n\n\
+Exit status: 0 = everything in the window was written (possibly with unread fields); 2 = written but \
+incomplete (a recording failed, or a record without a usable id was skipped); 1 = the export failed."
+)]
 pub struct ExportArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
@@ -77,16 +82,6 @@ pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
     crate::api::model::parse_time(s).ok_or_else(|| format!("{s:?} is not an RFC 3339 time like 2026-11-27T09:00:00Z"))
 }
 
-/// A page kept as raw JSON values borrowed from the body, so JSONL passes through unchanged
-/// and the page is held once.
-#[derive(Deserialize)]
-struct RawPage<'a> {
-    #[serde(default, borrow)]
-    conversations: Option<Vec<&'a RawValue>>,
-    #[serde(default)]
-    cursor: Option<String>,
-}
-
 /// What the export did.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ExportSummary {
@@ -95,6 +90,9 @@ pub struct ExportSummary {
     pub recordings_saved: u64,
     pub recordings_skipped: u64,
     pub recordings_failed: u64,
+    /// CSV/Markdown: the fields that could not be read and the records skipped without an id
+    /// (JSONL passes records through unread).
+    pub read: ReadReport,
 }
 
 pub async fn run(args: ExportArgs) -> Result<i32> {
@@ -122,10 +120,24 @@ pub async fn run(args: ExportArgs) -> Result<i32> {
             String::new()
         }
     );
-    if summary.conversations == 0 {
+    for warning in summary.read.warnings() {
+        crate::errln!("warning: {warning}");
+    }
+    if summary.conversations == 0 && summary.read.skipped == 0 {
         crate::errln!("hint: the window had no conversations for client_env={env}; widen --since or try --env sandbox");
     }
-    Ok(if summary.recordings_failed > 0 { 2 } else { 0 })
+    Ok(exit_status(&summary))
+}
+
+/// 0: everything the window held was written (fields that could not be read are left empty,
+/// named in the log and counted, but the record is there); 2: written, but incomplete — a
+/// recording failed or a record without a usable id was left out.
+pub fn exit_status(summary: &ExportSummary) -> i32 {
+    if summary.recordings_failed > 0 || summary.read.skipped > 0 {
+        2
+    } else {
+        0
+    }
 }
 
 /// The reviewed-calls export: from the local store, no API call (so no key needed).
@@ -261,17 +273,29 @@ pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut imp
         let body = client.list_page_raw(&query).await?;
         let page: RawPage = body.parse()?;
         summary.pages += 1;
-        for raw in page.conversations.unwrap_or_default() {
-            match args.format {
-                // Passed through as sent: no need to parse it at all.
-                Format::Jsonl => format::write_raw(out, raw)?,
-                f => format::write_parsed(out, f, &serde_json::from_str(raw.get()).unwrap_or_default())?,
-            }
+        for raw in &page.records {
+            let conversation = match args.format {
+                // Passed through as sent: read only when its recording is wanted.
+                Format::Jsonl => {
+                    format::write_raw(out, raw)?;
+                    audio.as_ref().and_then(|_| crate::api::lenient::read_record(raw))
+                }
+                // Read field by field: an odd field is left empty, a record without an id skipped.
+                f => {
+                    let Some(c) = summary.read.read(raw) else {
+                        continue;
+                    };
+                    format::write_parsed(out, f, &c)?;
+                    Some(c)
+                }
+            };
             summary.conversations += 1;
-            if let Some(a) = &mut audio
-                && let Ok(call) = serde_json::from_str::<audio_jobs::CallRef>(raw.get())
-            {
-                a.submit(call);
+            if let (Some(a), Some(c)) = (&mut audio, conversation) {
+                a.submit(audio_jobs::CallRef {
+                    id: c.id,
+                    channel: c.channel,
+                    in_progress: c.in_progress,
+                });
             }
         }
         progress.update(summary.conversations, audio.as_ref().map(|a| a.counts()), false);

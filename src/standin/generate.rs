@@ -466,5 +466,6 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
         } else {
             script.summary
         },
+        odd_fields: Vec::new(),
     }
 }

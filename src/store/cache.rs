@@ -244,4 +244,20 @@ mod tests {
             "far future is clamped"
         );
     }
+
+    #[test]
+    fn cached_json_is_read_field_by_field() {
+        // A row written by another version (or edited by hand) with an odd field still loads.
+        let c = parse_wire(
+            r#"{"id":"CA1","channel":"VOICE-SIP","handoff":"yes","num_turns":{"n":2},
+            "turns":[{"user_input":"hi","latency":{"perceived_latency":0.7}}]}"#,
+        )
+        .unwrap();
+        assert!(c.handoff);
+        assert_eq!(c.turns[0].latency, Some(0.7));
+        assert_eq!(Derived::of(&c).max_latency, Some(0.7), "object latency feeds latency>N");
+        assert_eq!(c.num_turns, None);
+        assert!(c.is_odd("num_turns"));
+        assert!(parse_wire("[]").is_err(), "a row that is not an object is corrupt");
+    }
 }

@@ -126,6 +126,7 @@ pub fn page(range: std::ops::Range<usize>, cursor: Option<&str>, with_turns: boo
         conversations: range.map(|i| conv(i, with_turns)).collect(),
         cursor: cursor.map(str::to_string),
         next_offset: None,
+        skipped: 0,
     }
 }
 
