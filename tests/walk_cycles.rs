@@ -201,6 +201,7 @@ fn a_poll_walk_stops_on_a_repeated_cursor() {
                 conversations: vec![],
                 cursor: Some(next.into()),
                 next_offset: None,
+                skipped: 0,
             };
             fx = app::update(&mut s, Msg::PollPage { req, result: Ok(page) });
         }
