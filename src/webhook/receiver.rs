@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use super::event::WebhookEvent;
-use super::signature::{DEFAULT_TOLERANCE_SECS, SigningSecret, verify};
+use super::signature::{DEFAULT_TOLERANCE_SECS, SignatureScheme, SigningSecret, Verified, verify};
 
 #[derive(Debug, Clone)]
 pub struct ReceiverConfig {
@@ -71,22 +71,82 @@ pub struct StatsSnapshot {
     pub overloaded: u64,
 }
 
-/// Recently seen event ids: a set plus a ring that evicts the oldest.
+/// A dedupe key: 16 bytes of SHA-256 over a tagged value, so memory per entry is fixed
+/// whatever a sender puts in ids.
+type Key = [u8; 16];
+
+fn key(tag: &str, parts: &[&[u8]]) -> Key {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(tag.as_bytes());
+    h.update([0]);
+    for p in parts {
+        h.update(p);
+    }
+    let mut k = [0; 16];
+    k.copy_from_slice(&h.finalize()[..16]);
+    k
+}
+
+/// The keys an accepted delivery is remembered by, and checked against.
+///
+/// Only what the signature covers identifies a delivery: the body's `id`, or (a body without
+/// one) a hash of the signed payload: the body, plus the timestamp when that is signed too (a
+/// timestamped payload only replays within the tolerance window, so that is all it must be
+/// remembered for). The unsigned `X-PolyAI-Event-ID` is an extra key, so a sender's retry
+/// re-signed with a new timestamp is still caught; a fresh header value never makes a
+/// replay new.
+fn dedupe_keys(
+    body_id: &str,
+    header_id: Option<&str>,
+    verified: Verified,
+    timestamp: Option<&str>,
+    body: &[u8],
+) -> Vec<Key> {
+    if !body_id.is_empty() {
+        return vec![key("id", &[body_id.as_bytes()])];
+    }
+    let signed = match (verified.scheme, timestamp) {
+        (SignatureScheme::Timestamped, Some(ts)) => key("ts.body", &[ts.trim().as_bytes(), b".", body]),
+        _ => key("body", &[body]),
+    };
+    let mut keys = vec![signed];
+    if let Some(h) = header_id.filter(|h| !h.is_empty()) {
+        keys.push(key("header-id", &[h.as_bytes()]));
+    }
+    keys
+}
+
+/// Recently seen keys: a set plus a ring that evicts the oldest, so memory stays bounded.
 struct Seen {
-    set: HashSet<String>,
-    order: VecDeque<String>,
+    set: HashSet<Key>,
+    order: VecDeque<Key>,
     capacity: usize,
 }
 
 impl Seen {
-    fn insert(&mut self, id: String) {
+    fn new(capacity: usize) -> Self {
+        Seen {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn contains_any(&self, keys: &[Key]) -> bool {
+        keys.iter().any(|k| self.set.contains(k))
+    }
+
+    fn insert(&mut self, k: Key) {
+        if !self.set.insert(k) {
+            return;
+        }
         if self.order.len() == self.capacity
             && let Some(old) = self.order.pop_front()
         {
             self.set.remove(&old);
         }
-        self.set.insert(id.clone());
-        self.order.push_back(id);
+        self.order.push_back(k);
     }
 }
 
@@ -140,11 +200,8 @@ pub fn receiver(config: ReceiverConfig) -> Receiver {
     let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
     let shared = Arc::new(Shared {
         secrets: RwLock::new(config.secrets),
-        seen: Mutex::new(Seen {
-            set: HashSet::new(),
-            order: VecDeque::new(),
-            capacity: config.dedupe_capacity.max(1),
-        }),
+        // Up to two keys per accepted event (signed payload + header id).
+        seen: Mutex::new(Seen::new(config.dedupe_capacity.saturating_mul(2))),
         queue: tx,
         stats: ReceiverStats::default(),
         tolerance_secs: config.tolerance_secs,
@@ -194,36 +251,46 @@ async fn handle(
             shared.tolerance_secs,
         )
     };
-    if let Err(e) = verdict {
-        count(&stats.unauthorized);
-        tracing::warn!("webhook refused: {e}");
-        return refuse(StatusCode::UNAUTHORIZED, &e.to_string());
-    }
-    let event = match WebhookEvent::from_slice(&body, header(EVENT_ID_HEADER)) {
-        Ok(e) if !e.id.is_empty() => e,
-        Ok(_) => {
-            count(&stats.bad_request);
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "no event id (neither a body `id` nor X-PolyAI-Event-ID)",
-            );
+    let verified = match verdict {
+        Ok(v) => v,
+        Err(e) => {
+            count(&stats.unauthorized);
+            tracing::warn!("webhook refused: {e}");
+            return refuse(StatusCode::UNAUTHORIZED, &e.to_string());
         }
+    };
+    let mut event = match WebhookEvent::from_slice(&body, None) {
+        Ok(e) => e,
         Err(e) => {
             count(&stats.bad_request);
             return refuse(StatusCode::BAD_REQUEST, &format!("body is not a webhook event: {e}"));
         }
     };
+    let header_id = header(EVENT_ID_HEADER).map(str::trim);
+    let keys = dedupe_keys(&event.id, header_id, verified, header(TIMESTAMP_HEADER), &body);
+    if event.id.is_empty() {
+        // Shown and logged only; never trusted for dedupe on its own (it is not signed).
+        event.id = header_id.unwrap_or_default().to_string();
+    }
+    if event.id.is_empty() {
+        count(&stats.bad_request);
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "no event id (neither a body `id` nor X-PolyAI-Event-ID)",
+        );
+    }
     // Check, enqueue and remember under one lock so that two copies racing in cannot both
-    // pass. The body `id` (signed) is preferred to the header (unsigned) as the dedupe key.
+    // pass.
     let mut seen = shared.seen.lock().unwrap_or_else(|p| p.into_inner());
-    if seen.set.contains(&event.id) {
+    if seen.contains_any(&keys) {
         count(&stats.duplicates);
         return (StatusCode::OK, "duplicate\n").into_response();
     }
-    let id = event.id.clone();
     match shared.queue.try_send(event) {
         Ok(()) => {
-            seen.insert(id);
+            for k in keys {
+                seen.insert(k);
+            }
             count(&stats.accepted);
             StatusCode::NO_CONTENT.into_response()
         }
@@ -243,16 +310,41 @@ mod tests {
 
     #[test]
     fn seen_ring_evicts_the_oldest() {
-        let mut s = Seen {
-            set: HashSet::new(),
-            order: VecDeque::new(),
-            capacity: 2,
+        let mut s = Seen::new(2);
+        let [a, b, c] = [b"a", b"b", b"c"].map(|v| key("id", &[v]));
+        s.insert(a);
+        s.insert(b);
+        s.insert(b);
+        s.insert(c);
+        assert!(!s.set.contains(&a));
+        assert!(s.contains_any(&[b]) && s.contains_any(&[c]));
+        assert_eq!((s.set.len(), s.order.len()), (2, 2));
+    }
+
+    #[test]
+    fn dedupe_keys_follow_what_the_signature_covers() {
+        let body_only = Verified {
+            scheme: SignatureScheme::Body,
         };
-        s.insert("a".into());
-        s.insert("b".into());
-        s.insert("c".into());
-        assert!(!s.set.contains("a"));
-        assert!(s.set.contains("b") && s.set.contains("c"));
-        assert_eq!(s.set.len(), 2);
+        let stamped = Verified {
+            scheme: SignatureScheme::Timestamped,
+        };
+        // A body id is the key, whatever the headers say.
+        assert_eq!(
+            dedupe_keys("evt_1", Some("h1"), stamped, Some("10"), b"x"),
+            dedupe_keys("evt_1", Some("h2"), body_only, Some("11"), b"y")
+        );
+        // Without one: the signed payload, and the header id as an extra key.
+        let k = dedupe_keys("", Some("h1"), body_only, Some("10"), b"x");
+        let fresh_header = dedupe_keys("", Some("h2"), body_only, Some("11"), b"x");
+        assert_eq!(
+            k[0], fresh_header[0],
+            "body-only signature: the timestamp is not covered"
+        );
+        assert_ne!(k[1], fresh_header[1]);
+        let t10 = dedupe_keys("", None, stamped, Some("10"), b"x");
+        let t11 = dedupe_keys("", None, stamped, Some("11"), b"x");
+        assert_ne!(t10, t11, "a timestamped signature covers the timestamp");
+        assert_ne!(t10[0], k[0]);
     }
 }
