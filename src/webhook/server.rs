@@ -132,7 +132,10 @@ pub fn connection_cap(descriptor_limit: Option<u64>) -> usize {
 struct Slot {
     /// When it last started or finished a request (or opened), in ms since the server began.
     active_ms: AtomicU64,
+    /// Asks the connection's task to drop it.
     close: Notify,
+    /// Its task has dropped it: the descriptor is free.
+    closed: Notify,
 }
 
 /// The open connections, for eviction.
@@ -152,6 +155,7 @@ impl Connections {
         let slot = Arc::new(Slot {
             active_ms: AtomicU64::new(self.now_ms()),
             close: Notify::new(),
+            closed: Notify::new(),
         });
         self.lock().insert(id, slot.clone());
         (id, slot)
@@ -167,19 +171,15 @@ impl Connections {
 
     /// Closes the connection quiet the longest: an idle or slowloris one long before a
     /// delivery in progress, whose clock was just reset.
-    fn evict_oldest(&self) -> bool {
+    fn evict_oldest(&self) -> Option<Arc<Slot>> {
         let mut open = self.lock();
         let oldest = open
             .iter()
             .min_by_key(|(_, s)| s.active_ms.load(Ordering::Relaxed))
             .map(|(id, _)| *id);
-        match oldest.and_then(|id| open.remove(&id)) {
-            Some(slot) => {
-                slot.close.notify_one();
-                true
-            }
-            None => false,
-        }
+        let slot = oldest.and_then(|id| open.remove(&id))?;
+        slot.close.notify_one();
+        Some(slot)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Slot>>> {
@@ -217,9 +217,14 @@ pub async fn serve(
                 Ok((stream, _)) => stream,
                 Err(e) => {
                     if accept_errors.note(&e) {
-                        // Likely out of descriptors: free one, and do not spin on the error.
-                        conns.evict_oldest();
-                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        // Likely out of descriptors: free one and retry once it is closed;
+                        // with nothing to close, back off. Either way the loop never spins.
+                        match conns.evict_oldest() {
+                            Some(victim) => {
+                                let _ = tokio::time::timeout(ACCEPT_BACKOFF, victim.closed.notified()).await;
+                            }
+                            None => tokio::time::sleep(ACCEPT_BACKOFF).await,
+                        }
                     }
                     continue;
                 }
@@ -228,7 +233,7 @@ pub async fn serve(
         let permit = match permits.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
-                conns.evict_oldest();
+                let _ = conns.evict_oldest();
                 match tokio::time::timeout(EVICTION_WAIT, permits.clone().acquire_owned()).await {
                     Ok(Ok(p)) => p,
                     _ => continue, // drops the new connection: still full
@@ -256,22 +261,28 @@ pub async fn serve(
             })
         };
         let conn = http.serve_connection(TokioIo::new(stream), service);
-        let (conns, mut stop) = (conns.clone(), stop_rx.clone());
+        let (conns, stop_rx_for_task) = (conns.clone(), stop_rx.clone());
         tokio::spawn(async move {
-            let _permit = permit;
-            tokio::pin!(conn);
-            let stopping = async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-            };
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = slot.close.notified() => {}
-                _ = stopping => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut()).await;
+            // Until the connection ends, is evicted, or the server stops (then in-flight
+            // requests get a grace period); leaving the block closes the socket.
+            {
+                let mut stop = stop_rx_for_task;
+                let stopping = async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                };
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    _ = slot.close.notified() => {}
+                    _ = stopping => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut()).await;
+                    }
                 }
             }
+            drop(permit);
             conns.remove(id);
+            slot.closed.notify_one();
         });
     }
     let _ = stop_tx.send(true);
@@ -342,10 +353,10 @@ mod tests {
         let (b, slot_b) = conns.add();
         slot_a.active_ms.store(10, Ordering::Relaxed);
         slot_b.active_ms.store(5, Ordering::Relaxed);
-        assert!(conns.evict_oldest());
+        assert!(conns.evict_oldest().is_some());
         assert!(!conns.lock().contains_key(&b) && conns.lock().contains_key(&a));
-        assert!(conns.evict_oldest());
-        assert!(!conns.evict_oldest(), "nothing left");
+        assert!(conns.evict_oldest().is_some());
+        assert!(conns.evict_oldest().is_none(), "nothing left");
     }
 
     #[test]
