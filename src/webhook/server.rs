@@ -106,6 +106,7 @@ pub fn raise_descriptor_limit() -> Option<u64> {
             }
         }
     }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every unix
     Some(lim.rlim_cur as u64)
 }
 

@@ -322,10 +322,7 @@ mod tests {
         // Only when none of several matches is the delivery refused.
         assert_eq!(check(&format!("{other},sha256={other}")), Err(VerifyError::Mismatch));
         assert_eq!(check("sha256=zz, ,"), Err(VerifyError::MalformedSignature));
-        assert_eq!(
-            check(&vec![sig.as_str(); 9].join(",")),
-            Err(VerifyError::TooManySignatures)
-        );
+        assert_eq!(check(&[sig.as_str(); 9].join(",")), Err(VerifyError::TooManySignatures));
     }
 
     #[test]
