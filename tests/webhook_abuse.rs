@@ -214,3 +214,57 @@ async fn a_full_server_closes_the_quietest_connection_to_let_a_delivery_in() {
         l.abort();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_bodies_share_a_memory_budget_and_deliveries_never_wait_on_it() {
+    let mut config = ReceiverConfig::new(vec![SigningSecret::new(SECRET)]);
+    config.body_budget_bytes = 200_000;
+    let rx = receiver(config);
+    let handle = rx.handle.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(
+        listener,
+        rx.router,
+        ServeLimits::default(),
+        std::future::pending(),
+    ));
+    let mut events = rx.events;
+
+    // Three bodies of 500 kB declared, 150 kB sent, the rest never: each holds 150 kB minus
+    // its free 64 KiB of the budget, and the budget fits two.
+    let mut large = Vec::new();
+    for _ in 0..3 {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"POST /polyai-events HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\n")
+            .await
+            .unwrap();
+        s.write_all(&vec![b' '; 150_000]).await.unwrap();
+        large.push(s);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (mut refused, mut still_reading) = (0, 0);
+    for s in large {
+        match until_closed(s, Duration::from_millis(500)).await {
+            Some((sent, _)) => {
+                assert!(
+                    sent.starts_with(b"HTTP/1.1 503"),
+                    "{:?}",
+                    String::from_utf8_lossy(&sent)
+                );
+                refused += 1;
+            }
+            None => still_reading += 1,
+        }
+    }
+    assert_eq!(
+        (refused, still_reading),
+        (1, 2),
+        "one over the budget, two still reading"
+    );
+    assert_eq!(handle.stats().overloaded, 1);
+    // A delivery meanwhile is a few kB: it never touches the budget.
+    let (status, _) = deliver(addr, 0).await;
+    assert_eq!(status, 204);
+    assert!(events.recv().await.is_some());
+}

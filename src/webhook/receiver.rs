@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
+use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use tokio::sync::mpsc;
+use futures_util::StreamExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use super::event::WebhookEvent;
@@ -29,6 +30,10 @@ pub struct ReceiverConfig {
     pub path: String,
     /// Larger bodies get 413.
     pub max_body_bytes: usize,
+    /// Bytes all bodies being read may hold together beyond their first [`FREE_BODY_BYTES`]:
+    /// with many connections sending large bodies at once, the rest get 503 instead of
+    /// growing memory.
+    pub body_budget_bytes: usize,
     /// How many recent event ids are remembered for deduplication.
     pub dedupe_capacity: usize,
     /// Accepted events waiting for the consumer.
@@ -42,6 +47,7 @@ impl ReceiverConfig {
             secrets,
             path: "/polyai-events".into(),
             max_body_bytes: 1 << 20,
+            body_budget_bytes: 64 << 20,
             dedupe_capacity: 65_536,
             queue_capacity: 4096,
             tolerance_secs: DEFAULT_TOLERANCE_SECS,
@@ -156,6 +162,8 @@ struct Shared {
     queue: mpsc::Sender<WebhookEvent>,
     stats: ReceiverStats,
     tolerance_secs: i64,
+    max_body_bytes: usize,
+    body_budget: Arc<Semaphore>,
 }
 
 /// Lets the owner swap secrets (rotation) and read counters while the receiver runs.
@@ -205,10 +213,11 @@ pub fn receiver(config: ReceiverConfig) -> Receiver {
         queue: tx,
         stats: ReceiverStats::default(),
         tolerance_secs: config.tolerance_secs,
+        max_body_bytes: config.max_body_bytes,
+        body_budget: Arc::new(Semaphore::new(config.body_budget_bytes.min(Semaphore::MAX_PERMITS))),
     });
     let router = Router::new()
         .route(&config.path, post(handle))
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .with_state(shared.clone());
     Receiver {
         router,
@@ -221,22 +230,78 @@ fn refuse(status: StatusCode, why: &str) -> Response {
     (status, format!("{why}\n")).into_response()
 }
 
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+/// Every body may hold this much without touching the shared budget: deliveries are a few KB,
+/// so they never wait on (or fail for) other clients' large bodies.
+pub const FREE_BODY_BYTES: usize = 64 * 1024;
+
+/// Why a body was not read.
+enum BodyError {
+    TooLarge,
+    OverBudget,
+    Broken(String),
+}
+
+/// Reads the body up to `shared.max_body_bytes`, taking budget for what goes past
+/// [`FREE_BODY_BYTES`]; the permit is held until the body is dropped.
+async fn read_body(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), BodyError> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > shared.max_body_bytes) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(FREE_BODY_BYTES));
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| BodyError::Broken(e.to_string()))?;
+        let len = buf.len() + chunk.len();
+        if len > shared.max_body_bytes {
+            return Err(BodyError::TooLarge);
+        }
+        let need = len.saturating_sub(FREE_BODY_BYTES) - held.as_ref().map_or(0, |p| p.num_permits());
+        if need > 0 {
+            let more = u32::try_from(need)
+                .ok()
+                .and_then(|n| shared.body_budget.clone().try_acquire_many_owned(n).ok())
+                .ok_or(BodyError::OverBudget)?;
+            match &mut held {
+                Some(p) => p.merge(more),
+                None => held = Some(more),
+            }
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok((Bytes::from(buf), held))
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
     let stats = &shared.stats;
     let count = |c: &AtomicU64| c.fetch_add(1, Ordering::Relaxed);
-    let body = match body {
+    let (body, _budget) = match read_body(&shared, &headers, body).await {
         Ok(b) => b,
-        Err(rejection) => {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                count(&stats.too_large);
-            } else {
-                count(&stats.bad_request);
-            }
-            return rejection.into_response();
+        Err(BodyError::TooLarge) => {
+            count(&stats.too_large);
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("body larger than {} bytes", shared.max_body_bytes),
+            );
+        }
+        Err(BodyError::OverBudget) => {
+            count(&stats.overloaded);
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many large bodies being received at once; retry later",
+            );
+        }
+        Err(BodyError::Broken(e)) => {
+            count(&stats.bad_request);
+            return refuse(StatusCode::BAD_REQUEST, &format!("cannot read the body: {e}"));
         }
     };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());

@@ -30,12 +30,14 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
-/// Most connections open at once when the descriptor limit allows more.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Most connections open at once when the descriptor limit allows more. With the read buffer
+/// cap and the receiver's body budget, this bounds the receiver's memory to ~150 MB whatever
+/// clients send.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Descriptors left for everything else the process opens (store, logs, API requests, audio).
 const RESERVED_DESCRIPTORS: u64 = 128;
-/// Per-connection read buffer cap: bounds header size and memory per connection.
-const MAX_BUF_BYTES: usize = 64 * 1024;
+/// Per-connection read buffer cap: bounds header size (larger → 431) and memory per connection.
+const MAX_BUF_BYTES: usize = 16 * 1024;
 /// How long a full server waits for an evicted connection to let go of its slot.
 const EVICTION_WAIT: Duration = Duration::from_secs(1);
 /// Pause after an accept error that is not about one connection (EMFILE, ENFILE, ENOMEM).
