@@ -2,7 +2,9 @@
 //!
 //! Nothing slow happens in the handler (the quickstart: "keep the handler thin and offload work
 //! to a queue"). Accepted events go to a bounded `mpsc` queue; when it is full the answer is
-//! 503 so the sender retries later, and the event id is not marked as seen.
+//! 503 so the sender retries later, and the event id is not marked as seen. Duplicates are
+//! recognised by what the signature covers (see `dedupe_keys`), never by an unsigned header
+//! alone. Run it with [`super::server::serve`] for read timeouts and a connection cap.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,7 +2,9 @@
 //!
 //! Two schemes exist in PolyAI's docs: the quickstart signs the raw body, the reference docs
 //! sign `"{timestamp}.{body}"`. Senders pick one; receivers accept either, compare in constant
-//! time, and refuse stale timestamps (replay protection).
+//! time, and refuse stale timestamps (replay protection). The header may carry several
+//! signatures, comma-separated, each bare hex or `sha256=hex` (senders rotating keys sign with
+//! each): any valid one accepts.
 
 use std::fmt;
 
