@@ -6,14 +6,24 @@
 //!
 //! `cargo bench --bench webhook` (env `DELIVERIES`, `CONCURRENCY` override the defaults).
 //! Stops by itself after `DELIVERIES` requests or 60 s, whichever comes first.
+//!
+//! Under abuse: `IDLE_CONNECTIONS=N` holds N connections open that never send a byte (each
+//! reconnects when the server closes it), `SLOWLORIS=M` adds M that send one header byte a
+//! second. `RECEIVER_ULIMIT=L` runs the receiver as `callscope listen` in a child process
+//! under `ulimit -n L` (events counted from its stdout), as a user would run it:
+//! `RECEIVER_ULIMIT=1024 IDLE_CONNECTIONS=1050 cargo bench --bench webhook`.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use callscope::webhook::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use callscope::webhook::receiver::StatsSnapshot;
+use callscope::webhook::server::{ServeLimits, raise_descriptor_limit, serve};
 use callscope::webhook::signature::{SignatureScheme, sign};
 use callscope::webhook::{EventData, EventType, ReceiverConfig, SigningSecret, WebhookEvent, receiver};
 
@@ -31,13 +41,20 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let total = env_or("DELIVERIES", 20_000);
     let concurrency = env_or("CONCURRENCY", 16);
+    let abuse = Abuse {
+        idle: env_or("IDLE_CONNECTIONS", 0),
+        slowloris: env_or("SLOWLORIS", 0),
+        receiver_ulimit: std::env::var("RECEIVER_ULIMIT").ok().and_then(|v| v.parse().ok()),
+    };
     let deadline = Duration::from_secs(60);
+    // The abusive connections live in this process too.
+    raise_descriptor_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let code = runtime.block_on(run(total, concurrency, deadline));
+    let code = runtime.block_on(run(total, concurrency, deadline, abuse));
     std::process::exit(code);
 }
 
@@ -49,25 +66,152 @@ struct Sample {
     latency: Duration,
 }
 
-async fn run(total: usize, concurrency: usize, deadline: Duration) -> i32 {
+#[derive(Debug, Clone, Copy)]
+struct Abuse {
+    idle: usize,
+    slowloris: usize,
+    receiver_ulimit: Option<u64>,
+}
+
+/// Where the receiver runs: in this process, or as `callscope listen` in a child.
+enum Target {
+    InProcess(callscope::webhook::ReceiverHandle),
+    Child(std::process::Child, std::thread::JoinHandle<Vec<String>>),
+}
+
+/// Counts the ids the receiver emits.
+type Emitted = Arc<Mutex<HashMap<String, u32>>>;
+
+async fn start_in_process(emitted: Emitted) -> (SocketAddr, Target) {
     let mut config = ReceiverConfig::new(vec![SigningSecret::new(SECRET)]);
     config.queue_capacity = 8192;
     let rx = receiver(config);
     let handle = rx.handle.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let router = rx.router;
-    tokio::spawn(async move { axum::serve(listener, router).await });
-
-    // The consumer: counts how often each id is emitted.
-    let emitted: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    let limits = ServeLimits::for_this_process();
+    tokio::spawn(serve(listener, rx.router, limits, std::future::pending()));
     let mut events = rx.events;
-    let counts = emitted.clone();
     tokio::spawn(async move {
         while let Some(e) = events.recv().await {
-            *counts.lock().unwrap().entry(e.id).or_default() += 1;
+            *emitted.lock().unwrap().entry(e.id).or_default() += 1;
         }
     });
+    (addr, Target::InProcess(handle))
+}
+
+/// `callscope listen` under `ulimit -n limit`; emitted ids come from its JSON lines.
+fn start_child(limit: u64, emitted: Emitted) -> (SocketAddr, Target) {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(r#"ulimit -n {limit} && exec "$0" listen --addr 127.0.0.1:0"#))
+        .arg(env!("CARGO_BIN_EXE_callscope"))
+        .env("POLYAI_WEBHOOK_SECRET", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run callscope listen");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = stderr.next().expect("a listening line").expect("stderr");
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"));
+    let addr = url["http://".len()..url.len() - "/polyai-events".len()]
+        .parse()
+        .expect("address");
+    let rest = std::thread::spawn(move || stderr.map_while(Result::ok).collect());
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                let id = v["id"].as_str().unwrap_or_default().to_string();
+                *emitted.lock().unwrap().entry(id).or_default() += 1;
+            }
+        }
+    });
+    (addr, Target::Child(child, rest))
+}
+
+impl Target {
+    /// Stops the receiver and reads its counters.
+    fn finish(self) -> StatsSnapshot {
+        match self {
+            Target::InProcess(handle) => handle.stats(),
+            Target::Child(mut child, stderr) => {
+                // SAFETY: signals our own child.
+                unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+                let _ = child.wait();
+                let log = stderr.join().unwrap_or_default().join("\n");
+                // "stopped: N accepted, N duplicates, N refused (signature), ..."
+                let count = |word: &str| {
+                    let words: Vec<&str> = log.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+                    words
+                        .windows(2)
+                        .rev()
+                        .find(|w| w[1] == word)
+                        .and_then(|w| w[0].parse().ok())
+                        .unwrap_or(0)
+                };
+                StatsSnapshot {
+                    accepted: count("accepted"),
+                    duplicates: count("duplicates"),
+                    unauthorized: count("refused"),
+                    ..Default::default()
+                }
+            }
+        }
+    }
+}
+
+/// Connections that hold a slot without ever finishing a request; each reconnects when the
+/// server closes it. Returns (open now, closed by the server so far).
+fn start_abuse(addr: SocketAddr, abuse: Abuse) -> (Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let open = Arc::new(AtomicUsize::new(0));
+    let closed = Arc::new(AtomicUsize::new(0));
+    for n in 0..abuse.idle + abuse.slowloris {
+        let slowloris = n >= abuse.idle;
+        let (open, closed) = (open.clone(), closed.clone());
+        tokio::spawn(async move {
+            loop {
+                let connect = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr)).await;
+                let Ok(Ok(mut s)) = connect else {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                };
+                open.fetch_add(1, Ordering::Relaxed);
+                if slowloris {
+                    let _ = s.write_all(b"POST /polyai-events HTTP/1.1\r\nHost: x\r\n").await;
+                    while s.write_all(b"X").await.is_ok() {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                } else {
+                    let mut buf = [0u8; 256];
+                    while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
+                }
+                open.fetch_sub(1, Ordering::Relaxed);
+                closed.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+    }
+    (open, closed)
+}
+
+async fn run(total: usize, concurrency: usize, deadline: Duration, abuse: Abuse) -> i32 {
+    let emitted: Emitted = Arc::default();
+    let (addr, target) = match abuse.receiver_ulimit {
+        Some(limit) => start_child(limit, emitted.clone()),
+        None => start_in_process(emitted.clone()).await,
+    };
+    let (abusers_open, abusers_closed) = start_abuse(addr, abuse);
+    let wanted = abuse.idle + abuse.slowloris;
+    let wait_until = Instant::now() + Duration::from_secs(10);
+    while abusers_open.load(Ordering::Relaxed) < wanted && Instant::now() < wait_until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let abusers_at_start = abusers_open.load(Ordering::Relaxed);
 
     let url = format!("http://{addr}/polyai-events");
     let http = reqwest::Client::builder()
@@ -142,14 +286,27 @@ async fn run(total: usize, concurrency: usize, deadline: Duration) -> i32 {
         samples.extend(w.await.expect("worker"));
     }
     let elapsed = started.elapsed();
-    // Give the consumer a moment to drain what was accepted.
+    let abusers_closed = abusers_closed.load(Ordering::Relaxed);
+    let abusers_open = abusers_open.load(Ordering::Relaxed);
+    // Give the consumer a moment to drain what was accepted (every 204).
+    let taken = samples.iter().filter(|s| s.status == 204).count() as u64;
     let drained = |m: &HashMap<String, u32>| m.values().map(|&n| n as u64).sum::<u64>();
     let wait_until = Instant::now() + Duration::from_secs(5);
-    while drained(&emitted.lock().unwrap()) < handle.stats().accepted && Instant::now() < wait_until {
+    while drained(&emitted.lock().unwrap()) < taken && Instant::now() < wait_until {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let stats = target.finish();
     let emitted = emitted.lock().unwrap().clone();
-    report(&samples, elapsed, handle.stats(), &emitted, total, concurrency)
+    if wanted > 0 {
+        println!(
+            "abuse: {} idle + {} slowloris connections wanted, {abusers_at_start} open when the load began, {abusers_open} at its end; the server closed {abusers_closed} (each reopened)",
+            abuse.idle, abuse.slowloris
+        );
+    }
+    if let Some(limit) = abuse.receiver_ulimit {
+        println!("receiver: `callscope listen` in a child process under ulimit -n {limit}");
+    }
+    report(&samples, elapsed, stats, &emitted, total, concurrency)
 }
 
 fn report(

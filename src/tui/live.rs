@@ -75,11 +75,13 @@ pub async fn start(setup: LiveSetup, client: &Client, tx: UnboundedSender<Msg>) 
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}{path}");
     let router = rx.router.clone();
-    let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::warn!("webhook receiver stopped: {e}");
-        }
-    });
+    let limits = crate::webhook::server::ServeLimits::for_this_process();
+    let server = tokio::spawn(crate::webhook::server::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
     let events_tx = tx.clone();
     let mut events = rx.events;
     let forward = tokio::spawn(async move {

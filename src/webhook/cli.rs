@@ -291,13 +291,10 @@ pub async fn listen(args: ListenArgs) -> Result<i32> {
     }
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let mut printer = tokio::spawn(print_events(rx.events, stop_rx));
-    let mut server = tokio::spawn(async move {
-        axum::serve(listener, rx.router)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-    });
+    let limits = super::server::ServeLimits::for_this_process();
+    let mut server = tokio::spawn(super::server::serve(listener, rx.router, limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    }));
     let handle = rx.handle.clone();
     let (served, printed) = tokio::select! {
         served = &mut server => {
@@ -308,7 +305,7 @@ pub async fn listen(args: ListenArgs) -> Result<i32> {
         printed = &mut printer => {
             // stdout is gone (the pipeline ended): nothing could be printed any more.
             server.abort();
-            (Ok(Ok(())), printed)
+            (Ok(()), printed)
         }
     };
     let stats = handle.stats();
@@ -320,9 +317,7 @@ pub async fn listen(args: ListenArgs) -> Result<i32> {
         stats.bad_request,
         stats.too_large
     );
-    served
-        .context("the receiver task failed")?
-        .context("the receiver stopped")?;
+    served.context("the receiver task failed")?;
     printed.context("the printer task failed")??;
     Ok(0)
 }

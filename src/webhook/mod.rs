@@ -4,6 +4,7 @@
 //! - Stand-in side: [`routes::router`] serves the Webhooks API over a shared [`Registry`];
 //!   [`Deliverer`] posts signed events to the registered endpoints, with retries.
 //! - Client side: [`receiver::receiver`] verifies, dedupes and queues incoming events;
+//!   [`server::serve`] runs it with read timeouts and a connection cap;
 //!   `callscope listen` prints them as JSON lines.
 
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod live;
 pub mod receiver;
 pub mod registry;
 pub mod routes;
+pub mod server;
 pub mod signature;
 
 pub use deliver::{AttemptOutcome, Deliverer, DeliveryAttempt, DeliveryConfig};

@@ -2,24 +2,27 @@
 //!
 //! Nothing slow happens in the handler (the quickstart: "keep the handler thin and offload work
 //! to a queue"). Accepted events go to a bounded `mpsc` queue; when it is full the answer is
-//! 503 so the sender retries later, and the event id is not marked as seen.
+//! 503 so the sender retries later, and the event id is not marked as seen. Duplicates are
+//! recognised by what the signature covers (see `dedupe_keys`), never by an unsigned header
+//! alone. Run it with [`super::server::serve`] for read timeouts and a connection cap.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
+use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use tokio::sync::mpsc;
+use futures_util::StreamExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use super::event::WebhookEvent;
-use super::signature::{DEFAULT_TOLERANCE_SECS, SigningSecret, verify};
+use super::signature::{DEFAULT_TOLERANCE_SECS, SignatureScheme, SigningSecret, Verified, verify};
 
 #[derive(Debug, Clone)]
 pub struct ReceiverConfig {
@@ -29,6 +32,10 @@ pub struct ReceiverConfig {
     pub path: String,
     /// Larger bodies get 413.
     pub max_body_bytes: usize,
+    /// Bytes all bodies being read may hold together beyond their first [`FREE_BODY_BYTES`]:
+    /// with many connections sending large bodies at once, the rest get 503 instead of
+    /// growing memory.
+    pub body_budget_bytes: usize,
     /// How many recent event ids are remembered for deduplication.
     pub dedupe_capacity: usize,
     /// Accepted events waiting for the consumer.
@@ -42,6 +49,7 @@ impl ReceiverConfig {
             secrets,
             path: "/polyai-events".into(),
             max_body_bytes: 1 << 20,
+            body_budget_bytes: 64 << 20,
             dedupe_capacity: 65_536,
             queue_capacity: 4096,
             tolerance_secs: DEFAULT_TOLERANCE_SECS,
@@ -71,22 +79,82 @@ pub struct StatsSnapshot {
     pub overloaded: u64,
 }
 
-/// Recently seen event ids: a set plus a ring that evicts the oldest.
+/// A dedupe key: 16 bytes of SHA-256 over a tagged value, so memory per entry is fixed
+/// whatever a sender puts in ids.
+type Key = [u8; 16];
+
+fn key(tag: &str, parts: &[&[u8]]) -> Key {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(tag.as_bytes());
+    h.update([0]);
+    for p in parts {
+        h.update(p);
+    }
+    let mut k = [0; 16];
+    k.copy_from_slice(&h.finalize()[..16]);
+    k
+}
+
+/// The keys an accepted delivery is remembered by, and checked against.
+///
+/// Only what the signature covers identifies a delivery: the body's `id`, or (a body without
+/// one) a hash of the signed payload: the body, plus the timestamp when that is signed too (a
+/// timestamped payload only replays within the tolerance window, so that is all it must be
+/// remembered for). The unsigned `X-PolyAI-Event-ID` is an extra key, so a sender's retry
+/// re-signed with a new timestamp is still caught; a fresh header value never makes a
+/// replay new.
+fn dedupe_keys(
+    body_id: &str,
+    header_id: Option<&str>,
+    verified: Verified,
+    timestamp: Option<&str>,
+    body: &[u8],
+) -> Vec<Key> {
+    if !body_id.is_empty() {
+        return vec![key("id", &[body_id.as_bytes()])];
+    }
+    let signed = match (verified.scheme, timestamp) {
+        (SignatureScheme::Timestamped, Some(ts)) => key("ts.body", &[ts.trim().as_bytes(), b".", body]),
+        _ => key("body", &[body]),
+    };
+    let mut keys = vec![signed];
+    if let Some(h) = header_id.filter(|h| !h.is_empty()) {
+        keys.push(key("header-id", &[h.as_bytes()]));
+    }
+    keys
+}
+
+/// Recently seen keys: a set plus a ring that evicts the oldest, so memory stays bounded.
 struct Seen {
-    set: HashSet<String>,
-    order: VecDeque<String>,
+    set: HashSet<Key>,
+    order: VecDeque<Key>,
     capacity: usize,
 }
 
 impl Seen {
-    fn insert(&mut self, id: String) {
+    fn new(capacity: usize) -> Self {
+        Seen {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn contains_any(&self, keys: &[Key]) -> bool {
+        keys.iter().any(|k| self.set.contains(k))
+    }
+
+    fn insert(&mut self, k: Key) {
+        if !self.set.insert(k) {
+            return;
+        }
         if self.order.len() == self.capacity
             && let Some(old) = self.order.pop_front()
         {
             self.set.remove(&old);
         }
-        self.set.insert(id.clone());
-        self.order.push_back(id);
+        self.order.push_back(k);
     }
 }
 
@@ -96,6 +164,8 @@ struct Shared {
     queue: mpsc::Sender<WebhookEvent>,
     stats: ReceiverStats,
     tolerance_secs: i64,
+    max_body_bytes: usize,
+    body_budget: Arc<Semaphore>,
 }
 
 /// Lets the owner swap secrets (rotation) and read counters while the receiver runs.
@@ -140,18 +210,16 @@ pub fn receiver(config: ReceiverConfig) -> Receiver {
     let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
     let shared = Arc::new(Shared {
         secrets: RwLock::new(config.secrets),
-        seen: Mutex::new(Seen {
-            set: HashSet::new(),
-            order: VecDeque::new(),
-            capacity: config.dedupe_capacity.max(1),
-        }),
+        // Up to two keys per accepted event (signed payload + header id).
+        seen: Mutex::new(Seen::new(config.dedupe_capacity.saturating_mul(2))),
         queue: tx,
         stats: ReceiverStats::default(),
         tolerance_secs: config.tolerance_secs,
+        max_body_bytes: config.max_body_bytes,
+        body_budget: Arc::new(Semaphore::new(config.body_budget_bytes.min(Semaphore::MAX_PERMITS))),
     });
     let router = Router::new()
         .route(&config.path, post(handle))
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .with_state(shared.clone());
     Receiver {
         router,
@@ -164,22 +232,78 @@ fn refuse(status: StatusCode, why: &str) -> Response {
     (status, format!("{why}\n")).into_response()
 }
 
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+/// Every body may hold this much without touching the shared budget: deliveries are a few KB,
+/// so they never wait on (or fail for) other clients' large bodies.
+pub const FREE_BODY_BYTES: usize = 64 * 1024;
+
+/// Why a body was not read.
+enum BodyError {
+    TooLarge,
+    OverBudget,
+    Broken(String),
+}
+
+/// Reads the body up to `shared.max_body_bytes`, taking budget for what goes past
+/// [`FREE_BODY_BYTES`]; the permit is held until the body is dropped.
+async fn read_body(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), BodyError> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > shared.max_body_bytes) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(FREE_BODY_BYTES));
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| BodyError::Broken(e.to_string()))?;
+        let len = buf.len() + chunk.len();
+        if len > shared.max_body_bytes {
+            return Err(BodyError::TooLarge);
+        }
+        let need = len.saturating_sub(FREE_BODY_BYTES) - held.as_ref().map_or(0, |p| p.num_permits());
+        if need > 0 {
+            let more = u32::try_from(need)
+                .ok()
+                .and_then(|n| shared.body_budget.clone().try_acquire_many_owned(n).ok())
+                .ok_or(BodyError::OverBudget)?;
+            match &mut held {
+                Some(p) => p.merge(more),
+                None => held = Some(more),
+            }
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok((Bytes::from(buf), held))
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
     let stats = &shared.stats;
     let count = |c: &AtomicU64| c.fetch_add(1, Ordering::Relaxed);
-    let body = match body {
+    let (body, _budget) = match read_body(&shared, &headers, body).await {
         Ok(b) => b,
-        Err(rejection) => {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                count(&stats.too_large);
-            } else {
-                count(&stats.bad_request);
-            }
-            return rejection.into_response();
+        Err(BodyError::TooLarge) => {
+            count(&stats.too_large);
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("body larger than {} bytes", shared.max_body_bytes),
+            );
+        }
+        Err(BodyError::OverBudget) => {
+            count(&stats.overloaded);
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many large bodies being received at once; retry later",
+            );
+        }
+        Err(BodyError::Broken(e)) => {
+            count(&stats.bad_request);
+            return refuse(StatusCode::BAD_REQUEST, &format!("cannot read the body: {e}"));
         }
     };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -194,36 +318,46 @@ async fn handle(
             shared.tolerance_secs,
         )
     };
-    if let Err(e) = verdict {
-        count(&stats.unauthorized);
-        tracing::warn!("webhook refused: {e}");
-        return refuse(StatusCode::UNAUTHORIZED, &e.to_string());
-    }
-    let event = match WebhookEvent::from_slice(&body, header(EVENT_ID_HEADER)) {
-        Ok(e) if !e.id.is_empty() => e,
-        Ok(_) => {
-            count(&stats.bad_request);
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "no event id (neither a body `id` nor X-PolyAI-Event-ID)",
-            );
+    let verified = match verdict {
+        Ok(v) => v,
+        Err(e) => {
+            count(&stats.unauthorized);
+            tracing::warn!("webhook refused: {e}");
+            return refuse(StatusCode::UNAUTHORIZED, &e.to_string());
         }
+    };
+    let mut event = match WebhookEvent::from_slice(&body, None) {
+        Ok(e) => e,
         Err(e) => {
             count(&stats.bad_request);
             return refuse(StatusCode::BAD_REQUEST, &format!("body is not a webhook event: {e}"));
         }
     };
+    let header_id = header(EVENT_ID_HEADER).map(str::trim);
+    let keys = dedupe_keys(&event.id, header_id, verified, header(TIMESTAMP_HEADER), &body);
+    if event.id.is_empty() {
+        // Shown and logged only; never trusted for dedupe on its own (it is not signed).
+        event.id = header_id.unwrap_or_default().to_string();
+    }
+    if event.id.is_empty() {
+        count(&stats.bad_request);
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "no event id (neither a body `id` nor X-PolyAI-Event-ID)",
+        );
+    }
     // Check, enqueue and remember under one lock so that two copies racing in cannot both
-    // pass. The body `id` (signed) is preferred to the header (unsigned) as the dedupe key.
+    // pass.
     let mut seen = shared.seen.lock().unwrap_or_else(|p| p.into_inner());
-    if seen.set.contains(&event.id) {
+    if seen.contains_any(&keys) {
         count(&stats.duplicates);
         return (StatusCode::OK, "duplicate\n").into_response();
     }
-    let id = event.id.clone();
     match shared.queue.try_send(event) {
         Ok(()) => {
-            seen.insert(id);
+            for k in keys {
+                seen.insert(k);
+            }
             count(&stats.accepted);
             StatusCode::NO_CONTENT.into_response()
         }
@@ -243,16 +377,41 @@ mod tests {
 
     #[test]
     fn seen_ring_evicts_the_oldest() {
-        let mut s = Seen {
-            set: HashSet::new(),
-            order: VecDeque::new(),
-            capacity: 2,
+        let mut s = Seen::new(2);
+        let [a, b, c] = [b"a", b"b", b"c"].map(|v| key("id", &[v]));
+        s.insert(a);
+        s.insert(b);
+        s.insert(b);
+        s.insert(c);
+        assert!(!s.set.contains(&a));
+        assert!(s.contains_any(&[b]) && s.contains_any(&[c]));
+        assert_eq!((s.set.len(), s.order.len()), (2, 2));
+    }
+
+    #[test]
+    fn dedupe_keys_follow_what_the_signature_covers() {
+        let body_only = Verified {
+            scheme: SignatureScheme::Body,
         };
-        s.insert("a".into());
-        s.insert("b".into());
-        s.insert("c".into());
-        assert!(!s.set.contains("a"));
-        assert!(s.set.contains("b") && s.set.contains("c"));
-        assert_eq!(s.set.len(), 2);
+        let stamped = Verified {
+            scheme: SignatureScheme::Timestamped,
+        };
+        // A body id is the key, whatever the headers say.
+        assert_eq!(
+            dedupe_keys("evt_1", Some("h1"), stamped, Some("10"), b"x"),
+            dedupe_keys("evt_1", Some("h2"), body_only, Some("11"), b"y")
+        );
+        // Without one: the signed payload, and the header id as an extra key.
+        let k = dedupe_keys("", Some("h1"), body_only, Some("10"), b"x");
+        let fresh_header = dedupe_keys("", Some("h2"), body_only, Some("11"), b"x");
+        assert_eq!(
+            k[0], fresh_header[0],
+            "body-only signature: the timestamp is not covered"
+        );
+        assert_ne!(k[1], fresh_header[1]);
+        let t10 = dedupe_keys("", None, stamped, Some("10"), b"x");
+        let t11 = dedupe_keys("", None, stamped, Some("11"), b"x");
+        assert_ne!(t10, t11, "a timestamped signature covers the timestamp");
+        assert_ne!(t10[0], k[0]);
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Two schemes exist in PolyAI's docs: the quickstart signs the raw body, the reference docs
 //! sign `"{timestamp}.{body}"`. Senders pick one; receivers accept either, compare in constant
-//! time, and refuse stale timestamps (replay protection).
+//! time, and refuse stale timestamps (replay protection). The header may carry several
+//! signatures, comma-separated, each bare hex or `sha256=hex` (senders rotating keys sign with
+//! each): any valid one accepts.
 
 use std::fmt;
 
@@ -68,23 +70,33 @@ pub fn sign(secret: &SigningSecret, scheme: SignatureScheme, timestamp: i64, bod
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerifyError {
     MissingSignature,
-    /// Not 64 hex digits.
+    /// No entry of the header is 64 hex digits (bare or `sha256=`-prefixed).
     MalformedSignature,
+    /// More than [`MAX_SIGNATURES`] entries: refused without computing anything.
+    TooManySignatures,
     /// `X-PolyAI-Timestamp` is not an integer.
     MalformedTimestamp,
     /// `X-PolyAI-Timestamp` is more than the tolerance away from now.
     StaleTimestamp {
         skew_secs: i64,
     },
-    /// No secret and scheme produce this signature.
+    /// No secret and scheme produce any of the signatures.
     Mismatch,
 }
+
+/// Most signatures one header may carry (a rotation sends two or three).
+pub const MAX_SIGNATURES: usize = 8;
 
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VerifyError::MissingSignature => f.write_str("missing X-PolyAI-Signature header"),
-            VerifyError::MalformedSignature => f.write_str("X-PolyAI-Signature is not a 64-digit hex HMAC-SHA256"),
+            VerifyError::MalformedSignature => {
+                f.write_str("X-PolyAI-Signature holds no 64-digit hex HMAC-SHA256 (bare or sha256=…, comma-separated)")
+            }
+            VerifyError::TooManySignatures => {
+                write!(f, "X-PolyAI-Signature lists more than {MAX_SIGNATURES} signatures")
+            }
             VerifyError::MalformedTimestamp => f.write_str("X-PolyAI-Timestamp is not a Unix time in seconds"),
             VerifyError::StaleTimestamp { skew_secs } => write!(
                 f,
@@ -99,7 +111,37 @@ impl fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
-/// Checks a delivery against every secret (several during a rotation) and both schemes.
+/// What a verified delivery's signature covers, so the receiver can dedupe on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// The scheme that matched: `Timestamped` means the timestamp header is signed too.
+    pub scheme: SignatureScheme,
+}
+
+/// The signatures a header carries: entries separated by commas (several during a key
+/// rotation), each bare hex or `sha256=`-prefixed. Entries that are not 32-byte hex digests
+/// are skipped; at least one must be.
+fn parse_signatures(header: &str) -> Result<Vec<Vec<u8>>, VerifyError> {
+    let entries: Vec<&str> = header.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+    if entries.len() > MAX_SIGNATURES {
+        return Err(VerifyError::TooManySignatures);
+    }
+    let digests: Vec<Vec<u8>> = entries
+        .into_iter()
+        .map(|e| match e.get(..7) {
+            Some(p) if p.eq_ignore_ascii_case("sha256=") => &e[7..],
+            _ => e,
+        })
+        .filter_map(|hex| from_hex(hex.trim()).filter(|d| d.len() == 32))
+        .collect();
+    if digests.is_empty() {
+        return Err(VerifyError::MalformedSignature);
+    }
+    Ok(digests)
+}
+
+/// Checks a delivery against every secret (several during a rotation), both schemes and every
+/// signature in the header (any one valid accepts).
 ///
 /// `timestamp` is the `X-PolyAI-Timestamp` header, if sent; when present it must be within
 /// `tolerance_secs` of `now_unix`, whichever scheme signed the body.
@@ -110,12 +152,9 @@ pub fn verify(
     body: &[u8],
     now_unix: i64,
     tolerance_secs: i64,
-) -> Result<(), VerifyError> {
+) -> Result<Verified, VerifyError> {
     let signature = signature.ok_or(VerifyError::MissingSignature)?;
-    let expected = from_hex(signature.trim()).ok_or(VerifyError::MalformedSignature)?;
-    if expected.len() != 32 {
-        return Err(VerifyError::MalformedSignature);
-    }
+    let given = parse_signatures(signature)?;
     let timestamp = timestamp.map(str::trim);
     if let Some(ts) = timestamp {
         let ts: i64 = ts.parse().map_err(|_| VerifyError::MalformedTimestamp)?;
@@ -124,14 +163,26 @@ pub fn verify(
             return Err(VerifyError::StaleTimestamp { skew_secs: skew });
         }
     }
+    // One MAC per secret and scheme; each given signature is checked against a clone with
+    // `verify_slice`, which compares in constant time.
     let matches = |secret: &SigningSecret, ts: Option<&str>| {
-        // `verify_slice` compares in constant time.
-        mac_over(secret, ts, body).verify_slice(&expected).is_ok()
+        let mac = mac_over(secret, ts, body);
+        given
+            .iter()
+            .fold(false, |ok, sig| ok | mac.clone().verify_slice(sig).is_ok())
     };
-    let ok = secrets
-        .iter()
-        .any(|s| matches(s, None) | timestamp.is_some_and(|ts| matches(s, Some(ts))));
-    if ok { Ok(()) } else { Err(VerifyError::Mismatch) }
+    let body_signed = secrets.iter().fold(false, |ok, s| ok | matches(s, None));
+    let ts_signed = timestamp.is_some_and(|ts| secrets.iter().fold(false, |ok, s| ok | matches(s, Some(ts))));
+    // A body-only signature replays under any timestamp: it is the weaker claim, so it wins.
+    match (body_signed, ts_signed) {
+        (true, _) => Ok(Verified {
+            scheme: SignatureScheme::Body,
+        }),
+        (false, true) => Ok(Verified {
+            scheme: SignatureScheme::Timestamped,
+        }),
+        (false, false) => Err(VerifyError::Mismatch),
+    }
 }
 
 fn to_hex(bytes: &[u8]) -> String {
@@ -160,6 +211,9 @@ mod tests {
     use super::*;
 
     const BODY: &[u8] = br#"{"event_type":"alerts.triggered"}"#;
+    const BODY_SIGNED: Verified = Verified {
+        scheme: SignatureScheme::Body,
+    };
 
     fn secret() -> SigningSecret {
         SigningSecret::new("whsec_test")
@@ -189,7 +243,7 @@ mod tests {
         for scheme in [SignatureScheme::Body, SignatureScheme::Timestamped] {
             let sig = sign(&secret(), scheme, 1_700_000_000, BODY);
             let ok = verify(&[secret()], Some(&sig), Some("1700000000"), BODY, now, 300);
-            assert_eq!(ok, Ok(()), "{scheme:?}");
+            assert_eq!(ok, Ok(Verified { scheme }), "{scheme:?}");
             let tampered = verify(
                 &[secret()],
                 Some(&sig),
@@ -208,7 +262,7 @@ mod tests {
         );
         // The body scheme works without a timestamp header at all.
         let sig = sign(&secret(), SignatureScheme::Body, 0, BODY);
-        assert_eq!(verify(&[secret()], Some(&sig), None, BODY, now, 300), Ok(()));
+        assert_eq!(verify(&[secret()], Some(&sig), None, BODY, now, 300), Ok(BODY_SIGNED));
     }
 
     #[test]
@@ -216,7 +270,10 @@ mod tests {
         let old = SigningSecret::new("whsec_old");
         let new = SigningSecret::new("whsec_new");
         let sig = sign(&new, SignatureScheme::Body, 0, BODY);
-        assert_eq!(verify(&[old.clone(), new], Some(&sig), None, BODY, 0, 300), Ok(()));
+        assert_eq!(
+            verify(&[old.clone(), new], Some(&sig), None, BODY, 0, 300),
+            Ok(BODY_SIGNED)
+        );
         assert_eq!(
             verify(&[old], Some(&sig), None, BODY, 0, 300),
             Err(VerifyError::Mismatch)
@@ -235,7 +292,12 @@ mod tests {
             check(Some(&sig), Some("1700000000"), 1_699_999_699),
             Err(VerifyError::StaleTimestamp { skew_secs: -301 })
         );
-        assert_eq!(check(Some(&sig), Some("1700000000"), 1_700_000_300), Ok(()));
+        assert_eq!(
+            check(Some(&sig), Some("1700000000"), 1_700_000_300),
+            Ok(Verified {
+                scheme: SignatureScheme::Timestamped
+            })
+        );
         assert_eq!(check(None, None, 0), Err(VerifyError::MissingSignature));
         assert_eq!(check(Some("zz"), None, 0), Err(VerifyError::MalformedSignature));
         assert_eq!(check(Some(&sig[..62]), None, 0), Err(VerifyError::MalformedSignature));
@@ -243,6 +305,42 @@ mod tests {
             check(Some(&sig), Some("yesterday"), 0),
             Err(VerifyError::MalformedTimestamp)
         );
+    }
+
+    #[test]
+    fn prefixed_and_comma_separated_signatures_are_accepted() {
+        let sig = sign(&secret(), SignatureScheme::Body, 0, BODY);
+        let other = sign(&SigningSecret::new("whsec_other"), SignatureScheme::Body, 0, BODY);
+        let check = |header: &str| verify(&[secret()], Some(header), None, BODY, 0, 300);
+        for header in [
+            format!("sha256={sig}"),
+            format!("SHA256={sig}"),
+            format!("{other},{sig}"),
+            format!("sha256={other}, sha256={sig}"),
+            format!("{sig} , not-hex"),
+        ] {
+            assert_eq!(check(&header), Ok(BODY_SIGNED), "{header}");
+        }
+        // Only when none of several matches is the delivery refused.
+        assert_eq!(check(&format!("{other},sha256={other}")), Err(VerifyError::Mismatch));
+        assert_eq!(check("sha256=zz, ,"), Err(VerifyError::MalformedSignature));
+        assert_eq!(check(&[sig.as_str(); 9].join(",")), Err(VerifyError::TooManySignatures));
+    }
+
+    #[test]
+    fn a_signature_over_the_body_alone_is_reported_as_such() {
+        // The dedupe key depends on it: a body-only signature is valid under any timestamp.
+        let ts = sign(&secret(), SignatureScheme::Timestamped, 1_700_000_000, BODY);
+        let body = sign(&secret(), SignatureScheme::Body, 1_700_000_000, BODY);
+        let both = format!("{ts},{body}");
+        for (header, scheme) in [
+            (ts, SignatureScheme::Timestamped),
+            (body, SignatureScheme::Body),
+            (both, SignatureScheme::Body),
+        ] {
+            let got = verify(&[secret()], Some(&header), Some("1700000000"), BODY, 1_700_000_000, 300);
+            assert_eq!(got, Ok(Verified { scheme }), "{header}");
+        }
     }
 
     #[test]

@@ -1,0 +1,169 @@
+//! `browse --listen`'s receiver (the TUI's `live::start`) in a process limited to 1,024
+//! descriptors (this test binary, re-run as a child), with 1,050 idle connections held open
+//! against it: signed deliveries still get a 2xx within 5 s and reach the live list.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use callscope::app::Msg;
+use callscope::app::live::LiveEvent;
+use callscope::config::{Config, ConnectionArgs, FileConfig};
+use callscope::tui::live::{self, LiveSetup};
+use callscope::webhook::deliver::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use callscope::webhook::signature::{SignatureScheme, sign};
+use callscope::webhook::{EventData, EventType, SigningSecret, WebhookEvent};
+
+const CHILD_ENV: &str = "CALLSCOPE_TUI_LIVE_ABUSE_CHILD";
+const SECRET: &str = "whsec_tui_abuse";
+const IDLE: usize = 1050;
+
+/// Run only as the child of `browse_listen_under_ulimit_1024_serves_deliveries_while_1050_idle`.
+#[test]
+#[ignore = "helper process for browse_listen_under_ulimit_1024_serves_deliveries_while_1050_idle"]
+fn live_receiver_child() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let limit = libc::rlimit {
+        rlim_cur: 1024,
+        rlim_max: 1024,
+    };
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let cfg = Config::resolve_with_file(
+            &ConnectionArgs::default(),
+            &|k| match k {
+                "POLYAI_API_KEY" => Some("unused".into()),
+                "POLYAI_ACCOUNT_ID" => Some("a".into()),
+                "POLYAI_PROJECT_ID" => Some("p".into()),
+                _ => None,
+            },
+            FileConfig::default(),
+        )
+        .unwrap();
+        let client = callscope::api::Client::new(&cfg).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let receiver = live::start(
+            LiveSetup {
+                addr: ([127, 0, 0, 1], 0).into(),
+                secrets: vec![SigningSecret::new(SECRET)],
+                register: false,
+            },
+            &client,
+            tx,
+        )
+        .await
+        .unwrap();
+        println!("\nURL={}", receiver.url);
+        while let Some(msg) = rx.recv().await {
+            if let Msg::Live(LiveEvent::Completed { id, .. }) = msg {
+                println!("LIVE={id}");
+            }
+        }
+    });
+}
+
+struct Guard(std::process::Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browse_listen_under_ulimit_1024_serves_deliveries_while_1050_idle() {
+    callscope::webhook::server::raise_descriptor_limit();
+    let mut child = Guard(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "live_receiver_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the child prints its URL").unwrap();
+        if let Some((_, u)) = line.split_once("URL=") {
+            break u.trim().to_string();
+        }
+    };
+    let addr: std::net::SocketAddr = url["http://".len()..url.len() - "/polyai-events".len()]
+        .parse()
+        .unwrap();
+    let (live_tx, live_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Some((_, id)) = line.split_once("LIVE=") {
+                let _ = live_tx.send(id.trim().to_string());
+            }
+        }
+    });
+
+    let connects: Vec<_> = (0..IDLE)
+        .map(|_| {
+            tokio::spawn(async move {
+                tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(addr))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+            })
+        })
+        .collect();
+    let mut idle = Vec::new();
+    for c in connects {
+        idle.extend(c.await.unwrap());
+    }
+    assert_eq!(idle.len(), IDLE);
+
+    let secret = SigningSecret::new(SECRET);
+    for n in 0..10 {
+        let event = WebhookEvent::new(
+            EventType::ConversationCompleted,
+            EventData {
+                conversation_id: format!("CA-tui-{n}"),
+                environment: "live".into(),
+                ..Default::default()
+            },
+        );
+        let body = event.to_body();
+        let ts = chrono::Utc::now().timestamp();
+        let t0 = Instant::now();
+        let answer = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+            .post(&url)
+            .header(SIGNATURE_HEADER, sign(&secret, SignatureScheme::Body, ts, &body))
+            .header(TIMESTAMP_HEADER, ts.to_string())
+            .body(body)
+            .send()
+            .await;
+        assert!(
+            answer.as_ref().is_ok_and(|r| r.status().is_success()),
+            "delivery {n} with {IDLE} idle connections: {answer:?} after {:?}",
+            t0.elapsed()
+        );
+        let got = live_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the live list hears of it");
+        assert_eq!(got, format!("CA-tui-{n}"));
+    }
+    drop(idle);
+}
