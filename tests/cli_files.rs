@@ -50,7 +50,11 @@ fn pages(slow: Duration) -> impl Fn(&Request) -> Reply {
 }
 
 fn command(server: &str, home: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_callscope"));
+    command_at(Path::new(env!("CARGO_BIN_EXE_callscope")), server, home, args)
+}
+
+fn command_at(exe: &Path, server: &str, home: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(exe);
     c.args(args)
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
@@ -333,8 +337,11 @@ fn a_read_only_store_can_be_exported_from() {
     assert_eq!(entries(&ro), ["callscope.db"], "closed cleanly: no -wal/-shm");
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // The build may sit under a folder `nobody` cannot enter (such as /root): run a copy from here.
+    let exe = top.path().join("callscope");
+    std::fs::copy(env!("CARGO_BIN_EXE_callscope"), &exe).unwrap();
     let as_reader = |args: &[&str]| {
-        let mut c = command(&server.url, &ro, args);
+        let mut c = command_at(&exe, &server.url, &ro, args);
         if is_root() {
             c.uid(65534).gid(65534);
         }
