@@ -4,15 +4,16 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use callscope::app::Msg;
 use callscope::app::live::LiveEvent;
-use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::tui::live::{self, LiveSetup};
-use callscope::webhook::deliver::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use callscope::webhook::signature::{SignatureScheme, sign};
-use callscope::webhook::{EventData, EventType, SigningSecret, WebhookEvent};
+use callscope::webhook::SigningSecret;
+use callscope::webhook::signature::SignatureScheme;
+
+#[path = "common/webhooks.rs"]
+mod webhooks;
 
 const CHILD_ENV: &str = "CALLSCOPE_TUI_LIVE_ABUSE_CHILD";
 const SECRET: &str = "whsec_tui_abuse";
@@ -25,29 +26,9 @@ fn live_receiver_child() {
     if std::env::var_os(CHILD_ENV).is_none() {
         return;
     }
-    let limit = libc::rlimit {
-        rlim_cur: 1024,
-        rlim_max: 1024,
-    };
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = webhooks::runtime_with_descriptor_limit(1024);
     rt.block_on(async {
-        let cfg = Config::resolve_with_file(
-            &ConnectionArgs::default(),
-            &|k| match k {
-                "POLYAI_API_KEY" => Some("unused".into()),
-                "POLYAI_ACCOUNT_ID" => Some("a".into()),
-                "POLYAI_PROJECT_ID" => Some("p".into()),
-                _ => None,
-            },
-            FileConfig::default(),
-        )
-        .unwrap();
-        let client = callscope::api::Client::new(&cfg).unwrap();
+        let client = webhooks::unused_client();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let receiver = live::start(
             LiveSetup {
@@ -115,50 +96,15 @@ async fn browse_listen_under_ulimit_1024_serves_deliveries_while_1050_idle() {
         }
     });
 
-    let connects: Vec<_> = (0..IDLE)
-        .map(|_| {
-            tokio::spawn(async move {
-                tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(addr))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-            })
-        })
-        .collect();
-    let mut idle = Vec::new();
-    for c in connects {
-        idle.extend(c.await.unwrap());
-    }
+    let idle = webhooks::open_idle(addr, IDLE).await;
     assert_eq!(idle.len(), IDLE);
 
-    let secret = SigningSecret::new(SECRET);
     for n in 0..10 {
-        let event = WebhookEvent::new(
-            EventType::ConversationCompleted,
-            EventData {
-                conversation_id: format!("CA-tui-{n}"),
-                environment: "live".into(),
-                ..Default::default()
-            },
-        );
-        let body = event.to_body();
-        let ts = chrono::Utc::now().timestamp();
-        let t0 = Instant::now();
-        let answer = reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap()
-            .post(&url)
-            .header(SIGNATURE_HEADER, sign(&secret, SignatureScheme::Body, ts, &body))
-            .header(TIMESTAMP_HEADER, ts.to_string())
-            .body(body)
-            .send()
-            .await;
+        let event = webhooks::completed(&format!("CA-tui-{n}"));
+        let (status, took) = webhooks::post_signed(&url, SECRET, SignatureScheme::Body, &event).await;
         assert!(
-            answer.as_ref().is_ok_and(|r| r.status().is_success()),
-            "delivery {n} with {IDLE} idle connections: {answer:?} after {:?}",
-            t0.elapsed()
+            matches!(status, Ok(200..=299)),
+            "delivery {n} with {IDLE} idle connections: {status:?} after {took:?}"
         );
         let got = live_rx
             .recv_timeout(Duration::from_secs(5))

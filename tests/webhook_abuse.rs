@@ -5,13 +5,15 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use callscope::webhook::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use callscope::webhook::server::{ServeLimits, serve};
-use callscope::webhook::signature::{SignatureScheme, sign};
-use callscope::webhook::{EventData, EventType, ReceiverConfig, SigningSecret, WebhookEvent, receiver};
+use callscope::webhook::signature::SignatureScheme;
+use callscope::webhook::{ReceiverConfig, SigningSecret, WebhookEvent, receiver};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+
+#[path = "common/webhooks.rs"]
+mod webhooks;
 
 const SECRET: &str = "whsec_abuse";
 
@@ -23,37 +25,12 @@ async fn start(limits: ServeLimits) -> (SocketAddr, mpsc::Receiver<WebhookEvent>
     (addr, rx.events)
 }
 
-/// Posts one signed event on a fresh connection; the status and how long the answer took.
+/// Posts one signed event on a fresh connection; the status (0 for none) and how long it took.
 async fn deliver(addr: SocketAddr, n: usize) -> (u16, Duration) {
-    let event = WebhookEvent::new(
-        EventType::ConversationCompleted,
-        EventData {
-            conversation_id: format!("CA-valid-{n}"),
-            ..Default::default()
-        },
-    );
-    let body = event.to_body();
-    let ts = chrono::Utc::now().timestamp();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    let t0 = Instant::now();
-    let status = client
-        .post(format!("http://{addr}/polyai-events"))
-        .header(
-            SIGNATURE_HEADER,
-            sign(&SigningSecret::new(SECRET), SignatureScheme::Timestamped, ts, &body),
-        )
-        .header(TIMESTAMP_HEADER, ts.to_string())
-        .header(EVENT_ID_HEADER, event.id.clone())
-        .body(body)
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0);
-    (status, t0.elapsed())
+    let event = webhooks::completed(&format!("CA-valid-{n}"));
+    let url = format!("http://{addr}/polyai-events");
+    let (status, took) = webhooks::post_signed(&url, SECRET, SignatureScheme::Timestamped, &event).await;
+    (status.unwrap_or(0), took)
 }
 
 /// Reads until the server closes the connection (EOF or reset); what it sent, and when.

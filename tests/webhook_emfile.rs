@@ -14,6 +14,9 @@ use callscope::webhook::server::{ServeLimits, serve};
 use callscope::webhook::signature::{SignatureScheme, sign};
 use callscope::webhook::{EventData, EventType, ReceiverConfig, SigningSecret, WebhookEvent, receiver};
 
+#[path = "common/webhooks.rs"]
+mod webhooks;
+
 const CHILD_ENV: &str = "CALLSCOPE_WEBHOOK_EMFILE_CHILD";
 const SECRET: &str = "whsec_emfile";
 
@@ -24,16 +27,7 @@ fn emfile_child() {
     if std::env::var_os(CHILD_ENV).is_none() {
         return;
     }
-    let low = libc::rlimit {
-        rlim_cur: 64,
-        rlim_max: 64,
-    };
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &low) }, 0);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = webhooks::runtime_with_descriptor_limit(64);
     rt.block_on(async {
         let rx = receiver(ReceiverConfig::new(vec![SigningSecret::new(SECRET)]));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

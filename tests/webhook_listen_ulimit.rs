@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use callscope::webhook::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use callscope::webhook::signature::{SignatureScheme, sign};
-use callscope::webhook::{EventData, EventType, SigningSecret, WebhookEvent};
+use callscope::webhook::signature::SignatureScheme;
+
+#[path = "common/webhooks.rs"]
+mod webhooks;
 
 const SECRET: &str = "whsec_ulimit_test";
 const IDLE: usize = 1050;
@@ -74,59 +75,18 @@ async fn listen_under_ulimit_1024_serves_deliveries_while_1050_connections_idle(
     });
 
     // The abuse: 1,050 connections that never send a byte.
-    let connects: Vec<_> = (0..IDLE)
-        .map(|_| {
-            tokio::spawn(async move {
-                tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(addr))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-            })
-        })
-        .collect();
-    let mut idle = Vec::new();
-    for c in connects {
-        idle.extend(c.await.unwrap());
-    }
+    let idle = webhooks::open_idle(addr, IDLE).await;
     assert_eq!(idle.len(), IDLE, "every idle connection was accepted by the kernel");
 
-    let secret = SigningSecret::new(SECRET);
     let mut sent = Vec::new();
     for n in 0..DELIVERIES {
-        let event = WebhookEvent::new(
-            EventType::ConversationCompleted,
-            EventData {
-                conversation_id: format!("CA-ulimit-{n}"),
-                ..Default::default()
-            },
-        );
-        let body = event.to_body();
-        let ts = chrono::Utc::now().timestamp();
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
-        let t0 = Instant::now();
-        let answer = client
-            .post(&url)
-            .header(SIGNATURE_HEADER, sign(&secret, SignatureScheme::Timestamped, ts, &body))
-            .header(TIMESTAMP_HEADER, ts.to_string())
-            .header(EVENT_ID_HEADER, event.id.clone())
-            .body(body)
-            .send()
-            .await;
-        let status = answer.as_ref().map(|r| r.status().as_u16());
+        let event = webhooks::completed(&format!("CA-ulimit-{n}"));
+        let (status, took) = webhooks::post_signed(&url, SECRET, SignatureScheme::Timestamped, &event).await;
         assert!(
             matches!(status, Ok(200..=299)),
-            "delivery {n} of {DELIVERIES} with {IDLE} idle connections open: {answer:?} after {:?}",
-            t0.elapsed()
+            "delivery {n} of {DELIVERIES} with {IDLE} idle connections open: {status:?} after {took:?}"
         );
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "delivery {n} took {:?}",
-            t0.elapsed()
-        );
+        assert!(took < Duration::from_secs(5), "delivery {n} took {took:?}");
         sent.push(event.id);
     }
     // Each accepted event printed once, in order.

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use callscope::app::Msg;
 use callscope::app::live::LiveEvent;
-use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::tui::live::{self, LiveSetup};
 use callscope::webhook::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use callscope::webhook::server::{ServeLimits, serve};
 use callscope::webhook::signature::{SignatureScheme, sign};
 use callscope::webhook::{ReceiverConfig, ReceiverHandle, SigningSecret, WebhookEvent, receiver};
 use tokio::sync::mpsc;
+
+#[path = "common/webhooks.rs"]
+mod webhooks;
 
 const SECRET: &str = "whsec_replay";
 
@@ -141,18 +143,7 @@ async fn prefixed_and_comma_separated_signatures_verify_over_http() {
 /// `browse --listen`: the live list gets one message for a delivery replayed with fresh ids.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_list_hears_of_a_replayed_delivery_once() {
-    let cfg = Config::resolve_with_file(
-        &ConnectionArgs::default(),
-        &|k| match k {
-            "POLYAI_API_KEY" => Some("unused".into()),
-            "POLYAI_ACCOUNT_ID" => Some("a".into()),
-            "POLYAI_PROJECT_ID" => Some("p".into()),
-            _ => None,
-        },
-        FileConfig::default(),
-    )
-    .unwrap();
-    let client = callscope::api::Client::new(&cfg).unwrap();
+    let client = webhooks::unused_client();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let receiver = live::start(
         LiveSetup {
