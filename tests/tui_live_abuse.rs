@@ -2,8 +2,6 @@
 //! descriptors (this test binary, re-run as a child), with 1,050 idle connections held open
 //! against it: signed deliveries still get a 2xx within 5 s and reach the live list.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use callscope::app::Msg;
@@ -50,40 +48,10 @@ fn live_receiver_child() {
     });
 }
 
-struct Guard(std::process::Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browse_listen_under_ulimit_1024_serves_deliveries_while_1050_idle() {
     callscope::webhook::server::raise_descriptor_limit();
-    let mut child = Guard(
-        Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--ignored",
-                "--exact",
-                "live_receiver_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("the child prints its URL").unwrap();
-        if let Some((_, u)) = line.split_once("URL=") {
-            break u.trim().to_string();
-        }
-    };
+    let (_child, url, lines) = webhooks::spawn_child_test("live_receiver_child", CHILD_ENV, "URL=");
     let addr: std::net::SocketAddr = url["http://".len()..url.len() - "/polyai-events".len()]
         .parse()
         .unwrap();

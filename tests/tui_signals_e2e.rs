@@ -6,7 +6,7 @@
 
 mod tmux;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -111,21 +111,18 @@ fn stored_status(path: &Path, id: &str) -> Option<String> {
     .ok()
 }
 
-#[test]
-fn a_mark_made_just_before_sigterm_is_in_the_store() {
-    if !tmux_available() {
-        eprintln!("SKIPPED: tmux is not installed, so the end-to-end signal test cannot run");
-        return;
-    }
+/// The demo on a store that another process holds locked (`BEGIN EXCLUSIVE`), after `R` on
+/// the first call: its temp home (dropped after the session), the session, the store, the call's id, the locking
+/// connection and the screen showing the mark pending.
+fn pending_mark_on_a_locked_store(
+    name: &str,
+) -> (tempfile::TempDir, Tmux, PathBuf, String, rusqlite::Connection, String) {
     let home = tempfile::tempdir().unwrap();
-    let h = home.path();
-    let store = h.join("marks.db");
+    let store = home.path().join("marks.db");
     let args = format!("--store {} --new-call-every 0", shell_quote(&store));
-    let t = Tmux::demo("sigmark", h, &args);
+    let t = Tmux::demo(name, home.path(), &args);
     let s = t.wait_for("a transcript", 30, |s| s.contains(" loaded, ") && shown_id(s).is_some());
     let id = shown_id(&s).unwrap();
-
-    // Another process holds the store's write lock: the mark cannot be written yet.
     let lock = rusqlite::Connection::open(&store).unwrap();
     lock.busy_timeout(Duration::from_secs(10)).unwrap();
     lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
@@ -133,6 +130,17 @@ fn a_mark_made_just_before_sigterm_is_in_the_store() {
     let s = t.wait_for("the pending mark", 10, |s| {
         selected_row(s).contains('⧗') && s.lines().next().is_some_and(|h| h.contains("⧗ 1 unsaved"))
     });
+    (home, t, store, id, lock, s)
+}
+
+#[test]
+fn a_mark_made_just_before_sigterm_is_in_the_store() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed, so the end-to-end signal test cannot run");
+        return;
+    }
+    // Another process holds the store's write lock: the mark cannot be written yet.
+    let (_home, t, store, id, lock, s) = pending_mark_on_a_locked_store("sigmark");
     assert!(!selected_row(&s).contains('✓'), "not shown as saved:\n{s}");
     assert_eq!(stored_status(&store, &id), None);
 
@@ -156,18 +164,7 @@ fn a_signal_while_the_store_stays_locked_exits_in_bounded_time_and_says_what_was
         eprintln!("SKIPPED: tmux is not installed, so the end-to-end signal test cannot run");
         return;
     }
-    let home = tempfile::tempdir().unwrap();
-    let h = home.path();
-    let store = h.join("marks.db");
-    let args = format!("--store {} --new-call-every 0", shell_quote(&store));
-    let t = Tmux::demo("siglocked", h, &args);
-    let s = t.wait_for("a transcript", 30, |s| s.contains(" loaded, ") && shown_id(s).is_some());
-    let id = shown_id(&s).unwrap();
-    let lock = rusqlite::Connection::open(&store).unwrap();
-    lock.busy_timeout(Duration::from_secs(10)).unwrap();
-    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    t.keys(&["R"]);
-    t.wait_for("the pending mark", 10, |s| selected_row(s).contains('⧗'));
+    let (_home, t, store, id, lock, _) = pending_mark_on_a_locked_store("siglocked");
     let sent = std::time::Instant::now();
     kill("TERM", t.pid());
     // The exit waits for the store a bounded time (2.5 s), then gives the terminal back.

@@ -4,9 +4,7 @@
 //! closes the quietest connection to take the next, and a valid delivery still gets a 2xx
 //! within 5 s.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use callscope::webhook::deliver::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
@@ -58,42 +56,12 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
-struct Guard(std::process::Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_descriptors_the_accept_loop_neither_spins_nor_dies() {
-    let mut child = Guard(
-        Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--ignored",
-                "--exact",
-                "emfile_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (mut child, addr, lines) = webhooks::spawn_child_test("emfile_child", CHILD_ENV, "ADDR=");
     let pid = child.0.id();
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let addr: SocketAddr = loop {
-        let line = lines.next().expect("the child prints its address").unwrap();
-        // The harness's "test emfile_child ... " may precede it on the same line.
-        if let Some((_, a)) = line.split_once("ADDR=") {
-            break a.trim().parse().unwrap();
-        }
-    };
+    let addr: SocketAddr = addr.parse().unwrap();
     let (event_tx, event_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {

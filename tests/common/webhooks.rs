@@ -98,3 +98,48 @@ pub fn unused_client() -> callscope::api::Client {
     .unwrap();
     callscope::api::Client::new(&cfg).unwrap()
 }
+
+/// A child process, killed and reaped when dropped.
+pub struct Guard(pub std::process::Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs this test binary's ignored test `name` as a child with `env_var` set: the child, and
+/// its stdout read up to the first line holding `tag` (the text after the tag, and the rest).
+pub fn spawn_child_test(
+    name: &str,
+    env_var: &str,
+    tag: &str,
+) -> (
+    Guard,
+    String,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    use std::io::BufRead;
+    let mut child = Guard(
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", name, "--nocapture", "--test-threads=1"])
+            .env(env_var, "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = std::io::BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let value = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("the child prints {tag}"))
+            .unwrap();
+        // The harness's "test NAME ... " may precede it on the same line.
+        if let Some((_, v)) = line.split_once(tag) {
+            break v.trim().to_string();
+        }
+    };
+    (child, value, lines)
+}
