@@ -207,6 +207,11 @@ fn latency(raw: &RawValue) -> Option<Option<f64>> {
     }
 }
 
+/// A score: a finite number or numeric string; `null`/"" is none.
+fn score(raw: &RawValue) -> Option<Option<f64>> {
+    seconds_of(&value(raw)?)
+}
+
 /// A time: RFC 3339 (any fraction, `Z` or an offset), without an offset (UTC), or an HTTP date.
 fn time(raw: &RawValue) -> Option<Option<DateTime<Utc>>> {
     if let Some(s) = string(raw) {
@@ -403,6 +408,8 @@ fn turn(Members(items): Members<'_>, odd: &mut Odd) -> Turn {
             "is_ood" => odd.read(&mut t.is_ood, "turns.is_ood", raw, flag),
             "is_silence" => odd.read(&mut t.is_silence, "turns.is_silence", raw, flag),
             "barge_in" => odd.read(&mut t.barge_in, "turns.barge_in", raw, flag),
+            "turn_id" => odd.read(&mut t.turn_id, "turns.turn_id", raw, count),
+            "user_input_audio_url" => odd.read(&mut t.user_input_audio_url, "turns.user_input_audio_url", raw, text),
             _ => {}
         }
     }
@@ -446,6 +453,10 @@ pub fn read_record(raw: &RawValue) -> Option<Conversation> {
             "language" => odd.read(&mut c.language, "language", raw, text),
             "direction" => odd.read(&mut c.direction, "direction", raw, text),
             "short_summary" => odd.read(&mut c.short_summary, "short_summary", raw, summary),
+            "audio_url" => odd.read(&mut c.audio_url, "audio_url", raw, text),
+            "poly_score" => odd.read(&mut c.poly_score, "poly_score", raw, score),
+            "tags" => odd.read(&mut c.tags, "tags", raw, names),
+            "note" => odd.read(&mut c.note, "note", raw, text),
             "state" => odd.read(&mut c.state, "state", raw, value),
             "metrics" => c.metrics = metrics(raw, &mut odd),
             "turns" => c.turns = turns(raw, &mut odd),

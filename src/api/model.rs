@@ -80,6 +80,17 @@ pub struct Conversation {
     /// A string, or a `{heading, content}` object read as "heading: content".
     #[serde(skip_serializing_if = "String::is_empty")]
     pub short_summary: String,
+    /// The recording's path as sent (`audioUrl`): often relative (`conversations/{id}/audio`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub audio_url: String,
+    /// PolyAI's quality score: 1–5 since July 2026, 0–10 before; `None` when not scored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poly_score: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The server-side note (Agent Studio's), not callscope's own review note.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
     /// The fields the server sent in a shape that could not be read (left empty above).
     #[serde(skip)]
     pub odd_fields: Vec<OddField>,
@@ -113,6 +124,52 @@ pub struct Turn {
     pub is_ood: bool,
     pub is_silence: bool,
     pub barge_in: bool,
+    /// The server's 0-based turn id, where sent (annotations refer to it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn_id: Option<u32>,
+    /// One utterance's audio (`conversations/{id}/turns/{n}/audio`, relative), where offered.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub user_input_audio_url: String,
+    /// `metadata.asr_corrected_user_input`: what the ASR correction made of the caller's words.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub asr_corrected_user_input: String,
+    /// `metadata.top_transcripts`: the ASR n-best hypotheses' texts, best first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub top_transcripts: Vec<String>,
+    /// `metadata.retrieved_topics`: knowledge-base topics retrieved for this turn.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retrieved_topics: Vec<String>,
+    /// `metadata.safety.filters_triggered`: the safety filters that fired (names).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub safety_filters: Vec<String>,
+    /// Function calls made at this turn (from `functionEvents` keyed by turn index, or the
+    /// turn's `metadata.function_events`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub function_events: Vec<FunctionEvent>,
+}
+
+/// One function call the agent made during a turn.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FunctionEvent {
+    pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub function_id: String,
+    /// As sent (an object, usually).
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub arguments: Value,
+    /// Milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<DateTime<Utc>>,
+    /// `handoff.reason` / `handoff.type`, when the call handed off.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub handoff_reason: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub handoff_type: String,
+    /// `state_changes {added, removed, updated}` as sent.
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub state_changes: Value,
 }
 
 /// A detected entity: `name = value` (several values when the API sends a list).
@@ -253,10 +310,22 @@ mod tests {
         let c: Conversation = serde_json::from_str(
             r#"{"conversationId":"CA9","accountId":"ws-1","projectId":"P","clientEnv":"sandbox",
             "startedAt":"2023-11-07T05:31:56.12677+01:00","totalDuration":74,"inProgress":true,
-            "handoffDestination":"queue","turns":[]}"#,
+            "handoffDestination":"queue","audioUrl":"conversations/CA9/audio","polyScore":4.5,
+            "tags":["vip",null],"note":"call back","turns":[{"turn_id":0,
+            "user_input_audio_url":"conversations/CA9/turns/0/audio"}]}"#,
         )
         .unwrap();
         assert_eq!(c.id, "CA9");
+        assert_eq!(
+            (c.audio_url.as_str(), c.poly_score),
+            ("conversations/CA9/audio", Some(4.5))
+        );
+        assert_eq!(
+            (c.tags.as_slice(), c.note.as_str()),
+            (&["vip".to_string()][..], "call back")
+        );
+        assert_eq!(c.turns[0].turn_id, Some(0));
+        assert_eq!(c.turns[0].user_input_audio_url, "conversations/CA9/turns/0/audio");
         assert_eq!(c.environment, "sandbox");
         assert!(c.in_progress);
         assert_eq!(c.handoff_destination, "queue");

@@ -379,6 +379,7 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
             is_ood: e.ood,
             is_silence: e.silence,
             barge_in: voice && i > 0 && rng.chance(0.04),
+            ..Turn::default()
         });
     }
     let polyai_secs = t + rng.range_f64(0.5, 1.5);
@@ -466,6 +467,6 @@ pub fn build(plan: &Plan, who: &Identity) -> Conversation {
         } else {
             script.summary
         },
-        odd_fields: Vec::new(),
+        ..Conversation::default()
     }
 }
