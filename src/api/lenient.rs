@@ -18,7 +18,7 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor}
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::model::{Conversation, Entity, Turn, parse_time};
+use super::model::{Conversation, Entity, FunctionEvent, Turn, parse_time};
 use crate::sanitize::sanitize_line;
 
 /// A field that could not be read: its name and the start of what the server sent there.
@@ -229,20 +229,27 @@ fn time(raw: &RawValue) -> Option<Option<DateTime<Utc>>> {
     }
 }
 
+/// A read `shortSummary`: the joined text, and its parts when it was `{heading, content}`.
+#[derive(Default)]
+struct Summary {
+    text: String,
+    parts: Option<(String, String)>,
+}
+
 /// `shortSummary`: a string, a JSON-encoded string or object, `{heading, content}`, or null.
-fn summary(raw: &RawValue) -> Option<String> {
-    fn of(v: Value, depth: u8) -> Option<String> {
+fn summary(raw: &RawValue) -> Option<Summary> {
+    fn of(v: Value, depth: u8) -> Option<Summary> {
         match v {
-            Value::Null => Some(String::new()),
+            Value::Null => Some(Summary::default()),
             Value::String(s) => {
                 let t = s.trim_start();
                 if depth == 0
                     && (t.starts_with('{') || t.starts_with('"'))
                     && let Ok(inner) = serde_json::from_str::<Value>(t)
                 {
-                    return of(inner, 1).or(Some(s));
+                    return of(inner, 1).or(Some(Summary { text: s, parts: None }));
                 }
-                Some(s)
+                Some(Summary { text: s, parts: None })
             }
             Value::Object(map) => {
                 let part = |k: &str| match map.get(k) {
@@ -253,10 +260,14 @@ fn summary(raw: &RawValue) -> Option<String> {
                 if !map.contains_key("heading") && !map.contains_key("content") {
                     return None;
                 }
-                Some(match (heading.is_empty(), content.is_empty()) {
+                let text = match (heading.is_empty(), content.is_empty()) {
                     (false, false) => format!("{heading}: {content}"),
-                    (false, true) => heading,
-                    _ => content,
+                    (false, true) => heading.clone(),
+                    _ => content.clone(),
+                };
+                Some(Summary {
+                    text,
+                    parts: Some((heading, content)),
                 })
             }
             _ => None,
@@ -386,6 +397,7 @@ fn turns(raw: &RawValue, odd: &mut Odd) -> Vec<Turn> {
 
 fn turn(Members(items): Members<'_>, odd: &mut Odd) -> Turn {
     let mut t = Turn::default();
+    let mut from_metadata = Metadata::default();
     for (key, raw) in items {
         match snake(&key.0).as_ref() {
             "user_input" => odd.read(&mut t.user_input, "turns.user_input", raw, text),
@@ -410,10 +422,311 @@ fn turn(Members(items): Members<'_>, odd: &mut Odd) -> Turn {
             "barge_in" => odd.read(&mut t.barge_in, "turns.barge_in", raw, flag),
             "turn_id" => odd.read(&mut t.turn_id, "turns.turn_id", raw, count),
             "user_input_audio_url" => odd.read(&mut t.user_input_audio_url, "turns.user_input_audio_url", raw, text),
+            "metadata" => from_metadata = metadata(raw, odd),
+            // The wire (cache) shape writes the metadata's fields on the turn itself.
+            "asr_corrected_user_input" => odd.read(
+                &mut t.asr_corrected_user_input,
+                "turns.asr_corrected_user_input",
+                raw,
+                text,
+            ),
+            "top_transcripts" => odd.read(&mut t.top_transcripts, "turns.top_transcripts", raw, transcripts),
+            "retrieved_topics" => odd.read(&mut t.retrieved_topics, "turns.retrieved_topics", raw, names),
+            "safety_filters" => odd.read(&mut t.safety_filters, "turns.safety_filters", raw, names),
+            "current_node" => odd.read(&mut t.current_node, "turns.current_node", raw, text),
+            "function_events" => {
+                let events = function_event_list(raw, "turns.function_events", odd);
+                merge_events(&mut t.function_events, events);
+            }
             _ => {}
         }
     }
+    from_metadata.fill(&mut t);
     t
+}
+
+/// What a turn's `metadata` holds; each part fills the turn's field when that one is empty.
+#[derive(Default)]
+struct Metadata {
+    asr_corrected_user_input: String,
+    top_transcripts: Vec<String>,
+    retrieved_topics: Vec<String>,
+    safety_filters: Vec<String>,
+    current_node: String,
+    entities: Vec<Entity>,
+    function_events: Vec<FunctionEvent>,
+}
+
+impl Metadata {
+    fn fill(self, t: &mut Turn) {
+        fn or<T: Default + PartialEq>(slot: &mut T, v: T) {
+            if *slot == T::default() {
+                *slot = v;
+            }
+        }
+        or(&mut t.asr_corrected_user_input, self.asr_corrected_user_input);
+        or(&mut t.top_transcripts, self.top_transcripts);
+        or(&mut t.retrieved_topics, self.retrieved_topics);
+        or(&mut t.safety_filters, self.safety_filters);
+        or(&mut t.current_node, self.current_node);
+        or(&mut t.entities, self.entities);
+        merge_events(&mut t.function_events, self.function_events);
+    }
+}
+
+fn metadata(raw: &RawValue, odd: &mut Odd) -> Metadata {
+    let mut m = Metadata::default();
+    let Some(Members(items)) = members(raw) else {
+        if raw.get().trim() != "null" {
+            odd.note("turns.metadata", raw);
+        }
+        return m;
+    };
+    for (key, raw) in items {
+        match snake(&key.0).as_ref() {
+            "asr_corrected_user_input" => odd.read(
+                &mut m.asr_corrected_user_input,
+                "turns.asr_corrected_user_input",
+                raw,
+                text,
+            ),
+            "top_transcripts" => odd.read(&mut m.top_transcripts, "turns.top_transcripts", raw, transcripts),
+            "retrieved_topics" => odd.read(&mut m.retrieved_topics, "turns.retrieved_topics", raw, names),
+            "current_node" => odd.read(&mut m.current_node, "turns.current_node", raw, node),
+            "entities" => odd.read(&mut m.entities, "turns.entities", raw, entities),
+            "function_events" => m.function_events = function_event_list(raw, "turns.function_events", odd),
+            "safety" => match members(raw) {
+                Some(Members(parts)) => {
+                    for (k, v) in parts {
+                        if k.0 == "filters_triggered" {
+                            odd.read(&mut m.safety_filters, "turns.safety_filters", v, filters_fired);
+                        }
+                    }
+                }
+                None if raw.get().trim() == "null" => {}
+                None => odd.note("turns.safety_filters", raw),
+            },
+            _ => {}
+        }
+    }
+    m
+}
+
+/// `current_node`: a name, or an object with a `name` (or `id`).
+fn node(raw: &RawValue) -> Option<String> {
+    text(raw).or_else(|| match value(raw)? {
+        Value::Object(map) => ["name", "id"]
+            .iter()
+            .find_map(|k| map.get(*k).and_then(Value::as_str).map(str::to_string)),
+        _ => None,
+    })
+}
+
+/// ASR n-best: `[{text, intents}]` (or plain strings) → the texts, best first.
+fn transcripts(raw: &RawValue) -> Option<Vec<String>> {
+    match value(raw)? {
+        Value::Null => Some(Vec::new()),
+        Value::Array(items) => Some(
+            items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Value::String(s) => Some(s),
+                    Value::Object(mut map) => match map.remove("text") {
+                        Some(Value::String(s)) => Some(s),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// `safety.filters_triggered`: an object (filter → whether/what it caught) gives the names of
+/// the filters that fired (a value that is not false, 0, "", null or empty); a list gives its names.
+fn filters_fired(raw: &RawValue) -> Option<Vec<String>> {
+    fn fired(v: &Value) -> bool {
+        match v {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+            Value::String(s) => !s.trim().is_empty() && !s.eq_ignore_ascii_case("false"),
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+        }
+    }
+    match value(raw)? {
+        Value::Null => Some(Vec::new()),
+        Value::Object(map) => Some(map.into_iter().filter(|(_, v)| fired(v)).map(|(k, _)| k).collect()),
+        v @ Value::Array(_) => Some(value_strings(v)),
+        _ => None,
+    }
+}
+
+/// The most of one free-form value (function arguments, state changes) kept per event: the
+/// model lives in every cached row and list page, and one line of it is shown. A larger value
+/// is kept as the start of its JSON text, ending in `…`; that string reads back as itself.
+pub const VALUE_CAP: usize = 2048;
+
+fn cap_text(s: String) -> String {
+    if s.len() <= VALUE_CAP {
+        return s;
+    }
+    let mut end = VALUE_CAP - '…'.len_utf8();
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// A free-form JSON value, bounded by [`VALUE_CAP`]; `None` only when nested too deep to read.
+fn bounded_value(raw: &RawValue) -> Option<Value> {
+    let json = raw.get();
+    if json.starts_with('"') {
+        return string(raw).map(|s| Value::String(cap_text(s)));
+    }
+    if json.len() > 4 * VALUE_CAP {
+        tracing::debug!("a function event's value of {} bytes kept as its start", json.len());
+        return Some(Value::String(cap_text(json.to_string())));
+    }
+    let v = value(raw)?;
+    let text = v.to_string();
+    Some(if text.len() > VALUE_CAP {
+        Value::String(cap_text(text))
+    } else {
+        v
+    })
+}
+
+/// Milliseconds: a number or numeric string; `null`/"" is unknown.
+fn millis(raw: &RawValue) -> Option<Option<f64>> {
+    seconds_of(&value(raw)?)
+}
+
+/// One function event, field by field (odd parts noted under `field`); `None` when it is not
+/// an object.
+fn function_event(raw: &RawValue, field: &'static str, odd: &mut Odd) -> Option<FunctionEvent> {
+    let Members(items) = members(raw)?;
+    let mut e = FunctionEvent::default();
+    for (key, raw) in items {
+        match snake(&key.0).as_ref() {
+            "name" | "function_name" => odd.read(&mut e.name, field, raw, text),
+            "function_id" | "id" => odd.read(&mut e.function_id, field, raw, text),
+            "arguments" | "args" => odd.read(&mut e.arguments, field, raw, bounded_value),
+            "duration" => odd.read(&mut e.duration, field, raw, millis),
+            "start_time" => odd.read(&mut e.start_time, field, raw, time),
+            "state_changes" => odd.read(&mut e.state_changes, field, raw, bounded_value),
+            "utterance" => odd.read(&mut e.utterance, field, raw, text),
+            "handoff_reason" => odd.read(&mut e.handoff_reason, field, raw, text),
+            "handoff_type" => odd.read(&mut e.handoff_type, field, raw, text),
+            "handoff" => match value(raw) {
+                Some(Value::Object(map)) => {
+                    let part = |k: &str| {
+                        map.get(k)
+                            .map(|v| value_strings(v.clone()).join(", "))
+                            .unwrap_or_default()
+                    };
+                    (e.handoff_reason, e.handoff_type) = (part("reason"), part("type"));
+                }
+                Some(Value::String(reason)) => e.handoff_reason = reason,
+                Some(Value::Null | Value::Bool(_)) => {}
+                _ => odd.note(field, raw),
+            },
+            _ => {}
+        }
+    }
+    Some(e)
+}
+
+/// A list of function events (one event alone is taken as a list of one); `null` is none.
+fn function_event_list(raw: &RawValue, field: &'static str, odd: &mut Odd) -> Vec<FunctionEvent> {
+    if raw.get().trim_start().starts_with('{') {
+        return function_event(raw, field, odd).into_iter().collect();
+    }
+    match serde_json::from_str::<Option<Vec<&RawValue>>>(raw.get()) {
+        Ok(items) => items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|e| {
+                let read = function_event(e, field, odd);
+                if read.is_none() && e.get().trim() != "null" {
+                    odd.note(field, e);
+                }
+                read
+            })
+            .collect(),
+        Err(_) => {
+            odd.note(field, raw);
+            Vec::new()
+        }
+    }
+}
+
+/// The same call sent in both places (`functionEvents` and the turn's metadata): one name and
+/// id, and no two different start times.
+fn same_event(a: &FunctionEvent, b: &FunctionEvent) -> bool {
+    a.name == b.name
+        && a.function_id == b.function_id
+        && (a.start_time.is_none() || b.start_time.is_none() || a.start_time == b.start_time)
+}
+
+/// Adds `more` to `events`, an event already there taking what it lacks from its twin.
+fn merge_events(events: &mut Vec<FunctionEvent>, more: Vec<FunctionEvent>) {
+    for e in more {
+        let Some(twin) = events.iter_mut().find(|x| same_event(x, &e)) else {
+            events.push(e);
+            continue;
+        };
+        fn or<T: Default + PartialEq>(slot: &mut T, v: T) {
+            if *slot == T::default() {
+                *slot = v;
+            }
+        }
+        or(&mut twin.arguments, e.arguments);
+        or(&mut twin.duration, e.duration);
+        or(&mut twin.start_time, e.start_time);
+        or(&mut twin.handoff_reason, e.handoff_reason);
+        or(&mut twin.handoff_type, e.handoff_type);
+        or(&mut twin.state_changes, e.state_changes);
+        or(&mut twin.utterance, e.utterance);
+    }
+}
+
+/// `functionEvents`: an object keyed by turn index (or a list by position), each entry the
+/// events of that turn; they join the turn's own (twins merged). Events for a turn that was
+/// not sent are odd when there is a transcript, and dropped from a list summary without one.
+fn distribute_function_events(raw: &RawValue, turns: &mut [Turn], odd: &mut Odd) {
+    const FIELD: &str = "function_events";
+    let entries: Vec<(Option<usize>, &RawValue)> = if let Some(Members(items)) = members(raw) {
+        items
+            .into_iter()
+            .map(|(k, v)| (k.0.trim().parse::<usize>().ok(), v))
+            .collect()
+    } else {
+        match serde_json::from_str::<Option<Vec<&RawValue>>>(raw.get()) {
+            Ok(items) => items
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Some(i), v))
+                .collect(),
+            Err(_) => {
+                odd.note(FIELD, raw);
+                return;
+            }
+        }
+    };
+    for (index, events) in entries {
+        match index.filter(|&i| i < turns.len()) {
+            Some(i) => {
+                let events = function_event_list(events, FIELD, odd);
+                merge_events(&mut turns[i].function_events, events);
+            }
+            None if turns.is_empty() && index.is_some() => {}
+            None => odd.note(FIELD, events),
+        }
+    }
 }
 
 /// Reads one record. `None` when it is not a JSON object; a record whose id is missing or
@@ -424,6 +737,8 @@ pub fn read_record(raw: &RawValue) -> Option<Conversation> {
     let mut c = Conversation::default();
     let mut odd = Odd::default();
     let mut id_seen: Option<&RawValue> = None;
+    // Read after the turns, which may come later in the object.
+    let mut function_events_raw: Option<&RawValue> = None;
     for (key, raw) in items {
         match snake(&key.0).as_ref() {
             // The first usable one wins.
@@ -452,7 +767,19 @@ pub fn read_record(raw: &RawValue) -> Option<Conversation> {
             "num_ood" => odd.read(&mut c.num_ood, "num_ood", raw, count),
             "language" => odd.read(&mut c.language, "language", raw, text),
             "direction" => odd.read(&mut c.direction, "direction", raw, text),
-            "short_summary" => odd.read(&mut c.short_summary, "short_summary", raw, summary),
+            "short_summary" => match summary(raw) {
+                Some(Summary { text, parts }) => {
+                    c.short_summary = text;
+                    if let Some((heading, content)) = parts {
+                        (c.summary_heading, c.summary_content) = (heading, content);
+                    }
+                }
+                None => odd.note("short_summary", raw),
+            },
+            // The wire (cache) shape keeps the parts apart from the joined text.
+            "summary_heading" => odd.read(&mut c.summary_heading, "summary_heading", raw, text),
+            "summary_content" => odd.read(&mut c.summary_content, "summary_content", raw, text),
+            "function_events" => function_events_raw = Some(raw),
             "audio_url" => odd.read(&mut c.audio_url, "audio_url", raw, text),
             "poly_score" => odd.read(&mut c.poly_score, "poly_score", raw, score),
             "tags" => odd.read(&mut c.tags, "tags", raw, names),
@@ -462,6 +789,9 @@ pub fn read_record(raw: &RawValue) -> Option<Conversation> {
             "turns" => c.turns = turns(raw, &mut odd),
             _ => {}
         }
+    }
+    if let Some(raw) = function_events_raw {
+        distribute_function_events(raw, &mut c.turns, &mut odd);
     }
     if c.id.is_empty()
         && let Some(raw) = id_seen
@@ -900,5 +1230,256 @@ mod tests {
         assert!(c.odd_fields.is_empty());
         assert_eq!(c.started_at.unwrap().to_rfc3339(), "2026-06-03T13:18:09+00:00");
         assert_eq!(c.finished_at.unwrap().timestamp_subsec_micros(), 757_917);
+    }
+}
+
+/// The fixtures written from `real-api-shapes.md` (tests/fixtures/real), every variant listed there.
+#[cfg(test)]
+mod real_fixtures {
+    use super::*;
+    use crate::api::ConversationPage;
+
+    const BY_ID: &str = include_str!("../../tests/fixtures/real/by_id_platform.json");
+    const LIST_V3: &str = include_str!("../../tests/fixtures/real/list_v3_camel.json");
+    const LIST_AGENTS: &str = include_str!("../../tests/fixtures/real/list_agents_platform.json");
+
+    fn reads_back_identically(c: &Conversation) {
+        let wire = serde_json::to_string(c).unwrap();
+        let again: Conversation = serde_json::from_str(&wire).unwrap();
+        assert_eq!(&again, c, "{wire}");
+    }
+
+    #[test]
+    fn the_platform_by_id_object_reads_whole() {
+        let c: Conversation = serde_json::from_str(BY_ID).unwrap();
+        assert!(c.odd_fields.is_empty(), "{:?}", c.odd_fields);
+        assert_eq!(c.id, "CA5f1e0c9a7b3d4e2f8a6b0c1d2e3f4a5b");
+        assert_eq!((c.direction.as_str(), c.language.as_str()), ("inbound", "en-GB"));
+        assert_eq!(
+            (c.from_number.as_str(), c.to_number.as_str()),
+            ("REDACTED", "+44XXXXXXXXXX")
+        );
+        assert_eq!(c.audio_url, "conversations/CA5f1e0c9a7b3d4e2f8a6b0c1d2e3f4a5b/audio");
+        assert_eq!(
+            (c.poly_score, c.tags.clone()),
+            (Some(4.0), vec!["billing".to_string(), "vip".into()])
+        );
+        assert_eq!(c.note, "Caller disputes a double charge");
+        assert_eq!(
+            (c.summary_heading.as_str(), c.summary_content.as_str()),
+            (
+                "Double charge",
+                "Caller was charged twice for one booking and was handed to billing."
+            )
+        );
+        assert!(c.short_summary.starts_with("Double charge: Caller was charged twice"));
+        assert_eq!(c.metrics[1], ("CSAT".into(), vec!["4".into()]));
+        assert_eq!(c.metrics[2].1, vec!["card_requested", "handed_off"]);
+        assert_eq!(c.started_at.unwrap().timestamp_subsec_micros(), 580_000);
+        assert_eq!(c.turns.len(), 4);
+
+        let greeting = &c.turns[0];
+        assert_eq!((greeting.latency, greeting.function_events.len()), (Some(0.0), 0));
+
+        let t = &c.turns[1];
+        assert_eq!(t.latency, Some(1.42));
+        assert_eq!(
+            t.user_input_audio_url,
+            "conversations/CA5f1e0c9a7b3d4e2f8a6b0c1d2e3f4a5b/turns/1/audio"
+        );
+        assert_eq!(t.asr_corrected_user_input, "I was charged twice for booking BK-1234");
+        assert_eq!(t.retrieved_topics, vec!["Refund policy", "Double charges"]);
+        assert_eq!(
+            t.top_transcripts,
+            vec![
+                "I was charged twice for booking BK 1234",
+                "I was charged twice for booking back 1234"
+            ]
+        );
+        assert_eq!(
+            t.entities,
+            vec![Entity {
+                name: "booking_ref".into(),
+                values: vec!["BK-1234".into()]
+            }]
+        );
+        assert_eq!(t.current_node, "billing_triage");
+        assert!(t.safety_filters.is_empty(), "no filter fired: {:?}", t.safety_filters);
+        // Sent in both `functionEvents` and the turn's metadata: one call, with the utterance.
+        assert_eq!(t.function_events.len(), 1, "{:?}", t.function_events);
+        let e = &t.function_events[0];
+        assert_eq!((e.name.as_str(), e.function_id.as_str()), ("lookup_booking", "fn-001"));
+        assert_eq!(
+            e.arguments,
+            serde_json::json!({"booking_ref": "BK-1234", "channel": "phone"})
+        );
+        assert_eq!(e.duration, Some(412.0));
+        assert_eq!(e.start_time.unwrap().to_rfc3339(), "2026-06-03T13:18:09+00:00");
+        assert_eq!(e.utterance, "I was charged twice for booking BK 1234");
+        assert_eq!(e.state_changes["added"]["booking_ref"], "BK-1234");
+
+        let t = &c.turns[2];
+        assert_eq!((t.latency, t.barge_in), (Some(0.85), true));
+        assert_eq!(t.safety_filters, vec!["azure_content_safety"]);
+        assert_eq!(t.current_node, "handoff");
+        assert_eq!(
+            t.entities[0].values,
+            vec!["money"],
+            "the turn's own entities win over metadata's null"
+        );
+        let e = &t.function_events[0];
+        assert_eq!(
+            (e.name.as_str(), e.handoff_reason.as_str(), e.handoff_type.as_str()),
+            ("transfer_to_billing", "payment_dispute", "warm")
+        );
+        assert_eq!(e.state_changes["updated"]["stage"], "handoff");
+
+        let t = &c.turns[3];
+        assert!(t.is_silence && !t.barge_in && t.latency.is_none());
+        reads_back_identically(&c);
+    }
+
+    #[test]
+    fn the_v3_list_page_in_camel_case_reads_every_variant() {
+        let page: ConversationPage = serde_json::from_str(LIST_V3).unwrap();
+        assert_eq!(page.cursor, None);
+        let ids: Vec<&str> = page.conversations.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["CAlist01", "CAlist02", "CAlist03", "CAlist04", "CAlist05"]);
+        let [a, b, c, d, e] = &page.conversations[..] else {
+            panic!()
+        };
+        // shortSummary: string, JSON-encoded string, JSON-encoded object, null, object with a heading only.
+        assert_eq!(a.short_summary, "Caller confirmed a delivery window.");
+        assert_eq!((a.summary_heading.as_str(), a.summary_content.as_str()), ("", ""));
+        assert_eq!(b.short_summary, "Caller asked for opening hours.");
+        assert_eq!(c.short_summary, "Refund: A refund was issued for a cancelled order.");
+        assert_eq!(c.summary_heading, "Refund");
+        assert_eq!(d.short_summary, "");
+        assert_eq!(
+            (e.short_summary.as_str(), e.summary_heading.as_str()),
+            ("Wrong number", "Wrong number")
+        );
+        // Latency: object, number, numeric string, null.
+        assert_eq!(a.turns[1].latency, Some(1.8));
+        assert_eq!(b.turns[0].latency, Some(0.4));
+        assert_eq!(c.turns[0].latency, Some(2.2));
+        assert_eq!(d.turns[0].latency, None);
+        // Scores on both scales, and none.
+        assert_eq!(
+            (a.poly_score, b.poly_score, c.poly_score, d.poly_score),
+            (Some(2.5), None, Some(8.0), None)
+        );
+        assert_eq!(b.total_duration, Some(45));
+        assert_eq!(b.metrics[0].1, vec!["hours", "address"]);
+        assert_eq!(a.turns[1].retrieved_topics, vec!["Delivery windows"]);
+        let refund = &c.turns[0].function_events[0];
+        assert_eq!(
+            (refund.name.as_str(), refund.handoff_type.as_str()),
+            ("issue_refund", "cold")
+        );
+        assert_eq!(refund.arguments["amount"], 12.5);
+        assert_eq!(c.turns[0].current_node, "refunds");
+        // Nulls everywhere are empty values, not odd ones.
+        assert!(d.odd_fields.is_empty(), "{:?}", d.odd_fields);
+        assert!(!d.handoff && !d.in_progress && d.tags.is_empty() && d.audio_url.is_empty());
+        // One odd field: kept raw, the rest of the record (and page) used.
+        assert_eq!(
+            e.odd_fields,
+            vec![OddField {
+                field: "handoff",
+                raw: "\"sometimes\"".into()
+            }]
+        );
+        assert_eq!((e.poly_score, e.tags.as_slice()), (Some(3.0), &["odd".to_string()][..]));
+        for c in &page.conversations[..4] {
+            assert!(c.odd_fields.is_empty(), "{}: {:?}", c.id, c.odd_fields);
+        }
+        let mut clean = page.clone();
+        clean.conversations.pop();
+        let again: ConversationPage = serde_json::from_str(&serde_json::to_string(&clean).unwrap()).unwrap();
+        assert_eq!(again, clean);
+    }
+
+    #[test]
+    fn the_agents_list_has_no_turns_and_a_total() {
+        let page: ConversationPage = serde_json::from_str(LIST_AGENTS).unwrap();
+        assert_eq!(page.conversations.len(), 2);
+        let a = &page.conversations[0];
+        assert!(
+            a.turns.is_empty() && !a.transcript_hidden(),
+            "a summary, not a hidden transcript"
+        );
+        assert_eq!(
+            (a.summary_heading.as_str(), a.summary_content.as_str()),
+            ("Booking", "Table for two booked.")
+        );
+        assert_eq!(a.poly_score, Some(5.0));
+        assert!(page.conversations[1].in_progress);
+        assert!(page.conversations.iter().all(|c| c.odd_fields.is_empty()));
+        let raw: RawPage = serde_json::from_str(LIST_AGENTS).unwrap();
+        assert_eq!(raw.records.len(), 2, "count (57) is the total, not the page");
+    }
+
+    #[test]
+    fn odd_function_events_cost_only_themselves() {
+        let c = read_record(&raw(
+            r#"{"id":"CA1","functionEvents":{"0":[{"name":"ok","duration":5},7,{"name":"slow","duration":"long","function_id":"f2"}],"9":[{"name":"lost"}],"x":[]},
+            "turns":[{"user_input":"hi","metadata":{"function_events":"nope","top_transcripts":[{"text":"hi"},{"text":"high"}],"safety":{"filters_triggered":["pii"]}}}]}"#,
+        ))
+        .unwrap();
+        let t = &c.turns[0];
+        let names: Vec<&str> = t.function_events.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["ok", "slow"]);
+        assert_eq!(
+            (t.function_events[1].duration, t.function_events[1].function_id.as_str()),
+            (None, "f2")
+        );
+        assert_eq!(t.top_transcripts, vec!["hi", "high"]);
+        assert_eq!(t.safety_filters, vec!["pii"]);
+        assert_eq!(odd_names(&c), vec!["turns.function_events", "function_events"]);
+        // Not an object nor a list: odd, the turns stay.
+        let c = read_record(&raw(
+            r#"{"id":"CA1","functionEvents":"x","turns":[{"user_input":"hi"}]}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            (odd_names(&c), c.turns[0].user_input.as_str()),
+            (vec!["function_events"], "hi")
+        );
+        // A list summary without turns drops them quietly (the by-id object brings them).
+        let c = read_record(&raw(r#"{"id":"CA1","functionEvents":{"0":[{"name":"a"}]}}"#)).unwrap();
+        assert!(c.odd_fields.is_empty());
+    }
+
+    #[test]
+    fn free_form_values_are_bounded_and_read_back_as_themselves() {
+        let big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(50_000));
+        let c = read_record(&raw(&format!(
+            r#"{{"id":"CA1","turns":[{{"metadata":{{"function_events":[{{"name":"f","arguments":{big},"state_changes":"{}"}}]}}}}]}}"#,
+            "é".repeat(5_000)
+        )))
+        .unwrap();
+        let e = &c.turns[0].function_events[0];
+        let args = e.arguments.as_str().expect("kept as the start of its text");
+        assert!(args.len() <= VALUE_CAP && args.starts_with(r#"{"blob":"xxx"#) && args.ends_with('…'));
+        assert!(e.state_changes.as_str().unwrap().len() <= VALUE_CAP);
+        assert!(c.odd_fields.is_empty());
+        reads_back_identically(&c);
+        // A middle-sized value (short text, long when written back) is bounded too.
+        let c = read_record(&raw(&format!(
+            r#"{{"id":"CA1","turns":[{{"function_events":[{{"name":"f","arguments":[{}1]}}]}}]}}"#,
+            "1e2,".repeat(1_500)
+        )))
+        .unwrap();
+        assert!(c.turns[0].function_events[0].arguments.is_string());
+        reads_back_identically(&c);
+    }
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_string()).unwrap()
+    }
+
+    fn odd_names(c: &Conversation) -> Vec<&'static str> {
+        c.odd_fields.iter().map(|o| o.field).collect()
     }
 }

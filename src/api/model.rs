@@ -94,6 +94,12 @@ pub struct Conversation {
     /// The fields the server sent in a shape that could not be read (left empty above).
     #[serde(skip)]
     pub odd_fields: Vec<OddField>,
+    /// `shortSummary`'s heading and content when it was sent as `{heading, content}` (empty
+    /// for a plain-string summary, which is `short_summary` alone).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub summary_heading: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub summary_content: String,
 }
 
 /// Read field by field (see [`super::lenient`]); fails only when the value is not an object.
@@ -146,6 +152,9 @@ pub struct Turn {
     /// turn's `metadata.function_events`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub function_events: Vec<FunctionEvent>,
+    /// `metadata.current_node`: the flow node the agent was in.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub current_node: String,
 }
 
 /// One function call the agent made during a turn.
@@ -170,6 +179,9 @@ pub struct FunctionEvent {
     /// `state_changes {added, removed, updated}` as sent.
     #[serde(skip_serializing_if = "Value::is_null")]
     pub state_changes: Value,
+    /// The caller's words that led to the call (only in a turn's `metadata.function_events`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub utterance: String,
 }
 
 /// A detected entity: `name = value` (several values when the API sends a list).
@@ -273,7 +285,12 @@ mod tests {
             "handoff_reason":"billing_question","metrics":{"CALL_DURATION":"74","CALL_TURN":["a","b"]},
             "turns":[{"user_input":"","agent_response":"Hi","agent_response_datetime":"2026-04-01T09:15:03Z",
             "latency":0.84,"intents":["billing"],"entities":[{"topic":"bill"},{"dates":["a","b"]}],
-            "brand_new_field":{"x":1}}]}],"next_offset":1,"cursor":"abc"}"#,
+            "brand_new_field":{"x":1},"metadata":{"asr_corrected_user_input":"hi there","retrieved_topics":["menu"],
+            "top_transcripts":[{"text":"hi","intents":[]}],"current_node":"start","safety":{"filters_triggered":{"pii":true}},
+            "function_events":[{"name":"greet","function_id":"f1","utterance":"hi","arguments":{"a":1}}]}}],
+            "functionEvents":{"0":[{"name":"greet","function_id":"f1","duration":12,"start_time":"Wed, 03 Jun 2026 13:18:09 GMT",
+            "handoff":{"reason":"r","type":"t"},"state_changes":{"added":{"k":"v"}}}]},
+            "shortSummary":{"heading":"H","content":"C"},"polyScore":3,"tags":["x"]}],"next_offset":1,"cursor":"abc"}"#,
         )
         .unwrap();
         assert_eq!(page.cursor.as_deref(), Some("abc"));
@@ -284,6 +301,12 @@ mod tests {
         let t = &c.turns[0];
         assert_eq!(t.latency, Some(0.84));
         assert_eq!(t.entities[1].values, vec!["a", "b"]);
+        assert_eq!(t.function_events.len(), 1, "one call sent in two places");
+        assert_eq!(
+            (t.function_events[0].utterance.as_str(), t.function_events[0].duration),
+            ("hi", Some(12.0))
+        );
+        assert_eq!((t.safety_filters.len(), c.summary_heading.as_str()), (1, "H"));
         // Serializing gives the wire shape back, so the stand-in can reuse these models.
         let again: ConversationPage = serde_json::from_str(&serde_json::to_string(&page).unwrap()).unwrap();
         assert_eq!(again, page);
