@@ -62,7 +62,8 @@ pub struct ExportArgs {
     /// Export the flagged conversations, from the local store, with their marks.
     #[arg(long)]
     pub flagged: bool,
-    /// Export the cached conversations matching a filter, e.g. "voice handoff latency>2 status:needs_follow_up".
+    /// Export the cached conversations matching a filter, e.g. "voice handoff latency>2 polyscore<3 tag:vip
+    /// topic:NAME function:NAME safety status:needs_follow_up".
     #[arg(long, value_name = "FILTER")]
     pub filter: Option<String>,
     /// The local store for --reviewed/--flagged/--filter [default: ~/.local/share/callscope/callscope.db].

@@ -4,7 +4,8 @@
 //! Text syntax (whitespace-separated, any order):
 //! `voice` `chat` `channel:VOICE-SIP,SMS` `env:live` `duration:60..300` `duration:>60` `duration:<300`
 //! `handoff` `!handoff` `in-progress` `!in-progress` `intent:book_table` `latency>2.5`
-//! `unreviewed` `reviewed` `follow-up` (or `status:…`) `flagged` `!flagged`.
+//! `polyscore<3` `polyscore>4` `tag:vip` `topic:"Refund policy"` `function:lookup_booking`
+//! `safety` `!safety` `unreviewed` `reviewed` `follow-up` (or `status:…`) `flagged` `!flagged`.
 
 use std::collections::BTreeMap;
 
@@ -34,7 +35,25 @@ pub struct Filter {
     #[serde(deserialize_with = "status_de")]
     pub status: Option<ReviewStatus>,
     pub flagged: Option<bool>,
+    /// PolyScore below / above this (calls without a score match neither).
+    #[serde(alias = "polyscore_below")]
+    pub poly_score_below: Option<f64>,
+    #[serde(alias = "polyscore_above")]
+    pub poly_score_above: Option<f64>,
+    /// One of the conversation's tags (ASCII case ignored, as for the next three).
+    pub tag: Option<String>,
+    /// A knowledge-base topic retrieved at some turn.
+    pub topic: Option<String>,
+    /// The name of a function the agent called at some turn.
+    pub function: Option<String>,
+    /// Some safety filter fired at some turn (`false`: none did).
+    pub safety: Option<bool>,
 }
+
+/// What the filter syntax knows, for errors and help.
+pub const FILTER_WORDS: &str = "words: voice chat handoff in-progress flagged safety (the last four negatable with !) \
+unreviewed reviewed follow-up; keys: channel: env: duration: intent: tag: topic: function: status:; \
+comparisons: latency>SECONDS polyscore<N polyscore>N";
 
 fn status_de<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ReviewStatus>, D::Error> {
     let s = Option::<String>::deserialize(d)?;
@@ -135,6 +154,51 @@ impl Filter {
                 [],
             );
         }
+        // The fields below are read from the cached JSON (the wire shape of `Conversation`);
+        // a row whose JSON is not valid (hand-edited) matches none of them instead of failing the query.
+        if let Some(n) = self.poly_score_below {
+            w.push(
+                "json_valid(c.wire) AND json_extract(c.wire, '$.poly_score') < ?",
+                [Value::Real(n)],
+            );
+        }
+        if let Some(n) = self.poly_score_above {
+            w.push(
+                "json_valid(c.wire) AND json_extract(c.wire, '$.poly_score') > ?",
+                [Value::Real(n)],
+            );
+        }
+        if let Some(tag) = &self.tag {
+            w.push(
+                "json_valid(c.wire) AND EXISTS (SELECT 1 FROM json_each(c.wire, '$.tags') j \
+                 WHERE j.value = ? COLLATE NOCASE)",
+                [Value::Text(tag.clone())],
+            );
+        }
+        if let Some(topic) = &self.topic {
+            w.push(
+                "json_valid(c.wire) AND EXISTS (SELECT 1 FROM json_each(c.wire, '$.turns') t, \
+                 json_each(t.value, '$.retrieved_topics') j WHERE j.value = ? COLLATE NOCASE)",
+                [Value::Text(topic.clone())],
+            );
+        }
+        if let Some(function) = &self.function {
+            w.push(
+                "json_valid(c.wire) AND EXISTS (SELECT 1 FROM json_each(c.wire, '$.turns') t, \
+                 json_each(t.value, '$.function_events') j WHERE j.value ->> '$.name' = ? COLLATE NOCASE)",
+                [Value::Text(function.clone())],
+            );
+        }
+        if let Some(safety) = self.safety {
+            let not = if safety { "" } else { "NOT " };
+            w.push(
+                &format!(
+                    "json_valid(c.wire) AND {not}EXISTS (SELECT 1 FROM json_each(c.wire, '$.turns') t \
+                     WHERE json_array_length(t.value, '$.safety_filters') > 0)"
+                ),
+                [],
+            );
+        }
     }
 
     /// The same test as the SQL, on a conversation in memory (for calls that arrive live, before
@@ -169,6 +233,29 @@ impl Filter {
             && self.latency_above.is_none_or(|l| latency.is_some_and(|m| m > l))
             && self.status.is_none_or(|s| s == status)
             && self.flagged.is_none_or(|f| f == flagged)
+            && self
+                .poly_score_below
+                .is_none_or(|n| c.poly_score.is_some_and(|s| s < n))
+            && self
+                .poly_score_above
+                .is_none_or(|n| c.poly_score.is_some_and(|s| s > n))
+            && self
+                .tag
+                .as_ref()
+                .is_none_or(|want| c.tags.iter().any(|t| t.eq_ignore_ascii_case(want)))
+            && self.topic.as_ref().is_none_or(|want| {
+                c.turns
+                    .iter()
+                    .any(|t| t.retrieved_topics.iter().any(|x| x.eq_ignore_ascii_case(want)))
+            })
+            && self.function.as_ref().is_none_or(|want| {
+                c.turns
+                    .iter()
+                    .any(|t| t.function_events.iter().any(|e| e.name.eq_ignore_ascii_case(want)))
+            })
+            && self
+                .safety
+                .is_none_or(|want| want == c.turns.iter().any(|t| !t.safety_filters.is_empty()))
     }
 
     /// The list header's summary, e.g. `voice · handoff · >2.0s latency · unreviewed`; `all` when empty.
@@ -210,6 +297,27 @@ impl Filter {
         if let Some(f) = self.flagged {
             parts.push(if f { "flagged" } else { "not flagged" }.into());
         }
+        match (self.poly_score_above, self.poly_score_below) {
+            (Some(a), Some(b)) => parts.push(format!("PolyScore {a}–{b}")),
+            (Some(a), None) => parts.push(format!("PolyScore >{a}")),
+            (None, Some(b)) => parts.push(format!("PolyScore <{b}")),
+            (None, None) => {}
+        }
+        for (label, v) in [("tag", &self.tag), ("topic", &self.topic), ("function", &self.function)] {
+            if let Some(v) = v {
+                parts.push(format!("{label} {v}"));
+            }
+        }
+        if let Some(safety) = self.safety {
+            parts.push(
+                if safety {
+                    "safety filter fired"
+                } else {
+                    "no safety filter"
+                }
+                .into(),
+            );
+        }
         if parts.is_empty() {
             "all".into()
         } else {
@@ -240,6 +348,7 @@ impl Filter {
             "handoff" => return flag(&mut self.handoff),
             "in-progress" | "live-call" => return flag(&mut self.in_progress),
             "flagged" => return flag(&mut self.flagged),
+            "safety" => return flag(&mut self.safety),
             "voice" | "chat" if !negated => {
                 self.channels.push(bare.to_ascii_lowercase());
                 return Ok(());
@@ -248,17 +357,29 @@ impl Filter {
                 self.status = ReviewStatus::parse(w).ok();
                 return Ok(());
             }
-            _ if negated => return Err(bad("only handoff, in-progress and flagged can be negated with !")),
+            _ if negated => {
+                return Err(bad(
+                    "only handoff, in-progress, flagged and safety can be negated with !",
+                ));
+            }
             _ => {}
         }
         if let Some(v) = word.strip_prefix("latency>") {
             self.latency_above = Some(parse_seconds(v).map_err(|e| bad(&e))?);
             return Ok(());
         }
+        let lower = word.to_ascii_lowercase();
+        for (prefix, slot) in [
+            ("polyscore<", &mut self.poly_score_below),
+            ("polyscore>", &mut self.poly_score_above),
+        ] {
+            if lower.starts_with(prefix) {
+                *slot = Some(parse_score(&word[prefix.len()..]).map_err(|e| bad(&e))?);
+                return Ok(());
+            }
+        }
         let Some((key, value)) = word.split_once(':') else {
-            return Err(bad(
-                "expected key:value or a known word (voice, handoff, unreviewed, flagged, …)",
-            ));
+            return Err(bad(&format!("not a filter word; {FILTER_WORDS}")));
         };
         if value.is_empty() {
             return Err(bad("missing value after ':'"));
@@ -269,6 +390,10 @@ impl Filter {
                 .extend(value.split(',').filter(|s| !s.is_empty()).map(str::to_string)),
             "env" | "environment" => self.environment = Some(value.to_string()),
             "intent" => self.intent = Some(value.to_string()),
+            "tag" => self.tag = Some(value.to_string()),
+            "topic" => self.topic = Some(value.to_string()),
+            "function" => self.function = Some(value.to_string()),
+            "safety" => self.safety = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
             "latency" => self.latency_above = Some(parse_seconds(value).map_err(|e| bad(&e))?),
             "status" => self.status = Some(ReviewStatus::parse(value).map_err(|e| bad(&e))?),
             "handoff" => self.handoff = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
@@ -287,7 +412,7 @@ impl Filter {
                     return Err(bad("use duration:MIN..MAX, duration:>MIN or duration:<MAX (seconds)"));
                 }
             }
-            _ => return Err(bad("unknown key")),
+            _ => return Err(bad(&format!("unknown key; {FILTER_WORDS}"))),
         }
         Ok(())
     }
@@ -333,6 +458,20 @@ impl Filter {
         }
         if let Some(f) = self.flagged {
             word(yes_no("flagged", f));
+        }
+        if let Some(n) = self.poly_score_below {
+            word(format!("polyscore<{n}"));
+        }
+        if let Some(n) = self.poly_score_above {
+            word(format!("polyscore>{n}"));
+        }
+        for (key, v) in [("tag", &self.tag), ("topic", &self.topic), ("function", &self.function)] {
+            if let Some(v) = v {
+                word(format!("{key}:{}", quote(v)));
+            }
+        }
+        if let Some(safety) = self.safety {
+            word(yes_no("safety", safety));
         }
         out
     }
@@ -382,6 +521,14 @@ fn parse_seconds(v: &str) -> Result<f64, String> {
     match v.parse::<f64>() {
         Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
         _ => Err("expected seconds, e.g. 2.5".into()),
+    }
+}
+
+/// A PolyScore bound: any finite number (the scale is 1–5 since July 2026, 0–10 before).
+fn parse_score(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        _ => Err("expected a score, e.g. polyscore<3".into()),
     }
 }
 
@@ -477,6 +624,12 @@ mod tests {
             latency_above: Some(1.25),
             status: Some(ReviewStatus::NeedsFollowUp),
             flagged: Some(false),
+            poly_score_below: Some(4.5),
+            poly_score_above: Some(1.0),
+            tag: Some("VIP list".into()),
+            topic: Some("Refund policy".into()),
+            function: Some("lookup_booking".into()),
+            safety: Some(false),
         };
         let text = f.to_text();
         assert_eq!(Filter::parse(&text).unwrap(), f, "{text}");
@@ -517,5 +670,105 @@ mod tests {
             "{}",
             e.detail
         );
+    }
+
+    #[test]
+    fn real_api_words_parse_and_an_unknown_word_lists_them() {
+        let f =
+            Filter::parse("polyscore<3 POLYSCORE>1.5 tag:vip topic:\"Refund policy\" function:lookup_booking safety")
+                .unwrap();
+        assert_eq!((f.poly_score_below, f.poly_score_above), (Some(3.0), Some(1.5)));
+        assert_eq!(f.tag.as_deref(), Some("vip"));
+        assert_eq!(f.topic.as_deref(), Some("Refund policy"));
+        assert_eq!(f.function.as_deref(), Some("lookup_booking"));
+        assert_eq!(f.safety, Some(true));
+        assert_eq!(Filter::parse("!safety").unwrap().safety, Some(false));
+        assert_eq!(
+            f.summary(),
+            "PolyScore 1.5–3 · tag vip · topic Refund policy · function lookup_booking · safety filter fired"
+        );
+        for (input, needle) in [
+            ("polyscore<high", "expected a score"),
+            ("polyscor<3", "polyscore<N"),
+            ("colour:red", "tag: topic: function:"),
+            ("!tag:vip", "safety"),
+        ] {
+            let e = Filter::parse(input).unwrap_err();
+            assert!(e.detail.contains(needle), "{input}: {}", e.detail);
+        }
+        let t: toml::Table = toml::from_str("[low]\npolyscore_below = 2\ntag = \"vip\"\nsafety = true\n").unwrap();
+        let low = &Filter::views(&t).unwrap()["low"];
+        assert_eq!((low.poly_score_below, low.safety), (Some(2.0), Some(true)));
+    }
+
+    /// The new words mean the same in SQL (over the cached JSON) and in memory, on the fixtures.
+    #[test]
+    fn real_api_words_agree_in_sql_and_in_memory() {
+        use crate::api::{Conversation, ConversationPage};
+        use crate::store::{ListOrder, Origin, Scope, Store};
+        let mut convs: Vec<Conversation> =
+            serde_json::from_str::<ConversationPage>(include_str!("../../tests/fixtures/real/list_v3_camel.json"))
+                .unwrap()
+                .conversations;
+        convs.push(serde_json::from_str(include_str!("../../tests/fixtures/real/by_id_platform.json")).unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let origin = Origin::new("ws-real", "PROJECT-real", "live");
+        store.cache(&origin, &convs).unwrap();
+        // A hand-edited row whose JSON is broken matches none of them and fails nothing.
+        store
+            .conn()
+            .execute("UPDATE conversations SET wire = '{broken' WHERE id = 'CAlist04'", [])
+            .unwrap();
+        let scope = Scope::env("ws-real", "PROJECT-real", "live");
+        for (text, want) in [
+            ("polyscore<3", vec!["CAlist01"]),
+            ("polyscore>3", vec!["CAlist03", "CA5f1e0c9a7b3d4e2f8a6b0c1d2e3f4a5b"]),
+            ("tag:VIP", vec!["CAlist01", "CA5f1e0c9a7b3d4e2f8a6b0c1d2e3f4a5b"]),
+            (
+                "topic:\"refund policy\"",
+                vec!["CAlist03", "CA5f1e0c9a7b3d4e2f8a6b0c1d2e3f4a5b"],
+            ),
+            ("function:issue_refund", vec!["CAlist03"]),
+            (
+                "function:transfer_to_billing",
+                vec!["CA5f1e0c9a7b3d4e2f8a6b0c1d2e3f4a5b"],
+            ),
+            ("safety", vec!["CA5f1e0c9a7b3d4e2f8a6b0c1d2e3f4a5b"]),
+            (
+                "latency>1",
+                vec!["CAlist01", "CAlist03", "CA5f1e0c9a7b3d4e2f8a6b0c1d2e3f4a5b"],
+            ),
+        ] {
+            let f = Filter::parse(text).unwrap();
+            let mut sql: Vec<String> = store
+                .query_rows(&scope, &f, ListOrder::NewestFirst, None, 100)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.key.id)
+                .collect();
+            let mut mem: Vec<String> = convs
+                .iter()
+                .filter(|c| c.id != "CAlist04" && f.matches(c, None))
+                .map(|c| c.id.clone())
+                .collect();
+            let mut want: Vec<String> = want.into_iter().map(String::from).collect();
+            for v in [&mut sql, &mut mem, &mut want] {
+                v.sort();
+            }
+            assert_eq!(sql, want, "SQL {text}");
+            assert_eq!(mem, want, "memory {text}");
+        }
+        let n = store
+            .query_rows(
+                &scope,
+                &Filter::parse("!safety").unwrap(),
+                ListOrder::NewestFirst,
+                None,
+                100,
+            )
+            .unwrap()
+            .len();
+        assert_eq!(n, 4, "every readable row but the one where a filter fired");
     }
 }

@@ -86,7 +86,7 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             ),
             InputKind::Filter => (
                 "filter",
-                "enter apply · esc cancel · voice chat handoff !handoff in-progress duration:60..300 intent:X latency>2 unreviewed reviewed follow-up flagged",
+                "enter apply · esc cancel · voice chat handoff !handoff in-progress duration:60..300 intent:X latency>2 polyscore<3 tag:X topic:X function:X safety unreviewed reviewed follow-up flagged",
             ),
             InputKind::Search => ("search", "enter keep · n/N next/prev · esc clear"),
             InputKind::Window => ("window (90m, 6h, 3d, 2w)", "enter apply · esc cancel"),
