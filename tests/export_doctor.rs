@@ -79,14 +79,14 @@ async fn csv_and_markdown_exports() {
         .conversations;
     let csv = String::from_utf8(csv).unwrap();
     assert_eq!(csv.lines().count() as u64, n + 1);
-    assert!(csv.starts_with(callscope::export::format::CSV_HEADER));
+    assert!(csv.starts_with(&callscope::export::format::csv_header()));
     assert!(csv.lines().skip(1).all(|l| l.contains(",sandbox,")));
     let mut md = Vec::new();
     let mut a = args(Format::Md);
     a.channel = vec!["VOICE-SIP".into()];
     export(&client, &a, "live", &mut md).await.unwrap();
     let md = String::from_utf8(md).unwrap();
-    assert!(md.contains("**AGENT**") && md.contains("— VOICE-SIP ·"));
+    assert!(md.contains("**Agent:**") && md.contains("— VOICE-SIP ·"));
     assert!(!md.contains("— WEBCHAT ·"));
 }
 

@@ -127,7 +127,7 @@ fn csv_keeps_every_readable_record_and_counts_the_odd_fields() {
             "CA-good2"
         ]
     );
-    let columns = callscope::export::format::CSV_HEADER.split(',').count();
+    let columns = callscope::export::format::csv_header().split(',').count();
     for r in &rows {
         let cells: Vec<&str> = r.split(',').collect();
         assert_eq!(cells.len(), columns, "{r}");
@@ -138,7 +138,7 @@ fn csv_keeps_every_readable_record_and_counts_the_odd_fields() {
     }
     let row = |id: &str| *rows.iter().find(|r| r.starts_with(&format!("{id},"))).unwrap();
     let cell = |id: &str, name: &str| {
-        let i = callscope::export::format::CSV_HEADER
+        let i = callscope::export::format::csv_header()
             .split(',')
             .position(|c| c == name)
             .unwrap();
@@ -193,10 +193,10 @@ fn markdown_keeps_every_readable_record_and_counts_the_odd_fields() {
         );
     }
     assert!(
-        md.contains("**USER**: hello from CA-deep1"),
+        md.contains("**User:** hello from CA-deep1"),
         "the deep record's transcript is there"
     );
-    assert!(md.contains("- handoff: billing"), "{md}");
+    assert!(md.contains("- **Handoff**: billing"), "{md}");
     assert!(
         md.contains("- could not be read (left out, see the log): handoff"),
         "{md}"

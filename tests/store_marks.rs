@@ -3,8 +3,11 @@
 use callscope::api::Conversation;
 use callscope::store::{
     Filter, Marks, Origin, RatingReason, ReviewStatus, Scope, Store, StoreErrorKind, Thumbs, TurnRating,
-    markdown_with_notes,
 };
+
+fn markdown_with_notes(c: &Conversation, marks: &Marks) -> String {
+    callscope::export::markdown::render(c, Some(marks))
+}
 use serde_json::json;
 
 fn origin() -> Origin {
@@ -267,9 +270,12 @@ fn conversations_matching_reviewed_and_flagged() {
 #[test]
 fn markdown_for_a_ticket() {
     let md = markdown_with_notes(&conv("CA1", 15), &rated());
+    // One renderer for `x` and `export --format md` (issue 12): the intent on the caller's
+    // line, no latency on the greeting, ratings under the turn they rate.
     insta::assert_snapshot!(md, @r"
-    ### Conversation `CA1`
-    - started 2026-04-01 09:15:00 UTC · project PROJECT-1 · env live · channel VOICE-SIP · duration 1:14 · 2 turns
+    ## CA1 — VOICE-SIP · 2026-04-01 09:15:00 UTC
+
+    - project PROJECT-1 · env live · duration 1:14 · 2 turns
     - **Handoff**: billing_question → billing queue
     - **Review status:** needs follow-up
     - **Flags:** `compliance`, `wrong_info`
@@ -280,20 +286,17 @@ fn markdown_for_a_ticket() {
 
     **Transcript**
 
-    [0:01] **Agent:** Hi, thanks for calling Bella's _(0.84s)_  
-
-    > 👍 turn 1
-
-    [0:06] **User:** My bill is wrong␛  
-    [0:09] **Agent:** Let me transfer you _(intent billing)_  
-
-    > 👎 turn 2: wrong information — should ask for the invoice number
+    - `0:01` **Agent:** Hi, thanks for calling Bella's
+      - 👍 turn 1
+    - `0:06` **User:** My bill is wrong␛ _(intent billing)_
+    - `0:09` **Agent:** Let me transfer you
+      - 👎 turn 2: wrong information — should ask for the invoice number
     ");
     let hidden: Conversation = serde_json::from_value(json!({"id": "CA2", "num_turns": 4})).unwrap();
     let md = markdown_with_notes(&hidden, &Marks::default());
     assert!(md.contains("- **Review status:** new"), "{md}");
     assert!(
-        md.contains("_Transcript hidden: transcript visibility is off for this project._"),
+        md.contains("_Transcript hidden: transcript visibility is off for this project (enable"),
         "{md}"
     );
 }

@@ -318,7 +318,7 @@ fn ratings_through_the_worker_survive_a_restart_and_reach_the_export() {
         })
         .expect("an export");
     assert!(
-        md.contains("> 👎 turn 2: wrong information — quoted last year's prices"),
+        md.contains("  - 👎 turn 2: wrong information — quoted last year's prices"),
         "{md}"
     );
 

@@ -207,6 +207,23 @@ impl Conversation {
         self.odd_fields.iter().any(|o| o.field == field)
     }
 
+    /// The scale of `poly_score`: 1–5 for calls since July 2026, 0–10 before (`None` without a start).
+    pub fn poly_score_scale(&self) -> Option<&'static str> {
+        let july = chrono::NaiveDate::from_ymd_opt(2026, 7, 1)?
+            .and_hms_opt(0, 0, 0)?
+            .and_utc();
+        self.started_at.map(|t| if t < july { "0–10" } else { "1–5" })
+    }
+
+    /// The slowest agent response, in seconds (what `latency>N` compares).
+    pub fn max_latency(&self) -> Option<f64> {
+        self.turns
+            .iter()
+            .filter_map(|t| t.latency)
+            .filter(|l| l.is_finite())
+            .fold(None, |m: Option<f64>, l| Some(m.map_or(l, |m| m.max(l))))
+    }
+
     pub fn turn_count(&self) -> u32 {
         self.num_turns.unwrap_or(self.turns.len() as u32)
     }

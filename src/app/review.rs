@@ -17,7 +17,6 @@ use crate::api::{Conversation, ConversationPage};
 use crate::sanitize::sanitize_line;
 use crate::store::{
     ConversationKey, Filter, ListCursor, ListOrder, Marks, Origin, ReviewStatus, Scope, SearchQuery, TurnRating,
-    markdown_with_notes,
 };
 
 use super::msg::{Effect, RequestId};
@@ -481,7 +480,7 @@ pub fn export(s: &mut State, conversation: Option<Arc<Conversation>>, fx: &mut V
         return;
     };
     let marks = current(s, &c.id);
-    let md = markdown_with_notes(&c, &marks);
+    let md = crate::export::markdown::render(&c, Some(&marks));
     let path = s.review.exports_dir.join(format!("{}.md", file_safe(&c.id)));
     s.status.note = Some(format!("exporting to {} …", path.display()));
     fx.push(Effect::Copy(md.clone()));

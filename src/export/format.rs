@@ -16,13 +16,11 @@ pub enum Format {
     Md,
 }
 
-pub const CSV_HEADER: &str = "id,started_at,environment,channel,total_duration,polyai_duration,num_turns,in_progress,handoff,handoff_reason,handoff_destination,from_number,to_number,variant_name,num_silences,num_ood,unread_fields";
-
 /// Writes the part before the first record.
 pub fn write_header(out: &mut impl Write, format: Format) -> io::Result<()> {
     match format {
         Format::Jsonl => Ok(()),
-        Format::Csv => writeln!(out, "{CSV_HEADER}"),
+        Format::Csv => writeln!(out, "{}", csv_header()),
         Format::Md => writeln!(out, "# PolyAI conversations\n"),
     }
 }
@@ -76,147 +74,81 @@ fn unread(c: &Conversation) -> String {
     names.join(";")
 }
 
+/// A flag's cell: empty (not a made-up `false`) when the field could not be read.
+fn flag(c: &Conversation, field: &str, v: bool) -> String {
+    if c.is_odd(field) { String::new() } else { v.to_string() }
+}
+
+type Cell = fn(&Conversation) -> String;
+
+/// The CSV columns: header name and cell, in order (one table, so they cannot drift apart).
+/// New columns go before `unread_fields`, which stays last.
+const COLUMNS: &[(&str, Cell)] = &[
+    ("id", |c| csv_field(&c.id)),
+    ("started_at", |c| {
+        c.started_at
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default()
+    }),
+    ("environment", |c| csv_field(&c.environment)),
+    ("channel", |c| csv_field(&c.channel)),
+    ("total_duration", |c| opt(c.total_duration)),
+    ("polyai_duration", |c| opt(c.polyai_duration)),
+    ("num_turns", |c| {
+        if c.num_turns.is_none() && c.is_odd("turns") {
+            String::new()
+        } else {
+            c.turn_count().to_string()
+        }
+    }),
+    ("in_progress", |c| flag(c, "in_progress", c.in_progress)),
+    ("handoff", |c| flag(c, "handoff", c.handoff)),
+    ("handoff_reason", |c| csv_field(&c.handoff_reason)),
+    ("handoff_destination", |c| csv_field(&c.handoff_destination)),
+    ("from_number", |c| csv_field(&c.from_number)),
+    ("to_number", |c| csv_field(&c.to_number)),
+    ("variant_name", |c| csv_field(&c.variant_name)),
+    ("num_silences", |c| opt(c.num_silences)),
+    ("num_ood", |c| opt(c.num_ood)),
+    ("direction", |c| csv_field(&c.direction)),
+    ("language", |c| csv_field(&c.language)),
+    ("summary", |c| csv_field(&c.short_summary)),
+    ("summary_heading", |c| csv_field(&c.summary_heading)),
+    ("summary_content", |c| csv_field(&c.summary_content)),
+    ("poly_score", |c| {
+        c.poly_score.map(|s| s.to_string()).unwrap_or_default()
+    }),
+    ("tags", |c| csv_field(&c.tags.join(";"))),
+    ("note", |c| csv_field(&c.note)),
+    ("max_latency", |c| {
+        c.max_latency().map(|l| l.to_string()).unwrap_or_default()
+    }),
+    ("functions", |c| {
+        let names: Vec<&str> = c
+            .turns
+            .iter()
+            .flat_map(|t| t.function_events.iter().map(|e| e.name.as_str()))
+            .collect();
+        csv_field(&names.join(";"))
+    }),
+    ("unread_fields", |c| csv_field(&unread(c))),
+];
+
+/// The header line (without its line break).
+pub fn csv_header() -> String {
+    COLUMNS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(",")
+}
+
 /// One CSV row. A field that could not be read is an empty cell (not a made-up `false` or `0`)
 /// and is named in the last column.
 pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
-    let started = c
-        .started_at
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default();
-    let flag = |field: &str, v: bool| if c.is_odd(field) { String::new() } else { v.to_string() };
-    let turns = if c.num_turns.is_none() && c.is_odd("turns") {
-        String::new()
-    } else {
-        c.turn_count().to_string()
-    };
-    let fields = [
-        csv_field(&c.id),
-        started,
-        csv_field(&c.environment),
-        csv_field(&c.channel),
-        opt(c.total_duration),
-        opt(c.polyai_duration),
-        turns,
-        flag("in_progress", c.in_progress),
-        flag("handoff", c.handoff),
-        csv_field(&c.handoff_reason),
-        csv_field(&c.handoff_destination),
-        csv_field(&c.from_number),
-        csv_field(&c.to_number),
-        csv_field(&c.variant_name),
-        opt(c.num_silences),
-        opt(c.num_ood),
-        csv_field(&unread(c)),
-    ];
-    writeln!(out, "{}", fields.join(","))
+    let cells: Vec<String> = COLUMNS.iter().map(|(_, cell)| cell(c)).collect();
+    writeln!(out, "{}", cells.join(","))
 }
 
-/// Markdown-safe single line: escape sequences and controls made visible (the TUI's sanitizer),
-/// no raw HTML, no table breaks.
-fn md(s: &str) -> String {
-    crate::sanitize::sanitize_line(s)
-        .replace('<', "&lt;")
-        .replace('|', "\\|")
-}
-
-fn mmss(secs: i64) -> String {
-    format!("{:02}:{:02}", secs / 60, secs % 60)
-}
-
-/// One conversation as Markdown: a heading, its metadata, the transcript.
+/// One conversation as Markdown (see [`super::markdown`]), without review marks.
 pub fn write_markdown(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
-    let started = c
-        .started_at
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| "unknown start".into());
-    writeln!(out, "## {} — {} · {}\n", md(&c.id), md(&c.channel), started)?;
-    writeln!(out, "- environment: {}", md(&c.environment))?;
-    if let Some(d) = c.total_duration {
-        writeln!(out, "- duration: {}", mmss(d as i64))?;
-    }
-    if c.num_turns.is_some() || !c.is_odd("turns") {
-        writeln!(out, "- turns: {}", c.turn_count())?;
-    }
-    if !c.from_number.is_empty() || !c.to_number.is_empty() {
-        writeln!(out, "- from {} to {}", md(&c.from_number), md(&c.to_number))?;
-    }
-    if c.handoff {
-        writeln!(
-            out,
-            "- handoff: {} → {}",
-            md(&c.handoff_reason),
-            md(&c.handoff_destination)
-        )?;
-    }
-    if c.in_progress {
-        writeln!(out, "- in progress")?;
-    }
-    if !c.odd_fields.is_empty() {
-        writeln!(
-            out,
-            "- could not be read (left out, see the log): {}",
-            md(&unread(c).replace(';', ", "))
-        )?;
-    }
-    writeln!(out)?;
-    if c.transcript_hidden() {
-        writeln!(
-            out,
-            "_Transcript hidden: enable **Conversation transcript** under **API Keys > Configuration** in Agent Studio._\n"
-        )?;
-        return Ok(());
-    }
-    for t in &c.turns {
-        let offset = |at: Option<chrono::DateTime<chrono::Utc>>| match (at, c.started_at) {
-            (Some(a), Some(s)) => mmss((a - s).num_seconds().max(0)),
-            _ => "--:--".into(),
-        };
-        if !t.user_input.is_empty() || !t.user_input_dtmf.is_empty() || t.is_silence {
-            let mut text = md(&t.user_input);
-            if !t.user_input_dtmf.is_empty() {
-                text = format!("{text} [DTMF {}]", md(&t.user_input_dtmf)).trim().to_string();
-            }
-            if t.is_silence && text.is_empty() {
-                text = "_(silence)_".into();
-            }
-            let mut notes = Vec::new();
-            if !t.intents.is_empty() {
-                notes.push(format!("intents: {}", md(&t.intents.join(", "))));
-            }
-            for e in &t.entities {
-                notes.push(format!("{}={}", md(&e.name), md(&e.values.join("|"))));
-            }
-            if t.is_ood {
-                notes.push("out of domain".into());
-            }
-            let notes = if notes.is_empty() {
-                String::new()
-            } else {
-                format!(" _({})_", notes.join("; "))
-            };
-            writeln!(out, "- `{}` **USER**: {text}{notes}", offset(t.user_input_datetime))?;
-            if !t.translated_user_input.is_empty() {
-                writeln!(out, "  - translated: {}", md(&t.translated_user_input))?;
-            }
-        }
-        if !t.agent_response.is_empty() {
-            let latency = t
-                .latency
-                .filter(|l| *l > 0.0)
-                .map(|l| format!(" _({l:.2}s)_"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "- `{}` **AGENT**: {}{latency}",
-                offset(t.agent_response_datetime),
-                md(&t.agent_response)
-            )?;
-            if !t.english_agent_response.is_empty() {
-                writeln!(out, "  - in English: {}", md(&t.english_agent_response))?;
-            }
-        }
-    }
-    writeln!(out)
+    writeln!(out, "{}", super::markdown::render(c, None))
 }
 
 #[cfg(test)]
@@ -244,7 +176,7 @@ mod tests {
         );
         assert!(line.contains(",'=HYPERLINK(1),"), "{line}");
         assert_eq!(
-            CSV_HEADER.split(',').count(),
+            csv_header().split(',').count(),
             line.trim_end().split(',').count() - 1,
             "one comma inside a quoted field"
         );
@@ -256,10 +188,10 @@ mod tests {
         write_markdown(&mut out, &conv()).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
-            text.contains("- `00:05` **USER**: hi &lt;b>\\|x␛ _(intents: greet)_"),
+            text.contains("- `0:05` **User:** hi &lt;b>\\|x␛ _(intent greet)_"),
             "{text}"
         );
-        assert!(text.contains("- `01:02` **AGENT**: hello _(0.80s)_"), "{text}");
+        assert!(text.contains("- `1:02` **Agent:** hello _(0.80s)_"), "{text}");
         assert!(!text.contains('\u{1b}'));
     }
 
@@ -287,8 +219,9 @@ mod tests {
     }
 
     fn cells(line: &str) -> std::collections::HashMap<&'static str, String> {
-        CSV_HEADER
-            .split(',')
+        COLUMNS
+            .iter()
+            .map(|(name, _)| *name)
             .zip(line.trim_end().split(','))
             .map(|(k, v)| (k, v.to_string()))
             .collect()
@@ -300,7 +233,7 @@ mod tests {
         write_csv_row(&mut out, &odd_conv()).unwrap();
         let line = String::from_utf8(out).unwrap();
         let row = cells(&line);
-        assert_eq!(CSV_HEADER.split(',').count(), line.trim_end().split(',').count());
+        assert_eq!(csv_header().split(',').count(), line.trim_end().split(',').count());
         assert_eq!(row["id"], "7");
         assert_eq!(row["total_duration"], "12");
         assert_eq!(row["handoff_reason"], "billing");
@@ -321,7 +254,7 @@ mod tests {
         write_markdown(&mut out, &odd_conv()).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("## 7 — WEBCHAT · unknown start"), "{text}");
-        assert!(text.contains("- duration: 00:12"), "{text}");
+        assert!(text.contains("- env live · duration 0:12\n"), "{text}");
         assert!(
             text.contains("- could not be read (left out, see the log): handoff, in_progress, turns"),
             "{text}"
@@ -331,5 +264,36 @@ mod tests {
             "an unread transcript is not 0 turns: {text}"
         );
         assert!(!text.contains("Transcript hidden"), "{text}");
+    }
+
+    #[test]
+    fn csv_has_the_real_objects_values_and_unread_fields_stays_last() {
+        let c: Conversation =
+            serde_json::from_str(include_str!("../../tests/fixtures/real/by_id_platform.json")).unwrap();
+        let mut out = Vec::new();
+        write_csv_row(&mut out, &c).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        let row = cells(&line);
+        assert_eq!(
+            csv_header().split(',').count(),
+            line.trim_end().split(',').count(),
+            "{line}"
+        );
+        assert_eq!(row["summary_heading"], "Double charge");
+        assert_eq!(
+            row["summary_content"],
+            "Caller was charged twice for one booking and was handed to billing."
+        );
+        assert!(row["summary"].starts_with("Double charge: Caller"));
+        assert_eq!((row["poly_score"].as_str(), row["tags"].as_str()), ("4", "billing;vip"));
+        assert_eq!(row["note"], "Caller disputes a double charge");
+        assert_eq!(
+            (row["direction"].as_str(), row["language"].as_str()),
+            ("inbound", "en-GB")
+        );
+        assert_eq!(row["max_latency"], "1.42");
+        assert_eq!(row["functions"], "lookup_booking;transfer_to_billing");
+        assert_eq!(row["from_number"], "REDACTED");
+        assert!(csv_header().ends_with(",unread_fields"));
     }
 }

@@ -5,6 +5,7 @@
 //! `--with-audio DIR` also saves the recordings of voice calls, several at a time.
 
 pub mod format;
+pub mod markdown;
 pub mod progress;
 pub mod reviewed;
 

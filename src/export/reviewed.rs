@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::format::{self, Format};
 use crate::api::Conversation;
-use crate::store::{Filter, Marks, ReviewStatus, Scope, Store, markdown_with_notes};
+use crate::store::{Filter, Marks, ReviewStatus, Scope, Store};
 
 /// The filter the flags ask for; `None` when the export should come from the API instead.
 pub fn filter_from_flags(reviewed: bool, flagged: bool, filter: Option<&str>) -> Result<Option<Filter>> {
@@ -55,7 +55,7 @@ pub fn export_reviewed(
     out: &mut impl Write,
 ) -> Result<u64> {
     match fmt {
-        Format::Csv => writeln!(out, "{}{CSV_REVIEW_COLUMNS}", format::CSV_HEADER)?,
+        Format::Csv => writeln!(out, "{}{CSV_REVIEW_COLUMNS}", format::csv_header())?,
         Format::Md => writeln!(out, "# Reviewed PolyAI conversations\n")?,
         Format::Jsonl => {}
     }
@@ -90,7 +90,7 @@ pub fn export_reviewed(
                     format::csv_field(&marks.note)
                 )?;
             }
-            Format::Md => writeln!(out, "{}", markdown_with_notes(&conversation, &marks))?,
+            Format::Md => writeln!(out, "{}", super::markdown::render(&conversation, Some(&marks)))?,
         }
         n += 1;
     }

@@ -63,16 +63,10 @@ pub struct Derived {
 
 impl Derived {
     pub fn of(c: &Conversation) -> Self {
-        let max_latency = c
-            .turns
-            .iter()
-            .filter_map(|t| t.latency)
-            .filter(|l| l.is_finite())
-            .fold(None, |m: Option<f64>, l| Some(m.map_or(l, |m| m.max(l))));
         Derived {
             has_transcript: !c.turns.is_empty(),
             transcript_hidden: c.transcript_hidden(),
-            max_latency,
+            max_latency: c.max_latency(),
         }
     }
 }

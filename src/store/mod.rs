@@ -22,7 +22,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use cache::CacheBatch;
 pub use error::{StoreError, StoreErrorKind, StoreResult};
-pub use export::{Matching, markdown_with_notes};
+pub use export::Matching;
 pub use filter::Filter;
 pub use list::{ListCursor, ListOrder, ListPage, ListRow, NextKind, Scope};
 pub use marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
