@@ -119,7 +119,8 @@ const COLUMNS: &[(&str, Cell)] = &[
         c.poly_score.map(|s| s.to_string()).unwrap_or_default()
     }),
     ("tags", |c| csv_field(&c.tags.join(";"))),
-    ("note", |c| csv_field(&c.note)),
+    // Agent Studio's note; `export --reviewed` adds callscope's own review `note` after it.
+    ("server_note", |c| csv_field(&c.note)),
     ("max_latency", |c| {
         c.max_latency().map(|l| l.to_string()).unwrap_or_default()
     }),
@@ -286,7 +287,7 @@ mod tests {
         );
         assert!(row["summary"].starts_with("Double charge: Caller"));
         assert_eq!((row["poly_score"].as_str(), row["tags"].as_str()), ("4", "billing;vip"));
-        assert_eq!(row["note"], "Caller disputes a double charge");
+        assert_eq!(row["server_note"], "Caller disputes a double charge");
         assert_eq!(
             (row["direction"].as_str(), row["language"].as_str()),
             ("inbound", "en-GB")
