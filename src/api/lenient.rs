@@ -663,11 +663,11 @@ fn function_event_list(raw: &RawValue, field: &'static str, odd: &mut Odd) -> Ve
     }
 }
 
-/// The same call sent in both places (`functionEvents` and the turn's metadata): one name and
-/// id, and no two different start times.
+/// The same call sent in both places (`functionEvents` and the turn's metadata): one name, and
+/// no two different ids or start times (one side may lack them).
 fn same_event(a: &FunctionEvent, b: &FunctionEvent) -> bool {
     a.name == b.name
-        && a.function_id == b.function_id
+        && (a.function_id.is_empty() || b.function_id.is_empty() || a.function_id == b.function_id)
         && (a.start_time.is_none() || b.start_time.is_none() || a.start_time == b.start_time)
 }
 
@@ -683,6 +683,7 @@ fn merge_events(events: &mut Vec<FunctionEvent>, more: Vec<FunctionEvent>) {
                 *slot = v;
             }
         }
+        or(&mut twin.function_id, e.function_id);
         or(&mut twin.arguments, e.arguments);
         or(&mut twin.duration, e.duration);
         or(&mut twin.start_time, e.start_time);
@@ -1449,6 +1450,25 @@ mod real_fixtures {
         // A list summary without turns drops them quietly (the by-id object brings them).
         let c = read_record(&raw(r#"{"id":"CA1","functionEvents":{"0":[{"name":"a"}]}}"#)).unwrap();
         assert!(c.odd_fields.is_empty());
+    }
+
+    #[test]
+    fn twins_merge_and_distinct_calls_stay_apart() {
+        let c = read_record(&raw(r#"{"id":"CA1","functionEvents":{"0":[
+                {"name":"lookup","function_id":"f1","start_time":"Wed, 03 Jun 2026 13:18:09 GMT","duration":40},
+                {"name":"lookup","function_id":"f2","start_time":"Wed, 03 Jun 2026 13:18:20 GMT"}]},
+            "turns":[{"user_input":"hi","metadata":{"function_events":[
+                {"name":"lookup","start_time":"2026-06-03T13:18:09+00:00","utterance":"hi"},
+                {"name":"other"}]}}]}"#))
+        .unwrap();
+        let events = &c.turns[0].function_events;
+        let seen: Vec<(&str, &str, &str)> = events
+            .iter()
+            .map(|e| (e.name.as_str(), e.function_id.as_str(), e.utterance.as_str()))
+            .collect();
+        assert_eq!(seen, [("lookup", "f1", "hi"), ("other", "", ""), ("lookup", "f2", "")]);
+        assert_eq!(events[0].duration, Some(40.0));
+        reads_back_identically(&c);
     }
 
     #[test]
