@@ -359,7 +359,7 @@ fn sample(p: &ListParams, candidates: Vec<Arc<Entry>>, standin_seed: u64) -> Sel
     let per_request = p
         .sample_seed
         .unwrap_or_else(|| p.start_ms.unwrap_or(0) as u64 ^ (p.end_ms.unwrap_or(0) as u64).rotate_left(17));
-    let mut rng = super::rng::Rng::fork(standin_seed ^ 0x5A3F_1E, per_request);
+    let mut rng = super::rng::Rng::fork(standin_seed ^ 0x005A_3F1E, per_request);
     let mut picked: Vec<Arc<Entry>> = candidates;
     // Partial Fisher–Yates: the first `limit` items become the sample.
     let k = p.limit.min(picked.len());

@@ -23,8 +23,8 @@ use super::rng::Rng;
 use super::shape::id_hash;
 use crate::api::model::{Conversation, Entity, FunctionEvent, Turn};
 
-const SALT_CONTENT: u64 = 0xC0_47E7;
-const SALT_WIRE: u64 = 0x31_4E5;
+const SALT_CONTENT: u64 = 0x00C0_47E7;
+const SALT_WIRE: u64 = 0x0003_14E5;
 
 fn rng_for(seed: u64, id: &str, salt: u64) -> Rng {
     Rng::fork(seed ^ salt, id_hash(id))

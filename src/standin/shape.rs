@@ -55,7 +55,7 @@ impl Shape {
         match self {
             Shape::V3 => false,
             Shape::Platform => true,
-            Shape::Mixed => Rng::fork(seed ^ 0x3_0b1d, id_hash(id)).chance(MIXED_V3_MISSING_SHARE),
+            Shape::Mixed => Rng::fork(seed ^ 0x0003_0B1D, id_hash(id)).chance(MIXED_V3_MISSING_SHARE),
         }
     }
 }
