@@ -28,9 +28,11 @@ pub mod errors;
 pub mod generate;
 pub mod live;
 pub mod query;
+pub mod real;
 pub mod rng;
 pub mod routes;
 pub mod scenarios;
+pub mod shape;
 pub mod state;
 pub mod wav;
 
@@ -46,6 +48,7 @@ use tokio::task::JoinHandle;
 
 pub use auth::Caller;
 pub use data::DatasetHandle;
+pub use shape::Shape;
 pub use state::{SharedState, StandinState};
 
 use crate::api::model::Conversation;
@@ -77,6 +80,11 @@ pub struct ServeDemoArgs {
     /// `timestamped` (HMAC of "{X-PolyAI-Timestamp}.{body}", as the reference docs describe).
     #[arg(long, value_enum, default_value = "body")]
     pub signature_scheme: SignatureScheme,
+    /// Response shapes: `v3` (documented; the quickstart's paths all work), `platform` (the
+    /// live platform objects; v3 by-id and audio missing) or `mixed` (documented v3 list, live
+    /// platform by-id, v3 by-id and audio missing for 30% of conversations).
+    #[arg(long, value_enum, default_value = "v3")]
+    pub shape: Shape,
 }
 
 /// Options of an in-process stand-in.
@@ -96,6 +104,8 @@ pub struct StandinOptions {
     pub signature_scheme: SignatureScheme,
     /// Webhook retry delays: this, then 2×, 4×, … (the real schedule is 1 min, 5 min, 15 min, …).
     pub webhook_first_retry: std::time::Duration,
+    /// Response shapes (default `v3`, the documented ones, which the tests are written against).
+    pub shape: Shape,
 }
 
 impl Default for StandinOptions {
@@ -110,6 +120,7 @@ impl Default for StandinOptions {
             new_call_every: None,
             signature_scheme: SignatureScheme::Body,
             webhook_first_retry: std::time::Duration::from_secs(1),
+            shape: Shape::V3,
         }
     }
 }
@@ -248,6 +259,7 @@ pub async fn start_with_platform_routes(
         ],
         limiter: auth::RateLimiter::new(opts.rate_limit),
         platform_url: OnceLock::new(),
+        shape: opts.shape,
     });
 
     let bind = |addr: SocketAddr, what: &'static str| async move {
@@ -335,6 +347,7 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
         rate_limit: args.rate_limit,
         new_call_every: seconds(args.new_call_every)?,
         signature_scheme: args.signature_scheme,
+        shape: args.shape,
         ..Default::default()
     })
     .await?;
@@ -360,7 +373,7 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
         }
     });
     crate::errln!(
-        "callscope stand-in ready in {:.0?}: {} conversations (live {}, sandbox {}, pre-release {}; {} in the last 24 h; {} voice; {} in progress), seed {}{}.",
+        "callscope stand-in ready in {:.0?}: {} conversations (live {}, sandbox {}, pre-release {}; {} in the last 24 h; {} voice; {} in progress), seed {}, shape {}{}.",
         started.elapsed(),
         data.len(),
         by_env[0],
@@ -370,6 +383,7 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
         voice,
         live_now,
         args.seed,
+        args.shape.as_str(),
         if args.rate_limit > 0 {
             format!(", rate limit {}/s per key", args.rate_limit)
         } else {

@@ -46,6 +46,9 @@ pub struct ListParams {
     pub variant_name: Option<String>,
     pub search: Option<Search>,
     pub sample: bool,
+    /// `seed=N` with `sample=random` (a stand-in extension, not in the reference): the same N
+    /// gives the same sample. Without it the sample depends on the stand-in seed and the range.
+    pub sample_seed: Option<u64>,
 }
 
 fn bool_param(name: &str, v: &str) -> Result<bool, ApiFailure> {
@@ -135,6 +138,14 @@ impl ListParams {
                         return Err(ApiFailure::validation("sample must be `random`."));
                     }
                     p.sample = true;
+                }
+                "seed" => {
+                    p.sample_seed = Some(v.parse().map_err(|_| {
+                        ApiFailure::validation(format!(
+                            "seed must be a non-negative integer (got {}).",
+                            super::sanitize_echo(v)
+                        ))
+                    })?)
                 }
                 // Unknown parameters are ignored, as most HTTP APIs do.
                 _ => {}
@@ -298,7 +309,7 @@ pub fn select(data: &DatasetHandle, p: &ListParams) -> Selection {
     });
 
     if p.sample {
-        return sample(p, candidates);
+        return sample(p, candidates, data.scope().seed);
     }
     let mut out = Vec::with_capacity(p.limit.min(candidates.len()));
     let mut more = false;
@@ -342,9 +353,13 @@ pub fn select(data: &DatasetHandle, p: &ListParams) -> Selection {
     }
 }
 
-/// `sample=random`: up to `limit` conversations of the range, chosen reproducibly per range.
-fn sample(p: &ListParams, candidates: Vec<Arc<Entry>>) -> Selection {
-    let mut rng = super::rng::Rng::new(p.start_ms.unwrap_or(0) as u64 ^ (p.end_ms.unwrap_or(0) as u64).rotate_left(17));
+/// `sample=random`: up to `limit` of the filtered range's conversations, each equally likely,
+/// chosen reproducibly from the stand-in seed and `seed=N` (else the range).
+fn sample(p: &ListParams, candidates: Vec<Arc<Entry>>, standin_seed: u64) -> Selection {
+    let per_request = p
+        .sample_seed
+        .unwrap_or_else(|| p.start_ms.unwrap_or(0) as u64 ^ (p.end_ms.unwrap_or(0) as u64).rotate_left(17));
+    let mut rng = super::rng::Rng::fork(standin_seed ^ 0x005A_3F1E, per_request);
     let mut picked: Vec<Arc<Entry>> = candidates;
     // Partial Fisher–Yates: the first `limit` items become the sample.
     let k = p.limit.min(picked.len());

@@ -14,7 +14,7 @@ use super::auth::{Caller, project_for, require_key};
 use super::errors::{ApiFailure, CORRELATION_HEADER, correlation_id};
 use super::query::{ListParams, select};
 use super::state::SharedState;
-use super::{agents, wav};
+use super::{agents, real, wav};
 use std::sync::Arc;
 
 use super::data::Entry;
@@ -118,6 +118,7 @@ async fn by_id(
 ) -> Result<Json<Conversation>, ApiFailure> {
     let Path((account, project, id)) = path.map_err(path_failure)?;
     let project = project_for(&state, &caller, Some(&account), &project)?;
+    v3_route_present(&state, &project.data, &id)?;
     let c = project
         .data
         .get(&id)
@@ -135,6 +136,7 @@ async fn audio_v3(
 ) -> Result<Response, ApiFailure> {
     let Path((account, project, id)) = path.map_err(path_failure)?;
     let project = project_for(&state, &caller, Some(&account), &project)?;
+    v3_route_present(&state, &project.data, &id)?;
     let Query(pairs) = query.map_err(query_failure)?;
     wav::respond(&project.data, &id, &pairs, &headers)
 }
@@ -146,6 +148,14 @@ async fn agent_by_id(
 ) -> Result<Json<serde_json::Value>, ApiFailure> {
     let Path((project, id)) = path.map_err(path_failure)?;
     let project = project_for(&state, &caller, None, &project)?;
+    if state.shape.real_platform_objects() {
+        let e = project
+            .data
+            .entry(&id)
+            .ok_or_else(|| ApiFailure::conversation_not_found(&id))?;
+        let c = real::expand(&project.data, &e);
+        return Ok(Json(real::detail(&c, project.data.scope().seed)));
+    }
     let c = project
         .data
         .get(&id)
@@ -170,6 +180,42 @@ async fn agent_audio(
     let project = project_for(&state, &caller, None, &project)?;
     let Query(pairs) = query.map_err(query_failure)?;
     wav::respond(&project.data, &id, &pairs, &headers)
+}
+
+/// `GET /v1/agents/{project}/conversations?limit&offset` → `{conversations, count, limit, offset}`.
+async fn agent_list(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiFailure> {
+    let Path(project) = path.map_err(path_failure)?;
+    let project = project_for(&state, &caller, None, &project)?;
+    let Query(pairs) = query.map_err(query_failure)?;
+    let page = agents::ListPage::parse(&pairs)?;
+    let (data, shape) = (project.data.clone(), state.shape);
+    let base = format!(
+        "{}/v1/agents/{}/conversations",
+        state.platform_url.get().map(String::as_str).unwrap_or(""),
+        project.project_id
+    );
+    tokio::task::spawn_blocking(move || Json(agents::list_page(&data, shape, &base, &page)))
+        .await
+        .map_err(|_| {
+            ApiFailure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+                "The page could not be built.",
+            )
+        })
+}
+
+/// The shape's v3 by-id/audio route is missing for this conversation: the route-missing 404.
+fn v3_route_present(state: &SharedState, data: &super::data::DatasetHandle, id: &str) -> Result<(), ApiFailure> {
+    if state.shape.v3_by_id_missing(data.scope().seed, id) {
+        return Err(ApiFailure::no_route());
+    }
+    Ok(())
 }
 
 async fn no_route() -> ApiFailure {
@@ -221,6 +267,7 @@ pub fn runtime_router(state: SharedState) -> Router {
 /// `.layer(Extension(...))` on `extra` before it is passed in.
 pub fn platform_router(state: SharedState, extra: Router<SharedState>) -> Router {
     let routes = Router::new()
+        .route("/v1/agents/{project}/conversations", get(agent_list))
         .route("/v1/agents/{project}/conversations/{id}", get(agent_by_id))
         .route("/v1/agents/{project}/conversations/{id}/audio", get(agent_audio))
         .merge(extra);

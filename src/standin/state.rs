@@ -3,6 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use super::auth::{Project, RateLimiter};
+use super::shape::Shape;
 
 #[derive(Debug)]
 pub struct StandinState {
@@ -11,6 +12,8 @@ pub struct StandinState {
     pub limiter: Arc<RateLimiter>,
     /// The platform listener's URL, known once bound (for `audioUrl`).
     pub platform_url: OnceLock<String>,
+    /// Which response shapes are served (`serve-demo --shape`).
+    pub shape: Shape,
 }
 
 pub type SharedState = Arc<StandinState>;

@@ -53,6 +53,10 @@ pub struct DemoArgs {
     /// The demo's own store, so demo marks never mix with real ones [default: <data dir>/demo.db].
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,
+    /// The stand-in's response shapes (see `serve-demo --shape`): `mixed` shows what live
+    /// projects send.
+    #[arg(long, value_enum, default_value = "mixed")]
+    pub shape: standin::Shape,
 }
 
 impl Default for DemoArgs {
@@ -61,6 +65,7 @@ impl Default for DemoArgs {
             seed: 7,
             new_call_every: 5.0,
             store: None,
+            shape: standin::Shape::Mixed,
         }
     }
 }
@@ -113,6 +118,7 @@ pub async fn demo(args: DemoArgs) -> Result<i32> {
     let server = standin::start(StandinOptions {
         seed: args.seed,
         new_call_every: every,
+        shape: args.shape,
         ..StandinOptions::default()
     })
     .await
