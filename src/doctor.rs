@@ -242,7 +242,19 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
         ));
         let hidden = first.conversations.iter().filter(|c| c.transcript_hidden()).count();
         let with_turns = first.conversations.iter().filter(|c| c.turn_count() > 0).count();
-        out.push(if with_turns > 0 && hidden == with_turns {
+        // Some lists (the Data API's) carry no turns at all: then by-id decides.
+        let by_id_turns = match first.conversations.iter().find(|c| c.transcript_hidden()) {
+            Some(c) if hidden == with_turns && with_turns > 0 => {
+                client.conversation(&c.id).await.map(|c| c.turns.len()).unwrap_or(0)
+            }
+            _ => 0,
+        };
+        out.push(if by_id_turns > 0 {
+            Check::ok(
+                "transcripts",
+                format!("the list's items carry no turns, but by-id does ({by_id_turns} turns in a sampled call)"),
+            )
+        } else if with_turns > 0 && hidden == with_turns {
             Check::fail("transcripts", "num_turns > 0 but turns is empty: transcript visibility is off — enable Conversation transcript under API Keys > Configuration in Agent Studio")
         } else if hidden > 0 {
             Check::warn("transcripts", format!("{hidden} of {with_turns} sampled calls have hidden transcripts (num_turns > 0, turns empty)"))
