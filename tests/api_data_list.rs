@@ -57,7 +57,11 @@ async fn the_data_api_is_paged_by_offset_when_the_v3_list_route_is_missing() {
     )
     .unwrap();
     let c = Client::new(&cfg).unwrap();
-    let t = |h: u32| chrono::DateTime::parse_from_rfc3339(&format!("2026-11-28T{h:02}:00:00Z")).unwrap().to_utc();
+    let t = |h: u32| {
+        chrono::DateTime::parse_from_rfc3339(&format!("2026-11-28T{h:02}:00:00Z"))
+            .unwrap()
+            .to_utc()
+    };
     // 05:00–10:00 (end exclusive) in live: CA1, CA3, CA4 (CA0 is at 10:00, CA2/CA5 sandbox, CA6 04:00).
     let mut pager = c.pages(ListQuery {
         start_time: Some(t(5)),

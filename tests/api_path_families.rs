@@ -33,6 +33,8 @@ struct Proxy {
     url: String,
     /// Paths answered with the route-missing 404.
     refused: Arc<Mutex<Vec<String>>>,
+    /// Every request's path and query, in order.
+    seen: Arc<Mutex<Vec<String>>>,
 }
 
 /// `/v3/{account}/{project}/conversations/{id}` and `…/{id}/audio`.
@@ -47,15 +49,20 @@ async fn proxy(upstream: String) -> Proxy {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let refused = Arc::new(Mutex::new(Vec::new()));
+    let all = Arc::new(Mutex::new(Vec::new()));
+    let log = all.clone();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let seen = refused.clone();
     let app = axum::Router::new().fallback(move |req: Request| {
-        let (http, upstream, seen) = (http.clone(), upstream.clone(), seen.clone());
+        let (http, upstream, seen, log) = (http.clone(), upstream.clone(), seen.clone(), log.clone());
         async move {
             let path = req.uri().path().to_string();
+            log.lock()
+                .unwrap()
+                .push(req.uri().path_and_query().map_or(path.clone(), |p| p.to_string()));
             if is_v3_by_id_or_audio(&path) {
                 seen.lock().unwrap().push(path);
                 return ApiFailure::no_route().into_response();
@@ -96,7 +103,11 @@ async fn proxy(upstream: String) -> Proxy {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Proxy { url, refused }
+    Proxy {
+        url,
+        refused,
+        seen: all,
+    }
 }
 
 /// The stand-in's key and ids, the proxy as the runtime host, the stand-in's platform host.
@@ -349,5 +360,95 @@ async fn a_missing_conversation_is_not_found_and_a_missing_route_on_both_familie
         "{}",
         by_id.line()
     );
+    s.shutdown().await;
+}
+
+/// The first engine event matching `f` (an error event fails the test).
+async fn wait(rx: &mut UnboundedReceiver<AudioEvent>, what: &str, f: fn(&AudioEvent) -> bool) -> AudioEvent {
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let e = rx.recv().await.expect("the engine runs");
+            assert!(!matches!(e, AudioEvent::Error(_)), "{e:?}");
+            if f(&e) {
+                return e;
+            }
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("no {what}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_plays_one_utterance_and_fetches_it_again_redacted() {
+    use callscope::audio::AudioCommand;
+    use callscope::standin::generate::speech_secs;
+
+    let s = standin::start(StandinOptions {
+        conversations: 100,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // A recording proxy in front of the platform host (it refuses only v3 paths).
+    let p = proxy(s.platform_url.clone()).await;
+    let client = Client::new(&config(&s, &s.runtime_url, &p.url)).unwrap();
+    let id = s.dataset().read(|d| {
+        d.entries()
+            .iter()
+            .find(|e| e.is_voice() && !e.in_progress)
+            .map(|e| e.id.to_string())
+            .unwrap()
+    });
+    let call = client.conversation_via_agents(&id).await.unwrap();
+    let (n, turn) = call
+        .turns
+        .iter()
+        .enumerate()
+        .find(|(_, t)| !t.user_input.is_empty() && !t.user_input_audio_url.is_empty())
+        .expect("a spoken caller turn with its audio URL");
+    let (audio_tx, mut audio_rx) = unbounded_channel();
+    let engine = AudioEngine::start_with(
+        client.clone(),
+        audio_tx,
+        EngineOptions {
+            use_device: false,
+            ..Default::default()
+        },
+    );
+    engine.send(AudioCommand::PlayUtterance {
+        conversation_id: id.clone(),
+        url: turn.user_input_audio_url.clone(),
+        duration_hint: None,
+    });
+    let AudioEvent::Format { duration, .. } =
+        wait(&mut audio_rx, "format", |e| matches!(e, AudioEvent::Format { .. })).await
+    else {
+        unreachable!()
+    };
+    let want = speech_secs(&turn.user_input) + 0.2;
+    assert!(
+        (duration.as_secs_f64() - want).abs() < 0.01,
+        "{duration:?} for {want} s"
+    );
+    wait(&mut audio_rx, "playing", |e| {
+        *e == AudioEvent::State(PlaybackState::Playing)
+    })
+    .await;
+    engine.send(AudioCommand::SetRedacted(Some(true)));
+    wait(&mut audio_rx, "the redacted format", |e| {
+        matches!(e, AudioEvent::Format { .. })
+    })
+    .await;
+    let seen = p.seen.lock().unwrap().clone();
+    let utterance = format!("/v1/agents/{}/conversations/{id}/turns/{n}/audio", s.project_id);
+    assert!(seen.contains(&utterance), "{seen:?}");
+    assert!(seen.contains(&format!("{utterance}?redacted=true")), "{seen:?}");
+    assert!(
+        !seen
+            .iter()
+            .any(|t| t.contains("/conversations/") && t.ends_with("/audio") && !t.contains("/turns/")),
+        "the whole call was not fetched: {seen:?}"
+    );
+    drop(engine);
     s.shutdown().await;
 }

@@ -735,10 +735,11 @@ impl Client {
                 HeaderValue::from_str(&format!("bytes={n}-")).expect("ascii"),
             );
         }
+        // One utterance is the caller's audio by definition: no direction goes with it.
         let with_query = |mut url: Url| {
             {
                 let mut q = url.query_pairs_mut();
-                if request.direction != AudioDirection::Combined {
+                if request.direction != AudioDirection::Combined && request.utterance.is_none() {
                     q.append_pair("direction", request.direction.as_str());
                 }
                 if let Some(r) = request.redacted.or(self.redacted_audio) {
