@@ -49,7 +49,7 @@ async fn every_request_and_every_retry_carries_a_fresh_id() {
     let n = Arc::new(AtomicUsize::new(0));
     let seen = n.clone();
     let s = serve(move |_| {
-        if seen.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+        if seen.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
             answer("503 Service Unavailable", "", r#"{"error_message":"busy"}"#)
         } else {
             net_support::json(&page_json(&["CA1"], None))

@@ -950,7 +950,7 @@ impl Client {
                 HostFamily::Runtime => "POLYAI_BASE_URL",
                 HostFamily::Platform => "POLYAI_PLATFORM_URL",
             };
-            return Err(ApiError {
+            return Err(tag(ApiError {
                 kind: ErrorKind::Redirected,
                 status: Some(status.as_u16()),
                 code: None,
@@ -962,8 +962,7 @@ impl Client {
                 family,
                 host: host.to_string(),
             }
-            .into())
-            .map_err(tag);
+            .into()));
         }
         let retry_after = resp
             .headers()
