@@ -105,6 +105,9 @@ pub struct FileConfig {
     pub api_key_file: Option<PathBuf>,
     /// Largest JSON answer (one list page) read from the API, in bytes [default: 64 MB].
     pub max_page_bytes: Option<u64>,
+    /// Ask for PII-redacted recordings (`redacted=true`); unset sends nothing and gets the API's
+    /// default (not redacted, unless the key lacks PII access). The TUI toggles it with `P`.
+    pub redacted_audio: Option<bool>,
     /// Key bindings: action name → key(s). Interpreted by the TUI.
     pub keys: toml::Table,
     /// Colours: interpreted by the TUI.

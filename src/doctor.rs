@@ -4,7 +4,9 @@
 use anyhow::Result;
 use chrono::{Duration, Utc};
 
-use crate::api::{ApiError, Client, ErrorKind, HostFamily, ListQuery};
+use crate::api::{
+    ApiError, Client, ConversationPage, ErrorKind, HostFamily, ListQuery, PathFamily, Route, route_missing,
+};
 use crate::config::{CLIENT_ENVS, Config, ConnectionArgs, Region, process_env};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -175,8 +177,15 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
         Ok(page) => {
             out.push(Check::ok(
                 "key and host",
-                format!("{} answered the step-1 smoke test", cfg.base_url),
+                format!(
+                    "{} answered the step-1 smoke test",
+                    match client.family_in_use(Route::List) {
+                        Some(PathFamily::Agents) => client.platform_url().as_str().trim_end_matches('/'),
+                        _ => cfg.base_url.as_str(),
+                    }
+                ),
             ));
+            out.push(list_line(&client).await);
             page
         }
         Err(e) => {
@@ -233,7 +242,19 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
         ));
         let hidden = first.conversations.iter().filter(|c| c.transcript_hidden()).count();
         let with_turns = first.conversations.iter().filter(|c| c.turn_count() > 0).count();
-        out.push(if with_turns > 0 && hidden == with_turns {
+        // Some lists (the Data API's) carry no turns at all: then by-id decides.
+        let by_id_turns = match first.conversations.iter().find(|c| c.transcript_hidden()) {
+            Some(c) if hidden == with_turns && with_turns > 0 => {
+                client.conversation(&c.id).await.map(|c| c.turns.len()).unwrap_or(0)
+            }
+            _ => 0,
+        };
+        out.push(if by_id_turns > 0 {
+            Check::ok(
+                "transcripts",
+                format!("the list's items carry no turns, but by-id does ({by_id_turns} turns in a sampled call)"),
+            )
+        } else if with_turns > 0 && hidden == with_turns {
             Check::fail("transcripts", "num_turns > 0 but turns is empty: transcript visibility is off — enable Conversation transcript under API Keys > Configuration in Agent Studio")
         } else if hidden > 0 {
             Check::warn("transcripts", format!("{hidden} of {with_turns} sampled calls have hidden transcripts (num_turns > 0, turns empty)"))
@@ -241,8 +262,121 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
             Check::ok("transcripts", format!("visible in {with_turns} sampled calls"))
         });
     }
+    out.extend(probe_conversation_routes(&client, &first).await);
     out.push(check_webhooks(&client).await);
     out
+}
+
+/// `list`: which family listed, and the total where the Data API gives one.
+async fn list_line(client: &Client) -> Check {
+    match client.family_in_use(Route::List) {
+        Some(PathFamily::Agents) => {
+            let total = match client.data_list_page(1, 0).await {
+                Ok((_, Some(n))) => format!(", {n} conversations in total"),
+                _ => String::new(),
+            };
+            Check::warn(
+                "list",
+                format!(
+                    "Data API (/v1/agents/{{project}}/conversations on {}){total}: the v3 list route is missing on {} — paged by offset, searched and sampled locally only; set POLYAI_BASE_URL to api.{{region}}-1.platform.polyai.app for the v3 list",
+                    client.platform_url().as_str().trim_end_matches('/'),
+                    client.base_url().as_str().trim_end_matches('/'),
+                ),
+            )
+        }
+        _ => Check::ok("list", format!("{} (cursor paging)", PathFamily::V3.describe())),
+    }
+}
+
+/// How one family answered a probe, in a few words.
+fn answer(family: PathFamily, client: &Client, r: &Result<(), ApiError>) -> String {
+    let host = match family {
+        PathFamily::V3 => client.base_url(),
+        PathFamily::Agents => client.platform_url(),
+    };
+    let host = host.as_str().trim_end_matches('/');
+    let name = match family {
+        PathFamily::V3 => "v3",
+        PathFamily::Agents => "platform",
+    };
+    match r {
+        Ok(()) => format!("{name} on {host} answers"),
+        Err(e) if route_missing(e) => format!("{name} route missing on {host}"),
+        Err(e) => format!(
+            "{name} on {host}: {}",
+            e.status.map_or("no answer".to_string(), |s| format!("HTTP {s}"))
+        ),
+    }
+}
+
+/// One line per route: tries the v3 and the platform family for by-id and audio, says which
+/// one callscope uses, and when neither works which one is broken and what to set.
+async fn probe_conversation_routes(client: &Client, page: &ConversationPage) -> Vec<Check> {
+    let Some(any) = page.conversations.first() else {
+        return vec![Check::warn(
+            "by-id / audio",
+            "no call in the last 24h to probe with: by-id and audio not checked",
+        )];
+    };
+    let mut by_id = Vec::new();
+    for f in [PathFamily::V3, PathFamily::Agents] {
+        by_id.push((f, client.conversation_on(f, &any.id).await.map(drop)));
+    }
+    let mut out = vec![route_line("by-id", client, &any.id, &by_id)];
+    match page
+        .conversations
+        .iter()
+        .find(|c| crate::api::model::is_voice_channel(&c.channel) && !c.in_progress)
+    {
+        Some(call) => {
+            let mut audio = Vec::new();
+            for f in [PathFamily::V3, PathFamily::Agents] {
+                audio.push((f, client.audio_on(f, &call.id).await.map(drop)));
+            }
+            out.push(route_line("audio", client, &call.id, &audio));
+        }
+        None => out.push(Check::warn(
+            "audio",
+            "no finished voice call in the last 24h to probe with: audio not checked",
+        )),
+    }
+    out
+}
+
+fn route_line(name: &'static str, client: &Client, id: &str, answers: &[(PathFamily, Result<(), ApiError>)]) -> Check {
+    let said: Vec<String> = answers.iter().map(|(f, r)| answer(*f, client, r)).collect();
+    let said = said.join("; ");
+    if let Some((f, _)) = answers.iter().find(|(_, r)| r.is_ok()) {
+        let other = answers.iter().find(|(g, _)| g != f);
+        let note = match other {
+            Some((_, Err(_))) => format!(" ({said})"),
+            _ => String::new(),
+        };
+        return Check::ok(name, format!("family in use: {}{note}", f.describe()));
+    }
+    // Neither answered: say which is broken and what to set.
+    let errs: Vec<&ApiError> = answers.iter().filter_map(|(_, r)| r.as_ref().err()).collect();
+    if errs.iter().all(|e| route_missing(e)) {
+        return Check::fail(
+            name,
+            format!(
+                "neither family serves it ({said}): set POLYAI_PLATFORM_URL (or --region) to api.{{region}}.poly.ai for the platform family, or POLYAI_BASE_URL to api.{{region}}-1.platform.polyai.app for v3"
+            ),
+        );
+    }
+    if let Some(e) = errs.iter().find(|e| e.kind == ErrorKind::NotFound) {
+        return Check::fail(
+            name,
+            format!(
+                "{id} (from the list) was not found ({said}): {} — the list and {name} may be on different regions or projects; check POLYAI_PLATFORM_URL / --region and POLYAI_PROJECT_ID",
+                e.headline()
+            ),
+        );
+    }
+    let e = errs.iter().find(|e| !route_missing(e)).copied().unwrap_or(errs[0]);
+    let mut check = failure(name, e);
+    check.detail = format!("{said} — {}", check.detail);
+    check
 }
 
 async fn check_webhooks(client: &Client) -> Check {

@@ -227,6 +227,7 @@ async fn tui_requests_follow_no_redirect() {
             id: "CA1".into(),
             direction: AudioDirection::Combined,
             path: dir.path().join("CA1.wav"),
+            redacted: None,
         });
         match next_msg(&mut rx, |m| matches!(m, Msg::SaveDone { .. })).await {
             Msg::SaveDone { result: Err(e), .. } => assert!(e.contains(&shown), "{e}"),

@@ -436,7 +436,15 @@ async fn by_id_routes_in_both_shapes() {
     assert_eq!(agents.environment, listed.environment);
     assert_eq!(agents.started_at, listed.started_at);
     assert_eq!(agents.total_duration, listed.total_duration);
-    assert_eq!(agents.turns, listed.turns);
+    // The platform object adds each caller turn's relative per-utterance audio URL.
+    for (n, t) in agents.turns.iter().enumerate() {
+        let has_audio = !t.user_input.is_empty() || !t.user_input_dtmf.is_empty();
+        let want = format!("conversations/{}/turns/{n}/audio", listed.id);
+        assert_eq!(t.user_input_audio_url, if has_audio { want } else { String::new() });
+    }
+    let mut without_urls = agents.turns.clone();
+    without_urls.iter_mut().for_each(|t| t.user_input_audio_url.clear());
+    assert_eq!(without_urls, listed.turns);
 
     let raw = reqwest::Client::new()
         .get(format!(

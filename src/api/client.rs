@@ -6,6 +6,7 @@
 //! so a UI can say "rate limited, waiting 3s".
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -119,6 +120,157 @@ impl AudioDirection {
     }
 }
 
+/// What to fetch from a recording route: the whole call in one direction, or one caller
+/// utterance (`user_input_audio_url`), optionally PII-redacted.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AudioRequest {
+    pub direction: AudioDirection,
+    /// `redacted=true|false`; `None` takes the config's `redacted_audio`, and without it sends
+    /// nothing (the API's default: not redacted, except for users without PII access, who
+    /// always get the redacted recording).
+    pub redacted: Option<bool>,
+    /// One utterance: the turn's `user_input_audio_url` (relative to the platform host's
+    /// `/v1/agents/{project}/`, or absolute on a configured host).
+    pub utterance: Option<String>,
+}
+
+impl From<AudioDirection> for AudioRequest {
+    fn from(direction: AudioDirection) -> Self {
+        AudioRequest {
+            direction,
+            ..Default::default()
+        }
+    }
+}
+
+/// The two path families a conversation is served on (real-api-shapes.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathFamily {
+    /// `/v3/{account}/{project}/conversations/{id}[/audio]` on the runtime host (POLYAI_BASE_URL).
+    V3,
+    /// `/v1/agents/{project}/conversations/{id}[/audio]` on the platform host (POLYAI_PLATFORM_URL).
+    Agents,
+}
+
+impl PathFamily {
+    pub fn other(self) -> PathFamily {
+        match self {
+            PathFamily::V3 => PathFamily::Agents,
+            PathFamily::Agents => PathFamily::V3,
+        }
+    }
+    pub fn host(self) -> HostFamily {
+        match self {
+            PathFamily::V3 => HostFamily::Runtime,
+            PathFamily::Agents => HostFamily::Platform,
+        }
+    }
+    /// How `doctor` and errors name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PathFamily::V3 => "v3 (/v3/{account}/{project}/conversations on POLYAI_BASE_URL)",
+            PathFamily::Agents => "platform (/v1/agents/{project}/conversations on POLYAI_PLATFORM_URL)",
+        }
+    }
+    /// The environment variable that picks this family's host.
+    pub fn variable(self) -> &'static str {
+        match self {
+            PathFamily::V3 => "POLYAI_BASE_URL",
+            PathFamily::Agents => "POLYAI_PLATFORM_URL",
+        }
+    }
+    fn code(self) -> u8 {
+        match self {
+            PathFamily::V3 => 1,
+            PathFamily::Agents => 2,
+        }
+    }
+    fn from_code(c: u8) -> Option<PathFamily> {
+        match c {
+            1 => Some(PathFamily::V3),
+            2 => Some(PathFamily::Agents),
+            _ => None,
+        }
+    }
+}
+
+/// The routes whose family is remembered separately (a host may serve one and lack another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    ById,
+    Audio,
+    List,
+}
+
+/// Which family answered each route, shared by every clone of a [`Client`] while the app runs.
+#[derive(Debug, Default)]
+struct FamilyMemory {
+    by_id: AtomicU8,
+    audio: AtomicU8,
+    list: AtomicU8,
+}
+
+impl FamilyMemory {
+    fn slot(&self, route: Route) -> &AtomicU8 {
+        match route {
+            Route::ById => &self.by_id,
+            Route::Audio => &self.audio,
+            Route::List => &self.list,
+        }
+    }
+    fn get(&self, route: Route) -> Option<PathFamily> {
+        PathFamily::from_code(self.slot(route).load(Ordering::Relaxed))
+    }
+    fn set(&self, route: Route, family: PathFamily) {
+        let old = self.slot(route).swap(family.code(), Ordering::Relaxed);
+        if old != family.code() {
+            tracing::info!(?route, ?family, "path family in use");
+        }
+    }
+}
+
+/// A 404 that says the host has no such route (not that the conversation or its recording is
+/// missing): a bare `NOT_FOUND`, a body that is not the error envelope, or any other code than
+/// the conversation-level not-found ones. Only this makes the client try the other family.
+pub fn route_missing(e: &ApiError) -> bool {
+    e.status == Some(404)
+        && !matches!(
+            e.code.as_deref(),
+            Some("CONVERSATIONS_NOT_FOUND" | "CONVERSATIONS_RECORDING_NOT_FOUND")
+        )
+}
+
+/// A fresh `X-PolyAI-Correlation-Id`: 128 random bits as a UUID v4. The bits come from std's
+/// per-process random hasher keys (seeded by the OS), mixed with a counter and the clock; not
+/// a secret, only unique enough to find one request in PolyAI's logs.
+pub fn new_correlation_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
+    let keys = KEYS.get_or_init(std::collections::hash_map::RandomState::new);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let word = |salt: u64| {
+        let mut h = keys.build_hasher();
+        h.write_u64(n);
+        h.write_u64(nanos);
+        h.write_u64(salt);
+        h.finish()
+    };
+    let (a, b) = (word(0x5eed_0001), word(0x5eed_0002));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | ((b >> 48) & 0x3fff),
+        b & 0xffff_ffff_ffff
+    )
+}
+
 /// Something the client is waiting for before retrying.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryNotice {
@@ -216,6 +368,10 @@ pub struct Client {
     retry: RetryPolicy,
     observer: Option<RetryObserver>,
     max_page_bytes: u64,
+    /// Which path family answered each route (shared by clones).
+    families: Arc<FamilyMemory>,
+    /// `redacted=` when a request leaves it open (config `redacted_audio`).
+    redacted_audio: Option<bool>,
 }
 
 impl std::fmt::Debug for Client {
@@ -282,6 +438,8 @@ impl Client {
             retry: RetryPolicy::default(),
             observer: None,
             max_page_bytes: cfg.max_page_bytes.max(1),
+            families: Arc::default(),
+            redacted_audio: cfg.file.redacted_audio,
         })
     }
 
@@ -352,7 +510,75 @@ impl Client {
 
     /// One page's body, read (at most `max_page_bytes`) but not decoded, so the caller can
     /// decode it borrowing from the bytes instead of copying them.
+    ///
+    /// From the v3 list; when the runtime host lacks that route (and the query needs no
+    /// server-side search or sampling), from the Data API's `/v1/agents/{project}/conversations`
+    /// on the platform host instead, paged by offset behind a cursor of callscope's own and
+    /// kept to the query's window, environment and channels. The family is remembered.
     pub async fn list_page_raw(&self, query: &ListQuery) -> Result<JsonBody, ApiError> {
+        let data_offset = query
+            .cursor
+            .as_deref()
+            .and_then(|c| c.strip_prefix(DATA_CURSOR))
+            .and_then(|n| n.parse::<u64>().ok());
+        let data_can_answer = query.search.is_none() && !query.sample_random;
+        let mut v3_error = None;
+        if data_offset.is_none() && (self.families.get(Route::List) != Some(PathFamily::Agents) || !data_can_answer) {
+            match self.v3_list_raw(query).await {
+                Ok(body) => {
+                    self.families.set(Route::List, PathFamily::V3);
+                    return Ok(body);
+                }
+                Err(e) if route_missing(&e) && data_can_answer => {
+                    tracing::info!("list: no v3 route on {}; trying the Data API", e.host);
+                    v3_error = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let offset = data_offset.or(query.offset).unwrap_or(0);
+        let limit = query.limit.unwrap_or(DATA_DEFAULT_LIMIT).clamp(1, 1000);
+        match self.data_list_raw(limit, offset).await {
+            Ok(body) => {
+                self.families.set(Route::List, PathFamily::Agents);
+                body.into_cursor_page(query, offset)
+            }
+            Err(e) if route_missing(&e) => Err(match v3_error {
+                Some(v3) => ApiError {
+                    message: format!(
+                        "list: neither path family has the route — v3 on {} and the Data API (/v1/agents/{{project}}/conversations) on {} both answered 404; check POLYAI_BASE_URL, POLYAI_PLATFORM_URL and the region",
+                        v3.host, e.host
+                    ),
+                    ..v3
+                },
+                None => e,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of the Data API list: `GET /v1/agents/{project}/conversations?limit&offset` →
+    /// `{conversations, count, limit, offset}` (`count` is the total, not the page size).
+    pub async fn data_list_raw(&self, limit: u32, offset: u64) -> Result<JsonBody, ApiError> {
+        let mut url = self.url(
+            HostFamily::Platform,
+            &["v1", "agents", &self.project_id, "conversations"],
+        );
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string())
+            .append_pair("offset", &offset.to_string());
+        self.json_body(Method::GET, HostFamily::Platform, url, None, "page")
+            .await
+    }
+
+    /// The Data API's page and its total.
+    pub async fn data_list_page(&self, limit: u32, offset: u64) -> Result<(ConversationPage, Option<u64>), ApiError> {
+        let body = self.data_list_raw(limit, offset).await?;
+        let total = body.parse::<DataEnvelope>()?.count;
+        Ok((body.parse()?, total))
+    }
+
+    async fn v3_list_raw(&self, query: &ListQuery) -> Result<JsonBody, ApiError> {
         let mut url = self.conversations_url(&[]);
         {
             let mut q = url.query_pairs_mut();
@@ -374,19 +600,122 @@ impl Client {
         }
     }
 
-    /// One conversation with its transcript (`GET /v3/{account}/{project}/conversations/{id}`).
+    /// The family that last answered `route` (`None` until one has).
+    pub fn family_in_use(&self, route: Route) -> Option<PathFamily> {
+        self.families.get(route)
+    }
+
+    /// Runs `call` on the family that answered `route` before (v3 first when none has); when
+    /// that family lacks the route (see [`route_missing`]), on the other one. Which one answered
+    /// is remembered for every clone. A conversation that is not found is not asked for twice.
+    async fn on_families<T, F, Fut>(&self, route: Route, what: &str, mut call: F) -> Result<T, ApiError>
+    where
+        F: FnMut(PathFamily) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let first = self.families.get(route).unwrap_or(PathFamily::V3);
+        let missed = match call(first).await {
+            Ok(v) => {
+                self.families.set(route, first);
+                return Ok(v);
+            }
+            Err(e) if route_missing(&e) => e,
+            Err(e) => return Err(e),
+        };
+        let second = first.other();
+        tracing::info!(
+            correlation_id = missed.correlation_id.as_deref().unwrap_or(""),
+            "{what}: no route on the {first:?} family ({}); trying the {second:?} family",
+            missed.host
+        );
+        match call(second).await {
+            Ok(v) => {
+                self.families.set(route, second);
+                Ok(v)
+            }
+            Err(e) if route_missing(&e) => Err(ApiError {
+                message: format!(
+                    "{what}: neither path family has the route — {} on {} and {} on {} both answered 404 without a conversation-not-found code; set POLYAI_BASE_URL (v3) or POLYAI_PLATFORM_URL / --region (platform) to your region's hosts",
+                    first.describe(),
+                    missed.host,
+                    second.describe(),
+                    e.host
+                ),
+                ..e
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn by_id_url(&self, family: PathFamily, id: &str, extra: &[&str]) -> Url {
+        match family {
+            PathFamily::V3 => {
+                let mut segs = vec![id];
+                segs.extend_from_slice(extra);
+                self.conversations_url(&segs)
+            }
+            PathFamily::Agents => {
+                let mut segs = vec!["v1", "agents", self.project_id.as_str(), "conversations", id];
+                segs.extend_from_slice(extra);
+                self.url(HostFamily::Platform, &segs)
+            }
+        }
+    }
+
+    /// One conversation with its transcript, from whichever family serves by-id:
+    /// `GET /v3/{account}/{project}/conversations/{id}` or `/v1/agents/{project}/conversations/{id}`.
     pub async fn conversation(&self, id: &str) -> Result<Conversation, ApiError> {
-        let url = self.conversations_url(&[id]);
-        self.get_json(HostFamily::Runtime, url).await
+        self.on_families(Route::ById, "by-id", |family| self.conversation_on(family, id))
+            .await
+    }
+
+    /// One conversation from one family only (no fallback).
+    pub async fn conversation_on(&self, family: PathFamily, id: &str) -> Result<Conversation, ApiError> {
+        let url = self.by_id_url(family, id, &[]);
+        self.get_json(family.host(), url).await
     }
 
     /// The reference by-id path on the platform host (`/v1/agents/{project}/conversations/{id}`, camelCase).
     pub async fn conversation_via_agents(&self, id: &str) -> Result<Conversation, ApiError> {
-        let url = self.url(
-            HostFamily::Platform,
-            &["v1", "agents", &self.project_id, "conversations", id],
-        );
-        self.get_json(HostFamily::Platform, url).await
+        self.conversation_on(PathFamily::Agents, id).await
+    }
+
+    /// `user_input_audio_url` or `audioUrl` as a URL: a relative one resolves against the
+    /// platform host's `/v1/agents/{project}/`; an absolute one must be on a configured host
+    /// (the key never goes anywhere else).
+    pub fn resolve_api_url(&self, raw: &str) -> Result<(Url, HostFamily), ApiError> {
+        let refuse = |why: String| {
+            ApiError::transport(
+                ErrorKind::Other,
+                why,
+                HostFamily::Platform,
+                &host_of(&self.platform_url),
+            )
+        };
+        let same_origin = |a: &Url, b: &Url| a.origin() == b.origin();
+        if let Ok(abs) = Url::parse(raw) {
+            return if same_origin(&abs, &self.platform_url) {
+                Ok((abs, HostFamily::Platform))
+            } else if same_origin(&abs, &self.base_url) {
+                Ok((abs, HostFamily::Runtime))
+            } else {
+                Err(refuse(format!(
+                    "the audio URL points at {}, which is neither configured host: not fetched, so the API key stays with POLYAI_BASE_URL / POLYAI_PLATFORM_URL",
+                    truncate(&sanitize_line(&host_of(&abs)), 80)
+                )))
+            };
+        }
+        let base = self.url(HostFamily::Platform, &["v1", "agents", &self.project_id, ""]);
+        let url = base.join(raw.trim()).map_err(|e| {
+            refuse(format!(
+                "the audio URL {:?} cannot be resolved: {e}",
+                truncate(&sanitize_line(raw), 80)
+            ))
+        })?;
+        if !same_origin(&url, &self.platform_url) {
+            return Err(refuse("the audio URL resolves to another host: not fetched".into()));
+        }
+        Ok((url, HostFamily::Platform))
     }
 
     /// Starts the recording download; the body is then read as a stream by the caller.
@@ -394,13 +723,10 @@ impl Client {
     pub async fn audio(
         &self,
         id: &str,
-        direction: AudioDirection,
+        request: impl Into<AudioRequest>,
         from_byte: Option<u64>,
     ) -> Result<reqwest::Response, ApiError> {
-        let mut url = self.conversations_url(&[id, "audio"]);
-        if direction != AudioDirection::Combined {
-            url.query_pairs_mut().append_pair("direction", direction.as_str());
-        }
+        let request = request.into();
         let mut extra = HeaderMap::new();
         extra.insert(reqwest::header::ACCEPT, HeaderValue::from_static("audio/wav"));
         if let Some(n) = from_byte.filter(|n| *n > 0) {
@@ -409,7 +735,44 @@ impl Client {
                 HeaderValue::from_str(&format!("bytes={n}-")).expect("ascii"),
             );
         }
-        self.send(&self.streaming, Method::GET, HostFamily::Runtime, url, extra, None)
+        // One utterance is the caller's audio by definition: no direction goes with it.
+        let with_query = |mut url: Url| {
+            {
+                let mut q = url.query_pairs_mut();
+                if request.direction != AudioDirection::Combined && request.utterance.is_none() {
+                    q.append_pair("direction", request.direction.as_str());
+                }
+                if let Some(r) = request.redacted.or(self.redacted_audio) {
+                    q.append_pair("redacted", if r { "true" } else { "false" });
+                }
+            }
+            if url.query() == Some("") {
+                url.set_query(None);
+            }
+            url
+        };
+        if let Some(raw) = &request.utterance {
+            let (url, family) = self.resolve_api_url(raw)?;
+            let url = with_query(url);
+            return self.send(&self.streaming, Method::GET, family, url, extra, None).await;
+        }
+        self.on_families(Route::Audio, "audio", |family| {
+            let url = with_query(self.by_id_url(family, id, &["audio"]));
+            let extra = extra.clone();
+            async move {
+                self.send(&self.streaming, Method::GET, family.host(), url, extra, None)
+                    .await
+            }
+        })
+        .await
+    }
+
+    /// The recording from one family only (no fallback, nothing remembered): `doctor`'s probe.
+    pub async fn audio_on(&self, family: PathFamily, id: &str) -> Result<reqwest::Response, ApiError> {
+        let mut extra = HeaderMap::new();
+        extra.insert(reqwest::header::ACCEPT, HeaderValue::from_static("audio/wav"));
+        let url = self.by_id_url(family, id, &["audio"]);
+        self.send(&self.streaming, Method::GET, family.host(), url, extra, None)
             .await
     }
 
@@ -499,6 +862,14 @@ impl Client {
                 Err(f) => f,
             };
             if !retryable || !err.is_transient() || attempt >= self.retry.max_retries {
+                tracing::warn!(
+                    status = ?err.status,
+                    kind = ?err.kind,
+                    correlation_id = err.correlation_id.as_deref().unwrap_or(""),
+                    "{} failed: {}",
+                    url.path(),
+                    sanitize_line(&err.message)
+                );
                 return Err(err);
             }
             let wait = match (err.kind.clone(), retry_after) {
@@ -536,7 +907,19 @@ impl Client {
         body: Option<&[u8]>,
     ) -> Result<reqwest::Response, Failure> {
         let started = Instant::now();
-        let mut req = http.request(method.clone(), url.clone()).headers(extra.clone());
+        // A fresh id per attempt, as PolyAI's own CLI sends: an error quotes the server's id,
+        // else this one, so a support ticket can name the request.
+        let ours = new_correlation_id();
+        let tag = |mut f: Failure| {
+            if f.err.correlation_id.is_none() {
+                f.err.correlation_id = Some(ours.clone());
+            }
+            f
+        };
+        let mut req = http.request(method.clone(), url.clone()).headers(extra.clone()).header(
+            CORRELATION_HEADER,
+            HeaderValue::from_str(&ours).expect("hex and dashes"),
+        );
         if let Some(k) = &self.key {
             let mut v = HeaderValue::from_str(k.expose()).map_err(|_| {
                 Failure::from(ApiError::transport(
@@ -557,7 +940,7 @@ impl Client {
         let mut resp = match req.send().await {
             Ok(resp) if resp.status().is_success() => return Ok(resp),
             Ok(resp) => resp,
-            Err(e) => return Err(transport_error(&e, family, host, started).into()),
+            Err(e) => return Err(tag(transport_error(&e, family, host, started).into())),
         };
         let status = resp.status();
         let cid = correlation_id(resp.headers());
@@ -567,7 +950,7 @@ impl Client {
                 HostFamily::Runtime => "POLYAI_BASE_URL",
                 HostFamily::Platform => "POLYAI_PLATFORM_URL",
             };
-            return Err(ApiError {
+            return Err(tag(ApiError {
                 kind: ErrorKind::Redirected,
                 status: Some(status.as_u16()),
                 code: None,
@@ -579,7 +962,7 @@ impl Client {
                 family,
                 host: host.to_string(),
             }
-            .into());
+            .into()));
         }
         let retry_after = resp
             .headers()
@@ -587,11 +970,11 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, Utc::now()));
         let body = read_error_body(&mut resp).await;
-        Err(Failure {
+        Err(tag(Failure {
             err: ApiError::from_response(status.as_u16(), &body, cid, family, host),
             retry_after,
             retryable: true,
-        })
+        }))
     }
 }
 
@@ -742,6 +1125,37 @@ async fn read_json(
     })
 }
 
+/// Marks a cursor as callscope's own offset into the Data API list.
+const DATA_CURSOR: &str = "callscope-data-offset:";
+/// The Data API's documented default page size.
+const DATA_DEFAULT_LIMIT: u32 = 50;
+
+/// The Data API list's envelope, records left undecoded.
+#[derive(serde::Deserialize)]
+struct DataEnvelope<'a> {
+    #[serde(borrow, default)]
+    conversations: Option<Vec<&'a serde_json::value::RawValue>>,
+    #[serde(default)]
+    count: Option<u64>,
+}
+
+/// Whether a Data API record belongs to the v3 query's selection (the Data API filters
+/// nothing itself); a field the record lacks does not exclude it.
+fn data_record_wanted(c: &Conversation, q: &ListQuery) -> bool {
+    let in_window = c
+        .started_at
+        .is_none_or(|t| q.start_time.is_none_or(|s| t >= s) && q.end_time.is_none_or(|e| t < e));
+    let env = q
+        .client_env
+        .as_deref()
+        .is_none_or(|e| c.environment.is_empty() || c.environment == e);
+    let channel = q.channels.is_empty()
+        || c.channel.is_empty()
+        || q.channels.iter().any(|ch| ch.eq_ignore_ascii_case(&c.channel));
+    let progress = q.in_progress.is_none_or(|p| p == c.in_progress);
+    in_window && env && channel && progress
+}
+
 /// A 2xx JSON body, read whole but not decoded.
 #[derive(Debug)]
 pub struct JsonBody {
@@ -754,6 +1168,37 @@ pub struct JsonBody {
 impl JsonBody {
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// A Data API page as a v3-shaped page: the records `query` selects, passed through byte
+    /// for byte, and a cursor to the next offset while the total (`count`) says there is more.
+    fn into_cursor_page(self, query: &ListQuery, offset: u64) -> Result<JsonBody, ApiError> {
+        let env: DataEnvelope = self.parse()?;
+        let records = env.conversations.unwrap_or_default();
+        let got = records.len() as u64;
+        let more = got > 0 && env.count.is_none_or(|total| offset + got < total);
+        let mut out = Vec::with_capacity(self.bytes.len() + 64);
+        out.extend_from_slice(b"{\"conversations\":[");
+        let mut first = true;
+        for r in records {
+            let keep = super::lenient::read_record(r).is_none_or(|c| data_record_wanted(&c, query));
+            if !keep {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(r.get().as_bytes());
+        }
+        out.extend_from_slice(b"],\"cursor\":");
+        let cursor = more.then(|| format!("{DATA_CURSOR}{}", offset + got));
+        serde_json::to_writer(&mut out, &cursor).expect("a string serializes");
+        if let Some(total) = env.count {
+            out.extend_from_slice(format!(",\"count\":{total}").as_bytes());
+        }
+        out.push(b'}');
+        Ok(JsonBody { bytes: out, ..self })
     }
 
     /// Decodes the body; `T` may borrow from it (e.g. `&RawValue` records).
@@ -777,8 +1222,11 @@ impl JsonBody {
     }
 }
 
+/// The header PolyAI's responses (and our requests) carry.
+pub const CORRELATION_HEADER: &str = "x-polyai-correlation-id";
+
 fn correlation_id(h: &HeaderMap) -> Option<String> {
-    h.get("x-polyai-correlation-id")
+    h.get(CORRELATION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
 }

@@ -204,6 +204,15 @@ impl ApiError {
         };
         format!("{what} — {}", self.diagnosis())
     }
+
+    /// The headline with the correlation id (the server's, else the one callscope sent), for
+    /// status lines: a support ticket can quote it.
+    pub fn headline_with_id(&self) -> String {
+        match &self.correlation_id {
+            Some(id) => format!("{} · correlation id {}", self.headline(), shown(id)),
+            None => self.headline(),
+        }
+    }
 }
 
 fn reason_phrase(status: u16) -> &'static str {

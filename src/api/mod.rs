@@ -7,7 +7,8 @@ pub mod lenient;
 pub mod model;
 
 pub use client::{
-    AudioDirection, Client, JsonBody, ListQuery, Pager, RetryNotice, RetryPolicy, Timeouts, TranscriptSearch,
+    AudioDirection, AudioRequest, CORRELATION_HEADER, Client, JsonBody, ListQuery, Pager, PathFamily, RetryNotice,
+    RetryPolicy, Route, Timeouts, TranscriptSearch, new_correlation_id, route_missing,
 };
 pub use cursor::CursorGuard;
 pub use error::{ApiError, ErrorKind, HostFamily};

@@ -78,6 +78,8 @@ actions! {
     CycleDirection => "direction", "recording: combined → user → agent", ["d"];
     Follow => "follow", "transcript follows playback on/off", ["f"];
     SaveRecording => "save_recording", "save the WAV to <data dir>/recordings/<id>.wav", ["s"];
+    PlayUtterance => "play_utterance", "play the current caller turn's utterance alone (where the API offers it)", ["p"];
+    ToggleRedacted => "toggle_redacted", "recordings: PII-redacted ⇄ unredacted (redacted_audio)", ["P"];
     MarkReviewed => "mark_reviewed", "review: reviewed ⇄ new (✓)", ["R"];
     MarkFollowUp => "mark_follow_up", "review: needs follow-up ⇄ new (↻)", ["F"];
     Flag => "flag", "review: flag/unflag with a reason (⚑)", ["!"];

@@ -182,6 +182,8 @@ pub enum Effect {
         id: String,
         direction: AudioDirection,
         path: PathBuf,
+        /// `redacted=` (`None`: the API's default).
+        redacted: Option<bool>,
     },
     /// Work for the store worker (caching, marks); without a store the runner drops it.
     Store(StoreRequest),

@@ -76,6 +76,10 @@ pub struct PlayerState {
     pub saving: Option<String>,
     /// Where `s` writes `<id>.wav` (`<data dir>/recordings`, set by the runner).
     pub recordings_dir: PathBuf,
+    /// `redacted=` for recordings (`P` toggles; `None`: config/API default, not redacted).
+    pub redacted: Option<bool>,
+    /// The caller turn playing alone (`p`), if that is what is loaded.
+    pub utterance: Option<usize>,
 }
 
 impl Default for PlayerState {
@@ -97,6 +101,8 @@ impl Default for PlayerState {
             spoken: None,
             saving: None,
             recordings_dir: PathBuf::from("recordings"),
+            redacted: None,
+            utterance: None,
         }
     }
 }
@@ -211,6 +217,21 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
             }
         }
         Action::SaveRecording => save(s, fx),
+        Action::PlayUtterance => play_utterance(s, fx),
+        Action::ToggleRedacted => {
+            let on = !s.player.redacted.unwrap_or(false);
+            s.player.redacted = Some(on);
+            s.status.note = Some(if on {
+                "recordings: PII-redacted (the caller's personal details are muted)".into()
+            } else {
+                "recordings: unredacted (keys without PII access still get the redacted one)".into()
+            });
+            fx.push(Effect::Audio(AudioCommand::SetRedacted(Some(on))));
+            if s.player.is_loaded() {
+                s.player.levels.clear();
+                s.player.downloaded = 0;
+            }
+        }
         _ => return false,
     }
     true
@@ -251,6 +272,7 @@ fn start(s: &mut State, at: Duration, fx: &mut Vec<Effect>) {
         started_at,
     });
     p.state = PlaybackState::Buffering;
+    p.utterance = None;
     p.position = at;
     p.duration = hint;
     p.downloaded = 0;
@@ -263,6 +285,58 @@ fn start(s: &mut State, at: Duration, fx: &mut Vec<Effect>) {
         direction: p.direction,
         total_duration_hint: hint,
         start_at: at,
+    }));
+}
+
+/// `p`: the current caller turn's utterance alone, from its `user_input_audio_url`.
+fn play_utterance(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(row) = s.list.selected() else {
+        s.status.note = Some("select a voice call first".into());
+        return;
+    };
+    if let Some(why) = no_recording(row) {
+        s.status.note = Some(why.into());
+        return;
+    }
+    let id = row.id.to_string();
+    let Some(turn) = super::rating::current_turn(s) else {
+        s.status.note = Some("open the transcript and scroll a caller turn to the top (▸), then p".into());
+        return;
+    };
+    let Some(c) = s.detail.cache.get(&id) else { return };
+    let Some(t) = c.turns.get(turn) else { return };
+    if t.user_input.is_empty() && t.user_input_dtmf.is_empty() {
+        s.status.note = Some(format!("turn {} has no caller utterance", turn + 1));
+        return;
+    }
+    if t.user_input_audio_url.is_empty() {
+        s.status.note = Some(format!(
+            "turn {}: the API offers no audio for this utterance (space plays the whole call)",
+            turn + 1
+        ));
+        return;
+    }
+    let url = t.user_input_audio_url.clone();
+    let started_at = c.started_at.or_else(|| row.started_at());
+    let p = &mut s.player;
+    p.playing = Some(Playing {
+        id: id.clone(),
+        started_at,
+    });
+    p.state = PlaybackState::Buffering;
+    p.utterance = Some(turn);
+    p.position = Duration::ZERO;
+    p.duration = None;
+    p.downloaded = 0;
+    p.download_total = None;
+    p.levels.clear();
+    p.error = None;
+    p.spoken = None;
+    s.status.note = Some(format!("playing turn {}'s utterance alone", turn + 1));
+    fx.push(Effect::Audio(AudioCommand::PlayUtterance {
+        conversation_id: id,
+        url,
+        duration_hint: None,
     }));
 }
 
@@ -381,6 +455,11 @@ pub fn sync_follow(s: &mut State, force: bool) {
     let Some(playing) = s.player.playing.clone() else {
         return;
     };
+    // One utterance alone: its position says nothing about the call's timeline.
+    if let Some(turn) = s.player.utterance {
+        s.player.spoken = Some(turn);
+        return;
+    }
     let Some(c) = s.detail.cache.get(&playing.id) else {
         return;
     };
@@ -431,6 +510,7 @@ fn save(s: &mut State, fx: &mut Vec<Effect>) {
         id,
         direction: s.player.direction,
         path,
+        redacted: s.player.redacted,
     });
 }
 
@@ -500,18 +580,19 @@ pub fn bar_texts(s: &State) -> Option<BarTexts> {
         let id = crate::sanitize::truncate(&playing.id, if level >= 4 { 6 } else { 12 });
         texts.left = format!(" {icon} {label:<9} {id}  {pos}/{dur} ");
         texts.right = format!(
-            " {:.2}×{}{}{}{}",
+            " {:.2}×{}{}{}{}{}",
             p.speed,
             if level < 3 {
                 format!(" vol {:.0}%", p.volume * 100.0)
             } else {
                 String::new()
             },
-            if level < 2 {
-                format!(" {}", p.direction.as_str())
-            } else {
-                String::new()
+            match (level < 2, p.utterance) {
+                (true, Some(t)) => format!(" turn {}", t + 1),
+                (true, None) => format!(" {}", p.direction.as_str()),
+                (false, _) => String::new(),
             },
+            if p.redacted == Some(true) { " redacted" } else { "" },
             download,
             if p.follow && level < 1 { " follow" } else { "" },
         );

@@ -380,7 +380,7 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
         }
         Err(e) => {
             s.connection = connection_after(&e);
-            let headline = sanitize_line(&e.headline());
+            let headline = sanitize_line(&e.headline_with_id());
             s.status.error = Some(if s.list.paging.source == Source::Cache {
                 format!("{headline} — working from the local cache")
             } else {
@@ -614,7 +614,7 @@ fn on_conversation(s: &mut State, req: RequestId, result: Result<Conversation, A
         }
         Err(e) => {
             s.connection = connection_after(&e);
-            let headline = sanitize_line(&e.headline());
+            let headline = sanitize_line(&e.headline_with_id());
             s.detail.error = Some(headline.clone());
             s.status.error = Some(headline);
         }
@@ -1214,7 +1214,9 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         | Action::VolumeUp
         | Action::CycleDirection
         | Action::Follow
-        | Action::SaveRecording => {}
+        | Action::SaveRecording
+        | Action::PlayUtterance
+        | Action::ToggleRedacted => {}
         Action::ToggleMouse => {
             s.mouse = !s.mouse;
             s.status.note = Some(if s.mouse {

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use super::buffer::{BufState, SharedBuffer};
 use super::envelope::{BUCKET, level_of};
 use super::format::{MAX_HEADER_BYTES, WavFormat};
-use crate::api::{AudioDirection, Client};
+use crate::api::{AudioRequest, Client};
 
 /// What the download reports while it runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,11 +57,11 @@ impl Stream {
         rt: &tokio::runtime::Handle,
         client: Client,
         conversation_id: String,
-        direction: AudioDirection,
+        request: impl Into<AudioRequest>,
         observer: Observer,
     ) -> Stream {
         let buf = Arc::new(SharedBuffer::default());
-        let task = rt.spawn(run(client, conversation_id, direction, buf.clone(), observer));
+        let task = rt.spawn(run(client, conversation_id, request.into(), buf.clone(), observer));
         Stream { buf, task }
     }
 
@@ -97,11 +97,11 @@ fn lookahead(fmt: Option<WavFormat>) -> u64 {
     fmt.map_or(0, |f| f.bytes_for(Duration::from_secs(2))).max(32 * 1024)
 }
 
-async fn run(client: Client, id: String, direction: AudioDirection, buf: Arc<SharedBuffer>, notify: Observer) {
+async fn run(client: Client, id: String, request: AudioRequest, buf: Arc<SharedBuffer>, notify: Observer) {
     let mut from = 0u64;
     let mut reporter = Reporter::new(notify.clone());
     loop {
-        match fetch(&client, &id, direction, from, &buf, &mut reporter).await {
+        match fetch(&client, &id, &request, from, &buf, &mut reporter).await {
             Fetch::Restart(at) => {
                 notify(StreamNotice::RangeRequest { from_byte: at });
                 from = at;
@@ -139,12 +139,12 @@ enum Fetch {
 async fn fetch(
     client: &Client,
     id: &str,
-    direction: AudioDirection,
+    request: &AudioRequest,
     from: u64,
     buf: &SharedBuffer,
     reporter: &mut Reporter,
 ) -> Fetch {
-    let resp = match client.audio(id, direction, Some(from)).await {
+    let resp = match client.audio(id, request.clone(), Some(from)).await {
         Ok(r) => r,
         // 416: the file is shorter than its header says; there is nothing from `from` on.
         Err(e) if from > 0 && e.status == Some(416) => {
@@ -152,7 +152,7 @@ async fn fetch(
                 "the recording is truncated: the server has no audio from byte {from} on"
             ));
         }
-        Err(e) => return Fetch::Failed(format!("recording unavailable: {}", e.headline())),
+        Err(e) => return Fetch::Failed(format!("recording unavailable: {}", e.headline_with_id())),
     };
     let partial = resp.status() == reqwest::StatusCode::PARTIAL_CONTENT;
     let mut cursor = if partial { from } else { 0 };

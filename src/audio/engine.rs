@@ -15,7 +15,7 @@ use super::envelope::BUCKET;
 use super::format::WavFormat;
 pub use super::messages::{AudioCommand, AudioEvent, EngineOptions, PlaybackState};
 use super::source::{PlayControls, StreamSource};
-use crate::api::{AudioDirection, Client};
+use crate::api::{AudioDirection, AudioRequest, Client};
 
 /// How often position events are sent while playing.
 const TICK: Duration = Duration::from_millis(100);
@@ -95,7 +95,7 @@ struct Live {
 
 struct Session {
     id: String,
-    direction: AudioDirection,
+    request: AudioRequest,
     hint: Option<Duration>,
     stream: Stream,
     fmt: Option<WavFormat>,
@@ -128,6 +128,8 @@ struct Engine {
     volume: f32,
     state: PlaybackState,
     last_position: Option<Duration>,
+    /// `redacted=` for every recording fetched from now on (`None`: the API's default).
+    redacted: Option<bool>,
 }
 
 impl Engine {
@@ -152,6 +154,7 @@ impl Engine {
             volume: 1.0,
             state: PlaybackState::Idle,
             last_position: None,
+            redacted: None,
         }
     }
 
@@ -215,7 +218,38 @@ impl Engine {
                 start_at,
             } => {
                 self.paused = false;
-                self.play(conversation_id, direction, total_duration_hint, start_at);
+                let request = AudioRequest {
+                    direction,
+                    redacted: self.redacted,
+                    utterance: None,
+                };
+                self.play(conversation_id, request, total_duration_hint, start_at);
+            }
+            AudioCommand::PlayUtterance {
+                conversation_id,
+                url,
+                duration_hint,
+            } => {
+                self.paused = false;
+                let request = AudioRequest {
+                    direction: AudioDirection::User,
+                    redacted: self.redacted,
+                    utterance: Some(url),
+                };
+                self.play(conversation_id, request, duration_hint, Duration::ZERO);
+            }
+            AudioCommand::SetRedacted(redacted) => {
+                self.redacted = redacted;
+                let Some(s) = &self.session else { return };
+                if s.request.redacted == redacted {
+                    return;
+                }
+                let request = AudioRequest {
+                    redacted,
+                    ..s.request.clone()
+                };
+                let (id, hint, pos) = (s.id.clone(), s.hint, self.position());
+                self.play(id, request, hint, pos);
             }
             AudioCommand::Pause => self.pause(),
             AudioCommand::Resume => self.resume(),
@@ -251,11 +285,16 @@ impl Engine {
             }
             AudioCommand::SetDirection(d) => {
                 let Some(s) = &self.session else { return };
-                if s.direction == d {
+                // One utterance is the caller's audio only: there is no other direction of it.
+                if s.request.direction == d || s.request.utterance.is_some() {
                     return;
                 }
+                let request = AudioRequest {
+                    direction: d,
+                    ..s.request.clone()
+                };
                 let (id, hint, pos) = (s.id.clone(), s.hint, self.position());
-                self.play(id, d, hint, pos);
+                self.play(id, request, hint, pos);
             }
         }
     }
@@ -279,7 +318,7 @@ impl Engine {
         }
     }
 
-    fn play(&mut self, id: String, direction: AudioDirection, hint: Option<Duration>, start: Duration) {
+    fn play(&mut self, id: String, request: AudioRequest, hint: Option<Duration>, start: Duration) {
         self.stop_session();
         self.ensure_output();
         let generation = self.generation;
@@ -287,11 +326,11 @@ impl Engine {
         let observer = Arc::new(move |n| {
             let _ = tx.send(Msg::Notice(generation, n));
         });
-        let stream = Stream::open(&self.rt, self.client.clone(), id.clone(), direction, observer);
+        let stream = Stream::open(&self.rt, self.client.clone(), id.clone(), request.clone(), observer);
         let waiting = self.wait_ready(&stream, start);
         self.session = Some(Session {
             id,
-            direction,
+            request,
             hint,
             stream,
             fmt: None,

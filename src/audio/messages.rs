@@ -30,6 +30,15 @@ pub enum AudioCommand {
     SetVolume(f32),
     /// Switches to the combined/user/agent recording at the same position.
     SetDirection(AudioDirection),
+    /// Plays one caller utterance alone: `url` is the turn's `user_input_audio_url`.
+    PlayUtterance {
+        conversation_id: String,
+        url: String,
+        duration_hint: Option<Duration>,
+    },
+    /// `redacted=true|false` (`None`: the API's default) for what is fetched from now on; the
+    /// playing recording is fetched again at the same position.
+    SetRedacted(Option<bool>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

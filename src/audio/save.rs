@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use super::format::{MAX_HEADER_BYTES, WavFormat};
-use crate::api::{AudioDirection, Client};
+use crate::api::{AudioRequest, Client};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SaveOutcome {
@@ -30,7 +30,7 @@ pub enum SaveOutcome {
 pub async fn save_recording(
     client: &Client,
     id: &str,
-    direction: AudioDirection,
+    request: impl Into<AudioRequest>,
     path: &Path,
     progress: impl Fn(u64, Option<u64>),
 ) -> Result<SaveOutcome> {
@@ -41,7 +41,7 @@ pub async fn save_recording(
         });
     }
     let resp = client
-        .audio(id, direction, None)
+        .audio(id, request.into(), None)
         .await
         .with_context(|| format!("downloading the recording of {id}"))?;
     let total = resp.content_length();

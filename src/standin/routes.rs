@@ -156,10 +156,11 @@ async fn agent_by_id(
         let c = real::expand(&project.data, &e);
         return Ok(Json(real::detail(&c, project.data.scope().seed)));
     }
-    let c = project
+    let mut c = project
         .data
         .get(&id)
         .ok_or_else(|| ApiFailure::conversation_not_found(&id))?;
+    wav::add_utterance_urls(&mut c);
     let audio_url = format!(
         "{}/v1/agents/{}/conversations/{}/audio",
         state.platform_url.get().map(String::as_str).unwrap_or(""),
@@ -270,6 +271,10 @@ pub fn platform_router(state: SharedState, extra: Router<SharedState>) -> Router
         .route("/v1/agents/{project}/conversations", get(agent_list))
         .route("/v1/agents/{project}/conversations/{id}", get(agent_by_id))
         .route("/v1/agents/{project}/conversations/{id}/audio", get(agent_audio))
+        .route(
+            "/v1/agents/{project}/conversations/{id}/turns/{turn}/audio",
+            get(wav::utterance_route),
+        )
         .merge(extra);
     finish(state, routes)
 }

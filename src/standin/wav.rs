@@ -10,14 +10,18 @@ use std::f32::consts::PI;
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 
+use super::auth::{Caller, project_for};
 use super::data::DatasetHandle;
 use super::errors::ApiFailure;
 use super::generate::{ASR_DELAY, dtmf_secs, speech_secs};
 use super::rng::mix;
+use super::state::SharedState;
 use crate::api::model::Conversation;
 
 pub const SAMPLE_RATE: u32 = 8000;
@@ -56,6 +60,8 @@ struct Segment {
     end: u64,
     speaker: Speaker,
     sound: Sound,
+    /// The turn it belongs to (per-turn audio cuts one caller turn out).
+    turn: usize,
 }
 
 /// A recording: its length and where each speaker is heard.
@@ -65,6 +71,28 @@ pub struct Recording {
     segments: Vec<Segment>,
     direction: Direction,
     noise_seed: u64,
+    /// `redacted=true`: sample spans (absolute) where the caller said an entity value; they hold
+    /// the redaction tone instead of any voice.
+    bleeps: Vec<(u64, u64)>,
+    /// Where sample 0 sits in the call (per-turn audio is a window of it).
+    offset: u64,
+}
+
+/// The tone that replaces redacted speech: a steady 1 kHz sine, unlike any voice here.
+pub const BLEEP_HZ: f32 = 1000.0;
+const BLEEP_AMPLITUDE: f32 = 6000.0;
+
+/// Byte ranges of `text` where one of `values` is said (each occurrence; empty values ignored).
+fn value_spans(text: &str, values: &[&str]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    for v in values.iter().filter(|v| !v.trim().is_empty()) {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(v) {
+            spans.push((from + i, from + i + v.len()));
+            from += i + v.len();
+        }
+    }
+    spans
 }
 
 fn dtmf_freqs(digit: char) -> Option<(f32, f32)> {
@@ -153,6 +181,12 @@ impl SpeakerVoice {
 impl Recording {
     /// The recording of a (voice) conversation, from its turns' timestamps.
     pub fn of(c: &Conversation, direction: Direction) -> Recording {
+        Self::with_redaction(c, direction, false)
+    }
+
+    /// Like [`Recording::of`]; with `redacted`, every entity value the caller says (and keypad
+    /// digits that are an entity value) is replaced by the [`BLEEP_HZ`] tone.
+    pub fn with_redaction(c: &Conversation, direction: Direction, redacted: bool) -> Recording {
         let total_samples = c.total_duration.unwrap_or(0) as u64 * SAMPLE_RATE as u64;
         let Some(start) = c.started_at else {
             return Recording {
@@ -160,6 +194,8 @@ impl Recording {
                 segments: Vec::new(),
                 direction,
                 noise_seed: 0,
+                bleeps: Vec::new(),
+                offset: 0,
             };
         };
         let pos = |t: Option<chrono::DateTime<chrono::Utc>>, shift: f64| -> Option<f64> {
@@ -167,19 +203,37 @@ impl Recording {
         };
         let sample = |secs: f64| ((secs.max(0.0) * SAMPLE_RATE as f64) as u64).min(total_samples);
         let mut segments = Vec::new();
+        let mut bleeps = Vec::new();
         let seed = mix(c.id.bytes().fold(0u64, |h, b| mix(h ^ b as u64)));
         for (i, t) in c.turns.iter().enumerate() {
             let k = i as u64 * 4;
+            let values: Vec<&str> = t
+                .entities
+                .iter()
+                .flat_map(|e| e.values.iter().map(String::as_str))
+                .collect();
             if let Some(end) = pos(t.user_input_datetime, -ASR_DELAY) {
                 if !t.user_input.is_empty() {
+                    let (a, b) = (end - speech_secs(&t.user_input), end);
                     segments.push(Segment {
-                        start: sample(end - speech_secs(&t.user_input)),
-                        end: sample(end),
+                        start: sample(a),
+                        end: sample(b),
                         speaker: Speaker::User,
                         sound: Sound::Speech { seed: mix(seed ^ k) },
+                        turn: i,
                     });
+                    if redacted {
+                        // Speech runs at an even pace through the text: a value's share of the
+                        // characters is its share of the utterance.
+                        let len = t.user_input.len().max(1) as f64;
+                        for (x, y) in value_spans(&t.user_input, &values) {
+                            let at = |byte: usize| sample(a + (b - a) * byte as f64 / len);
+                            bleeps.push((at(x), at(y)));
+                        }
+                    }
                 }
                 let digits: Vec<char> = t.user_input_dtmf.chars().filter(|d| dtmf_freqs(*d).is_some()).collect();
+                let secret_digits = redacted && values.contains(&t.user_input_dtmf.as_str());
                 let mut at = end - dtmf_secs(&t.user_input_dtmf);
                 for d in digits {
                     let (low, high) = dtmf_freqs(d).unwrap_or((697.0, 1209.0));
@@ -188,7 +242,11 @@ impl Recording {
                         end: sample(at + 0.15),
                         speaker: Speaker::User,
                         sound: Sound::Tone { low, high },
+                        turn: i,
                     });
+                    if secret_digits {
+                        bleeps.push((sample(at), sample(at + 0.15)));
+                    }
                     at += 0.25;
                 }
             }
@@ -202,17 +260,50 @@ impl Recording {
                     sound: Sound::Speech {
                         seed: mix(seed ^ (k + 1)),
                     },
+                    turn: i,
                 });
             }
         }
         segments.retain(|s| s.end > s.start);
         segments.sort_by_key(|s| s.start);
+        bleeps.retain(|(a, b)| b > a);
         Recording {
             total_samples,
             segments,
             direction,
             noise_seed: seed ^ direction as u64,
+            bleeps,
+            offset: 0,
         }
+    }
+
+    /// One caller utterance alone (`…/turns/{n}/audio`): the caller's audio from the start of
+    /// turn `turn`'s speech (or keypad digits) to its end, with 0.1 s either side; `None` when
+    /// the turn has no caller audio.
+    pub fn utterance(c: &Conversation, turn: usize, redacted: bool) -> Option<Recording> {
+        let mut rec = Self::with_redaction(c, Direction::User, redacted);
+        let pad = SAMPLE_RATE as u64 / 10;
+        let (a, b) = rec
+            .segments
+            .iter()
+            .filter(|s| s.turn == turn && s.speaker == Speaker::User)
+            .fold(None, |acc: Option<(u64, u64)>, s| {
+                Some(acc.map_or((s.start, s.end), |(a, b)| (a.min(s.start), b.max(s.end))))
+            })?;
+        let (a, b) = (a.saturating_sub(pad), (b + pad).min(rec.total_samples.max(b)));
+        rec.segments.retain(|s| s.turn == turn);
+        rec.offset = a;
+        rec.total_samples = b - a;
+        Some(rec)
+    }
+
+    /// Sample spans (relative to this recording) that hold the redaction tone.
+    pub fn redacted_spans(&self) -> Vec<(u64, u64)> {
+        self.bleeps
+            .iter()
+            .filter(|(a, b)| *b > self.offset && *a < self.offset + self.total_samples)
+            .map(|(a, b)| (a.saturating_sub(self.offset), (b - self.offset).min(self.total_samples)))
+            .collect()
     }
 
     pub fn total_samples(&self) -> u64 {
@@ -257,7 +348,7 @@ impl Recording {
 
     /// Samples `[from, from + out.len())`.
     pub fn render(&self, from: u64, out: &mut [i16]) {
-        let to = from + out.len() as u64;
+        let (from, to) = (from + self.offset, from + self.offset + out.len() as u64);
         let mut acc: Vec<f32> = (from..to)
             .map(|n| {
                 // About -55 dBFS of line noise.
@@ -274,6 +365,15 @@ impl Recording {
             let hi = seg.end.min(to);
             for n in lo..hi {
                 acc[(n - from) as usize] += voice(seg, n);
+            }
+        }
+        for &(a, b) in self.bleeps.iter().filter(|(a, b)| *a < to && *b > from) {
+            for n in a.max(from)..b.min(to) {
+                let local = (n - a) as f32 / SAMPLE_RATE as f32;
+                let edge = ((n - a).min(b - 1 - n) as f32 / 80.0).min(1.0);
+                let r = mix(self.noise_seed ^ n);
+                acc[(n - from) as usize] =
+                    ((r & 0xff) as f32 - 127.5) * 0.45 + edge * BLEEP_AMPLITUDE * (2.0 * PI * BLEEP_HZ * local).sin();
             }
         }
         for (o, a) in out.iter_mut().zip(acc) {
@@ -408,6 +508,38 @@ fn parse_direction(pairs: &[(String, String)]) -> Result<Direction, ApiFailure> 
     }
 }
 
+/// `redacted=true|false` (default false, as the reference documents).
+fn parse_redacted(pairs: &[(String, String)]) -> Result<bool, ApiFailure> {
+    match pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "redacted")
+        .map(|(_, v)| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiFailure::validation(format!(
+            "redacted must be true or false (got {}).",
+            super::sanitize_echo(other)
+        ))),
+    }
+}
+
+/// The relative `user_input_audio_url` of every caller turn that has audio, as the platform
+/// by-id object carries it (`conversations/{id}/turns/{n}/audio`).
+pub fn add_utterance_urls(c: &mut Conversation) {
+    if !c.is_voice() || c.in_progress {
+        return;
+    }
+    let id = c.id.clone();
+    for (n, t) in c.turns.iter_mut().enumerate() {
+        if !t.user_input.is_empty() || t.user_input_dtmf.chars().any(|d| dtmf_freqs(d).is_some()) {
+            t.user_input_audio_url = format!("conversations/{id}/turns/{n}/audio");
+        }
+    }
+}
+
 /// Bytes `[from, to)` of `rec` as a stream of chunks.
 fn stream_body(rec: Arc<Recording>, from: u64, to: u64) -> Body {
     let chunks = futures_util::stream::unfold(from, move |pos| {
@@ -425,14 +557,38 @@ fn stream_body(rec: Arc<Recording>, from: u64, to: u64) -> Body {
     Body::from_stream(chunks)
 }
 
-/// `GET …/conversations/{id}/audio`: the WAV, whole or a byte range.
-pub fn respond(
-    data: &DatasetHandle,
-    id: &str,
-    pairs: &[(String, String)],
-    headers: &HeaderMap,
+/// `GET /v1/agents/{project}/conversations/{id}/turns/{n}/audio`: one caller utterance.
+pub async fn utterance_route(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiFailure> {
-    let direction = parse_direction(pairs)?;
+    let Path((project, id, turn)) =
+        path.map_err(|e| ApiFailure::validation(format!("Invalid path: {}", e.body_text())))?;
+    let project = project_for(&state, &caller, None, &project)?;
+    let Query(pairs) = query.map_err(|e| ApiFailure::validation(format!("Invalid query string: {}", e.body_text())))?;
+    let turn: usize = turn.parse().map_err(|_| {
+        ApiFailure::validation(format!(
+            "turn must be a 0-based turn number (got {}).",
+            super::sanitize_echo(&turn)
+        ))
+    })?;
+    let redacted = parse_redacted(&pairs)?;
+    let conversation = recorded(&project.data, &id)?;
+    let rec = Recording::utterance(&conversation, turn, redacted).ok_or_else(|| {
+        ApiFailure::new(
+            StatusCode::NOT_FOUND,
+            "CONVERSATIONS_RECORDING_NOT_FOUND",
+            format!("Recording not found: turn {turn} has no caller audio."),
+        )
+    })?;
+    serve(rec, &headers)
+}
+
+/// The conversation behind a recording route: a finished voice call.
+fn recorded(data: &DatasetHandle, id: &str) -> Result<Conversation, ApiFailure> {
     let entry = data.entry(id).ok_or_else(|| ApiFailure::conversation_not_found(id))?;
     if !entry.is_voice() {
         return Err(ApiFailure::new(
@@ -448,8 +604,25 @@ pub fn respond(
             "Recording not found for the given conversation: the call is still in progress; the recording is ready when the call ends.",
         ));
     }
-    let conversation = data.expand_for_audio(&entry);
-    let rec = Arc::new(Recording::of(&conversation, direction));
+    Ok(data.expand_for_audio(&entry))
+}
+
+/// `GET …/conversations/{id}/audio`: the WAV, whole or a byte range.
+pub fn respond(
+    data: &DatasetHandle,
+    id: &str,
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<Response, ApiFailure> {
+    let direction = parse_direction(pairs)?;
+    let redacted = parse_redacted(pairs)?;
+    let conversation = recorded(data, id)?;
+    serve(Recording::with_redaction(&conversation, direction, redacted), headers)
+}
+
+/// `rec` whole (200) or the `Range` asked for (206).
+fn serve(rec: Recording, headers: &HeaderMap) -> Result<Response, ApiFailure> {
+    let rec = Arc::new(rec);
     let len = rec.len();
     let range = parse_range(headers.get(header::RANGE).and_then(|v| v.to_str().ok()), len);
     let (status, from, to) = match range {

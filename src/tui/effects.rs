@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
-use crate::api::{AudioDirection, Client};
+use crate::api::{AudioRequest, Client};
 use crate::app::msg::PageFilter;
 use crate::app::review::StoreRequest;
 use crate::app::transcript::clock;
@@ -144,10 +144,20 @@ impl Runner {
                 });
                 None
             }
-            Effect::SaveRecording { id, direction, path } => {
+            Effect::SaveRecording {
+                id,
+                direction,
+                path,
+                redacted,
+            } => {
                 let client = self.client.clone();
                 tokio::spawn(async move {
-                    let result = save(&client, &id, direction, &path, &tx).await;
+                    let request = AudioRequest {
+                        direction,
+                        redacted,
+                        utterance: None,
+                    };
+                    let result = save(&client, &id, request, &path, &tx).await;
                     if let Err(e) = &result {
                         tracing::warn!("saving {id} failed: {e}");
                     }
@@ -165,7 +175,7 @@ impl Runner {
 async fn save(
     client: &Client,
     id: &str,
-    direction: AudioDirection,
+    request: AudioRequest,
     path: &Path,
     tx: &UnboundedSender<Msg>,
 ) -> Result<String, String> {
@@ -185,7 +195,7 @@ async fn save(
             });
         }
     };
-    let outcome = save_recording(client, id, direction, path, progress)
+    let outcome = save_recording(client, id, request, path, progress)
         .await
         .map_err(|e| format!("{e:#}"))?;
     let (verb, bytes, duration) = match outcome {
