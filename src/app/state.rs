@@ -345,10 +345,7 @@ impl Default for DetailState {
             pending: None,
             view: None,
             scroll: 0,
-            toggles: Toggles {
-                intents: true,
-                translation: false,
-            },
+            toggles: Toggles::default(),
             search: String::new(),
             matches: Vec::new(),
             match_idx: 0,
