@@ -63,8 +63,8 @@ actions! {
     ToggleIntents => "toggle_intents", "show/hide intents and entities", ["i"];
     ToggleTranslation => "toggle_translation", "show/hide translations", ["t"];
     ToggleMouse => "toggle_mouse", "mouse capture on/off (off keeps text selection)", ["m"];
-    ToggleFunctions => "toggle_functions", "show/hide function calls (shown at first)", ["T"];
-    ToggleAsr => "toggle_asr", "show/hide ASR corrections, n-best and topics (hidden at first)", ["I"];
+    ToggleFunctions => "toggle_functions", "show/hide function calls", ["T"];
+    ToggleAsr => "toggle_asr", "show/hide ASR corrections, n-best and topics", ["I"];
     PlayPause => "play_pause", "play the selected voice call / pause / resume", ["space"];
     Stop => "stop", "stop playback and its download", ["S"];
     SeekBack => "seek_back", "seek back 5 s", ["["];
