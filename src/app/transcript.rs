@@ -492,6 +492,14 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
         lines: &mut lines,
     };
     b.meta("id", &c.id);
+    // What a reviewer reads first: PolyAI's summary and score, the tags, Studio's note.
+    b.summary(&c.short_summary);
+    if let Some(score) = c.poly_score {
+        let (text, tag) = super::score::label(score, c.started_at.or(c.finished_at));
+        b.meta_spans("polyscore", vec![(tag, text)]);
+    }
+    b.meta("tags", &list(&c.tags, " · "));
+    b.studio_note(&c.note);
     let start = c
         .started_at
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %:z").to_string())
@@ -549,13 +557,6 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
         let m: Vec<String> = c.metrics.iter().map(|(k, v)| format!("{k}={}", v.join("|"))).collect();
         b.meta("metrics", &m.join(" · "));
     }
-    if let Some(score) = c.poly_score {
-        let (text, tag) = super::score::label(score, c.started_at.or(c.finished_at));
-        b.meta_spans("polyscore", vec![(tag, text)]);
-    }
-    b.meta("tags", &list(&c.tags, " · "));
-    b.summary(&c.short_summary);
-    b.studio_note(&c.note);
     // Fields sent in a shape that could not be read: shown as sent (sanitized by `meta`).
     let unread: Vec<String> = c
         .odd_fields
@@ -686,6 +687,22 @@ mod tests {
         };
         let v = build(&sample(), 50, off, FixedOffset::east_opt(0).unwrap());
         assert!(!v.lines.iter().any(|l| l.text().contains("intent:")));
+    }
+
+    #[test]
+    fn a_summary_splits_at_its_heading_only() {
+        assert_eq!(
+            split_summary("Table booking: Booked for four."),
+            Some(("Table booking", "Booked for four."))
+        );
+        assert_eq!(split_summary("The caller was upset. Reason: billing"), None);
+        assert_eq!(
+            split_summary("Booked a table for four at seven: all good"),
+            Some(("Booked a table for four at seven", "all good"))
+        );
+        assert_eq!(split_summary("one two three four five six seven eight nine: x"), None);
+        assert_eq!(split_summary("Heading only: "), None);
+        assert_eq!(split_summary("no colon at all"), None);
     }
 
     #[test]
