@@ -1,5 +1,6 @@
 //! Render cost per frame (TestBackend 200×50) with 10³ and 10⁶ loaded rows and with a
-//! 2,000-turn transcript, plus bytes held per loaded row.
+//! 2,000-turn transcript (each turn with a function call, ASR details, topics), plus bytes
+//! held per loaded row.
 //!
 //! Run: `cargo bench --bench render`. Targets: ≤ 2 ms per frame at any list size,
 //! ≤ 400 bytes per loaded summary row.
@@ -177,6 +178,18 @@ fn transcript_bench() {
                 agent_response_datetime: Some(at + chrono::Duration::seconds(2)),
                 latency: Some(0.3 + (t % 30) as f64 / 10.0),
                 intents: vec!["order_status".into()],
+                // What the real by-id object adds: a function call, ASR details, topics, safety.
+                asr_corrected_user_input: format!("Turn {t}: I would like to check the status of order {}", 1000 + t),
+                top_transcripts: vec![format!("turn {t} I would like to check the status of order number {}", 1000 + t), "I would like to check the state of order".into()],
+                retrieved_topics: vec!["order_status".into(), "delivery_times".into()],
+                safety_filters: if t % 10 == 0 { vec!["azure_content_safety".into()] } else { vec![] },
+                function_events: vec![callscope::api::model::FunctionEvent {
+                    name: "lookup_order".into(),
+                    arguments: serde_json::json!({"order_id": 1000 + t, "include": ["items", "delivery"]}),
+                    duration: Some(240.0),
+                    state_changes: serde_json::json!({"updated": {"order_status": "in_transit"}}),
+                    ..Default::default()
+                }],
                 ..Turn::default()
             }
         })
@@ -204,8 +217,18 @@ fn transcript_bench() {
         s.detail.view.as_ref().map_or(0, |v| v.lines.len()),
         t.elapsed().as_secs_f64() * 1e3
     );
+    // `I` lays the whole transcript out again, with the ASR details and topics.
+    let t = Instant::now();
+    update(&mut s, key(KeyCode::Char('I')));
+    println!(
+        "`I` (ASR details) re-laid out the 2000 turns ({} lines) in {:.1} ms",
+        s.detail.view.as_ref().map_or(0, |v| v.lines.len()),
+        t.elapsed().as_secs_f64() * 1e3
+    );
     update(&mut s, key(KeyCode::Tab));
     let moves: Vec<Msg> = [
+        KeyCode::Char(')'),
+        KeyCode::Char('L'),
         KeyCode::PageDown,
         KeyCode::Down,
         KeyCode::PageDown,

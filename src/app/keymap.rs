@@ -63,6 +63,8 @@ actions! {
     ToggleIntents => "toggle_intents", "show/hide intents and entities", ["i"];
     ToggleTranslation => "toggle_translation", "show/hide translations", ["t"];
     ToggleMouse => "toggle_mouse", "mouse capture on/off (off keeps text selection)", ["m"];
+    ToggleFunctions => "toggle_functions", "show/hide function calls", ["T"];
+    ToggleAsr => "toggle_asr", "show/hide ASR corrections, n-best and topics", ["I"];
     PlayPause => "play_pause", "play the selected voice call / pause / resume", ["space"];
     Stop => "stop", "stop playback and its download", ["S"];
     SeekBack => "seek_back", "seek back 5 s", ["["];
@@ -91,6 +93,11 @@ actions! {
     PrevFlagged => "prev_flagged", "jump to the previous flagged call", ["\""];
     NextHandoff => "next_handoff", "jump to the next handed-off call", ["J"];
     PrevHandoff => "prev_handoff", "jump to the previous handed-off call", ["K"];
+    NextTurn => "next_turn", "transcript: next turn", [")"];
+    PrevTurn => "prev_turn", "transcript: previous turn", ["("];
+    NextCallerTurn => "next_caller_turn", "transcript: next turn where the caller speaks", ["."];
+    PrevCallerTurn => "prev_caller_turn", "transcript: previous turn where the caller speaks", [","];
+    SlowestTurn => "slowest_turn", "transcript: the slowest turn; again: the next slowest", ["L"];
     ExportMarkdown => "export_markdown", "export with marks to <data dir>/exports/<id>.md and copy", ["x"];
     Help => "help", "this help", ["?"];
     Quit => "quit", "quit", ["q", "ctrl-c"];

@@ -13,8 +13,11 @@ pub mod paging;
 pub mod player;
 pub mod rating;
 pub mod review;
+pub mod score;
 pub mod state;
 pub mod transcript;
+pub mod turn_extras;
+pub mod turns;
 pub mod update;
 
 pub use keymap::{Action, KeyMap};

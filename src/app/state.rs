@@ -316,7 +316,7 @@ impl ListState {
 }
 
 /// The detail pane.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct DetailState {
     pub cache: ConversationCache,
     /// The debounce timer that must fire for the current selection to be fetched.
@@ -335,27 +335,6 @@ pub struct DetailState {
     pub error: Option<String>,
     /// `n`/`N` moved to another conversation: go to its first (or last) match once laid out.
     pub jump_on_load: Option<bool>,
-}
-
-impl Default for DetailState {
-    fn default() -> Self {
-        DetailState {
-            cache: ConversationCache::default(),
-            debounce: None,
-            pending: None,
-            view: None,
-            scroll: 0,
-            toggles: Toggles {
-                intents: true,
-                translation: false,
-            },
-            search: String::new(),
-            matches: Vec::new(),
-            match_idx: 0,
-            error: None,
-            jump_on_load: None,
-        }
-    }
 }
 
 /// The whole app.

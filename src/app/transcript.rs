@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 
+use super::turn_extras;
 use crate::api::{Conversation, Turn};
 use crate::sanitize::{sanitize_line, sanitize_text, width, wrap};
 
@@ -28,6 +29,10 @@ pub enum Tag {
     /// A reviewer's 👍 / 👎 under a turn.
     RatedUp,
     RatedDown,
+    /// A function call's name, its handoff.
+    Function,
+    /// ASR details: the correction, the n-best label.
+    Asr,
 }
 
 /// One screen line of the detail pane.
@@ -40,7 +45,7 @@ impl Line {
     fn new() -> Self {
         Line::default()
     }
-    fn push(mut self, tag: Tag, text: impl Into<String>) -> Self {
+    pub(crate) fn push(mut self, tag: Tag, text: impl Into<String>) -> Self {
         self.spans.push((tag, text.into()));
         self
     }
@@ -55,6 +60,21 @@ impl Line {
 pub struct Toggles {
     pub intents: bool,
     pub translation: bool,
+    /// Function calls under their turn: on by default (a reviewer needs them).
+    pub functions: bool,
+    /// The ASR correction, n-best hypotheses and retrieved topics: off by default.
+    pub asr: bool,
+}
+
+impl Default for Toggles {
+    fn default() -> Self {
+        Toggles {
+            intents: true,
+            translation: false,
+            functions: true,
+            asr: false,
+        }
+    }
 }
 
 /// Latency thresholds (seconds): below OK is green, below WARN yellow, else red.
@@ -193,6 +213,26 @@ fn rating_lines(r: &crate::store::TurnRating, cols: usize) -> Vec<Line> {
         .collect()
 }
 
+/// `["a", "b"]` sanitized and joined, blanks left out.
+fn list(items: &[String], sep: &str) -> String {
+    items
+        .iter()
+        .map(|s| sanitize_line(s))
+        .filter(|s| !s.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// Splits the model's `heading: content` summary. A plain summary that happens to hold a colon
+/// is left whole unless what precedes it reads as a heading (a few words, no sentence end).
+pub fn split_summary(text: &str) -> Option<(&str, &str)> {
+    let (heading, content) = text.split_once(": ")?;
+    let (heading, content) = (heading.trim(), content.trim());
+    let heading_like =
+        !heading.is_empty() && heading.split_whitespace().count() <= 8 && !heading.contains(['.', '?', '!', ':']);
+    (heading_like && !content.is_empty()).then_some((heading, content))
+}
+
 /// The quickstart's diagnosis for `num_turns > 0` with no turns.
 pub const HIDDEN_DIAGNOSIS: [&str; 2] = [
     "Transcript hidden: the API returned no turns for a conversation that has some.",
@@ -208,6 +248,29 @@ pub struct View {
     pub lines: Vec<Line>,
     /// Line index where each turn starts (for highlighting the spoken turn during playback).
     pub turn_starts: Vec<usize>,
+    /// Per turn, what turn-by-turn moves look for (same index as `turn_starts`).
+    pub turn_facts: Vec<TurnFacts>,
+}
+
+/// What the turn keys need of a turn, kept with the layout so they never walk the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TurnFacts {
+    /// The caller said or keyed something.
+    pub caller: bool,
+    /// The latency shown for it (a greeting has none).
+    pub latency: Option<f64>,
+}
+
+impl TurnFacts {
+    pub fn of(t: &Turn) -> TurnFacts {
+        let caller = !t.user_input.is_empty() || !t.user_input_dtmf.is_empty();
+        // Latency measures the answer to a user input; the greeting has none.
+        let answered = caller || t.is_silence;
+        TurnFacts {
+            caller,
+            latency: t.latency.filter(|l| answered && l.is_finite()),
+        }
+    }
 }
 
 struct Builder<'a> {
@@ -232,6 +295,50 @@ impl Builder<'_> {
             };
             first = false;
             self.lines.push(Line::new().push(Tag::Key, k).push(Tag::Plain, part));
+        }
+    }
+
+    /// A metadata line of styled spans, cut to the width (short values: a score).
+    fn meta_spans(&mut self, key: &str, spans: Vec<(Tag, String)>) {
+        let key_w = 10;
+        let mut line = Line::new().push(Tag::Key, format!("{key:<key_w$}"));
+        let mut room = self.cols.saturating_sub(key_w);
+        for (tag, text) in spans {
+            let t = crate::sanitize::truncate(&sanitize_line(&text), room);
+            room -= width(&t);
+            line = line.push(tag, t);
+        }
+        self.lines.push(line);
+    }
+
+    /// `heading: content` (how the model keeps `{heading, content}`): the heading on its own
+    /// line in the title style, the content wrapped under it.
+    fn summary(&mut self, text: &str) {
+        let text = sanitize_line(text);
+        let Some((heading, content)) = split_summary(&text) else {
+            self.meta("summary", &text);
+            return;
+        };
+        self.meta_spans("summary", vec![(Tag::Title, heading.to_string())]);
+        self.meta("", content);
+    }
+
+    /// Agent Studio's note, labelled so it is not taken for callscope's own review note.
+    fn studio_note(&mut self, note: &str) {
+        let note = sanitize_line(note);
+        if note.trim().is_empty() {
+            return;
+        }
+        let from = self.lines.len();
+        self.meta("studio", &format!("note: {note}"));
+        // "note:" is the label's second half: dim, like the key.
+        if let Some(value) = self.lines[from].spans.get_mut(1)
+            && let Some(rest) = value.1.strip_prefix("note:")
+        {
+            let rest = rest.to_string();
+            value.0 = Tag::Key;
+            value.1 = "note:".into();
+            self.lines[from].spans.push((Tag::Plain, rest));
         }
     }
 
@@ -264,12 +371,18 @@ impl Builder<'_> {
         }
     }
 
+    /// Where the text column starts: after the offset, the wall clock (from 70 columns) and
+    /// the speaker.
+    fn indent(&self) -> usize {
+        if self.cols >= 70 { 21 } else { 12 }
+    }
+
     /// An annotation under an utterance, aligned with the text column.
     fn note(&mut self, spans: Vec<(Tag, String)>) {
         if spans.is_empty() {
             return;
         }
-        let indent = if self.cols >= 70 { 21 } else { 12 };
+        let indent = self.indent();
         let mut line = Line::new().push(Tag::Plain, " ".repeat(indent));
         let mut used = indent;
         for (tag, text) in spans {
@@ -320,9 +433,7 @@ impl Builder<'_> {
                 notes.push((Tag::Entity, format!("{}={}", sanitize_line(&e.name), vals.join("|"))));
             }
         }
-        // Latency measures the answer to a user input; the greeting has none.
-        let answered = !user.is_empty() || !dtmf.is_empty() || t.is_silence;
-        if let Some(l) = t.latency.filter(|_| answered) {
+        if let Some(l) = TurnFacts::of(t).latency {
             notes.push((latency_tag(l), format!("{l:.2}s")));
         }
         if t.is_ood {
@@ -334,7 +445,29 @@ impl Builder<'_> {
         if t.barge_in {
             notes.push((Tag::Marker, "↯ barge-in".into()));
         }
+        // Hidden details leave a trace, so a reviewer knows a toggle would show something.
+        if !toggles.functions
+            && let Some(calls) = turn_extras::hidden_calls(t)
+        {
+            notes.push((Tag::Dim, calls));
+        }
+        if !toggles.asr && turn_extras::correction(t).is_some() {
+            notes.push((Tag::Dim, "✎ asr".into()));
+        }
         self.note(notes);
+        let col = turn_extras::Column {
+            indent: self.indent(),
+            cols: self.cols,
+        };
+        turn_extras::safety_lines(t, col, self.lines);
+        if toggles.asr {
+            turn_extras::asr_lines(t, col, self.lines);
+        }
+        if toggles.functions {
+            for ev in &t.function_events {
+                turn_extras::function_lines(ev, col, self.lines);
+            }
+        }
         let agent = sanitize_text(&t.agent_response);
         if !agent.is_empty() {
             self.utterance(t.agent_response_datetime, Tag::Agent, "AGENT", &agent, Tag::Plain);
@@ -359,6 +492,14 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
         lines: &mut lines,
     };
     b.meta("id", &c.id);
+    // What a reviewer reads first: PolyAI's summary and score, the tags, Studio's note.
+    b.summary(&c.short_summary);
+    if let Some(score) = c.poly_score {
+        let (text, tag) = super::score::label(score, c.started_at.or(c.finished_at));
+        b.meta_spans("polyscore", vec![(tag, text)]);
+    }
+    b.meta("tags", &list(&c.tags, " · "));
+    b.studio_note(&c.note);
     let start = c
         .started_at
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %:z").to_string())
@@ -367,6 +508,12 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
     let mut channel = sanitize_line(&c.channel);
     if !c.environment.is_empty() {
         channel = format!("{channel} · {}", sanitize_line(&c.environment));
+    }
+    for extra in [&c.direction, &c.language] {
+        let extra = sanitize_line(extra);
+        if !extra.trim().is_empty() {
+            channel = format!("{channel} · {extra}");
+        }
     }
     if c.in_progress {
         channel.push_str(" · in progress");
@@ -410,7 +557,6 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
         let m: Vec<String> = c.metrics.iter().map(|(k, v)| format!("{k}={}", v.join("|"))).collect();
         b.meta("metrics", &m.join(" · "));
     }
-    b.meta("summary", &c.short_summary);
     // Fields sent in a shape that could not be read: shown as sent (sanitized by `meta`).
     let unread: Vec<String> = c
         .odd_fields
@@ -439,6 +585,7 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
         toggles,
         lines,
         turn_starts,
+        turn_facts: c.turns.iter().map(TurnFacts::of).collect(),
     }
 }
 
@@ -514,6 +661,7 @@ mod tests {
         let on = Toggles {
             intents: true,
             translation: true,
+            ..Toggles::default()
         };
         let v = build(&sample(), 50, on, FixedOffset::east_opt(0).unwrap());
         let text: Vec<String> = v.lines.iter().map(Line::text).collect();
@@ -535,9 +683,26 @@ mod tests {
         let off = Toggles {
             intents: false,
             translation: false,
+            ..Toggles::default()
         };
         let v = build(&sample(), 50, off, FixedOffset::east_opt(0).unwrap());
         assert!(!v.lines.iter().any(|l| l.text().contains("intent:")));
+    }
+
+    #[test]
+    fn a_summary_splits_at_its_heading_only() {
+        assert_eq!(
+            split_summary("Table booking: Booked for four."),
+            Some(("Table booking", "Booked for four."))
+        );
+        assert_eq!(split_summary("The caller was upset. Reason: billing"), None);
+        assert_eq!(
+            split_summary("Booked a table for four at seven: all good"),
+            Some(("Booked a table for four at seven", "all good"))
+        );
+        assert_eq!(split_summary("one two three four five six seven eight nine: x"), None);
+        assert_eq!(split_summary("Heading only: "), None);
+        assert_eq!(split_summary("no colon at all"), None);
     }
 
     #[test]
@@ -550,6 +715,7 @@ mod tests {
             Toggles {
                 intents: true,
                 translation: false,
+                ..Toggles::default()
             },
             FixedOffset::east_opt(0).unwrap(),
         );
@@ -568,6 +734,7 @@ mod tests {
             Toggles {
                 intents: true,
                 translation: true,
+                ..Toggles::default()
             },
             FixedOffset::east_opt(0).unwrap(),
         );
@@ -590,6 +757,7 @@ mod tests {
         let on = Toggles {
             intents: false,
             translation: false,
+            ..Toggles::default()
         };
         let plain = build(&sample(), 50, on, FixedOffset::east_opt(0).unwrap());
         let mut v = plain.clone();
@@ -641,6 +809,7 @@ mod tests {
         let on = Toggles {
             intents: true,
             translation: false,
+            ..Toggles::default()
         };
         let plain = build(&sample(), 50, on, FixedOffset::east_opt(0).unwrap());
         let mut v = plain.clone();

@@ -23,7 +23,8 @@ use super::state::{
     ChannelFilter, Connection, ConversationCache, Input, InputKind, ListSearch, Overlay, PAGE_LIMIT, Pane, State,
     TimeWindow,
 };
-use super::transcript::{self, build};
+use super::transcript::{self, Toggles, build};
+use super::turns::{self, TurnMove};
 
 /// How long the selection must rest before its transcript is fetched.
 pub const DETAIL_DEBOUNCE: Duration = Duration::from_millis(150);
@@ -1191,14 +1192,15 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 .and_then(|id| s.detail.cache.get(&id));
             review::export(s, c, fx);
         }
-        Action::ToggleIntents => {
-            s.detail.toggles.intents = !s.detail.toggles.intents;
-            rebuild_view(s);
-        }
-        Action::ToggleTranslation => {
-            s.detail.toggles.translation = !s.detail.toggles.translation;
-            rebuild_view(s);
-        }
+        Action::ToggleIntents => toggle(s, |t| &mut t.intents, "intents and entities"),
+        Action::ToggleTranslation => toggle(s, |t| &mut t.translation, "translations"),
+        Action::ToggleFunctions => toggle(s, |t| &mut t.functions, "function calls"),
+        Action::ToggleAsr => toggle(s, |t| &mut t.asr, "ASR corrections, n-best and topics"),
+        Action::NextTurn => turns::go(s, TurnMove::Next),
+        Action::PrevTurn => turns::go(s, TurnMove::Prev),
+        Action::NextCallerTurn => turns::go(s, TurnMove::NextCaller),
+        Action::PrevCallerTurn => turns::go(s, TurnMove::PrevCaller),
+        Action::SlowestTurn => turns::go(s, TurnMove::Slowest),
         // Handled by `player::on_action` above.
         Action::PlayPause
         | Action::Stop
@@ -1227,6 +1229,30 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
             fx.push(Effect::SetMouseCapture(s.mouse));
         }
     }
+}
+
+/// A transcript toggle: flips it, lays the transcript out again with the current turn kept at
+/// the top, and says what it did.
+fn toggle(s: &mut State, flag: impl Fn(&mut Toggles) -> &mut bool, what: &str) {
+    let on = {
+        let f = flag(&mut s.detail.toggles);
+        *f = !*f;
+        *f
+    };
+    // The turn at the top and how far into it (none while the call's details are at the top).
+    let scroll = s.detail.scroll;
+    let anchor = s.detail.view.as_ref().and_then(|v| {
+        let t = v.turn_starts.iter().rposition(|&l| l <= scroll)?;
+        Some((t, scroll - v.turn_starts[t]))
+    });
+    rebuild_view(s);
+    if let Some((t, offset)) = anchor
+        && let Some(&start) = s.detail.view.as_ref().and_then(|v| v.turn_starts.get(t))
+    {
+        s.detail.scroll = start + offset;
+        clamp_detail_scroll(s);
+    }
+    s.status.note = Some(format!("{what} {}", if on { "shown" } else { "hidden" }));
 }
 
 // ---- mouse ----

@@ -99,12 +99,22 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
         .border_style(Theme::fg(if focused { theme.border_focus } else { theme.border }))
         .title(title(s, inner.width as usize));
-    if let Some(v) = &d.view
-        && v.lines.len() > rows
-    {
-        let last = (d.scroll + rows).min(v.lines.len());
-        block =
-            block.title_bottom(Line::from(format!(" {}–{}/{} ", d.scroll + 1, last, v.lines.len())).right_aligned());
+    // The current turn (what Enter plays from and `b` rates), marked in the gutter below.
+    let marked = crate::app::rating::marked_lines(s);
+    if let Some(v) = &d.view {
+        let mut pos = Vec::new();
+        if marked.is_some()
+            && let Some(t) = crate::app::rating::current_turn(s)
+        {
+            pos.push(format!("turn {}/{}", t + 1, v.turn_starts.len()));
+        }
+        if v.lines.len() > rows {
+            let last = (d.scroll + rows).min(v.lines.len());
+            pos.push(format!("{}–{}/{}", d.scroll + 1, last, v.lines.len()));
+        }
+        if !pos.is_empty() {
+            block = block.title_bottom(Line::from(format!(" {} ", pos.join(" · "))).right_aligned());
+        }
     }
     if !d.search.is_empty() {
         block = block.title_bottom(Line::from(format!(
@@ -135,10 +145,8 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         .add_modifier(Modifier::BOLD);
     let current = d.matches.get(d.match_idx).copied();
     let spoken = spoken_lines(s, view);
-    // The current turn (what Enter plays from and `b` rates): ▸ beside its first visible line.
-    let marked = crate::app::rating::marked_lines(s)
-        .map(|r| r.start.max(d.scroll))
-        .filter(|&l| l < d.scroll + rows);
+    // ▸ beside the current turn's first visible line, ▕ beside the rest of it.
+    let marked_first = marked.as_ref().map(|r| r.start.max(d.scroll));
     for (i, line) in view.lines.iter().skip(d.scroll).take(rows).enumerate() {
         let idx = d.scroll + i;
         let mut spans = Vec::with_capacity(line.spans.len());
@@ -151,8 +159,10 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             l = l.patch_style(Style::default().add_modifier(Modifier::UNDERLINED));
         }
         let y = inner.y + i as u16;
-        if marked == Some(idx) {
+        if marked_first == Some(idx) {
             buf[(area.x, y)].set_symbol("▸").set_style(Theme::fg(theme.accent));
+        } else if marked.as_ref().is_some_and(|r| r.contains(&idx)) {
+            buf[(area.x, y)].set_symbol("▕").set_style(Theme::fg(theme.accent));
         }
         if spoken.contains(&idx) {
             // The turn being played: a bar in the left border and bold text.

@@ -197,6 +197,8 @@ impl Theme {
             Tag::Title => f(self.accent).add_modifier(Modifier::BOLD),
             Tag::RatedUp => f(self.latency_ok).add_modifier(Modifier::BOLD),
             Tag::RatedDown => f(self.latency_bad).add_modifier(Modifier::BOLD),
+            Tag::Function => f(self.accent),
+            Tag::Asr => f(self.translation),
         }
     }
 }
