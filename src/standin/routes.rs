@@ -215,7 +215,7 @@ pub fn runtime_router(state: SharedState) -> Router {
     finish(state, routes)
 }
 
-/// The platform family: `/v1/agents/{project}/conversations/{id}[/audio]`, plus `extra`
+/// The platform family: `/v1/agents/{project}/conversations/{id}[/audio|/note|/annotation]`, plus `extra`
 /// (e.g. the webhooks routes). `extra`'s routes get the same key check, rate limit and
 /// correlation header, and can read the `Caller` extension; their own state can ride along as
 /// `.layer(Extension(...))` on `extra` before it is passed in.
@@ -223,6 +223,7 @@ pub fn platform_router(state: SharedState, extra: Router<SharedState>) -> Router
     let routes = Router::new()
         .route("/v1/agents/{project}/conversations/{id}", get(agent_by_id))
         .route("/v1/agents/{project}/conversations/{id}/audio", get(agent_audio))
+        .merge(super::studio::routes())
         .merge(extra);
     finish(state, routes)
 }

@@ -11,6 +11,8 @@ pub struct StandinState {
     pub limiter: Arc<RateLimiter>,
     /// The platform listener's URL, known once bound (for `audioUrl`).
     pub platform_url: OnceLock<String>,
+    /// Notes and annotations received on the platform host.
+    pub studio: super::studio::Received,
 }
 
 pub type SharedState = Arc<StandinState>;
