@@ -363,3 +363,84 @@ async fn a_server_error_is_retried_on_the_next_push() {
     assert!(plans.iter().all(push::Plan::is_empty), "recorded: {plans:?}");
     assert_eq!(seen.lock().unwrap().len(), 3);
 }
+
+/// `serve-demo` shows what it received, one line per request, with escape sequences defused.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_demo_prints_a_sanitized_line_per_received_mark() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args([
+            "serve-demo",
+            "--runtime-addr",
+            "127.0.0.1:0",
+            "--platform-addr",
+            "127.0.0.1:0",
+            "--conversations",
+            "20",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let guard = common::ChildGuard(child);
+    let vars: Vec<(String, String)> = BufReader::new(stdout)
+        .lines()
+        .take(5)
+        .map(|l| {
+            let l = l.unwrap();
+            let (k, v) = l.strip_prefix("export ").unwrap().split_once('=').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let var = |name: &str| vars.iter().find(|(k, _)| k == name).unwrap().1.clone();
+    // Any conversation of the demo project: the first row of the list.
+    let client = reqwest::Client::new();
+    let list = client
+        .get(format!(
+            "{}/v3/{}/{}/conversations?limit=1",
+            var("POLYAI_BASE_URL"),
+            var("POLYAI_ACCOUNT_ID"),
+            var("POLYAI_PROJECT_ID")
+        ))
+        .header("x-api-key", var("POLYAI_API_KEY"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&list).unwrap();
+    let id = list["conversations"][0]["id"].as_str().unwrap().to_string();
+    let resp = client
+        .post(format!(
+            "{}/v1/agents/{}/conversations/{id}/note",
+            var("POLYAI_PLATFORM_URL"),
+            var("POLYAI_PROJECT_ID")
+        ))
+        .header("x-api-key", var("POLYAI_API_KEY"))
+        .header("content-type", "application/json")
+        .body(r#"{"note":"price \u001b]52;c;ZXZpbA==\u0007 wrong"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let reader = tokio::task::spawn_blocking(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("received a note"))
+    });
+    // On a timeout the guard kills the server, which ends the reader.
+    let line = tokio::time::timeout(Duration::from_secs(20), reader)
+        .await
+        .expect("serve-demo printed no line for the note")
+        .unwrap()
+        .expect("a line for the note");
+    assert!(line.contains(&id), "{line}");
+    assert!(line.contains("price") && line.contains("wrong"), "{line}");
+    assert!(!line.chars().any(|c| c.is_control()), "{line:?}");
+    drop(guard);
+}

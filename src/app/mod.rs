@@ -14,6 +14,7 @@ pub mod player;
 pub mod rating;
 pub mod review;
 pub mod state;
+pub mod studio;
 pub mod transcript;
 pub mod update;
 

@@ -168,6 +168,8 @@ pub struct ReviewState {
     pub requested: HashSet<String>,
     /// Where `x` writes Markdown exports.
     pub exports_dir: PathBuf,
+    /// Conversations whose push to Agent Studio is under way.
+    pub pushing: std::collections::BTreeSet<ConversationKey>,
 }
 
 impl ReviewState {

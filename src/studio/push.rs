@@ -238,3 +238,73 @@ pub async fn push(client: &Client, store: &mut Store, plans: Vec<Plan>) -> Store
     }
     Ok(summary)
 }
+
+/// A push's result as plain text parts, for the TUI's status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushReport {
+    pub notes: usize,
+    pub annotations: usize,
+    pub unchanged: usize,
+    pub skipped: Option<String>,
+    /// `note: 404 Not Found — … · server said: … · correlation id …`, one per failed request.
+    pub failures: Vec<String>,
+}
+
+impl PushReport {
+    pub fn of(summary: &Summary) -> Self {
+        let failures = summary
+            .failed
+            .iter()
+            .flat_map(|o| o.errors())
+            .map(|(what, e)| {
+                let mut t = format!("{what}: {}", e.headline());
+                if !e.message.is_empty() && e.status.is_some() {
+                    t.push_str(&format!(" · server said: {}", e.message));
+                }
+                if let Some(id) = &e.correlation_id {
+                    t.push_str(&format!(" · correlation id {id}"));
+                }
+                crate::sanitize::sanitize_line(&t)
+            })
+            .collect();
+        PushReport {
+            notes: summary.notes,
+            annotations: summary.annotations,
+            unchanged: summary.unchanged,
+            skipped: summary.skipped_text(),
+            failures,
+        }
+    }
+}
+
+/// Pushes one conversation's marks (the TUI's key), with its own connection to the store at
+/// `store_path` so the UI's store worker is never held up by the network.
+pub async fn push_one(
+    client: &Client,
+    store_path: &std::path::Path,
+    key: &ConversationKey,
+) -> Result<PushReport, String> {
+    let describe = |e: crate::store::StoreError| format!("{}; {}", e.headline(), e.hint());
+    let (path, k) = (store_path.to_path_buf(), key.clone());
+    let (mut store, plan) = tokio::task::spawn_blocking(move || {
+        let store = Store::open(&path).map_err(describe)?;
+        let plan = plan(&store, &k).map_err(describe)?;
+        Ok::<_, String>((store, plan))
+    })
+    .await
+    .map_err(|e| format!("the push stopped: {e}"))??;
+    let mut summary = Summary::default();
+    summary.add_plan(&plan);
+    if !plan.is_empty() {
+        let outcome = send(client, &plan).await;
+        let (store_result, outcome) = tokio::task::spawn_blocking(move || {
+            let r = record(&mut store, &plan, &outcome).map_err(describe);
+            (r, outcome)
+        })
+        .await
+        .map_err(|e| format!("the push stopped: {e}"))?;
+        store_result?;
+        summary.add_outcome(outcome);
+    }
+    Ok(PushReport::of(&summary))
+}
