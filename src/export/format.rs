@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use serde_json::value::RawValue;
 
 use crate::api::Conversation;
+use crate::studio::StudioLinks;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -16,7 +17,7 @@ pub enum Format {
     Md,
 }
 
-pub const CSV_HEADER: &str = "id,started_at,environment,channel,total_duration,polyai_duration,num_turns,in_progress,handoff,handoff_reason,handoff_destination,from_number,to_number,variant_name,num_silences,num_ood,unread_fields";
+pub const CSV_HEADER: &str = "id,started_at,environment,channel,total_duration,polyai_duration,num_turns,in_progress,handoff,handoff_reason,handoff_destination,from_number,to_number,variant_name,num_silences,num_ood,studio_url,unread_fields";
 
 /// Writes the part before the first record.
 pub fn write_header(out: &mut impl Write, format: Format) -> io::Result<()> {
@@ -39,12 +40,18 @@ pub fn write_json_line(out: &mut impl Write, json: &str) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// Writes one parsed conversation as CSV or Markdown (JSONL takes `write_raw`).
-pub fn write_parsed(out: &mut impl Write, format: Format, c: &Conversation) -> io::Result<()> {
+/// Writes one parsed conversation as CSV or Markdown (JSONL takes `write_raw`), with its Agent
+/// Studio link where the region is known.
+pub fn write_parsed(
+    out: &mut impl Write,
+    format: Format,
+    c: &Conversation,
+    studio: Option<&StudioLinks>,
+) -> io::Result<()> {
     match format {
         Format::Jsonl => write_raw(out, &serde_json::value::to_raw_value(c).map_err(io::Error::other)?),
-        Format::Csv => write_csv_row(out, c),
-        Format::Md => write_markdown(out, c),
+        Format::Csv => write_csv_row(out, c, studio),
+        Format::Md => write_markdown(out, c, studio),
     }
 }
 
@@ -78,7 +85,7 @@ fn unread(c: &Conversation) -> String {
 
 /// One CSV row. A field that could not be read is an empty cell (not a made-up `false` or `0`)
 /// and is named in the last column.
-pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
+pub fn write_csv_row(out: &mut impl Write, c: &Conversation, studio: Option<&StudioLinks>) -> io::Result<()> {
     let started = c
         .started_at
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
@@ -106,6 +113,9 @@ pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
         csv_field(&c.variant_name),
         opt(c.num_silences),
         opt(c.num_ood),
+        studio
+            .map(|l| csv_field(&l.conversation_url(&c.id)))
+            .unwrap_or_default(),
         csv_field(&unread(c)),
     ];
     writeln!(out, "{}", fields.join(","))
@@ -124,13 +134,16 @@ fn mmss(secs: i64) -> String {
 }
 
 /// One conversation as Markdown: a heading, its metadata, the transcript.
-pub fn write_markdown(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
+pub fn write_markdown(out: &mut impl Write, c: &Conversation, studio: Option<&StudioLinks>) -> io::Result<()> {
     let started = c
         .started_at
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "unknown start".into());
     writeln!(out, "## {} — {} · {}\n", md(&c.id), md(&c.channel), started)?;
     writeln!(out, "- environment: {}", md(&c.environment))?;
+    if let Some(l) = studio {
+        writeln!(out, "- [open in Agent Studio]({})", l.conversation_url(&c.id))?;
+    }
     if let Some(d) = c.total_duration {
         writeln!(out, "- duration: {}", mmss(d as i64))?;
     }
@@ -236,7 +249,7 @@ mod tests {
     #[test]
     fn csv_quotes_and_defuses_formulas() {
         let mut out = Vec::new();
-        write_csv_row(&mut out, &conv()).unwrap();
+        write_csv_row(&mut out, &conv(), None).unwrap();
         let line = String::from_utf8(out).unwrap();
         assert!(
             line.starts_with("CA1,2026-01-01T10:00:00Z,live,VOICE-SIP,65,,1,false,true,\"billing, \"\"urgent\"\"\""),
@@ -253,7 +266,7 @@ mod tests {
     #[test]
     fn markdown_has_offsets_and_no_escapes() {
         let mut out = Vec::new();
-        write_markdown(&mut out, &conv()).unwrap();
+        write_markdown(&mut out, &conv(), None).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.contains("- `00:05` **USER**: hi &lt;b>\\|x␛ _(intents: greet)_"),
@@ -297,7 +310,7 @@ mod tests {
     #[test]
     fn csv_leaves_unread_fields_empty_and_names_them() {
         let mut out = Vec::new();
-        write_csv_row(&mut out, &odd_conv()).unwrap();
+        write_csv_row(&mut out, &odd_conv(), None).unwrap();
         let line = String::from_utf8(out).unwrap();
         let row = cells(&line);
         assert_eq!(CSV_HEADER.split(',').count(), line.trim_end().split(',').count());
@@ -310,7 +323,7 @@ mod tests {
         assert_eq!(row["unread_fields"], "handoff;in_progress;turns");
         // A clean record has an empty last column and real values.
         let mut out = Vec::new();
-        write_csv_row(&mut out, &conv()).unwrap();
+        write_csv_row(&mut out, &conv(), None).unwrap();
         let row = cells(std::str::from_utf8(&out).unwrap());
         assert_eq!((row["handoff"].as_str(), row["unread_fields"].as_str()), ("true", ""));
     }
@@ -318,7 +331,7 @@ mod tests {
     #[test]
     fn markdown_names_unread_fields_and_keeps_the_rest() {
         let mut out = Vec::new();
-        write_markdown(&mut out, &odd_conv()).unwrap();
+        write_markdown(&mut out, &odd_conv(), None).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("## 7 — WEBCHAT · unknown start"), "{text}");
         assert!(text.contains("- duration: 00:12"), "{text}");
@@ -331,5 +344,24 @@ mod tests {
             "an unread transcript is not 0 turns: {text}"
         );
         assert!(!text.contains("Transcript hidden"), "{text}");
+    }
+
+    #[test]
+    fn csv_and_markdown_carry_the_studio_link() {
+        let links = StudioLinks::new(crate::config::Region::Uk, "ws-1", "P 1");
+        let url = "https://studio.uk.poly.ai/ws-1/P%201/conversations/CA1";
+        let mut out = Vec::new();
+        write_csv_row(&mut out, &conv(), Some(&links)).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        // `conv()` has a comma inside a quoted field: read from the end.
+        assert_eq!(line.trim_end().rsplit(',').nth(1), Some(url));
+        assert_eq!(CSV_HEADER.rsplit(',').next(), Some("unread_fields"), "stays last");
+        let mut out = Vec::new();
+        write_markdown(&mut out, &conv(), Some(&links)).unwrap();
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains(&format!("- [open in Agent Studio]({url})"))
+        );
     }
 }
