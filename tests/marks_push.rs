@@ -444,3 +444,37 @@ async fn serve_demo_prints_a_sanitized_line_per_received_mark() {
     assert!(!line.chars().any(|c| c.is_control()), "{line:?}");
     drop(guard);
 }
+
+/// A redirect from the platform host is not followed: the key never reaches the other host, and
+/// the conversation is reported and left for the next push.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_is_refused_and_the_key_stays_home() {
+    let elsewhere = scripted::serve(|_| scripted::Reply::json(201, r#"{"success":true}"#));
+    let target = format!("{}/steal", elsewhere.url);
+    let platform = scripted::serve(move |_| scripted::Reply::json(307, "").header("location", target.clone()));
+    let cfg = Config::resolve_with_file(
+        &ConnectionArgs {
+            base_url: Some("http://127.0.0.1:9".into()),
+            platform_url: Some(platform.url.clone()),
+            account_id: Some("ws-1".into()),
+            project_id: Some("PROJECT-1".into()),
+            ..Default::default()
+        },
+        &|k| (k == "POLYAI_API_KEY").then(|| "sk-test".to_string()),
+        FileConfig::default(),
+    )
+    .unwrap();
+    let client = Client::new(&cfg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let k = Origin::new("ws-1", "PROJECT-1", "live").key("CA1");
+    store.set_note(&k, "hello").unwrap();
+    let plans = push::plan_all(&store, "ws-1", "PROJECT-1", None).unwrap();
+    let summary = push::push(&client, &mut store, plans).await.unwrap();
+    assert_eq!(summary.exit_status(), 1);
+    let (_, e) = summary.failed[0].errors().next().unwrap();
+    assert!(e.to_string().contains("not followed"), "{e}");
+    assert_eq!(elsewhere.hits(), 0, "nothing went to the other host");
+    let plans = push::plan_all(&store, "ws-1", "PROJECT-1", None).unwrap();
+    assert_eq!(plans[0].note.as_deref(), Some("hello"), "still to push");
+}

@@ -222,11 +222,11 @@ async fn push(a: &PushMarksArgs) -> Result<i32> {
         ),
         None => None,
     };
-    // A dry run only reads (a store the user may only read is fine); a push records what it sent.
-    let mut store = if a.dry_run {
-        Store::open_read_only(&path)
-    } else {
-        Store::open(&path)
+    // A push records what it sent; a dry run records nothing, so a store the user may only
+    // read is fine for it (opened writable where it can be, so an older schema is upgraded).
+    let mut store = match Store::open(&path) {
+        Err(_) if a.dry_run => Store::open_read_only(&path),
+        other => other,
     }
     .map_err(store_error)?;
     let plans = push::plan_all(&store, &cfg.account_id, &cfg.project_id, since_ms).map_err(store_error)?;
