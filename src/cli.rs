@@ -36,7 +36,7 @@ pub enum Command {
     Webhooks(webhook::cli::WebhooksArgs),
     /// Receive signed webhook deliveries and print one JSON line per accepted event.
     Listen(webhook::cli::ListenArgs),
-    /// Export or import review marks (status, flags, notes, per-turn ratings) as a JSON file.
+    /// Export or import review marks (status, flags, notes, per-turn ratings) as a JSON file, or push them to Agent Studio.
     Marks(marks::MarksArgs),
 }
 
@@ -60,7 +60,7 @@ pub fn main() -> i32 {
             Some(Command::Doctor(a)) => doctor::run(a).await,
             Some(Command::Webhooks(a)) => webhook::cli::webhooks(a).await,
             Some(Command::Listen(a)) => webhook::cli::listen(a).await,
-            Some(Command::Marks(a)) => marks::run(a),
+            Some(Command::Marks(a)) => marks::run(a).await,
         }
     });
     // Background tasks (downloads, servers) must not keep the process alive.

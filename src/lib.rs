@@ -20,6 +20,7 @@ pub mod output;
 pub mod sanitize;
 pub mod standin;
 pub mod store;
+pub mod studio;
 pub mod tui;
 pub mod ui;
 pub mod webhook;

@@ -304,7 +304,7 @@ async fn the_tui_shows_the_list_the_summary_and_the_latency() {
         .expect("an export");
     let c = page.conversations.iter().find(|c| c.id == "CAlist03").unwrap();
     let mut exported = Vec::new();
-    callscope::export::format::write_markdown(&mut exported, c).unwrap();
+    callscope::export::format::write_markdown(&mut exported, c, None).unwrap();
     let without_review: String = x
         .lines()
         .filter(|l| !l.starts_with("- **Review status:**"))

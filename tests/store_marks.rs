@@ -6,7 +6,7 @@ use callscope::store::{
 };
 
 fn markdown_with_notes(c: &Conversation, marks: &Marks) -> String {
-    callscope::export::markdown::render(c, Some(marks))
+    callscope::export::markdown::render(c, Some(marks), None)
 }
 use serde_json::json;
 

@@ -60,6 +60,7 @@ actions! {
     ToggleOrder => "toggle_order", "order: newest first ⇄ oldest first", ["o"];
     CopyId => "copy_id", "copy the conversation id (OSC 52)", ["y"];
     CopyTranscript => "copy_transcript", "copy the transcript (OSC 52)", ["Y"];
+    CopyStudioLink => "copy_studio_link", "copy the conversation's Agent Studio link (OSC 52)", ["L"];
     ToggleIntents => "toggle_intents", "show/hide intents and entities", ["i"];
     ToggleTranslation => "toggle_translation", "show/hide translations", ["t"];
     ToggleMouse => "toggle_mouse", "mouse capture on/off (off keeps text selection)", ["m"];
@@ -87,6 +88,7 @@ actions! {
     Flag => "flag", "review: flag/unflag with a reason (⚑)", ["!"];
     EditNote => "edit_note", "review: edit the note", ["a"];
     RateTurn => "rate_turn", "review: rate the current turn ▸ 👍/👎 + comment", ["b"];
+    PushMarks => "push_marks", "review: push the note and ratings to Agent Studio", ["P"];
     NextUnreviewed => "next_unreviewed", "jump to the next call not marked reviewed", ["u"];
     PrevUnreviewed => "prev_unreviewed", "jump to the previous call not marked reviewed", ["U"];
     NextFlagged => "next_flagged", "jump to the next flagged call", ["'"];

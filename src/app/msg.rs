@@ -105,6 +105,11 @@ pub enum Msg {
     Exported {
         result: Result<PathBuf, String>,
     },
+    /// A push of `key`'s marks to Agent Studio finished.
+    MarksPushed {
+        key: ConversationKey,
+        result: Result<crate::studio::push::PushReport, String>,
+    },
 }
 
 impl Msg {
@@ -191,6 +196,10 @@ pub enum Effect {
     WriteExport {
         path: PathBuf,
         markdown: String,
+    },
+    /// Push `key`'s stored note and ratings to Agent Studio, answering `Msg::MarksPushed`.
+    PushMarks {
+        key: ConversationKey,
     },
     /// Ctrl-Z: restore the terminal, stop the process, re-init on resume.
     Suspend,

@@ -167,6 +167,8 @@ pub struct ReviewState {
     pub requested: HashSet<String>,
     /// Where `x` writes Markdown exports.
     pub exports_dir: PathBuf,
+    /// Conversations whose push to Agent Studio is under way.
+    pub pushing: std::collections::BTreeSet<ConversationKey>,
 }
 
 impl ReviewState {
@@ -480,7 +482,7 @@ pub fn export(s: &mut State, conversation: Option<Arc<Conversation>>, fx: &mut V
         return;
     };
     let marks = current(s, &c.id);
-    let md = crate::export::markdown::render(&c, Some(&marks));
+    let md = crate::export::markdown::render(&c, Some(&marks), s.studio.as_ref());
     let path = s.review.exports_dir.join(format!("{}.md", file_safe(&c.id)));
     s.status.note = Some(format!("exporting to {} …", path.display()));
     fx.push(Effect::Copy(md.clone()));

@@ -376,6 +376,8 @@ pub struct State {
     pub mouse: bool,
     pub quit: bool,
     pub(crate) next_req: RequestId,
+    /// Agent Studio links for the configured region (`None`: region unknown, no links).
+    pub studio: Option<crate::studio::StudioLinks>,
 }
 
 /// Page size of list requests.
@@ -418,6 +420,7 @@ impl State {
             mouse: false,
             quit: false,
             next_req: 1,
+            studio: None,
         }
     }
 

@@ -109,6 +109,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Exported { result } => review::on_exported(s, result),
+        Msg::MarksPushed { key, result } => super::studio::on_pushed(s, &key, result),
     }
     if !matches!(msg_kind, MsgKind::Quiet) {
         review::load_visible(s, &mut fx);
@@ -1178,6 +1179,8 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::Flag => review::open_flag_picker(s),
         Action::EditNote => review::edit_note(s),
         Action::RateTurn => rating::open_picker(s),
+        Action::PushMarks => super::studio::push(s, fx),
+        Action::CopyStudioLink => super::studio::copy_link(s, fx),
         Action::NextUnreviewed => jumps::jump(s, JumpKind::Unreviewed, true, fx),
         Action::PrevUnreviewed => jumps::jump(s, JumpKind::Unreviewed, false, fx),
         Action::NextFlagged => jumps::jump(s, JumpKind::Flagged, true, fx),

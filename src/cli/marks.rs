@@ -1,5 +1,6 @@
 //! `callscope marks export|import`: share review marks (status, flags, notes, per-turn
 //! ratings) between reviewers and machines as the store's versioned JSON file.
+//! `callscope marks push`: send notes and the ratings Studio has a type for to Agent Studio.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,17 @@ pub enum MarksCommand {
     /// Apply a marks file: each conversation in it gets the file's marks; others are untouched.
     /// A malformed file changes nothing.
     Import(ImportMarksArgs),
+    /// Send notes and the turn ratings Studio has an annotation type for to Agent Studio (platform
+    /// host). What was sent is remembered: a second push sends only what is new or changed.
+    #[command(
+        after_help = "Ratings → Studio annotations: 👎 wrong information → wrong_info (agent turn); \
+👎 wrong transcription → wrong_transcript (caller turn); 👎 missing intent → missing_topic (caller turn). \
+👍, 👎 latency and 👎 without a reason have no Studio type and are not pushed (counted in the summary); \
+status, flags and rating comments stay local.\n\n\
+Exit status: 0 = everything was sent (or nothing was due); 2 = some conversations failed (retried on the \
+next push); 1 = nothing could be sent."
+    )]
+    Push(PushMarksArgs),
 }
 
 #[derive(Debug, Args)]
@@ -57,11 +69,26 @@ pub struct ImportMarksArgs {
     pub store: StoreArg,
 }
 
-pub fn run(args: MarksArgs) -> Result<i32> {
+#[derive(Debug, Args)]
+pub struct PushMarksArgs {
+    #[command(flatten)]
+    pub conn: crate::config::ConnectionArgs,
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Only marks changed within this span, e.g. 30m, 24h, 7d [default: all].
+    #[arg(long, value_parser = crate::duration::parse_span)]
+    pub since: Option<chrono::Duration>,
+    /// Say what would be sent, send nothing, record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub async fn run(args: MarksArgs) -> Result<i32> {
     crate::logging::init_stderr();
     match args.command {
         MarksCommand::Export(a) => export(&a),
         MarksCommand::Import(a) => import(&a),
+        MarksCommand::Push(a) => push(&a).await,
     }
 }
 
@@ -165,5 +192,110 @@ fn remove_store_files(path: &Path) {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+async fn push(a: &PushMarksArgs) -> Result<i32> {
+    use crate::studio::push;
+    let cfg = crate::config::Config::resolve(&a.conn, &crate::config::process_env)?;
+    if cfg.account_id.is_empty() || cfg.project_id.is_empty() {
+        bail!(
+            "set POLYAI_ACCOUNT_ID and POLYAI_PROJECT_ID (or --account-id/--project-id): marks are pushed per project"
+        );
+    }
+    if !a.dry_run {
+        cfg.require_complete()?;
+    }
+    let path = store_path(&a.store);
+    if !path.exists() {
+        bail!(
+            "no local store at {}: review calls in the TUI first, or pass --store PATH",
+            path.display()
+        );
+    }
+    let since_ms = match a.since {
+        Some(span) => Some(
+            chrono::Utc::now()
+                .checked_sub_signed(span)
+                .context("--since reaches before the earliest representable date")?
+                .timestamp_millis(),
+        ),
+        None => None,
+    };
+    // A push records what it sent; a dry run records nothing, so a store the user may only
+    // read is fine for it (opened writable where it can be, so an older schema is upgraded).
+    let mut store = match Store::open(&path) {
+        Err(_) if a.dry_run => Store::open_read_only(&path),
+        other => other,
+    }
+    .map_err(store_error)?;
+    let plans = push::plan_all(&store, &cfg.account_id, &cfg.project_id, since_ms).map_err(store_error)?;
+    let summary = if a.dry_run {
+        let mut summary = push::Summary::default();
+        for p in &plans {
+            summary.add_plan(p);
+            if p.is_empty() {
+                continue;
+            }
+            let mut what = Vec::new();
+            if let Some(note) = &p.note {
+                what.push(format!("note {:?}", crate::sanitize::truncate(note, 60)));
+            }
+            for x in &p.annotations {
+                what.push(format!(
+                    "{} on turn {} ({})",
+                    x.annotation_type.as_str(),
+                    x.turn_id,
+                    x.role.as_str()
+                ));
+            }
+            crate::outln!("would push {} [{}]: {}", p.key.id, p.key.environment, what.join("; "));
+            summary.notes += usize::from(p.note.is_some());
+            summary.annotations += p.annotations.len();
+        }
+        summary
+    } else {
+        let client = crate::api::Client::new(&cfg)?;
+        push::push(&client, &mut store, plans).await.map_err(store_error)?
+    };
+    for o in &summary.failed {
+        for (what, e) in o.errors() {
+            crate::errln!("{} [{}]: {what} not pushed: {e}", o.key.id, o.key.environment);
+        }
+    }
+    let verb = if a.dry_run { "would push" } else { "pushed" };
+    crate::errln!(
+        "{verb} {} notes and {} annotations to Agent Studio ({} conversations with marks{}; {} already pushed and unchanged){}",
+        summary.notes,
+        summary.annotations,
+        summary.conversations,
+        match a.since {
+            Some(s) => format!(" changed in the last {}", span_text(s)),
+            None => String::new(),
+        },
+        summary.unchanged,
+        if summary.failed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} conversations failed and will be retried on the next push",
+                summary.failed.len()
+            )
+        }
+    );
+    if let Some(text) = summary.skipped_text() {
+        crate::errln!("{text}");
+    }
+    Ok(summary.exit_status())
+}
+
+/// `7d`, `24h`, `30m`, `90s`: a span as typed.
+fn span_text(d: chrono::Duration) -> String {
+    let secs = d.num_seconds();
+    match secs {
+        s if s > 0 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s > 0 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s > 0 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use serde_json::value::RawValue;
 
 use crate::api::Conversation;
+use crate::studio::StudioLinks;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -37,12 +38,18 @@ pub fn write_json_line(out: &mut impl Write, json: &str) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// Writes one parsed conversation as CSV or Markdown (JSONL takes `write_raw`).
-pub fn write_parsed(out: &mut impl Write, format: Format, c: &Conversation) -> io::Result<()> {
+/// Writes one parsed conversation as CSV or Markdown (JSONL takes `write_raw`), with its Agent
+/// Studio link where the region is known.
+pub fn write_parsed(
+    out: &mut impl Write,
+    format: Format,
+    c: &Conversation,
+    studio: Option<&StudioLinks>,
+) -> io::Result<()> {
     match format {
         Format::Jsonl => write_raw(out, &serde_json::value::to_raw_value(c).map_err(io::Error::other)?),
-        Format::Csv => write_csv_row(out, c),
-        Format::Md => write_markdown(out, c),
+        Format::Csv => write_csv_row(out, c, studio),
+        Format::Md => write_markdown(out, c, studio),
     }
 }
 
@@ -79,52 +86,53 @@ fn flag(c: &Conversation, field: &str, v: bool) -> String {
     if c.is_odd(field) { String::new() } else { v.to_string() }
 }
 
-type Cell = fn(&Conversation) -> String;
+/// A cell from the conversation and, where the region is known, its Agent Studio link.
+type Cell = fn(&Conversation, Option<&StudioLinks>) -> String;
 
 /// The CSV columns: header name and cell, in order (one table, so they cannot drift apart).
 /// New columns go before `unread_fields`, which stays last.
 const COLUMNS: &[(&str, Cell)] = &[
-    ("id", |c| csv_field(&c.id)),
-    ("started_at", |c| {
+    ("id", |c, _| csv_field(&c.id)),
+    ("started_at", |c, _| {
         c.started_at
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default()
     }),
-    ("environment", |c| csv_field(&c.environment)),
-    ("channel", |c| csv_field(&c.channel)),
-    ("total_duration", |c| opt(c.total_duration)),
-    ("polyai_duration", |c| opt(c.polyai_duration)),
-    ("num_turns", |c| {
+    ("environment", |c, _| csv_field(&c.environment)),
+    ("channel", |c, _| csv_field(&c.channel)),
+    ("total_duration", |c, _| opt(c.total_duration)),
+    ("polyai_duration", |c, _| opt(c.polyai_duration)),
+    ("num_turns", |c, _| {
         if c.num_turns.is_none() && c.is_odd("turns") {
             String::new()
         } else {
             c.turn_count().to_string()
         }
     }),
-    ("in_progress", |c| flag(c, "in_progress", c.in_progress)),
-    ("handoff", |c| flag(c, "handoff", c.handoff)),
-    ("handoff_reason", |c| csv_field(&c.handoff_reason)),
-    ("handoff_destination", |c| csv_field(&c.handoff_destination)),
-    ("from_number", |c| csv_field(&c.from_number)),
-    ("to_number", |c| csv_field(&c.to_number)),
-    ("variant_name", |c| csv_field(&c.variant_name)),
-    ("num_silences", |c| opt(c.num_silences)),
-    ("num_ood", |c| opt(c.num_ood)),
-    ("direction", |c| csv_field(&c.direction)),
-    ("language", |c| csv_field(&c.language)),
-    ("summary", |c| csv_field(&c.short_summary)),
-    ("summary_heading", |c| csv_field(&c.summary_heading)),
-    ("summary_content", |c| csv_field(&c.summary_content)),
-    ("poly_score", |c| {
+    ("in_progress", |c, _| flag(c, "in_progress", c.in_progress)),
+    ("handoff", |c, _| flag(c, "handoff", c.handoff)),
+    ("handoff_reason", |c, _| csv_field(&c.handoff_reason)),
+    ("handoff_destination", |c, _| csv_field(&c.handoff_destination)),
+    ("from_number", |c, _| csv_field(&c.from_number)),
+    ("to_number", |c, _| csv_field(&c.to_number)),
+    ("variant_name", |c, _| csv_field(&c.variant_name)),
+    ("num_silences", |c, _| opt(c.num_silences)),
+    ("num_ood", |c, _| opt(c.num_ood)),
+    ("direction", |c, _| csv_field(&c.direction)),
+    ("language", |c, _| csv_field(&c.language)),
+    ("summary", |c, _| csv_field(&c.short_summary)),
+    ("summary_heading", |c, _| csv_field(&c.summary_heading)),
+    ("summary_content", |c, _| csv_field(&c.summary_content)),
+    ("poly_score", |c, _| {
         c.poly_score.map(|s| s.to_string()).unwrap_or_default()
     }),
-    ("tags", |c| csv_field(&c.tags.join(";"))),
+    ("tags", |c, _| csv_field(&c.tags.join(";"))),
     // Agent Studio's note; `export --reviewed` adds callscope's own review `note` after it.
-    ("server_note", |c| csv_field(&c.note)),
-    ("max_latency", |c| {
+    ("server_note", |c, _| csv_field(&c.note)),
+    ("max_latency", |c, _| {
         c.max_latency().map(|l| l.to_string()).unwrap_or_default()
     }),
-    ("functions", |c| {
+    ("functions", |c, _| {
         let names: Vec<&str> = c
             .turns
             .iter()
@@ -132,7 +140,12 @@ const COLUMNS: &[(&str, Cell)] = &[
             .collect();
         csv_field(&names.join(";"))
     }),
-    ("unread_fields", |c| csv_field(&unread(c))),
+    ("studio_url", |c, studio| {
+        studio
+            .map(|l| csv_field(&l.conversation_url(&c.id)))
+            .unwrap_or_default()
+    }),
+    ("unread_fields", |c, _| csv_field(&unread(c))),
 ];
 
 /// The header line (without its line break).
@@ -142,14 +155,14 @@ pub fn csv_header() -> String {
 
 /// One CSV row. A field that could not be read is an empty cell (not a made-up `false` or `0`)
 /// and is named in the last column.
-pub fn write_csv_row(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
-    let cells: Vec<String> = COLUMNS.iter().map(|(_, cell)| cell(c)).collect();
+pub fn write_csv_row(out: &mut impl Write, c: &Conversation, studio: Option<&StudioLinks>) -> io::Result<()> {
+    let cells: Vec<String> = COLUMNS.iter().map(|(_, cell)| cell(c, studio)).collect();
     writeln!(out, "{}", cells.join(","))
 }
 
 /// One conversation as Markdown (see [`super::markdown`]), without review marks.
-pub fn write_markdown(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
-    writeln!(out, "{}", super::markdown::render(c, None))
+pub fn write_markdown(out: &mut impl Write, c: &Conversation, studio: Option<&StudioLinks>) -> io::Result<()> {
+    writeln!(out, "{}", super::markdown::render(c, None, studio))
 }
 
 #[cfg(test)]
@@ -169,7 +182,7 @@ mod tests {
     #[test]
     fn csv_quotes_and_defuses_formulas() {
         let mut out = Vec::new();
-        write_csv_row(&mut out, &conv()).unwrap();
+        write_csv_row(&mut out, &conv(), None).unwrap();
         let line = String::from_utf8(out).unwrap();
         assert!(
             line.starts_with("CA1,2026-01-01T10:00:00Z,live,VOICE-SIP,65,,1,false,true,\"billing, \"\"urgent\"\"\""),
@@ -186,7 +199,7 @@ mod tests {
     #[test]
     fn markdown_has_offsets_and_no_escapes() {
         let mut out = Vec::new();
-        write_markdown(&mut out, &conv()).unwrap();
+        write_markdown(&mut out, &conv(), None).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.contains("- `0:05` **User:** hi &lt;b>\\|x␛ _(intent greet)_"),
@@ -231,7 +244,7 @@ mod tests {
     #[test]
     fn csv_leaves_unread_fields_empty_and_names_them() {
         let mut out = Vec::new();
-        write_csv_row(&mut out, &odd_conv()).unwrap();
+        write_csv_row(&mut out, &odd_conv(), None).unwrap();
         let line = String::from_utf8(out).unwrap();
         let row = cells(&line);
         assert_eq!(csv_header().split(',').count(), line.trim_end().split(',').count());
@@ -244,7 +257,7 @@ mod tests {
         assert_eq!(row["unread_fields"], "handoff;in_progress;turns");
         // A clean record has an empty last column and real values.
         let mut out = Vec::new();
-        write_csv_row(&mut out, &conv()).unwrap();
+        write_csv_row(&mut out, &conv(), None).unwrap();
         let row = cells(std::str::from_utf8(&out).unwrap());
         assert_eq!((row["handoff"].as_str(), row["unread_fields"].as_str()), ("true", ""));
     }
@@ -252,7 +265,7 @@ mod tests {
     #[test]
     fn markdown_names_unread_fields_and_keeps_the_rest() {
         let mut out = Vec::new();
-        write_markdown(&mut out, &odd_conv()).unwrap();
+        write_markdown(&mut out, &odd_conv(), None).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("## 7 — WEBCHAT · unknown start"), "{text}");
         assert!(text.contains("- env live · duration 0:12\n"), "{text}");
@@ -272,7 +285,7 @@ mod tests {
         let c: Conversation =
             serde_json::from_str(include_str!("../../tests/fixtures/real/by_id_platform.json")).unwrap();
         let mut out = Vec::new();
-        write_csv_row(&mut out, &c).unwrap();
+        write_csv_row(&mut out, &c, None).unwrap();
         let line = String::from_utf8(out).unwrap();
         let row = cells(&line);
         assert_eq!(

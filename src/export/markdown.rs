@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::api::Conversation;
 use crate::api::model::{FunctionEvent, Turn};
 use crate::store::Marks;
+use crate::studio::StudioLinks;
 
 /// `m:ss`, or `h:mm:ss` from an hour on.
 fn clock(secs: u64) -> String {
@@ -43,8 +44,9 @@ fn offset(start: Option<DateTime<Utc>>, at: Option<DateTime<Utc>>) -> String {
     }
 }
 
-/// The conversation as Markdown; `marks` adds the review status, flags, note and per-turn ratings.
-pub fn render(c: &Conversation, marks: Option<&Marks>) -> String {
+/// The conversation as Markdown; `marks` adds the review status, flags, note and per-turn ratings;
+/// `studio` a link to the call in Agent Studio.
+pub fn render(c: &Conversation, marks: Option<&Marks>, studio: Option<&StudioLinks>) -> String {
     let mut md = String::new();
     let started = c
         .started_at
@@ -57,6 +59,9 @@ pub fn render(c: &Conversation, marks: Option<&Marks>) -> String {
     };
     let _ = writeln!(md, "## {} — {} · {started}\n", inline(&c.id), inline(channel));
     facts(&mut md, c);
+    if let Some(l) = studio {
+        let _ = writeln!(md, "- [open in Agent Studio]({})", l.conversation_url(&c.id));
+    }
     if let Some(m) = marks {
         review(&mut md, m);
     }
@@ -332,14 +337,14 @@ mod tests {
                 comment: "quote the booking".into(),
             },
         );
-        insta::assert_snapshot!(render(&by_id(), Some(&marks)));
+        insta::assert_snapshot!(render(&by_id(), Some(&marks), None));
     }
 
     /// Issue 12 item 5: the caller's intent on the caller's line (not the next agent line),
     /// entities, barge-in and silences shown, no latency on the greeting.
     #[test]
     fn the_callers_notes_are_on_the_callers_line() {
-        let md = render(&by_id(), None);
+        let md = render(&by_id(), None, None);
         let line = |needle: &str| {
             md.lines()
                 .find(|l| l.contains(needle))

@@ -107,7 +107,8 @@ pub async fn run(args: ExportArgs) -> Result<i32> {
     cfg.require_complete()?;
     let client = Client::new(&cfg)?;
     let mut sink = Sink::open(args.out.as_deref())?;
-    let result = export(&client, &args, &env, &mut sink).await;
+    let studio = crate::studio::StudioLinks::from_config(&cfg);
+    let result = export_linked(&client, &args, &env, &mut sink, studio.as_ref()).await;
     let summary = sink.finish(result)?;
     crate::errln!(
         "exported {} conversations in {} pages{}",
@@ -165,7 +166,8 @@ fn run_from_store(args: &ExportArgs, cfg: &Config, env: &str, filter: &crate::st
         }
     };
     let mut sink = Sink::open(args.out.as_deref())?;
-    let result = reviewed::export_reviewed(&store, &scope, filter, window, args.format, &mut sink);
+    let studio = crate::studio::StudioLinks::from_config(cfg);
+    let result = reviewed::export_reviewed(&store, &scope, filter, window, args.format, studio.as_ref(), &mut sink);
     let n = sink.finish(result)?;
     crate::errln!(
         "exported {n} reviewed conversations from {} ({})",
@@ -244,8 +246,21 @@ fn window_start(
     }
 }
 
-/// The export itself, writing to any sink (stdout, a file, a test buffer).
+/// The export itself, writing to any sink (stdout, a file, a test buffer); Studio links where the
+/// client's hosts name a region.
 pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut impl Write) -> Result<ExportSummary> {
+    let studio = crate::studio::StudioLinks::from_client(client);
+    export_linked(client, args, env, out, studio.as_ref()).await
+}
+
+/// [`export`] with the Studio links to put in CSV and Markdown (`None`: the region is unknown).
+pub async fn export_linked(
+    client: &Client,
+    args: &ExportArgs,
+    env: &str,
+    out: &mut impl Write,
+    studio: Option<&crate::studio::StudioLinks>,
+) -> Result<ExportSummary> {
     let end = args.end.unwrap_or_else(Utc::now);
     let start = window_start(args.start, end, args.since)?;
     if start >= end {
@@ -287,7 +302,7 @@ pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut imp
                     let Some(c) = summary.read.read(raw) else {
                         continue;
                     };
-                    format::write_parsed(out, f, &c)?;
+                    format::write_parsed(out, f, &c, studio)?;
                     Some(c)
                 }
             };

@@ -52,6 +52,7 @@ pub fn export_reviewed(
     filter: &Filter,
     window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     fmt: Format,
+    studio: Option<&crate::studio::StudioLinks>,
     out: &mut impl Write,
 ) -> Result<u64> {
     match fmt {
@@ -78,7 +79,7 @@ pub fn export_reviewed(
             }
             Format::Csv => {
                 let mut row = Vec::new();
-                format::write_csv_row(&mut row, &conversation)?;
+                format::write_csv_row(&mut row, &conversation, studio)?;
                 let row = String::from_utf8(row).context("CSV is UTF-8")?;
                 let flags: Vec<&str> = marks.flags.iter().map(String::as_str).collect();
                 writeln!(
@@ -90,7 +91,7 @@ pub fn export_reviewed(
                     format::csv_field(&marks.note)
                 )?;
             }
-            Format::Md => writeln!(out, "{}", super::markdown::render(&conversation, Some(&marks)))?,
+            Format::Md => writeln!(out, "{}", super::markdown::render(&conversation, Some(&marks), studio))?,
         }
         n += 1;
     }
@@ -135,7 +136,7 @@ mod tests {
         let reviewed = filter_from_flags(true, false, None).unwrap().unwrap();
         let mut out = Vec::new();
         assert_eq!(
-            export_reviewed(&store, &scope, &reviewed, None, Format::Jsonl, &mut out).unwrap(),
+            export_reviewed(&store, &scope, &reviewed, None, Format::Jsonl, None, &mut out).unwrap(),
             2
         );
         let lines: Vec<Value> = String::from_utf8(out)
@@ -152,7 +153,7 @@ mod tests {
         let mut out = Vec::new();
         let window = Some((now - chrono::Duration::hours(24), now));
         assert_eq!(
-            export_reviewed(&store, &scope, &reviewed, window, Format::Csv, &mut out).unwrap(),
+            export_reviewed(&store, &scope, &reviewed, window, Format::Csv, None, &mut out).unwrap(),
             1
         );
         let csv = String::from_utf8(out).unwrap();
@@ -168,7 +169,7 @@ mod tests {
         let flagged = filter_from_flags(false, true, Some("voice")).unwrap().unwrap();
         let mut out = Vec::new();
         assert_eq!(
-            export_reviewed(&store, &scope, &flagged, None, Format::Md, &mut out).unwrap(),
+            export_reviewed(&store, &scope, &flagged, None, Format::Md, None, &mut out).unwrap(),
             1
         );
         let md = String::from_utf8(out).unwrap();

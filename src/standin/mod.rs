@@ -34,6 +34,7 @@ pub mod routes;
 pub mod scenarios;
 pub mod shape;
 pub mod state;
+pub mod studio;
 pub mod wav;
 
 use std::io::Write;
@@ -175,6 +176,11 @@ impl Standin {
         self.dataset().insert(conversation)
     }
 
+    /// The notes and annotations the platform host accepted, oldest first.
+    pub fn received_marks(&self) -> Vec<studio::ReceivedMark> {
+        self.state.studio.all()
+    }
+
     /// The state the handlers share (to build extra routes against).
     pub fn state(&self) -> SharedState {
         self.state.clone()
@@ -260,6 +266,7 @@ pub async fn start_with_platform_routes(
         limiter: auth::RateLimiter::new(opts.rate_limit),
         platform_url: OnceLock::new(),
         shape: opts.shape,
+        studio: Default::default(),
     });
 
     let bind = |addr: SocketAddr, what: &'static str| async move {
@@ -407,6 +414,19 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
         );
     }
     crate::errln!("Press Ctrl-C to stop.");
+    // What `callscope marks push` sends shows up here, one sanitized line per request.
+    let mut received = standin.state.studio.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match received.recv().await {
+                Ok(item) => crate::errln!("{}", item.line()),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    crate::errln!("({n} received notes/annotations not shown)")
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     crate::errln!("Stopping.");
     standin.shutdown().await;

@@ -156,6 +156,7 @@ fn function_event(rng: &mut Rng, turn: &Turn, name: &str, handoff: Option<(&str,
         handoff_reason,
         handoff_type,
         state_changes,
+        ..FunctionEvent::default()
     }
 }
 

@@ -262,7 +262,7 @@ pub fn runtime_router(state: SharedState) -> Router {
     finish(state, routes)
 }
 
-/// The platform family: `/v1/agents/{project}/conversations/{id}[/audio]`, plus `extra`
+/// The platform family: `/v1/agents/{project}/conversations/{id}[/audio|/note|/annotation]`, plus `extra`
 /// (e.g. the webhooks routes). `extra`'s routes get the same key check, rate limit and
 /// correlation header, and can read the `Caller` extension; their own state can ride along as
 /// `.layer(Extension(...))` on `extra` before it is passed in.
@@ -275,6 +275,7 @@ pub fn platform_router(state: SharedState, extra: Router<SharedState>) -> Router
             "/v1/agents/{project}/conversations/{id}/turns/{turn}/audio",
             get(wav::utterance_route),
         )
+        .merge(super::studio::routes())
         .merge(extra);
     finish(state, routes)
 }

@@ -14,6 +14,8 @@ pub struct StandinState {
     pub platform_url: OnceLock<String>,
     /// Which response shapes are served (`serve-demo --shape`).
     pub shape: Shape,
+    /// Notes and annotations received on the platform host.
+    pub studio: super::studio::Received,
 }
 
 pub type SharedState = Arc<StandinState>;

@@ -7,7 +7,7 @@ use super::error::{StoreError, StoreErrorKind, StoreResult};
 use super::schema;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 2;
+pub const CURRENT_VERSION: i64 = 3;
 
 pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -43,6 +43,7 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
             tx.execute_batch(schema::V2)?;
             backfill_transcripts(tx)
         }
+        3 => Ok(tx.execute_batch(schema::V3)?),
         other => unreachable!("no migration to version {other}"),
     }
 }

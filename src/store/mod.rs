@@ -11,6 +11,7 @@ pub mod list;
 pub mod marks;
 mod marks_io;
 mod migrate;
+pub mod pushed;
 mod schema;
 pub mod search;
 mod text;
@@ -28,6 +29,7 @@ pub use list::{ListCursor, ListOrder, ListPage, ListRow, NextKind, Scope};
 pub use marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
 pub use marks_io::{MARKS_FORMAT, MARKS_VERSION, MarksImport, check_marks_file};
 pub use migrate::CURRENT_VERSION;
+pub use pushed::{PushKind, Pushed, content_hash};
 pub use search::{SearchHit, SearchOrder, SearchQuery, Snippet, Speaker, TurnHit, fts_query};
 
 use crate::api::Conversation;

@@ -77,3 +77,18 @@ CREATE TABLE turn_ratings (
     PRIMARY KEY (account, project, environment, id, turn)
 );
 ";
+
+/// v3: what `marks push` sent to Agent Studio, so nothing is sent twice. One row per note
+/// (replaced when a changed note is sent) and one per annotation.
+pub const V3: &str = "
+CREATE TABLE pushed_marks (
+    account      TEXT NOT NULL,
+    project      TEXT NOT NULL,
+    environment  TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('note', 'annotation')),
+    content_hash TEXT NOT NULL,   -- SHA-256 (hex) of what was sent
+    pushed_at    INTEGER NOT NULL, -- unix ms
+    PRIMARY KEY (account, project, environment, id, kind, content_hash)
+);
+";

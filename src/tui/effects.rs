@@ -29,6 +29,8 @@ pub struct Runner {
     detail_task: Arc<Mutex<Option<AbortHandle>>>,
     /// Where `Effect::Store` goes; without one (no store) those effects are dropped.
     store: Option<StoreWorker>,
+    /// The store file `Effect::PushMarks` opens its own connection to.
+    store_path: Option<std::path::PathBuf>,
 }
 
 fn replace_task(slot: &Mutex<Option<AbortHandle>>, task: AbortHandle) {
@@ -51,12 +53,19 @@ impl Runner {
             page_task: Arc::default(),
             detail_task: Arc::default(),
             store: None,
+            store_path: None,
         }
     }
 
     /// Sends `Effect::Store` work to `worker`.
     pub fn with_store(mut self, worker: StoreWorker) -> Self {
         self.store = Some(worker);
+        self
+    }
+
+    /// Pushes to Agent Studio read and record marks in the store at `path`.
+    pub fn with_store_path(mut self, path: std::path::PathBuf) -> Self {
+        self.store_path = Some(path);
         self
     }
 
@@ -141,6 +150,21 @@ impl Runner {
                 tokio::task::spawn_blocking(move || {
                     let result = super::store_worker::write_atomic(&path, &markdown);
                     let _ = tx.send(Msg::Exported { result });
+                });
+                None
+            }
+            Effect::PushMarks { key } => {
+                let client = self.client.clone();
+                let path = self.store_path.clone();
+                tokio::spawn(async move {
+                    let result = match path {
+                        Some(p) => crate::studio::push::push_one(&client, &p, &key).await,
+                        None => Err("no local store to push marks from".into()),
+                    };
+                    if let Err(e) = &result {
+                        tracing::warn!("pushing marks of {} failed: {e}", key.id);
+                    }
+                    let _ = tx.send(Msg::MarksPushed { key, result });
                 });
                 None
             }

@@ -113,6 +113,7 @@ pub async fn run(
     store: Option<Store>,
 ) -> Result<i32> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let store_path = store.as_ref().map(|s| s.path().to_path_buf());
     let store = match store.map(|s| StoreWorker::spawn(s, tx.clone())).transpose() {
         Ok(w) => w,
         Err(e) => {
@@ -128,8 +129,8 @@ pub async fn run(
         None => None,
     };
     let mut runner = Runner::new(client, tx.clone());
-    if let Some(w) = &store {
-        runner = runner.with_store(w.clone());
+    if let (Some(w), Some(path)) = (&store, store_path) {
+        runner = runner.with_store(w.clone()).with_store_path(path);
     }
     // Before the terminal is taken: a signal from here on goes through the exit below.
     let mut signals = signals()?;

@@ -176,6 +176,7 @@ async fn open(
     state.live.poll_every = poll;
     state.views = views.into_iter().collect();
     state.review.exports_dir = config::default_data_dir().join("exports");
+    state.studio = crate::studio::StudioLinks::from_config(&cfg);
     // Without a store the TUI still works; marks say why they are unavailable.
     let store = match crate::store::Store::open(store_path) {
         Ok(store) => {
