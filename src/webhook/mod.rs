@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod deliver;
+pub mod endpoints;
 pub mod event;
 pub mod ids;
 pub mod live;
@@ -19,9 +20,9 @@ pub mod server;
 pub mod signature;
 
 pub use deliver::{AttemptOutcome, Deliverer, DeliveryAttempt, DeliveryConfig};
-pub use event::{EventData, EventType, WebhookEvent};
+pub use event::{Alert, EventData, EventType, WebhookEvent};
 pub use live::LiveCalls;
 pub use receiver::{Receiver, ReceiverConfig, ReceiverHandle, receiver};
 pub use registry::{Endpoint, Registry};
-pub use routes::{WebhookState, router};
+pub use routes::{WebhookRoutes, WebhookState, router, router_for};
 pub use signature::{SignatureScheme, SigningSecret};
