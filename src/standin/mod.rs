@@ -226,7 +226,8 @@ pub async fn start(opts: StandinOptions) -> Result<Standin> {
 
 /// Like `start`, with extra routes merged into the platform listener (they get the same key
 /// check, rate limit and correlation header; `Caller` is in the request's extensions). The
-/// Webhooks API (`/v1/webhooks/endpoints`, `/v1/webhook-endpoints…`) is always mounted there.
+/// Webhooks API route families `opts.webhook_routes` names (`/v1/webhook-endpoints…`,
+/// `/v1/webhooks/endpoints…`) are always mounted there.
 pub async fn start_with_platform_routes(
     opts: StandinOptions,
     extra: impl FnOnce(&SharedState) -> Router<SharedState>,

@@ -3,9 +3,11 @@
 //!
 //! - Stand-in side: [`routes::router`] serves the Webhooks API over a shared [`Registry`];
 //!   [`Deliverer`] posts signed events to the registered endpoints, with retries.
-//! - Client side: [`receiver::receiver`] verifies, dedupes and queues incoming events;
-//!   [`server::serve`] runs it with read timeouts and a connection cap;
-//!   `callscope listen` prints them as JSON lines.
+//! - Client side: [`endpoints::Endpoints`] manages endpoints on the reference's route family,
+//!   falling back to the quickstart's where that route is missing; [`receiver::receiver`]
+//!   verifies (either signature scheme), dedupes and queues incoming events of either payload
+//!   shape; [`server::serve`] runs it with read timeouts and a connection cap;
+//!   `callscope listen` prints them as JSON lines (and alerts as a line on stderr).
 
 pub mod cli;
 pub mod deliver;
