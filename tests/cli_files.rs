@@ -30,7 +30,7 @@ fn conversation(i: usize) -> String {
 /// A page of 50 conversations; the page after it (cursor `c2`) comes only after `slow`.
 fn pages(slow: Duration) -> impl Fn(&Request) -> Reply {
     move |req: &Request| {
-        if req.path().contains("/webhooks/endpoints") {
+        if req.path().contains("/webhooks/endpoints") || req.path().contains("/webhook-endpoints") {
             return Reply::json(
                 201,
                 r#"{"id":"whe_1","url":"https://example.com/h","signing_secret":"whsec_fresh"}"#,

@@ -1,5 +1,5 @@
 //! The quickstart's step 5 unchanged: its Python `requests` snippet registers an endpoint with
-//! `callscope serve-demo --new-call-every 1`, and its Flask handler verifies the deliveries of
+//! `callscope serve-demo --new-call-every 1 --signature-scheme body`, and its Flask handler verifies the deliveries of
 //! the stand-in's live calls and processes the completed conversations.
 
 mod common;
@@ -29,7 +29,9 @@ fn quickstart_step5_register_and_verify_work_unchanged() {
         eprintln!("skipped: python3 with Flask and requests is not installed");
         return;
     }
-    let (_server, vars) = common::serve_demo(&["--new-call-every", "1"]);
+    // The quickstart's handler verifies the raw body alone: the stand-in's `body` scheme (its
+    // default is the reference's timestamped one).
+    let (_server, vars) = common::serve_demo(&["--new-call-every", "1", "--signature-scheme", "body"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -551,7 +551,7 @@ async fn merged_platform_routes_get_auth_and_the_caller() {
         },
         |_| {
             axum::Router::new().route(
-                "/v1/webhooks/endpoints",
+                "/v1/extra-probe",
                 get(|Extension(caller): Extension<standin::Caller>| async move { caller.project_id }),
             )
         },
@@ -559,7 +559,7 @@ async fn merged_platform_routes_get_auth_and_the_caller() {
     .await
     .unwrap();
     let http = reqwest::Client::new();
-    let url = format!("{}/v1/webhooks/endpoints", s.platform_url);
+    let url = format!("{}/v1/extra-probe", s.platform_url);
     let r = http.get(&url).header("x-api-key", &s.api_key).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers().contains_key("x-polyai-correlation-id"));
@@ -567,7 +567,7 @@ async fn merged_platform_routes_get_auth_and_the_caller() {
     assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
     // Not on the runtime host.
     let r = http
-        .get(format!("{}/v1/webhooks/endpoints", s.runtime_url))
+        .get(format!("{}/v1/extra-probe", s.runtime_url))
         .header("x-api-key", &s.api_key)
         .send()
         .await

@@ -55,7 +55,7 @@ fn create_body(name: &str) -> Value {
     json!({
         "name": name,
         "url": "https://example.com/webhooks/polyai",
-        "event_types": ["conversation.completed"],
+        "event_types": ["alerts.triggered", "alerts.resolved"],
         "headers": {"X-Custom-Header": "my-value"},
         "timeout_ms": 5000,
         "enabled": true
@@ -136,7 +136,7 @@ async fn reference_family_crud_limits_and_secret_visibility() {
             Method::POST,
             "/v1/webhook-endpoints".to_string(),
             Some(
-                json!({"name": "x", "url": "https://a.example/", "event_types": ["conversation.completed"], "colour": "red"}),
+                json!({"name": "x", "url": "https://a.example/", "event_types": ["alerts.triggered"], "colour": "red"}),
             ),
             StatusCode::BAD_REQUEST,
         ),
@@ -149,7 +149,7 @@ async fn reference_family_crud_limits_and_secret_visibility() {
         (
             Method::POST,
             "/v1/webhook-endpoints".to_string(),
-            Some(json!({"name": "x", "url": "http://evil.example/", "event_types": ["conversation.completed"]})),
+            Some(json!({"name": "x", "url": "http://evil.example/", "event_types": ["alerts.triggered"]})),
             StatusCode::BAD_REQUEST,
         ),
     ];
@@ -420,7 +420,7 @@ async fn listen_prints_one_json_line_per_accepted_event() {
         )
         .unwrap();
 
-    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(50))).unwrap();
+    let deliverer = Deliverer::new(registry, DeliveryConfig::scaled(0.001).unwrap()).unwrap();
     let mut attempts = deliverer.subscribe();
     let event = WebhookEvent::new(
         EventType::ConversationCompleted,

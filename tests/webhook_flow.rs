@@ -126,7 +126,11 @@ async fn deliveries_carry_headers_and_verify_with_the_quickstart_check() {
     let (addr, mut captured) = capture_server(vec![StatusCode::NO_CONTENT]).await;
     let registry = Registry::new();
     let secret = register(&registry, format!("http://{addr}/hook"));
-    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(50))).unwrap();
+    // The quickstart verifies the body alone: the stand-in's `body` scheme.
+    let config = DeliveryConfig::scaled(0.001)
+        .unwrap()
+        .with_scheme(SignatureScheme::Body);
+    let deliverer = Deliverer::new(registry, config).unwrap();
     let mut attempts = deliverer.subscribe();
     let event = completed("CA-verify");
     assert_eq!(deliverer.deliver(&event), 1);
@@ -155,11 +159,17 @@ async fn deliveries_carry_headers_and_verify_with_the_quickstart_check() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn timestamped_scheme_signs_timestamp_dot_body() {
+async fn the_default_scheme_signs_timestamp_dot_body() {
     let (addr, mut captured) = capture_server(vec![StatusCode::OK]).await;
     let registry = Registry::new();
     let secret = register(&registry, format!("http://{addr}/hook"));
-    let config = DeliveryConfig::compressed(Duration::from_millis(50)).with_scheme(SignatureScheme::Timestamped);
+    // The reference's scheme is the default (of the stand-in too).
+    let config = DeliveryConfig::scaled(0.001).unwrap();
+    assert_eq!(config.scheme, SignatureScheme::Timestamped);
+    assert_eq!(
+        callscope::standin::StandinOptions::default().signature_scheme,
+        SignatureScheme::Timestamped
+    );
     let deliverer = Deliverer::new(registry, config).unwrap();
     deliverer.deliver(&completed("CA-ts"));
     let (headers, body) = captured.recv().await.unwrap();
@@ -178,7 +188,7 @@ async fn a_failed_attempt_is_retried_with_the_same_event_id_and_body() {
     let (addr, mut captured) = capture_server(vec![StatusCode::INTERNAL_SERVER_ERROR, StatusCode::NO_CONTENT]).await;
     let registry = Registry::new();
     register(&registry, format!("http://{addr}/hook"));
-    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(50))).unwrap();
+    let deliverer = Deliverer::new(registry, DeliveryConfig::scaled(0.001).unwrap()).unwrap();
     let mut attempts = deliverer.subscribe();
     let event = completed("CA-retry");
     deliverer.deliver(&event);
@@ -209,7 +219,7 @@ async fn unreachable_endpoints_are_retried_until_attempts_run_out() {
         .port();
     let registry = Registry::new();
     register(&registry, format!("http://127.0.0.1:{port}/hook"));
-    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(5))).unwrap();
+    let deliverer = Deliverer::new(registry, DeliveryConfig::scaled(0.0001).unwrap()).unwrap();
     let mut attempts = deliverer.subscribe();
     deliverer.deliver(&completed("CA-down"));
     let log = next_final(&mut attempts).await;
@@ -233,7 +243,7 @@ async fn unsubscribed_disabled_and_deleted_endpoints_get_nothing() {
             ..Default::default()
         })
         .unwrap();
-    let deliverer = Deliverer::new(registry.clone(), DeliveryConfig::compressed(Duration::from_millis(100))).unwrap();
+    let deliverer = Deliverer::new(registry.clone(), DeliveryConfig::scaled(0.002).unwrap()).unwrap();
     assert_eq!(deliverer.deliver(&completed("CA-x")), 0);
     let mut attempts = deliverer.subscribe();
     let handoff = WebhookEvent::new(EventType::HandoffCreated, EventData::default());
@@ -310,7 +320,11 @@ async fn the_quickstarts_flask_handler_accepts_our_deliveries() {
     }
     assert!(up, "Flask did not start");
 
-    let deliverer = Deliverer::new(registry.clone(), DeliveryConfig::compressed(Duration::from_millis(50))).unwrap();
+    // The quickstart's handler checks the body alone.
+    let config = DeliveryConfig::scaled(0.001)
+        .unwrap()
+        .with_scheme(SignatureScheme::Body);
+    let deliverer = Deliverer::new(registry.clone(), config).unwrap();
     let mut attempts = deliverer.subscribe();
     deliverer.deliver(&completed("CA-flask"));
     let log = next_final(&mut attempts).await;
@@ -333,6 +347,7 @@ async fn the_quickstarts_flask_handler_accepts_our_deliveries() {
     deliverer.deliver(&completed("CA-rotated"));
     let first = next_attempt(&mut attempts).await;
     assert_eq!(first.outcome, AttemptOutcome::Failed { status: 401 });
+    assert!(first.last, "a 401 is not retried");
 }
 
 async fn next_attempt(rx: &mut broadcast::Receiver<DeliveryAttempt>) -> DeliveryAttempt {
@@ -501,7 +516,7 @@ async fn deliverer_to_receiver_end_to_end_with_a_retry() {
     drop(listener);
     let registry = Registry::new();
     let secret = register(&registry, format!("http://{addr}/polyai-events"));
-    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(300))).unwrap();
+    let deliverer = Deliverer::new(registry, DeliveryConfig::scaled(0.005).unwrap()).unwrap();
     let mut attempts = deliverer.subscribe();
     let event = completed("CA-e2e");
     deliverer.deliver(&event);
@@ -528,7 +543,7 @@ async fn live_calls_reach_a_receiver_as_completed_and_handoff_events() {
     let registry = Registry::new();
     let secret = register(&registry, format!("http://{addr}/polyai-events"));
     rx.handle.set_secrets(vec![secret]);
-    let deliverer = Deliverer::new(registry, DeliveryConfig::compressed(Duration::from_millis(50))).unwrap();
+    let deliverer = Deliverer::new(registry, DeliveryConfig::scaled(0.001).unwrap()).unwrap();
     let inserted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let store = inserted.clone();
     let mut n = 0;

@@ -18,7 +18,7 @@ async fn live_calls_through_the_standin_reach_the_receiver_and_can_be_fetched() 
     let s = standin::start(StandinOptions {
         conversations: 50,
         new_call_every: Some(Duration::from_millis(50)),
-        webhook_first_retry: Duration::from_millis(200),
+        retry_scale: 0.003,
         ..Default::default()
     })
     .await

@@ -30,6 +30,9 @@ pub enum LiveEvent {
         environment: String,
         reason: String,
     },
+    /// `alerts.triggered` (`resolved: false`) or `alerts.resolved`: shown in the status line.
+    /// `summary` is server text (sanitized again here).
+    Alert { resolved: bool, summary: String },
 }
 
 /// A `--poll` walk over `[start, end)` in flight.
@@ -66,6 +69,8 @@ const MAX_FETCHING: usize = 64;
 const MAX_PENDING_HANDOFFS: usize = 256;
 const MAX_ID_LEN: usize = 200;
 const MAX_HELD: usize = 10_000;
+/// Longest alert summary shown in the status line.
+const MAX_ALERT_CHARS: usize = 160;
 
 /// Schedules the first poll (with `--poll`).
 pub(super) fn start(s: &mut State, fx: &mut Vec<Effect>) {
@@ -102,6 +107,14 @@ fn short(id: &str) -> String {
 pub(super) fn on_event(s: &mut State, ev: LiveEvent, fx: &mut Vec<Effect>) {
     match ev {
         LiveEvent::Receiver { up } => s.live.listening = up,
+        LiveEvent::Alert { resolved, summary } => {
+            let summary = crate::sanitize::truncate(&sanitize_line(&summary), MAX_ALERT_CHARS);
+            s.status.note = Some(if resolved {
+                format!("✓ alert resolved: {summary}")
+            } else {
+                format!("⚠ alert: {summary}")
+            });
+        }
         LiveEvent::Completed { id, environment } => {
             if id.is_empty() || id.len() > MAX_ID_LEN || !same_env(s, &environment) {
                 return;

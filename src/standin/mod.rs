@@ -53,7 +53,7 @@ pub use shape::Shape;
 pub use state::{SharedState, StandinState};
 
 use crate::api::model::Conversation;
-use crate::webhook::{Deliverer, DeliveryConfig, LiveCalls, Registry, SignatureScheme, WebhookState};
+use crate::webhook::{Deliverer, DeliveryConfig, LiveCalls, Registry, SignatureScheme, WebhookRoutes, WebhookState};
 
 /// `callscope serve-demo` flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -77,15 +77,23 @@ pub struct ServeDemoArgs {
     /// registered webhook endpoints as `conversation.completed` (+ `handoff.created`). 0 = off.
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
     pub new_call_every: f64,
-    /// How deliveries are signed: `body` (HMAC of the raw body, as the quickstart verifies) or
-    /// `timestamped` (HMAC of "{X-PolyAI-Timestamp}.{body}", as the reference docs describe).
-    #[arg(long, value_enum, default_value = "body")]
+    /// How deliveries are signed: `timestamped` (HMAC of "{X-PolyAI-Timestamp}.{body}", as the
+    /// reference docs describe) or `body` (HMAC of the raw body, as the quickstart verifies).
+    #[arg(long, value_enum, default_value = "timestamped")]
     pub signature_scheme: SignatureScheme,
     /// Response shapes: `v3` (documented; the quickstart's paths all work), `platform` (the
     /// live platform objects; v3 by-id and audio missing) or `mixed` (documented v3 list, live
     /// platform by-id, v3 by-id and audio missing for 30% of conversations).
     #[arg(long, value_enum, default_value = "v3")]
     pub shape: Shape,
+    /// Scales the documented webhook retry schedule (1 min, 5 min, 15 min, 1 h, 4 h):
+    /// 0.01 retries after 0.6 s, 3 s, 9 s, 36 s, 144 s. 0 retries at once.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub retry_scale: f64,
+    /// Which Webhooks API routes the platform listener serves: `both`, `reference`
+    /// (`/v1/webhook-endpoints`) or `quickstart` (`/v1/webhooks/endpoints`).
+    #[arg(long, value_enum, default_value = "both")]
+    pub webhook_routes: WebhookRoutes,
 }
 
 /// Options of an in-process stand-in.
@@ -101,12 +109,15 @@ pub struct StandinOptions {
     pub now: Option<DateTime<Utc>>,
     /// Start a new call this often, completing calls as their end arrives (`None` = static data).
     pub new_call_every: Option<std::time::Duration>,
-    /// How deliveries are signed: the quickstart's raw body (default) or `"{timestamp}.{body}"`.
+    /// How deliveries are signed: the reference's `"{timestamp}.{body}"` (default) or the
+    /// quickstart's raw body.
     pub signature_scheme: SignatureScheme,
-    /// Webhook retry delays: this, then 2×, 4×, … (the real schedule is 1 min, 5 min, 15 min, …).
-    pub webhook_first_retry: std::time::Duration,
     /// Response shapes (default `v3`, the documented ones, which the tests are written against).
     pub shape: Shape,
+    /// Scales the documented retry schedule (1 min, 5 min, 15 min, 1 h, 4 h); 1 = as documented.
+    pub retry_scale: f64,
+    /// Which Webhooks API route families the platform listener serves.
+    pub webhook_routes: WebhookRoutes,
 }
 
 impl Default for StandinOptions {
@@ -119,9 +130,10 @@ impl Default for StandinOptions {
             rate_limit: 0,
             now: None,
             new_call_every: None,
-            signature_scheme: SignatureScheme::Body,
-            webhook_first_retry: std::time::Duration::from_secs(1),
             shape: Shape::V3,
+            signature_scheme: SignatureScheme::default(),
+            retry_scale: 1.0,
+            webhook_routes: WebhookRoutes::default(),
         }
     }
 }
@@ -231,11 +243,16 @@ pub async fn start(opts: StandinOptions) -> Result<Standin> {
 
 /// Like `start`, with extra routes merged into the platform listener (they get the same key
 /// check, rate limit and correlation header; `Caller` is in the request's extensions). The
-/// Webhooks API (`/v1/webhooks/endpoints`, `/v1/webhook-endpoints…`) is always mounted there.
+/// Webhooks API route families `opts.webhook_routes` names (`/v1/webhook-endpoints…`,
+/// `/v1/webhooks/endpoints…`) are always mounted there.
 pub async fn start_with_platform_routes(
     opts: StandinOptions,
     extra: impl FnOnce(&SharedState) -> Router<SharedState>,
 ) -> Result<Standin> {
+    // Checked before anything is generated or bound.
+    let delivery = DeliveryConfig::scaled(opts.retry_scale)
+        .context("--retry-scale")?
+        .with_scheme(opts.signature_scheme);
     let now = opts.now.unwrap_or_else(Utc::now);
     let scope = |project: &str| data::Scope {
         account_id: ACCOUNT_ID.into(),
@@ -294,11 +311,11 @@ pub async fn start_with_platform_routes(
         })
     };
     let webhooks = Registry::new();
-    let extra_routes = extra(&state).merge(crate::webhook::router(WebhookState::behind_auth(webhooks.clone())));
-    let deliverer = Deliverer::new(
-        webhooks.clone(),
-        DeliveryConfig::compressed(opts.webhook_first_retry).with_scheme(opts.signature_scheme),
-    )?;
+    let extra_routes = extra(&state).merge(crate::webhook::router_for(
+        WebhookState::behind_auth(webhooks.clone()),
+        opts.webhook_routes,
+    ));
+    let deliverer = Deliverer::new(webhooks.clone(), delivery)?;
     let live = opts
         .new_call_every
         .filter(|d| !d.is_zero())
@@ -355,6 +372,8 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
         new_call_every: seconds(args.new_call_every)?,
         signature_scheme: args.signature_scheme,
         shape: args.shape,
+        retry_scale: args.retry_scale,
+        webhook_routes: args.webhook_routes,
         ..Default::default()
     })
     .await?;
@@ -404,7 +423,7 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
     );
     if args.new_call_every > 0.0 {
         crate::errln!(
-            "Live traffic: a new call every {}s; register a webhook with POST {}/v1/webhooks/endpoints to receive completions ({} signatures).",
+            "Live traffic: a new call every {}s; `callscope webhooks register --url URL --event conversation.completed` (POST {}/v1/webhooks/endpoints) receives completions, the default alerts.* events (POST /v1/webhook-endpoints) the alerts ({} signatures).",
             args.new_call_every,
             standin.platform_url,
             match args.signature_scheme {

@@ -7,14 +7,14 @@
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result, bail};
-use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use crate::api::{Client, HostFamily};
+use crate::api::Client;
 use crate::app::Msg;
 use crate::app::live::LiveEvent;
+use crate::webhook::endpoints::{Endpoints, Registration};
 use crate::webhook::{EventType, ReceiverConfig, ReceiverHandle, SigningSecret, WebhookEvent, receiver};
 
 /// Where the receiver listens, and how it learns its secret.
@@ -56,6 +56,10 @@ pub fn to_live_event(e: WebhookEvent) -> Option<LiveEvent> {
             id: d.conversation_id,
             environment: d.environment,
             reason: d.handoff_reason,
+        }),
+        EventType::AlertsTriggered | EventType::AlertsResolved => Some(LiveEvent::Alert {
+            resolved: e.event_type == EventType::AlertsResolved,
+            summary: e.alert.unwrap_or_default().summary(),
         }),
         EventType::Other(_) => None,
     }
@@ -110,17 +114,25 @@ pub async fn start(setup: LiveSetup, client: &Client, tx: UnboundedSender<Msg>) 
     Ok(live)
 }
 
-/// The quickstart's registration (`POST /v1/webhooks/endpoints` on the platform host);
-/// returns the endpoint's signing secret.
+/// Registers the receiver for the call events the list uses and the alerts the status line
+/// shows. Call events exist only on the quickstart's route (`POST /v1/webhooks/endpoints`), so
+/// that is where this goes; returns the endpoint's signing secret.
 pub async fn register(client: &Client, url: &str) -> Result<SigningSecret> {
-    let body = json!({
-        "url": url,
-        "description": "callscope demo",
-        "events": ["conversation.completed", "handoff.created"],
-    });
-    let endpoint = client.url(HostFamily::Platform, &["v1", "webhooks", "endpoints"]);
-    let created: Value = client
-        .request_json(Method::POST, HostFamily::Platform, endpoint, Some(&body))
+    let reg = Registration {
+        name: "callscope demo".into(),
+        url: url.into(),
+        events: [
+            "conversation.completed",
+            "handoff.created",
+            "alerts.triggered",
+            "alerts.resolved",
+        ]
+        .map(String::from)
+        .to_vec(),
+        description: None,
+    };
+    let (_, created) = Endpoints::new(client)
+        .create(&reg)
         .await
         .map_err(|e| anyhow::anyhow!("cannot register the webhook endpoint: {}", e.headline()))?;
     match created.get("signing_secret").and_then(Value::as_str) {
@@ -172,5 +184,17 @@ mod tests {
         assert!(matches!(to_live_event(h), Some(LiveEvent::Handoff { reason, .. }) if reason == "billing"));
         let other = WebhookEvent::new(EventType::Other("alert.fired".into()), data);
         assert_eq!(to_live_event(other), None);
+        let alert = WebhookEvent::from_slice(
+            br#"{"event_type":"alerts.resolved","alert":{"name":"p95","metric":"turn_latency_p95","current_value":920}}"#,
+            Some("evt_a"),
+        )
+        .unwrap();
+        assert_eq!(
+            to_live_event(alert),
+            Some(LiveEvent::Alert {
+                resolved: true,
+                summary: "p95: turn_latency_p95 920".into()
+            })
+        );
     }
 }

@@ -25,9 +25,11 @@ pub struct BrowseArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
     /// Receive webhooks on ADDR (e.g. 0.0.0.0:8080): completed calls appear at the top as they
-    /// happen. Register the public URL yourself (`callscope webhooks register --url
-    /// https://HOST/polyai-events --save-secret PATH`); the signing secret comes from
-    /// POLYAI_WEBHOOK_SECRET or --webhook-secret-file, never from a flag.
+    /// happen, alerts show in the status line. Register the public URL yourself (`callscope
+    /// webhooks register --url https://HOST/polyai-events --save-secret PATH`, plus `--event
+    /// conversation.completed --event handoff.created` for calls where the host offers the
+    /// quickstart's route); the signing secret comes from POLYAI_WEBHOOK_SECRET or
+    /// --webhook-secret-file, never from a flag.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
     /// File holding the webhook signing secret(s), one per line (with --listen).

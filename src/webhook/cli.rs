@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::endpoints::{Endpoints, Registration, RouteFamily, route_missing};
 use super::receiver::{ReceiverConfig, receiver};
 use super::signature::SigningSecret;
-use crate::api::{ApiError, Client, HostFamily};
+use crate::api::{ApiError, Client};
 use crate::config::{Config, ConnectionArgs, process_env};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -21,13 +21,15 @@ pub struct WebhooksArgs {
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum WebhooksCommand {
-    /// Register an endpoint (POST /v1/webhooks/endpoints); prints its signing secret once.
+    /// Register an endpoint (POST /v1/webhook-endpoints; the quickstart's /v1/webhooks/endpoints
+    /// where that route is missing or for its call events); prints its signing secret once.
     Register(RegisterArgs),
-    /// List registered endpoints (GET /v1/webhook-endpoints).
+    /// List registered endpoints (GET /v1/webhook-endpoints, else /v1/webhooks/endpoints).
     List(ConnOnly),
-    /// Delete an endpoint (DELETE /v1/webhook-endpoints/{id}).
+    /// Delete an endpoint (DELETE /v1/webhook-endpoints/{id}, else /v1/webhooks/endpoints/{id}).
     Delete(WithId),
-    /// Replace an endpoint's signing secret; the old one stops working at once.
+    /// Replace an endpoint's signing secret (POST …/{id}/rotate-secret); the old one stops
+    /// working at once.
     Rotate(WithId),
 }
 
@@ -36,11 +38,17 @@ pub struct RegisterArgs {
     /// Where PolyAI should POST events (https://, or http:// to loopback for the stand-in).
     #[arg(long)]
     pub url: String,
-    /// Event type to subscribe to; repeat for several.
-    #[arg(long = "event", value_name = "TYPE", default_values_t = ["conversation.completed".to_string(), "handoff.created".to_string()])]
+    /// Event type to subscribe to; repeat for several. The reference documents
+    /// `alerts.triggered` and `alerts.resolved`; the quickstart's `conversation.completed` and
+    /// `handoff.created` are registered on the quickstart's route.
+    #[arg(long = "event", value_name = "TYPE", default_values_t = ["alerts.triggered".to_string(), "alerts.resolved".to_string()])]
     pub events: Vec<String>,
+    /// The endpoint's name (required by the reference; 1–255 characters).
     #[arg(long, default_value = "callscope")]
-    pub description: String,
+    pub name: String,
+    /// The quickstart route's `description` (default: the name).
+    #[arg(long)]
+    pub description: Option<String>,
     /// Write the signing secret to this file (mode 600) instead of printing it.
     #[arg(long, value_name = "PATH")]
     pub save_secret: Option<PathBuf>,
@@ -104,50 +112,69 @@ fn explain(e: ApiError) -> anyhow::Error {
 
 async fn register(a: RegisterArgs) -> Result<i32> {
     let (_, client) = connect(&a.conn)?;
-    let body = json!({ "url": a.url, "description": a.description, "events": a.events });
-    let url = client.url(HostFamily::Platform, &["v1", "webhooks", "endpoints"]);
-    let resp: Value = client
-        .request_json(Method::POST, HostFamily::Platform, url, Some(&body))
-        .await
-        .map_err(explain)?;
+    let name_len = a.name.chars().count();
+    if !(1..=255).contains(&name_len) || a.name.trim().is_empty() {
+        bail!("--name must be 1–255 characters (got {name_len})");
+    }
+    let reg = Registration {
+        name: a.name.clone(),
+        url: a.url.clone(),
+        events: a.events.clone(),
+        description: a.description.clone(),
+    };
+    let (family, resp) = match Endpoints::new(&client).create(&reg).await {
+        Ok(r) => r,
+        Err(e) if route_missing(&e) && !reg.fits_the_reference() => {
+            bail!(
+                "{}\n  note: the reference's /v1/webhook-endpoints documents only alerts.triggered and alerts.resolved;\n  other event types ({}) exist only on the quickstart's /v1/webhooks/endpoints, which this host does not serve",
+                explain(e),
+                other_events(&reg).join(", ")
+            )
+        }
+        Err(e) => return Err(explain(e)),
+    };
     let id = text_field(&resp, "id")?;
     let secret = text_field(&resp, "signing_secret")?;
-    crate::outln!("registered webhook endpoint {id}");
-    crate::outln!("  url:    {}", resp["url"].as_str().unwrap_or(&a.url));
-    crate::outln!("  events: {}", a.events.join(", "));
+    crate::outln!("registered webhook endpoint {}", printable(&id));
+    crate::outln!("  url:    {}", printable(resp["url"].as_str().unwrap_or(&a.url)));
+    crate::outln!(
+        "  events: {}",
+        a.events.iter().map(|e| printable(e)).collect::<Vec<_>>().join(", ")
+    );
+    crate::outln!("  route:  {}", family.path());
+    if family == RouteFamily::Quickstart && !reg.fits_the_reference() {
+        crate::errln!(
+            "note: {} are not in the reference's event enum (alerts.*), so the quickstart's route was used",
+            other_events(&reg).join(", ")
+        );
+    }
     show_secret(&secret, a.save_secret.as_deref())?;
     Ok(0)
 }
 
+fn other_events(reg: &Registration) -> Vec<String> {
+    reg.events
+        .iter()
+        .filter(|e| !super::registry::REFERENCE_EVENT_TYPES.contains(&e.as_str()))
+        .map(|e| printable(e))
+        .collect()
+}
+
 async fn list(a: ConnOnly) -> Result<i32> {
     let (_, client) = connect(&a.conn)?;
-    let url = client.url(HostFamily::Platform, &["v1", "webhook-endpoints"]);
-    let resp: Value = client
-        .request_json(Method::GET, HostFamily::Platform, url, None)
-        .await
-        .map_err(explain)?;
-    let items = resp["data"].as_array().cloned().unwrap_or_default();
+    let (_, items) = Endpoints::new(&client).list().await.map_err(explain)?;
     if items.is_empty() {
         crate::outln!("no webhook endpoints registered");
     }
     for ep in items {
-        let s = |k: &str| printable(ep[k].as_str().unwrap_or(""));
-        let events: Vec<String> = ep["event_types"]
-            .as_array()
-            .map(|v| v.iter().filter_map(|t| t.as_str()).map(printable).collect())
-            .unwrap_or_default();
-        let state = if ep["enabled"].as_bool().unwrap_or(true) {
-            "enabled"
-        } else {
-            "disabled"
-        };
+        let events: Vec<String> = ep.events.iter().map(|t| printable(t)).collect();
         crate::outln!(
             "{}  {}  {}  [{}]  {}",
-            s("id"),
-            state,
-            s("url"),
+            printable(&ep.id),
+            if ep.enabled { "enabled" } else { "disabled" },
+            printable(&ep.url),
             events.join(","),
-            s("name")
+            printable(&ep.name)
         );
     }
     Ok(0)
@@ -156,11 +183,10 @@ async fn list(a: ConnOnly) -> Result<i32> {
 async fn delete(a: WithId) -> Result<i32> {
     let (_cfg, client) = connect(&a.conn)?;
     check_id(&a.id)?;
-    let url = client.url(HostFamily::Platform, &["v1", "webhook-endpoints", &a.id]);
-    client
-        .request_empty(Method::DELETE, HostFamily::Platform, url)
+    Endpoints::new(&client)
+        .delete(&a.id)
         .await
-        .map_err(explain)?;
+        .map_err(|e| not_found_hint(e, &a.id))?;
     crate::outln!("deleted webhook endpoint {}", a.id);
     Ok(0)
 }
@@ -168,14 +194,10 @@ async fn delete(a: WithId) -> Result<i32> {
 async fn rotate(a: WithId) -> Result<i32> {
     let (_, client) = connect(&a.conn)?;
     check_id(&a.id)?;
-    let url = client.url(
-        HostFamily::Platform,
-        &["v1", "webhook-endpoints", &a.id, "rotate-secret"],
-    );
-    let resp: Value = client
-        .request_json(Method::POST, HostFamily::Platform, url, Some(&json!({})))
+    let (_, resp) = Endpoints::new(&client)
+        .rotate(&a.id)
         .await
-        .map_err(explain)?;
+        .map_err(|e| not_found_hint(e, &a.id))?;
     let secret = text_field(&resp, "signing_secret")?;
     crate::outln!(
         "rotated the signing secret of {}; the previous secret no longer verifies",
@@ -183,6 +205,15 @@ async fn rotate(a: WithId) -> Result<i32> {
     );
     show_secret(&secret, a.save_secret.as_deref())?;
     Ok(0)
+}
+
+/// A 404 naming the endpoint: the id is wrong (the route exists, so no other family is tried).
+fn not_found_hint(e: ApiError, id: &str) -> anyhow::Error {
+    if e.kind == crate::api::ErrorKind::NotFound {
+        anyhow::anyhow!("{e}\n  no webhook endpoint {id} on this account; see `callscope webhooks list`")
+    } else {
+        explain(e)
+    }
 }
 
 /// One field of server text as one terminal-safe line (it is untrusted).
@@ -360,11 +391,26 @@ fn print_line(event: &super::WebhookEvent) -> Result<bool> {
     match writeln!(stdout, "{line}").and_then(|_| stdout.flush()) {
         Ok(()) => {
             tracing::info!(event_id = %event.id, event_type = %event.event_type, "webhook event");
+            if let Some(line) = alert_line(event) {
+                crate::errln!("{line}");
+            }
             Ok(true)
         }
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
         Err(e) => Err(e).context("cannot write to stdout"),
     }
+}
+
+/// The human line `listen` writes on stderr for an alert (stdout keeps the JSON): sanitized,
+/// as its text comes from the network.
+pub fn alert_line(event: &super::WebhookEvent) -> Option<String> {
+    let what = match event.event_type {
+        super::EventType::AlertsTriggered => "alert triggered",
+        super::EventType::AlertsResolved => "alert resolved",
+        _ => return None,
+    };
+    let summary = event.alert.clone().unwrap_or_default().summary();
+    Some(format!("{what}: {summary}"))
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! The stand-in's sender: posts each event to every subscribed endpoint, signed, with retries.
 //!
-//! Every delivery runs on its own tokio task, so `deliver` returns at once. A failed attempt
-//! (non-2xx, as the quickstart says, timeout or network error) is retried on the configured
-//! schedule with the same body and event id; the timestamp and signature are fresh per attempt
-//! ("when the webhook was sent"). Before each retry the endpoint is looked up again, so a
+//! Every delivery runs on its own tokio task, so `deliver` returns at once. A failed attempt is
+//! retried as the reference's retry policy says (polyai-api.md §6.5): a timeout, a network
+//! error, 408, 429 or 5xx is retried after 1 min, 5 min, 15 min, 1 h and 4 h (times a scale
+//! factor, for demos and tests); any other 4xx is final. Retries carry the same body and event
+//! id; the timestamp and signature are fresh per attempt ("when the webhook was sent"). Before each retry the endpoint is looked up again, so a
 //! deleted, disabled or unsubscribed endpoint stops receiving and a rotated secret is used.
 
 use std::collections::VecDeque;
@@ -25,6 +26,18 @@ pub const EVENT_ID_HEADER: &str = "X-PolyAI-Event-ID";
 /// How many attempts the inspection log keeps.
 const LOG_CAPACITY: usize = 10_000;
 
+/// The reference's schedule: attempt 1 at once, then these waits before attempts 2–6.
+pub const DOCUMENTED_RETRY_DELAYS: [Duration; 5] = [
+    Duration::from_secs(60),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(15 * 60),
+    Duration::from_secs(3600),
+    Duration::from_secs(4 * 3600),
+];
+
+/// The largest retry scale (the last wait is then 4000 h).
+pub const MAX_RETRY_SCALE: f64 = 1000.0;
+
 /// How deliveries are signed and retried.
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
@@ -34,23 +47,30 @@ pub struct DeliveryConfig {
 }
 
 impl Default for DeliveryConfig {
-    /// The documented schedule (polyai-api.md §6.5): 1 min, 5 min, 15 min, 1 h, 4 h.
+    /// The reference's: timestamped signatures, the documented schedule.
     fn default() -> Self {
-        let min = |m: u64| Duration::from_secs(60 * m);
         DeliveryConfig {
-            scheme: SignatureScheme::Body,
-            retry_delays: vec![min(1), min(5), min(15), min(60), min(240)],
+            scheme: SignatureScheme::default(),
+            retry_delays: DOCUMENTED_RETRY_DELAYS.to_vec(),
         }
     }
 }
 
 impl DeliveryConfig {
-    /// The same number of attempts with delays `first`, 2×, 4×, … (for demos and tests).
-    pub fn compressed(first: Duration) -> Self {
-        DeliveryConfig {
-            retry_delays: (0..5).map(|i| first * (1 << i)).collect(),
-            ..Self::default()
+    /// The documented schedule times `scale` (`0.001`: 60 ms, 300 ms, 900 ms, 3.6 s, 14.4 s),
+    /// to the nearest nanosecond. `scale` must be within 0–[`MAX_RETRY_SCALE`].
+    pub fn scaled(scale: f64) -> anyhow::Result<Self> {
+        if !(0.0..=MAX_RETRY_SCALE).contains(&scale) {
+            anyhow::bail!("the retry scale must be a number from 0 to {MAX_RETRY_SCALE} (got {scale})");
         }
+        let retry_delays = DOCUMENTED_RETRY_DELAYS
+            .iter()
+            .map(|d| Duration::from_nanos((d.as_nanos() as f64 * scale).round() as u64))
+            .collect();
+        Ok(DeliveryConfig {
+            retry_delays,
+            ..Self::default()
+        })
     }
 
     pub fn with_scheme(mut self, scheme: SignatureScheme) -> Self {
@@ -82,6 +102,16 @@ impl AttemptOutcome {
     pub fn is_success(&self) -> bool {
         matches!(self, AttemptOutcome::Delivered { .. })
     }
+
+    /// Whether another attempt may follow: timeouts, network errors, 408, 429 and 5xx are
+    /// retried; other 4xx (the receiver refused the event itself) are not, nor is success.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            AttemptOutcome::Delivered { .. } => false,
+            AttemptOutcome::Failed { status } => !(400..500).contains(status) || matches!(status, 408 | 429),
+            AttemptOutcome::Timeout | AttemptOutcome::Network(_) => true,
+        }
+    }
 }
 
 /// One attempt, for tests and inspection.
@@ -93,7 +123,7 @@ pub struct DeliveryAttempt {
     pub url: String,
     /// 1-based.
     pub attempt: u32,
-    /// True when no further attempt will follow (success, or out of attempts).
+    /// True when no further attempt will follow (success, a final 4xx, or out of attempts).
     pub last: bool,
     pub outcome: AttemptOutcome,
     pub timestamp: i64,
@@ -189,7 +219,7 @@ impl Deliverer {
                 }
             }
             let record = self.attempt(&target, &event_id, &body).await;
-            let done = record.outcome.is_success() || attempt == max;
+            let done = !record.outcome.is_retryable() || attempt == max;
             let record = DeliveryAttempt {
                 event_id: event_id.clone(),
                 event_type: event_type.clone(),
@@ -277,11 +307,30 @@ mod tests {
         let real = DeliveryConfig::default();
         assert_eq!(real.max_attempts(), 6);
         assert_eq!(real.retry_delays[4], Duration::from_secs(4 * 3600));
-        let fast = DeliveryConfig::compressed(Duration::from_millis(200));
+        assert_eq!(real.scheme, SignatureScheme::Timestamped);
+        let fast = DeliveryConfig::scaled(0.001).unwrap();
         assert_eq!(
             fast.retry_delays,
-            [200, 400, 800, 1600, 3200].map(Duration::from_millis)
+            [60, 300, 900, 3600, 14400].map(Duration::from_millis)
         );
-        assert_eq!(fast.scheme, SignatureScheme::Body);
+        assert_eq!(fast.scheme, SignatureScheme::Timestamped);
+        assert_eq!(DeliveryConfig::scaled(0.0).unwrap().retry_delays, [Duration::ZERO; 5]);
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 1e300] {
+            assert!(DeliveryConfig::scaled(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_timeouts_rate_limits_server_and_network_errors_are_retried() {
+        let failed = |status| AttemptOutcome::Failed { status };
+        for status in [408, 429, 500, 502, 503, 504, 301] {
+            assert!(failed(status).is_retryable(), "{status}");
+        }
+        for status in [400, 401, 403, 404, 410, 413, 422] {
+            assert!(!failed(status).is_retryable(), "{status}");
+        }
+        assert!(AttemptOutcome::Timeout.is_retryable());
+        assert!(AttemptOutcome::Network("refused".into()).is_retryable());
+        assert!(!AttemptOutcome::Delivered { status: 204 }.is_retryable());
     }
 }

@@ -1,7 +1,13 @@
-//! The webhook event envelope `{id, type, created_at, data: {conversation_id, environment, …}}`.
+//! Webhook event envelopes, both shapes:
+//! - the quickstart's `{id, type, created_at, data: {conversation_id, environment, …}}`
+//!   (`conversation.completed`, `handoff.created`);
+//! - the reference's `{event_type, alert: {id, name, metric, operator, threshold_value, …}}`
+//!   (`alerts.triggered`, `alerts.resolved`), whose event id travels only in
+//!   `X-PolyAI-Event-ID`.
 //!
 //! Parsed leniently (the payload is undocumented upstream, polyai-api.md §6.3): unknown event
-//! types are kept as `Other`, unknown data fields are kept, and the raw JSON travels along.
+//! types are kept as `Other`, unknown data fields are kept, a field of an odd type is skipped
+//! rather than failing the event, and the raw JSON travels along.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,11 +15,14 @@ use std::fmt;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// An event type: the two the quickstart promises, or anything else a server sends.
+/// An event type: the two the quickstart promises, the reference's two alert events, or
+/// anything else a server sends.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EventType {
     ConversationCompleted,
     HandoffCreated,
+    AlertsTriggered,
+    AlertsResolved,
     Other(String),
 }
 
@@ -22,6 +31,8 @@ impl EventType {
         match self {
             EventType::ConversationCompleted => "conversation.completed",
             EventType::HandoffCreated => "handoff.created",
+            EventType::AlertsTriggered => "alerts.triggered",
+            EventType::AlertsResolved => "alerts.resolved",
             EventType::Other(s) => s,
         }
     }
@@ -30,6 +41,8 @@ impl EventType {
         match s {
             "conversation.completed" => EventType::ConversationCompleted,
             "handoff.created" => EventType::HandoffCreated,
+            "alerts.triggered" => EventType::AlertsTriggered,
+            "alerts.resolved" => EventType::AlertsResolved,
             other => EventType::Other(other.to_string()),
         }
     }
@@ -98,6 +111,109 @@ impl EventData {
     }
 }
 
+/// `alert` of an `alerts.*` event: the reference's (since removed) `WebhookAlert` schema.
+/// Every field may be missing or odd on the wire; such a field stays empty.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Alert {
+    /// `ar_…`.
+    pub id: String,
+    pub name: String,
+    pub project_id: String,
+    /// `turn_latency_p95`, `api_errors`, …
+    pub metric: String,
+    /// `>=`, `>`, …
+    pub operator: String,
+    /// Numbers as the server wrote them (integers per the schema; kept as text).
+    pub threshold_value: String,
+    pub current_value: String,
+    /// `ok`, `alert`, `no_data`, `unknown`.
+    pub previous_state: String,
+    pub triggered_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl Alert {
+    /// Reads an `alert` object field by field, so one odd field never loses the rest.
+    pub fn from_value(v: &serde_json::Value) -> Self {
+        let text = |k: &str| match v.get(k) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            Some(serde_json::Value::Bool(b)) => b.to_string(),
+            _ => String::new(),
+        };
+        let time = |k: &str| v.get(k).and_then(time_of);
+        Alert {
+            id: text("id"),
+            name: text("name"),
+            project_id: text("project_id"),
+            metric: text("metric"),
+            operator: text("operator"),
+            threshold_value: text("threshold_value"),
+            current_value: text("current_value"),
+            previous_state: text("previous_state"),
+            triggered_at: time("triggered_at"),
+            resolved_at: time("resolved_at"),
+        }
+    }
+
+    /// The JSON object as the reference example writes it (numbers as numbers).
+    pub fn to_value(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        let mut put = |k: &str, v: &str, number: bool| {
+            if v.is_empty() {
+                return;
+            }
+            let value = match v.parse::<i64>() {
+                Ok(n) if number => n.into(),
+                _ => v.into(),
+            };
+            m.insert(k.into(), value);
+        };
+        put("id", &self.id, false);
+        put("name", &self.name, false);
+        put("project_id", &self.project_id, false);
+        put("metric", &self.metric, false);
+        put("operator", &self.operator, false);
+        put("threshold_value", &self.threshold_value, true);
+        put("current_value", &self.current_value, true);
+        put("previous_state", &self.previous_state, false);
+        let stamp = |t: &DateTime<Utc>| serde_json::Value::from(t.to_rfc3339_opts(SecondsFormat::Secs, true));
+        if let Some(t) = &self.triggered_at {
+            m.insert("triggered_at".into(), stamp(t));
+        }
+        if let Some(t) = &self.resolved_at {
+            m.insert("resolved_at".into(), stamp(t));
+        }
+        serde_json::Value::Object(m)
+    }
+
+    /// One terminal-safe line: `High turn latency (p95): turn_latency_p95 1823 (>= 1500)`.
+    /// The text comes from the network, so it is sanitized here.
+    pub fn summary(&self) -> String {
+        let name = if self.name.is_empty() { &self.id } else { &self.name };
+        let mut line = if name.is_empty() {
+            "unnamed alert".to_string()
+        } else {
+            name.clone()
+        };
+        if !self.metric.is_empty() {
+            line.push_str(&format!(": {}", self.metric));
+            if !self.current_value.is_empty() {
+                line.push_str(&format!(" {}", self.current_value));
+            }
+            if !self.threshold_value.is_empty() {
+                let op = if self.operator.is_empty() {
+                    "threshold"
+                } else {
+                    &self.operator
+                };
+                line.push_str(&format!(" ({op} {})", self.threshold_value));
+            }
+        }
+        crate::sanitize::truncate(&crate::sanitize::sanitize_line(&line), 160)
+    }
+}
+
 /// The envelope as sent on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Wire {
@@ -119,6 +235,8 @@ pub struct WebhookEvent {
     pub event_type: EventType,
     pub created_at: Option<DateTime<Utc>>,
     pub data: EventData,
+    /// The reference shape's `alert` object (`alerts.*` events), when the payload has one.
+    pub alert: Option<Alert>,
     /// The whole payload as received (or as it will be sent).
     pub raw: serde_json::Value,
 }
@@ -144,8 +262,28 @@ impl WebhookEvent {
             event_type: wire.event_type,
             created_at: wire.created_at,
             data: wire.data,
+            alert: None,
             raw,
         }
+    }
+
+    /// An alert event in the reference's shape, `{"event_type", "alert"}`, with a fresh
+    /// `evt_…` id for the `X-PolyAI-Event-ID` header (the body carries none).
+    pub fn alert(event_type: EventType, alert: Alert) -> Self {
+        let raw = serde_json::json!({ "event_type": event_type.as_str(), "alert": alert.to_value() });
+        WebhookEvent {
+            id: super::ids::event_id(),
+            event_type,
+            created_at: None,
+            data: EventData::default(),
+            alert: Some(alert),
+            raw,
+        }
+    }
+
+    /// Whether this is one of the reference's alert events.
+    pub fn is_alert(&self) -> bool {
+        matches!(self.event_type, EventType::AlertsTriggered | EventType::AlertsResolved)
     }
 
     /// Parses a delivery body. `header_id` (`X-PolyAI-Event-ID`) fills in a missing body `id`.
@@ -155,11 +293,13 @@ impl WebhookEvent {
         if wire.id.is_empty() {
             wire.id = header_id.unwrap_or_default().to_string();
         }
+        let alert = raw.get("alert").filter(|a| a.is_object()).map(Alert::from_value);
         Ok(WebhookEvent {
             id: wire.id,
             event_type: wire.event_type,
             created_at: wire.created_at,
             data: wire.data,
+            alert,
             raw,
         })
     }
@@ -172,11 +312,16 @@ impl WebhookEvent {
 
 fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(v.and_then(|v| match v {
-        serde_json::Value::String(s) => DateTime::parse_from_rfc3339(&s).ok().map(|t| t.with_timezone(&Utc)),
+    Ok(v.as_ref().and_then(time_of))
+}
+
+/// An RFC 3339 string or Unix seconds; anything else is no time.
+fn time_of(v: &serde_json::Value) -> Option<DateTime<Utc>> {
+    match v {
+        serde_json::Value::String(s) => DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc)),
         serde_json::Value::Number(n) => n.as_i64().and_then(|s| DateTime::from_timestamp(s, 0)),
         _ => None,
-    }))
+    }
 }
 
 /// `null` and `""` both mean empty (design.md §3 "Models").
@@ -213,9 +358,14 @@ mod tests {
             Some("evt_hdr"),
         )
         .unwrap();
-        assert_eq!(e.event_type, EventType::Other("alerts.triggered".into()));
+        assert_eq!(e.event_type, EventType::AlertsTriggered);
+        assert!(e.is_alert());
         assert_eq!(e.id, "evt_hdr");
         assert_eq!(e.raw["alert"]["id"], "ar_1");
+        assert_eq!(e.alert.as_ref().unwrap().id, "ar_1");
+        let other = WebhookEvent::from_slice(br#"{"type":"call.exploded","data":{}}"#, Some("e")).unwrap();
+        assert_eq!(other.event_type, EventType::Other("call.exploded".into()));
+        assert!(other.alert.is_none());
         assert!(WebhookEvent::from_slice(b"{not json", None).is_err());
         assert!(WebhookEvent::from_slice(br#"{"id":"x"}"#, None).is_err());
     }
@@ -255,5 +405,44 @@ mod tests {
         assert_eq!(back.event_type, EventType::ConversationCompleted);
         assert_eq!(back.data, e.data);
         assert_eq!(back.raw["type"], "conversation.completed");
+    }
+
+    #[test]
+    fn the_reference_alert_example_parses_and_round_trips() {
+        // polyai-api.md §6.3, the reference's (removed) example, and its resolved variant.
+        let body = br#"{"event_type":"alerts.triggered","alert":{"id":"ar_0Kx4mNpQ8rWvYb2dFgHjLs",
+            "name":"High turn latency (p95)","project_id":"proj_abc123","metric":"turn_latency_p95",
+            "operator":">=","threshold_value":1500,"current_value":1823,"previous_state":"ok",
+            "triggered_at":"2024-03-15T10:30:00Z"}}"#;
+        let e = WebhookEvent::from_slice(body, Some("evt_h")).unwrap();
+        let a = e.alert.clone().unwrap();
+        assert_eq!(
+            (a.metric.as_str(), a.current_value.as_str()),
+            ("turn_latency_p95", "1823")
+        );
+        assert_eq!(a.summary(), "High turn latency (p95): turn_latency_p95 1823 (>= 1500)");
+        assert_eq!(a.triggered_at.unwrap().to_rfc3339(), "2024-03-15T10:30:00+00:00");
+        let sent = WebhookEvent::alert(EventType::AlertsTriggered, a.clone());
+        assert_eq!(sent.raw, serde_json::from_slice::<serde_json::Value>(body).unwrap());
+        let resolved = br#"{"event_type":"alerts.resolved","alert":{"id":"ar_1","name":"x",
+            "current_value":920,"previous_state":"alert","resolved_at":"2024-03-15T11:00:00Z",
+            "threshold_value":{"odd":true},"metric":["odd"]}}"#;
+        let r = WebhookEvent::from_slice(resolved, Some("evt_r")).unwrap();
+        let a = r.alert.unwrap();
+        assert_eq!(r.event_type, EventType::AlertsResolved);
+        assert_eq!(
+            (a.current_value.as_str(), a.threshold_value.as_str(), a.metric.as_str()),
+            ("920", "", "")
+        );
+        assert!(a.resolved_at.is_some() && a.triggered_at.is_none());
+    }
+
+    #[test]
+    fn alert_summaries_carry_no_control_characters() {
+        let a =
+            Alert::from_value(&serde_json::json!({"name": "evil\u{1b}]52;c;eA==\u{7}\nname", "metric": "m\u{9b}2J"}));
+        let s = a.summary();
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        assert!(Alert::default().summary().contains("unnamed alert"));
     }
 }

@@ -22,6 +22,8 @@ pub const KNOWN_EVENT_TYPES: [&str; 4] = [
     "alerts.triggered",
     "alerts.resolved",
 ];
+/// The reference's `WebhookEventType` enum: what `/v1/webhook-endpoints` accepts.
+pub const REFERENCE_EVENT_TYPES: [&str; 2] = ["alerts.triggered", "alerts.resolved"];
 pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
 const TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 1000..=30000;
 
@@ -302,13 +304,19 @@ fn check_url(url: &str) -> Result<(), RegistryError> {
 }
 
 fn check_event_types(types: &[String]) -> Result<(), RegistryError> {
+    check_event_types_in(types, &KNOWN_EVENT_TYPES)
+}
+
+/// At least one type, each in `allowed` (a route family's enum).
+pub fn check_event_types_in(types: &[String], allowed: &[&str]) -> Result<(), RegistryError> {
     if types.is_empty() {
         return Err(invalid("event_types must list at least one event type"));
     }
-    match types.iter().find(|t| !KNOWN_EVENT_TYPES.contains(&t.as_str())) {
+    match types.iter().find(|t| !allowed.contains(&t.as_str())) {
         Some(t) => Err(invalid(format!(
-            "unknown event type {t:?}; known: {}",
-            KNOWN_EVENT_TYPES.join(", ")
+            "unknown event type {}; known: {}",
+            crate::standin::sanitize_echo(t),
+            allowed.join(", ")
         ))),
         None => Ok(()),
     }

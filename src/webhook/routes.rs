@@ -1,9 +1,16 @@
 //! The Webhooks API routes the stand-in serves on its platform (`api.{region}.poly.ai`) listener.
 //!
-//! - Quickstart: `POST /v1/webhooks/endpoints` with `{url, description, events}`.
-//! - Reference: `/v1/webhook-endpoints` list/create/get/patch/delete and `{id}/rotate-secret`.
+//! - Reference (polyai-api.md §6.1): `/v1/webhook-endpoints` list/create/get/patch/delete and
+//!   `{id}/rotate-secret`. Create needs `name`, `url`, `event_types` from the documented enum
+//!   (`alerts.triggered`, `alerts.resolved`); unknown properties are refused (400).
+//! - Quickstart: `POST /v1/webhooks/endpoints` with `{url, description, events}` (any event
+//!   type the stand-in delivers, `conversation.completed` and `handoff.created` included). The
+//!   quickstart shows only the create; list, get, delete and `{id}/rotate-secret` under the same
+//!   prefix are served by analogy, so a client falling back to this family can do everything.
 //!
-//! Every route needs a valid `x-api-key`; errors use the 6-field envelope of polyai-api.md §5.1.
+//! [`WebhookRoutes`] picks the families served; a missing family answers the stand-in's bare
+//! route-missing 404, as a host without those routes does. Every route needs a valid
+//! `x-api-key`; errors use the 6-field envelope of polyai-api.md §5.1.
 
 // The same error envelope (and correlation header) as the rest of the stand-in.
 use crate::standin::errors::ApiFailure;
@@ -19,7 +26,21 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::registry::{EndpointPatch, NewEndpoint, Registry, RegistryError, is_valid_id};
+use super::registry::{
+    EndpointPatch, NewEndpoint, REFERENCE_EVENT_TYPES, Registry, RegistryError, check_event_types_in, is_valid_id,
+};
+
+/// Which webhook route families a stand-in serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum WebhookRoutes {
+    /// Both `/v1/webhook-endpoints` (reference) and `/v1/webhooks/endpoints` (quickstart).
+    #[default]
+    Both,
+    /// Only the reference's `/v1/webhook-endpoints`.
+    Reference,
+    /// Only the quickstart's `/v1/webhooks/endpoints`.
+    Quickstart,
+}
 
 /// What the routes need: the registry (shared with the `Deliverer`) and the accepted API keys.
 #[derive(Clone)]
@@ -60,15 +81,35 @@ impl WebhookState {
     }
 }
 
-/// The router to mount (or `merge`) on the platform listener. Generic over the outer
-/// router's state, so it merges into a `Router<S>` of any `S`.
+/// The router to mount (or `merge`) on the platform listener, with both route families.
+/// Generic over the outer router's state, so it merges into a `Router<S>` of any `S`.
 pub fn router<S: Clone + Send + Sync + 'static>(state: WebhookState) -> Router<S> {
-    Router::new()
-        .route("/v1/webhooks/endpoints", post(quickstart_create))
-        .route("/v1/webhook-endpoints", get(list).post(create))
-        .route("/v1/webhook-endpoints/{id}", get(get_one).patch(update).delete(delete))
-        .route("/v1/webhook-endpoints/{id}/rotate-secret", post(rotate))
-        .with_state(state)
+    router_for(state, WebhookRoutes::Both)
+}
+
+/// The router with only the families `routes` names.
+pub fn router_for<S: Clone + Send + Sync + 'static>(state: WebhookState, routes: WebhookRoutes) -> Router<S> {
+    let mut r = Router::new();
+    if routes != WebhookRoutes::Reference {
+        r = r
+            .route("/v1/webhooks/endpoints", get(quickstart_list).post(quickstart_create))
+            .route("/v1/webhooks/endpoints/{id}", get(quickstart_get).delete(delete))
+            .route("/v1/webhooks/endpoints/{id}/rotate-secret", post(rotate));
+    }
+    if routes != WebhookRoutes::Quickstart {
+        r = r
+            .route("/v1/webhook-endpoints", get(list).post(create))
+            .route("/v1/webhook-endpoints/{id}", get(get_one).patch(update).delete(delete))
+            .route("/v1/webhook-endpoints/{id}/rotate-secret", post(rotate));
+    }
+    r.with_state(state)
+}
+
+/// An endpoint as the quickstart family shows it: the reference fields plus `events`.
+fn quickstart_view(endpoint: &super::registry::Endpoint) -> Value {
+    let mut v = serde_json::to_value(endpoint).expect("endpoints serialize");
+    v["events"] = v["event_types"].clone();
+    v
 }
 
 impl From<RegistryError> for ApiFailure {
@@ -168,9 +209,21 @@ async fn quickstart_create(State(state): State<WebhookState>, headers: HeaderMap
         event_types: req.events,
         ..Default::default()
     })?;
-    let mut v = with_secret(&endpoint, secret.expose());
-    v["events"] = v["event_types"].clone();
+    let mut v = quickstart_view(&endpoint);
+    v["signing_secret"] = secret.expose().into();
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+async fn quickstart_list(State(state): State<WebhookState>, headers: HeaderMap) -> Answer {
+    authorize(&state, &headers)?;
+    let data: Vec<Value> = state.registry.list().iter().map(quickstart_view).collect();
+    Ok(axum::Json(json!({ "data": data })).into_response())
+}
+
+async fn quickstart_get(State(state): State<WebhookState>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
+    authorize(&state, &headers)?;
+    let endpoint = state.registry.get(checked_id(&id)?).ok_or(RegistryError::NotFound)?;
+    Ok(axum::Json(quickstart_view(&endpoint)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -188,6 +241,7 @@ struct ReferenceCreate {
 async fn create(State(state): State<WebhookState>, headers: HeaderMap, body: Bytes) -> Answer {
     authorize(&state, &headers)?;
     let req: ReferenceCreate = decode(&body)?;
+    check_event_types_in(&req.event_types, &REFERENCE_EVENT_TYPES)?;
     let (endpoint, secret) = state.registry.create(NewEndpoint {
         name: req.name,
         url: req.url,
@@ -267,6 +321,9 @@ async fn update(State(state): State<WebhookState>, headers: HeaderMap, Path(id):
     authorize(&state, &headers)?;
     let id = checked_id(&id)?;
     let p: ReferencePatch = decode(&body)?;
+    if let Some(types) = &p.event_types {
+        check_event_types_in(types, &REFERENCE_EVENT_TYPES)?;
+    }
     let endpoint = state.registry.update(
         id,
         EndpointPatch {

@@ -16,13 +16,13 @@ type HmacSha256 = Hmac<Sha256>;
 /// How far a `X-PolyAI-Timestamp` may be from now, in either direction (polyai-api.md §6.4).
 pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
 
-/// What a sender signs.
+/// What a sender signs. The default is the reference's scheme (what PolyAI documents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum SignatureScheme {
     /// The quickstart: HMAC over the raw body.
-    #[default]
     Body,
     /// The reference docs: HMAC over `"{timestamp}.{body}"`.
+    #[default]
     Timestamped,
 }
 
