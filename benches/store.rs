@@ -226,7 +226,7 @@ fn tui_first_screen(store: &mut Store) -> usize {
     let tz = chrono::FixedOffset::east_opt(0).unwrap();
     let mut s = State::new(KeyMap::default(), identity, "live", now, tz, (200, 50));
     s.cache_first = true;
-    s.window = callscope::app::state::TimeWindow { secs: 30 * 86_400 };
+    s.window = callscope::app::state::TimeWindow::Last { secs: 30 * 86_400 };
     for e in start(&mut s) {
         if let Effect::Store(req @ callscope::app::review::StoreRequest::List { .. }) = e
             && let Some(msg) = callscope::tui::store_worker::handle(store, req)

@@ -116,7 +116,20 @@ pub struct FileConfig {
     pub views: toml::Table,
 }
 
+/// The documented example config (commented, every key): what `callscope config init` writes.
+pub const EXAMPLE: &str = include_str!("../assets/config.example.toml");
+
 impl FileConfig {
+    /// The file `--config PATH` names (an error if it cannot be read), else the default path's
+    /// file if there is one, else no file.
+    pub fn load_at(explicit: Option<&Path>) -> Result<Self> {
+        match (explicit, default_config_path()) {
+            (Some(p), _) => Self::load(p),
+            (None, Some(p)) if p.exists() => Self::load(&p),
+            _ => Ok(FileConfig::default()),
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
@@ -132,6 +145,15 @@ impl FileConfig {
             bail!("max_page_bytes must be more than 0 (default 67108864, 64 MB)");
         }
         Ok(cfg)
+    }
+}
+
+/// `A`, `A and B`, `A, B and C`.
+pub fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
@@ -209,12 +231,7 @@ pub fn process_env(name: &str) -> Option<String> {
 impl Config {
     /// Resolves the configuration from flags, the environment and the config file.
     pub fn resolve(args: &ConnectionArgs, env: EnvLookup) -> Result<Self> {
-        let file = match (&args.config, default_config_path()) {
-            (Some(p), _) => FileConfig::load(p)?,
-            (None, Some(p)) if p.exists() => FileConfig::load(&p)?,
-            _ => FileConfig::default(),
-        };
-        Self::resolve_with_file(args, env, file)
+        Self::resolve_with_file(args, env, FileConfig::load_at(args.config.as_deref())?)
     }
 
     pub fn resolve_with_file(args: &ConnectionArgs, env: EnvLookup, file: FileConfig) -> Result<Self> {
@@ -299,8 +316,9 @@ impl Config {
             Ok(())
         } else {
             bail!(
-                "missing configuration: {}.\n  Set them as in the PolyAI API quickstart, e.g.\n    export POLYAI_API_KEY=…  POLYAI_ACCOUNT_ID=ws-…  POLYAI_PROJECT_ID=PROJECT-…\n  or try the embedded demo: callscope demo",
-                missing.join(", ")
+                "missing configuration: {}.\n  Set {} as in the PolyAI API quickstart, e.g.\n    export POLYAI_API_KEY=…  POLYAI_ACCOUNT_ID=ws-…  POLYAI_PROJECT_ID=PROJECT-…\n  or try the embedded demo: callscope demo",
+                missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" }
             )
         }
     }

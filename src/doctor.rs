@@ -108,11 +108,16 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
             ),
         ));
     } else {
+        let (verb, pronoun) = if missing.len() == 1 {
+            ("is", "it")
+        } else {
+            ("are", "them")
+        };
         out.push(Check::fail(
             "configuration",
             format!(
-                "{} not set: export them as in the quickstart's step \"Set environment variables\"",
-                missing.join(", ")
+                "{} {verb} not set: export {pronoun} as in the quickstart's step \"Set environment variables\"",
+                crate::config::and_list(&missing)
             ),
         ));
         return out;
@@ -190,6 +195,7 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
         }
         Err(e) => {
             let name = match e.kind {
+                _ if e.wrong_id().is_some() => "account / project id",
                 ErrorKind::Unauthorized => "API key",
                 ErrorKind::Forbidden => "key permission",
                 ErrorKind::WrongHost => "base URL / region",

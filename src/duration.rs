@@ -93,14 +93,19 @@ mod tests {
     #[test]
     fn every_user_takes_the_same_parser() {
         use crate::app::state::TimeWindow;
+        let (now, tz) = (chrono::Utc::now(), chrono::FixedOffset::east_opt(0).unwrap());
         for huge in ["99999999d", "200000000000d"] {
             assert!(crate::export::parse_span(huge).unwrap_err().contains("too long"));
-            assert!(TimeWindow::parse(huge).unwrap_err().contains("too long"));
+            assert!(TimeWindow::parse(huge, now, tz).unwrap_err().contains("too long"));
             assert!(crate::tui::live::parse_poll(huge).unwrap_err().contains("too long"));
         }
         assert_eq!(crate::export::parse_span("2w").unwrap().num_days(), 14);
-        assert_eq!(TimeWindow::parse("90m").unwrap().secs, 5400);
-        assert!(TimeWindow::parse("30s").unwrap_err().contains("between 1 minute"));
+        assert_eq!(TimeWindow::parse("90m", now, tz), Ok(TimeWindow::Last { secs: 5400 }));
+        assert!(
+            TimeWindow::parse("30s", now, tz)
+                .unwrap_err()
+                .contains("between 1 minute")
+        );
         assert_eq!(crate::tui::live::parse_poll("45"), Ok(Duration::from_secs(45)));
     }
 

@@ -18,9 +18,11 @@ pub mod logging;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod output;
 pub mod sanitize;
+pub mod settings;
 pub mod standin;
 pub mod store;
 pub mod studio;
+pub mod timerange;
 pub mod tui;
 pub mod ui;
 pub mod webhook;

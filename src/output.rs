@@ -16,6 +16,15 @@ pub fn terminal_text(s: &str) -> String {
     sanitize_text(s)
 }
 
+/// `1 page`, `2 pages`: a count with its noun (a regular plural).
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Prints one sanitized line to stdout. A closed stdout (`| head`) is not an error worth a panic.
 pub fn out_line(args: fmt::Arguments<'_>) {
     let line = terminal_text(&args.to_string());

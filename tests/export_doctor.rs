@@ -233,7 +233,11 @@ async fn doctor_passes_on_a_good_config_and_diagnoses_bad_ones() {
         c
     })
     .await;
-    assert!(no_key[0].line().contains("POLYAI_API_KEY not set"), "{:?}", no_key[0]);
+    assert!(
+        no_key[0].line().contains("POLYAI_API_KEY is not set: export it as"),
+        "{:?}",
+        no_key[0]
+    );
 }
 
 #[test]

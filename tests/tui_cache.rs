@@ -140,7 +140,7 @@ fn offline_the_list_works_from_the_cache_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = store_with(dir.path(), 0..300);
     let mut s = cached_state();
-    s.window = callscope::app::state::TimeWindow { secs: 7 * 86_400 };
+    s.window = callscope::app::state::TimeWindow::Last { secs: 7 * 86_400 };
     let fx = start(&mut s);
     let api_req = first_page_req(&fx).unwrap();
     run_store(&mut s, &mut store, fx);

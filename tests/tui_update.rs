@@ -314,12 +314,58 @@ fn window_channel_and_env_change_the_query() {
         page_queries(&fx)[0].1.start_time,
         Some(now() - chrono::Duration::hours(6))
     );
-    assert_eq!(s.window.label(), "6h");
+    assert_eq!(s.window.label(s.tz), "last 6h");
     // The clock moves only by messages.
     let later = now() + chrono::Duration::hours(1);
     update(&mut s, Msg::Tick(later));
     let fx = update(&mut s, key('r'));
     assert_eq!(page_queries(&fx)[0].1.end_time, Some(later));
+}
+
+/// `w` → custom… takes what `export --start/--end` take: absolute ranges, today, yesterday.
+#[test]
+fn custom_window_takes_absolute_ranges_like_export() {
+    use chrono::TimeZone;
+    let utc = |h, m| chrono::Utc.with_ymd_and_hms(2026, 11, 27, h, m, 0).unwrap();
+    let mut s = oldest_first_state(120, 40);
+    started_with(&mut s, page(0..5, None, true));
+    let custom = |s: &mut callscope::app::State, text: &str| {
+        update(s, key('w'));
+        update(s, key('5'));
+        for c in text.chars() {
+            update(s, key(c));
+        }
+        update(s, code(KeyCode::Enter))
+    };
+    let fx = custom(&mut s, "2026-11-27T09:00Z..2026-11-27T10:30Z");
+    let queries = page_queries(&fx);
+    let q = &queries.first().expect("the range is loaded").1;
+    assert_eq!((q.start_time, q.end_time), (Some(utc(9, 0)), Some(utc(10, 30))));
+    assert_eq!(
+        s.window.label(s.tz),
+        "11-27 10:00 → 11-27 11:30",
+        "shown in local time (UTC+1)"
+    );
+    // The same ends through export's parser.
+    assert_eq!(callscope::export::parse_instant("2026-11-27T09:00Z"), Ok(utc(9, 0)));
+    // yesterday and today are local days (UTC+1), today up to now.
+    let fx = custom(&mut s, "yesterday");
+    let q = &page_queries(&fx)[0].1;
+    let local_midnight = |d| chrono::Utc.with_ymd_and_hms(2026, 11, d, 23, 0, 0).unwrap();
+    assert_eq!(
+        (q.start_time, q.end_time),
+        (Some(local_midnight(26)), Some(local_midnight(27)))
+    );
+    let fx = custom(&mut s, "today");
+    let q = &page_queries(&fx)[0].1;
+    assert_eq!((q.start_time, q.end_time), (Some(local_midnight(27)), Some(now())));
+    // A backwards range keeps the input open and says why.
+    assert!(page_reqs(&custom(&mut s, "today..yesterday")).is_empty());
+    assert!(
+        s.status.note.as_deref().unwrap().contains("empty"),
+        "{:?}",
+        s.status.note
+    );
 }
 
 #[test]
@@ -506,4 +552,84 @@ fn resize_relayouts_the_transcript() {
     let v = s.detail.view.as_ref().unwrap();
     assert_eq!(v.cols, s.panes().detail_cols());
     assert!(v.lines.len() > wide);
+}
+
+/// The stand-in's own answer to a mistyped project id, as the TUI gets it: the status line
+/// carries the server's words and the diagnosis, and the header stops saying "connected".
+#[test]
+fn a_wrong_project_shows_the_servers_words_and_the_header_says_refused() {
+    use callscope::standin::{self, StandinOptions};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let e = rt.block_on(async {
+        let s = standin::start(StandinOptions::default()).await.unwrap();
+        let cfg = callscope::config::Config::resolve_with_file(
+            &callscope::config::ConnectionArgs {
+                base_url: Some(s.runtime_url.clone()),
+                platform_url: Some(s.platform_url.clone()),
+                account_id: Some(s.account_id.clone()),
+                project_id: Some("PROJECT-dmeo".into()),
+                ..Default::default()
+            },
+            &|k| (k == "POLYAI_API_KEY").then(|| s.api_key.clone()),
+            Default::default(),
+        )
+        .unwrap();
+        let client = callscope::api::Client::new(&cfg).unwrap();
+        client
+            .list_page(&callscope::api::ListQuery::default())
+            .await
+            .unwrap_err()
+    });
+    let mut s = state(160, 40);
+    let req = page_reqs(&start(&mut s))[0];
+    update(&mut s, Msg::Page { req, result: Err(e) });
+    let shown = s.status.error.clone().unwrap();
+    assert!(
+        shown.starts_with(r#"404 Not Found: Project "PROJECT-dmeo" does not exist in account "ws-demo" — "#),
+        "{shown}"
+    );
+    assert!(shown.contains("project id or the account id is wrong"), "{shown}");
+    assert_eq!(s.connection, Connection::Refused);
+    let screen = render(&s);
+    let header = screen.lines().next().unwrap();
+    assert!(
+        header.contains("✕ refused") && !header.contains("connected"),
+        "{header}"
+    );
+    // The next good answer says connected again.
+    let req = page_reqs(&update(&mut s, key('r')))[0];
+    update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Ok(page(0..3, None, true)),
+        },
+    );
+    assert_eq!(s.connection, Connection::Connected);
+}
+
+#[test]
+fn server_failures_and_missing_calls_are_told_apart_in_the_header() {
+    let mut s = state(160, 40);
+    let req = page_reqs(&start(&mut s))[0];
+    let failing = api_error(503, r#"{"error_message":"down"}"#, "h");
+    update(
+        &mut s,
+        Msg::Page {
+            req,
+            result: Err(failing),
+        },
+    );
+    assert_eq!(s.connection, Connection::Failing);
+    assert!(render(&s).lines().next().unwrap().contains("✕ server failing"));
+    // An answer about one missing call says nothing against the connection.
+    let mut s = state(160, 40);
+    let req = page_reqs(&start(&mut s))[0];
+    let gone = api_error(
+        404,
+        r#"{"error_code":"CONVERSATIONS_NOT_FOUND","error_message":"no"}"#,
+        "h",
+    );
+    update(&mut s, Msg::Page { req, result: Err(gone) });
+    assert_eq!(s.connection, Connection::Connected);
 }

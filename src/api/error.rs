@@ -92,7 +92,43 @@ impl ErrorEnvelope {
     }
 }
 
+/// Which configured id a 404 says does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrongId {
+    /// `PROJECT_NOT_FOUND`: the project, looked up in the account, is not there; either id may be wrong.
+    Project,
+    /// `ACCOUNT_NOT_FOUND`: no such account.
+    Account,
+}
+
+/// Where both ids are read from, for the diagnoses that say one is wrong.
+const STUDIO_URL: &str = "https://studio.{region}.poly.ai/{account_id}/{project_id}/agent";
+
 impl ApiError {
+    /// The configured id a 404 names as missing, from its error code or, without one, from the
+    /// server's words (`Project "…" does not exist in account "…"`).
+    pub fn wrong_id(&self) -> Option<WrongId> {
+        if self.status != Some(404) {
+            return None;
+        }
+        match self.code.as_deref() {
+            Some("PROJECT_NOT_FOUND") => return Some(WrongId::Project),
+            Some("ACCOUNT_NOT_FOUND") => return Some(WrongId::Account),
+            Some(_) => return None,
+            None => {}
+        }
+        let m = self.message.to_ascii_lowercase();
+        if !m.contains("does not exist") && !m.contains("not found") {
+            None
+        } else if m.starts_with("project") {
+            Some(WrongId::Project)
+        } else if m.starts_with("account") || m.starts_with("workspace") {
+            Some(WrongId::Account)
+        } else {
+            None
+        }
+    }
+
     /// Builds the error for a non-success HTTP answer.
     pub fn from_response(
         status: u16,
@@ -158,6 +194,19 @@ impl ApiError {
     pub fn diagnosis(&self) -> String {
         let runtime_looks_platform = self.host.contains(".poly.ai") && !self.host.contains("platform.polyai.app");
         let platform_looks_runtime = self.host.contains("platform.polyai.app");
+        match self.wrong_id() {
+            Some(WrongId::Project) => {
+                return format!(
+                    "The project id or the account id is wrong: both are in the Agent Studio URL, {STUDIO_URL} (account ws-… or its slug, project PROJECT-… or its slug). Check POLYAI_ACCOUNT_ID and POLYAI_PROJECT_ID (or --account-id/--project-id)."
+                );
+            }
+            Some(WrongId::Account) => {
+                return format!(
+                    "The account id is wrong: it is the first segment after the host in the Agent Studio URL, {STUDIO_URL} (ws-… or its slug; not ACCOUNT-…). Check POLYAI_ACCOUNT_ID (or --account-id)."
+                );
+            }
+            None => {}
+        }
         match (&self.kind, self.family) {
             (ErrorKind::Unauthorized, _) => "Missing or wrong x-api-key, or key revoked (or issued for another region). Check POLYAI_API_KEY is set; ask PolyAI to confirm the key is active.".into(),
             (ErrorKind::Forbidden, _) => "The key is valid but lacks permission for this project or scope. Confirm the key was provisioned for the project ID in the URL (POLYAI_PROJECT_ID).".into(),
@@ -193,10 +242,24 @@ impl ApiError {
         ) && !self.message.is_empty()
     }
 
-    /// A one-line summary for status bars: `401 Unauthorized — <diagnosis>`.
+    /// Whether the headline quotes the server's message: when it names the wrong id, it is
+    /// the most exact account of what to fix.
+    fn headline_quotes_server(&self) -> bool {
+        self.wrong_id().is_some() && !self.message.is_empty()
+    }
+
+    /// A one-line summary for status bars: `401 Unauthorized — <diagnosis>`, or with the
+    /// server's words when they name a wrong id: `404 Not Found: Project "P" does not exist … — <diagnosis>`.
     pub fn headline(&self) -> String {
         let what = match (self.status, &self.kind) {
             _ if self.message_is_ours() => self.message.clone(),
+            (Some(s), _) if self.headline_quotes_server() => {
+                format!(
+                    "{s} {}: {}",
+                    reason_phrase(s),
+                    shown(self.message.trim().trim_end_matches('.'))
+                )
+            }
             (Some(s), _) => format!("{s} {}", reason_phrase(s)),
             (None, ErrorKind::Timeout) => "timeout".into(),
             (None, ErrorKind::Malformed) => "malformed answer".into(),
@@ -240,7 +303,7 @@ fn shown(s: &str) -> String {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", shown(&self.headline()))?;
-        if !self.message.is_empty() && !self.message_is_ours() {
+        if !self.message.is_empty() && !self.message_is_ours() && !self.headline_quotes_server() {
             write!(f, "\n  server said: {}", shown(&self.message))?;
         }
         if let Some(code) = &self.code {
@@ -293,6 +356,62 @@ mod tests {
         );
         assert_eq!(e.message, "bad key");
         assert!(e.to_string().contains("cid") && e.to_string().contains("401 Unauthorized"));
+    }
+
+    #[test]
+    fn a_wrong_project_or_account_is_diagnosed_as_such() {
+        let project = ApiError::from_response(
+            404,
+            br#"{"error_code":"PROJECT_NOT_FOUND","error_message":"Project \"PROJECT-dmeo\" does not exist in account \"ws-demo\"."}"#,
+            None,
+            HostFamily::Runtime,
+            "h",
+        );
+        let line = project.headline();
+        assert!(
+            line.starts_with(r#"404 Not Found: Project "PROJECT-dmeo" does not exist in account "ws-demo" — "#),
+            "{line}"
+        );
+        assert!(
+            line.contains("project id or the account id is wrong") && line.contains("studio."),
+            "{line}"
+        );
+        assert!(
+            !line.contains("does not exist in this project and environment"),
+            "{line}"
+        );
+        assert!(!project.to_string().contains("server said"), "said once: {project}");
+        let account = ApiError::from_response(
+            404,
+            br#"{"error_code":"ACCOUNT_NOT_FOUND","error_message":"Account \"ws-dmeo\" does not exist."}"#,
+            None,
+            HostFamily::Runtime,
+            "h",
+        );
+        assert_eq!(account.wrong_id(), Some(WrongId::Account));
+        assert!(
+            account.headline().contains("account id is wrong"),
+            "{}",
+            account.headline()
+        );
+        // Without a code, the server's words decide; a conversation that is not there is not a wrong id.
+        let bare = ApiError::from_response(
+            404,
+            br#"{"message":"Project p does not exist"}"#,
+            None,
+            HostFamily::Runtime,
+            "h",
+        );
+        assert_eq!(bare.wrong_id(), Some(WrongId::Project));
+        let conversation = ApiError::from_response(
+            404,
+            br#"{"error_code":"CONVERSATIONS_NOT_FOUND","error_message":"Conversation ID does not exist."}"#,
+            None,
+            HostFamily::Runtime,
+            "h",
+        );
+        assert_eq!(conversation.wrong_id(), None);
+        assert!(conversation.diagnosis().contains("does not exist in this project"));
     }
 
     #[test]

@@ -78,40 +78,76 @@ pub fn api_channels(channels: &[String]) -> Vec<String> {
     out
 }
 
-/// How far back the list reaches from "now".
+/// Which calls the list covers: the last so long up to now, or a fixed range.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimeWindow {
-    pub secs: i64,
+pub enum TimeWindow {
+    /// The last `secs` seconds up to now.
+    Last { secs: i64 },
+    /// From `start` (included) to `end` (excluded).
+    Between { start: DateTime<Utc>, end: DateTime<Utc> },
 }
 
 impl TimeWindow {
     pub const PRESETS: [(&'static str, i64); 4] =
         [("1h", 3600), ("24h", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400)];
 
-    pub fn label(&self) -> String {
-        let s = self.secs;
-        if s % 86_400 == 0 && s > 2 * 86_400 {
-            format!("{}d", s / 86_400)
-        } else if s % 3600 == 0 {
-            format!("{}h", s / 3600)
-        } else {
-            format!("{}m", s / 60)
+    /// For the header: `last 24h`, or `12-01 09:00 → 12-01 10:00` in the local offset.
+    pub fn label(&self, tz: FixedOffset) -> String {
+        match self {
+            TimeWindow::Last { secs } => {
+                let s = *secs;
+                if s % 86_400 == 0 && s > 2 * 86_400 {
+                    format!("last {}d", s / 86_400)
+                } else if s % 3600 == 0 {
+                    format!("last {}h", s / 3600)
+                } else {
+                    format!("last {}m", s / 60)
+                }
+            }
+            TimeWindow::Between { start, end } => {
+                let (a, b) = (start.with_timezone(&tz), end.with_timezone(&tz));
+                let same_year = a.format("%Y").to_string() == b.format("%Y").to_string();
+                let f = if same_year { "%m-%d %H:%M" } else { "%Y-%m-%d %H:%M" };
+                format!("{} → {}", a.format(f), b.format(f))
+            }
         }
     }
 
-    /// Parses `90m`, `6h`, `3d`, `2w` (1 minute to 366 days), with [`crate::duration::parse`].
-    pub fn parse(s: &str) -> Result<TimeWindow, String> {
+    /// What `w` → custom… takes: a duration back from now (`90m`, `6h`, `3d`, `2w`: 1 minute
+    /// to 366 days, with [`crate::duration::parse`]), or a range as `export --start/--end`
+    /// takes its ends (`2026-12-01T09:00Z..2026-12-01T10:00Z`, `today`, `yesterday`, with
+    /// [`crate::timerange`]).
+    pub fn parse(s: &str, now: DateTime<Utc>, tz: FixedOffset) -> Result<TimeWindow, String> {
         let s = s.trim();
-        let d = crate::duration::parse(s).map_err(|e| format!("{e} (a window, e.g. 90m, 6h, 3d or 2w)"))?;
+        if let Some(range) = crate::timerange::parse_range(s, now, tz) {
+            let (start, end) = range?;
+            return Ok(TimeWindow::Between { start, end });
+        }
+        let d = crate::duration::parse(s).map_err(|e| {
+            format!(
+                "{e} (a window: e.g. 90m, 6h, 3d or 2w, or a range: today, yesterday, 2026-12-01T09:00Z..2026-12-01T10:00Z)"
+            )
+        })?;
         let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         if !(60..=366 * 86_400).contains(&secs) {
             return Err(format!("{s:?}: a window must be between 1 minute and 366 days"));
         }
-        Ok(TimeWindow { secs })
+        Ok(TimeWindow::Last { secs })
     }
 
     pub fn range(&self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-        (now - TimeDelta::seconds(self.secs), now)
+        match self {
+            TimeWindow::Last { secs } => (now - TimeDelta::seconds(*secs), now),
+            TimeWindow::Between { start, end } => (*start, *end),
+        }
+    }
+
+    /// Whether a call that started at `t` belongs in the window (a fixed range takes no new calls).
+    pub fn holds(&self, t: Option<DateTime<Utc>>) -> bool {
+        match self {
+            TimeWindow::Last { .. } => true,
+            TimeWindow::Between { start, end } => t.is_some_and(|t| *start <= t && t < *end),
+        }
     }
 }
 
@@ -120,7 +156,12 @@ pub enum Connection {
     Connecting,
     Connected,
     Retrying,
+    /// No answer at all (network, timeout).
     Offline,
+    /// The API answers, but refuses what this configuration asks (key, project/account id, host).
+    Refused,
+    /// The API answers with server errors (5xx, or 429 after the retries).
+    Failing,
 }
 
 /// A line of text being typed at the bottom of the screen.
@@ -396,7 +437,7 @@ impl State {
             keymap,
             identity,
             client_env: client_env.to_string(),
-            window: TimeWindow { secs: 86_400 },
+            window: TimeWindow::Last { secs: 86_400 },
             channel: ChannelFilter::All,
             filter: Filter::default(),
             view_name: None,

@@ -473,10 +473,23 @@ fn on_slice_page(p: &mut Paging, page: &ConversationPage) {
     p.append_rows(done.rows.into_iter().rev());
 }
 
+/// The header's state after a failed request: it says what the last answer was, so a
+/// configuration every request fails with never shows "● connected".
 pub(super) fn connection_after(e: &ApiError) -> Connection {
     match e.kind {
         ErrorKind::Network | ErrorKind::Timeout => Connection::Offline,
-        _ => Connection::Connected,
+        _ if e.wrong_id().is_some() => Connection::Refused,
+        ErrorKind::Unauthorized
+        | ErrorKind::Forbidden
+        | ErrorKind::WrongHost
+        | ErrorKind::Redirected
+        | ErrorKind::Malformed => Connection::Refused,
+        ErrorKind::Server | ErrorKind::RateLimited | ErrorKind::Other => Connection::Failing,
+        // An answer about this one request (an id that is not there, a page too big, a cursor
+        // loop, a refused parameter): the API itself is fine.
+        ErrorKind::NotFound | ErrorKind::BadRequest | ErrorKind::TooLarge | ErrorKind::CursorRepeated => {
+            Connection::Connected
+        }
     }
 }
 
@@ -904,7 +917,7 @@ fn on_picker_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         PickerMove::Choose(i) => {
             s.overlay = Overlay::None;
             if let Some((_, secs)) = TimeWindow::PRESETS.get(i) {
-                s.window = TimeWindow { secs: *secs };
+                s.window = TimeWindow::Last { secs: *secs };
                 reload(s, fx);
             } else {
                 s.input = Some(Input {
@@ -995,7 +1008,7 @@ fn on_input_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
                     Err(e) => s.status.note = Some(e.detail),
                 },
                 InputKind::Search => s.input = None,
-                InputKind::Window => match TimeWindow::parse(&text) {
+                InputKind::Window => match TimeWindow::parse(&text, s.now, s.tz) {
                     Ok(w) => {
                         s.input = None;
                         s.window = w;
@@ -1135,7 +1148,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::Window => {
             let sel = TimeWindow::PRESETS
                 .iter()
-                .position(|(_, secs)| *secs == s.window.secs)
+                .position(|(_, secs)| s.window == TimeWindow::Last { secs: *secs })
                 .unwrap_or(TimeWindow::PRESETS.len());
             s.overlay = Overlay::WindowPicker { sel };
         }

@@ -34,17 +34,19 @@ pub struct ExportArgs {
     /// [default: 24h; with --reviewed/--flagged/--filter: no limit].
     #[arg(long, value_parser = parse_span)]
     pub since: Option<ChronoDuration>,
-    /// Window start (RFC 3339, e.g. 2026-11-27T00:00:00Z).
+    /// Window start: RFC 3339 (2026-11-27T09:00Z, seconds optional), a date (local midnight),
+    /// today or yesterday; the same as the TUI's custom window (`w`).
     #[arg(long, value_parser = parse_instant)]
     pub start: Option<DateTime<Utc>>,
-    /// Window end (RFC 3339); default now.
+    /// Window end, written as --start (excluded); default now.
     #[arg(long, value_parser = parse_instant)]
     pub end: Option<DateTime<Utc>>,
     /// client_env: live, sandbox or pre-release [default: the config's, else live].
     #[arg(long = "env", value_parser = ["live", "sandbox", "pre-release"])]
     pub client_env: Option<String>,
-    /// Only these channels (repeatable): VOICE-SIP, WEBCHAT, CHAT.
-    #[arg(long)]
+    /// Only these channels (repeatable): voice or chat (the TUI's names), or the API's VOICE-SIP,
+    /// WEBCHAT, CHAT.
+    #[arg(long, value_parser = parse_channel)]
     pub channel: Vec<String>,
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: Format,
@@ -80,8 +82,33 @@ pub fn parse_span(s: &str) -> Result<ChronoDuration, String> {
     crate::duration::parse_span(s)
 }
 
+/// The API's channel values (polyai-api.md §2.3).
+pub const API_CHANNELS: [&str; 3] = ["VOICE-SIP", "WEBCHAT", "CHAT"];
+
+/// `--channel`: the TUI's `voice`/`chat` (kept as kinds: `chat` is WEBCHAT and CHAT) or one of
+/// the API's names (as the API spells it); anything else is refused with the valid names.
+pub fn parse_channel(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if let Some(api) = API_CHANNELS.iter().find(|c| **c == t) {
+        return Ok(api.to_string());
+    }
+    let lower = t.to_ascii_lowercase();
+    if lower == "voice" || lower == "chat" {
+        return Ok(lower);
+    }
+    if let Some(api) = API_CHANNELS.iter().find(|c| c.eq_ignore_ascii_case(t)) {
+        return Ok(api.to_string());
+    }
+    Err(format!(
+        "unknown channel {t:?}: use voice or chat (the TUI's channel filter), or one of the API's {}",
+        API_CHANNELS.join(", ")
+    ))
+}
+
+/// `--start`/`--end`: what the TUI's custom window takes for a range's ends ([`crate::timerange`]).
 pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
-    crate::api::model::parse_time(s).ok_or_else(|| format!("{s:?} is not an RFC 3339 time like 2026-11-27T09:00:00Z"))
+    use chrono::Offset;
+    crate::timerange::parse_time(s, Utc::now(), chrono::Local::now().offset().fix())
 }
 
 /// What the export did.
@@ -101,7 +128,9 @@ pub async fn run(args: ExportArgs) -> Result<i32> {
     crate::logging::init_stderr();
     let cfg = Config::resolve(&args.conn, &process_env)?;
     let env = args.client_env.clone().unwrap_or_else(|| cfg.client_env.clone());
-    if let Some(filter) = reviewed::filter_from_flags(args.reviewed, args.flagged, args.filter.as_deref())? {
+    if let Some(mut filter) = reviewed::filter_from_flags(args.reviewed, args.flagged, args.filter.as_deref())? {
+        // --channel narrows a store export too, with the same names.
+        filter.channels.extend(args.channel.iter().cloned());
         return run_from_store(&args, &cfg, &env, &filter);
     }
     cfg.require_complete()?;
@@ -111,9 +140,9 @@ pub async fn run(args: ExportArgs) -> Result<i32> {
     let result = export_linked(&client, &args, &env, &mut sink, studio.as_ref()).await;
     let summary = sink.finish(result)?;
     crate::errln!(
-        "exported {} conversations in {} pages{}",
-        summary.conversations,
-        summary.pages,
+        "exported {} in {}{}",
+        crate::output::count(summary.conversations, "conversation"),
+        crate::output::count(summary.pages, "page"),
         if args.with_audio.is_some() {
             format!(
                 "; recordings: {} saved, {} already complete, {} failed",
@@ -170,9 +199,10 @@ fn run_from_store(args: &ExportArgs, cfg: &Config, env: &str, filter: &crate::st
     let result = reviewed::export_reviewed(&store, &scope, filter, window, args.format, studio.as_ref(), &mut sink);
     let n = sink.finish(result)?;
     crate::errln!(
-        "exported {n} reviewed conversations from {} ({})",
-        path.display(),
-        filter.summary()
+        "exported {} matching `{}` from {}",
+        crate::output::count(n, "conversation"),
+        filter.summary(),
+        path.display()
     );
     Ok(0)
 }
@@ -271,7 +301,7 @@ pub async fn export_linked(
         end_time: Some(end),
         limit: Some(args.page_size),
         client_env: Some(env.to_string()),
-        channels: args.channel.clone(),
+        channels: crate::app::state::api_channels(&args.channel),
         include_latency: true,
         ..Default::default()
     };

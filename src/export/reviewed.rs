@@ -17,7 +17,7 @@ pub fn filter_from_flags(reviewed: bool, flagged: bool, filter: Option<&str>) ->
         return Ok(None);
     }
     let mut f = match filter {
-        Some(text) => Filter::parse(text).map_err(|e| anyhow::anyhow!("--filter {text:?}: {}", e.headline()))?,
+        Some(text) => Filter::parse(text).map_err(|e| anyhow::anyhow!("--filter {text:?}: {}", e.detail))?,
         None => Filter::default(),
     };
     if reviewed {

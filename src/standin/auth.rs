@@ -85,6 +85,14 @@ pub fn project_for<'a>(
         .iter()
         .find(|p| p.project_id == project && account.is_none_or(|a| a == p.account_id));
     let Some(found) = found else {
+        // As the real API's error codes: an account nobody has is ACCOUNT_NOT_FOUND (1002).
+        if let Some(a) = account.filter(|a| !state.projects.iter().any(|p| p.account_id == *a)) {
+            return Err(ApiFailure::new(
+                StatusCode::NOT_FOUND,
+                "ACCOUNT_NOT_FOUND",
+                format!("Account {} does not exist.", super::sanitize_echo(a)),
+            ));
+        }
         return Err(ApiFailure::new(
             StatusCode::NOT_FOUND,
             "PROJECT_NOT_FOUND",

@@ -7,8 +7,6 @@
 //! `polyscore<3` `polyscore>4` `tag:vip` `topic:"Refund policy"` `function:lookup_booking`
 //! `safety` `!safety` `unreviewed` `reviewed` `follow-up` (or `status:…`) `flagged` `!flagged`.
 
-use std::collections::BTreeMap;
-
 use rusqlite::types::Value;
 use serde::{Deserialize, Deserializer};
 
@@ -275,7 +273,12 @@ impl Filter {
         }
         match (self.min_duration, self.max_duration) {
             (Some(a), Some(b)) => parts.push(format!("{}–{}", mmss(a), mmss(b))),
+            // Whole seconds: ≥5:01 is >5:00; shown in whichever form reads rounder.
+            (Some(a), None) if a > 0 && roundness(a - 1) > roundness(a) => parts.push(format!(">{}", mmss(a - 1))),
             (Some(a), None) => parts.push(format!("≥{}", mmss(a))),
+            (None, Some(b)) if b < u32::MAX && roundness(b + 1) > roundness(b) => {
+                parts.push(format!("<{}", mmss(b + 1)))
+            }
             (None, Some(b)) => parts.push(format!("≤{}", mmss(b))),
             (None, None) => {}
         }
@@ -401,10 +404,15 @@ impl Filter {
             "flagged" => self.flagged = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
             "duration" => {
                 let secs = |s: &str| s.parse::<u32>().map_err(|_| bad("durations are whole seconds"));
+                // Bounds are inclusive whole seconds: >300 is 301 and longer, <60 is 59 and shorter.
                 if let Some(v) = value.strip_prefix('>') {
-                    self.min_duration = Some(secs(v)?);
+                    self.min_duration = Some(secs(v)?.checked_add(1).ok_or_else(|| bad("no call is that long"))?);
                 } else if let Some(v) = value.strip_prefix('<') {
-                    self.max_duration = Some(secs(v)?);
+                    self.max_duration = Some(
+                        secs(v)?
+                            .checked_sub(1)
+                            .ok_or_else(|| bad("no call is shorter than 0 seconds"))?,
+                    );
                 } else if let Some((a, b)) = value.split_once("..") {
                     self.min_duration = if a.is_empty() { None } else { Some(secs(a)?) };
                     self.max_duration = if b.is_empty() { None } else { Some(secs(b)?) };
@@ -500,7 +508,8 @@ impl Filter {
     }
 
     /// All saved views of the config's `[views]` table, by name; the first invalid one is an error naming it.
-    pub fn views(table: &toml::Table) -> StoreResult<BTreeMap<String, Filter>> {
+    /// The config's `[views]`, in the file's order (the order `v` lists them in).
+    pub fn views(table: &toml::Table) -> StoreResult<Vec<(String, Filter)>> {
         table
             .iter()
             .map(|(name, v)| {
@@ -510,6 +519,15 @@ impl Filter {
             })
             .collect()
     }
+}
+
+/// Every word and key the filter syntax knows, for error messages.
+/// How round a number of seconds reads: a whole minute beats a half, a quarter, ten, five seconds.
+fn roundness(secs: u32) -> usize {
+    [1, 5, 10, 15, 30, 60]
+        .iter()
+        .rposition(|d| secs.is_multiple_of(*d))
+        .unwrap_or(0)
 }
 
 fn mmss(secs: u32) -> String {
@@ -638,6 +656,42 @@ mod tests {
     }
 
     #[test]
+    fn duration_bounds_say_what_they_mean() {
+        let f = Filter::parse("duration:>300").unwrap();
+        assert_eq!((f.min_duration, f.summary().as_str()), (Some(301), ">5:00"));
+        let f = Filter::parse("duration:<60").unwrap();
+        assert_eq!((f.max_duration, f.summary().as_str()), (Some(59), "<1:00"));
+        assert_eq!(Filter::parse("duration:60..").unwrap().summary(), "≥1:00");
+        assert_eq!(Filter::parse("duration:..90").unwrap().summary(), "≤1:30");
+        assert_eq!(Filter::parse("duration:>45").unwrap().summary(), ">0:45");
+        assert!(Filter::parse("duration:<0").is_err());
+        assert!(Filter::parse(&format!("duration:>{}", u32::MAX)).is_err());
+        let call = |secs| crate::api::Conversation {
+            total_duration: Some(secs),
+            ..Default::default()
+        };
+        let f = Filter::parse("duration:>300").unwrap();
+        assert!(!f.matches(&call(300), None) && f.matches(&call(301), None));
+    }
+
+    #[test]
+    fn an_unknown_word_lists_the_valid_ones() {
+        let e = Filter::parse("flaged").unwrap_err().detail;
+        for word in [
+            "\"flaged\"",
+            "flagged",
+            "unreviewed",
+            "follow-up",
+            "duration",
+            "intent",
+            "latency>",
+        ] {
+            assert!(e.contains(word), "{word}: {e}");
+        }
+        assert!(Filter::parse("colour:red").unwrap_err().detail.contains("channel, env"));
+    }
+
+    #[test]
     fn bad_words_are_named() {
         for (input, needle) in [
             ("handof", "\"handof\""),
@@ -659,7 +713,7 @@ mod tests {
             "escalations = \"voice handoff\"\n[slow]\nlatency_above = 2.5\nstatus = \"unreviewed\"\nchannel = [\"chat\"]\n",
         )
         .unwrap();
-        let views = Filter::views(&t).unwrap();
+        let views: std::collections::BTreeMap<_, _> = Filter::views(&t).unwrap().into_iter().collect();
         assert_eq!(views["escalations"].handoff, Some(true));
         assert_eq!(views["slow"].status, Some(ReviewStatus::New));
         assert_eq!(views["slow"].channels, vec!["chat"]);

@@ -15,10 +15,9 @@ use anyhow::{Context, Result};
 use chrono::Offset;
 
 use crate::api::Client;
-use crate::app::{Identity, KeyMap, State};
-use crate::config::{self, ApiKey, Config, ConnectionArgs, FileConfig};
+use crate::app::{Identity, State};
+use crate::config::{self, ApiKey, Config, ConnectionArgs};
 use crate::standin::{self, StandinOptions};
-use crate::ui::Theme;
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct BrowseArgs {
@@ -59,6 +58,10 @@ pub struct DemoArgs {
     /// projects send.
     #[arg(long, value_enum, default_value = "mixed")]
     pub shape: standin::Shape,
+    /// Config file for keys, theme and views [default: ~/.config/callscope/config.toml]; its
+    /// connection settings are not used (the demo talks only to its own stand-in).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 }
 
 impl Default for DemoArgs {
@@ -68,6 +71,7 @@ impl Default for DemoArgs {
             new_call_every: 5.0,
             store: None,
             shape: standin::Shape::Mixed,
+            config: None,
         }
     }
 }
@@ -112,10 +116,7 @@ pub async fn browse(args: BrowseArgs) -> Result<i32> {
 
 /// `callscope demo`: the TUI against an in-process stand-in on free loopback ports.
 pub async fn demo(args: DemoArgs) -> Result<i32> {
-    let file = match config::default_config_path() {
-        Some(p) if p.exists() => FileConfig::load(&p)?,
-        _ => FileConfig::default(),
-    };
+    let file = crate::settings::load_file(args.config.as_deref())?;
     let every = new_call_every(args.new_call_every)?;
     let server = standin::start(StandinOptions {
         seed: args.seed,
@@ -155,11 +156,7 @@ async fn open(
     poll: Option<Duration>,
     store_path: &std::path::Path,
 ) -> Result<i32> {
-    let keymap = KeyMap::from_config(&cfg.file.keys).context("invalid [keys] in the config file")?;
-    let views = crate::store::Filter::views(&cfg.file.views)
-        .map_err(|e| anyhow::anyhow!("{}", e.detail))
-        .context("invalid [views] in the config file")?;
-    let theme = Theme::from_config(&cfg.file.theme).context("invalid [theme] in the config file")?;
+    let crate::settings::Settings { keymap, theme, views } = crate::settings::Settings::from_file(&cfg.file)?;
     let client = Client::new(&cfg)?;
     let log = crate::logging::init_file(&config::default_data_dir())?;
     tracing::info!(base = %cfg.base_url, "callscope TUI starting");
@@ -176,7 +173,7 @@ async fn open(
     // the screen, fd 2 goes to the log file.
     terminal::stderr_to(&log);
     state.live.poll_every = poll;
-    state.views = views.into_iter().collect();
+    state.views = views;
     state.review.exports_dir = config::default_data_dir().join("exports");
     state.studio = crate::studio::StudioLinks::from_config(&cfg);
     // Without a store the TUI still works; marks say why they are unavailable.

@@ -18,6 +18,8 @@ pub fn connection_label(s: &State) -> &'static str {
         Connection::Connected => "● connected",
         Connection::Retrying => "◐ retrying",
         Connection::Offline => "○ offline",
+        Connection::Refused => "✕ refused",
+        Connection::Failing => "✕ server failing",
     }
 }
 
@@ -47,7 +49,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     facts.extend(
         [
             s.client_env.clone(),
-            format!("last {}", s.window.label()),
+            s.window.label(s.tz),
             s.channel.label().to_string(),
             s.list.order.label().to_string(),
             sanitize_line(&id.region),
@@ -79,7 +81,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let conn = conn.as_str();
     let conn_style = match s.connection {
         Connection::Connected => Theme::fg(theme.latency_ok),
-        Connection::Offline => Theme::fg(theme.error),
+        Connection::Offline | Connection::Refused | Connection::Failing => Theme::fg(theme.error),
         _ => Theme::fg(theme.warn),
     };
     // Mark changes the store has not confirmed, beside the connection: they are at risk.

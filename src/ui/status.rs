@@ -89,7 +89,10 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
                 "enter apply · esc cancel · voice chat handoff !handoff in-progress duration:60..300 intent:X latency>2 polyscore<3 tag:X topic:X function:X safety unreviewed reviewed follow-up flagged",
             ),
             InputKind::Search => ("search", "enter keep · n/N next/prev · esc clear"),
-            InputKind::Window => ("window (90m, 6h, 3d, 2w)", "enter apply · esc cancel"),
+            InputKind::Window => (
+                "window (90m, 6h, 3d, today, yesterday, START..END)",
+                "enter apply · esc cancel",
+            ),
             InputKind::Note => ("note", "enter save (empty clears) · esc cancel"),
             InputKind::TurnComment(p) => {
                 turn_label = format!("turn {} comment", p.target.turn + 1);

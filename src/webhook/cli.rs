@@ -27,10 +27,10 @@ pub enum WebhooksCommand {
     /// List registered endpoints (GET /v1/webhook-endpoints, else /v1/webhooks/endpoints).
     List(ConnOnly),
     /// Delete an endpoint (DELETE /v1/webhook-endpoints/{id}, else /v1/webhooks/endpoints/{id}).
-    Delete(WithId),
+    Delete(DeleteArgs),
     /// Replace an endpoint's signing secret (POST …/{id}/rotate-secret); the old one stops
     /// working at once.
-    Rotate(WithId),
+    Rotate(RotateArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -63,10 +63,18 @@ pub struct ConnOnly {
 }
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct WithId {
+pub struct DeleteArgs {
     /// Endpoint id (`whe_…`).
     pub id: String,
-    /// Write a new signing secret (rotate) to this file (mode 600) instead of printing it.
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RotateArgs {
+    /// Endpoint id (`whe_…`).
+    pub id: String,
+    /// Write the new signing secret to this file (mode 600) instead of printing it.
     #[arg(long, value_name = "PATH")]
     pub save_secret: Option<PathBuf>,
     #[command(flatten)]
@@ -180,7 +188,7 @@ async fn list(a: ConnOnly) -> Result<i32> {
     Ok(0)
 }
 
-async fn delete(a: WithId) -> Result<i32> {
+async fn delete(a: DeleteArgs) -> Result<i32> {
     let (_cfg, client) = connect(&a.conn)?;
     check_id(&a.id)?;
     Endpoints::new(&client)
@@ -191,7 +199,7 @@ async fn delete(a: WithId) -> Result<i32> {
     Ok(0)
 }
 
-async fn rotate(a: WithId) -> Result<i32> {
+async fn rotate(a: RotateArgs) -> Result<i32> {
     let (_, client) = connect(&a.conn)?;
     check_id(&a.id)?;
     let (_, resp) = Endpoints::new(&client)
