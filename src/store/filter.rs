@@ -751,7 +751,8 @@ mod tests {
             assert!(e.detail.contains(needle), "{input}: {}", e.detail);
         }
         let t: toml::Table = toml::from_str("[low]\npolyscore_below = 2\ntag = \"vip\"\nsafety = true\n").unwrap();
-        let low = &Filter::views(&t).unwrap()["low"];
+        let views = Filter::views(&t).unwrap();
+        let low = &views.iter().find(|(name, _)| name == "low").unwrap().1;
         assert_eq!((low.poly_score_below, low.safety), (Some(2.0), Some(true)));
     }
 
