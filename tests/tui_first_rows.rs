@@ -15,14 +15,18 @@ use tokio::sync::mpsc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_rows_of_a_busy_hour_come_after_two_requests() {
+    // The stand-in's traffic follows the hour of day: pin its clock to a busy afternoon hour,
+    // so the test means the same whenever it runs.
+    let yesterday = (Utc::now() - chrono::Duration::days(1)).date_naive();
+    let now = yesterday.and_hms_opt(14, 30, 0).unwrap().and_utc();
     let s = standin::start(StandinOptions {
         conversations: 50_000,
+        now: Some(now),
         ..Default::default()
     })
     .await
     .unwrap();
     let client = common::client(&s);
-    let now = Utc::now();
     // How many pages the last hour really holds.
     let mut pager = client.pages(ListQuery {
         start_time: Some(now - chrono::Duration::hours(1)),

@@ -60,7 +60,7 @@ actions! {
     ToggleOrder => "toggle_order", "order: newest first ⇄ oldest first", ["o"];
     CopyId => "copy_id", "copy the conversation id (OSC 52)", ["y"];
     CopyTranscript => "copy_transcript", "copy the transcript (OSC 52)", ["Y"];
-    CopyStudioLink => "copy_studio_link", "copy the conversation's Agent Studio link (OSC 52)", ["L"];
+    CopyStudioLink => "copy_studio_link", "copy the conversation's Agent Studio link (OSC 52)", ["O"];
     ToggleIntents => "toggle_intents", "show/hide intents and entities", ["i"];
     ToggleTranslation => "toggle_translation", "show/hide translations", ["t"];
     ToggleMouse => "toggle_mouse", "mouse capture on/off (off keeps text selection)", ["m"];
@@ -88,7 +88,7 @@ actions! {
     Flag => "flag", "review: flag/unflag with a reason (⚑)", ["!"];
     EditNote => "edit_note", "review: edit the note", ["a"];
     RateTurn => "rate_turn", "review: rate the current turn ▸ 👍/👎 + comment", ["b"];
-    PushMarks => "push_marks", "review: push the note and ratings to Agent Studio", ["P"];
+    PushMarks => "push_marks", "review: push the note and ratings to Agent Studio", ["A"];
     NextUnreviewed => "next_unreviewed", "jump to the next call not marked reviewed", ["u"];
     PrevUnreviewed => "prev_unreviewed", "jump to the previous call not marked reviewed", ["U"];
     NextFlagged => "next_flagged", "jump to the next flagged call", ["'"];
@@ -364,6 +364,20 @@ mod tests {
 
     fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, mods)
+    }
+
+    /// Two actions on one default key: one of them could never be reached.
+    #[test]
+    fn no_default_key_serves_two_actions() {
+        let mut seen: HashMap<KeyChord, Action> = HashMap::new();
+        for &a in Action::ALL {
+            for k in a.default_keys() {
+                let chord = KeyChord::parse(k).unwrap_or_else(|| panic!("{k:?} does not parse"));
+                if let Some(other) = seen.insert(chord, a) {
+                    panic!("{k:?} is bound to both {} and {}", other.name(), a.name());
+                }
+            }
+        }
     }
 
     #[test]
