@@ -862,14 +862,14 @@ impl Client {
                 Err(f) => f,
             };
             if !retryable || !err.is_transient() || attempt >= self.retry.max_retries {
-                tracing::warn!(
-                    status = ?err.status,
-                    kind = ?err.kind,
-                    correlation_id = err.correlation_id.as_deref().unwrap_or(""),
-                    "{} failed: {}",
-                    url.path(),
-                    sanitize_line(&err.message)
-                );
+                let cid = err.correlation_id.as_deref().unwrap_or("");
+                let msg = sanitize_line(&err.message);
+                // A missing route is how the other path family gets its turn: not a failure yet.
+                if route_missing(&err) {
+                    tracing::debug!(status = ?err.status, correlation_id = cid, "{} has no route: {msg}", url.path());
+                } else {
+                    tracing::warn!(status = ?err.status, kind = ?err.kind, correlation_id = cid, "{} failed: {msg}", url.path());
+                }
                 return Err(err);
             }
             let wait = match (err.kind.clone(), retry_after) {
