@@ -862,14 +862,14 @@ impl Client {
                 Err(f) => f,
             };
             if !retryable || !err.is_transient() || attempt >= self.retry.max_retries {
-                tracing::warn!(
-                    status = ?err.status,
-                    kind = ?err.kind,
-                    correlation_id = err.correlation_id.as_deref().unwrap_or(""),
-                    "{} failed: {}",
-                    url.path(),
-                    sanitize_line(&err.message)
-                );
+                let cid = err.correlation_id.as_deref().unwrap_or("");
+                let msg = sanitize_line(&err.message);
+                // A missing route is how the other path family gets its turn: not a failure yet.
+                if route_missing(&err) {
+                    tracing::debug!(status = ?err.status, correlation_id = cid, "{} has no route: {msg}", url.path());
+                } else {
+                    tracing::warn!(status = ?err.status, kind = ?err.kind, correlation_id = cid, "{} failed: {msg}", url.path());
+                }
                 return Err(err);
             }
             let wait = match (err.kind.clone(), retry_after) {
@@ -1338,6 +1338,55 @@ mod tests {
             c.conversations_url(&["a/b?c"]).as_str(),
             "http://127.0.0.1:9/prefix/v3/ws-1/P%201/conversations/a%2Fb%3Fc"
         );
+    }
+
+    #[test]
+    fn audio_urls_resolve_against_the_agents_path_and_stay_on_configured_hosts() {
+        let cfg = Config::resolve_with_file(
+            &crate::config::ConnectionArgs {
+                base_url: Some("http://127.0.0.1:9/rt".into()),
+                platform_url: Some("http://127.0.0.1:10".into()),
+                account_id: Some("ws-1".into()),
+                project_id: Some("P 1".into()),
+                ..Default::default()
+            },
+            &|_| None,
+            Default::default(),
+        )
+        .unwrap();
+        let c = Client::new(&cfg).unwrap();
+        let (u, f) = c.resolve_api_url("conversations/CA1/turns/2/audio").unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:10/v1/agents/P%201/conversations/CA1/turns/2/audio"
+        );
+        assert_eq!(f, HostFamily::Platform);
+        let (u, f) = c.resolve_api_url("http://127.0.0.1:9/rt/x").unwrap();
+        assert_eq!((u.as_str(), f), ("http://127.0.0.1:9/rt/x", HostFamily::Runtime));
+        for other in ["https://evil.example/a", "http://127.0.0.1:11/a", "//evil.example/a"] {
+            assert!(c.resolve_api_url(other).is_err(), "{other}");
+        }
+    }
+
+    #[test]
+    fn only_a_route_level_404_is_route_missing() {
+        let e = |status, body: &str| ApiError::from_response(status, body.as_bytes(), None, HostFamily::Runtime, "h");
+        assert!(route_missing(&e(404, r#"{"error_code":"NOT_FOUND"}"#)));
+        assert!(route_missing(&e(404, "<html>nginx</html>")));
+        assert!(route_missing(&e(404, r#"{"error_code":"PROJECT_NOT_FOUND"}"#)));
+        assert!(!route_missing(&e(404, r#"{"error_code":"CONVERSATIONS_NOT_FOUND"}"#)));
+        assert!(!route_missing(&e(
+            404,
+            r#"{"error_code":"CONVERSATIONS_RECORDING_NOT_FOUND"}"#
+        )));
+        assert!(!route_missing(&e(401, "")));
+    }
+
+    #[test]
+    fn correlation_ids_are_fresh_uuid_v4s() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_correlation_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| id.len() == 36 && id.as_bytes()[14] == b'4'));
     }
 
     #[test]
