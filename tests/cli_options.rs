@@ -248,6 +248,30 @@ fn export_summaries_say_what_was_exported() {
     let err = text(&out.stderr);
     assert!(err.contains("exported 1 conversation matching `voice`"), "{err}");
     assert!(!err.contains("reviewed"), "{err}");
+    // --channel narrows it, with the same names as for the API.
+    let out = run(
+        home.path(),
+        None,
+        &[
+            "export",
+            "--account-id",
+            "ws-x",
+            "--project-id",
+            "P-x",
+            "--store",
+            db.to_str().unwrap(),
+            "--filter",
+            "!flagged",
+            "--channel",
+            "chat",
+        ],
+    );
+    assert!(out.status.success() && out.stdout.is_empty(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("exported 0 conversations matching `chat · not flagged`"),
+        "{}",
+        text(&out.stderr)
+    );
     // A misspelt word is named, with the words that exist.
     let out = from_store("voice flaged");
     assert_eq!(out.status.code(), Some(1));

@@ -129,8 +129,14 @@ pub async fn run(args: ExportArgs) -> Result<i32> {
     let cfg = Config::resolve(&args.conn, &process_env)?;
     let env = args.client_env.clone().unwrap_or_else(|| cfg.client_env.clone());
     if let Some(mut filter) = reviewed::filter_from_flags(args.reviewed, args.flagged, args.filter.as_deref())? {
-        // --channel narrows a store export too, with the same names.
-        filter.channels.extend(args.channel.iter().cloned());
+        // --channel narrows a store export too, with the same names; the filter's channels are
+        // "any of", so two lists would widen it instead.
+        if !args.channel.is_empty() {
+            if !filter.channels.is_empty() {
+                bail!("give the channels once: in --filter (voice, chat, channel:NAME) or with --channel");
+            }
+            filter.channels = args.channel.clone();
+        }
         return run_from_store(&args, &cfg, &env, &filter);
     }
     cfg.require_complete()?;
