@@ -214,17 +214,14 @@ impl Alert {
     }
 }
 
-/// The envelope as sent on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The quickstart's envelope as the stand-in sends it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 struct Wire {
-    #[serde(default)]
     id: String,
-    /// The alerts payload of the reference docs spells it `event_type`.
-    #[serde(rename = "type", alias = "event_type")]
+    #[serde(rename = "type")]
     event_type: EventType,
-    #[serde(default, deserialize_with = "lenient_time", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     created_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     data: EventData,
 }
 
@@ -288,17 +285,42 @@ impl WebhookEvent {
 
     /// Parses a delivery body. `header_id` (`X-PolyAI-Event-ID`) fills in a missing body `id`.
     pub fn from_slice(body: &[u8], header_id: Option<&str>) -> Result<Self, serde_json::Error> {
+        use serde::de::Error as _;
         let raw: serde_json::Value = serde_json::from_slice(body)?;
-        let mut wire: Wire = serde_json::from_value(raw.clone())?;
-        if wire.id.is_empty() {
-            wire.id = header_id.unwrap_or_default().to_string();
+        let Some(obj) = raw.as_object() else {
+            return Err(serde_json::Error::custom("the payload is not a JSON object"));
+        };
+        // Read field by field: the quickstart's `type` or the reference's `event_type` (either,
+        // or both), and an odd `id`, `created_at` or `data` never loses the event.
+        let event_type = ["type", "event_type"]
+            .iter()
+            .find_map(|k| obj.get(*k).and_then(serde_json::Value::as_str))
+            .map(EventType::parse)
+            .ok_or_else(|| serde_json::Error::missing_field("type"))?;
+        let mut id = match obj.get("id") {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        if id.is_empty() {
+            id = header_id.unwrap_or_default().to_string();
         }
-        let alert = raw.get("alert").filter(|a| a.is_object()).map(Alert::from_value);
+        let data = match obj.get("data") {
+            Some(d @ serde_json::Value::Object(_)) => serde_json::from_value(d.clone()).unwrap_or_else(|e| {
+                tracing::warn!("webhook event: odd `data` ({e}); only its conversation_id is used");
+                EventData {
+                    conversation_id: d["conversation_id"].as_str().unwrap_or_default().to_string(),
+                    ..Default::default()
+                }
+            }),
+            _ => EventData::default(),
+        };
+        let alert = obj.get("alert").filter(|a| a.is_object()).map(Alert::from_value);
         Ok(WebhookEvent {
-            id: wire.id,
-            event_type: wire.event_type,
-            created_at: wire.created_at,
-            data: wire.data,
+            id,
+            event_type,
+            created_at: obj.get("created_at").and_then(time_of),
+            data,
             alert,
             raw,
         })
@@ -444,5 +466,29 @@ mod tests {
         let s = a.summary();
         assert!(!s.chars().any(char::is_control), "{s:?}");
         assert!(Alert::default().summary().contains("unnamed alert"));
+    }
+
+    #[test]
+    fn odd_envelopes_keep_the_event() {
+        // Both spellings of the type, a numeric id, a null `data`, an odd `created_at`.
+        let e = WebhookEvent::from_slice(
+            br#"{"type":"alerts.triggered","event_type":"alerts.triggered","id":42,"data":null,"created_at":[1],"alert":{"name":"a"}}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (e.event_type, e.id.as_str(), e.created_at),
+            (EventType::AlertsTriggered, "42", None)
+        );
+        assert_eq!(e.alert.unwrap().name, "a");
+        // An odd field inside `data` keeps the conversation id.
+        let e = WebhookEvent::from_slice(
+            br#"{"id":"evt_1","type":"conversation.completed","data":{"conversation_id":"CA1","handoff":"yes"}}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(e.data.conversation_id, "CA1");
+        assert!(WebhookEvent::from_slice(b"[1]", None).is_err());
+        assert!(WebhookEvent::from_slice(br#"{"type":7}"#, None).is_err());
     }
 }
