@@ -4,9 +4,7 @@
 use anyhow::Result;
 use chrono::{Duration, Utc};
 
-use crate::api::{
-    ApiError, Client, ConversationPage, ErrorKind, HostFamily, ListQuery, PathFamily, Route, route_missing,
-};
+use crate::api::{ApiError, Client, ConversationPage, ErrorKind, ListQuery, PathFamily, Route, route_missing};
 use crate::config::{CLIENT_ENVS, Config, ConnectionArgs, Region, process_env};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -386,21 +384,17 @@ fn route_line(name: &'static str, client: &Client, id: &str, answers: &[(PathFam
 }
 
 async fn check_webhooks(client: &Client) -> Check {
-    let url = client.url(HostFamily::Platform, &["v1", "webhook-endpoints"]);
-    match client
-        .request_json::<serde_json::Value>(reqwest::Method::GET, HostFamily::Platform, url, None)
-        .await
-    {
-        Ok(v) => {
-            let n = v.get("data").and_then(|d| d.as_array()).map(|a| a.len()).unwrap_or(0);
-            Check::ok(
-                "webhooks host",
-                format!(
-                    "{} answered ({n} endpoints registered)",
-                    client.platform_url().as_str().trim_end_matches('/')
-                ),
-            )
-        }
+    // The reference's route, else the quickstart's: whichever this host serves.
+    match crate::webhook::endpoints::Endpoints::new(client).list().await {
+        Ok((family, endpoints)) => Check::ok(
+            "webhooks host",
+            format!(
+                "{} answered on {} ({} endpoints registered)",
+                client.platform_url().as_str().trim_end_matches('/'),
+                family.path(),
+                endpoints.len()
+            ),
+        ),
         Err(e) if e.kind == ErrorKind::Unauthorized || e.kind == ErrorKind::Forbidden => Check::warn(
             "webhooks host",
             format!(
