@@ -1,5 +1,6 @@
 //! Stand-in throughput: start-up with 60,000 conversations, then every conversation paged with
-//! `limit=200` (all three environments), once with raw reqwest and once with `api::Client::pages`.
+//! `limit=200` (all three environments), once with raw reqwest and once with `api::Client::pages`;
+//! then the cost of the live platform object (`--shape platform|mixed`).
 //!
 //! Run: `cargo bench --bench standin` (numbers are printed, never asserted).
 
@@ -129,6 +130,24 @@ fn main() {
         // Same pages, same bytes as above.
         report("api::Client::pages, limit=200", n, bytes, t.elapsed().as_secs_f64());
         println!("({turns} turns decoded into models)");
+
+        // The live platform object (`--shape platform|mixed` by-id), one thread: realize + write.
+        let t = Instant::now();
+        let some = &entries[..entries.len().min(10_000)];
+        let real_bytes: usize = some
+            .iter()
+            .map(|e| {
+                let c = standin::real::expand(&data, e);
+                serde_json::to_vec(&standin::real::detail(&c, data.scope().seed))
+                    .unwrap()
+                    .len()
+            })
+            .sum();
+        println!(
+            "one thread: live platform objects {:.0}/s ({:.0} bytes each)",
+            some.len() as f64 / t.elapsed().as_secs_f64(),
+            real_bytes as f64 / some.len() as f64
+        );
         s.shutdown().await;
     });
 }

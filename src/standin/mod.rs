@@ -15,10 +15,17 @@
 //!   (403 on the demo project). Rate limit: token bucket per key, burst = rate, 429 with
 //!   integer `Retry-After`.
 //! - Recordings: PCM16 mono 8 kHz, exactly `total_duration` seconds, byte ranges honoured.
+//! - `sample=random` is uniform over the filtered range; `seed=N` (our extension, not in the
+//!   reference) makes it reproducible, else it follows the stand-in seed and the range.
+//! - The platform list `/v1/agents/{project}/conversations` (polyai-api.md §8: `limit` default
+//!   50, `offset`, `{conversations, count, limit, offset}`, items without turns) is newest first
+//!   over every environment; `client_env` narrows it (both our choices).
+//! - `StandinOptions::shape` / `--shape` picks the documented or the live shapes (`shape`, `real`).
 //!
 //! Submodules: `data` (the live set, `DatasetHandle`), `generate` + `scenarios` (expanding a
 //! compact plan into a call), `query` + `cursor` (the list endpoint), `auth` (keys, scoping,
-//! rate limit), `routes` + `agents` (HTTP), `wav` (recordings), `errors` (envelope).
+//! rate limit), `routes` + `agents` (HTTP), `shape` + `real` (the live API's shapes), `wav`
+//! (recordings), `errors` (envelope).
 
 pub mod agents;
 pub mod auth;
@@ -431,6 +438,16 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
                 SignatureScheme::Timestamped => "timestamped",
             }
         );
+    }
+    match args.shape {
+        Shape::V3 => {}
+        Shape::Platform => crate::errln!(
+            "Shape platform: /v1/agents/… serves the live objects; the v3 by-id and audio routes answer 404 (route missing)."
+        ),
+        Shape::Mixed => crate::errln!(
+            "Shape mixed: /v1/agents/… serves the live objects; the v3 by-id and audio routes answer 404 (route missing) for {:.0}% of conversations.",
+            shape::MIXED_V3_MISSING_SHARE * 100.0
+        ),
     }
     crate::errln!("Press Ctrl-C to stop.");
     // What `callscope marks push` sends shows up here, one sanitized line per request.
