@@ -282,7 +282,7 @@ async fn list_line(client: &Client) -> Check {
             Check::warn(
                 "list",
                 format!(
-                    "Data API (/v1/agents/{{project}}/conversations on {}){total}: the v3 list route is missing on {} — paged by offset, searched and sampled locally only; set POLYAI_BASE_URL to api.{{region}}-1.platform.polyai.app for the v3 list",
+                    "Data API (/v1/agents/{{project}}/conversations on {}){total}: the v3 list route is missing on {} — paged by offset, searched and sampled locally only; set POLYAI_BASE_URL to the runtime host, api.{{region}}-1.platform.polyai.app (the -1 suffix), for the v3 list",
                     client.platform_url().as_str().trim_end_matches('/'),
                     client.base_url().as_str().trim_end_matches('/'),
                 ),

@@ -30,7 +30,7 @@ fn the_link_key_copies_the_studio_url_of_the_selected_call() {
     started_with(&mut s, page(0..5, None, true));
     update(&mut s, key('j'));
     let id = s.list.selected().unwrap().id.to_string();
-    let fx = update(&mut s, key('L'));
+    let fx = update(&mut s, key('O'));
     let url = format!("https://studio.eu.poly.ai/ws-demo/PROJECT-demo/conversations/{id}");
     assert_eq!(copies(&fx), vec![url.clone()]);
     let note = s.status.note.clone().unwrap();
@@ -41,7 +41,7 @@ fn the_link_key_copies_the_studio_url_of_the_selected_call() {
 
     // Without a known region there is no link to copy, and the status line says what to set.
     s.studio = None;
-    let fx = update(&mut s, key('L'));
+    let fx = update(&mut s, key('O'));
     assert!(copies(&fx).is_empty());
     assert!(s.status.note.clone().unwrap().contains("region"), "{:?}", s.status.note);
 }
@@ -51,7 +51,7 @@ fn the_push_key_asks_once_and_the_status_line_tells_the_outcome() {
     let mut s = state(120, 40);
     started_with(&mut s, page(0..5, None, true));
     let id = s.list.selected().unwrap().id.to_string();
-    let fx = update(&mut s, key('P'));
+    let fx = update(&mut s, key('A'));
     let keys: Vec<_> = fx
         .iter()
         .filter_map(|e| match e {
@@ -67,7 +67,7 @@ fn the_push_key_asks_once_and_the_status_line_tells_the_outcome() {
         s.status.note
     );
     // A second press while it runs sends nothing more.
-    let fx = update(&mut s, key('P'));
+    let fx = update(&mut s, key('A'));
     assert!(!fx.iter().any(|e| matches!(e, Effect::PushMarks { .. })));
 
     let report = PushReport {
@@ -90,7 +90,7 @@ fn the_push_key_asks_once_and_the_status_line_tells_the_outcome() {
     assert!(render(&s).contains("pushed the note"), "shown on the status line");
 
     // A failure shows the server's words and the correlation id; the key works again.
-    let fx = update(&mut s, key('P'));
+    let fx = update(&mut s, key('A'));
     assert!(fx.iter().any(|e| matches!(e, Effect::PushMarks { .. })));
     let failed = PushReport {
         notes: 0,

@@ -229,15 +229,16 @@ impl FamilyMemory {
     }
 }
 
-/// A 404 that says the host has no such route (not that the conversation or its recording is
-/// missing): a bare `NOT_FOUND`, a body that is not the error envelope, or any other code than
-/// the conversation-level not-found ones. Only this makes the client try the other family.
+/// A 404 that says the host has no such route: a bare `NOT_FOUND`, a body that is not the error
+/// envelope, or a code that names nothing. A 404 that names what is missing (the conversation,
+/// its recording, the project or the account: `…_NOT_FOUND`, or the server's "Project … does not
+/// exist" wording) is the answer itself. Only a missing route makes the client try the other family.
 pub fn route_missing(e: &ApiError) -> bool {
-    e.status == Some(404)
-        && !matches!(
-            e.code.as_deref(),
-            Some("CONVERSATIONS_NOT_FOUND" | "CONVERSATIONS_RECORDING_NOT_FOUND")
-        )
+    let names_a_thing = e
+        .code
+        .as_deref()
+        .is_some_and(|c| c != "NOT_FOUND" && c.ends_with("_NOT_FOUND"));
+    e.status == Some(404) && !names_a_thing && e.wrong_id().is_none()
 }
 
 /// A fresh `X-PolyAI-Correlation-Id`: 128 random bits as a UUID v4. The bits come from std's
@@ -546,8 +547,8 @@ impl Client {
             Err(e) if route_missing(&e) => Err(match v3_error {
                 Some(v3) => ApiError {
                     message: format!(
-                        "list: neither path family has the route — v3 on {} and the Data API (/v1/agents/{{project}}/conversations) on {} both answered 404; check POLYAI_BASE_URL, POLYAI_PLATFORM_URL and the region",
-                        v3.host, e.host
+                        "list: neither path family has the route — v3 on {} and the Data API (/v1/agents/{{project}}/conversations) on {} both answered 404; check POLYAI_BASE_URL, POLYAI_PLATFORM_URL and the region (the server said: {})",
+                        v3.host, e.host, v3.message
                     ),
                     ..v3
                 },
@@ -635,11 +636,12 @@ impl Client {
             }
             Err(e) if route_missing(&e) => Err(ApiError {
                 message: format!(
-                    "{what}: neither path family has the route — {} on {} and {} on {} both answered 404 without a conversation-not-found code; set POLYAI_BASE_URL (v3) or POLYAI_PLATFORM_URL / --region (platform) to your region's hosts",
+                    "{what}: neither path family has the route — {} on {} and {} on {} both answered 404 without a conversation-not-found code; set POLYAI_BASE_URL (v3) or POLYAI_PLATFORM_URL / --region (platform) to your region's hosts (the server said: {})",
                     first.describe(),
                     missed.host,
                     second.describe(),
-                    e.host
+                    e.host,
+                    e.message
                 ),
                 ..e
             }),
@@ -1373,7 +1375,12 @@ mod tests {
         let e = |status, body: &str| ApiError::from_response(status, body.as_bytes(), None, HostFamily::Runtime, "h");
         assert!(route_missing(&e(404, r#"{"error_code":"NOT_FOUND"}"#)));
         assert!(route_missing(&e(404, "<html>nginx</html>")));
-        assert!(route_missing(&e(404, r#"{"error_code":"PROJECT_NOT_FOUND"}"#)));
+        // A wrong project or account is the answer, not a reason to ask the other host.
+        assert!(!route_missing(&e(404, r#"{"error_code":"PROJECT_NOT_FOUND"}"#)));
+        assert!(!route_missing(&e(
+            404,
+            r#"{"message":"Project \"P\" does not exist in account \"ws-1\""}"#
+        )));
         assert!(!route_missing(&e(404, r#"{"error_code":"CONVERSATIONS_NOT_FOUND"}"#)));
         assert!(!route_missing(&e(
             404,

@@ -10,7 +10,7 @@ use super::msg::Effect;
 use super::review;
 use super::state::State;
 
-/// `L`: the selected conversation's Studio URL goes to the clipboard.
+/// `O`: the selected conversation's Studio URL goes to the clipboard.
 pub fn copy_link(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(id) = s.list.selected().map(|r| r.id.to_string()) else {
         s.status.note = Some("no conversation selected".into());
@@ -31,7 +31,7 @@ pub fn copy_link(s: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
-/// `P`: push the selected conversation's stored note and ratings to Studio.
+/// `A`: push the selected conversation's stored note and ratings to Studio.
 pub fn push(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(key) = review::selected_key(s) else { return };
     if review::pending_of(s, &key.id).is_some() {

@@ -313,8 +313,17 @@ impl Builder<'_> {
 
     /// `heading: content` (how the model keeps `{heading, content}`): the heading on its own
     /// line in the title style, the content wrapped under it.
-    fn summary(&mut self, text: &str) {
-        let text = sanitize_line(text);
+    /// The heading and content as sent apart (`{heading, content}`), else split from a string.
+    fn summary(&mut self, c: &Conversation) {
+        let (heading, content) = (sanitize_line(&c.summary_heading), sanitize_line(&c.summary_content));
+        if !heading.trim().is_empty() {
+            self.meta_spans("summary", vec![(Tag::Title, heading)]);
+            if !content.trim().is_empty() {
+                self.meta("", &content);
+            }
+            return;
+        }
+        let text = sanitize_line(&c.short_summary);
         let Some((heading, content)) = split_summary(&text) else {
             self.meta("summary", &text);
             return;
@@ -493,7 +502,7 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
     };
     b.meta("id", &c.id);
     // What a reviewer reads first: PolyAI's summary and score, the tags, Studio's note.
-    b.summary(&c.short_summary);
+    b.summary(c);
     if let Some(score) = c.poly_score {
         let (text, tag) = super::score::label(score, c.started_at.or(c.finished_at));
         b.meta_spans("polyscore", vec![(tag, text)]);
