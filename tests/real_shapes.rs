@@ -293,6 +293,15 @@ async fn the_tui_shows_the_list_the_summary_and_the_latency() {
     assert!(screen.contains("1.80s"), "the object latency:\n{screen}");
     insta::assert_snapshot!("real_shapes_detail", screen);
 
+    // The `{heading, content}` summary sent as a JSON-encoded string, and a function call with
+    // its handoff at its turn.
+    select(&mut s, "CAlist03");
+    let screen = render(&s);
+    for needle in ["Refund", "A refund was issued for a cancelled order.", "issue_refund", "980 ms", "↪ handoff refund (cold)", "2.20s"] {
+        assert!(screen.contains(needle), "{needle}:\n{screen}");
+    }
+    insta::assert_snapshot!("real_shapes_function_call", screen);
+
     // `x` and `export --format md` lay the call out the same way (x adds the review lines).
     select(&mut s, "CAlist03");
     let x = update(&mut s, key('x'))

@@ -554,7 +554,7 @@ pub fn build(c: &Conversation, cols: u16, toggles: Toggles, tz: FixedOffset) -> 
         }
         b.meta("handoff", &h);
     }
-    let mut counts = format!("{} turns", c.turn_count());
+    let mut counts = crate::output::count(u64::from(c.turn_count()), "turn");
     if let Some(s) = c.num_silences {
         counts.push_str(&format!(" · {s} silence{}", if s == 1 { "" } else { "s" }));
     }
