@@ -227,7 +227,11 @@ async fn doctor_passes_on_a_good_config_and_diagnoses_bad_ones() {
     let checks = diagnose(&swapped).await;
     let list = checks.iter().find(|c| c.name == "list").unwrap();
     assert_eq!(list.verdict, Verdict::Warn, "{}", list.line());
-    assert!(list.line().contains("v3 list route is missing") && list.line().contains("-1 suffix"), "{}", list.line());
+    assert!(
+        list.line().contains("v3 list route is missing") && list.line().contains("-1 suffix"),
+        "{}",
+        list.line()
+    );
 
     let no_key = diagnose(&{
         let mut c = common::config_with_key(&s, "x");

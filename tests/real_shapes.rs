@@ -297,7 +297,14 @@ async fn the_tui_shows_the_list_the_summary_and_the_latency() {
     // its handoff at its turn.
     select(&mut s, "CAlist03");
     let screen = render(&s);
-    for needle in ["Refund", "A refund was issued for a cancelled order.", "issue_refund", "980 ms", "↪ handoff refund (cold)", "2.20s"] {
+    for needle in [
+        "Refund",
+        "A refund was issued for a cancelled order.",
+        "issue_refund",
+        "980 ms",
+        "↪ handoff refund (cold)",
+        "2.20s",
+    ] {
         assert!(screen.contains(needle), "{needle}:\n{screen}");
     }
     insta::assert_snapshot!("real_shapes_function_call", screen);

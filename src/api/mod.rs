@@ -5,6 +5,7 @@ pub mod cursor;
 pub mod error;
 pub mod lenient;
 pub mod model;
+pub mod score;
 
 pub use client::{
     AudioDirection, AudioRequest, CORRELATION_HEADER, Client, JsonBody, ListQuery, Pager, PathFamily, RetryNotice,

@@ -207,12 +207,10 @@ impl Conversation {
         self.odd_fields.iter().any(|o| o.field == field)
     }
 
-    /// The scale of `poly_score`: 1–5 for calls since July 2026, 0–10 before (`None` without a start).
+    /// The scale of `poly_score` (see [`super::score`]); `None` when unscored or undecidable.
     pub fn poly_score_scale(&self) -> Option<&'static str> {
-        let july = chrono::NaiveDate::from_ymd_opt(2026, 7, 1)?
-            .and_hms_opt(0, 0, 0)?
-            .and_utc();
-        self.started_at.map(|t| if t < july { "0–10" } else { "1–5" })
+        let score = self.poly_score?;
+        super::score::scale(score, self.started_at.or(self.finished_at)).range()
     }
 
     /// The slowest agent response, in seconds (what `latency>N` compares).

@@ -2,38 +2,11 @@
 //! and rated them 0–10 before, and the object does not say which: the value decides when it can
 //! only be on one scale, else the call's date.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
+
+pub use crate::api::score::{Scale, five_point_since, scale};
 
 use super::transcript::Tag;
-
-/// The scale a score is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scale {
-    OneToFive,
-    ZeroToTen,
-    /// Outside 0–10, or 1–5 on a call without a date.
-    Unknown,
-}
-
-/// When the 1–5 rating replaced the 0–10 one.
-pub fn five_point_since() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap()
-}
-
-pub fn scale(score: f64, call_date: Option<DateTime<Utc>>) -> Scale {
-    if !score.is_finite() || !(0.0..=10.0).contains(&score) {
-        return Scale::Unknown;
-    }
-    // Below 1 or above 5 exists only on the old scale, whatever the date says.
-    if !(1.0..=5.0).contains(&score) {
-        return Scale::ZeroToTen;
-    }
-    match call_date {
-        Some(t) if t >= five_point_since() => Scale::OneToFive,
-        Some(_) => Scale::ZeroToTen,
-        None => Scale::Unknown,
-    }
-}
 
 /// `4`, `4.5`, `4.25`: at most two decimals, no trailing zeros.
 fn number(v: f64) -> String {
@@ -66,6 +39,7 @@ fn tier(fraction: f64) -> Tag {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn at(y: i32, m: u32) -> Option<DateTime<Utc>> {
         Some(Utc.with_ymd_and_hms(y, m, 2, 9, 0, 0).unwrap())

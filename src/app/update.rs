@@ -1181,7 +1181,10 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
             let id = s.list.selected().map(|r| r.id.to_string());
             match id.and_then(|id| s.detail.cache.get(&id)) {
                 Some(c) if !c.turns.is_empty() => {
-                    s.status.note = Some(format!("copied {} (OSC 52)", crate::output::count(c.turns.len() as u64, "turn")));
+                    s.status.note = Some(format!(
+                        "copied {} (OSC 52)",
+                        crate::output::count(c.turns.len() as u64, "turn")
+                    ));
                     fx.push(Effect::Copy(transcript::plain_text(&c)));
                 }
                 _ => s.status.note = Some("no transcript loaded to copy".into()),

@@ -688,7 +688,12 @@ mod tests {
         ] {
             assert!(e.contains(word), "{word}: {e}");
         }
-        assert!(Filter::parse("colour:red").unwrap_err().detail.contains("channel: env:"));
+        assert!(
+            Filter::parse("colour:red")
+                .unwrap_err()
+                .detail
+                .contains("channel: env:")
+        );
     }
 
     #[test]
