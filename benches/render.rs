@@ -77,6 +77,7 @@ fn load_rows(s: &mut State, n: usize) {
             cursor: (end < n).then(|| format!("c{end}")),
             next_offset: None,
             skipped: 0,
+            total: None,
         };
         update(s, Msg::Page { req, result: Ok(page) });
         loaded = end;
@@ -209,6 +210,7 @@ fn transcript_bench() {
                 cursor: None,
                 next_offset: None,
                 skipped: 0,
+                total: None,
             }),
         },
     ));

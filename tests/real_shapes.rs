@@ -330,6 +330,26 @@ async fn the_tui_shows_the_list_the_summary_and_the_latency() {
     assert!(x.contains("function **issue_refund**"), "{x}");
 }
 
+/// Where the v3 list route is missing, the Data API's list pages the project and its `count` is
+/// the project's total: the list title says "N loaded of M in the project".
+#[tokio::test]
+async fn the_data_api_total_shows_in_the_list_title() {
+    let server = scripted::serve(|req: &Request| {
+        if req.path().starts_with("/v1/agents/") && req.path().ends_with("/conversations") {
+            Reply::json(200, LIST_AGENTS)
+        } else {
+            Reply::json(404, r#"{"error_code":"NOT_FOUND","message":"no such route"}"#)
+        }
+    });
+    let client = Client::new(&config(&server.url)).unwrap();
+    let page = client.list_page(&ListQuery::default()).await.unwrap();
+    assert_eq!(page.total, Some(57));
+    let mut s = oldest_first_state(150, 40);
+    started_with(&mut s, page);
+    let screen = render(&s);
+    assert!(screen.contains("loaded of 57 in the project"), "{screen}");
+}
+
 fn select(s: &mut callscope::app::State, id: &str) {
     update(s, code(crossterm::event::KeyCode::Home));
     for _ in 0..s.list.visible_len() {

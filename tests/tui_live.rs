@@ -300,6 +300,7 @@ fn polling_finds_new_calls() {
         cursor: Some("p2".into()),
         next_offset: None,
         skipped: 0,
+        total: None,
     };
     let fx = update(&mut s, Msg::PollPage { req, result: Ok(p1) });
     let (req, q2) = poll_queries(&fx).pop().expect("the poll walks its cursor");
@@ -309,6 +310,7 @@ fn polling_finds_new_calls() {
         cursor: None,
         next_offset: None,
         skipped: 0,
+        total: None,
     };
     update(&mut s, Msg::PollPage { req, result: Ok(p2) });
     assert_eq!(s.list.paging.rows[0].id.as_ref(), b.id);

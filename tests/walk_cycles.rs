@@ -202,6 +202,7 @@ fn a_poll_walk_stops_on_a_repeated_cursor() {
                 cursor: Some(next.into()),
                 next_offset: None,
                 skipped: 0,
+                total: None,
             };
             fx = app::update(&mut s, Msg::PollPage { req, result: Ok(page) });
         }

@@ -903,6 +903,8 @@ pub struct RawPage {
     /// Opaque; `None` (or `""`) when there are no more pages. A number is taken as its text.
     pub cursor: Option<String>,
     pub next_offset: Option<u64>,
+    /// `count` of the Data API list: how many conversations the project holds in all.
+    pub total: Option<u64>,
 }
 
 impl<'de> Deserialize<'de> for RawPage {
@@ -936,6 +938,10 @@ impl<'de> Deserialize<'de> for RawPage {
                         "next_offset" => {
                             let raw = map.next_value::<Box<RawValue>>()?;
                             page.next_offset = count(&raw).flatten().map(u64::from);
+                        }
+                        "count" => {
+                            let raw = map.next_value::<Box<RawValue>>()?;
+                            page.total = value(&raw).and_then(|v| v.as_u64());
                         }
                         _ => {
                             map.next_value::<IgnoredAny>()?;

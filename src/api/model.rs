@@ -25,6 +25,10 @@ pub struct ConversationPage {
     /// Records left out for want of a usable id (each logged).
     #[serde(skip)]
     pub skipped: u64,
+    /// How many conversations the project holds in all, where the API says (the Data API
+    /// list's `count`; the v3 list does not).
+    #[serde(skip)]
+    pub total: Option<u64>,
 }
 
 impl<'de> Deserialize<'de> for ConversationPage {
@@ -36,6 +40,7 @@ impl<'de> Deserialize<'de> for ConversationPage {
             cursor: raw.cursor,
             next_offset: raw.next_offset,
             skipped: report.skipped,
+            total: raw.total,
         })
     }
 }

@@ -203,6 +203,8 @@ pub struct Paging {
     pub source: Source,
     /// `Source::Cache`: where the next store page starts.
     pub cache_after: Option<ListCursor>,
+    /// How many conversations the project holds, where the API says (the Data API list).
+    pub total: Option<u64>,
 }
 
 impl Paging {

@@ -357,6 +357,7 @@ fn on_page(s: &mut State, req: RequestId, result: Result<ConversationPage, ApiEr
             }
             let was_empty = s.list.paging.is_empty();
             let api = s.list.api_mut();
+            api.total = page.total.or(api.total);
             match order {
                 Order::OldestFirst => {
                     api.append(&page.conversations);

@@ -83,6 +83,9 @@ fn title(s: &State, cols: u16) -> String {
         format!(" {what} ({}{plus}){from} ", p.len())
     } else if cols < 40 {
         format!(" {} loaded, {more} ", p.len())
+    } else if let Some(total) = p.total {
+        // The Data API's count is the whole project's, not the window's: say so.
+        format!(" {what} ({} loaded of {total} in the project, {more}) ", p.len())
     } else {
         format!(" {what} ({} loaded, {more}) ", p.len())
     }

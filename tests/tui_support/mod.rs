@@ -127,6 +127,7 @@ pub fn page(range: std::ops::Range<usize>, cursor: Option<&str>, with_turns: boo
         cursor: cursor.map(str::to_string),
         next_offset: None,
         skipped: 0,
+        total: None,
     }
 }
 
