@@ -89,8 +89,9 @@ pub struct ServeDemoArgs {
     #[arg(long, value_enum, default_value = "timestamped")]
     pub signature_scheme: SignatureScheme,
     /// Response shapes: `v3` (documented; the quickstart's paths all work), `platform` (the
-    /// live platform objects; v3 by-id and audio missing) or `mixed` (documented v3 list, live
-    /// platform by-id, v3 by-id and audio missing for 30% of conversations).
+    /// live platform objects; v3 by-id and audio missing) or `mixed` (the v3 list in snake_case
+    /// carrying the live content, live platform by-id, v3 by-id and audio missing for 30% of
+    /// conversations).
     #[arg(long, value_enum, default_value = "v3")]
     pub shape: Shape,
     /// Scales the documented webhook retry schedule (1 min, 5 min, 15 min, 1 h, 4 h):

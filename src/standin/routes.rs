@@ -30,13 +30,16 @@ fn query_failure(e: QueryRejection) -> ApiFailure {
     ApiFailure::validation(format!("Invalid query string: {}", e.body_text()))
 }
 
-/// Drops the fields the v3 snake_case objects do not have (they exist only on the camelCase
-/// by-id shape) and, unless asked for, the per-turn latency.
-fn v3_shape(mut c: Conversation, include_latency: bool) -> Conversation {
-    c.finished_at = None;
-    c.language.clear();
-    c.direction.clear();
-    c.short_summary.clear();
+/// Drops the fields the documented v3 snake_case objects do not have (they exist only on the
+/// camelCase by-id shape) and, unless asked for, the per-turn latency. `live_extras` keeps
+/// them, as live projects' lists carry them (`--shape mixed|platform`).
+fn v3_shape(mut c: Conversation, include_latency: bool, live_extras: bool) -> Conversation {
+    if !live_extras {
+        c.finished_at = None;
+        c.language.clear();
+        c.direction.clear();
+        c.short_summary.clear();
+    }
     if !include_latency {
         for t in &mut c.turns {
             t.latency = None;
@@ -56,12 +59,20 @@ async fn list(
     let Query(pairs) = query.map_err(query_failure)?;
     let params = ListParams::parse(&pairs)?;
     let data = project.data.clone();
+    let live_extras = state.shape.real_platform_objects();
     // Expanding and serializing a page of transcripts is CPU work: keep it off the async workers.
     // A finished call's JSON never changes, so it is built once and reused by every page.
     let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, serde_json::Error> {
         let sel = select(&data, &params);
         let to_json = |e: &Entry| -> Result<Arc<str>, serde_json::Error> {
-            let build = || serde_json::to_string(&v3_shape(data.expand(e), params.include_latency));
+            let build = || {
+                let c = if live_extras {
+                    real::expand(&data, e)
+                } else {
+                    data.expand(e)
+                };
+                serde_json::to_string(&v3_shape(c, params.include_latency, live_extras))
+            };
             if e.in_progress {
                 return Ok(build()?.into());
             }
@@ -119,12 +130,21 @@ async fn by_id(
     let Path((account, project, id)) = path.map_err(path_failure)?;
     let project = project_for(&state, &caller, Some(&account), &project)?;
     v3_route_present(&state, &project.data, &id)?;
-    let c = project
-        .data
-        .get(&id)
-        .ok_or_else(|| ApiFailure::conversation_not_found(&id))?;
+    let live_extras = state.shape.real_platform_objects();
+    let c = if live_extras {
+        let e = project
+            .data
+            .entry(&id)
+            .ok_or_else(|| ApiFailure::conversation_not_found(&id))?;
+        real::expand(&project.data, &e)
+    } else {
+        project
+            .data
+            .get(&id)
+            .ok_or_else(|| ApiFailure::conversation_not_found(&id))?
+    };
     // The by-id object always carries latency: it is the detailed view.
-    Ok(Json(v3_shape(c, true)))
+    Ok(Json(v3_shape(c, true, live_extras)))
 }
 
 async fn audio_v3(

@@ -19,7 +19,8 @@ pub enum Shape {
     V3,
     /// The real platform shapes; v3 by-id and v3 audio missing.
     Platform,
-    /// The documented v3 list, the real platform by-id, v3 by-id missing for a share of calls.
+    /// The v3 list in snake_case with the live content, the real platform by-id, v3 by-id
+    /// missing for a share of calls.
     Mixed,
 }
 
