@@ -58,6 +58,15 @@ impl ApiFailure {
     }
 
     /// A route this host does not serve: a bare `NOT_FOUND`, as a host of the other family answers.
+    /// The blocking task that builds a page failed (it panicked or was cancelled).
+    pub fn page_not_built() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "The page could not be built.",
+        )
+    }
+
     pub fn no_route() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

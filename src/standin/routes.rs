@@ -105,13 +105,7 @@ async fn list(
         Ok(out)
     })
     .await
-    .map_err(|_| {
-        ApiFailure::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
-            "The page could not be built.",
-        )
-    })?
+    .map_err(|_| ApiFailure::page_not_built())?
     .map_err(|e| {
         ApiFailure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -222,13 +216,7 @@ async fn agent_list(
     );
     tokio::task::spawn_blocking(move || Json(agents::list_page(&data, shape, &base, &page)))
         .await
-        .map_err(|_| {
-            ApiFailure::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL_ERROR",
-                "The page could not be built.",
-            )
-        })
+        .map_err(|_| ApiFailure::page_not_built())
 }
 
 /// The shape's v3 by-id/audio route is missing for this conversation: the route-missing 404.

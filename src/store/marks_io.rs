@@ -379,14 +379,7 @@ impl Store {
             let mut stmt = self.conn().prepare(&format!(
                 "SELECT DISTINCT account, project, environment, id FROM {table}"
             ))?;
-            let rows = stmt.query_map([], |r| {
-                Ok(ConversationKey {
-                    account: r.get(0)?,
-                    project: r.get(1)?,
-                    environment: r.get(2)?,
-                    id: r.get(3)?,
-                })
-            })?;
+            let rows = stmt.query_map([], |r| ConversationKey::from_row(r, 0))?;
             for k in rows {
                 let k = k?;
                 if scope.is_none_or(|s| s.contains(&k)) {

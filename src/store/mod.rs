@@ -71,6 +71,16 @@ pub struct ConversationKey {
 }
 
 impl ConversationKey {
+    /// Reads `account, project, environment, id` from four consecutive columns from `first`.
+    pub(crate) fn from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Self> {
+        Ok(ConversationKey {
+            account: r.get(first)?,
+            project: r.get(first + 1)?,
+            environment: r.get(first + 2)?,
+            id: r.get(first + 3)?,
+        })
+    }
+
     pub fn origin(&self) -> Origin {
         Origin::new(&self.account, &self.project, &self.environment)
     }

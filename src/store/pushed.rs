@@ -55,12 +55,7 @@ impl Store {
              WHERE account = ?1 AND project = ?2 AND updated_at >= ?3 ORDER BY updated_at, id",
         )?;
         let rows = stmt.query_map(params![account, project, since_ms.unwrap_or(i64::MIN)], |r| {
-            Ok(ConversationKey {
-                account: r.get(0)?,
-                project: r.get(1)?,
-                environment: r.get(2)?,
-                id: r.get(3)?,
-            })
+            ConversationKey::from_row(r, 0)
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -261,14 +261,7 @@ impl Store {
         let mut keys: Vec<ConversationKey> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let found = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-            Ok(ConversationKey {
-                account: r.get(1)?,
-                project: r.get(2)?,
-                environment: r.get(3)?,
-                id: r.get(4)?,
-            })
-        })?;
+        let found = stmt.query_map(rusqlite::params_from_iter(params), |r| ConversationKey::from_row(r, 1))?;
         for key in found {
             let key = key?;
             if keys.len() < max && seen.insert(key.clone()) {
