@@ -11,23 +11,16 @@ use anyhow::{Result, bail};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 macro_rules! actions {
-    ($($variant:ident => $name:literal, $desc:literal, [$($key:literal),*];)*) => {
-        /// Everything a key can do.
+    ($($variant:ident => $name:literal;)*) => {
+        /// Everything a key can do. Descriptions and default keys are data: `assets/keys.toml`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Action { $($variant),* }
 
         impl Action {
             pub const ALL: &'static [Action] = &[$(Action::$variant),*];
-            /// The name used in `[keys]`.
+            /// The name used in `[keys]` and in `assets/keys.toml`.
             pub fn name(self) -> &'static str {
                 match self { $(Action::$variant => $name),* }
-            }
-            pub fn description(self) -> &'static str {
-                match self { $(Action::$variant => $desc),* }
-            }
-            /// The keys bound when `[keys]` does not rebind the action (as written in the README).
-            pub fn default_keys(self) -> &'static [&'static str] {
-                match self { $(Action::$variant => &[$($key),*]),* }
             }
             pub fn from_name(name: &str) -> Option<Action> {
                 match name { $($name => Some(Action::$variant),)* _ => None }
@@ -36,73 +29,123 @@ macro_rules! actions {
     };
 }
 
+/// The default keymap, embedded so the binary stays self-contained.
+const KEYS_TOML: &str = include_str!("../../assets/keys.toml");
+
+/// One entry of `assets/keys.toml`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    keys: Vec<String>,
+    description: String,
+}
+
+/// `assets/keys.toml` in `Action::ALL` order. Checked by the unit tests below, so a mismatch
+/// between the enum and the file fails `cargo test`, not a user's start-up.
+fn parse_defaults(text: &str) -> Result<Vec<Entry>> {
+    let mut table: toml::Table = toml::from_str(text)?;
+    let mut out = Vec::with_capacity(Action::ALL.len());
+    for &a in Action::ALL {
+        let Some(value) = table.remove(a.name()) else {
+            bail!("assets/keys.toml has no entry for action `{}`", a.name());
+        };
+        let entry: Entry = value
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("assets/keys.toml, action `{}`: {e}", a.name()))?;
+        out.push(entry);
+    }
+    if let Some(name) = table.keys().next() {
+        bail!("assets/keys.toml names `{name}`, which is not an action");
+    }
+    Ok(out)
+}
+
+fn defaults() -> &'static [Entry] {
+    static DEFAULTS: std::sync::OnceLock<Vec<Entry>> = std::sync::OnceLock::new();
+    DEFAULTS.get_or_init(|| parse_defaults(KEYS_TOML).expect("assets/keys.toml is valid (unit-tested)"))
+}
+
+impl Action {
+    fn entry(self) -> &'static Entry {
+        // The variants have no explicit discriminants, so `self as usize` is the index in ALL.
+        &defaults()[self as usize]
+    }
+    pub fn description(self) -> &'static str {
+        &self.entry().description
+    }
+    /// The keys bound when `[keys]` does not rebind the action (as written in the README).
+    pub fn default_keys(self) -> &'static [String] {
+        &self.entry().keys
+    }
+}
+
 actions! {
-    Down => "down", "move down", ["j", "down"];
-    Up => "up", "move up", ["k", "up"];
-    Top => "top", "go to the first row / turn", ["g", "home"];
-    Bottom => "bottom", "go to the last row / turn", ["G", "end"];
-    PageDown => "page_down", "one screen down", ["pgdn", "ctrl-f"];
-    PageUp => "page_up", "one screen up", ["pgup", "ctrl-b"];
-    HalfDown => "half_down", "half a screen down", ["ctrl-d"];
-    HalfUp => "half_up", "half a screen up", ["ctrl-u"];
-    SwitchPane => "switch_pane", "switch between list and transcript", ["tab", "backtab"];
-    Open => "open", "open the transcript · in it: play from top turn", ["enter", "l", "right"];
-    Back => "back", "back to the list / close / clear", ["esc", "h", "left"];
-    Search => "search", "search transcripts (list) / in the transcript", ["/"];
-    EditFilter => "filter", "filter the list (e.g. voice handoff latency>2 unreviewed)", [":"];
-    Views => "views", "saved views ([views] in the config) / no filter", ["v"];
-    NextMatch => "next_match", "next search match", ["n"];
-    PrevMatch => "prev_match", "previous search match", ["N"];
-    CycleEnv => "cycle_env", "client_env: live → sandbox → pre-release", ["e"];
-    Window => "window", "time window (1h, 24h, 7d, 30d, custom)", ["w"];
-    Channel => "channel", "channel filter: all → voice → chat", ["c"];
-    Reload => "reload", "reload from the first page", ["r"];
-    ToggleOrder => "toggle_order", "order: newest first ⇄ oldest first", ["o"];
-    CopyId => "copy_id", "copy the conversation id (OSC 52)", ["y"];
-    CopyTranscript => "copy_transcript", "copy the transcript (OSC 52)", ["Y"];
-    CopyStudioLink => "copy_studio_link", "copy the conversation's Agent Studio link (OSC 52)", ["O"];
-    ToggleIntents => "toggle_intents", "show/hide intents and entities", ["i"];
-    ToggleTranslation => "toggle_translation", "show/hide translations", ["t"];
-    ToggleMouse => "toggle_mouse", "mouse capture on/off (off keeps text selection)", ["m"];
-    ToggleFunctions => "toggle_functions", "show/hide function calls", ["T"];
-    ToggleAsr => "toggle_asr", "show/hide ASR corrections, n-best and topics", ["I"];
-    PlayPause => "play_pause", "play the selected voice call / pause / resume", ["space"];
-    Stop => "stop", "stop playback and its download", ["S"];
-    SeekBack => "seek_back", "seek back 5 s", ["["];
-    SeekForward => "seek_forward", "seek forward 5 s", ["]"];
-    SeekBackLong => "seek_back_long", "seek back 30 s", ["{"];
-    SeekForwardLong => "seek_forward_long", "seek forward 30 s", ["}"];
-    SeekStart => "seek_start", "jump to the start of the recording", ["0"];
-    SeekEnd => "seek_end", "jump to the end of the recording", ["$"];
-    SpeedDown => "speed_down", "speed −0.25× (0.5×–2×; the pitch changes too)", ["<"];
-    SpeedUp => "speed_up", "speed +0.25× (0.5×–2×; the pitch changes too)", [">"];
-    VolumeDown => "volume_down", "volume −10 %", ["-"];
-    VolumeUp => "volume_up", "volume +10 % (up to 200 %)", ["+", "="];
-    CycleDirection => "direction", "recording: combined → user → agent", ["d"];
-    Follow => "follow", "transcript follows playback on/off", ["f"];
-    SaveRecording => "save_recording", "save the WAV to <data dir>/recordings/<id>.wav", ["s"];
-    PlayUtterance => "play_utterance", "play the current caller turn's utterance alone (where the API offers it)", ["p"];
-    ToggleRedacted => "toggle_redacted", "recordings: PII-redacted ⇄ unredacted (redacted_audio)", ["P"];
-    MarkReviewed => "mark_reviewed", "review: reviewed ⇄ new (✓)", ["R"];
-    MarkFollowUp => "mark_follow_up", "review: needs follow-up ⇄ new (↻)", ["F"];
-    Flag => "flag", "review: flag/unflag with a reason (⚑)", ["!"];
-    EditNote => "edit_note", "review: edit the note", ["a"];
-    RateTurn => "rate_turn", "review: rate the current turn ▸ 👍/👎 + comment", ["b"];
-    PushMarks => "push_marks", "review: push the note and ratings to Agent Studio", ["A"];
-    NextUnreviewed => "next_unreviewed", "jump to the next call not marked reviewed", ["u"];
-    PrevUnreviewed => "prev_unreviewed", "jump to the previous call not marked reviewed", ["U"];
-    NextFlagged => "next_flagged", "jump to the next flagged call", ["'"];
-    PrevFlagged => "prev_flagged", "jump to the previous flagged call", ["\""];
-    NextHandoff => "next_handoff", "jump to the next handed-off call", ["J"];
-    PrevHandoff => "prev_handoff", "jump to the previous handed-off call", ["K"];
-    NextTurn => "next_turn", "transcript: next turn", [")"];
-    PrevTurn => "prev_turn", "transcript: previous turn", ["("];
-    NextCallerTurn => "next_caller_turn", "transcript: next turn where the caller speaks", ["."];
-    PrevCallerTurn => "prev_caller_turn", "transcript: previous turn where the caller speaks", [","];
-    SlowestTurn => "slowest_turn", "transcript: the slowest turn; again: the next slowest", ["L"];
-    ExportMarkdown => "export_markdown", "export with marks to <data dir>/exports/<id>.md and copy", ["x"];
-    Help => "help", "this help", ["?"];
-    Quit => "quit", "quit", ["q", "ctrl-c"];
+    Down => "down";
+    Up => "up";
+    Top => "top";
+    Bottom => "bottom";
+    PageDown => "page_down";
+    PageUp => "page_up";
+    HalfDown => "half_down";
+    HalfUp => "half_up";
+    SwitchPane => "switch_pane";
+    Open => "open";
+    Back => "back";
+    Search => "search";
+    EditFilter => "filter";
+    Views => "views";
+    NextMatch => "next_match";
+    PrevMatch => "prev_match";
+    CycleEnv => "cycle_env";
+    Window => "window";
+    Channel => "channel";
+    Reload => "reload";
+    ToggleOrder => "toggle_order";
+    CopyId => "copy_id";
+    CopyTranscript => "copy_transcript";
+    CopyStudioLink => "copy_studio_link";
+    ToggleIntents => "toggle_intents";
+    ToggleTranslation => "toggle_translation";
+    ToggleMouse => "toggle_mouse";
+    ToggleFunctions => "toggle_functions";
+    ToggleAsr => "toggle_asr";
+    PlayPause => "play_pause";
+    Stop => "stop";
+    SeekBack => "seek_back";
+    SeekForward => "seek_forward";
+    SeekBackLong => "seek_back_long";
+    SeekForwardLong => "seek_forward_long";
+    SeekStart => "seek_start";
+    SeekEnd => "seek_end";
+    SpeedDown => "speed_down";
+    SpeedUp => "speed_up";
+    VolumeDown => "volume_down";
+    VolumeUp => "volume_up";
+    CycleDirection => "direction";
+    Follow => "follow";
+    SaveRecording => "save_recording";
+    PlayUtterance => "play_utterance";
+    ToggleRedacted => "toggle_redacted";
+    MarkReviewed => "mark_reviewed";
+    MarkFollowUp => "mark_follow_up";
+    Flag => "flag";
+    EditNote => "edit_note";
+    RateTurn => "rate_turn";
+    PushMarks => "push_marks";
+    NextUnreviewed => "next_unreviewed";
+    PrevUnreviewed => "prev_unreviewed";
+    NextFlagged => "next_flagged";
+    PrevFlagged => "prev_flagged";
+    NextHandoff => "next_handoff";
+    PrevHandoff => "prev_handoff";
+    NextTurn => "next_turn";
+    PrevTurn => "prev_turn";
+    NextCallerTurn => "next_caller_turn";
+    PrevCallerTurn => "prev_caller_turn";
+    SlowestTurn => "slowest_turn";
+    ExportMarkdown => "export_markdown";
+    Help => "help";
+    Quit => "quit";
 }
 
 /// A key with its modifiers, normalized so `G` and `shift-g` are the same chord.
@@ -469,6 +512,41 @@ mod tests {
         assert!(err("down = \"hyper-j\"").contains("unknown key"));
         assert!(err("down = 3").contains("expected a key string"));
         assert!(err("down = \"x\"\nup = \"x\"").contains("bound to both"));
+    }
+
+    #[test]
+    fn keys_toml_has_exactly_the_actions() {
+        parse_defaults(KEYS_TOML).unwrap();
+        let missing = KEYS_TOML.replace("\ndown = ", "\n# down = ");
+        assert!(
+            parse_defaults(&missing)
+                .unwrap_err()
+                .to_string()
+                .contains("no entry for action `down`")
+        );
+        let unknown = format!("{KEYS_TOML}\njump = {{ keys = [\"F12\"], description = \"x\" }}\n");
+        assert!(
+            parse_defaults(&unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("`jump`, which is not an action")
+        );
+    }
+
+    /// The file reads like the help overlay: same order as the enum.
+    #[test]
+    fn keys_toml_is_in_action_order() {
+        let table: toml::Table = toml::from_str(KEYS_TOML).unwrap();
+        let names: Vec<&str> = table.keys().map(String::as_str).collect();
+        let want: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+        assert_eq!(names, want);
+    }
+
+    #[test]
+    fn every_action_index_is_its_position() {
+        for (i, a) in Action::ALL.iter().enumerate() {
+            assert_eq!(*a as usize, i);
+        }
     }
 
     #[test]
