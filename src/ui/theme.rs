@@ -1,9 +1,11 @@
-//! Colours by role. The default palette uses mid-tone 256-colour indices that read on both
-//! dark and light backgrounds (at least 3:1 on black and on white); `[theme] mode = "dark" |
-//! "light"` picks brighter or darker ones that reach WCAG AA (4.5:1) on their background, and
-//! any role can be overridden (`agent = "#5f87af"`, `"blue"`, `"33"`).
+//! Colours by role. The palettes are data (`assets/themes/{auto,dark,light}.toml`, embedded):
+//! the default uses mid-tone 256-colour indices that read on both dark and light backgrounds
+//! (at least 3:1 on black and on white); `[theme] mode = "dark" | "light"` picks brighter or
+//! darker ones that reach WCAG AA (4.5:1) on their background, and any role can be overridden
+//! (`agent = "#5f87af"`, `"blue"`, `"33"`).
 
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use anyhow::{Result, bail};
 use ratatui::style::{Color, Modifier, Style};
@@ -28,6 +30,10 @@ macro_rules! roles {
         }
         const ROLE_NAMES: &[&str] = &[$(stringify!($role)),*];
         impl Theme {
+            /// Every role unset (`Reset`): the start of a palette read from an asset.
+            fn blank(mode: Mode) -> Theme {
+                Theme { mode, $($role: Color::Reset,)* }
+            }
             fn set(&mut self, name: &str, c: Color) -> bool {
                 match name {
                     $(stringify!($role) => self.$role = c,)*
@@ -67,70 +73,62 @@ roles!(
 );
 
 impl Theme {
+    /// The built-in palette of a mode, from `assets/themes/`.
     pub fn for_mode(mode: Mode) -> Theme {
-        let i = Color::Indexed;
+        static PALETTES: OnceLock<[Theme; 3]> = OnceLock::new();
+        let [auto, dark, light] = PALETTES.get_or_init(|| {
+            [Mode::Auto, Mode::Dark, Mode::Light]
+                .map(|m| Theme::from_asset(m).expect("assets/themes are valid (unit-tested)"))
+        });
         match mode {
-            Mode::Auto => Theme {
-                mode,
-                accent: i(31),
-                border: i(244),
-                border_focus: i(31),
-                agent: i(31),
-                user: i(133),
-                time: i(244),
-                key: i(244),
-                intent: i(30),
-                entity: i(97),
-                latency_ok: i(28),
-                latency_warn: i(130),
-                latency_bad: i(160),
-                translation: i(67),
-                marker: i(244),
-                warn: i(166),
-                error: i(160),
-                matched: i(178),
-            },
-            Mode::Dark => Theme {
-                mode,
-                accent: i(75),
-                border: i(244),
-                border_focus: i(75),
-                agent: i(75),
-                user: i(176),
-                time: i(245),
-                key: i(245),
-                intent: i(80),
-                entity: i(141),
-                latency_ok: i(114),
-                latency_warn: i(221),
-                latency_bad: i(203),
-                translation: i(110),
-                marker: i(245),
-                warn: i(215),
-                error: i(203),
-                matched: i(221),
-            },
-            Mode::Light => Theme {
-                mode,
-                accent: i(25),
-                border: i(243),
-                border_focus: i(25),
-                agent: i(25),
-                user: i(90),
-                time: i(242),
-                key: i(242),
-                intent: i(23),
-                entity: i(54),
-                latency_ok: i(22),
-                latency_warn: i(130),
-                latency_bad: i(124),
-                translation: i(24),
-                marker: i(242),
-                warn: i(130),
-                error: i(124),
-                matched: i(214),
-            },
+            Mode::Auto => auto.clone(),
+            Mode::Dark => dark.clone(),
+            Mode::Light => light.clone(),
         }
+    }
+
+    /// The asset text of a mode's palette, embedded so the binary stays self-contained.
+    fn asset(mode: Mode) -> (&'static str, &'static str) {
+        match mode {
+            Mode::Auto => ("assets/themes/auto.toml", include_str!("../../assets/themes/auto.toml")),
+            Mode::Dark => ("assets/themes/dark.toml", include_str!("../../assets/themes/dark.toml")),
+            Mode::Light => (
+                "assets/themes/light.toml",
+                include_str!("../../assets/themes/light.toml"),
+            ),
+        }
+    }
+
+    /// A palette file: every role, nothing else.
+    fn from_asset(mode: Mode) -> Result<Theme> {
+        let (path, text) = Theme::asset(mode);
+        Theme::parse_palette(mode, path, text)
+    }
+
+    fn parse_palette(mode: Mode, path: &str, text: &str) -> Result<Theme> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        let mut theme = Theme::blank(mode);
+        theme.apply(path, &table)?;
+        if let Some(missing) = ROLE_NAMES.iter().find(|r| !table.contains_key(**r)) {
+            bail!("{path} has no colour for `{missing}`");
+        }
+        Ok(theme)
+    }
+
+    /// Sets the roles a table names (`what` says where the table came from, for errors).
+    fn apply(&mut self, what: &str, table: &toml::Table) -> Result<()> {
+        for (k, v) in table {
+            let toml::Value::String(text) = v else {
+                bail!("{what} {k}: expected a colour string such as \"blue\", \"#5f87af\" or \"33\"");
+            };
+            let colour = Color::from_str(text).map_err(|_| {
+                anyhow::anyhow!("{what} {k} = {text:?}: not a colour; use a name (blue), #rrggbb or 0–255")
+            })?;
+            if !self.set(k, colour) {
+                bail!("unknown {what} key `{k}`; known: mode, {}", ROLE_NAMES.join(", "));
+            }
+        }
+        Ok(())
     }
 
     /// `[theme]` from the config file; unknown keys and bad colours are errors.
@@ -146,20 +144,9 @@ impl Theme {
             Some(_) => bail!("[theme] mode must be a string: \"auto\", \"dark\" or \"light\""),
         };
         let mut theme = Theme::for_mode(mode);
-        for (k, v) in table {
-            if k == "mode" {
-                continue;
-            }
-            let toml::Value::String(text) = v else {
-                bail!("[theme] {k}: expected a colour string such as \"blue\", \"#5f87af\" or \"33\"");
-            };
-            let colour = Color::from_str(text).map_err(|_| {
-                anyhow::anyhow!("[theme] {k} = {text:?}: not a colour; use a name (blue), #rrggbb or 0–255")
-            })?;
-            if !theme.set(k, colour) {
-                bail!("unknown [theme] key `{k}`; known: mode, {}", ROLE_NAMES.join(", "));
-            }
-        }
+        let mut roles = table.clone();
+        roles.remove("mode");
+        theme.apply("[theme]", &roles)?;
         Ok(theme)
     }
 
@@ -212,6 +199,22 @@ impl Default for Theme {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn palettes_name_every_role_and_nothing_else() {
+        for m in [Mode::Auto, Mode::Dark, Mode::Light] {
+            Theme::from_asset(m).unwrap();
+        }
+        let (path, text) = Theme::asset(Mode::Dark);
+        let missing = text.replace("\nagent = ", "\n# agent = ");
+        let err = Theme::parse_palette(Mode::Dark, path, &missing)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no colour for `agent`"), "{err}");
+        let extra = format!("{text}agnet = \"blue\"\n");
+        let err = Theme::parse_palette(Mode::Dark, path, &extra).unwrap_err().to_string();
+        assert!(err.contains("unknown assets/themes/dark.toml key `agnet`"), "{err}");
+    }
 
     #[test]
     fn config_overrides_and_errors() {
