@@ -10,9 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::rng::Rng;
-use super::scenarios::{
-    ANYTHING_ELSE, CLOSING_AGENT, CLOSING_USER, FOREIGN, OOD_AGENT, OOD_USER, REPROMPTS, SCENARIOS, SLOTS, Scenario,
-};
+use super::scenarios::{Scenario, Scripts, scripts};
 use crate::api::model::{Conversation, Entity, Turn};
 
 /// The channel of a generated conversation.
@@ -77,17 +75,15 @@ pub const ASR_DELAY: f64 = 0.15;
 
 /// Chosen slot values for one conversation.
 struct Slots {
-    values: [&'static str; SLOTS.len()],
+    /// One per `Scripts::slots`, in order.
+    values: Vec<&'static str>,
     company: &'static str,
     topic: &'static str,
 }
 
 impl Slots {
     fn pick(rng: &mut Rng, company: &'static str, topic: &'static str) -> Self {
-        let mut values = [""; SLOTS.len()];
-        for (v, (_, pool)) in values.iter_mut().zip(SLOTS) {
-            *v = rng.pick_str(pool);
-        }
+        let values = scripts().slots.iter().map(|s| rng.pick_str(&s.values)).collect();
         Slots { values, company, topic }
     }
 
@@ -95,9 +91,10 @@ impl Slots {
         match name {
             "company" => self.company,
             "topic" => self.topic,
-            _ => SLOTS
+            _ => scripts()
+                .slots
                 .iter()
-                .position(|(n, _)| *n == name)
+                .position(|s| s.name == name)
                 .map(|i| self.values[i])
                 .unwrap_or(""),
         }
@@ -124,12 +121,12 @@ impl Slots {
     }
 
     /// Entities NLU would find in `said`: the named slots whose value the caller spoke.
-    fn entities(&self, names: &[&str], said: &str) -> Vec<Entity> {
+    fn entities(&self, names: &[String], said: &str) -> Vec<Entity> {
         names
             .iter()
             .filter(|n| said.contains(self.get(n)))
             .map(|n| Entity {
-                name: (*n).to_string(),
+                name: n.clone(),
                 values: vec![self.get(n).to_string()],
             })
             .collect()
@@ -176,9 +173,10 @@ fn greeting(rng: &mut Rng, company: &str, channel: Channel) -> String {
 }
 
 fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
-    let sc: &'static Scenario = rng.pick(SCENARIOS);
-    let company = rng.pick_str(sc.companies);
-    let slots = Slots::pick(rng, company, sc.topic);
+    let all: &'static Scripts = scripts();
+    let sc: &'static Scenario = rng.pick(&all.scenarios);
+    let company = rng.pick_str(&sc.companies);
+    let slots = Slots::pick(rng, company, &sc.topic);
     let voice = plan.channel == Channel::Voice;
     let mut ex = vec![Exchange {
         agent: greeting(rng, company, plan.channel),
@@ -189,31 +187,31 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
     let steps = if sc.steps.len() > 3 && rng.chance(0.35) {
         &sc.steps[..sc.steps.len() - 1]
     } else {
-        sc.steps
+        &sc.steps
     };
     let keypad = sc.keypad.as_ref().filter(|k| voice && rng.chance(k.chance));
     for (i, st) in steps.iter().enumerate() {
         if voice && rng.chance(0.07) {
             ex.push(Exchange {
-                agent: rng.pick_str(REPROMPTS).to_string(),
+                agent: rng.pick_str(&all.reprompts).to_string(),
                 silence: true,
                 ..Default::default()
             });
         }
         if rng.chance(0.05) {
             ex.push(Exchange {
-                user: rng.pick_str(OOD_USER).to_string(),
-                agent: slots.fill(rng.pick_str(OOD_AGENT)),
+                user: rng.pick_str(&all.ood_user).to_string(),
+                agent: slots.fill(rng.pick_str(&all.ood_agent)),
                 ood: true,
                 ..Default::default()
             });
         }
-        let user = slots.fill(rng.pick_str(st.user));
+        let user = slots.fill(rng.pick_str(&st.user));
         ex.push(Exchange {
-            entities: slots.entities(st.entities, &user),
+            entities: slots.entities(&st.entities, &user),
             user,
-            agent: slots.fill(rng.pick_str(st.agent)),
-            intents: vec![st.intent.to_string()],
+            agent: slots.fill(rng.pick_str(&st.agent)),
+            intents: vec![st.intent.clone()],
             ..Default::default()
         });
         if i == 0
@@ -221,7 +219,7 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
         {
             ex.push(Exchange {
                 user: rng.pick_str(&["Sure.", "Okay.", "Yes.", "Go ahead."]).to_string(),
-                agent: rng.pick_str(k.prompt).to_string(),
+                agent: rng.pick_str(&k.prompt).to_string(),
                 intents: vec!["affirm".into()],
                 ..Default::default()
             });
@@ -232,11 +230,11 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
             };
             ex.push(Exchange {
                 entities: vec![Entity {
-                    name: k.entity.into(),
+                    name: k.entity.clone(),
                     values: vec![digits.clone()],
                 }],
                 dtmf: digits,
-                agent: rng.pick_str(k.confirm).to_string(),
+                agent: rng.pick_str(&k.confirm).to_string(),
                 intents: vec!["provide_digits".into()],
                 ..Default::default()
             });
@@ -246,8 +244,8 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
     let summary = match handoff {
         Some(h) => {
             ex.push(Exchange {
-                user: slots.fill(rng.pick_str(h.user)),
-                agent: slots.fill(rng.pick_str(h.agent)),
+                user: slots.fill(rng.pick_str(&h.user)),
+                agent: slots.fill(rng.pick_str(&h.agent)),
                 intents: vec!["request_handoff".into()],
                 ..Default::default()
             });
@@ -258,11 +256,11 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
         }
         None => {
             if let Some(last) = ex.last_mut() {
-                last.agent.push_str(rng.pick_str(ANYTHING_ELSE));
+                last.agent.push_str(rng.pick_str(&all.anything_else));
             }
             ex.push(Exchange {
-                user: rng.pick_str(CLOSING_USER).to_string(),
-                agent: rng.pick_str(CLOSING_AGENT).to_string(),
+                user: rng.pick_str(&all.closing_user).to_string(),
+                agent: rng.pick_str(&all.closing_agent).to_string(),
                 intents: vec!["goodbye".into()],
                 ..Default::default()
             });
@@ -271,8 +269,8 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
     };
     Script {
         exchanges: ex,
-        handoff: handoff.map(|h| (h.reason, h.destination)),
-        scenario: sc.name,
+        handoff: handoff.map(|h| (h.reason.as_str(), h.destination.as_str())),
+        scenario: &sc.name,
         company,
         language: "en-US",
         summary,
@@ -280,21 +278,21 @@ fn english_script(rng: &mut Rng, plan: &Plan) -> Script {
 }
 
 fn foreign_script(rng: &mut Rng) -> Script {
-    let f = rng.pick(FOREIGN);
-    let slots = Slots::pick(rng, f.company, "");
+    let f = rng.pick(&scripts().foreign);
+    let slots = Slots::pick(rng, &f.company, "");
     let exchanges = f
         .steps
         .iter()
         .map(|st| Exchange {
-            entities: slots.entities(st.entities, &slots.fill(st.user.0)),
-            user: slots.fill(st.user.0),
-            translated_user: slots.fill(st.user.1),
-            agent: slots.fill(st.agent.0),
-            english_agent: slots.fill(st.agent.1),
+            entities: slots.entities(&st.entities, &slots.fill(&st.user.0)),
+            user: slots.fill(&st.user.0),
+            translated_user: slots.fill(&st.user.1),
+            agent: slots.fill(&st.agent.0),
+            english_agent: slots.fill(&st.agent.1),
             intents: if st.intent == "greeting" {
                 Vec::new()
             } else {
-                vec![st.intent.to_string()]
+                vec![st.intent.clone()]
             },
             ..Default::default()
         })
@@ -302,9 +300,9 @@ fn foreign_script(rng: &mut Rng) -> Script {
     Script {
         exchanges,
         handoff: None,
-        scenario: f.steps.get(1).map(|s| s.intent).unwrap_or("other"),
-        company: f.company,
-        language: f.language,
+        scenario: f.steps.get(1).map(|s| s.intent.as_str()).unwrap_or("other"),
+        company: &f.company,
+        language: &f.language,
         summary: format!("{} caller contacted {}; resolved.", f.language, f.company),
     }
 }

@@ -55,8 +55,8 @@ impl Rng {
     }
 
     /// One string of a non-empty list.
-    pub fn pick_str(&mut self, items: &[&'static str]) -> &'static str {
-        items[self.below(items.len() as u64) as usize]
+    pub fn pick_str<'a, S: AsRef<str>>(&mut self, items: &'a [S]) -> &'a str {
+        items[self.below(items.len() as u64) as usize].as_ref()
     }
 
     /// One element of a non-empty slice.
