@@ -13,7 +13,7 @@
 //! Run: `cargo bench --bench memory_audio` (needs tmux; `CALLSCOPE_BENCH_SEND_MB` changes the
 //! 1024 MB sent).
 
-#[path = "../tests/tmux/mod.rs"]
+#[path = "../tests/support/tmux.rs"]
 mod tmux;
 
 use std::path::Path;

@@ -7,7 +7,7 @@
 //! Run: `cargo bench --bench memory_page` (needs tmux). Target: the TUI under 300 MB in (a)
 //! and (b).
 
-#[path = "../tests/net_support/mod.rs"]
+#[path = "../tests/support/net.rs"]
 mod net_support;
 
 use std::path::Path;

@@ -10,7 +10,7 @@ use callscope::tui::live::{self, LiveSetup};
 use callscope::webhook::SigningSecret;
 use callscope::webhook::signature::SignatureScheme;
 
-#[path = "common/webhooks.rs"]
+#[path = "support/webhooks.rs"]
 mod webhooks;
 
 const CHILD_ENV: &str = "CALLSCOPE_TUI_LIVE_ABUSE_CHILD";

@@ -12,7 +12,7 @@ use callscope::webhook::server::{ServeLimits, serve};
 use callscope::webhook::signature::{SignatureScheme, sign};
 use callscope::webhook::{EventData, EventType, ReceiverConfig, SigningSecret, WebhookEvent, receiver};
 
-#[path = "common/webhooks.rs"]
+#[path = "support/webhooks.rs"]
 mod webhooks;
 
 const CHILD_ENV: &str = "CALLSCOPE_WEBHOOK_EMFILE_CHILD";

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use callscope::webhook::signature::SignatureScheme;
 
-#[path = "common/webhooks.rs"]
+#[path = "support/webhooks.rs"]
 mod webhooks;
 
 const SECRET: &str = "whsec_ulimit_test";

@@ -1,0 +1,3 @@
+//! Integration tests: audio.
+mod spill;
+mod stream;

@@ -1,0 +1,4 @@
+//! Integration tests: cli.
+mod files;
+mod no_escapes;
+mod options;

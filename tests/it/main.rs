@@ -1,0 +1,15 @@
+//! The integration tests, one binary: each area is a module (`cargo test --test it tui::`
+//! runs one area). Tests that need a process of their own stay in `tests/*.rs`.
+
+mod api;
+mod audio;
+mod cli;
+mod export;
+mod marks;
+mod quickstart;
+mod standin;
+mod store;
+#[path = "../support/mod.rs"]
+mod support; // tests/support/: shared helpers
+mod tui;
+mod webhook;

@@ -1,0 +1,3 @@
+//! Integration tests: quickstart.
+mod python;
+mod webhooks;

@@ -1,0 +1,23 @@
+//! Integration tests: tui.
+mod cache;
+mod call_details;
+mod e2e;
+mod e2e_marks;
+mod first_rows;
+mod jumps;
+mod keys_readme;
+mod live;
+mod live_standin;
+mod marks_pending;
+mod offline_e2e;
+mod order;
+mod player;
+mod player_e2e;
+mod rating;
+mod review;
+mod signals_e2e;
+mod snapshots;
+mod studio;
+mod update;
+mod utterance;
+mod views;

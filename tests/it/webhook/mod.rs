@@ -1,0 +1,7 @@
+//! Integration tests: webhook.
+mod abuse;
+mod api;
+mod flow;
+mod reference;
+mod replay;
+mod standin;

@@ -1,0 +1,116 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+pub mod net;
+pub mod scripted;
+pub mod tmux;
+pub mod tui;
+pub mod webhooks;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use callscope::api::Client;
+use callscope::config::{Config, ConnectionArgs, FileConfig};
+use callscope::standin::Standin;
+
+/// The connection flags that point at a running stand-in.
+/// The origin the store tests cache and mark under.
+pub fn store_origin() -> callscope::store::Origin {
+    callscope::store::Origin::new("ws-1", "PROJECT-1", "live")
+}
+
+pub fn conn_args(s: &Standin) -> ConnectionArgs {
+    ConnectionArgs {
+        base_url: Some(s.runtime_url.clone()),
+        platform_url: Some(s.platform_url.clone()),
+        account_id: Some(s.account_id.clone()),
+        project_id: Some(s.project_id.clone()),
+        ..Default::default()
+    }
+}
+
+/// A config for a running stand-in with `key` as its API key.
+pub fn config_with_key(s: &Standin, key: &str) -> Config {
+    let key = key.to_string();
+    Config::resolve_with_file(
+        &conn_args(s),
+        &move |k| (k == "POLYAI_API_KEY").then(|| key.clone()),
+        FileConfig::default(),
+    )
+    .unwrap()
+}
+
+pub fn client_with_key(s: &Standin, key: &str) -> Client {
+    Client::new(&config_with_key(s, key)).unwrap()
+}
+
+pub fn client(s: &Standin) -> Client {
+    client_with_key(s, &s.api_key)
+}
+
+/// Env vars that point the binary at a running stand-in.
+pub fn env_for(s: &Standin) -> Vec<(&'static str, String)> {
+    vec![
+        ("POLYAI_BASE_URL", s.runtime_url.clone()),
+        ("POLYAI_PLATFORM_URL", s.platform_url.clone()),
+        ("POLYAI_API_KEY", s.api_key.clone()),
+        ("POLYAI_ACCOUNT_ID", s.account_id.clone()),
+        ("POLYAI_PROJECT_ID", s.project_id.clone()),
+    ]
+}
+
+/// `callscope serve-demo` on free ports; returns the child and the five `export` values.
+pub fn serve_demo(extra: &[&str]) -> (ChildGuard, Vec<(String, String)>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args([
+            "serve-demo",
+            "--runtime-addr",
+            "127.0.0.1:0",
+            "--platform-addr",
+            "127.0.0.1:0",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run callscope serve-demo");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut vars = Vec::new();
+    for _ in 0..5 {
+        let line = lines.next().expect("five export lines").unwrap();
+        let rest = line
+            .strip_prefix("export ")
+            .unwrap_or_else(|| panic!("not an export line: {line:?}"));
+        let (k, v) = rest.split_once('=').unwrap();
+        vars.push((k.to_string(), v.to_string()));
+    }
+    (ChildGuard(child), vars)
+}
+
+/// Kills the child when dropped, so a failing test leaves no server behind.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Python 3 with `requests`, or `None` (a skip is only allowed outside CI).
+pub fn python_with_requests() -> Option<&'static str> {
+    let ok = Command::new("python3")
+        .args(["-c", "import requests"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        Some("python3")
+    } else if std::env::var_os("CI").is_some() {
+        panic!("CI must have python3 with requests (see .ci/run)");
+    } else {
+        eprintln!("skipped: python3 with requests is not installed");
+        None
+    }
+}
