@@ -11,7 +11,7 @@ pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod doctor;
-pub mod duration;
+pub mod domain;
 pub mod export;
 pub mod fsutil;
 pub mod logging;
@@ -22,7 +22,9 @@ pub mod settings;
 pub mod standin;
 pub mod store;
 pub mod studio;
-pub mod timerange;
 pub mod tui;
 pub mod ui;
 pub mod webhook;
+
+// The old paths of what moved into `domain`, while other branches still use them.
+pub use domain::{duration, timerange};
