@@ -3,10 +3,11 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::ReviewStore;
 use super::error::{StoreError, StoreResult};
 use super::{ConversationKey, Store};
+pub(crate) use crate::domain::marks::validate;
 pub use crate::domain::marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
-pub(crate) use crate::domain::marks::{check_flag_code, validate};
 
 /// How a rating is stored: 1 for 👍, -1 for 👎.
 fn thumbs_to_db(t: Thumbs) -> i64 {
@@ -133,39 +134,27 @@ impl Store {
         Ok(marks)
     }
 
+    // The rest are the review side's shared steps (`ReviewStore`), here so callers holding a
+    // `Store` need not import the trait.
     pub fn set_marks(&mut self, key: &ConversationKey, marks: &Marks) -> StoreResult<()> {
-        self.update_marks(key, |m| *m = marks.clone()).map(drop)
+        ReviewStore::set_marks(self, key, marks)
     }
 
     pub fn set_status(&mut self, key: &ConversationKey, status: ReviewStatus) -> StoreResult<()> {
-        self.update_marks(key, |m| m.status = status).map(drop)
+        ReviewStore::set_status(self, key, status)
     }
 
     pub fn set_note(&mut self, key: &ConversationKey, note: &str) -> StoreResult<()> {
-        self.update_marks(key, |m| m.note = note.to_string()).map(drop)
+        ReviewStore::set_note(self, key, note)
     }
 
     /// Adds the flag code, or removes it when already set; returns whether it is now set.
     pub fn toggle_flag(&mut self, key: &ConversationKey, code: &str) -> StoreResult<bool> {
-        check_flag_code(code).map_err(StoreError::invalid)?;
-        let marks = self.update_marks(key, |m| {
-            if !m.flags.remove(code) {
-                m.flags.insert(code.to_string());
-            }
-        })?;
-        Ok(marks.flags.contains(code))
+        ReviewStore::toggle_flag(self, key, code)
     }
 
     /// Sets (or with `None` clears) the rating of one turn.
     pub fn rate_turn(&mut self, key: &ConversationKey, turn: u32, rating: Option<TurnRating>) -> StoreResult<()> {
-        self.update_marks(key, |m| match rating {
-            Some(r) => {
-                m.turns.insert(turn, r);
-            }
-            None => {
-                m.turns.remove(&turn);
-            }
-        })
-        .map(drop)
+        ReviewStore::rate_turn(self, key, turn, rating)
     }
 }

@@ -12,6 +12,7 @@ pub mod marks;
 mod marks_io;
 mod migrate;
 pub mod pushed;
+pub mod review;
 mod schema;
 pub mod search;
 mod text;
@@ -30,6 +31,7 @@ pub use marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
 pub use marks_io::{MARKS_FORMAT, MARKS_VERSION, MarksImport, check_marks_file};
 pub use migrate::CURRENT_VERSION;
 pub use pushed::{PushKind, Pushed, content_hash};
+pub use review::{AppStore, ConversationCache, ReviewStore};
 pub use search::{SearchHit, SearchOrder, SearchQuery, Snippet, Speaker, TurnHit, fts_query};
 
 // The domain types keep their old paths here (`store::Filter`, `store::Marks`, …) while other
