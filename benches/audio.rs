@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use callscope::api::AudioDirection;
 use callscope::audio::download::Stream;
 use callscope::audio::source::StreamSource;
-use callscope::audio::testserver::{Reply, ServerConfig, TestServer, tone_wav};
+#[path = "../tests/support/testserver.rs"]
+#[allow(dead_code)]
+mod testserver;
+use testserver::{Reply, ServerConfig, TestServer, tone_wav};
 
 const RUNS: usize = 7;
 const PREBUFFER: Duration = Duration::from_millis(200);

@@ -27,10 +27,13 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
-use callscope::audio::testserver::wav_header;
+#[path = "../tests/support/wav.rs"]
+#[allow(dead_code)]
+mod wav;
 use callscope::standin::{self, StandinOptions};
 use chrono::Timelike;
 use tmux::Tmux;
+use wav::wav_header;
 
 const TARGET_MB: f64 = 300.0;
 static ZEROS: [u8; 256 * 1024] = [0; 256 * 1024];

@@ -4,6 +4,11 @@
 
 // Everything printed goes through `output` (sanitized): no raw println!/eprintln! anywhere else.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
+// No unwrap/expect in the library outside tests (clippy.toml allows them in tests): bad input is
+// an error the user can act on. The few that cannot fail carry an `#[allow]` saying why. Set
+// here rather than in Cargo.toml's [lints], which would also reach tests/ and benches/, whose
+// helpers clippy's allow-unwrap-in-tests does not cover (rust-clippy#13981).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod api;
 pub mod app;
@@ -11,7 +16,7 @@ pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod doctor;
-pub mod duration;
+pub mod domain;
 pub mod export;
 pub mod fsutil;
 pub mod logging;
@@ -22,7 +27,9 @@ pub mod settings;
 pub mod standin;
 pub mod store;
 pub mod studio;
-pub mod timerange;
 pub mod tui;
 pub mod ui;
 pub mod webhook;
+
+// The old paths of what moved into `domain`, while other branches still use them.
+pub use domain::{duration, timerange};

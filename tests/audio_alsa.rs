@@ -7,8 +7,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use callscope::api::AudioDirection;
-use callscope::audio::testserver::{Reply, ServerConfig, TestServer, tone_wav};
+#[path = "support/testserver.rs"]
+#[allow(dead_code)]
+mod testserver;
 use callscope::audio::{AudioCommand, AudioEngine, AudioEvent, PlaybackState};
+use testserver::{Reply, ServerConfig, TestServer, tone_wav};
 
 const CHILD: &str = "CALLSCOPE_AUDIO_ALSA_CHILD";
 

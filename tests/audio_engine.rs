@@ -5,8 +5,11 @@
 use std::time::Duration;
 
 use callscope::api::AudioDirection;
-use callscope::audio::testserver::{Reply, ServerConfig, TestServer, tone_wav};
+#[path = "support/testserver.rs"]
+#[allow(dead_code)]
+mod testserver;
 use callscope::audio::{AudioCommand, AudioEngine, AudioEvent, EngineOptions, PlaybackState};
+use testserver::{Reply, ServerConfig, TestServer, tone_wav};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 /// Waits for the first event matching `pred` (the timeout only guards against a hang).

@@ -4,8 +4,11 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use callscope::api::AudioDirection;
-use callscope::audio::testserver::{Reply, ServerConfig, TestServer, tone_wav};
+#[path = "support/testserver.rs"]
+#[allow(dead_code)]
+mod testserver;
 use callscope::audio::{SaveOutcome, check_complete_wav, save_recording};
+use testserver::{Reply, ServerConfig, TestServer, tone_wav};
 
 async fn server() -> TestServer {
     let (wav, _) = tone_wav(8_000, 1, 1.5);
@@ -166,7 +169,7 @@ fn the_completeness_check_streams_a_4_gib_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.wav");
     let data_len = u32::MAX - 1;
-    std::fs::write(&path, callscope::audio::testserver::wav_header(8_000, 1, data_len)).unwrap();
+    std::fs::write(&path, testserver::wav_header(8_000, 1, data_len)).unwrap();
     // Sparse: the silence takes no disk.
     let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     f.set_len(44 + data_len as u64).unwrap();

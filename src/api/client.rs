@@ -475,6 +475,8 @@ impl Client {
     }
 
     /// `base` + path segments, each percent-encoded (ids come from the network).
+    // Cannot fail: http(s) URLs (the only ones a Client builds) always have paths.
+    #[allow(clippy::expect_used)]
     pub fn url(&self, family: HostFamily, segments: &[&str]) -> Url {
         let mut u = match family {
             HostFamily::Runtime => self.base_url.clone(),
@@ -722,6 +724,8 @@ impl Client {
 
     /// Starts the recording download; the body is then read as a stream by the caller.
     /// `from_byte` asks for `Range: bytes=N-` (answered with 206 where supported).
+    // Cannot fail: digits and ASCII only.
+    #[allow(clippy::expect_used)]
     pub async fn audio(
         &self,
         id: &str,
@@ -779,6 +783,8 @@ impl Client {
     }
 
     /// A JSON request to either host family (used by the webhooks commands too).
+    // Cannot fail: a serde_json::Value always serializes.
+    #[allow(clippy::expect_used)]
     pub async fn request_json<T: serde::de::DeserializeOwned>(
         &self,
         method: Method,
@@ -898,6 +904,8 @@ impl Client {
     /// One attempt: the 2xx response, or the error a non-2xx answer (read at most
     /// [`MAX_ERROR_BODY`]) or the transport makes.
     #[allow(clippy::too_many_arguments)]
+    // Cannot fail: hex digits and dashes only.
+    #[allow(clippy::expect_used)]
     async fn try_send(
         &self,
         http: &reqwest::Client,
@@ -1174,6 +1182,8 @@ impl JsonBody {
 
     /// A Data API page as a v3-shaped page: the records `query` selects, passed through byte
     /// for byte, and a cursor to the next offset while the total (`count`) says there is more.
+    // Cannot fail: a string always serializes.
+    #[allow(clippy::expect_used)]
     fn into_cursor_page(self, query: &ListQuery, offset: u64) -> Result<JsonBody, ApiError> {
         let env: DataEnvelope = self.parse()?;
         let records = env.conversations.unwrap_or_default();

@@ -278,6 +278,8 @@ fn summary(raw: &RawValue) -> Option<Summary> {
 
 /// The texts in a value: a string, each element of a list, the `value` of `{timestamp, value}`;
 /// anything else as its JSON text.
+// Cannot fail: the key was checked to be present in the match guard.
+#[allow(clippy::expect_used)]
 fn value_strings(v: Value) -> Vec<String> {
     match v {
         Value::Null => Vec::new(),

@@ -14,6 +14,8 @@ pub enum Scale {
 }
 
 /// When the 1–5 rating replaced the 0–10 one.
+// Cannot fail: a fixed, valid UTC date.
+#[allow(clippy::unwrap_used)]
 pub fn five_point_since() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap()
 }

@@ -284,6 +284,8 @@ pub struct KeyMap {
 }
 
 impl Default for KeyMap {
+    // Cannot fail: the built-in defaults are checked by a unit test; no user input reaches here.
+    #[allow(clippy::expect_used)]
     fn default() -> Self {
         Self::from_config(&toml::Table::new()).expect("the default keymap is valid")
     }

@@ -20,7 +20,7 @@ use super::keymap::Action;
 use super::msg::Effect;
 use super::paging::{IN_PROGRESS, VOICE};
 use super::state::{Pane, State};
-use super::transcript::clock;
+use crate::domain::clock::clock;
 
 pub const SPEED_STEP: f32 = 0.25;
 pub const SPEED_RANGE: (f32, f32) = (0.5, 2.0);
@@ -127,24 +127,10 @@ pub fn next_direction(d: AudioDirection) -> AudioDirection {
     }
 }
 
-/// A file name for a recording id: ids come from the network, so anything but
-/// `[A-Za-z0-9._-]` becomes `_` and a leading dot is escaped (no `..`, no hidden files).
-pub fn recording_file_name(id: &str) -> String {
-    let mut name: String = id
-        .chars()
-        .take(120)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.is_empty() || name.starts_with('.') {
-        name.insert(0, '_');
-    }
-    name + ".wav"
+/// Where `s` saves the recording of `id`: the one id → file-name rule
+/// ([`crate::domain::file_name`]), the same as `export --with-audio`.
+pub fn recording_path(dir: &std::path::Path, id: &str) -> std::path::PathBuf {
+    dir.join(crate::domain::file_name::safe_file_name(id, "wav"))
 }
 
 /// Handles the player's actions; `false` for every other action.
@@ -503,7 +489,7 @@ fn save(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     }
     let id = row.id.to_string();
-    let path = s.player.recordings_dir.join(recording_file_name(&id));
+    let path = recording_path(&s.player.recordings_dir, &id);
     s.player.saving = Some(id.clone());
     s.status.note = Some(format!("saving {id}…"));
     fx.push(Effect::SaveRecording {
@@ -645,10 +631,18 @@ mod tests {
 
     #[test]
     fn file_names_from_untrusted_ids_stay_in_the_directory() {
-        assert_eq!(recording_file_name("CA7f3e-01"), "CA7f3e-01.wav");
-        assert_eq!(recording_file_name("../../etc/passwd"), "_.._.._etc_passwd.wav");
-        assert_eq!(recording_file_name(""), "_.wav");
-        assert_eq!(recording_file_name("a/b\\c\u{1b}"), "a_b_c_.wav");
+        let dir = std::path::Path::new("/data/recordings");
+        assert_eq!(recording_path(dir, "CA7f3e-01"), dir.join("CA7f3e-01.wav"));
+        assert_eq!(
+            recording_path(dir, "../../etc/passwd"),
+            dir.join("______etc_passwd.wav")
+        );
+        // The same name `export --with-audio` gives it (this was `CA.1.wav` here, `CA_1.wav` there).
+        assert_eq!(recording_path(dir, "CA.1"), dir.join("CA_1.wav"));
+        assert_eq!(
+            recording_path(dir, "CA.1"),
+            crate::export::audio_jobs::recording_path(dir, "CA.1")
+        );
     }
 
     #[test]

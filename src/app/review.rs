@@ -482,8 +482,12 @@ pub fn export(s: &mut State, conversation: Option<Arc<Conversation>>, fx: &mut V
         return;
     };
     let marks = current(s, &c.id);
-    let md = crate::export::markdown::render(&c, Some(&marks), s.studio.as_ref());
-    let path = s.review.exports_dir.join(format!("{}.md", file_safe(&c.id)));
+    let url = s.studio.as_ref().map(|l| l.conversation_url(&c.id));
+    let md = crate::domain::markdown::render(&c, Some(&marks), url.as_deref());
+    let path = s
+        .review
+        .exports_dir
+        .join(crate::domain::file_name::safe_file_name(&c.id, "md"));
     s.status.note = Some(format!("exporting to {} …", path.display()));
     fx.push(Effect::Copy(md.clone()));
     fx.push(Effect::WriteExport { path, markdown: md });
@@ -500,22 +504,6 @@ pub fn on_exported(s: &mut State, result: Result<PathBuf, String>) {
         Ok(p) => format!("exported {} (copied, OSC 52)", p.display()),
         Err(e) => format!("export failed: {}", sanitize_line(&e)),
     });
-}
-
-/// An id from the network as a file name: anything but `[A-Za-z0-9._-]` becomes `_`.
-pub fn file_safe(id: &str) -> String {
-    let s: String = id
-        .chars()
-        .take(120)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.is_empty() { "conversation".into() } else { s }
 }
 
 /// `✓` reviewed, `↻` needs follow-up, `⚑` flagged.
@@ -535,13 +523,6 @@ pub fn icons(m: &Marks) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_become_safe_file_names() {
-        assert_eq!(file_safe("CA7f-3_e"), "CA7f-3_e");
-        assert_eq!(file_safe("../../etc/passwd"), "______etc_passwd");
-        assert_eq!(file_safe(""), "conversation");
-    }
 
     #[test]
     fn changes_apply_to_marks() {

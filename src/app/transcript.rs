@@ -91,15 +91,7 @@ pub fn latency_tag(secs: f64) -> Tag {
     }
 }
 
-/// `mm:ss`, or `h:mm:ss` from an hour.
-pub fn clock(secs: i64) -> String {
-    let s = secs.max(0);
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
-    } else {
-        format!("{:02}:{:02}", s / 60, s % 60)
-    }
-}
+pub use crate::domain::clock::clock;
 
 /// Inserts the review marks: status, flags, note (and a count of turn ratings) as metadata
 /// lines at the end of the metadata block, each turn's rating under that turn; keeps

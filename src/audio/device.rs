@@ -50,6 +50,8 @@ pub enum Output {
 
 /// Connects a player's queue output to `output`. Dropping the guard disconnects it
 /// (the mixer drops the source; the silent thread exits).
+// Allowed: without a thread the output device cannot be opened; failing loudly at start-up is the only option.
+#[allow(clippy::expect_used)]
 pub fn connect(output: &Output, queue: SourcesQueueOutput) -> OutputGuard {
     let stop = Arc::new(AtomicBool::new(false));
     let src = EndWhen {

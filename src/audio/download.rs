@@ -136,6 +136,8 @@ enum Fetch {
     Failed(String),
 }
 
+// Cannot fail: the format was checked just above.
+#[allow(clippy::expect_used)]
 async fn fetch(
     client: &Client,
     id: &str,

@@ -41,6 +41,8 @@ impl AudioEngine {
         Self::start_with(client, events, EngineOptions::default())
     }
 
+    // Allowed: without a runtime or a thread there is no player; failing loudly at start-up is the only option.
+    #[allow(clippy::unwrap_used, clippy::expect_used)]
     pub fn start_with(client: Client, events: UnboundedSender<AudioEvent>, options: EngineOptions) -> AudioEngine {
         let (tx, rx) = mpsc::channel();
         let handle = tokio::runtime::Handle::try_current().ok();
@@ -446,6 +448,8 @@ impl Engine {
         }
     }
 
+    // Cannot fail: the session was checked to be present just above.
+    #[allow(clippy::expect_used)]
     fn seek(&mut self, t: Duration) {
         let Some(s) = self.session.as_mut() else {
             return;

@@ -40,6 +40,8 @@ impl std::error::Error for FormatError {}
 impl WavFormat {
     /// Parses the header from the first bytes of a file. `Ok(None)`: not enough bytes yet.
     /// `complete` says the body has ended (so a short prefix is final).
+    // Cannot fail: a 4-byte slice always converts to [u8; 4].
+    #[allow(clippy::unwrap_used)]
     pub fn parse(prefix: &[u8], complete: bool) -> Result<Option<WavFormat>, FormatError> {
         let mut cur = EofWatch {
             inner: Cursor::new(prefix),

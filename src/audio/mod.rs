@@ -9,7 +9,7 @@
 //!   audio thread; far seeks use HTTP Range requests.
 //! - [`save`]: atomic WAV download and a streaming completeness check (`s`, `export
 //!   --with-audio`); [`follow`]: position ↔ turn;
-//!   [`envelope`]: waveform levels. [`testserver`]: a loopback WAV server for tests and benches.
+//!   [`envelope`]: waveform levels.
 //!
 //! Speed (0.5×–2×) resamples, so the pitch rises and falls with it (no time-stretching).
 //!
@@ -40,8 +40,6 @@ pub mod messages;
 pub mod save;
 pub mod source;
 #[doc(hidden)]
-pub mod testserver;
-
 pub use engine::AudioEngine;
 pub use envelope::{BUCKET, fit_width, level_envelope, level_of, sparkline};
 pub use follow::{Speaker, spoken_at, turn_at, turn_start};

@@ -213,9 +213,13 @@ impl Source for StreamSource {
     fn current_span_len(&self) -> Option<usize> {
         None // the format never changes
     }
+    // Cannot fail: WavFormat::parse refuses zero channels.
+    #[allow(clippy::expect_used)]
     fn channels(&self) -> ChannelCount {
         NonZero::new(self.fmt.channels).expect("format checks channels > 0")
     }
+    // Cannot fail: WavFormat::parse refuses a zero rate.
+    #[allow(clippy::expect_used)]
     fn sample_rate(&self) -> SampleRate {
         NonZero::new(self.fmt.sample_rate).expect("format checks rate > 0")
     }
@@ -229,10 +233,16 @@ impl Source for StreamSource {
     }
 }
 
+// Real WAV bytes from the tests' support code (plain std + hound, no crate paths).
+#[cfg(test)]
+#[path = "../../tests/support/wav.rs"]
+#[allow(dead_code)]
+mod test_wav;
+
 #[cfg(test)]
 mod tests {
+    use super::test_wav::tone_wav;
     use super::*;
-    use crate::audio::testserver::tone_wav;
 
     fn setup(have: usize) -> (Arc<SharedBuffer>, WavFormat, Vec<u8>, Vec<i16>) {
         let (wav, samples) = tone_wav(1_000, 1, 1.0); // 1000 frames

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
-use crate::store::{Scope, Store, StoreError};
+use crate::store::{AppStore, ReviewStore, Scope, Store, StoreError};
 
 #[derive(Debug, Args)]
 pub struct MarksArgs {
@@ -102,14 +102,15 @@ fn store_error(e: StoreError) -> anyhow::Error {
 
 /// Opens an existing store for reading: exporting from a mistyped path should say so, not
 /// silently create an empty database, and a store the user may only read is fine.
-fn open_existing(path: &Path) -> Result<Store> {
+fn open_existing(path: &Path) -> Result<Box<dyn AppStore>> {
     if !path.exists() {
         bail!(
             "no local store at {}: review calls in the TUI first, or pass --store PATH",
             path.display()
         );
     }
-    Store::open_read_only(path).map_err(store_error)
+    let store = Store::open_read_only(path).map_err(store_error)?;
+    Ok(Box::new(store))
 }
 
 fn export(a: &ExportMarksArgs) -> Result<i32> {
@@ -154,7 +155,7 @@ fn export(a: &ExportMarksArgs) -> Result<i32> {
 }
 
 fn import(a: &ImportMarksArgs) -> Result<i32> {
-    let input: Box<dyn Read> = if a.file.as_os_str() == "-" {
+    let mut input: Box<dyn Read> = if a.file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(std::fs::File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?)
@@ -163,7 +164,10 @@ fn import(a: &ImportMarksArgs) -> Result<i32> {
     // Importing is how a new machine gets its marks, so the store may not exist yet; if this
     // import made it and then refused the file, it goes again (a bad file creates nothing).
     let created = !path.exists();
-    let imported = Store::open(&path).and_then(|mut store| store.import_marks_from(input));
+    let imported = Store::open(&path).and_then(|mut store| {
+        let store: &mut dyn ReviewStore = &mut store;
+        store.import_marks_from(&mut input)
+    });
     let done = match imported {
         Ok(done) => done,
         Err(e) => {
@@ -224,12 +228,14 @@ async fn push(a: &PushMarksArgs) -> Result<i32> {
     };
     // A push records what it sent; a dry run records nothing, so a store the user may only
     // read is fine for it (opened writable where it can be, so an older schema is upgraded).
-    let mut store = match Store::open(&path) {
-        Err(_) if a.dry_run => Store::open_read_only(&path),
-        other => other,
-    }
-    .map_err(store_error)?;
-    let plans = push::plan_all(&store, &cfg.account_id, &cfg.project_id, since_ms).map_err(store_error)?;
+    let mut store: Box<dyn AppStore> = Box::new(
+        match Store::open(&path) {
+            Err(_) if a.dry_run => Store::open_read_only(&path),
+            other => other,
+        }
+        .map_err(store_error)?,
+    );
+    let plans = push::plan_all(store.as_ref(), &cfg.account_id, &cfg.project_id, since_ms).map_err(store_error)?;
     let summary = if a.dry_run {
         let mut summary = push::Summary::default();
         for p in &plans {
@@ -256,7 +262,7 @@ async fn push(a: &PushMarksArgs) -> Result<i32> {
         summary
     } else {
         let client = crate::api::Client::new(&cfg)?;
-        push::push(&client, &mut store, plans).await.map_err(store_error)?
+        push::push(&client, store.as_mut(), plans).await.map_err(store_error)?
     };
     for o in &summary.failed {
         for (what, e) in o.errors() {

@@ -1,6 +1,6 @@
 //! Concurrent recording downloads for `export --with-audio`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,6 +11,12 @@ use serde::Deserialize;
 
 use crate::api::model::{is_voice_channel, null_default};
 use crate::api::{AudioDirection, Client};
+
+/// Where the recording of `id` is saved: the one id → file-name rule
+/// ([`crate::domain::file_name`]), the same as the TUI's `s`.
+pub fn recording_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(crate::domain::file_name::safe_file_name(id, "wav"))
+}
 
 /// The fields of a conversation that decide whether and where its recording is saved.
 #[derive(Debug, Default, Deserialize)]
@@ -63,18 +69,7 @@ impl AudioJobs {
         if !is_voice_channel(&c.channel) || c.in_progress || c.id.is_empty() {
             return;
         }
-        // Ids come from the network: keep them from escaping the directory.
-        let safe: String =
-            c.id.chars()
-                .map(|ch| {
-                    if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' {
-                        ch
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-        let path = self.dir.join(format!("{safe}.wav"));
+        let path = recording_path(&self.dir, &c.id);
         let (client, id) = (self.client.clone(), c.id);
         let (limit, done, saved, skipped, failed) = (
             self.limit.clone(),

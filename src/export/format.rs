@@ -202,10 +202,10 @@ mod tests {
         write_markdown(&mut out, &conv(), None).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
-            text.contains("- `0:05` **User:** hi &lt;b>\\|x␛ _(intent greet)_"),
+            text.contains("- `00:05` **User:** hi &lt;b>\\|x␛ _(intent greet)_"),
             "{text}"
         );
-        assert!(text.contains("- `1:02` **Agent:** hello _(0.80s)_"), "{text}");
+        assert!(text.contains("- `01:02` **Agent:** hello _(0.80s)_"), "{text}");
         assert!(!text.contains('\u{1b}'));
     }
 
@@ -268,7 +268,7 @@ mod tests {
         write_markdown(&mut out, &odd_conv(), None).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("## 7 — WEBCHAT · unknown start"), "{text}");
-        assert!(text.contains("- env live · duration 0:12\n"), "{text}");
+        assert!(text.contains("- env live · duration 00:12\n"), "{text}");
         assert!(
             text.contains("- could not be read (left out, see the log): handoff, in_progress, turns"),
             "{text}"

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::format::{self, Format};
 use crate::api::Conversation;
-use crate::store::{Filter, Marks, ReviewStatus, Scope, Store};
+use crate::store::{AppStore, Filter, Marks, Matching, ReviewStatus, Scope};
 
 /// The filter the flags ask for; `None` when the export should come from the API instead.
 pub fn filter_from_flags(reviewed: bool, flagged: bool, filter: Option<&str>) -> Result<Option<Filter>> {
@@ -47,7 +47,7 @@ pub const CSV_REVIEW_COLUMNS: &str = ",review_status,flags,note";
 /// Writes every cached conversation of `scope` matching `filter` (and started in `window`, if
 /// given), newest first; returns how many.
 pub fn export_reviewed(
-    store: &Store,
+    store: &dyn AppStore,
     scope: &Scope,
     filter: &Filter,
     window: Option<(DateTime<Utc>, DateTime<Utc>)>,
@@ -66,7 +66,7 @@ pub fn export_reviewed(
         (Some(_), None) => false,
     };
     let mut n = 0;
-    for item in store.conversations_matching(scope, filter) {
+    for item in Matching::new(store, scope, filter) {
         let (_, conversation, marks) = item.map_err(|e| anyhow::anyhow!("{}; {}", e.headline(), e.hint()))?;
         if !in_window(&conversation) {
             continue;
@@ -101,7 +101,7 @@ pub fn export_reviewed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ConversationKey, Origin};
+    use crate::store::{ConversationKey, Origin, Store};
 
     fn conv(id: &str, minutes_ago: i64) -> Conversation {
         let mut c: Conversation = serde_json::from_str(&format!(

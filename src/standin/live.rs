@@ -12,7 +12,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::data::DatasetHandle;
-use crate::webhook::{Deliverer, EventData, LiveCalls};
+use super::webhooks::{Deliverer, LiveCalls};
+use crate::webhook::EventData;
 
 /// Calls of this simulation that are in progress, oldest end first.
 struct Pending {

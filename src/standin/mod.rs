@@ -43,6 +43,7 @@ pub mod shape;
 pub mod state;
 pub mod studio;
 pub mod wav;
+pub mod webhooks;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -60,7 +61,8 @@ pub use shape::Shape;
 pub use state::{SharedState, StandinState};
 
 use crate::api::model::Conversation;
-use crate::webhook::{Deliverer, DeliveryConfig, LiveCalls, Registry, SignatureScheme, WebhookRoutes, WebhookState};
+use crate::webhook::SignatureScheme;
+use webhooks::{Deliverer, DeliveryConfig, LiveCalls, Registry, WebhookRoutes, WebhookState};
 
 /// `callscope serve-demo` flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -319,7 +321,7 @@ pub async fn start_with_platform_routes(
         })
     };
     let webhooks = Registry::new();
-    let extra_routes = extra(&state).merge(crate::webhook::router_for(
+    let extra_routes = extra(&state).merge(webhooks::router_for(
         WebhookState::behind_auth(webhooks.clone()),
         opts.webhook_routes,
     ));

@@ -110,6 +110,12 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+impl From<crate::domain::Invalid> for StoreError {
+    fn from(e: crate::domain::Invalid) -> Self {
+        StoreError::invalid(e.detail)
+    }
+}
+
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::new(StoreErrorKind::Sqlite, format!("cached JSON does not parse: {e}"))

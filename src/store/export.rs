@@ -7,7 +7,7 @@ use super::error::StoreResult;
 use super::filter::Filter;
 use super::list::{ListCursor, ListOrder, ListRow, Scope};
 use super::marks::Marks;
-use super::{ConversationKey, Store, cache};
+use super::{AppStore, ConversationKey, Store};
 use crate::api::Conversation;
 
 const PAGE: usize = 256;
@@ -15,7 +15,7 @@ const PAGE: usize = 256;
 /// Iterates matching cached conversations (newest first) with their marks, a page at a time,
 /// so memory stays flat however large the cache is.
 pub struct Matching<'s> {
-    store: &'s Store,
+    store: &'s dyn AppStore,
     scope: Scope,
     filter: Filter,
     after: Option<ListCursor>,
@@ -28,17 +28,17 @@ impl Iterator for Matching<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.buffered.is_empty() && !self.done {
-            match self.store.query_rows(
+            match self.store.list_page(
                 &self.scope,
                 &self.filter,
                 ListOrder::NewestFirst,
                 self.after.as_ref(),
                 PAGE,
             ) {
-                Ok(rows) => {
-                    self.done = rows.len() < PAGE;
-                    self.after = rows.last().map(ListRow::cursor);
-                    self.buffered = rows.into();
+                Ok(page) => {
+                    self.done = page.next.is_none();
+                    self.after = page.next;
+                    self.buffered = page.rows.into();
                 }
                 Err(e) => {
                     self.done = true;
@@ -51,9 +51,22 @@ impl Iterator for Matching<'_> {
     }
 }
 
-impl Matching<'_> {
+impl<'s> Matching<'s> {
+    /// Cached conversations in `scope` matching `filter`, newest first, each with its marks,
+    /// from any store.
+    pub fn new(store: &'s dyn AppStore, scope: &Scope, filter: &Filter) -> Self {
+        Matching {
+            store,
+            scope: scope.clone(),
+            filter: filter.clone(),
+            after: None,
+            buffered: VecDeque::new(),
+            done: false,
+        }
+    }
+
     fn load(&self, key: ConversationKey) -> StoreResult<(ConversationKey, Conversation, Marks)> {
-        let conversation = cache::load(self.store.conn(), &key)?.unwrap_or_default();
+        let conversation = self.store.conversation(&key)?.unwrap_or_default();
         let marks = self.store.marks(&key)?;
         Ok((key, conversation, marks))
     }
@@ -63,13 +76,6 @@ impl Store {
     /// Cached conversations in `scope` matching `filter`, newest first, each with its marks.
     /// E.g. `--reviewed` is `Filter { status: Some(ReviewStatus::Reviewed), .. }`, `--flagged` is `flagged: Some(true)`.
     pub fn conversations_matching(&self, scope: &Scope, filter: &Filter) -> Matching<'_> {
-        Matching {
-            store: self,
-            scope: scope.clone(),
-            filter: filter.clone(),
-            after: None,
-            buffered: VecDeque::new(),
-            done: false,
-        }
+        Matching::new(self, scope, filter)
     }
 }

@@ -5,77 +5,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 
 use super::error::StoreResult;
-use super::filter::{Filter, MARK_JOIN, SqlWhere};
+use super::filter::{Compile, Filter, MARK_JOIN, SqlWhere};
 use super::marks::ReviewStatus;
 use super::{ConversationKey, Store};
-
-/// Which cached conversations a query covers. The TUI sets all three; export may leave some open.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Scope {
-    pub account: Option<String>,
-    pub project: Option<String>,
-    pub environment: Option<String>,
-    /// Conversations that started in `[since, until)`, unix ms (the TUI's time window).
-    pub since_ms: Option<i64>,
-    pub until_ms: Option<i64>,
-}
-
-impl Scope {
-    /// One account/project/environment: what the list shows.
-    pub fn env(account: impl Into<String>, project: impl Into<String>, environment: impl Into<String>) -> Self {
-        Scope {
-            account: Some(account.into()),
-            project: Some(project.into()),
-            environment: Some(environment.into()),
-            ..Scope::default()
-        }
-    }
-
-    /// The same scope, narrowed to conversations that started in `[start, end)`.
-    pub fn started_between(mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
-        self.since_ms = Some(start.timestamp_millis());
-        self.until_ms = Some(end.timestamp_millis());
-        self
-    }
-
-    /// Every environment of one project.
-    pub fn project(account: impl Into<String>, project: impl Into<String>) -> Self {
-        Scope {
-            account: Some(account.into()),
-            project: Some(project.into()),
-            ..Scope::default()
-        }
-    }
-
-    /// The whole store.
-    pub fn everything() -> Self {
-        Scope::default()
-    }
-
-    pub fn contains(&self, k: &ConversationKey) -> bool {
-        self.account.as_ref().is_none_or(|a| *a == k.account)
-            && self.project.as_ref().is_none_or(|p| *p == k.project)
-            && self.environment.as_ref().is_none_or(|e| *e == k.environment)
-    }
-
-    pub(crate) fn compile_into(&self, w: &mut SqlWhere) {
-        for (col, v) in [
-            ("c.account = ?", &self.account),
-            ("c.project = ?", &self.project),
-            ("c.environment = ?", &self.environment),
-        ] {
-            if let Some(v) = v {
-                w.push(col, [Value::Text(v.clone())]);
-            }
-        }
-        if let Some(ms) = self.since_ms {
-            w.push("c.started_at >= ?", [Value::Integer(ms)]);
-        }
-        if let Some(ms) = self.until_ms {
-            w.push("c.started_at < ?", [Value::Integer(ms)]);
-        }
-    }
-}
+pub use crate::domain::scope::Scope;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ListOrder {

@@ -1,185 +1,24 @@
 //! Review marks: a status, flag codes and a note per conversation; a 👍/👎 rating per turn.
 //! Marks live in their own tables (keyed like the cache) so refreshing the cache never touches them.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 
+use super::ReviewStore;
 use super::error::{StoreError, StoreResult};
 use super::{ConversationKey, Store};
+pub(crate) use crate::domain::marks::validate;
+pub use crate::domain::marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewStatus {
-    #[default]
-    New,
-    Reviewed,
-    NeedsFollowUp,
-}
-
-impl ReviewStatus {
-    pub const ALL: [ReviewStatus; 3] = [ReviewStatus::New, ReviewStatus::Reviewed, ReviewStatus::NeedsFollowUp];
-
-    /// The stored and exported spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewStatus::New => "new",
-            ReviewStatus::Reviewed => "reviewed",
-            ReviewStatus::NeedsFollowUp => "needs_follow_up",
-        }
-    }
-
-    /// The filter syntax's word for it.
-    pub fn filter_word(self) -> &'static str {
-        match self {
-            ReviewStatus::New => "unreviewed",
-            ReviewStatus::Reviewed => "reviewed",
-            ReviewStatus::NeedsFollowUp => "follow-up",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ReviewStatus::New => "new",
-            ReviewStatus::Reviewed => "reviewed",
-            ReviewStatus::NeedsFollowUp => "needs follow-up",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<ReviewStatus, String> {
-        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-            "new" | "unreviewed" => Ok(ReviewStatus::New),
-            "reviewed" => Ok(ReviewStatus::Reviewed),
-            "needs_follow_up" | "follow_up" | "followup" => Ok(ReviewStatus::NeedsFollowUp),
-            _ => Err(format!(
-                "unknown review status {s:?} (use new, reviewed or needs_follow_up)"
-            )),
-        }
+/// How a rating is stored: 1 for 👍, -1 for 👎.
+fn thumbs_to_db(t: Thumbs) -> i64 {
+    match t {
+        Thumbs::Up => 1,
+        Thumbs::Down => -1,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Thumbs {
-    Up,
-    Down,
-}
-
-impl Thumbs {
-    fn to_db(self) -> i64 {
-        match self {
-            Thumbs::Up => 1,
-            Thumbs::Down => -1,
-        }
-    }
-
-    fn from_db(v: i64) -> Thumbs {
-        if v > 0 { Thumbs::Up } else { Thumbs::Down }
-    }
-
-    pub fn emoji(self) -> &'static str {
-        match self {
-            Thumbs::Up => "👍",
-            Thumbs::Down => "👎",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RatingReason {
-    WrongInformation,
-    WrongTranscription,
-    MissingIntent,
-    Latency,
-}
-
-impl RatingReason {
-    pub const ALL: [RatingReason; 4] = [
-        RatingReason::WrongInformation,
-        RatingReason::WrongTranscription,
-        RatingReason::MissingIntent,
-        RatingReason::Latency,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RatingReason::WrongInformation => "wrong_information",
-            RatingReason::WrongTranscription => "wrong_transcription",
-            RatingReason::MissingIntent => "missing_intent",
-            RatingReason::Latency => "latency",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            RatingReason::WrongInformation => "wrong information",
-            RatingReason::WrongTranscription => "wrong transcription",
-            RatingReason::MissingIntent => "missing intent",
-            RatingReason::Latency => "latency",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<RatingReason> {
-        RatingReason::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TurnRating {
-    pub thumbs: Thumbs,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<RatingReason>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub comment: String,
-}
-
-/// Everything a reviewer recorded about one conversation.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Marks {
-    pub status: ReviewStatus,
-    /// Free reason codes, e.g. `wrong_info`, `compliance`.
-    pub flags: BTreeSet<String>,
-    pub note: String,
-    /// Turn index (as in `Conversation::turns`) → rating.
-    pub turns: BTreeMap<u32, TurnRating>,
-}
-
-impl Marks {
-    pub fn is_empty(&self) -> bool {
-        *self == Marks::default()
-    }
-
-    pub fn is_flagged(&self) -> bool {
-        !self.flags.is_empty()
-    }
-}
-
-/// Limits that keep a shared marks file from smuggling in huge or invisible text.
-const MAX_CODE_LEN: usize = 64;
-const MAX_TEXT_LEN: usize = 64 * 1024;
-
-pub(crate) fn check_flag_code(code: &str) -> Result<(), String> {
-    if code.trim().is_empty() || code.trim() != code {
-        return Err(format!(
-            "flag code {code:?} must be non-empty without surrounding spaces"
-        ));
-    }
-    if code.chars().count() > MAX_CODE_LEN || code.chars().any(char::is_control) {
-        return Err(format!(
-            "flag code {code:?} must be at most {MAX_CODE_LEN} printable characters"
-        ));
-    }
-    Ok(())
-}
-
-pub(crate) fn check_text(what: &str, text: &str) -> Result<(), String> {
-    if text.len() > MAX_TEXT_LEN {
-        return Err(format!("{what} is longer than {MAX_TEXT_LEN} bytes"));
-    }
-    Ok(())
+fn thumbs_from_db(v: i64) -> Thumbs {
+    if v > 0 { Thumbs::Up } else { Thumbs::Down }
 }
 
 const KEY_WHERE: &str = "account = ?1 AND project = ?2 AND environment = ?3 AND id = ?4";
@@ -221,7 +60,7 @@ pub(crate) fn load(conn: &Connection, key: &ConversationKey) -> StoreResult<Mark
         marks.turns.insert(
             turn,
             TurnRating {
-                thumbs: Thumbs::from_db(thumbs),
+                thumbs: thumbs_from_db(thumbs),
                 reason: reason.as_deref().and_then(RatingReason::parse),
                 comment,
             },
@@ -270,21 +109,10 @@ pub(crate) fn replace(conn: &Connection, key: &ConversationKey, marks: &Marks, n
             kp[2],
             kp[3],
             turn,
-            r.thumbs.to_db(),
+            thumbs_to_db(r.thumbs),
             r.reason.map(RatingReason::as_str),
             r.comment
         ])?;
-    }
-    Ok(())
-}
-
-pub(crate) fn validate(marks: &Marks) -> Result<(), String> {
-    for code in &marks.flags {
-        check_flag_code(code)?;
-    }
-    check_text("note", &marks.note)?;
-    for (turn, r) in &marks.turns {
-        check_text(&format!("turn {turn} comment"), &r.comment)?;
     }
     Ok(())
 }
@@ -306,62 +134,27 @@ impl Store {
         Ok(marks)
     }
 
+    // The rest are the review side's shared steps (`ReviewStore`), here so callers holding a
+    // `Store` need not import the trait.
     pub fn set_marks(&mut self, key: &ConversationKey, marks: &Marks) -> StoreResult<()> {
-        self.update_marks(key, |m| *m = marks.clone()).map(drop)
+        ReviewStore::set_marks(self, key, marks)
     }
 
     pub fn set_status(&mut self, key: &ConversationKey, status: ReviewStatus) -> StoreResult<()> {
-        self.update_marks(key, |m| m.status = status).map(drop)
+        ReviewStore::set_status(self, key, status)
     }
 
     pub fn set_note(&mut self, key: &ConversationKey, note: &str) -> StoreResult<()> {
-        self.update_marks(key, |m| m.note = note.to_string()).map(drop)
+        ReviewStore::set_note(self, key, note)
     }
 
     /// Adds the flag code, or removes it when already set; returns whether it is now set.
     pub fn toggle_flag(&mut self, key: &ConversationKey, code: &str) -> StoreResult<bool> {
-        check_flag_code(code).map_err(StoreError::invalid)?;
-        let marks = self.update_marks(key, |m| {
-            if !m.flags.remove(code) {
-                m.flags.insert(code.to_string());
-            }
-        })?;
-        Ok(marks.flags.contains(code))
+        ReviewStore::toggle_flag(self, key, code)
     }
 
     /// Sets (or with `None` clears) the rating of one turn.
     pub fn rate_turn(&mut self, key: &ConversationKey, turn: u32, rating: Option<TurnRating>) -> StoreResult<()> {
-        self.update_marks(key, |m| match rating {
-            Some(r) => {
-                m.turns.insert(turn, r);
-            }
-            None => {
-                m.turns.remove(&turn);
-            }
-        })
-        .map(drop)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_words() {
-        for s in ReviewStatus::ALL {
-            assert_eq!(ReviewStatus::parse(s.as_str()), Ok(s));
-            assert_eq!(ReviewStatus::parse(s.filter_word()), Ok(s));
-        }
-        assert!(ReviewStatus::parse("done").unwrap_err().contains("\"done\""));
-    }
-
-    #[test]
-    fn flag_codes_are_checked() {
-        assert!(check_flag_code("wrong_info").is_ok());
-        assert!(check_flag_code("").is_err());
-        assert!(check_flag_code(" x").is_err());
-        assert!(check_flag_code("a\u{1b}b").is_err());
-        assert!(check_flag_code(&"x".repeat(65)).is_err());
+        ReviewStore::rate_turn(self, key, turn, rating)
     }
 }

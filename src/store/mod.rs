@@ -12,6 +12,7 @@ pub mod marks;
 mod marks_io;
 mod migrate;
 pub mod pushed;
+pub mod review;
 mod schema;
 pub mod search;
 mod text;
@@ -30,45 +31,15 @@ pub use marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
 pub use marks_io::{MARKS_FORMAT, MARKS_VERSION, MarksImport, check_marks_file};
 pub use migrate::CURRENT_VERSION;
 pub use pushed::{PushKind, Pushed, content_hash};
+pub use review::{AppStore, ConversationCache, ReviewStore};
 pub use search::{SearchHit, SearchOrder, SearchQuery, Snippet, Speaker, TurnHit, fts_query};
+
+// The domain types keep their old paths here (`store::Filter`, `store::Marks`, …) while other
+// branches still use them; new code imports them from `crate::domain`.
 
 use crate::api::Conversation;
 
-/// Where a conversation was fetched from: part of its cache key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Origin {
-    pub account: String,
-    pub project: String,
-    pub environment: String,
-}
-
-impl Origin {
-    pub fn new(account: impl Into<String>, project: impl Into<String>, environment: impl Into<String>) -> Self {
-        Origin {
-            account: account.into(),
-            project: project.into(),
-            environment: environment.into(),
-        }
-    }
-
-    pub fn key(&self, id: impl Into<String>) -> ConversationKey {
-        ConversationKey {
-            account: self.account.clone(),
-            project: self.project.clone(),
-            environment: self.environment.clone(),
-            id: id.into(),
-        }
-    }
-}
-
-/// Identifies one cached conversation (and its marks).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub struct ConversationKey {
-    pub account: String,
-    pub project: String,
-    pub environment: String,
-    pub id: String,
-}
+pub use crate::domain::scope::{ConversationKey, Origin};
 
 impl ConversationKey {
     /// Reads `account, project, environment, id` from four consecutive columns from `first`.
@@ -79,10 +50,6 @@ impl ConversationKey {
             environment: r.get(first + 2)?,
             id: r.get(first + 3)?,
         })
-    }
-
-    pub fn origin(&self) -> Origin {
-        Origin::new(&self.account, &self.project, &self.environment)
     }
 }
 

@@ -11,30 +11,16 @@ use rusqlite::{OptionalExtension, params};
 
 use super::cache::{TURN_BITS, fts_range};
 use super::error::StoreResult;
-use super::filter::{Filter, SqlWhere};
+use super::filter::{Compile, Filter, SqlWhere};
 use super::list::Scope;
 use super::text::{self, SEPARATOR};
 use super::{ConversationKey, Store};
 
-/// Who said a turn's text; matches the server's `turn_type=user|agent`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(i64)]
-pub enum Speaker {
-    User = 0,
-    Agent = 1,
-}
+pub use crate::domain::speaker::Speaker;
 
-impl Speaker {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Speaker::User => "user",
-            Speaker::Agent => "agent",
-        }
-    }
-
-    fn of_rowid(rowid: i64) -> Speaker {
-        if rowid & 1 == 0 { Speaker::User } else { Speaker::Agent }
-    }
+/// Even FTS rowids hold what the user said, odd ones the agent (see `cache::fts_rowid`).
+fn speaker_of_rowid(rowid: i64) -> Speaker {
+    if rowid & 1 == 0 { Speaker::User } else { Speaker::Agent }
 }
 
 fn turn_of_rowid(rowid: i64) -> u32 {
@@ -238,7 +224,7 @@ impl Store {
             .map(|(rowid, key, snippet)| SearchHit {
                 key,
                 turn: turn_of_rowid(rowid),
-                speaker: Speaker::of_rowid(rowid),
+                speaker: speaker_of_rowid(rowid),
                 snippet: parse_marked(match &snippet {
                     Value::Text(t) => t,
                     _ => "",
@@ -324,7 +310,7 @@ impl Store {
         let mut hits = Vec::new();
         for row in rows {
             let (rowid, marked) = row?;
-            let sp = Speaker::of_rowid(rowid);
+            let sp = speaker_of_rowid(rowid);
             if speaker.is_some_and(|s| s != sp) {
                 continue;
             }
@@ -373,7 +359,7 @@ mod tests {
     fn rowid_layout() {
         let r = super::super::cache::fts_rowid(7, 12, Speaker::Agent);
         assert_eq!(
-            (r >> TURN_BITS, turn_of_rowid(r), Speaker::of_rowid(r)),
+            (r >> TURN_BITS, turn_of_rowid(r), speaker_of_rowid(r)),
             (7, 12, Speaker::Agent)
         );
     }

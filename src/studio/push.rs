@@ -12,7 +12,7 @@ use reqwest::Method;
 
 use super::annotation::{Annotation, AnnotationBody, NoteBody, Skip, to_annotation};
 use crate::api::{ApiError, Client, HostFamily};
-use crate::store::{ConversationKey, PushKind, Store, StoreResult, content_hash};
+use crate::store::{AppStore, ConversationKey, PushKind, ReviewStore, Store, StoreResult, content_hash};
 
 /// What is still to send for one conversation.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,12 +34,14 @@ impl Plan {
     }
 }
 
+// Cannot fail: structs of strings and numbers always serialize.
+#[allow(clippy::expect_used)]
 fn annotation_hash(a: &Annotation) -> String {
     content_hash(&serde_json::to_vec(a).expect("annotations serialize"))
 }
 
 /// What is still to send for `key`, from its stored marks and what was pushed.
-pub fn plan(store: &Store, key: &ConversationKey) -> StoreResult<Plan> {
+pub fn plan(store: &dyn AppStore, key: &ConversationKey) -> StoreResult<Plan> {
     let (marks, pushed) = store.marks_and_pushed(key)?;
     let mut p = Plan {
         key: key.clone(),
@@ -80,7 +82,7 @@ pub fn plan(store: &Store, key: &ConversationKey) -> StoreResult<Plan> {
 
 /// The plans of every conversation of `account`/`project` whose marks changed at or after
 /// `since_ms`.
-pub fn plan_all(store: &Store, account: &str, project: &str, since_ms: Option<i64>) -> StoreResult<Vec<Plan>> {
+pub fn plan_all(store: &dyn AppStore, account: &str, project: &str, since_ms: Option<i64>) -> StoreResult<Vec<Plan>> {
     store
         .marked_since(account, project, since_ms)?
         .iter()
@@ -123,6 +125,8 @@ fn conversation_url(client: &Client, id: &str, what: &str) -> reqwest::Url {
 
 /// Sends `plan` (the note first, then the annotations in one request): platform host only,
 /// redirects refused, as every API request.
+// Cannot fail: structs of strings and numbers always serialize.
+#[allow(clippy::expect_used)]
 pub async fn send(client: &Client, plan: &Plan) -> Outcome {
     let mut out = Outcome {
         key: plan.key.clone(),
@@ -152,7 +156,7 @@ pub async fn send(client: &Client, plan: &Plan) -> Outcome {
 }
 
 /// Records what `outcome` says was accepted (nothing for a failed request: it is retried next time).
-pub fn record(store: &mut Store, plan: &Plan, outcome: &Outcome) -> StoreResult<()> {
+pub fn record(store: &mut dyn ReviewStore, plan: &Plan, outcome: &Outcome) -> StoreResult<()> {
     if let (Some(note), Some(Ok(()))) = (&plan.note, &outcome.note) {
         store.record_pushed(&plan.key, PushKind::Note, &[content_hash(note.as_bytes())])?;
     }
@@ -225,7 +229,7 @@ impl Summary {
 
 /// Plans, sends and records each conversation in turn (the store is written after each one, so
 /// an interrupted push keeps what was sent).
-pub async fn push(client: &Client, store: &mut Store, plans: Vec<Plan>) -> StoreResult<Summary> {
+pub async fn push(client: &Client, store: &mut dyn AppStore, plans: Vec<Plan>) -> StoreResult<Summary> {
     let mut summary = Summary::default();
     for p in plans {
         summary.add_plan(&p);

@@ -14,7 +14,7 @@ use crate::app::Msg;
 use crate::app::msg::CachedPage;
 use crate::app::paging::Row;
 use crate::app::review::{MarkChange, StoreRequest};
-use crate::store::{ConversationKey, Marks, Scope, Store, StoreError, StoreErrorKind};
+use crate::store::{AppStore, ConversationKey, Marks, Scope, Store, StoreError, StoreErrorKind};
 
 /// How long one write waits for another process's lock: the worker retries marks itself, and a
 /// longer wait would hold up everything queued behind the write (and the exit).
@@ -46,11 +46,16 @@ pub struct StoreWorker {
 }
 
 impl StoreWorker {
-    /// Starts the thread that owns `store`.
+    /// Starts the thread that owns the SQLite `store`.
     pub fn spawn(store: Store, answers: UnboundedSender<Msg>) -> std::io::Result<Self> {
         if let Err(e) = store.set_busy_timeout(WRITE_WAIT) {
             tracing::warn!("cannot shorten the store's lock wait: {}", describe(&e));
         }
+        Self::spawn_store(Box::new(store), answers)
+    }
+
+    /// Starts the thread that owns `store`, whichever implementation it is.
+    pub fn spawn_store(store: Box<dyn AppStore>, answers: UnboundedSender<Msg>) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
         let closing = Arc::new(AtomicBool::new(false));
         let worker = Worker {
@@ -96,7 +101,7 @@ struct Unsaved {
 }
 
 struct Worker {
-    store: Store,
+    store: Box<dyn AppStore>,
     answers: UnboundedSender<Msg>,
     /// In the order they were made: a later change is never written before an earlier one.
     unsaved: VecDeque<Unsaved>,
@@ -142,7 +147,7 @@ impl Worker {
                 Job::Request(StoreRequest::FlushMarks) => self.write_unsaved(),
                 Job::Request(_) if self.closing.load(Ordering::SeqCst) => {}
                 Job::Request(req) => {
-                    if let Some(msg) = handle(&mut self.store, req) {
+                    if let Some(msg) = handle(self.store.as_mut(), req) {
                         // The event loop may be gone (exiting); marks still get written.
                         let _ = self.answers.send(msg);
                     }
@@ -156,7 +161,7 @@ impl Worker {
     /// Writes unsaved changes in order until the store refuses one.
     fn write_unsaved(&mut self) {
         while let Some(u) = self.unsaved.front() {
-            let result = match write_change(&mut self.store, &u.key, &u.change) {
+            let result = match write_change(self.store.as_mut(), &u.key, &u.change) {
                 Ok(m) => Ok(m),
                 // Retrying cannot make an invalid change valid: it is refused for good.
                 Err(e) if e.kind == StoreErrorKind::InvalidInput => Err(describe(&e)),
@@ -200,13 +205,13 @@ impl Worker {
     }
 }
 
-fn write_change(store: &mut Store, key: &ConversationKey, change: &MarkChange) -> Result<Marks, StoreError> {
-    store.update_marks(key, |m| change.clone().apply(m))
+fn write_change(store: &mut dyn AppStore, key: &ConversationKey, change: &MarkChange) -> Result<Marks, StoreError> {
+    store.update_marks(key, &mut |m| change.clone().apply(m))
 }
 
 /// Performs one request; the answer, if the app wants one. A mark change is tried once here
 /// (the worker thread keeps and retries refused ones).
-pub fn handle(store: &mut Store, req: StoreRequest) -> Option<Msg> {
+pub fn handle(store: &mut dyn AppStore, req: StoreRequest) -> Option<Msg> {
     match req {
         StoreRequest::Cache { origin, conversations } => {
             // A cache failure costs nothing visible (the list works from the API); log it.

@@ -163,7 +163,7 @@ async fn register(a: RegisterArgs) -> Result<i32> {
 fn other_events(reg: &Registration) -> Vec<String> {
     reg.events
         .iter()
-        .filter(|e| !super::registry::REFERENCE_EVENT_TYPES.contains(&e.as_str()))
+        .filter(|e| !super::event::REFERENCE_EVENT_TYPES.contains(&e.as_str()))
         .map(|e| printable(e))
         .collect()
 }
@@ -230,7 +230,7 @@ fn printable(s: &str) -> String {
 }
 
 fn check_id(id: &str) -> Result<()> {
-    if super::registry::is_valid_id(id) {
+    if super::ids::is_valid_id(id) {
         Ok(())
     } else {
         bail!(
@@ -390,6 +390,8 @@ async fn print_events(
 }
 
 /// Prints one event; `false` when stdout is closed (a finished pipeline is not an error).
+// Cannot fail: a serde_json::Value always serializes.
+#[allow(clippy::expect_used)]
 fn print_line(event: &super::WebhookEvent) -> Result<bool> {
     // JSON escapes C0 controls; C1 and bidi controls are escaped here, so untrusted text
     // cannot drive the terminal (the JSON value is the same).

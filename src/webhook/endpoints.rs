@@ -10,7 +10,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::registry::REFERENCE_EVENT_TYPES;
+use super::event::REFERENCE_EVENT_TYPES;
 use crate::api::{ApiError, Client, ErrorKind, HostFamily};
 
 /// Which route family answered.

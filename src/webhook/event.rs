@@ -15,6 +15,9 @@ use std::fmt;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// The reference's `WebhookEventType` enum: what `/v1/webhook-endpoints` accepts.
+pub const REFERENCE_EVENT_TYPES: [&str; 2] = ["alerts.triggered", "alerts.resolved"];
+
 /// An event type: the two the quickstart promises, the reference's two alert events, or
 /// anything else a server sends.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -244,6 +247,8 @@ impl WebhookEvent {
         Self::with_id(super::ids::event_id(), event_type, Utc::now(), data)
     }
 
+    // Cannot fail: a struct of strings and JSON values always serializes.
+    #[allow(clippy::expect_used)]
     pub fn with_id(id: String, event_type: EventType, created_at: DateTime<Utc>, data: EventData) -> Self {
         let wire = Wire {
             id,
@@ -327,6 +332,8 @@ impl WebhookEvent {
     }
 
     /// The body to send: the raw JSON, compact.
+    // Cannot fail: a serde_json::Value always serializes.
+    #[allow(clippy::expect_used)]
     pub fn to_body(&self) -> Vec<u8> {
         serde_json::to_vec(&self.raw).expect("JSON values serialize")
     }

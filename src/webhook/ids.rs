@@ -53,6 +53,12 @@ pub fn event_id() -> String {
     format!("evt_{}", token(22))
 }
 
+/// An endpoint id as the API writes it: `^whe_[A-Za-z0-9]+$`.
+pub fn is_valid_id(id: &str) -> bool {
+    id.strip_prefix("whe_")
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,9 +20,9 @@ use axum::routing::post;
 use futures_util::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use super::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use super::event::WebhookEvent;
 use super::signature::{DEFAULT_TOLERANCE_SECS, SignatureScheme, SigningSecret, Verified, verify};
+use super::signature::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 #[derive(Debug, Clone)]
 pub struct ReceiverConfig {

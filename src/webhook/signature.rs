@@ -13,6 +13,11 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// Header names of a delivery.
+pub const SIGNATURE_HEADER: &str = "X-PolyAI-Signature";
+pub const TIMESTAMP_HEADER: &str = "X-PolyAI-Timestamp";
+pub const EVENT_ID_HEADER: &str = "X-PolyAI-Event-ID";
+
 /// How far a `X-PolyAI-Timestamp` may be from now, in either direction (polyai-api.md §6.4).
 pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
 
@@ -46,6 +51,8 @@ impl fmt::Debug for SigningSecret {
     }
 }
 
+// Cannot fail: HMAC-SHA256 takes keys of any length.
+#[allow(clippy::expect_used)]
 fn mac_over(secret: &SigningSecret, timestamp: Option<&str>, body: &[u8]) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(secret.0.as_bytes()).expect("HMAC accepts keys of any length");
     if let Some(ts) = timestamp {

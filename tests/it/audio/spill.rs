@@ -10,8 +10,11 @@ use callscope::api::AudioDirection;
 use callscope::audio::buffer::MEMORY_WINDOW;
 use callscope::audio::download::{Stream, StreamNotice};
 use callscope::audio::source::StreamSource;
-use callscope::audio::testserver::{Reply, ServerConfig, TestServer, tone_wav};
+#[path = "support/testserver.rs"]
+#[allow(dead_code)]
+mod testserver;
 use callscope::audio::{BUCKET, check_complete_wav, save_recording};
+use testserver::{Reply, ServerConfig, TestServer, tone_wav};
 
 type Notices = Arc<Mutex<Vec<StreamNotice>>>;
 

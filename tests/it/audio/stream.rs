@@ -9,8 +9,11 @@ use bytes::Bytes;
 use callscope::api::AudioDirection;
 use callscope::audio::download::{Stream, StreamNotice};
 use callscope::audio::source::StreamSource;
-use callscope::audio::testserver::{Reply, ServerConfig, TestServer, tone_wav};
+#[path = "support/testserver.rs"]
+#[allow(dead_code)]
+mod testserver;
 use rodio::Source;
+use testserver::{Reply, ServerConfig, TestServer, tone_wav};
 
 type Notices = Arc<Mutex<Vec<StreamNotice>>>;
 

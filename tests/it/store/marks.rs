@@ -272,7 +272,7 @@ fn markdown_for_a_ticket() {
     insta::assert_snapshot!(md, @r"
     ## CA1 — VOICE-SIP · 2026-04-01 09:15:00 UTC
 
-    - project PROJECT-1 · env live · duration 1:14 · 2 turns
+    - project PROJECT-1 · env live · duration 01:14 · 2 turns
     - **Handoff**: billing_question → billing queue
     - **Review status:** needs follow-up
     - **Flags:** `compliance`, `wrong_info`
@@ -283,10 +283,10 @@ fn markdown_for_a_ticket() {
 
     **Transcript**
 
-    - `0:01` **Agent:** Hi, thanks for calling Bella's
+    - `00:01` **Agent:** Hi, thanks for calling Bella's
       - 👍 turn 1
-    - `0:06` **User:** My bill is wrong␛ _(intent billing)_
-    - `0:09` **Agent:** Let me transfer you
+    - `00:06` **User:** My bill is wrong␛ _(intent billing)_
+    - `00:09` **Agent:** Let me transfer you
       - 👎 turn 2: wrong information — should ask for the invoice number
     ");
     let hidden: Conversation = serde_json::from_value(json!({"id": "CA2", "num_turns": 4})).unwrap();

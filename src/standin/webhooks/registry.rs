@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::ids;
-use super::signature::SigningSecret;
+use crate::webhook::ids;
+use crate::webhook::signature::SigningSecret;
 
 /// "At most 10 endpoints per account" (polyai-api.md §6.1).
 pub const MAX_ENDPOINTS: usize = 10;
@@ -22,8 +22,7 @@ pub const KNOWN_EVENT_TYPES: [&str; 4] = [
     "alerts.triggered",
     "alerts.resolved",
 ];
-/// The reference's `WebhookEventType` enum: what `/v1/webhook-endpoints` accepts.
-pub const REFERENCE_EVENT_TYPES: [&str; 2] = ["alerts.triggered", "alerts.resolved"];
+pub use crate::webhook::event::REFERENCE_EVENT_TYPES;
 pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
 const TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 1000..=30000;
 
@@ -258,11 +257,7 @@ impl Registry {
     }
 }
 
-/// `^whe_[A-Za-z0-9]+$`.
-pub fn is_valid_id(id: &str) -> bool {
-    id.strip_prefix("whe_")
-        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
+pub use crate::webhook::ids::is_valid_id;
 
 fn dedup(mut v: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();

@@ -14,14 +14,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
 
-use super::event::WebhookEvent;
 use super::registry::{Registry, Target};
-use super::signature::{SignatureScheme, sign};
+use crate::webhook::event::WebhookEvent;
+use crate::webhook::signature::{SignatureScheme, sign};
 
-/// Header names of a delivery.
-pub const SIGNATURE_HEADER: &str = "X-PolyAI-Signature";
-pub const TIMESTAMP_HEADER: &str = "X-PolyAI-Timestamp";
-pub const EVENT_ID_HEADER: &str = "X-PolyAI-Event-ID";
+pub use crate::webhook::signature::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// How many attempts the inspection log keeps.
 const LOG_CAPACITY: usize = 10_000;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::deliver::Deliverer;
-use super::event::{Alert, EventData, EventType, WebhookEvent};
+use crate::webhook::event::{Alert, EventData, EventType, WebhookEvent};
 
 /// Calls between simulated alerts, and how many calls one stays firing.
 pub const ALERT_EVERY: u64 = 12;

@@ -1,0 +1,347 @@
+//! The seam between the app (TUI worker, CLI commands) and whatever stores its data, in two
+//! parts so that a shared team store can take one of them:
+//!
+//! - [`ConversationCache`]: what was fetched, listed, searched and filtered (always local).
+//! - [`ReviewStore`]: review marks and what of them was pushed to Agent Studio (local today; a
+//!   PostgreSQL team store for marks and queues implements this part).
+//!
+//! [`AppStore`] is both, as the TUI's store worker and the CLI hold them; the SQLite [`Store`]
+//! implements every part. Errors are [`StoreError`]s: their kinds (locked, read-only, invalid
+//! input, …) are what callers act on, whichever store raised them. No history of marks is kept
+//! today (a mark records only its last change time), so the trait has no history part yet.
+
+use std::io::Read;
+
+use super::error::StoreResult;
+use super::{
+    ConversationKey, ListCursor, ListOrder, ListPage, ListRow, MarksImport, PushKind, Pushed, SearchQuery, Store,
+};
+use crate::api::Conversation;
+use crate::domain::{Filter, Marks, Origin, ReviewStatus, Scope, TurnRating};
+
+/// The local cache of conversations and the queries over it.
+pub trait ConversationCache: Send {
+    /// Caches conversations fetched from `origin`; how many were stored (those without an id are skipped).
+    fn cache(&mut self, origin: &Origin, conversations: &[Conversation]) -> StoreResult<usize>;
+
+    /// The cached conversation, with its transcript when one was fetched.
+    fn conversation(&self, key: &ConversationKey) -> StoreResult<Option<Conversation>>;
+
+    /// One page of the list: up to `limit` rows after `after` (from the previous page's `next`).
+    fn list_page(
+        &self,
+        scope: &Scope,
+        filter: &Filter,
+        order: ListOrder,
+        after: Option<&ListCursor>,
+        limit: usize,
+    ) -> StoreResult<ListPage>;
+
+    /// How many cached conversations match.
+    fn count(&self, scope: &Scope, filter: &Filter) -> StoreResult<u64>;
+
+    /// Of `ids` (cached under `scope`), those that match `filter`.
+    fn matching_ids(&self, scope: &Scope, filter: &Filter, ids: &[String]) -> StoreResult<Vec<String>>;
+
+    /// Conversations whose transcript matches `query`, newest first, at most `max`.
+    fn search_conversations(&self, query: &SearchQuery, max: usize) -> StoreResult<Vec<ListRow>>;
+}
+
+/// Review marks: one conversation's status, flags, note and turn ratings, and what was pushed.
+pub trait ReviewStore: Send {
+    /// The marks of one conversation (defaults when none were recorded).
+    fn marks(&self, key: &ConversationKey) -> StoreResult<Marks>;
+
+    /// Reads, changes and writes back one conversation's marks as one step; refuses (with
+    /// `InvalidInput`) marks that break the domain's limits.
+    fn update_marks(&mut self, key: &ConversationKey, change: &mut dyn FnMut(&mut Marks)) -> StoreResult<Marks>;
+
+    /// The conversations of `account`/`project` with marks changed at or after `since_ms`, oldest first.
+    fn marked_since(&self, account: &str, project: &str, since_ms: Option<i64>) -> StoreResult<Vec<ConversationKey>>;
+
+    /// The marks and what was already pushed of one conversation.
+    fn marks_and_pushed(&self, key: &ConversationKey) -> StoreResult<(Marks, Pushed)>;
+
+    /// Records that `hashes` of `kind` were sent for `key` (a note replaces the one before).
+    fn record_pushed(&mut self, key: &ConversationKey, kind: PushKind, hashes: &[String]) -> StoreResult<()>;
+
+    /// Every mark in `scope` (all when `None`) as the shareable JSON file.
+    fn export_marks(&self, scope: Option<&Scope>) -> StoreResult<String>;
+
+    /// Replaces the marks of every conversation in the file, all or nothing.
+    fn import_marks_from(&mut self, reader: &mut dyn Read) -> StoreResult<MarksImport>;
+
+    fn set_marks(&mut self, key: &ConversationKey, marks: &Marks) -> StoreResult<()> {
+        self.update_marks(key, &mut |m| *m = marks.clone()).map(drop)
+    }
+
+    fn set_status(&mut self, key: &ConversationKey, status: ReviewStatus) -> StoreResult<()> {
+        self.update_marks(key, &mut |m| m.status = status).map(drop)
+    }
+
+    fn set_note(&mut self, key: &ConversationKey, note: &str) -> StoreResult<()> {
+        self.update_marks(key, &mut |m| m.note = note.to_string()).map(drop)
+    }
+
+    /// Adds the flag code, or removes it when already set; returns whether it is now set.
+    fn toggle_flag(&mut self, key: &ConversationKey, code: &str) -> StoreResult<bool> {
+        crate::domain::marks::check_flag_code(code).map_err(super::StoreError::invalid)?;
+        let marks = self.update_marks(key, &mut |m| {
+            if !m.flags.remove(code) {
+                m.flags.insert(code.to_string());
+            }
+        })?;
+        Ok(marks.flags.contains(code))
+    }
+
+    /// Sets (or with `None` clears) the rating of one turn.
+    fn rate_turn(&mut self, key: &ConversationKey, turn: u32, rating: Option<TurnRating>) -> StoreResult<()> {
+        self.update_marks(key, &mut |m| match &rating {
+            Some(r) => {
+                m.turns.insert(turn, r.clone());
+            }
+            None => {
+                m.turns.remove(&turn);
+            }
+        })
+        .map(drop)
+    }
+}
+
+/// Both parts, as the TUI's store worker and the CLI hold them (e.g. `Box<dyn AppStore>`). A
+/// team setup pairs the local cache with a shared [`ReviewStore`] in one type implementing both.
+pub trait AppStore: ConversationCache + ReviewStore {}
+
+impl<T: ConversationCache + ReviewStore> AppStore for T {}
+
+impl ConversationCache for Store {
+    fn cache(&mut self, origin: &Origin, conversations: &[Conversation]) -> StoreResult<usize> {
+        Store::cache(self, origin, conversations)
+    }
+
+    fn conversation(&self, key: &ConversationKey) -> StoreResult<Option<Conversation>> {
+        Store::conversation(self, key)
+    }
+
+    fn list_page(
+        &self,
+        scope: &Scope,
+        filter: &Filter,
+        order: ListOrder,
+        after: Option<&ListCursor>,
+        limit: usize,
+    ) -> StoreResult<ListPage> {
+        Store::list_page(self, scope, filter, order, after, limit)
+    }
+
+    fn count(&self, scope: &Scope, filter: &Filter) -> StoreResult<u64> {
+        Store::count(self, scope, filter)
+    }
+
+    fn matching_ids(&self, scope: &Scope, filter: &Filter, ids: &[String]) -> StoreResult<Vec<String>> {
+        Store::matching_ids(self, scope, filter, ids)
+    }
+
+    fn search_conversations(&self, query: &SearchQuery, max: usize) -> StoreResult<Vec<ListRow>> {
+        Store::search_conversations(self, query, max)
+    }
+}
+
+impl ReviewStore for Store {
+    fn marks(&self, key: &ConversationKey) -> StoreResult<Marks> {
+        Store::marks(self, key)
+    }
+
+    fn update_marks(&mut self, key: &ConversationKey, change: &mut dyn FnMut(&mut Marks)) -> StoreResult<Marks> {
+        Store::update_marks(self, key, change)
+    }
+
+    fn marked_since(&self, account: &str, project: &str, since_ms: Option<i64>) -> StoreResult<Vec<ConversationKey>> {
+        Store::marked_since(self, account, project, since_ms)
+    }
+
+    fn marks_and_pushed(&self, key: &ConversationKey) -> StoreResult<(Marks, Pushed)> {
+        Store::marks_and_pushed(self, key)
+    }
+
+    fn record_pushed(&mut self, key: &ConversationKey, kind: PushKind, hashes: &[String]) -> StoreResult<()> {
+        Store::record_pushed(self, key, kind, hashes)
+    }
+
+    fn export_marks(&self, scope: Option<&Scope>) -> StoreResult<String> {
+        Store::export_marks(self, scope)
+    }
+
+    fn import_marks_from(&mut self, reader: &mut dyn Read) -> StoreResult<MarksImport> {
+        Store::import_marks_from(self, reader)
+    }
+}
+
+/// The behaviour every implementation must show, run against the trait objects only, so a
+/// second store (the team store) runs the same checks by calling these with its own instance.
+#[cfg(test)]
+pub(crate) mod contract {
+    use super::*;
+    use crate::domain::Thumbs;
+    use crate::store::StoreErrorKind;
+
+    fn call(id: &str, minutes: i64, channel: &str, handoff: bool) -> Conversation {
+        serde_json::from_value(serde_json::json!({
+            "id": id,
+            "channel": channel,
+            "environment": "live",
+            "handoff": handoff,
+            "total_duration": 60,
+            "started_at": format!("2026-04-01T09:{minutes:02}:00Z"),
+            "turns": [{"user_input": format!("hello from {id} about a refund"), "agent_response": "Sure"}],
+        }))
+        .unwrap()
+    }
+
+    /// Caching, reading back, listing (filtered, paged), counting, filtering ids and search.
+    pub fn conversation_cache(store: &mut dyn ConversationCache) {
+        let origin = Origin::new("ws", "p", "live");
+        let calls = [
+            call("CA1", 1, "VOICE-SIP", false),
+            call("CA2", 2, "WEBCHAT", true),
+            call("CA3", 3, "VOICE-SIP", true),
+            Conversation::default(),
+        ];
+        assert_eq!(
+            store.cache(&origin, &calls).unwrap(),
+            3,
+            "the one without an id is skipped"
+        );
+        let back = store.conversation(&origin.key("CA2")).unwrap().unwrap();
+        assert_eq!((back.id.as_str(), back.channel.as_str()), ("CA2", "WEBCHAT"));
+        assert!(store.conversation(&origin.key("nope")).unwrap().is_none());
+
+        let scope = Scope::env("ws", "p", "live");
+        let all = Filter::default();
+        let first = store.list_page(&scope, &all, ListOrder::NewestFirst, None, 2).unwrap();
+        let ids = |rows: &[ListRow]| rows.iter().map(|r| r.key.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&first.rows), ["CA3", "CA2"]);
+        let rest = store
+            .list_page(&scope, &all, ListOrder::NewestFirst, first.next.as_ref(), 2)
+            .unwrap();
+        assert_eq!((ids(&rest.rows), rest.next), (vec!["CA1".to_string()], None));
+        let oldest = store.list_page(&scope, &all, ListOrder::OldestFirst, None, 10).unwrap();
+        assert_eq!(ids(&oldest.rows), ["CA1", "CA2", "CA3"]);
+
+        let voice_handoff = Filter::parse("voice handoff").unwrap();
+        assert_eq!(store.count(&scope, &voice_handoff).unwrap(), 1);
+        assert_eq!(store.count(&Scope::env("ws", "p", "sandbox"), &all).unwrap(), 0);
+        let asked = ["CA1", "CA2", "CA3", "CA9"].map(String::from);
+        let mut kept = store
+            .matching_ids(&scope, &Filter::parse("handoff").unwrap(), &asked)
+            .unwrap();
+        kept.sort();
+        assert_eq!(kept, ["CA2", "CA3"]);
+
+        let found = store.search_conversations(&SearchQuery::new("refund"), 10).unwrap();
+        assert_eq!(ids(&found).len(), 3);
+        let found = store.search_conversations(&SearchQuery::new("from CA2"), 10).unwrap();
+        assert_eq!(ids(&found), ["CA2"]);
+    }
+
+    /// Marks: defaults, changes, limits, flags and ratings, pushed records, export and import.
+    pub fn review_store(store: &mut dyn ReviewStore) {
+        let key = Origin::new("ws", "p", "live").key("CA1");
+        assert!(store.marks(&key).unwrap().is_empty(), "never marked: defaults");
+
+        store.set_status(&key, ReviewStatus::NeedsFollowUp).unwrap();
+        store.set_note(&key, "call back").unwrap();
+        assert!(store.toggle_flag(&key, "wrong_info").unwrap());
+        assert!(store.toggle_flag(&key, "latency").unwrap());
+        assert!(
+            !store.toggle_flag(&key, "latency").unwrap(),
+            "a second toggle clears it"
+        );
+        let up = TurnRating {
+            thumbs: Thumbs::Up,
+            reason: None,
+            comment: "good".into(),
+        };
+        store.rate_turn(&key, 2, Some(up.clone())).unwrap();
+        store.rate_turn(&key, 3, Some(up.clone())).unwrap();
+        store.rate_turn(&key, 3, None).unwrap();
+        let m = store.marks(&key).unwrap();
+        assert_eq!(m.status, ReviewStatus::NeedsFollowUp);
+        assert_eq!(m.note, "call back");
+        assert_eq!(m.flags.iter().collect::<Vec<_>>(), ["wrong_info"]);
+        assert_eq!(m.turns.into_iter().collect::<Vec<_>>(), [(2, up)]);
+
+        // The domain's limits hold whichever store takes the marks, and a refused change changes nothing.
+        let e = store.toggle_flag(&key, " spaced").unwrap_err();
+        assert_eq!(e.kind, StoreErrorKind::InvalidInput);
+        let e = store.set_note(&key, &"x".repeat(65 * 1024)).unwrap_err();
+        assert_eq!(e.kind, StoreErrorKind::InvalidInput);
+        assert_eq!(store.marks(&key).unwrap().note, "call back");
+
+        let other = Origin::new("ws", "p", "sandbox").key("CA2");
+        store.set_status(&other, ReviewStatus::Reviewed).unwrap();
+        let mut since = store.marked_since("ws", "p", None).unwrap();
+        since.sort();
+        assert_eq!(since, [key.clone(), other.clone()]);
+        assert!(store.marked_since("ws", "q", None).unwrap().is_empty());
+
+        store.record_pushed(&key, PushKind::Note, &["n1".into()]).unwrap();
+        store.record_pushed(&key, PushKind::Note, &["n2".into()]).unwrap();
+        store.record_pushed(&key, PushKind::Annotation, &["a".into()]).unwrap();
+        let (marks, pushed) = store.marks_and_pushed(&key).unwrap();
+        assert_eq!(marks.note, "call back");
+        assert_eq!(pushed.note.as_deref(), Some("n2"), "a note replaces the one before");
+        assert_eq!(pushed.annotations, ["a".to_string()].into());
+
+        let json = store.export_marks(Some(&Scope::env("ws", "p", "live"))).unwrap();
+        assert!(json.contains("call back") && !json.contains("sandbox"), "{json}");
+        store.set_marks(&key, &Marks::default()).unwrap();
+        assert!(store.marks(&key).unwrap().is_empty(), "empty marks delete them");
+        let done = store.import_marks_from(&mut json.as_bytes()).unwrap();
+        assert_eq!((done.conversations, done.follow_up, done.flagged), (1, 1, 1));
+        assert_eq!(store.marks(&key).unwrap().note, "call back");
+        assert!(store.import_marks_from(&mut &b"{not json"[..]).is_err());
+        assert_eq!(
+            store.marks(&key).unwrap().note,
+            "call back",
+            "a bad file changes nothing"
+        );
+    }
+
+    /// The filters that read marks see the marks the review side wrote.
+    pub fn app_store(store: &mut dyn AppStore) {
+        let origin = Origin::new("ws", "p", "live");
+        store
+            .cache(
+                &origin,
+                &[call("CA7", 7, "VOICE-SIP", false), call("CA8", 8, "VOICE-SIP", false)],
+            )
+            .unwrap();
+        store.set_status(&origin.key("CA7"), ReviewStatus::Reviewed).unwrap();
+        store.toggle_flag(&origin.key("CA8"), "compliance").unwrap();
+        let scope = Scope::env("ws", "p", "live");
+        let ids = ["CA7", "CA8"].map(String::from);
+        assert_eq!(
+            store
+                .matching_ids(&scope, &Filter::parse("reviewed").unwrap(), &ids)
+                .unwrap(),
+            ["CA7"]
+        );
+        assert_eq!(
+            store
+                .matching_ids(&scope, &Filter::parse("flagged").unwrap(), &ids)
+                .unwrap(),
+            ["CA8"]
+        );
+    }
+
+    #[test]
+    fn the_sqlite_store_keeps_the_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str| Store::open(&dir.path().join(name)).unwrap();
+        conversation_cache(&mut open("cache.db"));
+        review_store(&mut open("review.db"));
+        let mut both: Box<dyn AppStore> = Box::new(open("both.db"));
+        app_store(both.as_mut());
+    }
+}
