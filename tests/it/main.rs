@@ -2,6 +2,7 @@
 //! runs one area). Tests that need a process of their own stay in `tests/*.rs`.
 
 mod api;
+mod architecture;
 mod audio;
 mod cli;
 mod export;

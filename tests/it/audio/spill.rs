@@ -5,16 +5,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::testserver::{Reply, ServerConfig, TestServer, tone_wav};
 use bytes::Bytes;
 use callscope::api::AudioDirection;
 use callscope::audio::buffer::MEMORY_WINDOW;
 use callscope::audio::download::{Stream, StreamNotice};
 use callscope::audio::source::StreamSource;
-#[path = "support/testserver.rs"]
-#[allow(dead_code)]
-mod testserver;
 use callscope::audio::{BUCKET, check_complete_wav, save_recording};
-use testserver::{Reply, ServerConfig, TestServer, tone_wav};
 
 type Notices = Arc<Mutex<Vec<StreamNotice>>>;
 

@@ -5,15 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::testserver::{Reply, ServerConfig, TestServer, tone_wav};
 use bytes::Bytes;
 use callscope::api::AudioDirection;
 use callscope::audio::download::{Stream, StreamNotice};
 use callscope::audio::source::StreamSource;
-#[path = "support/testserver.rs"]
-#[allow(dead_code)]
-mod testserver;
 use rodio::Source;
-use testserver::{Reply, ServerConfig, TestServer, tone_wav};
 
 type Notices = Arc<Mutex<Vec<StreamNotice>>>;
 

@@ -1,0 +1,2 @@
+//! Integration tests: misc.
+mod module_graph;
