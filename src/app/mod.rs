@@ -8,6 +8,7 @@ pub mod jumps;
 pub mod keymap;
 pub mod layout;
 pub mod live;
+pub mod noop;
 pub mod msg;
 pub mod paging;
 pub mod player;

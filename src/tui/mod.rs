@@ -2,6 +2,7 @@
 
 pub mod clipboard;
 pub mod effects;
+pub mod keys;
 pub mod event_loop;
 pub mod live;
 pub mod store_worker;
