@@ -33,7 +33,7 @@ use crossterm::event::KeyEvent;
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-const DEFAULT_STEPS: usize = 400;
+const DEFAULT_STEPS: usize = 250;
 const DEFAULT_SEED: u64 = 0x12_0007;
 
 /// splitmix64: a fixed seed gives the same keys on every machine.
@@ -189,10 +189,12 @@ impl Rig {
         quit
     }
 
-    /// Feeds back what arrived until the channels are quiet for a moment (bounded).
-    fn settle(&mut self, s: &mut State) -> bool {
+    /// Feeds back what arrived until the channels are quiet for a moment (bounded): how many
+    /// messages, and whether the app quit.
+    fn settle(&mut self, s: &mut State) -> (usize, bool) {
         let deadline = Instant::now() + Duration::from_millis(150);
         let mut quit = false;
+        let mut handled = 0;
         while Instant::now() < deadline {
             let (rx, audio_rx) = (&mut self.rx, &mut self.audio_rx);
             let msg = self.rt.block_on(async {
@@ -203,10 +205,11 @@ impl Rig {
                 }
             });
             let Some(msg) = msg else { break };
+            handled += 1;
             let fx = app::update(s, msg);
             quit |= self.perform(fx) || s.quit;
         }
-        quit
+        (handled, quit)
     }
 }
 
@@ -263,12 +266,21 @@ fn run(seed: u64, steps: usize, keys: Option<&[String]>) -> (Vec<String>, Option
             None => pick_key(&mut rng, &pool, s.input.is_some()),
         };
         pressed.push(name.clone());
+        if let Some(ms) = name.strip_prefix("wait:") {
+            // A pause in a replayed sequence: messages keep arriving, no key.
+            let until = Instant::now() + Duration::from_millis(ms.parse().expect("wait:MS"));
+            while Instant::now() < until {
+                rig.settle(&mut s);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            continue;
+        }
         let k = parse(&name);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let fx = kf.key(&mut s, k);
             let mut quit = rig.perform(fx) || s.quit;
+            let screen = buffer_text(&kf.render(&s));
             if let Some(why) = &kf.last {
-                let screen = buffer_text(&kf.render(&s));
                 if why.generic {
                     return Err(format!("{name}: changed nothing and no reason is known: {:?}", why.text));
                 }
@@ -276,14 +288,18 @@ fn run(seed: u64, steps: usize, keys: Option<&[String]>) -> (Vec<String>, Option
                     return Err(format!("{name}: the reason {:?} is not on screen", why.text));
                 }
             }
+            mode_on_screen(&s, &screen)?;
             if step % 25 == 0 {
                 // The loop's clock (about once a second at a reviewer's pace).
                 let fx = app::update(&mut s, Msg::Tick(Utc::now()));
                 quit |= rig.perform(fx);
             }
-            quit |= rig.settle(&mut s);
-            let screen = buffer_text(&kf.render(&s));
-            mode_on_screen(&s, &screen)?;
+            let (handled, q) = rig.settle(&mut s);
+            quit |= q;
+            if handled > 0 {
+                // A message must not open a mode off screen either.
+                mode_on_screen(&s, &buffer_text(&kf.render(&s)))?;
+            }
             Ok(quit)
         }));
         let fail = |what: String, s: &State| Failure {
@@ -311,6 +327,53 @@ fn run(seed: u64, steps: usize, keys: Option<&[String]>) -> (Vec<String>, Option
         }
     }
     (pressed, None)
+}
+
+/// Issue 12's sequence (item 7), at 160×45 with a fresh store, the 20 s pause included.
+fn issue_sequence() -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut push = |k: &str, n: usize| keys.extend(std::iter::repeat_n(k.to_string(), n));
+    for k in ["?", "G", "esc", "?"] {
+        push(k, 1);
+    }
+    push("j", 20);
+    for k in ["esc", "J", "enter", "space", "wait:20000", "]", "}", "[", "{", "0"] {
+        push(k, 1);
+    }
+    push(">", 5);
+    push("<", 8);
+    push(">", 2);
+    push("-", 2);
+    push("+", 15);
+    push("d", 3);
+    push("space", 1);
+    push("f", 1);
+    push("j", 14);
+    push("b", 1);
+    push("2", 1);
+    for c in "agent read the wrong opening hours".chars() {
+        let name = if c == ' ' { "space".to_string() } else { c.to_string() };
+        push(&name, 1);
+    }
+    for k in ["enter", "!", "esc", "!", "R", "j", "k", "?", "q", "enter", "?"] {
+        push(k, 1);
+    }
+    keys
+}
+
+#[test]
+fn the_issue_sequence_answers_every_key() {
+    let keys = issue_sequence();
+    let (pressed, failure) = run(0, 0, Some(&keys));
+    if let Some(f) = failure {
+        panic!(
+            "key {} ({}) of the issue's sequence: {}\nscreen:\n{}",
+            f.step + 1,
+            pressed[f.step],
+            f.what,
+            f.screen
+        );
+    }
 }
 
 /// Drops chunks of the sequence while it still fails (timing can hide a failure: bounded).
