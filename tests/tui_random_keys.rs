@@ -61,8 +61,27 @@ fn keymap_keys() -> Vec<String> {
         .flat_map(|a| a.default_keys().iter().map(|k| k.to_string()))
         .collect();
     keys.extend(
-        ["esc", "enter", "backspace", "tab", "1", "2", "3", "4", "5", "6", "7", "9", "f5", "§", "ctrl-x", "delete"]
-            .map(String::from),
+        [
+            "esc",
+            "enter",
+            "backspace",
+            "tab",
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+            "6",
+            "7",
+            "9",
+            "f5",
+            "§",
+            "ctrl-x",
+            "delete",
+            "alt-!",
+            "alt-j",
+        ]
+        .map(String::from),
     );
     keys
 }
@@ -137,9 +156,7 @@ impl Rig {
                 ..Default::default()
             },
         );
-        let runner = Runner::new(client, tx)
-            .with_store(worker.clone())
-            .with_store_path(path);
+        let runner = Runner::new(client, tx).with_store(worker.clone()).with_store_path(path);
         drop(_guard);
         Rig {
             rt,
@@ -223,7 +240,10 @@ impl Drop for Rig {
 fn mode_on_screen(s: &State, screen: &str) -> Result<(), String> {
     let status = screen.lines().last().unwrap_or("");
     if s.input.is_some() && !status.contains('▏') {
-        return Err(format!("an input is open ({:?}) but the status line shows no input", s.input));
+        return Err(format!(
+            "an input is open ({:?}) but the status line shows no input",
+            s.input
+        ));
     }
     let title = match &s.overlay {
         Overlay::None => return Ok(()),
@@ -282,7 +302,10 @@ fn run(seed: u64, steps: usize, keys: Option<&[String]>) -> (Vec<String>, Option
             let screen = buffer_text(&kf.render(&s));
             if let Some(why) = &kf.last {
                 if why.generic {
-                    return Err(format!("{name}: changed nothing and no reason is known: {:?}", why.text));
+                    return Err(format!(
+                        "{name}: changed nothing and no reason is known: {:?}",
+                        why.text
+                    ));
                 }
                 if !screen.contains(&why.text) {
                     return Err(format!("{name}: the reason {:?} is not on screen", why.text));

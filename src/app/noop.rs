@@ -46,7 +46,10 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
                 _ => "not a help key — j/k g/G scroll, esc closes",
             });
         }
-        Overlay::WindowPicker { .. } | Overlay::FlagPicker { .. } | Overlay::RatePicker { .. } | Overlay::ViewPicker { .. } => {
+        Overlay::WindowPicker { .. }
+        | Overlay::FlagPicker { .. }
+        | Overlay::RatePicker { .. }
+        | Overlay::ViewPicker { .. } => {
             return said(match k.code {
                 KeyCode::Char('0'..='9') => "no entry with that number",
                 _ => "not a picker key — a number or j/k and enter choose, esc closes",
@@ -141,8 +144,8 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::state::{Identity, Input, InputKind};
     use crate::app::KeyMap;
+    use crate::app::state::{Identity, Input, InputKind};
 
     fn state() -> State {
         State::new(

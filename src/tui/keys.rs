@@ -9,7 +9,7 @@
 //! - [`KeyFeedback`]: each key is handled between two off-screen renders; when the screens are
 //!   the same, the status line says why the key did nothing ([`crate::app::noop`]).
 
-use crossterm::event::{Event, KeyEvent};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -63,6 +63,20 @@ impl KeyFeedback {
     /// `update` for a key; when the screen is then the same as before (the previous status
     /// note aside, which every key clears), the status line says why.
     pub fn key(&mut self, s: &mut State, k: KeyEvent) -> Vec<Effect> {
+        // Esc and a key right behind it can arrive in one read, which crossterm reports as an
+        // Alt chord: typed into an input, the Esc would be lost and the input would keep every
+        // key after it. Unbound, it is the two keys it was.
+        if let KeyCode::Char(_) = k.code
+            && k.modifiers.contains(KeyModifiers::ALT)
+            && s.keymap.action(&k).is_none()
+        {
+            let mut fx = self.key(s, KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+            if s.quit {
+                return fx;
+            }
+            fx.extend(self.key(s, KeyEvent::new(k.code, k.modifiers - KeyModifiers::ALT)));
+            return fx;
+        }
         let note = s.status.note.take();
         let before = self.render(s);
         s.status.note = note;
@@ -83,7 +97,7 @@ impl KeyFeedback {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::{KeyCode, KeyModifiers};
+    use crate::app::state::{Input, InputKind, Overlay};
 
     #[test]
     fn the_reader_never_waits_for_the_loop() {
@@ -110,6 +124,31 @@ mod tests {
             }
         }
         assert_eq!(got, 100_000);
+    }
+
+    fn state() -> State {
+        State::new(
+            crate::app::KeyMap::default(),
+            crate::app::Identity::default(),
+            "live",
+            chrono::Utc::now(),
+            chrono::FixedOffset::east_opt(0).unwrap(),
+            (100, 30),
+        )
+    }
+
+    #[test]
+    fn esc_and_a_key_read_together_are_both_keys() {
+        // Before: alt-? was typed into the note as "?" and the input stayed open.
+        let mut s = state();
+        s.input = Some(Input {
+            kind: InputKind::Note,
+            text: "late".into(),
+        });
+        let mut kf = KeyFeedback::new(Theme::default());
+        kf.key(&mut s, KeyEvent::new(KeyCode::Char('?'), KeyModifiers::ALT));
+        assert!(s.input.is_none(), "{:?}", s.input);
+        assert!(matches!(s.overlay, Overlay::Help { .. }), "{:?}", s.overlay);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 pub mod clipboard;
 pub mod effects;
-pub mod keys;
 pub mod event_loop;
+pub mod keys;
 pub mod live;
 pub mod store_worker;
 pub mod terminal;
