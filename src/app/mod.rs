@@ -9,6 +9,7 @@ pub mod keymap;
 pub mod layout;
 pub mod live;
 pub mod msg;
+pub mod noop;
 pub mod paging;
 pub mod player;
 pub mod rating;

@@ -1,12 +1,12 @@
-//! The loop: terminal events, signals and background messages in, `update`, effects out, and
-//! a redraw only when something changed (at most ~60 per second).
+//! The loop: terminal events (from the reader thread in `keys`), signals and background
+//! messages in, `update`, effects out, and a redraw only when something changed (at most ~60
+//! per second).
 
 use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Result;
-use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures_util::StreamExt;
+use crossterm::event::{Event, KeyEventKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -17,6 +17,7 @@ use crate::ui::{self, Theme};
 
 use super::clipboard::osc52;
 use super::effects::Runner;
+use super::keys::{KeyFeedback, spawn_reader};
 use super::live::LiveSetup;
 use super::store_worker::StoreWorker;
 use super::terminal;
@@ -141,7 +142,9 @@ pub async fn run(
     state.width = size.width;
     state.height = size.height;
     let mut pending: Vec<Effect> = app::start(&mut state);
-    let mut events = EventStream::new();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    spawn_reader(events_tx)?;
+    let mut keys = KeyFeedback::new(theme.clone());
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
@@ -170,7 +173,7 @@ pub async fn run(
         }
         let next_frame = last_draw + FRAME;
         let msg = tokio::select! {
-            ev = events.next() => match ev {
+            ev = events.recv() => match ev {
                 Some(Ok(ev)) => to_msg(ev),
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(0),
@@ -191,7 +194,10 @@ pub async fn run(
         };
         if let Some(msg) = msg {
             dirty |= msg.may_change_screen();
-            pending = app::update(&mut state, msg);
+            pending = match msg {
+                Msg::Key(k) => keys.key(&mut state, k),
+                msg => app::update(&mut state, msg),
+            };
             exit.app_unsaved = state.review.unsaved();
         }
     }

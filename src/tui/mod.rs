@@ -3,6 +3,7 @@
 pub mod clipboard;
 pub mod effects;
 pub mod event_loop;
+pub mod keys;
 pub mod live;
 pub mod store_worker;
 pub mod terminal;

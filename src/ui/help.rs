@@ -30,7 +30,11 @@ pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
                 .border_type(BorderType::Thick)
                 .border_style(Theme::fg(theme.accent))
                 .title(" Keys · esc closes ");
-            if max_scroll > 0 {
+            // The box can cover the status line: a key's answer (e.g. why it did nothing)
+            // goes on its bottom border instead.
+            if let Some(note) = &s.status.note {
+                block = block.title_bottom(format!(" {} ", sanitize_line(note)));
+            } else if max_scroll > 0 {
                 let last = (scroll + inner_h).min(lines.len());
                 block = block.title_bottom(format!(" j/k g/G scroll · {}–{last}/{} ", scroll + 1, lines.len()));
             }

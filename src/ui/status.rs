@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use crate::app::Action;
 use crate::app::state::{InputKind, State};
-use crate::sanitize::{sanitize_line, wrap};
+use crate::sanitize::{sanitize_line, width, wrap};
 
 use super::Theme;
 
@@ -72,6 +72,24 @@ pub fn hints(s: &State, cols: usize) -> String {
     format!(" {}", parts.join(" · "))
 }
 
+/// The end of `s` in at most `max` columns, starting with `…` when something was cut.
+fn tail(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut kept = Vec::new();
+    let mut used = 1;
+    for c in s.chars().rev() {
+        let w = width(c.encode_utf8(&mut [0; 4]));
+        if used + w > max {
+            break;
+        }
+        used += w;
+        kept.push(c);
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+}
+
 pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     if area.height == 0 {
         return;
@@ -99,12 +117,17 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
                 (turn_label.as_str(), "enter save (empty clears) · esc keep as it was")
             }
         };
+        // The caret and a note (why a key did nothing, a bad window) stay on the line however
+        // long the text: the text shows its end.
+        let note_w = s.status.note.as_deref().map_or(0, |n| width(&sanitize_line(n)) + 2);
+        let room = w.saturating_sub(width(label) + 4 + note_w).max(8);
+        let text = tail(&sanitize_line(&input.text), room);
         let line = Line::from(vec![
             Span::styled(
                 format!(" {label}: "),
                 Theme::fg(theme.accent).add_modifier(Modifier::BOLD),
             ),
-            Span::raw(sanitize_line(&input.text)),
+            Span::raw(text.clone()),
             Span::styled("▏", Theme::fg(theme.accent)),
             Span::styled(format!("   {help}"), theme.dim()),
         ]);
@@ -112,7 +135,7 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         let line = match &s.status.note {
             Some(n) => Line::from(vec![
                 Span::styled(format!(" {label}: "), Theme::fg(theme.accent)),
-                Span::raw(sanitize_line(&input.text)),
+                Span::raw(text),
                 Span::styled("▏ ", Theme::fg(theme.accent)),
                 Span::styled(sanitize_line(n), Theme::fg(theme.warn)),
             ]),
@@ -132,4 +155,35 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         (hints(s, w), theme.dim())
     };
     buf.set_stringn(area.x, area.y, text, w, style);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::state::Input;
+
+    #[test]
+    fn a_long_input_keeps_its_caret_and_the_note_on_the_line() {
+        // Before: 150 typed characters pushed the caret and the note off the 100 columns.
+        let mut s = State::new(
+            crate::app::KeyMap::default(),
+            crate::app::Identity::default(),
+            "live",
+            chrono::Utc::now(),
+            chrono::FixedOffset::east_opt(0).unwrap(),
+            (100, 30),
+        );
+        s.input = Some(Input {
+            kind: InputKind::Filter,
+            text: "voice ".repeat(25) + "END",
+        });
+        s.status.note = Some("tab: not used while typing".into());
+        let mut buf = Buffer::empty(Rect::new(0, 0, 100, 1));
+        let area = buf.area;
+        render_status(&mut buf, area, &s, &Theme::default());
+        let line = crate::ui::buffer_text(&buf);
+        assert!(line.contains("END▏"), "{line}");
+        assert!(line.contains("tab: not used while typing"), "{line}");
+        assert!(line.contains(" filter: …"), "{line}");
+    }
 }
