@@ -2,7 +2,7 @@
 //! demo` at 160×45 with a fresh HOME, then the TUI must still answer keys (`?` shows help,
 //! `q` quits and the terminal is restored). Skips only when tmux is missing (fails under CI).
 
-mod tmux;
+use crate::support::tmux;
 
 use std::time::Duration;
 

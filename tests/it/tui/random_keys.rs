@@ -12,7 +12,7 @@
 //! A failure prints the seed and a shortened key sequence; replay one with
 //! `CALLSCOPE_RANDOM_REPLAY='j enter space ...'`.
 
-mod common;
+use crate::support as common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
