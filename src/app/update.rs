@@ -114,6 +114,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
     if !matches!(msg_kind, MsgKind::Quiet) {
         review::load_visible(s, &mut fx);
     }
+    player::stop_if_elsewhere(s, &mut fx);
     fx
 }
 
@@ -695,6 +696,7 @@ fn set_list_search(s: &mut State, q: Option<ListSearch>, fx: &mut Vec<Effect>) {
         return;
     }
     s.detail.search = q.as_ref().map(|q| q.text.to_lowercase()).unwrap_or_default();
+    s.detail.search_speaker = q.as_ref().and_then(|q| q.speaker);
     s.search = q;
     reload(s, fx);
 }
@@ -702,10 +704,26 @@ fn set_list_search(s: &mut State, q: Option<ListSearch>, fx: &mut Vec<Effect>) {
 /// `:` and `v`: a new filter for the list.
 fn set_filter(s: &mut State, filter: Filter, view: Option<String>, fx: &mut Vec<Effect>) {
     let mut filter = filter;
+    // The same view submitted again (`:` unchanged) stays; anything else leaves it, and what
+    // it changed besides the filter comes back.
+    if view.is_none() || view != s.view_name || filter.environment.is_some() {
+        let before = std::mem::take(&mut s.before_view);
+        if let Some(env) = before.client_env {
+            s.client_env = env;
+        }
+        if let Some(channel) = before.channel {
+            s.channel = channel;
+        }
+    }
     // A view may name an environment: that is the list's client_env.
     if let Some(env) = filter.environment.take() {
         match CLIENT_ENVS.iter().find(|e| e.eq_ignore_ascii_case(&env)) {
-            Some(e) => s.client_env = e.to_string(),
+            Some(e) => {
+                if *e != s.client_env {
+                    s.before_view.client_env.get_or_insert_with(|| s.client_env.clone());
+                }
+                s.client_env = e.to_string();
+            }
             None => {
                 s.status.note = Some(format!(
                     "unknown environment {env:?}: use one of {}",
@@ -719,6 +737,9 @@ fn set_filter(s: &mut State, filter: Filter, view: Option<String>, fx: &mut Vec<
         .iter()
         .any(|c| c.eq_ignore_ascii_case("voice") || c.eq_ignore_ascii_case("chat"))
     {
+        if s.channel != ChannelFilter::All {
+            s.before_view.channel.get_or_insert(s.channel);
+        }
         s.channel = ChannelFilter::All; // the filter says which channels
     }
     if (filter.status.is_some() || filter.flagged.is_some()) && !s.cache_first {
@@ -743,19 +764,20 @@ fn words(q: &str) -> impl Iterator<Item = &str> {
 fn recompute_matches(s: &mut State) {
     s.detail.matches.clear();
     s.detail.match_idx = 0;
-    let q = &s.detail.search;
+    let (q, scope) = (&s.detail.search, s.detail.search_speaker);
     if q.is_empty() {
         return;
     }
     if let Some(v) = &s.detail.view {
-        // Any of the words, as the highlight shows them (a search's words need not be adjacent).
+        // Any of the words, as the highlight shows them (a search's words need not be adjacent);
+        // under a `user:`/`agent:` scope only in that speaker's words.
         s.detail.matches = v
             .lines
             .iter()
             .enumerate()
             .filter(|(_, l)| {
-                let t = l.text().to_lowercase();
-                words(q).any(|w| t.contains(w))
+                l.searched(scope)
+                    .is_some_and(|t| words(q).any(|w| t.to_lowercase().contains(w)))
             })
             .map(|(i, _)| i)
             .collect();
@@ -769,12 +791,24 @@ fn recompute_matches(s: &mut State) {
 }
 
 fn set_search(s: &mut State, text: &str) {
-    s.detail.search = text.to_lowercase();
+    let q = ListSearch::parse(text, false);
+    s.detail.search = q.text.to_lowercase();
+    s.detail.search_speaker = q.speaker;
     recompute_matches(s);
     if let Some(i) = s.detail.matches.iter().position(|&l| l >= s.detail.scroll) {
         s.detail.match_idx = i;
     }
     jump_to_match(s);
+}
+
+/// The transcript search as typed: `user: card`, or just the words.
+pub fn detail_search_text(s: &State) -> String {
+    ListSearch {
+        text: s.detail.search.clone(),
+        speaker: s.detail.search_speaker,
+        submitted: false,
+    }
+    .input_text()
 }
 
 fn jump_to_match(s: &mut State) {
@@ -815,7 +849,7 @@ fn step_match(s: &mut State, forward: bool, fx: &mut Vec<Effect>) {
     }
     if n == 0 {
         if !s.detail.search.is_empty() {
-            s.status.note = Some(format!("no match for {:?}", s.detail.search));
+            s.status.note = Some(format!("no match for {:?}", detail_search_text(s)));
         }
         return;
     }
@@ -1118,7 +1152,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
                     InputKind::ListSearch,
                     s.search.as_ref().map(ListSearch::input_text).unwrap_or_default(),
                 ),
-                Pane::Detail => (InputKind::Search, s.detail.search.clone()),
+                Pane::Detail => (InputKind::Search, detail_search_text(s)),
             };
             s.input = Some(Input { kind, text });
         }
@@ -1144,6 +1178,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 .position(|e| *e == s.client_env)
                 .map_or(0, |i| (i + 1) % CLIENT_ENVS.len());
             s.client_env = CLIENT_ENVS[i].to_string();
+            s.before_view.client_env = None; // chosen now: leaving the view keeps it
             reload(s, fx);
         }
         Action::Window => {
@@ -1155,6 +1190,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Channel => {
             s.channel = s.channel.next();
+            s.before_view.channel = None;
             if !s.filter.channels.is_empty() {
                 s.filter.channels.clear();
                 s.view_name = None;

@@ -1,0 +1,304 @@
+//! A new user's findings (issue 12), headless through `update`: a view's environment ends with
+//! the view, playback stops when the call changes, and `user:`/`agent:` searches stay in their
+//! speaker's words.
+
+mod tui_support;
+
+use std::time::Duration;
+
+use callscope::app::state::ChannelFilter;
+use callscope::app::{Effect, Msg, Pane, State, update};
+use callscope::audio::{AudioCommand, AudioEvent, PlaybackState};
+use callscope::store::Filter;
+use crossterm::event::KeyCode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tui_support::*;
+
+fn fetch_envs(fx: &[Effect]) -> Vec<String> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::FetchPage { query, .. } => query.client_env.clone(),
+            _ => None,
+        })
+        .collect()
+}
+
+fn header(s: &State) -> String {
+    render(s).lines().next().unwrap_or_default().to_string()
+}
+
+fn with_views(toml_text: &str) -> State {
+    let mut s = state(140, 40);
+    let table: toml::Table = toml::from_str(toml_text).unwrap();
+    s.views = Filter::views(&table).unwrap().into_iter().collect();
+    started_with(&mut s, page(0..12, None, true));
+    s
+}
+
+#[test]
+fn leaving_a_view_gives_back_the_environment_and_channel_it_changed() {
+    let mut s = with_views(
+        r#"
+        sandbox = "env:sandbox handoff"
+        voice = "voice"
+        "#,
+    );
+    assert_eq!(s.client_env, "live");
+    update(&mut s, key('c')); // channel: voice
+    assert_eq!(s.channel, ChannelFilter::Voice);
+    update(&mut s, key('v'));
+    let fx = update(&mut s, key('2'));
+    assert_eq!(fetch_envs(&fx), ["sandbox"]);
+    assert!(header(&s).contains("sandbox"), "{}", header(&s));
+    // `v` → no filter: the environment before the view is back, in the header and the query.
+    update(&mut s, key('v'));
+    let fx = update(&mut s, key('1'));
+    assert_eq!(s.client_env, "live");
+    assert_eq!(fetch_envs(&fx), ["live"], "the next list is not the view's environment");
+    assert!(!header(&s).contains("sandbox"), "{}", header(&s));
+    assert_eq!(s.channel, ChannelFilter::Voice, "the view left the channel alone");
+
+    // A view with channels resets `c`; another view puts it back before applying its own.
+    update(&mut s, key('v'));
+    update(&mut s, key('3'));
+    assert_eq!(s.channel, ChannelFilter::All);
+    update(&mut s, key('v'));
+    let fx = update(&mut s, key('2'));
+    assert_eq!(s.channel, ChannelFilter::Voice);
+    assert_eq!(fetch_envs(&fx), ["sandbox"]);
+    // Leaving through `:` (an edited filter is no longer the view) restores it too.
+    update(&mut s, key(':'));
+    for c in " unreviewed".chars() {
+        update(&mut s, key(c));
+    }
+    let fx = update(&mut s, code(KeyCode::Enter));
+    assert!(s.view_name.is_none());
+    assert_eq!(fetch_envs(&fx), ["live"]);
+}
+
+#[test]
+fn an_environment_chosen_with_e_inside_a_view_is_kept_when_leaving_it() {
+    let mut s = with_views(r#"sandbox = "env:sandbox""#);
+    update(&mut s, key('v'));
+    update(&mut s, key('2'));
+    update(&mut s, key('e')); // sandbox → the next environment, chosen by hand
+    let chosen = s.client_env.clone();
+    assert_ne!(chosen, "sandbox");
+    update(&mut s, key('v'));
+    update(&mut s, key('1'));
+    assert_eq!(s.client_env, chosen);
+}
+
+// ---- playback follows the selected call ----
+
+fn audio(fx: &[Effect]) -> Vec<AudioCommand> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Audio(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Row 1 (a finished voice call) playing, as the engine reports it.
+fn playing_row_1() -> State {
+    let mut s = state(140, 40);
+    started_with(&mut s, page(0..12, None, true));
+    update(&mut s, key('j'));
+    let fx = update(&mut s, key(' '));
+    assert!(matches!(audio(&fx)[..], [AudioCommand::Play { .. }]), "{fx:?}");
+    for ev in [
+        AudioEvent::Format {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            duration: Duration::from_secs(40),
+            envelope_len: 400,
+        },
+        AudioEvent::State(PlaybackState::Playing),
+        AudioEvent::Position {
+            position: Duration::from_secs(12),
+            duration: None,
+        },
+    ] {
+        assert!(audio(&update(&mut s, Msg::Audio(ev))).is_empty());
+    }
+    assert!(player_line(&s).contains("playing"), "{}", player_line(&s));
+    s
+}
+
+fn player_line(s: &State) -> String {
+    let p = s.panes().player;
+    render(s).lines().nth(p.y as usize).unwrap_or_default().to_string()
+}
+
+fn status_text(s: &State) -> String {
+    render(s).lines().rev().take(3).collect::<Vec<_>>().join("\n")
+}
+
+fn assert_stopped_by(mut s: State, what: &str, keys: &[Msg]) {
+    let playing = conv(1, false).id;
+    let mut fx = Vec::new();
+    for k in keys {
+        fx.extend(update(&mut s, k.clone()));
+    }
+    assert_ne!(
+        s.list.selected().map(|r| r.id.to_string()),
+        Some(playing.clone()),
+        "{what}"
+    );
+    assert_eq!(audio(&fx), [AudioCommand::Stop], "{what}: the old stream stops");
+    assert_eq!(s.player.playing_id(), None, "{what}");
+    assert!(
+        status_text(&s).contains(&format!("stopped {}", &playing[..15])),
+        "{what}: {}",
+        status_text(&s)
+    );
+    assert!(!player_line(&s).contains("playing"), "{what}: {}", player_line(&s));
+    // The engine's last words about the old stream change nothing.
+    let fx = update(
+        &mut s,
+        Msg::Audio(AudioEvent::Position {
+            position: Duration::from_secs(13),
+            duration: None,
+        }),
+    );
+    assert!(audio(&fx).is_empty());
+    update(&mut s, Msg::Audio(AudioEvent::State(PlaybackState::Idle)));
+    assert!(!render(&s).contains('▌'), "{what}: no spoken turn on another call");
+}
+
+#[test]
+fn every_way_of_changing_call_stops_the_old_stream_and_says_so() {
+    assert_stopped_by(playing_row_1(), "j in the list", &[key('j')]);
+    assert_stopped_by(playing_row_1(), "u to the next unreviewed", &[key('u')]);
+    assert_stopped_by(playing_row_1(), "G to the bottom", &[key('G')]);
+    // With the transcript focused j scrolls it; the list moves with tab then j.
+    let mut s = playing_row_1();
+    update(&mut s, code(KeyCode::Tab));
+    assert_eq!(s.focus, Pane::Detail);
+    assert!(audio(&update(&mut s, key('j'))).is_empty(), "scrolling the same call");
+    assert_eq!(s.player.playing_id(), Some(conv(1, false).id.as_str()));
+    assert_stopped_by(s, "tab j", &[code(KeyCode::Tab), key('j')]);
+    // A new window, order or environment is another list: what played is not on it yet.
+    assert_stopped_by(playing_row_1(), "e (another environment)", &[key('e')]);
+    assert_stopped_by(playing_row_1(), "o (another order)", &[key('o')]);
+}
+
+#[test]
+fn staying_on_the_call_keeps_it_playing() {
+    let mut s = playing_row_1();
+    for k in [
+        key('i'),
+        key('t'),
+        code(KeyCode::Tab),
+        key('j'),
+        key('k'),
+        code(KeyCode::Tab),
+    ] {
+        assert!(audio(&update(&mut s, k)).is_empty());
+    }
+    assert_eq!(s.player.state, PlaybackState::Playing);
+    assert!(
+        player_line(&s).contains(&conv(1, false).id[..11]),
+        "{}",
+        player_line(&s)
+    );
+}
+
+// ---- scoped search ----
+
+/// Lines with a highlighted match: cells whose background is the theme's match colour.
+fn highlighted_rows(s: &State) -> Vec<String> {
+    let mut term = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
+    let theme = callscope::ui::Theme::default();
+    term.draw(|f| callscope::ui::draw(f, s, &theme)).unwrap();
+    let buf = term.backend().buffer();
+    let mut rows = Vec::new();
+    for y in 0..buf.area.height {
+        let lit: String = (0..buf.area.width)
+            .filter(|&x| buf[(x, y)].bg == theme.matched)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        if !lit.is_empty() {
+            rows.push(lit);
+        }
+    }
+    rows
+}
+
+/// Conversation 2 open in the transcript: its turn 3 has the caller's "Seven tonight if
+/// possible" and the agent's "… for seven o'clock this evening".
+fn on_conv_2() -> State {
+    let mut s = state(140, 60);
+    started_with(&mut s, page(0..12, None, true));
+    update(&mut s, key('j'));
+    update(&mut s, key('j'));
+    update(&mut s, code(KeyCode::Tab));
+    s
+}
+
+fn search(s: &mut State, text: &str) {
+    update(s, key('/'));
+    for c in text.chars() {
+        update(s, key(c));
+    }
+    update(s, code(KeyCode::Enter));
+}
+
+#[test]
+fn a_scoped_transcript_search_counts_and_lights_only_that_speakers_words() {
+    let mut s = on_conv_2();
+    search(&mut s, "seven");
+    assert_eq!(s.detail.matches.len(), 2, "both speakers say seven");
+    let mut s = on_conv_2();
+    search(&mut s, "user: seven");
+    assert_eq!(s.detail.matches.len(), 1);
+    let lit = highlighted_rows(&s);
+    assert_eq!(lit, ["Seven"], "only the caller's word lights up");
+    let line = &s.detail.view.as_ref().unwrap().lines[s.detail.matches[0]];
+    assert!(line.text().contains("Seven tonight"), "{}", line.text());
+    assert!(render(&s).contains("/user: seven 1/1"), "{}", render(&s));
+    let mut s = on_conv_2();
+    search(&mut s, "agent: seven");
+    assert_eq!(s.detail.matches.len(), 1);
+    assert_eq!(highlighted_rows(&s), ["seven"]);
+    // Metadata is nobody's words: found unscoped, not under a scope.
+    let mut s = on_conv_2();
+    search(&mut s, "billing-queue");
+    assert_eq!(s.detail.matches.len(), 1, "the handoff line");
+    let mut s = on_conv_2();
+    search(&mut s, "user: billing-queue");
+    assert!(s.detail.matches.is_empty());
+    assert!(highlighted_rows(&s).is_empty());
+    // `/` again shows the scope as typed.
+    update(&mut s, key('/'));
+    assert_eq!(s.input.as_ref().unwrap().text, "user: billing-queue");
+}
+
+#[test]
+fn a_scoped_list_search_opens_results_on_that_speakers_hits_only() {
+    let mut s = state(140, 60);
+    started_with(&mut s, page(0..12, None, true));
+    update(&mut s, key('/'));
+    for c in "user: seven".chars() {
+        update(&mut s, key(c));
+    }
+    let fx = update(&mut s, code(KeyCode::Enter));
+    let req = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchPage { req, query, .. } => {
+                let q = query.search.as_ref().expect("a transcript search");
+                assert_eq!((q.query.as_str(), q.turn_type.as_deref()), ("seven", Some("user")));
+                Some(*req)
+            }
+            _ => None,
+        })
+        .expect("the server is asked");
+    answer_slices(&mut s, req, page(2..3, None, true));
+    assert_eq!(s.list.selected().map(|r| r.id.to_string()), Some(conv(2, true).id));
+    assert_eq!(s.detail.matches.len(), 1, "the agent's seven o'clock is not a hit");
+    assert_eq!(highlighted_rows(&s), ["Seven"]);
+}
