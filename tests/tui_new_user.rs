@@ -302,3 +302,65 @@ fn a_scoped_list_search_opens_results_on_that_speakers_hits_only() {
     assert_eq!(s.detail.matches.len(), 1, "the agent's seven o'clock is not a hit");
     assert_eq!(highlighted_rows(&s), ["Seven"]);
 }
+
+// ---- resize ----
+
+#[test]
+fn growing_the_window_fills_the_list_at_once() {
+    let mut s = state(120, 16);
+    let fx = started_with(&mut s, page(0..30, Some("older"), true));
+    let rows = s.panes().list_rows();
+    assert!(rows < 30, "a short window holds fewer rows than loaded");
+    let asked = page_reqs(&fx).len();
+    let fx = update(&mut s, Msg::Resize(120, 60));
+    let rows = s.panes().list_rows();
+    assert!(rows > 30);
+    let reqs = page_reqs(&fx);
+    assert_eq!(
+        reqs.len(),
+        1,
+        "the taller list asks for what it lacks ({asked} before): {fx:?}"
+    );
+    assert!(render(&s).contains("loading more…"), "{}", render(&s));
+    answer_slices(&mut s, reqs[0], page(30..80, None, true));
+    let screen = render(&s);
+    let list_lines = screen.lines().filter(|l| l.contains("☎") || l.contains("✉")).count();
+    assert_eq!(list_lines, rows, "every list line holds a row:\n{screen}");
+}
+
+#[test]
+fn growing_the_window_at_the_end_of_the_list_shows_the_rows_above() {
+    let mut s = state(120, 60);
+    started_with(&mut s, page(0..40, None, true));
+    update(&mut s, Msg::Resize(120, 16));
+    update(&mut s, key('G'));
+    assert!(s.list.offset > 0);
+    update(&mut s, Msg::Resize(120, 40));
+    let rows = s.panes().list_rows();
+    assert_eq!(s.list.offset, 40 - rows, "no blank lines below the last row");
+    assert_eq!(s.list.sel, 39);
+}
+
+#[test]
+fn a_resized_transcript_keeps_the_turn_at_its_top() {
+    let mut s = state(140, 30);
+    started_with(&mut s, page(0..12, None, true));
+    for _ in 0..4 {
+        update(&mut s, key('j'));
+    }
+    update(&mut s, code(KeyCode::Tab));
+    for _ in 0..4 {
+        update(&mut s, key(')'));
+    }
+    let turn = callscope::app::player::turn_at_top(&s).unwrap();
+    assert!(turn >= 3, "turn {turn}");
+    for (w, h) in [(100, 30), (70, 24), (160, 45), (140, 30)] {
+        update(&mut s, Msg::Resize(w, h));
+        assert_eq!(
+            callscope::app::player::turn_at_top(&s),
+            Some(turn),
+            "at {w}x{h}: {}",
+            render(&s)
+        );
+    }
+}

@@ -63,7 +63,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize(w, h) => {
             s.width = w;
             s.height = h;
-            relayout(s);
+            relayout(s, &mut fx);
         }
         Msg::Key(k) => on_key(s, k, &mut fx),
         Msg::Mouse(m) => on_mouse(s, m, &mut fx),
@@ -678,13 +678,40 @@ fn clamp_detail_scroll(s: &mut State) {
     s.detail.scroll = s.detail.scroll.min(detail_max_scroll(s));
 }
 
-fn relayout(s: &mut State) {
+/// The turn at the top of the transcript and how many of its lines are above the top (none
+/// while the call's details are at the top).
+fn top_turn(s: &State) -> Option<(usize, usize)> {
+    let scroll = s.detail.scroll;
+    let v = s.detail.view.as_ref()?;
+    let t = v.turn_starts.iter().rposition(|&l| l <= scroll)?;
+    Some((t, scroll - v.turn_starts[t]))
+}
+
+/// After a new layout: the same turn at the top (as far into it as it still reaches).
+fn back_to_turn(s: &mut State, anchor: Option<(usize, usize)>) {
+    let Some((t, offset)) = anchor else { return };
+    let Some(v) = s.detail.view.as_ref() else { return };
+    let Some(&start) = v.turn_starts.get(t) else { return };
+    let end = v.turn_starts.get(t + 1).copied().unwrap_or(v.lines.len());
+    s.detail.scroll = start + offset.min(end.saturating_sub(start + 1));
+    clamp_detail_scroll(s);
+}
+
+/// A new terminal size: the list fills the new height (asking for rows it lacks), and the
+/// transcript keeps its turn at the top, not its line offset.
+fn relayout(s: &mut State, fx: &mut Vec<Effect>) {
+    let rows = s.panes().list_rows().max(1);
+    // Taller than the rows below the offset: show more of those above instead of blank lines.
+    s.list.offset = s.list.offset.min(s.list.visible_len().saturating_sub(rows));
     ensure_visible(s);
     let cols = s.panes().detail_cols();
     if s.detail.view.as_ref().is_some_and(|v| v.cols != cols) {
+        let anchor = top_turn(s);
         rebuild_view(s);
+        back_to_turn(s, anchor);
     }
     clamp_detail_scroll(s);
+    maybe_more(s, fx);
 }
 
 // ---- filter and search ----
@@ -1295,19 +1322,9 @@ fn toggle(s: &mut State, flag: impl Fn(&mut Toggles) -> &mut bool, what: &str) {
         *f = !*f;
         *f
     };
-    // The turn at the top and how far into it (none while the call's details are at the top).
-    let scroll = s.detail.scroll;
-    let anchor = s.detail.view.as_ref().and_then(|v| {
-        let t = v.turn_starts.iter().rposition(|&l| l <= scroll)?;
-        Some((t, scroll - v.turn_starts[t]))
-    });
+    let anchor = top_turn(s);
     rebuild_view(s);
-    if let Some((t, offset)) = anchor
-        && let Some(&start) = s.detail.view.as_ref().and_then(|v| v.turn_starts.get(t))
-    {
-        s.detail.scroll = start + offset;
-        clamp_detail_scroll(s);
-    }
+    back_to_turn(s, anchor);
     s.status.note = Some(format!("{what} {}", if on { "shown" } else { "hidden" }));
 }
 
