@@ -364,3 +364,121 @@ fn a_resized_transcript_keeps_the_turn_at_its_top() {
         );
     }
 }
+
+// ---- jumps look past the loaded rows ----
+
+use callscope::app::review::StoreRequest;
+use callscope::store::Marks;
+
+/// Answers the effects as the runner and the store worker would: list pages from `pages`
+/// (then empty: the window ends), marks with a flag on the conversations in `flagged`.
+/// Returns how many pages and marks requests were answered.
+fn serve(
+    s: &mut State,
+    fx: Vec<Effect>,
+    pages: &mut Vec<callscope::api::ConversationPage>,
+    flagged: &[usize],
+) -> (usize, usize) {
+    let (mut n_pages, mut n_marks) = (0, 0);
+    let mut queue = fx;
+    while !queue.is_empty() {
+        let mut next = Vec::new();
+        for e in queue {
+            match e {
+                Effect::FetchPage { req, .. } => {
+                    n_pages += 1;
+                    let p = if pages.is_empty() {
+                        page(0..0, None, true)
+                    } else {
+                        pages.remove(0)
+                    };
+                    next.extend(answer_slices(s, req, p));
+                }
+                Effect::Store(StoreRequest::LoadMarks { origin, ids }) => {
+                    n_marks += 1;
+                    let marks = ids
+                        .into_iter()
+                        .map(|id| {
+                            let mut m = Marks::default();
+                            if flagged.iter().any(|&i| conv(i, true).id == id) {
+                                m.flags.insert("latency".into());
+                            }
+                            (id, m)
+                        })
+                        .collect();
+                    next.extend(update(s, Msg::Marks { origin, marks }));
+                }
+                _ => {}
+            }
+        }
+        queue = next;
+    }
+    (n_pages, n_marks)
+}
+
+#[test]
+fn a_flagged_jump_loads_further_pages_until_it_finds_one() {
+    let mut s = state(120, 20);
+    let fx = started_with(&mut s, page(0..30, Some("older"), true));
+    let mut pages = vec![page(30..60, Some("older"), true), page(60..90, None, true)];
+    serve(&mut s, fx, &mut Vec::new(), &[]); // the first screen's marks: nothing flagged
+    assert_eq!(s.list.visible_len(), 30);
+    let fx = update(&mut s, key('\''));
+    assert_eq!(s.list.sel, 0, "nothing loaded is flagged yet");
+    let screen = render(&s);
+    assert!(screen.contains("searching for the next flagged call"), "{screen}");
+    // Input goes on meanwhile: help opens and closes.
+    update(&mut s, key('?'));
+    update(&mut s, code(KeyCode::Esc));
+    assert!(s.list.seek.is_some(), "esc closing help does not stop the search");
+    let (n_pages, n_marks) = serve(&mut s, fx, &mut pages, &[71]);
+    assert!(
+        n_pages >= 2 && n_marks >= 2,
+        "{n_pages} pages, {n_marks} marks requests"
+    );
+    assert_eq!(s.list.selected().map(|r| r.id.to_string()), Some(conv(71, true).id));
+    assert!(s.list.seek.is_none());
+    assert!(!render(&s).contains("searching"));
+}
+
+#[test]
+fn a_jump_that_finds_nothing_says_so_for_the_whole_window() {
+    let mut s = state(120, 20);
+    let fx = started_with(&mut s, page(0..30, Some("older"), true));
+    serve(&mut s, fx, &mut Vec::new(), &[]);
+    let fx = update(&mut s, key('\''));
+    serve(&mut s, fx, &mut vec![page(30..60, None, true)], &[]);
+    assert_eq!(s.list.sel, 0);
+    assert_eq!(s.status.note.as_deref(), Some("no flagged calls in this window"));
+    assert_eq!(s.list.visible_len(), 60, "it walked the window");
+    // `'` again knows the window and needs nothing new.
+    let fx = update(&mut s, key('\''));
+    assert_eq!(serve(&mut s, fx, &mut Vec::new(), &[]).0, 0);
+    assert_eq!(s.status.note.as_deref(), Some("no flagged calls in this window"));
+}
+
+#[test]
+fn esc_stops_a_jump_that_is_still_looking() {
+    let mut s = state(120, 20);
+    let fx = started_with(&mut s, page(0..30, Some("older"), true));
+    serve(&mut s, fx, &mut Vec::new(), &[]);
+    let fx = update(&mut s, key('u')); // conversation 1 is unreviewed: found at once
+    assert_eq!(s.list.sel, 1);
+    serve(&mut s, fx, &mut Vec::new(), &[]);
+    let fx = update(&mut s, key('\''));
+    assert!(s.list.seek.is_some());
+    update(&mut s, code(KeyCode::Esc));
+    assert!(s.list.seek.is_none());
+    assert_eq!(
+        s.status.note.as_deref(),
+        Some("stopped looking for the next flagged call")
+    );
+    // The page it asked for arrives later and moves nothing.
+    serve(&mut s, fx, &mut vec![page(30..60, None, true)], &[45]);
+    assert_eq!(s.list.sel, 1);
+    // Moving on also ends it.
+    let fx = update(&mut s, key('\''));
+    update(&mut s, key('j'));
+    serve(&mut s, fx, &mut Vec::new(), &[45]);
+    assert_eq!(s.list.sel, 2, "the jump gave way to j");
+}

@@ -333,6 +333,8 @@ pub struct ListState {
     pub offset: usize,
     /// Newest first (default) or the server's order; `o` toggles.
     pub order: Order,
+    /// A jump (`u`, `'`, `J`…) still looking beyond the loaded rows.
+    pub seek: Option<super::jumps::Seek>,
 }
 
 impl ListState {

@@ -114,6 +114,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
     if !matches!(msg_kind, MsgKind::Quiet) {
         review::load_visible(s, &mut fx);
     }
+    jumps::go_on(s, &mut fx);
     player::stop_if_elsewhere(s, &mut fx);
     fx
 }
@@ -143,6 +144,7 @@ fn reload(s: &mut State, fx: &mut Vec<Effect>) {
     review::on_reload(s);
     s.list.sel = 0;
     s.list.offset = 0;
+    s.list.seek = None;
     s.detail.view = None;
     s.detail.pending = None;
     s.detail.debounce = None;
@@ -313,6 +315,21 @@ fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
     let req = s.take_req();
     s.list.api_mut().in_flight = Some(req);
     fx.push(Effect::FetchPage { req, query, filter });
+}
+
+/// Requests the next rows whatever the selection (a jump looking past the loaded rows).
+pub(super) fn load_more(s: &mut State, fx: &mut Vec<Effect>) {
+    if s.list.incoming.is_some() {
+        if swap_when_ready(s, fx) {
+            after_rows(s, fx);
+        } else {
+            request_page(s, fx);
+        }
+    }
+    match s.list.paging.source {
+        Source::Cache => request_cached(s, fx),
+        Source::Api => request_page(s, fx),
+    }
 }
 
 /// Requests more rows when the selection is within a screen of the last loaded row.
@@ -904,6 +921,10 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     }
     if s.input.is_some() {
         on_input_key(s, k, fx);
+        return;
+    }
+    if k.code == KeyCode::Esc && s.list.seek.is_some() && s.overlay == Overlay::None {
+        jumps::cancel(s);
         return;
     }
     match s.overlay {

@@ -123,6 +123,8 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     }
     let (text, style) = if let Some(n) = &s.status.note {
         (format!(" {}", sanitize_line(n)), Theme::fg(theme.accent))
+    } else if let Some(t) = crate::app::jumps::searching_text(s) {
+        (format!(" {t}"), Theme::fg(theme.accent))
     } else if let Some(r) = &s.status.retry {
         (
             format!(" ⏳ {}", sanitize_line(r)),
