@@ -482,3 +482,133 @@ fn esc_stops_a_jump_that_is_still_looking() {
     serve(&mut s, fx, &mut Vec::new(), &[45]);
     assert_eq!(s.list.sel, 2, "the jump gave way to j");
 }
+
+// ---- the reviewer's flow ----
+
+use callscope::store::ReviewStatus;
+
+fn give_status(s: &mut State, statuses: &[(usize, ReviewStatus)]) {
+    let marks = statuses
+        .iter()
+        .map(|&(i, status)| {
+            (
+                conv(i, true).id,
+                Marks {
+                    status,
+                    ..Marks::default()
+                },
+            )
+        })
+        .collect();
+    update(
+        s,
+        Msg::Marks {
+            origin: callscope::store::Origin::new("ws-demo", "PROJECT-demo", "live"),
+            marks,
+        },
+    );
+}
+
+fn all_new_but(reviewed: &[usize]) -> Vec<(usize, ReviewStatus)> {
+    (0..12)
+        .map(|i| {
+            let st = if reviewed.contains(&i) {
+                ReviewStatus::Reviewed
+            } else {
+                ReviewStatus::New
+            };
+            (i, st)
+        })
+        .collect()
+}
+
+#[test]
+fn advance_after_mark_goes_on_to_the_next_unreviewed_call() {
+    let cfg = callscope::config::FileConfig::parse("[review]\nadvance_after_mark = true\n").unwrap();
+    assert_eq!(cfg.review.advance_after_mark, Some(true));
+    assert!(callscope::config::FileConfig::parse("[review]\nadvance = true\n").is_err());
+
+    let mut s = state(140, 40);
+    started_with(&mut s, page(0..12, None, true));
+    give_status(&mut s, &all_new_but(&[1, 2]));
+    // Off by default: R marks and stays.
+    update(&mut s, key('R'));
+    assert_eq!(s.list.sel, 0);
+    update(&mut s, key('R')); // back to new
+    s.review.advance_after_mark = true;
+    update(&mut s, key('R'));
+    assert_eq!(s.list.sel, 3, "1 and 2 are reviewed already");
+    assert_eq!(s.status.note.as_deref(), Some("marked reviewed · next unreviewed"));
+    // Unmarking does not move.
+    update(&mut s, key('k'));
+    update(&mut s, key('R'));
+    assert_eq!(s.list.sel, 2, "R on a reviewed call marks it new and stays");
+    assert_eq!(s.status.note.as_deref(), Some("marked new"));
+}
+
+fn list_title(s: &State) -> String {
+    render(s).lines().nth(1).unwrap_or_default().to_string()
+}
+
+#[test]
+fn the_list_title_counts_reviewed_calls_under_a_filter_or_view() {
+    let mut s = state(160, 40);
+    started_with(&mut s, page(0..12, None, true));
+    give_status(&mut s, &all_new_but(&[1, 2]));
+    assert!(
+        !list_title(&s).contains("reviewed"),
+        "no filter, no count: {}",
+        list_title(&s)
+    );
+    // Voice calls: all but 3, 7 and 11.
+    apply_filter(&mut s, "voice", page(0..12, None, true));
+    assert_eq!(s.list.visible_len(), 9);
+    assert!(
+        list_title(&s).contains("reviewed 0/9…"),
+        "marks still coming: {}",
+        list_title(&s)
+    );
+    let fx = update(&mut s, Msg::Tick(now()));
+    assert!(fx.is_empty());
+    give_status(&mut s, &all_new_but(&[1, 2, 5]));
+    assert!(list_title(&s).contains("reviewed 3/9 "), "{}", list_title(&s));
+    update(&mut s, key('R'));
+    assert!(list_title(&s).contains("reviewed 4/9 "), "{}", list_title(&s));
+}
+
+fn hints_line(s: &State) -> String {
+    render(s).lines().last().unwrap_or_default().to_string()
+}
+
+#[test]
+fn the_hints_follow_what_has_the_keys() {
+    let mut s = state(200, 40);
+    started_with(&mut s, page(0..12, None, true));
+    let list = hints_line(&s);
+    assert!(
+        list.contains("/ search") && list.contains(": filter") && list.contains("q quit"),
+        "{list}"
+    );
+    assert!(!list.contains("rate turn"), "{list}");
+    update(&mut s, code(KeyCode::Tab));
+    let detail = hints_line(&s);
+    assert!(
+        detail.contains("b rate turn") && detail.contains(". caller turn"),
+        "{detail}"
+    );
+    assert!(detail.contains("enter play from turn"), "{detail}");
+    assert!(!detail.contains(": filter"), "{detail}");
+    update(&mut s, code(KeyCode::Tab));
+    update(&mut s, key('j'));
+    update(&mut s, key(' '));
+    update(&mut s, Msg::Audio(AudioEvent::State(PlaybackState::Playing)));
+    let playing = hints_line(&s);
+    assert!(playing.starts_with(" space pause · [/] seek · S stop"), "{playing}");
+    update(&mut s, key('w'));
+    let picker = hints_line(&s);
+    assert!(
+        picker.contains("enter choose") && picker.contains("esc close"),
+        "{picker}"
+    );
+    assert!(!picker.contains("quit"), "{picker}");
+}

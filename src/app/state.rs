@@ -335,6 +335,17 @@ pub struct ListState {
     pub order: Order,
     /// A jump (`u`, `'`, `J`…) still looking beyond the loaded rows.
     pub seek: Option<super::jumps::Seek>,
+    /// Under a filter or view: how many loaded rows are reviewed, of how many.
+    pub progress: Option<Progress>,
+}
+
+/// `reviewed 7/11` in the list title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub reviewed: usize,
+    pub of: usize,
+    /// Some rows' marks are still to come from the store.
+    pub partial: bool,
 }
 
 impl ListState {

@@ -111,11 +111,12 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Exported { result } => review::on_exported(s, result),
         Msg::MarksPushed { key, result } => super::studio::on_pushed(s, &key, result),
     }
-    if !matches!(msg_kind, MsgKind::Quiet) {
-        review::load_visible(s, &mut fx);
-    }
     jumps::go_on(s, &mut fx);
     player::stop_if_elsewhere(s, &mut fx);
+    if !matches!(msg_kind, MsgKind::Quiet) {
+        review::load_visible(s, &mut fx);
+        review::count_progress(s);
+    }
     fx
 }
 
