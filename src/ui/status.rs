@@ -41,12 +41,13 @@ pub fn hints(s: &State, cols: usize) -> String {
         (Some(x), Some(y)) => Some(format!("{x}/{y} {label}")),
         _ => None,
     };
-    let picker = |what: &str| {
-        let mut v: Vec<Option<String>> = vec![pair(Action::Down, Action::Up, "move")];
-        v.push(Some("enter choose".into()));
-        v.push(Some("1-9 pick".into()));
-        v.push(Some(format!("esc {what}")));
-        v
+    let picker = || {
+        vec![
+            pair(Action::Down, Action::Up, "move"),
+            Some("enter choose".into()),
+            Some("1-9 pick".into()),
+            Some("esc close".into()),
+        ]
     };
     // Most useful first: the line keeps as many as fit.
     let mut items: Vec<Option<String>> = match &s.overlay {
@@ -55,13 +56,18 @@ pub fn hints(s: &State, cols: usize) -> String {
             pair(Action::Top, Action::Bottom, "top/bottom"),
             Some("esc close".into()),
         ],
-        Overlay::WindowPicker { .. } | Overlay::ViewPicker { .. } | Overlay::FlagPicker { .. } => picker("close"),
-        Overlay::RatePicker { .. } => picker("skip"),
+        Overlay::WindowPicker { .. }
+        | Overlay::ViewPicker { .. }
+        | Overlay::FlagPicker { .. }
+        | Overlay::RatePicker { .. } => picker(),
         Overlay::None => Vec::new(),
     };
     if s.overlay == Overlay::None {
         let labelled = |list: &[(Action, &str)]| -> Vec<Option<String>> {
-            list.iter().map(|(a, l)| key(*a).map(|k| format!("{k} {l}"))).collect()
+            list.iter()
+                .filter(|(_, l)| !l.is_empty())
+                .map(|(a, l)| key(*a).map(|k| format!("{k} {l}")))
+                .collect()
         };
         if s.player.is_loaded() {
             items.push(key(Action::PlayPause).map(|k| format!("{k} pause")));
@@ -76,7 +82,7 @@ pub fn hints(s: &State, cols: usize) -> String {
                     (Action::Search, "search"),
                     (Action::EditFilter, "filter"),
                     (Action::Views, "views"),
-                    (Action::PlayPause, "play"),
+                    (Action::PlayPause, if s.player.is_loaded() { "" } else { "play" }),
                     (Action::MarkReviewed, "reviewed"),
                     (Action::Window, "window"),
                     (Action::CycleEnv, "env"),
