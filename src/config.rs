@@ -114,6 +114,16 @@ pub struct FileConfig {
     pub theme: toml::Table,
     /// Saved views: name → filter settings. Interpreted by the TUI.
     pub views: toml::Table,
+    /// How the TUI's review keys behave.
+    pub review: ReviewConfig,
+}
+
+/// `[review]`: the reviewer's flow in the TUI.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// After `R` marks a call reviewed, select the next unreviewed one [default: false].
+    pub advance_after_mark: Option<bool>,
 }
 
 /// The documented example config (commented, every key): what `callscope config init` writes.

@@ -80,6 +80,7 @@ mod tests {
                 .rsplit_once("expected one of ")
                 .or_else(|| msg.rsplit_once("known actions: "))
                 .or_else(|| msg.rsplit_once("known: "))
+                .or_else(|| msg.rsplit_once("expected "))
                 .unwrap_or_else(|| panic!("no list of known names in {msg:?}"))
                 .1;
             list.split(',')
@@ -94,6 +95,8 @@ mod tests {
         let top = known("zz_unknown = 1");
         let actions = known("[keys]\nzz_unknown = \"j\"");
         let roles = known("[theme]\nzz_unknown = \"red\"");
+        let review = known("[review]\nzz_unknown = true");
+        assert!(review.contains(&"advance_after_mark".to_string()), "{review:?}");
         assert!(top.contains(&"max_page_bytes".to_string()), "{top:?}");
         assert!(actions.contains(&"quit".to_string()), "{actions:?}");
         assert!(roles.contains(&"accent".to_string()), "{roles:?}");
@@ -104,7 +107,7 @@ mod tests {
                 l.starts_with(&format!("{name} =")) || l.starts_with(&format!("[{name}]"))
             })
         };
-        for name in top.iter().chain(&actions).chain(&roles) {
+        for name in top.iter().chain(&actions).chain(&roles).chain(&review) {
             assert!(mentioned(name), "the example config does not mention `{name}`");
         }
     }

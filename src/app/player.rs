@@ -2,9 +2,9 @@
 //! [`Effect::Audio`] commands, engine events ([`AudioEvent`]) update [`PlayerState`], and the
 //! transcript follows the position (the spoken turn is highlighted and kept in view).
 //!
-//! The playing call may differ from the selected one: keys that start something (`space` on
-//! another call, `s`, Enter in the transcript) act on the selection; seek/speed/volume act on
-//! what is playing.
+//! Playback belongs to the selected call: whatever changes the selection to another call (a
+//! move, a jump, a search hit, a view change, a reload) stops the old stream, in one place
+//! ([`stop_if_elsewhere`], after every message), and the status line names what stopped.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -115,6 +115,42 @@ impl PlayerState {
 
     pub fn playing_id(&self) -> Option<&str> {
         self.playing.as_ref().map(|p| p.id.as_str())
+    }
+}
+
+/// Stops the recording of a call that is no longer the selected one (README: switching calls
+/// stops the old stream and cancels its download) and says so on the status line.
+pub fn stop_if_elsewhere(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(id) = s.player.playing_id() else {
+        return;
+    };
+    if s.list.selected().is_some_and(|r| *r.id == *id) {
+        return;
+    }
+    let id = id.to_string();
+    let audible = matches!(
+        s.player.state,
+        PlaybackState::Playing | PlaybackState::Buffering | PlaybackState::Paused
+    );
+    if s.player.is_loaded() {
+        fx.push(Effect::Audio(AudioCommand::Stop));
+    }
+    s.player.playing = None;
+    s.player.state = PlaybackState::Idle;
+    s.player.position = Duration::ZERO;
+    s.player.spoken = None;
+    s.player.utterance = None;
+    s.player.levels.clear();
+    s.player.error = None;
+    if audible {
+        let stopped = format!(
+            "■ stopped {} (another call is selected)",
+            crate::sanitize::truncate(&id, 16)
+        );
+        s.status.note = Some(match s.status.note.take() {
+            Some(n) => format!("{n} · {stopped}"),
+            None => stopped,
+        });
     }
 }
 

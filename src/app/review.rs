@@ -169,6 +169,8 @@ pub struct ReviewState {
     pub exports_dir: PathBuf,
     /// Conversations whose push to Agent Studio is under way.
     pub pushing: std::collections::BTreeSet<ConversationKey>,
+    /// `[review] advance_after_mark`: `R` marking a call reviewed goes on to the next unreviewed.
+    pub advance_after_mark: bool,
 }
 
 impl ReviewState {
@@ -235,6 +237,10 @@ pub fn on_reload(s: &mut State) {
     s.review.requested.clear();
 }
 
+/// Under a filter or view, the marks of every loaded row are asked for (the title counts the
+/// reviewed ones) while the list is at most this long; past it, those of the visible rows.
+const PROGRESS_ROWS: usize = MARKS_CAPACITY / 2;
+
 /// Asks for the marks of the visible rows not asked for yet, in one batch.
 pub fn load_visible(s: &mut State, fx: &mut Vec<Effect>) {
     if s.review.unavailable.is_some() {
@@ -244,8 +250,13 @@ pub fn load_visible(s: &mut State, fx: &mut Vec<Effect>) {
         on_reload(s); // the visible rows are asked for again just below
     }
     let rows = s.panes().list_rows().max(1);
-    let end = (s.list.offset + rows).min(s.list.visible_len());
-    let ids: Vec<String> = (s.list.offset..end)
+    let counted = progress_shown(s) && s.list.visible_len() <= PROGRESS_ROWS;
+    let (start, end) = if counted {
+        (0, s.list.visible_len())
+    } else {
+        (s.list.offset, (s.list.offset + rows).min(s.list.visible_len()))
+    };
+    let ids: Vec<String> = (start..end)
         .filter_map(|pos| s.list.row_at(pos))
         .filter(|r| !s.review.requested.contains(&*r.id))
         .map(|r| r.id.to_string())
@@ -255,6 +266,33 @@ pub fn load_visible(s: &mut State, fx: &mut Vec<Effect>) {
     }
     s.review.requested.extend(ids.iter().cloned());
     fx.push(Effect::Store(StoreRequest::LoadMarks { origin: origin(s), ids }));
+}
+
+/// Whether the list title counts reviewed calls: under a filter or a view, with a store.
+fn progress_shown(s: &State) -> bool {
+    s.review.unavailable.is_none() && (!s.filter.is_empty() || s.view_name.is_some())
+}
+
+/// Counts the reviewed rows for the title (after each message that may change rows or marks:
+/// never while drawing).
+pub fn count_progress(s: &mut State) {
+    if !progress_shown(s) {
+        s.list.progress = None;
+        return;
+    }
+    let (mut reviewed, mut partial) = (0, false);
+    for r in &s.list.paging.rows {
+        match s.review.get(&r.id) {
+            Some(m) if m.status == ReviewStatus::Reviewed => reviewed += 1,
+            Some(_) => {}
+            None => partial = true,
+        }
+    }
+    s.list.progress = Some(super::state::Progress {
+        reviewed,
+        of: s.list.visible_len(),
+        partial,
+    });
 }
 
 /// Marks arrived from the store (for `origin`); pending changes stay on top of them.
@@ -422,6 +460,17 @@ pub fn toggle_status(s: &mut State, status: ReviewStatus, fx: &mut Vec<Effect>) 
     };
     s.status.note = Some(format!("marked {}", next.label()));
     change(s, key, MarkChange::Status(next), fx);
+    if next == ReviewStatus::Reviewed && s.review.advance_after_mark {
+        // The jump's own note (wrapped, none left) says where it went.
+        super::jumps::jump(s, super::jumps::JumpKind::Unreviewed, true, fx);
+        let marked = format!("marked {}", next.label());
+        s.status.note = match s.status.note.take() {
+            Some(n) if !n.starts_with("marked") => Some(format!("{marked} · {n}")),
+            // Still looking: the status line says "searching…".
+            _ if s.list.seek.is_some() => None,
+            _ => Some(format!("{marked} · next unreviewed")),
+        };
+    }
 }
 
 /// `!`: opens the reason picker.

@@ -256,6 +256,13 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .map(|_| &s[prefix.len()..])
 }
 
+/// The list settings a view overrode, as they were before it (`None`: the view left it alone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BeforeView {
+    pub client_env: Option<String>,
+    pub channel: Option<ChannelFilter>,
+}
+
 /// The header's fixed facts.
 #[derive(Debug, Clone, Default)]
 pub struct Identity {
@@ -326,6 +333,19 @@ pub struct ListState {
     pub offset: usize,
     /// Newest first (default) or the server's order; `o` toggles.
     pub order: Order,
+    /// A jump (`u`, `'`, `J`…) still looking beyond the loaded rows.
+    pub seek: Option<super::jumps::Seek>,
+    /// Under a filter or view: how many loaded rows are reviewed, of how many.
+    pub progress: Option<Progress>,
+}
+
+/// `reviewed 7/11` in the list title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub reviewed: usize,
+    pub of: usize,
+    /// Some rows' marks are still to come from the store.
+    pub partial: bool,
 }
 
 impl ListState {
@@ -368,8 +388,11 @@ pub struct DetailState {
     pub view: Option<View>,
     pub scroll: usize,
     pub toggles: Toggles,
-    /// The search query (lowercase) and the line indices that match it.
+    /// The search query (lowercase, without its `user:`/`agent:` scope) and the line indices
+    /// that match it.
     pub search: String,
+    /// The scope of `search`: only this speaker's words (`None`: every line).
+    pub search_speaker: Option<Speaker>,
     pub matches: Vec<usize>,
     pub match_idx: usize,
     /// Why the selected conversation could not be loaded.
@@ -392,6 +415,9 @@ pub struct State {
     pub view_name: Option<String>,
     /// `[views]` of the config file.
     pub views: Vec<(String, Filter)>,
+    /// What the current view changed besides the filter (its environment, the `c` channel),
+    /// as it was before: leaving the view puts it back.
+    pub before_view: BeforeView,
     /// `/` in the list: a transcript search that replaces the list.
     pub search: Option<ListSearch>,
     /// A local store answers: the list opens from the cache and works offline from it.
@@ -442,6 +468,7 @@ impl State {
             filter: Filter::default(),
             view_name: None,
             views: Vec::new(),
+            before_view: BeforeView::default(),
             search: None,
             cache_first: false,
             now,

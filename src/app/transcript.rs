@@ -6,6 +6,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use super::turn_extras;
 use crate::api::{Conversation, Turn};
 use crate::sanitize::{sanitize_line, sanitize_text, width, wrap};
+use crate::store::Speaker;
 
 /// What a span is, so the theme decides its colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,9 @@ pub enum Tag {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Line {
     pub spans: Vec<(Tag, String)>,
+    /// Who said it, on the lines of an utterance (a scoped search `user:`/`agent:` looks only
+    /// there); `None` on metadata, notes and marks.
+    pub said_by: Option<Speaker>,
 }
 
 impl Line {
@@ -52,6 +56,21 @@ impl Line {
     /// The text without styling (search, copy).
     pub fn text(&self) -> String {
         self.spans.iter().map(|(_, s)| s.as_str()).collect()
+    }
+
+    /// The part a search looks at: the whole line, or under a `user:`/`agent:` scope only
+    /// that speaker's words (the utterance's last span; not its time or label).
+    pub fn searched(&self, scope: Option<Speaker>) -> Option<String> {
+        match scope {
+            None => Some(self.text()),
+            Some(sp) if self.said_by == Some(sp) => self.spans.last().map(|(_, s)| s.clone()),
+            Some(_) => None,
+        }
+    }
+
+    /// Whether span `i` is searched under `scope` (see [`Line::searched`]).
+    pub fn span_searched(&self, i: usize, scope: Option<Speaker>) -> bool {
+        scope.is_none() || (self.said_by == scope && i + 1 == self.spans.len())
     }
 }
 
@@ -368,6 +387,11 @@ impl Builder<'_> {
                 line.spans.push((Tag::Plain, " ".repeat(indent)));
             }
             line.spans.push((text_tag, part));
+            line.said_by = match who {
+                Tag::User => Some(Speaker::User),
+                Tag::Agent => Some(Speaker::Agent),
+                _ => None,
+            };
             self.lines.push(line);
         }
     }

@@ -63,7 +63,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize(w, h) => {
             s.width = w;
             s.height = h;
-            relayout(s);
+            relayout(s, &mut fx);
         }
         Msg::Key(k) => on_key(s, k, &mut fx),
         Msg::Mouse(m) => on_mouse(s, m, &mut fx),
@@ -111,8 +111,11 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Exported { result } => review::on_exported(s, result),
         Msg::MarksPushed { key, result } => super::studio::on_pushed(s, &key, result),
     }
+    jumps::go_on(s, &mut fx);
+    player::stop_if_elsewhere(s, &mut fx);
     if !matches!(msg_kind, MsgKind::Quiet) {
         review::load_visible(s, &mut fx);
+        review::count_progress(s);
     }
     fx
 }
@@ -142,6 +145,7 @@ fn reload(s: &mut State, fx: &mut Vec<Effect>) {
     review::on_reload(s);
     s.list.sel = 0;
     s.list.offset = 0;
+    s.list.seek = None;
     s.detail.view = None;
     s.detail.pending = None;
     s.detail.debounce = None;
@@ -312,6 +316,21 @@ fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
     let req = s.take_req();
     s.list.api_mut().in_flight = Some(req);
     fx.push(Effect::FetchPage { req, query, filter });
+}
+
+/// Requests the next rows whatever the selection (a jump looking past the loaded rows).
+pub(super) fn load_more(s: &mut State, fx: &mut Vec<Effect>) {
+    if s.list.incoming.is_some() {
+        if swap_when_ready(s, fx) {
+            after_rows(s, fx);
+        } else {
+            request_page(s, fx);
+        }
+    }
+    match s.list.paging.source {
+        Source::Cache => request_cached(s, fx),
+        Source::Api => request_page(s, fx),
+    }
 }
 
 /// Requests more rows when the selection is within a screen of the last loaded row.
@@ -677,13 +696,40 @@ fn clamp_detail_scroll(s: &mut State) {
     s.detail.scroll = s.detail.scroll.min(detail_max_scroll(s));
 }
 
-fn relayout(s: &mut State) {
+/// The turn at the top of the transcript and how many of its lines are above the top (none
+/// while the call's details are at the top).
+fn top_turn(s: &State) -> Option<(usize, usize)> {
+    let scroll = s.detail.scroll;
+    let v = s.detail.view.as_ref()?;
+    let t = v.turn_starts.iter().rposition(|&l| l <= scroll)?;
+    Some((t, scroll - v.turn_starts[t]))
+}
+
+/// After a new layout: the same turn at the top (as far into it as it still reaches).
+fn back_to_turn(s: &mut State, anchor: Option<(usize, usize)>) {
+    let Some((t, offset)) = anchor else { return };
+    let Some(v) = s.detail.view.as_ref() else { return };
+    let Some(&start) = v.turn_starts.get(t) else { return };
+    let end = v.turn_starts.get(t + 1).copied().unwrap_or(v.lines.len());
+    s.detail.scroll = start + offset.min(end.saturating_sub(start + 1));
+    clamp_detail_scroll(s);
+}
+
+/// A new terminal size: the list fills the new height (asking for rows it lacks), and the
+/// transcript keeps its turn at the top, not its line offset.
+fn relayout(s: &mut State, fx: &mut Vec<Effect>) {
+    let rows = s.panes().list_rows().max(1);
+    // Taller than the rows below the offset: show more of those above instead of blank lines.
+    s.list.offset = s.list.offset.min(s.list.visible_len().saturating_sub(rows));
     ensure_visible(s);
     let cols = s.panes().detail_cols();
     if s.detail.view.as_ref().is_some_and(|v| v.cols != cols) {
+        let anchor = top_turn(s);
         rebuild_view(s);
+        back_to_turn(s, anchor);
     }
     clamp_detail_scroll(s);
+    maybe_more(s, fx);
 }
 
 // ---- filter and search ----
@@ -695,6 +741,7 @@ fn set_list_search(s: &mut State, q: Option<ListSearch>, fx: &mut Vec<Effect>) {
         return;
     }
     s.detail.search = q.as_ref().map(|q| q.text.to_lowercase()).unwrap_or_default();
+    s.detail.search_speaker = q.as_ref().and_then(|q| q.speaker);
     s.search = q;
     reload(s, fx);
 }
@@ -702,10 +749,26 @@ fn set_list_search(s: &mut State, q: Option<ListSearch>, fx: &mut Vec<Effect>) {
 /// `:` and `v`: a new filter for the list.
 fn set_filter(s: &mut State, filter: Filter, view: Option<String>, fx: &mut Vec<Effect>) {
     let mut filter = filter;
+    // The same view submitted again (`:` unchanged) stays; anything else leaves it, and what
+    // it changed besides the filter comes back.
+    if view.is_none() || view != s.view_name || filter.environment.is_some() {
+        let before = std::mem::take(&mut s.before_view);
+        if let Some(env) = before.client_env {
+            s.client_env = env;
+        }
+        if let Some(channel) = before.channel {
+            s.channel = channel;
+        }
+    }
     // A view may name an environment: that is the list's client_env.
     if let Some(env) = filter.environment.take() {
         match CLIENT_ENVS.iter().find(|e| e.eq_ignore_ascii_case(&env)) {
-            Some(e) => s.client_env = e.to_string(),
+            Some(e) => {
+                if *e != s.client_env {
+                    s.before_view.client_env.get_or_insert_with(|| s.client_env.clone());
+                }
+                s.client_env = e.to_string();
+            }
             None => {
                 s.status.note = Some(format!(
                     "unknown environment {env:?}: use one of {}",
@@ -719,6 +782,9 @@ fn set_filter(s: &mut State, filter: Filter, view: Option<String>, fx: &mut Vec<
         .iter()
         .any(|c| c.eq_ignore_ascii_case("voice") || c.eq_ignore_ascii_case("chat"))
     {
+        if s.channel != ChannelFilter::All {
+            s.before_view.channel.get_or_insert(s.channel);
+        }
         s.channel = ChannelFilter::All; // the filter says which channels
     }
     if (filter.status.is_some() || filter.flagged.is_some()) && !s.cache_first {
@@ -743,19 +809,20 @@ fn words(q: &str) -> impl Iterator<Item = &str> {
 fn recompute_matches(s: &mut State) {
     s.detail.matches.clear();
     s.detail.match_idx = 0;
-    let q = &s.detail.search;
+    let (q, scope) = (&s.detail.search, s.detail.search_speaker);
     if q.is_empty() {
         return;
     }
     if let Some(v) = &s.detail.view {
-        // Any of the words, as the highlight shows them (a search's words need not be adjacent).
+        // Any of the words, as the highlight shows them (a search's words need not be adjacent);
+        // under a `user:`/`agent:` scope only in that speaker's words.
         s.detail.matches = v
             .lines
             .iter()
             .enumerate()
             .filter(|(_, l)| {
-                let t = l.text().to_lowercase();
-                words(q).any(|w| t.contains(w))
+                l.searched(scope)
+                    .is_some_and(|t| words(q).any(|w| t.to_lowercase().contains(w)))
             })
             .map(|(i, _)| i)
             .collect();
@@ -769,12 +836,24 @@ fn recompute_matches(s: &mut State) {
 }
 
 fn set_search(s: &mut State, text: &str) {
-    s.detail.search = text.to_lowercase();
+    let q = ListSearch::parse(text, false);
+    s.detail.search = q.text.to_lowercase();
+    s.detail.search_speaker = q.speaker;
     recompute_matches(s);
     if let Some(i) = s.detail.matches.iter().position(|&l| l >= s.detail.scroll) {
         s.detail.match_idx = i;
     }
     jump_to_match(s);
+}
+
+/// The transcript search as typed: `user: card`, or just the words.
+pub fn detail_search_text(s: &State) -> String {
+    ListSearch {
+        text: s.detail.search.clone(),
+        speaker: s.detail.search_speaker,
+        submitted: false,
+    }
+    .input_text()
 }
 
 fn jump_to_match(s: &mut State) {
@@ -815,7 +894,7 @@ fn step_match(s: &mut State, forward: bool, fx: &mut Vec<Effect>) {
     }
     if n == 0 {
         if !s.detail.search.is_empty() {
-            s.status.note = Some(format!("no match for {:?}", s.detail.search));
+            s.status.note = Some(format!("no match for {:?}", detail_search_text(s)));
         }
         return;
     }
@@ -843,6 +922,10 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     }
     if s.input.is_some() {
         on_input_key(s, k, fx);
+        return;
+    }
+    if k.code == KeyCode::Esc && s.list.seek.is_some() && s.overlay == Overlay::None {
+        jumps::cancel(s);
         return;
     }
     match s.overlay {
@@ -1118,7 +1201,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
                     InputKind::ListSearch,
                     s.search.as_ref().map(ListSearch::input_text).unwrap_or_default(),
                 ),
-                Pane::Detail => (InputKind::Search, s.detail.search.clone()),
+                Pane::Detail => (InputKind::Search, detail_search_text(s)),
             };
             s.input = Some(Input { kind, text });
         }
@@ -1144,6 +1227,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 .position(|e| *e == s.client_env)
                 .map_or(0, |i| (i + 1) % CLIENT_ENVS.len());
             s.client_env = CLIENT_ENVS[i].to_string();
+            s.before_view.client_env = None; // chosen now: leaving the view keeps it
             reload(s, fx);
         }
         Action::Window => {
@@ -1155,6 +1239,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Channel => {
             s.channel = s.channel.next();
+            s.before_view.channel = None;
             if !s.filter.channels.is_empty() {
                 s.filter.channels.clear();
                 s.view_name = None;
@@ -1259,19 +1344,9 @@ fn toggle(s: &mut State, flag: impl Fn(&mut Toggles) -> &mut bool, what: &str) {
         *f = !*f;
         *f
     };
-    // The turn at the top and how far into it (none while the call's details are at the top).
-    let scroll = s.detail.scroll;
-    let anchor = s.detail.view.as_ref().and_then(|v| {
-        let t = v.turn_starts.iter().rposition(|&l| l <= scroll)?;
-        Some((t, scroll - v.turn_starts[t]))
-    });
+    let anchor = top_turn(s);
     rebuild_view(s);
-    if let Some((t, offset)) = anchor
-        && let Some(&start) = s.detail.view.as_ref().and_then(|v| v.turn_starts.get(t))
-    {
-        s.detail.scroll = start + offset;
-        clamp_detail_scroll(s);
-    }
+    back_to_turn(s, anchor);
     s.status.note = Some(format!("{what} {}", if on { "shown" } else { "hidden" }));
 }
 

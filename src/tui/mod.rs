@@ -170,6 +170,7 @@ async fn open(
     let mut state = State::new(keymap, identity, &cfg.client_env, chrono::Utc::now(), tz, (80, 24));
     state.player.recordings_dir = config::default_data_dir().join("recordings");
     state.player.redacted = cfg.file.redacted_audio;
+    state.review.advance_after_mark = cfg.file.review.advance_after_mark.unwrap_or(false);
     // alsa-lib can write to stderr from the audio thread at any time: while the TUI owns
     // the screen, fd 2 goes to the log file.
     terminal::stderr_to(&log);

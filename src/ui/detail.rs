@@ -119,7 +119,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     if !d.search.is_empty() {
         block = block.title_bottom(Line::from(format!(
             " /{} {}/{} ",
-            crate::sanitize::sanitize_line(&d.search),
+            crate::sanitize::sanitize_line(&crate::app::update::detail_search_text(s)),
             if d.matches.is_empty() { 0 } else { d.match_idx + 1 },
             d.matches.len()
         )));
@@ -150,9 +150,15 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     for (i, line) in view.lines.iter().skip(d.scroll).take(rows).enumerate() {
         let idx = d.scroll + i;
         let mut spans = Vec::with_capacity(line.spans.len());
-        for (tag, text) in &line.spans {
+        for (i, (tag, text)) in line.spans.iter().enumerate() {
             let base = theme.tag(*tag);
-            highlight(text, &d.search, base, hit, &mut spans);
+            // Under a `user:`/`agent:` scope only that speaker's words light up.
+            let needle = if line.span_searched(i, d.search_speaker) {
+                d.search.as_str()
+            } else {
+                ""
+            };
+            highlight(text, needle, base, hit, &mut spans);
         }
         let mut l = Line::from(spans);
         if current == Some(idx) {

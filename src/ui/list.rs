@@ -73,10 +73,15 @@ fn title(s: &State, cols: u16) -> String {
         (Source::Cache, false) => " · cached ⟳",
         (Source::Api, _) => "",
     };
-    let what = match &s.search {
+    let mut what = match &s.search {
         Some(q) => format!("“{}”", crate::sanitize::sanitize_line(&q.input_text())),
         None => "Conversations".into(),
     };
+    // Under a filter or view: how far the review got (… while marks are still coming).
+    if let Some(pr) = s.list.progress {
+        let more = if pr.partial { "…" } else { "" };
+        what.push_str(&format!(" · reviewed {}/{}{more}", pr.reviewed, pr.of));
+    }
     if !from.is_empty() {
         // Shorter, so the source fits beside the count.
         let plus = if p.end { "" } else { "+" };

@@ -31,44 +31,98 @@ pub fn render_banner(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     }
 }
 
-/// Hints built from the keymap, so they always show the real bindings.
+/// Hints built from the keymap, so they always show the real bindings; they follow what has
+/// the keys: the list, the transcript, the player while it holds a call, or an open picker.
 pub fn hints(s: &State, cols: usize) -> String {
+    use crate::app::state::{Overlay, Pane};
     let km = &s.keymap;
-    let mut parts = Vec::new();
-    if let (Some(d), Some(u)) = (km.first(Action::Down), km.first(Action::Up)) {
-        parts.push(format!("{d}/{u} move"));
-    }
+    let key = |a| km.first(a);
+    let pair = |a, b, label: &str| match (key(a), key(b)) {
+        (Some(x), Some(y)) => Some(format!("{x}/{y} {label}")),
+        _ => None,
+    };
+    let picker = || {
+        vec![
+            pair(Action::Down, Action::Up, "move"),
+            Some("enter choose".into()),
+            Some("1-9 pick".into()),
+            Some("esc close".into()),
+        ]
+    };
     // Most useful first: the line keeps as many as fit.
-    let items = [
-        (Action::SwitchPane, "pane"),
-        (Action::Search, "search"),
-        (Action::EditFilter, "filter"),
-        (Action::Views, "views"),
-        (Action::PlayPause, "play"),
-        (Action::MarkReviewed, "reviewed"),
-        (Action::Window, "window"),
-        (Action::CycleEnv, "env"),
-        (Action::Channel, "channel"),
-        (Action::Reload, "reload"),
-        (Action::CopyId, "copy id"),
-    ];
-    let tail: Vec<String> = [(Action::Help, "help"), (Action::Quit, "quit")]
-        .into_iter()
-        .filter_map(|(a, label)| km.first(a).map(|k| format!("{k} {label}")))
-        .collect();
-    let mut used: usize = tail.iter().map(|t| t.len() + 3).sum::<usize>() + 1;
-    used += parts.iter().map(|p| p.len() + 3).sum::<usize>();
-    for (a, label) in items {
-        if let Some(k) = km.first(a) {
-            let p = format!("{k} {label}");
-            if used + p.len() + 3 > cols {
-                break;
+    let mut items: Vec<Option<String>> = match &s.overlay {
+        Overlay::Help { .. } => vec![
+            pair(Action::Down, Action::Up, "scroll"),
+            pair(Action::Top, Action::Bottom, "top/bottom"),
+            Some("esc close".into()),
+        ],
+        Overlay::WindowPicker { .. }
+        | Overlay::ViewPicker { .. }
+        | Overlay::FlagPicker { .. }
+        | Overlay::RatePicker { .. } => picker(),
+        Overlay::None => Vec::new(),
+    };
+    if s.overlay == Overlay::None {
+        let labelled = |list: &[(Action, &str)]| -> Vec<Option<String>> {
+            list.iter()
+                .filter(|(_, l)| !l.is_empty())
+                .map(|(a, l)| key(*a).map(|k| format!("{k} {l}")))
+                .collect()
+        };
+        if s.player.is_loaded() {
+            items.push(key(Action::PlayPause).map(|k| format!("{k} pause")));
+            items.push(pair(Action::SeekBack, Action::SeekForward, "seek"));
+            items.extend(labelled(&[(Action::Stop, "stop")]));
+        }
+        match s.focus {
+            Pane::List => {
+                items.push(pair(Action::Down, Action::Up, "move"));
+                items.extend(labelled(&[
+                    (Action::SwitchPane, "pane"),
+                    (Action::Search, "search"),
+                    (Action::EditFilter, "filter"),
+                    (Action::Views, "views"),
+                    (Action::PlayPause, if s.player.is_loaded() { "" } else { "play" }),
+                    (Action::MarkReviewed, "reviewed"),
+                    (Action::Window, "window"),
+                    (Action::CycleEnv, "env"),
+                    (Action::Channel, "channel"),
+                    (Action::Reload, "reload"),
+                    (Action::CopyId, "copy id"),
+                ]));
             }
-            used += p.len() + 3;
-            parts.push(p);
+            Pane::Detail => {
+                items.push(pair(Action::Down, Action::Up, "scroll"));
+                items.push(pair(Action::NextTurn, Action::PrevTurn, "turn"));
+                items.extend(labelled(&[
+                    (Action::NextCallerTurn, "caller turn"),
+                    (Action::Open, "play from turn"),
+                    (Action::RateTurn, "rate turn"),
+                    (Action::MarkReviewed, "reviewed"),
+                    (Action::Search, "search"),
+                    (Action::SlowestTurn, "slowest"),
+                    (Action::SwitchPane, "list"),
+                    (Action::ToggleIntents, "intents"),
+                ]));
+            }
         }
     }
-    parts.extend(tail);
+    let tail: Vec<String> = [(Action::Help, "help"), (Action::Quit, "quit")]
+        .into_iter()
+        .filter_map(|(a, label)| key(a).map(|k| format!("{k} {label}")))
+        .collect();
+    let mut used: usize = tail.iter().map(|t| t.len() + 3).sum::<usize>() + 1;
+    let mut parts = Vec::new();
+    for p in items.into_iter().flatten() {
+        if used + p.len() + 3 > cols {
+            break;
+        }
+        used += p.len() + 3;
+        parts.push(p);
+    }
+    if s.overlay == Overlay::None {
+        parts.extend(tail);
+    }
     format!(" {}", parts.join(" · "))
 }
 
@@ -146,6 +200,8 @@ pub fn render_status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     }
     let (text, style) = if let Some(n) = &s.status.note {
         (format!(" {}", sanitize_line(n)), Theme::fg(theme.accent))
+    } else if let Some(t) = crate::app::jumps::searching_text(s) {
+        (format!(" {t}"), Theme::fg(theme.accent))
     } else if let Some(r) = &s.status.retry {
         (
             format!(" ⏳ {}", sanitize_line(r)),

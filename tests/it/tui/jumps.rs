@@ -1,5 +1,6 @@
-//! Reviewer jumps (`u`/`U`, `'`/`"`, `J`/`K`): next/previous loaded row of a kind, wrapping
-//! at the ends, a note when none match, and the usual selection side effects.
+//! Reviewer jumps (`u`/`U`, `'`/`"`, `J`/`K`): next/previous row of a kind, wrapping at the
+//! ends, a note when none match, and the usual selection side effects. Looking past the
+//! loaded rows: `tui_new_user.rs`.
 
 use crate::support::tui as tui_support;
 
@@ -98,6 +99,8 @@ fn unreviewed_counts_rows_whose_marks_are_not_loaded() {
 #[test]
 fn flagged_jumps_need_a_flag_whatever_the_status() {
     let mut s = loaded(12, 40);
+    // The store answers for every row (unmarked ones are new, unflagged).
+    give_marks(&mut s, (0..12).map(|i| (i, ReviewStatus::New, &[][..])).collect());
     give_marks(
         &mut s,
         vec![
@@ -120,27 +123,35 @@ fn none_found_leaves_the_selection_and_says_so() {
     update(&mut s, key('j'));
     let before = s.list.sel;
 
-    // No marks loaded yet: nothing is known to be flagged.
+    // No marks loaded yet: the jump waits for them, saying so, without moving.
     let fx = update(&mut s, key('\''));
-    assert_eq!(note(&s), Some("no flagged calls loaded"));
+    assert_eq!(note(&s), None);
+    assert!(
+        render(&s).contains("searching for the next flagged call"),
+        "{}",
+        render(&s)
+    );
     assert_eq!(s.list.sel, before);
     assert!(!detail_due(&fx));
-
+    // They arrive: none flagged.
     give_marks(&mut s, (0..12).map(|i| (i, ReviewStatus::Reviewed, &[][..])).collect());
+    assert_eq!(note(&s), Some("no flagged calls in this window"));
+    assert_eq!(s.list.sel, before);
+
     let fx = update(&mut s, key('U'));
-    assert_eq!(note(&s), Some("no unreviewed calls loaded"));
+    assert_eq!(note(&s), Some("no unreviewed calls in this window"));
     assert_eq!(s.list.sel, before);
     assert!(!detail_due(&fx));
 
     // Only conversations 0 and 1: no handoff among them.
     let mut small = loaded(2, 40);
     update(&mut small, key('J'));
-    assert_eq!(note(&small), Some("no handoff calls loaded"));
+    assert_eq!(note(&small), Some("no handoff calls in this window"));
 
     // An empty list neither panics nor moves.
     let mut empty = loaded(0, 40);
     update(&mut empty, key('u'));
-    assert_eq!(note(&empty), Some("no unreviewed calls loaded"));
+    assert_eq!(note(&empty), Some("no unreviewed calls in this window"));
 }
 
 #[test]
@@ -149,7 +160,7 @@ fn the_only_match_being_selected_is_not_a_jump() {
     press(&mut s, 'J', 2, None);
     let fx = update(&mut s, key('J'));
     assert_eq!(s.list.sel, pos(&s, 2));
-    assert_eq!(note(&s), Some("no other handoff calls loaded"));
+    assert_eq!(note(&s), Some("no other handoff calls in this window"));
     assert!(!detail_due(&fx));
 }
 
@@ -200,7 +211,7 @@ fn jumps_follow_the_list_filter() {
     assert_eq!(s.list.visible_len(), 1);
     update(&mut s, key('J'));
     assert_eq!(s.list.selected().unwrap().id.as_ref(), conv(8, false).id);
-    assert_eq!(note(&s), Some("no other handoff calls loaded"));
+    assert_eq!(note(&s), Some("no other handoff calls in this window"));
 }
 
 #[test]

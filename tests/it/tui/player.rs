@@ -99,11 +99,11 @@ fn space_toggles_the_playing_call_and_replaces_it_on_another() {
     let mut s = loaded(120, 40);
     playing(&mut s);
     assert_eq!(audio(&update(&mut s, key(' '))), vec![AudioCommand::TogglePause]);
-    // Moving alone does not stop anything: the bar keeps showing the playing call.
+    // Moving to another call stops the old stream (and its download), and says which.
     let fx = update(&mut s, key('j'));
-    assert!(audio(&fx).is_empty());
-    assert!(render(&s).contains(&conv(1, false).id[..11]));
-    // Space on the new selection replaces the stream (the engine stops the old download).
+    assert_eq!(audio(&fx), vec![AudioCommand::Stop]);
+    assert!(render(&s).contains(&format!("stopped {}", &conv(1, false).id[..11])));
+    // Space on the new selection plays it.
     let fx = update(&mut s, key(' '));
     match &audio(&fx)[..] {
         [AudioCommand::Play { conversation_id, .. }] => assert_eq!(*conversation_id, conv(2, false).id),

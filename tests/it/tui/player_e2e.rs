@@ -72,7 +72,7 @@ fn plays_silently_without_a_device_and_saves_a_wav() {
     let second = t.wait_for("the position to advance", 10, |s| position(s).is_some_and(|p| p > p1));
     assert!(player_line(&second).contains("no audio device"), "{second}");
 
-    // The list still works while it plays: another call is selected, the bar stays.
+    // The list still works while it plays: another call is selected, the old stream stops.
     // The detail pane's title (the list's half of the line counts pages as they load).
     let title = |s: &str| {
         let l = s.lines().nth(1).unwrap_or_default();
