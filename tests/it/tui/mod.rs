@@ -10,6 +10,7 @@ mod keys_readme;
 mod live;
 mod live_standin;
 mod marks_pending;
+mod new_user;
 mod offline_e2e;
 mod order;
 mod player;

@@ -2,7 +2,7 @@
 //! the view, playback stops when the call changes, and `user:`/`agent:` searches stay in their
 //! speaker's words.
 
-mod tui_support;
+use crate::support::tui as tui_support;
 
 use std::time::Duration;
 
