@@ -114,6 +114,12 @@ pub struct FileConfig {
     pub theme: toml::Table,
     /// Saved views: name → filter settings. Interpreted by the TUI.
     pub views: toml::Table,
+    /// Who you are in a review team (claims, scores) [default: user@host].
+    pub reviewer: Option<String>,
+    /// The shared team store on PostgreSQL; without `database` everything stays local.
+    pub team: crate::team::TeamSection,
+    /// Scorecards: name → form (see `assets/scorecards/`). Interpreted by [`crate::team::scorecard`].
+    pub scorecards: toml::Table,
 }
 
 /// The documented example config (commented, every key): what `callscope config init` writes.
@@ -143,6 +149,11 @@ impl FileConfig {
         }
         if cfg.max_page_bytes == Some(0) {
             bail!("max_page_bytes must be more than 0 (default 67108864, 64 MB)");
+        }
+        cfg.team.check().context("invalid [team]")?;
+        crate::team::scorecard::all(&cfg.scorecards).map_err(anyhow::Error::msg)?;
+        if let Some(r) = &cfg.reviewer {
+            crate::team::reviewer(Some(r), &|_| None, None)?;
         }
         Ok(cfg)
     }

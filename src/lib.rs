@@ -22,6 +22,7 @@ pub mod settings;
 pub mod standin;
 pub mod store;
 pub mod studio;
+pub mod team;
 pub mod timerange;
 pub mod tui;
 pub mod ui;

@@ -69,6 +69,7 @@ mod tests {
         let file = FileConfig::parse(&uncommented).expect("the uncommented example parses");
         let settings = Settings::from_file(&file).expect("its uncommented sections are valid");
         assert!(file.project_id.is_some() && settings.views.len() >= 3);
+        assert!(file.team.database.is_some() && file.scorecards.contains_key("quick"));
         // Each loader's own list of what it knows, from its refusal of an unknown name.
         let known = |text: &str| -> Vec<String> {
             let err = FileConfig::parse(text)
@@ -94,9 +95,11 @@ mod tests {
         let top = known("zz_unknown = 1");
         let actions = known("[keys]\nzz_unknown = \"j\"");
         let roles = known("[theme]\nzz_unknown = \"red\"");
+        let team = known("[team]\nzz_unknown = 1");
         assert!(top.contains(&"max_page_bytes".to_string()), "{top:?}");
         assert!(actions.contains(&"quit".to_string()), "{actions:?}");
         assert!(roles.contains(&"accent".to_string()), "{roles:?}");
+        assert!(team.contains(&"database".to_string()), "{team:?}");
         let example = crate::config::EXAMPLE;
         let mentioned = |name: &str| {
             example.lines().any(|l| {
@@ -104,7 +107,7 @@ mod tests {
                 l.starts_with(&format!("{name} =")) || l.starts_with(&format!("[{name}]"))
             })
         };
-        for name in top.iter().chain(&actions).chain(&roles) {
+        for name in top.iter().chain(&actions).chain(&roles).chain(&team) {
             assert!(mentioned(name), "the example config does not mention `{name}`");
         }
     }
