@@ -60,6 +60,29 @@ fn team_init_is_idempotent_and_refuses_a_newer_schema() {
 }
 
 #[test]
+fn doctor_checks_the_team_database() {
+    let Some(db) = TestDb::new("team_doctor") else { return };
+    let doctor = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_callscope"))
+            .args(["doctor", "--config"])
+            .arg(&db.config)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        stdout
+            .lines()
+            .find(|l| l.contains("team database"))
+            .unwrap_or_else(|| panic!("no team line in {stdout}"))
+            .to_string()
+    };
+    let line = doctor();
+    assert!(line.starts_with("FAIL") && line.contains("team init"), "{line}");
+    assert!(stdout(&callscope(&db, &["team", "init"])).contains("created"));
+    let line = doctor();
+    assert!(line.starts_with("ok") && line.contains("schema version 1"), "{line}");
+}
+
+#[test]
 fn connection_errors_say_what_to_do_and_never_show_the_password() {
     let Some(server) = team_support::server("team_errors") else {
         return;

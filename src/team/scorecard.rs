@@ -447,6 +447,39 @@ required = true
     }
 
     #[test]
+    fn the_builtin_form_documents_every_key() {
+        // Each struct's own list of the keys it knows, from its refusal of an unknown one.
+        let known = |text: &str| -> Vec<String> {
+            let e = Scorecard::parse("x", text).unwrap_err();
+            let list = e
+                .rsplit_once("expected one of ")
+                .or_else(|| e.rsplit_once("expected "))
+                .unwrap_or_else(|| panic!("{e}"))
+                .1;
+            list.split([',', ' '])
+                .map(|w| w.trim().trim_matches('`').to_string())
+                .filter(|w| !w.is_empty() && w != "or")
+                .collect()
+        };
+        let form = known("zz = 1");
+        let question = known("title = \"t\"\n[[questions]]\nzz = 1");
+        let choice =
+            known("title = \"t\"\n[[questions]]\nid = \"a\"\ntext = \"A\"\nkind = \"choice\"\nchoices = [{ zz = 1 }]");
+        let asset = BUILTIN[0].1;
+        for key in form.iter().chain(&question).chain(&choice) {
+            assert!(
+                asset.contains(key.as_str()),
+                "assets/scorecards/voice-qa.toml does not mention `{key}`"
+            );
+            assert!(
+                crate::config::EXAMPLE.contains(key.as_str()),
+                "the example config does not mention `{key}`"
+            );
+        }
+        assert!(question.contains(&"auto_fail".to_string()) && choice.contains(&"points".to_string()));
+    }
+
+    #[test]
     fn invalid_forms_are_refused() {
         let bad = |t: &str| Scorecard::parse("x", t).unwrap_err();
         assert!(bad("title = \"t\"\nquestions = []").contains("no questions"));
