@@ -27,7 +27,7 @@ pub struct QueueArgs {
 #[derive(Debug, Subcommand)]
 pub enum QueueCommand {
     /// Sample a window into a new queue: a uniform random sample over a full walk of the list.
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// The queues in the team database, with their progress.
     List(ListArgs),
     /// Progress per reviewer, and agreement per question where an item has two or more reviews.
@@ -178,7 +178,7 @@ fn who(w: &Who, file: &FileConfig) -> Result<String> {
 
 pub async fn run(args: QueueArgs) -> Result<i32> {
     match args.command {
-        QueueCommand::Create(a) => create(a).await,
+        QueueCommand::Create(a) => create(*a).await,
         QueueCommand::List(a) => {
             let (team, _) = open(a.config.config.as_deref()).await?;
             let queues = team.queues().await?;
