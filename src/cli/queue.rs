@@ -77,7 +77,8 @@ pub struct CreateArgs {
     /// How many conversations to sample (1–10000).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub sample: u32,
-    /// Only conversations matching this filter (the TUI's `:` syntax, e.g. "voice handoff latency>2").
+    /// Only conversations matching this filter (the TUI's `:` syntax, e.g. "voice handoff latency>2";
+    /// review terms such as `unreviewed` see every call as not yet marked).
     #[arg(long, value_name = "FILTER")]
     pub filter: Option<String>,
     /// Split the sample across the values of a field in proportion to their counts.

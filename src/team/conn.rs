@@ -214,12 +214,12 @@ pub async fn connect(section: &TeamSection, env: EnvLookup<'_>) -> Result<tokio_
             });
             Ok(client)
         }
-        Err(e) => Err(explain(&e, &target, password.is_some(), &why_none)),
+        Err(e) => Err(explain(&e, &target, &why_none)),
     }
 }
 
 /// An actionable message for a failed connection or statement.
-pub fn explain(e: &tokio_postgres::Error, target: &Target, had_password: bool, why_none: &str) -> anyhow::Error {
+pub fn explain(e: &tokio_postgres::Error, target: &Target, why_none: &str) -> anyhow::Error {
     if let Some(db) = e.as_db_error() {
         let server = sanitize_line(db.message());
         let code = db.code();
@@ -282,7 +282,6 @@ pub fn explain(e: &tokio_postgres::Error, target: &Target, had_password: bool, w
             target.port
         );
     }
-    let _ = had_password;
     anyhow!("team database ({target}): {}", sanitize_line(&text))
 }
 

@@ -123,7 +123,7 @@ pub struct Status {
     pub questions: Vec<QuestionAgreement>,
 }
 
-/// Why `queue done` found nothing to finish.
+/// The same reviewer claimed one item's two slots at once (the unique index refused one).
 fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&SqlState::UNIQUE_VIOLATION)
 }

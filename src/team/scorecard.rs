@@ -17,7 +17,8 @@ pub const DEFAULT: &str = "voice-qa";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scorecard {
-    #[serde(default, skip_serializing)]
+    /// The form's name: its file's or its `[scorecards.NAME]` table's, not a key in it.
+    #[serde(skip)]
     pub name: String,
     pub title: String,
     /// A score at or above this passes (shown beside the score); none: no pass mark.
