@@ -272,35 +272,37 @@ impl Team {
             );
         }
         let secs = lease.as_secs_f64();
-        for _ in 0..5 {
-            let result = self
-                .client
-                .query_opt(
-                    "UPDATE queue_slots s SET reviewer = $2, claimed_at = now(),
-                            lease_until = now() + make_interval(secs => $3)
-                     FROM (SELECT c.queue_id, c.conversation_id, c.slot FROM queue_slots c
-                           WHERE c.queue_id = $1 AND c.done_at IS NULL
-                             AND (c.reviewer IS NULL OR c.lease_until < now())
-                             AND NOT EXISTS (SELECT 1 FROM queue_slots o
-                                             WHERE o.queue_id = c.queue_id AND o.conversation_id = c.conversation_id
-                                               AND o.slot <> c.slot AND o.reviewer = $2)
-                           ORDER BY c.position, c.slot LIMIT 1
-                           FOR UPDATE SKIP LOCKED) pick
-                     WHERE s.queue_id = pick.queue_id AND s.conversation_id = pick.conversation_id
-                       AND s.slot = pick.slot
-                     RETURNING s.conversation_id",
-                    &[&queue.id, &reviewer, &secs],
-                )
-                .await;
-            match result {
-                Ok(row) => return Ok(row.map(|r| r.get(0))),
-                // The same reviewer claiming from two processes at once hit the same item: the
-                // unique index refused the second; try the next item.
-                Err(e) if is_unique_violation(&e) => continue,
-                Err(e) => return Err(e).context("claim failed"),
+        // Free slots in queue order first, then slots whose lease ran out (oldest first).
+        for pick in [
+            "c.reviewer IS NULL ORDER BY c.position, c.slot",
+            "c.reviewer IS NOT NULL AND c.lease_until < now() ORDER BY c.lease_until",
+        ] {
+            let sql = format!(
+                "UPDATE queue_slots s SET reviewer = $2, claimed_at = now(),
+                        lease_until = now() + make_interval(secs => $3)
+                 FROM (SELECT c.queue_id, c.conversation_id, c.slot FROM queue_slots c
+                       WHERE c.queue_id = $1 AND c.done_at IS NULL
+                         AND NOT EXISTS (SELECT 1 FROM queue_slots o
+                                         WHERE o.queue_id = c.queue_id AND o.conversation_id = c.conversation_id
+                                           AND o.slot <> c.slot AND o.reviewer = $2)
+                         AND {pick} LIMIT 1
+                       FOR UPDATE SKIP LOCKED) pick
+                 WHERE s.queue_id = pick.queue_id AND s.conversation_id = pick.conversation_id
+                   AND s.slot = pick.slot
+                 RETURNING s.conversation_id"
+            );
+            for _ in 0..5 {
+                match self.client.query_opt(&sql, &[&queue.id, &reviewer, &secs]).await {
+                    Ok(Some(row)) => return Ok(Some(row.get(0))),
+                    Ok(None) => break,
+                    // The same reviewer claiming from two processes at once hit the same item:
+                    // the unique index refused the second; try again.
+                    Err(e) if is_unique_violation(&e) => continue,
+                    Err(e) => return Err(e).context("claim failed"),
+                }
             }
         }
-        bail!("claim kept colliding with this reviewer's other claims: try again")
+        Ok(None)
     }
 
     /// Finishes the reviewer's claim on `id`, with the scorecard answers (none, or a complete

@@ -43,7 +43,10 @@ CREATE TABLE queue_slots (
     PRIMARY KEY (queue_id, conversation_id, slot),
     FOREIGN KEY (queue_id, conversation_id) REFERENCES queue_items ON DELETE CASCADE
 );
-CREATE INDEX queue_slots_open ON queue_slots (queue_id, position, slot) WHERE done_at IS NULL;
+-- A claim looks at free slots first (held ones leave this index, so a claim costs the same at
+-- the end of a queue as at its start), then at held ones whose lease ran out.
+CREATE INDEX queue_slots_free ON queue_slots (queue_id, position, slot) WHERE done_at IS NULL AND reviewer IS NULL;
+CREATE INDEX queue_slots_lease ON queue_slots (queue_id, lease_until) WHERE done_at IS NULL AND reviewer IS NOT NULL;
 -- Nobody reviews the same item twice, even from two processes at once.
 CREATE UNIQUE INDEX queue_slots_reviewer ON queue_slots (queue_id, conversation_id, reviewer)
     WHERE reviewer IS NOT NULL;
