@@ -3,7 +3,9 @@
 
 mod config_init;
 mod marks;
+pub mod queue;
 mod shell;
+mod team;
 
 use std::ffi::OsString;
 
@@ -45,6 +47,10 @@ pub enum Command {
     Listen(webhook::cli::ListenArgs),
     /// Export or import review marks (status, flags, notes, per-turn ratings) as a JSON file, or push them to Agent Studio.
     Marks(marks::MarksArgs),
+    /// Review queues in the team database: sample a window, claim items, record scores, see agreement.
+    Queue(queue::QueueArgs),
+    /// The team database (`[team]` in the config): `team init` creates or migrates its schema.
+    Team(team::TeamArgs),
     /// The config file: `config init` writes the documented example.
     Config(config_init::ConfigArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
@@ -135,6 +141,8 @@ pub fn main() -> i32 {
             Some(Command::Webhooks(a)) => webhook::cli::webhooks(a).await,
             Some(Command::Listen(a)) => webhook::cli::listen(a).await,
             Some(Command::Marks(a)) => marks::run(a).await,
+            Some(Command::Queue(a)) => queue::run(a).await,
+            Some(Command::Team(a)) => team::run(a).await,
             Some(Command::Config(_) | Command::Completions(_) | Command::Man(_)) => Ok(0),
         }
     });
@@ -153,6 +161,8 @@ fn config_path(cli: &Cli) -> Option<Option<std::path::PathBuf>> {
         Some(Command::Demo(a)) => return Some(a.config.clone()),
         Some(Command::Export(a)) => &a.conn,
         Some(Command::Doctor(a)) => &a.conn,
+        Some(Command::Queue(a)) => return Some(a.config()),
+        Some(Command::Team(a)) => return Some(a.config()),
         Some(Command::Webhooks(a)) => match &a.command {
             W::Register(r) => &r.conn,
             W::List(l) => &l.conn,

@@ -116,6 +116,12 @@ pub struct FileConfig {
     pub views: toml::Table,
     /// How the TUI's review keys behave.
     pub review: ReviewConfig,
+    /// Who you are in a review team (claims, scores) [default: user@host].
+    pub reviewer: Option<String>,
+    /// The shared team store on PostgreSQL; without `database` everything stays local.
+    pub team: crate::team::TeamSection,
+    /// Scorecards: name → form (see `assets/scorecards/`). Interpreted by [`crate::team::scorecard`].
+    pub scorecards: toml::Table,
 }
 
 /// `[review]`: the reviewer's flow in the TUI.
@@ -153,6 +159,11 @@ impl FileConfig {
         }
         if cfg.max_page_bytes == Some(0) {
             bail!("max_page_bytes must be more than 0 (default 67108864, 64 MB)");
+        }
+        cfg.team.check().context("invalid [team]")?;
+        crate::team::scorecard::all(&cfg.scorecards).map_err(anyhow::Error::msg)?;
+        if let Some(r) = &cfg.reviewer {
+            crate::team::reviewer(Some(r), &|_| None, None)?;
         }
         Ok(cfg)
     }

@@ -63,7 +63,10 @@ impl Check {
 pub async fn run(args: DoctorArgs) -> Result<i32> {
     crate::logging::init_stderr();
     let cfg = Config::resolve(&args.conn, &process_env)?;
-    let checks = diagnose(&cfg).await;
+    let mut checks = diagnose(&cfg).await;
+    if cfg.file.team.database.is_some() {
+        checks.push(team_check(&cfg.file.team).await);
+    }
     for c in &checks {
         crate::outln!("{}", c.line());
     }
@@ -72,6 +75,19 @@ pub async fn run(args: DoctorArgs) -> Result<i32> {
     } else {
         0
     })
+}
+
+/// `[team]` is set: the database is reachable, the login works and the schema is this version's.
+pub async fn team_check(section: &crate::team::TeamSection) -> Check {
+    const NAME: &str = "team database";
+    let team = match crate::team::Team::connect_unchecked(section, &process_env).await {
+        Ok(t) => t,
+        Err(e) => return Check::fail(NAME, format!("{e:#}")),
+    };
+    match team.version().await {
+        Ok(v) => Check::ok(NAME, format!("connected; schema version {v}")),
+        Err(e) => Check::fail(NAME, format!("connected, but {e:#}")),
+    }
 }
 
 fn failure(name: &'static str, e: &ApiError) -> Check {

@@ -27,6 +27,7 @@ pub mod settings;
 pub mod standin;
 pub mod store;
 pub mod studio;
+pub mod team;
 pub mod tui;
 pub mod ui;
 pub mod webhook;

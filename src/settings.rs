@@ -69,6 +69,7 @@ mod tests {
         let file = FileConfig::parse(&uncommented).expect("the uncommented example parses");
         let settings = Settings::from_file(&file).expect("its uncommented sections are valid");
         assert!(file.project_id.is_some() && settings.views.len() >= 3);
+        assert!(file.team.database.is_some() && file.scorecards.contains_key("quick"));
         // Each loader's own list of what it knows, from its refusal of an unknown name.
         let known = |text: &str| -> Vec<String> {
             let err = FileConfig::parse(text)
@@ -97,9 +98,11 @@ mod tests {
         let roles = known("[theme]\nzz_unknown = \"red\"");
         let review = known("[review]\nzz_unknown = true");
         assert!(review.contains(&"advance_after_mark".to_string()), "{review:?}");
+        let team = known("[team]\nzz_unknown = 1");
         assert!(top.contains(&"max_page_bytes".to_string()), "{top:?}");
         assert!(actions.contains(&"quit".to_string()), "{actions:?}");
         assert!(roles.contains(&"accent".to_string()), "{roles:?}");
+        assert!(team.contains(&"database".to_string()), "{team:?}");
         let example = crate::config::EXAMPLE;
         let mentioned = |name: &str| {
             example.lines().any(|l| {
@@ -107,7 +110,7 @@ mod tests {
                 l.starts_with(&format!("{name} =")) || l.starts_with(&format!("[{name}]"))
             })
         };
-        for name in top.iter().chain(&actions).chain(&roles).chain(&review) {
+        for name in top.iter().chain(&actions).chain(&roles).chain(&review).chain(&team) {
             assert!(mentioned(name), "the example config does not mention `{name}`");
         }
     }
