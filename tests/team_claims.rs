@@ -2,6 +2,7 @@
 //! 1,000-item queue with every item claimed exactly once; a reviewer process killed with SIGKILL
 //! while it holds a claim loses the item to the others only after its lease runs out.
 
+#[path = "support/team.rs"]
 mod team_support;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -12,5 +12,6 @@ mod standin;
 mod store;
 #[path = "../support/mod.rs"]
 mod support; // tests/support/: shared helpers
+mod team;
 mod tui;
 mod webhook;

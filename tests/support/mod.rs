@@ -3,6 +3,7 @@
 
 pub mod net;
 pub mod scripted;
+pub mod team;
 pub mod testserver;
 pub mod tmux;
 pub mod tui;

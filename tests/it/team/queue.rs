@@ -2,8 +2,8 @@
 //! `team init` (idempotent, refuses a newer schema), `queue create` (same seed, same sample),
 //! `queue claim`/`done`/`status`/`export`/`list`, and connection errors that say what to do.
 
-mod common;
-mod team_support;
+use crate::support as common;
+use crate::support::team as team_support;
 
 use std::process::{Command, Output};
 
