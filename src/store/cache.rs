@@ -241,7 +241,11 @@ impl TranscriptRows {
             rows.intents.extend(turn.intents.iter().cloned());
             rows.labels.extend(
                 (turn.retrieved_topics.iter().map(|t| (LabelKind::Topic, t.clone())))
-                    .chain(turn.function_events.iter().map(|f| (LabelKind::Function, f.name.clone())))
+                    .chain(
+                        turn.function_events
+                            .iter()
+                            .map(|f| (LabelKind::Function, f.name.clone())),
+                    )
                     .chain(turn.safety_filters.iter().map(|f| (LabelKind::Safety, f.clone()))),
             );
             if i >= MAX_INDEXED_TURNS {
@@ -254,7 +258,8 @@ impl TranscriptRows {
                 // Controls are dropped so the snippet markers (U+0001/U+0002) cannot be forged by API text.
                 let clean = text::strip_controls(said);
                 if !clean.trim().is_empty() {
-                    rows.texts.push((fts_rowid(0, i, speaker), text::segment(&clean).into_owned()));
+                    rows.texts
+                        .push((fts_rowid(0, i, speaker), text::segment(&clean).into_owned()));
                 }
             }
         }
@@ -521,7 +526,10 @@ mod tests {
             state: serde_json::json!(false),
             ..Default::default()
         };
-        assert_eq!(parse_wire(&compact_wire(&c).unwrap()).unwrap().state, serde_json::json!(false));
+        assert_eq!(
+            parse_wire(&compact_wire(&c).unwrap()).unwrap().state,
+            serde_json::json!(false)
+        );
     }
 
     #[test]
@@ -560,7 +568,10 @@ mod tests {
             ..full.clone()
         };
         batch.upsert(&origin, &summary).unwrap();
-        assert!(!batch.upsert(&origin, &Conversation::default()).unwrap(), "no id: skipped");
+        assert!(
+            !batch.upsert(&origin, &Conversation::default()).unwrap(),
+            "no id: skipped"
+        );
         assert_eq!(batch.commit().unwrap(), 6);
         let back = store.conversation(&origin.key("CA1")).unwrap().unwrap();
         assert_eq!(back.turns, full.turns, "the transcript survives the later summary");
@@ -569,7 +580,11 @@ mod tests {
         let count = |f: &str| store.count(&scope, &crate::store::Filter::parse(f).unwrap()).unwrap();
         assert_eq!(count("tag:escalated"), 1, "the summary's tags replace the old ones");
         assert_eq!(count("tag:vip"), 0);
-        assert_eq!(count("topic:\"refund POLICY\""), 1, "turn labels stay with the transcript");
+        assert_eq!(
+            count("topic:\"refund POLICY\""),
+            1,
+            "turn labels stay with the transcript"
+        );
         assert_eq!(count(""), 5);
         let pks: Vec<(i64, i64)> = store
             .conn()
@@ -579,7 +594,10 @@ mod tests {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        assert!(pks.is_sorted(), "pks follow start time, whatever the arrival order: {pks:?}");
+        assert!(
+            pks.is_sorted(),
+            "pks follow start time, whatever the arrival order: {pks:?}"
+        );
         let q = crate::store::SearchQuery::new("refund");
         assert_eq!(store.search(&q).unwrap().len(), 1, "the transcript is searchable");
     }

@@ -177,11 +177,20 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), 4);
         for c in &before {
-            assert_eq!(store.conversation(&origin.key(&c.id)).unwrap().as_ref(), Some(c), "{}", c.id);
+            assert_eq!(
+                store.conversation(&origin.key(&c.id)).unwrap().as_ref(),
+                Some(c),
+                "{}",
+                c.id
+            );
         }
         let scope = Scope::env("ws-real", "PROJECT-real", "live");
         let n = convs.len() as u64 + 1;
-        assert_eq!(store.count(&scope, &Filter::default()).unwrap(), n, "the broken row is kept");
+        assert_eq!(
+            store.count(&scope, &Filter::default()).unwrap(),
+            n,
+            "the broken row is kept"
+        );
         let by_id = "CA5f1e0c9a7b3d4e2f8a6b0c1d2e3f4a5b";
         let unfiltered: Vec<&str> = convs
             .iter()
@@ -211,6 +220,9 @@ mod tests {
             want.sort();
             assert_eq!(got, want, "{text}");
         }
-        assert!(!store.search(&SearchQuery::new("refund")).unwrap().is_empty(), "search rows kept");
+        assert!(
+            !store.search(&SearchQuery::new("refund")).unwrap().is_empty(),
+            "search rows kept"
+        );
     }
 }
