@@ -240,6 +240,18 @@ fn tui_first_screen(store: &mut Store) -> usize {
     s.list.visible_len()
 }
 
+/// Bytes of the database once its WAL is folded in: the pages in use (free pages left out).
+fn checkpointed_size(path: &std::path::Path) -> u64 {
+    let conn = rusqlite::Connection::open(path).expect("open for size");
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .expect("checkpoint");
+    let pragma = |name: &str| -> u64 {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0))
+            .expect("pragma") as u64
+    };
+    (pragma("page_count") - pragma("freelist_count")) * pragma("page_size")
+}
+
 fn main() {
     let scale: f64 = std::env::var("CALLSCOPE_BENCH_SCALE")
         .ok()
@@ -274,6 +286,12 @@ fn main() {
         took.as_secs_f64(),
         stored as f64 / took.as_secs_f64()
     );
+    let summaries_bytes = checkpointed_size(&path);
+    println!(
+        "summaries on disk: {:.0} MB, {:.0} bytes per cached summary (target ≤ 1000)",
+        summaries_bytes as f64 / 1e6,
+        summaries_bytes as f64 / stored.max(1) as f64
+    );
 
     // 2. Transcripts for 10⁵ of the live conversations (the upsert path that also indexes turns).
     let mut rng2 = Rng(0xD1B5_4A32_D192_ED03);
@@ -294,10 +312,13 @@ fn main() {
         n as f64 / took.as_secs_f64()
     );
     drop(store);
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(path.with_extension("db-wal"))
-            .map(|m| m.len())
-            .unwrap_or(0);
+    let size = checkpointed_size(&path);
+    println!(
+        "transcripts on disk: {:.0} MB, {:.0} bytes per cached transcript ({:.0} per turn) beyond its summary",
+        size.saturating_sub(summaries_bytes) as f64 / 1e6,
+        size.saturating_sub(summaries_bytes) as f64 / n.max(1) as f64,
+        size.saturating_sub(summaries_bytes) as f64 / turns.max(1) as f64
+    );
     println!("database size: {:.0} MB", size as f64 / 1e6);
 
     // 3. Open + first screen (50 newest rows of one account/project/env), repeated.

@@ -7,6 +7,8 @@ pub use crate::domain::filter::{FILTER_WORDS, Filter};
 use crate::domain::filter::{is_chat_kind, is_voice_kind};
 use crate::domain::scope::Scope;
 
+use super::cache::LabelKind;
+
 /// A WHERE fragment over the `conversations` table aliased `c`, and its parameters.
 #[derive(Debug, Default)]
 pub struct SqlWhere {
@@ -93,49 +95,32 @@ impl Compile for Filter {
                 [],
             );
         }
-        // The fields below are read from the cached JSON (the wire shape of `Conversation`);
-        // a row whose JSON is not valid (hand-edited) matches none of them instead of failing the query.
+        // The fields below are kept beside the cached JSON at upsert (schema v4): an indexed
+        // column and the label table, so each is an index lookup rather than a JSON scan.
         if let Some(n) = self.poly_score_below {
-            w.push(
-                "json_valid(c.wire) AND json_extract(c.wire, '$.poly_score') < ?",
-                [Value::Real(n)],
-            );
+            w.push("c.poly_score < ?", [Value::Real(n)]);
         }
         if let Some(n) = self.poly_score_above {
-            w.push(
-                "json_valid(c.wire) AND json_extract(c.wire, '$.poly_score') > ?",
-                [Value::Real(n)],
-            );
+            w.push("c.poly_score > ?", [Value::Real(n)]);
         }
-        if let Some(tag) = &self.tag {
-            w.push(
-                "json_valid(c.wire) AND EXISTS (SELECT 1 FROM json_each(c.wire, '$.tags') j \
-                 WHERE j.value = ? COLLATE NOCASE)",
-                [Value::Text(tag.clone())],
-            );
-        }
-        if let Some(topic) = &self.topic {
-            w.push(
-                "json_valid(c.wire) AND EXISTS (SELECT 1 FROM json_each(c.wire, '$.turns') t, \
-                 json_each(t.value, '$.retrieved_topics') j WHERE j.value = ? COLLATE NOCASE)",
-                [Value::Text(topic.clone())],
-            );
-        }
-        if let Some(function) = &self.function {
-            w.push(
-                "json_valid(c.wire) AND EXISTS (SELECT 1 FROM json_each(c.wire, '$.turns') t, \
-                 json_each(t.value, '$.function_events') j WHERE j.value ->> '$.name' = ? COLLATE NOCASE)",
-                [Value::Text(function.clone())],
-            );
+        for (kind, v) in [
+            (LabelKind::Tag, &self.tag),
+            (LabelKind::Topic, &self.topic),
+            (LabelKind::Function, &self.function),
+        ] {
+            if let Some(v) = v {
+                // `pk IN (…)`: the planner can start from the label's few conversations.
+                w.push(
+                    "c.pk IN (SELECT l.conv FROM conversation_labels l WHERE l.kind = ? AND l.label = ?)",
+                    [Value::Integer(kind as i64), Value::Text(v.clone())],
+                );
+            }
         }
         if let Some(safety) = self.safety {
             let not = if safety { "" } else { "NOT " };
             w.push(
-                &format!(
-                    "json_valid(c.wire) AND {not}EXISTS (SELECT 1 FROM json_each(c.wire, '$.turns') t \
-                     WHERE json_array_length(t.value, '$.safety_filters') > 0)"
-                ),
-                [],
+                &format!("c.pk {not}IN (SELECT l.conv FROM conversation_labels l WHERE l.kind = ?)"),
+                [Value::Integer(LabelKind::Safety as i64)],
             );
         }
     }
@@ -165,7 +150,7 @@ impl Compile for Scope {
 mod tests {
     use super::*;
 
-    /// The new words mean the same in SQL (over the cached JSON) and in memory, on the fixtures.
+    /// The new words mean the same in SQL (over what upsert kept beside the JSON) and in memory, on the fixtures.
     #[test]
     fn real_api_words_agree_in_sql_and_in_memory() {
         use crate::api::{Conversation, ConversationPage};
@@ -179,11 +164,6 @@ mod tests {
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let origin = Origin::new("ws-real", "PROJECT-real", "live");
         store.cache(&origin, &convs).unwrap();
-        // A hand-edited row whose JSON is broken matches none of them and fails nothing.
-        store
-            .conn()
-            .execute("UPDATE conversations SET wire = '{broken' WHERE id = 'CAlist04'", [])
-            .unwrap();
         let scope = Scope::env("ws-real", "PROJECT-real", "live");
         for (text, want) in [
             ("polyscore<3", vec!["CAlist01"]),
@@ -213,7 +193,7 @@ mod tests {
                 .collect();
             let mut mem: Vec<String> = convs
                 .iter()
-                .filter(|c| c.id != "CAlist04" && f.matches(c, None))
+                .filter(|c| f.matches(c, None))
                 .map(|c| c.id.clone())
                 .collect();
             let mut want: Vec<String> = want.into_iter().map(String::from).collect();
@@ -233,6 +213,6 @@ mod tests {
             )
             .unwrap()
             .len();
-        assert_eq!(n, 4, "every readable row but the one where a filter fired");
+        assert_eq!(n, 5, "every row but the one where a filter fired");
     }
 }

@@ -232,11 +232,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| StoreError::from(e).at(&path))?;
-        Ok(CacheBatch {
-            tx,
-            now_ms: now_ms(),
-            written: 0,
-        })
+        Ok(CacheBatch::new(tx, now_ms()))
     }
 
     /// The cached conversation, with its transcript when one was fetched.

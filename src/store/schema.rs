@@ -92,3 +92,43 @@ CREATE TABLE pushed_marks (
     PRIMARY KEY (account, project, environment, id, kind, content_hash)
 );
 ";
+
+/// v4: what the filter words `polyscore<N`/`>N`, `tag:`, `topic:`, `function:` and `safety` test,
+/// kept beside the cached JSON at upsert time so they are index lookups instead of JSON scans.
+pub const V4: &str = "
+ALTER TABLE conversations ADD COLUMN poly_score REAL;
+-- Partial: unscored calls (most of them) cost nothing here.
+CREATE INDEX conversations_poly_score ON conversations (account, project, environment, poly_score)
+    WHERE poly_score IS NOT NULL;
+
+-- One row per label of a conversation: kind 0 a tag, 1 a retrieved topic, 2 a called function's
+-- name, 3 a safety filter that fired. NOCASE: the filter words ignore ASCII case.
+CREATE TABLE conversation_labels (
+    kind  INTEGER NOT NULL,
+    label TEXT NOT NULL COLLATE NOCASE,
+    conv  INTEGER NOT NULL,  -- conversations.pk
+    PRIMARY KEY (kind, label, conv)
+) WITHOUT ROWID;
+CREATE INDEX conversation_labels_by_conv ON conversation_labels (conv, kind);
+";
+
+/// The v4 backfill, in SQL over the cached JSON (a row whose JSON is not valid gets nothing).
+pub const V4_BACKFILL: &str = "
+UPDATE conversations SET poly_score = json_extract(wire, '$.poly_score')
+    WHERE json_valid(wire) AND json_type(wire, '$.poly_score') IN ('integer', 'real');
+INSERT OR IGNORE INTO conversation_labels (kind, label, conv)
+    SELECT 0, j.value, c.pk FROM conversations c, json_each(c.wire, '$.tags') j
+    WHERE json_valid(c.wire) AND j.type = 'text';
+INSERT OR IGNORE INTO conversation_labels (kind, label, conv)
+    SELECT 1, j.value, c.pk FROM conversations c, json_each(c.wire, '$.turns') t,
+        json_each(t.value, '$.retrieved_topics') j
+    WHERE json_valid(c.wire) AND j.type = 'text';
+INSERT OR IGNORE INTO conversation_labels (kind, label, conv)
+    SELECT 2, j.value ->> '$.name', c.pk FROM conversations c, json_each(c.wire, '$.turns') t,
+        json_each(t.value, '$.function_events') j
+    WHERE json_valid(c.wire) AND json_type(j.value, '$.name') = 'text';
+INSERT OR IGNORE INTO conversation_labels (kind, label, conv)
+    SELECT 3, j.value, c.pk FROM conversations c, json_each(c.wire, '$.turns') t,
+        json_each(t.value, '$.safety_filters') j
+    WHERE json_valid(c.wire) AND j.type = 'text';
+";
