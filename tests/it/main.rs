@@ -7,6 +7,7 @@ mod audio;
 mod cli;
 mod export;
 mod marks;
+mod net;
 mod quickstart;
 mod standin;
 mod store;

@@ -15,6 +15,7 @@ mod offline_e2e;
 mod order;
 mod player;
 mod player_e2e;
+mod prefetch;
 mod random_keys;
 mod rating;
 mod review;

@@ -2,8 +2,8 @@
 //! slice) is asked for a screen before the selection reaches the end of what is loaded, and a
 //! call whose list row carried its turns opens without a request (counted at the server).
 
-mod net_support;
-mod tui_support;
+use crate::support::net as net_support;
+use crate::support::tui as tui_support;
 
 use std::time::Duration;
 

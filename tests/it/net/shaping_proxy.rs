@@ -1,7 +1,7 @@
 //! The benches' shaping proxy really delays and really caps: measured with bytes over time, within
 //! wide bounds (the machine is shared; these are not speed assertions on callscope).
 
-#[path = "../benches/support/shaping_proxy.rs"]
+#[path = "../../../benches/support/shaping_proxy.rs"]
 mod shaping_proxy;
 
 use std::time::{Duration, Instant};

@@ -1,0 +1,1 @@
+mod shaping_proxy;
