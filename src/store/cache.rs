@@ -73,8 +73,9 @@ impl Derived {
 
 const UPSERT: &str = "
 INSERT INTO conversations (account, project, environment, id, started_at, channel, total_duration, num_turns,
-    handoff, in_progress, wire, fetched_at, has_transcript, transcript_hidden, max_latency, pk)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+    handoff, in_progress, wire, fetched_at, has_transcript, transcript_hidden, max_latency, pk,
+    handoff_reason, variant, poly_score)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
 ON CONFLICT (account, project, environment, id) DO UPDATE SET
     started_at = excluded.started_at,
     channel = excluded.channel,
@@ -83,6 +84,9 @@ ON CONFLICT (account, project, environment, id) DO UPDATE SET
     handoff = excluded.handoff,
     in_progress = excluded.in_progress,
     fetched_at = excluded.fetched_at,
+    handoff_reason = excluded.handoff_reason,
+    variant = excluded.variant,
+    poly_score = excluded.poly_score,
     -- A summary (no turns) refreshes the summary fields but keeps the cached transcript.
     wire = CASE WHEN excluded.has_transcript OR NOT conversations.has_transcript THEN excluded.wire
                 ELSE json_set(excluded.wire, '$.turns', json(conversations.wire -> '$.turns')) END,
@@ -121,6 +125,9 @@ pub fn upsert(tx: &Connection, origin: &Origin, c: &Conversation, fetched_at_ms:
             derived.transcript_hidden,
             derived.max_latency,
             new_pk,
+            c.handoff_reason,
+            c.variant_id,
+            c.poly_score.filter(|s| s.is_finite()),
         ],
         |r| r.get(0),
     )?;
@@ -138,6 +145,7 @@ pub fn index_transcript(tx: &Connection, pk: i64, c: &Conversation) -> StoreResu
         .execute(params![lo, hi])?;
     tx.prepare_cached("DELETE FROM conversation_intents WHERE conv = ?1")?
         .execute([pk])?;
+    super::stats::index_turns(tx, pk, c)?;
     let mut insert_text = tx.prepare_cached("INSERT INTO turn_fts (rowid, text) VALUES (?1, ?2)")?;
     let mut insert_intent =
         tx.prepare_cached("INSERT OR IGNORE INTO conversation_intents (conv, intent) VALUES (?1, ?2)")?;

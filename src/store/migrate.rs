@@ -7,7 +7,7 @@ use super::error::{StoreError, StoreErrorKind, StoreResult};
 use super::schema;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 3;
+pub const CURRENT_VERSION: i64 = 4;
 
 pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -44,6 +44,7 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
             backfill_transcripts(tx)
         }
         3 => Ok(tx.execute_batch(schema::V3)?),
+        4 => Ok(tx.execute_batch(schema::V4)?),
         other => unreachable!("no migration to version {other}"),
     }
 }

@@ -14,6 +14,7 @@ mod migrate;
 pub mod pushed;
 mod schema;
 pub mod search;
+pub mod stats;
 mod text;
 
 use std::path::{Path, PathBuf};

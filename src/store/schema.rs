@@ -92,3 +92,43 @@ CREATE TABLE pushed_marks (
     PRIMARY KEY (account, project, environment, id, kind, content_hash)
 );
 ";
+
+/// v4: what the stats view aggregates, derived on upsert so no figure parses JSON: the handoff
+/// reason, variant and PolyScore as columns, one covering index for the per-call scan, and
+/// per-turn latencies and retrieved topics as tables (replaced with the transcript).
+pub const V4: &str = "
+ALTER TABLE conversations ADD COLUMN handoff_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN variant TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN poly_score REAL;
+
+-- Every per-call figure of a window is one scan of this index (no table rows read).
+CREATE INDEX conversations_stats ON conversations (account, project, environment, started_at,
+    channel, handoff, in_progress, transcript_hidden, has_transcript, handoff_reason, variant, poly_score);
+
+CREATE TABLE turn_latencies (
+    conv    INTEGER NOT NULL,  -- conversations.pk
+    turn    INTEGER NOT NULL,
+    latency REAL NOT NULL,     -- seconds
+    PRIMARY KEY (conv, turn)
+) WITHOUT ROWID;
+
+CREATE TABLE conversation_topics (
+    conv  INTEGER NOT NULL,  -- conversations.pk
+    topic TEXT NOT NULL,
+    PRIMARY KEY (topic, conv)
+) WITHOUT ROWID;
+CREATE INDEX conversation_topics_by_conv ON conversation_topics (conv);
+
+-- Backfill from the cached JSON (a row whose JSON does not parse keeps the defaults).
+UPDATE conversations SET
+    handoff_reason = coalesce(wire ->> '$.handoff_reason', ''),
+    variant = coalesce(wire ->> '$.variant_id', ''),
+    poly_score = CASE WHEN typeof(wire -> '$.poly_score') IN ('integer', 'real') THEN wire ->> '$.poly_score' END
+WHERE json_valid(wire);
+INSERT OR IGNORE INTO turn_latencies (conv, turn, latency)
+    SELECT c.pk, t.key, t.value ->> '$.latency' FROM conversations c, json_each(c.wire, '$.turns') t
+    WHERE json_valid(c.wire) AND t.type = 'object' AND json_type(t.value, '$.latency') IN ('integer', 'real');
+INSERT OR IGNORE INTO conversation_topics (conv, topic)
+    SELECT c.pk, j.value FROM conversations c, json_each(c.wire, '$.turns') t, json_each(t.value, '$.retrieved_topics') j
+    WHERE json_valid(c.wire) AND t.type = 'object' AND j.type = 'text';
+";
