@@ -745,6 +745,9 @@ mod tests {
             topic: Some("Refund policy".into()),
             function: Some("lookup_booking".into()),
             safety: Some(false),
+            handoff_reason: Some("billing dispute".into()),
+            started: Some((1_764_633_600_000, 1_764_637_200_000)),
+            turn_latency: Some((1.5, Some(2.0))),
         };
         let text = f.to_text();
         assert_eq!(Filter::parse(&text).unwrap(), f, "{text}");
