@@ -1,9 +1,10 @@
 //! Command-line interface: `callscope [browse] | demo | serve-demo | export | doctor | webhooks |
-//! listen | marks | config init | completions | man`.
+//! listen | marks | stats | config init | completions | man`.
 
 mod config_init;
 mod marks;
 mod shell;
+pub mod stats;
 
 use std::ffi::OsString;
 
@@ -43,6 +44,9 @@ pub enum Command {
     Webhooks(webhook::cli::WebhooksArgs),
     /// Receive signed webhook deliveries and print one JSON line per accepted event.
     Listen(webhook::cli::ListenArgs),
+    /// Figures of a window from the local cache (calls, handoffs, latency percentiles, intents,
+    /// review progress) as a table, JSON or CSV: the TUI's stats view for scripts.
+    Stats(stats::StatsArgs),
     /// Export or import review marks (status, flags, notes, per-turn ratings) as a JSON file, or push them to Agent Studio.
     Marks(marks::MarksArgs),
     /// The config file: `config init` writes the documented example.
@@ -135,6 +139,7 @@ pub fn main() -> i32 {
             Some(Command::Webhooks(a)) => webhook::cli::webhooks(a).await,
             Some(Command::Listen(a)) => webhook::cli::listen(a).await,
             Some(Command::Marks(a)) => marks::run(a).await,
+            Some(Command::Stats(a)) => stats::run(&a),
             Some(Command::Config(_) | Command::Completions(_) | Command::Man(_)) => Ok(0),
         }
     });
@@ -153,6 +158,7 @@ fn config_path(cli: &Cli) -> Option<Option<std::path::PathBuf>> {
         Some(Command::Demo(a)) => return Some(a.config.clone()),
         Some(Command::Export(a)) => &a.conn,
         Some(Command::Doctor(a)) => &a.conn,
+        Some(Command::Stats(a)) => &a.conn,
         Some(Command::Webhooks(a)) => match &a.command {
             W::Register(r) => &r.conn,
             W::List(l) => &l.conn,
