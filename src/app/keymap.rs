@@ -101,6 +101,8 @@ actions! {
     PrevCallerTurn => "prev_caller_turn", "transcript: previous turn where the caller speaks", [","];
     SlowestTurn => "slowest_turn", "transcript: the slowest turn; again: the next slowest", ["L"];
     ExportMarkdown => "export_markdown", "export with marks to <data dir>/exports/<id>.md and copy", ["x"];
+    Stats => "stats", "stats view: charts of the window · Tab chart, j/k bar, Enter its calls", ["%"];
+    StatsSplit => "stats_split", "stats view: split by variant → environment → none", ["V"];
     Help => "help", "this help", ["?"];
     Quit => "quit", "quit", ["q", "ctrl-c"];
 }

@@ -110,6 +110,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Exported { result } => review::on_exported(s, result),
         Msg::MarksPushed { key, result } => super::studio::on_pushed(s, &key, result),
+        Msg::Stats { req, result } => super::stats::on_result(s, req, result),
     }
     if !matches!(msg_kind, MsgKind::Quiet) {
         review::load_visible(s, &mut fx);
@@ -700,7 +701,7 @@ fn set_list_search(s: &mut State, q: Option<ListSearch>, fx: &mut Vec<Effect>) {
 }
 
 /// `:` and `v`: a new filter for the list.
-fn set_filter(s: &mut State, filter: Filter, view: Option<String>, fx: &mut Vec<Effect>) {
+pub(super) fn set_filter(s: &mut State, filter: Filter, view: Option<String>, fx: &mut Vec<Effect>) {
     let mut filter = filter;
     // A view may name an environment: that is the list's client_env.
     if let Some(env) = filter.environment.take() {
@@ -852,6 +853,9 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         Overlay::RatePicker { .. } => return rating::on_picker_key(s, k, fx),
         Overlay::ViewPicker { .. } => return on_view_picker_key(s, k, fx),
         Overlay::None => {}
+    }
+    if super::stats::on_key(s, &k, fx) {
+        return;
     }
     if let Some(action) = s.keymap.action(&k) {
         do_action(s, action, fx);
@@ -1080,6 +1084,9 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
     match action {
         Action::Quit => review::quit(s, fx),
         Action::Help => s.overlay = Overlay::Help { scroll: 0 },
+        Action::Stats => super::stats::open(s, fx),
+        // Only the stats view splits.
+        Action::StatsSplit => {}
         Action::Down => move_by(s, 1, fx),
         Action::Up => move_by(s, -1, fx),
         Action::PageDown => move_by(s, screen(s), fx),
@@ -1108,6 +1115,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 s.focus = Pane::List;
             } else if s.search.is_some() {
                 set_list_search(s, None, fx);
+            } else if super::stats::on_back(s, fx) {
             } else {
                 s.status.error = None;
             }
