@@ -68,12 +68,12 @@ fn store_of(dir: &std::path::Path, lines: &[Value]) -> Store {
     store.cache(&origin(), &convs).unwrap();
     for (i, v) in lines.iter().enumerate() {
         let key = origin().key(v["id"].as_str().unwrap());
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             store.set_status(&key, ReviewStatus::Reviewed).unwrap();
-        } else if i % 11 == 0 {
+        } else if i.is_multiple_of(11) {
             store.set_status(&key, ReviewStatus::NeedsFollowUp).unwrap();
         }
-        if i % 13 == 0 {
+        if i.is_multiple_of(13) {
             store.toggle_flag(&key, "wrong_info").unwrap();
         }
     }
@@ -91,7 +91,7 @@ fn rank(sorted: &[f64], p: usize) -> Option<f64> {
         return None;
     }
     let mut k = p * sorted.len() / 100;
-    if p * sorted.len() % 100 != 0 {
+    if !(p * sorted.len()).is_multiple_of(100) {
         k += 1;
     }
     Some(sorted[k.max(1) - 1])
@@ -192,12 +192,12 @@ async fn every_figure_matches_a_plain_loop_over_the_export() {
             if let Some(s) = v["poly_score"].as_f64() {
                 *scores.entry(s.round() as i64).or_default() += 1;
             }
-            if i % 7 == 0 {
+            if i.is_multiple_of(7) {
                 reviewed += 1;
-            } else if i % 11 == 0 {
+            } else if i.is_multiple_of(11) {
                 follow_up += 1;
             }
-            flagged += (i % 13 == 0) as u64;
+            flagged += (i.is_multiple_of(13)) as u64;
         }
 
         let label = format!("window {since}..{until}");

@@ -103,6 +103,7 @@ actions! {
     ExportMarkdown => "export_markdown", "export with marks to <data dir>/exports/<id>.md and copy", ["x"];
     Stats => "stats", "stats view: charts of the window · Tab chart, j/k bar, Enter its calls", ["%"];
     StatsSplit => "stats_split", "stats view: split by variant → environment → none", ["V"];
+    StatsFetch => "stats_fetch", "stats view: fetch the window from the API into the cache / cancel", ["ctrl-r"];
     Help => "help", "this help", ["?"];
     Quit => "quit", "quit", ["q", "ctrl-c"];
 }

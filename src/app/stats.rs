@@ -11,6 +11,7 @@ use super::msg::{Effect, RequestId};
 use super::review::StoreRequest;
 use super::state::{Overlay, State};
 use crate::stats::{SplitBy, Stats, StatsRequest, latency_bin_bounds};
+use crate::api::ListQuery;
 use crate::store::{Filter, Scope};
 
 /// The charts, in Tab order.
@@ -70,6 +71,117 @@ pub struct StatsView {
     pub split: SplitBy,
     /// The list's filter (and view name) before a drill-down: `esc` in the list restores it.
     pub before_drill: Option<(Filter, Option<String>)>,
+    /// Fetching the window's calls from the API into the cache (`ctrl-r`).
+    pub fetch: Option<Fetch>,
+    /// How the last fetch ended.
+    pub fetch_note: Option<String>,
+}
+
+/// A walk over the window's API pages, each cached as it arrives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetch {
+    /// The page whose answer is wanted: a cancelled walk's late pages are dropped.
+    pub req: RequestId,
+    pub pages: u64,
+    pub calls: u64,
+    /// The window, and the oldest / newest start seen: how much of the window is covered.
+    pub window: (i64, i64),
+    pub seen: Option<(i64, i64)>,
+    query: ListQuery,
+}
+
+impl Fetch {
+    /// The share of the window's time span the pages so far cover (pages come in start order).
+    pub fn progress(&self) -> f64 {
+        let (start, end) = self.window;
+        let span = (end - start).max(1) as f64;
+        match self.seen {
+            None => 0.0,
+            Some((lo, hi)) => ((end - lo).max(hi - start) as f64 / span).clamp(0.0, 1.0),
+        }
+    }
+}
+
+/// Pages of the window fetch: the API's largest page, to take as few requests as possible.
+const FETCH_PAGE: u32 = 1000;
+
+/// `ctrl-r`: walks the window's pages from the API (under the list's environment and channel
+/// filter) and caches them, then computes the figures again; again (or `esc`) cancels.
+pub fn toggle_fetch(s: &mut State, fx: &mut Vec<Effect>) {
+    if s.stats.fetch.take().is_some() {
+        s.stats.fetch_note = Some("fetch cancelled; the figures cover what was cached".into());
+        request(s, fx);
+        return;
+    }
+    let (start, end) = s.window.range(s.now);
+    let mut query = s.list_query(start, end, None);
+    query.search = None;
+    query.limit = Some(FETCH_PAGE);
+    let req = s.take_req();
+    s.stats.fetch_note = None;
+    s.stats.fetch = Some(Fetch {
+        req,
+        pages: 0,
+        calls: 0,
+        window: (start.timestamp_millis(), end.timestamp_millis()),
+        seen: None,
+        query: query.clone(),
+    });
+    // Not `FetchPage`: that would abort the list's own page in flight.
+    fx.push(Effect::FetchPoll { req, query });
+}
+
+/// A page of the window fetch (true), or someone else's (false).
+pub fn on_fetch_page(
+    s: &mut State,
+    req: RequestId,
+    result: &Result<crate::api::ConversationPage, crate::api::ApiError>,
+    fx: &mut Vec<Effect>,
+) -> bool {
+    if s.stats.fetch.as_ref().is_none_or(|f| f.req != req) {
+        return false;
+    }
+    let origin = crate::store::Origin::new(&s.identity.account, &s.identity.project, &s.client_env);
+    let page = match result {
+        Ok(page) => page,
+        Err(e) => {
+            s.stats.fetch = None;
+            s.stats.fetch_note = Some(format!("fetch stopped: {}", e.headline()));
+            request(s, fx);
+            return true;
+        }
+    };
+    let next_req = s.take_req();
+    let Some(f) = s.stats.fetch.as_mut() else { return true };
+    f.pages += 1;
+    f.calls += page.conversations.len() as u64;
+    for t in page.conversations.iter().filter_map(|c| c.started_at) {
+        let t = t.timestamp_millis();
+        f.seen = Some(f.seen.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
+    }
+    if !page.conversations.is_empty() {
+        fx.push(Effect::Store(StoreRequest::Cache {
+            origin,
+            conversations: page.conversations.clone(),
+        }));
+    }
+    match page.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(cursor) if !page.conversations.is_empty() => {
+            f.req = next_req;
+            f.query.cursor = Some(cursor.to_string());
+            fx.push(Effect::FetchPoll {
+                req: next_req,
+                query: f.query.clone(),
+            });
+        }
+        _ => {
+            s.stats.fetch_note = Some(format!("fetched {} calls in {} pages", f.calls, f.pages));
+            s.stats.fetch = None;
+            // Queued behind the caching on the one store worker, so it sees every page.
+            request(s, fx);
+        }
+    }
+    true
 }
 
 impl StatsView {
@@ -84,6 +196,14 @@ impl StatsView {
             Chart::Topics => s.topics.len(),
             Chart::Review => 0,
         }
+    }
+}
+
+/// Where a chart's selection starts: the latest bucket for calls over time, else the largest.
+fn default_sel(v: &StatsView) -> usize {
+    match v.chart {
+        Chart::Calls => v.bars().saturating_sub(1),
+        _ => 0,
     }
 }
 
@@ -126,7 +246,11 @@ pub fn on_result(s: &mut State, req: RequestId, result: Result<Arc<Stats>, Strin
     s.stats.pending = None;
     match result {
         Ok(stats) => {
+            let first = s.stats.stats.is_none();
             s.stats.stats = Some(stats);
+            if first {
+                s.stats.sel = default_sel(&s.stats);
+            }
             s.stats.sel = s.stats.sel.min(s.stats.bars().saturating_sub(1));
         }
         Err(e) => s.stats.error = Some(e),
@@ -140,7 +264,11 @@ pub fn on_key(s: &mut State, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
     }
     let action = s.keymap.action(k);
     if k.code == KeyCode::Esc {
-        s.stats.open = false;
+        if s.stats.fetch.is_some() {
+            toggle_fetch(s, fx);
+        } else {
+            s.stats.open = false;
+        }
         return true;
     }
     let bars = s.stats.bars();
@@ -150,7 +278,7 @@ pub fn on_key(s: &mut State, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
         Some(Action::SwitchPane) => {
             let by = if k.code == KeyCode::BackTab { -1 } else { 1 };
             s.stats.chart = s.stats.chart.step(by);
-            s.stats.sel = 0;
+            s.stats.sel = default_sel(&s.stats);
         }
         Some(Action::Down) if bars > 0 => s.stats.sel = (s.stats.sel + 1) % bars,
         Some(Action::Up) if bars > 0 => s.stats.sel = (s.stats.sel + bars - 1) % bars,
@@ -166,6 +294,7 @@ pub fn on_key(s: &mut State, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
             request(s, fx);
         }
         Some(Action::Reload) => request(s, fx),
+        Some(Action::StatsFetch) => toggle_fetch(s, fx),
         _ => {}
     }
     true

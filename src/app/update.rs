@@ -85,7 +85,11 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Live(ev) => live::on_event(s, ev, &mut fx),
         Msg::LiveConversation { req, result } => live::on_conversation(s, req, result, &mut fx),
         Msg::PollDue => live::on_poll_due(s, &mut fx),
-        Msg::PollPage { req, result } => live::on_poll_page(s, req, result, &mut fx),
+        Msg::PollPage { req, result } => {
+            if !super::stats::on_fetch_page(s, req, &result, &mut fx) {
+                live::on_poll_page(s, req, result, &mut fx)
+            }
+        }
         Msg::Marks { origin, marks } => {
             let selected = s.list.selected().map(|r| r.id.to_string());
             let touches = selected.is_some_and(|id| marks.iter().any(|(m, _)| *m == id));
@@ -1086,7 +1090,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::Help => s.overlay = Overlay::Help { scroll: 0 },
         Action::Stats => super::stats::open(s, fx),
         // Only the stats view splits.
-        Action::StatsSplit => {}
+        Action::StatsSplit | Action::StatsFetch => {}
         Action::Down => move_by(s, 1, fx),
         Action::Up => move_by(s, -1, fx),
         Action::PageDown => move_by(s, screen(s), fx),

@@ -302,7 +302,7 @@ mod tests {
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let o = Origin::new("a", "p", "live");
         let full = conv("C1", 0, Some("billing"), &[0.5, 1.5]);
-        store.cache(&o, &[full.clone()]).unwrap();
+        store.cache(&o, std::slice::from_ref(&full)).unwrap();
         let summary = Conversation {
             turns: Vec::new(),
             ..full

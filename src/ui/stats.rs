@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Bar, BarChart, Block, Borders, Chart as LineChart, Dataset, GraphType, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Axis, Bar, BarChart, Block, Borders, Chart as LineChart, Dataset, GraphType, LineGauge, Paragraph, Widget, Wrap};
 
 use crate::app::State;
 use crate::app::stats::Chart;
@@ -55,7 +55,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         Chart::Calls => {
             let values: Vec<u64> = st.buckets.iter().map(|b| b.calls).collect();
             let (bars, line) = split_body(body);
-            columns(buf, bars, &values, v.sel, theme);
+            columns(buf, bars, &values, None, v.sel, theme);
             if let Some(line) = line {
                 let handoff: Vec<f64> = st
                     .buckets
@@ -79,7 +79,13 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         }
         Chart::Latency => {
             let (bars, line) = split_body(body);
-            columns(buf, bars, &st.latency_histogram, v.sel, theme);
+            let labels: Vec<String> = (0..st.latency_histogram.len())
+                .map(|i| match latency_bin_bounds(i) {
+                    (lo, Some(hi)) => format!("{lo}–{hi}s"),
+                    (lo, None) => format!("≥{lo}s"),
+                })
+                .collect();
+            columns(buf, bars, &st.latency_histogram, Some(&labels), v.sel, theme);
             if let Some(line) = line {
                 let series = |f: fn(&crate::stats::Percentiles) -> Option<f64>| -> Vec<f64> {
                     st.buckets.iter().map(|b| f(&b.latency).unwrap_or(0.0)).collect()
@@ -103,9 +109,29 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         Chart::Topics => rows(buf, body, &st.topics, v.sel, theme),
         Chart::Review => render_review(buf, body, st, theme),
     }
-    let hint = selection_text(s, st);
-    let foot_text = fit(&hint, foot.width as usize);
-    buf.set_stringn(foot.x, foot.y, foot_text, foot.width as usize, theme.dim());
+    render_foot(buf, foot, s, st, theme);
+}
+
+/// The selection and keys, or the fetch's progress bar while the window is being fetched.
+fn render_foot(buf: &mut Buffer, foot: Rect, s: &State, st: &Stats, theme: &Theme) {
+    if let Some(f) = &s.stats.fetch {
+        LineGauge::default()
+            .ratio(f.progress())
+            .label(format!(
+                "fetching the window: page {} · {} calls · esc cancels ",
+                f.pages + 1,
+                f.calls
+            ))
+            .filled_style(Theme::fg(theme.accent))
+            .unfilled_style(theme.dim())
+            .render(foot, buf);
+        return;
+    }
+    let hint = match &s.stats.fetch_note {
+        Some(note) => format!("{} · {}", sanitize_line(note), selection_text(s, st)),
+        None => selection_text(s, st),
+    };
+    buf.set_stringn(foot.x, foot.y, fit(&hint, foot.width as usize), foot.width as usize, theme.dim());
 }
 
 fn split_body(body: Rect) -> (Rect, Option<Rect>) {
@@ -118,42 +144,58 @@ fn split_body(body: Rect) -> (Rect, Option<Rect>) {
 }
 
 fn render_summary(buf: &mut Buffer, area: Rect, s: &State, st: &Stats, theme: &Theme) {
-    let split = match s.stats.split {
-        SplitBy::None => String::new(),
-        SplitBy::Variant => " · split: variant".into(),
-        SplitBy::Env => " · split: environment".into(),
-    };
-    let busy = if s.stats.pending.is_some() { " · updating…" } else { "" };
-    let l1 = format!(
-        "{} calls (voice {} · chat {}) · handoff {} · containment {} · in progress {} · hidden {}{split}{busy}",
-        st.calls,
-        st.voice,
-        st.chat,
-        percent(st.handoff_rate()),
-        percent(st.containment_rate()),
-        st.in_progress,
-        st.hidden_transcripts
-    );
-    let l2 = format!(
-        "turn latency p50 {} · p95 {} · p99 {} ({} turns of {} transcripts) · reviewed {} · follow-up {} · flagged {}",
-        seconds(st.latency.p50),
-        seconds(st.latency.p95),
-        seconds(st.latency.p99),
-        st.latency.n,
-        st.with_transcript,
-        st.review.reviewed,
-        st.review.follow_up,
-        st.review.flagged
-    );
+    let mut parts = vec![
+        format!("{} calls", st.calls),
+        format!("voice {} · chat {}", st.voice, st.chat),
+        format!(
+            "handoff {} (contained {})",
+            percent(st.handoff_rate()),
+            percent(st.containment_rate())
+        ),
+        format!(
+            "latency p50 {} p95 {} p99 {}",
+            seconds(st.latency.p50),
+            seconds(st.latency.p95),
+            seconds(st.latency.p99)
+        ),
+        format!("{} turns of {} transcripts", st.latency.n, st.with_transcript),
+        format!("in progress {}", st.in_progress),
+        format!("hidden {}", st.hidden_transcripts),
+        format!(
+            "reviewed {} · follow-up {} · flagged {}",
+            st.review.reviewed, st.review.follow_up, st.review.flagged
+        ),
+    ];
+    match s.stats.split {
+        SplitBy::None => {}
+        SplitBy::Variant => parts.push("split: variant".into()),
+        SplitBy::Env => parts.push("split: environment".into()),
+    }
+    if s.stats.pending.is_some() {
+        parts.push("updating…".into());
+    }
+    // Greedy fill: whole parts per line, what does not fit in the lines there are is left out.
     let w = area.width as usize;
-    buf.set_stringn(area.x, area.y, fit(&l1, w), w, Style::default());
-    if area.height > 1 {
-        buf.set_stringn(area.x, area.y + 1, fit(&l2, w), w, theme.dim());
+    let mut lines: Vec<String> = vec![String::new()];
+    for p in parts {
+        let cur = lines.last_mut().expect("one line");
+        if cur.is_empty() {
+            *cur = p;
+        } else if crate::sanitize::width(cur) + 3 + crate::sanitize::width(&p) <= w {
+            cur.push_str(" · ");
+            cur.push_str(&p);
+        } else if lines.len() < area.height as usize {
+            lines.push(p);
+        }
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let style = if i == 0 { Style::default() } else { theme.dim() };
+        buf.set_stringn(area.x, area.y + i as u16, fit(l, w), w, style);
     }
 }
 
 /// Vertical bars (buckets, latency bins); the selected one in the accent colour.
-fn columns(buf: &mut Buffer, area: Rect, values: &[u64], sel: usize, theme: &Theme) {
+fn columns(buf: &mut Buffer, area: Rect, values: &[u64], labels: Option<&[String]>, sel: usize, theme: &Theme) {
     let n = values.len().max(1) as u16;
     let gap = if area.width >= n * 2 { 1 } else { 0 };
     let width = ((area.width + gap).saturating_sub(n * gap) / n).max(1);
@@ -170,11 +212,18 @@ fn columns(buf: &mut Buffer, area: Rect, values: &[u64], sel: usize, theme: &The
             } else {
                 bar.text_value(String::new())
             };
-            if i == sel {
-                bar.label(Line::from("▲").style(Theme::fg(theme.matched)))
+            let label = match labels.and_then(|l| l.get(i)) {
+                // Bin names when they fit under the bar, else a mark under the selected one.
+                Some(l) if crate::sanitize::width(l) <= width as usize => Line::from(l.clone()),
+                _ if i == sel => Line::from("▲"),
+                _ => Line::default(),
+            };
+            let label = if i == sel {
+                label.style(Theme::fg(theme.matched).add_modifier(Modifier::BOLD))
             } else {
-                bar
-            }
+                label.style(theme.dim())
+            };
+            bar.label(label)
         })
         .collect();
     BarChart::vertical(bars)
@@ -238,7 +287,7 @@ fn lines(buf: &mut Buffer, area: Rect, s: &State, series: &[(&str, &[f64], ratat
         .collect();
     let n = st.buckets.len().max(2) as f64 - 1.0;
     let fmt = match st.bucket {
-        Bucket::Hour => "%H:00",
+        Bucket::Hour => "%m-%d %H:00",
         Bucket::Day => "%m-%d",
     };
     let label = |b: Option<&crate::stats::BucketFigures>| {
@@ -319,8 +368,8 @@ fn render_review(buf: &mut Buffer, area: Rect, st: &Stats, theme: &Theme) {
                 };
                 text.push(Line::from(format!(
                     "{} − {}: handoff {} (z {z}, {sig}) · p50 {} · PolyScore {}",
-                    fit(&sanitize_line(&d.b), 12),
-                    fit(&sanitize_line(&d.a), 12),
+                    crate::sanitize::truncate(&sanitize_line(&d.b), 12),
+                    crate::sanitize::truncate(&sanitize_line(&d.a), 12),
                     d.handoff_rate.map_or("–".into(), |v| format!("{:+.1} pts", v * 100.0)),
                     d.latency_p50.map_or("–".into(), |v| format!("{v:+.2}s")),
                     d.poly_score_mean.map_or("–".into(), |v| format!("{v:+.2}"))
@@ -335,7 +384,7 @@ fn render_review(buf: &mut Buffer, area: Rect, st: &Stats, theme: &Theme) {
 /// The footer: what the selected bar is and what Enter does.
 fn selection_text(s: &State, st: &Stats) -> String {
     let i = s.stats.sel;
-    let enter = "Enter: list these calls · Tab: next chart · V: split · esc: back";
+    let enter = "⏎ list its calls · Tab chart · V split · esc";
     let what = match s.stats.chart {
         Chart::Calls => st.buckets.get(i).map(|b| {
             let t = chrono::DateTime::from_timestamp_millis(b.start_ms)
@@ -376,7 +425,9 @@ fn selection_text(s: &State, st: &Stats) -> String {
             .topics
             .get(i)
             .map(|c| format!("topic {}: {} calls", sanitize_line(&c.name), c.calls)),
-        Chart::Review => return "Tab: next chart · V: split by variant / environment · r: refresh · esc: back".into(),
+        Chart::Review => {
+            return "Tab chart · V split by variant / environment · r refresh · ctrl-r fetch the window · esc back".into();
+        }
     };
     match what {
         Some(w) => format!("▸ {w} · {enter}"),
