@@ -28,7 +28,16 @@ impl Rng {
 }
 
 const REASONS: [&str; 6] = ["billing", "complaint", "manager", "booking_change", "refund", "other"];
-const INTENTS: [&str; 8] = ["book_table", "cancel", "hours", "refund", "menu", "parking", "transfer", "bill"];
+const INTENTS: [&str; 8] = [
+    "book_table",
+    "cancel",
+    "hours",
+    "refund",
+    "menu",
+    "parking",
+    "transfer",
+    "bill",
+];
 const TOPICS: [&str; 5] = ["Opening hours", "Refund policy", "Parking", "Allergens", "Gift cards"];
 
 fn conversation(rng: &mut Rng, i: usize, start: DateTime<Utc>, with_turns: bool) -> Conversation {
@@ -97,10 +106,20 @@ fn main() {
         }
         batch.commit().expect("commit");
     }
-    println!("cached {n} conversations ({} with transcripts) in {:.1} s", n / 10, t.elapsed().as_secs_f64());
+    println!(
+        "cached {n} conversations ({} with transcripts) in {:.1} s",
+        n / 10,
+        t.elapsed().as_secs_f64()
+    );
     for i in (0..n).step_by(50) {
-        let status = if i.is_multiple_of(100) { ReviewStatus::Reviewed } else { ReviewStatus::NeedsFollowUp };
-        store.set_status(&origin.key(format!("CA{i:010}")), status).expect("mark");
+        let status = if i.is_multiple_of(100) {
+            ReviewStatus::Reviewed
+        } else {
+            ReviewStatus::NeedsFollowUp
+        };
+        store
+            .set_status(&origin.key(format!("CA{i:010}")), status)
+            .expect("mark");
     }
     let scope = Scope::env("ws-bench", "PROJECT-bench", "live");
     for (label, window_ms, filter, split) in [
@@ -108,7 +127,12 @@ fn main() {
         ("7d", 7 * 86_400_000, "", SplitBy::None),
         ("30d (all 10⁶)", span_ms + 60_000, "", SplitBy::None),
         ("30d, split by variant", span_ms + 60_000, "", SplitBy::Variant),
-        ("7d, filter `voice handoff`", 7 * 86_400_000, "voice handoff", SplitBy::None),
+        (
+            "7d, filter `voice handoff`",
+            7 * 86_400_000,
+            "voice handoff",
+            SplitBy::None,
+        ),
     ] {
         let filter = Filter::parse(filter).expect("filter");
         let req = StatsRequest {

@@ -39,7 +39,14 @@ async fn exported_lines() -> Vec<Value> {
     let (out_arg, home) = (out.clone(), dir.path().to_path_buf());
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_callscope"))
-            .args(["export", "--start", "2026-10-01T00:00Z", "--end", "2026-11-28T12:00Z", "--out"])
+            .args([
+                "export",
+                "--start",
+                "2026-10-01T00:00Z",
+                "--end",
+                "2026-11-28T12:00Z",
+                "--out",
+            ])
             .arg(&out_arg)
             .envs(env)
             .env("HOME", &home)
@@ -64,7 +71,10 @@ fn origin() -> Origin {
 /// 11th needing follow-up, every 13th flagged).
 fn store_of(dir: &std::path::Path, lines: &[Value]) -> Store {
     let mut store = Store::open(&dir.join("stats.db")).unwrap();
-    let convs: Vec<Conversation> = lines.iter().map(|v| serde_json::from_value(v.clone()).unwrap()).collect();
+    let convs: Vec<Conversation> = lines
+        .iter()
+        .map(|v| serde_json::from_value(v.clone()).unwrap())
+        .collect();
     store.cache(&origin(), &convs).unwrap();
     for (i, v) in lines.iter().enumerate() {
         let key = origin().key(v["id"].as_str().unwrap());
@@ -131,7 +141,11 @@ async fn every_figure_matches_a_plain_loop_over_the_export() {
             .unwrap();
 
         // The plain loop.
-        let size: i64 = if until - since <= 48 * 3_600_000 { 3_600_000 } else { 86_400_000 };
+        let size: i64 = if until - since <= 48 * 3_600_000 {
+            3_600_000
+        } else {
+            86_400_000
+        };
         let first = ((since + OFFSET_MS) / size) * size - OFFSET_MS;
         let (mut calls, mut voice, mut handoffs, mut in_progress, mut hidden, mut transcripts) = (0, 0, 0, 0, 0, 0);
         let mut per_bucket: BTreeMap<i64, (u64, u64, u64, Vec<f64>)> = BTreeMap::new();
@@ -162,10 +176,14 @@ async fn every_figure_matches_a_plain_loop_over_the_export() {
             b.2 += handoff as u64;
             if handoff {
                 let r = v["handoff_reason"].as_str().unwrap_or("");
-                *reasons.entry(if r.is_empty() { "(none)".into() } else { r.into() }).or_default() += 1;
+                *reasons
+                    .entry(if r.is_empty() { "(none)".into() } else { r.into() })
+                    .or_default() += 1;
             }
             let variant = v["variant_id"].as_str().unwrap_or("").to_string();
-            let var = variants.entry(if variant.is_empty() { "(none)".into() } else { variant }).or_default();
+            let var = variants
+                .entry(if variant.is_empty() { "(none)".into() } else { variant })
+                .or_default();
             var.0 += 1;
             var.1 += handoff as u64;
             let mut said = BTreeSet::new();
@@ -201,18 +219,29 @@ async fn every_figure_matches_a_plain_loop_over_the_export() {
         }
 
         let label = format!("window {since}..{until}");
-        assert!(calls > 20 && handoffs > 0 && !all.is_empty(), "{label}: the data set is not trivial");
+        assert!(
+            calls > 20 && handoffs > 0 && !all.is_empty(),
+            "{label}: the data set is not trivial"
+        );
         assert_eq!(got.calls, calls, "{label}");
         assert_eq!(got.voice, voice, "{label}");
         assert_eq!(got.chat, calls - voice, "{label}");
         assert_eq!(got.handoffs, handoffs, "{label}");
         assert_eq!(got.handoff_rate(), Some(handoffs as f64 / calls as f64), "{label}");
-        assert_eq!(got.containment_rate(), Some((calls - handoffs) as f64 / calls as f64), "{label}");
+        assert_eq!(
+            got.containment_rate(),
+            Some((calls - handoffs) as f64 / calls as f64),
+            "{label}"
+        );
         assert_eq!(got.in_progress, in_progress, "{label}");
         assert_eq!(got.hidden_transcripts, hidden, "{label}");
         assert_eq!(got.with_transcript, transcripts, "{label}");
         let (n, p50, p95, p99) = pcts(all.clone());
-        assert_eq!((got.latency.n, got.latency.p50, got.latency.p95, got.latency.p99), (n, p50, p95, p99), "{label}");
+        assert_eq!(
+            (got.latency.n, got.latency.p50, got.latency.p95, got.latency.p99),
+            (n, p50, p95, p99),
+            "{label}"
+        );
         let got_reasons: Vec<(String, u64)> = got.handoff_reasons.iter().map(|c| (c.name.clone(), c.calls)).collect();
         assert_eq!(got_reasons, top(reasons), "{label}");
         let got_intents: Vec<(String, u64)> = got.intents.iter().map(|c| (c.name.clone(), c.calls)).collect();
@@ -231,9 +260,17 @@ async fn every_figure_matches_a_plain_loop_over_the_export() {
         for (i, b) in got.buckets.iter().enumerate() {
             assert_eq!(b.start_ms, first + i as i64 * size);
             let (c, vo, h, lat) = per_bucket.remove(&(i as i64)).unwrap_or_default();
-            assert_eq!((b.calls, b.voice, b.chat, b.handoffs), (c, vo, c - vo, h), "{label} bucket {i}");
+            assert_eq!(
+                (b.calls, b.voice, b.chat, b.handoffs),
+                (c, vo, c - vo, h),
+                "{label} bucket {i}"
+            );
             let (n, p50, p95, p99) = pcts(lat);
-            assert_eq!((b.latency.n, b.latency.p50, b.latency.p95, b.latency.p99), (n, p50, p95, p99), "{label} bucket {i}");
+            assert_eq!(
+                (b.latency.n, b.latency.p50, b.latency.p95, b.latency.p99),
+                (n, p50, p95, p99),
+                "{label} bucket {i}"
+            );
         }
         assert!(per_bucket.is_empty(), "{label}: no call outside the buckets");
         let hist_total: u64 = got.latency_histogram.iter().sum();
@@ -248,7 +285,12 @@ async fn every_figure_matches_a_plain_loop_over_the_export() {
         for g in &split.groups {
             let (c, h, lat) = variants.remove(&g.name).unwrap();
             let (n, p50, p95, _) = pcts(lat);
-            assert_eq!((g.calls, g.handoffs, g.latency.n, g.latency.p50, g.latency.p95), (c, h, n, p50, p95), "{label} {}", g.name);
+            assert_eq!(
+                (g.calls, g.handoffs, g.latency.n, g.latency.p50, g.latency.p95),
+                (c, h, n, p50, p95),
+                "{label} {}",
+                g.name
+            );
         }
     }
 }
@@ -285,7 +327,10 @@ async fn the_cli_prints_the_same_figures_as_json_and_csv() {
     assert!(csv.contains(&format!("\ncalls,,{calls}\n")), "{csv}");
     let table = run("table");
     assert!(table.contains(&format!("calls            {calls:>8}")), "{table}");
-    assert!(!table.contains('▁') && !table.contains('█'), "no sparklines into a pipe");
+    assert!(
+        !table.contains('▁') && !table.contains('█'),
+        "no sparklines into a pipe"
+    );
 }
 
 /// Performs the store requests in `fx` (and those their answers cause) on `store`.
@@ -314,7 +359,10 @@ async fn enter_on_the_top_handoff_reason_lists_exactly_its_calls() {
     let fx = callscope::app::start(&mut s);
     run_store(&mut s, &mut store, fx);
     let fx = update(&mut s, tui_support::key('%'));
-    assert!(s.stats.open && s.stats.pending.is_some(), "opening asks the worker, it does not wait");
+    assert!(
+        s.stats.open && s.stats.pending.is_some(),
+        "opening asks the worker, it does not wait"
+    );
     run_store(&mut s, &mut store, fx);
     let fx = update(&mut s, tui_support::code(KeyCode::Tab));
     assert!(fx.is_empty());
@@ -346,7 +394,11 @@ async fn enter_on_the_top_handoff_reason_lists_exactly_its_calls() {
     assert_eq!(listed, want);
     let screen = tui_support::render(&s);
     assert!(
-        screen.lines().next().unwrap().contains(&format!("handoff reason {top_reason}")),
+        screen
+            .lines()
+            .next()
+            .unwrap()
+            .contains(&format!("handoff reason {top_reason}")),
         "the filter shows in the header:\n{screen}"
     );
 

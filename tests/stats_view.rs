@@ -19,7 +19,12 @@ use ratatui::backend::TestBackend;
 /// Fixture calls of the last 24 h with several handoff reasons, variants, topics and scores.
 fn store(dir: &std::path::Path) -> Store {
     let mut store = Store::open(&dir.join("v.db")).unwrap();
-    let reasons = ["billing_question", "billing_question", "angry_caller", "\u{1b}[31mred\u{1b}[0m reason"];
+    let reasons = [
+        "billing_question",
+        "billing_question",
+        "angry_caller",
+        "\u{1b}[31mred\u{1b}[0m reason",
+    ];
     let convs: Vec<_> = (0..190)
         .map(|i| {
             let mut c = tui_support::conv(i, i % 5 != 4);
@@ -39,7 +44,9 @@ fn store(dir: &std::path::Path) -> Store {
     let origin = Origin::new("ws-demo", "PROJECT-demo", "live");
     store.cache(&origin, &convs).unwrap();
     for c in convs.iter().step_by(9) {
-        store.set_status(&origin.key(c.id.as_str()), ReviewStatus::Reviewed).unwrap();
+        store
+            .set_status(&origin.key(c.id.as_str()), ReviewStatus::Reviewed)
+            .unwrap();
     }
     store
 }

@@ -10,8 +10,8 @@ use super::keymap::Action;
 use super::msg::{Effect, RequestId};
 use super::review::StoreRequest;
 use super::state::{Overlay, State};
-use crate::stats::{SplitBy, Stats, StatsRequest, latency_bin_bounds};
 use crate::api::ListQuery;
+use crate::stats::{SplitBy, Stats, StatsRequest, latency_bin_bounds};
 use crate::store::{Filter, Scope};
 
 /// The charts, in Tab order.

@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 
 use crate::config::{Config, ConnectionArgs, process_env};
 use crate::export::format::csv_field;
-use crate::stats::{self, Bucket, Stats, StatsRequest, SplitBy, percent, seconds, sparkline};
+use crate::stats::{self, Bucket, SplitBy, Stats, StatsRequest, percent, seconds, sparkline};
 use crate::store::{Filter, Scope, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,7 +47,9 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
     crate::logging::init_stderr();
     let cfg = Config::resolve(&args.conn, &process_env)?;
     if cfg.account_id.is_empty() || cfg.project_id.is_empty() {
-        bail!("set POLYAI_ACCOUNT_ID and POLYAI_PROJECT_ID (or --account-id/--project-id): the cache is kept per project");
+        bail!(
+            "set POLYAI_ACCOUNT_ID and POLYAI_PROJECT_ID (or --account-id/--project-id): the cache is kept per project"
+        );
     }
     let env = args.client_env.clone().unwrap_or_else(|| cfg.client_env.clone());
     let filter = match &args.filter {
@@ -123,7 +125,13 @@ pub fn table(s: &Stats, heading: &str, offset_ms: i64, spark: bool) -> String {
     ));
     let counts: Vec<u64> = s.buckets.iter().map(|b| b.calls).collect();
     let handoffs: Vec<u64> = s.buckets.iter().map(|b| b.handoffs).collect();
-    let spark_of = |v: &[u64]| if spark { format!("  {}", sparkline(v)) } else { String::new() };
+    let spark_of = |v: &[u64]| {
+        if spark {
+            format!("  {}", sparkline(v))
+        } else {
+            String::new()
+        }
+    };
     line(format!(
         "calls            {:>8}   voice {} · chat {}{}",
         s.calls,
@@ -240,7 +248,8 @@ pub fn table(s: &Stats, heading: &str, offset_ms: i64, spark: bool) -> String {
                 signed_points(d.handoff_rate),
                 d.handoff_z.map_or("–".into(), |z| format!("{z:+.2}")),
                 d.latency_p50.map_or("–".into(), |v| format!("{v:+.2}s")),
-                d.latency_p50_relative.map_or("–".into(), |v| format!("{:+.1}%", v * 100.0)),
+                d.latency_p50_relative
+                    .map_or("–".into(), |v| format!("{:+.1}%", v * 100.0)),
                 d.poly_score_mean.map_or("–".into(), |v| format!("{v:+.2}"))
             ));
         }

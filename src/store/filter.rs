@@ -167,7 +167,10 @@ impl Filter {
             w.push("c.handoff AND c.handoff_reason = ?", [Value::Text(reason.to_string())]);
         }
         if let Some((a, b)) = self.started {
-            w.push("c.started_at >= ? AND c.started_at < ?", [Value::Integer(a), Value::Integer(b)]);
+            w.push(
+                "c.started_at >= ? AND c.started_at < ?",
+                [Value::Integer(a), Value::Integer(b)],
+            );
         }
         if let Some((lo, hi)) = self.turn_latency {
             w.push(
@@ -281,12 +284,14 @@ impl Filter {
                 let want = if want == crate::stats::NO_REASON { "" } else { want };
                 c.handoff && c.handoff_reason == want
             })
-            && self.started.is_none_or(|(a, b)| {
-                c.started_at
-                    .is_some_and(|t| (a..b).contains(&t.timestamp_millis()))
-            })
+            && self
+                .started
+                .is_none_or(|(a, b)| c.started_at.is_some_and(|t| (a..b).contains(&t.timestamp_millis())))
             && self.turn_latency.is_none_or(|(lo, hi)| {
-                c.turns.iter().filter_map(|t| t.latency).any(|l| l >= lo && hi.is_none_or(|h| l < h))
+                c.turns
+                    .iter()
+                    .filter_map(|t| t.latency)
+                    .any(|l| l >= lo && hi.is_none_or(|h| l < h))
             })
     }
 
@@ -537,7 +542,10 @@ impl Filter {
             word(format!("started:{}", started_text(a, b)));
         }
         if let Some((lo, hi)) = self.turn_latency {
-            word(format!("turn-latency:{lo}..{}", hi.map(|h| h.to_string()).unwrap_or_default()));
+            word(format!(
+                "turn-latency:{lo}..{}",
+                hi.map(|h| h.to_string()).unwrap_or_default()
+            ));
         }
         out
     }

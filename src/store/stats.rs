@@ -82,9 +82,7 @@ impl Store {
             until_ms: req.until_ms,
             bucket,
             latency_histogram: vec![0; LATENCY_EDGES.len()],
-            qa: Qa {
-                waiting_on: QA_WAITING,
-            },
+            qa: Qa { waiting_on: QA_WAITING },
             ..Stats::default()
         };
         let mut reasons: HashMap<String, u64> = HashMap::new();
@@ -233,10 +231,10 @@ impl Store {
              CROSS JOIN conversations c ON {ON} WHERE {}",
             w.sql()
         );
-        review.flagged = self
-            .conn()
-            .prepare_cached(&sql)?
-            .query_row(rusqlite::params_from_iter(w.params.iter()), |r| r.get::<_, i64>(0))? as u64;
+        review.flagged =
+            self.conn()
+                .prepare_cached(&sql)?
+                .query_row(rusqlite::params_from_iter(w.params.iter()), |r| r.get::<_, i64>(0))? as u64;
         Ok(review)
     }
 }
@@ -314,11 +312,25 @@ mod tests {
             offset_ms: 0,
             split: SplitBy::Variant,
         };
-        let s = store.stats(&Scope::env("a", "p", "live"), &Filter::default(), &req).unwrap();
+        let s = store
+            .stats(&Scope::env("a", "p", "live"), &Filter::default(), &req)
+            .unwrap();
         assert_eq!(s.calls, 1);
         assert_eq!(s.latency.n, 2);
-        assert_eq!(s.topics, [Count { name: "Hours".into(), calls: 1 }]);
-        assert_eq!(s.handoff_reasons, [Count { name: "billing".into(), calls: 1 }]);
+        assert_eq!(
+            s.topics,
+            [Count {
+                name: "Hours".into(),
+                calls: 1
+            }]
+        );
+        assert_eq!(
+            s.handoff_reasons,
+            [Count {
+                name: "billing".into(),
+                calls: 1
+            }]
+        );
         assert_eq!(s.buckets.len(), 2);
         assert_eq!(s.split.unwrap().groups[0].name, "A");
     }

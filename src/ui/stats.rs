@@ -6,7 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Bar, BarChart, Block, Borders, Chart as LineChart, Dataset, GraphType, LineGauge, Paragraph, Widget, Wrap};
+use ratatui::widgets::{
+    Axis, Bar, BarChart, Block, Borders, Chart as LineChart, Dataset, GraphType, LineGauge, Paragraph, Widget, Wrap,
+};
 
 use crate::app::State;
 use crate::app::stats::Chart;
@@ -20,13 +22,12 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         return;
     }
     let v = &s.stats;
-    let mut title = vec![Span::styled(" Stats ", Theme::fg(theme.accent).add_modifier(Modifier::BOLD))];
+    let mut title = vec![Span::styled(
+        " Stats ",
+        Theme::fg(theme.accent).add_modifier(Modifier::BOLD),
+    )];
     for c in Chart::ALL {
-        let style = if c == v.chart {
-            theme.selected()
-        } else {
-            theme.dim()
-        };
+        let style = if c == v.chart { theme.selected() } else { theme.dim() };
         title.push(Span::styled(format!(" {} ", c.title()), style));
     }
     let block = Block::default()
@@ -44,12 +45,8 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         Paragraph::new(text).wrap(Wrap { trim: true }).render(inner, buf);
         return;
     };
-    let [summary, body, foot] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(inner);
+    let [summary, body, foot] =
+        Layout::vertical([Constraint::Length(2), Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     render_summary(buf, summary, s, st, theme);
     match v.chart {
         Chart::Calls => {
@@ -131,7 +128,13 @@ fn render_foot(buf: &mut Buffer, foot: Rect, s: &State, st: &Stats, theme: &Them
         Some(note) => format!("{} · {}", sanitize_line(note), selection_text(s, st)),
         None => selection_text(s, st),
     };
-    buf.set_stringn(foot.x, foot.y, fit(&hint, foot.width as usize), foot.width as usize, theme.dim());
+    buf.set_stringn(
+        foot.x,
+        foot.y,
+        fit(&hint, foot.width as usize),
+        foot.width as usize,
+        theme.dim(),
+    );
 }
 
 fn split_body(body: Rect) -> (Rect, Option<Rect>) {
@@ -226,10 +229,7 @@ fn columns(buf: &mut Buffer, area: Rect, values: &[u64], labels: Option<&[String
             bar.label(label)
         })
         .collect();
-    BarChart::vertical(bars)
-        .bar_width(width)
-        .bar_gap(gap)
-        .render(area, buf);
+    BarChart::vertical(bars).bar_width(width).bar_gap(gap).render(area, buf);
 }
 
 /// Horizontal bars of names (reasons, intents, topics): untrusted text, sanitized and cut.
@@ -255,14 +255,18 @@ fn rows(buf: &mut Buffer, area: Rect, counts: &[Count], sel: usize, theme: &Them
                 .text_value(c.calls.to_string())
         })
         .collect();
-    BarChart::horizontal(bars)
-        .bar_width(1)
-        .bar_gap(0)
-        .render(area, buf);
+    BarChart::horizontal(bars).bar_width(1).bar_gap(0).render(area, buf);
 }
 
 /// Line series over the buckets (handoff rate, latency percentiles).
-fn lines(buf: &mut Buffer, area: Rect, s: &State, series: &[(&str, &[f64], ratatui::style::Color)], unit: &str, theme: &Theme) {
+fn lines(
+    buf: &mut Buffer,
+    area: Rect,
+    s: &State,
+    series: &[(&str, &[f64], ratatui::style::Color)],
+    unit: &str,
+    theme: &Theme,
+) {
     let Some(st) = s.stats.stats.as_deref() else { return };
     let points: Vec<Vec<(f64, f64)>> = series
         .iter()
@@ -295,7 +299,13 @@ fn lines(buf: &mut Buffer, area: Rect, s: &State, series: &[(&str, &[f64], ratat
             .map(|t| t.with_timezone(&s.tz).format(fmt).to_string())
             .unwrap_or_default()
     };
-    let y_label = |v: f64| if unit == "%" { format!("{v:.0}%") } else { format!("{v:.1}s") };
+    let y_label = |v: f64| {
+        if unit == "%" {
+            format!("{v:.0}%")
+        } else {
+            format!("{v:.1}s")
+        }
+    };
     LineChart::new(datasets)
         .x_axis(
             Axis::default()
@@ -339,7 +349,11 @@ fn render_review(buf: &mut Buffer, area: Rect, st: &Stats, theme: &Theme) {
             text.push(Line::styled(
                 format!(
                     "{:<18} {:>7} {:>8} {:>7} {:>7} {:>9}",
-                    if split.by == SplitBy::Env { "environment" } else { "variant" },
+                    if split.by == SplitBy::Env {
+                        "environment"
+                    } else {
+                        "variant"
+                    },
                     "calls",
                     "handoff",
                     "p50",
@@ -426,7 +440,8 @@ fn selection_text(s: &State, st: &Stats) -> String {
             .get(i)
             .map(|c| format!("topic {}: {} calls", sanitize_line(&c.name), c.calls)),
         Chart::Review => {
-            return "Tab chart · V split by variant / environment · r refresh · ctrl-r fetch the window · esc back".into();
+            return "Tab chart · V split by variant / environment · r refresh · ctrl-r fetch the window · esc back"
+                .into();
         }
     };
     match what {
