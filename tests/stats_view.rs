@@ -154,3 +154,63 @@ fn enter_on_a_latency_bin_lists_the_calls_with_a_turn_in_it() {
     assert!(!listed.is_empty());
     assert_eq!(listed, want);
 }
+
+#[test]
+fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
+    use callscope::app::Msg;
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store(dir.path());
+    let mut s = opened(80, 24, &mut store);
+    let ctrl_r = Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL));
+    let fx = update(&mut s, ctrl_r.clone());
+    let req = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchPoll { req, query } => {
+                assert_eq!(query.limit, Some(1000));
+                Some(*req)
+            }
+            _ => None,
+        })
+        .expect("ctrl-r asks for the window's first page");
+    // A page with more to come: cached, and the next page asked for.
+    let mut page = tui_support::page(190..250, Some("next-1"), true);
+    page.conversations.truncate(60);
+    let fx = update(&mut s, Msg::PollPage { req, result: Ok(page) });
+    assert!(fx.iter().any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Cache { conversations, .. }) if conversations.len() == 60)));
+    let next = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchPoll { req, query } if query.cursor.as_deref() == Some("next-1") => Some(*req),
+            _ => None,
+        })
+        .expect("the next page");
+    let f = s.stats.fetch.as_ref().unwrap();
+    assert_eq!((f.pages, f.calls), (1, 60));
+    assert!(f.progress() > 0.0 && f.progress() <= 1.0);
+    let screen = tui_support::render(&s);
+    assert!(
+        screen.contains("fetching the window: page 2 · 60 calls · esc cancels"),
+        "{screen}"
+    );
+    // esc cancels: the figures are asked for again, and the late page is not taken.
+    let fx = update(&mut s, tui_support::code(KeyCode::Esc));
+    assert!(s.stats.open && s.stats.fetch.is_none());
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Stats { .. })))
+    );
+    let late = update(
+        &mut s,
+        Msg::PollPage {
+            req: next,
+            result: Ok(tui_support::page(250..260, None, true)),
+        },
+    );
+    assert!(
+        !late
+            .iter()
+            .any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Cache { .. })))
+    );
+}
