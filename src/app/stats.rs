@@ -175,7 +175,11 @@ pub fn on_fetch_page(
             });
         }
         _ => {
-            s.stats.fetch_note = Some(format!("fetched {} calls in {} pages", f.calls, f.pages));
+            s.stats.fetch_note = Some(format!(
+                "fetched {} in {}",
+                crate::output::count(f.calls, "call"),
+                crate::output::count(f.pages, "page")
+            ));
             s.stats.fetch = None;
             // Queued behind the caching on the one store worker, so it sees every page.
             request(s, fx);
