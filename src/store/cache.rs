@@ -133,6 +133,8 @@ pub fn upsert(tx: &Connection, origin: &Origin, c: &Conversation, fetched_at_ms:
     )?;
     if derived.has_transcript {
         index_transcript(tx, pk, c)?;
+        // Not in `index_transcript`: the v2 migration replays that before v4's tables exist.
+        super::stats::index_turns(tx, pk, c)?;
     }
     Ok(true)
 }
@@ -145,7 +147,6 @@ pub fn index_transcript(tx: &Connection, pk: i64, c: &Conversation) -> StoreResu
         .execute(params![lo, hi])?;
     tx.prepare_cached("DELETE FROM conversation_intents WHERE conv = ?1")?
         .execute([pk])?;
-    super::stats::index_turns(tx, pk, c)?;
     let mut insert_text = tx.prepare_cached("INSERT INTO turn_fts (rowid, text) VALUES (?1, ?2)")?;
     let mut insert_intent =
         tx.prepare_cached("INSERT OR IGNORE INTO conversation_intents (conv, intent) VALUES (?1, ?2)")?;
