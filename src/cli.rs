@@ -1,11 +1,12 @@
 //! Command-line interface: `callscope [browse] | demo | serve-demo | export | doctor | webhooks |
-//! listen | marks | config init | completions | man`.
+//! listen | marks | stats | config init | completions | man`.
 
 mod config_init;
 mod marks;
 pub mod queue;
 mod shell;
 mod team;
+pub mod stats;
 
 use std::ffi::OsString;
 
@@ -45,6 +46,9 @@ pub enum Command {
     Webhooks(webhook::cli::WebhooksArgs),
     /// Receive signed webhook deliveries and print one JSON line per accepted event.
     Listen(webhook::cli::ListenArgs),
+    /// Figures of a window from the local cache (calls, handoffs, latency percentiles, intents,
+    /// review progress) as a table, JSON or CSV: the TUI's stats view for scripts.
+    Stats(stats::StatsArgs),
     /// Export or import review marks (status, flags, notes, per-turn ratings) as a JSON file, or push them to Agent Studio.
     Marks(marks::MarksArgs),
     /// Review queues in the team database: sample a window, claim items, record scores, see agreement.
@@ -143,6 +147,7 @@ pub fn main() -> i32 {
             Some(Command::Marks(a)) => marks::run(a).await,
             Some(Command::Queue(a)) => queue::run(a).await,
             Some(Command::Team(a)) => team::run(a).await,
+            Some(Command::Stats(a)) => stats::run(&a),
             Some(Command::Config(_) | Command::Completions(_) | Command::Man(_)) => Ok(0),
         }
     });
@@ -163,6 +168,7 @@ fn config_path(cli: &Cli) -> Option<Option<std::path::PathBuf>> {
         Some(Command::Doctor(a)) => &a.conn,
         Some(Command::Queue(a)) => return Some(a.config()),
         Some(Command::Team(a)) => return Some(a.config()),
+        Some(Command::Stats(a)) => &a.conn,
         Some(Command::Webhooks(a)) => match &a.command {
             W::Register(r) => &r.conn,
             W::List(l) => &l.conn,

@@ -25,6 +25,7 @@ pub mod output;
 pub mod sanitize;
 pub mod settings;
 pub mod standin;
+pub mod stats;
 pub mod store;
 pub mod studio;
 pub mod team;

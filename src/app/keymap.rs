@@ -144,6 +144,9 @@ actions! {
     PrevCallerTurn => "prev_caller_turn";
     SlowestTurn => "slowest_turn";
     ExportMarkdown => "export_markdown";
+    Stats => "stats";
+    StatsSplit => "stats_split";
+    StatsFetch => "stats_fetch";
     Help => "help";
     Quit => "quit";
 }

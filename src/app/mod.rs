@@ -16,6 +16,7 @@ pub mod rating;
 pub mod review;
 pub mod score;
 pub mod state;
+pub mod stats;
 pub mod studio;
 pub mod transcript;
 pub mod turn_extras;

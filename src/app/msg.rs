@@ -105,6 +105,11 @@ pub enum Msg {
     Exported {
         result: Result<PathBuf, String>,
     },
+    /// The stats view's figures (or why the store could not compute them).
+    Stats {
+        req: RequestId,
+        result: Result<std::sync::Arc<crate::stats::Stats>, String>,
+    },
     /// A push of `key`'s marks to Agent Studio finished.
     MarksPushed {
         key: ConversationKey,

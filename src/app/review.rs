@@ -79,6 +79,13 @@ pub enum StoreRequest {
         filter: Filter,
         page: ConversationPage,
     },
+    /// The stats view's figures, answered by [`Msg::Stats`](super::Msg::Stats).
+    Stats {
+        req: RequestId,
+        scope: Scope,
+        filter: Filter,
+        request: crate::stats::StatsRequest,
+    },
     /// The cached copy of one conversation, answered by [`Msg::CachedConversation`](super::Msg::CachedConversation).
     LoadConversation {
         req: RequestId,

@@ -445,6 +445,8 @@ pub struct State {
     pub(crate) next_req: RequestId,
     /// Agent Studio links for the configured region (`None`: region unknown, no links).
     pub studio: Option<crate::studio::StudioLinks>,
+    /// The stats view (`%`).
+    pub stats: super::stats::StatsView,
 }
 
 /// Page size of list requests.
@@ -489,6 +491,7 @@ impl State {
             quit: false,
             next_req: 1,
             studio: None,
+            stats: Default::default(),
         }
     }
 

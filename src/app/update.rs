@@ -85,7 +85,11 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Live(ev) => live::on_event(s, ev, &mut fx),
         Msg::LiveConversation { req, result } => live::on_conversation(s, req, result, &mut fx),
         Msg::PollDue => live::on_poll_due(s, &mut fx),
-        Msg::PollPage { req, result } => live::on_poll_page(s, req, result, &mut fx),
+        Msg::PollPage { req, result } => {
+            if !super::stats::on_fetch_page(s, req, &result, &mut fx) {
+                live::on_poll_page(s, req, result, &mut fx)
+            }
+        }
         Msg::Marks { origin, marks } => {
             let selected = s.list.selected().map(|r| r.id.to_string());
             let touches = selected.is_some_and(|id| marks.iter().any(|(m, _)| *m == id));
@@ -110,6 +114,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Exported { result } => review::on_exported(s, result),
         Msg::MarksPushed { key, result } => super::studio::on_pushed(s, &key, result),
+        Msg::Stats { req, result } => super::stats::on_result(s, req, result),
     }
     jumps::go_on(s, &mut fx);
     player::stop_if_elsewhere(s, &mut fx);
@@ -747,7 +752,7 @@ fn set_list_search(s: &mut State, q: Option<ListSearch>, fx: &mut Vec<Effect>) {
 }
 
 /// `:` and `v`: a new filter for the list.
-fn set_filter(s: &mut State, filter: Filter, view: Option<String>, fx: &mut Vec<Effect>) {
+pub(super) fn set_filter(s: &mut State, filter: Filter, view: Option<String>, fx: &mut Vec<Effect>) {
     let mut filter = filter;
     // The same view submitted again (`:` unchanged) stays; anything else leaves it, and what
     // it changed besides the filter comes back.
@@ -935,6 +940,9 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         Overlay::RatePicker { .. } => return rating::on_picker_key(s, k, fx),
         Overlay::ViewPicker { .. } => return on_view_picker_key(s, k, fx),
         Overlay::None => {}
+    }
+    if super::stats::on_key(s, &k, fx) {
+        return;
     }
     if let Some(action) = s.keymap.action(&k) {
         do_action(s, action, fx);
@@ -1163,6 +1171,9 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
     match action {
         Action::Quit => review::quit(s, fx),
         Action::Help => s.overlay = Overlay::Help { scroll: 0 },
+        Action::Stats => super::stats::open(s, fx),
+        // Only the stats view splits.
+        Action::StatsSplit | Action::StatsFetch => {}
         Action::Down => move_by(s, 1, fx),
         Action::Up => move_by(s, -1, fx),
         Action::PageDown => move_by(s, screen(s), fx),
@@ -1191,6 +1202,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 s.focus = Pane::List;
             } else if s.search.is_some() {
                 set_list_search(s, None, fx);
+            } else if super::stats::on_back(s, fx) {
             } else {
                 s.status.error = None;
             }

@@ -7,6 +7,9 @@
 //! `handoff` `!handoff` `in-progress` `!in-progress` `intent:book_table` `latency>2.5`
 //! `polyscore<3` `polyscore>4` `tag:vip` `topic:"Refund policy"` `function:lookup_booking`
 //! `safety` `!safety` `unreviewed` `reviewed` `follow-up` (or `status:…`) `flagged` `!flagged`.
+//! Drill-down from the stats view: `handoff-reason:REASON` (`(none)`: handed off without one),
+//! `started:START..END` (RFC 3339, end excluded), `turn-latency:MIN..MAX` (a turn's latency in
+//! `[MIN, MAX)` seconds; `MAX` may be left out).
 
 use serde::{Deserialize, Deserializer};
 
@@ -47,12 +50,22 @@ pub struct Filter {
     pub function: Option<String>,
     /// Some safety filter fired at some turn (`false`: none did).
     pub safety: Option<bool>,
+    /// Handed off with exactly this reason ([`NO_REASON`]: without one).
+    pub handoff_reason: Option<String>,
+    /// Started in `[start, end)`, unix ms.
+    pub started: Option<(i64, i64)>,
+    /// Some turn's latency in `[min, max)` seconds (`max` `None`: no upper bound).
+    pub turn_latency: Option<(f64, Option<f64>)>,
 }
 
 /// What the filter syntax knows, for errors and help.
 pub const FILTER_WORDS: &str = "words: voice chat handoff in-progress flagged safety (the last four negatable with !) \
 unreviewed reviewed follow-up; keys: channel: env: duration: intent: tag: topic: function: status:; \
-comparisons: latency>SECONDS polyscore<N polyscore>N";
+comparisons: latency>SECONDS polyscore<N polyscore>N; drill-down: handoff-reason: started:START..END \
+turn-latency:MIN..MAX";
+
+/// How a handoff without a reason is named (in the stats view and `handoff-reason:`).
+pub const NO_REASON: &str = "(none)";
 
 fn status_de<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ReviewStatus>, D::Error> {
     let s = Option::<String>::deserialize(d)?;
@@ -128,6 +141,19 @@ impl Filter {
             && self
                 .safety
                 .is_none_or(|want| want == c.turns.iter().any(|t| !t.safety_filters.is_empty()))
+            && self.handoff_reason.as_ref().is_none_or(|want| {
+                let want = if want == NO_REASON { "" } else { want };
+                c.handoff && c.handoff_reason == want
+            })
+            && self
+                .started
+                .is_none_or(|(a, b)| c.started_at.is_some_and(|t| (a..b).contains(&t.timestamp_millis())))
+            && self.turn_latency.is_none_or(|(lo, hi)| {
+                c.turns
+                    .iter()
+                    .filter_map(|t| t.latency)
+                    .any(|l| l >= lo && hi.is_none_or(|h| l < h))
+            })
     }
 
     /// The list header's summary, e.g. `voice · handoff · >2.0s latency · unreviewed`; `all` when empty.
@@ -194,6 +220,18 @@ impl Filter {
                 }
                 .into(),
             );
+        }
+        if let Some(r) = &self.handoff_reason {
+            parts.push(format!("handoff reason {r}"));
+        }
+        if let Some((a, b)) = self.started {
+            parts.push(format!("started {}", started_text(a, b)));
+        }
+        if let Some((lo, hi)) = self.turn_latency {
+            parts.push(match hi {
+                Some(h) => format!("turn latency {lo}–{h}s"),
+                None => format!("turn latency ≥{lo}s"),
+            });
         }
         if parts.is_empty() {
             "all".into()
@@ -273,6 +311,9 @@ impl Filter {
             "safety" => self.safety = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
             "latency" => self.latency_above = Some(parse_seconds(value).map_err(|e| bad(&e))?),
             "status" => self.status = Some(ReviewStatus::parse(value).map_err(|e| bad(&e))?),
+            "handoff-reason" => self.handoff_reason = Some(value.to_string()),
+            "started" => self.started = Some(parse_started(value).map_err(|e| bad(&e))?),
+            "turn-latency" => self.turn_latency = Some(parse_latency_range(value).map_err(|e| bad(&e))?),
             "handoff" => self.handoff = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
             "in-progress" => self.in_progress = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
             "flagged" => self.flagged = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
@@ -355,6 +396,18 @@ impl Filter {
         if let Some(safety) = self.safety {
             word(yes_no("safety", safety));
         }
+        if let Some(r) = &self.handoff_reason {
+            word(format!("handoff-reason:{}", quote(r)));
+        }
+        if let Some((a, b)) = self.started {
+            word(format!("started:{}", started_text(a, b)));
+        }
+        if let Some((lo, hi)) = self.turn_latency {
+            word(format!(
+                "turn-latency:{lo}..{}",
+                hi.map(|h| h.to_string()).unwrap_or_default()
+            ));
+        }
         out
     }
 
@@ -421,6 +474,45 @@ fn parse_score(v: &str) -> Result<f64, String> {
         Ok(x) if x.is_finite() => Ok(x),
         _ => Err("expected a score, e.g. polyscore<3".into()),
     }
+}
+
+/// `START..END`, both RFC 3339 (what `started_text` writes).
+fn parse_started(v: &str) -> Result<(i64, i64), String> {
+    let (a, b) = v
+        .split_once("..")
+        .ok_or("use started:START..END, e.g. started:2026-12-01T09:00:00Z..2026-12-01T10:00:00Z")?;
+    let t = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.timestamp_millis())
+            .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+    };
+    let (a, b) = (t(a)?, t(b)?);
+    if a >= b {
+        return Err("the start must be before the end".into());
+    }
+    Ok((a, b))
+}
+
+fn started_text(a: i64, b: i64) -> String {
+    let t = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    format!("{}..{}", t(a), t(b))
+}
+
+/// `MIN..MAX` or `MIN..` seconds.
+fn parse_latency_range(v: &str) -> Result<(f64, Option<f64>), String> {
+    let (a, b) = v
+        .split_once("..")
+        .ok_or("use turn-latency:MIN..MAX or turn-latency:MIN.. (seconds)")?;
+    let lo = parse_seconds(a)?;
+    let hi = if b.is_empty() { None } else { Some(parse_seconds(b)?) };
+    if hi.is_some_and(|h| h <= lo) {
+        return Err("the upper bound must be above the lower".into());
+    }
+    Ok((lo, hi))
 }
 
 fn parse_yes_no(v: &str) -> Result<bool, String> {
@@ -521,6 +613,9 @@ mod tests {
             topic: Some("Refund policy".into()),
             function: Some("lookup_booking".into()),
             safety: Some(false),
+            handoff_reason: Some("billing dispute".into()),
+            started: Some((1_764_633_600_000, 1_764_637_200_000)),
+            turn_latency: Some((1.5, Some(2.0))),
         };
         let text = f.to_text();
         assert_eq!(Filter::parse(&text).unwrap(), f, "{text}");

@@ -73,8 +73,9 @@ impl Derived {
 
 const UPSERT: &str = "
 INSERT INTO conversations (account, project, environment, id, started_at, channel, total_duration, num_turns,
-    handoff, in_progress, wire, fetched_at, has_transcript, transcript_hidden, max_latency, pk, poly_score)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+    handoff, in_progress, wire, fetched_at, has_transcript, transcript_hidden, max_latency, pk, poly_score,
+    handoff_reason, variant)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
 ON CONFLICT (account, project, environment, id) DO UPDATE SET
     started_at = excluded.started_at,
     channel = excluded.channel,
@@ -83,6 +84,8 @@ ON CONFLICT (account, project, environment, id) DO UPDATE SET
     handoff = excluded.handoff,
     in_progress = excluded.in_progress,
     fetched_at = excluded.fetched_at,
+    handoff_reason = excluded.handoff_reason,
+    variant = excluded.variant,
     poly_score = excluded.poly_score,
     -- A summary (no turns) refreshes the summary fields but keeps the cached transcript.
     wire = CASE WHEN excluded.has_transcript OR NOT conversations.has_transcript THEN excluded.wire
@@ -117,6 +120,9 @@ struct Prepared {
     wire: String,
     derived: Derived,
     poly_score: Option<f64>,
+    /// The stats view's split and reason columns (schema v5).
+    handoff_reason: String,
+    variant: String,
     tags: Vec<String>,
     /// `Some` when the conversation carries its turns.
     transcript: Option<TranscriptRows>,
@@ -129,6 +135,8 @@ struct TranscriptRows {
     intents: Vec<String>,
     /// Topics, functions and safety filters.
     labels: Vec<(LabelKind, String)>,
+    /// (turn index, seconds): what the stats view's latency figures read (schema v5).
+    latencies: Vec<(i64, f64)>,
 }
 
 impl Prepared {
@@ -150,6 +158,8 @@ impl Prepared {
             wire: compact_wire(c)?,
             derived,
             poly_score: c.poly_score.filter(|s| s.is_finite()),
+            handoff_reason: c.handoff_reason.clone(),
+            variant: c.variant_id.clone(),
             tags: c.tags.clone(),
             transcript,
         }))
@@ -187,6 +197,8 @@ impl Prepared {
                 self.derived.max_latency,
                 new_pk,
                 self.poly_score,
+                self.handoff_reason,
+                self.variant,
             ],
             |r| r.get(0),
         )?;
@@ -212,6 +224,13 @@ impl Prepared {
                 .execute([pk])?;
             tx.prepare_cached("DELETE FROM conversation_labels WHERE conv = ?1 AND kind > ?2")?
                 .execute(params![pk, LabelKind::Tag as i64])?;
+            tx.prepare_cached("DELETE FROM turn_latencies WHERE conv = ?1")?
+                .execute([pk])?;
+        }
+        let mut insert_latency =
+            tx.prepare_cached("INSERT INTO turn_latencies (conv, turn, latency) VALUES (?1, ?2, ?3)")?;
+        for (turn, latency) in &t.latencies {
+            insert_latency.execute(params![pk, turn, latency])?;
         }
         let mut insert_text = tx.prepare_cached("INSERT INTO turn_fts (rowid, text) VALUES (?1, ?2)")?;
         for (offset, text) in &t.texts {
@@ -236,9 +255,13 @@ impl TranscriptRows {
             texts: Vec::new(),
             intents: Vec::new(),
             labels: Vec::new(),
+            latencies: Vec::new(),
         };
         for (i, turn) in c.turns.iter().enumerate() {
             rows.intents.extend(turn.intents.iter().cloned());
+            if let Some(l) = turn.latency.filter(|l| l.is_finite()) {
+                rows.latencies.push((i as i64, l));
+            }
             rows.labels.extend(
                 (turn.retrieved_topics.iter().map(|t| (LabelKind::Topic, t.clone())))
                     .chain(

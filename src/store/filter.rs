@@ -4,7 +4,7 @@
 use rusqlite::types::Value;
 
 pub use crate::domain::filter::{FILTER_WORDS, Filter};
-use crate::domain::filter::{is_chat_kind, is_voice_kind};
+use crate::domain::filter::{NO_REASON, is_chat_kind, is_voice_kind};
 use crate::domain::scope::Scope;
 
 use super::cache::LabelKind;
@@ -93,6 +93,22 @@ impl Compile for Filter {
             w.push(
                 &format!("{not}EXISTS (SELECT 1 FROM conversation_flags m WHERE {MARK_JOIN})"),
                 [],
+            );
+        }
+        if let Some(reason) = &self.handoff_reason {
+            let reason = if reason == NO_REASON { "" } else { reason };
+            w.push("c.handoff AND c.handoff_reason = ?", [Value::Text(reason.to_string())]);
+        }
+        if let Some((a, b)) = self.started {
+            w.push(
+                "c.started_at >= ? AND c.started_at < ?",
+                [Value::Integer(a), Value::Integer(b)],
+            );
+        }
+        if let Some((lo, hi)) = self.turn_latency {
+            w.push(
+                "EXISTS (SELECT 1 FROM turn_latencies t WHERE t.conv = c.pk AND t.latency >= ? AND t.latency < ?)",
+                [Value::Real(lo), Value::Real(hi.unwrap_or(f64::INFINITY))],
             );
         }
         // The fields below are kept beside the cached JSON at upsert (schema v4): an indexed

@@ -7,7 +7,7 @@ use super::error::{StoreError, StoreErrorKind, StoreResult};
 use super::schema;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 4;
+pub const CURRENT_VERSION: i64 = 5;
 
 pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -48,6 +48,7 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
             tx.execute_batch(schema::V4)?;
             Ok(tx.execute_batch(schema::V4_BACKFILL)?)
         }
+        5 => Ok(tx.execute_batch(schema::V5)?),
         other => unreachable!("no migration to version {other}"),
     }
 }

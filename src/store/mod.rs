@@ -15,6 +15,7 @@ pub mod pushed;
 pub mod review;
 mod schema;
 pub mod search;
+pub mod stats;
 mod text;
 
 use std::path::{Path, PathBuf};

@@ -132,3 +132,31 @@ INSERT OR IGNORE INTO conversation_labels (kind, label, conv)
         json_each(t.value, '$.safety_filters') j
     WHERE json_valid(c.wire) AND j.type = 'text';
 ";
+
+/// v5: what the stats view aggregates, derived on upsert so no figure parses JSON: the handoff
+/// reason and variant as columns (PolyScore is v4's), one covering index for the per-call scan,
+/// and per-turn latencies as a table (replaced with the transcript). Topics are v4's labels.
+pub const V5: &str = "
+ALTER TABLE conversations ADD COLUMN handoff_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN variant TEXT NOT NULL DEFAULT '';
+
+-- Every per-call figure of a window is one scan of this index (no table rows read).
+CREATE INDEX conversations_stats ON conversations (account, project, environment, started_at,
+    channel, handoff, in_progress, transcript_hidden, has_transcript, handoff_reason, variant, poly_score);
+
+CREATE TABLE turn_latencies (
+    conv    INTEGER NOT NULL,  -- conversations.pk
+    turn    INTEGER NOT NULL,
+    latency REAL NOT NULL,     -- seconds
+    PRIMARY KEY (conv, turn)
+) WITHOUT ROWID;
+
+-- Backfill from the cached JSON (a row whose JSON does not parse keeps the defaults).
+UPDATE conversations SET
+    handoff_reason = coalesce(wire ->> '$.handoff_reason', ''),
+    variant = coalesce(wire ->> '$.variant_id', '')
+WHERE json_valid(wire);
+INSERT OR IGNORE INTO turn_latencies (conv, turn, latency)
+    SELECT c.pk, t.key, t.value ->> '$.latency' FROM conversations c, json_each(c.wire, '$.turns') t
+    WHERE json_valid(c.wire) AND t.type = 'object' AND json_type(t.value, '$.latency') IN ('integer', 'real');
+";

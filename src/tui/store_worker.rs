@@ -298,6 +298,18 @@ pub fn handle(store: &mut dyn AppStore, req: StoreRequest) -> Option<Msg> {
             }
             Some(Msg::Page { req, result: Ok(page) })
         }
+        StoreRequest::Stats {
+            req,
+            scope,
+            filter,
+            request,
+        } => {
+            let result = store
+                .stats(&scope, &filter, &request)
+                .map(std::sync::Arc::new)
+                .map_err(|e| describe(&e));
+            Some(Msg::Stats { req, result })
+        }
         StoreRequest::LoadConversation { req, key } => {
             let conversation = store.conversation(&key).unwrap_or_else(|e| {
                 tracing::warn!("reading a cached conversation failed: {}", describe(&e));

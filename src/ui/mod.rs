@@ -6,6 +6,7 @@ pub mod header;
 pub mod help;
 pub mod list;
 pub mod player;
+pub mod stats;
 pub mod status;
 pub mod theme;
 
@@ -20,8 +21,12 @@ pub fn draw(frame: &mut Frame, s: &State, theme: &Theme) {
     let panes = crate::app::layout::Panes::compute(area, s.banner_lines());
     let buf = frame.buffer_mut();
     header::render(buf, panes.header, s, theme);
-    list::render(buf, panes.list, s, theme);
-    detail::render(buf, panes.detail, s, theme);
+    if s.stats.open {
+        stats::render(buf, panes.list.union(panes.detail), s, theme);
+    } else {
+        list::render(buf, panes.list, s, theme);
+        detail::render(buf, panes.detail, s, theme);
+    }
     status::render_banner(buf, panes.banner, s, theme);
     player::render(buf, panes.player, s, theme);
     status::render_status(buf, panes.status, s, theme);

@@ -1,0 +1,350 @@
+//! The stats view (`%`): charts of the current window, environment and filter, computed by the
+//! store worker (so opening it never blocks input). Each chart is navigable; Enter on a bar lists
+//! exactly its calls (a drill-down filter word), and `esc` in the list comes back here.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::keymap::Action;
+use super::msg::{Effect, RequestId};
+use super::review::StoreRequest;
+use super::state::{Overlay, State};
+use crate::api::ListQuery;
+use crate::stats::{SplitBy, Stats, StatsRequest, latency_bin_bounds};
+use crate::store::{Filter, Scope};
+
+/// The charts, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Chart {
+    /// Calls per hour/day (bars), voice and chat.
+    #[default]
+    Calls,
+    /// Top handoff reasons (bars) and the handoff rate over time (line).
+    Handoffs,
+    /// The latency histogram (bars) and p50/p95/p99 per bucket (lines).
+    Latency,
+    Intents,
+    Topics,
+    /// Review progress, PolyScore, the split and what waits on scorecards (no bars to select).
+    Review,
+}
+
+impl Chart {
+    pub const ALL: [Chart; 6] = [
+        Chart::Calls,
+        Chart::Handoffs,
+        Chart::Latency,
+        Chart::Intents,
+        Chart::Topics,
+        Chart::Review,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Chart::Calls => "Calls",
+            Chart::Handoffs => "Handoffs",
+            Chart::Latency => "Latency",
+            Chart::Intents => "Intents",
+            Chart::Topics => "Topics",
+            Chart::Review => "Review & A/B",
+        }
+    }
+
+    fn step(self, by: isize) -> Chart {
+        let n = Chart::ALL.len() as isize;
+        let i = Chart::ALL.iter().position(|c| *c == self).unwrap_or(0) as isize;
+        Chart::ALL[(i + by).rem_euclid(n) as usize]
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StatsView {
+    pub open: bool,
+    /// The request whose answer is wanted (latest wins).
+    pub pending: Option<RequestId>,
+    pub stats: Option<Arc<Stats>>,
+    pub error: Option<String>,
+    pub chart: Chart,
+    /// The selected bar of the chart.
+    pub sel: usize,
+    pub split: SplitBy,
+    /// The list's filter (and view name) before a drill-down: `esc` in the list restores it.
+    pub before_drill: Option<(Filter, Option<String>)>,
+    /// Fetching the window's calls from the API into the cache (`ctrl-r`).
+    pub fetch: Option<Fetch>,
+    /// How the last fetch ended.
+    pub fetch_note: Option<String>,
+}
+
+/// A walk over the window's API pages, each cached as it arrives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetch {
+    /// The page whose answer is wanted: a cancelled walk's late pages are dropped.
+    pub req: RequestId,
+    pub pages: u64,
+    pub calls: u64,
+    /// The window, and the oldest / newest start seen: how much of the window is covered.
+    pub window: (i64, i64),
+    pub seen: Option<(i64, i64)>,
+    query: ListQuery,
+}
+
+impl Fetch {
+    /// The share of the window's time span the pages so far cover (pages come in start order).
+    pub fn progress(&self) -> f64 {
+        let (start, end) = self.window;
+        let span = (end - start).max(1) as f64;
+        match self.seen {
+            None => 0.0,
+            Some((lo, hi)) => ((end - lo).max(hi - start) as f64 / span).clamp(0.0, 1.0),
+        }
+    }
+}
+
+/// Pages of the window fetch: the API's largest page, to take as few requests as possible.
+const FETCH_PAGE: u32 = 1000;
+
+/// `ctrl-r`: walks the window's pages from the API (under the list's environment and channel
+/// filter) and caches them, then computes the figures again; again (or `esc`) cancels.
+pub fn toggle_fetch(s: &mut State, fx: &mut Vec<Effect>) {
+    if s.stats.fetch.take().is_some() {
+        s.stats.fetch_note = Some("fetch cancelled; the figures cover what was cached".into());
+        request(s, fx);
+        return;
+    }
+    let (start, end) = s.window.range(s.now);
+    let mut query = s.list_query(start, end, None);
+    query.search = None;
+    query.limit = Some(FETCH_PAGE);
+    let req = s.take_req();
+    s.stats.fetch_note = None;
+    s.stats.fetch = Some(Fetch {
+        req,
+        pages: 0,
+        calls: 0,
+        window: (start.timestamp_millis(), end.timestamp_millis()),
+        seen: None,
+        query: query.clone(),
+    });
+    // Not `FetchPage`: that would abort the list's own page in flight.
+    fx.push(Effect::FetchPoll { req, query });
+}
+
+/// A page of the window fetch (true), or someone else's (false).
+pub fn on_fetch_page(
+    s: &mut State,
+    req: RequestId,
+    result: &Result<crate::api::ConversationPage, crate::api::ApiError>,
+    fx: &mut Vec<Effect>,
+) -> bool {
+    if s.stats.fetch.as_ref().is_none_or(|f| f.req != req) {
+        return false;
+    }
+    let origin = crate::store::Origin::new(&s.identity.account, &s.identity.project, &s.client_env);
+    let page = match result {
+        Ok(page) => page,
+        Err(e) => {
+            s.stats.fetch = None;
+            s.stats.fetch_note = Some(format!("fetch stopped: {}", e.headline()));
+            request(s, fx);
+            return true;
+        }
+    };
+    let next_req = s.take_req();
+    let Some(f) = s.stats.fetch.as_mut() else { return true };
+    f.pages += 1;
+    f.calls += page.conversations.len() as u64;
+    for t in page.conversations.iter().filter_map(|c| c.started_at) {
+        let t = t.timestamp_millis();
+        f.seen = Some(f.seen.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
+    }
+    if !page.conversations.is_empty() {
+        fx.push(Effect::Store(StoreRequest::Cache {
+            origin,
+            conversations: page.conversations.clone(),
+        }));
+    }
+    match page.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(cursor) if !page.conversations.is_empty() => {
+            f.req = next_req;
+            f.query.cursor = Some(cursor.to_string());
+            fx.push(Effect::FetchPoll {
+                req: next_req,
+                query: f.query.clone(),
+            });
+        }
+        _ => {
+            s.stats.fetch_note = Some(format!(
+                "fetched {} in {}",
+                crate::output::count(f.calls, "call"),
+                crate::output::count(f.pages, "page")
+            ));
+            s.stats.fetch = None;
+            // Queued behind the caching on the one store worker, so it sees every page.
+            request(s, fx);
+        }
+    }
+    true
+}
+
+impl StatsView {
+    /// How many bars the current chart has.
+    pub fn bars(&self) -> usize {
+        let Some(s) = &self.stats else { return 0 };
+        match self.chart {
+            Chart::Calls => s.buckets.len(),
+            Chart::Handoffs => s.handoff_reasons.len(),
+            Chart::Latency => s.latency_histogram.len(),
+            Chart::Intents => s.intents.len(),
+            Chart::Topics => s.topics.len(),
+            Chart::Review => 0,
+        }
+    }
+}
+
+/// Where a chart's selection starts: the latest bucket for calls over time, else the largest.
+fn default_sel(v: &StatsView) -> usize {
+    match v.chart {
+        Chart::Calls => v.bars().saturating_sub(1),
+        _ => 0,
+    }
+}
+
+/// The store request for the current window, environment and filter.
+pub fn request(s: &mut State, fx: &mut Vec<Effect>) {
+    let (start, end) = s.window.range(s.now);
+    let req = s.take_req();
+    s.stats.pending = Some(req);
+    s.stats.error = None;
+    let scope = match s.stats.split {
+        SplitBy::Env => Scope::project(&s.identity.account, &s.identity.project),
+        _ => Scope::env(&s.identity.account, &s.identity.project, &s.client_env),
+    };
+    fx.push(Effect::Store(StoreRequest::Stats {
+        req,
+        scope,
+        filter: s.effective_filter(),
+        request: StatsRequest {
+            since_ms: start.timestamp_millis(),
+            until_ms: end.timestamp_millis(),
+            offset_ms: i64::from(s.tz.local_minus_utc()) * 1000,
+            split: s.stats.split,
+        },
+    }));
+}
+
+pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
+    if !s.cache_first {
+        s.status.note = Some("the stats view needs the local store (it is unavailable)".into());
+        return;
+    }
+    s.stats.open = true;
+    request(s, fx);
+}
+
+pub fn on_result(s: &mut State, req: RequestId, result: Result<Arc<Stats>, String>) {
+    if s.stats.pending != Some(req) {
+        return;
+    }
+    s.stats.pending = None;
+    match result {
+        Ok(stats) => {
+            let first = s.stats.stats.is_none();
+            s.stats.stats = Some(stats);
+            if first {
+                s.stats.sel = default_sel(&s.stats);
+            }
+            s.stats.sel = s.stats.sel.min(s.stats.bars().saturating_sub(1));
+        }
+        Err(e) => s.stats.error = Some(e),
+    }
+}
+
+/// Keys while the view is open (after overlays such as help). True when the key was taken.
+pub fn on_key(s: &mut State, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
+    if !s.stats.open {
+        return false;
+    }
+    let action = s.keymap.action(k);
+    if k.code == KeyCode::Esc {
+        if s.stats.fetch.is_some() {
+            toggle_fetch(s, fx);
+        } else {
+            s.stats.open = false;
+        }
+        return true;
+    }
+    let bars = s.stats.bars();
+    match action {
+        Some(Action::Stats | Action::Back | Action::Quit) => s.stats.open = false,
+        Some(Action::Help) => s.overlay = Overlay::Help { scroll: 0 },
+        Some(Action::SwitchPane) => {
+            let by = if k.code == KeyCode::BackTab { -1 } else { 1 };
+            s.stats.chart = s.stats.chart.step(by);
+            s.stats.sel = default_sel(&s.stats);
+        }
+        Some(Action::Down) if bars > 0 => s.stats.sel = (s.stats.sel + 1) % bars,
+        Some(Action::Up) if bars > 0 => s.stats.sel = (s.stats.sel + bars - 1) % bars,
+        Some(Action::Top) => s.stats.sel = 0,
+        Some(Action::Bottom) => s.stats.sel = bars.saturating_sub(1),
+        Some(Action::Open) => drill(s, fx),
+        Some(Action::StatsSplit) => {
+            s.stats.split = match s.stats.split {
+                SplitBy::None => SplitBy::Variant,
+                SplitBy::Variant => SplitBy::Env,
+                SplitBy::Env => SplitBy::None,
+            };
+            request(s, fx);
+        }
+        Some(Action::Reload) => request(s, fx),
+        Some(Action::StatsFetch) => toggle_fetch(s, fx),
+        _ => {}
+    }
+    true
+}
+
+/// The list filter that selects exactly the selected bar's calls, added to the current filter.
+pub fn drill_filter(s: &State) -> Option<Filter> {
+    let st = s.stats.stats.as_ref()?;
+    let mut f = s.filter.clone();
+    let i = s.stats.sel;
+    match s.stats.chart {
+        Chart::Calls => {
+            let b = st.buckets.get(i)?;
+            let end = (b.start_ms + st.bucket.millis()).min(st.until_ms);
+            f.started = Some((b.start_ms.max(st.since_ms), end));
+        }
+        Chart::Handoffs => f.handoff_reason = Some(st.handoff_reasons.get(i)?.name.clone()),
+        Chart::Latency => {
+            if i >= st.latency_histogram.len() {
+                return None;
+            }
+            f.turn_latency = Some(latency_bin_bounds(i));
+        }
+        Chart::Intents => f.intent = Some(st.intents.get(i)?.name.clone()),
+        Chart::Topics => f.topic = Some(st.topics.get(i)?.name.clone()),
+        Chart::Review => return None,
+    }
+    Some(f)
+}
+
+fn drill(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(filter) = drill_filter(s) else { return };
+    if s.stats.before_drill.is_none() {
+        s.stats.before_drill = Some((s.filter.clone(), s.view_name.clone()));
+    }
+    s.stats.open = false;
+    super::update::set_filter(s, filter, None, fx);
+}
+
+/// `esc` in the list after a drill-down: the filter from before it, and the view again.
+pub fn on_back(s: &mut State, fx: &mut Vec<Effect>) -> bool {
+    let Some((filter, view)) = s.stats.before_drill.take() else {
+        return false;
+    };
+    super::update::set_filter(s, filter, view, fx);
+    s.stats.open = true;
+    request(s, fx);
+    true
+}

@@ -1,0 +1,216 @@
+//! Snapshots of the stats view at 80×24 and 200×50 in the dark and light themes, over fixture
+//! calls cached in a real store. Each snapshot is the screen's text followed by the colours its
+//! cells use, so the two themes are told apart (and a colour the theme lacks would show).
+
+mod tui_support;
+
+use std::collections::BTreeMap;
+
+use callscope::app::{Effect, State, update};
+use callscope::store::{Origin, ReviewStatus, Store};
+use callscope::tui::store_worker::handle;
+use callscope::ui::Theme;
+use callscope::ui::theme::Mode;
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// Fixture calls of the last 24 h with several handoff reasons, variants, topics and scores.
+fn store(dir: &std::path::Path) -> Store {
+    let mut store = Store::open(&dir.join("v.db")).unwrap();
+    let reasons = [
+        "billing_question",
+        "billing_question",
+        "angry_caller",
+        "\u{1b}[31mred\u{1b}[0m reason",
+    ];
+    let convs: Vec<_> = (0..190)
+        .map(|i| {
+            let mut c = tui_support::conv(i, i % 5 != 4);
+            c.handoff_reason = if c.handoff {
+                reasons[i % reasons.len()].into()
+            } else {
+                String::new()
+            };
+            c.variant_id = if i.is_multiple_of(2) { "variant-a" } else { "variant-b" }.into();
+            c.poly_score = (i % 3 != 0).then_some(1.0 + (i % 5) as f64);
+            for t in &mut c.turns {
+                t.retrieved_topics = vec![["Opening hours", "Refund policy", "Parking"][i % 3].into()];
+            }
+            c
+        })
+        .collect();
+    let origin = Origin::new("ws-demo", "PROJECT-demo", "live");
+    store.cache(&origin, &convs).unwrap();
+    for c in convs.iter().step_by(9) {
+        store
+            .set_status(&origin.key(c.id.as_str()), ReviewStatus::Reviewed)
+            .unwrap();
+    }
+    store
+}
+
+fn run_store(s: &mut State, store: &mut Store, fx: Vec<Effect>) {
+    let mut queue = fx;
+    while !queue.is_empty() {
+        let mut next = Vec::new();
+        for e in queue {
+            if let Effect::Store(req) = e
+                && let Some(msg) = handle(store, req)
+            {
+                next.extend(update(s, msg));
+            }
+        }
+        queue = next;
+    }
+}
+
+fn opened(w: u16, h: u16, store: &mut Store) -> State {
+    let mut s = tui_support::state(w, h);
+    s.cache_first = true;
+    let fx = callscope::app::start(&mut s);
+    run_store(&mut s, store, fx);
+    let fx = update(&mut s, tui_support::key('%'));
+    run_store(&mut s, store, fx);
+    s
+}
+
+fn shot(s: &State, mode: Mode) -> String {
+    let theme = Theme::for_mode(mode);
+    let mut term = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
+    term.draw(|f| callscope::ui::draw(f, s, &theme)).unwrap();
+    let buf = term.backend().buffer();
+    let mut colours: BTreeMap<String, usize> = BTreeMap::new();
+    for cell in buf.content() {
+        if cell.fg != ratatui::style::Color::Reset {
+            *colours.entry(format!("{:?}", cell.fg)).or_default() += 1;
+        }
+    }
+    let mut out = callscope::ui::buffer_text(buf);
+    out.push_str("--- foreground colours (cells)\n");
+    for (c, n) in colours {
+        out.push_str(&format!("{c}: {n}\n"));
+    }
+    out
+}
+
+#[test]
+fn stats_view_80x24_and_200x50_dark_and_light() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store(dir.path());
+    for (w, h) in [(80, 24), (200, 50)] {
+        let s = opened(w, h, &mut store);
+        assert!(s.stats.open && s.stats.stats.is_some());
+        assert_snapshot!(format!("stats_calls_{w}x{h}_dark"), shot(&s, Mode::Dark));
+        assert_snapshot!(format!("stats_calls_{w}x{h}_light"), shot(&s, Mode::Light));
+    }
+}
+
+#[test]
+fn each_chart_at_80x24() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store(dir.path());
+    let mut s = opened(80, 24, &mut store);
+    for name in ["handoffs", "latency", "intents", "topics"] {
+        update(&mut s, tui_support::code(KeyCode::Tab));
+        if name == "latency" {
+            // The 1.0–1.5 s bin.
+            update(&mut s, tui_support::key('j'));
+            update(&mut s, tui_support::key('j'));
+        }
+        assert_snapshot!(format!("stats_{name}_80x24"), tui_support::render(&s));
+    }
+    update(&mut s, tui_support::code(KeyCode::Tab));
+    let fx = update(&mut s, tui_support::key('V'));
+    run_store(&mut s, &mut store, fx);
+    assert_snapshot!("stats_review_split_80x24", tui_support::render(&s));
+    let screen = tui_support::render(&s);
+    assert!(!screen.contains('\u{1b}'), "reason text is sanitized");
+}
+
+#[test]
+fn enter_on_a_latency_bin_lists_the_calls_with_a_turn_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store(dir.path());
+    let mut s = opened(120, 40, &mut store);
+    update(&mut s, tui_support::code(KeyCode::Tab));
+    update(&mut s, tui_support::code(KeyCode::Tab));
+    update(&mut s, tui_support::key('j'));
+    update(&mut s, tui_support::key('j'));
+    let fx = update(&mut s, tui_support::code(KeyCode::Enter));
+    assert_eq!(s.filter.turn_latency, Some((1.0, Some(1.5))));
+    run_store(&mut s, &mut store, fx);
+    // The fixture's latencies are 0.42, 1.35 and 2.8 s: a call is listed iff a turn took 1.35 s.
+    let want: Vec<String> = (0..190)
+        .map(|i| tui_support::conv(i, i % 5 != 4))
+        .filter(|c| c.turns.iter().any(|t| t.latency == Some(1.35)))
+        .map(|c| c.id)
+        .take(s.list.visible_len().max(1))
+        .collect();
+    let listed: Vec<String> = (0..s.list.visible_len())
+        .map(|i| s.list.row_at(i).unwrap().id.to_string())
+        .collect();
+    assert!(!listed.is_empty());
+    assert_eq!(listed, want);
+}
+
+#[test]
+fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
+    use callscope::app::Msg;
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store(dir.path());
+    let mut s = opened(80, 24, &mut store);
+    let ctrl_r = Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL));
+    let fx = update(&mut s, ctrl_r.clone());
+    let req = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchPoll { req, query } => {
+                assert_eq!(query.limit, Some(1000));
+                Some(*req)
+            }
+            _ => None,
+        })
+        .expect("ctrl-r asks for the window's first page");
+    // A page with more to come: cached, and the next page asked for.
+    let mut page = tui_support::page(190..250, Some("next-1"), true);
+    page.conversations.truncate(60);
+    let fx = update(&mut s, Msg::PollPage { req, result: Ok(page) });
+    assert!(fx.iter().any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Cache { conversations, .. }) if conversations.len() == 60)));
+    let next = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchPoll { req, query } if query.cursor.as_deref() == Some("next-1") => Some(*req),
+            _ => None,
+        })
+        .expect("the next page");
+    let f = s.stats.fetch.as_ref().unwrap();
+    assert_eq!((f.pages, f.calls), (1, 60));
+    assert!(f.progress() > 0.0 && f.progress() <= 1.0);
+    let screen = tui_support::render(&s);
+    assert!(
+        screen.contains("fetching the window: page 2 · 60 calls · esc cancels"),
+        "{screen}"
+    );
+    // esc cancels: the figures are asked for again, and the late page is not taken.
+    let fx = update(&mut s, tui_support::code(KeyCode::Esc));
+    assert!(s.stats.open && s.stats.fetch.is_none());
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Stats { .. })))
+    );
+    let late = update(
+        &mut s,
+        Msg::PollPage {
+            req: next,
+            result: Ok(tui_support::page(250..260, None, true)),
+        },
+    );
+    assert!(
+        !late
+            .iter()
+            .any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Cache { .. })))
+    );
+}
