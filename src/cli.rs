@@ -5,8 +5,8 @@ mod config_init;
 mod marks;
 pub mod queue;
 mod shell;
-mod team;
 pub mod stats;
+mod team;
 
 use std::ffi::OsString;
 

@@ -45,6 +45,14 @@ pub trait ConversationCache: Send {
 
     /// Conversations whose transcript matches `query`, newest first, at most `max`.
     fn search_conversations(&self, query: &SearchQuery, max: usize) -> StoreResult<Vec<ListRow>>;
+
+    /// The stats view's figures of `req`'s window for what `scope` and `filter` select.
+    fn stats(
+        &self,
+        scope: &Scope,
+        filter: &Filter,
+        req: &crate::stats::StatsRequest,
+    ) -> StoreResult<crate::stats::Stats>;
 }
 
 /// Review marks: one conversation's status, flags, note and turn ratings, and what was pushed.
@@ -144,6 +152,15 @@ impl ConversationCache for Store {
 
     fn search_conversations(&self, query: &SearchQuery, max: usize) -> StoreResult<Vec<ListRow>> {
         Store::search_conversations(self, query, max)
+    }
+
+    fn stats(
+        &self,
+        scope: &Scope,
+        filter: &Filter,
+        req: &crate::stats::StatsRequest,
+    ) -> StoreResult<crate::stats::Stats> {
+        Store::stats(self, scope, filter, req)
     }
 }
 

@@ -4,12 +4,10 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
-
+use super::Store;
 use super::error::StoreResult;
-use super::filter::{Filter, SqlWhere};
+use super::filter::{Compile, Filter, SqlWhere};
 use super::list::Scope;
-use super::{Conversation, Store};
 use crate::stats::{
     Bucket, BucketFigures, Count, Difference, Group, LATENCY_EDGES, NO_REASON, Percentiles, QA_WAITING, Qa, Review,
     Split, SplitBy, Stats, StatsRequest, TOP_N, latency_bin,
@@ -160,7 +158,11 @@ impl Store {
         stats.poly_score = scores;
         stats.intents = self.top_names(&w, "conversation_intents", "intent")?;
         // Topics are v4's labels (kind 1, see `cache::LabelKind::Topic`).
-        stats.topics = self.top_names(&w, "(SELECT conv, label AS topic FROM conversation_labels WHERE kind = 1)", "topic")?;
+        stats.topics = self.top_names(
+            &w,
+            "(SELECT conv, label AS topic FROM conversation_labels WHERE kind = 1)",
+            "topic",
+        )?;
         stats.review = self.review_counts(&w, stats.calls)?;
         if req.split != SplitBy::None {
             stats.split = Some(split(req.split, groups));
@@ -259,6 +261,7 @@ fn split(by: SplitBy, groups: HashMap<String, GroupAcc>) -> Split {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::Conversation;
     use crate::store::Origin;
     use serde_json::json;
 

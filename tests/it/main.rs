@@ -10,6 +10,7 @@ mod marks;
 mod net;
 mod quickstart;
 mod standin;
+mod stats;
 mod store;
 #[path = "../support/mod.rs"]
 mod support; // tests/support/: shared helpers

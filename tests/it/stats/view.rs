@@ -2,7 +2,7 @@
 //! calls cached in a real store. Each snapshot is the screen's text followed by the colours its
 //! cells use, so the two themes are told apart (and a colour the theme lacks would show).
 
-mod tui_support;
+use crate::support::tui as tui_support;
 
 use std::collections::BTreeMap;
 

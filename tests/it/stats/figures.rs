@@ -4,7 +4,7 @@
 //! JSON fields computes counts, rates and exact p50/p95/p99 with nothing from `callscope::stats`.
 //! Then the drill-down: Enter on the top handoff reason lists exactly the calls with that reason.
 
-mod tui_support;
+use crate::support::tui as tui_support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::Command;
@@ -20,7 +20,7 @@ use chrono::DateTime;
 use crossterm::event::KeyCode;
 use serde_json::Value;
 
-mod common;
+use crate::support as common;
 
 const OFFSET_MS: i64 = 3_600_000;
 

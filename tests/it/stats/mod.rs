@@ -1,0 +1,2 @@
+mod figures;
+mod view;
