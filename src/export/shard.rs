@@ -41,9 +41,10 @@ const ADAPTIVE_MAX: usize = 16;
 /// others idle at the end, few enough that splitting adds only a page or so per shard.
 const SHARDS_PER_SLOT: usize = 4;
 /// In time order without a file: shards past the one being written that may be walked at once.
-const LOOKAHEAD_PER_SLOT: usize = 2;
+/// Memory: at most (lookahead + 1) × (queue + 1) pages, each at most `max_page_bytes`.
+const LOOKAHEAD_PER_SLOT: usize = 1;
 /// Pages a shard may have fetched and not yet handed over.
-const SHARD_QUEUE: usize = 2;
+const SHARD_QUEUE: usize = 1;
 /// An answer counts as fast within this factor of the fastest one seen.
 const FAST_FACTOR: f64 = 2.0;
 /// After halving, no further halving or growth for this long (a burst of 429s is one signal).
@@ -340,24 +341,37 @@ fn setup(client: &Client, args: &ExportArgs, env: &str, studio: Option<&StudioLi
 }
 
 impl Setup {
-    /// The shards to walk: one when walking sequentially, or when the list comes from the Data
-    /// API (newest first over every window: shards would not put end to end). A 1-record request
-    /// finds out which family answers when no request has yet.
+    /// The shards to walk. One when walking sequentially, or unless the server shows that it keeps
+    /// to the window: asked for the window's first second, it must answer only calls that started
+    /// in it (a server that ignores `start_time`/`end_time` would have every shard repeat the
+    /// same calls), and from the v3 list (the Data API's is newest first over every window, so
+    /// shards would not put end to end).
     async fn plan(&self) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
         let ceiling = self.walk.concurrency.ceiling();
         if ceiling <= 1 {
             return Ok(vec![self.window]);
         }
+        let (start, end) = self.window;
+        let second = (start + chrono::Duration::seconds(1)).min(end);
+        let mut probe = self.walk.query.clone();
+        (probe.start_time, probe.end_time, probe.limit) = (Some(start), Some(second), Some(1));
         let client = &self.walk.client;
-        if client.family_in_use(Route::List).is_none() {
-            let mut probe = self.walk.query.clone();
-            (probe.start_time, probe.end_time, probe.limit) = (Some(self.window.0), Some(self.window.1), Some(1));
-            client.list_page_raw(&probe).await?;
+        let body = client.list_page_raw(&probe).await?;
+        let page: RawPage = body.parse()?;
+        let keeps_window = page.records.iter().all(|raw| {
+            crate::api::lenient::read_record(raw)
+                .and_then(|c| c.started_at)
+                .is_some_and(|t| t >= start && t < second)
+        });
+        if !keeps_window {
+            tracing::info!(
+                "export: the server answered calls outside the window asked for; walking it in one sequence"
+            );
         }
-        if client.family_in_use(Route::List) != Some(PathFamily::V3) {
+        if !keeps_window || client.family_in_use(Route::List) != Some(PathFamily::V3) {
             return Ok(vec![self.window]);
         }
-        Ok(plan(self.window.0, self.window.1, ceiling * SHARDS_PER_SLOT))
+        Ok(plan(start, end, ceiling * SHARDS_PER_SLOT))
     }
 }
 
