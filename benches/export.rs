@@ -163,12 +163,12 @@ fn main() {
         println!("{}", seq.line("export --concurrency 1"));
         let ours = through(&|b| export(b, &[]));
         println!("{}", ours.line("export (adaptive shards)"));
-        // To a file: part files and a checkpoint after every page (what --resume needs).
+        // Resumable, to a file: part files and a checkpoint after every page.
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("calls.jsonl");
         let file_arg = file.to_str().unwrap();
-        let to_file = through(&|b| export(b, &["--out", file_arg]));
-        println!("{}", to_file.line("export --out FILE (checkpointed)"));
+        let to_file = through(&|b| export(b, &["--resume", "--out", file_arg]));
+        println!("{}", to_file.line("export --resume --out FILE"));
         assert_eq!(py.summaries, floor.summaries, "the same window");
         assert_eq!(ours.summaries, floor.summaries, "the same window");
         table.push((

@@ -227,7 +227,7 @@ async fn a_killed_export_resumes_to_the_same_file_and_fetches_only_in_flight_pag
 
     // Slow pages, so that the kill lands midway.
     let (url, f) = forwarder(&s, Duration::from_millis(40), |_, _| false).await;
-    let mut child = binary(&url, &s, &["--concurrency", "3", "--out"])
+    let mut child = binary(&url, &s, &["--concurrency", "3", "--resume", "--out"])
         .arg(&resumed)
         .spawn()
         .unwrap();

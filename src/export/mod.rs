@@ -89,12 +89,12 @@ pub struct ShardArgs {
     /// sequence.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: Option<u32>,
-    /// Write pages as they arrive instead of in time order (to stdout or a FIFO, or to --out
-    /// without a checkpoint).
+    /// Write pages as they arrive instead of in time order (not with --resume).
     #[arg(long, conflicts_with = "resume")]
     pub unordered: bool,
-    /// Continue the interrupted export to --out FILE from its checkpoint (.FILE.export/ beside
-    /// it); the finished file is the same as an uninterrupted run's.
+    /// Make the export to --out FILE resumable: progress is kept beside it in .FILE.export/ (part
+    /// files and a checkpoint); when an export is interrupted, the same command continues it,
+    /// and the finished file is the same as an uninterrupted run's.
     #[arg(long, requires = "out")]
     pub resume: bool,
 }
@@ -168,15 +168,15 @@ pub async fn run(args: ExportArgs) -> Result<i32> {
     let client = Client::new(&cfg)?;
     let studio = crate::studio::StudioLinks::from_config(&cfg);
     let summary = match args.out.as_deref() {
-        // A file in time order goes through part files and a checkpoint, so it can be resumed.
-        Some(path) if !args.shards.unordered && shard::resumable_target(path) => {
+        // Resumable: through part files and a checkpoint beside the file.
+        Some(path) if args.shards.resume => {
+            if !shard::resumable_target(path) {
+                bail!("--resume needs --out FILE to be a regular file (a FIFO or device cannot be resumed)");
+            }
             crate::fsutil::remove_partials_on_signals();
             shard::export_to_file(&client, &args, &env, path, studio.as_ref()).await?
         }
         out => {
-            if args.shards.resume {
-                bail!("--resume needs --out FILE to be a regular file (a FIFO or device cannot be resumed)");
-            }
             let mut sink = Sink::open(out)?;
             let result = export_linked(&client, &args, &env, &mut sink, studio.as_ref()).await;
             sink.finish(result)?

@@ -11,11 +11,12 @@
 //!   past the one being written may run ([`LOOKAHEAD_PER_SLOT`]), so memory is bounded by pages,
 //!   not by the window.
 //! - **`--unordered`**: one channel, pages written as they come.
-//! - **`--out FILE`** (time order): each shard appends to its own part file in a hidden
-//!   directory beside the target, with a checkpoint (via [`crate::fsutil::write_atomic`]) after
-//!   every page; the file is assembled when all shards are done. `--resume` continues from the
-//!   checkpoint: part files are cut back to what the checkpoint vouches for, so only pages that
-//!   were in flight are fetched again.
+//! - **`--resume --out FILE`**: each shard appends to its own part file in a hidden directory
+//!   beside the target, with a checkpoint (via [`crate::fsutil::write_atomic`]) after every page;
+//!   the file is assembled in time order when all shards are done. Run again, the export
+//!   continues from the checkpoint: part files are cut back to what it vouches for, so only the
+//!   pages that were in flight are fetched again. (Without `--resume` a file is written through
+//!   [`crate::fsutil::AtomicFile`] as before, and an interruption leaves nothing behind.)
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, Write};
@@ -612,8 +613,8 @@ fn open_cut(path: &Path, len: u64) -> Result<std::fs::File> {
     Ok(f)
 }
 
-/// The export to `--out FILE` in time order, through part files and a checkpoint (see the module
-/// docs); with `--resume` it continues an earlier run's checkpoint.
+/// `--resume --out FILE`: through part files and a checkpoint (see the module docs), continuing
+/// an earlier run's checkpoint when there is one.
 pub async fn export_to_file(
     client: &Client,
     args: &ExportArgs,
@@ -624,23 +625,11 @@ pub async fn export_to_file(
     let setup = setup(client, args, env, studio, true)?;
     let dir = state_dir(target);
     let key = key(args, env);
-    let earlier = if args.shards.resume {
-        Checkpoint::load(&dir)?
-    } else {
-        if dir.exists() {
-            crate::errln!(
-                "note: discarding the unfinished export in {} (--resume continues it)",
-                dir.display()
-            );
-            std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
-        }
-        None
-    };
-    let mut ck = match earlier {
+    let mut ck = match Checkpoint::load(&dir)? {
         Some(ck) => {
             if ck.key != key {
                 bail!(
-                    "the unfinished export in {} was made with {}, not {key}: run it with the same options, or without --resume to start over",
+                    "the unfinished export in {} was made with {}, not {key}: run it with the same options, or remove that directory to start over",
                     dir.display(),
                     ck.key
                 );
@@ -648,7 +637,7 @@ pub async fn export_to_file(
             let (start, end) = (parse_ts(&ck.start)?, parse_ts(&ck.end)?);
             if (args.start.is_some() && setup.window.0 != start) || (args.end.is_some() && setup.window.1 != end) {
                 bail!(
-                    "the unfinished export in {} covers {} to {}, not the --start/--end given: run it with the same window, or without --resume to start over",
+                    "the unfinished export in {} covers {} to {}, not the --start/--end given: run it with the same window, or remove that directory to start over",
                     dir.display(),
                     ck.start,
                     ck.end
