@@ -1,57 +1,84 @@
-//! `callscope export` against the quickstart's Python `iter_conversations` loop, on the same
-//! stand-in in the same run, at the same page size (200).
+//! `callscope export` over a far-away network (issue 16): through the project's shaping proxy
+//! at 80 ms RTT / 100 Mbit/s and at 20 ms / 1 Gbit/s, on a 7-day window of the stand-in's live
+//! calls, against the quickstart's Python `iter_conversations` loop and the sequential floor (a
+//! pager that parses nothing, one uncompressed request at a time), all at page size 200.
 //!
-//! Run: `cargo bench --bench export` (needs python3 with requests). Prints summaries/s for
-//! each, the ratio, and the stand-in's own serving rate (raw pages, no parsing).
+//! Run: `cargo bench --bench export` (needs python3 with requests). Prints each run's time and
+//! bytes on the wire, then the ratios per shape. A quick run:
+//! `CALLSCOPE_BENCH_CONVERSATIONS=20000 cargo bench --bench export`.
+//! Env: `CALLSCOPE_BENCH_CONVERSATIONS` (generated over 30 days; default 100,000 ≈ 19,000 live
+//! calls in 7 days), `CALLSCOPE_BENCH_DAYS` (window, default 7).
 
+#[path = "support/shaping_proxy.rs"]
+mod shaping_proxy;
+
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use callscope::standin::{self, StandinOptions};
+use shaping_proxy::{Shape, ShapingProxy};
 
-const CONVERSATIONS: usize = 70_000; // ~80 % live → ≥ 50,000 summaries in the window
-const ROUNDS: usize = 3;
+fn env_num(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+struct Run {
+    summaries: usize,
+    secs: f64,
+    wire: u64,
+}
+
+impl Run {
+    fn line(&self, what: &str) -> String {
+        format!(
+            "  {what:<34} {:>6} summaries in {:>6.2}s = {:>6.0}/s, {:>6.1} MB on the wire",
+            self.summaries,
+            self.secs,
+            self.summaries as f64 / self.secs,
+            self.wire as f64 / 1e6
+        )
+    }
+}
 
 fn main() {
+    let conversations = env_num("CALLSCOPE_BENCH_CONVERSATIONS", 100_000);
+    let days = env_num("CALLSCOPE_BENCH_DAYS", 7) as i64;
     let rt = tokio::runtime::Runtime::new().unwrap();
     let t = Instant::now();
     let s = rt
         .block_on(standin::start(StandinOptions {
-            conversations: CONVERSATIONS,
+            conversations,
             ..Default::default()
         }))
         .unwrap();
     println!(
-        "stand-in with {CONVERSATIONS} conversations started in {:.2?}",
+        "stand-in with {conversations} conversations started in {:.2?}",
         t.elapsed()
     );
     let end = chrono::Utc::now();
-    let start = end - chrono::Duration::days(31);
+    let start = end - chrono::Duration::days(days);
     let (start_s, end_s) = (
         start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     );
-    let env = [
-        ("POLYAI_BASE_URL", s.runtime_url.clone()),
-        ("POLYAI_PLATFORM_URL", s.platform_url.clone()),
-        ("POLYAI_API_KEY", s.api_key.clone()),
-        ("POLYAI_ACCOUNT_ID", s.account_id.clone()),
-        ("POLYAI_PROJECT_ID", s.project_id.clone()),
-    ];
-
-    // The stand-in alone: raw page bodies over one keep-alive connection, no parsing of turns.
-    // The first walk builds each call's JSON; later ones reuse it (finished calls never change).
-    for pass in ["cold", "warm"] {
-        let (n, secs) = rt.block_on(raw_walk(&s, &start_s, &end_s));
-        println!(
-            "stand-in serving ({pass}): {n} summaries in {secs:.2}s = {:.0} summaries/s",
-            n as f64 / secs
-        );
-    }
+    let upstream: SocketAddr = s.runtime_url.trim_start_matches("http://").parse().unwrap();
+    let env = |base: &str| {
+        vec![
+            ("POLYAI_BASE_URL", base.to_string()),
+            ("POLYAI_PLATFORM_URL", s.platform_url.clone()),
+            ("POLYAI_API_KEY", s.api_key.clone()),
+            ("POLYAI_ACCOUNT_ID", s.account_id.clone()),
+            ("POLYAI_PROJECT_ID", s.project_id.clone()),
+        ]
+    };
 
     let step1 = include_str!("../tests/quickstart/step1_first_call.py");
     let step2 = include_str!("../tests/quickstart/step2_page.py");
-    // The quickstart's own code; its loop prints every conversation (to /dev/null here).
+    // The quickstart's own code; its loop prints every conversation (counted here).
     let python = format!(
         "{}\n{}\n",
         step1.split("\nend = ").next().unwrap(),
@@ -60,18 +87,7 @@ fn main() {
             &format!("for conv in iter_conversations({start_s:?}, {end_s:?}):")
         )
     );
-    // Warm the stand-in's cache for the export's `include_latency=true` pages too.
-    let warm = Command::new(env!("CARGO_BIN_EXE_callscope"))
-        .args(["export", "--page-size", "200", "--start", &start_s, "--end", &end_s])
-        .envs(env.iter().cloned())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(warm.success());
-    let mut rust_rates = Vec::new();
-    let mut py_rates = Vec::new();
-    for round in 0..ROUNDS {
+    let export = |base: &str, extra: &[&str]| -> (usize, f64) {
         let t = Instant::now();
         let out = Command::new(env!("CARGO_BIN_EXE_callscope"))
             .args([
@@ -85,7 +101,8 @@ fn main() {
                 "--end",
                 &end_s,
             ])
-            .envs(env.iter().cloned())
+            .args(extra)
+            .envs(env(base))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .output()
@@ -93,45 +110,92 @@ fn main() {
         let secs = t.elapsed().as_secs_f64();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
-        let n: f64 = stderr.split_whitespace().nth(1).and_then(|w| w.parse().ok()).unwrap();
-        rust_rates.push(n / secs);
-        println!(
-            "round {round}: callscope export   {n:.0} summaries in {secs:.2}s = {:.0}/s",
-            n / secs
-        );
-
+        (
+            stderr.split_whitespace().nth(1).and_then(|w| w.parse().ok()).unwrap(),
+            secs,
+        )
+    };
+    let quickstart = |base: &str| -> (usize, f64) {
         let t = Instant::now();
         let out = Command::new("python3")
             .arg("-c")
             .arg(&python)
-            .envs(env.iter().cloned())
+            .envs(env(base))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .output()
             .unwrap();
         let secs = t.elapsed().as_secs_f64();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let n = String::from_utf8_lossy(&out.stdout).lines().count() as f64 - 1.0; // minus step 1's print
-        py_rates.push(n / secs);
+        // Minus step 1's print (as the loopback bench counted; it may differ from the others by one).
+        (String::from_utf8_lossy(&out.stdout).lines().count() - 1, secs)
+    };
+
+    // Warm the stand-in's JSON cache for both kinds of page (with and without latency), so every
+    // measured run sees the same server.
+    let (n, secs) = rt.block_on(raw_walk(&s.runtime_url, &s, &start_s, &end_s));
+    println!("warm-up: raw pager on loopback {n} summaries in {secs:.2}s");
+    let (n, secs) = export(&s.runtime_url, &["--concurrency", "1"]);
+    println!("warm-up: export on loopback {n} summaries in {secs:.2}s");
+
+    let shapes = [
+        Shape::rtt(Duration::from_millis(80), 100_000_000),
+        Shape::rtt(Duration::from_millis(20), 1_000_000_000),
+    ];
+    let mut table = Vec::new();
+    for shape in shapes {
+        println!("through the shaping proxy: {}", shape.describe());
+        // A fresh proxy per run, so its byte counters are that run's.
+        let through = |f: &dyn Fn(&str) -> (usize, f64)| -> Run {
+            let proxy = rt.block_on(ShapingProxy::start(upstream, shape)).unwrap();
+            let base = format!("http://{}", proxy.addr);
+            let (summaries, secs) = f(&base);
+            Run {
+                summaries,
+                secs,
+                wire: proxy.down_bytes() + proxy.up_bytes(),
+            }
+        };
+        let py = through(&|b| quickstart(b));
+        println!("{}", py.line("python quickstart loop"));
+        let floor = through(&|b| rt.block_on(raw_walk(b, &s, &start_s, &end_s)));
+        println!("{}", floor.line("sequential floor (raw, identity)"));
+        let seq = through(&|b| export(b, &["--concurrency", "1"]));
+        println!("{}", seq.line("export --concurrency 1"));
+        let ours = through(&|b| export(b, &[]));
+        println!("{}", ours.line("export (adaptive shards)"));
+        // Resumable, to a file: part files and a checkpoint after every page.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("calls.jsonl");
+        let file_arg = file.to_str().unwrap();
+        let to_file = through(&|b| export(b, &["--resume", "--out", file_arg]));
+        println!("{}", to_file.line("export --resume --out FILE"));
+        assert_eq!(ours.summaries, floor.summaries, "the same window");
+        table.push((
+            shape,
+            py.secs / ours.secs,
+            floor.secs / ours.secs,
+            floor.wire as f64 / ours.wire as f64,
+        ));
+    }
+    println!("\nexport's speed-up, as ratios of wall time (higher = export faster):");
+    for (shape, vs_py, vs_floor, bytes) in table {
         println!(
-            "round {round}: python quickstart  {n:.0} summaries in {secs:.2}s = {:.0}/s",
-            n / secs
+            "  {:<40} vs python loop {vs_py:>5.2}x   vs sequential floor {vs_floor:>5.2}x   wire bytes 1/{bytes:.1}",
+            shape.describe()
         );
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        v[v.len() / 2]
-    };
-    let (r, p) = (median(&mut rust_rates), median(&mut py_rates));
-    println!(
-        "median: callscope export {r:.0}/s, python loop {p:.0}/s, ratio {:.2}x",
-        r / p
-    );
 }
 
-async fn raw_walk(s: &standin::Standin, start: &str, end: &str) -> (usize, f64) {
-    let http = reqwest::Client::new();
-    let base = format!("{}/v3/{}/{}/conversations", s.runtime_url, s.account_id, s.project_id);
+/// The floor: one request at a time, no compression, items split but not parsed.
+async fn raw_walk(base: &str, s: &standin::Standin, start: &str, end: &str) -> (usize, f64) {
+    let http = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_zstd()
+        .build()
+        .unwrap();
+    let base = format!("{base}/v3/{}/{}/conversations", s.account_id, s.project_id);
     let t = Instant::now();
     let mut cursor: Option<String> = None;
     let mut n = 0;
@@ -140,7 +204,8 @@ async fn raw_walk(s: &standin::Standin, start: &str, end: &str) -> (usize, f64) 
         url.query_pairs_mut()
             .append_pair("start_time", start)
             .append_pair("end_time", end)
-            .append_pair("limit", "200");
+            .append_pair("limit", "200")
+            .append_pair("client_env", "live");
         if let Some(c) = &cursor {
             url.query_pairs_mut().append_pair("cursor", c);
         }
@@ -153,7 +218,6 @@ async fn raw_walk(s: &standin::Standin, start: &str, end: &str) -> (usize, f64) 
             .bytes()
             .await
             .unwrap();
-        // Split the page into its items without parsing them: this measures the server.
         #[derive(serde::Deserialize)]
         struct Page<'a> {
             #[serde(borrow)]

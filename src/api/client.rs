@@ -373,6 +373,9 @@ pub struct Client {
     families: Arc<FamilyMemory>,
     /// `redacted=` when a request leaves it open (config `redacted_audio`).
     redacted_audio: Option<bool>,
+    /// Shared by clones: after a 429 with `Retry-After`, no clone sends before it has passed, so
+    /// concurrent walkers (a sharded export) wait together instead of each earning its own 429.
+    rate_gate: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -401,7 +404,8 @@ fn parse_base(url: &str, what: &str) -> anyhow::Result<Url> {
     Ok(u)
 }
 
-/// The JSON pool and the streaming pool. Neither follows redirects: reqwest would carry the
+/// The JSON pool (asks for gzip, br or zstd; HTTP/2 when TLS offers it) and the streaming pool.
+/// Neither follows redirects: reqwest would carry the
 /// custom `x-api-key` header to whatever host a 3xx names (it strips only `Authorization`),
 /// and a 307 would replay a POST body there.
 fn http_clients(t: &Timeouts) -> reqwest::Result<(reqwest::Client, reqwest::Client)> {
@@ -417,8 +421,11 @@ fn http_clients(t: &Timeouts) -> reqwest::Result<(reqwest::Client, reqwest::Clie
             .connect_timeout(t.connect)
             .read_timeout(t.read)
             .pool_idle_timeout(Duration::from_secs(60));
-        if let Some(total) = total {
-            b = b.timeout(total);
+        match total {
+            Some(total) => b = b.timeout(total),
+            // Recordings: identity encoding, so a resumed download's byte range means WAV offsets
+            // (and WAV barely compresses anyway).
+            None => b = b.no_gzip().no_brotli().no_zstd(),
         }
         b.build()
     };
@@ -441,6 +448,7 @@ impl Client {
             max_page_bytes: cfg.max_page_bytes.max(1),
             families: Arc::default(),
             redacted_audio: cfg.file.redacted_audio,
+            rate_gate: Arc::default(),
         })
     }
 
@@ -861,6 +869,10 @@ impl Client {
     {
         let mut attempt = 0;
         loop {
+            let gate = *self.rate_gate.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(until) = gate.filter(|t| *t > Instant::now()) {
+                tokio::time::sleep_until(until.into()).await;
+            }
             let Failure {
                 err,
                 retry_after,
@@ -884,7 +896,12 @@ impl Client {
                 (ErrorKind::RateLimited, Some(w)) if w > self.retry.max_retry_after => {
                     return Err(err);
                 }
-                (ErrorKind::RateLimited, Some(w)) => w,
+                (ErrorKind::RateLimited, Some(w)) => {
+                    let mut gate = self.rate_gate.lock().unwrap_or_else(|e| e.into_inner());
+                    let until = Instant::now() + w;
+                    *gate = Some(gate.map_or(until, |g| g.max(until)));
+                    w
+                }
                 _ => self.retry.backoff(attempt),
             };
             if let Some(obs) = &self.observer {

@@ -258,7 +258,22 @@ fn finish(state: SharedState, routes: Router<SharedState>) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(correlation))
+        .layer(compression())
         .with_state(state)
+}
+
+/// gzip, br or zstd when the request's `Accept-Encoding` asks, for JSON bodies only: a recording
+/// stays identity-encoded so that byte ranges keep meaning offsets into the WAV.
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{Predicate, SizeAbove};
+    let json = |_: StatusCode, _: axum::http::Version, h: &HeaderMap, _: &axum::http::Extensions| {
+        h.get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
+    };
+    tower_http::compression::CompressionLayer::new()
+        .no_deflate()
+        .compress_when(SizeAbove::new(256).and(json))
 }
 
 /// The runtime family: `/v3/{account}/{project}/conversations[/{id}[/audio]]`.

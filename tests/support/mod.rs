@@ -3,6 +3,8 @@
 
 pub mod net;
 pub mod scripted;
+#[path = "../../benches/support/shaping_proxy.rs"]
+pub mod shaping_proxy;
 pub mod team;
 pub mod testserver;
 pub mod tmux;

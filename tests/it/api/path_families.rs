@@ -274,6 +274,7 @@ async fn v3_by_id_and_audio_missing_the_platform_family_serves_the_tui_export_an
         filter: None,
         store: None,
         page_size: 100,
+        shards: Default::default(),
     };
     let fresh = Client::new(&cfg).unwrap();
     let mut out = Vec::new();

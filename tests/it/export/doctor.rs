@@ -27,6 +27,7 @@ fn args(format: Format) -> ExportArgs {
         filter: None,
         store: None,
         page_size: 37,
+        shards: Default::default(),
     }
 }
 

@@ -1,4 +1,6 @@
 //! Integration tests: export.
+mod compression;
 mod doctor;
 mod hostile_records;
+mod sharded;
 mod studio_links;

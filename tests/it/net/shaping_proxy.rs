@@ -1,12 +1,9 @@
 //! The benches' shaping proxy really delays and really caps: measured with bytes over time, within
 //! wide bounds (the machine is shared; these are not speed assertions on callscope).
 
-#[path = "../../../benches/support/shaping_proxy.rs"]
-mod shaping_proxy;
-
 use std::time::{Duration, Instant};
 
-use shaping_proxy::{Link, Shape, ShapingProxy};
+use crate::support::shaping_proxy::{Link, Shape, ShapingProxy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

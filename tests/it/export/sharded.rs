@@ -1,0 +1,330 @@
+//! The sharded export (issue 16): in time order it is the sequential export byte for byte in
+//! every format; a SIGKILLed export resumes to the same file without fetching pages twice beyond
+//! the ones in flight; a server answering 429 for a while slows it down, and everything still
+//! arrives once. Requests are counted at a forwarding server in front of the stand-in.
+
+use crate::support as common;
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use callscope::export::{ExportArgs, Format, ShardArgs, export, parse_instant};
+use callscope::standin::{self, Standin, StandinOptions};
+
+/// A request the forwarder saw: when, the list page it asked for, what it answered.
+#[derive(Debug, Clone)]
+struct Seen {
+    at: Instant,
+    /// Path and query: the same page asked twice has the same target.
+    target: String,
+    status: u16,
+}
+
+/// Forwards every request to the stand-in's runtime host, logging it; while `throttle(list
+/// requests so far, time since the first)` says so, list requests get a 429 with `Retry-After: 1`.
+struct Forwarder {
+    upstream: String,
+    http: reqwest::Client,
+    delay: Duration,
+    log: Mutex<Vec<Seen>>,
+    throttle: Box<dyn Fn(usize, Duration) -> bool + Send + Sync>,
+}
+
+impl Forwarder {
+    fn list_requests(&self) -> Vec<Seen> {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .filter(|s| s.target.contains("/conversations?") && !s.target.contains("limit=1&"))
+            .cloned()
+            .collect()
+    }
+}
+
+async fn forward(State(f): State<Arc<Forwarder>>, req: Request) -> Response {
+    let target = req.uri().to_string();
+    let at = Instant::now();
+    let is_list = target.contains("/conversations?");
+    let throttled = is_list && {
+        let log = f.log.lock().unwrap();
+        let lists: Vec<&Seen> = log.iter().filter(|s| s.target.contains("/conversations?")).collect();
+        let since = lists.first().map(|s| at - s.at).unwrap_or_default();
+        (f.throttle)(lists.len(), since)
+    };
+    if throttled {
+        f.log.lock().unwrap().push(Seen {
+            at,
+            target,
+            status: 429,
+        });
+        let mut r = (
+            StatusCode::TOO_MANY_REQUESTS,
+            r#"{"error":{"code":"RATE_LIMITED","message":"slow down"}}"#,
+        )
+            .into_response();
+        r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+        r.headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        return r;
+    }
+    tokio::time::sleep(f.delay).await;
+    let mut up = f.http.get(format!("{}{target}", f.upstream));
+    if let Some(k) = req.headers().get("x-api-key") {
+        up = up.header("x-api-key", k.clone());
+    }
+    let resp = up.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap();
+    f.log.lock().unwrap().push(Seen { at, target, status });
+    let mut r = (StatusCode::from_u16(status).unwrap(), body).into_response();
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    r
+}
+
+async fn forwarder(
+    s: &Standin,
+    delay: Duration,
+    throttle: impl Fn(usize, Duration) -> bool + Send + Sync + 'static,
+) -> (String, Arc<Forwarder>) {
+    let f = Arc::new(Forwarder {
+        upstream: s.runtime_url.clone(),
+        http: reqwest::Client::new(),
+        delay,
+        log: Mutex::default(),
+        throttle: Box::new(throttle),
+    });
+    let app = axum::Router::new().fallback(forward).with_state(f.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (url, f)
+}
+
+const START: &str = "2026-11-02T00:00:00Z";
+const END: &str = "2026-11-09T00:00:00Z";
+
+fn options() -> StandinOptions {
+    StandinOptions {
+        conversations: 3000,
+        now: Some(parse_instant("2026-11-10T00:00:00Z").unwrap()),
+        ..Default::default()
+    }
+}
+
+fn args(format: Format, concurrency: Option<u32>, unordered: bool) -> ExportArgs {
+    ExportArgs {
+        conn: Default::default(),
+        since: None,
+        start: Some(parse_instant(START).unwrap()),
+        end: Some(parse_instant(END).unwrap()),
+        client_env: None,
+        channel: vec![],
+        format,
+        out: None,
+        with_audio: None,
+        audio_concurrency: 4,
+        reviewed: false,
+        flagged: false,
+        filter: None,
+        store: None,
+        page_size: 50,
+        shards: ShardArgs {
+            concurrency,
+            unordered,
+            resume: false,
+        },
+    }
+}
+
+#[tokio::test]
+async fn ordered_sharded_output_is_the_sequential_export_byte_for_byte() {
+    let s = standin::start(options()).await.unwrap();
+    for format in [Format::Jsonl, Format::Csv, Format::Md] {
+        let mut sequential = Vec::new();
+        let one = export(
+            &common::client(&s),
+            &args(format, Some(1), false),
+            "live",
+            &mut sequential,
+        )
+        .await
+        .unwrap();
+        assert!(one.conversations > 300, "a window worth sharding: {one:?}");
+        for concurrency in [None, Some(5)] {
+            let mut sharded = Vec::new();
+            let many = export(
+                &common::client(&s),
+                &args(format, concurrency, false),
+                "live",
+                &mut sharded,
+            )
+            .await
+            .unwrap();
+            assert_eq!(many.conversations, one.conversations);
+            assert!(
+                many.pages > one.pages,
+                "walked in shards: {} vs {} pages",
+                many.pages,
+                one.pages
+            );
+            assert!(
+                sequential == sharded,
+                "{format:?} with {concurrency:?} differs from the sequential export"
+            );
+        }
+    }
+    // --unordered: the same lines, each once, in whatever order the pages came.
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    export(
+        &common::client(&s),
+        &args(Format::Jsonl, Some(1), false),
+        "live",
+        &mut a,
+    )
+    .await
+    .unwrap();
+    export(&common::client(&s), &args(Format::Jsonl, Some(6), true), "live", &mut b)
+        .await
+        .unwrap();
+    let sorted = |v: &[u8]| {
+        let mut l: Vec<String> = String::from_utf8_lossy(v).lines().map(String::from).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(sorted(&a), sorted(&b));
+}
+
+fn binary(url: &str, s: &Standin, extra: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_callscope"));
+    c.args(["export", "--page-size", "50", "--start", START, "--end", END])
+        .args(extra)
+        .envs(common::env_for(s))
+        .env("POLYAI_BASE_URL", url)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_export_resumes_to_the_same_file_and_fetches_only_in_flight_pages_twice() {
+    let s = standin::start(options()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, resumed) = (dir.path().join("reference.jsonl"), dir.path().join("out.jsonl"));
+
+    // The uninterrupted run, straight at the stand-in, one request at a time.
+    let direct = binary(&s.runtime_url, &s, &["--concurrency", "1", "--out"])
+        .arg(&reference)
+        .output()
+        .unwrap();
+    assert!(direct.status.success(), "{}", String::from_utf8_lossy(&direct.stderr));
+
+    // Slow pages, so that the kill lands midway.
+    let (url, f) = forwarder(&s, Duration::from_millis(40), |_, _| false).await;
+    let mut child = binary(&url, &s, &["--concurrency", "3", "--resume", "--out"])
+        .arg(&resumed)
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while f.list_requests().len() < 12 {
+        assert!(t.elapsed() < Duration::from_secs(60), "the export never got going");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the export finished before it could be killed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL: nothing runs on the way out
+    child.wait().unwrap();
+    let before = f.list_requests().len();
+    assert!(!resumed.exists(), "no half file at the target");
+    let state = dir.path().join(".out.jsonl.export");
+    assert!(state.join("checkpoint.json").exists(), "a checkpoint beside --out");
+
+    let out = tokio::task::spawn_blocking({
+        let mut c = binary(&url, &s, &["--concurrency", "3", "--resume", "--out"]);
+        c.arg(&resumed);
+        move || c.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("resuming the export of 2026-11-02T00:00:00Z"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read(&resumed).unwrap() == std::fs::read(&reference).unwrap(),
+        "the resumed file differs from the uninterrupted one"
+    );
+    assert!(!state.exists(), "the checkpoint is removed once the file is complete");
+
+    let seen = f.list_requests();
+    assert!(seen.len() > before, "the resumed run fetched the rest");
+    let mut times: HashMap<&str, usize> = HashMap::new();
+    for r in &seen {
+        *times.entry(r.target.as_str()).or_default() += 1;
+    }
+    let twice: Vec<_> = times.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.iter().all(|(_, n)| **n == 2), "{twice:?}");
+    assert!(
+        twice.len() <= 3,
+        "more pages fetched twice than were in flight (3): {twice:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_answering_429_for_a_while_slows_the_export_and_everything_arrives_once() {
+    let s = standin::start(options()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, out_path) = (dir.path().join("reference.csv"), dir.path().join("out.csv"));
+    let direct = binary(&s.runtime_url, &s, &["--format", "csv", "--concurrency", "1", "--out"])
+        .arg(&reference)
+        .output()
+        .unwrap();
+    assert!(direct.status.success(), "{}", String::from_utf8_lossy(&direct.stderr));
+
+    // After 6 list requests, 429 for every one until 2.5 s after the first.
+    let (url, f) = forwarder(&s, Duration::from_millis(20), |n, since| {
+        n >= 6 && since < Duration::from_millis(2500)
+    })
+    .await;
+    let out = tokio::task::spawn_blocking({
+        let mut c = binary(&url, &s, &["--format", "csv", "--out"]);
+        c.arg(&out_path);
+        move || c.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let seen = f.list_requests();
+    let limited = seen.iter().filter(|r| r.status == 429).count();
+    assert!(limited > 0, "the window of 429s was hit: {seen:?}");
+    assert!(stderr.contains("concurrency was halved"), "{stderr}");
+    assert!(
+        std::fs::read(&out_path).unwrap() == std::fs::read(&reference).unwrap(),
+        "every row once, in order"
+    );
+    // Each page was answered 200 exactly once.
+    let mut ok: HashMap<&str, usize> = HashMap::new();
+    for r in seen.iter().filter(|r| r.status == 200) {
+        *ok.entry(r.target.as_str()).or_default() += 1;
+    }
+    assert!(ok.values().all(|n| *n == 1), "a page was fetched twice");
+    // Retry-After is shared: after a 429 at t, no shard asked again before t + 1 s, except
+    // requests already on their way (sent within a few ms of it).
+    let first = seen.iter().find(|r| r.status == 429).unwrap().at;
+    let early = seen
+        .iter()
+        .filter(|r| r.at > first + Duration::from_millis(150) && r.at < first + Duration::from_millis(900))
+        .count();
+    assert_eq!(early, 0, "requests during the Retry-After of the first 429");
+}
