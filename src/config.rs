@@ -119,8 +119,8 @@ pub struct FileConfig {
     /// Who you are in a review team (claims, scores) [default: user@host].
     pub reviewer: Option<String>,
     /// The shared team store on PostgreSQL; without `database` everything stays local.
-    pub team: crate::team::TeamSection,
-    /// Scorecards: name → form (see `assets/scorecards/`). Interpreted by [`crate::team::scorecard`].
+    pub team: TeamSection,
+    /// Scorecards: name → form (see `assets/scorecards/`). Interpreted by the team module's scorecards.
     pub scorecards: toml::Table,
 }
 
@@ -130,6 +130,18 @@ pub struct FileConfig {
 pub struct ReviewConfig {
     /// After `R` marks a call reviewed, select the next unreviewed one [default: false].
     pub advance_after_mark: Option<bool>,
+}
+
+/// `[team]` in the config file. Without `database` there is no team store.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TeamSection {
+    /// `postgres://user@host:port/db?sslmode=disable|prefer` (no password in it).
+    pub database: Option<String>,
+    /// A file whose first line is the database password (instead of PGPASSWORD or ~/.pgpass).
+    pub password_file: Option<std::path::PathBuf>,
+    /// How long a claimed queue item stays yours without renewal [default: 15m].
+    pub lease: Option<String>,
 }
 
 /// The documented example config (commented, every key): what `callscope config init` writes.
@@ -159,11 +171,6 @@ impl FileConfig {
         }
         if cfg.max_page_bytes == Some(0) {
             bail!("max_page_bytes must be more than 0 (default 67108864, 64 MB)");
-        }
-        cfg.team.check().context("invalid [team]")?;
-        crate::team::scorecard::all(&cfg.scorecards).map_err(anyhow::Error::msg)?;
-        if let Some(r) = &cfg.reviewer {
-            crate::team::reviewer(Some(r), &|_| None, None)?;
         }
         Ok(cfg)
     }

@@ -27,6 +27,12 @@ impl Settings {
             .map_err(|e| anyhow::anyhow!("{}", e.detail))
             .context("invalid [views] in the config file")?;
         let theme = Theme::from_config(&file.theme).context("invalid [theme] in the config file")?;
+        // The team sections are checked here, not in `config`, which sits below `team`.
+        file.team.check().context("invalid [team]")?;
+        crate::team::scorecard::all(&file.scorecards).map_err(anyhow::Error::msg)?;
+        if let Some(r) = &file.reviewer {
+            crate::team::reviewer(Some(r), &|_| None, None)?;
+        }
         Ok(Settings { keymap, theme, views })
     }
 }

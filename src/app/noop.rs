@@ -59,6 +59,14 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
     let Some(action) = action else {
         return said("not bound to anything (? lists the keys)");
     };
+    if s.stats.open {
+        // The stats view takes every key; what it does not use is said once here.
+        return said(match action {
+            Action::Down | Action::Up | Action::Top | Action::Bottom => "this chart has no other bar",
+            Action::Open => "no bar selected to list its calls",
+            _ => "not a stats key — tab chart, j/k bar, enter its calls, V split, ctrl-r fetch, esc closes",
+        });
+    }
     let list_len = s.list.visible_len();
     let loading = s.list.paging.in_flight.is_some() || s.list.incoming.is_some();
     let no_rows = if loading {
@@ -115,6 +123,8 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
         Action::PrevTurn | Action::PrevCallerTurn => "no earlier turn of that kind",
         Action::Open if !in_list && no_view => no_transcript,
         Action::Open if in_list => "the transcript is already open",
+        // Outside the stats view (`%`) its own keys have nothing to act on.
+        Action::StatsSplit | Action::StatsFetch => "only in the stats view (% opens it)",
         Action::PlayPause
         | Action::Stop
         | Action::SeekBack

@@ -176,7 +176,7 @@ mod tests {
         write_v3(&path, &origin, &convs);
 
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 4);
+        assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
         for c in &before {
             assert_eq!(
                 store.conversation(&origin.key(&c.id)).unwrap().as_ref(),

@@ -13,17 +13,7 @@ use tokio_postgres::error::SqlState;
 use crate::config::EnvLookup;
 use crate::sanitize::sanitize_line;
 
-/// `[team]` in the config file. Without `database` there is no team store.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TeamSection {
-    /// `postgres://user@host:port/db?sslmode=disable|prefer` (no password in it).
-    pub database: Option<String>,
-    /// A file whose first line is the database password (instead of PGPASSWORD or ~/.pgpass).
-    pub password_file: Option<PathBuf>,
-    /// How long a claimed queue item stays yours without renewal [default: 15m].
-    pub lease: Option<String>,
-}
+pub use crate::config::TeamSection;
 
 impl TeamSection {
     /// Checks what can be checked without connecting (the URL, the lease).

@@ -6,10 +6,10 @@ use crate::support as common;
 
 use std::time::Duration;
 
+use crate::support::shaping_proxy::{Link, Shape, ShapingProxy};
 use callscope::api::{Client, ListQuery};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::standin::{self, Standin, StandinOptions};
-use crate::support::shaping_proxy::{Link, Shape, ShapingProxy};
 
 const OPEN: Link = Link {
     delay: Duration::ZERO,

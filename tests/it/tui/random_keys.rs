@@ -8,7 +8,7 @@
 //! input or picker is on screen; nothing panicked.
 //!
 //! Fixed seed and a few hundred keys by default (CI). Longer:
-//! `CALLSCOPE_RANDOM_KEYS=20000 CALLSCOPE_RANDOM_SEED=42 cargo test --test tui_random_keys`.
+//! `CALLSCOPE_RANDOM_KEYS=20000 CALLSCOPE_RANDOM_SEED=42 cargo test --test it tui::random_keys::every_key`.
 //! A failure prints the seed and a shortened key sequence; replay one with
 //! `CALLSCOPE_RANDOM_REPLAY='j enter space ...'`.
 
@@ -453,7 +453,7 @@ fn every_key_changes_the_screen_or_says_why() {
         shorten(seed, pressed.clone())
     };
     panic!(
-        "random keys failed at key {} of seed {seed:#x}: {}\nscreen:\n{}\nreplay ({} keys):\n  CALLSCOPE_RANDOM_REPLAY='{}' cargo test --test tui_random_keys\nfull sequence: {}",
+        "random keys failed at key {} of seed {seed:#x}: {}\nscreen:\n{}\nreplay ({} keys):\n  CALLSCOPE_RANDOM_REPLAY='{}' cargo test --test it tui::random_keys::every_key\nfull sequence: {}",
         f.step + 1,
         f.what,
         f.screen,
