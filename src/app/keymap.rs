@@ -60,6 +60,8 @@ fn parse_defaults(text: &str) -> Result<Vec<Entry>> {
     Ok(out)
 }
 
+// The asset is embedded in the binary and parsed by a unit test: it cannot fail here.
+#[allow(clippy::expect_used)]
 fn defaults() -> &'static [Entry] {
     static DEFAULTS: std::sync::OnceLock<Vec<Entry>> = std::sync::OnceLock::new();
     DEFAULTS.get_or_init(|| parse_defaults(KEYS_TOML).expect("assets/keys.toml is valid (unit-tested)"))

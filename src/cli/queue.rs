@@ -299,7 +299,9 @@ fn print_status(s: &team::Status) {
     }
     crate::outln!("agreement (items with two or more reviews):");
     for q in compared {
-        let a = q.agreement.as_ref().expect("filtered");
+        let Some(a) = q.agreement.as_ref() else {
+            continue;
+        };
         let kappa = a
             .kappa
             .map_or("n/a (one answer only)".to_string(), |k| format!("{k:.2}"));

@@ -474,7 +474,10 @@ pub async fn export_stream(
                 walkers.spawn(setup.walk.clone().shard(i, shards[i], None, tx));
                 queues.push(Some(rx));
             }
-            let mut rx = queues[head].take().expect("each shard is written once");
+            // Each shard is written once, in order: its queue is always still there.
+            let Some(mut rx) = queues[head].take() else {
+                return Err(anyhow::anyhow!("shard {head} of the export was written twice"));
+            };
             while let Some(page) = rx.recv().await {
                 let mut page = page?;
                 out.write_all(&page.bytes)?;

@@ -168,6 +168,8 @@ impl Scripts {
 }
 
 /// The embedded scripts, parsed on first use.
+// The asset is embedded in the binary and parsed by a unit test: it cannot fail here.
+#[allow(clippy::expect_used)]
 pub fn scripts() -> &'static Scripts {
     static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
     SCRIPTS.get_or_init(|| Scripts::load().expect("assets/standin are valid (unit-tested)"))

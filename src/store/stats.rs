@@ -224,10 +224,7 @@ impl Store {
 }
 
 fn group_entry<'a>(groups: &'a mut HashMap<String, GroupAcc>, name: &str) -> &'a mut GroupAcc {
-    if !groups.contains_key(name) {
-        groups.insert(name.to_string(), GroupAcc::default());
-    }
-    groups.get_mut(name).expect("inserted above")
+    groups.entry(name.to_string()).or_default()
 }
 
 /// Most frequent first, ties by name, `TOP_N` at most.

@@ -181,7 +181,9 @@ fn render_summary(buf: &mut Buffer, area: Rect, s: &State, st: &Stats, theme: &T
     let w = area.width as usize;
     let mut lines: Vec<String> = vec![String::new()];
     for p in parts {
-        let cur = lines.last_mut().expect("one line");
+        let Some(cur) = lines.last_mut() else {
+            break;
+        };
         if cur.is_empty() {
             *cur = p;
         } else if crate::sanitize::width(cur) + 3 + crate::sanitize::width(&p) <= w {

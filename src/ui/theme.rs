@@ -74,6 +74,8 @@ roles!(
 
 impl Theme {
     /// The built-in palette of a mode, from `assets/themes/`.
+    // The asset is embedded in the binary and parsed by a unit test: it cannot fail here.
+    #[allow(clippy::expect_used)]
     pub fn for_mode(mode: Mode) -> Theme {
         static PALETTES: OnceLock<[Theme; 3]> = OnceLock::new();
         let [auto, dark, light] = PALETTES.get_or_init(|| {
