@@ -7,9 +7,9 @@ use chrono::{Duration, Utc};
 use crate::api::{ApiError, Client, ConversationPage, ErrorKind, ListQuery, PathFamily, Route, route_missing};
 use crate::config::{CLIENT_ENVS, Config, ConnectionArgs, Region, process_env};
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct DoctorArgs {
-    #[command(flatten)]
+/// What `callscope doctor` checks (its flags: `crate::cli::doctor`).
+#[derive(Debug, Clone, Default)]
+pub struct DoctorOptions {
     pub conn: ConnectionArgs,
 }
 
@@ -60,7 +60,7 @@ impl Check {
     }
 }
 
-pub async fn run(args: DoctorArgs) -> Result<i32> {
+pub async fn run(args: DoctorOptions) -> Result<i32> {
     crate::logging::init_stderr();
     let cfg = Config::resolve(&args.conn, &process_env)?;
     let mut checks = diagnose(&cfg).await;

@@ -1,5 +1,6 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 fn main() {
-    std::process::exit(callscope::cli::main());
+    let cli = callscope::cli::parse(std::env::args_os());
+    std::process::exit(callscope::cli::run(cli));
 }

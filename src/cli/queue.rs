@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use chrono::Duration as ChronoDuration;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::team::{ConfigArg, section};
+use super::window::{WindowArgs, since_help};
 use crate::api::{Client, CursorGuard, ListQuery, RawPage};
 use crate::config::{Config, ConnectionArgs, FileConfig, process_env};
-use crate::export::{parse_instant, parse_span};
 use crate::team::{self, NewQueue, Team, sample, scorecard};
 
 /// Exit status of `queue claim` when nothing is left to claim.
@@ -57,23 +57,14 @@ pub enum OutFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_args(since_help("The window: how far back from --end (e.g. 30m, 24h, 7d) [default: 24h]", None)))]
 pub struct CreateArgs {
     /// The queue's name (letters, digits, `-`, `_`, `.`).
     pub name: String,
     #[command(flatten)]
     pub conn: ConnectionArgs,
-    /// The window: how far back from --end (e.g. 30m, 24h, 7d) [default: 24h].
-    #[arg(long, value_parser = parse_span)]
-    pub since: Option<ChronoDuration>,
-    /// Window start (as `export --start`); beats --since.
-    #[arg(long, value_parser = parse_instant)]
-    pub start: Option<DateTime<Utc>>,
-    /// Window end [default: now].
-    #[arg(long, value_parser = parse_instant)]
-    pub end: Option<DateTime<Utc>>,
-    /// client_env: live, sandbox or pre-release [default: the config's, else live].
-    #[arg(long = "env", value_parser = ["live", "sandbox", "pre-release"])]
-    pub client_env: Option<String>,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// How many conversations to sample (1–10000).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub sample: u32,
@@ -349,17 +340,8 @@ async fn create(a: CreateArgs) -> Result<i32> {
     let cfg = Config::resolve(&a.conn, &process_env)?;
     cfg.require_complete()?;
     let client = Client::new(&cfg)?;
-    let env = a.client_env.clone().unwrap_or_else(|| cfg.client_env.clone());
-    let end = a.end.unwrap_or_else(Utc::now);
-    let start = match a.start {
-        Some(s) => s,
-        None => end
-            .checked_sub_signed(a.since.unwrap_or_else(|| ChronoDuration::hours(24)))
-            .context("--since reaches before the earliest representable date")?,
-    };
-    if start >= end {
-        bail!("the window is empty: --start must be before --end");
-    }
+    let env = a.window.env_or(&cfg.client_env);
+    let (start, end) = a.window.resolve(ChronoDuration::hours(24))?;
     let seed = a.seed.unwrap_or_else(|| {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -5,9 +5,10 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use clap::{Args, ValueEnum};
 
+use super::window::{WindowArgs, since_help};
 use crate::config::{Config, ConnectionArgs, process_env};
 use crate::export::format::csv_field;
 use crate::stats::{self, Bucket, SplitBy, Stats, StatsRequest, percent, seconds, sparkline};
@@ -21,18 +22,18 @@ pub enum StatsFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_args(since_help(
+    "How far back from --end (or now): e.g. 24h, 7d, 30d (hourly buckets up to 48h, daily beyond)",
+    Some("7d")
+)))]
 pub struct StatsArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-    /// How far back from now: e.g. 24h, 7d, 30d (hourly buckets up to 48h, daily beyond).
-    #[arg(long, value_parser = crate::duration::parse_span, default_value = "7d")]
-    pub since: chrono::Duration,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Only calls matching this filter (the TUI's `:` syntax, e.g. "voice handoff unreviewed").
     #[arg(long)]
     pub filter: Option<String>,
-    /// client_env: live, sandbox or pre-release [default: the config's, else live].
-    #[arg(long = "env", value_parser = ["live", "sandbox", "pre-release"])]
-    pub client_env: Option<String>,
     /// Compare groups side by side: by agent variant (A/B) or by environment (all of them).
     #[arg(long, value_enum, default_value = "none")]
     pub split: SplitBy,
@@ -51,7 +52,8 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
             "set POLYAI_ACCOUNT_ID and POLYAI_PROJECT_ID (or --account-id/--project-id): the cache is kept per project"
         );
     }
-    let env = args.client_env.clone().unwrap_or_else(|| cfg.client_env.clone());
+    let env = args.window.env_or(&cfg.client_env);
+    let (since, until) = args.window.resolve(chrono::TimeDelta::days(7))?;
     let filter = match &args.filter {
         Some(text) => Filter::parse(text).map_err(|e| anyhow::anyhow!("--filter: {}", e.detail))?,
         None => Filter::default(),
@@ -64,11 +66,10 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
         );
     }
     let store = Store::open_read_only(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let now = Utc::now();
     let offset_ms = i64::from(chrono::Local::now().offset().local_minus_utc()) * 1000;
     let req = StatsRequest {
-        since_ms: (now - args.since).timestamp_millis(),
-        until_ms: now.timestamp_millis(),
+        since_ms: since.timestamp_millis(),
+        until_ms: until.timestamp_millis(),
         offset_ms,
         split: args.split,
     };

@@ -94,12 +94,22 @@ mod tests {
     fn every_user_takes_the_same_parser() {
         use crate::app::state::TimeWindow;
         let (now, tz) = (chrono::Utc::now(), chrono::FixedOffset::east_opt(0).unwrap());
+        use clap::Parser;
+        let since = |cmd: &[&str], v: &str| {
+            let args = [&["callscope"], cmd, &["--since", v]].concat();
+            crate::cli::Cli::try_parse_from(args).map_err(|e| e.to_string())
+        };
         for huge in ["99999999d", "200000000000d"] {
-            assert!(crate::export::parse_span(huge).unwrap_err().contains("too long"));
+            for cmd in [&["export"][..], &["stats"], &["queue", "create", "q"]] {
+                assert!(since(cmd, huge).unwrap_err().contains("too long"), "{cmd:?}");
+            }
             assert!(TimeWindow::parse(huge, now, tz).unwrap_err().contains("too long"));
             assert!(crate::tui::live::parse_poll(huge).unwrap_err().contains("too long"));
         }
-        assert_eq!(crate::export::parse_span("2w").unwrap().num_days(), 14);
+        match since(&["export"], "2w").map(|c| c.command) {
+            Ok(Some(crate::cli::Command::Export(a))) => assert_eq!(a.window.since.map(|d| d.num_days()), Some(14)),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(TimeWindow::parse("90m", now, tz), Ok(TimeWindow::Last { secs: 5400 }));
         assert!(
             TimeWindow::parse("30s", now, tz)

@@ -82,6 +82,38 @@ fn midnight(d: NaiveDate, tz: FixedOffset) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// A window as the commands take it (`--since`, `--start`, `--end`): `start` beats `since`,
+/// which counts back from `end` (default now). Plain data; `callscope::cli::window` parses it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub since: Option<chrono::TimeDelta>,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    /// Neither a start nor a span: for exports from the store, no time limit at all.
+    pub fn is_open(&self) -> bool {
+        self.since.is_none() && self.start.is_none()
+    }
+
+    /// The window's ends at `now`, with `default_since` when neither `start` nor `since` is
+    /// given; refused when it is empty or reaches before the earliest date.
+    pub fn resolve(&self, now: DateTime<Utc>, default_since: chrono::TimeDelta) -> Result<Range, String> {
+        let end = self.end.unwrap_or(now);
+        let start = match self.start {
+            Some(s) => s,
+            None => end
+                .checked_sub_signed(self.since.unwrap_or(default_since))
+                .ok_or("--since reaches before the earliest representable date")?,
+        };
+        if start >= end {
+            return Err("the window is empty: --start must be before --end".into());
+        }
+        Ok((start, end))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +172,37 @@ mod tests {
         );
         assert_eq!(range("24h"), None, "a duration is not a range");
         assert_eq!(range("2026-12-01T09:00Z"), None, "nor is a single instant");
+    }
+
+    #[test]
+    fn a_window_counts_back_from_its_end_unless_it_has_a_start() {
+        let now = at(NOW);
+        let day = chrono::TimeDelta::hours(24);
+        let w = |since: Option<i64>, start: Option<&str>, end: Option<&str>| Window {
+            since: since.map(chrono::TimeDelta::hours),
+            start: start.map(at),
+            end: end.map(at),
+        };
+        assert_eq!(
+            w(None, None, None).resolve(now, day),
+            Ok((at("2026-11-30T15:30:00Z"), now))
+        );
+        assert_eq!(
+            w(Some(2), None, Some("2026-12-01T10:00:00Z")).resolve(now, day),
+            Ok((at("2026-12-01T08:00:00Z"), at("2026-12-01T10:00:00Z")))
+        );
+        assert_eq!(
+            w(Some(2), Some("2026-11-01T00:00:00Z"), None).resolve(now, day),
+            Ok((at("2026-11-01T00:00:00Z"), now)),
+            "--start beats --since"
+        );
+        let empty = w(None, Some(NOW), Some("2026-12-01T09:00:00Z")).resolve(now, day);
+        assert!(empty.unwrap_err().contains("the window is empty"));
+        let huge = Window {
+            since: Some(chrono::TimeDelta::MAX),
+            ..Window::default()
+        };
+        assert!(huge.resolve(now, day).unwrap_err().contains("earliest representable"));
+        assert!(Window::default().is_open() && !w(Some(1), None, None).is_open());
     }
 }

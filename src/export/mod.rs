@@ -15,94 +15,75 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use chrono::{Duration as ChronoDuration, Utc};
 
 use crate::api::{Client, ReadReport};
 use crate::config::{Config, ConnectionArgs, process_env};
+use crate::domain::timerange::Window;
 pub use format::Format;
 
-#[derive(Debug, Clone, clap::Args)]
-#[command(
-    after_help = "Records are read field by field: a field sent in a shape callscope cannot read is left \
-empty in CSV/Markdown (named in the unread_fields column and in the log), and the export ends with a count \
-of such fields; a record without a usable id is skipped and counted. JSONL is passed through unread.\n\n\
-Exit status: 0 = everything in the window was written (possibly with unread fields); 2 = written but \
-incomplete (a recording failed, or a record without a usable id was skipped); 1 = the export failed."
-)]
-pub struct ExportArgs {
-    #[command(flatten)]
+/// What an export does: the `export` command's flags as plain data (`crate::cli::export`
+/// parses them). `Default` is the command's defaults.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
     pub conn: ConnectionArgs,
-    /// How far back to go: e.g. 30m, 24h, 7d, at most 36600d (ignored when --start is given)
-    /// [default: 24h; with --reviewed/--flagged/--filter: no limit].
-    #[arg(long, value_parser = parse_span)]
-    pub since: Option<ChronoDuration>,
-    /// Window start: RFC 3339 (2026-11-27T09:00Z, seconds optional), a date (local midnight),
-    /// today or yesterday; the same as the TUI's custom window (`w`).
-    #[arg(long, value_parser = parse_instant)]
-    pub start: Option<DateTime<Utc>>,
-    /// Window end, written as --start (excluded); default now.
-    #[arg(long, value_parser = parse_instant)]
-    pub end: Option<DateTime<Utc>>,
-    /// client_env: live, sandbox or pre-release [default: the config's, else live].
-    #[arg(long = "env", value_parser = ["live", "sandbox", "pre-release"])]
+    /// The window (default: the last 24 h; with `reviewed`/`flagged`/`filter`: no limit).
+    pub window: Window,
+    /// client_env [default: the config's].
     pub client_env: Option<String>,
-    /// Only these channels (repeatable): voice or chat (the TUI's names), or the API's VOICE-SIP,
-    /// WEBCHAT, CHAT.
-    #[arg(long, value_parser = parse_channel)]
+    /// Only these channels (see [`parse_channel`]); empty = all.
     pub channel: Vec<String>,
-    #[arg(long, value_enum, default_value = "jsonl")]
     pub format: Format,
-    /// Write here (atomically, on success) instead of stdout; a FIFO or device is written in place.
-    #[arg(long, short)]
+    /// A file (atomically, on success) instead of stdout.
     pub out: Option<PathBuf>,
-    /// Also save the recordings of voice calls into DIR as <id>.wav (complete ones are skipped on rerun).
-    #[arg(long, value_name = "DIR")]
+    /// Also save the recordings of voice calls here.
     pub with_audio: Option<PathBuf>,
     /// Recordings downloaded at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
     pub audio_concurrency: u32,
-    /// Export the conversations marked reviewed, from the local store, with their marks.
-    #[arg(long)]
+    /// From the local store: the conversations marked reviewed / flagged / matching a filter.
     pub reviewed: bool,
-    /// Export the flagged conversations, from the local store, with their marks.
-    #[arg(long)]
     pub flagged: bool,
-    /// Export the cached conversations matching a filter, e.g. "voice handoff latency>2 polyscore<3 tag:vip
-    /// topic:NAME function:NAME safety status:needs_follow_up".
-    #[arg(long, value_name = "FILTER")]
     pub filter: Option<String>,
-    /// The local store for --reviewed/--flagged/--filter [default: ~/.local/share/callscope/callscope.db].
-    #[arg(long, value_name = "PATH")]
+    /// The local store for `reviewed`/`flagged`/`filter` [default: `crate::store::default_path`].
     pub store: Option<PathBuf>,
-    /// Page size (1–1000).
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub page_size: u32,
-    #[command(flatten)]
-    pub shards: ShardArgs,
+    pub shards: ShardOptions,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            conn: ConnectionArgs::default(),
+            window: Window::default(),
+            client_env: None,
+            channel: Vec::new(),
+            format: Format::Jsonl,
+            out: None,
+            with_audio: None,
+            audio_concurrency: 4,
+            reviewed: false,
+            flagged: false,
+            filter: None,
+            store: None,
+            page_size: 200,
+            shards: ShardOptions::default(),
+        }
+    }
 }
 
 /// How the window is walked: in time shards, several pages at once (see [`shard`]).
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct ShardArgs {
-    /// Page requests out at once, over time shards of the window [default: adaptive — from 2 up
-    /// to 16 while answers stay fast, halved on a 429 or a timeout]. 1 walks the window in one
-    /// sequence.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+#[derive(Debug, Clone, Default)]
+pub struct ShardOptions {
+    /// Page requests out at once; `None` = adaptive (2 up to 16, halved on a 429 or timeout).
     pub concurrency: Option<u32>,
-    /// Write pages as they arrive instead of in time order (not with --resume).
-    #[arg(long, conflicts_with = "resume")]
+    /// Write pages as they arrive instead of in time order (not with `resume`).
     pub unordered: bool,
-    /// Make the export to --out FILE resumable: progress is kept beside it in .FILE.export/ (part
-    /// files and a checkpoint); when an export is interrupted, the same command continues it,
-    /// and the finished file is the same as an uninterrupted run's.
-    #[arg(long, requires = "out")]
+    /// Resumable export to `out` through part files and a checkpoint beside it.
     pub resume: bool,
 }
 
-/// `30m`, `24h`, `7d`, `90s`, `2w` (see [`crate::duration`]): out of range is an error, not a panic.
-pub fn parse_span(s: &str) -> Result<ChronoDuration, String> {
-    crate::duration::parse_span(s)
-}
+/// A window's default span, when neither a start nor a span is given.
+pub const DEFAULT_SINCE: ChronoDuration = ChronoDuration::hours(24);
 
 /// The API's channel values (polyai-api.md §2.3).
 pub const API_CHANNELS: [&str; 3] = ["VOICE-SIP", "WEBCHAT", "CHAT"];
@@ -127,12 +108,6 @@ pub fn parse_channel(s: &str) -> Result<String, String> {
     ))
 }
 
-/// `--start`/`--end`: what the TUI's custom window takes for a range's ends ([`crate::timerange`]).
-pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
-    use chrono::Offset;
-    crate::timerange::parse_time(s, Utc::now(), chrono::Local::now().offset().fix())
-}
-
 /// What the export did.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ExportSummary {
@@ -149,7 +124,7 @@ pub struct ExportSummary {
     pub concurrency_cuts: u64,
 }
 
-pub async fn run(args: ExportArgs) -> Result<i32> {
+pub async fn run(args: ExportOptions) -> Result<i32> {
     crate::logging::init_stderr();
     let cfg = Config::resolve(&args.conn, &process_env)?;
     let env = args.client_env.clone().unwrap_or_else(|| cfg.client_env.clone());
@@ -223,7 +198,7 @@ pub fn exit_status(summary: &ExportSummary) -> i32 {
 }
 
 /// The reviewed-calls export: from the local store, no API call (so no key needed).
-fn run_from_store(args: &ExportArgs, cfg: &Config, env: &str, filter: &crate::store::Filter) -> Result<i32> {
+fn run_from_store(args: &ExportOptions, cfg: &Config, env: &str, filter: &crate::store::Filter) -> Result<i32> {
     if cfg.account_id.is_empty() || cfg.project_id.is_empty() {
         bail!("set POLYAI_ACCOUNT_ID and POLYAI_PROJECT_ID (or --account-id/--project-id): marks are kept per project");
     }
@@ -237,12 +212,13 @@ fn run_from_store(args: &ExportArgs, cfg: &Config, env: &str, filter: &crate::st
     // Exporting only reads: a store the user may only read (a shared or archived copy) is fine.
     let store = crate::store::Store::open_read_only(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let scope = crate::store::Scope::env(&cfg.account_id, &cfg.project_id, env);
-    let window = match (args.start, args.since) {
-        (None, None) => None,
-        (start, since) => {
-            let end = args.end.unwrap_or_else(Utc::now);
-            Some((window_start(start, end, since)?, end))
-        }
+    let window = match args.window.is_open() {
+        true => None,
+        false => Some(
+            args.window
+                .resolve(Utc::now(), DEFAULT_SINCE)
+                .map_err(anyhow::Error::msg)?,
+        ),
     };
     let mut sink = Sink::open(args.out.as_deref())?;
     let studio = crate::studio::StudioLinks::from_config(cfg);
@@ -312,23 +288,9 @@ impl Write for Sink {
     }
 }
 
-/// The window's start: `--start`, else `--end` (or now) minus `--since` (default 24 h).
-fn window_start(
-    start: Option<DateTime<Utc>>,
-    end: DateTime<Utc>,
-    since: Option<ChronoDuration>,
-) -> Result<DateTime<Utc>> {
-    match start {
-        Some(s) => Ok(s),
-        None => end
-            .checked_sub_signed(since.unwrap_or_else(|| ChronoDuration::hours(24)))
-            .context("--since reaches before the earliest representable date"),
-    }
-}
-
 /// The export itself, writing to any sink (stdout, a file, a test buffer); Studio links where the
 /// client's hosts name a region.
-pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut impl Write) -> Result<ExportSummary> {
+pub async fn export(client: &Client, args: &ExportOptions, env: &str, out: &mut impl Write) -> Result<ExportSummary> {
     let studio = crate::studio::StudioLinks::from_client(client);
     export_linked(client, args, env, out, studio.as_ref()).await
 }
@@ -336,7 +298,7 @@ pub async fn export(client: &Client, args: &ExportArgs, env: &str, out: &mut imp
 /// [`export`] with the Studio links to put in CSV and Markdown (`None`: the region is unknown).
 pub async fn export_linked(
     client: &Client,
-    args: &ExportArgs,
+    args: &ExportOptions,
     env: &str,
     out: &mut impl Write,
     studio: Option<&crate::studio::StudioLinks>,

@@ -31,7 +31,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::audio_jobs::{AudioJobs, CallRef};
-use super::{ExportArgs, ExportSummary, Format, format, progress};
+use super::{ExportOptions, ExportSummary, Format, format, progress};
 use crate::api::{Client, CursorGuard, ErrorKind, ListQuery, PathFamily, RawPage, ReadReport, Route};
 use crate::studio::StudioLinks;
 
@@ -303,12 +303,11 @@ struct Setup {
     walk: Arc<Walk>,
 }
 
-fn setup(client: &Client, args: &ExportArgs, env: &str, studio: Option<&StudioLinks>, acked: bool) -> Result<Setup> {
-    let end = args.end.unwrap_or_else(Utc::now);
-    let start = super::window_start(args.start, end, args.since)?;
-    if start >= end {
-        bail!("the window is empty: --start must be before --end");
-    }
+fn setup(client: &Client, args: &ExportOptions, env: &str, studio: Option<&StudioLinks>, acked: bool) -> Result<Setup> {
+    let (start, end) = args
+        .window
+        .resolve(Utc::now(), super::DEFAULT_SINCE)
+        .map_err(anyhow::Error::msg)?;
     let concurrency = Arc::new(match args.shards.concurrency {
         Some(n) => Concurrency::fixed(n as usize),
         None => Concurrency::adaptive(),
@@ -384,7 +383,7 @@ struct Absorb {
 }
 
 impl Absorb {
-    fn new(client: &Client, args: &ExportArgs) -> Result<Absorb> {
+    fn new(client: &Client, args: &ExportOptions) -> Result<Absorb> {
         if let Some(dir) = &args.with_audio {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
@@ -441,7 +440,7 @@ fn merge(into: &mut ReadReport, from: &ReadReport) {
 /// `--unordered`.
 pub async fn export_stream(
     client: &Client,
-    args: &ExportArgs,
+    args: &ExportOptions,
     env: &str,
     out: &mut impl Write,
     studio: Option<&StudioLinks>,
@@ -519,7 +518,7 @@ struct ShardState {
     conversations: u64,
 }
 
-fn key(args: &ExportArgs, env: &str) -> String {
+fn key(args: &ExportOptions, env: &str) -> String {
     format!(
         "format={:?} env={env} channels={:?} page_size={}",
         args.format, args.channel, args.page_size
@@ -620,7 +619,7 @@ fn open_cut(path: &Path, len: u64) -> Result<std::fs::File> {
 /// an earlier run's checkpoint when there is one.
 pub async fn export_to_file(
     client: &Client,
-    args: &ExportArgs,
+    args: &ExportOptions,
     env: &str,
     target: &Path,
     studio: Option<&StudioLinks>,
@@ -638,7 +637,9 @@ pub async fn export_to_file(
                 );
             }
             let (start, end) = (parse_ts(&ck.start)?, parse_ts(&ck.end)?);
-            if (args.start.is_some() && setup.window.0 != start) || (args.end.is_some() && setup.window.1 != end) {
+            if (args.window.start.is_some() && setup.window.0 != start)
+                || (args.window.end.is_some() && setup.window.1 != end)
+            {
                 bail!(
                     "the unfinished export in {} covers {} to {}, not the --start/--end given: run it with the same window, or remove that directory to start over",
                     dir.display(),

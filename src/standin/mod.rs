@@ -64,48 +64,6 @@ use crate::api::model::Conversation;
 use crate::webhook::SignatureScheme;
 use webhooks::{Deliverer, DeliveryConfig, LiveCalls, Registry, WebhookRoutes, WebhookState};
 
-/// `callscope serve-demo` flags.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServeDemoArgs {
-    /// Runtime-family listener (conversations).
-    #[arg(long, default_value = "127.0.0.1:8470")]
-    pub runtime_addr: SocketAddr,
-    /// Platform-family listener (webhooks, /v1/agents).
-    #[arg(long, default_value = "127.0.0.1:8471")]
-    pub platform_addr: SocketAddr,
-    /// Seed of the generated data set.
-    #[arg(long, default_value_t = 7)]
-    pub seed: u64,
-    /// How many conversations to generate over the last 30 days.
-    #[arg(long, default_value_t = 3000)]
-    pub conversations: usize,
-    /// Requests per second allowed per API key before 429 (0 = unlimited).
-    #[arg(long, default_value_t = 0)]
-    pub rate_limit: u32,
-    /// Simulate live traffic: start a call every SECS seconds; each completion is delivered to the
-    /// registered webhook endpoints as `conversation.completed` (+ `handoff.created`). 0 = off.
-    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
-    pub new_call_every: f64,
-    /// How deliveries are signed: `timestamped` (HMAC of "{X-PolyAI-Timestamp}.{body}", as the
-    /// reference docs describe) or `body` (HMAC of the raw body, as the quickstart verifies).
-    #[arg(long, value_enum, default_value = "timestamped")]
-    pub signature_scheme: SignatureScheme,
-    /// Response shapes: `v3` (documented; the quickstart's paths all work), `platform` (the
-    /// live platform objects; v3 by-id and audio missing) or `mixed` (the v3 list in snake_case
-    /// carrying the live content, live platform by-id, v3 by-id and audio missing for 30% of
-    /// conversations).
-    #[arg(long, value_enum, default_value = "v3")]
-    pub shape: Shape,
-    /// Scales the documented webhook retry schedule (1 min, 5 min, 15 min, 1 h, 4 h):
-    /// 0.01 retries after 0.6 s, 3 s, 9 s, 36 s, 144 s. 0 retries at once.
-    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
-    pub retry_scale: f64,
-    /// Which Webhooks API routes the platform listener serves: `both`, `reference`
-    /// (`/v1/webhook-endpoints`) or `quickstart` (`/v1/webhooks/endpoints`).
-    #[arg(long, value_enum, default_value = "both")]
-    pub webhook_routes: WebhookRoutes,
-}
-
 /// Options of an in-process stand-in.
 #[derive(Debug, Clone)]
 pub struct StandinOptions {
@@ -359,34 +317,11 @@ pub fn export_lines(s: &Standin) -> String {
     )
 }
 
-fn seconds(secs: f64) -> Result<Option<std::time::Duration>> {
-    if secs == 0.0 {
-        return Ok(None);
-    }
-    std::time::Duration::try_from_secs_f64(secs)
-        .ok()
-        .filter(|d| *d >= std::time::Duration::from_millis(10))
-        .map(Some)
-        .context("--new-call-every takes seconds ≥ 0.01 (or 0 for no live traffic)")
-}
-
-/// `callscope serve-demo`.
-pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
+/// `callscope serve-demo` (its flags: `crate::cli::serve_demo`): a stand-in with `args` until
+/// Ctrl-C, printing the `export …` lines to paste and what it receives.
+pub async fn serve_demo(args: StandinOptions) -> Result<i32> {
     let started = std::time::Instant::now();
-    let standin = start(StandinOptions {
-        runtime_addr: args.runtime_addr,
-        platform_addr: args.platform_addr,
-        seed: args.seed,
-        conversations: args.conversations,
-        rate_limit: args.rate_limit,
-        new_call_every: seconds(args.new_call_every)?,
-        signature_scheme: args.signature_scheme,
-        shape: args.shape,
-        retry_scale: args.retry_scale,
-        webhook_routes: args.webhook_routes,
-        ..Default::default()
-    })
-    .await?;
+    let standin = start(args.clone()).await?;
     {
         let mut out = std::io::stdout().lock();
         out.write_all(export_lines(&standin).as_bytes())?;
@@ -431,10 +366,10 @@ pub async fn serve_demo(args: ServeDemoArgs) -> Result<i32> {
         standin.other_api_key,
         standin.other_project_id
     );
-    if args.new_call_every > 0.0 {
+    if let Some(every) = args.new_call_every {
         crate::errln!(
             "Live traffic: a new call every {}s; `callscope webhooks register --url URL --event conversation.completed` (POST {}/v1/webhooks/endpoints) receives completions, the default alerts.* events (POST /v1/webhook-endpoints) the alerts ({} signatures).",
-            args.new_call_every,
+            every.as_secs_f64(),
             standin.platform_url,
             match args.signature_scheme {
                 SignatureScheme::Body => "body",

@@ -20,56 +20,39 @@ use crate::app::{Identity, State};
 use crate::config::{self, ApiKey, Config, ConnectionArgs};
 use crate::standin::{self, StandinOptions};
 
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct BrowseArgs {
-    #[command(flatten)]
+/// What `callscope browse` opens (its flags: `crate::cli::browse`).
+#[derive(Debug, Clone, Default)]
+pub struct BrowseOptions {
     pub conn: ConnectionArgs,
-    /// Receive webhooks on ADDR (e.g. 0.0.0.0:8080): completed calls appear at the top as they
-    /// happen, alerts show in the status line. Register the public URL yourself (`callscope
-    /// webhooks register --url https://HOST/polyai-events --save-secret PATH`, plus `--event
-    /// conversation.completed --event handoff.created` for calls where the host offers the
-    /// quickstart's route); the signing secret comes from POLYAI_WEBHOOK_SECRET or
-    /// --webhook-secret-file, never from a flag.
-    #[arg(long, value_name = "ADDR")]
+    /// Receive webhooks here: completed calls appear at the top as they happen.
     pub listen: Option<SocketAddr>,
-    /// File holding the webhook signing secret(s), one per line (with --listen).
-    #[arg(long, value_name = "PATH", requires = "listen")]
+    /// The webhook signing secret(s), one per line (with `listen`; else POLYAI_WEBHOOK_SECRET).
     pub webhook_secret_file: Option<PathBuf>,
-    /// Without webhooks: look for new calls this often (e.g. 30s, 2m) and add them at the top.
-    #[arg(long, value_name = "DURATION", value_parser = live::parse_poll)]
+    /// Without webhooks: look for new calls this often.
     pub poll: Option<Duration>,
-    /// The local store (cache and review marks) [default: <data dir>/callscope.db].
-    #[arg(long, value_name = "PATH")]
+    /// The local store [default: `crate::store::default_path`].
     pub store: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct DemoArgs {
+/// What `callscope demo` opens (its flags: `crate::cli::demo`).
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
     /// Seed of the generated data set.
-    #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Simulated live traffic: a new call starts every SECS seconds and its completion arrives
-    /// by webhook at the TUI's own receiver (0 = static data).
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    pub new_call_every: f64,
-    /// The demo's own store, so demo marks never mix with real ones [default: <data dir>/demo.db].
-    #[arg(long, value_name = "PATH")]
+    /// Simulated live traffic: a new call this often (`None` = static data).
+    pub new_call_every: Option<Duration>,
+    /// The demo's own store [default: <data dir>/demo.db].
     pub store: Option<PathBuf>,
-    /// The stand-in's response shapes (see `serve-demo --shape`): `mixed` shows what live
-    /// projects send.
-    #[arg(long, value_enum, default_value = "mixed")]
     pub shape: standin::Shape,
-    /// Config file for keys, theme and views [default: ~/.config/callscope/config.toml]; its
-    /// connection settings are not used (the demo talks only to its own stand-in).
-    #[arg(long, value_name = "PATH")]
+    /// Config file for keys, theme and views (its connection settings are not used).
     pub config: Option<PathBuf>,
 }
 
-impl Default for DemoArgs {
+impl Default for DemoOptions {
     fn default() -> Self {
-        DemoArgs {
+        DemoOptions {
             seed: 7,
-            new_call_every: 5.0,
+            new_call_every: Some(Duration::from_secs(5)),
             store: None,
             shape: standin::Shape::Mixed,
             config: None,
@@ -77,20 +60,8 @@ impl Default for DemoArgs {
     }
 }
 
-/// `--new-call-every` as a duration (`None` = off).
-fn new_call_every(secs: f64) -> Result<Option<Duration>> {
-    if secs == 0.0 {
-        return Ok(None);
-    }
-    Duration::try_from_secs_f64(secs)
-        .ok()
-        .filter(|d| *d >= Duration::from_millis(10))
-        .map(Some)
-        .context("--new-call-every takes seconds ≥ 0.01 (or 0 for no live traffic)")
-}
-
 /// `callscope` / `callscope browse`: the TUI against the configured API.
-pub async fn browse(args: BrowseArgs) -> Result<i32> {
+pub async fn browse(args: BrowseOptions) -> Result<i32> {
     // Every configuration problem is reported before the terminal is touched.
     let cfg = Config::resolve(&args.conn, &config::process_env)?;
     cfg.require_complete()?;
@@ -101,8 +72,9 @@ pub async fn browse(args: BrowseArgs) -> Result<i32> {
                     "--listen needs the webhook signing secret: set POLYAI_WEBHOOK_SECRET or pass --webhook-secret-file PATH\n  (`callscope webhooks register --url URL --save-secret PATH` writes it; it is not the API key)"
                 );
             }
-            let secrets = crate::webhook::cli::load_secrets(&config::process_env, args.webhook_secret_file.as_deref())
-                .context("--listen needs the webhook signing secret")?;
+            let secrets =
+                crate::webhook::commands::load_secrets(&config::process_env, args.webhook_secret_file.as_deref())
+                    .context("--listen needs the webhook signing secret")?;
             Some(live::LiveSetup {
                 addr,
                 secrets,
@@ -116,12 +88,11 @@ pub async fn browse(args: BrowseArgs) -> Result<i32> {
 }
 
 /// `callscope demo`: the TUI against an in-process stand-in on free loopback ports.
-pub async fn demo(args: DemoArgs) -> Result<i32> {
+pub async fn demo(args: DemoOptions) -> Result<i32> {
     let file = crate::settings::load_file(args.config.as_deref())?;
-    let every = new_call_every(args.new_call_every)?;
     let server = standin::start(StandinOptions {
         seed: args.seed,
-        new_call_every: every,
+        new_call_every: args.new_call_every,
         shape: args.shape,
         ..StandinOptions::default()
     })

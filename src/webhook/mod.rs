@@ -7,7 +7,7 @@
 //!   shape; [`server::serve`] runs it with read timeouts and a connection cap;
 //!   `callscope listen` prints them as JSON lines (and alerts as a line on stderr).
 
-pub mod cli;
+pub mod commands;
 pub mod endpoints;
 pub mod event;
 pub mod ids;
@@ -26,3 +26,6 @@ pub use crate::standin::webhooks::{AttemptOutcome, Deliverer, DeliveryAttempt, D
 pub use crate::standin::webhooks::{Endpoint, LiveCalls, Registry}; // old path
 pub use crate::standin::webhooks::{WebhookRoutes, WebhookState, router, router_for}; // old path
 pub use crate::standin::webhooks::{deliver, registry, routes}; // old path
+
+// `webhook::cli` before its flags moved to `crate::cli::{webhooks, listen}`.
+pub use commands as cli; // old path

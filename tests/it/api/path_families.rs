@@ -20,7 +20,9 @@ use callscope::app::{self, Effect, Identity, KeyMap, Msg, State};
 use callscope::audio::{AudioEngine, AudioEvent, EngineOptions, PlaybackState};
 use callscope::config::Config;
 use callscope::doctor::{Verdict, diagnose};
-use callscope::export::{ExportArgs, Format, export, parse_span};
+use callscope::domain::duration::parse_span;
+use callscope::domain::timerange::Window;
+use callscope::export::{ExportOptions, Format, export};
 use callscope::standin::errors::ApiFailure;
 use callscope::standin::{self, Standin, StandinOptions};
 use callscope::tui::effects::Runner;
@@ -258,24 +260,18 @@ async fn v3_by_id_and_audio_missing_the_platform_family_serves_the_tui_export_an
 
     // `export --with-audio`, with a fresh client that has to find the family itself.
     let dir = tempfile::tempdir().unwrap();
-    let args = ExportArgs {
-        conn: Default::default(),
-        since: Some(parse_span("24h").unwrap()),
-        start: None,
-        end: None,
-        client_env: None,
-        channel: vec![],
+    let args = ExportOptions {
+        window: Window {
+            since: Some(parse_span("24h").unwrap()),
+            ..Window::default()
+        },
         format: Format::Jsonl,
-        out: None,
         with_audio: Some(dir.path().to_path_buf()),
         audio_concurrency: 2,
-        reviewed: false,
-        flagged: false,
-        filter: None,
-        store: None,
         page_size: 100,
-        shards: Default::default(),
+        ..ExportOptions::default()
     };
+
     let fresh = Client::new(&cfg).unwrap();
     let mut out = Vec::new();
     let summary = export(&fresh, &args, "live", &mut out).await.unwrap();

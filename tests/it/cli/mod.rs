@@ -2,3 +2,4 @@
 mod files;
 mod no_escapes;
 mod options;
+mod window;

@@ -7,27 +7,20 @@ use std::process::Command;
 
 use callscope::api::ListQuery;
 use callscope::doctor::{Verdict, diagnose};
-use callscope::export::{ExportArgs, Format, export, parse_span};
+use callscope::domain::duration::parse_span;
+use callscope::domain::timerange::Window;
+use callscope::export::{ExportOptions, Format, export};
 use callscope::standin::{self, StandinOptions};
 
-fn args(format: Format) -> ExportArgs {
-    ExportArgs {
-        conn: Default::default(),
-        since: Some(parse_span("24h").unwrap()),
-        start: None,
-        end: None,
-        client_env: None,
-        channel: vec![],
+fn args(format: Format) -> ExportOptions {
+    ExportOptions {
+        window: Window {
+            since: Some(parse_span("24h").unwrap()),
+            ..Window::default()
+        },
         format,
-        out: None,
-        with_audio: None,
-        audio_concurrency: 4,
-        reviewed: false,
-        flagged: false,
-        filter: None,
-        store: None,
         page_size: 37,
-        shards: Default::default(),
+        ..ExportOptions::default()
     }
 }
 

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use callscope::export::{ExportArgs, Format, ShardArgs, export, parse_instant};
+use callscope::cli::window::parse_instant;
+use callscope::domain::timerange::Window;
+use callscope::export::{ExportOptions, Format, ShardOptions, export};
 use callscope::standin::{self, Standin, StandinOptions};
 
 /// A request the forwarder saw: when, the list page it asked for, what it answered.
@@ -116,28 +118,21 @@ fn options() -> StandinOptions {
     }
 }
 
-fn args(format: Format, concurrency: Option<u32>, unordered: bool) -> ExportArgs {
-    ExportArgs {
-        conn: Default::default(),
-        since: None,
-        start: Some(parse_instant(START).unwrap()),
-        end: Some(parse_instant(END).unwrap()),
-        client_env: None,
-        channel: vec![],
+fn args(format: Format, concurrency: Option<u32>, unordered: bool) -> ExportOptions {
+    ExportOptions {
+        window: Window {
+            start: Some(parse_instant(START).unwrap()),
+            end: Some(parse_instant(END).unwrap()),
+            ..Window::default()
+        },
         format,
-        out: None,
-        with_audio: None,
-        audio_concurrency: 4,
-        reviewed: false,
-        flagged: false,
-        filter: None,
-        store: None,
         page_size: 50,
-        shards: ShardArgs {
+        shards: ShardOptions {
             concurrency,
             unordered,
             resume: false,
         },
+        ..ExportOptions::default()
     }
 }
 

@@ -301,9 +301,11 @@ async fn the_cli_prints_the_same_figures_as_json_and_csv() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("stats.db");
     drop(store_of(dir.path(), &lines));
-    let run = |format: &str| {
+    let run_in = |window: &[&str], format: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_callscope"))
-            .args(["stats", "--since", "366d", "--format", format, "--store"])
+            .arg("stats")
+            .args(window)
+            .args(["--format", format, "--store"])
             .arg(&db)
             .env("POLYAI_ACCOUNT_ID", "ws-demo")
             .env("POLYAI_PROJECT_ID", "PROJECT-demo")
@@ -314,6 +316,7 @@ async fn the_cli_prints_the_same_figures_as_json_and_csv() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
+    let run = |format: &str| run_in(&["--since", "366d"], format);
     let json: Value = serde_json::from_str(&run("json")).unwrap();
     let calls = lines.iter().filter(|v| started_ms(v).is_some()).count() as u64;
     let handoffs = lines
@@ -331,6 +334,17 @@ async fn the_cli_prints_the_same_figures_as_json_and_csv() {
         !table.contains('▁') && !table.contains('█'),
         "no sparklines into a pipe"
     );
+    // The window flags `export` takes: --start beats --since, --end is excluded.
+    let (from, to) = ("2026-11-01T00:00:00Z", "2026-11-15T00:00:00Z");
+    let ms = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis();
+    let within = lines
+        .iter()
+        .filter(|v| started_ms(v).is_some_and(|t| (ms(from)..ms(to)).contains(&t)))
+        .count() as u64;
+    assert!(within > 0 && within < calls, "{within} of {calls}");
+    let window = ["--since", "1h", "--start", from, "--end", to];
+    let json: Value = serde_json::from_str(&run_in(&window, "json")).unwrap();
+    assert_eq!(json["calls"], within);
 }
 
 /// Performs the store requests in `fx` (and those their answers cause) on `store`.

@@ -346,8 +346,11 @@ fn custom_window_takes_absolute_ranges_like_export() {
         "11-27 10:00 → 11-27 11:30",
         "shown in local time (UTC+1)"
     );
-    // The same ends through export's parser.
-    assert_eq!(callscope::export::parse_instant("2026-11-27T09:00Z"), Ok(utc(9, 0)));
+    // The same ends through the CLI's window parser (`export --start`).
+    assert_eq!(
+        callscope::cli::window::parse_instant("2026-11-27T09:00Z"),
+        Ok(utc(9, 0))
+    );
     // yesterday and today are local days (UTC+1), today up to now.
     let fx = custom(&mut s, "yesterday");
     let q = &page_queries(&fx)[0].1;

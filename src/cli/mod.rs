@@ -1,18 +1,27 @@
 //! Command-line interface: `callscope [browse] | demo | serve-demo | export | doctor | webhooks |
-//! listen | marks | stats | config init | completions | man`.
+//! listen | marks | stats | queue | team | config init | completions | man`.
+//!
+//! One file per command: its clap arguments and the wiring to the library, which takes plain
+//! option types and knows nothing of this module. Here: [`Cli`], [`Command`] and the dispatch.
 
+pub mod browse;
 mod config_init;
+pub mod demo;
+pub mod doctor;
+pub mod export;
+pub mod listen;
 mod marks;
 pub mod queue;
+pub mod serve_demo;
 mod shell;
 pub mod stats;
 mod team;
+pub mod webhooks;
+pub mod window;
 
 use std::ffi::OsString;
 
 use clap::{CommandFactory, Parser, Subcommand};
-
-use crate::{doctor, export, standin, tui, webhook};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,25 +36,25 @@ pub struct Cli {
     pub command: Option<Command>,
     /// With no command: browse the configured API (same flags as `callscope browse`).
     #[command(flatten)]
-    pub browse: tui::BrowseArgs,
+    pub browse: browse::BrowseArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open the TUI against the configured PolyAI API (the default).
-    Browse(tui::BrowseArgs),
+    Browse(browse::BrowseArgs),
     /// Open the TUI against an embedded stand-in API with generated calls (no account needed).
-    Demo(tui::DemoArgs),
+    Demo(demo::DemoArgs),
     /// Run the stand-in PolyAI API on loopback until Ctrl-C; prints `export …` lines to paste.
-    ServeDemo(standin::ServeDemoArgs),
+    ServeDemo(serve_demo::ServeDemoArgs),
     /// Export conversations (and recordings) as JSONL, CSV or Markdown: the quickstart's pipeline in one command.
     Export(export::ExportArgs),
     /// Check the configuration against the API, one line per troubleshooting case.
     Doctor(doctor::DoctorArgs),
     /// Manage webhook endpoints on the platform host.
-    Webhooks(webhook::cli::WebhooksArgs),
+    Webhooks(webhooks::WebhooksArgs),
     /// Receive signed webhook deliveries and print one JSON line per accepted event.
-    Listen(webhook::cli::ListenArgs),
+    Listen(listen::ListenArgs),
     /// Figures of a window from the local cache (calls, handoffs, latency percentiles, intents,
     /// review progress) as a table, JSON or CSV: the TUI's stats view for scripts.
     Stats(stats::StatsArgs),
@@ -110,9 +119,14 @@ pub fn leading_options_after_command(args: Vec<OsString>) -> Vec<OsString> {
     out
 }
 
-/// Runs the CLI and returns the process exit code.
-pub fn main() -> i32 {
-    let cli = Cli::parse_from(leading_options_after_command(std::env::args_os().collect()));
+/// The command line as clap reads it, leading options moved after their command; exits on
+/// `--help`, `--version` or a usage error, as clap does.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Cli {
+    Cli::parse_from(leading_options_after_command(args.into_iter().collect()))
+}
+
+/// Runs a parsed command and returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
     // Commands that need no runtime, and must print nothing else.
     match &cli.command {
         Some(Command::Completions(a)) => return exit_code(shell::completions(a)),
@@ -136,14 +150,14 @@ pub fn main() -> i32 {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            None => tui::browse(cli.browse).await,
-            Some(Command::Browse(a)) => tui::browse(a).await,
-            Some(Command::Demo(a)) => tui::demo(a).await,
-            Some(Command::ServeDemo(a)) => standin::serve_demo(a).await,
+            None => browse::run(cli.browse).await,
+            Some(Command::Browse(a)) => browse::run(a).await,
+            Some(Command::Demo(a)) => demo::run(a).await,
+            Some(Command::ServeDemo(a)) => serve_demo::run(a).await,
             Some(Command::Export(a)) => export::run(a).await,
             Some(Command::Doctor(a)) => doctor::run(a).await,
-            Some(Command::Webhooks(a)) => webhook::cli::webhooks(a).await,
-            Some(Command::Listen(a)) => webhook::cli::listen(a).await,
+            Some(Command::Webhooks(a)) => webhooks::run(a).await,
+            Some(Command::Listen(a)) => listen::run(a).await,
             Some(Command::Marks(a)) => marks::run(a).await,
             Some(Command::Queue(a)) => queue::run(a).await,
             Some(Command::Team(a)) => team::run(a).await,
@@ -159,7 +173,6 @@ pub fn main() -> i32 {
 /// The config file a command reads: `Some(None)` for the default path, `None` for a command
 /// that reads no config file.
 fn config_path(cli: &Cli) -> Option<Option<std::path::PathBuf>> {
-    use webhook::cli::WebhooksCommand as W;
     let conn = match &cli.command {
         None => &cli.browse.conn,
         Some(Command::Browse(a)) => &a.conn,
@@ -169,12 +182,7 @@ fn config_path(cli: &Cli) -> Option<Option<std::path::PathBuf>> {
         Some(Command::Queue(a)) => return Some(a.config()),
         Some(Command::Team(a)) => return Some(a.config()),
         Some(Command::Stats(a)) => &a.conn,
-        Some(Command::Webhooks(a)) => match &a.command {
-            W::Register(r) => &r.conn,
-            W::List(l) => &l.conn,
-            W::Delete(d) => &d.conn,
-            W::Rotate(r) => &r.conn,
-        },
+        Some(Command::Webhooks(a)) => a.conn(),
         Some(
             Command::ServeDemo(_)
             | Command::Listen(_)

@@ -1,4 +1,5 @@
-//! `callscope webhooks register|list|delete|rotate` and `callscope listen`.
+//! What `callscope webhooks register|list|delete|rotate` and `callscope listen` do; their
+//! flags are `crate::cli::webhooks` and `crate::cli::listen`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -13,96 +14,42 @@ use super::signature::SigningSecret;
 use crate::api::{ApiError, Client};
 use crate::config::{Config, ConnectionArgs, process_env};
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct WebhooksArgs {
-    #[command(subcommand)]
-    pub command: WebhooksCommand,
-}
-
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum WebhooksCommand {
-    /// Register an endpoint (POST /v1/webhook-endpoints; the quickstart's /v1/webhooks/endpoints
-    /// where that route is missing or for its call events); prints its signing secret once.
-    Register(RegisterArgs),
-    /// List registered endpoints (GET /v1/webhook-endpoints, else /v1/webhooks/endpoints).
-    List(ConnOnly),
-    /// Delete an endpoint (DELETE /v1/webhook-endpoints/{id}, else /v1/webhooks/endpoints/{id}).
-    Delete(DeleteArgs),
-    /// Replace an endpoint's signing secret (POST …/{id}/rotate-secret); the old one stops
-    /// working at once.
-    Rotate(RotateArgs),
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct RegisterArgs {
-    /// Where PolyAI should POST events (https://, or http:// to loopback for the stand-in).
-    #[arg(long)]
+/// `webhooks register` (its flags: `crate::cli::webhooks`).
+#[derive(Debug, Clone)]
+pub struct RegisterOptions {
+    /// Where PolyAI should POST events.
     pub url: String,
-    /// Event type to subscribe to; repeat for several. The reference documents
-    /// `alerts.triggered` and `alerts.resolved`; the quickstart's `conversation.completed` and
-    /// `handoff.created` are registered on the quickstart's route.
-    #[arg(long = "event", value_name = "TYPE", default_values_t = ["alerts.triggered".to_string(), "alerts.resolved".to_string()])]
+    /// Event types to subscribe to.
     pub events: Vec<String>,
-    /// The endpoint's name (required by the reference; 1–255 characters).
-    #[arg(long, default_value = "callscope")]
+    /// The endpoint's name (1–255 characters).
     pub name: String,
     /// The quickstart route's `description` (default: the name).
-    #[arg(long)]
     pub description: Option<String>,
     /// Write the signing secret to this file (mode 600) instead of printing it.
-    #[arg(long, value_name = "PATH")]
     pub save_secret: Option<PathBuf>,
-    #[command(flatten)]
     pub conn: ConnectionArgs,
 }
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct ConnOnly {
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct DeleteArgs {
-    /// Endpoint id (`whe_…`).
-    pub id: String,
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct RotateArgs {
-    /// Endpoint id (`whe_…`).
-    pub id: String,
-    /// Write the new signing secret to this file (mode 600) instead of printing it.
-    #[arg(long, value_name = "PATH")]
-    pub save_secret: Option<PathBuf>,
-    #[command(flatten)]
-    pub conn: ConnectionArgs,
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct ListenArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8787")]
+/// `callscope listen` (its flags: `crate::cli::listen`).
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
     pub addr: SocketAddr,
     /// Path deliveries are posted to.
-    #[arg(long, default_value = "/polyai-events")]
     pub path: String,
     /// File with the signing secret(s), one per line (besides POLYAI_WEBHOOK_SECRET).
-    #[arg(long, value_name = "PATH")]
     pub secret_file: Option<PathBuf>,
     /// Largest accepted body in bytes (larger → 413).
-    #[arg(long, default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
 }
 
-pub async fn webhooks(args: WebhooksArgs) -> Result<i32> {
-    match args.command {
-        WebhooksCommand::Register(a) => register(a).await,
-        WebhooksCommand::List(a) => list(a).await,
-        WebhooksCommand::Delete(a) => delete(a).await,
-        WebhooksCommand::Rotate(a) => rotate(a).await,
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            addr: ([127, 0, 0, 1], 8787).into(),
+            path: "/polyai-events".into(),
+            secret_file: None,
+            max_body_bytes: 1 << 20,
+        }
     }
 }
 
@@ -118,7 +65,7 @@ fn explain(e: ApiError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-async fn register(a: RegisterArgs) -> Result<i32> {
+pub async fn register(a: RegisterOptions) -> Result<i32> {
     let (_, client) = connect(&a.conn)?;
     let name_len = a.name.chars().count();
     if !(1..=255).contains(&name_len) || a.name.trim().is_empty() {
@@ -168,8 +115,8 @@ fn other_events(reg: &Registration) -> Vec<String> {
         .collect()
 }
 
-async fn list(a: ConnOnly) -> Result<i32> {
-    let (_, client) = connect(&a.conn)?;
+pub async fn list(conn: &ConnectionArgs) -> Result<i32> {
+    let (_, client) = connect(conn)?;
     let (_, items) = Endpoints::new(&client).list().await.map_err(explain)?;
     if items.is_empty() {
         crate::outln!("no webhook endpoints registered");
@@ -188,30 +135,27 @@ async fn list(a: ConnOnly) -> Result<i32> {
     Ok(0)
 }
 
-async fn delete(a: DeleteArgs) -> Result<i32> {
-    let (_cfg, client) = connect(&a.conn)?;
-    check_id(&a.id)?;
+pub async fn delete(conn: &ConnectionArgs, id: &str) -> Result<i32> {
+    let (_cfg, client) = connect(conn)?;
+    check_id(id)?;
     Endpoints::new(&client)
-        .delete(&a.id)
+        .delete(id)
         .await
-        .map_err(|e| not_found_hint(e, &a.id))?;
-    crate::outln!("deleted webhook endpoint {}", a.id);
+        .map_err(|e| not_found_hint(e, id))?;
+    crate::outln!("deleted webhook endpoint {id}");
     Ok(0)
 }
 
-async fn rotate(a: RotateArgs) -> Result<i32> {
-    let (_, client) = connect(&a.conn)?;
-    check_id(&a.id)?;
+pub async fn rotate(conn: &ConnectionArgs, id: &str, save_secret: Option<&Path>) -> Result<i32> {
+    let (_, client) = connect(conn)?;
+    check_id(id)?;
     let (_, resp) = Endpoints::new(&client)
-        .rotate(&a.id)
+        .rotate(id)
         .await
-        .map_err(|e| not_found_hint(e, &a.id))?;
+        .map_err(|e| not_found_hint(e, id))?;
     let secret = text_field(&resp, "signing_secret")?;
-    crate::outln!(
-        "rotated the signing secret of {}; the previous secret no longer verifies",
-        a.id
-    );
-    show_secret(&secret, a.save_secret.as_deref())?;
+    crate::outln!("rotated the signing secret of {id}; the previous secret no longer verifies");
+    show_secret(&secret, save_secret)?;
     Ok(0)
 }
 
@@ -308,7 +252,7 @@ pub fn load_secrets(env: &dyn Fn(&str) -> Option<String>, file: Option<&Path>) -
     Ok(secrets)
 }
 
-pub async fn listen(args: ListenArgs) -> Result<i32> {
+pub async fn listen(args: ListenOptions) -> Result<i32> {
     let secrets = load_secrets(&process_env, args.secret_file.as_deref())?;
     if !args.path.starts_with('/') {
         bail!("--path must start with / (got {:?})", args.path);
