@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use crate::api::{ApiError, Client, ConversationPage, ErrorKind, ListQuery, PathFamily, Route, route_missing};
 use crate::config::{CLIENT_ENVS, Config, ConnectionArgs, Region, process_env};
 
-/// What `callscope doctor` checks (its flags: `crate::cli::doctor`).
+/// What `callscope doctor` checks.
 #[derive(Debug, Clone, Default)]
 pub struct DoctorOptions {
     pub conn: ConnectionArgs,

@@ -83,7 +83,7 @@ fn midnight(d: NaiveDate, tz: FixedOffset) -> Option<DateTime<Utc>> {
 }
 
 /// A window as the commands take it (`--since`, `--start`, `--end`): `start` beats `since`,
-/// which counts back from `end` (default now). Plain data; `callscope::cli::window` parses it.
+/// which counts back from `end` (default now).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Window {
     pub since: Option<chrono::TimeDelta>,

@@ -22,8 +22,8 @@ use crate::config::{Config, ConnectionArgs, process_env};
 use crate::domain::timerange::Window;
 pub use format::Format;
 
-/// What an export does: the `export` command's flags as plain data (`crate::cli::export`
-/// parses them). `Default` is the command's defaults.
+/// What an export does: `callscope export`'s flags as plain data; `Default` is the command's
+/// defaults.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
     pub conn: ConnectionArgs,

@@ -317,8 +317,8 @@ pub fn export_lines(s: &Standin) -> String {
     )
 }
 
-/// `callscope serve-demo` (its flags: `crate::cli::serve_demo`): a stand-in with `args` until
-/// Ctrl-C, printing the `export …` lines to paste and what it receives.
+/// `callscope serve-demo`: a stand-in with `args` until Ctrl-C, printing the `export …` lines
+/// to paste and what it receives.
 pub async fn serve_demo(args: StandinOptions) -> Result<i32> {
     let started = std::time::Instant::now();
     let standin = start(args.clone()).await?;

@@ -20,7 +20,7 @@ use crate::app::{Identity, State};
 use crate::config::{self, ApiKey, Config, ConnectionArgs};
 use crate::standin::{self, StandinOptions};
 
-/// What `callscope browse` opens (its flags: `crate::cli::browse`).
+/// What `callscope browse` opens.
 #[derive(Debug, Clone, Default)]
 pub struct BrowseOptions {
     pub conn: ConnectionArgs,
@@ -34,7 +34,7 @@ pub struct BrowseOptions {
     pub store: Option<PathBuf>,
 }
 
-/// What `callscope demo` opens (its flags: `crate::cli::demo`).
+/// What `callscope demo` opens.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
     /// Seed of the generated data set.

@@ -1,5 +1,5 @@
-//! What `callscope webhooks register|list|delete|rotate` and `callscope listen` do; their
-//! flags are `crate::cli::webhooks` and `crate::cli::listen`.
+//! What `callscope webhooks register|list|delete|rotate` and `callscope listen` do, taking
+//! plain options (the CLI parses the flags into them).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -14,7 +14,7 @@ use super::signature::SigningSecret;
 use crate::api::{ApiError, Client};
 use crate::config::{Config, ConnectionArgs, process_env};
 
-/// `webhooks register` (its flags: `crate::cli::webhooks`).
+/// `callscope webhooks register`.
 #[derive(Debug, Clone)]
 pub struct RegisterOptions {
     /// Where PolyAI should POST events.
@@ -30,7 +30,7 @@ pub struct RegisterOptions {
     pub conn: ConnectionArgs,
 }
 
-/// `callscope listen` (its flags: `crate::cli::listen`).
+/// `callscope listen`.
 #[derive(Debug, Clone)]
 pub struct ListenOptions {
     pub addr: SocketAddr,

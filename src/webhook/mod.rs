@@ -27,5 +27,5 @@ pub use crate::standin::webhooks::{Endpoint, LiveCalls, Registry}; // old path
 pub use crate::standin::webhooks::{WebhookRoutes, WebhookState, router, router_for}; // old path
 pub use crate::standin::webhooks::{deliver, registry, routes}; // old path
 
-// `webhook::cli` before its flags moved to `crate::cli::{webhooks, listen}`.
+// `webhook::cli` before its clap flags moved out to the CLI.
 pub use commands as cli; // old path
