@@ -55,6 +55,7 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
                 _ => "not a picker key — a number or j/k and enter choose, esc closes",
             });
         }
+        Overlay::History { .. } => return said(super::history::why_no_effect(s, action)),
     }
     let Some(action) = action else {
         return said("not bound to anything (? lists the keys)");
