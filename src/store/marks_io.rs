@@ -499,7 +499,15 @@ impl Store {
                             marks::append_history(&tx, &key, &change, &o.incoming.stamp, now)?;
                         }
                         FieldMerge::Keep => done.kept_fields += 1,
-                        FieldMerge::Same => done.same_fields += 1,
+                        FieldMerge::Same => {
+                            done.same_fields += 1;
+                            // A clear this store never saw is kept as such, so it travels on
+                            // in this store's exports (marks unchanged).
+                            if o.local.is_none() && o.incoming.value.is_none() {
+                                let change = [(o.field.clone(), None, None)];
+                                marks::append_history(&tx, &key, &change, &o.incoming.stamp, now)?;
+                            }
+                        }
                     }
                 }
                 if taken > 0 {
