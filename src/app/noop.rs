@@ -124,6 +124,7 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
         Action::PrevTurn | Action::PrevCallerTurn => "no earlier turn of that kind",
         Action::Open if !in_list && no_view => no_transcript,
         Action::Open if in_list => "the transcript is already open",
+        Action::MarkHistory if s.review.unavailable.is_some() => "no mark history: the local store is unavailable",
         // Outside the stats view (`%`) its own keys have nothing to act on.
         Action::StatsSplit | Action::StatsFetch => "only in the stats view (% opens it)",
         Action::PlayPause

@@ -198,7 +198,7 @@ impl Worker {
                 let origin = u.key.origin();
                 let _ = self
                     .answers
-                    .send(authors(self.store.as_ref(), &origin, &[u.key.id.clone()]));
+                    .send(authors(self.store.as_ref(), &origin, std::slice::from_ref(&u.key.id)));
             }
             self.unsaved.pop_front();
         }
