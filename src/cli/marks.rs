@@ -263,7 +263,7 @@ fn stamp_text(s: &crate::domain::Stamp) -> String {
 fn summary(done: &MarksImport, path: &Path, dry_run: bool) -> String {
     format!(
         "{} marks of {} conversations into {}: {} reviewed, {} needing follow-up, {} flagged, {} with a note, {} turn ratings; \
-{} fields {} in {} conversations, {} kept (newer here), {} already equal{}",
+{} {} in {}, {} kept (newer here), {} already equal{}",
         if dry_run { "would import" } else { "imported" },
         done.conversations,
         path.display(),
@@ -272,9 +272,9 @@ fn summary(done: &MarksImport, path: &Path, dry_run: bool) -> String {
         done.flagged,
         done.notes,
         done.turn_ratings,
-        done.changed_fields,
+        crate::output::count(done.changed_fields as u64, "field"),
         if dry_run { "would change" } else { "changed" },
-        done.changed_conversations,
+        crate::output::count(done.changed_conversations as u64, "conversation"),
         done.kept_fields,
         done.same_fields,
         if dry_run { " (dry run: nothing written)" } else { "" }

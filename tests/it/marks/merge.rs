@@ -208,7 +208,7 @@ fn version_1_files_import_as_changes_by_unknown_at_their_export_time() {
     std::fs::write(&file, v1).unwrap();
     let (lines, summary) = import(h, &file, &mine, false);
     assert!(
-        summary.contains("2 fields changed in 1 conversations, 1 kept"),
+        summary.contains("2 fields changed in 1 conversation, 1 kept"),
         "{summary}\n{lines:?}"
     );
     let s = Store::open(&mine).unwrap();
