@@ -134,6 +134,7 @@ actions! {
     EditNote => "edit_note";
     RateTurn => "rate_turn";
     PushMarks => "push_marks";
+    MarkHistory => "mark_history";
     NextUnreviewed => "next_unreviewed";
     PrevUnreviewed => "prev_unreviewed";
     NextFlagged => "next_flagged";

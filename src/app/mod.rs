@@ -4,6 +4,7 @@
 //! side effect leaves as an [`Effect`] for the runner in `crate::tui`.
 
 pub mod help;
+pub mod history;
 pub mod jumps;
 pub mod keymap;
 pub mod layout;

@@ -78,6 +78,16 @@ pub enum Msg {
         origin: Origin,
         marks: Vec<(String, Marks)>,
     },
+    /// The mark history of `key`, newest first (`app::history`).
+    History {
+        key: ConversationKey,
+        result: Result<Vec<crate::domain::MarkChange>, String>,
+    },
+    /// The latest author of each mark field of conversations of `origin` (`app::history`).
+    Authors {
+        origin: Origin,
+        authors: Vec<(String, super::history::Authors)>,
+    },
     /// Mark change `seq` was written: the conversation's stored marks now; or why it was
     /// refused for good (invalid input).
     MarksSaved {

@@ -55,6 +55,7 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
                 _ => "not a picker key — a number or j/k and enter choose, esc closes",
             });
         }
+        Overlay::History { .. } => return said(super::history::why_no_effect(s, action)),
     }
     let Some(action) = action else {
         return said("not bound to anything (? lists the keys)");
@@ -123,6 +124,7 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
         Action::PrevTurn | Action::PrevCallerTurn => "no earlier turn of that kind",
         Action::Open if !in_list && no_view => no_transcript,
         Action::Open if in_list => "the transcript is already open",
+        Action::MarkHistory if s.review.unavailable.is_some() => "no mark history: the local store is unavailable",
         // Outside the stats view (`%`) its own keys have nothing to act on.
         Action::StatsSplit | Action::StatsFetch => "only in the stats view (% opens it)",
         Action::PlayPause

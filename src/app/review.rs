@@ -56,6 +56,10 @@ pub enum StoreRequest {
     },
     /// Retry the changes not written yet now, without waiting for the backoff (before a quit).
     FlushMarks,
+    /// The mark history of one conversation, answered by [`Msg::History`](super::Msg::History).
+    History {
+        key: ConversationKey,
+    },
     /// A page of the cached list, answered by [`Msg::CachedPage`](super::Msg::CachedPage).
     List {
         req: RequestId,

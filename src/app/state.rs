@@ -210,6 +210,10 @@ pub enum Overlay {
     ViewPicker {
         sel: usize,
     },
+    /// `H`: the selected call's mark history (`app::history`).
+    History {
+        scroll: usize,
+    },
 }
 
 /// A transcript search that is the list (`/`): results from the cache as you type, then
@@ -436,6 +440,8 @@ pub struct State {
     pub player: PlayerState,
     /// Review marks (from the local store).
     pub review: ReviewState,
+    /// Who changed the marks: the `H` overlay and the latest authors (`app::history`).
+    pub history: super::history::HistoryState,
     pub status: Status,
     pub connection: Connection,
     /// Calls arriving while the list is open (webhooks, polling).
@@ -484,6 +490,7 @@ impl State {
             input: None,
             player: PlayerState::default(),
             review: ReviewState::default(),
+            history: Default::default(),
             status: Status::default(),
             connection: Connection::Connecting,
             live: LiveState::default(),

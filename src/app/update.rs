@@ -97,6 +97,15 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
                 rebuild_view(s);
             }
         }
+        // Mark history (app::history).
+        Msg::History { key, result } => super::history::on_history(s, &key, result),
+        Msg::Authors { origin, authors } => {
+            let selected = s.list.selected().map(|r| r.id.to_string());
+            let touches = selected.is_some_and(|id| authors.iter().any(|(a, _)| *a == id));
+            if super::history::on_authors(s, &origin, authors) && touches {
+                rebuild_view(s);
+            }
+        }
         Msg::MarksSaved { key, seq, result } => {
             if review::on_saved(s, &key, seq, result, &mut fx) && s.list.selected().is_some_and(|r| *r.id == key.id) {
                 rebuild_view(s);
@@ -678,6 +687,7 @@ pub(super) fn rebuild_view(s: &mut State) {
         (None, Some(unsaved)) => transcript::insert_marks(&mut view, &Default::default(), Some(unsaved)),
         (None, None) => {}
     }
+    super::history::annotate(&mut view, s, &id);
     s.detail.view = Some(view);
     recompute_matches(s);
     clamp_detail_scroll(s);
@@ -939,6 +949,7 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         Overlay::FlagPicker { .. } => return on_flag_picker_key(s, k, fx),
         Overlay::RatePicker { .. } => return rating::on_picker_key(s, k, fx),
         Overlay::ViewPicker { .. } => return on_view_picker_key(s, k, fx),
+        Overlay::History { .. } => return super::history::on_key(s, k, fx),
         Overlay::None => {}
     }
     if super::stats::on_key(s, &k, fx) {
@@ -1294,6 +1305,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::EditNote => review::edit_note(s),
         Action::RateTurn => rating::open_picker(s),
         Action::PushMarks => super::studio::push(s, fx),
+        Action::MarkHistory => super::history::open(s, fx),
         Action::CopyStudioLink => super::studio::copy_link(s, fx),
         Action::NextUnreviewed => jumps::jump(s, JumpKind::Unreviewed, true, fx),
         Action::PrevUnreviewed => jumps::jump(s, JumpKind::Unreviewed, false, fx),

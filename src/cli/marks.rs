@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
-use crate::store::{AppStore, ReviewStore, Scope, Store, StoreError};
+use crate::domain::history::{FieldOutcome, describe_value};
+use crate::store::{AppStore, ConversationMerge, MarksImport, ReviewStore, Scope, Store, StoreError};
 
 #[derive(Debug, Args)]
 pub struct MarksArgs {
@@ -20,8 +21,9 @@ pub struct MarksArgs {
 pub enum MarksCommand {
     /// Write every recorded mark (or one scope's) as JSON to stdout or --out.
     Export(ExportMarksArgs),
-    /// Apply a marks file: each conversation in it gets the file's marks; others are untouched.
-    /// A malformed file changes nothing.
+    /// Merge a marks file field by field: where the file's change of a field is newer than this
+    /// store's, it is taken (with its author); otherwise this store's stays. Prints what changed
+    /// and what was kept. Conversations not in the file are untouched; a malformed file changes nothing.
     Import(ImportMarksArgs),
     /// Send notes and the turn ratings Studio has an annotation type for to Agent Studio (platform
     /// host). What was sent is remembered: a second push sends only what is new or changed.
@@ -67,6 +69,9 @@ pub struct ImportMarksArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub store: StoreArg,
+    /// Print what the import would change and keep; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -162,32 +167,118 @@ fn import(a: &ImportMarksArgs) -> Result<i32> {
     };
     let path = store_path(&a.store);
     // Importing is how a new machine gets its marks, so the store may not exist yet; if this
-    // import made it and then refused the file, it goes again (a bad file creates nothing).
+    // import made it and then refused the file (or only tried it), it goes again.
     let created = !path.exists();
-    let imported = Store::open(&path).and_then(|mut store| {
-        let store: &mut dyn ReviewStore = &mut store;
-        store.import_marks_from(&mut input)
-    });
-    let done = match imported {
-        Ok(done) => done,
-        Err(e) => {
-            if created {
-                remove_store_files(&path);
+    let mut report = Vec::new();
+    let imported = Store::open(&path)
+        .map_err(store_error)
+        .and_then(|mut store| import_into(&mut store, &mut input, a.dry_run, &mut report));
+    if created && (a.dry_run || imported.is_err()) {
+        remove_store_files(&path);
+    }
+    let done = imported?;
+    // Printed only now: a file refused halfway changed nothing, so its lines would mislead.
+    for line in String::from_utf8_lossy(&report).lines() {
+        crate::outln!("{line}");
+    }
+    crate::outln!("{}", summary(&done, &path, a.dry_run));
+    Ok(0)
+}
+
+/// Merges the marks file from `reader` into `store` (or with `dry_run` only works out what that
+/// would do), writing per conversation what it changed and kept to `out`, sanitized.
+pub fn import_into(
+    store: &mut dyn ReviewStore,
+    reader: &mut dyn Read,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> Result<MarksImport> {
+    let mut failed = None;
+    let done = store
+        .merge_marks_from(reader, dry_run, &mut |c| {
+            for line in merge_lines(c, dry_run) {
+                if let Err(e) = writeln!(out, "{line}") {
+                    failed.get_or_insert(e);
+                }
             }
-            return Err(store_error(e));
-        }
+        })
+        .map_err(store_error)?;
+    if let Some(e) = failed {
+        return Err(anyhow::Error::new(e).context("cannot write the import report"));
+    }
+    Ok(done)
+}
+
+/// `CA1 [live] changed note: "…" → "…" (bob@acme, 2026-12-01 09:00:00 UTC)` and `… kept …`
+/// lines of one conversation; none when the file held nothing new for it.
+pub fn merge_lines(c: &ConversationMerge, dry_run: bool) -> Vec<String> {
+    let who = format!("{} [{}]", clean(&c.key.id, 40), clean(&c.key.environment, 20));
+    let mut lines = Vec::new();
+    for o in c.changed() {
+        lines.push(format!(
+            "{who} {} {}: {} → {} ({})",
+            if dry_run { "would change" } else { "changed" },
+            clean(&o.field.label(), 80),
+            value(o, o.local.as_ref().and_then(|l| l.value.as_deref())),
+            value(o, o.incoming.value.as_deref()),
+            stamp_text(&o.incoming.stamp),
+        ));
+    }
+    for o in c.kept() {
+        let (mine, when) = match &o.local {
+            Some(l) => (value(o, l.value.as_deref()), stamp_text(&l.stamp)),
+            None => (value(o, None), "unknown".into()),
+        };
+        lines.push(format!(
+            "{who} kept {}: {mine} ({when}), newer than the file's {} ({})",
+            clean(&o.field.label(), 80),
+            value(o, o.incoming.value.as_deref()),
+            stamp_text(&o.incoming.stamp),
+        ));
+    }
+    lines
+}
+
+fn clean(s: &str, max: usize) -> String {
+    crate::sanitize::truncate(&crate::sanitize::sanitize_line(s), max)
+}
+
+/// A field value as the report quotes it: notes and comments quoted and cut to 60 columns.
+fn value(o: &FieldOutcome, v: Option<&str>) -> String {
+    let text = clean(&describe_value(&o.field, v), 60);
+    match (&o.field, v) {
+        (crate::domain::MarkField::Note, Some(_)) => format!("{text:?}"),
+        _ => text,
+    }
+}
+
+fn stamp_text(s: &crate::domain::Stamp) -> String {
+    let when = match chrono::DateTime::from_timestamp_millis(s.at_ms) {
+        Some(t) if s.at_ms > 0 => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        _ => "unknown time".into(),
     };
-    crate::outln!(
-        "imported marks of {} conversations into {}: {} reviewed, {} needing follow-up, {} flagged, {} with a note, {} turn ratings",
+    format!("{}, {when}", clean(&s.reviewer, 60))
+}
+
+fn summary(done: &MarksImport, path: &Path, dry_run: bool) -> String {
+    format!(
+        "{} marks of {} conversations into {}: {} reviewed, {} needing follow-up, {} flagged, {} with a note, {} turn ratings; \
+{} {} in {}, {} kept (newer here), {} already equal{}",
+        if dry_run { "would import" } else { "imported" },
         done.conversations,
         path.display(),
         done.reviewed,
         done.follow_up,
         done.flagged,
         done.notes,
-        done.turn_ratings
-    );
-    Ok(0)
+        done.turn_ratings,
+        crate::output::count(done.changed_fields as u64, "field"),
+        if dry_run { "would change" } else { "changed" },
+        crate::output::count(done.changed_conversations as u64, "conversation"),
+        done.kept_fields,
+        done.same_fields,
+        if dry_run { " (dry run: nothing written)" } else { "" }
+    )
 }
 
 /// A SQLite store and its WAL files.

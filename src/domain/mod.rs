@@ -6,6 +6,7 @@ pub mod clock;
 pub mod duration;
 pub mod file_name;
 pub mod filter;
+pub mod history;
 pub mod markdown;
 pub mod marks;
 pub mod scope;
@@ -13,6 +14,7 @@ pub mod speaker;
 pub mod timerange;
 
 pub use filter::Filter;
+pub use history::{MarkChange, MarkField, Stamp};
 pub use marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
 pub use scope::{ConversationKey, Origin, Scope};
 pub use speaker::Speaker;

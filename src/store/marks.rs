@@ -1,11 +1,14 @@
 //! Review marks: a status, flag codes and a note per conversation; a 👍/👎 rating per turn.
 //! Marks live in their own tables (keyed like the cache) so refreshing the cache never touches them.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::ReviewStore;
 use super::error::{StoreError, StoreResult};
 use super::{ConversationKey, Store};
+use crate::domain::history::{self, MarkChange, MarkField, Side, Stamp};
 pub(crate) use crate::domain::marks::validate;
 pub use crate::domain::marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
 
@@ -117,7 +120,125 @@ pub(crate) fn replace(conn: &Connection, key: &ConversationKey, marks: &Marks, n
     Ok(())
 }
 
+/// Appends one row per changed field to the history (never updated or deleted). Caller holds
+/// the transaction that changes the marks, so marks and history commit together.
+pub(crate) fn append_history(
+    conn: &Connection,
+    key: &ConversationKey,
+    changes: &[(MarkField, Option<String>, Option<String>)],
+    stamp: &Stamp,
+    recorded_at: i64,
+) -> StoreResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let kp = key_params(key);
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO mark_history (account, project, environment, id, field, before, after, reviewer, at_ms, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for (field, before, after) in changes {
+        insert.execute(params![
+            kp[0],
+            kp[1],
+            kp[2],
+            kp[3],
+            field.as_key(),
+            before,
+            after,
+            stamp.reviewer,
+            stamp.at_ms,
+            recorded_at
+        ])?;
+    }
+    Ok(())
+}
+
+/// Every recorded change of `key`, newest first (ties: the later written first).
+pub(crate) fn load_history(conn: &Connection, key: &ConversationKey) -> StoreResult<Vec<MarkChange>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT field, before, after, reviewer, at_ms FROM mark_history WHERE {KEY_WHERE} ORDER BY at_ms DESC, seq DESC"
+    ))?;
+    let rows = stmt.query_map(key_params(key), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (field, before, after, reviewer, at_ms) = row?;
+        out.push(MarkChange {
+            field: MarkField::parse(&field).map_err(StoreError::invalid)?,
+            before,
+            after,
+            reviewer,
+            at_ms,
+        });
+    }
+    Ok(out)
+}
+
+/// The latest change of each field of `key` that has one.
+pub(crate) fn load_stamps(conn: &Connection, key: &ConversationKey) -> StoreResult<BTreeMap<MarkField, Stamp>> {
+    let mut out = BTreeMap::new();
+    // Oldest first: a later change of a field replaces the earlier.
+    for c in load_history(conn, key)?.into_iter().rev() {
+        out.insert(c.field.clone(), c.stamp());
+    }
+    Ok(out)
+}
+
+/// `key`'s fields as one side of a merge: the current value with its latest change. A value with
+/// no recorded change (should not happen after v6's backfill) counts as unknown, at time 0.
+pub(crate) fn local_sides(conn: &Connection, key: &ConversationKey) -> StoreResult<(Marks, BTreeMap<MarkField, Side>)> {
+    let marks = load(conn, key)?;
+    let mut values = history::fields(&marks);
+    let mut sides = BTreeMap::new();
+    for (field, stamp) in load_stamps(conn, key)? {
+        let value = values.remove(&field);
+        sides.insert(field, Side { value, stamp });
+    }
+    for (field, value) in values {
+        let stamp = Stamp {
+            reviewer: history::UNKNOWN_REVIEWER.into(),
+            at_ms: 0,
+        };
+        sides.insert(
+            field,
+            Side {
+                value: Some(value),
+                stamp,
+            },
+        );
+    }
+    Ok((marks, sides))
+}
+
 impl Store {
+    /// Who mark changes through this store are recorded as.
+    pub fn reviewer(&self) -> &str {
+        &self.reviewer
+    }
+
+    /// Records this store's later mark changes as `reviewer`'s (e.g. from `team::reviewer`).
+    pub fn set_reviewer(&mut self, reviewer: &str) {
+        self.reviewer = reviewer.to_string();
+    }
+
+    /// Every recorded change of one conversation's marks, newest first.
+    pub fn history(&self, key: &ConversationKey) -> StoreResult<Vec<MarkChange>> {
+        load_history(self.conn(), key)
+    }
+
+    /// Who made the latest change of each field of one conversation's marks, and when.
+    pub fn stamps(&self, key: &ConversationKey) -> StoreResult<BTreeMap<MarkField, Stamp>> {
+        load_stamps(self.conn(), key)
+    }
+
     /// The marks of one conversation (defaults — status new, nothing flagged — when none were recorded).
     pub fn marks(&self, key: &ConversationKey) -> StoreResult<Marks> {
         load(self.conn(), key)
@@ -125,11 +246,19 @@ impl Store {
 
     /// Reads, changes and writes back one conversation's marks in one transaction.
     pub fn update_marks(&mut self, key: &ConversationKey, change: impl FnOnce(&mut Marks)) -> StoreResult<Marks> {
+        let reviewer = self.reviewer.clone();
         let tx = self.write_tx()?;
-        let mut marks = load(&tx, key)?;
+        let before = load(&tx, key)?;
+        let mut marks = before.clone();
         change(&mut marks);
         validate(&marks).map_err(StoreError::invalid)?;
-        replace(&tx, key, &marks, super::now_ms())?;
+        let changes = history::diff(&before, &marks);
+        if !changes.is_empty() {
+            let now = super::now_ms();
+            replace(&tx, key, &marks, now)?;
+            let stamp = Stamp { reviewer, at_ms: now };
+            append_history(&tx, key, &changes, &stamp, now)?;
+        }
         tx.commit()?;
         Ok(marks)
     }

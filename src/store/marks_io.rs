@@ -1,6 +1,12 @@
 //! Sharing review marks as a versioned JSON file. Import reads the file one entry at a time
 //! (memory stays flat for millions of entries) inside one transaction: a bad entry anywhere rolls
 //! it all back, so a bad file changes nothing.
+//!
+//! Version 2 gives each entry `fields`: who made the latest change of each field and when
+//! (`{"field": "note", "reviewer": "alice@acme", "at_ms": …}`); a field stamped but absent from
+//! the entry's marks was cleared then. Import merges field by field, the newest change winning
+//! (`domain::history::incoming_wins`). Version 1 files still import: their fields count as
+//! changed by "unknown" at the file's `exported_at` (time 0 without one, so any local change wins).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -12,9 +18,12 @@ use super::error::{StoreError, StoreResult};
 use super::list::Scope;
 use super::marks::{self, Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
 use super::{ConversationKey, Store};
+use crate::domain::history::{self, FieldMerge, FieldOutcome, MarkField, Side, Stamp};
 
 pub const MARKS_FORMAT: &str = "callscope.marks";
-pub const MARKS_VERSION: u64 = 1;
+/// The version export writes; import also reads every version from [`OLDEST_VERSION`].
+pub const MARKS_VERSION: u64 = 2;
+const OLDEST_VERSION: u64 = 1;
 
 #[derive(Serialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +50,17 @@ struct Entry {
     note: String,
     #[serde(default)]
     turns: Vec<TurnEntry>,
+    /// The latest change of each field (version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<FieldEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldEntry {
+    field: String,
+    reviewer: String,
+    at_ms: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -66,6 +86,31 @@ pub struct MarksImport {
     pub notes: usize,
     /// Turn ratings in the file.
     pub turn_ratings: usize,
+    /// Fields taken from the file (its change was newer), in how many conversations.
+    pub changed_fields: usize,
+    pub changed_conversations: usize,
+    /// Fields where the two differ and the local change is newer, so it stayed.
+    pub kept_fields: usize,
+    /// Fields already equal on both sides.
+    pub same_fields: usize,
+}
+
+/// What the import decided for one conversation of the file: its fields that were taken or kept
+/// (fields equal on both sides are left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationMerge {
+    pub key: ConversationKey,
+    pub outcomes: Vec<FieldOutcome>,
+}
+
+impl ConversationMerge {
+    pub fn changed(&self) -> impl Iterator<Item = &FieldOutcome> {
+        self.outcomes.iter().filter(|o| o.merge == FieldMerge::Take)
+    }
+
+    pub fn kept(&self) -> impl Iterator<Item = &FieldOutcome> {
+        self.outcomes.iter().filter(|o| o.merge == FieldMerge::Keep)
+    }
 }
 
 impl MarksImport {
@@ -83,8 +128,17 @@ fn invalid(detail: String) -> StoreError {
     StoreError::invalid(format!("marks file rejected: {detail}"))
 }
 
-/// Checks one entry and turns it into a key and marks.
-fn entry_marks(i: usize, e: Entry) -> StoreResult<(ConversationKey, Marks)> {
+/// A reviewer name from a file: what `team::reviewer` accepts.
+fn check_reviewer(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(format!("reviewer {name:?} must be 1–200 printable characters"));
+    }
+    Ok(())
+}
+
+/// Checks one entry and turns it into a key, marks, and each field's side of the merge
+/// (fields the entry does not stamp get `default_stamp`).
+fn entry_marks(i: usize, e: Entry, default_stamp: &Stamp) -> StoreResult<(ConversationKey, Marks, Sides)> {
     let at = |what: String| invalid(format!("conversations[{i}]: {what}"));
     for (name, v) in [
         ("account", &e.account),
@@ -120,11 +174,43 @@ fn entry_marks(i: usize, e: Entry) -> StoreResult<(ConversationKey, Marks)> {
         turns,
     };
     marks::validate(&m).map_err(at)?;
-    Ok((key, m))
+    let mut values = history::fields(&m);
+    let mut sides = Sides::new();
+    for f in e.fields {
+        let field = MarkField::parse(&f.field).map_err(at)?;
+        check_reviewer(&f.reviewer).map_err(at)?;
+        // Scores are merged by the scorecard store, not with the marks.
+        if matches!(field, MarkField::Score(_)) {
+            continue;
+        }
+        let side = Side {
+            value: values.remove(&field),
+            stamp: Stamp {
+                reviewer: f.reviewer,
+                at_ms: f.at_ms,
+            },
+        };
+        if sides.insert(field, side).is_some() {
+            return Err(at(format!("field {} stamped twice", f.field)));
+        }
+    }
+    for (field, value) in values {
+        let stamp = default_stamp.clone();
+        sides.insert(
+            field,
+            Side {
+                value: Some(value),
+                stamp,
+            },
+        );
+    }
+    Ok((key, m, sides))
 }
 
+type Sides = BTreeMap<MarkField, Side>;
+
 /// Called with each valid entry, in file order, with its index; an error stops the parse.
-type OnEntry<'a> = dyn FnMut(usize, ConversationKey, Marks) -> StoreResult<()> + 'a;
+type OnEntry<'a> = dyn FnMut(usize, ConversationKey, Marks, Sides) -> StoreResult<()> + 'a;
 
 /// Reads a marks file from `reader` one entry at a time (memory does not grow with the file),
 /// handing each checked entry to `on_entry`. Duplicates are `on_entry`'s to find.
@@ -133,6 +219,10 @@ fn parse_stream(reader: impl Read, on_entry: &mut OnEntry<'_>) -> StoreResult<()
         on_entry,
         failure: None,
         at_entry: None,
+        default_stamp: Stamp {
+            reviewer: history::UNKNOWN_REVIEWER.into(),
+            at_ms: 0,
+        },
     };
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(64 * 1024, reader));
     let parsed = FileSeed(&mut state).deserialize(&mut de).and_then(|()| de.end());
@@ -154,6 +244,9 @@ struct ParseState<'s, 'a> {
     failure: Option<StoreError>,
     /// The entry being read when serde failed.
     at_entry: Option<usize>,
+    /// The stamp of fields the file does not stamp: "unknown" at its `exported_at` (read before
+    /// the entries, where export writes it).
+    default_stamp: Stamp,
 }
 
 impl ParseState<'_, '_> {
@@ -195,17 +288,22 @@ impl<'de> Visitor<'de> for FileSeed<'_, '_, '_> {
                 "version" => {
                     let v: serde_json::Value = map.next_value()?;
                     match v.as_u64() {
-                        Some(MARKS_VERSION) => version = true,
+                        Some(OLDEST_VERSION..=MARKS_VERSION) => version = true,
                         Some(v) => {
                             return Err(st.fail(invalid(format!(
-                                "unsupported version {v}; this callscope reads version {MARKS_VERSION}"
+                                "unsupported version {v}; this callscope reads versions {OLDEST_VERSION} to {MARKS_VERSION}"
                             ))));
                         }
                         None => return Err(st.fail(no_version())),
                     }
                 }
                 "exported_at" => {
-                    map.next_value::<Option<String>>()?;
+                    let at = map.next_value::<Option<String>>()?;
+                    if let Some(at) = at {
+                        let t = chrono::DateTime::parse_from_rfc3339(&at)
+                            .map_err(|e| st.fail(invalid(format!("exported_at {at:?}: {e}"))))?;
+                        st.default_stamp.at_ms = t.timestamp_millis();
+                    }
                 }
                 "conversations" => {
                     map.next_value_seed(EntriesSeed(&mut *st))?;
@@ -260,7 +358,8 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_, '_> {
             let Some(entry) = seq.next_element::<Entry>()? else {
                 break;
             };
-            let applied = entry_marks(i, entry).and_then(|(key, m)| (st.on_entry)(i, key, m));
+            let applied =
+                entry_marks(i, entry, &st.default_stamp).and_then(|(key, m, sides)| (st.on_entry)(i, key, m, sides));
             if let Err(e) = applied {
                 return Err(st.fail(e));
             }
@@ -275,7 +374,7 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_, '_> {
 pub fn check_marks_file(json: &str) -> StoreResult<MarksImport> {
     let mut seen = BTreeSet::new();
     let mut done = MarksImport::default();
-    parse_stream(json.as_bytes(), &mut |i, key, m| {
+    parse_stream(json.as_bytes(), &mut |i, key, m, _| {
         if !seen.insert(key.clone()) {
             return Err(duplicate(i, &key));
         }
@@ -295,11 +394,17 @@ impl Store {
         let keys = self.marked_keys(scope)?;
         let mut conversations = Vec::with_capacity(keys.len());
         for key in keys {
-            let m = self.marks(&key)?;
-            if m.is_empty() {
-                continue;
-            }
+            let (m, sides) = marks::local_sides(self.conn(), &key)?;
+            let fields = sides
+                .into_iter()
+                .map(|(field, side)| FieldEntry {
+                    field: field.as_key(),
+                    reviewer: side.stamp.reviewer,
+                    at_ms: side.stamp.at_ms,
+                })
+                .collect();
             conversations.push(Entry {
+                fields,
                 account: key.account,
                 project: key.project,
                 environment: key.environment,
@@ -328,7 +433,7 @@ impl Store {
         Ok(serde_json::to_string_pretty(&file)?)
     }
 
-    /// Replaces the marks of every conversation in the file with the file's; others are untouched.
+    /// Merges the file into the store field by field (newest change wins); others are untouched.
     /// All or nothing: the file is applied in one transaction that a bad entry rolls back.
     pub fn import_marks(&mut self, json: &str) -> StoreResult<MarksImport> {
         self.import_marks_from(json.as_bytes())
@@ -338,14 +443,30 @@ impl Store {
     /// however many entries it has. The keys seen (for duplicates) are kept in a temporary table
     /// on disk and the transaction's pages spill to the WAL, so SQLite's page caches bound it.
     pub fn import_marks_from(&mut self, reader: impl Read) -> StoreResult<MarksImport> {
+        self.merge_marks_from(reader, false, &mut |_| {})
+    }
+
+    /// The import, telling `on_conversation` what it decided for each conversation of the file
+    /// (in file order). With `dry_run` the same work runs and is rolled back: nothing is written.
+    pub fn merge_marks_from(
+        &mut self,
+        reader: impl Read,
+        dry_run: bool,
+        on_conversation: &mut dyn FnMut(&ConversationMerge),
+    ) -> StoreResult<MarksImport> {
         // A temporary table in memory would grow with the file; set before the transaction.
         self.conn().pragma_update(None, "temp_store", "FILE")?;
-        let result = self.import_in_tx(reader);
+        let result = self.import_in_tx(reader, dry_run, on_conversation);
         let _ = self.conn().pragma_update(None, "temp_store", "DEFAULT");
         result
     }
 
-    fn import_in_tx(&mut self, reader: impl Read) -> StoreResult<MarksImport> {
+    fn import_in_tx(
+        &mut self,
+        reader: impl Read,
+        dry_run: bool,
+        on_conversation: &mut dyn FnMut(&ConversationMerge),
+    ) -> StoreResult<MarksImport> {
         let now = super::now_ms();
         let tx = self.write_tx()?;
         tx.execute_batch(
@@ -357,25 +478,67 @@ impl Store {
             let mut seen = tx.prepare(
                 "INSERT OR IGNORE INTO temp.marks_import_seen (account, project, environment, id) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            parse_stream(reader, &mut |i, key, m| {
+            parse_stream(reader, &mut |i, key, m, incoming| {
                 let fresh = seen.execute(rusqlite::params![key.account, key.project, key.environment, key.id])?;
                 if fresh == 0 {
                     return Err(duplicate(i, &key));
                 }
-                marks::replace(&tx, &key, &m, now)?;
+                let (local_marks, local) = marks::local_sides(&tx, &key)?;
+                let at = |e: String| invalid(format!("conversations[{i}]: {e}"));
+                let (merged, outcomes) = history::merge(&local_marks, &local, &incoming).map_err(at)?;
+                marks::validate(&merged).map_err(at)?;
                 done.add(&m);
+                let mut taken = 0;
+                for o in &outcomes {
+                    match o.merge {
+                        FieldMerge::Take => {
+                            taken += 1;
+                            // The change keeps its author and time; `before` is what it replaced here.
+                            let before = o.local.as_ref().and_then(|l| l.value.clone());
+                            let change = [(o.field.clone(), before, o.incoming.value.clone())];
+                            marks::append_history(&tx, &key, &change, &o.incoming.stamp, now)?;
+                        }
+                        FieldMerge::Keep => done.kept_fields += 1,
+                        FieldMerge::Same => {
+                            done.same_fields += 1;
+                            // A clear this store never saw is kept as such, so it travels on
+                            // in this store's exports (marks unchanged).
+                            if o.local.is_none() && o.incoming.value.is_none() {
+                                let change = [(o.field.clone(), None, None)];
+                                marks::append_history(&tx, &key, &change, &o.incoming.stamp, now)?;
+                            }
+                        }
+                    }
+                }
+                if taken > 0 {
+                    marks::replace(&tx, &key, &merged, now)?;
+                    done.changed_fields += taken;
+                    done.changed_conversations += 1;
+                }
+                let outcomes = outcomes.into_iter().filter(|o| o.merge != FieldMerge::Same).collect();
+                on_conversation(&ConversationMerge { key, outcomes });
                 Ok(())
             })?;
         }
         tx.execute_batch("DROP TABLE temp.marks_import_seen")?;
-        tx.commit()?;
+        if dry_run {
+            tx.rollback()?;
+        } else {
+            tx.commit()?;
+        }
         Ok(done)
     }
 
     /// Keys that have any mark row, sorted.
     fn marked_keys(&self, scope: Option<&Scope>) -> StoreResult<BTreeSet<ConversationKey>> {
         let mut keys = BTreeSet::new();
-        for table in ["conversation_marks", "conversation_flags", "turn_ratings"] {
+        // With the history: a conversation whose marks were all cleared still carries the clears.
+        for table in [
+            "conversation_marks",
+            "conversation_flags",
+            "turn_ratings",
+            "mark_history",
+        ] {
             let mut stmt = self.conn().prepare(&format!(
                 "SELECT DISTINCT account, project, environment, id FROM {table}"
             ))?;

@@ -7,7 +7,7 @@ use super::error::{StoreError, StoreErrorKind, StoreResult};
 use super::schema;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 5;
+pub const CURRENT_VERSION: i64 = 6;
 
 pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -49,6 +49,7 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
             Ok(tx.execute_batch(schema::V4_BACKFILL)?)
         }
         5 => Ok(tx.execute_batch(schema::V5)?),
+        6 => Ok(tx.execute_batch(schema::V6_HISTORY)?),
         other => unreachable!("no migration to version {other}"),
     }
 }
@@ -225,5 +226,60 @@ mod tests {
             !store.search(&SearchQuery::new("refund")).unwrap().is_empty(),
             "search rows kept"
         );
+    }
+
+    /// Marks written before the history get one change per current field, by "unknown" at
+    /// their last change, and a rating's value reads back as the rating.
+    #[test]
+    fn marks_from_before_the_history_are_backfilled_as_unknown() {
+        use crate::domain::{MarkField, RatingReason, Thumbs, TurnRating};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let previous = CURRENT_VERSION - 1;
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            for target in 1..=previous {
+                let tx = conn.transaction().unwrap();
+                step(&tx, target).unwrap();
+                tx.commit().unwrap();
+            }
+            conn.pragma_update(None, "user_version", previous).unwrap();
+            conn.execute_batch(
+                "INSERT INTO conversation_marks VALUES ('ws', 'p', 'live', 'CA1', 'reviewed', 'a note', 1000);
+                 INSERT INTO conversation_flags VALUES ('ws', 'p', 'live', 'CA1', 'latency');
+                 INSERT INTO turn_ratings VALUES ('ws', 'p', 'live', 'CA1', 2, -1, 'latency', 'slow');
+                 INSERT INTO turn_ratings VALUES ('ws', 'p', 'live', 'CA1', 3, 1, NULL, '');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let key = Origin::new("ws", "p", "live").key("CA1");
+        let history = store.history(&key).unwrap();
+        assert_eq!(history.len(), 5, "{history:?}");
+        assert!(
+            history
+                .iter()
+                .all(|c| c.reviewer == "unknown" && c.at_ms == 1000 && c.before.is_none())
+        );
+        let rating = |turn| {
+            let c = history.iter().find(|c| c.field == MarkField::TurnRating(turn)).unwrap();
+            serde_json::from_str::<TurnRating>(c.after.as_deref().unwrap()).unwrap()
+        };
+        let marks = store.marks(&key).unwrap();
+        assert_eq!(rating(2), marks.turns[&2]);
+        assert_eq!(rating(2).reason, Some(RatingReason::Latency));
+        assert_eq!(
+            rating(3),
+            TurnRating {
+                thumbs: Thumbs::Up,
+                reason: None,
+                comment: String::new()
+            }
+        );
+        // The backfilled values are exactly the current ones: nothing looks changed.
+        let values = crate::domain::history::fields(&marks);
+        for c in &history {
+            assert_eq!(c.after.as_ref(), values.get(&c.field), "{:?}", c.field);
+        }
     }
 }

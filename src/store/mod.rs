@@ -29,7 +29,7 @@ pub use export::Matching;
 pub use filter::Filter;
 pub use list::{ListCursor, ListOrder, ListPage, ListRow, NextKind, Scope};
 pub use marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
-pub use marks_io::{MARKS_FORMAT, MARKS_VERSION, MarksImport, check_marks_file};
+pub use marks_io::{ConversationMerge, MARKS_FORMAT, MARKS_VERSION, MarksImport, check_marks_file};
 pub use migrate::CURRENT_VERSION;
 pub use pushed::{PushKind, Pushed, content_hash};
 pub use review::{AppStore, ConversationCache, ReviewStore};
@@ -71,6 +71,8 @@ impl Default for StoreOptions {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Who this store's mark changes are recorded as (`set_reviewer`; "unknown" until set).
+    reviewer: String,
 }
 
 impl std::fmt::Debug for Store {
@@ -144,6 +146,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            reviewer: crate::domain::history::UNKNOWN_REVIEWER.to_string(),
         })
     }
 
@@ -199,6 +202,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            reviewer: crate::domain::history::UNKNOWN_REVIEWER.to_string(),
         })
     }
 

@@ -7,17 +7,19 @@
 //!
 //! [`AppStore`] is both, as the TUI's store worker and the CLI hold them; the SQLite [`Store`]
 //! implements every part. Errors are [`StoreError`]s: their kinds (locked, read-only, invalid
-//! input, …) are what callers act on, whichever store raised them. No history of marks is kept
-//! today (a mark records only its last change time), so the trait has no history part yet.
+//! input, …) are what callers act on, whichever store raised them. A review store is opened
+//! with its reviewer: every change it takes is recorded as theirs in an append-only history.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 
 use super::error::StoreResult;
 use super::{
-    ConversationKey, ListCursor, ListOrder, ListPage, ListRow, MarksImport, PushKind, Pushed, SearchQuery, Store,
+    ConversationKey, ConversationMerge, ListCursor, ListOrder, ListPage, ListRow, MarksImport, PushKind, Pushed,
+    SearchQuery, Store,
 };
 use crate::api::Conversation;
-use crate::domain::{Filter, Marks, Origin, ReviewStatus, Scope, TurnRating};
+use crate::domain::{Filter, MarkChange, MarkField, Marks, Origin, ReviewStatus, Scope, Stamp, TurnRating};
 
 /// The local cache of conversations and the queries over it.
 pub trait ConversationCache: Send {
@@ -61,8 +63,19 @@ pub trait ReviewStore: Send {
     fn marks(&self, key: &ConversationKey) -> StoreResult<Marks>;
 
     /// Reads, changes and writes back one conversation's marks as one step; refuses (with
-    /// `InvalidInput`) marks that break the domain's limits.
+    /// `InvalidInput`) marks that break the domain's limits. Each changed field is appended to
+    /// the history as [`reviewer`](Self::reviewer)'s, in the same step; a change that changes
+    /// nothing records nothing.
     fn update_marks(&mut self, key: &ConversationKey, change: &mut dyn FnMut(&mut Marks)) -> StoreResult<Marks>;
+
+    /// Who this store records changes as.
+    fn reviewer(&self) -> &str;
+
+    /// Every recorded change of one conversation's marks, newest first (never rewritten).
+    fn history(&self, key: &ConversationKey) -> StoreResult<Vec<MarkChange>>;
+
+    /// The latest change of each field of one conversation that has one (cleared fields too).
+    fn stamps(&self, key: &ConversationKey) -> StoreResult<BTreeMap<MarkField, Stamp>>;
 
     /// The conversations of `account`/`project` with marks changed at or after `since_ms`, oldest first.
     fn marked_since(&self, account: &str, project: &str, since_ms: Option<i64>) -> StoreResult<Vec<ConversationKey>>;
@@ -76,8 +89,19 @@ pub trait ReviewStore: Send {
     /// Every mark in `scope` (all when `None`) as the shareable JSON file.
     fn export_marks(&self, scope: Option<&Scope>) -> StoreResult<String>;
 
-    /// Replaces the marks of every conversation in the file, all or nothing.
-    fn import_marks_from(&mut self, reader: &mut dyn Read) -> StoreResult<MarksImport>;
+    /// Merges a marks file field by field (the newer change wins), all or nothing, telling
+    /// `on_conversation` what was decided for each of its conversations. `dry_run` writes nothing.
+    fn merge_marks_from(
+        &mut self,
+        reader: &mut dyn Read,
+        dry_run: bool,
+        on_conversation: &mut dyn FnMut(&ConversationMerge),
+    ) -> StoreResult<MarksImport>;
+
+    /// [`merge_marks_from`](Self::merge_marks_from), writing, without the per-conversation report.
+    fn import_marks_from(&mut self, reader: &mut dyn Read) -> StoreResult<MarksImport> {
+        self.merge_marks_from(reader, false, &mut |_| {})
+    }
 
     fn set_marks(&mut self, key: &ConversationKey, marks: &Marks) -> StoreResult<()> {
         self.update_marks(key, &mut |m| *m = marks.clone()).map(drop)
@@ -173,6 +197,18 @@ impl ReviewStore for Store {
         Store::update_marks(self, key, change)
     }
 
+    fn reviewer(&self) -> &str {
+        Store::reviewer(self)
+    }
+
+    fn history(&self, key: &ConversationKey) -> StoreResult<Vec<MarkChange>> {
+        Store::history(self, key)
+    }
+
+    fn stamps(&self, key: &ConversationKey) -> StoreResult<BTreeMap<MarkField, Stamp>> {
+        Store::stamps(self, key)
+    }
+
     fn marked_since(&self, account: &str, project: &str, since_ms: Option<i64>) -> StoreResult<Vec<ConversationKey>> {
         Store::marked_since(self, account, project, since_ms)
     }
@@ -189,8 +225,13 @@ impl ReviewStore for Store {
         Store::export_marks(self, scope)
     }
 
-    fn import_marks_from(&mut self, reader: &mut dyn Read) -> StoreResult<MarksImport> {
-        Store::import_marks_from(self, reader)
+    fn merge_marks_from(
+        &mut self,
+        reader: &mut dyn Read,
+        dry_run: bool,
+        on_conversation: &mut dyn FnMut(&ConversationMerge),
+    ) -> StoreResult<MarksImport> {
+        Store::merge_marks_from(self, reader, dry_run, on_conversation)
     }
 }
 
@@ -310,17 +351,74 @@ pub(crate) mod contract {
         assert_eq!(pushed.note.as_deref(), Some("n2"), "a note replaces the one before");
         assert_eq!(pushed.annotations, ["a".to_string()].into());
 
+        // Every change is in the history, newest first, as this store's reviewer's.
+        let me = store.reviewer().to_string();
+        let hist = store.history(&key).unwrap();
+        assert!(hist.iter().all(|c| c.reviewer == me), "{hist:?}");
+        assert!(hist.windows(2).all(|w| w[0].at_ms >= w[1].at_ms), "newest first");
+        let latency = MarkField::Flag("latency".into());
+        let toggles: Vec<_> = hist
+            .iter()
+            .filter(|c| c.field == latency)
+            .map(|c| c.after.clone())
+            .collect();
+        assert_eq!(toggles, [None, Some("set".to_string())], "set, then cleared");
+        assert_eq!(hist.iter().filter(|c| c.field == MarkField::TurnRating(3)).count(), 2);
+        let n = hist.len();
+        store.set_note(&key, "call back").unwrap();
+        assert_eq!(
+            store.history(&key).unwrap().len(),
+            n,
+            "a change to the same value records nothing"
+        );
+        let stamps = store.stamps(&key).unwrap();
+        assert_eq!(stamps[&MarkField::Note].reviewer, me);
+        assert!(stamps.contains_key(&latency), "a cleared field keeps its stamp");
+
         let json = store.export_marks(Some(&Scope::env("ws", "p", "live"))).unwrap();
         assert!(json.contains("call back") && !json.contains("sandbox"), "{json}");
         store.set_marks(&key, &Marks::default()).unwrap();
         assert!(store.marks(&key).unwrap().is_empty(), "empty marks delete them");
+        // The file is older than the clear: importing it keeps the clear.
         let done = store.import_marks_from(&mut json.as_bytes()).unwrap();
         assert_eq!((done.conversations, done.follow_up, done.flagged), (1, 1, 1));
-        assert_eq!(store.marks(&key).unwrap().note, "call back");
+        assert_eq!(done.changed_fields, 0);
+        assert_eq!(done.kept_fields, 4, "status, note, flag, rating: {done:?}");
+        assert_eq!(done.same_fields, 2, "the flag and rating cleared before the export");
+        assert!(store.marks(&key).unwrap().is_empty(), "my newer clear stays");
+
+        // A colleague's newer note wins, keeps its author, and a dry run writes nothing.
+        let later = chrono::Utc::now().timestamp_millis() + 60_000;
+        let file = serde_json::json!({
+            "format": "callscope.marks", "version": 2,
+            "conversations": [{"account": "ws", "project": "p", "environment": "live", "id": "CA1",
+                "note": "from bob", "fields": [{"field": "note", "reviewer": "bob@acme", "at_ms": later}]}],
+        })
+        .to_string();
+        let mut seen = Vec::new();
+        let dry = store
+            .merge_marks_from(&mut file.as_bytes(), true, &mut |c| seen.push(c.clone()))
+            .unwrap();
+        assert_eq!((dry.changed_fields, dry.changed_conversations), (1, 1));
+        assert_eq!(seen.len(), 1);
+        assert_eq!(
+            seen[0].changed().map(|o| o.field.clone()).collect::<Vec<_>>(),
+            [MarkField::Note]
+        );
+        assert!(store.marks(&key).unwrap().is_empty(), "a dry run writes nothing");
+        let history_before = store.history(&key).unwrap().len();
+        let done = store.import_marks_from(&mut file.as_bytes()).unwrap();
+        assert_eq!(done, dry, "the dry run said exactly what the import did");
+        assert_eq!(store.marks(&key).unwrap().note, "from bob");
+        let hist = store.history(&key).unwrap();
+        assert_eq!(hist.len(), history_before + 1);
+        assert_eq!((hist[0].reviewer.as_str(), hist[0].at_ms), ("bob@acme", later));
+        assert_eq!(hist[0].before, None);
+
         assert!(store.import_marks_from(&mut &b"{not json"[..]).is_err());
         assert_eq!(
             store.marks(&key).unwrap().note,
-            "call back",
+            "from bob",
             "a bad file changes nothing"
         );
     }
@@ -357,7 +455,9 @@ pub(crate) mod contract {
         let dir = tempfile::tempdir().unwrap();
         let open = |name: &str| Store::open(&dir.path().join(name)).unwrap();
         conversation_cache(&mut open("cache.db"));
-        review_store(&mut open("review.db"));
+        let mut review = open("review.db");
+        review.set_reviewer("alice@acme");
+        review_store(&mut review);
         let mut both: Box<dyn AppStore> = Box::new(open("both.db"));
         app_store(both.as_mut());
     }

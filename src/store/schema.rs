@@ -160,3 +160,53 @@ INSERT OR IGNORE INTO turn_latencies (conv, turn, latency)
     SELECT c.pk, t.key, t.value ->> '$.latency' FROM conversations c, json_each(c.wire, '$.turns') t
     WHERE json_valid(c.wire) AND t.type = 'object' AND json_type(t.value, '$.latency') IN ('integer', 'real');
 ";
+
+/// v6: who changed which mark when, append-only (triggers refuse updates and deletes). One row
+/// per field change; `field` is `status`, `note`, `flag:CODE`, `turn:N` or `score:CARD`, and
+/// `before`/`after` its values (NULL: unset). `at_ms` is when the reviewer made the change
+/// (an imported change keeps its author's time); `recorded_at` when this store wrote it.
+/// Marks from before v6 get one row per current field, by reviewer 'unknown' at their last change.
+pub const V6_HISTORY: &str = "
+CREATE TABLE mark_history (
+    seq         INTEGER PRIMARY KEY,
+    account     TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    field       TEXT NOT NULL,
+    before      TEXT,
+    after       TEXT,
+    reviewer    TEXT NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX mark_history_by_key ON mark_history (account, project, environment, id, at_ms);
+CREATE TRIGGER mark_history_no_update BEFORE UPDATE ON mark_history
+    BEGIN SELECT RAISE(ABORT, 'mark history is append-only'); END;
+CREATE TRIGGER mark_history_no_delete BEFORE DELETE ON mark_history
+    BEGIN SELECT RAISE(ABORT, 'mark history is append-only'); END;
+
+INSERT INTO mark_history (account, project, environment, id, field, after, reviewer, at_ms, recorded_at)
+    SELECT account, project, environment, id, 'status', status, 'unknown', updated_at, updated_at
+    FROM conversation_marks WHERE status <> 'new';
+INSERT INTO mark_history (account, project, environment, id, field, after, reviewer, at_ms, recorded_at)
+    SELECT account, project, environment, id, 'note', note, 'unknown', updated_at, updated_at
+    FROM conversation_marks WHERE note <> '';
+INSERT INTO mark_history (account, project, environment, id, field, after, reviewer, at_ms, recorded_at)
+    SELECT f.account, f.project, f.environment, f.id, 'flag:' || f.code, 'set', 'unknown',
+        coalesce(m.updated_at, 0), coalesce(m.updated_at, 0)
+    FROM conversation_flags f LEFT JOIN conversation_marks m USING (account, project, environment, id);
+-- The rating as serde writes a TurnRating: thumbs, then reason and comment when present.
+INSERT INTO mark_history (account, project, environment, id, field, after, reviewer, at_ms, recorded_at)
+    SELECT t.account, t.project, t.environment, t.id, 'turn:' || t.turn,
+        CASE
+            WHEN t.reason IS NULL AND t.comment = '' THEN json_object('thumbs', r.thumbs)
+            WHEN t.reason IS NULL THEN json_object('thumbs', r.thumbs, 'comment', t.comment)
+            WHEN t.comment = '' THEN json_object('thumbs', r.thumbs, 'reason', t.reason)
+            ELSE json_object('thumbs', r.thumbs, 'reason', t.reason, 'comment', t.comment)
+        END,
+        'unknown', coalesce(m.updated_at, 0), coalesce(m.updated_at, 0)
+    FROM turn_ratings t
+    JOIN (SELECT 1 AS v, 'up' AS thumbs UNION ALL SELECT -1, 'down') r ON r.v = t.thumbs
+    LEFT JOIN conversation_marks m USING (account, project, environment, id);
+";

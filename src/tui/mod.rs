@@ -150,8 +150,11 @@ async fn open(
     state.review.exports_dir = config::default_data_dir().join("exports");
     state.studio = crate::studio::StudioLinks::from_config(&cfg);
     // Without a store the TUI still works; marks say why they are unavailable.
+    // Marks changed in the TUI are recorded as this reviewer's (config `reviewer`, default user@host).
+    let reviewer = crate::team::reviewer(None, &config::process_env, cfg.file.reviewer.as_deref())?;
     let store = match crate::store::Store::open(store_path) {
-        Ok(store) => {
+        Ok(mut store) => {
+            store.set_reviewer(&reviewer);
             state.cache_first = true;
             Some(store)
         }

@@ -14,7 +14,7 @@ use crate::app::Msg;
 use crate::app::msg::CachedPage;
 use crate::app::paging::Row;
 use crate::app::review::{MarkChange, StoreRequest};
-use crate::store::{AppStore, ConversationKey, Marks, Scope, Store, StoreError, StoreErrorKind};
+use crate::store::{AppStore, ConversationKey, Marks, Origin, Scope, Store, StoreError, StoreErrorKind};
 
 /// How long one write waits for another process's lock: the worker retries marks itself, and a
 /// longer wait would hold up everything queued behind the write (and the exit).
@@ -147,8 +147,16 @@ impl Worker {
                 Job::Request(StoreRequest::FlushMarks) => self.write_unsaved(),
                 Job::Request(_) if self.closing.load(Ordering::SeqCst) => {}
                 Job::Request(req) => {
+                    // Loaded marks come with their latest authors (app::history).
+                    let authors = match &req {
+                        StoreRequest::LoadMarks { origin, ids } => Some(authors(self.store.as_ref(), origin, ids)),
+                        _ => None,
+                    };
                     if let Some(msg) = handle(self.store.as_mut(), req) {
                         // The event loop may be gone (exiting); marks still get written.
+                        let _ = self.answers.send(msg);
+                    }
+                    if let Some(msg) = authors {
                         let _ = self.answers.send(msg);
                     }
                 }
@@ -180,11 +188,18 @@ impl Worker {
                     return;
                 }
             };
+            let saved = result.is_ok();
             let _ = self.answers.send(Msg::MarksSaved {
                 key: u.key.clone(),
                 seq: u.seq,
                 result,
             });
+            if saved {
+                let origin = u.key.origin();
+                let _ = self
+                    .answers
+                    .send(authors(self.store.as_ref(), &origin, std::slice::from_ref(&u.key.id)));
+            }
             self.unsaved.pop_front();
         }
         if self.failures > 0 {
@@ -202,6 +217,22 @@ impl Worker {
             error: self.last_error.clone(),
             retry_in,
         });
+    }
+}
+
+/// The latest author of each mark field of `ids` (a conversation the store cannot read is left out).
+fn authors(store: &dyn AppStore, origin: &Origin, ids: &[String]) -> Msg {
+    let mut authors = Vec::with_capacity(ids.len());
+    for id in ids {
+        match store.stamps(&origin.key(id.as_str())) {
+            Ok(a) if !a.is_empty() => authors.push((id.clone(), a)),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("loading mark authors failed: {}", describe(&e)),
+        }
+    }
+    Msg::Authors {
+        origin: origin.clone(),
+        authors,
     }
 }
 
@@ -247,6 +278,10 @@ pub fn handle(store: &mut dyn AppStore, req: StoreRequest) -> Option<Msg> {
             }),
         },
         StoreRequest::FlushMarks => None,
+        StoreRequest::History { key } => {
+            let result = store.history(&key).map_err(|e| describe(&e));
+            Some(Msg::History { key, result })
+        }
         StoreRequest::List {
             req,
             scope,

@@ -92,6 +92,38 @@ pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         Overlay::WindowPicker { sel } => {
             render_picker(buf, area, theme, " Time window ", &picker_entries(), *sel);
         }
+        Overlay::History { scroll } => render_history(buf, area, s, theme, *scroll),
+    }
+}
+
+/// `H`: the selected call's mark changes, newest first, in a box nearly the screen's size.
+fn render_history(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme, scroll: usize) {
+    let lines = crate::app::history::lines(s);
+    let rows = crate::app::history::overlay_rows(s).min(lines.len().max(1));
+    let r = centered(area, area.width.saturating_sub(4).min(110), rows as u16 + 2);
+    Clear.render(r, buf);
+    let inner_h = r.height.saturating_sub(2) as usize;
+    let scroll = scroll.min(lines.len().saturating_sub(inner_h));
+    let mut block = Block::bordered()
+        .border_type(BorderType::Thick)
+        .border_style(Theme::fg(theme.accent))
+        .title(crate::app::history::title(s));
+    if let Some(note) = &s.status.note {
+        block = block.title_bottom(format!(" {} ", sanitize_line(note)));
+    } else if lines.len() > inner_h {
+        let last = (scroll + inner_h).min(lines.len());
+        block = block.title_bottom(format!(" j/k g/G scroll · {}–{last}/{} ", scroll + 1, lines.len()));
+    }
+    block.render(r, buf);
+    let w = r.width.saturating_sub(2) as usize;
+    for (i, l) in lines.iter().skip(scroll).take(inner_h).enumerate() {
+        buf.set_stringn(
+            r.x + 1,
+            r.y + 1 + i as u16,
+            fit(l, w),
+            w,
+            ratatui::style::Style::default(),
+        );
     }
 }
 

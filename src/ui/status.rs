@@ -51,7 +51,7 @@ pub fn hints(s: &State, cols: usize) -> String {
     };
     // Most useful first: the line keeps as many as fit.
     let mut items: Vec<Option<String>> = match &s.overlay {
-        Overlay::Help { .. } => vec![
+        Overlay::Help { .. } | Overlay::History { .. } => vec![
             pair(Action::Down, Action::Up, "scroll"),
             pair(Action::Top, Action::Bottom, "top/bottom"),
             Some("esc close".into()),

@@ -1,2 +1,4 @@
 //! Integration tests: marks.
+mod history_tui;
+mod merge;
 mod push;

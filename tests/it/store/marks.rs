@@ -108,7 +108,7 @@ fn export_then_import_into_another_store() {
     let json = a.export_marks(Some(&Scope::project("ws-1", "PROJECT-1"))).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["format"], "callscope.marks");
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
     assert_eq!(
         doc["conversations"].as_array().unwrap().len(),
         1,
@@ -116,13 +116,19 @@ fn export_then_import_into_another_store() {
     );
     assert_eq!(doc["conversations"][0]["status"], "needs_follow_up");
 
-    // Imported marks need no cached conversation, and replace what was there.
+    // Imported marks need no cached conversation; they merge field by field, so b's newer
+    // status of CA1 stays and the rest of the file's marks are taken.
     let mut b = Store::open(&dir.path().join("b.db")).unwrap();
     b.set_status(&origin().key("CA1"), ReviewStatus::Reviewed).unwrap();
     b.set_status(&origin().key("CA2"), ReviewStatus::Reviewed).unwrap();
     let done = b.import_marks(&json).unwrap();
     assert_eq!(done.conversations, 1);
-    assert_eq!(b.marks(&origin().key("CA1")).unwrap(), rated());
+    assert_eq!((done.kept_fields, done.changed_conversations), (1, 1));
+    let want = Marks {
+        status: ReviewStatus::Reviewed,
+        ..rated()
+    };
+    assert_eq!(b.marks(&origin().key("CA1")).unwrap(), want);
     assert_eq!(
         b.marks(&origin().key("CA2")).unwrap().status,
         ReviewStatus::Reviewed,
@@ -156,8 +162,8 @@ fn malformed_marks_files_are_refused_and_change_nothing() {
             "not a callscope marks file",
         ),
         (
-            json!({"format": "callscope.marks", "version": 2, "conversations": []}).to_string(),
-            "unsupported version 2",
+            json!({"format": "callscope.marks", "version": 3, "conversations": []}).to_string(),
+            "unsupported version 3",
         ),
         (
             json!({"format": "callscope.marks", "conversations": []}).to_string(),

@@ -252,6 +252,7 @@ fn mode_on_screen(s: &State, screen: &str) -> Result<(), String> {
         Overlay::FlagPicker { .. } => "Flag: reason".into(),
         Overlay::ViewPicker { .. } => "Views".into(),
         Overlay::RatePicker { target, .. } => format!("Rate turn {}", target.turn + 1),
+        Overlay::History { .. } => "History of".into(),
     };
     if s.input.is_some() {
         return Err(format!("an input and the {title:?} overlay are open at once"));
