@@ -447,6 +447,8 @@ pub struct State {
     pub studio: Option<crate::studio::StudioLinks>,
     /// The stats view (`%`).
     pub stats: super::stats::StatsView,
+    /// Scorecards: the forms, the reviewer and the open form (`Q`).
+    pub scorecards: super::scorecard_form::ScorecardForms,
 }
 
 /// Page size of list requests.
@@ -492,6 +494,7 @@ impl State {
             next_req: 1,
             studio: None,
             stats: Default::default(),
+            scorecards: Default::default(),
         }
     }
 

@@ -160,3 +160,24 @@ INSERT OR IGNORE INTO turn_latencies (conv, turn, latency)
     SELECT c.pk, t.key, t.value ->> '$.latency' FROM conversations c, json_each(c.wire, '$.turns') t
     WHERE json_valid(c.wire) AND t.type = 'object' AND json_type(t.value, '$.latency') IN ('integer', 'real');
 ";
+
+/// v6: saved scorecards, append-only: each save is a row, the current score of a
+/// (conversation, scorecard, reviewer) is its newest row (highest `seq`). Keyed like the marks,
+/// apart from the cache. `answers` is JSON: question id → {answer, comment?, turn?}.
+pub const V6_SCORES: &str = "
+CREATE TABLE scores (
+    seq         INTEGER PRIMARY KEY,  -- save order: the newest row of a triple is current
+    account     TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    scorecard   TEXT NOT NULL,
+    reviewer    TEXT NOT NULL,
+    at_ms       INTEGER NOT NULL,     -- unix ms
+    answers     TEXT NOT NULL,
+    score       REAL CHECK (score IS NULL OR score BETWEEN 0 AND 100),
+    auto_failed INTEGER NOT NULL CHECK (auto_failed IN (0, 1))
+);
+-- A conversation's scores, and the newest of each triple, are one range of this index.
+CREATE INDEX scores_by_key ON scores (account, project, environment, id, scorecard, reviewer, seq);
+";
