@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::domain::ConversationKey;
 use crate::domain::scorecard::{self, Answer, Kind, Outcome, Question, Scorecard};
-use crate::domain::scores::{ScoreRecord, current, score_text};
+use crate::domain::scores::{Notes, ScoreRecord, current, score_text};
 use crate::sanitize::sanitize_line;
 
 use super::keymap::Action;
@@ -68,7 +68,7 @@ pub struct Form {
     pub sel: usize,
     pub answers: BTreeMap<String, Answer>,
     /// Per question: comment and cited turn.
-    pub notes: BTreeMap<String, (String, Option<u32>)>,
+    pub notes: Notes,
     /// The comment being typed for the highlighted question.
     pub editing: Option<String>,
     /// Something changed since it opened (or was filled from the last save).
@@ -204,10 +204,8 @@ pub fn on_key(s: &mut State, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
             KeyCode::Backspace => {
                 text.pop();
             }
-            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
-                if text.chars().count() < COMMENT_MAX {
-                    text.push(c);
-                }
+            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) && text.chars().count() < COMMENT_MAX => {
+                text.push(c)
             }
             _ => {}
         }
@@ -404,18 +402,16 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> Option<&'static str> {
         (KeyCode::Char(c), _) if form.question().is_some_and(|q| answer_for(q, c).is_some()) => {
             "that answer is already given"
         }
-        (_, Some(a))
-            if matches!(
-                a,
+        (
+            _,
+            Some(
                 Action::NextTurn
-                    | Action::PrevTurn
-                    | Action::NextCallerTurn
-                    | Action::PrevCallerTurn
-                    | Action::SlowestTurn
-            ) =>
-        {
-            "no further turn of that kind"
-        }
+                | Action::PrevTurn
+                | Action::NextCallerTurn
+                | Action::PrevCallerTurn
+                | Action::SlowestTurn,
+            ),
+        ) => "no further turn of that kind",
         (KeyCode::Char(c), _) if c.is_ascii_alphanumeric() => match form.question().map(|q| q.kind) {
             Some(Kind::YesNo) => "not an answer here — y yes, n no, a n.a.",
             Some(Kind::Scale) => "not an answer here — 1 to 5 on this scale",

@@ -203,7 +203,8 @@ impl Filter {
             .into_iter()
             .filter(|r| self.scorecard.as_ref().is_none_or(|n| r.scorecard == *n))
             .collect();
-        self.wants_scored().is_none_or(|w| w == !of_card.is_empty())
+        let scored = !of_card.is_empty();
+        self.wants_scored().is_none_or(|w| w == scored)
             && (self.qa.is_empty()
                 || of_card
                     .iter()

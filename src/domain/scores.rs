@@ -15,6 +15,9 @@ pub const MAX_COMMENT: usize = 4 * 1024;
 /// Most answers in one record.
 pub const MAX_ANSWERS: usize = 200;
 
+/// Per question id: the comment and the cited turn of the answer.
+pub type Notes = BTreeMap<String, (String, Option<u32>)>;
+
 /// One question's answer in a saved record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoreAnswer {
@@ -48,7 +51,7 @@ impl ScoreRecord {
         reviewer: &str,
         at_ms: i64,
         answers: &BTreeMap<String, Answer>,
-        notes: &BTreeMap<String, (String, Option<u32>)>,
+        notes: &Notes,
     ) -> (ScoreRecord, Outcome) {
         let outcome = card.score(answers);
         let answers = answers
@@ -104,7 +107,7 @@ impl ScoreRecord {
     }
 
     /// Back to answers `card` reads (those it no longer knows are left out), with their notes.
-    pub fn answers_for(&self, card: &Scorecard) -> (BTreeMap<String, Answer>, BTreeMap<String, (String, Option<u32>)>) {
+    pub fn answers_for(&self, card: &Scorecard) -> (BTreeMap<String, Answer>, Notes) {
         let mut answers = BTreeMap::new();
         let mut notes = BTreeMap::new();
         for (id, a) in &self.answers {
