@@ -226,5 +226,17 @@ mod tests {
             !store.search(&SearchQuery::new("refund")).unwrap().is_empty(),
             "search rows kept"
         );
+        // The scores table is there (v6) and a migrated store takes saves.
+        let mut store = store;
+        let record = crate::domain::ScoreRecord {
+            scorecard: "voice-qa".into(),
+            reviewer: "ann".into(),
+            at_ms: 1,
+            answers: Default::default(),
+            score: Some(50.0),
+            auto_failed: false,
+        };
+        store.save_score(&origin.key(by_id), &record).unwrap();
+        assert_eq!(store.scores(&origin.key(by_id)).unwrap(), [record]);
     }
 }
