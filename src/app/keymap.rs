@@ -133,6 +133,7 @@ actions! {
     Flag => "flag";
     EditNote => "edit_note";
     RateTurn => "rate_turn";
+    Scorecard => "scorecard";
     PushMarks => "push_marks";
     MarkHistory => "mark_history";
     NextUnreviewed => "next_unreviewed";

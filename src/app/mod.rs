@@ -16,6 +16,7 @@ pub mod player;
 pub mod rating;
 pub mod review;
 pub mod score;
+pub mod scorecard_form;
 pub mod state;
 pub mod stats;
 pub mod studio;

@@ -120,6 +120,16 @@ pub enum Msg {
         req: RequestId,
         result: Result<std::sync::Arc<crate::stats::Stats>, String>,
     },
+    /// The saved scores of `key`, oldest first (scorecard form).
+    Scores {
+        key: ConversationKey,
+        result: Result<Vec<crate::domain::ScoreRecord>, String>,
+    },
+    /// A scorecard save of `key` was written (the record), or why not.
+    ScoreSaved {
+        key: ConversationKey,
+        result: Result<crate::domain::ScoreRecord, String>,
+    },
     /// A push of `key`'s marks to Agent Studio finished.
     MarksPushed {
         key: ConversationKey,

@@ -34,6 +34,11 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
             _ => "not used while typing — enter applies, esc closes",
         });
     }
+    if s.overlay == Overlay::None
+        && let Some(why) = super::scorecard_form::why_no_effect(s, k)
+    {
+        return said(why);
+    }
     let action = s.keymap.action(k);
     match &s.overlay {
         Overlay::None => {}

@@ -90,6 +90,15 @@ pub enum StoreRequest {
         filter: Filter,
         request: crate::stats::StatsRequest,
     },
+    /// The saved scores of one conversation, answered by [`Msg::Scores`](super::Msg::Scores).
+    LoadScores {
+        key: ConversationKey,
+    },
+    /// Appends one scorecard save, answered by [`Msg::ScoreSaved`](super::Msg::ScoreSaved).
+    SaveScore {
+        key: ConversationKey,
+        record: crate::domain::ScoreRecord,
+    },
     /// The cached copy of one conversation, answered by [`Msg::CachedConversation`](super::Msg::CachedConversation).
     LoadConversation {
         req: RequestId,

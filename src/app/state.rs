@@ -453,6 +453,8 @@ pub struct State {
     pub studio: Option<crate::studio::StudioLinks>,
     /// The stats view (`%`).
     pub stats: super::stats::StatsView,
+    /// Scorecards: the forms, the reviewer and the open form (`Q`).
+    pub scorecards: super::scorecard_form::ScorecardForms,
 }
 
 /// Page size of list requests.
@@ -499,6 +501,7 @@ impl State {
             next_req: 1,
             studio: None,
             stats: Default::default(),
+            scorecards: Default::default(),
         }
     }
 

@@ -124,6 +124,9 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Exported { result } => review::on_exported(s, result),
         Msg::MarksPushed { key, result } => super::studio::on_pushed(s, &key, result),
         Msg::Stats { req, result } => super::stats::on_result(s, req, result),
+        // Scorecard form (task H).
+        Msg::Scores { key, result } => super::scorecard_form::on_scores(s, &key, result),
+        Msg::ScoreSaved { key, result } => super::scorecard_form::on_saved(s, &key, result),
     }
     jumps::go_on(s, &mut fx);
     player::stop_if_elsewhere(s, &mut fx);
@@ -952,6 +955,10 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         Overlay::History { .. } => return super::history::on_key(s, k, fx),
         Overlay::None => {}
     }
+    // Scorecard form (task H): it takes every key while open.
+    if super::scorecard_form::on_key(s, &k, fx) {
+        return;
+    }
     if super::stats::on_key(s, &k, fx) {
         return;
     }
@@ -1304,6 +1311,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::Flag => review::open_flag_picker(s),
         Action::EditNote => review::edit_note(s),
         Action::RateTurn => rating::open_picker(s),
+        Action::Scorecard => super::scorecard_form::open(s, fx), // task H
         Action::PushMarks => super::studio::push(s, fx),
         Action::MarkHistory => super::history::open(s, fx),
         Action::CopyStudioLink => super::studio::copy_link(s, fx),

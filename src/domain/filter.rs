@@ -10,12 +10,15 @@
 //! Drill-down from the stats view: `handoff-reason:REASON` (`(none)`: handed off without one),
 //! `started:START..END` (RFC 3339, end excluded), `turn-latency:MIN..MAX` (a turn's latency in
 //! `[MIN, MAX)` seconds; `MAX` may be left out).
+//! Scorecards: `qa<70` (also `qa<=`, `qa>`, `qa>=`, `qa=`; some current score of the call, of
+//! `scorecard:NAME` when given), `scored`, `unscored`, `scorecard:NAME` (scored with that form).
 
 use serde::{Deserialize, Deserializer};
 
 use super::Invalid;
 use super::clock::clock;
 use super::marks::{Marks, ReviewStatus};
+use super::scores::{ScoreRecord, current, one_decimal};
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -56,12 +59,103 @@ pub struct Filter {
     pub started: Option<(i64, i64)>,
     /// Some turn's latency in `[min, max)` seconds (`max` `None`: no upper bound).
     pub turn_latency: Option<(f64, Option<f64>)>,
+    /// Some current scorecard score (of `scorecard` when set) meets every bound. In a view
+    /// table: `qa = "<70"` or `qa = [">=50", "<70"]`.
+    #[serde(deserialize_with = "qa_de")]
+    pub qa: Vec<QaBound>,
+    /// Scored with some scorecard (of `scorecard` when set), or (`false`) not.
+    pub scored: Option<bool>,
+    /// Scored with this scorecard; narrows `qa` and `scored` to it.
+    pub scorecard: Option<String>,
+}
+
+/// How a `qa` bound compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+}
+
+impl Cmp {
+    /// As written in the filter word, and in SQL (the same comparison as [`QaBound::holds`]).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+            Cmp::Eq => "=",
+        }
+    }
+}
+
+/// `qa<70`: a score bound, 0–100.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QaBound {
+    pub op: Cmp,
+    pub value: f64,
+}
+
+impl QaBound {
+    /// Reads `<70`, `<=70`, `>50`, `>=50`, `=100`.
+    pub fn parse(text: &str) -> Result<QaBound, String> {
+        let (op, rest) = [
+            ("<=", Cmp::Le),
+            (">=", Cmp::Ge),
+            ("<", Cmp::Lt),
+            (">", Cmp::Gt),
+            ("=", Cmp::Eq),
+        ]
+        .into_iter()
+        .find_map(|(p, op)| text.strip_prefix(p).map(|r| (op, r)))
+        .ok_or("use qa<N, qa<=N, qa>N, qa>=N or qa=N (a score 0–100)")?;
+        match rest.trim().parse::<f64>() {
+            Ok(v) if (0.0..=100.0).contains(&v) => Ok(QaBound { op, value: v }),
+            _ => Err("expected a score 0–100, e.g. qa<70".into()),
+        }
+    }
+
+    pub fn holds(&self, score: f64) -> bool {
+        match self.op {
+            Cmp::Lt => score < self.value,
+            Cmp::Le => score <= self.value,
+            Cmp::Gt => score > self.value,
+            Cmp::Ge => score >= self.value,
+            Cmp::Eq => score == self.value,
+        }
+    }
+
+    /// `<70`, as the filter word writes it after `qa`.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.op.symbol(), self.value)
+    }
+}
+
+fn qa_de<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<QaBound>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let words = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(w) => vec![w],
+        OneOrMany::Many(ws) => ws,
+    };
+    words
+        .iter()
+        .map(|w| QaBound::parse(w.trim_start_matches("qa")).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 /// What the filter syntax knows, for errors and help.
 pub const FILTER_WORDS: &str = "words: voice chat handoff in-progress flagged safety (the last four negatable with !) \
 unreviewed reviewed follow-up; keys: channel: env: duration: intent: tag: topic: function: status:; \
-comparisons: latency>SECONDS polyscore<N polyscore>N; drill-down: handoff-reason: started:START..END \
+comparisons: latency>SECONDS polyscore<N polyscore>N; scorecards: qa<N (or <= > >= =) scored unscored \
+scorecard:; drill-down: handoff-reason: started:START..END \
 turn-latency:MIN..MAX";
 
 /// How a handoff without a reason is named (in the stats view and `handoff-reason:`).
@@ -89,6 +183,35 @@ impl Filter {
     /// The same test as the SQL, on a conversation in memory (for calls that arrive live, before
     /// they reach the cache). `marks` is `None` for a conversation never marked.
     pub fn matches(&self, c: &crate::api::Conversation, marks: Option<&Marks>) -> bool {
+        self.matches_scored(c, marks, &[])
+    }
+
+    /// As [`Filter::matches`], with the conversation's saved scores (oldest first, as a store
+    /// returns them; none: never scored).
+    pub fn matches_scored(&self, c: &crate::api::Conversation, marks: Option<&Marks>, scores: &[ScoreRecord]) -> bool {
+        self.scores_match(scores) && self.call_matches(c, marks)
+    }
+
+    /// Whether `scored` holds: `scorecard:` alone means scored with it.
+    pub fn wants_scored(&self) -> Option<bool> {
+        self.scored
+            .or_else(|| (self.scorecard.is_some() && self.qa.is_empty()).then_some(true))
+    }
+
+    fn scores_match(&self, scores: &[ScoreRecord]) -> bool {
+        let of_card: Vec<&ScoreRecord> = current(scores)
+            .into_iter()
+            .filter(|r| self.scorecard.as_ref().is_none_or(|n| r.scorecard == *n))
+            .collect();
+        let scored = !of_card.is_empty();
+        self.wants_scored().is_none_or(|w| w == scored)
+            && (self.qa.is_empty()
+                || of_card
+                    .iter()
+                    .any(|r| r.score.is_some_and(|s| self.qa.iter().all(|b| b.holds(s)))))
+    }
+
+    fn call_matches(&self, c: &crate::api::Conversation, marks: Option<&Marks>) -> bool {
         let voice = crate::api::model::is_voice_channel(&c.channel);
         let channel_ok = self.channels.is_empty()
             || self.channels.iter().any(|ch| {
@@ -233,6 +356,21 @@ impl Filter {
                 None => format!("turn latency ≥{lo}s"),
             });
         }
+        if !self.qa.is_empty() {
+            let bounds: Vec<String> = self
+                .qa
+                .iter()
+                .map(|b| format!("{}{}", b.op.symbol(), one_decimal(b.value)))
+                .collect();
+            parts.push(format!("QA {}", bounds.join(" ")));
+        }
+        match (self.scored, &self.scorecard) {
+            (Some(false), Some(n)) => parts.push(format!("not scored with {n}")),
+            (Some(false), None) => parts.push("unscored".into()),
+            (_, Some(n)) => parts.push(format!("scorecard {n}")),
+            (Some(true), None) => parts.push("scored".into()),
+            (None, None) => {}
+        }
         if parts.is_empty() {
             "all".into()
         } else {
@@ -264,6 +402,14 @@ impl Filter {
             "in-progress" | "live-call" => return flag(&mut self.in_progress),
             "flagged" => return flag(&mut self.flagged),
             "safety" => return flag(&mut self.safety),
+            "scored" if !negated => {
+                self.scored = Some(true);
+                return Ok(());
+            }
+            "unscored" if !negated => {
+                self.scored = Some(false);
+                return Ok(());
+            }
             "voice" | "chat" if !negated => {
                 self.channels.push(bare.to_ascii_lowercase());
                 return Ok(());
@@ -293,6 +439,12 @@ impl Filter {
                 return Ok(());
             }
         }
+        if let Some(rest) = lower.strip_prefix("qa")
+            && rest.starts_with(['<', '>', '='])
+        {
+            self.qa.push(QaBound::parse(rest).map_err(|e| bad(&e))?);
+            return Ok(());
+        }
         let Some((key, value)) = word.split_once(':') else {
             return Err(bad(&format!("not a filter word; {FILTER_WORDS}")));
         };
@@ -312,6 +464,7 @@ impl Filter {
             "latency" => self.latency_above = Some(parse_seconds(value).map_err(|e| bad(&e))?),
             "status" => self.status = Some(ReviewStatus::parse(value).map_err(|e| bad(&e))?),
             "handoff-reason" => self.handoff_reason = Some(value.to_string()),
+            "scorecard" => self.scorecard = Some(value.to_string()),
             "started" => self.started = Some(parse_started(value).map_err(|e| bad(&e))?),
             "turn-latency" => self.turn_latency = Some(parse_latency_range(value).map_err(|e| bad(&e))?),
             "handoff" => self.handoff = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
@@ -407,6 +560,17 @@ impl Filter {
                 "turn-latency:{lo}..{}",
                 hi.map(|h| h.to_string()).unwrap_or_default()
             ));
+        }
+        for b in &self.qa {
+            word(format!("qa{}", b.text()));
+        }
+        match self.scored {
+            Some(true) => word("scored".into()),
+            Some(false) => word("unscored".into()),
+            None => {}
+        }
+        if let Some(n) = &self.scorecard {
+            word(format!("scorecard:{}", quote(n)));
         }
         out
     }
@@ -616,6 +780,18 @@ mod tests {
             handoff_reason: Some("billing dispute".into()),
             started: Some((1_764_633_600_000, 1_764_637_200_000)),
             turn_latency: Some((1.5, Some(2.0))),
+            qa: vec![
+                QaBound {
+                    op: Cmp::Ge,
+                    value: 50.0,
+                },
+                QaBound {
+                    op: Cmp::Lt,
+                    value: 72.5,
+                },
+            ],
+            scored: Some(true),
+            scorecard: Some("voice qa".into()),
         };
         let text = f.to_text();
         assert_eq!(Filter::parse(&text).unwrap(), f, "{text}");
@@ -727,5 +903,78 @@ mod tests {
         let views = Filter::views(&t).unwrap();
         let low = &views.iter().find(|(name, _)| name == "low").unwrap().1;
         assert_eq!((low.poly_score_below, low.safety), (Some(2.0), Some(true)));
+    }
+
+    #[test]
+    fn qa_words_parse_match_the_current_scores_and_read_from_a_view() {
+        let f = Filter::parse("qa<70 QA>=50 scorecard:voice-qa").unwrap();
+        assert_eq!(
+            f.qa,
+            [
+                QaBound {
+                    op: Cmp::Lt,
+                    value: 70.0
+                },
+                QaBound {
+                    op: Cmp::Ge,
+                    value: 50.0
+                }
+            ]
+        );
+        assert_eq!(f.summary(), "QA <70 >=50 · scorecard voice-qa");
+        assert_eq!(Filter::parse("unscored").unwrap().scored, Some(false));
+        assert_eq!(Filter::parse("scored").unwrap().summary(), "scored");
+        let rec = |card: &str, who: &str, score: Option<f64>| ScoreRecord {
+            scorecard: card.into(),
+            reviewer: who.into(),
+            at_ms: 0,
+            answers: Default::default(),
+            score,
+            auto_failed: false,
+        };
+        let c = crate::api::Conversation::default();
+        let m = |text: &str, scores: &[ScoreRecord]| Filter::parse(text).unwrap().matches_scored(&c, None, scores);
+        // ann's newest save (80) replaced her 60: only bob's 65 is below 70.
+        let scores = [
+            rec("voice-qa", "ann", Some(60.0)),
+            rec("voice-qa", "bob", Some(65.0)),
+            rec("voice-qa", "ann", Some(80.0)),
+        ];
+        assert!(m("qa<70", &scores) && m("qa>=80", &scores) && !m("qa<60", &scores));
+        assert!(m("qa=65", &scores) && !m("qa=60", &scores));
+        assert!(!m("qa<70", &scores[2..]), "ann alone is at 80");
+        assert!(m("scored", &scores) && !m("unscored", &scores) && m("unscored", &[]));
+        assert!(m("scorecard:voice-qa", &scores) && !m("scorecard:quick", &scores));
+        assert!(m("unscored scorecard:quick", &scores));
+        assert!(!m("qa<70 scorecard:quick", &scores));
+        assert!(
+            !m("qa<70", &[rec("voice-qa", "ann", None)]),
+            "nothing scorable matches no bound"
+        );
+        assert!(
+            Filter::default().matches_scored(&c, None, &[]),
+            "no qa word: scores do not matter"
+        );
+        for (input, needle) in [
+            ("qa<high", "0–100"),
+            ("qa<101", "0–100"),
+            ("qa~3", "qa<N"),
+            ("!scored", "negated"),
+        ] {
+            let e = Filter::parse(input).unwrap_err();
+            assert!(e.detail.contains(needle), "{input}: {}", e.detail);
+        }
+        let t: toml::Table =
+            toml::from_str("[low]\nqa = \"<70\"\n[band]\nqa = [\">=50\", \"qa<70\"]\nscored = false\n").unwrap();
+        let views = Filter::views(&t).unwrap();
+        let view = |name: &str| views.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        assert_eq!(
+            view("low").qa,
+            [QaBound {
+                op: Cmp::Lt,
+                value: 70.0
+            }]
+        );
+        assert_eq!((view("band").qa.len(), view("band").scored), (2, Some(false)));
     }
 }

@@ -10,6 +10,8 @@ pub mod history;
 pub mod markdown;
 pub mod marks;
 pub mod scope;
+pub mod scorecard;
+pub mod scores;
 pub mod speaker;
 pub mod timerange;
 
@@ -17,6 +19,7 @@ pub use filter::Filter;
 pub use history::{MarkChange, MarkField, Stamp};
 pub use marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
 pub use scope::{ConversationKey, Origin, Scope};
+pub use scores::{ScoreAnswer, ScoreRecord};
 pub use speaker::Speaker;
 
 /// Input the domain refuses (a filter word, a view table), with the reason a person can act on.

@@ -9,6 +9,7 @@ pub mod format;
 pub mod markdown;
 pub mod progress;
 pub mod reviewed;
+pub mod scores;
 pub mod shard;
 
 use std::io::Write;

@@ -56,7 +56,12 @@ pub fn export_reviewed(
     out: &mut impl Write,
 ) -> Result<u64> {
     match fmt {
-        Format::Csv => writeln!(out, "{}{CSV_REVIEW_COLUMNS}", format::csv_header())?,
+        Format::Csv => writeln!(
+            out,
+            "{}{CSV_REVIEW_COLUMNS}{}",
+            format::csv_header(),
+            super::scores::CSV_SCORE_COLUMNS
+        )?,
         Format::Md => writeln!(out, "# Reviewed PolyAI conversations\n")?,
         Format::Jsonl => {}
     }
@@ -67,14 +72,18 @@ pub fn export_reviewed(
     };
     let mut n = 0;
     for item in Matching::new(store, scope, filter) {
-        let (_, conversation, marks) = item.map_err(|e| anyhow::anyhow!("{}; {}", e.headline(), e.hint()))?;
+        let (key, conversation, marks) = item.map_err(|e| anyhow::anyhow!("{}; {}", e.headline(), e.hint()))?;
         if !in_window(&conversation) {
             continue;
         }
+        let scores = store
+            .scores(&key)
+            .map_err(|e| anyhow::anyhow!("{}; {}", e.headline(), e.hint()))?;
         match fmt {
             Format::Jsonl => {
                 let mut v = serde_json::to_value(&conversation)?;
                 v["review"] = marks_json(&marks);
+                v["scores"] = super::scores::scores_json(&scores);
                 format::write_json_line(out, &serde_json::to_string(&v)?)?;
             }
             Format::Csv => {
@@ -84,14 +93,19 @@ pub fn export_reviewed(
                 let flags: Vec<&str> = marks.flags.iter().map(String::as_str).collect();
                 writeln!(
                     out,
-                    "{},{},{},{}",
+                    "{},{},{},{}{}",
                     row.trim_end(),
                     marks.status.as_str(),
                     format::csv_field(&flags.join(";")),
-                    format::csv_field(&marks.note)
+                    format::csv_field(&marks.note),
+                    super::scores::csv_cells(&scores)
                 )?;
             }
-            Format::Md => writeln!(out, "{}", super::markdown::render(&conversation, Some(&marks), studio))?,
+            Format::Md => writeln!(
+                out,
+                "{}",
+                super::markdown::render_with_scores(&conversation, Some(&marks), &scores, studio)
+            )?,
         }
         n += 1;
     }
@@ -157,12 +171,17 @@ mod tests {
             1
         );
         let csv = String::from_utf8(out).unwrap();
-        assert!(csv.lines().next().unwrap().ends_with(",review_status,flags,note"));
+        assert!(
+            csv.lines()
+                .next()
+                .unwrap()
+                .ends_with(",review_status,flags,note,qa_score,qa_auto_failed,qa_scores")
+        );
         assert!(
             csv.lines()
                 .nth(1)
                 .unwrap()
-                .ends_with(",reviewed,,\"caller, \"\"upset\"\"\""),
+                .ends_with(",reviewed,,\"caller, \"\"upset\"\"\",,,"),
             "{csv}"
         );
 

@@ -139,6 +139,41 @@ impl Compile for Filter {
                 [Value::Integer(LabelKind::Safety as i64)],
             );
         }
+        compile_scores(self, w);
+    }
+}
+
+pub(crate) const SCORE_JOIN: &str =
+    "s.account = c.account AND s.project = c.project AND s.environment = c.environment AND s.id = c.id";
+
+/// `qa<70`, `scored`, `unscored`, `scorecard:NAME` over the saved scores (schema v6), with the
+/// same meaning as `Filter::matches_scored`: `qa` bounds hold on one current score.
+fn compile_scores(f: &Filter, w: &mut SqlWhere) {
+    let (card, card_param) = match &f.scorecard {
+        Some(n) => (" AND s.scorecard = ?", vec![Value::Text(n.clone())]),
+        None => ("", Vec::new()),
+    };
+    if let Some(scored) = f.wants_scored() {
+        let not = if scored { "" } else { "NOT " };
+        w.push(
+            &format!("{not}EXISTS (SELECT 1 FROM scores s WHERE {SCORE_JOIN}{card})"),
+            card_param.clone(),
+        );
+    }
+    if !f.qa.is_empty() {
+        let bounds: String =
+            f.qa.iter()
+                .map(|b| format!(" AND s.score {} ?", b.op.symbol()))
+                .collect();
+        let mut params = card_param;
+        params.extend(f.qa.iter().map(|b| Value::Real(b.value)));
+        w.push(
+            &format!(
+                "EXISTS (SELECT 1 FROM scores s WHERE {SCORE_JOIN}{card} AND s.score IS NOT NULL{bounds} AND {})",
+                super::scores::CURRENT
+            ),
+            params,
+        );
     }
 }
 
@@ -230,5 +265,78 @@ mod tests {
             .unwrap()
             .len();
         assert_eq!(n, 5, "every row but the one where a filter fired");
+    }
+
+    /// The scorecard words mean the same in SQL (over the scores table) and in memory.
+    #[test]
+    fn qa_words_agree_in_sql_and_in_memory() {
+        use crate::api::Conversation;
+        use crate::domain::ScoreRecord;
+        use crate::store::{ListOrder, Origin, Scope, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let origin = Origin::new("ws", "p", "live");
+        let convs: Vec<Conversation> = (1..=5)
+            .map(|i| {
+                serde_json::from_value(serde_json::json!({
+                    "id": format!("CA{i}"), "channel": "VOICE-SIP",
+                    "started_at": format!("2026-04-01T09:0{i}:00Z"),
+                }))
+                .unwrap()
+            })
+            .collect();
+        store.cache(&origin, &convs).unwrap();
+        let rec = |card: &str, who: &str, at: i64, score: Option<f64>| ScoreRecord {
+            scorecard: card.into(),
+            reviewer: who.into(),
+            at_ms: at,
+            answers: Default::default(),
+            score,
+            auto_failed: score == Some(0.0),
+        };
+        // CA1: ann 40 then 90 (current 90). CA2: ann 65, bob 95. CA3: quick 0 (auto-fail).
+        // CA4: every answer n.a. (no score). CA5: never scored.
+        let saves = [
+            ("CA1", rec("voice-qa", "ann", 1, Some(40.0))),
+            ("CA1", rec("voice-qa", "ann", 2, Some(90.0))),
+            ("CA2", rec("voice-qa", "ann", 3, Some(65.0))),
+            ("CA2", rec("voice-qa", "bob", 4, Some(95.0))),
+            ("CA3", rec("quick", "ann", 5, Some(0.0))),
+            ("CA4", rec("voice-qa", "ann", 6, None)),
+        ];
+        for (id, r) in &saves {
+            store.save_score(&origin.key(*id), r).unwrap();
+        }
+        let scope = Scope::env("ws", "p", "live");
+        for (text, want) in [
+            ("qa<70", vec!["CA2", "CA3"]),
+            ("qa<=65", vec!["CA2", "CA3"]),
+            ("qa>=90", vec!["CA1", "CA2"]),
+            ("qa>60 qa<70", vec!["CA2"]),
+            ("qa=0", vec!["CA3"]),
+            ("qa<50 scorecard:voice-qa", vec![]),
+            ("scored", vec!["CA1", "CA2", "CA3", "CA4"]),
+            ("unscored", vec!["CA5"]),
+            ("scorecard:quick", vec!["CA3"]),
+            ("unscored scorecard:quick", vec!["CA1", "CA2", "CA4", "CA5"]),
+            ("voice qa<70", vec!["CA2", "CA3"]),
+        ] {
+            let f = Filter::parse(text).unwrap();
+            let mut sql: Vec<String> = store
+                .query_rows(&scope, &f, ListOrder::NewestFirst, None, 100)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.key.id)
+                .collect();
+            let mut mem: Vec<String> = convs
+                .iter()
+                .filter(|c| f.matches_scored(c, None, &store.scores(&origin.key(c.id.as_str())).unwrap()))
+                .map(|c| c.id.clone())
+                .collect();
+            sql.sort();
+            mem.sort();
+            assert_eq!(sql, want, "SQL {text}");
+            assert_eq!(mem, want, "memory {text}");
+        }
     }
 }

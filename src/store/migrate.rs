@@ -7,7 +7,7 @@ use super::error::{StoreError, StoreErrorKind, StoreResult};
 use super::schema;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 6;
+pub const CURRENT_VERSION: i64 = 7;
 
 pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -50,6 +50,7 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
         }
         5 => Ok(tx.execute_batch(schema::V5)?),
         6 => Ok(tx.execute_batch(schema::V6_HISTORY)?),
+        7 => Ok(tx.execute_batch(schema::V7_SCORES)?),
         other => unreachable!("no migration to version {other}"),
     }
 }
@@ -226,6 +227,18 @@ mod tests {
             !store.search(&SearchQuery::new("refund")).unwrap().is_empty(),
             "search rows kept"
         );
+        // The scores table is there (v7) and a migrated store takes saves.
+        let mut store = store;
+        let record = crate::domain::ScoreRecord {
+            scorecard: "voice-qa".into(),
+            reviewer: "ann".into(),
+            at_ms: 1,
+            answers: Default::default(),
+            score: Some(50.0),
+            auto_failed: false,
+        };
+        store.save_score(&origin.key(by_id), &record).unwrap();
+        assert_eq!(store.scores(&origin.key(by_id)).unwrap(), [record]);
     }
 
     /// Marks written before the history get one change per current field, by "unknown" at
@@ -235,7 +248,7 @@ mod tests {
         use crate::domain::{MarkField, RatingReason, Thumbs, TurnRating};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        let previous = CURRENT_VERSION - 1;
+        let previous = 5; // the last version before the history
         {
             let mut conn = Connection::open(&path).unwrap();
             for target in 1..=previous {

@@ -14,6 +14,7 @@ mod migrate;
 pub mod pushed;
 pub mod review;
 mod schema;
+pub mod scores;
 pub mod search;
 pub mod stats;
 mod text;

@@ -2,8 +2,8 @@
 //! parts so that a shared team store can take one of them:
 //!
 //! - [`ConversationCache`]: what was fetched, listed, searched and filtered (always local).
-//! - [`ReviewStore`]: review marks and what of them was pushed to Agent Studio (local today; a
-//!   PostgreSQL team store for marks and queues implements this part).
+//! - [`ReviewStore`]: review marks, saved scorecards and what of the marks was pushed to Agent
+//!   Studio (local today; a PostgreSQL team store for marks and queues implements this part).
 //!
 //! [`AppStore`] is both, as the TUI's store worker and the CLI hold them; the SQLite [`Store`]
 //! implements every part. Errors are [`StoreError`]s: their kinds (locked, read-only, invalid
@@ -19,7 +19,9 @@ use super::{
     SearchQuery, Store,
 };
 use crate::api::Conversation;
-use crate::domain::{Filter, MarkChange, MarkField, Marks, Origin, ReviewStatus, Scope, Stamp, TurnRating};
+use crate::domain::{
+    Filter, MarkChange, MarkField, Marks, Origin, ReviewStatus, Scope, ScoreRecord, Stamp, TurnRating,
+};
 
 /// The local cache of conversations and the queries over it.
 pub trait ConversationCache: Send {
@@ -102,6 +104,14 @@ pub trait ReviewStore: Send {
     fn import_marks_from(&mut self, reader: &mut dyn Read) -> StoreResult<MarksImport> {
         self.merge_marks_from(reader, false, &mut |_| {})
     }
+
+    /// Appends one save of a scorecard (append-only: earlier saves stay); refuses (with
+    /// `InvalidInput`) a record that breaks the domain's limits.
+    fn save_score(&mut self, key: &ConversationKey, record: &ScoreRecord) -> StoreResult<()>;
+
+    /// Every save of a scorecard for one conversation, oldest first; the newest of each
+    /// (scorecard, reviewer) is current (`crate::domain::scores::current`).
+    fn scores(&self, key: &ConversationKey) -> StoreResult<Vec<ScoreRecord>>;
 
     fn set_marks(&mut self, key: &ConversationKey, marks: &Marks) -> StoreResult<()> {
         self.update_marks(key, &mut |m| *m = marks.clone()).map(drop)
@@ -232,6 +242,14 @@ impl ReviewStore for Store {
         on_conversation: &mut dyn FnMut(&ConversationMerge),
     ) -> StoreResult<MarksImport> {
         Store::merge_marks_from(self, reader, dry_run, on_conversation)
+    }
+
+    fn save_score(&mut self, key: &ConversationKey, record: &ScoreRecord) -> StoreResult<()> {
+        Store::save_score(self, key, record)
+    }
+
+    fn scores(&self, key: &ConversationKey) -> StoreResult<Vec<ScoreRecord>> {
+        Store::scores(self, key)
     }
 }
 
@@ -423,6 +441,69 @@ pub(crate) mod contract {
         );
     }
 
+    fn score(card: &str, who: &str, at_ms: i64, score: Option<f64>, auto_failed: bool) -> ScoreRecord {
+        use crate::domain::ScoreAnswer;
+        ScoreRecord {
+            scorecard: card.into(),
+            reviewer: who.into(),
+            at_ms,
+            answers: [(
+                "greeting".to_string(),
+                ScoreAnswer {
+                    answer: "yes".into(),
+                    comment: format!("by {who}"),
+                    turn: Some(2),
+                },
+            )]
+            .into(),
+            score,
+            auto_failed,
+        }
+    }
+
+    /// Scores: append-only saves read back oldest first, per conversation, within limits.
+    pub fn score_store(store: &mut dyn ReviewStore) {
+        let key = Origin::new("ws", "p", "live").key("CA1");
+        let other = Origin::new("ws", "p", "sandbox").key("CA1");
+        assert!(store.scores(&key).unwrap().is_empty(), "never scored");
+        let first = score("voice-qa", "ann", 1_000, Some(50.0), false);
+        let second = score("voice-qa", "ann", 2_000, Some(0.0), true);
+        let bob = score("voice-qa", "bob", 1_500, None, false);
+        for r in [&first, &bob, &second] {
+            store.save_score(&key, r).unwrap();
+        }
+        store
+            .save_score(&other, &score("quick", "ann", 3_000, Some(100.0), false))
+            .unwrap();
+        let saved = store.scores(&key).unwrap();
+        assert_eq!(saved, [first, bob.clone(), second.clone()], "every save kept, in order");
+        let current = crate::domain::scores::current(&saved);
+        assert_eq!(current, [&second, &bob], "the newest of each reviewer is current");
+        assert_eq!(store.scores(&other).unwrap().len(), 1, "keyed by environment too");
+        let history = store.history(&key).unwrap();
+        let ann: Vec<_> = history
+            .iter()
+            .filter(|c| c.field == MarkField::Score("voice-qa".into()) && c.reviewer == "ann")
+            .map(|c| (c.before.as_deref(), c.after.as_deref()))
+            .collect();
+        assert_eq!(
+            ann,
+            [(Some("50"), Some("0 (auto-fail)")), (None, Some("50"))],
+            "each save is a history entry, newest first"
+        );
+
+        let mut bad = score("voice-qa", "", 4_000, Some(10.0), false);
+        let e = store.save_score(&key, &bad).unwrap_err();
+        assert_eq!(e.kind, StoreErrorKind::InvalidInput);
+        bad.reviewer = "ann".into();
+        bad.score = Some(140.0);
+        assert_eq!(
+            store.save_score(&key, &bad).unwrap_err().kind,
+            StoreErrorKind::InvalidInput
+        );
+        assert_eq!(store.scores(&key).unwrap().len(), 3, "a refused save adds nothing");
+    }
+
     /// The filters that read marks see the marks the review side wrote.
     pub fn app_store(store: &mut dyn AppStore) {
         let origin = Origin::new("ws", "p", "live");
@@ -458,6 +539,7 @@ pub(crate) mod contract {
         let mut review = open("review.db");
         review.set_reviewer("alice@acme");
         review_store(&mut review);
+        score_store(&mut open("scores.db"));
         let mut both: Box<dyn AppStore> = Box::new(open("both.db"));
         app_store(both.as_mut());
     }

@@ -210,3 +210,24 @@ INSERT INTO mark_history (account, project, environment, id, field, after, revie
     JOIN (SELECT 1 AS v, 'up' AS thumbs UNION ALL SELECT -1, 'down') r ON r.v = t.thumbs
     LEFT JOIN conversation_marks m USING (account, project, environment, id);
 ";
+
+/// v7: saved scorecards, append-only: each save is a row, the current score of a
+/// (conversation, scorecard, reviewer) is its newest row (highest `seq`). Keyed like the marks,
+/// apart from the cache. `answers` is JSON: question id → {answer, comment?, turn?}.
+pub const V7_SCORES: &str = "
+CREATE TABLE scores (
+    seq         INTEGER PRIMARY KEY,  -- save order: the newest row of a triple is current
+    account     TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    scorecard   TEXT NOT NULL,
+    reviewer    TEXT NOT NULL,
+    at_ms       INTEGER NOT NULL,     -- unix ms
+    answers     TEXT NOT NULL,
+    score       REAL CHECK (score IS NULL OR score BETWEEN 0 AND 100),
+    auto_failed INTEGER NOT NULL CHECK (auto_failed IN (0, 1))
+);
+-- A conversation's scores, and the newest of each triple, are one range of this index.
+CREATE INDEX scores_by_key ON scores (account, project, environment, id, scorecard, reviewer, seq);
+";

@@ -9,7 +9,7 @@ pub mod agreement;
 pub mod conn;
 pub mod sample;
 pub mod schema;
-pub mod scorecard;
+pub use crate::domain::scorecard;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -149,6 +149,10 @@ async fn open(
     state.views = views;
     state.review.exports_dir = config::default_data_dir().join("exports");
     state.studio = crate::studio::StudioLinks::from_config(&cfg);
+    // Settings checked the forms and the reviewer name at start-up.
+    state.scorecards.cards = crate::domain::scorecard::all(&cfg.file.scorecards).unwrap_or_default();
+    state.scorecards.reviewer =
+        crate::team::reviewer(None, &|k| std::env::var(k).ok(), cfg.file.reviewer.as_deref()).unwrap_or_default();
     // Without a store the TUI still works; marks say why they are unavailable.
     // Marks changed in the TUI are recorded as this reviewer's (config `reviewer`, default user@host).
     let reviewer = crate::team::reviewer(None, &config::process_env, cfg.file.reviewer.as_deref())?;

@@ -345,6 +345,17 @@ pub fn handle(store: &mut dyn AppStore, req: StoreRequest) -> Option<Msg> {
                 .map_err(|e| describe(&e));
             Some(Msg::Stats { req, result })
         }
+        StoreRequest::LoadScores { key } => {
+            let result = store.scores(&key).map_err(|e| describe(&e));
+            Some(Msg::Scores { key, result })
+        }
+        StoreRequest::SaveScore { key, record } => {
+            let result = store
+                .save_score(&key, &record)
+                .map(|()| record)
+                .map_err(|e| describe(&e));
+            Some(Msg::ScoreSaved { key, result })
+        }
         StoreRequest::LoadConversation { req, key } => {
             let conversation = store.conversation(&key).unwrap_or_else(|e| {
                 tracing::warn!("reading a cached conversation failed: {}", describe(&e));

@@ -6,6 +6,7 @@ pub mod header;
 pub mod help;
 pub mod list;
 pub mod player;
+pub mod scorecard_form;
 pub mod stats;
 pub mod status;
 pub mod theme;
@@ -27,6 +28,7 @@ pub fn draw(frame: &mut Frame, s: &State, theme: &Theme) {
         list::render(buf, panes.list, s, theme);
         detail::render(buf, panes.detail, s, theme);
     }
+    scorecard_form::render(buf, &panes, s, theme);
     status::render_banner(buf, panes.banner, s, theme);
     player::render(buf, panes.player, s, theme);
     status::render_status(buf, panes.status, s, theme);

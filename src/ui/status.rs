@@ -49,6 +49,9 @@ pub fn hints(s: &State, cols: usize) -> String {
             Some("esc close".into()),
         ]
     };
+    if s.scorecards.form.is_some() && s.overlay == Overlay::None {
+        return crate::app::scorecard_form::hints(cols);
+    }
     // Most useful first: the line keeps as many as fit.
     let mut items: Vec<Option<String>> = match &s.overlay {
         Overlay::Help { .. } | Overlay::History { .. } => vec![

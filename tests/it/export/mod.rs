@@ -2,5 +2,6 @@
 mod compression;
 mod doctor;
 mod hostile_records;
+mod scores;
 mod sharded;
 mod studio_links;

@@ -19,6 +19,7 @@ mod prefetch;
 mod random_keys;
 mod rating;
 mod review;
+mod scorecard;
 mod signals_e2e;
 mod snapshots;
 mod studio;

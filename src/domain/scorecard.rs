@@ -2,7 +2,8 @@
 //! required and auto-fail questions, and the pure arithmetic that turns answers into a score.
 //!
 //! The built-in forms live in `assets/scorecards/`; `[scorecards.NAME]` in the config adds a
-//! form or replaces a built-in one of the same name.
+//! form or replaces a built-in one of the same name. Pure data and arithmetic, so the store, the
+//! app and the team store all build on it (`crate::team::scorecard` is this module).
 
 use std::collections::BTreeMap;
 

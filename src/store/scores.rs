@@ -1,0 +1,106 @@
+//! Saved scorecards in SQLite (schema v6): each save appends a row; the newest row of a
+//! (conversation, scorecard, reviewer) is its current score.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{OptionalExtension, params};
+
+use super::error::{StoreError, StoreResult};
+use super::{ConversationKey, Store};
+use crate::domain::scores::{ScoreAnswer, ScoreRecord};
+use crate::domain::{MarkField, Stamp};
+
+/// `s` is the newest row of its (conversation, scorecard, reviewer); for SQL over `scores s`.
+pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM scores n WHERE n.account = s.account
+    AND n.project = s.project AND n.environment = s.environment AND n.id = s.id
+    AND n.scorecard = s.scorecard AND n.reviewer = s.reviewer AND n.seq > s.seq)";
+
+impl Store {
+    /// Appends one save of a scorecard; refuses (with `InvalidInput`) a record out of limits.
+    pub fn save_score(&mut self, key: &ConversationKey, record: &ScoreRecord) -> StoreResult<()> {
+        record.validate().map_err(|e| StoreError::invalid(e.detail))?;
+        let answers = serde_json::to_string(&record.answers).map_err(|e| StoreError::invalid(e.to_string()))?;
+        let tx = self.write_tx()?;
+        tx.prepare_cached(
+            "INSERT INTO scores (account, project, environment, id, scorecard, reviewer, at_ms, answers, score, auto_failed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            key.account,
+            key.project,
+            key.environment,
+            key.id,
+            record.scorecard,
+            record.reviewer,
+            record.at_ms,
+            answers,
+            record.score,
+            record.auto_failed
+        ])?;
+        // The score's change joins the marks history in the same transaction (field `score:CARD`,
+        // the reviewer's previous score of that card before, this one after).
+        let shown = |score: Option<f64>, auto_failed: bool| match (score, auto_failed) {
+            (_, true) => "0 (auto-fail)".to_string(),
+            (Some(s), false) => format!("{s:.0}"),
+            (None, false) => "not scored".to_string(),
+        };
+        let before = tx
+            .prepare_cached(
+                "SELECT score, auto_failed FROM scores WHERE account = ?1 AND project = ?2 AND environment = ?3
+                 AND id = ?4 AND scorecard = ?5 AND reviewer = ?6 ORDER BY seq DESC LIMIT 1 OFFSET 1",
+            )?
+            .query_row(
+                params![key.account, key.project, key.environment, key.id, record.scorecard, record.reviewer],
+                |r| Ok(shown(r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let change = (
+            MarkField::Score(record.scorecard.clone()),
+            before,
+            Some(shown(record.score, record.auto_failed)),
+        );
+        let stamp = Stamp {
+            reviewer: record.reviewer.clone(),
+            at_ms: record.at_ms,
+        };
+        super::marks::append_history(&tx, key, &[change], &stamp, super::now_ms())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every save for one conversation, oldest first (`domain::scores::current` picks the current ones).
+    pub fn scores(&self, key: &ConversationKey) -> StoreResult<Vec<ScoreRecord>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT scorecard, reviewer, at_ms, answers, score, auto_failed FROM scores
+             WHERE account = ?1 AND project = ?2 AND environment = ?3 AND id = ?4 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![key.account, key.project, key.environment, key.id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<f64>>(4)?,
+                r.get::<_, bool>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (scorecard, reviewer, at_ms, answers, score, auto_failed) = row?;
+            // A row edited by hand into bad JSON keeps its score; only its answers are lost.
+            let answers: BTreeMap<String, ScoreAnswer> = serde_json::from_str(&answers).unwrap_or_else(|e| {
+                tracing::warn!("scores of {}: answers unreadable: {e}", key.id);
+                BTreeMap::new()
+            });
+            out.push(ScoreRecord {
+                scorecard,
+                reviewer,
+                at_ms,
+                answers,
+                score,
+                auto_failed,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,226 @@
+//! The scorecard form (`Q`): one key per answer, comments and cited turns, the running score,
+//! the refusal while a required question is unanswered, snapshots at 80×24 and 160×45, and a
+//! real store behind the worker keeping each save with its reviewer and time.
+
+use crate::support::tui as tui_support;
+
+use callscope::app::review::StoreRequest;
+use callscope::app::{Effect, Msg, State, update};
+use callscope::domain::scorecard::Answer;
+use callscope::domain::{ScoreAnswer, ScoreRecord};
+use callscope::store::Store;
+use callscope::tui::store_worker::StoreWorker;
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use tui_support::*;
+
+fn typed(s: &mut State, text: &str) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    for c in text.chars() {
+        fx.extend(update(s, key(c)));
+    }
+    fx
+}
+
+fn saves(fx: &[Effect]) -> Vec<ScoreRecord> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Store(StoreRequest::SaveScore { record, .. }) => Some(record.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Conversation 4 (7 turns) selected, its transcript at turn 2, reviewer ann.
+fn reading(w: u16, h: u16) -> State {
+    let mut s = state(w, h);
+    s.scorecards.reviewer = "ann@acme".into();
+    started_with(&mut s, page(0..10, None, true));
+    for _ in 0..4 {
+        update(&mut s, key('j'));
+    }
+    update(&mut s, code(KeyCode::Tab));
+    let target = s.detail.view.as_ref().unwrap().turn_starts[1];
+    while s.detail.scroll < target {
+        update(&mut s, key('j'));
+    }
+    s
+}
+
+/// greeting yes, identification yes, understanding 4, correct yes, handoff n.a.
+fn answer_first_five(s: &mut State) -> Vec<Effect> {
+    let mut fx = update(s, key('Q'));
+    fx.extend(typed(s, "yy4ya"));
+    fx
+}
+
+#[test]
+fn answers_refuse_a_save_while_required_ones_are_missing_then_save_with_notes() {
+    let mut s = reading(120, 40);
+    let fx = answer_first_five(&mut s);
+    let loads: Vec<_> = fx
+        .iter()
+        .filter(|e| matches!(e, Effect::Store(StoreRequest::LoadScores { .. })))
+        .collect();
+    assert_eq!(loads.len(), 1, "opening asks for the saved scores");
+    let form = s.scorecards.form.as_ref().unwrap();
+    assert_eq!(form.card.name, "voice-qa");
+    assert_eq!(form.answers["understood_request"], Answer::Scale(4));
+    assert_eq!(form.answers["handoff_appropriate"], Answer::Na);
+    assert_eq!(form.sel, 5, "each answer moves on to the next question");
+    // `resolution` is required: Enter refuses and goes to it.
+    let fx = update(&mut s, code(KeyCode::Enter));
+    assert!(saves(&fx).is_empty());
+    assert!(
+        s.status
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("required resolution unanswered")
+    );
+    assert!(render(&s).contains("required, unanswered: resolution"));
+    // A key that is no answer here changes nothing and says why.
+    update(&mut s, key('y'));
+    assert!(!s.scorecards.form.as_ref().unwrap().answers.contains_key("resolution"));
+    update(&mut s, key('2')); // partly
+    // closing: a comment, then "no".
+    update(&mut s, key('c'));
+    typed(&mut s, "no goodbye, hung up");
+    update(&mut s, code(KeyCode::Enter));
+    update(&mut s, key('n'));
+    // latency: 5, citing the current turn (2) as evidence.
+    update(&mut s, key('5'));
+    update(&mut s, key('t'));
+    assert!(
+        s.status.note.as_deref().unwrap().contains("turn 2 cited"),
+        "{:?}",
+        s.status.note
+    );
+    let screen = render(&s);
+    assert!(screen.contains("Score 76.8/100 · pass 70 ✓"), "{screen}");
+    assert!(
+        screen.contains("↳ turn 2") && screen.contains("↳ no goodbye, hung up"),
+        "{screen}"
+    );
+    let fx = update(&mut s, code(KeyCode::Enter));
+    let saved = saves(&fx);
+    assert_eq!(saved.len(), 1);
+    let r = &saved[0];
+    assert_eq!((r.scorecard.as_str(), r.reviewer.as_str()), ("voice-qa", "ann@acme"));
+    assert_eq!(r.at_ms, now().timestamp_millis());
+    // 1 + 2 + 3×0.75 + 3 + 3×0.5 + 0 + 1 = 10.75 of 14 (handoff n.a. leaves the denominator).
+    assert!((r.score.unwrap() - 1075.0 / 14.0).abs() < 1e-9, "{r:?}");
+    assert!(!r.auto_failed);
+    assert_eq!(
+        r.answers["closing"],
+        ScoreAnswer {
+            answer: "no".into(),
+            comment: "no goodbye, hung up".into(),
+            turn: None
+        }
+    );
+    assert_eq!(r.answers["latency_acceptable"].turn, Some(1));
+    assert!(render(&s).contains("saving score…"));
+}
+
+#[test]
+fn an_auto_fail_no_shows_zero_and_esc_asks_before_discarding() {
+    let mut s = reading(120, 40);
+    update(&mut s, key('Q'));
+    typed(&mut s, "yy3n");
+    let screen = render(&s);
+    assert!(screen.contains("auto-fail: correct_information"), "{screen}");
+    update(&mut s, code(KeyCode::Esc));
+    assert!(s.scorecards.form.is_some(), "the first esc asks");
+    assert!(s.status.note.as_deref().unwrap().contains("esc again discards"));
+    update(&mut s, code(KeyCode::Esc));
+    assert!(s.scorecards.form.is_none());
+    // Untouched, one esc closes.
+    update(&mut s, key('Q'));
+    update(&mut s, code(KeyCode::Esc));
+    assert!(s.scorecards.form.is_none());
+}
+
+#[test]
+fn without_a_store_the_form_does_not_open() {
+    let mut s = reading(120, 40);
+    s.review.unavailable = Some("the local store cannot be opened (/nope/callscope.db)".into());
+    let fx = update(&mut s, key('Q'));
+    assert!(fx.iter().all(|e| !matches!(e, Effect::Store(_))));
+    assert!(s.scorecards.form.is_none());
+    assert!(render(&s).contains("marks unavailable"));
+}
+
+/// The form as the snapshots show it: some answers, a comment, a cited turn, bob's save.
+fn snapshot_state(w: u16, h: u16) -> State {
+    let mut s = reading(w, h);
+    update(&mut s, key('Q'));
+    let key_of = s.scorecards.form.as_ref().unwrap().key.clone();
+    update(
+        &mut s,
+        Msg::Scores {
+            key: key_of,
+            result: Ok(vec![ScoreRecord {
+                scorecard: "voice-qa".into(),
+                reviewer: "bob@acme".into(),
+                at_ms: 0,
+                answers: Default::default(),
+                score: Some(92.5),
+                auto_failed: false,
+            }]),
+        },
+    );
+    typed(&mut s, "y");
+    update(&mut s, key('t'));
+    update(&mut s, key('c'));
+    typed(&mut s, "asked for the name twice");
+    update(&mut s, code(KeyCode::Enter));
+    typed(&mut s, "y4");
+    s
+}
+
+#[test]
+fn the_form_at_80x24_and_160x45() {
+    assert_snapshot!("scorecard_form_80x24", render(&snapshot_state(80, 24)));
+    assert_snapshot!("scorecard_form_160x45", render(&snapshot_state(160, 45)));
+}
+
+#[test]
+fn a_save_through_the_worker_is_kept_with_reviewer_and_time_and_fills_the_form_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("callscope.db");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let worker = StoreWorker::spawn(Store::open(&path).unwrap(), tx).unwrap();
+    let mut s = reading(120, 40);
+    let id = s.list.selected().unwrap().id.to_string();
+    let mut fx = answer_first_five(&mut s);
+    fx.extend(typed(&mut s, "1"));
+    fx.extend(update(&mut s, code(KeyCode::Enter)));
+    pump(&mut s, &worker, &mut rx, fx);
+    assert!(s.scorecards.form.is_none(), "closed once saved");
+    assert_eq!(
+        s.status.note.as_deref(),
+        Some("score saved: 93.8 · voice-qa · by ann@acme")
+    );
+
+    // Reopened: the last save is filled in; a second save appends.
+    let fx = update(&mut s, key('Q'));
+    pump(&mut s, &worker, &mut rx, fx);
+    let form = s.scorecards.form.as_ref().unwrap();
+    assert_eq!(form.answers.len(), 6);
+    assert!(render(&s).contains("saved scores: ann@acme 93.8"));
+    let mut fx = typed(&mut s, "jjjjj3"); // resolution: not resolved
+    fx.extend(update(&mut s, code(KeyCode::Enter)));
+    pump(&mut s, &worker, &mut rx, fx);
+    drop(worker);
+
+    let store = Store::open(&path).unwrap();
+    let all = store.scores(&origin().key(id.as_str())).unwrap();
+    assert_eq!(all.len(), 2, "append-only: both saves kept");
+    assert!(
+        all.iter()
+            .all(|r| r.reviewer == "ann@acme" && r.at_ms == now().timestamp_millis())
+    );
+    assert_eq!(all[1].answers["resolution"].answer, "not_resolved");
+    assert!(all[1].score.unwrap() < all[0].score.unwrap());
+}
