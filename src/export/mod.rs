@@ -5,6 +5,7 @@
 //! fields this version does not know survive); a file export can be resumed.
 //! `--with-audio DIR` also saves the recordings of voice calls, several at a time.
 
+pub mod csv_rows;
 pub mod format;
 pub mod markdown;
 pub mod progress;
@@ -99,10 +100,8 @@ pub struct ShardArgs {
     pub resume: bool,
 }
 
-/// `30m`, `24h`, `7d`, `90s`, `2w` (see [`crate::duration`]): out of range is an error, not a panic.
-pub fn parse_span(s: &str) -> Result<ChronoDuration, String> {
-    crate::duration::parse_span(s)
-}
+// Old path of the one span parser, still used by src/cli/queue.rs (being restructured).
+pub use crate::domain::duration::parse_span;
 
 /// The API's channel values (polyai-api.md §2.3).
 pub const API_CHANNELS: [&str; 3] = ["VOICE-SIP", "WEBCHAT", "CHAT"];
@@ -127,10 +126,10 @@ pub fn parse_channel(s: &str) -> Result<String, String> {
     ))
 }
 
-/// `--start`/`--end`: what the TUI's custom window takes for a range's ends ([`crate::timerange`]).
+/// `--start`/`--end`: what the TUI's custom window takes for a range's ends ([`crate::domain::timerange`]).
 pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
     use chrono::Offset;
-    crate::timerange::parse_time(s, Utc::now(), chrono::Local::now().offset().fix())
+    crate::domain::timerange::parse_time(s, Utc::now(), chrono::Local::now().offset().fix())
 }
 
 /// What the export did.
@@ -223,7 +222,7 @@ pub fn exit_status(summary: &ExportSummary) -> i32 {
 }
 
 /// The reviewed-calls export: from the local store, no API call (so no key needed).
-fn run_from_store(args: &ExportArgs, cfg: &Config, env: &str, filter: &crate::store::Filter) -> Result<i32> {
+fn run_from_store(args: &ExportArgs, cfg: &Config, env: &str, filter: &crate::domain::Filter) -> Result<i32> {
     if cfg.account_id.is_empty() || cfg.project_id.is_empty() {
         bail!("set POLYAI_ACCOUNT_ID and POLYAI_PROJECT_ID (or --account-id/--project-id): marks are kept per project");
     }
@@ -236,7 +235,7 @@ fn run_from_store(args: &ExportArgs, cfg: &Config, env: &str, filter: &crate::st
     }
     // Exporting only reads: a store the user may only read (a shared or archived copy) is fine.
     let store = crate::store::Store::open_read_only(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let scope = crate::store::Scope::env(&cfg.account_id, &cfg.project_id, env);
+    let scope = crate::domain::Scope::env(&cfg.account_id, &cfg.project_id, env);
     let window = match (args.start, args.since) {
         (None, None) => None,
         (start, since) => {

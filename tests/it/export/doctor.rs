@@ -7,7 +7,8 @@ use std::process::Command;
 
 use callscope::api::ListQuery;
 use callscope::doctor::{Verdict, diagnose};
-use callscope::export::{ExportArgs, Format, export, parse_span};
+use callscope::domain::duration::parse_span;
+use callscope::export::{ExportArgs, Format, export};
 use callscope::standin::{self, StandinOptions};
 
 fn args(format: Format) -> ExportArgs {
@@ -80,7 +81,7 @@ async fn csv_and_markdown_exports() {
         .conversations;
     let csv = String::from_utf8(csv).unwrap();
     assert_eq!(csv.lines().count() as u64, n + 1);
-    assert!(csv.starts_with(&callscope::export::format::csv_header()));
+    assert!(csv.starts_with(&callscope::export::format::csv_header().unwrap()));
     assert!(csv.lines().skip(1).all(|l| l.contains(",sandbox,")));
     let mut md = Vec::new();
     let mut a = args(Format::Md);
@@ -270,7 +271,8 @@ fn doctor_binary_exits_nonzero_when_something_is_wrong() {
 
 #[test]
 fn flagged_export_reads_the_local_store_without_the_api() {
-    use callscope::store::{ConversationKey, Origin, Store};
+    use callscope::domain::{ConversationKey, Origin};
+    use callscope::store::Store;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("review.db");
     let mut store = Store::open(&db).unwrap();
