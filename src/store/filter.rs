@@ -3,8 +3,7 @@
 
 use rusqlite::types::Value;
 
-pub use crate::domain::filter::{FILTER_WORDS, Filter};
-use crate::domain::filter::{NO_REASON, is_chat_kind, is_voice_kind};
+use crate::domain::filter::{Filter, NO_REASON, is_chat_kind, is_voice_kind};
 use crate::domain::scope::Scope;
 
 use super::cache::LabelKind;

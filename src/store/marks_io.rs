@@ -8,10 +8,11 @@ use std::io::Read;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::Store;
 use super::error::{StoreError, StoreResult};
-use super::list::Scope;
-use super::marks::{self, Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
-use super::{ConversationKey, Store};
+use super::marks;
+use crate::domain::marks::validate;
+use crate::domain::{ConversationKey, Marks, RatingReason, ReviewStatus, Scope, Thumbs, TurnRating};
 
 pub const MARKS_FORMAT: &str = "callscope.marks";
 pub const MARKS_VERSION: u64 = 1;
@@ -119,7 +120,7 @@ fn entry_marks(i: usize, e: Entry) -> StoreResult<(ConversationKey, Marks)> {
         note: e.note,
         turns,
     };
-    marks::validate(&m).map_err(at)?;
+    validate(&m).map_err(at)?;
     Ok((key, m))
 }
 

@@ -20,8 +20,8 @@ use callscope::standin::Standin;
 
 /// The connection flags that point at a running stand-in.
 /// The origin the store tests cache and mark under.
-pub fn store_origin() -> callscope::store::Origin {
-    callscope::store::Origin::new("ws-1", "PROJECT-1", "live")
+pub fn store_origin() -> callscope::domain::Origin {
+    callscope::domain::Origin::new("ws-1", "PROJECT-1", "live")
 }
 
 pub fn conn_args(s: &Standin) -> ConnectionArgs {

@@ -20,8 +20,8 @@ pub fn tz() -> FixedOffset {
 }
 
 /// The store origin of `state`'s account, project and environment.
-pub fn origin() -> callscope::store::Origin {
-    callscope::store::Origin::new("ws-demo", "PROJECT-demo", "live")
+pub fn origin() -> callscope::domain::Origin {
+    callscope::domain::Origin::new("ws-demo", "PROJECT-demo", "live")
 }
 
 pub fn state(w: u16, h: u16) -> State {

@@ -12,7 +12,8 @@ use std::process::{Command, Output};
 use callscope::api::{Client, ConversationPage, ListQuery, RawPage};
 use callscope::app::{Effect, update};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
-use callscope::store::{Origin, Store};
+use callscope::domain::Origin;
+use callscope::store::Store;
 use scripted::{Reply, Request};
 use tui_support::*;
 

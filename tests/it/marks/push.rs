@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use callscope::api::{Client, RetryPolicy};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
+use callscope::domain::{ConversationKey, Marks, Origin, RatingReason, Thumbs, TurnRating};
 use callscope::standin::studio::ReceivedMark;
 use callscope::standin::{self, Standin, StandinOptions};
-use callscope::store::{ConversationKey, Marks, Origin, RatingReason, Store, Thumbs, TurnRating};
+use callscope::store::Store;
 use callscope::studio::{Annotation, AnnotationRole, AnnotationType, push};
 
 fn rating(thumbs: Thumbs, reason: Option<RatingReason>) -> TurnRating {

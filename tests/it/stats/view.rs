@@ -7,7 +7,8 @@ use crate::support::tui as tui_support;
 use std::collections::BTreeMap;
 
 use callscope::app::{Effect, State, update};
-use callscope::store::{Origin, ReviewStatus, Store};
+use callscope::domain::{Origin, ReviewStatus};
+use callscope::store::Store;
 use callscope::tui::store_worker::handle;
 use callscope::ui::Theme;
 use callscope::ui::theme::Mode;

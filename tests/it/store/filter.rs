@@ -4,8 +4,9 @@
 use crate::support as common;
 
 use callscope::api::{Conversation, ListQuery};
+use callscope::domain::{Filter, Marks, Origin, ReviewStatus, Scope};
 use callscope::standin::{self, StandinOptions};
-use callscope::store::{Filter, Marks, Origin, ReviewStatus, Scope, Store};
+use callscope::store::Store;
 use chrono::{Duration, Utc};
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use callscope::store::{ConversationKey, Marks, Origin, RatingReason, ReviewStatus, Store, Thumbs, TurnRating};
+use callscope::domain::{ConversationKey, Marks, Origin, RatingReason, ReviewStatus, Thumbs, TurnRating};
+use callscope::store::Store;
 
 fn callscope(home: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_callscope"))

@@ -9,9 +9,8 @@ use std::time::Duration;
 use axum::Router;
 use callscope::api::{Client, ErrorKind, HostFamily};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
-use callscope::webhook::{
-    Deliverer, DeliveryConfig, EventData, EventType, Registry, WebhookEvent, WebhookState, router,
-};
+use callscope::standin::webhooks::{Deliverer, DeliveryConfig, Registry, WebhookState, router};
+use callscope::webhook::{EventData, EventType, WebhookEvent};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -367,7 +366,7 @@ async fn listen_prints_one_json_line_per_accepted_event() {
     let registry = Registry::new();
     // Register first with a placeholder URL to learn the secret, then point it at `listen`.
     let (ep, secret) = registry
-        .create(callscope::webhook::registry::NewEndpoint {
+        .create(callscope::standin::webhooks::registry::NewEndpoint {
             name: "listen".into(),
             url: "http://127.0.0.1:1/x".into(),
             event_types: vec!["conversation.completed".into()],
@@ -413,7 +412,7 @@ async fn listen_prints_one_json_line_per_accepted_event() {
     registry
         .update(
             &ep.id,
-            callscope::webhook::registry::EndpointPatch {
+            callscope::standin::webhooks::registry::EndpointPatch {
                 url: Some(url),
                 ..Default::default()
             },
