@@ -5,6 +5,7 @@ pub mod net;
 pub mod scripted;
 #[path = "../../benches/support/shaping_proxy.rs"]
 pub mod shaping_proxy;
+pub mod stream;
 pub mod team;
 pub mod testserver;
 pub mod tmux;

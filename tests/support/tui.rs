@@ -144,6 +144,30 @@ pub fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
+/// The transcript fetches `fx` schedules: each `DetailDue` message, after checking that its
+/// timer waits the selection debounce (150 ms).
+pub fn detail_due(fx: &[Effect]) -> Vec<Msg> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::After { msg, delay } if matches!(**msg, Msg::DetailDue { .. }) => {
+                assert_eq!(*delay, std::time::Duration::from_millis(150));
+                Some((**msg).clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Fires the first debounce timer `fx` schedules, as if it ran out: what `update` then asks
+/// for (nothing when none was scheduled).
+pub fn fire_detail_due(s: &mut State, fx: &[Effect]) -> Vec<Effect> {
+    detail_due(fx)
+        .into_iter()
+        .next()
+        .map(|m| update(s, m))
+        .unwrap_or_default()
+}
+
 pub fn page_reqs(fx: &[Effect]) -> Vec<u64> {
     fx.iter()
         .filter_map(|e| match e {
