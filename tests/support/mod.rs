@@ -25,6 +25,53 @@ pub fn store_origin() -> callscope::domain::Origin {
     callscope::domain::Origin::new("ws-1", "PROJECT-1", "live")
 }
 
+/// A stand-in on free loopback ports with `conversations` generated calls, otherwise as it starts.
+pub async fn standin_with(conversations: usize) -> Standin {
+    callscope::standin::start(callscope::standin::StandinOptions {
+        conversations,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// `export` of the last 24 hours as `format` to stdout, 100 a page; tests change what they test.
+pub fn export_args(format: callscope::export::Format) -> callscope::export::ExportArgs {
+    callscope::export::ExportArgs {
+        conn: Default::default(),
+        since: Some(callscope::domain::duration::parse_span("24h").unwrap()),
+        start: None,
+        end: None,
+        client_env: None,
+        channel: vec![],
+        format,
+        out: None,
+        with_audio: None,
+        audio_concurrency: 4,
+        reviewed: false,
+        flagged: false,
+        filter: None,
+        store: None,
+        page_size: 100,
+        shards: Default::default(),
+    }
+}
+
+/// The audio engine without a sound device (what it would play is only decoded).
+pub fn headless_engine(
+    client: Client,
+    events: tokio::sync::mpsc::UnboundedSender<callscope::audio::AudioEvent>,
+) -> callscope::audio::AudioEngine {
+    callscope::audio::AudioEngine::start_with(
+        client,
+        events,
+        callscope::audio::EngineOptions {
+            use_device: false,
+            ..Default::default()
+        },
+    )
+}
+
 pub fn conn_args(s: &Standin) -> ConnectionArgs {
     ConnectionArgs {
         base_url: Some(s.runtime_url.clone()),

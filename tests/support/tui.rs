@@ -39,6 +39,19 @@ pub fn state(w: u16, h: u16) -> State {
     )
 }
 
+/// A state as a fresh start against a real server sees it: no identity yet, `live`, the real
+/// clock in UTC, 120×40.
+pub fn live_state() -> State {
+    State::new(
+        KeyMap::default(),
+        Identity::default(),
+        "live",
+        Utc::now(),
+        FixedOffset::east_opt(0).unwrap(),
+        (120, 40),
+    )
+}
+
 const USER: [&str; 4] = [
     "I'd like to book a table for four",
     "Seven tonight if possible",

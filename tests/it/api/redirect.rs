@@ -8,10 +8,9 @@ use crate::support::net as net_support;
 use std::time::Duration;
 
 use callscope::api::{AudioDirection, Client, ErrorKind, ListQuery, RetryPolicy};
-use callscope::app::{self, Effect, Identity, KeyMap, Msg, State};
+use callscope::app::{self, Effect, Msg};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::tui::effects::Runner;
-use chrono::{FixedOffset, Utc};
 use net_support::{Server, env_vars, json, page_json, recorder, redirect, run_bin, serve};
 use tokio::sync::mpsc;
 
@@ -178,14 +177,7 @@ async fn tui_requests_follow_no_redirect() {
         let shown = format!("redirected to {}/elsewhere", rec.url);
 
         // The list: the app's first page request, answered through the runner.
-        let mut state = State::new(
-            KeyMap::default(),
-            Identity::default(),
-            "live",
-            Utc::now(),
-            FixedOffset::east_opt(0).unwrap(),
-            (120, 40),
-        );
+        let mut state = crate::support::tui::live_state();
         for e in app::start(&mut state) {
             if matches!(e, Effect::FetchPage { .. }) {
                 runner.spawn(e);

@@ -7,28 +7,13 @@ use std::process::Command;
 
 use callscope::api::ListQuery;
 use callscope::doctor::{Verdict, diagnose};
-use callscope::domain::duration::parse_span;
 use callscope::export::{ExportArgs, Format, export};
 use callscope::standin::{self, StandinOptions};
 
 fn args(format: Format) -> ExportArgs {
     ExportArgs {
-        conn: Default::default(),
-        since: Some(parse_span("24h").unwrap()),
-        start: None,
-        end: None,
-        client_env: None,
-        channel: vec![],
-        format,
-        out: None,
-        with_audio: None,
-        audio_concurrency: 4,
-        reviewed: false,
-        flagged: false,
-        filter: None,
-        store: None,
         page_size: 37,
-        shards: Default::default(),
+        ..crate::support::export_args(format)
     }
 }
 
@@ -94,12 +79,7 @@ async fn csv_and_markdown_exports() {
 
 #[tokio::test]
 async fn export_with_audio_saves_voice_recordings_and_resumes() {
-    let s = standin::start(StandinOptions {
-        conversations: 400,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(400).await;
     let dir = tempfile::tempdir().unwrap();
     let audio = dir.path().join("rec");
     let out = dir.path().join("calls.jsonl");
@@ -169,12 +149,7 @@ async fn export_with_audio_saves_voice_recordings_and_resumes() {
 
 #[tokio::test]
 async fn export_to_file_is_atomic_on_failure() {
-    let s = standin::start(StandinOptions {
-        conversations: 50,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(50).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("calls.jsonl");
     let mut env = common::env_for(&s);

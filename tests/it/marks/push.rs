@@ -14,7 +14,7 @@ use callscope::api::{Client, RetryPolicy};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::domain::{ConversationKey, Marks, Origin, RatingReason, Thumbs, TurnRating};
 use callscope::standin::studio::ReceivedMark;
-use callscope::standin::{self, Standin, StandinOptions};
+use callscope::standin::{self, Standin};
 use callscope::store::Store;
 use callscope::studio::{Annotation, AnnotationRole, AnnotationType, push};
 
@@ -87,12 +87,7 @@ fn notes_for(received: &[ReceivedMark], id: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn push_sends_each_mark_once_reports_failures_and_retries_them() {
-    let s = standin::start(StandinOptions {
-        conversations: 60,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(60).await;
     let (a, b) = two_calls(&s);
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
@@ -229,12 +224,7 @@ async fn push_sends_each_mark_once_reports_failures_and_retries_them() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_standin_refuses_what_studio_would() {
-    let s = standin::start(StandinOptions {
-        conversations: 20,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(20).await;
     let (a, _) = two_calls(&s);
     let http = reqwest::Client::new();
     let post = |path: String, body: serde_json::Value| {
