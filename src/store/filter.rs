@@ -169,7 +169,8 @@ mod tests {
     #[test]
     fn real_api_words_agree_in_sql_and_in_memory() {
         use crate::api::{Conversation, ConversationPage};
-        use crate::store::{ListOrder, Origin, Scope, Store};
+        use crate::domain::{Origin, Scope};
+        use crate::store::{ListOrder, Store};
         let mut convs: Vec<Conversation> =
             serde_json::from_str::<ConversationPage>(include_str!("../../tests/fixtures/real/list_v3_camel.json"))
                 .unwrap()

@@ -107,7 +107,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Origin;
+    use crate::domain::Origin;
 
     #[test]
     fn a_changed_note_replaces_the_record_and_annotations_accumulate() {

@@ -259,7 +259,7 @@ fn split(by: SplitBy, groups: HashMap<String, GroupAcc>) -> Split {
 mod tests {
     use super::*;
     use crate::api::Conversation;
-    use crate::store::Origin;
+    use crate::domain::Origin;
     use serde_json::json;
 
     fn conv(id: &str, minute: i64, handoff: Option<&str>, latencies: &[f64]) -> Conversation {

@@ -114,6 +114,16 @@ pub fn env_for(s: &Standin) -> Vec<(&'static str, String)> {
 
 /// `callscope serve-demo` on free ports; returns the child and the five `export` values.
 pub fn serve_demo(extra: &[&str]) -> (ChildGuard, Vec<(String, String)>) {
+    spawn_serve_demo(extra, Stdio::null())
+}
+
+/// [`serve_demo`] with its stderr piped, for tests that read what it reports (take it from the
+/// guard's child).
+pub fn serve_demo_reporting(extra: &[&str]) -> (ChildGuard, Vec<(String, String)>) {
+    spawn_serve_demo(extra, Stdio::piped())
+}
+
+fn spawn_serve_demo(extra: &[&str], stderr: Stdio) -> (ChildGuard, Vec<(String, String)>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_callscope"))
         .args([
             "serve-demo",
@@ -124,7 +134,7 @@ pub fn serve_demo(extra: &[&str]) -> (ChildGuard, Vec<(String, String)>) {
         ])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("run callscope serve-demo");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

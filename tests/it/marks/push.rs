@@ -358,33 +358,8 @@ async fn a_server_error_is_retried_on_the_next_push() {
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_demo_prints_a_sanitized_line_per_received_mark() {
     use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_callscope"))
-        .args([
-            "serve-demo",
-            "--runtime-addr",
-            "127.0.0.1:0",
-            "--platform-addr",
-            "127.0.0.1:0",
-            "--conversations",
-            "20",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let guard = common::ChildGuard(child);
-    let vars: Vec<(String, String)> = BufReader::new(stdout)
-        .lines()
-        .take(5)
-        .map(|l| {
-            let l = l.unwrap();
-            let (k, v) = l.strip_prefix("export ").unwrap().split_once('=').unwrap();
-            (k.to_string(), v.to_string())
-        })
-        .collect();
+    let (mut guard, vars) = common::serve_demo_reporting(&["--conversations", "20"]);
+    let stderr = guard.0.stderr.take().unwrap();
     let var = |name: &str| vars.iter().find(|(k, _)| k == name).unwrap().1.clone();
     // Any conversation of the demo project: the first row of the list.
     let client = reqwest::Client::new();
