@@ -72,6 +72,25 @@ pub fn headless_engine(
     )
 }
 
+/// A config for scripted servers: `runtime` and `platform` as the two hosts, the store tests'
+/// account and project (`ws-1`/`PROJECT-1`), and `env` as the environment (e.g. the API key).
+pub fn scripted_config(runtime: &str, platform: Option<&str>, env: &[(&str, &str)]) -> Config {
+    let args = ConnectionArgs {
+        base_url: Some(runtime.into()),
+        platform_url: platform.map(String::from),
+        account_id: Some("ws-1".into()),
+        project_id: Some("PROJECT-1".into()),
+        ..Default::default()
+    };
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Config::resolve_with_file(
+        &args,
+        &move |k| env.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone()),
+        FileConfig::default(),
+    )
+    .unwrap()
+}
+
 pub fn conn_args(s: &Standin) -> ConnectionArgs {
     ConnectionArgs {
         base_url: Some(s.runtime_url.clone()),

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use callscope::api::{AudioDirection, Client, ErrorKind, ListQuery, RetryPolicy};
 use callscope::app::{self, Effect, Msg};
-use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::tui::effects::Runner;
 use net_support::{Server, env_vars, json, page_json, recorder, redirect, run_bin, serve};
 use tokio::sync::mpsc;
@@ -132,19 +131,7 @@ async fn export_with_audio_follows_no_redirect() {
 }
 
 fn client_for(base: &str) -> Client {
-    let args = ConnectionArgs {
-        base_url: Some(base.into()),
-        platform_url: Some(base.into()),
-        account_id: Some("ws-1".into()),
-        project_id: Some("PROJECT-1".into()),
-        ..Default::default()
-    };
-    let cfg = Config::resolve_with_file(
-        &args,
-        &|k| (k == "POLYAI_API_KEY").then(|| KEY.into()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(base, Some(base), &[("POLYAI_API_KEY", KEY)]);
     Client::new(&cfg).unwrap().with_retry_policy(RetryPolicy {
         max_retries: 1,
         base_delay: Duration::from_millis(10),

@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use callscope::api::{Client, ListQuery};
 use callscope::app::update;
-use callscope::config::{Config, ConnectionArgs, FileConfig};
 use tui_support::*;
 
 const KEY: &str = "hostile-test-key";
@@ -231,18 +230,7 @@ fn jsonl_passes_the_servers_bytes_through_unchanged() {
 #[tokio::test]
 async fn the_tui_list_loads_the_good_records_of_a_hostile_page() {
     let (base, _) = serve(body());
-    let cfg = Config::resolve_with_file(
-        &ConnectionArgs {
-            base_url: Some(base.clone()),
-            platform_url: Some(base),
-            account_id: Some("ws-1".into()),
-            project_id: Some("PROJECT-1".into()),
-            ..Default::default()
-        },
-        &|k| (k == "POLYAI_API_KEY").then(|| KEY.into()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(&base, Some(&base), &[("POLYAI_API_KEY", KEY)]);
     // The page the TUI's runner gets: through the real client, over loopback.
     let page = Client::new(&cfg)
         .unwrap()

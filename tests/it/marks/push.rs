@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use callscope::api::{Client, RetryPolicy};
-use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::domain::{ConversationKey, Marks, Origin, RatingReason, Thumbs, TurnRating};
 use callscope::standin::studio::ReceivedMark;
 use callscope::standin::{self, Standin};
@@ -297,18 +296,11 @@ async fn a_server_error_is_retried_on_the_next_push() {
             scripted::Reply::json(201, r#"{"success":true}"#)
         }
     });
-    let cfg = Config::resolve_with_file(
-        &ConnectionArgs {
-            base_url: Some("http://127.0.0.1:9".into()),
-            platform_url: Some(server.url.clone()),
-            account_id: Some("ws-1".into()),
-            project_id: Some("PROJECT-1".into()),
-            ..Default::default()
-        },
-        &|k| (k == "POLYAI_API_KEY").then(|| "sk-test".to_string()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(
+        "http://127.0.0.1:9",
+        Some(&server.url),
+        &[("POLYAI_API_KEY", "sk-test")],
+    );
     let client = Client::new(&cfg).unwrap().with_retry_policy(RetryPolicy {
         max_retries: 1,
         base_delay: Duration::from_millis(5),
@@ -417,18 +409,11 @@ async fn a_redirect_is_refused_and_the_key_stays_home() {
     let elsewhere = scripted::serve(|_| scripted::Reply::json(201, r#"{"success":true}"#));
     let target = format!("{}/steal", elsewhere.url);
     let platform = scripted::serve(move |_| scripted::Reply::json(307, "").header("location", target.clone()));
-    let cfg = Config::resolve_with_file(
-        &ConnectionArgs {
-            base_url: Some("http://127.0.0.1:9".into()),
-            platform_url: Some(platform.url.clone()),
-            account_id: Some("ws-1".into()),
-            project_id: Some("PROJECT-1".into()),
-            ..Default::default()
-        },
-        &|k| (k == "POLYAI_API_KEY").then(|| "sk-test".to_string()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(
+        "http://127.0.0.1:9",
+        Some(&platform.url),
+        &[("POLYAI_API_KEY", "sk-test")],
+    );
     let client = Client::new(&cfg).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();
