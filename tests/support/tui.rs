@@ -52,6 +52,28 @@ pub fn live_state() -> State {
     )
 }
 
+/// Performs the store requests in `fx` (and those their answers cause) on `store`, the way the
+/// store worker would; returns the other effects.
+pub fn run_store(s: &mut State, store: &mut callscope::store::Store, fx: Vec<Effect>) -> Vec<Effect> {
+    let mut queue = fx;
+    let mut rest = Vec::new();
+    while !queue.is_empty() {
+        let mut next = Vec::new();
+        for e in queue {
+            match e {
+                Effect::Store(req) => {
+                    if let Some(msg) = callscope::tui::store_worker::handle(store, req) {
+                        next.extend(update(s, msg));
+                    }
+                }
+                other => rest.push(other),
+            }
+        }
+        queue = next;
+    }
+    rest
+}
+
 const USER: [&str; 4] = [
     "I'd like to book a table for four",
     "Seven tonight if possible",
