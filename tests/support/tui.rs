@@ -52,6 +52,18 @@ pub fn live_state() -> State {
     )
 }
 
+/// Selects the row `id` (from the top, moving down); fails the test when it is not listed.
+pub fn select_id(s: &mut State, id: &str) {
+    update(s, code(KeyCode::Home));
+    for _ in 0..s.list.visible_len() {
+        if s.list.selected().is_some_and(|r| &*r.id == id) {
+            return;
+        }
+        update(s, key('j'));
+    }
+    panic!("{id} is not in the list");
+}
+
 /// Performs the store requests in `fx` (and those their answers cause) on `store`, the way the
 /// store worker would; returns the other effects.
 pub fn run_store(s: &mut State, store: &mut callscope::store::Store, fx: Vec<Effect>) -> Vec<Effect> {

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use callscope::api::{Client, ListQuery};
-use callscope::app::update;
 use tui_support::*;
 
 const KEY: &str = "hostile-test-key";
@@ -252,16 +251,16 @@ async fn the_tui_list_loads_the_good_records_of_a_hostile_page() {
     // Every readable record is a row, and opens with its fields. (CA-turns-str says 2 turns
     // but sent none readable: opening it asks for its by-id copy instead.)
     for id in ["4711", "CA-yes", "CA-sometimes", "CA-turns-obj", "CA-deep2", "CA-good1"] {
-        select(&mut s, id);
+        select_id(&mut s, id);
         let screen = render(&s);
         assert!(screen.contains(&format!("id        {id}")), "{id}:\n{screen}");
     }
-    select(&mut s, "4711");
+    select_id(&mut s, "4711");
     assert!(render(&s).contains("handoff   billing"));
-    select(&mut s, "CA-yes");
+    select_id(&mut s, "CA-yes");
     assert!(render(&s).contains("handoff   yes") && render(&s).contains("hello from CA-yes"));
     // The deep record opens with its fields and its transcript.
-    select(&mut s, "CA-deep1");
+    select_id(&mut s, "CA-deep1");
     let screen = render(&s);
     assert!(screen.contains("hello from CA-deep1"), "{screen}");
     assert!(
@@ -269,23 +268,11 @@ async fn the_tui_list_loads_the_good_records_of_a_hostile_page() {
         "{screen}"
     );
     // The odd-handoff record shows what could be read, and what was sent raw.
-    select(&mut s, "CA-sometimes");
+    select_id(&mut s, "CA-sometimes");
     let screen = render(&s);
     assert!(
         screen.contains("hello from CA-sometimes") && screen.contains("v-some"),
         "{screen}"
     );
     assert!(screen.contains("handoff = \"sometimes\""), "{screen}");
-}
-
-/// Moves the selection down (wrapping to the top once) until `id` is selected.
-fn select(s: &mut callscope::app::State, id: &str) {
-    update(s, code(crossterm::event::KeyCode::Home));
-    for _ in 0..s.list.visible_len() {
-        if s.list.selected().is_some_and(|r| &*r.id == id) {
-            return;
-        }
-        update(s, key('j'));
-    }
-    panic!("{id} is not in the list");
 }

@@ -383,17 +383,10 @@ async fn listen_prints_one_json_line_per_accepted_event() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let stderr = child.stderr.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let pid = child.id();
-    let guard = Kill(child);
+    let guard = crate::support::ChildGuard(child);
     let banner = tokio::task::spawn_blocking(move || {
         let mut reader = BufReader::new(stderr);
         let mut line = String::new();

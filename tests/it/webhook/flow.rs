@@ -298,15 +298,8 @@ async fn the_quickstarts_flask_handler_accepts_our_deliveries() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let stdout = child.stdout.take().unwrap();
-    let _guard = Kill(child);
+    let _guard = crate::support::ChildGuard(child);
     // Wait for Flask to listen.
     let mut up = false;
     for _ in 0..100 {
