@@ -118,26 +118,16 @@ fn options() -> StandinOptions {
 
 fn args(format: Format, concurrency: Option<u32>, unordered: bool) -> ExportArgs {
     ExportArgs {
-        conn: Default::default(),
         since: None,
         start: Some(parse_instant(START).unwrap()),
         end: Some(parse_instant(END).unwrap()),
-        client_env: None,
-        channel: vec![],
-        format,
-        out: None,
-        with_audio: None,
-        audio_concurrency: 4,
-        reviewed: false,
-        flagged: false,
-        filter: None,
-        store: None,
         page_size: 50,
         shards: ShardArgs {
             concurrency,
             unordered,
             resume: false,
         },
+        ..crate::support::export_args(format)
     }
 }
 
