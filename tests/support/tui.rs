@@ -19,7 +19,8 @@ pub fn tz() -> FixedOffset {
     FixedOffset::east_opt(3600).unwrap()
 }
 
-/// The store origin of `state`'s account, project and environment.
+/// The store origin of `state`'s account, project and environment: the stand-in's demo
+/// project in `live`.
 pub fn origin() -> callscope::domain::Origin {
     callscope::domain::Origin::new("ws-demo", "PROJECT-demo", "live")
 }

@@ -26,7 +26,7 @@ fn rating(thumbs: Thumbs, reason: Option<RatingReason>) -> TurnRating {
 }
 
 fn key(id: &str) -> ConversationKey {
-    Origin::new(standin::ACCOUNT_ID, standin::PROJECT_ID, "live").key(id)
+    crate::support::tui::origin().key(id)
 }
 
 /// Two conversations of the stand-in with at least three turns.
@@ -309,7 +309,7 @@ async fn a_server_error_is_retried_on_the_next_push() {
     });
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-    let k = Origin::new("ws-1", "PROJECT-1", "live").key("CA 1/x");
+    let k = common::store_origin().key("CA 1/x");
     store
         .rate_turn(&k, 3, Some(rating(Thumbs::Down, Some(RatingReason::WrongInformation))))
         .unwrap();
@@ -417,7 +417,7 @@ async fn a_redirect_is_refused_and_the_key_stays_home() {
     let client = Client::new(&cfg).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-    let k = Origin::new("ws-1", "PROJECT-1", "live").key("CA1");
+    let k = common::store_origin().key("CA1");
     store.set_note(&k, "hello").unwrap();
     let plans = push::plan_all(&store, "ws-1", "PROJECT-1", None).unwrap();
     let summary = push::push(&client, &mut store, plans).await.unwrap();

@@ -21,7 +21,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn live(id: &str) -> ConversationKey {
-    Origin::new("ws-demo", "PROJECT-demo", "live").key(id)
+    crate::support::tui::origin().key(id)
 }
 
 fn sandbox(id: &str) -> ConversationKey {
