@@ -8,8 +8,9 @@
 use std::time::{Duration, Instant};
 
 use callscope::api::{Conversation, Turn};
+use callscope::domain::{Filter, Origin, ReviewStatus, Scope};
 use callscope::stats::{SplitBy, StatsRequest};
-use callscope::store::{Filter, Origin, ReviewStatus, Scope, Store};
+use callscope::store::Store;
 use chrono::{DateTime, Utc};
 
 /// xorshift64*: deterministic randomness for the generated data.

@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use callscope::api::{Conversation, Turn};
-use callscope::store::{Filter, ListOrder, Origin, Scope, SearchOrder, SearchQuery, Store};
+use callscope::domain::{Filter, Origin, Scope};
+use callscope::store::{ListOrder, SearchOrder, SearchQuery, Store};
 
 /// xorshift64*: deterministic, dependency-free randomness for the generated data.
 struct Rng(u64);

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use callscope::webhook::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use callscope::standin::webhooks::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use callscope::webhook::receiver::StatsSnapshot;
 use callscope::webhook::server::{ServeLimits, raise_descriptor_limit, serve};
 use callscope::webhook::signature::{SignatureScheme, sign};

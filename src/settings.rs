@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::app::KeyMap;
 use crate::config::FileConfig;
-use crate::store::Filter;
+use crate::domain::Filter;
 use crate::ui::Theme;
 
 /// The TUI's sections, interpreted.

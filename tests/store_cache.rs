@@ -5,7 +5,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use callscope::api::Conversation;
-use callscope::store::{CURRENT_VERSION, Filter, ListOrder, Origin, Scope, Store, StoreErrorKind, StoreOptions};
+use callscope::domain::{Filter, Origin, Scope};
+use callscope::store::{CURRENT_VERSION, ListOrder, Store, StoreErrorKind, StoreOptions};
 use serde_json::json;
 
 fn origin() -> Origin {

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use callscope::webhook::deliver::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use callscope::standin::webhooks::deliver::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use callscope::webhook::server::{ServeLimits, serve};
 use callscope::webhook::signature::{SignatureScheme, sign};
 use callscope::webhook::{EventData, EventType, ReceiverConfig, SigningSecret, WebhookEvent, receiver};

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use chrono::DateTime;
 use clap::{Args, ValueEnum};
+use serde::Serialize;
 
 use super::window::{WindowArgs, since_help};
 use crate::config::{Config, ConnectionArgs, process_env};
-use crate::export::format::csv_field;
+use crate::export::csv_rows::{self, Text};
 use crate::stats::{self, Bucket, SplitBy, Stats, StatsRequest, percent, seconds, sparkline};
 use crate::store::{Filter, Scope, Store};
 
@@ -85,7 +86,7 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
             let json = serde_json::to_string_pretty(&s)?;
             writeln!(out, "{}", crate::sanitize::escape_json_controls(&json))
         }
-        StatsFormat::Csv => out.write_all(csv(&s).as_bytes()),
+        StatsFormat::Csv => write_csv(&mut out, &s),
         StatsFormat::Table => {
             let heading = format!("{} · {env} · filter: {}", cfg.project_id, filter.summary());
             let text = table(&s, &heading, offset_ms, std::io::stdout().is_terminal());
@@ -270,12 +271,24 @@ pub fn bin_label(i: usize) -> String {
     }
 }
 
+/// One row of the long-form CSV; the header is these field names.
+#[derive(Default, Serialize)]
+struct StatsRow<'a> {
+    figure: &'a str,
+    key: Text<'a>,
+    value: String,
+}
+
 /// Long form, one figure per row: `figure,key,value` (keys: bucket start in RFC 3339, a name,
 /// a histogram bin).
-pub fn csv(s: &Stats) -> String {
-    let mut o = String::from("figure,key,value\n");
-    let mut row = |figure: &str, key: &str, value: String| {
-        o.push_str(&format!("{figure},{},{value}\n", csv_field(key)));
+pub fn write_csv(out: &mut impl Write, s: &Stats) -> std::io::Result<()> {
+    let mut rows = Vec::new();
+    let mut row = |figure: &'static str, key: &str, value: String| {
+        rows.push(StatsRow {
+            figure,
+            key: key.to_string().into(),
+            value,
+        });
     };
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     row("calls", "", s.calls.to_string());
@@ -330,5 +343,6 @@ pub fn csv(s: &Stats) -> String {
             row("group_poly_score_mean", &g.name, opt(g.poly_score_mean));
         }
     }
-    o
+    csv_rows::write_header::<StatsRow>(out)?;
+    csv_rows::write_rows(out, rows)
 }

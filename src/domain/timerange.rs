@@ -1,4 +1,4 @@
-//! The one parser for typed times and time ranges, beside [`crate::duration`] (the one for
+//! The one parser for typed times and time ranges, beside [`crate::domain::duration`] (the one for
 //! durations): `export --start/--end` and the TUI's custom window (`w` → custom…) both take
 //! these, so what one accepts the other does.
 //!

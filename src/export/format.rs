@@ -2,8 +2,10 @@
 
 use std::io::{self, Write};
 
+use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::csv_rows::{self, Text};
 use crate::api::Conversation;
 use crate::studio::StudioLinks;
 
@@ -21,7 +23,7 @@ pub enum Format {
 pub fn write_header(out: &mut impl Write, format: Format) -> io::Result<()> {
     match format {
         Format::Jsonl => Ok(()),
-        Format::Csv => writeln!(out, "{}", csv_header()),
+        Format::Csv => csv_rows::write_header::<ConversationRow>(out),
         Format::Md => writeln!(out, "# PolyAI conversations\n"),
     }
 }
@@ -53,28 +55,6 @@ pub fn write_parsed(
     }
 }
 
-/// One CSV field of untrusted text: escape sequences and control characters made visible (only
-/// `\n` line breaks are kept, inside quotes), spreadsheet formulas defused (a leading `=`, `+`,
-/// `-`, `@`, TAB or CR gets a `'`), quoted when needed.
-pub fn csv_field(s: &str) -> String {
-    let formula = |t: &str| t.starts_with(['=', '+', '-', '@', '\t', '\r']) && t.parse::<f64>().is_err();
-    let clean = crate::sanitize::sanitize_text(s);
-    let s = if formula(s) || formula(&clean) {
-        format!("'{clean}")
-    } else {
-        clean
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-fn opt(n: Option<u32>) -> String {
-    n.map(|v| v.to_string()).unwrap_or_default()
-}
-
 /// The names of the fields that could not be read, `;`-separated (the `unread_fields` column).
 fn unread(c: &Conversation) -> String {
     let names: Vec<&str> = c.odd_fields.iter().map(|o| o.field).collect();
@@ -82,82 +62,102 @@ fn unread(c: &Conversation) -> String {
 }
 
 /// A flag's cell: empty (not a made-up `false`) when the field could not be read.
-fn flag(c: &Conversation, field: &str, v: bool) -> String {
-    if c.is_odd(field) { String::new() } else { v.to_string() }
+fn flag(c: &Conversation, field: &str, v: bool) -> Option<bool> {
+    (!c.is_odd(field)).then_some(v)
 }
 
-/// A cell from the conversation and, where the region is known, its Agent Studio link.
-type Cell = fn(&Conversation, Option<&StudioLinks>) -> String;
+/// A float as Rust prints it (`1.42`, `4`), not the csv crate's `4.0`.
+fn float(v: Option<f64>) -> Option<String> {
+    v.map(|v| v.to_string())
+}
 
-/// The CSV columns: header name and cell, in order (one table, so they cannot drift apart).
+/// One CSV row of `callscope export`; the header is these field names, in order.
 /// New columns go before `unread_fields`, which stays last.
-const COLUMNS: &[(&str, Cell)] = &[
-    ("id", |c, _| csv_field(&c.id)),
-    ("started_at", |c, _| {
-        c.started_at
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default()
-    }),
-    ("environment", |c, _| csv_field(&c.environment)),
-    ("channel", |c, _| csv_field(&c.channel)),
-    ("total_duration", |c, _| opt(c.total_duration)),
-    ("polyai_duration", |c, _| opt(c.polyai_duration)),
-    ("num_turns", |c, _| {
-        if c.num_turns.is_none() && c.is_odd("turns") {
-            String::new()
-        } else {
-            c.turn_count().to_string()
-        }
-    }),
-    ("in_progress", |c, _| flag(c, "in_progress", c.in_progress)),
-    ("handoff", |c, _| flag(c, "handoff", c.handoff)),
-    ("handoff_reason", |c, _| csv_field(&c.handoff_reason)),
-    ("handoff_destination", |c, _| csv_field(&c.handoff_destination)),
-    ("from_number", |c, _| csv_field(&c.from_number)),
-    ("to_number", |c, _| csv_field(&c.to_number)),
-    ("variant_name", |c, _| csv_field(&c.variant_name)),
-    ("num_silences", |c, _| opt(c.num_silences)),
-    ("num_ood", |c, _| opt(c.num_ood)),
-    ("direction", |c, _| csv_field(&c.direction)),
-    ("language", |c, _| csv_field(&c.language)),
-    ("summary", |c, _| csv_field(&c.short_summary)),
-    ("summary_heading", |c, _| csv_field(&c.summary_heading)),
-    ("summary_content", |c, _| csv_field(&c.summary_content)),
-    ("poly_score", |c, _| {
-        c.poly_score.map(|s| s.to_string()).unwrap_or_default()
-    }),
-    ("tags", |c, _| csv_field(&c.tags.join(";"))),
-    // Agent Studio's note; `export --reviewed` adds callscope's own review `note` after it.
-    ("server_note", |c, _| csv_field(&c.note)),
-    ("max_latency", |c, _| {
-        c.max_latency().map(|l| l.to_string()).unwrap_or_default()
-    }),
-    ("functions", |c, _| {
-        let names: Vec<&str> = c
+#[derive(Debug, Default, Serialize)]
+pub struct ConversationRow<'a> {
+    id: Text<'a>,
+    started_at: Option<String>,
+    environment: Text<'a>,
+    channel: Text<'a>,
+    total_duration: Option<u32>,
+    polyai_duration: Option<u32>,
+    num_turns: Option<u32>,
+    in_progress: Option<bool>,
+    handoff: Option<bool>,
+    handoff_reason: Text<'a>,
+    handoff_destination: Text<'a>,
+    from_number: Text<'a>,
+    to_number: Text<'a>,
+    variant_name: Text<'a>,
+    num_silences: Option<u32>,
+    num_ood: Option<u32>,
+    direction: Text<'a>,
+    language: Text<'a>,
+    summary: Text<'a>,
+    summary_heading: Text<'a>,
+    summary_content: Text<'a>,
+    poly_score: Option<String>,
+    tags: Text<'a>,
+    /// Agent Studio's note; `export --reviewed` adds callscope's own review `note` after it.
+    server_note: Text<'a>,
+    max_latency: Option<String>,
+    functions: Text<'a>,
+    studio_url: Option<Text<'a>>,
+    unread_fields: Text<'a>,
+}
+
+impl<'a> ConversationRow<'a> {
+    /// A field that could not be read is an empty cell (not a made-up `false` or `0`) and is
+    /// named in the last column.
+    pub fn new(c: &'a Conversation, studio: Option<&StudioLinks>) -> Self {
+        let functions: Vec<&str> = c
             .turns
             .iter()
             .flat_map(|t| t.function_events.iter().map(|e| e.name.as_str()))
             .collect();
-        csv_field(&names.join(";"))
-    }),
-    ("studio_url", |c, studio| {
-        studio
-            .map(|l| csv_field(&l.conversation_url(&c.id)))
-            .unwrap_or_default()
-    }),
-    ("unread_fields", |c, _| csv_field(&unread(c))),
-];
-
-/// The header line (without its line break).
-pub fn csv_header() -> String {
-    COLUMNS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(",")
+        ConversationRow {
+            id: c.id.as_str().into(),
+            started_at: c
+                .started_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            environment: c.environment.as_str().into(),
+            channel: c.channel.as_str().into(),
+            total_duration: c.total_duration,
+            polyai_duration: c.polyai_duration,
+            num_turns: (c.num_turns.is_some() || !c.is_odd("turns")).then(|| c.turn_count()),
+            in_progress: flag(c, "in_progress", c.in_progress),
+            handoff: flag(c, "handoff", c.handoff),
+            handoff_reason: c.handoff_reason.as_str().into(),
+            handoff_destination: c.handoff_destination.as_str().into(),
+            from_number: c.from_number.as_str().into(),
+            to_number: c.to_number.as_str().into(),
+            variant_name: c.variant_name.as_str().into(),
+            num_silences: c.num_silences,
+            num_ood: c.num_ood,
+            direction: c.direction.as_str().into(),
+            language: c.language.as_str().into(),
+            summary: c.short_summary.as_str().into(),
+            summary_heading: c.summary_heading.as_str().into(),
+            summary_content: c.summary_content.as_str().into(),
+            poly_score: float(c.poly_score),
+            tags: c.tags.join(";").into(),
+            server_note: c.note.as_str().into(),
+            max_latency: float(c.max_latency()),
+            functions: functions.join(";").into(),
+            studio_url: studio.map(|l| l.conversation_url(&c.id).into()),
+            unread_fields: unread(c).into(),
+        }
+    }
 }
 
-/// One CSV row. A field that could not be read is an empty cell (not a made-up `false` or `0`)
-/// and is named in the last column.
+/// The header line (without its line break).
+pub fn csv_header() -> io::Result<String> {
+    csv_rows::header::<ConversationRow>()
+}
+
+/// One CSV row (see [`ConversationRow`]).
 pub fn write_csv_row(out: &mut impl Write, c: &Conversation, studio: Option<&StudioLinks>) -> io::Result<()> {
-    let cells: Vec<String> = COLUMNS.iter().map(|(_, cell)| cell(c, studio)).collect();
-    writeln!(out, "{}", cells.join(","))
+    csv_rows::write_rows(out, [ConversationRow::new(c, studio)])
 }
 
 /// One conversation as Markdown (see [`super::markdown`]), without review marks.
@@ -190,7 +190,7 @@ mod tests {
         );
         assert!(line.contains(",'=HYPERLINK(1),"), "{line}");
         assert_eq!(
-            csv_header().split(',').count(),
+            csv_header().unwrap().split(',').count(),
             line.trim_end().split(',').count() - 1,
             "one comma inside a quoted field"
         );
@@ -209,21 +209,6 @@ mod tests {
         assert!(!text.contains('\u{1b}'));
     }
 
-    #[test]
-    fn csv_fields_lose_controls_and_defuse_tab_and_cr_formulas() {
-        assert_eq!(csv_field("a\u{1b}]52;c;ZXZpbA==\u{7}b"), "a␛b");
-        assert_eq!(csv_field("x\u{9b}2Jy\u{85}z\u{0}"), "x␛y�z␀");
-        assert_eq!(csv_field("\tcmd"), "'    cmd");
-        assert_eq!(csv_field("\r=1+1"), "\"'\n=1+1\"");
-        assert_eq!(csv_field("=1+1"), "'=1+1");
-        assert_eq!(csv_field("-12.5"), "-12.5", "numbers are not formulas");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-        assert_eq!(csv_field("plain"), "plain");
-        for s in ["\u{1b}[2J", "a\u{9b}31m", "\u{7}\u{8}\u{7f}"] {
-            assert!(!csv_field(s).chars().any(|c| c.is_control()), "{s:?}");
-        }
-    }
-
     fn odd_conv() -> Conversation {
         serde_json::from_str(
             r#"{"id":7,"channel":"WEBCHAT","environment":"live","handoff":"sometimes","in_progress":[1],
@@ -232,10 +217,11 @@ mod tests {
         .unwrap()
     }
 
-    fn cells(line: &str) -> std::collections::HashMap<&'static str, String> {
-        COLUMNS
-            .iter()
-            .map(|(name, _)| *name)
+    fn cells(line: &str) -> std::collections::HashMap<String, String> {
+        csv_header()
+            .unwrap()
+            .split(',')
+            .map(String::from)
             .zip(line.trim_end().split(','))
             .map(|(k, v)| (k, v.to_string()))
             .collect()
@@ -247,7 +233,10 @@ mod tests {
         write_csv_row(&mut out, &odd_conv(), None).unwrap();
         let line = String::from_utf8(out).unwrap();
         let row = cells(&line);
-        assert_eq!(csv_header().split(',').count(), line.trim_end().split(',').count());
+        assert_eq!(
+            csv_header().unwrap().split(',').count(),
+            line.trim_end().split(',').count()
+        );
         assert_eq!(row["id"], "7");
         assert_eq!(row["total_duration"], "12");
         assert_eq!(row["handoff_reason"], "billing");
@@ -289,7 +278,7 @@ mod tests {
         let line = String::from_utf8(out).unwrap();
         let row = cells(&line);
         assert_eq!(
-            csv_header().split(',').count(),
+            csv_header().unwrap().split(',').count(),
             line.trim_end().split(',').count(),
             "{line}"
         );
@@ -308,6 +297,6 @@ mod tests {
         assert_eq!(row["max_latency"], "1.42");
         assert_eq!(row["functions"], "lookup_booking;transfer_to_billing");
         assert_eq!(row["from_number"], "REDACTED");
-        assert!(csv_header().ends_with(",unread_fields"));
+        assert!(csv_header().unwrap().ends_with(",unread_fields"));
     }
 }

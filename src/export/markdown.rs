@@ -5,8 +5,6 @@ use crate::api::Conversation;
 use crate::domain::marks::Marks;
 use crate::studio::StudioLinks;
 
-pub use crate::domain::markdown::inline;
-
 /// The conversation as Markdown; `marks` adds the review lines, `studio` the Agent Studio link.
 pub fn render(c: &Conversation, marks: Option<&Marks>, studio: Option<&StudioLinks>) -> String {
     let url = studio.map(|l| l.conversation_url(&c.id));

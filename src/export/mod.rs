@@ -5,6 +5,7 @@
 //! fields this version does not know survive); a file export can be resumed.
 //! `--with-audio DIR` also saves the recordings of voice calls, several at a time.
 
+pub mod csv_rows;
 pub mod format;
 pub mod markdown;
 pub mod progress;
@@ -199,7 +200,7 @@ pub fn exit_status(summary: &ExportSummary) -> i32 {
 }
 
 /// The reviewed-calls export: from the local store, no API call (so no key needed).
-fn run_from_store(args: &ExportOptions, cfg: &Config, env: &str, filter: &crate::store::Filter) -> Result<i32> {
+fn run_from_store(args: &ExportOptions, cfg: &Config, env: &str, filter: &crate::domain::Filter) -> Result<i32> {
     if cfg.account_id.is_empty() || cfg.project_id.is_empty() {
         bail!("set POLYAI_ACCOUNT_ID and POLYAI_PROJECT_ID (or --account-id/--project-id): marks are kept per project");
     }
@@ -212,7 +213,7 @@ fn run_from_store(args: &ExportOptions, cfg: &Config, env: &str, filter: &crate:
     }
     // Exporting only reads: a store the user may only read (a shared or archived copy) is fine.
     let store = crate::store::Store::open_read_only(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let scope = crate::store::Scope::env(&cfg.account_id, &cfg.project_id, env);
+    let scope = crate::domain::Scope::env(&cfg.account_id, &cfg.project_id, env);
     let window = match args.window.is_open() {
         true => None,
         false => Some(

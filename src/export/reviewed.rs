@@ -3,13 +3,17 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::format::{self, Format};
+use super::csv_rows::{self, Text};
+use super::format::{self, ConversationRow, Format};
+use super::scores::ScoreCells;
 use crate::api::Conversation;
-use crate::store::{AppStore, Filter, Marks, Matching, ReviewStatus, Scope};
+use crate::domain::{Filter, Marks, ReviewStatus, Scope};
+use crate::store::{AppStore, Matching};
 
 /// The filter the flags ask for; `None` when the export should come from the API instead.
 pub fn filter_from_flags(reviewed: bool, flagged: bool, filter: Option<&str>) -> Result<Option<Filter>> {
@@ -42,7 +46,26 @@ pub fn marks_json(m: &Marks) -> Value {
     })
 }
 
-pub const CSV_REVIEW_COLUMNS: &str = ",review_status,flags,note";
+/// The review marks' cells, after the conversation's in `export --reviewed` CSV.
+#[derive(Debug, Default, Serialize)]
+struct ReviewCells<'a> {
+    review_status: &'a str,
+    flags: Text<'a>,
+    note: Text<'a>,
+}
+
+impl<'a> ReviewCells<'a> {
+    fn new(m: &'a Marks) -> Self {
+        let flags: Vec<&str> = m.flags.iter().map(String::as_str).collect();
+        ReviewCells {
+            review_status: m.status.as_str(),
+            flags: flags.join(";").into(),
+            note: m.note.as_str().into(),
+        }
+    }
+}
+
+type ReviewedRow<'a> = (ConversationRow<'a>, ReviewCells<'a>, ScoreCells);
 
 /// Writes every cached conversation of `scope` matching `filter` (and started in `window`, if
 /// given), newest first; returns how many.
@@ -56,12 +79,7 @@ pub fn export_reviewed(
     out: &mut impl Write,
 ) -> Result<u64> {
     match fmt {
-        Format::Csv => writeln!(
-            out,
-            "{}{CSV_REVIEW_COLUMNS}{}",
-            format::csv_header(),
-            super::scores::CSV_SCORE_COLUMNS
-        )?,
+        Format::Csv => csv_rows::write_header::<ReviewedRow>(out)?,
         Format::Md => writeln!(out, "# Reviewed PolyAI conversations\n")?,
         Format::Jsonl => {}
     }
@@ -87,19 +105,12 @@ pub fn export_reviewed(
                 format::write_json_line(out, &serde_json::to_string(&v)?)?;
             }
             Format::Csv => {
-                let mut row = Vec::new();
-                format::write_csv_row(&mut row, &conversation, studio)?;
-                let row = String::from_utf8(row).context("CSV is UTF-8")?;
-                let flags: Vec<&str> = marks.flags.iter().map(String::as_str).collect();
-                writeln!(
-                    out,
-                    "{},{},{},{}{}",
-                    row.trim_end(),
-                    marks.status.as_str(),
-                    format::csv_field(&flags.join(";")),
-                    format::csv_field(&marks.note),
-                    super::scores::csv_cells(&scores)
-                )?;
+                let row: ReviewedRow = (
+                    ConversationRow::new(&conversation, studio),
+                    ReviewCells::new(&marks),
+                    ScoreCells::new(&scores),
+                );
+                csv_rows::write_rows(out, [row])?;
             }
             Format::Md => writeln!(
                 out,
@@ -115,7 +126,8 @@ pub fn export_reviewed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ConversationKey, Origin, Store};
+    use crate::domain::{ConversationKey, Origin};
+    use crate::store::Store;
 
     fn conv(id: &str, minutes_ago: i64) -> Conversation {
         let mut c: Conversation = serde_json::from_str(&format!(

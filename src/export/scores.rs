@@ -5,7 +5,10 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Value, json};
+
+use super::csv_rows::Text;
 
 use crate::domain::markdown::inline;
 use crate::domain::scores::{ScoreRecord, current, one_decimal, score_text};
@@ -35,36 +38,46 @@ pub fn scores_json(records: &[ScoreRecord]) -> Value {
     )
 }
 
-/// The CSV columns after the review ones.
-pub const CSV_SCORE_COLUMNS: &str = ",qa_score,qa_auto_failed,qa_scores";
+/// The CSV columns after the review ones. `qa_score`: the lowest current score (what `qa<N`
+/// tests against, any of them); `qa_auto_failed`: whether a current save auto-failed;
+/// `qa_scores`: every current save, `card/reviewer=score;…`. Empty cells for a call never scored.
+#[derive(Debug, Default, Serialize)]
+pub struct ScoreCells {
+    qa_score: String,
+    qa_auto_failed: String,
+    qa_scores: Text<'static>,
+}
 
-/// `qa_score`: the lowest current score (what `qa<N` tests against, any of them); `qa_auto_failed`:
-/// whether a current save auto-failed; `qa_scores`: every current save, `card/reviewer=score;…`.
-/// Empty cells for a call never scored. Starts with the separating comma.
-pub fn csv_cells(records: &[ScoreRecord]) -> String {
-    let cur = current(records);
-    if cur.is_empty() {
-        return ",,,".into();
+impl ScoreCells {
+    pub fn new(records: &[ScoreRecord]) -> ScoreCells {
+        let cur = current(records);
+        if cur.is_empty() {
+            return ScoreCells::default();
+        }
+        let lowest = cur
+            .iter()
+            .filter_map(|r| r.score)
+            .min_by(f64::total_cmp)
+            .map(one_decimal)
+            .unwrap_or_default();
+        let failed = cur.iter().any(|r| r.auto_failed);
+        let all: Vec<String> = cur
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}/{}={}",
+                    r.scorecard,
+                    r.reviewer,
+                    r.score.map(one_decimal).unwrap_or_default()
+                )
+            })
+            .collect();
+        ScoreCells {
+            qa_score: lowest,
+            qa_auto_failed: failed.to_string(),
+            qa_scores: all.join(";").into(),
+        }
     }
-    let lowest = cur
-        .iter()
-        .filter_map(|r| r.score)
-        .min_by(f64::total_cmp)
-        .map(one_decimal)
-        .unwrap_or_default();
-    let failed = cur.iter().any(|r| r.auto_failed);
-    let all: Vec<String> = cur
-        .iter()
-        .map(|r| {
-            format!(
-                "{}/{}={}",
-                r.scorecard,
-                r.reviewer,
-                r.score.map(one_decimal).unwrap_or_default()
-            )
-        })
-        .collect();
-    format!(",{lowest},{failed},{}", super::format::csv_field(&all.join(";")))
 }
 
 /// `**Scorecards**` with each current save and its answers; empty for a call never scored.
@@ -138,8 +151,13 @@ mod tests {
         assert_eq!(j[0]["at"], "1970-01-01T00:00:03Z");
         assert_eq!(j[1]["auto_failed"], true);
         assert_eq!(j[0]["answers"]["greeting"]["turn"], 0);
-        assert_eq!(csv_cells(&all), ",0,true,voice-qa/ann=81.3;voice-qa/bob=0");
-        assert_eq!(csv_cells(&[]), ",,,");
+        let cells = |r: &[ScoreRecord]| {
+            let mut out = Vec::new();
+            super::super::csv_rows::write_rows(&mut out, [(0, ScoreCells::new(r))]).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(cells(&all), "0,0,true,voice-qa/ann=81.3;voice-qa/bob=0\n");
+        assert_eq!(cells(&[]), "0,,,\n");
         let md = markdown_section(&all);
         assert!(
             md.contains("- `voice-qa` by ann at 1970-01-01T00:00:03Z: **81.3**"),

@@ -4,11 +4,10 @@
 use std::collections::VecDeque;
 
 use super::error::StoreResult;
-use super::filter::Filter;
-use super::list::{ListCursor, ListOrder, ListRow, Scope};
-use super::marks::Marks;
-use super::{AppStore, ConversationKey, Store};
+use super::list::{ListCursor, ListOrder, ListRow};
+use super::{AppStore, Store};
 use crate::api::Conversation;
+use crate::domain::{ConversationKey, Filter, Marks, Scope};
 
 const PAGE: usize = 256;
 

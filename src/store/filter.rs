@@ -3,8 +3,7 @@
 
 use rusqlite::types::Value;
 
-pub use crate::domain::filter::{FILTER_WORDS, Filter};
-use crate::domain::filter::{NO_REASON, is_chat_kind, is_voice_kind};
+use crate::domain::filter::{Filter, NO_REASON, is_chat_kind, is_voice_kind};
 use crate::domain::scope::Scope;
 
 use super::cache::LabelKind;
@@ -205,7 +204,8 @@ mod tests {
     #[test]
     fn real_api_words_agree_in_sql_and_in_memory() {
         use crate::api::{Conversation, ConversationPage};
-        use crate::store::{ListOrder, Origin, Scope, Store};
+        use crate::domain::{Origin, Scope};
+        use crate::store::{ListOrder, Store};
         let mut convs: Vec<Conversation> =
             serde_json::from_str::<ConversationPage>(include_str!("../../tests/fixtures/real/list_v3_camel.json"))
                 .unwrap()

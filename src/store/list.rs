@@ -4,11 +4,10 @@
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 
+use super::Store;
 use super::error::StoreResult;
-use super::filter::{Compile, Filter, MARK_JOIN, SqlWhere};
-use super::marks::ReviewStatus;
-use super::{ConversationKey, Store};
-pub use crate::domain::scope::Scope;
+use super::filter::{Compile, MARK_JOIN, SqlWhere};
+use crate::domain::{ConversationKey, Filter, ReviewStatus, Scope};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ListOrder {

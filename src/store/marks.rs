@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::ReviewStore;
+use super::Store;
 use super::error::{StoreError, StoreResult};
-use super::{ConversationKey, Store};
 use crate::domain::history::{self, MarkChange, MarkField, Side, Stamp};
-pub(crate) use crate::domain::marks::validate;
-pub use crate::domain::marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
+use crate::domain::marks::validate;
+use crate::domain::{ConversationKey, Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
 
 /// How a rating is stored: 1 for 👍, -1 for 👎.
 fn thumbs_to_db(t: Thumbs) -> i64 {

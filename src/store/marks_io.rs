@@ -14,11 +14,12 @@ use std::io::Read;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::Store;
 use super::error::{StoreError, StoreResult};
-use super::list::Scope;
-use super::marks::{self, Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
-use super::{ConversationKey, Store};
+use super::marks;
 use crate::domain::history::{self, FieldMerge, FieldOutcome, MarkField, Side, Stamp};
+use crate::domain::marks::validate;
+use crate::domain::{ConversationKey, Marks, RatingReason, ReviewStatus, Scope, Thumbs, TurnRating};
 
 pub const MARKS_FORMAT: &str = "callscope.marks";
 /// The version export writes; import also reads every version from [`OLDEST_VERSION`].
@@ -173,7 +174,7 @@ fn entry_marks(i: usize, e: Entry, default_stamp: &Stamp) -> StoreResult<(Conver
         note: e.note,
         turns,
     };
-    marks::validate(&m).map_err(at)?;
+    validate(&m).map_err(at)?;
     let mut values = history::fields(&m);
     let mut sides = Sides::new();
     for f in e.fields {
@@ -486,7 +487,7 @@ impl Store {
                 let (local_marks, local) = marks::local_sides(&tx, &key)?;
                 let at = |e: String| invalid(format!("conversations[{i}]: {e}"));
                 let (merged, outcomes) = history::merge(&local_marks, &local, &incoming).map_err(at)?;
-                marks::validate(&merged).map_err(at)?;
+                validate(&merged).map_err(at)?;
                 done.add(&m);
                 let mut taken = 0;
                 for o in &outcomes {

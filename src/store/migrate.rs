@@ -110,7 +110,8 @@ fn backfill_transcripts(tx: &Transaction) -> StoreResult<()> {
 mod tests {
     use super::*;
     use crate::api::Conversation;
-    use crate::store::{Filter, Origin, Scope, SearchQuery, Store};
+    use crate::domain::{Filter, Origin, Scope};
+    use crate::store::{SearchQuery, Store};
 
     /// A store file as v3 wrote it: the full JSON of each call, its derived columns and search rows.
     fn write_v3(path: &std::path::Path, origin: &Origin, convs: &[Conversation]) {

@@ -27,21 +27,20 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use cache::CacheBatch;
 pub use error::{StoreError, StoreErrorKind, StoreResult};
 pub use export::Matching;
-pub use filter::Filter;
-pub use list::{ListCursor, ListOrder, ListPage, ListRow, NextKind, Scope};
-pub use marks::{Marks, RatingReason, ReviewStatus, Thumbs, TurnRating};
+pub use list::{ListCursor, ListOrder, ListPage, ListRow, NextKind};
 pub use marks_io::{ConversationMerge, MARKS_FORMAT, MARKS_VERSION, MarksImport, check_marks_file};
 pub use migrate::CURRENT_VERSION;
 pub use pushed::{PushKind, Pushed, content_hash};
 pub use review::{AppStore, ConversationCache, ReviewStore};
-pub use search::{SearchHit, SearchOrder, SearchQuery, Snippet, Speaker, TurnHit, fts_query};
+pub use search::{SearchHit, SearchOrder, SearchQuery, Snippet, TurnHit, fts_query};
 
-// The domain types keep their old paths here (`store::Filter`, `store::Marks`, …) while other
-// branches still use them; new code imports them from `crate::domain`.
+// Old paths of the domain types (`store::Filter`, …), still used by src/app, src/tui, src/cli,
+// src/store/cache.rs and tests/it/tui while those are restructured; everything else imports them
+// from `crate::domain`. Remove once those have moved.
+pub use crate::domain::{ConversationKey, Origin}; // old path
+pub use crate::domain::{Filter, Marks, RatingReason, ReviewStatus, Scope, Speaker, Thumbs, TurnRating}; // old path
 
 use crate::api::Conversation;
-
-pub use crate::domain::scope::{ConversationKey, Origin};
 
 impl ConversationKey {
     /// Reads `account, project, environment, id` from four consecutive columns from `first`.

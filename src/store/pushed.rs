@@ -6,8 +6,9 @@ use std::collections::HashSet;
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use super::Store;
 use super::error::StoreResult;
-use super::{ConversationKey, Marks, Store};
+use crate::domain::{ConversationKey, Marks};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushKind {
@@ -106,7 +107,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Origin;
+    use crate::domain::Origin;
 
     #[test]
     fn a_changed_note_replaces_the_record_and_annotations_accumulate() {

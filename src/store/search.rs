@@ -9,14 +9,15 @@ use std::ops::Range;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params};
 
+use super::Store;
 use super::cache::{TURN_BITS, fts_range};
 use super::error::StoreResult;
-use super::filter::{Compile, Filter, SqlWhere};
-use super::list::Scope;
+use super::filter::{Compile, SqlWhere};
 use super::text::{self, SEPARATOR};
-use super::{ConversationKey, Store};
+use crate::domain::{ConversationKey, Filter, Scope};
 
-pub use crate::domain::speaker::Speaker;
+// Old path, still used by src/store/cache.rs (being rewritten); new code imports `crate::domain::Speaker`.
+pub use crate::domain::Speaker; // old path
 
 /// Even FTS rowids hold what the user said, odd ones the agent (see `cache::fts_rowid`).
 fn speaker_of_rowid(rowid: i64) -> Speaker {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use super::Store;
 use super::error::StoreResult;
-use super::filter::{Compile, Filter, SqlWhere};
-use super::list::Scope;
+use super::filter::{Compile, SqlWhere};
+use crate::domain::{Filter, Scope};
 use crate::stats::{
     Bucket, BucketFigures, Count, Difference, Group, LATENCY_EDGES, NO_REASON, Percentiles, QA_WAITING, Qa, Review,
     Split, SplitBy, Stats, StatsRequest, TOP_N, latency_bin,
@@ -259,7 +259,7 @@ fn split(by: SplitBy, groups: HashMap<String, GroupAcc>) -> Split {
 mod tests {
     use super::*;
     use crate::api::Conversation;
-    use crate::store::Origin;
+    use crate::domain::Origin;
     use serde_json::json;
 
     fn conv(id: &str, minute: i64, handoff: Option<&str>, latencies: &[f64]) -> Conversation {

@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{RatingReason, Thumbs, TurnRating};
+use crate::domain::{RatingReason, Thumbs, TurnRating};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -12,7 +12,8 @@ use reqwest::Method;
 
 use super::annotation::{Annotation, AnnotationBody, NoteBody, Skip, to_annotation};
 use crate::api::{ApiError, Client, HostFamily};
-use crate::store::{AppStore, ConversationKey, PushKind, ReviewStore, Store, StoreResult, content_hash};
+use crate::domain::ConversationKey;
+use crate::store::{AppStore, PushKind, ReviewStore, Store, StoreResult, content_hash};
 
 /// What is still to send for one conversation.
 #[derive(Debug, Clone, PartialEq)]

@@ -28,7 +28,7 @@ impl TeamSection {
     pub fn lease(&self) -> Result<Duration> {
         match &self.lease {
             None => Ok(super::DEFAULT_LEASE),
-            Some(s) => crate::duration::parse(s).map_err(|e| anyhow!("[team] lease: {e}")),
+            Some(s) => crate::domain::duration::parse(s).map_err(|e| anyhow!("[team] lease: {e}")),
         }
     }
 }

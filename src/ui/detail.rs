@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, BorderType, Widget};
 
 use crate::app::paging::{HANDOFF, VOICE};
 use crate::app::state::{Pane, State};
-use crate::app::transcript::clock;
+use crate::domain::clock::clock;
 use crate::sanitize::{truncate, wrap};
 
 use super::Theme;

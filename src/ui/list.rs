@@ -8,10 +8,10 @@ use ratatui::widgets::{Block, BorderType, Widget};
 use crate::app::paging::{HANDOFF, IN_PROGRESS, LIVE, NO_TURNS, Row, Source, VOICE};
 use crate::app::review;
 use crate::app::state::{Pane, State};
-use crate::app::transcript::clock;
 use crate::app::update::EMPTY_HINT;
+use crate::domain::Marks;
+use crate::domain::clock::clock;
 use crate::sanitize::{fit, wrap};
-use crate::store::Marks;
 
 use super::Theme;
 

@@ -19,13 +19,5 @@ pub use event::{Alert, EventData, EventType, WebhookEvent};
 pub use receiver::{Receiver, ReceiverConfig, ReceiverHandle, receiver};
 pub use signature::{SignatureScheme, SigningSecret};
 
-// Old paths of what moved to the stand-in, kept while other branches still use them; the
-// module-graph test skips lines marked `old path`. Remove after the merge.
-pub use crate::standin::webhooks::ticker as live; // old path
-pub use crate::standin::webhooks::{AttemptOutcome, Deliverer, DeliveryAttempt, DeliveryConfig}; // old path
-pub use crate::standin::webhooks::{Endpoint, LiveCalls, Registry}; // old path
-pub use crate::standin::webhooks::{WebhookRoutes, WebhookState, router, router_for}; // old path
-pub use crate::standin::webhooks::{deliver, registry, routes}; // old path
-
 // `webhook::cli` before its clap flags moved out to the CLI.
 pub use commands as cli; // old path

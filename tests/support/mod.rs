@@ -5,6 +5,7 @@ pub mod net;
 pub mod scripted;
 #[path = "../../benches/support/shaping_proxy.rs"]
 pub mod shaping_proxy;
+pub mod stream;
 pub mod team;
 pub mod testserver;
 pub mod tmux;
@@ -20,8 +21,65 @@ use callscope::standin::Standin;
 
 /// The connection flags that point at a running stand-in.
 /// The origin the store tests cache and mark under.
-pub fn store_origin() -> callscope::store::Origin {
-    callscope::store::Origin::new("ws-1", "PROJECT-1", "live")
+pub fn store_origin() -> callscope::domain::Origin {
+    callscope::domain::Origin::new("ws-1", "PROJECT-1", "live")
+}
+
+/// A stand-in on free loopback ports with `conversations` generated calls, otherwise as it starts.
+pub async fn standin_with(conversations: usize) -> Standin {
+    callscope::standin::start(callscope::standin::StandinOptions {
+        conversations,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// `export` of the last 24 hours as `format` to stdout, 100 a page; tests change what they test.
+pub fn export_args(format: callscope::export::Format) -> callscope::export::ExportOptions {
+    callscope::export::ExportOptions {
+        window: callscope::domain::timerange::Window {
+            since: Some(callscope::domain::duration::parse_span("24h").unwrap()),
+            ..Default::default()
+        },
+        format,
+        page_size: 100,
+        ..Default::default()
+    }
+}
+
+/// The audio engine without a sound device (what it would play is only decoded).
+pub fn headless_engine(
+    client: Client,
+    events: tokio::sync::mpsc::UnboundedSender<callscope::audio::AudioEvent>,
+) -> callscope::audio::AudioEngine {
+    callscope::audio::AudioEngine::start_with(
+        client,
+        events,
+        callscope::audio::EngineOptions {
+            use_device: false,
+            ..Default::default()
+        },
+    )
+}
+
+/// A config for scripted servers: `runtime` and `platform` as the two hosts, the store tests'
+/// account and project (`ws-1`/`PROJECT-1`), and `env` as the environment (e.g. the API key).
+pub fn scripted_config(runtime: &str, platform: Option<&str>, env: &[(&str, &str)]) -> Config {
+    let args = ConnectionArgs {
+        base_url: Some(runtime.into()),
+        platform_url: platform.map(String::from),
+        account_id: Some("ws-1".into()),
+        project_id: Some("PROJECT-1".into()),
+        ..Default::default()
+    };
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Config::resolve_with_file(
+        &args,
+        &move |k| env.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone()),
+        FileConfig::default(),
+    )
+    .unwrap()
 }
 
 pub fn conn_args(s: &Standin) -> ConnectionArgs {
@@ -66,6 +124,16 @@ pub fn env_for(s: &Standin) -> Vec<(&'static str, String)> {
 
 /// `callscope serve-demo` on free ports; returns the child and the five `export` values.
 pub fn serve_demo(extra: &[&str]) -> (ChildGuard, Vec<(String, String)>) {
+    spawn_serve_demo(extra, Stdio::null())
+}
+
+/// [`serve_demo`] with its stderr piped, for tests that read what it reports (take it from the
+/// guard's child).
+pub fn serve_demo_reporting(extra: &[&str]) -> (ChildGuard, Vec<(String, String)>) {
+    spawn_serve_demo(extra, Stdio::piped())
+}
+
+fn spawn_serve_demo(extra: &[&str], stderr: Stdio) -> (ChildGuard, Vec<(String, String)>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_callscope"))
         .args([
             "serve-demo",
@@ -76,7 +144,7 @@ pub fn serve_demo(extra: &[&str]) -> (ChildGuard, Vec<(String, String)>) {
         ])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("run callscope serve-demo");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

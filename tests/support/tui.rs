@@ -19,9 +19,10 @@ pub fn tz() -> FixedOffset {
     FixedOffset::east_opt(3600).unwrap()
 }
 
-/// The store origin of `state`'s account, project and environment.
-pub fn origin() -> callscope::store::Origin {
-    callscope::store::Origin::new("ws-demo", "PROJECT-demo", "live")
+/// The store origin of `state`'s account, project and environment: the stand-in's demo
+/// project in `live`.
+pub fn origin() -> callscope::domain::Origin {
+    callscope::domain::Origin::new("ws-demo", "PROJECT-demo", "live")
 }
 
 pub fn state(w: u16, h: u16) -> State {
@@ -37,6 +38,53 @@ pub fn state(w: u16, h: u16) -> State {
         tz(),
         (w, h),
     )
+}
+
+/// A state as a fresh start against a real server sees it: no identity yet, `live`, the real
+/// clock in UTC, 120×40.
+pub fn live_state() -> State {
+    State::new(
+        KeyMap::default(),
+        Identity::default(),
+        "live",
+        Utc::now(),
+        FixedOffset::east_opt(0).unwrap(),
+        (120, 40),
+    )
+}
+
+/// Selects the row `id` (from the top, moving down); fails the test when it is not listed.
+pub fn select_id(s: &mut State, id: &str) {
+    update(s, code(KeyCode::Home));
+    for _ in 0..s.list.visible_len() {
+        if s.list.selected().is_some_and(|r| &*r.id == id) {
+            return;
+        }
+        update(s, key('j'));
+    }
+    panic!("{id} is not in the list");
+}
+
+/// Performs the store requests in `fx` (and those their answers cause) on `store`, the way the
+/// store worker would; returns the other effects.
+pub fn run_store(s: &mut State, store: &mut callscope::store::Store, fx: Vec<Effect>) -> Vec<Effect> {
+    let mut queue = fx;
+    let mut rest = Vec::new();
+    while !queue.is_empty() {
+        let mut next = Vec::new();
+        for e in queue {
+            match e {
+                Effect::Store(req) => {
+                    if let Some(msg) = callscope::tui::store_worker::handle(store, req) {
+                        next.extend(update(s, msg));
+                    }
+                }
+                other => rest.push(other),
+            }
+        }
+        queue = next;
+    }
+    rest
 }
 
 const USER: [&str; 4] = [
@@ -142,6 +190,30 @@ pub fn key(c: char) -> Msg {
 
 pub fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+/// The transcript fetches `fx` schedules: each `DetailDue` message, after checking that its
+/// timer waits the selection debounce (150 ms).
+pub fn detail_due(fx: &[Effect]) -> Vec<Msg> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::After { msg, delay } if matches!(**msg, Msg::DetailDue { .. }) => {
+                assert_eq!(*delay, std::time::Duration::from_millis(150));
+                Some((**msg).clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Fires the first debounce timer `fx` schedules, as if it ran out: what `update` then asks
+/// for (nothing when none was scheduled).
+pub fn fire_detail_due(s: &mut State, fx: &[Effect]) -> Vec<Effect> {
+    detail_due(fx)
+        .into_iter()
+        .next()
+        .map(|m| update(s, m))
+        .unwrap_or_default()
 }
 
 pub fn page_reqs(fx: &[Effect]) -> Vec<u64> {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use callscope::config::{Config, ConnectionArgs, FileConfig};
-use callscope::webhook::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use callscope::standin::webhooks::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use callscope::webhook::signature::{SignatureScheme, sign};
 use callscope::webhook::{EventData, EventType, SigningSecret, WebhookEvent};
 

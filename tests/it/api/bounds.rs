@@ -12,24 +12,9 @@ use callscope::config::{Config, ConnectionArgs, FileConfig};
 use net_support::{Reply, answer, page_json, serve};
 
 fn client(base: &str, max_page_bytes: Option<&str>) -> Client {
-    let args = ConnectionArgs {
-        base_url: Some(base.into()),
-        platform_url: Some(base.into()),
-        account_id: Some("ws-1".into()),
-        project_id: Some("PROJECT-1".into()),
-        ..Default::default()
-    };
-    let cap = max_page_bytes.map(str::to_string);
-    let cfg = Config::resolve_with_file(
-        &args,
-        &move |k| match k {
-            "POLYAI_API_KEY" => Some("secret-key".into()),
-            "CALLSCOPE_MAX_PAGE_BYTES" => cap.clone(),
-            _ => None,
-        },
-        FileConfig::default(),
-    )
-    .unwrap();
+    let mut env = vec![("POLYAI_API_KEY", "secret-key")];
+    env.extend(max_page_bytes.map(|cap| ("CALLSCOPE_MAX_PAGE_BYTES", cap)));
+    let cfg = crate::support::scripted_config(base, Some(base), &env);
     Client::new(&cfg)
         .unwrap()
         .with_retry_policy(RetryPolicy {

@@ -9,22 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use callscope::api::{Client, ListQuery, RetryPolicy};
-use callscope::config::{Config, ConnectionArgs, FileConfig};
 use net_support::{Reply, answer, page_json, serve};
 
 fn client(url: &str) -> Client {
-    let cfg = Config::resolve_with_file(
-        &ConnectionArgs {
-            base_url: Some(url.into()),
-            platform_url: Some(url.into()),
-            account_id: Some("ws-1".into()),
-            project_id: Some("PROJECT-1".into()),
-            ..Default::default()
-        },
-        &|k| (k == "POLYAI_API_KEY").then(|| "sk-test".to_string()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(url, Some(url), &[("POLYAI_API_KEY", "sk-test")]);
     Client::new(&cfg).unwrap().with_retry_policy(RetryPolicy {
         max_retries: 2,
         base_delay: Duration::from_millis(5),

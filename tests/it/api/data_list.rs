@@ -7,7 +7,6 @@ use crate::support::net as net_support;
 
 use callscope::api::lenient::RawPage;
 use callscope::api::{Client, ListQuery, PathFamily, Route};
-use callscope::config::{Config, ConnectionArgs, FileConfig};
 use net_support::{answer, serve};
 
 const TOTAL: usize = 7;
@@ -44,18 +43,7 @@ async fn the_data_api_is_paged_by_offset_when_the_v3_list_route_is_missing() {
         }
     })
     .await;
-    let cfg = Config::resolve_with_file(
-        &ConnectionArgs {
-            base_url: Some(s.url.clone()),
-            platform_url: Some(s.url.clone()),
-            account_id: Some("ws-1".into()),
-            project_id: Some("PROJECT-1".into()),
-            ..Default::default()
-        },
-        &|k| (k == "POLYAI_API_KEY").then(|| "sk".to_string()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(&s.url, Some(&s.url), &[("POLYAI_API_KEY", "sk")]);
     let c = Client::new(&cfg).unwrap();
     let t = |h: u32| {
         chrono::DateTime::parse_from_rfc3339(&format!("2026-11-28T{h:02}:00:00Z"))

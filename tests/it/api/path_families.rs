@@ -16,17 +16,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use callscope::api::{AudioDirection, Client, ErrorKind, PathFamily, Route};
 use callscope::app::paging::{IN_PROGRESS, VOICE};
-use callscope::app::{self, Effect, Identity, KeyMap, Msg, State};
-use callscope::audio::{AudioEngine, AudioEvent, EngineOptions, PlaybackState};
+use callscope::app::{self, Effect, Msg, State};
+use callscope::audio::{AudioEngine, AudioEvent, PlaybackState};
 use callscope::config::Config;
 use callscope::doctor::{Verdict, diagnose};
-use callscope::domain::duration::parse_span;
-use callscope::domain::timerange::Window;
 use callscope::export::{ExportOptions, Format, export};
+use callscope::standin::Standin;
 use callscope::standin::errors::ApiFailure;
-use callscope::standin::{self, Standin, StandinOptions};
 use callscope::tui::effects::Runner;
-use chrono::{FixedOffset, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
@@ -171,12 +168,7 @@ impl Tui {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v3_by_id_and_audio_missing_the_platform_family_serves_the_tui_export_and_doctor() {
-    let s = standin::start(StandinOptions {
-        conversations: 400,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(400).await;
     let p = proxy(s.runtime_url.clone()).await;
     let cfg = config(&s, &p.url, &s.platform_url);
     let client = Client::new(&cfg).unwrap();
@@ -184,23 +176,9 @@ async fn v3_by_id_and_audio_missing_the_platform_family_serves_the_tui_export_an
     // The TUI, headless.
     let (tx, rx) = unbounded_channel();
     let (audio_tx, audio_rx) = unbounded_channel();
-    let engine = AudioEngine::start_with(
-        client.clone(),
-        audio_tx,
-        EngineOptions {
-            use_device: false,
-            ..Default::default()
-        },
-    );
+    let engine = crate::support::headless_engine(client.clone(), audio_tx);
     let recordings = tempfile::tempdir().unwrap();
-    let mut state = State::new(
-        KeyMap::default(),
-        Identity::default(),
-        "live",
-        Utc::now(),
-        FixedOffset::east_opt(0).unwrap(),
-        (120, 40),
-    );
+    let mut state = crate::support::tui::live_state();
     state.player.recordings_dir = recordings.path().to_path_buf();
     let mut tui = Tui {
         state,
@@ -261,15 +239,9 @@ async fn v3_by_id_and_audio_missing_the_platform_family_serves_the_tui_export_an
     // `export --with-audio`, with a fresh client that has to find the family itself.
     let dir = tempfile::tempdir().unwrap();
     let args = ExportOptions {
-        window: Window {
-            since: Some(parse_span("24h").unwrap()),
-            ..Window::default()
-        },
-        format: Format::Jsonl,
         with_audio: Some(dir.path().to_path_buf()),
         audio_concurrency: 2,
-        page_size: 100,
-        ..ExportOptions::default()
+        ..crate::support::export_args(Format::Jsonl)
     };
 
     let fresh = Client::new(&cfg).unwrap();
@@ -309,12 +281,7 @@ async fn v3_by_id_and_audio_missing_the_platform_family_serves_the_tui_export_an
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_conversation_is_not_found_and_a_missing_route_on_both_families_says_so() {
-    let s = standin::start(StandinOptions {
-        conversations: 50,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(50).await;
     let p = proxy(s.runtime_url.clone()).await;
 
     // v3 has no by-id route, the platform family does not know the id: "not found", clearly.
@@ -380,12 +347,7 @@ async fn the_engine_plays_one_utterance_and_fetches_it_again_redacted() {
     use callscope::audio::AudioCommand;
     use callscope::standin::generate::speech_secs;
 
-    let s = standin::start(StandinOptions {
-        conversations: 100,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(100).await;
     // A recording proxy in front of the platform host (it refuses only v3 paths).
     let p = proxy(s.platform_url.clone()).await;
     let client = Client::new(&config(&s, &s.runtime_url, &p.url)).unwrap();
@@ -404,14 +366,7 @@ async fn the_engine_plays_one_utterance_and_fetches_it_again_redacted() {
         .find(|(_, t)| !t.user_input.is_empty() && !t.user_input_audio_url.is_empty())
         .expect("a spoken caller turn with its audio URL");
     let (audio_tx, mut audio_rx) = unbounded_channel();
-    let engine = AudioEngine::start_with(
-        client.clone(),
-        audio_tx,
-        EngineOptions {
-            use_device: false,
-            ..Default::default()
-        },
-    );
+    let engine = crate::support::headless_engine(client.clone(), audio_tx);
     engine.send(AudioCommand::PlayUtterance {
         conversation_id: id.clone(),
         url: turn.user_input_audio_url.clone(),

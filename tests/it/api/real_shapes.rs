@@ -12,7 +12,8 @@ use std::process::{Command, Output};
 use callscope::api::{Client, ConversationPage, ListQuery, RawPage};
 use callscope::app::{Effect, update};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
-use callscope::store::{Origin, Store};
+use callscope::domain::Origin;
+use callscope::store::Store;
 use scripted::{Reply, Request};
 use tui_support::*;
 
@@ -286,7 +287,7 @@ async fn the_tui_shows_the_list_the_summary_and_the_latency() {
     assert!(!screen.contains("could not load"), "{screen}");
     assert!(screen.contains("Conversations (5 loaded"), "{screen}");
     assert_eq!(s.list.visible_len(), 5);
-    select(&mut s, "CAlist01");
+    select_id(&mut s, "CAlist01");
     let screen = render(&s);
     assert!(screen.contains("Caller confirmed a delivery window."), "{screen}");
     assert!(screen.contains("1.80s"), "the object latency:\n{screen}");
@@ -294,7 +295,7 @@ async fn the_tui_shows_the_list_the_summary_and_the_latency() {
 
     // The `{heading, content}` summary sent as a JSON-encoded string, and a function call with
     // its handoff at its turn.
-    select(&mut s, "CAlist03");
+    select_id(&mut s, "CAlist03");
     let screen = render(&s);
     for needle in [
         "Refund",
@@ -309,7 +310,7 @@ async fn the_tui_shows_the_list_the_summary_and_the_latency() {
     insta::assert_snapshot!("real_shapes_function_call", screen);
 
     // `x` and `export --format md` lay the call out the same way (x adds the review lines).
-    select(&mut s, "CAlist03");
+    select_id(&mut s, "CAlist03");
     let x = update(&mut s, key('x'))
         .into_iter()
         .find_map(|e| match e {
@@ -347,15 +348,4 @@ async fn the_data_api_total_shows_in_the_list_title() {
     started_with(&mut s, page);
     let screen = render(&s);
     assert!(screen.contains("loaded of 57 in the project"), "{screen}");
-}
-
-fn select(s: &mut callscope::app::State, id: &str) {
-    update(s, code(crossterm::event::KeyCode::Home));
-    for _ in 0..s.list.visible_len() {
-        if s.list.selected().is_some_and(|r| &*r.id == id) {
-            return;
-        }
-        update(s, key('j'));
-    }
-    panic!("{id} is not in the list");
 }

@@ -8,10 +8,8 @@ use crate::support::net as net_support;
 use std::time::Duration;
 
 use callscope::api::{AudioDirection, Client, ErrorKind, ListQuery, RetryPolicy};
-use callscope::app::{self, Effect, Identity, KeyMap, Msg, State};
-use callscope::config::{Config, ConnectionArgs, FileConfig};
+use callscope::app::{self, Effect, Msg};
 use callscope::tui::effects::Runner;
-use chrono::{FixedOffset, Utc};
 use net_support::{Server, env_vars, json, page_json, recorder, redirect, run_bin, serve};
 use tokio::sync::mpsc;
 
@@ -133,19 +131,7 @@ async fn export_with_audio_follows_no_redirect() {
 }
 
 fn client_for(base: &str) -> Client {
-    let args = ConnectionArgs {
-        base_url: Some(base.into()),
-        platform_url: Some(base.into()),
-        account_id: Some("ws-1".into()),
-        project_id: Some("PROJECT-1".into()),
-        ..Default::default()
-    };
-    let cfg = Config::resolve_with_file(
-        &args,
-        &|k| (k == "POLYAI_API_KEY").then(|| KEY.into()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(base, Some(base), &[("POLYAI_API_KEY", KEY)]);
     Client::new(&cfg).unwrap().with_retry_policy(RetryPolicy {
         max_retries: 1,
         base_delay: Duration::from_millis(10),
@@ -178,14 +164,7 @@ async fn tui_requests_follow_no_redirect() {
         let shown = format!("redirected to {}/elsewhere", rec.url);
 
         // The list: the app's first page request, answered through the runner.
-        let mut state = State::new(
-            KeyMap::default(),
-            Identity::default(),
-            "live",
-            Utc::now(),
-            FixedOffset::east_opt(0).unwrap(),
-            (120, 40),
-        );
+        let mut state = crate::support::tui::live_state();
         for e in app::start(&mut state) {
             if matches!(e, Effect::FetchPage { .. }) {
                 runner.spawn(e);

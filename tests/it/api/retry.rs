@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use callscope::api::{Client, ErrorKind, ListQuery, RetryNotice, RetryPolicy};
-use callscope::config::{Config, ConnectionArgs, FileConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -47,19 +46,7 @@ fn response(status: &str, extra: &str, body: &str) -> String {
 }
 
 fn client(base: &str) -> Client {
-    let args = ConnectionArgs {
-        base_url: Some(base.into()),
-        platform_url: Some(base.into()),
-        account_id: Some("ws-1".into()),
-        project_id: Some("PROJECT-1".into()),
-        ..Default::default()
-    };
-    let cfg = Config::resolve_with_file(
-        &args,
-        &|k| (k == "POLYAI_API_KEY").then(|| "secret-key".into()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(base, Some(base), &[("POLYAI_API_KEY", "secret-key")]);
     Client::new(&cfg).unwrap().with_retry_policy(RetryPolicy {
         max_retries: 3,
         base_delay: Duration::from_millis(40),

@@ -10,10 +10,8 @@ use std::time::Duration;
 
 use callscope::api::{Client, ConversationPage, ErrorKind, ListQuery};
 use callscope::app::paging::Order;
-use callscope::app::{self, Effect, Identity, KeyMap, Msg, State};
-use callscope::config::{Config, ConnectionArgs, FileConfig};
+use callscope::app::{self, Effect, Msg, State};
 use callscope::tui::effects::Runner;
-use chrono::{FixedOffset, Utc};
 use net_support::{Server, env_vars, json, page_json, run_bin, serve};
 use tokio::sync::mpsc;
 
@@ -83,18 +81,7 @@ async fn export_stops_on_a_repeated_cursor() {
 }
 
 fn client(base: &str) -> Client {
-    let args = ConnectionArgs {
-        base_url: Some(base.into()),
-        account_id: Some("ws-1".into()),
-        project_id: Some("PROJECT-1".into()),
-        ..Default::default()
-    };
-    let cfg = Config::resolve_with_file(
-        &args,
-        &|k| (k == "POLYAI_API_KEY").then(|| "k".into()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(base, None, &[("POLYAI_API_KEY", "k")]);
     Client::new(&cfg).unwrap()
 }
 
@@ -123,14 +110,7 @@ async fn the_pager_stops_on_a_repeated_cursor() {
 async fn run_tui(s: &Server, order: Order) -> State {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let runner = Runner::new(client(&s.url), tx);
-    let mut state = State::new(
-        KeyMap::default(),
-        Identity::default(),
-        "live",
-        Utc::now(),
-        FixedOffset::east_opt(0).unwrap(),
-        (120, 40),
-    );
+    let mut state = crate::support::tui::live_state();
     state.list.order = order;
     let mut fx = app::start(&mut state);
     loop {

@@ -2,58 +2,22 @@
 //! `MEMORY_WINDOW` live in a temporary file, and playing, seeking across the boundary, saving
 //! and reporting a cut-off download all still hold. Memory never follows what a server claims.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::testserver::{Reply, ServerConfig, TestServer, tone_wav};
+use crate::support::stream::{open_stream, serve_recording, stream_errors};
+use crate::support::testserver::{Reply, tone_wav};
 use bytes::Bytes;
 use callscope::api::AudioDirection;
 use callscope::audio::buffer::MEMORY_WINDOW;
-use callscope::audio::download::{Stream, StreamNotice};
+use callscope::audio::download::StreamNotice;
 use callscope::audio::source::StreamSource;
 use callscope::audio::{BUCKET, check_complete_wav, save_recording};
-
-type Notices = Arc<Mutex<Vec<StreamNotice>>>;
 
 const PREBUFFER: Duration = Duration::from_millis(200);
 
 /// 6 minutes of 8 kHz mono 16-bit: 5.76 MB, so the last 1.5 MB are past the window.
 fn long_tone() -> (Vec<u8>, Vec<i16>) {
     tone_wav(8_000, 1, 360.0)
-}
-
-async fn serve(id: &str, reply: Reply, chunk: usize, pause_ms: u64) -> TestServer {
-    TestServer::start(ServerConfig {
-        replies: [(id.to_string(), reply)].into(),
-        ranges: true,
-        chunk,
-        pause: Duration::from_millis(pause_ms),
-    })
-    .await
-}
-
-fn open(server: &TestServer, id: &str) -> (Stream, Notices) {
-    let notices: Notices = Default::default();
-    let n = notices.clone();
-    let stream = Stream::open(
-        &tokio::runtime::Handle::current(),
-        server.client(),
-        id.into(),
-        AudioDirection::Combined,
-        Arc::new(move |x| n.lock().unwrap().push(x)),
-    );
-    (stream, notices)
-}
-
-fn errors(n: &Notices) -> Vec<String> {
-    n.lock()
-        .unwrap()
-        .iter()
-        .filter_map(|x| match x {
-            StreamNotice::Error(e) => Some(e.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Pulls `n` samples the way a device would, off the async runtime, dropping the silence of
@@ -84,8 +48,8 @@ fn boundary_frame(data_start: u64) -> usize {
 async fn seeking_across_the_spill_boundary_plays_the_right_samples_and_keeps_every_byte() {
     let (wav, want) = long_tone();
     // 16 KB every 10 ms ≈ 1.6 MB/s: the file takes ~4 s, so the seeks land before it arrives.
-    let server = serve("long", Reply::Wav(Bytes::from(wav.clone())), 16 * 1024, 10).await;
-    let (stream, notices) = open(&server, "long");
+    let server = serve_recording("long", Reply::Wav(Bytes::from(wav.clone())), true, 16 * 1024, 10).await;
+    let (stream, notices) = open_stream(&server, "long");
 
     // Start 5 minutes in: past the window, fetched by a Range request into the temporary file.
     let fmt = stream.ready(Duration::from_secs(300), PREBUFFER).await.unwrap();
@@ -104,7 +68,7 @@ async fn seeking_across_the_spill_boundary_plays_the_right_samples_and_keeps_eve
 
     // The rest arrives (gaps filled by more Range requests): the held bytes are the file.
     stream.buf.wait_for(|s| s.finished).await;
-    assert!(errors(&notices).is_empty(), "{:?}", errors(&notices));
+    assert!(stream_errors(&notices).is_empty(), "{:?}", stream_errors(&notices));
     let ranged: Vec<u64> = server.seen().iter().filter_map(|s| s.range_from).collect();
     assert!(ranged.contains(&fmt.byte_of(at as u64)), "{ranged:?}");
     let s = stream.buf.lock();
@@ -141,8 +105,8 @@ async fn seeking_across_the_spill_boundary_plays_the_right_samples_and_keeps_eve
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn save_during_a_spilled_playback_equals_the_source_bytes() {
     let (wav, want) = long_tone();
-    let server = serve("long", Reply::Wav(Bytes::from(wav.clone())), 64 * 1024, 0).await;
-    let (stream, _) = open(&server, "long");
+    let server = serve_recording("long", Reply::Wav(Bytes::from(wav.clone())), true, 64 * 1024, 0).await;
+    let (stream, _) = open_stream(&server, "long");
     let fmt = stream.ready(Duration::ZERO, PREBUFFER).await.unwrap();
     stream.buf.wait_for(|s| s.finished).await;
     assert!(stream.buf.spilled());
@@ -169,15 +133,15 @@ async fn a_4_gib_claim_costs_no_memory_and_the_cut_is_reported_clearly() {
         claimed_data: claimed,
         send_data: sent,
     };
-    let server = serve("huge", reply, 64 * 1024, 0).await;
-    let (stream, notices) = open(&server, "huge");
+    let server = serve_recording("huge", reply, true, 64 * 1024, 0).await;
+    let (stream, notices) = open_stream(&server, "huge");
     let fmt = stream.ready(Duration::ZERO, PREBUFFER).await.unwrap();
     assert_eq!(fmt.data_len, claimed as u64);
     stream.buf.wait_for(|s| s.finished).await;
 
     assert!(stream.buf.memory_bytes() <= MEMORY_WINDOW as usize);
     assert_eq!(stream.buf.lock().covered.total(), 44 + sent);
-    let errs = errors(&notices);
+    let errs = stream_errors(&notices);
     assert_eq!(errs.len(), 1, "{errs:?}");
     let e = &errs[0];
     assert!(
@@ -207,15 +171,22 @@ async fn a_4_gib_claim_costs_no_memory_and_the_cut_is_reported_clearly() {
 async fn a_spilled_recording_cut_short_plays_what_came_and_says_so() {
     let (wav, want) = long_tone();
     let cut = 5_000_000;
-    let server = serve("cut", Reply::CutShort(Bytes::from(wav.clone()), cut), 64 * 1024, 0).await;
-    let (stream, notices) = open(&server, "cut");
+    let server = serve_recording(
+        "cut",
+        Reply::CutShort(Bytes::from(wav.clone()), cut),
+        true,
+        64 * 1024,
+        0,
+    )
+    .await;
+    let (stream, notices) = open_stream(&server, "cut");
     let fmt = stream.ready(Duration::ZERO, PREBUFFER).await.unwrap();
     stream.buf.wait_for(|s| s.finished).await;
     let last_whole = ((cut as u64 - fmt.data_start) / 2) as usize;
     let from = last_whole - 8_000;
     let got = pull(StreamSource::new(stream.buf.clone(), fmt, from as u64), 20_000).await;
     assert_eq!(got, want[from..last_whole], "plays up to the cut, then ends");
-    let errs = errors(&notices);
+    let errs = stream_errors(&notices);
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(
         errs[0].contains(&format!("broke off after {cut} of {} bytes", wav.len())),

@@ -2,40 +2,14 @@
 //! the shared buffer, `StreamSource` is pulled through rodio's `Player` queue the way a device
 //! would pull it, and the output is compared sample for sample with the WAV that was served.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::testserver::{Reply, ServerConfig, TestServer, tone_wav};
+use crate::support::stream::{open_stream, serve_recording, stream_errors};
+use crate::support::testserver::{Reply, tone_wav};
 use bytes::Bytes;
-use callscope::api::AudioDirection;
-use callscope::audio::download::{Stream, StreamNotice};
+use callscope::audio::download::StreamNotice;
 use callscope::audio::source::StreamSource;
 use rodio::Source;
-
-type Notices = Arc<Mutex<Vec<StreamNotice>>>;
-
-async fn serve(id: &str, reply: Reply, ranges: bool, chunk: usize, pause_ms: u64) -> TestServer {
-    TestServer::start(ServerConfig {
-        replies: [(id.to_string(), reply)].into(),
-        ranges,
-        chunk,
-        pause: Duration::from_millis(pause_ms),
-    })
-    .await
-}
-
-fn open(server: &TestServer, id: &str) -> (Stream, Notices) {
-    let notices: Notices = Default::default();
-    let n = notices.clone();
-    let stream = Stream::open(
-        &tokio::runtime::Handle::current(),
-        server.client(),
-        id.into(),
-        AudioDirection::Combined,
-        Arc::new(move |x| n.lock().unwrap().push(x)),
-    );
-    (stream, notices)
-}
 
 /// Pulls everything a `Player` plays, about 30x faster than real time (faster than the
 /// throttled downloads below, so underruns happen), then drops the underrun silence.
@@ -62,23 +36,12 @@ async fn play_through_player(src: StreamSource) -> Vec<i16> {
     .unwrap()
 }
 
-fn errors(n: &Notices) -> Vec<String> {
-    n.lock()
-        .unwrap()
-        .iter()
-        .filter_map(|x| match x {
-            StreamNotice::Error(e) => Some(e.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttled_stream_plays_sample_exact_through_rodio_player() {
     let (wav, want) = tone_wav(16_000, 2, 2.0); // 128 KB
     // 4 KB every 10 ms ≈ 6x real time; the puller runs ~30x: it must outrun the download.
-    let server = serve("call-1", Reply::Wav(wav.into()), true, 4096, 10).await;
-    let (stream, notices) = open(&server, "call-1");
+    let server = serve_recording("call-1", Reply::Wav(wav.into()), true, 4096, 10).await;
+    let (stream, notices) = open_stream(&server, "call-1");
     let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
     assert!(!stream.buf.lock().finished, "playback starts before the download ends");
     assert_eq!((fmt.channels, fmt.sample_rate), (2, 16_000));
@@ -89,7 +52,7 @@ async fn throttled_stream_plays_sample_exact_through_rodio_player() {
     assert_eq!(got.len(), want.len());
     assert!(got == want, "streamed samples differ from the served WAV");
     assert!(ctl.underruns() > 0, "the consumer outran the download, as intended");
-    assert!(errors(&notices).is_empty(), "{:?}", errors(&notices));
+    assert!(stream_errors(&notices).is_empty(), "{:?}", stream_errors(&notices));
     // The envelope arrived while downloading: 20 buckets of 100 ms, all loud.
     let mut levels = vec![None; fmt.buckets(callscope::audio::BUCKET)];
     for n in notices.lock().unwrap().iter() {
@@ -108,8 +71,8 @@ async fn throttled_stream_plays_sample_exact_through_rodio_player() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seek_past_the_download_uses_a_range_request() {
     let (wav, want) = tone_wav(8_000, 1, 20.0); // 320 KB at 1 KB per 20 ms ≈ 6.4 s to download
-    let server = serve("long", Reply::Wav(wav.into()), true, 1024, 20).await;
-    let (stream, notices) = open(&server, "long");
+    let server = serve_recording("long", Reply::Wav(wav.into()), true, 1024, 20).await;
+    let (stream, notices) = open_stream(&server, "long");
     let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
     let mut src = StreamSource::new(stream.buf.clone(), fmt, 0);
     let first: Vec<i16> = (0..100)
@@ -142,14 +105,14 @@ async fn seek_past_the_download_uses_a_range_request() {
     src.try_seek(Duration::from_secs(10)).unwrap();
     let got = play_through_player(src).await;
     assert_eq!(got, want[80_000..]);
-    assert!(errors(&notices).is_empty(), "{:?}", errors(&notices));
+    assert!(stream_errors(&notices).is_empty(), "{:?}", stream_errors(&notices));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_range_support_a_far_seek_waits_for_the_bytes() {
     let (wav, want) = tone_wav(8_000, 1, 4.0); // 64 KB, 2 KB per 10 ms ≈ 0.3 s
-    let server = serve("norange", Reply::Wav(wav.into()), false, 2048, 10).await;
-    let (stream, _) = open(&server, "norange");
+    let server = serve_recording("norange", Reply::Wav(wav.into()), false, 2048, 10).await;
+    let (stream, _) = open_stream(&server, "norange");
     let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
     let mut src = StreamSource::new(stream.buf.clone(), fmt, 0);
     src.try_seek(Duration::from_secs(3)).unwrap();
@@ -162,8 +125,8 @@ async fn without_range_support_a_far_seek_waits_for_the_bytes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_position_beyond_the_prebuffer_is_fetched_by_range() {
     let (wav, want) = tone_wav(8_000, 1, 30.0);
-    let server = serve("mid", Reply::Wav(wav.into()), true, 1024, 20).await;
-    let (stream, _) = open(&server, "mid");
+    let server = serve_recording("mid", Reply::Wav(wav.into()), true, 1024, 20).await;
+    let (stream, _) = open_stream(&server, "mid");
     let fmt = stream
         .ready(Duration::from_secs(25), Duration::from_millis(200))
         .await
@@ -178,12 +141,12 @@ async fn start_position_beyond_the_prebuffer_is_fetched_by_range() {
 async fn a_body_that_breaks_off_plays_what_arrived_then_reports() {
     let (wav, want) = tone_wav(8_000, 1, 2.0);
     let cut = 44 + 10_000 * 2; // header + 10 000 samples
-    let server = serve("cut", Reply::CutShort(Bytes::from(wav), cut), true, 4096, 0).await;
-    let (stream, notices) = open(&server, "cut");
+    let server = serve_recording("cut", Reply::CutShort(Bytes::from(wav), cut), true, 4096, 0).await;
+    let (stream, notices) = open_stream(&server, "cut");
     let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
     let got = play_through_player(StreamSource::new(stream.buf.clone(), fmt, 0)).await;
     assert_eq!(got, want[..10_000]);
-    let errs = errors(&notices);
+    let errs = stream_errors(&notices);
     assert!(errs.iter().any(|e| e.contains("broke off after")), "{errs:?}");
 }
 
@@ -192,12 +155,12 @@ async fn a_short_body_is_reported_as_truncated() {
     let (wav, want) = tone_wav(8_000, 1, 2.0);
     // Content-Length matches the short body, but the WAV header promises 2 s.
     let short = Bytes::copy_from_slice(&wav[..44 + 6_000 * 2]);
-    let server = serve("short", Reply::Raw("audio/wav", short), true, 4096, 0).await;
-    let (stream, notices) = open(&server, "short");
+    let server = serve_recording("short", Reply::Raw("audio/wav", short), true, 4096, 0).await;
+    let (stream, notices) = open_stream(&server, "short");
     let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
     let got = play_through_player(StreamSource::new(stream.buf.clone(), fmt, 0)).await;
     assert_eq!(got, want[..6_000]);
-    let errs = errors(&notices);
+    let errs = stream_errors(&notices);
     assert!(errs.iter().any(|e| e.contains("truncated")), "{errs:?}");
 }
 
@@ -208,22 +171,22 @@ async fn non_wav_and_tiny_bodies_are_clear_errors() {
         (&b"RIFF"[..], "inside the WAV header"),
         (&b""[..], "after 0 bytes"),
     ] {
-        let server = serve("x", Reply::Raw("text/html", Bytes::from_static(body)), true, 4096, 0).await;
-        let (stream, notices) = open(&server, "x");
+        let server = serve_recording("x", Reply::Raw("text/html", Bytes::from_static(body)), true, 4096, 0).await;
+        let (stream, notices) = open_stream(&server, "x");
         let err = stream
             .ready(Duration::ZERO, Duration::from_millis(200))
             .await
             .unwrap_err();
         assert!(err.contains(expect), "{err}");
-        assert_eq!(errors(&notices), vec![err]);
+        assert_eq!(stream_errors(&notices), vec![err]);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_conversation_404_carries_the_diagnosis() {
     let body = r#"{"error_code":"CONVERSATIONS_RECORDING_NOT_FOUND","error_message":"Recording not found for the given conversation"}"#;
-    let server = serve("chat-1", Reply::Status(404, body.into()), true, 4096, 0).await;
-    let (stream, _) = open(&server, "chat-1");
+    let server = serve_recording("chat-1", Reply::Status(404, body.into()), true, 4096, 0).await;
+    let (stream, _) = open_stream(&server, "chat-1");
     let err = stream
         .ready(Duration::ZERO, Duration::from_millis(200))
         .await
@@ -236,12 +199,12 @@ async fn chat_conversation_404_carries_the_diagnosis() {
 async fn a_short_body_is_truncated_without_asking_for_more() {
     let (wav, _) = tone_wav(8_000, 1, 2.0);
     let short = Bytes::copy_from_slice(&wav[..44 + 6_000 * 2]);
-    let server = serve("short", Reply::Raw("audio/wav", short), true, 4096, 0).await;
-    let (stream, notices) = open(&server, "short");
+    let server = serve_recording("short", Reply::Raw("audio/wav", short), true, 4096, 0).await;
+    let (stream, notices) = open_stream(&server, "short");
     stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
     stream.buf.wait_for(|s| s.finished).await;
     assert_eq!(server.seen().len(), 1, "{:?}", server.seen());
-    let errs = errors(&notices);
+    let errs = stream_errors(&notices);
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(errs[0].contains("sent 12044 of 32044 bytes"), "{errs:?}");
 }
@@ -286,8 +249,8 @@ async fn other_sample_formats_stream_exactly() {
                 .map(|s| s.unwrap() as f32 / (1i64 << (bits - 1)) as f32)
                 .collect()
         };
-        let server = serve("f", Reply::Wav(wav.into()), true, 8192, 2).await;
-        let (stream, _) = open(&server, "f");
+        let server = serve_recording("f", Reply::Wav(wav.into()), true, 8192, 2).await;
+        let (stream, _) = open_stream(&server, "f");
         let fmt = stream.ready(Duration::ZERO, Duration::from_millis(200)).await.unwrap();
         let (player, out) = rodio::Player::new();
         player.append(StreamSource::new(stream.buf.clone(), fmt, 0));

@@ -14,7 +14,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use callscope::store::{Origin, ReviewStatus, Store};
+use callscope::domain::{Origin, ReviewStatus};
+use callscope::store::Store;
 use scripted::{Reply, Request};
 
 const ACCOUNT: &str = "ws-files";

@@ -219,7 +219,8 @@ fn export_summaries_say_what_was_exported() {
     assert!(!err.contains("1 pages"), "{err}");
 
     // From the store: a filter that is not about review says so, not "reviewed".
-    use callscope::store::{Origin, Store};
+    use callscope::domain::Origin;
+    use callscope::store::Store;
     let db = home.path().join("review.db");
     let conv: callscope::api::Conversation = serde_json::from_str(
         r#"{"id":"CA77","channel":"VOICE-SIP","environment":"live","started_at":"2026-11-01T10:00:00Z","turns":[{"user_input":"hi"}]}"#,

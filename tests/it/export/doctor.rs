@@ -7,20 +7,13 @@ use std::process::Command;
 
 use callscope::api::ListQuery;
 use callscope::doctor::{Verdict, diagnose};
-use callscope::domain::duration::parse_span;
-use callscope::domain::timerange::Window;
 use callscope::export::{ExportOptions, Format, export};
 use callscope::standin::{self, StandinOptions};
 
 fn args(format: Format) -> ExportOptions {
     ExportOptions {
-        window: Window {
-            since: Some(parse_span("24h").unwrap()),
-            ..Window::default()
-        },
-        format,
         page_size: 37,
-        ..ExportOptions::default()
+        ..crate::support::export_args(format)
     }
 }
 
@@ -73,7 +66,7 @@ async fn csv_and_markdown_exports() {
         .conversations;
     let csv = String::from_utf8(csv).unwrap();
     assert_eq!(csv.lines().count() as u64, n + 1);
-    assert!(csv.starts_with(&callscope::export::format::csv_header()));
+    assert!(csv.starts_with(&callscope::export::format::csv_header().unwrap()));
     assert!(csv.lines().skip(1).all(|l| l.contains(",sandbox,")));
     let mut md = Vec::new();
     let mut a = args(Format::Md);
@@ -86,12 +79,7 @@ async fn csv_and_markdown_exports() {
 
 #[tokio::test]
 async fn export_with_audio_saves_voice_recordings_and_resumes() {
-    let s = standin::start(StandinOptions {
-        conversations: 400,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(400).await;
     let dir = tempfile::tempdir().unwrap();
     let audio = dir.path().join("rec");
     let out = dir.path().join("calls.jsonl");
@@ -161,12 +149,7 @@ async fn export_with_audio_saves_voice_recordings_and_resumes() {
 
 #[tokio::test]
 async fn export_to_file_is_atomic_on_failure() {
-    let s = standin::start(StandinOptions {
-        conversations: 50,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(50).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("calls.jsonl");
     let mut env = common::env_for(&s);
@@ -263,7 +246,8 @@ fn doctor_binary_exits_nonzero_when_something_is_wrong() {
 
 #[test]
 fn flagged_export_reads_the_local_store_without_the_api() {
-    use callscope::store::{ConversationKey, Origin, Store};
+    use callscope::domain::{ConversationKey, Origin};
+    use callscope::store::Store;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("review.db");
     let mut store = Store::open(&db).unwrap();

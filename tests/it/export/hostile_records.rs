@@ -12,8 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use callscope::api::{Client, ListQuery};
-use callscope::app::update;
-use callscope::config::{Config, ConnectionArgs, FileConfig};
 use tui_support::*;
 
 const KEY: &str = "hostile-test-key";
@@ -127,7 +125,7 @@ fn csv_keeps_every_readable_record_and_counts_the_odd_fields() {
             "CA-good2"
         ]
     );
-    let columns = callscope::export::format::csv_header().split(',').count();
+    let columns = callscope::export::format::csv_header().unwrap().split(',').count();
     for r in &rows {
         let cells: Vec<&str> = r.split(',').collect();
         assert_eq!(cells.len(), columns, "{r}");
@@ -139,6 +137,7 @@ fn csv_keeps_every_readable_record_and_counts_the_odd_fields() {
     let row = |id: &str| *rows.iter().find(|r| r.starts_with(&format!("{id},"))).unwrap();
     let cell = |id: &str, name: &str| {
         let i = callscope::export::format::csv_header()
+            .unwrap()
             .split(',')
             .position(|c| c == name)
             .unwrap();
@@ -230,18 +229,7 @@ fn jsonl_passes_the_servers_bytes_through_unchanged() {
 #[tokio::test]
 async fn the_tui_list_loads_the_good_records_of_a_hostile_page() {
     let (base, _) = serve(body());
-    let cfg = Config::resolve_with_file(
-        &ConnectionArgs {
-            base_url: Some(base.clone()),
-            platform_url: Some(base),
-            account_id: Some("ws-1".into()),
-            project_id: Some("PROJECT-1".into()),
-            ..Default::default()
-        },
-        &|k| (k == "POLYAI_API_KEY").then(|| KEY.into()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(&base, Some(&base), &[("POLYAI_API_KEY", KEY)]);
     // The page the TUI's runner gets: through the real client, over loopback.
     let page = Client::new(&cfg)
         .unwrap()
@@ -263,16 +251,16 @@ async fn the_tui_list_loads_the_good_records_of_a_hostile_page() {
     // Every readable record is a row, and opens with its fields. (CA-turns-str says 2 turns
     // but sent none readable: opening it asks for its by-id copy instead.)
     for id in ["4711", "CA-yes", "CA-sometimes", "CA-turns-obj", "CA-deep2", "CA-good1"] {
-        select(&mut s, id);
+        select_id(&mut s, id);
         let screen = render(&s);
         assert!(screen.contains(&format!("id        {id}")), "{id}:\n{screen}");
     }
-    select(&mut s, "4711");
+    select_id(&mut s, "4711");
     assert!(render(&s).contains("handoff   billing"));
-    select(&mut s, "CA-yes");
+    select_id(&mut s, "CA-yes");
     assert!(render(&s).contains("handoff   yes") && render(&s).contains("hello from CA-yes"));
     // The deep record opens with its fields and its transcript.
-    select(&mut s, "CA-deep1");
+    select_id(&mut s, "CA-deep1");
     let screen = render(&s);
     assert!(screen.contains("hello from CA-deep1"), "{screen}");
     assert!(
@@ -280,23 +268,11 @@ async fn the_tui_list_loads_the_good_records_of_a_hostile_page() {
         "{screen}"
     );
     // The odd-handoff record shows what could be read, and what was sent raw.
-    select(&mut s, "CA-sometimes");
+    select_id(&mut s, "CA-sometimes");
     let screen = render(&s);
     assert!(
         screen.contains("hello from CA-sometimes") && screen.contains("v-some"),
         "{screen}"
     );
     assert!(screen.contains("handoff = \"sometimes\""), "{screen}");
-}
-
-/// Moves the selection down (wrapping to the top once) until `id` is selected.
-fn select(s: &mut callscope::app::State, id: &str) {
-    update(s, code(crossterm::event::KeyCode::Home));
-    for _ in 0..s.list.visible_len() {
-        if s.list.selected().is_some_and(|r| &*r.id == id) {
-            return;
-        }
-        update(s, key('j'));
-    }
-    panic!("{id} is not in the list");
 }

@@ -132,7 +132,7 @@ fn args(format: Format, concurrency: Option<u32>, unordered: bool) -> ExportOpti
             unordered,
             resume: false,
         },
-        ..ExportOptions::default()
+        ..crate::support::export_args(format)
     }
 }
 

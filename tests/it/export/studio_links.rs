@@ -6,16 +6,10 @@ use crate::support as common;
 use std::process::Command;
 
 use callscope::export::format::csv_header;
-use callscope::standin::{self, StandinOptions};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn csv_and_markdown_carry_the_studio_link_of_the_configured_region() {
-    let s = standin::start(StandinOptions {
-        conversations: 40,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(40).await;
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("config.toml");
     std::fs::write(&config, "region = \"uk\"\n").unwrap();
@@ -33,7 +27,7 @@ async fn csv_and_markdown_carry_the_studio_link_of_the_configured_region() {
     let csv = run("csv").await.unwrap();
     assert!(csv.status.success(), "{}", String::from_utf8_lossy(&csv.stderr));
     let csv = String::from_utf8(csv.stdout).unwrap();
-    let header_line = csv_header();
+    let header_line = csv_header().unwrap();
     let header: Vec<&str> = header_line.split(',').collect();
     assert_eq!(header[header.len() - 2..], ["studio_url", "unread_fields"]);
     let mut rows = 0;

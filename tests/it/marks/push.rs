@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use callscope::api::{Client, RetryPolicy};
-use callscope::config::{Config, ConnectionArgs, FileConfig};
+use callscope::domain::{ConversationKey, Marks, Origin, RatingReason, Thumbs, TurnRating};
 use callscope::standin::studio::ReceivedMark;
-use callscope::standin::{self, Standin, StandinOptions};
-use callscope::store::{ConversationKey, Marks, Origin, RatingReason, Store, Thumbs, TurnRating};
+use callscope::standin::{self, Standin};
+use callscope::store::Store;
 use callscope::studio::{Annotation, AnnotationRole, AnnotationType, push};
 
 fn rating(thumbs: Thumbs, reason: Option<RatingReason>) -> TurnRating {
@@ -26,7 +26,7 @@ fn rating(thumbs: Thumbs, reason: Option<RatingReason>) -> TurnRating {
 }
 
 fn key(id: &str) -> ConversationKey {
-    Origin::new(standin::ACCOUNT_ID, standin::PROJECT_ID, "live").key(id)
+    crate::support::tui::origin().key(id)
 }
 
 /// Two conversations of the stand-in with at least three turns.
@@ -86,12 +86,7 @@ fn notes_for(received: &[ReceivedMark], id: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn push_sends_each_mark_once_reports_failures_and_retries_them() {
-    let s = standin::start(StandinOptions {
-        conversations: 60,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(60).await;
     let (a, b) = two_calls(&s);
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
@@ -228,12 +223,7 @@ async fn push_sends_each_mark_once_reports_failures_and_retries_them() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_standin_refuses_what_studio_would() {
-    let s = standin::start(StandinOptions {
-        conversations: 20,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(20).await;
     let (a, _) = two_calls(&s);
     let http = reqwest::Client::new();
     let post = |path: String, body: serde_json::Value| {
@@ -306,18 +296,11 @@ async fn a_server_error_is_retried_on_the_next_push() {
             scripted::Reply::json(201, r#"{"success":true}"#)
         }
     });
-    let cfg = Config::resolve_with_file(
-        &ConnectionArgs {
-            base_url: Some("http://127.0.0.1:9".into()),
-            platform_url: Some(server.url.clone()),
-            account_id: Some("ws-1".into()),
-            project_id: Some("PROJECT-1".into()),
-            ..Default::default()
-        },
-        &|k| (k == "POLYAI_API_KEY").then(|| "sk-test".to_string()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(
+        "http://127.0.0.1:9",
+        Some(&server.url),
+        &[("POLYAI_API_KEY", "sk-test")],
+    );
     let client = Client::new(&cfg).unwrap().with_retry_policy(RetryPolicy {
         max_retries: 1,
         base_delay: Duration::from_millis(5),
@@ -326,7 +309,7 @@ async fn a_server_error_is_retried_on_the_next_push() {
     });
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-    let k = Origin::new("ws-1", "PROJECT-1", "live").key("CA 1/x");
+    let k = common::store_origin().key("CA 1/x");
     store
         .rate_turn(&k, 3, Some(rating(Thumbs::Down, Some(RatingReason::WrongInformation))))
         .unwrap();
@@ -367,33 +350,8 @@ async fn a_server_error_is_retried_on_the_next_push() {
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_demo_prints_a_sanitized_line_per_received_mark() {
     use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_callscope"))
-        .args([
-            "serve-demo",
-            "--runtime-addr",
-            "127.0.0.1:0",
-            "--platform-addr",
-            "127.0.0.1:0",
-            "--conversations",
-            "20",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let guard = common::ChildGuard(child);
-    let vars: Vec<(String, String)> = BufReader::new(stdout)
-        .lines()
-        .take(5)
-        .map(|l| {
-            let l = l.unwrap();
-            let (k, v) = l.strip_prefix("export ").unwrap().split_once('=').unwrap();
-            (k.to_string(), v.to_string())
-        })
-        .collect();
+    let (mut guard, vars) = common::serve_demo_reporting(&["--conversations", "20"]);
+    let stderr = guard.0.stderr.take().unwrap();
     let var = |name: &str| vars.iter().find(|(k, _)| k == name).unwrap().1.clone();
     // Any conversation of the demo project: the first row of the list.
     let client = reqwest::Client::new();
@@ -451,22 +409,15 @@ async fn a_redirect_is_refused_and_the_key_stays_home() {
     let elsewhere = scripted::serve(|_| scripted::Reply::json(201, r#"{"success":true}"#));
     let target = format!("{}/steal", elsewhere.url);
     let platform = scripted::serve(move |_| scripted::Reply::json(307, "").header("location", target.clone()));
-    let cfg = Config::resolve_with_file(
-        &ConnectionArgs {
-            base_url: Some("http://127.0.0.1:9".into()),
-            platform_url: Some(platform.url.clone()),
-            account_id: Some("ws-1".into()),
-            project_id: Some("PROJECT-1".into()),
-            ..Default::default()
-        },
-        &|k| (k == "POLYAI_API_KEY").then(|| "sk-test".to_string()),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let cfg = crate::support::scripted_config(
+        "http://127.0.0.1:9",
+        Some(&platform.url),
+        &[("POLYAI_API_KEY", "sk-test")],
+    );
     let client = Client::new(&cfg).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-    let k = Origin::new("ws-1", "PROJECT-1", "live").key("CA1");
+    let k = common::store_origin().key("CA1");
     store.set_note(&k, "hello").unwrap();
     let plans = push::plan_all(&store, "ws-1", "PROJECT-1", None).unwrap();
     let summary = push::push(&client, &mut store, plans).await.unwrap();

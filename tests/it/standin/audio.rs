@@ -4,16 +4,11 @@
 use callscope::api::model::Conversation;
 use callscope::api::{AudioDirection, Client, error::ErrorKind};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
+use callscope::standin::Standin;
 use callscope::standin::generate::{ASR_DELAY, speech_secs};
-use callscope::standin::{self, Standin, StandinOptions};
 
 async fn standin() -> Standin {
-    standin::start(StandinOptions {
-        conversations: 300,
-        ..Default::default()
-    })
-    .await
-    .unwrap()
+    crate::support::standin_with(300).await
 }
 
 fn client(s: &Standin) -> Client {

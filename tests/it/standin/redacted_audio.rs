@@ -8,9 +8,9 @@ use crate::support as common;
 
 use callscope::api::model::Conversation;
 use callscope::api::{AudioDirection, AudioRequest, Client, ErrorKind};
+use callscope::standin::Standin;
 use callscope::standin::generate::{ASR_DELAY, speech_secs};
 use callscope::standin::wav::BLEEP_HZ;
-use callscope::standin::{self, Standin, StandinOptions};
 
 const RATE: f64 = 8000.0;
 
@@ -84,12 +84,7 @@ fn rms(x: &[i16]) -> f64 {
 
 #[tokio::test]
 async fn redacted_recordings_hold_a_tone_where_the_caller_says_an_entity_value() {
-    let s = standin::start(StandinOptions {
-        conversations: 300,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(300).await;
     let c = common::client(&s);
     let (call, _, (a, b)) = call_with_pii(&s, 1600);
     let plain = wav(&c, &call.id, request(false)).await;
@@ -140,12 +135,7 @@ async fn redacted_recordings_hold_a_tone_where_the_caller_says_an_entity_value()
 
 #[tokio::test]
 async fn one_caller_utterance_alone_from_its_user_input_audio_url() {
-    let s = standin::start(StandinOptions {
-        conversations: 300,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(300).await;
     let c = common::client(&s);
     let (call, n, (a, b)) = call_with_pii(&s, 1600);
     let by_id = c.conversation_via_agents(&call.id).await.unwrap();

@@ -1,41 +1,26 @@
 //! `callscope serve-demo` as a user runs it: the five export lines, a working API behind them,
 //! and a clean exit on Ctrl-C (SIGINT).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 #[test]
 fn prints_exports_serves_and_stops_on_ctrl_c() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_callscope"))
-        .args([
-            "serve-demo",
-            "--runtime-addr",
-            "127.0.0.1:0",
-            "--platform-addr",
-            "127.0.0.1:0",
-            "--conversations",
-            "200",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs the binary");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut vars = Vec::new();
-    for name in [
-        "POLYAI_BASE_URL",
-        "POLYAI_PLATFORM_URL",
-        "POLYAI_API_KEY",
-        "POLYAI_ACCOUNT_ID",
-        "POLYAI_PROJECT_ID",
-    ] {
-        let line = lines.next().expect("a line").unwrap();
-        let value = line
-            .strip_prefix(&format!("export {name}="))
-            .unwrap_or_else(|| panic!("{line:?} should export {name}"));
-        vars.push(value.to_string());
-    }
+    let (mut guard, exports) = crate::support::serve_demo_reporting(&["--conversations", "200"]);
+    let child = &mut guard.0;
+    let names: Vec<&str> = exports.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "POLYAI_BASE_URL",
+            "POLYAI_PLATFORM_URL",
+            "POLYAI_API_KEY",
+            "POLYAI_ACCOUNT_ID",
+            "POLYAI_PROJECT_ID"
+        ],
+        "the five exports, in this order"
+    );
+    let vars: Vec<String> = exports.into_iter().map(|(_, v)| v).collect();
     for url in &vars[..2] {
         assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"), "{url}");
     }

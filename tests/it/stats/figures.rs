@@ -11,11 +11,11 @@ use std::process::Command;
 
 use callscope::api::Conversation;
 use callscope::app::stats::Chart;
-use callscope::app::{Effect, State, update};
+use callscope::app::update;
+use callscope::domain::{Filter, ReviewStatus, Scope};
 use callscope::standin::{self, StandinOptions};
 use callscope::stats::{SplitBy, StatsRequest};
-use callscope::store::{Filter, Origin, ReviewStatus, Scope, Store};
-use callscope::tui::store_worker::handle;
+use callscope::store::Store;
 use chrono::DateTime;
 use crossterm::event::KeyCode;
 use serde_json::Value;
@@ -63,10 +63,6 @@ async fn exported_lines() -> Vec<Value> {
         .collect()
 }
 
-fn origin() -> Origin {
-    Origin::new("ws-demo", "PROJECT-demo", "live")
-}
-
 /// The JSONL cached in a store, with review marks on a few calls (every 7th reviewed, every
 /// 11th needing follow-up, every 13th flagged).
 fn store_of(dir: &std::path::Path, lines: &[Value]) -> Store {
@@ -75,9 +71,9 @@ fn store_of(dir: &std::path::Path, lines: &[Value]) -> Store {
         .iter()
         .map(|v| serde_json::from_value(v.clone()).unwrap())
         .collect();
-    store.cache(&origin(), &convs).unwrap();
+    store.cache(&tui_support::origin(), &convs).unwrap();
     for (i, v) in lines.iter().enumerate() {
-        let key = origin().key(v["id"].as_str().unwrap());
+        let key = tui_support::origin().key(v["id"].as_str().unwrap());
         if i.is_multiple_of(7) {
             store.set_status(&key, ReviewStatus::Reviewed).unwrap();
         } else if i.is_multiple_of(11) {
@@ -347,22 +343,6 @@ async fn the_cli_prints_the_same_figures_as_json_and_csv() {
     assert_eq!(json["calls"], within);
 }
 
-/// Performs the store requests in `fx` (and those their answers cause) on `store`.
-fn run_store(s: &mut State, store: &mut Store, fx: Vec<Effect>) {
-    let mut queue = fx;
-    while !queue.is_empty() {
-        let mut next = Vec::new();
-        for e in queue {
-            if let Effect::Store(req) = e
-                && let Some(msg) = handle(store, req)
-            {
-                next.extend(update(s, msg));
-            }
-        }
-        queue = next;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enter_on_the_top_handoff_reason_lists_exactly_its_calls() {
     let lines = exported_lines().await;
@@ -371,13 +351,13 @@ async fn enter_on_the_top_handoff_reason_lists_exactly_its_calls() {
     let mut s = tui_support::state(120, 40);
     s.cache_first = true;
     let fx = callscope::app::start(&mut s);
-    run_store(&mut s, &mut store, fx);
+    tui_support::run_store(&mut s, &mut store, fx);
     let fx = update(&mut s, tui_support::key('%'));
     assert!(
         s.stats.open && s.stats.pending.is_some(),
         "opening asks the worker, it does not wait"
     );
-    run_store(&mut s, &mut store, fx);
+    tui_support::run_store(&mut s, &mut store, fx);
     let fx = update(&mut s, tui_support::code(KeyCode::Tab));
     assert!(fx.is_empty());
     assert_eq!(s.stats.chart, Chart::Handoffs);
@@ -401,7 +381,7 @@ async fn enter_on_the_top_handoff_reason_lists_exactly_its_calls() {
     let fx = update(&mut s, tui_support::code(KeyCode::Enter));
     assert!(!s.stats.open, "Enter shows the list");
     assert_eq!(s.filter.handoff_reason.as_deref(), Some(top_reason.as_str()));
-    run_store(&mut s, &mut store, fx);
+    tui_support::run_store(&mut s, &mut store, fx);
     let listed: BTreeSet<String> = (0..s.list.visible_len())
         .map(|i| s.list.row_at(i).unwrap().id.to_string())
         .collect();
@@ -419,6 +399,6 @@ async fn enter_on_the_top_handoff_reason_lists_exactly_its_calls() {
     // esc: the filter from before, and the stats view again.
     let fx = update(&mut s, tui_support::code(KeyCode::Esc));
     assert!(s.filter.is_empty() && s.stats.open);
-    run_store(&mut s, &mut store, fx);
+    tui_support::run_store(&mut s, &mut store, fx);
     assert!(s.stats.stats.is_some());
 }

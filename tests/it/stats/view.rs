@@ -7,8 +7,8 @@ use crate::support::tui as tui_support;
 use std::collections::BTreeMap;
 
 use callscope::app::{Effect, State, update};
-use callscope::store::{Origin, ReviewStatus, Store};
-use callscope::tui::store_worker::handle;
+use callscope::domain::ReviewStatus;
+use callscope::store::Store;
 use callscope::ui::Theme;
 use callscope::ui::theme::Mode;
 use crossterm::event::KeyCode;
@@ -41,7 +41,7 @@ fn store(dir: &std::path::Path) -> Store {
             c
         })
         .collect();
-    let origin = Origin::new("ws-demo", "PROJECT-demo", "live");
+    let origin = tui_support::origin();
     store.cache(&origin, &convs).unwrap();
     for c in convs.iter().step_by(9) {
         store
@@ -51,28 +51,13 @@ fn store(dir: &std::path::Path) -> Store {
     store
 }
 
-fn run_store(s: &mut State, store: &mut Store, fx: Vec<Effect>) {
-    let mut queue = fx;
-    while !queue.is_empty() {
-        let mut next = Vec::new();
-        for e in queue {
-            if let Effect::Store(req) = e
-                && let Some(msg) = handle(store, req)
-            {
-                next.extend(update(s, msg));
-            }
-        }
-        queue = next;
-    }
-}
-
 fn opened(w: u16, h: u16, store: &mut Store) -> State {
     let mut s = tui_support::state(w, h);
     s.cache_first = true;
     let fx = callscope::app::start(&mut s);
-    run_store(&mut s, store, fx);
+    tui_support::run_store(&mut s, store, fx);
     let fx = update(&mut s, tui_support::key('%'));
-    run_store(&mut s, store, fx);
+    tui_support::run_store(&mut s, store, fx);
     s
 }
 
@@ -123,7 +108,7 @@ fn each_chart_at_80x24() {
     }
     update(&mut s, tui_support::code(KeyCode::Tab));
     let fx = update(&mut s, tui_support::key('V'));
-    run_store(&mut s, &mut store, fx);
+    tui_support::run_store(&mut s, &mut store, fx);
     assert_snapshot!("stats_review_split_80x24", tui_support::render(&s));
     let screen = tui_support::render(&s);
     assert!(!screen.contains('\u{1b}'), "reason text is sanitized");
@@ -140,7 +125,7 @@ fn enter_on_a_latency_bin_lists_the_calls_with_a_turn_in_it() {
     update(&mut s, tui_support::key('j'));
     let fx = update(&mut s, tui_support::code(KeyCode::Enter));
     assert_eq!(s.filter.turn_latency, Some((1.0, Some(1.5))));
-    run_store(&mut s, &mut store, fx);
+    tui_support::run_store(&mut s, &mut store, fx);
     // The fixture's latencies are 0.42, 1.35 and 2.8 s: a call is listed iff a turn took 1.35 s.
     let want: Vec<String> = (0..190)
         .map(|i| tui_support::conv(i, i % 5 != 4))

@@ -4,18 +4,13 @@
 use crate::support as common;
 
 use callscope::api::{Conversation, ListQuery};
-use callscope::standin::{self, StandinOptions};
-use callscope::store::{Filter, Marks, Origin, ReviewStatus, Scope, Store};
+use callscope::domain::{Filter, Marks, Origin, ReviewStatus, Scope};
+use callscope::store::Store;
 use chrono::{Duration, Utc};
 
 #[tokio::test]
 async fn sql_and_in_memory_filters_agree_on_realistic_data() {
-    let s = standin::start(StandinOptions {
-        conversations: 600,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let s = crate::support::standin_with(600).await;
     let client = common::client(&s);
     let now = Utc::now();
     let mut convs: Vec<Conversation> = Vec::new();

@@ -2,9 +2,8 @@
 
 use crate::support::store_origin as origin;
 use callscope::api::Conversation;
-use callscope::store::{
-    Filter, Marks, Origin, RatingReason, ReviewStatus, Scope, Store, StoreErrorKind, Thumbs, TurnRating,
-};
+use callscope::domain::{Filter, Marks, Origin, RatingReason, ReviewStatus, Scope, Thumbs, TurnRating};
+use callscope::store::{Store, StoreErrorKind};
 
 fn markdown_with_notes(c: &Conversation, marks: &Marks) -> String {
     callscope::export::markdown::render(c, Some(marks), None)

@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use callscope::store::{ConversationKey, Marks, Origin, RatingReason, ReviewStatus, Store, Thumbs, TurnRating};
+use callscope::domain::{ConversationKey, Marks, Origin, RatingReason, ReviewStatus, Thumbs, TurnRating};
+use callscope::store::Store;
 
 fn callscope(home: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_callscope"))
@@ -20,7 +21,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn live(id: &str) -> ConversationKey {
-    Origin::new("ws-demo", "PROJECT-demo", "live").key(id)
+    crate::support::tui::origin().key(id)
 }
 
 fn sandbox(id: &str) -> ConversationKey {

@@ -2,7 +2,8 @@
 
 use crate::support::store_origin as origin;
 use callscope::api::Conversation;
-use callscope::store::{Filter, ListOrder, NextKind, ReviewStatus, Scope, SearchOrder, SearchQuery, Speaker, Store};
+use callscope::domain::{Filter, ReviewStatus, Scope, Speaker};
+use callscope::store::{ListOrder, NextKind, SearchOrder, SearchQuery, Store};
 use serde_json::json;
 
 fn scope() -> Scope {

@@ -62,15 +62,6 @@ fn offline() -> ApiError {
     )
 }
 
-/// Fires the debounce timer of the selection.
-fn detail_due(s: &mut State, fx: &[Effect]) -> Vec<Effect> {
-    let due = fx.iter().find_map(|e| match e {
-        Effect::After { msg, .. } if matches!(**msg, Msg::DetailDue { .. }) => Some((**msg).clone()),
-        _ => None,
-    });
-    due.map(|m| update(s, m)).unwrap_or_default()
-}
-
 #[test]
 fn cached_rows_show_before_the_api_answers_and_are_replaced_by_its_rows() {
     let dir = tempfile::tempdir().unwrap();
@@ -86,7 +77,7 @@ fn cached_rows_show_before_the_api_answers_and_are_replaced_by_its_rows() {
     assert!(render(&s).contains("cached ⟳"), "{}", render(&s));
     // The first call is still in progress: its cached copy shows while the API is asked.
     assert!(conv(0, true).in_progress);
-    let fx = detail_due(&mut s, &fx);
+    let fx = fire_detail_due(&mut s, &fx);
     assert!(
         fx.iter()
             .any(|e| matches!(e, Effect::Store(StoreRequest::LoadConversation { .. })))
@@ -99,7 +90,7 @@ fn cached_rows_show_before_the_api_answers_and_are_replaced_by_its_rows() {
     assert!(s.detail.view.is_some());
     // A finished call's transcript comes from the cache alone.
     let fx = update(&mut s, key('j'));
-    let due = detail_due(&mut s, &fx);
+    let due = fire_detail_due(&mut s, &fx);
     let fx = run_store(&mut s, &mut store, due);
     assert!(
         !fx.iter().any(|e| matches!(e, Effect::FetchConversation { .. })),
@@ -165,7 +156,7 @@ fn offline_the_list_works_from_the_cache_and_says_so() {
     assert!(s.list.paging.end, "the cache holds no more");
     // The transcript of a cached call opens without the network.
     let fx = update(&mut s, key('k'));
-    let due = detail_due(&mut s, &fx);
+    let due = fire_detail_due(&mut s, &fx);
     let fx = run_store(&mut s, &mut store, due);
     assert!(!fx.iter().any(|e| matches!(e, Effect::FetchConversation { .. })));
     assert!(s.detail.view.is_some());
@@ -193,7 +184,7 @@ fn search_as_you_type_answers_from_cached_transcripts() {
     assert_eq!(s.list.visible_len(), expected);
     assert!(s.search.as_ref().is_some_and(|q| !q.submitted));
     // The transcript highlights the word; Enter then asks the server too.
-    let due = detail_due(&mut s, &fx);
+    let due = fire_detail_due(&mut s, &fx);
     run_store(&mut s, &mut store, due);
     assert!(!s.detail.matches.is_empty());
     let fx = update(&mut s, code(KeyCode::Enter));

@@ -3,8 +3,6 @@
 
 use crate::support::tui as tui_support;
 
-use std::time::Duration;
-
 use callscope::api::{ErrorKind, HostFamily};
 use callscope::app::state::{ChannelFilter, Connection, Overlay};
 use callscope::app::{Effect, KeyMap, Msg, Pane, start, update};
@@ -15,18 +13,6 @@ fn page_queries(fx: &[Effect]) -> Vec<(u64, callscope::api::ListQuery)> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::FetchPage { req, query, .. } => Some((*req, query.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-fn detail_due(fx: &[Effect]) -> Vec<Msg> {
-    fx.iter()
-        .filter_map(|e| match e {
-            Effect::After { msg, delay } if matches!(**msg, Msg::DetailDue { .. }) => {
-                assert_eq!(*delay, Duration::from_millis(150));
-                Some((**msg).clone())
-            }
             _ => None,
         })
         .collect()

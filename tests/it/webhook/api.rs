@@ -9,9 +9,8 @@ use std::time::Duration;
 use axum::Router;
 use callscope::api::{Client, ErrorKind, HostFamily};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
-use callscope::webhook::{
-    Deliverer, DeliveryConfig, EventData, EventType, Registry, WebhookEvent, WebhookState, router,
-};
+use callscope::standin::webhooks::{Deliverer, DeliveryConfig, Registry, WebhookState, router};
+use callscope::webhook::{EventData, EventType, WebhookEvent};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -367,7 +366,7 @@ async fn listen_prints_one_json_line_per_accepted_event() {
     let registry = Registry::new();
     // Register first with a placeholder URL to learn the secret, then point it at `listen`.
     let (ep, secret) = registry
-        .create(callscope::webhook::registry::NewEndpoint {
+        .create(callscope::standin::webhooks::registry::NewEndpoint {
             name: "listen".into(),
             url: "http://127.0.0.1:1/x".into(),
             event_types: vec!["conversation.completed".into()],
@@ -384,17 +383,10 @@ async fn listen_prints_one_json_line_per_accepted_event() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let stderr = child.stderr.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let pid = child.id();
-    let guard = Kill(child);
+    let guard = crate::support::ChildGuard(child);
     let banner = tokio::task::spawn_blocking(move || {
         let mut reader = BufReader::new(stderr);
         let mut line = String::new();
@@ -413,7 +405,7 @@ async fn listen_prints_one_json_line_per_accepted_event() {
     registry
         .update(
             &ep.id,
-            callscope::webhook::registry::EndpointPatch {
+            callscope::standin::webhooks::registry::EndpointPatch {
                 url: Some(url),
                 ..Default::default()
             },

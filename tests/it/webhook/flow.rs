@@ -9,13 +9,11 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use callscope::webhook::deliver::{DeliveryAttempt, EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use callscope::webhook::registry::NewEndpoint;
+use callscope::standin::webhooks::deliver::{DeliveryAttempt, EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use callscope::standin::webhooks::registry::NewEndpoint;
+use callscope::standin::webhooks::{AttemptOutcome, Deliverer, DeliveryConfig, Registry};
 use callscope::webhook::signature::{SignatureScheme, sign};
-use callscope::webhook::{
-    AttemptOutcome, Deliverer, DeliveryConfig, EventData, EventType, ReceiverConfig, Registry, SigningSecret,
-    WebhookEvent, receiver,
-};
+use callscope::webhook::{EventData, EventType, ReceiverConfig, SigningSecret, WebhookEvent, receiver};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::{broadcast, mpsc};
@@ -300,15 +298,8 @@ async fn the_quickstarts_flask_handler_accepts_our_deliveries() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let stdout = child.stdout.take().unwrap();
-    let _guard = Kill(child);
+    let _guard = crate::support::ChildGuard(child);
     // Wait for Flask to listen.
     let mut up = false;
     for _ in 0..100 {
@@ -547,7 +538,7 @@ async fn live_calls_reach_a_receiver_as_completed_and_handoff_events() {
     let inserted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let store = inserted.clone();
     let mut n = 0;
-    let live = callscope::webhook::LiveCalls::spawn(deliverer, Duration::from_millis(30), move || {
+    let live = callscope::standin::webhooks::LiveCalls::spawn(deliverer, Duration::from_millis(30), move || {
         n += 1;
         let id = format!("CA-live-{n}");
         store.lock().unwrap().push(id.clone());

@@ -17,14 +17,12 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use callscope::api::HostFamily;
+use callscope::standin::webhooks::deliver::{DeliveryAttempt, EVENT_ID_HEADER};
+use callscope::standin::webhooks::registry::NewEndpoint;
+use callscope::standin::webhooks::{AttemptOutcome, Deliverer, DeliveryConfig, Registry, WebhookRoutes};
 use callscope::standin::{self, Standin, StandinOptions};
-use callscope::webhook::deliver::{DeliveryAttempt, EVENT_ID_HEADER};
-use callscope::webhook::registry::NewEndpoint;
 use callscope::webhook::signature::{SignatureScheme, sign};
-use callscope::webhook::{
-    Alert, AttemptOutcome, Deliverer, DeliveryConfig, EventData, EventType, ReceiverConfig, Registry, WebhookEvent,
-    WebhookRoutes, receiver,
-};
+use callscope::webhook::{Alert, EventData, EventType, ReceiverConfig, WebhookEvent, receiver};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use callscope::app::Msg;
 use callscope::app::live::LiveEvent;
+use callscope::standin::webhooks::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use callscope::tui::live::{self, LiveSetup};
-use callscope::webhook::deliver::{EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use callscope::webhook::server::{ServeLimits, serve};
 use callscope::webhook::signature::{SignatureScheme, sign};
 use callscope::webhook::{ReceiverConfig, ReceiverHandle, SigningSecret, WebhookEvent, receiver};
