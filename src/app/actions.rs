@@ -9,7 +9,7 @@ use crate::store::ReviewStatus;
 use super::detail::toggle;
 use super::detail_view::{clamp_detail_scroll, detail_max_scroll, detail_search_text};
 use super::input;
-use super::jumps::{self, JumpKind};
+use super::jumps;
 use super::keymap::Action;
 use super::list::{reload, select, set_list_search};
 use super::msg::Effect;
@@ -22,7 +22,7 @@ use super::state::{Input, InputKind, ListSearch, Overlay, Pane, State, TimeWindo
 use super::stats;
 use super::studio;
 use super::transcript;
-use super::turns::{self, TurnMove};
+use super::turns;
 
 pub(super) fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     if k.kind == KeyEventKind::Release {
@@ -83,10 +83,8 @@ fn screen(s: &State) -> isize {
 }
 
 fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
-    if player::on_action(s, action, fx) {
-        return;
-    }
     match action {
+        Action::Player(a) => player::on_action(s, a, fx),
         Action::Quit => review::quit(s, fx),
         Action::Help => s.overlay = Overlay::Help { scroll: 0 },
         Action::Stats => stats::open(s, fx),
@@ -219,12 +217,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::RateTurn => rating::open_picker(s),
         Action::PushMarks => studio::push(s, fx),
         Action::CopyStudioLink => studio::copy_link(s, fx),
-        Action::NextUnreviewed => jumps::jump(s, JumpKind::Unreviewed, true, fx),
-        Action::PrevUnreviewed => jumps::jump(s, JumpKind::Unreviewed, false, fx),
-        Action::NextFlagged => jumps::jump(s, JumpKind::Flagged, true, fx),
-        Action::PrevFlagged => jumps::jump(s, JumpKind::Flagged, false, fx),
-        Action::NextHandoff => jumps::jump(s, JumpKind::Handoff, true, fx),
-        Action::PrevHandoff => jumps::jump(s, JumpKind::Handoff, false, fx),
+        Action::Jump(a) => jumps::on_action(s, a, fx),
         Action::ExportMarkdown => {
             let c = s
                 .list
@@ -237,29 +230,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::ToggleTranslation => toggle(s, |t| &mut t.translation, "translations"),
         Action::ToggleFunctions => toggle(s, |t| &mut t.functions, "function calls"),
         Action::ToggleAsr => toggle(s, |t| &mut t.asr, "ASR corrections, n-best and topics"),
-        Action::NextTurn => turns::go(s, TurnMove::Next),
-        Action::PrevTurn => turns::go(s, TurnMove::Prev),
-        Action::NextCallerTurn => turns::go(s, TurnMove::NextCaller),
-        Action::PrevCallerTurn => turns::go(s, TurnMove::PrevCaller),
-        Action::SlowestTurn => turns::go(s, TurnMove::Slowest),
-        // Handled by `player::on_action` above.
-        Action::PlayPause
-        | Action::Stop
-        | Action::SeekBack
-        | Action::SeekForward
-        | Action::SeekBackLong
-        | Action::SeekForwardLong
-        | Action::SeekStart
-        | Action::SeekEnd
-        | Action::SpeedDown
-        | Action::SpeedUp
-        | Action::VolumeDown
-        | Action::VolumeUp
-        | Action::CycleDirection
-        | Action::Follow
-        | Action::SaveRecording
-        | Action::PlayUtterance
-        | Action::ToggleRedacted => {}
+        Action::Turn(m) => turns::go(s, m),
         Action::ToggleMouse => {
             s.mouse = !s.mouse;
             s.status.note = Some(if s.mouse {

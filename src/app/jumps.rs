@@ -6,6 +6,7 @@
 
 use crate::store::ReviewStatus;
 
+use super::keymap::JumpAction;
 use super::list::{load_more, select};
 use super::msg::{Effect, StoreRequest};
 use super::paging::{HANDOFF, Row};
@@ -45,6 +46,19 @@ pub fn advance_after_mark(s: &mut State, next: ReviewStatus, fx: &mut Vec<Effect
         _ if s.list.seek.is_some() => None,
         _ => Some(format!("{marked} · next unreviewed")),
     };
+}
+
+/// The jump keys (every one: the compiler checks the match).
+pub fn on_action(s: &mut State, action: JumpAction, fx: &mut Vec<Effect>) {
+    let (kind, forward) = match action {
+        JumpAction::NextUnreviewed => (JumpKind::Unreviewed, true),
+        JumpAction::PrevUnreviewed => (JumpKind::Unreviewed, false),
+        JumpAction::NextFlagged => (JumpKind::Flagged, true),
+        JumpAction::PrevFlagged => (JumpKind::Flagged, false),
+        JumpAction::NextHandoff => (JumpKind::Handoff, true),
+        JumpAction::PrevHandoff => (JumpKind::Handoff, false),
+    };
+    jump(s, kind, forward, fx);
 }
 
 /// Starts a jump to the next (`forward`) or previous row of `kind`.

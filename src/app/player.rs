@@ -16,7 +16,7 @@ use crate::sanitize::sanitize_line;
 
 use super::detail_view::current_turn;
 pub use super::detail_view::{sync_follow, turn_at_top};
-use super::keymap::Action;
+use super::keymap::PlayerAction;
 use super::msg::Effect;
 use super::paging::{IN_PROGRESS, VOICE};
 pub use super::player_state::{PlayerState, Playing};
@@ -94,11 +94,11 @@ pub fn recording_path(dir: &std::path::Path, id: &str) -> std::path::PathBuf {
     dir.join(crate::domain::file_name::safe_file_name(id, "wav"))
 }
 
-/// Handles the player's actions; `false` for every other action.
-pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
+/// Handles the player's actions (every one: the compiler checks the match).
+pub fn on_action(s: &mut State, action: PlayerAction, fx: &mut Vec<Effect>) {
     match action {
-        Action::PlayPause => play_pause(s, fx),
-        Action::Stop => {
+        PlayerAction::PlayPause => play_pause(s, fx),
+        PlayerAction::Stop => {
             if s.player.is_loaded() {
                 fx.push(Effect::Audio(AudioCommand::Stop));
                 s.player.state = PlaybackState::Idle;
@@ -108,18 +108,18 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
                 s.status.note = Some("nothing is playing".into());
             }
         }
-        Action::SeekBack => seek_by(s, -5, fx),
-        Action::SeekForward => seek_by(s, 5, fx),
-        Action::SeekBackLong => seek_by(s, -30, fx),
-        Action::SeekForwardLong => seek_by(s, 30, fx),
-        Action::SeekStart => seek_to(s, Duration::ZERO, fx),
-        Action::SeekEnd => {
+        PlayerAction::SeekBack => seek_by(s, -5, fx),
+        PlayerAction::SeekForward => seek_by(s, 5, fx),
+        PlayerAction::SeekBackLong => seek_by(s, -30, fx),
+        PlayerAction::SeekForwardLong => seek_by(s, 30, fx),
+        PlayerAction::SeekStart => seek_to(s, Duration::ZERO, fx),
+        PlayerAction::SeekEnd => {
             // The engine clamps to the recording; seeking to its very end ends playback.
             let end = s.player.duration.unwrap_or(Duration::from_secs(24 * 3600));
             seek_to(s, end, fx)
         }
-        Action::SpeedDown | Action::SpeedUp => {
-            let step = if action == Action::SpeedUp {
+        PlayerAction::SpeedDown | PlayerAction::SpeedUp => {
+            let step = if action == PlayerAction::SpeedUp {
                 SPEED_STEP
             } else {
                 -SPEED_STEP
@@ -129,8 +129,8 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
             s.status.note = Some(format!("speed {speed:.2}× (pitch follows the speed)"));
             fx.push(Effect::Audio(AudioCommand::SetSpeed(speed)));
         }
-        Action::VolumeDown | Action::VolumeUp => {
-            let step = if action == Action::VolumeUp {
+        PlayerAction::VolumeDown | PlayerAction::VolumeUp => {
+            let step = if action == PlayerAction::VolumeUp {
                 VOLUME_STEP
             } else {
                 -VOLUME_STEP
@@ -142,7 +142,7 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
             s.status.note = Some(format!("volume {:.0} %", volume * 100.0));
             fx.push(Effect::Audio(AudioCommand::SetVolume(volume)));
         }
-        Action::CycleDirection => {
+        PlayerAction::CycleDirection => {
             let d = next_direction(s.player.direction);
             s.player.direction = d;
             s.status.note = Some(format!("recording: {}", d.as_str()));
@@ -152,7 +152,7 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
                 fx.push(Effect::Audio(AudioCommand::SetDirection(d)));
             }
         }
-        Action::Follow => {
+        PlayerAction::Follow => {
             s.player.follow = !s.player.follow;
             s.status.note = Some(if s.player.follow {
                 "follow on: the transcript keeps the spoken turn in view".into()
@@ -163,9 +163,9 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
                 sync_follow(s, true);
             }
         }
-        Action::SaveRecording => save(s, fx),
-        Action::PlayUtterance => play_utterance(s, fx),
-        Action::ToggleRedacted => {
+        PlayerAction::SaveRecording => save(s, fx),
+        PlayerAction::PlayUtterance => play_utterance(s, fx),
+        PlayerAction::ToggleRedacted => {
             let on = !s.player.redacted.unwrap_or(false);
             s.player.redacted = Some(on);
             s.status.note = Some(if on {
@@ -179,9 +179,7 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
                 s.player.downloaded = 0;
             }
         }
-        _ => return false,
     }
-    true
 }
 
 fn play_pause(s: &mut State, fx: &mut Vec<Effect>) {

@@ -4,6 +4,7 @@
 
 use crate::support::tui as tui_support;
 
+use callscope::app::keymap::JumpAction;
 use callscope::app::{Action, Effect, KeyMap, Msg, State, update};
 use callscope::store::{Marks, Origin, ReviewStatus};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -218,14 +219,14 @@ fn jumps_follow_the_list_filter() {
 fn shifted_keys_arrive_with_shift_and_are_remappable() {
     let km = KeyMap::default();
     let shifted = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
-    assert_eq!(km.action(&shifted('"')), Some(Action::PrevFlagged));
-    assert_eq!(km.action(&shifted('U')), Some(Action::PrevUnreviewed));
-    assert_eq!(km.action(&shifted('K')), Some(Action::PrevHandoff));
+    assert_eq!(km.action(&shifted('"')), Some(Action::Jump(JumpAction::PrevFlagged)));
+    assert_eq!(km.action(&shifted('U')), Some(Action::Jump(JumpAction::PrevUnreviewed)));
+    assert_eq!(km.action(&shifted('K')), Some(Action::Jump(JumpAction::PrevHandoff)));
     let t: toml::Table = toml::from_str("next_handoff = \"ctrl-j\"").unwrap();
     let km = KeyMap::from_config(&t).unwrap();
     assert_eq!(
         km.action(&KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL)),
-        Some(Action::NextHandoff)
+        Some(Action::Jump(JumpAction::NextHandoff))
     );
     assert_eq!(km.action(&shifted('J')), None);
 }
