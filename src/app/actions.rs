@@ -12,7 +12,7 @@ use super::input;
 use super::jumps;
 use super::keymap::Action;
 use super::list::{reload, select, set_list_search};
-use super::msg::Effect;
+use super::msg::{Effect, TerminalEffect};
 use super::overlays;
 use super::player;
 use super::rating;
@@ -33,7 +33,7 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         review::cancel_quit(s);
     }
     if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) {
-        fx.push(Effect::Suspend);
+        fx.push(Effect::Terminal(TerminalEffect::Suspend));
         return;
     }
     if s.input.is_some() {
@@ -113,97 +113,19 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         // In the transcript, Enter plays from the turn at the top of the view (help says so).
         Action::Open if player::enter_plays(s) => player::play_from_top_turn(s, fx),
         Action::Open => s.focus = Pane::Detail,
-        Action::Back => {
-            if s.focus == Pane::Detail {
-                s.focus = Pane::List;
-            } else if s.search.is_some() {
-                set_list_search(s, None, fx);
-            } else if stats::on_back(s, fx) {
-            } else {
-                s.status.error = None;
-            }
-        }
-        Action::Search => {
-            let (kind, text) = match s.focus {
-                Pane::List => (
-                    InputKind::ListSearch,
-                    s.search.as_ref().map(ListSearch::input_text).unwrap_or_default(),
-                ),
-                Pane::Detail => (InputKind::Search, detail_search_text(s)),
-            };
-            s.input = Some(Input { kind, text });
-        }
-        Action::EditFilter => {
-            s.input = Some(Input {
-                kind: InputKind::Filter,
-                text: s.filter.to_text(),
-            });
-        }
-        Action::Views => {
-            let sel = s
-                .view_name
-                .as_ref()
-                .and_then(|n| s.views.iter().position(|(v, _)| v == n))
-                .map_or(0, |i| i + 1);
-            s.overlay = Overlay::ViewPicker { sel };
-        }
+        Action::Back => back(s, fx),
+        Action::Search => open_search(s),
+        Action::EditFilter => edit_filter(s),
+        Action::Views => open_view_picker(s),
         Action::NextMatch => step_match(s, true, fx),
         Action::PrevMatch => step_match(s, false, fx),
-        Action::CycleEnv => {
-            let i = CLIENT_ENVS
-                .iter()
-                .position(|e| *e == s.client_env)
-                .map_or(0, |i| (i + 1) % CLIENT_ENVS.len());
-            s.client_env = CLIENT_ENVS[i].to_string();
-            s.before_view.client_env = None; // chosen now: leaving the view keeps it
-            reload(s, fx);
-        }
-        Action::Window => {
-            let sel = TimeWindow::PRESETS
-                .iter()
-                .position(|(_, secs)| s.window == TimeWindow::Last { secs: *secs })
-                .unwrap_or(TimeWindow::PRESETS.len());
-            s.overlay = Overlay::WindowPicker { sel };
-        }
-        Action::Channel => {
-            s.channel = s.channel.next();
-            s.before_view.channel = None;
-            if !s.filter.channels.is_empty() {
-                s.filter.channels.clear();
-                s.view_name = None;
-                s.status.note = Some(format!(
-                    "channel {} (replaces the filter's channels)",
-                    s.channel.label()
-                ));
-            }
-            reload(s, fx);
-        }
+        Action::CycleEnv => cycle_env(s, fx),
+        Action::Window => open_window_picker(s),
+        Action::Channel => cycle_channel(s, fx),
         Action::Reload => reload(s, fx),
-        Action::ToggleOrder => {
-            s.list.order = s.list.order.toggled();
-            s.status.note = Some(format!("order: {}", s.list.order.label()));
-            reload(s, fx);
-        }
-        Action::CopyId => {
-            if let Some(r) = s.list.selected() {
-                let id = r.id.to_string();
-                s.status.note = Some(format!("copied {id} (OSC 52)"));
-                fx.push(Effect::Copy(id));
-            }
-        }
-        Action::CopyTranscript => {
-            let id = s.list.selected().map(|r| r.id.to_string());
-            match id.and_then(|id| s.detail.cache.get(&id)) {
-                Some(c) if !c.turns.is_empty() => {
-                    s.status.note = Some(format!(
-                        "copied {} (OSC 52)",
-                        crate::output::count(c.turns.len() as u64, "turn")
-                    ));
-                    fx.push(Effect::Copy(transcript::plain_text(&c)));
-                }
-                _ => s.status.note = Some("no transcript loaded to copy".into()),
-            }
-        }
+        Action::ToggleOrder => toggle_order(s, fx),
+        Action::CopyId => copy_id(s, fx),
+        Action::CopyTranscript => copy_transcript(s, fx),
         Action::MarkReviewed => {
             if let Some(next) = review::toggle_status(s, ReviewStatus::Reviewed, fx) {
                 jumps::advance_after_mark(s, next, fx);
@@ -218,27 +140,142 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::PushMarks => studio::push(s, fx),
         Action::CopyStudioLink => studio::copy_link(s, fx),
         Action::Jump(a) => jumps::on_action(s, a, fx),
-        Action::ExportMarkdown => {
-            let c = s
-                .list
-                .selected()
-                .map(|r| r.id.to_string())
-                .and_then(|id| s.detail.cache.get(&id));
-            review::export(s, c, fx);
-        }
+        Action::ExportMarkdown => export_selected(s, fx),
         Action::ToggleIntents => toggle(s, |t| &mut t.intents, "intents and entities"),
         Action::ToggleTranslation => toggle(s, |t| &mut t.translation, "translations"),
         Action::ToggleFunctions => toggle(s, |t| &mut t.functions, "function calls"),
         Action::ToggleAsr => toggle(s, |t| &mut t.asr, "ASR corrections, n-best and topics"),
         Action::Turn(m) => turns::go(s, m),
-        Action::ToggleMouse => {
-            s.mouse = !s.mouse;
-            s.status.note = Some(if s.mouse {
-                "mouse capture on: click to select, wheel to scroll (m to turn off)".into()
-            } else {
-                "mouse capture off: the terminal selects text again".into()
-            });
-            fx.push(Effect::SetMouseCapture(s.mouse));
-        }
+        Action::ToggleMouse => toggle_mouse(s, fx),
     }
+}
+
+/// `esc`: the transcript back to the list, a search result list back to the list, a drill-down
+/// back to the stats view, or else the error line cleared.
+fn back(s: &mut State, fx: &mut Vec<Effect>) {
+    if s.focus == Pane::Detail {
+        s.focus = Pane::List;
+    } else if s.search.is_some() {
+        set_list_search(s, None, fx);
+    } else if stats::on_back(s, fx) {
+    } else {
+        s.status.error = None;
+    }
+}
+
+/// `/`: the search input, the list's or the transcript's, holding the current words.
+fn open_search(s: &mut State) {
+    let (kind, text) = match s.focus {
+        Pane::List => (
+            InputKind::ListSearch,
+            s.search.as_ref().map(ListSearch::input_text).unwrap_or_default(),
+        ),
+        Pane::Detail => (InputKind::Search, detail_search_text(s)),
+    };
+    s.input = Some(Input { kind, text });
+}
+
+/// `:`: the filter input, holding the current filter as text.
+fn edit_filter(s: &mut State) {
+    s.input = Some(Input {
+        kind: InputKind::Filter,
+        text: s.filter.to_text(),
+    });
+}
+
+/// `v`: the view picker, on the current view.
+fn open_view_picker(s: &mut State) {
+    let sel = s
+        .view_name
+        .as_ref()
+        .and_then(|n| s.views.iter().position(|(v, _)| v == n))
+        .map_or(0, |i| i + 1);
+    s.overlay = Overlay::ViewPicker { sel };
+}
+
+/// `e`: the next client_env, and the list again.
+fn cycle_env(s: &mut State, fx: &mut Vec<Effect>) {
+    let i = CLIENT_ENVS
+        .iter()
+        .position(|e| *e == s.client_env)
+        .map_or(0, |i| (i + 1) % CLIENT_ENVS.len());
+    s.client_env = CLIENT_ENVS[i].to_string();
+    s.before_view.client_env = None; // chosen now: leaving the view keeps it
+    reload(s, fx);
+}
+
+/// `w`: the window picker, on the current window (or "custom…").
+fn open_window_picker(s: &mut State) {
+    let sel = TimeWindow::PRESETS
+        .iter()
+        .position(|(_, secs)| s.window == TimeWindow::Last { secs: *secs })
+        .unwrap_or(TimeWindow::PRESETS.len());
+    s.overlay = Overlay::WindowPicker { sel };
+}
+
+/// `c`: the next channel choice, replacing the filter's channels, and the list again.
+fn cycle_channel(s: &mut State, fx: &mut Vec<Effect>) {
+    s.channel = s.channel.next();
+    s.before_view.channel = None;
+    if !s.filter.channels.is_empty() {
+        s.filter.channels.clear();
+        s.view_name = None;
+        s.status.note = Some(format!(
+            "channel {} (replaces the filter's channels)",
+            s.channel.label()
+        ));
+    }
+    reload(s, fx);
+}
+
+/// `o`: newest or oldest first, and the list again.
+fn toggle_order(s: &mut State, fx: &mut Vec<Effect>) {
+    s.list.order = s.list.order.toggled();
+    s.status.note = Some(format!("order: {}", s.list.order.label()));
+    reload(s, fx);
+}
+
+/// `y`: the selected id on the clipboard.
+fn copy_id(s: &mut State, fx: &mut Vec<Effect>) {
+    if let Some(r) = s.list.selected() {
+        let id = r.id.to_string();
+        s.status.note = Some(format!("copied {id} (OSC 52)"));
+        fx.push(Effect::Terminal(TerminalEffect::Copy(id)));
+    }
+}
+
+/// `Y`: the loaded transcript as plain text on the clipboard.
+fn copy_transcript(s: &mut State, fx: &mut Vec<Effect>) {
+    let id = s.list.selected().map(|r| r.id.to_string());
+    match id.and_then(|id| s.detail.cache.get(&id)) {
+        Some(c) if !c.turns.is_empty() => {
+            s.status.note = Some(format!(
+                "copied {} (OSC 52)",
+                crate::output::count(c.turns.len() as u64, "turn")
+            ));
+            fx.push(Effect::Terminal(TerminalEffect::Copy(transcript::plain_text(&c))));
+        }
+        _ => s.status.note = Some("no transcript loaded to copy".into()),
+    }
+}
+
+/// `x`: the selected conversation with its marks as Markdown.
+fn export_selected(s: &mut State, fx: &mut Vec<Effect>) {
+    let c = s
+        .list
+        .selected()
+        .map(|r| r.id.to_string())
+        .and_then(|id| s.detail.cache.get(&id));
+    review::export(s, c, fx);
+}
+
+/// `m`: mouse capture on or off.
+fn toggle_mouse(s: &mut State, fx: &mut Vec<Effect>) {
+    s.mouse = !s.mouse;
+    s.status.note = Some(if s.mouse {
+        "mouse capture on: click to select, wheel to scroll (m to turn off)".into()
+    } else {
+        "mouse capture off: the terminal selects text again".into()
+    });
+    fx.push(Effect::Terminal(TerminalEffect::SetMouseCapture(s.mouse)));
 }

@@ -6,7 +6,7 @@ use crate::sanitize::sanitize_line;
 use crate::store::{ConversationKey, Marks, Origin};
 
 use super::detail_view::{back_to_turn, rebuild_view, top_turn};
-use super::msg::{Effect, RequestId, StoreRequest};
+use super::msg::{Effect, IoEffect, RequestId, StoreRequest};
 use super::review;
 use super::state::{Connection, State};
 use super::transcript::Toggles;
@@ -27,9 +27,9 @@ pub(super) fn on_detail_due(s: &mut State, req: RequestId, fx: &mut Vec<Effect>)
     if s.cache_first {
         // A finished call's cached copy is as good as the API's, and works offline.
         let key = review::origin(s).key(id);
-        fx.push(Effect::Store(StoreRequest::LoadConversation { req, key }));
+        fx.push(Effect::Io(IoEffect::Store(StoreRequest::LoadConversation { req, key })));
     } else {
-        fx.push(Effect::FetchConversation { req, id });
+        fx.push(Effect::Io(IoEffect::FetchConversation { req, id }));
     }
 }
 
@@ -52,10 +52,10 @@ pub(super) fn on_cached_conversation(
         Some(c) if !c.turns.is_empty() => {
             s.detail.cache.insert(c);
             rebuild_view(s);
-            fx.push(Effect::FetchConversation { req, id });
+            fx.push(Effect::Io(IoEffect::FetchConversation { req, id }));
         }
         // Not cached, or only its summary: ask the API.
-        _ => fx.push(Effect::FetchConversation { req, id }),
+        _ => fx.push(Effect::Io(IoEffect::FetchConversation { req, id })),
     }
 }
 

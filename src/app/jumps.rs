@@ -8,7 +8,7 @@ use crate::store::ReviewStatus;
 
 use super::keymap::JumpAction;
 use super::list::{load_more, select};
-use super::msg::{Effect, StoreRequest};
+use super::msg::{Effect, IoEffect, StoreRequest};
 use super::paging::{HANDOFF, Row};
 use super::review;
 use super::state::State;
@@ -199,10 +199,10 @@ fn ask_marks(s: &mut State, seek: &Seek, from: usize, len: usize, complete: bool
         return; // asked already: the answer is on its way
     }
     s.review.requested.extend(ids.iter().cloned());
-    fx.push(Effect::Store(StoreRequest::LoadMarks {
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::LoadMarks {
         origin: review::origin(s),
         ids,
-    }));
+    })));
 }
 
 fn finish(s: &mut State, seek: &Seek, found: Option<(usize, bool)>, short: Option<&str>, fx: &mut Vec<Effect>) {

@@ -8,7 +8,7 @@ use crate::config::CLIENT_ENVS;
 use crate::store::{Filter, ListOrder, Scope, SearchOrder, SearchQuery};
 
 use super::detail_view::{back_to_turn, clamp_detail_scroll, rebuild_view, top_turn};
-use super::msg::{Effect, Msg, PageFilter, StoreRequest};
+use super::msg::{Effect, IoEffect, Msg, PageFilter, StoreRequest};
 use super::paging::{FIRST_SLICE_SECS, LIVE, Order, Paging, Row, Slice, Source};
 use super::review;
 use super::state::{ChannelFilter, ListSearch, State};
@@ -100,7 +100,7 @@ fn request_cached(s: &mut State, fx: &mut Vec<Effect>) {
         },
     };
     s.list.paging.in_flight = Some(req);
-    fx.push(Effect::Store(request));
+    fx.push(Effect::Io(IoEffect::Store(request)));
 }
 
 /// Replaces the cached rows with the API's once the walk behind them fills the screen (or the
@@ -185,7 +185,7 @@ pub(super) fn request_page(s: &mut State, fx: &mut Vec<Effect>) {
         });
     let req = s.take_req();
     s.list.api_mut().in_flight = Some(req);
-    fx.push(Effect::FetchPage { req, query, filter });
+    fx.push(Effect::Io(IoEffect::FetchPage { req, query, filter }));
 }
 
 /// Requests the next rows whatever the selection (a jump looking past the loaded rows).
@@ -283,10 +283,10 @@ fn on_selection(s: &mut State, fx: &mut Vec<Effect>) {
     }
     let req = s.take_req();
     s.detail.debounce = Some(req);
-    fx.push(Effect::After {
+    fx.push(Effect::Io(IoEffect::After {
         delay: DETAIL_DEBOUNCE,
         msg: Box::new(Msg::DetailDue { req }),
-    });
+    }));
 }
 
 /// A new terminal size: the list fills the new height (asking for rows it lacks), and the

@@ -13,7 +13,7 @@ use super::detail_view::rebuild_view;
 use super::list::place_live_row;
 pub use super::live_state::{LiveState, PollWalk};
 pub use super::msg::LiveEvent;
-use super::msg::{Effect, Msg, RequestId};
+use super::msg::{Effect, IoEffect, Msg, RequestId};
 use super::paging::{HANDOFF, LIVE, Order, Row};
 use super::review;
 use super::state::{Connection, State};
@@ -29,10 +29,10 @@ const MAX_ALERT_CHARS: usize = 160;
 /// Schedules the first poll (with `--poll`).
 pub(super) fn start(s: &mut State, fx: &mut Vec<Effect>) {
     if let Some(every) = s.live.poll_every {
-        fx.push(Effect::After {
+        fx.push(Effect::Io(IoEffect::After {
             delay: every,
             msg: Box::new(Msg::PollDue),
-        });
+        }));
     }
 }
 
@@ -70,7 +70,7 @@ pub(super) fn on_event(s: &mut State, ev: LiveEvent, fx: &mut Vec<Effect>) {
             }
             let req = s.take_req();
             s.live.fetching.push((req, id.clone()));
-            fx.push(Effect::FetchLive { req, id });
+            fx.push(Effect::Io(IoEffect::FetchLive { req, id }));
         }
         LiveEvent::Handoff {
             id,
@@ -190,10 +190,10 @@ fn newest_seen(s: &State) -> Option<DateTime<Utc>> {
 
 pub(super) fn on_poll_due(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(every) = s.live.poll_every else { return };
-    fx.push(Effect::After {
+    fx.push(Effect::Io(IoEffect::After {
         delay: every,
         msg: Box::new(Msg::PollDue),
-    });
+    }));
     if s.live.poll.is_some() {
         return;
     }
@@ -223,10 +223,10 @@ fn request_poll(
         end,
         cursors,
     });
-    fx.push(Effect::FetchPoll {
+    fx.push(Effect::Io(IoEffect::FetchPoll {
         req,
         query: s.list_query(start, end, cursor),
-    });
+    }));
 }
 
 pub(super) fn on_poll_page(

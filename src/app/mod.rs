@@ -40,6 +40,6 @@ pub mod turns;
 pub mod update;
 
 pub use keymap::{Action, KeyMap};
-pub use msg::{Effect, Msg, RequestId};
+pub use msg::{Effect, IoEffect, Msg, RequestId, TerminalEffect};
 pub use state::{Identity, Pane, State};
 pub use update::{start, update};

@@ -138,9 +138,20 @@ pub struct CachedPage {
     pub next: Option<ListCursor>,
 }
 
-/// Side effects, performed by the runner (`tui::effects`); tests just inspect them.
+/// Side effects, one enum per runner that performs them; tests just inspect them.
 #[derive(Debug, Clone)]
 pub enum Effect {
+    /// Network, store and file work: `tui::effects::Runner` spawns it.
+    Io(IoEffect),
+    /// What needs the terminal: the event loop (`tui::event_loop`) does it.
+    Terminal(TerminalEffect),
+    /// For the audio engine, which the event loop owns.
+    Audio(AudioCommand),
+}
+
+/// Work the runner spawns; every answer comes back as a [`Msg`].
+#[derive(Debug, Clone)]
+pub enum IoEffect {
     FetchPage {
         req: RequestId,
         query: ListQuery,
@@ -167,11 +178,6 @@ pub enum Effect {
         delay: Duration,
         msg: Box<Msg>,
     },
-    /// Put text on the clipboard via OSC 52.
-    Copy(String),
-    SetMouseCapture(bool),
-    /// For the audio engine, which the runner owns.
-    Audio(AudioCommand),
     /// Download recording `id` to `path` (atomically), reporting `SaveProgress`/`SaveDone`.
     SaveRecording {
         id: String,
@@ -191,6 +197,14 @@ pub enum Effect {
     PushMarks {
         key: ConversationKey,
     },
+}
+
+/// What the event loop does with the terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TerminalEffect {
+    /// Put text on the clipboard via OSC 52.
+    Copy(String),
+    SetMouseCapture(bool),
     /// Ctrl-Z: restore the terminal, stop the process, re-init on resume.
     Suspend,
     Quit,

@@ -7,7 +7,7 @@ use crate::api::{ApiError, Conversation, ConversationPage, ErrorKind, RetryNotic
 use crate::sanitize::sanitize_line;
 
 use super::list::{after_rows, maybe_more, request_page, select, swap_when_ready};
-use super::msg::{CachedPage, Effect, Msg, RequestId};
+use super::msg::{CachedPage, Effect, IoEffect, Msg, RequestId};
 use super::paging::{MIN_SLICE_SECS, Order, Paging, Row, Source, adapt_delta};
 use super::review;
 use super::state::{Connection, ConversationCache, PAGE_LIMIT, State};
@@ -108,12 +108,12 @@ pub(super) fn on_page(s: &mut State, req: RequestId, result: Result<Conversation
                 headline
             });
             if e.is_transient() {
-                fx.push(Effect::After {
+                fx.push(Effect::Io(IoEffect::After {
                     delay: PAGE_RETRY,
                     msg: Box::new(Msg::RetryPage {
                         generation: s.list.paging.generation,
                     }),
-                });
+                }));
             }
             s.list.api_mut().failed = Some(e);
         }

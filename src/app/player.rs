@@ -17,7 +17,7 @@ use crate::sanitize::sanitize_line;
 use super::detail_view::current_turn;
 pub use super::detail_view::{sync_follow, turn_at_top};
 use super::keymap::PlayerAction;
-use super::msg::Effect;
+use super::msg::{Effect, IoEffect};
 use super::paging::{IN_PROGRESS, VOICE};
 pub use super::player_state::{PlayerState, Playing};
 use super::state::{Pane, State};
@@ -400,12 +400,12 @@ fn save(s: &mut State, fx: &mut Vec<Effect>) {
     let path = recording_path(&s.player.recordings_dir, &id);
     s.player.saving = Some(id.clone());
     s.status.note = Some(format!("saving {id}…"));
-    fx.push(Effect::SaveRecording {
+    fx.push(Effect::Io(IoEffect::SaveRecording {
         id,
         direction: s.player.direction,
         path,
         redacted: s.player.redacted,
-    });
+    }));
 }
 
 pub fn on_save_progress(s: &mut State, id: &str, bytes: u64, total: Option<u64>) {

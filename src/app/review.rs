@@ -1,6 +1,6 @@
 //! Review marks in the TUI: status, flags and a note per conversation, kept in the local
 //! store by a worker (`tui::store_worker`). `update` only asks for store work with
-//! [`Effect::Store`] and folds the answers ([`Msg::Marks`], [`Msg::MarksSaved`],
+//! [`Effect::Io(IoEffect::Store)`] and folds the answers ([`Msg::Marks`], [`Msg::MarksSaved`],
 //! [`Msg::MarksPending`]) into state.
 //!
 //! A change is *pending* from the key press until the store confirms it: the row keeps its
@@ -16,8 +16,8 @@ use crate::api::Conversation;
 use crate::sanitize::sanitize_line;
 use crate::store::{ConversationKey, Marks, Origin, ReviewStatus};
 
-use super::msg::Effect;
 pub use super::msg::StoreRequest;
+use super::msg::{Effect, IoEffect, TerminalEffect};
 use super::review_state::MARKS_CAPACITY;
 pub use super::review_state::{FLAG_REASONS, MarkChange, PendingMarks, QuitRequest, ReviewState};
 use super::state::{Input, InputKind, Overlay, State};
@@ -63,10 +63,10 @@ pub fn cache_owned(s: &State, conversations: Vec<Conversation>, fx: &mut Vec<Eff
     if s.review.unavailable.is_some() || conversations.is_empty() {
         return;
     }
-    fx.push(Effect::Store(StoreRequest::Cache {
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::Cache {
         origin: origin(s),
         conversations,
-    }));
+    })));
 }
 
 /// Forgets marks of another origin (after `e` or a reload).
@@ -103,7 +103,10 @@ pub fn load_visible(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     }
     s.review.requested.extend(ids.iter().cloned());
-    fx.push(Effect::Store(StoreRequest::LoadMarks { origin: origin(s), ids }));
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::LoadMarks {
+        origin: origin(s),
+        ids,
+    })));
 }
 
 /// Whether the list title counts reviewed calls: under a filter or a view, with a store.
@@ -245,7 +248,7 @@ fn marks_count(n: usize) -> String {
 
 fn quit_now(s: &mut State, fx: &mut Vec<Effect>) {
     s.quit = true;
-    fx.push(Effect::Quit);
+    fx.push(Effect::Terminal(TerminalEffect::Quit));
 }
 
 /// `q`: quits, unless marks are not saved yet: then they are saved first, and when the store
@@ -261,7 +264,7 @@ pub fn quit(s: &mut State, fx: &mut Vec<Effect>) {
         "saving {} before quitting… ({q} again quits anyway)",
         marks_count(n)
     ));
-    fx.push(Effect::Store(StoreRequest::FlushMarks));
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::FlushMarks)));
 }
 
 /// Any other key after a `q` that is waiting for the store: the user stays.
@@ -349,7 +352,7 @@ pub(super) fn change(s: &mut State, key: ConversationKey, change: MarkChange, fx
     p.changes.push((seq, change.clone()));
     let shown = p.intended();
     s.review.marks.insert(key.id.clone(), shown);
-    fx.push(Effect::Store(StoreRequest::Change { key, change, seq }));
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::Change { key, change, seq })));
 }
 
 /// `x`: the selected conversation with its marks as Markdown, written to
@@ -367,8 +370,8 @@ pub fn export(s: &mut State, conversation: Option<Arc<Conversation>>, fx: &mut V
         .exports_dir
         .join(crate::domain::file_name::safe_file_name(&c.id, "md"));
     s.status.note = Some(format!("exporting to {} …", path.display()));
-    fx.push(Effect::Copy(md.clone()));
-    fx.push(Effect::WriteExport { path, markdown: md });
+    fx.push(Effect::Terminal(TerminalEffect::Copy(md.clone())));
+    fx.push(Effect::Io(IoEffect::WriteExport { path, markdown: md }));
 }
 
 pub fn on_exported(s: &mut State, result: Result<PathBuf, String>) {

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::keymap::Action;
 use super::list::set_filter;
-use super::msg::{Effect, RequestId, StoreRequest};
+use super::msg::{Effect, IoEffect, RequestId, StoreRequest};
 use super::state::{Overlay, State};
 pub use super::stats_view::{Chart, Fetch, StatsView};
 use crate::stats::{SplitBy, Stats, StatsRequest, latency_bin_bounds};
@@ -40,7 +40,7 @@ pub fn toggle_fetch(s: &mut State, fx: &mut Vec<Effect>) {
         query: query.clone(),
     });
     // Not `FetchPage`: that would abort the list's own page in flight.
-    fx.push(Effect::FetchPoll { req, query });
+    fx.push(Effect::Io(IoEffect::FetchPoll { req, query }));
 }
 
 /// A page of the window fetch (true), or someone else's (false).
@@ -72,19 +72,19 @@ pub fn on_fetch_page(
         f.seen = Some(f.seen.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
     }
     if !page.conversations.is_empty() {
-        fx.push(Effect::Store(StoreRequest::Cache {
+        fx.push(Effect::Io(IoEffect::Store(StoreRequest::Cache {
             origin,
             conversations: page.conversations.clone(),
-        }));
+        })));
     }
     match page.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(cursor) if !page.conversations.is_empty() => {
             f.req = next_req;
             f.query.cursor = Some(cursor.to_string());
-            fx.push(Effect::FetchPoll {
+            fx.push(Effect::Io(IoEffect::FetchPoll {
                 req: next_req,
                 query: f.query.clone(),
-            });
+            }));
         }
         _ => {
             s.stats.fetch_note = Some(format!(
@@ -118,7 +118,7 @@ pub fn request(s: &mut State, fx: &mut Vec<Effect>) {
         SplitBy::Env => Scope::project(&s.identity.account, &s.identity.project),
         _ => Scope::env(&s.identity.account, &s.identity.project, &s.client_env),
     };
-    fx.push(Effect::Store(StoreRequest::Stats {
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::Stats {
         req,
         scope,
         filter: s.effective_filter(),
@@ -128,7 +128,7 @@ pub fn request(s: &mut State, fx: &mut Vec<Effect>) {
             offset_ms: i64::from(s.tz.local_minus_utc()) * 1000,
             split: s.stats.split,
         },
-    }));
+    })));
 }
 
 pub fn open(s: &mut State, fx: &mut Vec<Effect>) {

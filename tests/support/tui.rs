@@ -4,7 +4,7 @@
 
 use callscope::api::{ApiError, Conversation, ConversationPage, Entity, HostFamily, Turn};
 use callscope::app::paging::Order;
-use callscope::app::{Effect, Identity, KeyMap, Msg, State, start, update};
+use callscope::app::{Effect, Identity, IoEffect, KeyMap, Msg, State, start, update};
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -147,7 +147,7 @@ pub fn code(c: KeyCode) -> Msg {
 pub fn page_reqs(fx: &[Effect]) -> Vec<u64> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::FetchPage { req, .. } => Some(*req),
+            Effect::Io(IoEffect::FetchPage { req, .. }) => Some(*req),
             _ => None,
         })
         .collect()
@@ -230,7 +230,7 @@ pub fn apply_filter(s: &mut State, text: &str, p: ConversationPage) -> Vec<Effec
     let (req, filter) = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchPage { req, filter, .. } => Some((*req, filter.clone())),
+            Effect::Io(IoEffect::FetchPage { req, filter, .. }) => Some((*req, filter.clone())),
             _ => None,
         })
         .expect("a new filter reloads the list");
@@ -255,7 +255,7 @@ pub fn pump(
     loop {
         let mut expected = 0;
         for e in pending.drain(..) {
-            if let Effect::Store(r) = e {
+            if let Effect::Io(IoEffect::Store(r)) = e {
                 use callscope::app::review::StoreRequest;
                 // Caching and a flush of nothing pending are not answered.
                 if !matches!(r, StoreRequest::Cache { .. } | StoreRequest::FlushMarks) {

@@ -8,7 +8,7 @@ use crate::support::net as net_support;
 use std::time::Duration;
 
 use callscope::api::{AudioDirection, Client, ErrorKind, ListQuery, RetryPolicy};
-use callscope::app::{self, Effect, Identity, KeyMap, Msg, State};
+use callscope::app::{self, Effect, Identity, IoEffect, KeyMap, Msg, State};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::tui::effects::Runner;
 use chrono::{FixedOffset, Utc};
@@ -187,8 +187,8 @@ async fn tui_requests_follow_no_redirect() {
             (120, 40),
         );
         for e in app::start(&mut state) {
-            if matches!(e, Effect::FetchPage { .. }) {
-                runner.spawn(e);
+            if let Effect::Io(work @ IoEffect::FetchPage { .. }) = e {
+                runner.spawn(work);
             }
         }
         let msg = next_msg(&mut rx, |m| matches!(m, Msg::Page { .. })).await;
@@ -209,7 +209,7 @@ async fn tui_requests_follow_no_redirect() {
         );
 
         // A transcript by id.
-        runner.spawn(Effect::FetchConversation {
+        runner.spawn(IoEffect::FetchConversation {
             req: 9_001,
             id: "CA1".into(),
         });
@@ -223,7 +223,7 @@ async fn tui_requests_follow_no_redirect() {
 
         // Saving a recording (`s`), and the player's stream.
         let dir = tempfile::tempdir().unwrap();
-        runner.spawn(Effect::SaveRecording {
+        runner.spawn(IoEffect::SaveRecording {
             id: "CA1".into(),
             direction: AudioDirection::Combined,
             path: dir.path().join("CA1.wav"),

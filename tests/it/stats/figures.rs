@@ -11,7 +11,7 @@ use std::process::Command;
 
 use callscope::api::Conversation;
 use callscope::app::stats::Chart;
-use callscope::app::{Effect, State, update};
+use callscope::app::{Effect, IoEffect, State, update};
 use callscope::standin::{self, StandinOptions};
 use callscope::stats::{SplitBy, StatsRequest};
 use callscope::store::{Filter, Origin, ReviewStatus, Scope, Store};
@@ -339,7 +339,7 @@ fn run_store(s: &mut State, store: &mut Store, fx: Vec<Effect>) {
     while !queue.is_empty() {
         let mut next = Vec::new();
         for e in queue {
-            if let Effect::Store(req) = e
+            if let Effect::Io(IoEffect::Store(req)) = e
                 && let Some(msg) = handle(store, req)
             {
                 next.extend(update(s, msg));

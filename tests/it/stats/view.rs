@@ -6,7 +6,7 @@ use crate::support::tui as tui_support;
 
 use std::collections::BTreeMap;
 
-use callscope::app::{Effect, State, update};
+use callscope::app::{Effect, IoEffect, State, update};
 use callscope::store::{Origin, ReviewStatus, Store};
 use callscope::tui::store_worker::handle;
 use callscope::ui::Theme;
@@ -56,7 +56,7 @@ fn run_store(s: &mut State, store: &mut Store, fx: Vec<Effect>) {
     while !queue.is_empty() {
         let mut next = Vec::new();
         for e in queue {
-            if let Effect::Store(req) = e
+            if let Effect::Io(IoEffect::Store(req)) = e
                 && let Some(msg) = handle(store, req)
             {
                 next.extend(update(s, msg));
@@ -167,7 +167,7 @@ fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
     let req = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchPoll { req, query } => {
+            Effect::Io(IoEffect::FetchPoll { req, query }) => {
                 assert_eq!(query.limit, Some(1000));
                 Some(*req)
             }
@@ -178,11 +178,11 @@ fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
     let mut page = tui_support::page(190..250, Some("next-1"), true);
     page.conversations.truncate(60);
     let fx = update(&mut s, Msg::PollPage { req, result: Ok(page) });
-    assert!(fx.iter().any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Cache { conversations, .. }) if conversations.len() == 60)));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Io(IoEffect::Store(callscope::app::review::StoreRequest::Cache { conversations, .. })) if conversations.len() == 60)));
     let next = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchPoll { req, query } if query.cursor.as_deref() == Some("next-1") => Some(*req),
+            Effect::Io(IoEffect::FetchPoll { req, query }) if query.cursor.as_deref() == Some("next-1") => Some(*req),
             _ => None,
         })
         .expect("the next page");
@@ -197,10 +197,10 @@ fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
     // esc cancels: the figures are asked for again, and the late page is not taken.
     let fx = update(&mut s, tui_support::code(KeyCode::Esc));
     assert!(s.stats.open && s.stats.fetch.is_none());
-    assert!(
-        fx.iter()
-            .any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Stats { .. })))
-    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Io(IoEffect::Store(callscope::app::review::StoreRequest::Stats { .. }))
+    )));
     let late = update(
         &mut s,
         Msg::PollPage {
@@ -208,9 +208,8 @@ fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
             result: Ok(tui_support::page(250..260, None, true)),
         },
     );
-    assert!(
-        !late
-            .iter()
-            .any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Cache { .. })))
-    );
+    assert!(!late.iter().any(|e| matches!(
+        e,
+        Effect::Io(IoEffect::Store(callscope::app::review::StoreRequest::Cache { .. }))
+    )));
 }

@@ -5,7 +5,7 @@
 use crate::support::tui as tui_support;
 
 use callscope::app::keymap::JumpAction;
-use callscope::app::{Action, Effect, KeyMap, Msg, State, update};
+use callscope::app::{Action, Effect, IoEffect, KeyMap, Msg, State, update};
 use callscope::store::{Marks, Origin, ReviewStatus};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_support::*;
@@ -50,7 +50,7 @@ fn note(s: &State) -> Option<&str> {
 
 fn detail_due(fx: &[Effect]) -> bool {
     fx.iter()
-        .any(|e| matches!(e, Effect::After { msg, .. } if matches!(**msg, Msg::DetailDue { .. })))
+        .any(|e| matches!(e, Effect::Io(IoEffect::After { msg, .. }) if matches!(**msg, Msg::DetailDue { .. })))
 }
 
 /// Presses `c` and checks the selection landed on conversation `want` with `want_note`.
@@ -188,7 +188,7 @@ fn a_jump_scrolls_into_view_and_fetches_the_transcript() {
     let due = fx
         .iter()
         .find_map(|e| match e {
-            Effect::After { msg, .. } => match **msg {
+            Effect::Io(IoEffect::After { msg, .. }) => match **msg {
                 Msg::DetailDue { req } => Some(req),
                 _ => None,
             },
@@ -198,7 +198,7 @@ fn a_jump_scrolls_into_view_and_fetches_the_transcript() {
     let fx = update(&mut s, Msg::DetailDue { req: due });
     assert!(
         fx.iter()
-            .any(|e| matches!(e, Effect::FetchConversation { id, .. } if *id == conv(30, false).id)),
+            .any(|e| matches!(e, Effect::Io(IoEffect::FetchConversation { id, .. }) if *id == conv(30, false).id)),
         "the jumped-to conversation is fetched: {fx:?}"
     );
 }
