@@ -139,6 +139,9 @@ pub struct CachedPage {
 }
 
 /// Side effects, one enum per runner that performs them; tests just inspect them.
+// An effect is moved once, from `update` to its runner (most are I/O): boxing the I/O work
+// would only add an allocation per effect.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Effect {
     /// Network, store and file work: `tui::effects::Runner` spawns it.
