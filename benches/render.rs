@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use callscope::api::{Conversation, ConversationPage, Turn};
-use callscope::app::{Effect, Identity, KeyMap, Msg, State, start, update};
+use callscope::app::{Effect, Identity, IoEffect, KeyMap, Msg, State, start, update};
 use chrono::{FixedOffset, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -59,7 +59,7 @@ fn summary(i: usize) -> Conversation {
 
 fn page_req(fx: &[Effect]) -> Option<u64> {
     fx.iter().find_map(|e| match e {
-        Effect::FetchPage { req, .. } => Some(*req),
+        Effect::Io(IoEffect::FetchPage { req, .. }) => Some(*req),
         _ => None,
     })
 }

@@ -217,7 +217,7 @@ fn ms(d: Duration) -> f64 {
 
 /// `start` → the store's answer → `update` → one frame; returns the rows on screen.
 fn tui_first_screen(store: &mut Store) -> usize {
-    use callscope::app::{Effect, Identity, KeyMap, State, start, update};
+    use callscope::app::{Effect, Identity, IoEffect, KeyMap, State, start, update};
     let now = chrono::DateTime::from_timestamp_millis(START_MS + SPAN_MS as i64).unwrap();
     let identity = Identity {
         account: "ws-bench".into(),
@@ -229,7 +229,7 @@ fn tui_first_screen(store: &mut Store) -> usize {
     s.cache_first = true;
     s.window = callscope::app::state::TimeWindow::Last { secs: 30 * 86_400 };
     for e in start(&mut s) {
-        if let Effect::Store(req @ callscope::app::review::StoreRequest::List { .. }) = e
+        if let Effect::Io(IoEffect::Store(req @ callscope::app::review::StoreRequest::List { .. })) = e
             && let Some(msg) = callscope::tui::store_worker::handle(store, req)
         {
             update(&mut s, msg);

@@ -28,7 +28,9 @@ const ROWS_SCROLLED: usize = 1000;
 fn spawn_all(runner: &Runner, fx: Vec<Effect>) {
     for e in fx {
         // Terminal effects (clipboard, quit) do not occur while scrolling.
-        let _ = runner.spawn(e);
+        if let Effect::Io(work) = e {
+            runner.spawn(work);
+        }
     }
 }
 

@@ -6,37 +6,25 @@
 //! [`Msg::History`]: super::Msg::History
 //! [`Msg::Authors`]: super::Msg::Authors
 
-use std::collections::{BTreeMap, HashMap};
-
 use chrono::{DateTime, FixedOffset, Utc};
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::domain::history::describe_value;
-use crate::domain::{MarkChange, MarkField, Stamp};
+use crate::domain::{MarkChange, MarkField};
 use crate::sanitize::{sanitize_line, truncate};
 use crate::store::{ConversationKey, Origin};
 
 use super::keymap::Action;
-use super::msg::Effect;
-use super::review::{StoreRequest, origin, pending_of};
+use super::msg::StoreRequest;
+use super::msg::{Effect, IoEffect};
+use super::review::{origin, pending_of};
 use super::state::{Overlay, State};
 use super::transcript::{Line, Tag, View};
 
 /// At most this many conversations' authors are kept (like the marks, reloaded on demand).
 const AUTHORS_CAPACITY: usize = 2048;
 
-/// The latest change of each field of one conversation.
-pub type Authors = BTreeMap<MarkField, Stamp>;
-
-#[derive(Debug, Default)]
-pub struct HistoryState {
-    /// The conversation the overlay shows.
-    pub key: Option<ConversationKey>,
-    /// Its changes, newest first, once the store answered (or why it could not).
-    pub changes: Option<Result<Vec<MarkChange>, String>>,
-    /// The latest authors of loaded conversations of the current origin, by id.
-    pub authors: HashMap<String, Authors>,
-}
+pub use super::history_state::{Authors, HistoryState};
 
 /// `H`: opens the history of the selected call and asks the store for it.
 pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
@@ -51,7 +39,7 @@ pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
     s.history.key = Some(key.clone());
     s.history.changes = None;
     s.overlay = Overlay::History { scroll: 0 };
-    fx.push(Effect::Store(StoreRequest::History { key }));
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::History { key })));
 }
 
 /// The store's answer to [`open`]; ignored when the overlay moved on to another call.

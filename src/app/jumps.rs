@@ -6,61 +6,59 @@
 
 use crate::store::ReviewStatus;
 
-use super::msg::Effect;
-use super::paging::{HANDOFF, Row, Source};
-use super::review::{self, StoreRequest};
+use super::keymap::JumpAction;
+use super::list::{load_more, select};
+use super::msg::{Effect, IoEffect, StoreRequest};
+use super::paging::{HANDOFF, Row};
+use super::review;
 use super::state::State;
-use super::update::{load_more, select};
-
-/// What a jump looks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JumpKind {
-    /// Status is not reviewed; rows whose marks are not loaded yet count too.
-    Unreviewed,
-    /// Has at least one review flag (the store is asked for marks not loaded yet).
-    Flagged,
-    /// The call was handed off to a human.
-    Handoff,
-}
-
-/// A jump still looking: what for, from which row, and how far it got.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seek {
-    pub kind: JumpKind,
-    pub forward: bool,
-    /// The row the jump started from (found again by id: live calls may arrive above it).
-    pub from: String,
-    /// Rows judged so far, in visiting order (after `from`, then from the other end).
-    pub judged: usize,
-    /// The rows' source when judged: cached rows replaced by the API's are judged again.
-    pub source: Source,
-}
+pub use super::state::{JumpKind, Seek};
 
 /// Marks asked for at once while looking.
 const MARKS_BATCH: usize = 200;
 
-impl JumpKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            JumpKind::Unreviewed => "unreviewed",
-            JumpKind::Flagged => "flagged",
-            JumpKind::Handoff => "handoff",
-        }
+/// Whether `row` is of `kind`; `None` while its marks are still to come from the store.
+fn judge(kind: JumpKind, s: &State, row: &Row) -> Option<bool> {
+    match kind {
+        JumpKind::Unreviewed => Some(s.review.get(&row.id).is_none_or(|m| m.status != ReviewStatus::Reviewed)),
+        JumpKind::Flagged => match s.review.get(&row.id) {
+            Some(m) => Some(m.is_flagged()),
+            // Without a store no marks will come.
+            None if s.review.unavailable.is_some() => Some(false),
+            None => None,
+        },
+        JumpKind::Handoff => Some(row.has(HANDOFF)),
     }
+}
 
-    /// Whether `row` is one; `None` while its marks are still to come from the store.
-    fn judge(self, s: &State, row: &Row) -> Option<bool> {
-        match self {
-            JumpKind::Unreviewed => Some(s.review.get(&row.id).is_none_or(|m| m.status != ReviewStatus::Reviewed)),
-            JumpKind::Flagged => match s.review.get(&row.id) {
-                Some(m) => Some(m.is_flagged()),
-                // Without a store no marks will come.
-                None if s.review.unavailable.is_some() => Some(false),
-                None => None,
-            },
-            JumpKind::Handoff => Some(row.has(HANDOFF)),
-        }
+/// After `R` set `next`: with `[review] advance_after_mark`, a call marked reviewed goes on to
+/// the next unreviewed one, and the note says both.
+pub fn advance_after_mark(s: &mut State, next: ReviewStatus, fx: &mut Vec<Effect>) {
+    if next != ReviewStatus::Reviewed || !s.review.advance_after_mark {
+        return;
     }
+    // The jump's own note (wrapped, none left) says where it went.
+    jump(s, JumpKind::Unreviewed, true, fx);
+    let marked = format!("marked {}", next.label());
+    s.status.note = match s.status.note.take() {
+        Some(n) if !n.starts_with("marked") => Some(format!("{marked} · {n}")),
+        // Still looking: the status line says "searching…".
+        _ if s.list.seek.is_some() => None,
+        _ => Some(format!("{marked} · next unreviewed")),
+    };
+}
+
+/// The jump keys (every one: the compiler checks the match).
+pub fn on_action(s: &mut State, action: JumpAction, fx: &mut Vec<Effect>) {
+    let (kind, forward) = match action {
+        JumpAction::NextUnreviewed => (JumpKind::Unreviewed, true),
+        JumpAction::PrevUnreviewed => (JumpKind::Unreviewed, false),
+        JumpAction::NextFlagged => (JumpKind::Flagged, true),
+        JumpAction::PrevFlagged => (JumpKind::Flagged, false),
+        JumpAction::NextHandoff => (JumpKind::Handoff, true),
+        JumpAction::PrevHandoff => (JumpKind::Handoff, false),
+    };
+    jump(s, kind, forward, fx);
 }
 
 /// Starts a jump to the next (`forward`) or previous row of `kind`.
@@ -158,7 +156,7 @@ pub fn go_on(s: &mut State, fx: &mut Vec<Effect>) {
         match nth(seek.forward, from, len, complete, seek.judged) {
             Step::At(pos, wrapped) => {
                 let Some(row) = s.list.row_at(pos) else { return };
-                match seek.kind.judge(s, row) {
+                match judge(seek.kind, s, row) {
                     Some(true) => return finish(s, &seek, Some((pos, wrapped)), None, fx),
                     Some(false) => seek.judged += 1,
                     None => {
@@ -201,10 +199,10 @@ fn ask_marks(s: &mut State, seek: &Seek, from: usize, len: usize, complete: bool
         return; // asked already: the answer is on its way
     }
     s.review.requested.extend(ids.iter().cloned());
-    fx.push(Effect::Store(StoreRequest::LoadMarks {
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::LoadMarks {
         origin: review::origin(s),
         ids,
-    }));
+    })));
 }
 
 fn finish(s: &mut State, seek: &Seek, found: Option<(usize, bool)>, short: Option<&str>, fx: &mut Vec<Effect>) {
@@ -222,7 +220,7 @@ fn finish(s: &mut State, seek: &Seek, found: Option<(usize, bool)>, short: Optio
             let from = s.list.paging.position(&seek.from);
             let itself = from
                 .and_then(|p| s.list.row_at(p))
-                .is_some_and(|r| seek.kind.judge(s, r) == Some(true));
+                .is_some_and(|r| judge(seek.kind, s, r) == Some(true));
             let other = if itself { "other " } else { "" };
             s.status.note = Some(match short {
                 Some(why) => format!("no {other}{kind} calls in the rows loaded ({why})"),

@@ -10,23 +10,41 @@ use std::fmt;
 use anyhow::{Result, bail};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+/// `actions! { Down => "down"; … Player(PlayerAction) { PlayPause => "play_pause"; … } … }`:
+/// the [`Action`] enum, its groups (one enum per feature that handles all of its actions, so the
+/// compiler checks each is handled) and [`Action::ALL`] in the written order, which is the
+/// order of `assets/keys.toml`, the help and the README.
 macro_rules! actions {
-    ($($variant:ident => $name:literal;)*) => {
+    (@emit [$($flat:ident)*] [$($group:ident($genum:ident) { $($gv:ident)* })*] [$(($($pat:tt)*) $name:literal)*]) => {
         /// Everything a key can do. Descriptions and default keys are data: `assets/keys.toml`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Action { $($variant),* }
+        pub enum Action { $($flat,)* $($group($genum),)* }
+
+        $(
+            /// A group of [`Action`]s handled by one feature.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            pub enum $genum { $($gv),* }
+        )*
 
         impl Action {
-            pub const ALL: &'static [Action] = &[$(Action::$variant),*];
+            pub const ALL: &'static [Action] = &[$($($pat)*),*];
             /// The name used in `[keys]` and in `assets/keys.toml`.
             pub fn name(self) -> &'static str {
-                match self { $(Action::$variant => $name),* }
+                match self { $($($pat)* => $name),* }
             }
             pub fn from_name(name: &str) -> Option<Action> {
-                match name { $($name => Some(Action::$variant),)* _ => None }
+                match name { $($name => Some($($pat)*),)* _ => None }
             }
         }
     };
+    (@acc $flat:tt $groups:tt $all:tt) => { actions!(@emit $flat $groups $all); };
+    (@acc [$($flat:ident)*] $groups:tt [$($all:tt)*] $v:ident => $n:literal; $($rest:tt)*) => {
+        actions!(@acc [$($flat)* $v] $groups [$($all)* (Action::$v) $n] $($rest)*);
+    };
+    (@acc $flat:tt [$($groups:tt)*] [$($all:tt)*] $g:ident($ge:ident) { $($gv:ident => $gn:literal;)* } $($rest:tt)*) => {
+        actions!(@acc $flat [$($groups)* $g($ge) { $($gv)* }] [$($all)* $((Action::$g($ge::$gv)) $gn)*] $($rest)*);
+    };
+    ($($body:tt)*) => { actions!(@acc [] [] [] $($body)*); };
 }
 
 /// The default keymap, embedded so the binary stays self-contained.
@@ -68,9 +86,13 @@ fn defaults() -> &'static [Entry] {
 }
 
 impl Action {
+    /// Where the action is in [`Action::ALL`] (and so in `assets/keys.toml`).
+    fn index(self) -> usize {
+        // The macro lists every action once in ALL: the fallback is never taken.
+        Action::ALL.iter().position(|a| *a == self).unwrap_or(0)
+    }
     fn entry(self) -> &'static Entry {
-        // The variants have no explicit discriminants, so `self as usize` is the index in ALL.
-        &defaults()[self as usize]
+        &defaults()[self.index()]
     }
     pub fn description(self) -> &'static str {
         &self.entry().description
@@ -111,23 +133,25 @@ actions! {
     ToggleMouse => "toggle_mouse";
     ToggleFunctions => "toggle_functions";
     ToggleAsr => "toggle_asr";
-    PlayPause => "play_pause";
-    Stop => "stop";
-    SeekBack => "seek_back";
-    SeekForward => "seek_forward";
-    SeekBackLong => "seek_back_long";
-    SeekForwardLong => "seek_forward_long";
-    SeekStart => "seek_start";
-    SeekEnd => "seek_end";
-    SpeedDown => "speed_down";
-    SpeedUp => "speed_up";
-    VolumeDown => "volume_down";
-    VolumeUp => "volume_up";
-    CycleDirection => "direction";
-    Follow => "follow";
-    SaveRecording => "save_recording";
-    PlayUtterance => "play_utterance";
-    ToggleRedacted => "toggle_redacted";
+    Player(PlayerAction) {
+        PlayPause => "play_pause";
+        Stop => "stop";
+        SeekBack => "seek_back";
+        SeekForward => "seek_forward";
+        SeekBackLong => "seek_back_long";
+        SeekForwardLong => "seek_forward_long";
+        SeekStart => "seek_start";
+        SeekEnd => "seek_end";
+        SpeedDown => "speed_down";
+        SpeedUp => "speed_up";
+        VolumeDown => "volume_down";
+        VolumeUp => "volume_up";
+        CycleDirection => "direction";
+        Follow => "follow";
+        SaveRecording => "save_recording";
+        PlayUtterance => "play_utterance";
+        ToggleRedacted => "toggle_redacted";
+    }
     MarkReviewed => "mark_reviewed";
     MarkFollowUp => "mark_follow_up";
     Flag => "flag";
@@ -136,17 +160,21 @@ actions! {
     Scorecard => "scorecard";
     PushMarks => "push_marks";
     MarkHistory => "mark_history";
-    NextUnreviewed => "next_unreviewed";
-    PrevUnreviewed => "prev_unreviewed";
-    NextFlagged => "next_flagged";
-    PrevFlagged => "prev_flagged";
-    NextHandoff => "next_handoff";
-    PrevHandoff => "prev_handoff";
-    NextTurn => "next_turn";
-    PrevTurn => "prev_turn";
-    NextCallerTurn => "next_caller_turn";
-    PrevCallerTurn => "prev_caller_turn";
-    SlowestTurn => "slowest_turn";
+    Jump(JumpAction) {
+        NextUnreviewed => "next_unreviewed";
+        PrevUnreviewed => "prev_unreviewed";
+        NextFlagged => "next_flagged";
+        PrevFlagged => "prev_flagged";
+        NextHandoff => "next_handoff";
+        PrevHandoff => "prev_handoff";
+    }
+    Turn(TurnMove) {
+        Next => "next_turn";
+        Prev => "prev_turn";
+        NextCaller => "next_caller_turn";
+        PrevCaller => "prev_caller_turn";
+        Slowest => "slowest_turn";
+    }
     ExportMarkdown => "export_markdown";
     Stats => "stats";
     StatsSplit => "stats_split";
@@ -454,15 +482,15 @@ mod tests {
         );
         assert_eq!(
             km.action(&ev(KeyCode::Char(' '), KeyModifiers::NONE)),
-            Some(Action::PlayPause)
+            Some(Action::Player(PlayerAction::PlayPause))
         );
         assert_eq!(
             km.action(&ev(KeyCode::Char('S'), KeyModifiers::SHIFT)),
-            Some(Action::Stop)
+            Some(Action::Player(PlayerAction::Stop))
         );
         assert_eq!(
             km.action(&ev(KeyCode::Char('s'), KeyModifiers::NONE)),
-            Some(Action::SaveRecording)
+            Some(Action::Player(PlayerAction::SaveRecording))
         );
     }
 
@@ -554,8 +582,21 @@ mod tests {
     #[test]
     fn every_action_index_is_its_position() {
         for (i, a) in Action::ALL.iter().enumerate() {
-            assert_eq!(*a as usize, i);
+            assert_eq!(a.index(), i, "{a:?} is listed once");
+            assert_eq!(Action::from_name(a.name()), Some(*a));
         }
+    }
+
+    #[test]
+    fn grouped_actions_keep_their_names_and_place() {
+        let at = |a: Action| Action::ALL.iter().position(|x| *x == a);
+        let play = Action::Player(PlayerAction::PlayPause);
+        assert_eq!(play.name(), "play_pause");
+        assert_eq!(at(play), at(Action::ToggleAsr).map(|i| i + 1));
+        assert_eq!(
+            at(Action::MarkReviewed),
+            at(Action::Player(PlayerAction::ToggleRedacted)).map(|i| i + 1)
+        );
     }
 
     #[test]

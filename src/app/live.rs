@@ -4,65 +4,19 @@
 //! the selection: the selected row stays the same conversation on the same screen line, and
 //! the header counts what arrived until the user looks (`g` / scrolling to the top).
 
-use std::collections::VecDeque;
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 
 use crate::api::{ApiError, Conversation, ConversationPage, CursorGuard};
 use crate::sanitize::sanitize_line;
 
-use super::msg::{Effect, Msg, RequestId};
+use super::detail_view::rebuild_view;
+use super::list::place_live_row;
+pub use super::live_state::{LiveState, PollWalk};
+pub use super::msg::LiveEvent;
+use super::msg::{Effect, IoEffect, Msg, RequestId};
 use super::paging::{HANDOFF, LIVE, Order, Row};
-use super::state::State;
-use super::update::{connection_after, rebuild_view, select};
-
-/// What the webhook receiver reports, already reduced to what the list needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LiveEvent {
-    /// The receiver is listening (`true`) or has stopped.
-    Receiver { up: bool },
-    /// `conversation.completed`.
-    Completed { id: String, environment: String },
-    /// `handoff.created`.
-    Handoff {
-        id: String,
-        environment: String,
-        reason: String,
-    },
-    /// `alerts.triggered` (`resolved: false`) or `alerts.resolved`: shown in the status line.
-    /// `summary` is server text (sanitized again here).
-    Alert { resolved: bool, summary: String },
-}
-
-/// A `--poll` walk over `[start, end)` in flight.
-#[derive(Debug, Clone)]
-pub struct PollWalk {
-    pub req: RequestId,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    /// The cursors this walk has followed.
-    pub cursors: CursorGuard,
-}
-
-/// Live bookkeeping of the list.
-#[derive(Debug, Default)]
-pub struct LiveState {
-    /// The webhook receiver is up: the header says "● live".
-    pub listening: bool,
-    /// Rows added live that the user has not scrolled to yet.
-    pub new_count: usize,
-    /// Live fetches in flight (request → conversation id); answers of other requests are dropped.
-    pub fetching: Vec<(RequestId, String)>,
-    /// `--poll`: how often to look for new calls without webhooks.
-    pub poll_every: Option<Duration>,
-    pub poll: Option<PollWalk>,
-    /// Handoffs announced before their conversation is listed: (id, reason), newest last.
-    pending_handoffs: VecDeque<(String, String)>,
-    /// Oldest first, while the walk has not reached the window's end: new calls wait here,
-    /// so they land after the rows older than them.
-    held: Vec<Row>,
-}
+use super::review;
+use super::state::{Connection, State};
 
 /// Bounds on what untrusted senders can make the app hold.
 const MAX_FETCHING: usize = 64;
@@ -75,19 +29,11 @@ const MAX_ALERT_CHARS: usize = 160;
 /// Schedules the first poll (with `--poll`).
 pub(super) fn start(s: &mut State, fx: &mut Vec<Effect>) {
     if let Some(every) = s.live.poll_every {
-        fx.push(Effect::After {
+        fx.push(Effect::Io(IoEffect::After {
             delay: every,
             msg: Box::new(Msg::PollDue),
-        });
+        }));
     }
-}
-
-/// A new query: answers meant for the old list are dropped, the counter starts over.
-pub(super) fn on_reload(s: &mut State) {
-    s.live.new_count = 0;
-    s.live.fetching.clear();
-    s.live.poll = None;
-    s.live.held.clear();
 }
 
 /// Whether an event for `environment` belongs to the list's `client_env` (empty = unknown: yes).
@@ -124,7 +70,7 @@ pub(super) fn on_event(s: &mut State, ev: LiveEvent, fx: &mut Vec<Effect>) {
             }
             let req = s.take_req();
             s.live.fetching.push((req, id.clone()));
-            fx.push(Effect::FetchLive { req, id });
+            fx.push(Effect::Io(IoEffect::FetchLive { req, id }));
         }
         LiveEvent::Handoff {
             id,
@@ -175,13 +121,13 @@ pub(super) fn on_conversation(
             if c.id.is_empty() {
                 c.id = id;
             }
-            super::review::cache(s, std::slice::from_ref(&c), fx);
+            review::cache(s, std::slice::from_ref(&c), fx);
             if accepts(s, &c) {
                 insert(s, &c, fx);
             }
         }
         Err(e) => {
-            s.connection = connection_after(&e);
+            s.connection = Connection::after_error(&e);
             s.status.note = Some(format!("live call {}: {}", short(&id), sanitize_line(&e.headline())));
         }
     }
@@ -226,55 +172,8 @@ pub fn insert(s: &mut State, c: &Conversation, fx: &mut Vec<Effect>) -> bool {
         }
         return true;
     }
-    place(s, row, fx);
+    place_live_row(s, row, fx);
     true
-}
-
-/// Oldest first: the walk reached the window's end; the calls that arrived meanwhile follow.
-pub(super) fn flush_held(s: &mut State, fx: &mut Vec<Effect>) {
-    for row in std::mem::take(&mut s.live.held) {
-        if s.list.paging.position(&row.id).is_none() {
-            place(s, row, fx);
-        }
-    }
-}
-
-/// Puts a new row at the top (newest first) or the bottom (oldest first), keeping the
-/// selected conversation on its screen line, and counts it.
-fn place(s: &mut State, row: Row, fx: &mut Vec<Effect>) {
-    let was_empty = s.list.visible_len() == 0;
-    match s.list.order {
-        Order::NewestFirst => {
-            s.list.paging.push_front(row);
-            if !was_empty {
-                // Same conversation, same screen line: everything below the new row moved by one.
-                s.list.sel += 1;
-                s.list.offset += 1;
-            }
-        }
-        Order::OldestFirst => {
-            s.list.paging.append_rows([row]);
-        }
-    }
-    if was_empty {
-        select(s, 0, true, fx);
-    }
-    s.live.new_count += 1;
-}
-
-/// After the selection moved: the user has seen the new rows once the top (newest first) or
-/// the bottom (oldest first) is on screen.
-pub(super) fn on_scrolled(s: &mut State) {
-    if s.live.new_count == 0 {
-        return;
-    }
-    let seen = match s.list.order {
-        Order::NewestFirst => s.list.offset == 0,
-        Order::OldestFirst => s.list.offset + s.panes().list_rows() >= s.list.visible_len(),
-    };
-    if seen {
-        s.live.new_count = 0;
-    }
 }
 
 /// Start time of the newest loaded row.
@@ -291,10 +190,10 @@ fn newest_seen(s: &State) -> Option<DateTime<Utc>> {
 
 pub(super) fn on_poll_due(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(every) = s.live.poll_every else { return };
-    fx.push(Effect::After {
+    fx.push(Effect::Io(IoEffect::After {
         delay: every,
         msg: Box::new(Msg::PollDue),
-    });
+    }));
     if s.live.poll.is_some() {
         return;
     }
@@ -324,10 +223,10 @@ fn request_poll(
         end,
         cursors,
     });
-    fx.push(Effect::FetchPoll {
+    fx.push(Effect::Io(IoEffect::FetchPoll {
         req,
         query: s.list_query(start, end, cursor),
-    });
+    }));
 }
 
 pub(super) fn on_poll_page(
@@ -346,7 +245,7 @@ pub(super) fn on_poll_page(
     match result {
         Ok(page) => {
             // Ascending: each one goes on top of the previous (newest first).
-            super::review::cache(s, &page.conversations, fx);
+            review::cache(s, &page.conversations, fx);
             for c in &page.conversations {
                 if accepts(s, c) {
                     insert(s, c, fx);
@@ -357,7 +256,7 @@ pub(super) fn on_poll_page(
             }
         }
         Err(e) => {
-            s.connection = connection_after(&e);
+            s.connection = Connection::after_error(&e);
             s.status.note = Some(format!("poll failed: {}", sanitize_line(&e.headline())));
         }
     }

@@ -9,14 +9,11 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::api::{ApiError, AudioDirection, Conversation, ConversationPage, ListQuery, RetryNotice};
 use crate::audio::{AudioCommand, AudioEvent};
 
-use super::live::LiveEvent;
-use super::review::StoreRequest;
-use crate::store::{ConversationKey, Filter, ListCursor, Marks, Origin};
+use crate::store::{ConversationKey, Filter, ListCursor, ListOrder, Marks, Origin, Scope, SearchQuery};
 
+pub use super::ids::RequestId;
 use super::paging::Row;
-
-/// Request ids tag every fetch so that late answers can be recognised and dropped.
-pub type RequestId = u64;
+use super::review_state::MarkChange;
 
 /// Everything that can happen to the app. Time arrives only in messages.
 // A message is moved once, from a task to the loop; boxing the big answers would only add
@@ -86,7 +83,10 @@ pub enum Msg {
     /// The latest author of each mark field of conversations of `origin` (`app::history`).
     Authors {
         origin: Origin,
-        authors: Vec<(String, super::history::Authors)>,
+        authors: Vec<(
+            String,
+            std::collections::BTreeMap<crate::domain::MarkField, crate::domain::Stamp>,
+        )>,
     },
     /// Mark change `seq` was written: the conversation's stored marks now; or why it was
     /// refused for good (invalid input).
@@ -146,18 +146,6 @@ impl Msg {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_due_transcript_is_drawn() {
-        // Left out once, the first transcript stayed "loading…" on a restart with a cache.
-        assert!(Msg::DetailDue { req: 1 }.may_change_screen());
-        assert!(!Msg::PollDue.may_change_screen());
-    }
-}
-
 /// A filter the runner applies to an API page.
 #[derive(Debug, Clone)]
 pub struct PageFilter {
@@ -173,9 +161,23 @@ pub struct CachedPage {
     pub next: Option<ListCursor>,
 }
 
-/// Side effects, performed by the runner (`tui::effects`); tests just inspect them.
+/// Side effects, one enum per runner that performs them; tests just inspect them.
+// An effect is moved once, from `update` to its runner (most are I/O): boxing the I/O work
+// would only add an allocation per effect.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Effect {
+    /// Network, store and file work: `tui::effects::Runner` spawns it.
+    Io(IoEffect),
+    /// What needs the terminal: the event loop (`tui::event_loop`) does it.
+    Terminal(TerminalEffect),
+    /// For the audio engine, which the event loop owns.
+    Audio(AudioCommand),
+}
+
+/// Work the runner spawns; every answer comes back as a [`Msg`].
+#[derive(Debug, Clone)]
+pub enum IoEffect {
     FetchPage {
         req: RequestId,
         query: ListQuery,
@@ -202,11 +204,6 @@ pub enum Effect {
         delay: Duration,
         msg: Box<Msg>,
     },
-    /// Put text on the clipboard via OSC 52.
-    Copy(String),
-    SetMouseCapture(bool),
-    /// For the audio engine, which the runner owns.
-    Audio(AudioCommand),
     /// Download recording `id` to `path` (atomically), reporting `SaveProgress`/`SaveDone`.
     SaveRecording {
         id: String,
@@ -226,7 +223,116 @@ pub enum Effect {
     PushMarks {
         key: ConversationKey,
     },
+}
+
+/// What the event loop does with the terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TerminalEffect {
+    /// Put text on the clipboard via OSC 52.
+    Copy(String),
+    SetMouseCapture(bool),
     /// Ctrl-Z: restore the terminal, stop the process, re-init on resume.
     Suspend,
     Quit,
+}
+
+/// What the webhook receiver reports, already reduced to what the list needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveEvent {
+    /// The receiver is listening (`true`) or has stopped.
+    Receiver { up: bool },
+    /// `conversation.completed`.
+    Completed { id: String, environment: String },
+    /// `handoff.created`.
+    Handoff {
+        id: String,
+        environment: String,
+        reason: String,
+    },
+    /// `alerts.triggered` (`resolved: false`) or `alerts.resolved`: shown in the status line.
+    /// `summary` is server text (sanitized again here).
+    Alert { resolved: bool, summary: String },
+}
+
+/// Work for the store worker.
+#[derive(Debug, Clone)]
+pub enum StoreRequest {
+    Cache {
+        origin: Origin,
+        conversations: Vec<Conversation>,
+    },
+    LoadMarks {
+        origin: Origin,
+        ids: Vec<String>,
+    },
+    /// One mark change, answered by [`Msg::MarksSaved`](Msg::MarksSaved) with the same
+    /// `seq` once written, or by [`Msg::MarksPending`](Msg::MarksPending) while the store
+    /// refuses it (the worker keeps it and retries).
+    Change {
+        key: ConversationKey,
+        change: MarkChange,
+        seq: u64,
+    },
+    /// Retry the changes not written yet now, without waiting for the backoff (before a quit).
+    FlushMarks,
+    /// A page of the cached list, answered by [`Msg::CachedPage`](Msg::CachedPage).
+    List {
+        req: RequestId,
+        scope: Scope,
+        filter: Filter,
+        order: ListOrder,
+        after: Option<ListCursor>,
+        limit: usize,
+    },
+    /// Conversations whose cached transcript matches, newest first, as one [`Msg::CachedPage`](Msg::CachedPage).
+    Search {
+        req: RequestId,
+        query: SearchQuery,
+        max: usize,
+    },
+    /// An API page under a filter: cache it all, answer [`Msg::Page`](Msg::Page) with the
+    /// conversations the filter keeps (judged in SQL, review marks included).
+    FilterPage {
+        req: RequestId,
+        origin: Origin,
+        filter: Filter,
+        page: ConversationPage,
+    },
+    /// The stats view's figures, answered by [`Msg::Stats`](Msg::Stats).
+    Stats {
+        req: RequestId,
+        scope: Scope,
+        filter: Filter,
+        request: crate::stats::StatsRequest,
+    },
+    /// The mark history of one conversation, answered by [`Msg::History`](Msg::History).
+    History {
+        key: ConversationKey,
+    },
+    /// The saved scores of one conversation, answered by [`Msg::Scores`](Msg::Scores).
+    LoadScores {
+        key: ConversationKey,
+    },
+    /// Appends one scorecard save, answered by [`Msg::ScoreSaved`](Msg::ScoreSaved).
+    SaveScore {
+        key: ConversationKey,
+        record: crate::domain::ScoreRecord,
+    },
+    /// The cached copy of one conversation, answered by [`Msg::CachedConversation`](Msg::CachedConversation).
+    LoadConversation {
+        req: RequestId,
+        key: ConversationKey,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_due_transcript_is_drawn() {
+        // Left out once, the first transcript stayed "loading…" on a restart with a cache.
+        assert!(Msg::DetailDue { req: 1 }.may_change_screen());
+        assert!(!Msg::PollDue.may_change_screen());
+    }
 }

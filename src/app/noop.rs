@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::keymap::{Action, KeyChord};
+use super::keymap::{Action, KeyChord, PlayerAction, TurnMove};
 use super::state::{Overlay, Pane, State};
 
 /// The status line's answer to a key that changed nothing.
@@ -114,35 +114,37 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
         Action::NextMatch | Action::PrevMatch if s.detail.search.is_empty() => "no search (/ searches)",
         Action::NextMatch | Action::PrevMatch => "no other match",
         Action::CopyId | Action::CopyTranscript | Action::CopyStudioLink => "nothing to copy here",
-        Action::NextTurn
-        | Action::PrevTurn
-        | Action::NextCallerTurn
-        | Action::PrevCallerTurn
-        | Action::SlowestTurn
+        Action::Turn(TurnMove::Next)
+        | Action::Turn(TurnMove::Prev)
+        | Action::Turn(TurnMove::NextCaller)
+        | Action::Turn(TurnMove::PrevCaller)
+        | Action::Turn(TurnMove::Slowest)
         | Action::RateTurn
         | Action::ExportMarkdown
             if no_view =>
         {
             no_transcript
         }
-        Action::NextTurn | Action::NextCallerTurn => "no further turn of that kind",
-        Action::PrevTurn | Action::PrevCallerTurn => "no earlier turn of that kind",
+        Action::Turn(TurnMove::Next) | Action::Turn(TurnMove::NextCaller) => "no further turn of that kind",
+        Action::Turn(TurnMove::Prev) | Action::Turn(TurnMove::PrevCaller) => "no earlier turn of that kind",
         Action::Open if !in_list && no_view => no_transcript,
         Action::Open if in_list => "the transcript is already open",
         Action::MarkHistory if s.review.unavailable.is_some() => "no mark history: the local store is unavailable",
         // Outside the stats view (`%`) its own keys have nothing to act on.
         Action::StatsSplit | Action::StatsFetch => "only in the stats view (% opens it)",
-        Action::PlayPause
-        | Action::Stop
-        | Action::SeekBack
-        | Action::SeekForward
-        | Action::SeekBackLong
-        | Action::SeekForwardLong
-        | Action::SeekStart
-        | Action::SeekEnd
-        | Action::Open
-        | Action::PlayUtterance
-        | Action::SaveRecording => {
+        Action::Player(
+            PlayerAction::PlayPause
+            | PlayerAction::Stop
+            | PlayerAction::SeekBack
+            | PlayerAction::SeekForward
+            | PlayerAction::SeekBackLong
+            | PlayerAction::SeekForwardLong
+            | PlayerAction::SeekStart
+            | PlayerAction::SeekEnd
+            | PlayerAction::PlayUtterance
+            | PlayerAction::SaveRecording,
+        )
+        | Action::Open => {
             if s.player.is_loaded() {
                 "the player is already there"
             } else {

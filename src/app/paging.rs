@@ -14,7 +14,7 @@ use crate::api::{ApiError, Conversation, CursorGuard};
 use crate::sanitize::sanitize_line;
 use crate::store::{ListCursor, ListRow};
 
-use super::msg::RequestId;
+use super::ids::RequestId;
 
 /// Row flags.
 pub const VOICE: u8 = 1;

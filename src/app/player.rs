@@ -6,19 +6,20 @@
 //! move, a jump, a search hit, a view change, a reload) stops the old stream, in one place
 //! ([`stop_if_elsewhere`], after every message), and the status line names what stopped.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use ratatui::layout::Rect;
 
 use crate::api::AudioDirection;
-use crate::audio::{AudioCommand, AudioEvent, PlaybackState, turn_at, turn_start};
+use crate::audio::{AudioCommand, AudioEvent, PlaybackState, turn_start};
 use crate::sanitize::sanitize_line;
 
-use super::keymap::Action;
-use super::msg::Effect;
+use super::detail_view::current_turn;
+pub use super::detail_view::{sync_follow, turn_at_top};
+use super::keymap::PlayerAction;
+use super::msg::{Effect, IoEffect};
 use super::paging::{IN_PROGRESS, VOICE};
+pub use super::player_state::{PlayerState, Playing};
 use super::state::{Pane, State};
 use crate::domain::clock::clock;
 
@@ -39,82 +40,6 @@ fn no_recording(row: &super::paging::Row) -> Option<&'static str> {
         Some(IN_PROGRESS_RECORDING)
     } else {
         None
-    }
-}
-
-/// The call whose recording is loaded in the engine.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Playing {
-    pub id: String,
-    /// Turn times are relative to this (follow and Enter-to-seek).
-    pub started_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct PlayerState {
-    pub playing: Option<Playing>,
-    pub state: PlaybackState,
-    pub position: Duration,
-    /// The header's duration, or the conversation's `total_duration` until it arrives.
-    pub duration: Option<Duration>,
-    pub speed: f32,
-    pub volume: f32,
-    pub direction: AudioDirection,
-    pub downloaded: u64,
-    pub download_total: Option<u64>,
-    /// Level envelope (one value per `audio::BUCKET`), filled in as samples download.
-    pub levels: Vec<f32>,
-    /// Why there is no sound (playback continues silently).
-    pub no_device: Option<String>,
-    /// The transcript scrolls to the spoken turn.
-    pub follow: bool,
-    /// The last engine error for the playing call (truncated or malformed audio, 404, …).
-    pub error: Option<String>,
-    /// The turn of `playing` being spoken at `position`.
-    pub spoken: Option<usize>,
-    /// The id being saved with `s`, if any.
-    pub saving: Option<String>,
-    /// Where `s` writes `<id>.wav` (`<data dir>/recordings`, set by the runner).
-    pub recordings_dir: PathBuf,
-    /// `redacted=` for recordings (`P` toggles; `None`: config/API default, not redacted).
-    pub redacted: Option<bool>,
-    /// The caller turn playing alone (`p`), if that is what is loaded.
-    pub utterance: Option<usize>,
-}
-
-impl Default for PlayerState {
-    fn default() -> Self {
-        PlayerState {
-            playing: None,
-            state: PlaybackState::Idle,
-            position: Duration::ZERO,
-            duration: None,
-            speed: 1.0,
-            volume: 1.0,
-            direction: AudioDirection::Combined,
-            downloaded: 0,
-            download_total: None,
-            levels: Vec::new(),
-            no_device: None,
-            follow: true,
-            error: None,
-            spoken: None,
-            saving: None,
-            recordings_dir: PathBuf::from("recordings"),
-            redacted: None,
-            utterance: None,
-        }
-    }
-}
-
-impl PlayerState {
-    /// Whether the engine holds a recording that TogglePause/seek apply to.
-    pub fn is_loaded(&self) -> bool {
-        self.playing.is_some() && !matches!(self.state, PlaybackState::Idle)
-    }
-
-    pub fn playing_id(&self) -> Option<&str> {
-        self.playing.as_ref().map(|p| p.id.as_str())
     }
 }
 
@@ -169,11 +94,11 @@ pub fn recording_path(dir: &std::path::Path, id: &str) -> std::path::PathBuf {
     dir.join(crate::domain::file_name::safe_file_name(id, "wav"))
 }
 
-/// Handles the player's actions; `false` for every other action.
-pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
+/// Handles the player's actions (every one: the compiler checks the match).
+pub fn on_action(s: &mut State, action: PlayerAction, fx: &mut Vec<Effect>) {
     match action {
-        Action::PlayPause => play_pause(s, fx),
-        Action::Stop => {
+        PlayerAction::PlayPause => play_pause(s, fx),
+        PlayerAction::Stop => {
             if s.player.is_loaded() {
                 fx.push(Effect::Audio(AudioCommand::Stop));
                 s.player.state = PlaybackState::Idle;
@@ -183,18 +108,18 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
                 s.status.note = Some("nothing is playing".into());
             }
         }
-        Action::SeekBack => seek_by(s, -5, fx),
-        Action::SeekForward => seek_by(s, 5, fx),
-        Action::SeekBackLong => seek_by(s, -30, fx),
-        Action::SeekForwardLong => seek_by(s, 30, fx),
-        Action::SeekStart => seek_to(s, Duration::ZERO, fx),
-        Action::SeekEnd => {
+        PlayerAction::SeekBack => seek_by(s, -5, fx),
+        PlayerAction::SeekForward => seek_by(s, 5, fx),
+        PlayerAction::SeekBackLong => seek_by(s, -30, fx),
+        PlayerAction::SeekForwardLong => seek_by(s, 30, fx),
+        PlayerAction::SeekStart => seek_to(s, Duration::ZERO, fx),
+        PlayerAction::SeekEnd => {
             // The engine clamps to the recording; seeking to its very end ends playback.
             let end = s.player.duration.unwrap_or(Duration::from_secs(24 * 3600));
             seek_to(s, end, fx)
         }
-        Action::SpeedDown | Action::SpeedUp => {
-            let step = if action == Action::SpeedUp {
+        PlayerAction::SpeedDown | PlayerAction::SpeedUp => {
+            let step = if action == PlayerAction::SpeedUp {
                 SPEED_STEP
             } else {
                 -SPEED_STEP
@@ -204,8 +129,8 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
             s.status.note = Some(format!("speed {speed:.2}× (pitch follows the speed)"));
             fx.push(Effect::Audio(AudioCommand::SetSpeed(speed)));
         }
-        Action::VolumeDown | Action::VolumeUp => {
-            let step = if action == Action::VolumeUp {
+        PlayerAction::VolumeDown | PlayerAction::VolumeUp => {
+            let step = if action == PlayerAction::VolumeUp {
                 VOLUME_STEP
             } else {
                 -VOLUME_STEP
@@ -217,7 +142,7 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
             s.status.note = Some(format!("volume {:.0} %", volume * 100.0));
             fx.push(Effect::Audio(AudioCommand::SetVolume(volume)));
         }
-        Action::CycleDirection => {
+        PlayerAction::CycleDirection => {
             let d = next_direction(s.player.direction);
             s.player.direction = d;
             s.status.note = Some(format!("recording: {}", d.as_str()));
@@ -227,7 +152,7 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
                 fx.push(Effect::Audio(AudioCommand::SetDirection(d)));
             }
         }
-        Action::Follow => {
+        PlayerAction::Follow => {
             s.player.follow = !s.player.follow;
             s.status.note = Some(if s.player.follow {
                 "follow on: the transcript keeps the spoken turn in view".into()
@@ -238,9 +163,9 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
                 sync_follow(s, true);
             }
         }
-        Action::SaveRecording => save(s, fx),
-        Action::PlayUtterance => play_utterance(s, fx),
-        Action::ToggleRedacted => {
+        PlayerAction::SaveRecording => save(s, fx),
+        PlayerAction::PlayUtterance => play_utterance(s, fx),
+        PlayerAction::ToggleRedacted => {
             let on = !s.player.redacted.unwrap_or(false);
             s.player.redacted = Some(on);
             s.status.note = Some(if on {
@@ -254,9 +179,7 @@ pub fn on_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) -> bool {
                 s.player.downloaded = 0;
             }
         }
-        _ => return false,
     }
-    true
 }
 
 fn play_pause(s: &mut State, fx: &mut Vec<Effect>) {
@@ -321,7 +244,7 @@ fn play_utterance(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     }
     let id = row.id.to_string();
-    let Some(turn) = super::rating::current_turn(s) else {
+    let Some(turn) = current_turn(s) else {
         s.status.note = Some("open the transcript and scroll a caller turn to the top (▸), then p".into());
         return;
     };
@@ -376,16 +299,6 @@ fn seek_to(s: &mut State, t: Duration, fx: &mut Vec<Effect>) {
         return;
     }
     fx.push(Effect::Audio(AudioCommand::Seek(t)));
-}
-
-/// The turn whose lines are at the top of the detail pane (the first turn while the
-/// metadata above the transcript is in view).
-pub fn turn_at_top(s: &State) -> Option<usize> {
-    let v = s.detail.view.as_ref()?;
-    if v.turn_starts.is_empty() {
-        return None;
-    }
-    Some(v.turn_starts.iter().rposition(|&l| l <= s.detail.scroll).unwrap_or(0))
 }
 
 /// Enter in the transcript: play the shown call from the turn at the top of the view.
@@ -470,47 +383,6 @@ pub fn on_audio(s: &mut State, ev: AudioEvent) {
     }
 }
 
-/// Updates the spoken turn for the position; with follow on, scrolls the transcript so the
-/// turn is in view when it changes (or always, when `force`), so reading elsewhere between
-/// turn changes is not fought.
-pub fn sync_follow(s: &mut State, force: bool) {
-    let Some(playing) = s.player.playing.clone() else {
-        return;
-    };
-    // One utterance alone: its position says nothing about the call's timeline.
-    if let Some(turn) = s.player.utterance {
-        s.player.spoken = Some(turn);
-        return;
-    }
-    let Some(c) = s.detail.cache.get(&playing.id) else {
-        return;
-    };
-    let Some(started) = c.started_at.or(playing.started_at) else {
-        return;
-    };
-    let spoken = turn_at(&c.turns, started, s.player.position);
-    let changed = spoken != s.player.spoken;
-    s.player.spoken = spoken;
-    if !s.player.follow || !(changed || force) {
-        return;
-    }
-    let rows = s.panes().detail_rows().max(1);
-    let Some(v) = s.detail.view.as_ref().filter(|v| v.id == playing.id) else {
-        return;
-    };
-    let Some(turn) = spoken else { return };
-    let Some(&start) = v.turn_starts.get(turn) else { return };
-    let end = v.turn_starts.get(turn + 1).copied().unwrap_or(v.lines.len());
-    let max = v.lines.len().saturating_sub(rows);
-    let mut scroll = s.detail.scroll;
-    if start < scroll || start >= scroll + rows {
-        scroll = start;
-    } else if end > scroll + rows {
-        scroll = start.min(end - rows);
-    }
-    s.detail.scroll = scroll.min(max);
-}
-
 fn save(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(row) = s.list.selected() else {
         s.status.note = Some("select a voice call to save".into());
@@ -528,12 +400,12 @@ fn save(s: &mut State, fx: &mut Vec<Effect>) {
     let path = recording_path(&s.player.recordings_dir, &id);
     s.player.saving = Some(id.clone());
     s.status.note = Some(format!("saving {id}…"));
-    fx.push(Effect::SaveRecording {
+    fx.push(Effect::Io(IoEffect::SaveRecording {
         id,
         direction: s.player.direction,
         path,
         redacted: s.player.redacted,
-    });
+    }));
 }
 
 pub fn on_save_progress(s: &mut State, id: &str, bytes: u64, total: Option<u64>) {

@@ -8,12 +8,15 @@ use crossterm::event::KeyEvent;
 
 use crate::store::{RatingReason, Thumbs, TurnRating};
 
+pub use super::detail_view::current_turn;
+use super::detail_view::rebuild_view;
 use super::keymap::Action;
 use super::msg::Effect;
-use super::player::turn_at_top;
+use super::picker::{PickerMove, picker_move};
 use super::review::{self, MarkChange};
 use super::state::{Input, InputKind, Overlay, Pane, State};
-use super::update::{PickerMove, picker_move, rebuild_view};
+pub use super::state::{PendingComment, RateTarget};
+pub use super::transcript::rating_summary as summary;
 
 /// One entry of the `b` picker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,41 +46,6 @@ impl RateChoice {
     fn matches(self, r: &TurnRating) -> bool {
         self == RateChoice::Rate(r.thumbs, r.reason)
     }
-}
-
-/// `👎 wrong information`, `👍 good`.
-pub fn summary(thumbs: Thumbs, reason: Option<RatingReason>) -> String {
-    let what = match (thumbs, reason) {
-        (_, Some(r)) => r.label(),
-        (Thumbs::Up, None) => "good",
-        (Thumbs::Down, None) => "bad",
-    };
-    format!("{} {what}", thumbs.emoji())
-}
-
-/// The turn being rated: which conversation, which turn (index into its turns).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateTarget {
-    pub id: String,
-    pub turn: u32,
-}
-
-/// A rating chosen in the picker, waiting for its comment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingComment {
-    pub target: RateTarget,
-    pub thumbs: Thumbs,
-    pub reason: Option<RatingReason>,
-}
-
-/// The current turn of the shown transcript (none without turns).
-pub fn current_turn(s: &State) -> Option<usize> {
-    let view = s.detail.view.as_ref()?;
-    let selected = s.list.selected()?;
-    if *selected.id != view.id {
-        return None;
-    }
-    turn_at_top(s)
 }
 
 /// Line range of the current turn in the view, for the gutter marker: shown while the

@@ -1,6 +1,6 @@
 //! Review marks in the TUI: status, flags and a note per conversation, kept in the local
 //! store by a worker (`tui::store_worker`). `update` only asks for store work with
-//! [`Effect::Store`] and folds the answers ([`Msg::Marks`], [`Msg::MarksSaved`],
+//! [`Effect::Io(IoEffect::Store)`] and folds the answers ([`Msg::Marks`], [`Msg::MarksSaved`],
 //! [`Msg::MarksPending`]) into state.
 //!
 //! A change is *pending* from the key press until the store confirms it: the row keeps its
@@ -8,201 +8,19 @@
 //! (with backoff) while the store is locked or unwritable. Quitting with changes pending
 //! first tries to save them and asks before giving up on them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::{Conversation, ConversationPage};
+use crate::api::Conversation;
 use crate::sanitize::sanitize_line;
-use crate::store::{
-    ConversationKey, Filter, ListCursor, ListOrder, Marks, Origin, ReviewStatus, Scope, SearchQuery, TurnRating,
-};
+use crate::store::{ConversationKey, Marks, Origin, ReviewStatus};
 
-use super::msg::{Effect, RequestId};
+pub use super::msg::StoreRequest;
+use super::msg::{Effect, IoEffect, TerminalEffect};
+use super::review_state::MARKS_CAPACITY;
+pub use super::review_state::{FLAG_REASONS, MarkChange, PendingMarks, QuitRequest, ReviewState};
 use super::state::{Input, InputKind, Overlay, State};
-
-/// Reasons offered by `!` (stored as flag codes).
-pub const FLAG_REASONS: [&str; 6] = [
-    "wrong_info",
-    "wrong_transcription",
-    "missing_intent",
-    "latency",
-    "compliance",
-    "other",
-];
-
-/// At most this many marks are kept in memory; older entries are reloaded on demand.
-const MARKS_CAPACITY: usize = 2048;
-
-/// Work for the store worker.
-#[derive(Debug, Clone)]
-pub enum StoreRequest {
-    Cache {
-        origin: Origin,
-        conversations: Vec<Conversation>,
-    },
-    LoadMarks {
-        origin: Origin,
-        ids: Vec<String>,
-    },
-    /// One mark change, answered by [`Msg::MarksSaved`](super::Msg::MarksSaved) with the same
-    /// `seq` once written, or by [`Msg::MarksPending`](super::Msg::MarksPending) while the store
-    /// refuses it (the worker keeps it and retries).
-    Change {
-        key: ConversationKey,
-        change: MarkChange,
-        seq: u64,
-    },
-    /// Retry the changes not written yet now, without waiting for the backoff (before a quit).
-    FlushMarks,
-    /// The mark history of one conversation, answered by [`Msg::History`](super::Msg::History).
-    History {
-        key: ConversationKey,
-    },
-    /// A page of the cached list, answered by [`Msg::CachedPage`](super::Msg::CachedPage).
-    List {
-        req: RequestId,
-        scope: Scope,
-        filter: Filter,
-        order: ListOrder,
-        after: Option<ListCursor>,
-        limit: usize,
-    },
-    /// Conversations whose cached transcript matches, newest first, as one [`Msg::CachedPage`](super::Msg::CachedPage).
-    Search {
-        req: RequestId,
-        query: SearchQuery,
-        max: usize,
-    },
-    /// An API page under a filter: cache it all, answer [`Msg::Page`](super::Msg::Page) with the
-    /// conversations the filter keeps (judged in SQL, review marks included).
-    FilterPage {
-        req: RequestId,
-        origin: Origin,
-        filter: Filter,
-        page: ConversationPage,
-    },
-    /// The stats view's figures, answered by [`Msg::Stats`](super::Msg::Stats).
-    Stats {
-        req: RequestId,
-        scope: Scope,
-        filter: Filter,
-        request: crate::stats::StatsRequest,
-    },
-    /// The saved scores of one conversation, answered by [`Msg::Scores`](super::Msg::Scores).
-    LoadScores {
-        key: ConversationKey,
-    },
-    /// Appends one scorecard save, answered by [`Msg::ScoreSaved`](super::Msg::ScoreSaved).
-    SaveScore {
-        key: ConversationKey,
-        record: crate::domain::ScoreRecord,
-    },
-    /// The cached copy of one conversation, answered by [`Msg::CachedConversation`](super::Msg::CachedConversation).
-    LoadConversation {
-        req: RequestId,
-        key: ConversationKey,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MarkChange {
-    Status(ReviewStatus),
-    ToggleFlag(String),
-    Note(String),
-    /// Sets (or with `None` clears) the rating of turn `turn`.
-    RateTurn {
-        turn: u32,
-        rating: Option<TurnRating>,
-    },
-}
-
-impl MarkChange {
-    /// Applies the change to `m`: the optimistic copy here and the stored one in the worker.
-    pub fn apply(self, m: &mut Marks) {
-        match self {
-            MarkChange::Status(st) => m.status = st,
-            MarkChange::ToggleFlag(code) => {
-                if !m.flags.remove(&code) {
-                    m.flags.insert(code);
-                }
-            }
-            MarkChange::Note(n) => m.note = n,
-            MarkChange::RateTurn { turn, rating: Some(r) } => {
-                m.turns.insert(turn, r);
-            }
-            MarkChange::RateTurn { turn, rating: None } => {
-                m.turns.remove(&turn);
-            }
-        }
-    }
-}
-
-/// Changes of one conversation the store has not confirmed yet.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PendingMarks {
-    /// The marks as last read from (or written to) the store.
-    pub saved: Marks,
-    /// In the order they were made; `seq` ties each to the worker's answer.
-    pub changes: Vec<(u64, MarkChange)>,
-}
-
-impl PendingMarks {
-    /// What the reviewer sees: the saved marks with the pending changes applied.
-    pub fn intended(&self) -> Marks {
-        let mut m = self.saved.clone();
-        for (_, c) in &self.changes {
-            c.clone().apply(&mut m);
-        }
-        m
-    }
-}
-
-/// `q` while changes are pending.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum QuitRequest {
-    #[default]
-    None,
-    /// Asked the worker to save now; the app quits when the last change is confirmed.
-    Saving,
-    /// The store still refuses: the next `q` quits anyway (or the app quits once they are saved).
-    Warned,
-}
-
-/// Review state: the marks of loaded rows, by conversation id (for the current origin).
-#[derive(Debug, Default)]
-pub struct ReviewState {
-    /// Why the store could not be opened; `None` when marks work.
-    pub unavailable: Option<String>,
-    /// The marks as shown (pending changes included), for the current origin.
-    pub marks: HashMap<String, Marks>,
-    /// Changes not confirmed by the store, of any origin (an `e` does not forget them).
-    pub pending: BTreeMap<ConversationKey, PendingMarks>,
-    /// Why the last write attempt failed, while changes are pending.
-    pub store_error: Option<String>,
-    pub quit: QuitRequest,
-    next_seq: u64,
-    /// Ids whose marks were asked for (answered or not).
-    pub requested: HashSet<String>,
-    /// Where `x` writes Markdown exports.
-    pub exports_dir: PathBuf,
-    /// Conversations whose push to Agent Studio is under way.
-    pub pushing: std::collections::BTreeSet<ConversationKey>,
-    /// `[review] advance_after_mark`: `R` marking a call reviewed goes on to the next unreviewed.
-    pub advance_after_mark: bool,
-}
-
-impl ReviewState {
-    pub fn get(&self, id: &str) -> Option<&Marks> {
-        self.marks.get(id)
-    }
-
-    /// Mark changes not written yet (all origins).
-    pub fn unsaved(&self) -> usize {
-        self.pending.values().map(|p| p.changes.len()).sum()
-    }
-}
 
 /// The pending changes of conversation `id` of the current origin.
 pub fn pending_of<'a>(s: &'a State, id: &str) -> Option<&'a PendingMarks> {
@@ -245,10 +63,10 @@ pub fn cache_owned(s: &State, conversations: Vec<Conversation>, fx: &mut Vec<Eff
     if s.review.unavailable.is_some() || conversations.is_empty() {
         return;
     }
-    fx.push(Effect::Store(StoreRequest::Cache {
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::Cache {
         origin: origin(s),
         conversations,
-    }));
+    })));
 }
 
 /// Forgets marks of another origin (after `e` or a reload).
@@ -285,7 +103,10 @@ pub fn load_visible(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     }
     s.review.requested.extend(ids.iter().cloned());
-    fx.push(Effect::Store(StoreRequest::LoadMarks { origin: origin(s), ids }));
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::LoadMarks {
+        origin: origin(s),
+        ids,
+    })));
 }
 
 /// Whether the list title counts reviewed calls: under a filter or a view, with a store.
@@ -427,7 +248,7 @@ fn marks_count(n: usize) -> String {
 
 fn quit_now(s: &mut State, fx: &mut Vec<Effect>) {
     s.quit = true;
-    fx.push(Effect::Quit);
+    fx.push(Effect::Terminal(TerminalEffect::Quit));
 }
 
 /// `q`: quits, unless marks are not saved yet: then they are saved first, and when the store
@@ -443,7 +264,7 @@ pub fn quit(s: &mut State, fx: &mut Vec<Effect>) {
         "saving {} before quitting… ({q} again quits anyway)",
         marks_count(n)
     ));
-    fx.push(Effect::Store(StoreRequest::FlushMarks));
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::FlushMarks)));
 }
 
 /// Any other key after a `q` that is waiting for the store: the user stays.
@@ -470,9 +291,10 @@ fn current(s: &State, id: &str) -> Marks {
     s.review.marks.get(id).cloned().unwrap_or_default()
 }
 
-/// `R` / `F`: sets `status`, or back to new when it is already set.
-pub fn toggle_status(s: &mut State, status: ReviewStatus, fx: &mut Vec<Effect>) {
-    let Some(key) = selected_key(s) else { return };
+/// `R` / `F`: sets `status`, or back to new when it is already set. Returns the status set
+/// (`None`: nothing selected, or no store), for `jumps::advance_after_mark`.
+pub fn toggle_status(s: &mut State, status: ReviewStatus, fx: &mut Vec<Effect>) -> Option<ReviewStatus> {
+    let key = selected_key(s)?;
     let next = if current(s, &key.id).status == status {
         ReviewStatus::New
     } else {
@@ -480,17 +302,7 @@ pub fn toggle_status(s: &mut State, status: ReviewStatus, fx: &mut Vec<Effect>) 
     };
     s.status.note = Some(format!("marked {}", next.label()));
     change(s, key, MarkChange::Status(next), fx);
-    if next == ReviewStatus::Reviewed && s.review.advance_after_mark {
-        // The jump's own note (wrapped, none left) says where it went.
-        super::jumps::jump(s, super::jumps::JumpKind::Unreviewed, true, fx);
-        let marked = format!("marked {}", next.label());
-        s.status.note = match s.status.note.take() {
-            Some(n) if !n.starts_with("marked") => Some(format!("{marked} · {n}")),
-            // Still looking: the status line says "searching…".
-            _ if s.list.seek.is_some() => None,
-            _ => Some(format!("{marked} · next unreviewed")),
-        };
-    }
+    Some(next)
 }
 
 /// `!`: opens the reason picker.
@@ -540,7 +352,7 @@ pub(super) fn change(s: &mut State, key: ConversationKey, change: MarkChange, fx
     p.changes.push((seq, change.clone()));
     let shown = p.intended();
     s.review.marks.insert(key.id.clone(), shown);
-    fx.push(Effect::Store(StoreRequest::Change { key, change, seq }));
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::Change { key, change, seq })));
 }
 
 /// `x`: the selected conversation with its marks as Markdown, written to
@@ -558,8 +370,8 @@ pub fn export(s: &mut State, conversation: Option<Arc<Conversation>>, fx: &mut V
         .exports_dir
         .join(crate::domain::file_name::safe_file_name(&c.id, "md"));
     s.status.note = Some(format!("exporting to {} …", path.display()));
-    fx.push(Effect::Copy(md.clone()));
-    fx.push(Effect::WriteExport { path, markdown: md });
+    fx.push(Effect::Terminal(TerminalEffect::Copy(md.clone())));
+    fx.push(Effect::Io(IoEffect::WriteExport { path, markdown: md }));
 }
 
 pub fn on_exported(s: &mut State, result: Result<PathBuf, String>) {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 pub use crate::api::score::{Scale, five_point_since, scale};
 
-use super::transcript::Tag;
+use super::line::Tag;
 
 /// `4`, `4.5`, `4.25`: at most two decimals, no trailing zeros.
 fn number(v: f64) -> String {

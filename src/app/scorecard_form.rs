@@ -9,15 +9,16 @@ use std::collections::BTreeMap;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::domain::ConversationKey;
-use crate::domain::scorecard::{self, Answer, Kind, Outcome, Question, Scorecard};
-use crate::domain::scores::{Notes, ScoreRecord, current, score_text};
+use crate::domain::scorecard::{self, Answer, Kind, Question, Scorecard};
+use crate::domain::scores::{ScoreRecord, current, score_text};
 use crate::sanitize::sanitize_line;
 
 use super::keymap::Action;
-use super::msg::Effect;
-use super::review::{self, StoreRequest};
+use super::msg::StoreRequest;
+use super::msg::{Effect, IoEffect};
+use super::review;
 use super::state::State;
-use super::turns::{self, TurnMove};
+use super::turns;
 
 /// Longest comment typed in the form, in characters.
 pub const COMMENT_MAX: usize = 500;
@@ -49,49 +50,7 @@ pub fn hints(cols: usize) -> String {
     format!(" {}", parts.join(" · "))
 }
 
-/// The forms the reviewer can open, who they are, and the open form.
-#[derive(Debug, Default)]
-pub struct ScorecardForms {
-    /// The config's forms (built-in first, `scorecard::all`); empty: the built-in ones.
-    pub cards: Vec<Scorecard>,
-    /// Who saves the scores (`team::reviewer`); empty: saving is refused with what to set.
-    pub reviewer: String,
-    pub form: Option<Form>,
-}
-
-/// One form being filled in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Form {
-    pub key: ConversationKey,
-    pub card: Scorecard,
-    /// The highlighted question.
-    pub sel: usize,
-    pub answers: BTreeMap<String, Answer>,
-    /// Per question: comment and cited turn.
-    pub notes: Notes,
-    /// The comment being typed for the highlighted question.
-    pub editing: Option<String>,
-    /// Something changed since it opened (or was filled from the last save).
-    pub dirty: bool,
-    /// Esc was pressed once with changes: the next esc discards them.
-    pub confirm_close: bool,
-    /// Enter sent the record; waiting for the store.
-    pub saving: bool,
-    /// The saved scores are still being read.
-    pub loading: bool,
-    /// The current saves of this form by the reviewer and the others (from the store).
-    pub saved: Vec<ScoreRecord>,
-}
-
-impl Form {
-    pub fn outcome(&self) -> Outcome {
-        self.card.score(&self.answers)
-    }
-
-    pub fn question(&self) -> Option<&Question> {
-        self.card.questions.get(self.sel)
-    }
-}
+pub use super::scorecard_state::{Form, ScorecardForms};
 
 fn cards(s: &State) -> Vec<Scorecard> {
     if s.scorecards.cards.is_empty() {
@@ -127,7 +86,7 @@ fn open_with(s: &mut State, key: ConversationKey, card: Scorecard, fx: &mut Vec<
         loading: true,
         saved: Vec::new(),
     });
-    fx.push(Effect::Store(StoreRequest::LoadScores { key }));
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::LoadScores { key })));
 }
 
 /// The saved scores of `key` arrived: the reviewer's last save fills an untouched form.
@@ -241,11 +200,7 @@ pub fn on_key(s: &mut State, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
             form.editing = Some(form.notes.get(&id).map(|n| n.0.clone()).unwrap_or_default());
         }
         (KeyCode::Char('t'), _) => cite(s),
-        (_, Some(Action::NextTurn)) => turns::go(s, TurnMove::Next),
-        (_, Some(Action::PrevTurn)) => turns::go(s, TurnMove::Prev),
-        (_, Some(Action::NextCallerTurn)) => turns::go(s, TurnMove::NextCaller),
-        (_, Some(Action::PrevCallerTurn)) => turns::go(s, TurnMove::PrevCaller),
-        (_, Some(Action::SlowestTurn)) => turns::go(s, TurnMove::Slowest),
+        (_, Some(Action::Turn(m))) => turns::go(s, m),
         (KeyCode::Char(c), _) => {
             if let Some(q) = form.question()
                 && let Some(a) = answer_for(q, c)
@@ -375,10 +330,10 @@ fn save(s: &mut State, fx: &mut Vec<Effect>) {
     let (record, _) = ScoreRecord::of(&form.card, &reviewer, at_ms, &form.answers, &form.notes);
     form.saving = true;
     s.status.note = Some("saving score…".into());
-    fx.push(Effect::Store(StoreRequest::SaveScore {
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::SaveScore {
         key: form.key.clone(),
         record,
-    }));
+    })));
 }
 
 /// Why a key changed nothing while the form is open (`None`: the form is closed).
@@ -402,16 +357,7 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> Option<&'static str> {
         (KeyCode::Char(c), _) if form.question().is_some_and(|q| answer_for(q, c).is_some()) => {
             "that answer is already given"
         }
-        (
-            _,
-            Some(
-                Action::NextTurn
-                | Action::PrevTurn
-                | Action::NextCallerTurn
-                | Action::PrevCallerTurn
-                | Action::SlowestTurn,
-            ),
-        ) => "no further turn of that kind",
+        (_, Some(Action::Turn(_))) => "no further turn of that kind",
         (KeyCode::Char(c), _) if c.is_ascii_alphanumeric() => match form.question().map(|q| q.kind) {
             Some(Kind::YesNo) => "not an answer here — y yes, n no, a n.a.",
             Some(Kind::Scale) => "not an answer here — 1 to 5 on this scale",

@@ -5,17 +5,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration as TimeDelta, FixedOffset, Utc};
 
-use crate::api::{Conversation, ListQuery, TranscriptSearch};
+use crate::api::{ApiError, Conversation, ErrorKind, ListQuery, TranscriptSearch};
 use crate::sanitize::{sanitize_line, wrap};
-use crate::store::{Filter, Speaker};
+use crate::store::{Filter, RatingReason, Speaker, Thumbs};
 
+use super::ids::RequestId;
 use super::keymap::KeyMap;
 use super::layout::Panes;
-use super::live::LiveState;
-use super::msg::RequestId;
+use super::live_state::LiveState;
 use super::paging::{Order, Paging, Row, Source};
-use super::player::PlayerState;
-use super::review::ReviewState;
+use super::player_state::PlayerState;
+use super::review_state::ReviewState;
+use super::stats_view::StatsView;
 use super::transcript::{Toggles, View};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +165,28 @@ pub enum Connection {
     Failing,
 }
 
+impl Connection {
+    /// The header's state after a failed request: it says what the last answer was, so a
+    /// configuration every request fails with never shows "● connected".
+    pub fn after_error(e: &ApiError) -> Connection {
+        match e.kind {
+            ErrorKind::Network | ErrorKind::Timeout => Connection::Offline,
+            _ if e.wrong_id().is_some() => Connection::Refused,
+            ErrorKind::Unauthorized
+            | ErrorKind::Forbidden
+            | ErrorKind::WrongHost
+            | ErrorKind::Redirected
+            | ErrorKind::Malformed => Connection::Refused,
+            ErrorKind::Server | ErrorKind::RateLimited | ErrorKind::Other => Connection::Failing,
+            // An answer about this one request (an id that is not there, a page too big, a
+            // cursor loop, a refused parameter): the API itself is fine.
+            ErrorKind::NotFound | ErrorKind::BadRequest | ErrorKind::TooLarge | ErrorKind::CursorRepeated => {
+                Connection::Connected
+            }
+        }
+    }
+}
+
 /// A line of text being typed at the bottom of the screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputKind {
@@ -178,7 +201,7 @@ pub enum InputKind {
     /// `a`: the selected conversation's review note.
     Note,
     /// After `b`: the comment of the rating just chosen.
-    TurnComment(super::rating::PendingComment),
+    TurnComment(PendingComment),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,7 +227,7 @@ pub enum Overlay {
     /// `b`: the rating picker for one turn (`rating::CHOICES`).
     RatePicker {
         sel: usize,
-        target: super::rating::RateTarget,
+        target: RateTarget,
     },
     /// `v`: "all conversations" and the saved views of `[views]`.
     ViewPicker {
@@ -338,7 +361,7 @@ pub struct ListState {
     /// Newest first (default) or the server's order; `o` toggles.
     pub order: Order,
     /// A jump (`u`, `'`, `J`…) still looking beyond the loaded rows.
-    pub seek: Option<super::jumps::Seek>,
+    pub seek: Option<Seek>,
     /// Under a filter or view: how many loaded rows are reviewed, of how many.
     pub progress: Option<Progress>,
 }
@@ -441,7 +464,7 @@ pub struct State {
     /// Review marks (from the local store).
     pub review: ReviewState,
     /// Who changed the marks: the `H` overlay and the latest authors (`app::history`).
-    pub history: super::history::HistoryState,
+    pub history: super::history_state::HistoryState,
     pub status: Status,
     pub connection: Connection,
     /// Calls arriving while the list is open (webhooks, polling).
@@ -452,9 +475,9 @@ pub struct State {
     /// Agent Studio links for the configured region (`None`: region unknown, no links).
     pub studio: Option<crate::studio::StudioLinks>,
     /// The stats view (`%`).
-    pub stats: super::stats::StatsView,
+    pub stats: StatsView,
     /// Scorecards: the forms, the reviewer and the open form (`Q`).
-    pub scorecards: super::scorecard_form::ScorecardForms,
+    pub scorecards: super::scorecard_state::ScorecardForms,
 }
 
 /// Page size of list requests.
@@ -557,4 +580,53 @@ impl State {
         self.next_req += 1;
         r
     }
+}
+
+/// What a jump looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JumpKind {
+    /// Status is not reviewed; rows whose marks are not loaded yet count too.
+    Unreviewed,
+    /// Has at least one review flag (the store is asked for marks not loaded yet).
+    Flagged,
+    /// The call was handed off to a human.
+    Handoff,
+}
+
+/// A jump still looking: what for, from which row, and how far it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seek {
+    pub kind: JumpKind,
+    pub forward: bool,
+    /// The row the jump started from (found again by id: live calls may arrive above it).
+    pub from: String,
+    /// Rows judged so far, in visiting order (after `from`, then from the other end).
+    pub judged: usize,
+    /// The rows' source when judged: cached rows replaced by the API's are judged again.
+    pub source: Source,
+}
+
+impl JumpKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            JumpKind::Unreviewed => "unreviewed",
+            JumpKind::Flagged => "flagged",
+            JumpKind::Handoff => "handoff",
+        }
+    }
+}
+
+/// The turn being rated: which conversation, which turn (index into its turns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateTarget {
+    pub id: String,
+    pub turn: u32,
+}
+
+/// A rating chosen in the picker, waiting for its comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingComment {
+    pub target: RateTarget,
+    pub thumbs: Thumbs,
+    pub reason: Option<RatingReason>,
 }

@@ -7,100 +7,12 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::keymap::Action;
-use super::msg::{Effect, RequestId};
-use super::review::StoreRequest;
+use super::list::set_filter;
+use super::msg::{Effect, IoEffect, RequestId, StoreRequest};
 use super::state::{Overlay, State};
-use crate::api::ListQuery;
+pub use super::stats_view::{Chart, Fetch, StatsView};
 use crate::stats::{SplitBy, Stats, StatsRequest, latency_bin_bounds};
 use crate::store::{Filter, Scope};
-
-/// The charts, in Tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Chart {
-    /// Calls per hour/day (bars), voice and chat.
-    #[default]
-    Calls,
-    /// Top handoff reasons (bars) and the handoff rate over time (line).
-    Handoffs,
-    /// The latency histogram (bars) and p50/p95/p99 per bucket (lines).
-    Latency,
-    Intents,
-    Topics,
-    /// Review progress, PolyScore, the split and what waits on scorecards (no bars to select).
-    Review,
-}
-
-impl Chart {
-    pub const ALL: [Chart; 6] = [
-        Chart::Calls,
-        Chart::Handoffs,
-        Chart::Latency,
-        Chart::Intents,
-        Chart::Topics,
-        Chart::Review,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Chart::Calls => "Calls",
-            Chart::Handoffs => "Handoffs",
-            Chart::Latency => "Latency",
-            Chart::Intents => "Intents",
-            Chart::Topics => "Topics",
-            Chart::Review => "Review & A/B",
-        }
-    }
-
-    fn step(self, by: isize) -> Chart {
-        let n = Chart::ALL.len() as isize;
-        let i = Chart::ALL.iter().position(|c| *c == self).unwrap_or(0) as isize;
-        Chart::ALL[(i + by).rem_euclid(n) as usize]
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct StatsView {
-    pub open: bool,
-    /// The request whose answer is wanted (latest wins).
-    pub pending: Option<RequestId>,
-    pub stats: Option<Arc<Stats>>,
-    pub error: Option<String>,
-    pub chart: Chart,
-    /// The selected bar of the chart.
-    pub sel: usize,
-    pub split: SplitBy,
-    /// The list's filter (and view name) before a drill-down: `esc` in the list restores it.
-    pub before_drill: Option<(Filter, Option<String>)>,
-    /// Fetching the window's calls from the API into the cache (`ctrl-r`).
-    pub fetch: Option<Fetch>,
-    /// How the last fetch ended.
-    pub fetch_note: Option<String>,
-}
-
-/// A walk over the window's API pages, each cached as it arrives.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fetch {
-    /// The page whose answer is wanted: a cancelled walk's late pages are dropped.
-    pub req: RequestId,
-    pub pages: u64,
-    pub calls: u64,
-    /// The window, and the oldest / newest start seen: how much of the window is covered.
-    pub window: (i64, i64),
-    pub seen: Option<(i64, i64)>,
-    query: ListQuery,
-}
-
-impl Fetch {
-    /// The share of the window's time span the pages so far cover (pages come in start order).
-    pub fn progress(&self) -> f64 {
-        let (start, end) = self.window;
-        let span = (end - start).max(1) as f64;
-        match self.seen {
-            None => 0.0,
-            Some((lo, hi)) => ((end - lo).max(hi - start) as f64 / span).clamp(0.0, 1.0),
-        }
-    }
-}
 
 /// Pages of the window fetch: the API's largest page, to take as few requests as possible.
 const FETCH_PAGE: u32 = 1000;
@@ -128,7 +40,7 @@ pub fn toggle_fetch(s: &mut State, fx: &mut Vec<Effect>) {
         query: query.clone(),
     });
     // Not `FetchPage`: that would abort the list's own page in flight.
-    fx.push(Effect::FetchPoll { req, query });
+    fx.push(Effect::Io(IoEffect::FetchPoll { req, query }));
 }
 
 /// A page of the window fetch (true), or someone else's (false).
@@ -160,19 +72,19 @@ pub fn on_fetch_page(
         f.seen = Some(f.seen.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
     }
     if !page.conversations.is_empty() {
-        fx.push(Effect::Store(StoreRequest::Cache {
+        fx.push(Effect::Io(IoEffect::Store(StoreRequest::Cache {
             origin,
             conversations: page.conversations.clone(),
-        }));
+        })));
     }
     match page.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(cursor) if !page.conversations.is_empty() => {
             f.req = next_req;
             f.query.cursor = Some(cursor.to_string());
-            fx.push(Effect::FetchPoll {
+            fx.push(Effect::Io(IoEffect::FetchPoll {
                 req: next_req,
                 query: f.query.clone(),
-            });
+            }));
         }
         _ => {
             s.stats.fetch_note = Some(format!(
@@ -186,21 +98,6 @@ pub fn on_fetch_page(
         }
     }
     true
-}
-
-impl StatsView {
-    /// How many bars the current chart has.
-    pub fn bars(&self) -> usize {
-        let Some(s) = &self.stats else { return 0 };
-        match self.chart {
-            Chart::Calls => s.buckets.len(),
-            Chart::Handoffs => s.handoff_reasons.len(),
-            Chart::Latency => s.latency_histogram.len(),
-            Chart::Intents => s.intents.len(),
-            Chart::Topics => s.topics.len(),
-            Chart::Review => 0,
-        }
-    }
 }
 
 /// Where a chart's selection starts: the latest bucket for calls over time, else the largest.
@@ -221,7 +118,7 @@ pub fn request(s: &mut State, fx: &mut Vec<Effect>) {
         SplitBy::Env => Scope::project(&s.identity.account, &s.identity.project),
         _ => Scope::env(&s.identity.account, &s.identity.project, &s.client_env),
     };
-    fx.push(Effect::Store(StoreRequest::Stats {
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::Stats {
         req,
         scope,
         filter: s.effective_filter(),
@@ -231,7 +128,7 @@ pub fn request(s: &mut State, fx: &mut Vec<Effect>) {
             offset_ms: i64::from(s.tz.local_minus_utc()) * 1000,
             split: s.stats.split,
         },
-    }));
+    })));
 }
 
 pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
@@ -335,7 +232,7 @@ fn drill(s: &mut State, fx: &mut Vec<Effect>) {
         s.stats.before_drill = Some((s.filter.clone(), s.view_name.clone()));
     }
     s.stats.open = false;
-    super::update::set_filter(s, filter, None, fx);
+    set_filter(s, filter, None, fx);
 }
 
 /// `esc` in the list after a drill-down: the filter from before it, and the view again.
@@ -343,7 +240,7 @@ pub fn on_back(s: &mut State, fx: &mut Vec<Effect>) -> bool {
     let Some((filter, view)) = s.stats.before_drill.take() else {
         return false;
     };
-    super::update::set_filter(s, filter, view, fx);
+    set_filter(s, filter, view, fx);
     s.stats.open = true;
     request(s, fx);
     true

@@ -6,7 +6,7 @@ use crate::sanitize::sanitize_line;
 use crate::store::ConversationKey;
 use crate::studio::push::PushReport;
 
-use super::msg::Effect;
+use super::msg::{Effect, IoEffect, TerminalEffect};
 use super::review;
 use super::state::State;
 
@@ -20,7 +20,7 @@ pub fn copy_link(s: &mut State, fx: &mut Vec<Effect>) {
         Some(links) => {
             let url = links.conversation_url(&id);
             s.status.note = Some(format!("copied the Agent Studio link {} (OSC 52)", sanitize_line(&url)));
-            fx.push(Effect::Copy(url));
+            fx.push(Effect::Terminal(TerminalEffect::Copy(url)));
         }
         None => {
             s.status.note = Some(
@@ -46,7 +46,7 @@ pub fn push(s: &mut State, fx: &mut Vec<Effect>) {
         "pushing the marks of {} to Agent Studio…",
         sanitize_line(&key.id)
     ));
-    fx.push(Effect::PushMarks { key });
+    fx.push(Effect::Io(IoEffect::PushMarks { key }));
 }
 
 /// The push finished: what went, what was skipped, or what failed (server message and correlation id).

@@ -8,71 +8,7 @@ use crate::api::{Conversation, Turn};
 use crate::sanitize::{sanitize_line, sanitize_text, width, wrap};
 use crate::store::Speaker;
 
-/// What a span is, so the theme decides its colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tag {
-    Plain,
-    Dim,
-    Key,
-    Time,
-    Agent,
-    User,
-    Dtmf,
-    Intent,
-    Entity,
-    LatencyOk,
-    LatencyWarn,
-    LatencyBad,
-    Translation,
-    Marker,
-    Warn,
-    Title,
-    /// A reviewer's 👍 / 👎 under a turn.
-    RatedUp,
-    RatedDown,
-    /// A function call's name, its handoff.
-    Function,
-    /// ASR details: the correction, the n-best label.
-    Asr,
-}
-
-/// One screen line of the detail pane.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Line {
-    pub spans: Vec<(Tag, String)>,
-    /// Who said it, on the lines of an utterance (a scoped search `user:`/`agent:` looks only
-    /// there); `None` on metadata, notes and marks.
-    pub said_by: Option<Speaker>,
-}
-
-impl Line {
-    fn new() -> Self {
-        Line::default()
-    }
-    pub(crate) fn push(mut self, tag: Tag, text: impl Into<String>) -> Self {
-        self.spans.push((tag, text.into()));
-        self
-    }
-    /// The text without styling (search, copy).
-    pub fn text(&self) -> String {
-        self.spans.iter().map(|(_, s)| s.as_str()).collect()
-    }
-
-    /// The part a search looks at: the whole line, or under a `user:`/`agent:` scope only
-    /// that speaker's words (the utterance's last span; not its time or label).
-    pub fn searched(&self, scope: Option<Speaker>) -> Option<String> {
-        match scope {
-            None => Some(self.text()),
-            Some(sp) if self.said_by == Some(sp) => self.spans.last().map(|(_, s)| s.clone()),
-            Some(_) => None,
-        }
-    }
-
-    /// Whether span `i` is searched under `scope` (see [`Line::searched`]).
-    pub fn span_searched(&self, i: usize, scope: Option<Speaker>) -> bool {
-        scope.is_none() || (self.said_by == scope && i + 1 == self.spans.len())
-    }
-}
+pub use super::line::{Line, Tag};
 
 /// What the transcript shows besides the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +47,16 @@ pub fn latency_tag(secs: f64) -> Tag {
 }
 
 pub use crate::domain::clock::clock;
+
+/// `👎 wrong information`, `👍 good`: a turn rating in words (the transcript and the `b` picker).
+pub fn rating_summary(thumbs: crate::store::Thumbs, reason: Option<crate::store::RatingReason>) -> String {
+    let what = match (thumbs, reason) {
+        (_, Some(r)) => r.label(),
+        (crate::store::Thumbs::Up, None) => "good",
+        (crate::store::Thumbs::Down, None) => "bad",
+    };
+    format!("{} {what}", thumbs.emoji())
+}
 
 /// Inserts the review marks: status, flags, note (and a count of turn ratings) as metadata
 /// lines at the end of the metadata block, each turn's rating under that turn; keeps
@@ -197,7 +143,7 @@ fn rating_lines(r: &crate::store::TurnRating, cols: usize) -> Vec<Line> {
         crate::store::Thumbs::Up => Tag::RatedUp,
         crate::store::Thumbs::Down => Tag::RatedDown,
     };
-    let head = crate::app::rating::summary(r.thumbs, r.reason);
+    let head = rating_summary(r.thumbs, r.reason);
     let comment = sanitize_line(&r.comment);
     let text = if comment.is_empty() {
         head.clone()

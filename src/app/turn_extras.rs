@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::transcript::{Line, Tag};
+use super::line::{Line, Tag};
 use crate::api::Turn;
 use crate::api::model::FunctionEvent;
 use crate::sanitize::{sanitize_line, truncate, width, wrap};

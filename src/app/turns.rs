@@ -5,15 +5,9 @@
 use super::state::{Pane, State};
 use super::transcript::View;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TurnMove {
-    Next,
-    Prev,
-    NextCaller,
-    PrevCaller,
-    /// The slowest turn; from a slow turn at the top, the next slowest.
-    Slowest,
-}
+/// The turn moves are a group of actions: `TurnMove::Slowest` is the slowest turn, and from a
+/// slow turn at the top, the next slowest.
+pub use super::keymap::TurnMove;
 
 /// The laid-out transcript of the selected call, if that is what the pane shows.
 fn shown(s: &State) -> Option<&View> {
@@ -120,7 +114,7 @@ pub fn go(s: &mut State, m: TurnMove) {
     }
     let again = s
         .keymap
-        .first(super::keymap::Action::SlowestTurn)
+        .first(super::keymap::Action::Turn(TurnMove::Slowest))
         .unwrap_or_else(|| "slowest_turn".into());
     let (turn, note) = target(view, s.detail.scroll, m, &again);
     let line = turn.and_then(|t| view.turn_starts.get(t).copied());

@@ -50,7 +50,14 @@ impl Store {
                  AND id = ?4 AND scorecard = ?5 AND reviewer = ?6 ORDER BY seq DESC LIMIT 1 OFFSET 1",
             )?
             .query_row(
-                params![key.account, key.project, key.environment, key.id, record.scorecard, record.reviewer],
+                params![
+                    key.account,
+                    key.project,
+                    key.environment,
+                    key.id,
+                    record.scorecard,
+                    record.reviewer
+                ],
                 |r| Ok(shown(r.get(0)?, r.get(1)?)),
             )
             .optional()?;

@@ -12,7 +12,7 @@ use crate::api::{AudioRequest, Client};
 use crate::app::msg::PageFilter;
 use crate::app::review::StoreRequest;
 use crate::app::transcript::clock;
-use crate::app::{Effect, Msg};
+use crate::app::{IoEffect, Msg};
 use crate::audio::{SaveOutcome, save_recording};
 
 use super::store_worker::StoreWorker;
@@ -27,9 +27,9 @@ pub struct Runner {
     /// running is aborted so the server sees one request of each kind at a time.
     page_task: Arc<Mutex<Option<AbortHandle>>>,
     detail_task: Arc<Mutex<Option<AbortHandle>>>,
-    /// Where `Effect::Store` goes; without one (no store) those effects are dropped.
+    /// Where `IoEffect::Store` goes; without one (no store) those effects are dropped.
     store: Option<StoreWorker>,
-    /// The store file `Effect::PushMarks` opens its own connection to.
+    /// The store file `IoEffect::PushMarks` opens its own connection to.
     store_path: Option<std::path::PathBuf>,
 }
 
@@ -57,7 +57,7 @@ impl Runner {
         }
     }
 
-    /// Sends `Effect::Store` work to `worker`.
+    /// Sends `IoEffect::Store` work to `worker`.
     pub fn with_store(mut self, worker: StoreWorker) -> Self {
         self.store = Some(worker);
         self
@@ -69,11 +69,11 @@ impl Runner {
         self
     }
 
-    /// Handles the effects that need no terminal; returns the others to the caller.
-    pub fn spawn(&self, effect: Effect) -> Option<Effect> {
+    /// Spawns the work of one effect; its answers come back as messages.
+    pub fn spawn(&self, effect: IoEffect) {
         let tx = self.tx.clone();
         match effect {
-            Effect::FetchPage { req, query, filter } => {
+            IoEffect::FetchPage { req, query, filter } => {
                 let client = self.client.clone();
                 let store = self.store.clone();
                 let task = tokio::spawn(async move {
@@ -102,9 +102,8 @@ impl Runner {
                     let _ = tx.send(Msg::Page { req, result });
                 });
                 replace_task(&self.page_task, task.abort_handle());
-                None
             }
-            Effect::FetchConversation { req, id } => {
+            IoEffect::FetchConversation { req, id } => {
                 let client = self.client.clone();
                 let task = tokio::spawn(async move {
                     tracing::debug!(req, "conversation");
@@ -112,9 +111,8 @@ impl Runner {
                     let _ = tx.send(Msg::Conversation { req, result });
                 });
                 replace_task(&self.detail_task, task.abort_handle());
-                None
             }
-            Effect::FetchLive { req, id } => {
+            IoEffect::FetchLive { req, id } => {
                 // Not aborted by later ones: each announced call is fetched once.
                 let client = self.client.clone();
                 tokio::spawn(async move {
@@ -122,38 +120,33 @@ impl Runner {
                     let result = client.conversation(&id).await;
                     let _ = tx.send(Msg::LiveConversation { req, result });
                 });
-                None
             }
-            Effect::FetchPoll { req, query } => {
+            IoEffect::FetchPoll { req, query } => {
                 let client = self.client.clone();
                 tokio::spawn(async move {
                     tracing::debug!(req, "poll");
                     let result = client.list_page(&query).await;
                     let _ = tx.send(Msg::PollPage { req, result });
                 });
-                None
             }
-            Effect::After { delay, msg } => {
+            IoEffect::After { delay, msg } => {
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
                     let _ = tx.send(*msg);
                 });
-                None
             }
-            Effect::Store(req) => {
+            IoEffect::Store(req) => {
                 if let Some(w) = &self.store {
                     w.send(req);
                 }
-                None
             }
-            Effect::WriteExport { path, markdown } => {
+            IoEffect::WriteExport { path, markdown } => {
                 tokio::task::spawn_blocking(move || {
                     let result = super::store_worker::write_atomic(&path, &markdown);
                     let _ = tx.send(Msg::Exported { result });
                 });
-                None
             }
-            Effect::PushMarks { key } => {
+            IoEffect::PushMarks { key } => {
                 let client = self.client.clone();
                 let path = self.store_path.clone();
                 tokio::spawn(async move {
@@ -166,9 +159,8 @@ impl Runner {
                     }
                     let _ = tx.send(Msg::MarksPushed { key, result });
                 });
-                None
             }
-            Effect::SaveRecording {
+            IoEffect::SaveRecording {
                 id,
                 direction,
                 path,
@@ -187,9 +179,7 @@ impl Runner {
                     }
                     let _ = tx.send(Msg::SaveDone { id, result });
                 });
-                None
             }
-            other => Some(other),
         }
     }
 }

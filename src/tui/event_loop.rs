@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::api::Client;
-use crate::app::{self, Effect, Msg, State};
+use crate::app::{self, Effect, Msg, State, TerminalEffect};
 use crate::audio::AudioEngine;
 use crate::ui::{self, Theme};
 
@@ -151,21 +151,20 @@ pub async fn run(
     let mut last_draw = Instant::now() - FRAME;
     loop {
         for effect in pending.drain(..) {
-            match runner.spawn(effect) {
-                None => {}
-                Some(Effect::Quit) => return Ok(0),
-                Some(Effect::Copy(text)) => {
+            match effect {
+                Effect::Io(work) => runner.spawn(work),
+                Effect::Audio(cmd) => audio.send(cmd),
+                Effect::Terminal(TerminalEffect::Quit) => return Ok(0),
+                Effect::Terminal(TerminalEffect::Copy(text)) => {
                     let mut out = std::io::stdout();
                     out.write_all(osc52(&text).as_bytes())?;
                     out.flush()?;
                 }
-                Some(Effect::Audio(cmd)) => audio.send(cmd),
-                Some(Effect::SetMouseCapture(on)) => terminal::set_mouse_capture(on)?,
-                Some(Effect::Suspend) => {
+                Effect::Terminal(TerminalEffect::SetMouseCapture(on)) => terminal::set_mouse_capture(on)?,
+                Effect::Terminal(TerminalEffect::Suspend) => {
                     terminal::suspend(&mut term, state.mouse)?;
                     dirty = true;
                 }
-                Some(other) => tracing::warn!("unhandled effect {other:?}"),
             }
         }
         if state.quit {

@@ -16,7 +16,7 @@ use ratatui::buffer::Buffer;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::noop::{NoEffect, why_no_effect};
-use crate::app::{self, Effect, Msg, State};
+use crate::app::{self, Effect, Msg, State, TerminalEffect};
 use crate::ui::{self, Theme};
 
 /// Forwards what `read` returns to `tx` until the receiver is gone or reading fails (the
@@ -82,7 +82,14 @@ impl KeyFeedback {
         s.status.note = note;
         let fx = app::update(s, Msg::Key(k));
         self.last = None;
-        if s.quit || fx.iter().any(|e| matches!(e, Effect::Quit | Effect::Suspend)) {
+        if s.quit
+            || fx.iter().any(|e| {
+                matches!(
+                    e,
+                    Effect::Terminal(TerminalEffect::Quit) | Effect::Terminal(TerminalEffect::Suspend)
+                )
+            })
+        {
             return fx;
         }
         if self.render(s) == before {

@@ -119,7 +119,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     if !d.search.is_empty() {
         block = block.title_bottom(Line::from(format!(
             " /{} {}/{} ",
-            crate::sanitize::sanitize_line(&crate::app::update::detail_search_text(s)),
+            crate::sanitize::sanitize_line(&crate::app::detail_view::detail_search_text(s)),
             if d.matches.is_empty() { 0 } else { d.match_idx + 1 },
             d.matches.len()
         )));

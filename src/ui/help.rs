@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use crate::app::layout::centered;
+use crate::app::picker::{picker_entries, view_entries};
 use crate::app::state::{Overlay, State};
-use crate::app::update::{picker_entries, view_entries};
 use crate::sanitize::{fit, sanitize_line, width};
 
 use super::Theme;

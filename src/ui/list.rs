@@ -5,10 +5,10 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::widgets::{Block, BorderType, Widget};
 
+use crate::app::list::EMPTY_HINT;
 use crate::app::paging::{HANDOFF, IN_PROGRESS, LIVE, NO_TURNS, Row, Source, VOICE};
 use crate::app::review;
 use crate::app::state::{Pane, State};
-use crate::app::update::EMPTY_HINT;
 use crate::domain::Marks;
 use crate::domain::clock::clock;
 use crate::sanitize::{fit, wrap};

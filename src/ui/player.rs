@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use crate::app::Action;
+use crate::app::keymap::{Action, PlayerAction};
 use crate::app::player::{bar_rect, bar_texts};
 use crate::app::state::State;
 use crate::audio::{PlaybackState, fit_width, sparkline};
@@ -46,8 +46,8 @@ fn idle_line<'a>(s: &State, theme: &Theme) -> Line<'a> {
         Span::styled(
             format!(
                 "{} play · {} save · recordings of voice calls",
-                key(Action::PlayPause),
-                key(Action::SaveRecording)
+                key(Action::Player(PlayerAction::PlayPause)),
+                key(Action::Player(PlayerAction::SaveRecording))
             ),
             theme.dim(),
         ),

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use crate::app::Action;
+use crate::app::keymap::{Action, PlayerAction, TurnMove};
 use crate::app::state::{InputKind, State};
 use crate::sanitize::{sanitize_line, width, wrap};
 
@@ -73,9 +73,13 @@ pub fn hints(s: &State, cols: usize) -> String {
                 .collect()
         };
         if s.player.is_loaded() {
-            items.push(key(Action::PlayPause).map(|k| format!("{k} pause")));
-            items.push(pair(Action::SeekBack, Action::SeekForward, "seek"));
-            items.extend(labelled(&[(Action::Stop, "stop")]));
+            items.push(key(Action::Player(PlayerAction::PlayPause)).map(|k| format!("{k} pause")));
+            items.push(pair(
+                Action::Player(PlayerAction::SeekBack),
+                Action::Player(PlayerAction::SeekForward),
+                "seek",
+            ));
+            items.extend(labelled(&[(Action::Player(PlayerAction::Stop), "stop")]));
         }
         match s.focus {
             Pane::List => {
@@ -85,7 +89,10 @@ pub fn hints(s: &State, cols: usize) -> String {
                     (Action::Search, "search"),
                     (Action::EditFilter, "filter"),
                     (Action::Views, "views"),
-                    (Action::PlayPause, if s.player.is_loaded() { "" } else { "play" }),
+                    (
+                        Action::Player(PlayerAction::PlayPause),
+                        if s.player.is_loaded() { "" } else { "play" },
+                    ),
                     (Action::MarkReviewed, "reviewed"),
                     (Action::Window, "window"),
                     (Action::CycleEnv, "env"),
@@ -96,14 +103,14 @@ pub fn hints(s: &State, cols: usize) -> String {
             }
             Pane::Detail => {
                 items.push(pair(Action::Down, Action::Up, "scroll"));
-                items.push(pair(Action::NextTurn, Action::PrevTurn, "turn"));
+                items.push(pair(Action::Turn(TurnMove::Next), Action::Turn(TurnMove::Prev), "turn"));
                 items.extend(labelled(&[
-                    (Action::NextCallerTurn, "caller turn"),
+                    (Action::Turn(TurnMove::NextCaller), "caller turn"),
                     (Action::Open, "play from turn"),
                     (Action::RateTurn, "rate turn"),
                     (Action::MarkReviewed, "reviewed"),
                     (Action::Search, "search"),
-                    (Action::SlowestTurn, "slowest"),
+                    (Action::Turn(TurnMove::Slowest), "slowest"),
                     (Action::SwitchPane, "list"),
                     (Action::ToggleIntents, "intents"),
                 ]));

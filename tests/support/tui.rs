@@ -4,7 +4,7 @@
 
 use callscope::api::{ApiError, Conversation, ConversationPage, Entity, HostFamily, Turn};
 use callscope::app::paging::Order;
-use callscope::app::{Effect, Identity, KeyMap, Msg, State, start, update};
+use callscope::app::{Effect, Identity, IoEffect, KeyMap, Msg, State, start, update};
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -74,7 +74,7 @@ pub fn run_store(s: &mut State, store: &mut callscope::store::Store, fx: Vec<Eff
         let mut next = Vec::new();
         for e in queue {
             match e {
-                Effect::Store(req) => {
+                Effect::Io(IoEffect::Store(req)) => {
                     if let Some(msg) = callscope::tui::store_worker::handle(store, req) {
                         next.extend(update(s, msg));
                     }
@@ -197,7 +197,7 @@ pub fn code(c: KeyCode) -> Msg {
 pub fn detail_due(fx: &[Effect]) -> Vec<Msg> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::After { msg, delay } if matches!(**msg, Msg::DetailDue { .. }) => {
+            Effect::Io(IoEffect::After { msg, delay }) if matches!(**msg, Msg::DetailDue { .. }) => {
                 assert_eq!(*delay, std::time::Duration::from_millis(150));
                 Some((**msg).clone())
             }
@@ -219,7 +219,7 @@ pub fn fire_detail_due(s: &mut State, fx: &[Effect]) -> Vec<Effect> {
 pub fn page_reqs(fx: &[Effect]) -> Vec<u64> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::FetchPage { req, .. } => Some(*req),
+            Effect::Io(IoEffect::FetchPage { req, .. }) => Some(*req),
             _ => None,
         })
         .collect()
@@ -302,7 +302,7 @@ pub fn apply_filter(s: &mut State, text: &str, p: ConversationPage) -> Vec<Effec
     let (req, filter) = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchPage { req, filter, .. } => Some((*req, filter.clone())),
+            Effect::Io(IoEffect::FetchPage { req, filter, .. }) => Some((*req, filter.clone())),
             _ => None,
         })
         .expect("a new filter reloads the list");
@@ -327,7 +327,7 @@ pub fn pump(
     loop {
         let mut expected = 0;
         for e in pending.drain(..) {
-            if let Effect::Store(r) = e {
+            if let Effect::Io(IoEffect::Store(r)) = e {
                 use callscope::app::review::StoreRequest;
                 // Caching and a flush of nothing pending are not answered.
                 if !matches!(r, StoreRequest::Cache { .. } | StoreRequest::FlushMarks) {

@@ -133,10 +133,10 @@ struct Tui {
 impl Tui {
     fn run(&mut self, fx: Vec<Effect>) {
         for e in fx {
-            match self.runner.spawn(e) {
-                None => {}
-                Some(Effect::Audio(cmd)) => self.engine.send(cmd),
-                Some(other) => panic!("unexpected terminal effect {other:?}"),
+            match e {
+                Effect::Io(work) => self.runner.spawn(work),
+                Effect::Audio(cmd) => self.engine.send(cmd),
+                Effect::Terminal(other) => panic!("unexpected terminal effect {other:?}"),
             }
         }
     }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::process::{Command, Output};
 
 use callscope::api::{Client, ConversationPage, ListQuery, RawPage};
-use callscope::app::{Effect, update};
+use callscope::app::{Effect, IoEffect, update};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::domain::Origin;
 use callscope::store::Store;
@@ -314,7 +314,7 @@ async fn the_tui_shows_the_list_the_summary_and_the_latency() {
     let x = update(&mut s, key('x'))
         .into_iter()
         .find_map(|e| match e {
-            Effect::WriteExport { markdown, .. } => Some(markdown),
+            Effect::Io(IoEffect::WriteExport { markdown, .. }) => Some(markdown),
             _ => None,
         })
         .expect("an export");

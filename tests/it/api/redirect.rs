@@ -8,7 +8,7 @@ use crate::support::net as net_support;
 use std::time::Duration;
 
 use callscope::api::{AudioDirection, Client, ErrorKind, ListQuery, RetryPolicy};
-use callscope::app::{self, Effect, Msg};
+use callscope::app::{self, Effect, IoEffect, Msg};
 use callscope::tui::effects::Runner;
 use net_support::{Server, env_vars, json, page_json, recorder, redirect, run_bin, serve};
 use tokio::sync::mpsc;
@@ -166,8 +166,8 @@ async fn tui_requests_follow_no_redirect() {
         // The list: the app's first page request, answered through the runner.
         let mut state = crate::support::tui::live_state();
         for e in app::start(&mut state) {
-            if matches!(e, Effect::FetchPage { .. }) {
-                runner.spawn(e);
+            if let Effect::Io(work @ IoEffect::FetchPage { .. }) = e {
+                runner.spawn(work);
             }
         }
         let msg = next_msg(&mut rx, |m| matches!(m, Msg::Page { .. })).await;
@@ -188,7 +188,7 @@ async fn tui_requests_follow_no_redirect() {
         );
 
         // A transcript by id.
-        runner.spawn(Effect::FetchConversation {
+        runner.spawn(IoEffect::FetchConversation {
             req: 9_001,
             id: "CA1".into(),
         });
@@ -202,7 +202,7 @@ async fn tui_requests_follow_no_redirect() {
 
         // Saving a recording (`s`), and the player's stream.
         let dir = tempfile::tempdir().unwrap();
-        runner.spawn(Effect::SaveRecording {
+        runner.spawn(IoEffect::SaveRecording {
             id: "CA1".into(),
             direction: AudioDirection::Combined,
             path: dir.path().join("CA1.wav"),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use callscope::api::{Client, ConversationPage, ErrorKind, ListQuery};
 use callscope::app::paging::Order;
-use callscope::app::{self, Effect, Msg, State};
+use callscope::app::{self, Effect, IoEffect, Msg, State};
 use callscope::tui::effects::Runner;
 use net_support::{Server, env_vars, json, page_json, run_bin, serve};
 use tokio::sync::mpsc;
@@ -115,7 +115,9 @@ async fn run_tui(s: &Server, order: Order) -> State {
     let mut fx = app::start(&mut state);
     loop {
         for e in fx.drain(..) {
-            let _ = runner.spawn(e);
+            if let Effect::Io(work) = e {
+                runner.spawn(work);
+            }
         }
         assert!(
             s.hits() <= 40,
@@ -158,7 +160,7 @@ async fn the_tui_list_stops_on_a_repeated_cursor_in_both_orders() {
 
 fn poll_request(fx: &[Effect]) -> Option<(u64, Option<String>)> {
     fx.iter().find_map(|e| match e {
-        Effect::FetchPoll { req, query } => Some((*req, query.cursor.clone())),
+        Effect::Io(IoEffect::FetchPoll { req, query }) => Some((*req, query.cursor.clone())),
         _ => None,
     })
 }

@@ -3,15 +3,17 @@
 //! module to `x`. Fails on a cycle between top-level modules; prints the edges inside `src/app`
 //! and its cycles (asserted once [`APP_MUST_BE_ACYCLIC`] is switched on).
 //!
-//! Plain text reading, no parser: comments are skipped, a file's `#[cfg(test)]` tail is left out
-//! (tests sit at the end of each file), and a `use` line marked `// old path` (a re-export kept
-//! while other branches still use a moved item) makes no edge.
+//! Plain text reading, no parser: comments are skipped, every `#[cfg(test)]` item is left out
+//! (a test module by its braces, wherever it sits), and a `use` line marked `// old path` (a
+//! re-export kept while other branches still use a moved item) makes no edge. Inside the app,
+//! `super::x`, grouped `super::{x, y}` and `crate::app::{x, y}` paths count, and a name the
+//! app re-exports (`crate::app::State`) counts as the module it comes from.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Switch on when the app's own cycle is broken (issue 13): then `src/app` must be acyclic too.
-const APP_MUST_BE_ACYCLIC: bool = false;
+const APP_MUST_BE_ACYCLIC: bool = true;
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
@@ -40,19 +42,79 @@ fn module_path(src: &Path, file: &Path) -> Vec<String> {
     parts
 }
 
-/// The code of a file that the library builds outside tests: the `#[cfg(test)]` tail and
-/// comments left out.
+/// The code of a file that the library builds outside tests: comments and every
+/// `#[cfg(test)]` item left out.
 fn code(text: &str) -> String {
-    let body = text.split("#[cfg(test)]").next().unwrap_or("");
-    body.lines()
+    let lines = text
+        .lines()
         .filter(|l| !l.trim_start().starts_with("//") && !l.contains("// old path"))
         .map(|l| l.split(" // ").next().unwrap_or(l))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    without_test_items(&lines)
 }
 
-/// The first segment after every `crate::`, and the items of grouped `use crate::{…}` (top
-/// level of the braces only: `use crate::{a::{b, c}, d}` names `a` and `d`).
+/// Drops each item after a `#[cfg(test)]`: up to its `;`, or to the brace closing its body.
+fn without_test_items(code: &str) -> String {
+    let mut out = String::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let item = &rest[at + "#[cfg(test)]".len()..];
+        let mut depth = 0usize;
+        let mut end = item.len();
+        for (i, c) in item.char_indices() {
+            match c {
+                ';' if depth == 0 => {
+                    end = i + 1;
+                    break;
+                }
+                '{' => depth += 1,
+                '}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &item[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The names of a grouped path's top level: `{a::{b, c}, d as e}` → `a`, `d`.
+fn group_items(group: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0;
+    let mut item = String::new();
+    for c in group.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(split_path(&item).0);
+                item.clear();
+                continue;
+            }
+            _ => {}
+        }
+        if depth == 0 && c != '}' {
+            item.push(c);
+        }
+    }
+    out.push(split_path(&item).0);
+    out.retain(|m| !m.is_empty());
+    out
+}
+
+/// The first segment after every `crate::` with the second, and the items of grouped
+/// `use crate::{…}` (top level of the braces only: `use crate::{a::{b, c}, d}` names `a` and
+/// `d`); `crate::app::{x, y}` gives `app` twice, with `x` and with `y`.
 fn crate_paths(code: &str) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
     let mut rest = code;
@@ -83,11 +145,50 @@ fn crate_paths(code: &str) -> Vec<(String, Option<String>)> {
             }
             out.push(split_path(&item));
         } else {
-            out.push(split_path(rest));
+            let (first, second) = split_path(rest);
+            let after = rest.trim_start()[first.len()..].strip_prefix("::{");
+            match after {
+                Some(group) if second.is_none() => {
+                    out.extend(group_items(group).into_iter().map(|g| (first.clone(), Some(g))));
+                }
+                _ => out.push((first, second)),
+            }
         }
     }
     out.retain(|(m, _)| !m.is_empty());
     out
+}
+
+/// The siblings a file inside the app names as `super::x` or `super::{x, y}`.
+fn super_paths(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in code.match_indices("super::") {
+        let rest = &code[i + "super::".len()..];
+        match rest.strip_prefix('{') {
+            Some(group) => out.extend(group_items(group)),
+            None => out.push(split_path(rest).0),
+        }
+    }
+    out.retain(|m| !m.is_empty() && m != "super");
+    out
+}
+
+/// The names a root module re-exports: `pub use keymap::{Action, KeyMap};` in
+/// `src/app/mod.rs` maps `Action` to `keymap`.
+fn reexports(mod_rs: &str) -> BTreeMap<String, String> {
+    let mut alias = BTreeMap::new();
+    for line in code(mod_rs).lines() {
+        let Some(rest) = line.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        let Some((module, names)) = rest.trim_end_matches(';').split_once("::") else {
+            continue;
+        };
+        for name in names.trim_matches(|c| c == '{' || c == '}').split(',') {
+            alias.insert(name.trim().to_string(), module.trim().to_string());
+        }
+    }
+    alias
 }
 
 /// `app::update::select …` → `("app", Some("update"))`.
@@ -113,19 +214,19 @@ fn graphs() -> Graphs {
         .filter_map(|f| module_path(&src, f).first().cloned())
         .collect();
     // `pub use domain::{duration, timerange};` in lib.rs: `crate::duration` is the domain's.
-    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
-    let mut alias = BTreeMap::new();
-    for line in code(&lib).lines() {
-        let Some(rest) = line.trim().strip_prefix("pub use ") else {
-            continue;
-        };
-        let Some((module, names)) = rest.trim_end_matches(';').split_once("::") else {
-            continue;
-        };
-        for name in names.trim_matches(|c| c == '{' || c == '}').split(',') {
-            alias.insert(name.trim().to_string(), module.trim().to_string());
+    let alias = reexports(&std::fs::read_to_string(src.join("lib.rs")).unwrap());
+    let app_alias = reexports(&std::fs::read_to_string(src.join("app").join("mod.rs")).unwrap());
+    // A sibling module, or a name re-exported by the app's root; anything else (a type) is no edge.
+    let app_module = |name: &str| -> Option<String> {
+        match app_alias.get(name) {
+            Some(m) => Some(m.clone()),
+            None => name
+                .chars()
+                .next()
+                .is_some_and(char::is_lowercase)
+                .then(|| name.to_string()),
         }
-    }
+    };
     let mut top = Graph::new();
     let mut app = Graph::new();
     for file in &files {
@@ -146,18 +247,17 @@ fn graphs() -> Graphs {
             if top_modules.contains(&to) {
                 local(&to, &mut top, from);
             }
-            if let (true, Some(inner), Some(sub)) = (from == "app" && to == "app", path.get(1), sub) {
+            if let (true, Some(inner), Some(sub)) = (from == "app" && to == "app", path.get(1), sub)
+                && let Some(sub) = app_module(&sub)
+            {
                 local(&sub, &mut app, inner);
             }
         }
         // Inside the app, sibling modules are also reached as `super::x`.
         if let (true, Some(inner)) = (from == "app", path.get(1)) {
-            {
-                for (i, _) in code.match_indices("super::") {
-                    let (to, _) = split_path(&code[i + "super::".len()..]);
-                    if !to.is_empty() && to != "super" && to.chars().next().is_some_and(char::is_lowercase) {
-                        local(&to, &mut app, inner);
-                    }
+            for to in super_paths(&code) {
+                if let Some(to) = app_module(&to) {
+                    local(&to, &mut app, inner);
                 }
             }
         }
@@ -265,6 +365,14 @@ fn the_app_modules_edges_and_cycles() {
     assert!(g.app.contains_key("update"), "the reader finds the app's modules");
     if APP_MUST_BE_ACYCLIC {
         assert!(found.is_empty(), "src/app cycles: {found:?}");
+        // `update` only dispatches: the features it calls never call back into it.
+        let into_update: Vec<&String> = g
+            .app
+            .iter()
+            .filter(|(_, to)| to.contains("update"))
+            .map(|(m, _)| m)
+            .collect();
+        assert!(into_update.is_empty(), "modules importing update: {into_update:?}");
     }
 }
 
@@ -287,4 +395,18 @@ fn the_checker_finds_circles_and_reads_paths() {
     let got: Vec<String> = crate_paths(&code(text)).into_iter().map(|(m, _)| m).collect();
     assert_eq!(got, ["api", "store", "ui"]);
     assert_eq!(split_path("app::update::select"), ("app".into(), Some("update".into())));
+    // Grouped app paths, `super::` paths in both forms, and test items anywhere in a file.
+    let text = "use crate::app::{list::select, state::State};\nuse super::{detail_view, review::{self, x}};\n\
+                #[cfg(test)]\nmod tests { use super::update; }\nfn f() { super::pages::on_page(); }\n\
+                #[cfg(test)]\nuse super::actions;";
+    let code = code(text);
+    let app: Vec<(String, Option<String>)> = crate_paths(&code);
+    assert_eq!(
+        app,
+        [
+            ("app".into(), Some("list".into())),
+            ("app".into(), Some("state".into()))
+        ]
+    );
+    assert_eq!(super_paths(&code), ["detail_view", "review", "pages"]);
 }

@@ -7,7 +7,7 @@ use crate::support::tui as tui_support;
 
 use callscope::app::review::StoreRequest;
 use callscope::app::state::Overlay;
-use callscope::app::{Effect, Msg, State, update};
+use callscope::app::{Effect, IoEffect, Msg, State, update};
 use callscope::domain::{MarkChange, MarkField, Stamp};
 use callscope::store::{Marks, ReviewStatus, Store};
 use callscope::tui::store_worker::StoreWorker;
@@ -72,7 +72,7 @@ fn open_history(s: &mut State) {
     let key = fx
         .iter()
         .find_map(|e| match e {
-            Effect::Store(StoreRequest::History { key }) => Some(key.clone()),
+            Effect::Io(IoEffect::Store(StoreRequest::History { key })) => Some(key.clone()),
             _ => None,
         })
         .expect("H asks the store for the history");
@@ -179,7 +179,7 @@ fn pump_until(
     let mut queue = fx;
     loop {
         for e in std::mem::take(&mut queue) {
-            if let Effect::Store(req) = e {
+            if let Effect::Io(IoEffect::Store(req)) = e {
                 w.send(req);
             }
         }

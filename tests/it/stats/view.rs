@@ -6,7 +6,7 @@ use crate::support::tui as tui_support;
 
 use std::collections::BTreeMap;
 
-use callscope::app::{Effect, State, update};
+use callscope::app::{Effect, IoEffect, State, update};
 use callscope::domain::ReviewStatus;
 use callscope::store::Store;
 use callscope::ui::Theme;
@@ -152,7 +152,7 @@ fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
     let req = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchPoll { req, query } => {
+            Effect::Io(IoEffect::FetchPoll { req, query }) => {
                 assert_eq!(query.limit, Some(1000));
                 Some(*req)
             }
@@ -163,11 +163,11 @@ fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
     let mut page = tui_support::page(190..250, Some("next-1"), true);
     page.conversations.truncate(60);
     let fx = update(&mut s, Msg::PollPage { req, result: Ok(page) });
-    assert!(fx.iter().any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Cache { conversations, .. }) if conversations.len() == 60)));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Io(IoEffect::Store(callscope::app::review::StoreRequest::Cache { conversations, .. })) if conversations.len() == 60)));
     let next = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchPoll { req, query } if query.cursor.as_deref() == Some("next-1") => Some(*req),
+            Effect::Io(IoEffect::FetchPoll { req, query }) if query.cursor.as_deref() == Some("next-1") => Some(*req),
             _ => None,
         })
         .expect("the next page");
@@ -182,10 +182,10 @@ fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
     // esc cancels: the figures are asked for again, and the late page is not taken.
     let fx = update(&mut s, tui_support::code(KeyCode::Esc));
     assert!(s.stats.open && s.stats.fetch.is_none());
-    assert!(
-        fx.iter()
-            .any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Stats { .. })))
-    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Io(IoEffect::Store(callscope::app::review::StoreRequest::Stats { .. }))
+    )));
     let late = update(
         &mut s,
         Msg::PollPage {
@@ -193,9 +193,8 @@ fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
             result: Ok(tui_support::page(250..260, None, true)),
         },
     );
-    assert!(
-        !late
-            .iter()
-            .any(|e| matches!(e, Effect::Store(callscope::app::review::StoreRequest::Cache { .. })))
-    );
+    assert!(!late.iter().any(|e| matches!(
+        e,
+        Effect::Io(IoEffect::Store(callscope::app::review::StoreRequest::Cache { .. }))
+    )));
 }

@@ -9,7 +9,7 @@ use crate::support::tui as tui_support;
 use callscope::api::{ApiError, ConversationPage, ErrorKind, HostFamily};
 use callscope::app::paging::Source;
 use callscope::app::review::StoreRequest;
-use callscope::app::{Effect, Msg, State, start, update};
+use callscope::app::{Effect, IoEffect, Msg, State, start, update};
 use callscope::store::{ReviewStatus, Store};
 use callscope::tui::store_worker::handle;
 use crossterm::event::KeyCode;
@@ -36,7 +36,7 @@ fn run_store(s: &mut State, store: &mut Store, fx: Vec<Effect>) -> Vec<Effect> {
         let mut next = Vec::new();
         for e in queue {
             match e {
-                Effect::Store(req) => {
+                Effect::Io(IoEffect::Store(req)) => {
                     if let Some(msg) = handle(store, req) {
                         next.extend(update(s, msg));
                     }
@@ -80,11 +80,12 @@ fn cached_rows_show_before_the_api_answers_and_are_replaced_by_its_rows() {
     let fx = fire_detail_due(&mut s, &fx);
     assert!(
         fx.iter()
-            .any(|e| matches!(e, Effect::Store(StoreRequest::LoadConversation { .. })))
+            .any(|e| matches!(e, Effect::Io(IoEffect::Store(StoreRequest::LoadConversation { .. }))))
     );
     let fx = run_store(&mut s, &mut store, fx);
     assert!(
-        fx.iter().any(|e| matches!(e, Effect::FetchConversation { .. })),
+        fx.iter()
+            .any(|e| matches!(e, Effect::Io(IoEffect::FetchConversation { .. }))),
         "{fx:?}"
     );
     assert!(s.detail.view.is_some());
@@ -93,7 +94,8 @@ fn cached_rows_show_before_the_api_answers_and_are_replaced_by_its_rows() {
     let due = fire_detail_due(&mut s, &fx);
     let fx = run_store(&mut s, &mut store, due);
     assert!(
-        !fx.iter().any(|e| matches!(e, Effect::FetchConversation { .. })),
+        !fx.iter()
+            .any(|e| matches!(e, Effect::Io(IoEffect::FetchConversation { .. }))),
         "{fx:?}"
     );
     assert!(s.detail.view.as_ref().is_some_and(|v| *v.id == *conv(1, true).id));
@@ -147,7 +149,7 @@ fn offline_the_list_works_from_the_cache_and_says_so() {
     // A transient failure is retried later; meanwhile scrolling pages through the cache.
     assert!(
         fx.iter()
-            .any(|e| matches!(e, Effect::After { msg, .. } if matches!(**msg, Msg::RetryPage { .. })))
+            .any(|e| matches!(e, Effect::Io(IoEffect::After { msg, .. }) if matches!(**msg, Msg::RetryPage { .. })))
     );
     assert_eq!(s.list.visible_len(), 200, "one store page");
     let fx = update(&mut s, key('G'));
@@ -158,7 +160,10 @@ fn offline_the_list_works_from_the_cache_and_says_so() {
     let fx = update(&mut s, key('k'));
     let due = fire_detail_due(&mut s, &fx);
     let fx = run_store(&mut s, &mut store, due);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::FetchConversation { .. })));
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::Io(IoEffect::FetchConversation { .. })))
+    );
     assert!(s.detail.view.is_some());
 }
 
@@ -191,7 +196,7 @@ fn search_as_you_type_answers_from_cached_transcripts() {
     let q = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchPage { query, .. } => query.search.clone(),
+            Effect::Io(IoEffect::FetchPage { query, .. }) => query.search.clone(),
             _ => None,
         })
         .expect("the server search");
@@ -229,7 +234,7 @@ fn review_filters_are_judged_by_the_store_for_cache_and_api_pages() {
     let (req, filter) = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchPage { req, filter, .. } => Some((*req, filter.clone())),
+            Effect::Io(IoEffect::FetchPage { req, filter, .. }) => Some((*req, filter.clone())),
             _ => None,
         })
         .unwrap();

@@ -7,7 +7,7 @@ use crate::support as common;
 use std::time::Duration;
 
 use callscope::api::ListQuery;
-use callscope::app::{self, Effect, Identity, KeyMap, Msg, State};
+use callscope::app::{self, Effect, Identity, IoEffect, KeyMap, Msg, State};
 use callscope::standin::{self, StandinOptions};
 use callscope::tui::effects::Runner;
 use chrono::{FixedOffset, Utc};
@@ -59,8 +59,10 @@ async fn the_first_rows_of_a_busy_hour_come_after_two_requests() {
     let mut requests = 0;
     let run = |fx: Vec<Effect>, requests: &mut usize| {
         for e in fx {
-            *requests += usize::from(matches!(e, Effect::FetchPage { .. }));
-            let _ = runner.spawn(e);
+            *requests += usize::from(matches!(e, Effect::Io(IoEffect::FetchPage { .. })));
+            if let Effect::Io(work) = e {
+                runner.spawn(work);
+            }
         }
     };
     run(app::start(&mut state), &mut requests);

@@ -4,7 +4,8 @@
 
 use crate::support::tui as tui_support;
 
-use callscope::app::{Action, Effect, KeyMap, Msg, State, update};
+use callscope::app::keymap::JumpAction;
+use callscope::app::{Action, Effect, IoEffect, KeyMap, Msg, State, update};
 use callscope::store::{Marks, Origin, ReviewStatus};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_support::*;
@@ -182,7 +183,7 @@ fn a_jump_scrolls_into_view_and_fetches_the_transcript() {
     let due = fx
         .iter()
         .find_map(|e| match e {
-            Effect::After { msg, .. } => match **msg {
+            Effect::Io(IoEffect::After { msg, .. }) => match **msg {
                 Msg::DetailDue { req } => Some(req),
                 _ => None,
             },
@@ -192,7 +193,7 @@ fn a_jump_scrolls_into_view_and_fetches_the_transcript() {
     let fx = update(&mut s, Msg::DetailDue { req: due });
     assert!(
         fx.iter()
-            .any(|e| matches!(e, Effect::FetchConversation { id, .. } if *id == conv(30, false).id)),
+            .any(|e| matches!(e, Effect::Io(IoEffect::FetchConversation { id, .. }) if *id == conv(30, false).id)),
         "the jumped-to conversation is fetched: {fx:?}"
     );
 }
@@ -213,14 +214,14 @@ fn jumps_follow_the_list_filter() {
 fn shifted_keys_arrive_with_shift_and_are_remappable() {
     let km = KeyMap::default();
     let shifted = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
-    assert_eq!(km.action(&shifted('"')), Some(Action::PrevFlagged));
-    assert_eq!(km.action(&shifted('U')), Some(Action::PrevUnreviewed));
-    assert_eq!(km.action(&shifted('K')), Some(Action::PrevHandoff));
+    assert_eq!(km.action(&shifted('"')), Some(Action::Jump(JumpAction::PrevFlagged)));
+    assert_eq!(km.action(&shifted('U')), Some(Action::Jump(JumpAction::PrevUnreviewed)));
+    assert_eq!(km.action(&shifted('K')), Some(Action::Jump(JumpAction::PrevHandoff)));
     let t: toml::Table = toml::from_str("next_handoff = \"ctrl-j\"").unwrap();
     let km = KeyMap::from_config(&t).unwrap();
     assert_eq!(
         km.action(&KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL)),
-        Some(Action::NextHandoff)
+        Some(Action::Jump(JumpAction::NextHandoff))
     );
     assert_eq!(km.action(&shifted('J')), None);
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use callscope::api::{ApiError, Conversation, ConversationPage};
 use callscope::app::live::LiveEvent;
 use callscope::app::paging::{HANDOFF, IN_PROGRESS, LIVE};
-use callscope::app::{Effect, Msg, State, start, update};
+use callscope::app::{Effect, IoEffect, Msg, State, start, update};
 use tui_support::*;
 
 /// A call that started a minute ago (newer than every fixture row).
@@ -32,7 +32,7 @@ fn completed(id: &str) -> Msg {
 fn live_fetches(fx: &[Effect]) -> Vec<(u64, String)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::FetchLive { req, id } => Some((*req, id.clone())),
+            Effect::Io(IoEffect::FetchLive { req, id }) => Some((*req, id.clone())),
             _ => None,
         })
         .collect()
@@ -257,7 +257,7 @@ fn receiver_state_shows_in_the_header() {
 fn poll_queries(fx: &[Effect]) -> Vec<(u64, callscope::api::ListQuery)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::FetchPoll { req, query } => Some((*req, query.clone())),
+            Effect::Io(IoEffect::FetchPoll { req, query }) => Some((*req, query.clone())),
             _ => None,
         })
         .collect()
@@ -269,7 +269,7 @@ fn polling_finds_new_calls() {
     s.live.poll_every = Some(Duration::from_secs(30));
     let fx = start(&mut s);
     assert!(fx.iter().any(
-        |e| matches!(e, Effect::After { delay, msg } if *delay == Duration::from_secs(30) && matches!(**msg, Msg::PollDue))
+        |e| matches!(e, Effect::Io(IoEffect::After { delay, msg }) if *delay == Duration::from_secs(30) && matches!(**msg, Msg::PollDue))
     ));
     let req = page_reqs(&fx)[0];
     answer_slices(&mut s, req, page(0..20, None, true));
@@ -283,7 +283,7 @@ fn polling_finds_new_calls() {
     let fx = update(&mut s, Msg::PollDue);
     assert!(
         fx.iter()
-            .any(|e| matches!(e, Effect::After { msg, .. } if matches!(**msg, Msg::PollDue))),
+            .any(|e| matches!(e, Effect::Io(IoEffect::After { msg, .. }) if matches!(**msg, Msg::PollDue))),
         "the next poll is scheduled"
     );
     let (req, q) = poll_queries(&fx).pop().expect("a poll request");

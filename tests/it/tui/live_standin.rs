@@ -19,8 +19,9 @@ use tokio::sync::mpsc;
 fn run_effects(runner: &Runner, fx: Vec<Effect>) {
     for e in fx {
         // Copy/quit/mouse effects need a terminal; none are expected here.
-        if let Some(other) = runner.spawn(e) {
-            panic!("unexpected terminal effect {other:?}");
+        match e {
+            Effect::Io(work) => runner.spawn(work),
+            other => panic!("unexpected terminal or audio effect {other:?}"),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use callscope::app::review::{QuitRequest, StoreRequest};
-use callscope::app::{Effect, Msg, State, update};
+use callscope::app::{Effect, IoEffect, Msg, State, TerminalEffect, update};
 use callscope::store::Store;
 use callscope::tui::store_worker::StoreWorker;
 use insta::assert_snapshot;
@@ -51,7 +51,7 @@ fn header(screen: &str) -> String {
 
 fn send_store(worker: &StoreWorker, fx: Vec<Effect>) {
     for e in fx {
-        if let Effect::Store(r) = e {
+        if let Effect::Io(IoEffect::Store(r)) = e {
             worker.send(r);
         }
     }
@@ -184,8 +184,11 @@ fn a_quit_while_marks_are_pending_saves_them_first_or_asks() {
     // q: not gone yet; the worker is asked to save now.
     let fx = update(&mut s, key('q'));
     assert!(!s.quit, "a quit with unsaved marks waits for them");
-    assert!(!fx.iter().any(|e| matches!(e, Effect::Quit)));
-    assert!(fx.iter().any(|e| matches!(e, Effect::Store(StoreRequest::FlushMarks))));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Terminal(TerminalEffect::Quit))));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Io(IoEffect::Store(StoreRequest::FlushMarks))))
+    );
     assert!(
         s.status
             .note
@@ -215,7 +218,7 @@ fn a_quit_while_marks_are_pending_saves_them_first_or_asks() {
     send_store(&worker, fx);
     assert!(!s.quit);
     let fx = update(&mut s, key('q'));
-    assert!(s.quit && fx.iter().any(|e| matches!(e, Effect::Quit)));
+    assert!(s.quit && fx.iter().any(|e| matches!(e, Effect::Terminal(TerminalEffect::Quit))));
     assert_eq!(worker.finish(Duration::from_secs(5)), Some(1), "still locked at exit");
     assert_eq!(stored_status(&path, &id), None);
     // The store comes back before the process ends: the exit's try writes it.
@@ -247,7 +250,7 @@ fn without_pending_marks_q_quits_at_once() {
     let mut s = state(120, 40);
     started_with(&mut s, page(0..5, None, true));
     let fx = update(&mut s, key('q'));
-    assert!(s.quit && fx.iter().any(|e| matches!(e, Effect::Quit)));
+    assert!(s.quit && fx.iter().any(|e| matches!(e, Effect::Terminal(TerminalEffect::Quit))));
 }
 
 #[test]
@@ -278,7 +281,7 @@ fn answers_confirm_changes_in_order_and_loaded_marks_keep_pending_ones_on_top() 
         .into_iter()
         .flat_map(|m| update(&mut s, m))
         .filter_map(|e| match e {
-            Effect::Store(StoreRequest::Change { seq, .. }) => Some(seq),
+            Effect::Io(IoEffect::Store(StoreRequest::Change { seq, .. })) => Some(seq),
             _ => None,
         })
         .collect();

@@ -7,7 +7,7 @@ use crate::support::tui as tui_support;
 use std::time::Duration;
 
 use callscope::app::state::ChannelFilter;
-use callscope::app::{Effect, Msg, Pane, State, update};
+use callscope::app::{Effect, IoEffect, Msg, Pane, State, update};
 use callscope::audio::{AudioCommand, AudioEvent, PlaybackState};
 use callscope::store::Filter;
 use crossterm::event::KeyCode;
@@ -18,7 +18,7 @@ use tui_support::*;
 fn fetch_envs(fx: &[Effect]) -> Vec<String> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::FetchPage { query, .. } => query.client_env.clone(),
+            Effect::Io(IoEffect::FetchPage { query, .. }) => query.client_env.clone(),
             _ => None,
         })
         .collect()
@@ -289,7 +289,7 @@ fn a_scoped_list_search_opens_results_on_that_speakers_hits_only() {
     let req = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchPage { req, query, .. } => {
+            Effect::Io(IoEffect::FetchPage { req, query, .. }) => {
                 let q = query.search.as_ref().expect("a transcript search");
                 assert_eq!((q.query.as_str(), q.turn_type.as_deref()), ("seven", Some("user")));
                 Some(*req)
@@ -385,7 +385,7 @@ fn serve(
         let mut next = Vec::new();
         for e in queue {
             match e {
-                Effect::FetchPage { req, .. } => {
+                Effect::Io(IoEffect::FetchPage { req, .. }) => {
                     n_pages += 1;
                     let p = if pages.is_empty() {
                         page(0..0, None, true)
@@ -394,7 +394,7 @@ fn serve(
                     };
                     next.extend(answer_slices(s, req, p));
                 }
-                Effect::Store(StoreRequest::LoadMarks { origin, ids }) => {
+                Effect::Io(IoEffect::Store(StoreRequest::LoadMarks { origin, ids })) => {
                     n_marks += 1;
                     let marks = ids
                         .into_iter()

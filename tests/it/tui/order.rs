@@ -5,14 +5,14 @@ use crate::support::tui as tui_support;
 
 use callscope::api::ListQuery;
 use callscope::app::paging::Order;
-use callscope::app::{Effect, Msg, start, update};
+use callscope::app::{Effect, IoEffect, Msg, start, update};
 use chrono::Duration;
 use tui_support::*;
 
 fn queries(fx: &[Effect]) -> Vec<(u64, ListQuery)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::FetchPage { req, query, .. } => Some((*req, query.clone())),
+            Effect::Io(IoEffect::FetchPage { req, query, .. }) => Some((*req, query.clone())),
             _ => None,
         })
         .collect()

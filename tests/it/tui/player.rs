@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use callscope::api::AudioDirection;
 use callscope::app::player::{NO_CHAT_RECORDING, bar_rect, turn_at_top};
-use callscope::app::{Effect, Msg, State, update};
+use callscope::app::{Effect, IoEffect, Msg, State, update};
 use callscope::audio::{AudioCommand, AudioEvent, PlaybackState};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use insta::assert_snapshot;
@@ -90,7 +90,10 @@ fn chat_calls_have_no_recording_and_call_nothing() {
     assert_eq!(s.status.note.as_deref(), Some(NO_CHAT_RECORDING));
     assert!(render(&s).contains("no recording for chat"));
     let fx = update(&mut s, key('s'));
-    assert!(!fx.iter().any(|e| matches!(e, Effect::SaveRecording { .. })));
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::Io(IoEffect::SaveRecording { .. })))
+    );
     assert_eq!(s.status.note.as_deref(), Some(NO_CHAT_RECORDING));
 }
 
@@ -294,7 +297,7 @@ fn save_writes_under_the_recordings_dir_and_reports() {
     let saves: Vec<_> = fx
         .iter()
         .filter_map(|e| match e {
-            Effect::SaveRecording { id, path, .. } => Some((id.clone(), path.clone())),
+            Effect::Io(IoEffect::SaveRecording { id, path, .. }) => Some((id.clone(), path.clone())),
             _ => None,
         })
         .collect();

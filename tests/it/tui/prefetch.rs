@@ -72,7 +72,9 @@ async fn settle(
     let mut pending = fx;
     loop {
         for e in pending.drain(..) {
-            let _ = runner.spawn(e);
+            if let Effect::Io(work) = e {
+                runner.spawn(work);
+            }
         }
         match tokio::time::timeout(quiet, rx.recv()).await {
             Ok(Some(msg)) => pending = update(s, msg),

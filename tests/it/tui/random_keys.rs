@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use callscope::app::keymap::{Action, KeyChord};
 use callscope::app::state::Overlay;
-use callscope::app::{self, Effect, Identity, KeyMap, Msg, State};
+use callscope::app::{self, Effect, Identity, KeyMap, Msg, State, TerminalEffect};
 use callscope::audio::{AudioEngine, AudioEvent, EngineOptions};
 use callscope::standin::{self, Standin, StandinOptions};
 use callscope::store::Store;
@@ -196,11 +196,13 @@ impl Rig {
         let _guard = self.rt.enter();
         let mut quit = false;
         for e in fx {
-            match self.runner.spawn(e) {
-                None | Some(Effect::Copy(_) | Effect::SetMouseCapture(_) | Effect::Suspend) => {}
-                Some(Effect::Audio(cmd)) => self.audio.send(cmd),
-                Some(Effect::Quit) => quit = true,
-                Some(other) => panic!("the loop has no case for {other:?}"),
+            match e {
+                Effect::Io(work) => self.runner.spawn(work),
+                Effect::Audio(cmd) => self.audio.send(cmd),
+                Effect::Terminal(TerminalEffect::Quit) => quit = true,
+                Effect::Terminal(
+                    TerminalEffect::Copy(_) | TerminalEffect::SetMouseCapture(_) | TerminalEffect::Suspend,
+                ) => {}
             }
         }
         quit

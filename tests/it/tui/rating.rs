@@ -7,7 +7,7 @@ use crate::support::tui as tui_support;
 use callscope::app::rating::RateTarget;
 use callscope::app::review::{MarkChange, StoreRequest};
 use callscope::app::state::{InputKind, Overlay, Pane};
-use callscope::app::{Effect, Msg, State, update};
+use callscope::app::{Effect, IoEffect, Msg, State, update};
 use callscope::store::{Marks, RatingReason, Store, Thumbs, TurnRating};
 use callscope::tui::store_worker::StoreWorker;
 use crossterm::event::KeyCode;
@@ -17,11 +17,11 @@ use tui_support::*;
 fn ratings(fx: &[Effect]) -> Vec<(String, u32, Option<TurnRating>)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Store(StoreRequest::Change {
+            Effect::Io(IoEffect::Store(StoreRequest::Change {
                 key,
                 change: MarkChange::RateTurn { turn, rating },
                 ..
-            }) => {
+            })) => {
                 assert_eq!(key.origin(), origin());
                 Some((key.id.clone(), *turn, rating.clone()))
             }
@@ -204,7 +204,7 @@ fn without_a_store_b_says_marks_unavailable() {
     started_with(&mut s, page(0..10, None, true));
     update(&mut s, code(KeyCode::Tab));
     let fx = update(&mut s, key('b'));
-    assert!(fx.iter().all(|e| !matches!(e, Effect::Store(_))));
+    assert!(fx.iter().all(|e| !matches!(e, Effect::Io(IoEffect::Store(_)))));
     assert_eq!(s.overlay, Overlay::None);
     assert!(render(&s).contains("marks unavailable: the local store cannot be opened"));
 }
@@ -309,7 +309,7 @@ fn ratings_through_the_worker_survive_a_restart_and_reach_the_export() {
     let md = update(&mut s, key('x'))
         .into_iter()
         .find_map(|e| match e {
-            Effect::WriteExport { markdown, .. } => Some(markdown),
+            Effect::Io(IoEffect::WriteExport { markdown, .. }) => Some(markdown),
             _ => None,
         })
         .expect("an export");

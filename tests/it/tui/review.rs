@@ -5,7 +5,7 @@ use crate::support::tui as tui_support;
 
 use callscope::app::review::{MarkChange, StoreRequest};
 use callscope::app::state::Overlay;
-use callscope::app::{Effect, Msg, State, update};
+use callscope::app::{Effect, IoEffect, Msg, State, TerminalEffect, update};
 use callscope::store::{Marks, Origin, ReviewStatus, Store};
 use callscope::tui::store_worker::{StoreWorker, write_atomic};
 use crossterm::event::KeyCode;
@@ -15,7 +15,7 @@ use tui_support::*;
 fn store_requests(fx: &[Effect]) -> Vec<StoreRequest> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Store(r) => Some(r.clone()),
+            Effect::Io(IoEffect::Store(r)) => Some(r.clone()),
             _ => None,
         })
         .collect()
@@ -91,14 +91,14 @@ fn fetched_pages_are_cached_and_visible_marks_loaded() {
     let mut s = state(120, 40);
     let fx = started_with(&mut s, page(0..5, None, false));
     let due = fx.iter().find_map(|e| match e {
-        Effect::After { msg, .. } => Some((**msg).clone()),
+        Effect::Io(IoEffect::After { msg, .. }) => Some((**msg).clone()),
         _ => None,
     });
     let fx = update(&mut s, due.expect("detail debounce"));
     let req = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchConversation { req, .. } => Some(*req),
+            Effect::Io(IoEffect::FetchConversation { req, .. }) => Some(*req),
             _ => None,
         })
         .unwrap();
@@ -243,7 +243,7 @@ fn without_a_store_keys_say_marks_unavailable() {
     update(&mut s, key('j'));
     assert_eq!(s.list.sel, 1);
     let fx = update(&mut s, key('x'));
-    assert!(fx.iter().any(|e| matches!(e, Effect::WriteExport { .. })));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Io(IoEffect::WriteExport { .. }))));
     update(
         &mut s,
         Msg::Exported {
@@ -316,13 +316,13 @@ fn marks_through_the_worker_survive_a_restart() {
     // `x`: Markdown with the marks, copied and written atomically under exports/.
     let fx = update(&mut s, key('x'));
     let copied = fx.iter().find_map(|e| match e {
-        Effect::Copy(t) => Some(t.clone()),
+        Effect::Terminal(TerminalEffect::Copy(t)) => Some(t.clone()),
         _ => None,
     });
     let (path_md, md) = fx
         .iter()
         .find_map(|e| match e {
-            Effect::WriteExport { path, markdown } => Some((path.clone(), markdown.clone())),
+            Effect::Io(IoEffect::WriteExport { path, markdown }) => Some((path.clone(), markdown.clone())),
             _ => None,
         })
         .expect("an export");

@@ -5,7 +5,7 @@
 use crate::support::tui as tui_support;
 
 use callscope::app::review::StoreRequest;
-use callscope::app::{Effect, Msg, State, update};
+use callscope::app::{Effect, IoEffect, Msg, State, update};
 use callscope::domain::scorecard::Answer;
 use callscope::domain::{ScoreAnswer, ScoreRecord};
 use callscope::store::Store;
@@ -25,7 +25,7 @@ fn typed(s: &mut State, text: &str) -> Vec<Effect> {
 fn saves(fx: &[Effect]) -> Vec<ScoreRecord> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Store(StoreRequest::SaveScore { record, .. }) => Some(record.clone()),
+            Effect::Io(IoEffect::Store(StoreRequest::SaveScore { record, .. })) => Some(record.clone()),
             _ => None,
         })
         .collect()
@@ -60,7 +60,7 @@ fn answers_refuse_a_save_while_required_ones_are_missing_then_save_with_notes() 
     let fx = answer_first_five(&mut s);
     let loads: Vec<_> = fx
         .iter()
-        .filter(|e| matches!(e, Effect::Store(StoreRequest::LoadScores { .. })))
+        .filter(|e| matches!(e, Effect::Io(IoEffect::Store(StoreRequest::LoadScores { .. }))))
         .collect();
     assert_eq!(loads.len(), 1, "opening asks for the saved scores");
     let form = s.scorecards.form.as_ref().unwrap();
@@ -146,7 +146,7 @@ fn without_a_store_the_form_does_not_open() {
     let mut s = reading(120, 40);
     s.review.unavailable = Some("the local store cannot be opened (/nope/callscope.db)".into());
     let fx = update(&mut s, key('Q'));
-    assert!(fx.iter().all(|e| !matches!(e, Effect::Store(_))));
+    assert!(fx.iter().all(|e| !matches!(e, Effect::Io(IoEffect::Store(_)))));
     assert!(s.scorecards.form.is_none());
     assert!(render(&s).contains("marks unavailable"));
 }

@@ -3,7 +3,7 @@
 use crate::support::tui as tui_support;
 
 use callscope::api::{ErrorKind, RetryNotice};
-use callscope::app::{Effect, Msg, update};
+use callscope::app::{Effect, IoEffect, Msg, update};
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;
 use tui_support::*;
@@ -11,11 +11,11 @@ use tui_support::*;
 fn fetch_detail(s: &mut callscope::app::State, fx: Vec<Effect>) -> Option<(u64, String)> {
     // Fire the debounce timer, then return the fetch it asks for.
     for e in fx {
-        if let Effect::After { msg, .. } = e
+        if let Effect::Io(IoEffect::After { msg, .. }) = e
             && matches!(*msg, Msg::DetailDue { .. })
         {
             for e in update(s, *msg) {
-                if let Effect::FetchConversation { req, id } = e {
+                if let Effect::Io(IoEffect::FetchConversation { req, id }) = e {
                     return Some((req, id));
                 }
             }
@@ -279,7 +279,7 @@ fn live_call_arrives_while_the_selection_stays_put() {
     let req = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchLive { req, .. } => Some(*req),
+            Effect::Io(IoEffect::FetchLive { req, .. }) => Some(*req),
             _ => None,
         })
         .expect("the event fetches the call");

@@ -4,7 +4,7 @@
 use crate::support as common;
 use crate::support::tui as tui_support;
 
-use callscope::app::{Effect, Msg, update};
+use callscope::app::{Effect, IoEffect, Msg, TerminalEffect, update};
 use callscope::config::Region;
 use callscope::standin::studio::ReceivedMark;
 use callscope::standin::{self, StandinOptions};
@@ -17,7 +17,7 @@ use tui_support::*;
 fn copies(fx: &[Effect]) -> Vec<String> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Copy(t) => Some(t.clone()),
+            Effect::Terminal(TerminalEffect::Copy(t)) => Some(t.clone()),
             _ => None,
         })
         .collect()
@@ -55,7 +55,7 @@ fn the_push_key_asks_once_and_the_status_line_tells_the_outcome() {
     let keys: Vec<_> = fx
         .iter()
         .filter_map(|e| match e {
-            Effect::PushMarks { key } => Some(key.clone()),
+            Effect::Io(IoEffect::PushMarks { key }) => Some(key.clone()),
             _ => None,
         })
         .collect();
@@ -68,7 +68,7 @@ fn the_push_key_asks_once_and_the_status_line_tells_the_outcome() {
     );
     // A second press while it runs sends nothing more.
     let fx = update(&mut s, key('A'));
-    assert!(!fx.iter().any(|e| matches!(e, Effect::PushMarks { .. })));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Io(IoEffect::PushMarks { .. }))));
 
     let report = PushReport {
         notes: 1,
@@ -91,7 +91,7 @@ fn the_push_key_asks_once_and_the_status_line_tells_the_outcome() {
 
     // A failure shows the server's words and the correlation id; the key works again.
     let fx = update(&mut s, key('A'));
-    assert!(fx.iter().any(|e| matches!(e, Effect::PushMarks { .. })));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Io(IoEffect::PushMarks { .. }))));
     let failed = PushReport {
         notes: 0,
         annotations: 0,
@@ -156,7 +156,7 @@ async fn the_runner_pushes_to_the_standin_and_answers() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let runner = Runner::new(common::client(&s), tx).with_store_path(path.clone());
     for round in 0..2 {
-        assert!(runner.spawn(Effect::PushMarks { key: key.clone() }).is_none());
+        runner.spawn(IoEffect::PushMarks { key: key.clone() });
         let report = loop {
             match rx.recv().await.unwrap() {
                 Msg::MarksPushed { key: k, result } => {

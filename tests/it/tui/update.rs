@@ -5,14 +5,14 @@ use crate::support::tui as tui_support;
 
 use callscope::api::{ErrorKind, HostFamily};
 use callscope::app::state::{ChannelFilter, Connection, Overlay};
-use callscope::app::{Effect, KeyMap, Msg, Pane, start, update};
+use callscope::app::{Effect, IoEffect, KeyMap, Msg, Pane, TerminalEffect, start, update};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use tui_support::*;
 
 fn page_queries(fx: &[Effect]) -> Vec<(u64, callscope::api::ListQuery)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::FetchPage { req, query, .. } => Some((*req, query.clone())),
+            Effect::Io(IoEffect::FetchPage { req, query, .. }) => Some((*req, query.clone())),
             _ => None,
         })
         .collect()
@@ -155,7 +155,7 @@ fn fast_moves_fetch_only_the_resting_row_and_stale_answers_are_dropped() {
     let mut fetches = Vec::new();
     for d in dues {
         for e in update(&mut s, d) {
-            if let Effect::FetchConversation { req, id } = e {
+            if let Effect::Io(IoEffect::FetchConversation { req, id }) = e {
                 fetches.push((req, id));
             }
         }
@@ -177,7 +177,7 @@ fn fast_moves_fetch_only_the_resting_row_and_stale_answers_are_dropped() {
     // The current row's answer is used.
     let due = detail_due(&fx).pop().unwrap();
     let (req, id) = match update(&mut s, due).pop() {
-        Some(Effect::FetchConversation { req, id }) => (req, id),
+        Some(Effect::Io(IoEffect::FetchConversation { req, id })) => (req, id),
         other => panic!("expected a fetch, got {other:?}"),
     };
     assert_eq!(id, conv(6, false).id);
@@ -231,7 +231,7 @@ fn transient_page_errors_retry_automatically_and_recover() {
     let retry = fx
         .iter()
         .find_map(|e| match e {
-            Effect::After { msg, .. } if matches!(**msg, Msg::RetryPage { .. }) => Some((**msg).clone()),
+            Effect::Io(IoEffect::After { msg, .. }) if matches!(**msg, Msg::RetryPage { .. }) => Some((**msg).clone()),
             _ => None,
         })
         .expect("an automatic retry is scheduled");
@@ -385,7 +385,10 @@ fn filter_and_search() {
     }
     let fx = update(&mut s, code(KeyCode::Enter));
     assert!(s.filter.is_empty());
-    assert!(fx.iter().any(|e| matches!(e, Effect::FetchPage { filter: None, .. })));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Io(IoEffect::FetchPage { filter: None, .. })))
+    );
     answer_slices(&mut s, page_reqs(&fx)[0], page(0..30, None, true));
     assert_eq!(s.list.visible_len(), 30);
     // Search in the transcript with n/N.
@@ -489,9 +492,9 @@ fn copy_quit_suspend_and_mouse() {
     let mut s = state(120, 40);
     started_with(&mut s, page(0..30, None, true));
     let fx = update(&mut s, key('y'));
-    assert!(matches!(&fx[..], [Effect::Copy(id)] if *id == conv(0, true).id));
+    assert!(matches!(&fx[..], [Effect::Terminal(TerminalEffect::Copy(id))] if *id == conv(0, true).id));
     let fx = update(&mut s, key('Y'));
-    assert!(matches!(&fx[..], [Effect::Copy(t)] if t.contains("AGENT: Hi, thanks")));
+    assert!(matches!(&fx[..], [Effect::Terminal(TerminalEffect::Copy(t))] if t.contains("AGENT: Hi, thanks")));
     let click = |row| {
         Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
@@ -503,16 +506,19 @@ fn copy_quit_suspend_and_mouse() {
     update(&mut s, click(5));
     assert_eq!(s.list.sel, 0, "mouse capture is off by default");
     let fx = update(&mut s, key('m'));
-    assert!(matches!(&fx[..], [Effect::SetMouseCapture(true)]));
+    assert!(matches!(
+        &fx[..],
+        [Effect::Terminal(TerminalEffect::SetMouseCapture(true))]
+    ));
     update(&mut s, click(5));
     assert_eq!(s.list.sel, 3, "header + border + rows 0..=3");
     let fx = update(
         &mut s,
         Msg::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL)),
     );
-    assert!(matches!(&fx[..], [Effect::Suspend]));
+    assert!(matches!(&fx[..], [Effect::Terminal(TerminalEffect::Suspend)]));
     let fx = update(&mut s, key('q'));
-    assert!(matches!(&fx[..], [Effect::Quit]));
+    assert!(matches!(&fx[..], [Effect::Terminal(TerminalEffect::Quit)]));
     assert!(s.quit);
 }
 
@@ -529,7 +535,10 @@ fn remapped_keys_drive_update() {
     );
     assert_eq!(s.list.sel, 1);
     assert!(update(&mut s, key('q')).is_empty());
-    assert!(matches!(&update(&mut s, key('x'))[..], [Effect::Quit]));
+    assert!(matches!(
+        &update(&mut s, key('x'))[..],
+        [Effect::Terminal(TerminalEffect::Quit)]
+    ));
 }
 
 #[test]

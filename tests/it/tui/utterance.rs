@@ -4,7 +4,7 @@
 
 use crate::support::tui as tui_support;
 
-use callscope::app::{Effect, Msg, State, update};
+use callscope::app::{Effect, IoEffect, Msg, State, update};
 use callscope::audio::{AudioCommand, AudioEvent, PlaybackState};
 use crossterm::event::KeyCode;
 use tui_support::*;
@@ -124,10 +124,10 @@ fn shift_p_toggles_redacted_recordings_for_playback_and_saving() {
     assert!(
         fx.iter().any(|e| matches!(
             e,
-            Effect::SaveRecording {
+            Effect::Io(IoEffect::SaveRecording {
                 redacted: Some(true),
                 ..
-            }
+            })
         )),
         "{fx:?}"
     );

@@ -6,7 +6,7 @@ use crate::support::tui as tui_support;
 use std::process::Command;
 
 use callscope::app::state::Overlay;
-use callscope::app::{Effect, update};
+use callscope::app::{Effect, IoEffect, update};
 use callscope::store::Filter;
 use crossterm::event::KeyCode;
 use tui_support::*;
@@ -36,7 +36,7 @@ fn a_saved_view_filters_the_list_and_names_itself_in_the_header() {
     let filter = fx
         .iter()
         .find_map(|e| match e {
-            Effect::FetchPage { filter, query, .. } => {
+            Effect::Io(IoEffect::FetchPage { filter, query, .. }) => {
                 assert_eq!(query.channels, ["VOICE-SIP"], "the server filters the channel");
                 filter.clone()
             }
@@ -57,7 +57,10 @@ fn a_saved_view_filters_the_list_and_names_itself_in_the_header() {
     update(&mut s, key('k'));
     let fx = update(&mut s, code(KeyCode::Enter));
     assert!(s.filter.is_empty() && s.view_name.is_none());
-    assert!(fx.iter().any(|e| matches!(e, Effect::FetchPage { filter: None, .. })));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Io(IoEffect::FetchPage { filter: None, .. })))
+    );
     assert!(!render(&s).lines().next().unwrap().contains("filter:"));
 }
 
