@@ -26,7 +26,40 @@ use tokio::sync::mpsc;
 const ROWS_SCROLLED: usize = 1000;
 
 fn spawn_all(runner: &Runner, fx: Vec<Effect>) {
+    spawn_logged(runner, fx, None);
+}
+
+/// The variant's name of a `Debug` print (`FetchPage { … }` → `FetchPage`), without printing
+/// the rest (a page of calls would take a while).
+fn kind(value: &impl std::fmt::Debug) -> String {
+    struct Head(String);
+    impl std::fmt::Write for Head {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.push_str(s);
+            // Stop the print once past the name.
+            if self.0.contains(|c: char| !c.is_alphanumeric() && c != '_') {
+                Err(std::fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let mut head = Head(String::new());
+    let _ = std::fmt::write(&mut head, format_args!("{value:?}"));
+    head.0
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Spawns `fx`; with a log, notes each effect's kind and when it started (ms since `t0`).
+fn spawn_logged(runner: &Runner, fx: Vec<Effect>, log: Option<(&mut Vec<String>, Instant)>) {
+    let mut log = log;
     for e in fx {
+        if let Some((log, t0)) = log.as_mut() {
+            log.push(format!("{} @{:.0}", kind(&e), ms(t0.elapsed())));
+        }
         // Terminal effects (clipboard, quit) do not occur while scrolling.
         let _ = runner.spawn(e);
     }
@@ -79,11 +112,18 @@ async fn main() {
             rtts(r.longest_wait),
             proxy.down_bytes() as f64 / 1e6
         );
+        println!(
+            "  before the first rows: {} · {} connections in all",
+            r.timeline.join(", "),
+            proxy.connections()
+        );
     }
 }
 
 struct Run {
     first_rows: Duration,
+    /// Effects started (`Kind @ms`) and messages answered (`→Kind @ms`) before the first rows.
+    timeline: Vec<String>,
     scrolled: usize,
     waits: usize,
     longest_wait: Duration,
@@ -115,14 +155,16 @@ async fn run(stand_in: &standin::Standin, base: &str, now: chrono::DateTime<chro
     let mut s = State::new(KeyMap::default(), identity, "live", now, tz, (120, 40));
     s.window = TimeWindow::Last { secs: 7 * 86_400 };
 
-    // 1. Time to the first rows.
+    // 1. Time to the first rows, with what was asked and answered on the way (ms since start).
     let t0 = Instant::now();
+    let mut timeline = Vec::new();
     let fx = start(&mut s);
-    spawn_all(&runner, fx);
+    spawn_logged(&runner, fx, Some((&mut timeline, t0)));
     while s.list.visible_len() == 0 {
         let Some(msg) = rx.recv().await else { break };
+        timeline.push(format!("→{} @{:.0}", kind(&msg), ms(t0.elapsed())));
         let fx = update(&mut s, msg);
-        spawn_all(&runner, fx);
+        spawn_logged(&runner, fx, Some((&mut timeline, t0)));
         assert!(t0.elapsed() < Duration::from_secs(60), "no rows within a minute");
     }
     let first_rows = t0.elapsed();
@@ -161,6 +203,7 @@ async fn run(stand_in: &standin::Standin, base: &str, now: chrono::DateTime<chro
     }
     Run {
         first_rows,
+        timeline,
         scrolled: s.list.sel,
         waits: waits.len(),
         longest_wait: waits.iter().max().copied().unwrap_or_default(),

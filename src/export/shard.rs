@@ -35,8 +35,11 @@ use super::{ExportArgs, ExportSummary, Format, format, progress};
 use crate::api::{Client, CursorGuard, ErrorKind, JsonBody, ListQuery, PathFamily, RawPage, ReadReport, Route};
 use crate::studio::StudioLinks;
 
-/// Adaptive concurrency starts here and grows to [`ADAPTIVE_MAX`].
-const ADAPTIVE_START: usize = 2;
+/// Adaptive concurrency starts here and grows to [`ADAPTIVE_MAX`]. The first page has already
+/// answered when the shards start, so they start at half the ceiling: from 2, reaching 16
+/// took three more round trips (each growth step also opens new connections, a round trip
+/// each), about as long as a whole small window takes to walk at 16.
+const ADAPTIVE_START: usize = 8;
 const ADAPTIVE_MAX: usize = 16;
 /// Shards per unit of the concurrency ceiling: enough that a slow shard does not leave the
 /// others idle at the end, few enough that splitting adds only a page or so per shard.
@@ -974,6 +977,18 @@ mod tests {
         }
         // A window of 3 s cannot be cut into more than 3 shards.
         assert_eq!(plan(start, start + chrono::Duration::seconds(3), 64).len(), 3);
+    }
+
+    #[test]
+    fn the_rest_gets_about_one_shard_per_expected_page() {
+        // 200 calls in the first hour, 23 h to go at page size 200: 23 pages' worth.
+        assert_eq!(rest_shards(200, 3600, 23 * 3600, 200, 64), 23);
+        // A week of them: capped.
+        assert_eq!(rest_shards(200, 3600, 7 * 86_400, 200, 64), 64);
+        // Sparse, or a first page that ended at once: at least one, never a division by zero.
+        assert_eq!(rest_shards(3, 86_400, 60, 200, 64), 1);
+        assert_eq!(rest_shards(200, 0, 0, 200, 64), 1);
+        assert_eq!(rest_shards(200, 0, 3600, 200, 64), 64);
     }
 
     #[test]
