@@ -53,6 +53,44 @@ fn kind(value: &impl std::fmt::Debug) -> String {
         .to_string()
 }
 
+/// How long each list page took, from its request to its answer reaching `update`: beside the
+/// RTT, this tells the network's share of a wait from the server's and the client's.
+#[derive(Default)]
+struct PageTimes {
+    sent: std::collections::HashMap<u64, Instant>,
+    took: Vec<Duration>,
+}
+
+impl PageTimes {
+    fn sent(&mut self, fx: &[Effect]) {
+        for e in fx {
+            if let Effect::FetchPage { req, .. } = e {
+                self.sent.insert(*req, Instant::now());
+            }
+        }
+    }
+    fn answered(&mut self, msg: &Msg) {
+        if let Msg::Page { req, .. } = msg
+            && let Some(t) = self.sent.remove(req)
+        {
+            self.took.push(t.elapsed());
+        }
+    }
+    fn describe(&self) -> String {
+        let mut t = self.took.clone();
+        t.sort();
+        match (t.get(t.len() / 2), t.last()) {
+            (Some(median), Some(max)) => format!(
+                "{} pages, each {:.0} ms median, {:.0} ms at most",
+                t.len(),
+                ms(*median),
+                ms(*max)
+            ),
+            _ => "no pages".into(),
+        }
+    }
+}
+
 /// Spawns `fx`; with a log, notes each effect's kind and when it started (ms since `t0`).
 fn spawn_logged(runner: &Runner, fx: Vec<Effect>, log: Option<(&mut Vec<String>, Instant)>) {
     let mut log = log;
@@ -113,8 +151,9 @@ async fn main() {
             proxy.down_bytes() as f64 / 1e6
         );
         println!(
-            "  before the first rows: {} · {} connections in all",
+            "  before the first rows: {} · {} · {} connections in all",
             r.timeline.join(", "),
+            r.pages,
             proxy.connections()
         );
     }
@@ -124,6 +163,8 @@ struct Run {
     first_rows: Duration,
     /// Effects started (`Kind @ms`) and messages answered (`→Kind @ms`) before the first rows.
     timeline: Vec<String>,
+    /// Every list page of the run, first rows and scrolling.
+    pages: String,
     scrolled: usize,
     waits: usize,
     longest_wait: Duration,
@@ -158,12 +199,16 @@ async fn run(stand_in: &standin::Standin, base: &str, now: chrono::DateTime<chro
     // 1. Time to the first rows, with what was asked and answered on the way (ms since start).
     let t0 = Instant::now();
     let mut timeline = Vec::new();
+    let mut times = PageTimes::default();
     let fx = start(&mut s);
+    times.sent(&fx);
     spawn_logged(&runner, fx, Some((&mut timeline, t0)));
     while s.list.visible_len() == 0 {
         let Some(msg) = rx.recv().await else { break };
         timeline.push(format!("→{} @{:.0}", kind(&msg), ms(t0.elapsed())));
+        times.answered(&msg);
         let fx = update(&mut s, msg);
+        times.sent(&fx);
         spawn_logged(&runner, fx, Some((&mut timeline, t0)));
         assert!(t0.elapsed() < Duration::from_secs(60), "no rows within a minute");
     }
@@ -179,7 +224,9 @@ async fn run(stand_in: &standin::Standin, base: &str, now: chrono::DateTime<chro
     while s.list.sel < ROWS_SCROLLED {
         // Fold in answers until the next key; a wait ends the moment rows arrive below.
         while let Ok(Some(msg)) = tokio::time::timeout_at(next_key.into(), rx.recv()).await {
+            times.answered(&msg);
             let fx = update(&mut s, msg);
+            times.sent(&fx);
             spawn_all(&runner, fx);
             if let Some(since) = waiting_since
                 && s.list.sel + 1 < s.list.visible_len()
@@ -197,6 +244,7 @@ async fn run(stand_in: &standin::Standin, base: &str, now: chrono::DateTime<chro
             waiting_since = Some(Instant::now());
         }
         let fx = update(&mut s, j.clone());
+        times.sent(&fx);
         spawn_all(&runner, fx);
         next_key += key_every;
         assert!(scroll_start.elapsed() < Duration::from_secs(300), "scrolling stalled");
@@ -204,6 +252,7 @@ async fn run(stand_in: &standin::Standin, base: &str, now: chrono::DateTime<chro
     Run {
         first_rows,
         timeline,
+        pages: times.describe(),
         scrolled: s.list.sel,
         waits: waits.len(),
         longest_wait: waits.iter().max().copied().unwrap_or_default(),
