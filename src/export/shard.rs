@@ -1,5 +1,8 @@
-//! The export's walk: the window split into time shards walked concurrently (issue 16).
+//! The export's walk: the window's first page, then the rest split into time shards walked
+//! concurrently (issue 16).
 //!
+//! The first page is an ordinary page of the whole window, so a window that fits in one page is
+//! one request; only when it says there is more is the rest cut into shards ([`Setup::first`]).
 //! Every shard is walked with the cursor, one page at a time; [`Concurrency`] decides how many
 //! page requests are out at once (fixed, or adaptive: grow while answers stay fast, halve on a 429
 //! or a timeout) and the client's shared rate gate makes every shard honour a `Retry-After`.
