@@ -3,8 +3,9 @@
 //! calls, against the quickstart's Python `iter_conversations` loop and the sequential floor (a
 //! pager that parses nothing, one uncompressed request at a time), all at page size 200.
 //!
-//! Run: `cargo bench --bench export` (needs python3 with requests). Prints each run's time and
-//! bytes on the wire, then the ratios per shape. A quick run:
+//! Run: `cargo bench --bench export` (needs python3 with requests). Prints each run's time,
+//! bytes on the wire and TCP connections (the proxy charges a round trip for each new one, and
+//! shares one link per direction between them), then the ratios per shape. A quick run:
 //! `CALLSCOPE_BENCH_CONVERSATIONS=20000 cargo bench --bench export`.
 //! Env: `CALLSCOPE_BENCH_CONVERSATIONS` (generated over 30 days; default 100,000 ≈ 19,000 live
 //! calls in 7 days), `CALLSCOPE_BENCH_DAYS` (window, default 7).
@@ -30,19 +31,29 @@ struct Run {
     summaries: usize,
     secs: f64,
     wire: u64,
+    /// TCP connections the proxy accepted: about the concurrency with keep-alive, about the
+    /// requests without.
+    connections: u64,
+    /// Pages (requests) the export reports; `None` for the others.
+    pages: Option<u64>,
 }
 
 impl Run {
     fn line(&self, what: &str) -> String {
         format!(
-            "  {what:<34} {:>6} summaries in {:>6.2}s = {:>6.0}/s, {:>6.1} MB on the wire",
+            "  {what:<34} {:>6} summaries in {:>6.2}s = {:>6.0}/s, {:>6.1} MB on the wire, {:>4} connections{}",
             self.summaries,
             self.secs,
             self.summaries as f64 / self.secs,
-            self.wire as f64 / 1e6
+            self.wire as f64 / 1e6,
+            self.connections,
+            self.pages.map(|p| format!(", {p} pages")).unwrap_or_default()
         )
     }
 }
+
+/// What one measured run reports: summaries, seconds, pages when known.
+type Outcome = (usize, f64, Option<u64>);
 
 fn main() {
     let conversations = env_num("CALLSCOPE_BENCH_CONVERSATIONS", 100_000);
@@ -87,7 +98,7 @@ fn main() {
             &format!("for conv in iter_conversations({start_s:?}, {end_s:?}):")
         )
     );
-    let export = |base: &str, extra: &[&str]| -> (usize, f64) {
+    let export = |base: &str, extra: &[&str]| -> Outcome {
         let t = Instant::now();
         let out = Command::new(env!("CARGO_BIN_EXE_callscope"))
             .args([
@@ -110,12 +121,15 @@ fn main() {
         let secs = t.elapsed().as_secs_f64();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
-        (
-            stderr.split_whitespace().nth(1).and_then(|w| w.parse().ok()).unwrap(),
-            secs,
-        )
+        // "exported N conversations in M pages"
+        let words: Vec<&str> = stderr.split_whitespace().collect();
+        let pages = words
+            .iter()
+            .position(|w| w.starts_with("page"))
+            .and_then(|i| words[i - 1].parse().ok());
+        (words[1].parse().unwrap(), secs, pages)
     };
-    let quickstart = |base: &str| -> (usize, f64) {
+    let quickstart = |base: &str| -> Outcome {
         let t = Instant::now();
         let out = Command::new("python3")
             .arg("-c")
@@ -128,14 +142,14 @@ fn main() {
         let secs = t.elapsed().as_secs_f64();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         // Minus step 1's print (as the loopback bench counted; it may differ from the others by one).
-        (String::from_utf8_lossy(&out.stdout).lines().count() - 1, secs)
+        (String::from_utf8_lossy(&out.stdout).lines().count() - 1, secs, None)
     };
 
     // Warm the stand-in's JSON cache for both kinds of page (with and without latency), so every
     // measured run sees the same server.
-    let (n, secs) = rt.block_on(raw_walk(&s.runtime_url, &s, &start_s, &end_s));
+    let (n, secs, _) = rt.block_on(raw_walk(&s.runtime_url, &s, &start_s, &end_s));
     println!("warm-up: raw pager on loopback {n} summaries in {secs:.2}s");
-    let (n, secs) = export(&s.runtime_url, &["--concurrency", "1"]);
+    let (n, secs, _) = export(&s.runtime_url, &["--concurrency", "1"]);
     println!("warm-up: export on loopback {n} summaries in {secs:.2}s");
 
     let shapes = [
@@ -146,14 +160,16 @@ fn main() {
     for shape in shapes {
         println!("through the shaping proxy: {}", shape.describe());
         // A fresh proxy per run, so its byte counters are that run's.
-        let through = |f: &dyn Fn(&str) -> (usize, f64)| -> Run {
+        let through = |f: &dyn Fn(&str) -> Outcome| -> Run {
             let proxy = rt.block_on(ShapingProxy::start(upstream, shape)).unwrap();
             let base = format!("http://{}", proxy.addr);
-            let (summaries, secs) = f(&base);
+            let (summaries, secs, pages) = f(&base);
             Run {
                 summaries,
                 secs,
                 wire: proxy.down_bytes() + proxy.up_bytes(),
+                connections: proxy.connections(),
+                pages,
             }
         };
         let py = through(&|b| quickstart(b));
@@ -188,7 +204,7 @@ fn main() {
 }
 
 /// The floor: one request at a time, no compression, items split but not parsed.
-async fn raw_walk(base: &str, s: &standin::Standin, start: &str, end: &str) -> (usize, f64) {
+async fn raw_walk(base: &str, s: &standin::Standin, start: &str, end: &str) -> Outcome {
     let http = reqwest::Client::builder()
         .no_gzip()
         .no_brotli()
@@ -231,5 +247,5 @@ async fn raw_walk(base: &str, s: &standin::Standin, start: &str, end: &str) -> (
             None => break,
         }
     }
-    (n, t.elapsed().as_secs_f64())
+    (n, t.elapsed().as_secs_f64(), None)
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use callscope::api::Client;
 use callscope::app::state::TimeWindow;
-use callscope::app::{Effect, Identity, KeyMap, Msg, State, start, update};
+use callscope::app::{Effect, Identity, IoEffect, KeyMap, Msg, State, start, update};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::standin::{self, StandinOptions};
 use callscope::tui::effects::Runner;
@@ -26,7 +26,78 @@ use tokio::sync::mpsc;
 const ROWS_SCROLLED: usize = 1000;
 
 fn spawn_all(runner: &Runner, fx: Vec<Effect>) {
+    spawn_logged(runner, fx, None);
+}
+
+/// The variant's name of a `Debug` print (`FetchPage { … }` → `FetchPage`), without printing
+/// the rest (a page of calls would take a while).
+fn kind(value: &impl std::fmt::Debug) -> String {
+    struct Head(String);
+    impl std::fmt::Write for Head {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.push_str(s);
+            // Stop the print once past the name.
+            if self.0.contains(|c: char| !c.is_alphanumeric() && c != '_') {
+                Err(std::fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let mut head = Head(String::new());
+    let _ = std::fmt::write(&mut head, format_args!("{value:?}"));
+    head.0
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// How long each list page took, from its request to its answer reaching `update`: beside the
+/// RTT, this tells the network's share of a wait from the server's and the client's.
+#[derive(Default)]
+struct PageTimes {
+    sent: std::collections::HashMap<u64, Instant>,
+    took: Vec<Duration>,
+}
+
+impl PageTimes {
+    fn sent(&mut self, fx: &[Effect]) {
+        for e in fx {
+            if let Effect::Io(IoEffect::FetchPage { req, .. }) = e {
+                self.sent.insert(*req, Instant::now());
+            }
+        }
+    }
+    fn answered(&mut self, msg: &Msg) {
+        if let Msg::Page { req, .. } = msg
+            && let Some(t) = self.sent.remove(req)
+        {
+            self.took.push(t.elapsed());
+        }
+    }
+    fn describe(&self) -> String {
+        let mut t = self.took.clone();
+        t.sort();
+        match (t.get(t.len() / 2), t.last()) {
+            (Some(median), Some(max)) => format!(
+                "{} pages, each {:.0} ms median, {:.0} ms at most",
+                t.len(),
+                ms(*median),
+                ms(*max)
+            ),
+            _ => "no pages".into(),
+        }
+    }
+}
+
+/// Spawns `fx`; with a log, notes each effect's kind and when it started (ms since `t0`).
+fn spawn_logged(runner: &Runner, fx: Vec<Effect>, log: Option<(&mut Vec<String>, Instant)>) {
+    let mut log = log;
     for e in fx {
+        if let Some((log, t0)) = log.as_mut() {
+            log.push(format!("{} @{:.0}", kind(&e), ms(t0.elapsed())));
+        }
         // Terminal effects (clipboard, quit) do not occur while scrolling.
         if let Effect::Io(work) = e {
             runner.spawn(work);
@@ -81,11 +152,21 @@ async fn main() {
             rtts(r.longest_wait),
             proxy.down_bytes() as f64 / 1e6
         );
+        println!(
+            "  before the first rows: {} · {} · {} connections in all",
+            r.timeline.join(", "),
+            r.pages,
+            proxy.connections()
+        );
     }
 }
 
 struct Run {
     first_rows: Duration,
+    /// Effects started (`Kind @ms`) and messages answered (`→Kind @ms`) before the first rows.
+    timeline: Vec<String>,
+    /// Every list page of the run, first rows and scrolling.
+    pages: String,
     scrolled: usize,
     waits: usize,
     longest_wait: Duration,
@@ -117,14 +198,20 @@ async fn run(stand_in: &standin::Standin, base: &str, now: chrono::DateTime<chro
     let mut s = State::new(KeyMap::default(), identity, "live", now, tz, (120, 40));
     s.window = TimeWindow::Last { secs: 7 * 86_400 };
 
-    // 1. Time to the first rows.
+    // 1. Time to the first rows, with what was asked and answered on the way (ms since start).
     let t0 = Instant::now();
+    let mut timeline = Vec::new();
+    let mut times = PageTimes::default();
     let fx = start(&mut s);
-    spawn_all(&runner, fx);
+    times.sent(&fx);
+    spawn_logged(&runner, fx, Some((&mut timeline, t0)));
     while s.list.visible_len() == 0 {
         let Some(msg) = rx.recv().await else { break };
+        timeline.push(format!("→{} @{:.0}", kind(&msg), ms(t0.elapsed())));
+        times.answered(&msg);
         let fx = update(&mut s, msg);
-        spawn_all(&runner, fx);
+        times.sent(&fx);
+        spawn_logged(&runner, fx, Some((&mut timeline, t0)));
         assert!(t0.elapsed() < Duration::from_secs(60), "no rows within a minute");
     }
     let first_rows = t0.elapsed();
@@ -139,7 +226,9 @@ async fn run(stand_in: &standin::Standin, base: &str, now: chrono::DateTime<chro
     while s.list.sel < ROWS_SCROLLED {
         // Fold in answers until the next key; a wait ends the moment rows arrive below.
         while let Ok(Some(msg)) = tokio::time::timeout_at(next_key.into(), rx.recv()).await {
+            times.answered(&msg);
             let fx = update(&mut s, msg);
+            times.sent(&fx);
             spawn_all(&runner, fx);
             if let Some(since) = waiting_since
                 && s.list.sel + 1 < s.list.visible_len()
@@ -157,12 +246,15 @@ async fn run(stand_in: &standin::Standin, base: &str, now: chrono::DateTime<chro
             waiting_since = Some(Instant::now());
         }
         let fx = update(&mut s, j.clone());
+        times.sent(&fx);
         spawn_all(&runner, fx);
         next_key += key_every;
         assert!(scroll_start.elapsed() < Duration::from_secs(300), "scrolling stalled");
     }
     Run {
         first_rows,
+        timeline,
+        pages: times.describe(),
         scrolled: s.list.sel,
         waits: waits.len(),
         longest_wait: waits.iter().max().copied().unwrap_or_default(),

@@ -2,17 +2,23 @@
 //! per direction (client→server "up", server→client "down"), so benches and tests can measure
 //! what a real network does to callscope (issue 16) with nothing but `cargo bench`.
 //!
-//! Each direction is modelled as one link: a chunk read at time `t` leaves the link's queue at
-//! `max(t, link free) + len / rate` and is delivered `delay` later. Chunks are at most 16 KiB and
-//! at most [`QUEUE_CHUNKS`] wait per direction, so memory is bounded while the queue still holds
-//! more than the bandwidth-delay product of 1 Gbit/s × 40 ms.
+//! Each direction is modelled as one link that all connections share, as they share a real
+//! one: a chunk read at time `t` leaves the link's queue at `max(t, link free) + len / rate` and
+//! is delivered `delay` later. Chunks are at most 16 KiB and at most [`QUEUE_CHUNKS`] wait per
+//! connection and direction, so memory is bounded while the queue still holds more than the
+//! bandwidth-delay product of 1 Gbit/s × 40 ms.
+//!
+//! A new connection costs what TCP's handshake costs over the link: nothing the client sends is
+//! relayed before one round trip after it connected (the proxy accepts on loopback at once).
+//! [`ShapingProxy::connections`] counts the connections accepted, so a bench can tell
+//! keep-alive from a connection per request.
 //!
 //! Shared by benches and tests with `#[path = ".../benches/support/shaping_proxy.rs"] mod ...;`.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -72,6 +78,7 @@ pub struct ShapingProxy {
     /// Bytes relayed server→client and client→server so far (what went over the "wire").
     down_bytes: Arc<AtomicU64>,
     up_bytes: Arc<AtomicU64>,
+    connections: Arc<AtomicU64>,
     accept: JoinHandle<()>,
 }
 
@@ -81,12 +88,22 @@ impl ShapingProxy {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let (down_bytes, up_bytes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        let (down, up) = (down_bytes.clone(), up_bytes.clone());
+        let connections = Arc::new(AtomicU64::new(0));
+        let (down, up, accepted) = (down_bytes.clone(), up_bytes.clone(), connections.clone());
+        // One link per direction for every connection.
+        let (up_free, down_free) = (
+            Arc::new(Mutex::new(Instant::now())),
+            Arc::new(Mutex::new(Instant::now())),
+        );
         let accept = tokio::spawn(async move {
             let mut conns: Vec<JoinHandle<()>> = Vec::new();
             while let Ok((client, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::Relaxed);
+                // SYN, SYN-ACK: the client's first byte leaves one round trip from now.
+                let open = Instant::now() + shape.up.delay + shape.down.delay;
                 conns.retain(|c| !c.is_finished());
                 let (down, up) = (down.clone(), up.clone());
+                let (up_free, down_free) = (up_free.clone(), down_free.clone());
                 conns.push(tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
@@ -95,8 +112,8 @@ impl ShapingProxy {
                     let _ = server.set_nodelay(true);
                     let (cr, cw) = client.into_split();
                     let (sr, sw) = server.into_split();
-                    let a = tokio::spawn(relay(cr, sw, shape.up, up));
-                    let b = tokio::spawn(relay(sr, cw, shape.down, down));
+                    let a = tokio::spawn(relay(cr, sw, shape.up, up_free, open, up));
+                    let b = tokio::spawn(relay(sr, cw, shape.down, down_free, open, down));
                     let (abort_a, abort_b) = (a.abort_handle(), b.abort_handle());
                     // Either side failing ends both, as a broken connection does.
                     let _guard = AbortOnDrop(vec![abort_a, abort_b]);
@@ -111,6 +128,7 @@ impl ShapingProxy {
             addr,
             down_bytes,
             up_bytes,
+            connections,
             accept,
         })
     }
@@ -128,6 +146,11 @@ impl ShapingProxy {
 
     pub fn up_bytes(&self) -> u64 {
         self.up_bytes.load(Ordering::Relaxed)
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
     }
 }
 
@@ -147,11 +170,15 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Reads from `from`, stamps each chunk, and has a second task deliver it on the link's schedule.
+/// Reads from `from`, stamps each chunk, and has a second task deliver it on the link's schedule
+/// (`link_free`, shared by every connection's relay in this direction); nothing is sent before
+/// `open`.
 async fn relay(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     link: Link,
+    link_free: Arc<Mutex<Instant>>,
+    open: Instant,
     counter: Arc<AtomicU64>,
 ) {
     // `None` = end of stream (delivered as a half-close after the same delay).
@@ -174,8 +201,8 @@ async fn relay(
         }
     });
     let _guard = AbortOnDrop(vec![reader.abort_handle()]);
-    let mut link_free = Instant::now();
     while let Some((arrived, chunk)) = rx.recv().await {
+        let arrived = arrived.max(open);
         let Some(chunk) = chunk else {
             tokio::time::sleep_until(arrived + link.delay).await;
             let _ = to.shutdown().await;
@@ -185,8 +212,12 @@ async fn relay(
             .bytes_per_sec
             .map(|r| Duration::from_secs_f64(chunk.len() as f64 / r as f64))
             .unwrap_or_default();
-        link_free = link_free.max(arrived) + serialize;
-        tokio::time::sleep_until(link_free + link.delay).await;
+        let leaves = {
+            let mut free = link_free.lock().unwrap_or_else(|e| e.into_inner());
+            *free = (*free).max(arrived) + serialize;
+            *free
+        };
+        tokio::time::sleep_until(leaves + link.delay).await;
         if to.write_all(&chunk).await.is_err() {
             return;
         }

@@ -1,5 +1,8 @@
-//! The export's walk: the window split into time shards walked concurrently (issue 16).
+//! The export's walk: the window's first page, then the rest split into time shards walked
+//! concurrently (issue 16).
 //!
+//! The first page is an ordinary page of the whole window, so a window that fits in one page is
+//! one request; only when it says there is more is the rest cut into shards ([`Setup::first`]).
 //! Every shard is walked with the cursor, one page at a time; [`Concurrency`] decides how many
 //! page requests are out at once (fixed, or adaptive: grow while answers stay fast, halve on a 429
 //! or a timeout) and the client's shared rate gate makes every shard honour a `Retry-After`.
@@ -18,7 +21,7 @@
 //!   pages that were in flight are fetched again. (Without `--resume` a file is written through
 //!   [`crate::fsutil::AtomicFile`] as before, and an interruption leaves nothing behind.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -32,10 +35,13 @@ use tokio::task::JoinSet;
 
 use super::audio_jobs::{AudioJobs, CallRef};
 use super::{ExportOptions, ExportSummary, Format, format, progress};
-use crate::api::{Client, CursorGuard, ErrorKind, ListQuery, PathFamily, RawPage, ReadReport, Route};
+use crate::api::{Client, CursorGuard, ErrorKind, JsonBody, ListQuery, PathFamily, RawPage, ReadReport, Route};
 use crate::studio::StudioLinks;
 
-/// Adaptive concurrency starts here and grows to [`ADAPTIVE_MAX`].
+/// Adaptive concurrency starts here and grows to [`ADAPTIVE_MAX`] (doubling per round of fast
+/// answers; each step also opens new connections, a round trip each). Starting at 8 would save
+/// about two round trips on a small window, but then 8 requests leave at once before any
+/// `Retry-After` can be known, and the 429 test sees late arrivals of them under load.
 const ADAPTIVE_START: usize = 2;
 const ADAPTIVE_MAX: usize = 16;
 /// Shards per unit of the concurrency ceiling: enough that a slow shard does not leave the
@@ -206,22 +212,55 @@ struct Walk {
     acked: bool,
 }
 
+/// Where one shard's walk begins.
+#[derive(Debug, Clone)]
+struct ShardPlan {
+    index: usize,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    /// The next page's cursor; `None` = the shard's start.
+    cursor: Option<String>,
+    /// The cursors its walk has followed (shard 0 continues the first page's walk).
+    cursors: CursorGuard,
+    /// Ids its first page repeats from the first page of the window (see [`Setup::first`]).
+    skip: Vec<String>,
+}
+
+impl ShardPlan {
+    fn new(index: usize, window: (DateTime<Utc>, DateTime<Utc>), cursor: Option<String>) -> ShardPlan {
+        ShardPlan {
+            index,
+            window,
+            cursor,
+            cursors: CursorGuard::default(),
+            skip: Vec::new(),
+        }
+    }
+}
+
 impl Walk {
-    /// Walks one shard from `cursor` (its start when `None`), handing each page to `tx`.
-    async fn shard(
-        self: Arc<Self>,
-        shard: usize,
-        window: (DateTime<Utc>, DateTime<Utc>),
-        cursor: Option<String>,
-        tx: mpsc::Sender<Result<PageOut>>,
-    ) {
+    /// Walks one shard from its plan, handing each page to `tx`.
+    async fn shard(self: Arc<Self>, plan: ShardPlan, tx: mpsc::Sender<Result<PageOut>>) {
+        let ShardPlan {
+            index: shard,
+            window,
+            cursor,
+            mut cursors,
+            skip,
+        } = plan;
         let mut query = self.query.clone();
         (query.start_time, query.end_time, query.cursor) = (Some(window.0), Some(window.1), cursor);
-        let mut cursors = CursorGuard::default();
+        // Only its first page can repeat the window's first page.
+        let mut skip: HashSet<String> = skip.into_iter().collect();
+        // Shard 0 is the window's own walk; the others are checked to keep to their window.
+        let check = (shard > 0).then_some(window);
         loop {
             self.concurrency.acquire().await;
             let started = Instant::now();
-            let mut page = self.page(shard, &query, &mut cursors).await;
+            let mut page = match self.fetch(&query).await {
+                Ok(body) => self.page(shard, &body, &mut cursors, &skip, check),
+                Err(e) => Err(e),
+            };
+            skip.clear();
             // Only a success says how fast the server is.
             let took = page.is_ok().then(|| started.elapsed());
             let next = page.as_ref().ok().and_then(|p| p.next.clone());
@@ -255,9 +294,34 @@ impl Walk {
         }
     }
 
-    async fn page(&self, shard: usize, query: &ListQuery, cursors: &mut CursorGuard) -> Result<PageOut> {
-        let body = self.client.list_page_raw(query).await?;
+    async fn fetch(&self, query: &ListQuery) -> Result<JsonBody> {
+        Ok(self.client.list_page_raw(query).await?)
+    }
+
+    /// One answered page in the export's format. Records whose id is in `skip` were written
+    /// already; with `check`, a page whose first or last call lies outside that window is an
+    /// error (a server that ignores the window would have every shard repeat the same calls).
+    fn page(
+        &self,
+        shard: usize,
+        body: &JsonBody,
+        cursors: &mut CursorGuard,
+        skip: &HashSet<String>,
+        check: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Result<PageOut> {
         let page: RawPage = body.parse()?;
+        if let Some((start, end)) = check.map(|(s, e)| (whole_second(s), whole_second(e))) {
+            for raw in [page.records.first(), page.records.last()].into_iter().flatten() {
+                let at = crate::api::lenient::read_record(raw).and_then(|c| c.started_at);
+                if !at.is_some_and(|t| t >= start && t < end) {
+                    bail!(
+                        "the server answered a call outside the window asked for ({} to {}), so the window cannot be walked in shards: run the export with --concurrency 1",
+                        ts(start),
+                        ts(end)
+                    );
+                }
+            }
+        }
         let mut out = PageOut {
             shard,
             bytes: Vec::with_capacity(body.bytes().len() + 64),
@@ -268,6 +332,9 @@ impl Walk {
             written: None,
         };
         for raw in &page.records {
+            if !skip.is_empty() && crate::api::lenient::read_record(raw).is_some_and(|c| skip.contains(&c.id)) {
+                continue;
+            }
             let conversation = match self.format {
                 // Passed through as sent: read only when its recording is wanted.
                 Format::Jsonl => {
@@ -341,38 +408,95 @@ fn setup(client: &Client, args: &ExportOptions, env: &str, studio: Option<&Studi
 }
 
 impl Setup {
-    /// The shards to walk. One when walking sequentially, or unless the server shows that it keeps
-    /// to the window: asked for the window's first second, it must answer only calls that started
-    /// in it (a server that ignores `start_time`/`end_time` would have every shard repeat the
-    /// same calls), and from the v3 list (the Data API's is newest first over every window, so
-    /// shards would not put end to end).
-    async fn plan(&self) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
-        let ceiling = self.walk.concurrency.ceiling();
-        if ceiling <= 1 {
-            return Ok(vec![self.window]);
-        }
+    /// The window's first page, walked as an ordinary page of shard 0 (the whole window), and
+    /// the shards that follow it. A window that fits in one page is one request. When there is
+    /// more, the rest of the window, from the second the first page ended in, is cut into
+    /// shards walked concurrently (their count from how dense the first page was), and the first
+    /// of them skips the calls of that second the first page already held. The rest stays one
+    /// sequence (shard 0 follows its cursor) when walking sequentially, unless the list comes
+    /// from v3 (the Data API's is newest first over every window), or unless the first page
+    /// shows that the server keeps to the window: every call inside it, in ascending order.
+    async fn first(&self) -> Result<(PageOut, Vec<ShardPlan>)> {
         let (start, end) = self.window;
-        let second = (start + chrono::Duration::seconds(1)).min(end);
-        let mut probe = self.walk.query.clone();
-        (probe.start_time, probe.end_time, probe.limit) = (Some(start), Some(second), Some(1));
-        let client = &self.walk.client;
-        let body = client.list_page_raw(&probe).await?;
+        let mut query = self.walk.query.clone();
+        (query.start_time, query.end_time) = (Some(start), Some(end));
+        let mut cursors = CursorGuard::default();
+        self.walk.concurrency.acquire().await;
+        let started = Instant::now();
+        let body = self.walk.fetch(&query).await;
+        self.walk.concurrency.release(body.is_ok().then(|| started.elapsed()));
+        let body = body?;
+        let mut first = self.walk.page(0, &body, &mut cursors, &HashSet::new(), None)?;
+        let Some(next) = first.next.clone() else {
+            return Ok((first, Vec::new()));
+        };
+        let sequential = |cursor: String, cursors: CursorGuard| {
+            vec![ShardPlan {
+                cursors,
+                ..ShardPlan::new(0, (start, end), Some(cursor))
+            }]
+        };
+        let ceiling = self.walk.concurrency.ceiling();
+        if ceiling <= 1 || self.walk.client.family_in_use(Route::List) != Some(PathFamily::V3) {
+            return Ok((first, sequential(next, cursors)));
+        }
         let page: RawPage = body.parse()?;
-        let keeps_window = page.records.iter().all(|raw| {
-            crate::api::lenient::read_record(raw)
-                .and_then(|c| c.started_at)
-                .is_some_and(|t| t >= start && t < second)
-        });
-        if !keeps_window {
+        let calls: Vec<(String, Option<DateTime<Utc>>)> = page
+            .records
+            .iter()
+            .filter_map(|raw| crate::api::lenient::read_record(raw).map(|c| (c.id, c.started_at)))
+            .collect();
+        // As the server sees the window: in whole seconds.
+        let (from, to) = (whole_second(start), whole_second(end));
+        let keeps_window = calls.len() == page.records.len()
+            && calls.iter().all(|(_, t)| t.is_some_and(|t| t >= from && t < to))
+            && calls.windows(2).all(|w| w[0].1 <= w[1].1);
+        let last = calls.last().and_then(|(_, t)| *t);
+        let (true, Some(last)) = (keeps_window, last) else {
             tracing::info!(
-                "export: the server answered calls outside the window asked for; walking it in one sequence"
+                "export: the first page had calls outside the window asked for, or out of order; walking it in one sequence"
             );
+            return Ok((first, sequential(next, cursors)));
+        };
+        // The API takes whole seconds: the rest starts at the second the first page ended in.
+        let rest_start = whole_second(last);
+        let skip = calls
+            .iter()
+            .filter(|(_, t)| t.is_some_and(|t| t >= rest_start))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let n = rest_shards(
+            calls.len(),
+            (last - start).num_seconds(),
+            (end - rest_start).num_seconds(),
+            self.walk.query.limit.unwrap_or(100),
+            ceiling * SHARDS_PER_SLOT,
+        );
+        let mut rest: Vec<ShardPlan> = plan(rest_start, end, n)
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| ShardPlan::new(i + 1, w, None))
+            .collect();
+        if let Some(r) = rest.first_mut() {
+            r.skip = skip;
         }
-        if !keeps_window || client.family_in_use(Route::List) != Some(PathFamily::V3) {
-            return Ok(vec![self.window]);
-        }
-        Ok(plan(start, end, ceiling * SHARDS_PER_SLOT))
+        first.next = None;
+        Ok((first, rest))
     }
+}
+
+/// `t` as the API reads it (times are sent in whole seconds).
+fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// How many shards the rest of the window gets: about one per page it is expected to hold (from
+/// the first page's `calls` over `first_secs`), at most `cap`. Fewer shards than pages would
+/// chain pages within a shard; many more would make each request return a sliver.
+fn rest_shards(calls: usize, first_secs: i64, rest_secs: i64, page_size: u32, cap: usize) -> usize {
+    let per_sec = calls as f64 / first_secs.max(1) as f64;
+    let pages = per_sec * rest_secs.max(1) as f64 / page_size.max(1) as f64;
+    (pages.ceil() as usize).clamp(1, cap.max(1))
 }
 
 /// The running totals and side effects of pages as they are written.
@@ -446,15 +570,17 @@ pub async fn export_stream(
     studio: Option<&StudioLinks>,
 ) -> Result<ExportSummary> {
     let setup = setup(client, args, env, studio, false)?;
-    let shards = setup.plan().await?;
     let mut absorb = Absorb::new(client, args)?;
+    let (mut first, shards) = setup.first().await?;
     format::write_header(out, args.format)?;
+    out.write_all(&first.bytes)?;
+    absorb.page(&mut first);
     let mut walkers = JoinSet::new();
     let ceiling = setup.walk.concurrency.ceiling();
     if args.shards.unordered {
         let (tx, mut rx) = mpsc::channel(ceiling * SHARD_QUEUE);
-        for (i, w) in shards.iter().enumerate() {
-            walkers.spawn(setup.walk.clone().shard(i, *w, None, tx.clone()));
+        for plan in shards {
+            walkers.spawn(setup.walk.clone().shard(plan, tx.clone()));
         }
         drop(tx);
         while let Some(page) = rx.recv().await {
@@ -464,17 +590,19 @@ pub async fn export_stream(
         }
     } else {
         let lookahead = ceiling * LOOKAHEAD_PER_SLOT;
+        let count = shards.len();
+        let mut plans = shards.into_iter();
         let mut queues: Vec<Option<mpsc::Receiver<Result<PageOut>>>> = Vec::new();
-        for head in 0..shards.len() {
+        for head in 0..count {
             // Start the shards up to `lookahead` past the one being written.
-            while queues.len() < shards.len() && queues.len() <= head + lookahead {
+            while queues.len() < count && queues.len() <= head + lookahead {
+                let Some(plan) = plans.next() else { break };
                 let (tx, rx) = mpsc::channel(SHARD_QUEUE);
-                let i = queues.len();
-                walkers.spawn(setup.walk.clone().shard(i, shards[i], None, tx));
+                walkers.spawn(setup.walk.clone().shard(plan, tx));
                 queues.push(Some(rx));
             }
             // Each shard is written once, in order: its queue is always still there.
-            let Some(mut rx) = queues[head].take() else {
+            let Some(mut rx) = queues.get_mut(head).and_then(Option::take) else {
                 return Err(anyhow::anyhow!("shard {head} of the export was written twice"));
             };
             while let Some(page) = rx.recv().await {
@@ -516,6 +644,24 @@ struct ShardState {
     bytes: u64,
     pages: u64,
     conversations: u64,
+    /// Ids its first page repeats from the window's first page (until that page is written).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    skip: Vec<String>,
+}
+
+impl ShardState {
+    fn new(window: (DateTime<Utc>, DateTime<Utc>), skip: Vec<String>) -> ShardState {
+        ShardState {
+            start: ts(window.0),
+            end: ts(window.1),
+            cursor: None,
+            done: false,
+            bytes: 0,
+            pages: 0,
+            conversations: 0,
+            skip,
+        }
+    }
 }
 
 fn key(args: &ExportOptions, env: &str) -> String {
@@ -615,6 +761,48 @@ fn open_cut(path: &Path, len: u64) -> Result<std::fs::File> {
     Ok(f)
 }
 
+/// A resumable export's part files and log of recordings asked for.
+struct Files<'a> {
+    dir: &'a Path,
+    parts: &'a mut [std::fs::File],
+    audio_log: &'a mut std::fs::File,
+}
+
+impl Files<'_> {
+    /// Puts one page on disk and in the checkpoint, then lets its walker go on.
+    fn record(&mut self, ck: &mut Checkpoint, absorb: &mut Absorb, mut page: PageOut) -> Result<()> {
+        let i = page.shard;
+        let Some(part) = self.parts.get_mut(i) else {
+            bail!("a page of shard {i}, which the checkpoint does not have");
+        };
+        part.write_all(&page.bytes)?;
+        for c in &page.audio {
+            let line = serde_json::json!({"id": c.id, "channel": c.channel, "in_progress": c.in_progress});
+            writeln!(self.audio_log, "{line}")?;
+            ck.audio_bytes += line.to_string().len() as u64 + 1;
+        }
+        let Some(s) = ck.shards.get_mut(i) else {
+            bail!("a page of shard {i}, which the checkpoint does not have");
+        };
+        s.bytes += page.bytes.len() as u64;
+        s.pages += 1;
+        s.conversations += page.conversations;
+        s.done = page.next.is_none();
+        s.cursor = page.next.clone();
+        s.skip.clear();
+        ck.skipped += page.read.skipped;
+        for (k, v) in &page.read.odd {
+            *ck.odd.entry(k.to_string()).or_default() += v;
+        }
+        ck.save(self.dir)?;
+        if let Some(w) = page.written.take() {
+            let _ = w.send(());
+        }
+        absorb.page(&mut page);
+        Ok(())
+    }
+}
+
 /// `--resume --out FILE`: through part files and a checkpoint (see the module docs), continuing
 /// an earlier run's checkpoint when there is one.
 pub async fn export_to_file(
@@ -627,6 +815,8 @@ pub async fn export_to_file(
     let setup = setup(client, args, env, studio, true)?;
     let dir = state_dir(target);
     let key = key(args, env);
+    // A new export's first page and the shards after it (see [`Setup::first`]).
+    let mut fresh = None;
     let mut ck = match Checkpoint::load(&dir)? {
         Some(ck) => {
             if ck.key != key {
@@ -658,30 +848,28 @@ pub async fn export_to_file(
             ck
         }
         None => {
-            let shards = setup.plan().await?;
+            let (page, plans) = setup.first().await?;
             std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            // Shard 0 is the whole window: its first page, then its cursor when not sharded.
+            let mut shards = vec![ShardState::new(setup.window, Vec::new())];
+            shards.extend(
+                plans
+                    .iter()
+                    .filter(|p| p.index > 0)
+                    .map(|p| ShardState::new(p.window, p.skip.clone())),
+            );
             let ck = Checkpoint {
                 version: CHECKPOINT_VERSION,
                 key,
                 start: ts(setup.window.0),
                 end: ts(setup.window.1),
-                shards: shards
-                    .iter()
-                    .map(|(s, e)| ShardState {
-                        start: ts(*s),
-                        end: ts(*e),
-                        cursor: None,
-                        done: false,
-                        bytes: 0,
-                        pages: 0,
-                        conversations: 0,
-                    })
-                    .collect(),
+                shards,
                 audio_bytes: 0,
                 skipped: 0,
                 odd: BTreeMap::new(),
             };
-            ck.save(&dir)?;
+            // Saved with the first page in it (a checkpoint without it would walk shard 0 again).
+            fresh = Some((page, plans));
             ck
         }
     };
@@ -702,38 +890,38 @@ pub async fn export_to_file(
     for (i, s) in ck.shards.iter().enumerate() {
         parts.push(open_cut(&part_path(&dir, i), s.bytes)?);
     }
+    let mut files = Files {
+        dir: &dir,
+        parts: &mut parts,
+        audio_log: &mut audio_log,
+    };
+    let plans = match fresh {
+        Some((page, plans)) => {
+            files.record(&mut ck, &mut absorb, page)?;
+            plans
+        }
+        None => ck
+            .shards
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.done)
+            .map(|(i, s)| {
+                Ok(ShardPlan {
+                    skip: s.skip.clone(),
+                    ..ShardPlan::new(i, (parse_ts(&s.start)?, parse_ts(&s.end)?), s.cursor.clone())
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
     let ceiling = setup.walk.concurrency.ceiling();
     let (tx, mut rx) = mpsc::channel(ceiling * SHARD_QUEUE);
     let mut walkers = JoinSet::new();
-    for (i, s) in ck.shards.iter().enumerate().filter(|(_, s)| !s.done) {
-        let window = (parse_ts(&s.start)?, parse_ts(&s.end)?);
-        walkers.spawn(setup.walk.clone().shard(i, window, s.cursor.clone(), tx.clone()));
+    for plan in plans {
+        walkers.spawn(setup.walk.clone().shard(plan, tx.clone()));
     }
     drop(tx);
     while let Some(page) = rx.recv().await {
-        let mut page = page?;
-        let i = page.shard;
-        parts[i].write_all(&page.bytes)?;
-        for c in &page.audio {
-            let line = serde_json::json!({"id": c.id, "channel": c.channel, "in_progress": c.in_progress});
-            writeln!(audio_log, "{line}")?;
-            ck.audio_bytes += line.to_string().len() as u64 + 1;
-        }
-        let s = &mut ck.shards[i];
-        s.bytes += page.bytes.len() as u64;
-        s.pages += 1;
-        s.conversations += page.conversations;
-        s.done = page.next.is_none();
-        s.cursor = page.next.clone();
-        ck.skipped += page.read.skipped;
-        for (k, v) in &page.read.odd {
-            *ck.odd.entry(k.to_string()).or_default() += v;
-        }
-        ck.save(&dir)?;
-        if let Some(w) = page.written.take() {
-            let _ = w.send(());
-        }
-        absorb.page(&mut page);
+        files.record(&mut ck, &mut absorb, page?)?;
     }
     drop(walkers);
 
@@ -793,6 +981,18 @@ mod tests {
         }
         // A window of 3 s cannot be cut into more than 3 shards.
         assert_eq!(plan(start, start + chrono::Duration::seconds(3), 64).len(), 3);
+    }
+
+    #[test]
+    fn the_rest_gets_about_one_shard_per_expected_page() {
+        // 200 calls in the first hour, 23 h to go at page size 200: 23 pages' worth.
+        assert_eq!(rest_shards(200, 3600, 23 * 3600, 200, 64), 23);
+        // A week of them: capped.
+        assert_eq!(rest_shards(200, 3600, 7 * 86_400, 200, 64), 64);
+        // Sparse, or a first page that ended at once: at least one, never a division by zero.
+        assert_eq!(rest_shards(3, 86_400, 60, 200, 64), 1);
+        assert_eq!(rest_shards(200, 0, 0, 200, 64), 1);
+        assert_eq!(rest_shards(200, 0, 3600, 200, 64), 64);
     }
 
     #[test]

@@ -208,11 +208,11 @@ fn export_takes_the_tuis_channel_names_and_refuses_unknown_ones() {
 fn export_summaries_say_what_was_exported() {
     let (_rt, s) = standin();
     let home = tempfile::tempdir().unwrap();
-    // One page (a window with room for all of it in one answer, walked as one shard).
+    // One page: a window with room for all of it in one answer is one request, sharded or not.
     let out = run(
         home.path(),
         Some(&s),
-        &["export", "--since", "30d", "--page-size", "1000", "--concurrency", "1"],
+        &["export", "--since", "30d", "--page-size", "1000"],
     );
     let err = text(&out.stderr);
     assert!(err.contains(" in 1 page\n") || err.ends_with(" in 1 page"), "{err}");

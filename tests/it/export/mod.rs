@@ -1,6 +1,7 @@
 //! Integration tests: export.
 mod compression;
 mod doctor;
+mod first_page;
 mod hostile_records;
 mod scores;
 mod sharded;

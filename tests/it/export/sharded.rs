@@ -41,7 +41,7 @@ impl Forwarder {
     fn list_requests(&self) -> Vec<Seen> {
         let log = self.log.lock().unwrap();
         log.iter()
-            .filter(|s| s.target.contains("/conversations?") && !s.target.contains("limit=1&"))
+            .filter(|s| s.target.contains("/conversations?"))
             .cloned()
             .collect()
     }

@@ -112,3 +112,54 @@ async fn a_symmetric_shape_splits_the_rtt() {
     assert_eq!(s.down.bytes_per_sec, Some(12_500_000));
     assert_eq!(s.describe(), "80 ms RTT, 100 Mbit/s down / 100 Mbit/s up");
 }
+
+#[tokio::test]
+async fn a_new_connection_costs_a_round_trip_and_is_counted() {
+    let up = upstream(1).await;
+    let proxy = ShapingProxy::start(up, Shape::rtt(Duration::from_millis(100), 1_000_000_000))
+        .await
+        .unwrap();
+    let mut s = TcpStream::connect(proxy.addr).await.unwrap();
+    // The handshake's round trip, then the request's.
+    let first = round_trip(&mut s, 1).await;
+    assert!(
+        first >= Duration::from_millis(195),
+        "first exchange {first:?} skipped the handshake"
+    );
+    let again = round_trip(&mut s, 1).await;
+    assert!(
+        again >= Duration::from_millis(95) && again < first,
+        "a kept-alive exchange {again:?} vs the first {first:?}"
+    );
+    let _other = TcpStream::connect(proxy.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(proxy.connections(), 2);
+}
+
+#[tokio::test]
+async fn connections_share_one_link() {
+    // Two connections, 200 KB down each, at 250 KB/s shared: ≥ 1.6 s for both, not 0.8 s.
+    let reply = 200_000;
+    let up = upstream(reply).await;
+    let link = Link {
+        delay: Duration::ZERO,
+        bytes_per_sec: Some(250_000),
+    };
+    let proxy = ShapingProxy::start(up, Shape { up: link, down: link }).await.unwrap();
+    let t = Instant::now();
+    let one = async {
+        let mut s = TcpStream::connect(proxy.addr).await.unwrap();
+        round_trip(&mut s, reply).await
+    };
+    let (a, b) = tokio::join!(one, async {
+        let mut s = TcpStream::connect(proxy.addr).await.unwrap();
+        round_trip(&mut s, reply).await
+    });
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500),
+        "2 × 200 KB at 250 KB/s in {took:?} ({a:?}, {b:?}): the link is not shared"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}: far below the cap");
+    assert_eq!(proxy.down_bytes(), 2 * reply as u64);
+}
