@@ -437,7 +437,8 @@ impl TranscriptRows {
 /// their defaults (`""`, `false`, `null`, `[]`, `{}`), at the top and in each turn. Most
 /// fields of most calls are empty: this halves a summary's JSON, and `load` reads the same
 /// `Conversation` back. `state` is kept whatever it holds (it is the API's own value).
-/// v6 stores less still (see `wire::stored`).
+/// v6 stores less still (see `wire::stored`); tests compare the two.
+#[cfg(test)]
 pub fn compact_wire(c: &Conversation) -> StoreResult<String> {
     Ok(serde_json::to_string(&wire::compact_map(c)?)?)
 }
