@@ -125,7 +125,8 @@ struct Found {
 }
 
 /// The columns of `Columns`, in this order, from `first`.
-const COLUMNS: &str = "started_at, channel, total_duration, num_turns, handoff, in_progress, poly_score, handoff_reason, variant";
+const COLUMNS: &str =
+    "started_at, channel, total_duration, num_turns, handoff, in_progress, poly_score, handoff_reason, variant";
 
 fn read_columns(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Columns> {
     Ok(Columns {
@@ -178,16 +179,20 @@ impl<'c> Writer<'c> {
                  pk, account, project, environment, id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
             ))?,
-            update: p("UPDATE conversations SET wire = ?1, fetched_at = ?2, has_transcript = ?3, transcript_hidden = ?4,
+            update: p(
+                "UPDATE conversations SET wire = ?1, fetched_at = ?2, has_transcript = ?3, transcript_hidden = ?4,
                  max_latency = ?5, started_at = ?6, channel = ?7, total_duration = ?8, num_turns = ?9, handoff = ?10,
-                 in_progress = ?11, poly_score = ?12, handoff_reason = ?13, variant = ?14 WHERE pk = ?15")?,
+                 in_progress = ?11, poly_score = ?12, handoff_reason = ?13, variant = ?14 WHERE pk = ?15",
+            )?,
             insert_label: p("INSERT OR IGNORE INTO conversation_labels (kind, label, conv) VALUES (?1, ?2, ?3)")?,
             delete_labels: p("DELETE FROM conversation_labels WHERE conv = ?1 AND kind BETWEEN ?2 AND ?3")?,
             insert_text: p("INSERT INTO turn_text (id, text) VALUES (?1, ?2)")?,
             read_texts: p("SELECT id, text FROM turn_text WHERE id BETWEEN ?1 AND ?2 ORDER BY id")?,
             delete_texts: p("DELETE FROM turn_text WHERE id BETWEEN ?1 AND ?2")?,
             // The index reads its content table: one statement per conversation, not one per turn.
-            index_texts: p("INSERT INTO turn_fts (rowid, text) SELECT id, text FROM turn_text WHERE id BETWEEN ?1 AND ?2")?,
+            index_texts: p(
+                "INSERT INTO turn_fts (rowid, text) SELECT id, text FROM turn_text WHERE id BETWEEN ?1 AND ?2",
+            )?,
             // Before the texts go: an external-content index removes what the content table still says.
             unindex_texts: p("DELETE FROM turn_fts WHERE rowid BETWEEN ?1 AND ?2")?,
             insert_intent: p("INSERT OR IGNORE INTO conversation_intents (conv, intent) VALUES (?1, ?2)")?,
@@ -339,7 +344,8 @@ impl Prepared {
         } else {
             w.update.execute(&args[..])?;
             // Tags are the summary's: every refresh replaces them.
-            w.delete_labels.execute(params![pk, LabelKind::Tag as i64, LabelKind::Tag as i64])?;
+            w.delete_labels
+                .execute(params![pk, LabelKind::Tag as i64, LabelKind::Tag as i64])?;
         }
         for tag in &self.tags {
             w.insert_label.execute(params![LabelKind::Tag as i64, tag, pk])?;
@@ -352,7 +358,8 @@ impl Prepared {
             w.unindex_texts.execute(params![lo, hi])?;
             w.delete_texts.execute(params![lo, hi])?;
             w.delete_intents.execute([pk])?;
-            w.delete_labels.execute(params![pk, LabelKind::Topic as i64, LabelKind::Safety as i64])?;
+            w.delete_labels
+                .execute(params![pk, LabelKind::Topic as i64, LabelKind::Safety as i64])?;
             w.delete_latencies.execute([pk])?;
         }
         for (turn, latency) in &t.latencies {
@@ -483,7 +490,12 @@ pub fn load(conn: &Connection, key: &ConversationKey) -> StoreResult<Option<Conv
             "SELECT pk, has_transcript, wire, {COLUMNS} FROM conversations WHERE {BY_KEY}"
         ))?
         .query_row(params![key.account, key.project, key.environment, key.id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?, read_columns(r, 3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, String>(2)?,
+                read_columns(r, 3)?,
+            ))
         })
         .optional()?;
     let Some((pk, has_transcript, wire, cols)) = row else {
@@ -508,7 +520,10 @@ pub fn load(conn: &Connection, key: &ConversationKey) -> StoreResult<Option<Conv
     };
     match wire::restore(&wire, key, &cols, text_of) {
         Ok(json) => parse_wire(&json).map(Some),
-        Err(e) => Err(StoreError::new(super::StoreErrorKind::Corrupt, format!("cached JSON: {e}"))),
+        Err(e) => Err(StoreError::new(
+            super::StoreErrorKind::Corrupt,
+            format!("cached JSON: {e}"),
+        )),
     }
 }
 
@@ -726,7 +741,11 @@ mod tests {
                 id: "CA-cjk".into(),
                 account_id: "other".into(),
                 started_at: chrono::DateTime::from_timestamp(1_780_000_000, 123_456_789),
-                turns: vec![turn("東京駅 please", "a\u{1b}[31m red"), turn("  ", "plain 🙂"), turn("ok", "")],
+                turns: vec![
+                    turn("東京駅 please", "a\u{1b}[31m red"),
+                    turn("  ", "plain 🙂"),
+                    turn("ok", ""),
+                ],
                 ..Default::default()
             },
             Conversation {
@@ -756,7 +775,12 @@ mod tests {
         let (mut compact_bytes, mut stored_bytes) = (0, 0);
         for c in &convs {
             let want = parse_wire(&serde_json::to_string(c).unwrap()).unwrap();
-            assert_eq!(store.conversation(&origin.key(&c.id)).unwrap().as_ref(), Some(&want), "{}", c.id);
+            assert_eq!(
+                store.conversation(&origin.key(&c.id)).unwrap().as_ref(),
+                Some(&want),
+                "{}",
+                c.id
+            );
             let wire: String = store
                 .conn()
                 .query_row("SELECT wire FROM conversations WHERE id = ?1", [&c.id], |r| r.get(0))
@@ -766,9 +790,15 @@ mod tests {
             if c.id == "CA-cjk" {
                 assert_eq!(v["account_id"], "other", "a disagreeing origin stays");
                 assert_eq!(v["turns"][0]["user_input"], "東京駅 please", "segmented text stays");
-                assert!(v["turns"][2].get("user_input").is_none(), "verbatim text is turn_text's");
+                assert!(
+                    v["turns"][2].get("user_input").is_none(),
+                    "verbatim text is turn_text's"
+                );
             }
-            (compact_bytes, stored_bytes) = (compact_bytes + compact_wire(c).unwrap().len(), stored_bytes + wire.len());
+            (compact_bytes, stored_bytes) = (
+                compact_bytes + compact_wire(c).unwrap().len(),
+                stored_bytes + wire.len(),
+            );
         }
         assert!(
             stored_bytes * 10 < compact_bytes * 7,
@@ -794,7 +824,10 @@ mod tests {
         store.cache(&origin, &[changed.clone()]).unwrap();
         assert!(changes(&store) > before);
         let back = store.conversation(&origin.key(&changed.id)).unwrap().unwrap();
-        assert_eq!((back.channel.as_str(), back.turns.len()), ("WEBCHAT", changed.turns.len()));
+        assert_eq!(
+            (back.channel.as_str(), back.turns.len()),
+            ("WEBCHAT", changed.turns.len())
+        );
     }
 
     #[test]

@@ -167,12 +167,17 @@ mod tests {
     fn assert_every_turn_searchable(store: &Store, origin: &Origin, convs: &[Conversation]) {
         for c in convs {
             for (i, turn) in c.turns.iter().enumerate() {
-                let Some(word) = turn.user_input.split_whitespace().find(|w| w.chars().all(char::is_alphabetic)) else {
+                let Some(word) = turn
+                    .user_input
+                    .split_whitespace()
+                    .find(|w| w.chars().all(char::is_alphabetic))
+                else {
                     continue;
                 };
                 let hits = store.hits_in(&origin.key(&c.id), word, None).unwrap();
                 assert!(
-                    hits.iter().any(|h| h.turn as usize == i && !h.text.highlights.is_empty()),
+                    hits.iter()
+                        .any(|h| h.turn as usize == i && !h.text.highlights.is_empty()),
                     "{}: {word:?} in turn {i}: {hits:?}",
                     c.id
                 );
@@ -205,17 +210,35 @@ mod tests {
 
         let mut store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
-        assert_eq!(count(store.conn(), "SELECT count(*) FROM turn_text"), indexed, "every text moved");
+        assert_eq!(
+            count(store.conn(), "SELECT count(*) FROM turn_text"),
+            indexed,
+            "every text moved"
+        );
         store
             .conn()
-            .execute("INSERT INTO turn_fts (turn_fts, rank) VALUES ('integrity-check', 1)", [])
+            .execute(
+                "INSERT INTO turn_fts (turn_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
             .expect("the index agrees with its content table");
         for c in &before {
-            assert_eq!(store.conversation(&origin.key(&c.id)).unwrap().as_ref(), Some(c), "{}", c.id);
+            assert_eq!(
+                store.conversation(&origin.key(&c.id)).unwrap().as_ref(),
+                Some(c),
+                "{}",
+                c.id
+            );
         }
         let scope = Scope::env("ws-real", "PROJECT-real", "live");
         let listed = store
-            .query_rows(&scope, &Filter::default(), crate::store::ListOrder::NewestFirst, None, 100)
+            .query_rows(
+                &scope,
+                &Filter::default(),
+                crate::store::ListOrder::NewestFirst,
+                None,
+                100,
+            )
             .unwrap();
         assert_eq!(listed.len(), convs.len() + 1, "every row listed, the broken one too");
         assert_every_turn_searchable(&store, &origin, &before);
@@ -224,7 +247,14 @@ mod tests {
         // transcript, a new transcript replaces its search text.
         let by_id = before.iter().find(|c| !c.turns.is_empty()).unwrap().clone();
         store
-            .cache(&origin, &[Conversation { turns: Vec::new(), note: "seen".into(), ..by_id.clone() }])
+            .cache(
+                &origin,
+                &[Conversation {
+                    turns: Vec::new(),
+                    note: "seen".into(),
+                    ..by_id.clone()
+                }],
+            )
             .unwrap();
         let back = store.conversation(&origin.key(&by_id.id)).unwrap().unwrap();
         assert_eq!((back.turns, back.note.as_str()), (by_id.turns.clone(), "seen"));
@@ -233,16 +263,33 @@ mod tests {
         fresh.turns.truncate(1);
         fresh.turns[0].user_input = "xylophone lessons".into();
         store.cache(&origin, std::slice::from_ref(&fresh)).unwrap();
-        let q = |t: &str| SearchQuery { scope: scope.clone(), ..SearchQuery::new(t) };
+        let q = |t: &str| SearchQuery {
+            scope: scope.clone(),
+            ..SearchQuery::new(t)
+        };
         assert_eq!(store.search(&q("xylophone")).unwrap().len(), 1);
-        let old_word = by_id.turns.last().unwrap().agent_response.split_whitespace().last().unwrap_or("");
+        let old_word = by_id
+            .turns
+            .last()
+            .unwrap()
+            .agent_response
+            .split_whitespace()
+            .last()
+            .unwrap_or("");
         assert!(
-            store.search(&q(old_word)).unwrap().iter().all(|h| h.key.id != by_id.id || h.turn == 0),
+            store
+                .search(&q(old_word))
+                .unwrap()
+                .iter()
+                .all(|h| h.key.id != by_id.id || h.turn == 0),
             "the replaced turns are no longer found"
         );
         store
             .conn()
-            .execute("INSERT INTO turn_fts (turn_fts, rank) VALUES ('integrity-check', 1)", [])
+            .execute(
+                "INSERT INTO turn_fts (turn_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
             .expect("the index agrees with its content table after the rewrite");
     }
 
