@@ -155,7 +155,7 @@ struct Writer<'c> {
     insert_text: CachedStatement<'c>,
     read_texts: CachedStatement<'c>,
     delete_texts: CachedStatement<'c>,
-    index_texts: CachedStatement<'c>,
+    index_text: CachedStatement<'c>,
     unindex_texts: CachedStatement<'c>,
     insert_intent: CachedStatement<'c>,
     delete_intents: CachedStatement<'c>,
@@ -189,10 +189,9 @@ impl<'c> Writer<'c> {
             insert_text: p("INSERT INTO turn_text (id, text) VALUES (?1, ?2)")?,
             read_texts: p("SELECT id, text FROM turn_text WHERE id BETWEEN ?1 AND ?2 ORDER BY id")?,
             delete_texts: p("DELETE FROM turn_text WHERE id BETWEEN ?1 AND ?2")?,
-            // The index reads its content table: one statement per conversation, not one per turn.
-            index_texts: p(
-                "INSERT INTO turn_fts (rowid, text) SELECT id, text FROM turn_text WHERE id BETWEEN ?1 AND ?2",
-            )?,
+            // One row per statement: FTS5 flushes its pending terms at every statement savepoint,
+            // which a multi-row `INSERT … SELECT` opens (a third of the transcript write in callgrind).
+            index_text: p("INSERT INTO turn_fts (rowid, text) VALUES (?1, ?2)")?,
             // Before the texts go: an external-content index removes what the content table still says.
             unindex_texts: p("DELETE FROM turn_fts WHERE rowid BETWEEN ?1 AND ?2")?,
             insert_intent: p("INSERT OR IGNORE INTO conversation_intents (conv, intent) VALUES (?1, ?2)")?,
@@ -367,9 +366,7 @@ impl Prepared {
         }
         for (offset, text) in &t.texts {
             w.insert_text.execute(params![lo | offset, text])?;
-        }
-        if !t.texts.is_empty() {
-            w.index_texts.execute(params![lo, hi])?;
+            w.index_text.execute(params![lo | offset, text])?;
         }
         for intent in &t.intents {
             w.insert_intent.execute(params![pk, intent])?;
