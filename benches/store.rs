@@ -206,6 +206,14 @@ fn with_transcript(rng: &mut Rng, mut c: Conversation) -> Conversation {
     c
 }
 
+/// CPU time this process has run (Linux): a rate that other load on the machine does not skew.
+fn cpu_time() -> Duration {
+    std::fs::read_to_string("/proc/self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -270,7 +278,7 @@ fn main() {
 
     // 1. Bulk insert of summaries, one transaction.
     let mut store = Store::open(&path).expect("open");
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_time());
     let mut batch = store.batch().expect("batch");
     let mut to_transcribe = Vec::new();
     for i in 0..n_summaries {
@@ -281,11 +289,13 @@ fn main() {
         }
     }
     let stored = batch.commit().expect("commit");
-    let took = t.elapsed();
+    let (took, cpu) = (t.elapsed(), cpu_time() - cpu);
     println!(
-        "summaries: {stored} cached in {:.1} s ({:.0} rows/s, one transaction)",
+        "summaries: {stored} cached in {:.1} s ({:.0} rows/s, one transaction; {:.1} s on CPU: {:.0} rows per CPU second)",
         took.as_secs_f64(),
-        stored as f64 / took.as_secs_f64()
+        stored as f64 / took.as_secs_f64(),
+        cpu.as_secs_f64(),
+        stored as f64 / cpu.as_secs_f64()
     );
     let summaries_bytes = checkpointed_size(&path);
     println!(
@@ -296,7 +306,7 @@ fn main() {
 
     // 2. Transcripts for 10⁵ of the live conversations (the upsert path that also indexes turns).
     let mut rng2 = Rng(0xD1B5_4A32_D192_ED03);
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_time());
     let mut batch = store.batch().expect("batch");
     let mut turns = 0usize;
     let first_transcribed = to_transcribe.first().map(|c| c.id.clone()).unwrap_or_default();
@@ -306,11 +316,29 @@ fn main() {
         batch.upsert(&origins[0], &full).expect("upsert transcript");
     }
     let n = batch.commit().expect("commit");
-    let took = t.elapsed();
+    let (took, cpu) = (t.elapsed(), cpu_time() - cpu);
     println!(
-        "transcripts: {n} cached ({turns} turns) in {:.1} s ({:.0} conversations/s)",
+        "transcripts: {n} cached ({turns} turns) in {:.1} s ({:.0} conversations/s; {:.0} per CPU second)",
         took.as_secs_f64(),
-        n as f64 / took.as_secs_f64()
+        n as f64 / took.as_secs_f64(),
+        n as f64 / cpu.as_secs_f64()
+    );
+    // 2b. A refresh that brings nothing new (the list polled again): the first tenth of the
+    // summaries once more, transcribed ones among them; rows already holding them stay as they are.
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let (t, cpu) = (Instant::now(), cpu_time());
+    let mut batch = store.batch().expect("batch");
+    for i in 0..n_summaries / 10 {
+        let (env, c) = summary(&mut rng, i);
+        batch.upsert(&origins[env], &c).expect("upsert");
+    }
+    let again = batch.commit().expect("commit");
+    let (took, cpu) = (t.elapsed(), cpu_time() - cpu);
+    println!(
+        "unchanged summaries again: {again} in {:.2} s ({:.0} rows/s; {:.0} per CPU second)",
+        took.as_secs_f64(),
+        again as f64 / took.as_secs_f64(),
+        again as f64 / cpu.as_secs_f64()
     );
     drop(store);
     let size = checkpointed_size(&path);

@@ -1,6 +1,10 @@
 //! The conversation cache: upserts that never lose a cached transcript, and loads by key.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Transaction, params};
+
+mod wire;
+
+pub use wire::Columns;
 
 use super::error::{StoreError, StoreResult};
 use super::text;
@@ -28,9 +32,12 @@ const PK_SLOT_BITS: u32 = 15;
 /// pk << TURN_BITS must fit in a positive i64.
 const MAX_PK: i64 = (1 << (63 - TURN_BITS)) - 1;
 
+fn slot_base(started_ms: i64) -> i64 {
+    (started_ms / 1000).clamp(0, u32::MAX as i64) << PK_SLOT_BITS
+}
+
 pub fn allocate_pk(conn: &Connection, started_ms: i64) -> StoreResult<i64> {
-    let secs = (started_ms / 1000).clamp(0, u32::MAX as i64);
-    let base = secs << PK_SLOT_BITS;
+    let base = slot_base(started_ms);
     let slot_end = base + (1 << PK_SLOT_BITS);
     let top: Option<i64> = conn
         .prepare_cached("SELECT max(pk) FROM conversations WHERE pk >= ?1 AND pk < ?2")?
@@ -71,32 +78,6 @@ impl Derived {
     }
 }
 
-const UPSERT: &str = "
-INSERT INTO conversations (account, project, environment, id, started_at, channel, total_duration, num_turns,
-    handoff, in_progress, wire, fetched_at, has_transcript, transcript_hidden, max_latency, pk, poly_score,
-    handoff_reason, variant)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-ON CONFLICT (account, project, environment, id) DO UPDATE SET
-    started_at = excluded.started_at,
-    channel = excluded.channel,
-    total_duration = excluded.total_duration,
-    num_turns = excluded.num_turns,
-    handoff = excluded.handoff,
-    in_progress = excluded.in_progress,
-    fetched_at = excluded.fetched_at,
-    handoff_reason = excluded.handoff_reason,
-    variant = excluded.variant,
-    poly_score = excluded.poly_score,
-    -- A summary (no turns) refreshes the summary fields but keeps the cached transcript.
-    wire = CASE WHEN excluded.has_transcript OR NOT conversations.has_transcript THEN excluded.wire
-                ELSE json_set(excluded.wire, '$.turns', json(conversations.wire -> '$.turns')) END,
-    max_latency = CASE WHEN excluded.has_transcript OR NOT conversations.has_transcript THEN excluded.max_latency
-                       ELSE conversations.max_latency END,
-    transcript_hidden = CASE WHEN conversations.has_transcript AND NOT excluded.has_transcript THEN 0
-                             ELSE excluded.transcript_hidden END,
-    has_transcript = max(excluded.has_transcript, conversations.has_transcript)
-RETURNING pk";
-
 /// `conversation_labels.kind`: what a label is (see schema v4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LabelKind {
@@ -111,18 +92,10 @@ pub enum LabelKind {
 struct Prepared {
     origin: Origin,
     id: String,
-    started_ms: i64,
-    channel: String,
-    total_duration: Option<u32>,
-    num_turns: Option<u32>,
-    handoff: bool,
-    in_progress: bool,
+    cols: Columns,
+    /// The stored form (see `wire`).
     wire: String,
     derived: Derived,
-    poly_score: Option<f64>,
-    /// The stats view's split and reason columns (schema v5).
-    handoff_reason: String,
-    variant: String,
     tags: Vec<String>,
     /// `Some` when the conversation carries its turns.
     transcript: Option<TranscriptRows>,
@@ -130,13 +103,154 @@ struct Prepared {
 
 /// The rows a transcript adds beside the conversation's own.
 struct TranscriptRows {
-    /// (search-index rowid offset within the conversation, prepared text).
+    /// (search-index rowid offset within the conversation, prepared text), in offset order.
     texts: Vec<(i64, String)>,
+    /// The (turn, agent?) texts that `turn_text` holds exactly as sent (left out of the JSON).
+    verbatim: Vec<(usize, bool)>,
     intents: Vec<String>,
     /// Topics, functions and safety filters.
     labels: Vec<(LabelKind, String)>,
     /// (turn index, seconds): what the stats view's latency figures read (schema v5).
     latencies: Vec<(i64, f64)>,
+}
+
+/// A cached row as found before an upsert.
+struct Found {
+    pk: i64,
+    has_transcript: bool,
+    transcript_hidden: bool,
+    max_latency: Option<f64>,
+    wire: String,
+    cols: Columns,
+}
+
+/// The columns of `Columns`, in this order, from `first`.
+const COLUMNS: &str =
+    "started_at, channel, total_duration, num_turns, handoff, in_progress, poly_score, handoff_reason, variant";
+
+fn read_columns(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Columns> {
+    Ok(Columns {
+        started_ms: r.get(first)?,
+        channel: r.get(first + 1)?,
+        total_duration: r.get(first + 2)?,
+        num_turns: r.get(first + 3)?,
+        handoff: r.get(first + 4)?,
+        in_progress: r.get(first + 5)?,
+        poly_score: r.get(first + 6)?,
+        handoff_reason: r.get(first + 7)?,
+        variant: r.get(first + 8)?,
+    })
+}
+
+const BY_KEY: &str = "account = ?1 AND project = ?2 AND environment = ?3 AND id = ?4";
+
+/// The statements of one flush, prepared once for all its rows.
+struct Writer<'c> {
+    conn: &'c Connection,
+    find: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+    update: CachedStatement<'c>,
+    insert_label: CachedStatement<'c>,
+    delete_labels: CachedStatement<'c>,
+    insert_text: CachedStatement<'c>,
+    read_texts: CachedStatement<'c>,
+    delete_texts: CachedStatement<'c>,
+    index_text: CachedStatement<'c>,
+    unindex_texts: CachedStatement<'c>,
+    insert_intent: CachedStatement<'c>,
+    delete_intents: CachedStatement<'c>,
+    insert_latency: CachedStatement<'c>,
+    delete_latencies: CachedStatement<'c>,
+    /// (slot base, pk) of the last new row: rows come in start-time order, so the next call
+    /// of the same second takes the next pk without asking the table.
+    last_pk: Option<(i64, i64)>,
+}
+
+impl<'c> Writer<'c> {
+    fn new(conn: &'c Connection) -> StoreResult<Self> {
+        let p = |sql: &str| conn.prepare_cached(sql);
+        Ok(Writer {
+            conn,
+            find: p(&format!(
+                "SELECT pk, has_transcript, transcript_hidden, max_latency, wire, {COLUMNS} FROM conversations WHERE {BY_KEY}"
+            ))?,
+            insert: p(&format!(
+                "INSERT INTO conversations (wire, fetched_at, has_transcript, transcript_hidden, max_latency, {COLUMNS},
+                 pk, account, project, environment, id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+            ))?,
+            update: p(
+                "UPDATE conversations SET wire = ?1, fetched_at = ?2, has_transcript = ?3, transcript_hidden = ?4,
+                 max_latency = ?5, started_at = ?6, channel = ?7, total_duration = ?8, num_turns = ?9, handoff = ?10,
+                 in_progress = ?11, poly_score = ?12, handoff_reason = ?13, variant = ?14 WHERE pk = ?15",
+            )?,
+            insert_label: p("INSERT OR IGNORE INTO conversation_labels (kind, label, conv) VALUES (?1, ?2, ?3)")?,
+            delete_labels: p("DELETE FROM conversation_labels WHERE conv = ?1 AND kind BETWEEN ?2 AND ?3")?,
+            insert_text: p("INSERT INTO turn_text (id, text) VALUES (?1, ?2)")?,
+            read_texts: p("SELECT id, text FROM turn_text WHERE id BETWEEN ?1 AND ?2 ORDER BY id")?,
+            delete_texts: p("DELETE FROM turn_text WHERE id BETWEEN ?1 AND ?2")?,
+            // One row per statement: FTS5 flushes its pending terms at every statement savepoint,
+            // which a multi-row `INSERT … SELECT` opens (a third of the transcript write in callgrind).
+            index_text: p("INSERT INTO turn_fts (rowid, text) VALUES (?1, ?2)")?,
+            // Before the texts go: an external-content index removes what the content table still says.
+            unindex_texts: p("DELETE FROM turn_fts WHERE rowid BETWEEN ?1 AND ?2")?,
+            insert_intent: p("INSERT OR IGNORE INTO conversation_intents (conv, intent) VALUES (?1, ?2)")?,
+            delete_intents: p("DELETE FROM conversation_intents WHERE conv = ?1")?,
+            insert_latency: p("INSERT INTO turn_latencies (conv, turn, latency) VALUES (?1, ?2, ?3)")?,
+            delete_latencies: p("DELETE FROM turn_latencies WHERE conv = ?1")?,
+            last_pk: None,
+        })
+    }
+
+    fn new_pk(&mut self, started_ms: i64) -> StoreResult<i64> {
+        let base = slot_base(started_ms);
+        let pk = match self.last_pk {
+            Some((b, last)) if b == base && last + 1 < base + (1 << PK_SLOT_BITS) => last + 1,
+            _ => allocate_pk(self.conn, started_ms)?,
+        };
+        self.last_pk = (pk >= base && pk < base + (1 << PK_SLOT_BITS)).then_some((base, pk));
+        Ok(pk)
+    }
+
+    fn find(&mut self, p: &Prepared) -> StoreResult<Option<Found>> {
+        let o = &p.origin;
+        Ok(self
+            .find
+            .query_row(params![o.account, o.project, o.environment, p.id], |r| {
+                Ok(Found {
+                    pk: r.get(0)?,
+                    has_transcript: r.get(1)?,
+                    transcript_hidden: r.get(2)?,
+                    max_latency: r.get(3)?,
+                    wire: r.get(4)?,
+                    cols: read_columns(r, 5)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Whether `turn_text` holds exactly `texts` for `pk`.
+    fn same_texts(&mut self, pk: i64, texts: &[(i64, String)]) -> StoreResult<bool> {
+        let (lo, hi) = fts_range(pk);
+        let mut rows = self.read_texts.query(params![lo, hi])?;
+        let mut want = texts.iter();
+        while let Some(r) = rows.next()? {
+            let (id, text): (i64, String) = (r.get(0)?, r.get(1)?);
+            match want.next() {
+                Some((off, t)) if lo | off == id && *t == text => {}
+                _ => return Ok(false),
+            }
+        }
+        Ok(want.next().is_none())
+    }
+}
+
+/// What an upsert stores in the row (beside the key).
+struct RowValues<'p> {
+    wire: std::borrow::Cow<'p, str>,
+    has_transcript: bool,
+    transcript_hidden: bool,
+    max_latency: Option<f64>,
 }
 
 impl Prepared {
@@ -146,20 +260,13 @@ impl Prepared {
         }
         let derived = Derived::of(c);
         let transcript = derived.has_transcript.then(|| TranscriptRows::of(c));
+        let verbatim = transcript.as_ref().map_or(&[][..], |t| &t.verbatim[..]);
         Ok(Some(Prepared {
             origin: origin.clone(),
             id: c.id.clone(),
-            started_ms: c.started_at.map_or(0, |t| t.timestamp_millis()),
-            channel: c.channel.clone(),
-            total_duration: c.total_duration,
-            num_turns: c.num_turns,
-            handoff: c.handoff,
-            in_progress: c.in_progress,
-            wire: compact_wire(c)?,
+            cols: Columns::of(c),
+            wire: wire::stored(origin, c, verbatim)?,
             derived,
-            poly_score: c.poly_score.filter(|s| s.is_finite()),
-            handoff_reason: c.handoff_reason.clone(),
-            variant: c.variant_id.clone(),
             tags: c.tags.clone(),
             transcript,
         }))
@@ -174,78 +281,113 @@ impl Prepared {
                 .map_or(0, |t| t.texts.iter().map(|(_, s)| s.len() + 32).sum())
     }
 
-    fn write(&self, tx: &Connection, fetched_at_ms: i64) -> StoreResult<()> {
-        // Only used when the row is new; an existing row keeps its pk (and its search rows).
-        let new_pk = allocate_pk(tx, self.started_ms)?;
-        let o = &self.origin;
-        let pk: i64 = tx.prepare_cached(UPSERT)?.query_row(
-            params![
-                o.account,
-                o.project,
-                o.environment,
-                self.id,
-                self.started_ms,
-                self.channel,
-                self.total_duration,
-                self.num_turns,
-                self.handoff,
-                self.in_progress,
-                self.wire,
-                fetched_at_ms,
-                self.derived.has_transcript,
-                self.derived.transcript_hidden,
-                self.derived.max_latency,
-                new_pk,
-                self.poly_score,
-                self.handoff_reason,
-                self.variant,
-            ],
-            |r| r.get(0),
-        )?;
-        let existed = pk != new_pk;
-        let mut insert_label =
-            tx.prepare_cached("INSERT OR IGNORE INTO conversation_labels (kind, label, conv) VALUES (?1, ?2, ?3)")?;
-        if existed {
+    /// Writes the conversation unless the row already holds exactly it; returns the pk written.
+    fn write(&self, w: &mut Writer, fetched_at_ms: i64) -> StoreResult<Option<i64>> {
+        let found = w.find(self)?;
+        let mine = RowValues {
+            wire: self.wire.as_str().into(),
+            has_transcript: self.derived.has_transcript,
+            transcript_hidden: self.derived.transcript_hidden,
+            max_latency: self.derived.max_latency,
+        };
+        let (pk, values, replace_transcript) = match &found {
+            None => (w.new_pk(self.cols.started_ms)?, mine, false),
+            Some(old) => {
+                // A summary (no turns) refreshes the summary fields but keeps the cached transcript.
+                let values = if old.has_transcript && self.transcript.is_none() {
+                    RowValues {
+                        wire: with_turns_of(&self.wire, &old.wire)?.into(),
+                        has_transcript: true,
+                        transcript_hidden: false,
+                        max_latency: old.max_latency,
+                    }
+                } else {
+                    mine
+                };
+                let unchanged = values.wire == old.wire
+                    && self.cols == old.cols
+                    && (values.has_transcript, values.transcript_hidden, values.max_latency)
+                        == (old.has_transcript, old.transcript_hidden, old.max_latency)
+                    && match &self.transcript {
+                        Some(t) => w.same_texts(old.pk, &t.texts)?,
+                        None => true,
+                    };
+                if unchanged {
+                    return Ok(None);
+                }
+                (old.pk, values, old.has_transcript)
+            }
+        };
+        let c = &self.cols;
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![
+            &values.wire,
+            &fetched_at_ms,
+            &values.has_transcript,
+            &values.transcript_hidden,
+            &values.max_latency,
+            &c.started_ms,
+            &c.channel,
+            &c.total_duration,
+            &c.num_turns,
+            &c.handoff,
+            &c.in_progress,
+            &c.poly_score,
+            &c.handoff_reason,
+            &c.variant,
+            &pk,
+        ];
+        if found.is_none() {
+            let o = &self.origin;
+            args.extend([&o.account as &dyn rusqlite::ToSql, &o.project, &o.environment, &self.id]);
+            w.insert.execute(&args[..])?;
+        } else {
+            w.update.execute(&args[..])?;
             // Tags are the summary's: every refresh replaces them.
-            tx.prepare_cached("DELETE FROM conversation_labels WHERE conv = ?1 AND kind = ?2")?
-                .execute(params![pk, LabelKind::Tag as i64])?;
+            w.delete_labels
+                .execute(params![pk, LabelKind::Tag as i64, LabelKind::Tag as i64])?;
         }
         for tag in &self.tags {
-            insert_label.execute(params![LabelKind::Tag as i64, tag, pk])?;
+            w.insert_label.execute(params![LabelKind::Tag as i64, tag, pk])?;
         }
         let Some(t) = &self.transcript else {
-            return Ok(());
+            return Ok(Some(pk));
         };
-        if existed {
-            let (lo, hi) = fts_range(pk);
-            tx.prepare_cached("DELETE FROM turn_fts WHERE rowid BETWEEN ?1 AND ?2")?
-                .execute(params![lo, hi])?;
-            tx.prepare_cached("DELETE FROM conversation_intents WHERE conv = ?1")?
-                .execute([pk])?;
-            tx.prepare_cached("DELETE FROM conversation_labels WHERE conv = ?1 AND kind > ?2")?
-                .execute(params![pk, LabelKind::Tag as i64])?;
-            tx.prepare_cached("DELETE FROM turn_latencies WHERE conv = ?1")?
-                .execute([pk])?;
+        let (lo, hi) = fts_range(pk);
+        if replace_transcript {
+            w.unindex_texts.execute(params![lo, hi])?;
+            w.delete_texts.execute(params![lo, hi])?;
+            w.delete_intents.execute([pk])?;
+            w.delete_labels
+                .execute(params![pk, LabelKind::Topic as i64, LabelKind::Safety as i64])?;
+            w.delete_latencies.execute([pk])?;
         }
-        let mut insert_latency =
-            tx.prepare_cached("INSERT INTO turn_latencies (conv, turn, latency) VALUES (?1, ?2, ?3)")?;
         for (turn, latency) in &t.latencies {
-            insert_latency.execute(params![pk, turn, latency])?;
+            w.insert_latency.execute(params![pk, turn, latency])?;
         }
-        let mut insert_text = tx.prepare_cached("INSERT INTO turn_fts (rowid, text) VALUES (?1, ?2)")?;
         for (offset, text) in &t.texts {
-            insert_text.execute(params![(pk << TURN_BITS) | offset, text])?;
+            w.insert_text.execute(params![lo | offset, text])?;
+            w.index_text.execute(params![lo | offset, text])?;
         }
-        let mut insert_intent =
-            tx.prepare_cached("INSERT OR IGNORE INTO conversation_intents (conv, intent) VALUES (?1, ?2)")?;
         for intent in &t.intents {
-            insert_intent.execute(params![pk, intent])?;
+            w.insert_intent.execute(params![pk, intent])?;
         }
         for (kind, label) in &t.labels {
-            insert_label.execute(params![*kind as i64, label, pk])?;
+            w.insert_label.execute(params![*kind as i64, label, pk])?;
         }
-        Ok(())
+        Ok(Some(pk))
     }
+}
+
+/// The summary's stored JSON with the turns of the cached one.
+fn with_turns_of(summary: &str, cached: &str) -> StoreResult<String> {
+    use serde_json::{Map, Value};
+    let mut top: Map<String, Value> = serde_json::from_str(summary)?;
+    if let Ok(Value::Object(mut old)) = serde_json::from_str::<Value>(cached)
+        && let Some(turns) = old.remove("turns")
+    {
+        top.insert("turns".into(), turns);
+    }
+    Ok(serde_json::to_string(&top)?)
 }
 
 impl TranscriptRows {
@@ -253,6 +395,7 @@ impl TranscriptRows {
         use crate::store::search::Speaker;
         let mut rows = TranscriptRows {
             texts: Vec::new(),
+            verbatim: Vec::new(),
             intents: Vec::new(),
             labels: Vec::new(),
             latencies: Vec::new(),
@@ -280,46 +423,32 @@ impl TranscriptRows {
             ] {
                 // Controls are dropped so the snippet markers (U+0001/U+0002) cannot be forged by API text.
                 let clean = text::strip_controls(said);
-                if !clean.trim().is_empty() {
-                    rows.texts
-                        .push((fts_rowid(0, i, speaker), text::segment(&clean).into_owned()));
+                if clean.trim().is_empty() {
+                    continue;
                 }
+                let indexed = text::segment(&clean);
+                if *indexed == **said {
+                    rows.verbatim.push((i, speaker == Speaker::Agent));
+                }
+                rows.texts.push((fts_rowid(0, i, speaker), indexed.into_owned()));
             }
         }
         rows
     }
 }
 
-/// The cached JSON: the wire shape of `Conversation` without the members that read back as
+/// The cached JSON of v1–v5: the wire shape of `Conversation` without the members that read back as
 /// their defaults (`""`, `false`, `null`, `[]`, `{}`), at the top and in each turn. Most
 /// fields of most calls are empty: this halves a summary's JSON, and `load` reads the same
 /// `Conversation` back. `state` is kept whatever it holds (it is the API's own value).
+/// v8 stores less still (see `wire::stored`); tests compare the two.
+#[cfg(test)]
 pub fn compact_wire(c: &Conversation) -> StoreResult<String> {
-    use serde_json::Value;
-    fn is_default(v: &Value) -> bool {
-        match v {
-            Value::Null | Value::Bool(false) => true,
-            Value::String(s) => s.is_empty(),
-            Value::Array(a) => a.is_empty(),
-            Value::Object(o) => o.is_empty(),
-            _ => false,
-        }
-    }
-    let mut v = serde_json::to_value(c)?;
-    if let Value::Object(top) = &mut v {
-        top.retain(|k, v| k == "id" || k == "state" || !is_default(v));
-        if let Some(Value::Array(turns)) = top.get_mut("turns") {
-            for turn in turns {
-                if let Value::Object(t) = turn {
-                    t.retain(|_, v| !is_default(v));
-                }
-            }
-        }
-    }
-    Ok(serde_json::to_string(&v)?)
+    Ok(serde_json::to_string(&wire::compact_map(c)?)?)
 }
 
-/// Replaces the conversation's intents and search rows with those of `c`'s turns.
+/// Replaces the conversation's intents and search rows with those of `c`'s turns, in the
+/// search table of v2–v5 (which kept its own copy of the text): the v2 migration's backfill.
 pub fn index_transcript(tx: &Connection, pk: i64, c: &Conversation) -> StoreResult<()> {
     use crate::store::search::Speaker;
     let (lo, hi) = fts_range(pk);
@@ -353,13 +482,46 @@ pub fn index_transcript(tx: &Connection, pk: i64, c: &Conversation) -> StoreResu
 
 /// The cached conversation (with its transcript when one was fetched).
 pub fn load(conn: &Connection, key: &ConversationKey) -> StoreResult<Option<Conversation>> {
-    let wire: Option<String> = conn
-        .prepare_cached(
-            "SELECT wire FROM conversations WHERE account = ?1 AND project = ?2 AND environment = ?3 AND id = ?4",
-        )?
-        .query_row(params![key.account, key.project, key.environment, key.id], |r| r.get(0))
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT pk, has_transcript, wire, {COLUMNS} FROM conversations WHERE {BY_KEY}"
+        ))?
+        .query_row(params![key.account, key.project, key.environment, key.id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, String>(2)?,
+                read_columns(r, 3)?,
+            ))
+        })
         .optional()?;
-    wire.map(|w| parse_wire(&w)).transpose()
+    let Some((pk, has_transcript, wire, cols)) = row else {
+        return Ok(None);
+    };
+    let mut texts = std::collections::HashMap::new();
+    if has_transcript {
+        let (lo, hi) = fts_range(pk);
+        let mut stmt = conn.prepare_cached("SELECT id, text FROM turn_text WHERE id BETWEEN ?1 AND ?2")?;
+        let mut rows = stmt.query(params![lo, hi])?;
+        while let Some(r) = rows.next()? {
+            texts.insert(r.get::<_, i64>(0)? - lo, r.get::<_, String>(1)?);
+        }
+    }
+    let text_of = |turn: usize, agent: bool| {
+        let speaker = if agent {
+            crate::store::search::Speaker::Agent
+        } else {
+            crate::store::search::Speaker::User
+        };
+        texts.get(&fts_rowid(0, turn, speaker)).cloned()
+    };
+    match wire::restore(&wire, key, &cols, text_of) {
+        Ok(json) => parse_wire(&json).map(Some),
+        Err(e) => Err(StoreError::new(
+            super::StoreErrorKind::Corrupt,
+            format!("cached JSON: {e}"),
+        )),
+    }
 }
 
 pub fn parse_wire(wire: &str) -> StoreResult<Conversation> {
@@ -375,7 +537,8 @@ const BATCH_BYTES: usize = 32 << 20;
 ///
 /// Upserts are buffered and written in start-time order, the order of the table's keys and
 /// list indexes: a page of calls in any order (a bulk import in random order) then touches
-/// neighbouring B-tree pages instead of a random page per row.
+/// neighbouring B-tree pages instead of a random page per row. A row that already holds
+/// exactly the conversation is not rewritten (its `fetched_at` stays that of its last change).
 pub struct CacheBatch<'a> {
     pub(super) tx: Transaction<'a>,
     pub(super) now_ms: i64,
@@ -424,10 +587,16 @@ impl<'a> CacheBatch<'a> {
 
     fn flush(&mut self) -> StoreResult<()> {
         // Stable: equal start times keep their arrival order.
-        self.pending.sort_by_key(|p| p.started_ms);
+        self.pending.sort_by_key(|p| p.cols.started_ms);
+        let mut w = Writer::new(&self.tx)?;
+        // The pks of the rows this flush inserted or changed (unchanged rows are left out).
+        let mut changed: Vec<i64> = Vec::with_capacity(self.pending.len());
         for p in self.pending.drain(..) {
-            p.write(&self.tx, self.now_ms)?;
+            changed.extend(p.write(&mut w, self.now_ms)?);
         }
+        drop(w);
+        // Derived tables that follow the rows (per-hour figures, say) update here from `changed`.
+        let _ = changed;
         self.pending_bytes = 0;
         self.pending_keys.clear();
         Ok(())
@@ -552,6 +721,109 @@ mod tests {
         assert_eq!(
             parse_wire(&compact_wire(&c).unwrap()).unwrap().state,
             serde_json::json!(false)
+        );
+    }
+
+    /// The known shapes plus what the stored form must keep in the JSON: texts that are not
+    /// indexed verbatim, an origin the conversation disagrees with, a sub-millisecond start.
+    fn odd_conversations() -> Vec<Conversation> {
+        use crate::api::Turn;
+        let turn = |u: &str, a: &str| Turn {
+            user_input: u.into(),
+            agent_response: a.into(),
+            ..Default::default()
+        };
+        vec![
+            Conversation {
+                id: "CA-cjk".into(),
+                account_id: "other".into(),
+                started_at: chrono::DateTime::from_timestamp(1_780_000_000, 123_456_789),
+                turns: vec![
+                    turn("東京駅 please", "a\u{1b}[31m red"),
+                    turn("  ", "plain 🙂"),
+                    turn("ok", ""),
+                ],
+                ..Default::default()
+            },
+            Conversation {
+                id: "CA-epoch".into(),
+                started_at: chrono::DateTime::from_timestamp(0, 0),
+                channel: "SMS".into(),
+                num_turns: Some(0),
+                total_duration: Some(0),
+                poly_score: Some(0.0),
+                ..Default::default()
+            },
+        ]
+    }
+
+    #[test]
+    fn the_stored_form_keeps_each_fact_once_and_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("s.db")).unwrap();
+        let origin = Origin::new("ws", "p", "live");
+        let mut seen = std::collections::HashSet::new();
+        let convs: Vec<Conversation> = known_conversations()
+            .into_iter()
+            .chain(odd_conversations())
+            .filter(|c| seen.insert(c.id.clone()))
+            .collect();
+        store.cache(&origin, &convs).unwrap();
+        let (mut compact_bytes, mut stored_bytes) = (0, 0);
+        for c in &convs {
+            let want = parse_wire(&serde_json::to_string(c).unwrap()).unwrap();
+            assert_eq!(
+                store.conversation(&origin.key(&c.id)).unwrap().as_ref(),
+                Some(&want),
+                "{}",
+                c.id
+            );
+            let wire: String = store
+                .conn()
+                .query_row("SELECT wire FROM conversations WHERE id = ?1", [&c.id], |r| r.get(0))
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_str(&wire).unwrap();
+            assert!(v.get("id").is_none() && v.get("channel").is_none(), "{wire}");
+            if c.id == "CA-cjk" {
+                assert_eq!(v["account_id"], "other", "a disagreeing origin stays");
+                assert_eq!(v["turns"][0]["user_input"], "東京駅 please", "segmented text stays");
+                assert!(
+                    v["turns"][2].get("user_input").is_none(),
+                    "verbatim text is turn_text's"
+                );
+            }
+            (compact_bytes, stored_bytes) = (
+                compact_bytes + compact_wire(c).unwrap().len(),
+                stored_bytes + wire.len(),
+            );
+        }
+        assert!(
+            stored_bytes * 10 < compact_bytes * 7,
+            "at least 30% smaller than v5's JSON: {stored_bytes} of {compact_bytes} bytes"
+        );
+    }
+
+    #[test]
+    fn an_unchanged_conversation_is_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("s.db")).unwrap();
+        let origin = Origin::new("ws", "p", "live");
+        let convs: Vec<Conversation> = known_conversations().into_iter().take(40).collect();
+        store.cache(&origin, &convs).unwrap();
+        let changes = |store: &crate::store::Store| store.conn().total_changes();
+        let before = changes(&store);
+        // Summaries of cached transcripts too: the same summary changes nothing.
+        store.cache(&origin, &convs).unwrap();
+        assert_eq!(changes(&store), before, "nothing rewritten");
+        let mut changed = convs[0].clone();
+        changed.channel = "WEBCHAT".into();
+        changed.turns.truncate(1);
+        store.cache(&origin, &[changed.clone()]).unwrap();
+        assert!(changes(&store) > before);
+        let back = store.conversation(&origin.key(&changed.id)).unwrap().unwrap();
+        assert_eq!(
+            (back.channel.as_str(), back.turns.len()),
+            ("WEBCHAT", changed.turns.len())
         );
     }
 

@@ -145,7 +145,7 @@ impl Compile for Filter {
 pub(crate) const SCORE_JOIN: &str =
     "s.account = c.account AND s.project = c.project AND s.environment = c.environment AND s.id = c.id";
 
-/// `qa<70`, `scored`, `unscored`, `scorecard:NAME` over the saved scores (schema v6), with the
+/// `qa<70`, `scored`, `unscored`, `scorecard:NAME` over the saved scores (schema v7), with the
 /// same meaning as `Filter::matches_scored`: `qa` bounds hold on one current score.
 fn compile_scores(f: &Filter, w: &mut SqlWhere) {
     let (card, card_param) = match &f.scorecard {

@@ -7,7 +7,7 @@ use super::error::{StoreError, StoreErrorKind, StoreResult};
 use super::schema;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 7;
+pub const CURRENT_VERSION: i64 = 8;
 
 pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -15,6 +15,11 @@ pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
 
 /// Brings the database to `CURRENT_VERSION`. A failed step rolls back and leaves the previous version intact.
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    migrate_to(conn, CURRENT_VERSION)
+}
+
+/// Brings the database to `last` (tests build stores as an older version wrote them).
+fn migrate_to(conn: &mut Connection, last: i64) -> StoreResult<()> {
     let found = schema_version(conn)?;
     if found > CURRENT_VERSION {
         return Err(StoreError::new(
@@ -22,7 +27,7 @@ pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
             format!("schema version {found}, this build knows up to {CURRENT_VERSION}"),
         ));
     }
-    for target in found + 1..=CURRENT_VERSION {
+    for target in found + 1..=last {
         // IMMEDIATE takes the write lock up front, so two processes opening a fresh store at once
         // serialize here; the loser re-reads the version and skips what the winner did.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -51,6 +56,7 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
         5 => Ok(tx.execute_batch(schema::V5)?),
         6 => Ok(tx.execute_batch(schema::V6_HISTORY)?),
         7 => Ok(tx.execute_batch(schema::V7_SCORES)?),
+        8 => Ok(tx.execute_batch(schema::V8_COMPACT_CACHE)?),
         other => unreachable!("no migration to version {other}"),
     }
 }
@@ -158,6 +164,136 @@ mod tests {
             rusqlite::params![origin.account, origin.project, origin.environment],
         )
         .unwrap();
+    }
+
+    /// Every word of every cached turn, found in its own turn with the word highlighted.
+    fn assert_every_turn_searchable(store: &Store, origin: &Origin, convs: &[Conversation]) {
+        for c in convs {
+            for (i, turn) in c.turns.iter().enumerate() {
+                let Some(word) = turn
+                    .user_input
+                    .split_whitespace()
+                    .find(|w| w.chars().all(char::is_alphabetic))
+                else {
+                    continue;
+                };
+                let hits = store.hits_in(&origin.key(&c.id), word, None).unwrap();
+                assert!(
+                    hits.iter()
+                        .any(|h| h.turn as usize == i && !h.text.highlights.is_empty()),
+                    "{}: {word:?} in turn {i}: {hits:?}",
+                    c.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_v5_store_moves_its_search_text_out_of_the_index_losing_nothing() {
+        let mut convs: Vec<Conversation> = serde_json::from_str::<crate::api::ConversationPage>(include_str!(
+            "../../tests/fixtures/real/list_v3_camel.json"
+        ))
+        .unwrap()
+        .conversations;
+        convs.push(serde_json::from_str(include_str!("../../tests/fixtures/real/by_id_platform.json")).unwrap());
+        let before: Vec<Conversation> = convs
+            .iter()
+            .map(|c| cache::parse_wire(&serde_json::to_string(c).unwrap()).unwrap())
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.db");
+        let origin = Origin::new("ws-real", "PROJECT-real", "live");
+        write_v3(&path, &origin, &convs);
+        let mut conn = Connection::open(&path).unwrap();
+        migrate_to(&mut conn, 5).unwrap();
+        let count = |conn: &Connection, sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        let indexed = count(&conn, "SELECT count(*) FROM turn_fts");
+        assert!(indexed > 0);
+        drop(conn);
+
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+        assert_eq!(
+            count(store.conn(), "SELECT count(*) FROM turn_text"),
+            indexed,
+            "every text moved"
+        );
+        store
+            .conn()
+            .execute(
+                "INSERT INTO turn_fts (turn_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .expect("the index agrees with its content table");
+        for c in &before {
+            assert_eq!(
+                store.conversation(&origin.key(&c.id)).unwrap().as_ref(),
+                Some(c),
+                "{}",
+                c.id
+            );
+        }
+        let scope = Scope::env("ws-real", "PROJECT-real", "live");
+        let listed = store
+            .query_rows(
+                &scope,
+                &Filter::default(),
+                crate::store::ListOrder::NewestFirst,
+                None,
+                100,
+            )
+            .unwrap();
+        assert_eq!(listed.len(), convs.len() + 1, "every row listed, the broken one too");
+        assert_every_turn_searchable(&store, &origin, &before);
+
+        // Old rows take the stored form at their next write: a summary keeps the migrated
+        // transcript, a new transcript replaces its search text.
+        let by_id = before.iter().find(|c| !c.turns.is_empty()).unwrap().clone();
+        store
+            .cache(
+                &origin,
+                &[Conversation {
+                    turns: Vec::new(),
+                    note: "seen".into(),
+                    ..by_id.clone()
+                }],
+            )
+            .unwrap();
+        let back = store.conversation(&origin.key(&by_id.id)).unwrap().unwrap();
+        assert_eq!((back.turns, back.note.as_str()), (by_id.turns.clone(), "seen"));
+        assert_every_turn_searchable(&store, &origin, std::slice::from_ref(&by_id));
+        let mut fresh = by_id.clone();
+        fresh.turns.truncate(1);
+        fresh.turns[0].user_input = "xylophone lessons".into();
+        store.cache(&origin, std::slice::from_ref(&fresh)).unwrap();
+        let q = |t: &str| SearchQuery {
+            scope: scope.clone(),
+            ..SearchQuery::new(t)
+        };
+        assert_eq!(store.search(&q("xylophone")).unwrap().len(), 1);
+        let old_word = by_id
+            .turns
+            .last()
+            .unwrap()
+            .agent_response
+            .split_whitespace()
+            .last()
+            .unwrap_or("");
+        assert!(
+            store
+                .search(&q(old_word))
+                .unwrap()
+                .iter()
+                .all(|h| h.key.id != by_id.id || h.turn == 0),
+            "the replaced turns are no longer found"
+        );
+        store
+            .conn()
+            .execute(
+                "INSERT INTO turn_fts (turn_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .expect("the index agrees with its content table after the rewrite");
     }
 
     #[test]

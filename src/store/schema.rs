@@ -231,3 +231,30 @@ CREATE TABLE scores (
 -- A conversation's scores, and the newest of each triple, are one range of this index.
 CREATE INDEX scores_by_key ON scores (account, project, environment, id, scorecard, reviewer, seq);
 ";
+
+/// v8: each fact stored once. The search index becomes external-content over `turn_text` (v2–v5
+/// kept a second copy of every text inside FTS5, beside the cached JSON); new rows' JSON leaves
+/// out what the columns and `turn_text` hold (see `cache::wire`; older rows keep their JSON until
+/// their next refresh). The list index takes the stats columns, so one index serves both
+/// (one index less to maintain per cached call).
+pub const V8_COMPACT_CACHE: &str = "
+CREATE TABLE turn_text (
+    id   INTEGER PRIMARY KEY,  -- the search rowid: conversations.pk << 16 | turn << 1 | speaker
+    text TEXT NOT NULL         -- as indexed: controls dropped, CJK and emoji segmented (see text.rs)
+);
+INSERT INTO turn_text (id, text) SELECT rowid, text FROM turn_fts;
+DROP TABLE turn_fts;
+CREATE VIRTUAL TABLE turn_fts USING fts5(
+    text,
+    content = 'turn_text',
+    content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2 categories ''L* N* Co So'''
+);
+INSERT INTO turn_fts (turn_fts) VALUES ('rebuild');
+
+DROP INDEX conversations_list;
+DROP INDEX conversations_stats;
+-- The list (keyset on started_at, id) and every per-call stats figure (no table rows read).
+CREATE INDEX conversations_list ON conversations (account, project, environment, started_at, id,
+    channel, handoff, in_progress, transcript_hidden, has_transcript, handoff_reason, variant, poly_score);
+";

@@ -1,4 +1,4 @@
-//! Saved scorecards in SQLite (schema v6): each save appends a row; the newest row of a
+//! Saved scorecards in SQLite (schema v7): each save appends a row; the newest row of a
 //! (conversation, scorecard, reviewer) is its current score.
 
 use std::collections::BTreeMap;

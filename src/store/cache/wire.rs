@@ -1,0 +1,178 @@
+//! The stored form of a conversation's JSON (schema v8): each fact is kept once.
+//!
+//! `conversations.wire` holds the compact JSON (see `compact_wire`) without the members the
+//! row's own columns hold (`id`, `channel`, `started_at`, …) and without the turn texts that
+//! `turn_text` (the search index's content) holds verbatim. The stored form is told from
+//! the earlier ones by its missing `id` (every earlier writer kept it); `restore` puts the
+//! members back before the lenient reader sees them, so a row of either form loads the same.
+
+use serde_json::{Map, Value};
+
+use super::super::ConversationKey;
+use crate::api::Conversation;
+use crate::domain::scope::Origin;
+
+/// Members of a conversation that are also columns of its row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns {
+    /// Unix ms, 0 when unknown.
+    pub started_ms: i64,
+    pub channel: String,
+    pub total_duration: Option<u32>,
+    pub num_turns: Option<u32>,
+    pub handoff: bool,
+    pub in_progress: bool,
+    pub poly_score: Option<f64>,
+    pub handoff_reason: String,
+    pub variant: String,
+}
+
+impl Columns {
+    pub fn of(c: &Conversation) -> Self {
+        Columns {
+            started_ms: c.started_at.map_or(0, |t| t.timestamp_millis()),
+            channel: c.channel.clone(),
+            total_duration: c.total_duration,
+            num_turns: c.num_turns,
+            handoff: c.handoff,
+            in_progress: c.in_progress,
+            poly_score: c.poly_score.filter(|s| s.is_finite()),
+            handoff_reason: c.handoff_reason.clone(),
+            variant: c.variant_id.clone(),
+        }
+    }
+}
+
+/// Members that the row's columns always hold (`handoff_reason` stays: the list reads it from the JSON).
+const ALWAYS_COLUMNS: [&str; 7] = [
+    "id",
+    "channel",
+    "total_duration",
+    "num_turns",
+    "handoff",
+    "in_progress",
+    "variant_id",
+];
+
+/// Whether a JSON value reads back as its field's default (so it need not be stored).
+fn is_default(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// The compact JSON as a map: the wire shape without the members that read back as their defaults
+/// (`state` is kept whatever it holds: it is the API's own value).
+pub fn compact_map(c: &Conversation) -> serde_json::Result<Map<String, Value>> {
+    let Value::Object(mut top) = serde_json::to_value(c)? else {
+        return Ok(Map::new());
+    };
+    top.retain(|k, v| k == "id" || k == "state" || !is_default(v));
+    if let Some(Value::Array(turns)) = top.get_mut("turns") {
+        for turn in turns {
+            if let Value::Object(t) = turn {
+                t.retain(|_, v| !is_default(v));
+            }
+        }
+    }
+    Ok(top)
+}
+
+/// The member names of a turn side's text.
+pub fn text_member(agent: bool) -> &'static str {
+    if agent { "agent_response" } else { "user_input" }
+}
+
+/// The stored JSON of `c` cached from `origin`; `verbatim` lists the (turn, agent?) texts that
+/// `turn_text` holds exactly as sent.
+pub fn stored(origin: &Origin, c: &Conversation, verbatim: &[(usize, bool)]) -> serde_json::Result<String> {
+    let mut top = compact_map(c)?;
+    for k in ALWAYS_COLUMNS {
+        top.remove(k);
+    }
+    // A non-finite score is not JSON (it was written as null and dropped): the column is NULL too.
+    top.remove("poly_score");
+    // The column keeps milliseconds; a finer (or zero) time stays in the JSON.
+    if let Some(t) = c.started_at
+        && t.timestamp_millis() != 0
+        && t.timestamp_subsec_nanos() % 1_000_000 == 0
+    {
+        top.remove("started_at");
+    }
+    // The key's origin: left out when the conversation says the same, kept (even empty) when not.
+    for (k, mine, row) in [
+        ("account_id", &c.account_id, &origin.account),
+        ("project_id", &c.project_id, &origin.project),
+        ("environment", &c.environment, &origin.environment),
+    ] {
+        if mine == row {
+            top.remove(k);
+        } else {
+            top.insert(k.into(), Value::String(mine.clone()));
+        }
+    }
+    if let Some(Value::Array(turns)) = top.get_mut("turns") {
+        for &(i, agent) in verbatim {
+            if let Some(Value::Object(t)) = turns.get_mut(i) {
+                t.remove(text_member(agent));
+            }
+        }
+    }
+    serde_json::to_string(&top)
+}
+
+/// The stored JSON `wire` of the row `key` with `cols` as the JSON the reader takes: members the
+/// columns hold put back (stored form only), and turn texts missing from the JSON taken from
+/// `text_of(turn, agent?)` (either form: a text is in one place or the other).
+pub fn restore(
+    wire: &str,
+    key: &ConversationKey,
+    cols: &Columns,
+    text_of: impl Fn(usize, bool) -> Option<String>,
+) -> serde_json::Result<String> {
+    let mut v: Value = serde_json::from_str(wire)?;
+    let Value::Object(top) = &mut v else {
+        return Ok(wire.to_string());
+    };
+    if !top.contains_key("id") {
+        let mut put = |k: &str, v: Value| {
+            if !is_default(&v) {
+                top.entry(k).or_insert(v);
+            }
+        };
+        put("id", Value::from(key.id.as_str()));
+        put("account_id", Value::from(key.account.as_str()));
+        put("project_id", Value::from(key.project.as_str()));
+        put("environment", Value::from(key.environment.as_str()));
+        if cols.started_ms != 0
+            && let Some(t) = chrono::DateTime::from_timestamp_millis(cols.started_ms)
+        {
+            put("started_at", serde_json::to_value(t)?);
+        }
+        put("channel", Value::from(cols.channel.as_str()));
+        put("total_duration", cols.total_duration.map_or(Value::Null, Value::from));
+        put("num_turns", cols.num_turns.map_or(Value::Null, Value::from));
+        put("handoff", Value::Bool(cols.handoff));
+        put("in_progress", Value::Bool(cols.in_progress));
+        put("poly_score", cols.poly_score.map_or(Value::Null, Value::from));
+        put("variant_id", Value::from(cols.variant.as_str()));
+    }
+    if let Some(Value::Array(turns)) = top.get_mut("turns") {
+        for (i, turn) in turns.iter_mut().enumerate() {
+            let Value::Object(t) = turn else { continue };
+            for agent in [false, true] {
+                let k = text_member(agent);
+                if !t.contains_key(k)
+                    && let Some(s) = text_of(i, agent)
+                {
+                    t.insert(k.into(), Value::String(s));
+                }
+            }
+        }
+    }
+    serde_json::to_string(&v)
+}
