@@ -135,12 +135,7 @@ fn main() {
         ),
     ] {
         let filter = Filter::parse(filter).expect("filter");
-        let req = StatsRequest {
-            since_ms: now.timestamp_millis() - window_ms,
-            until_ms: now.timestamp_millis() + 1,
-            offset_ms: 0,
-            split,
-        };
+        let req = StatsRequest::new(now.timestamp_millis() - window_ms, now.timestamp_millis() + 1, 0, split);
         let mut times = Vec::new();
         let mut calls = 0;
         for _ in 0..15 {

@@ -114,7 +114,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Exported { result } => review::on_exported(s, result),
         Msg::MarksPushed { key, result } => super::studio::on_pushed(s, &key, result),
-        Msg::Stats { req, result } => super::stats::on_result(s, req, result),
+        Msg::Stats { req, result } => super::stats::on_result(s, req, result, &mut fx),
     }
     jumps::go_on(s, &mut fx);
     player::stop_if_elsewhere(s, &mut fx);

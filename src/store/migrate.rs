@@ -7,7 +7,7 @@ use super::error::{StoreError, StoreErrorKind, StoreResult};
 use super::schema;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 5;
+pub const CURRENT_VERSION: i64 = 6;
 
 pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -49,6 +49,7 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
             Ok(tx.execute_batch(schema::V4_BACKFILL)?)
         }
         5 => Ok(tx.execute_batch(schema::V5)?),
+        6 => Ok(tx.execute_batch(schema::V6_STATS_HOURS)?),
         other => unreachable!("no migration to version {other}"),
     }
 }

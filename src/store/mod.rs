@@ -16,6 +16,8 @@ pub mod review;
 mod schema;
 pub mod search;
 pub mod stats;
+mod stats_covered;
+mod stats_hours;
 mod text;
 
 use std::path::{Path, PathBuf};
