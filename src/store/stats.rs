@@ -46,13 +46,13 @@ impl Cell {
         self.with_transcript += o.with_transcript;
     }
 
-    fn add_all(&mut self, o: &Cell) {
+    /// Everything but the latencies (the window takes those per bucket).
+    fn add_all_but_latencies(&mut self, o: &Cell) {
         self.add_counts(o);
         for (k, n) in &o.reasons {
             add_name(&mut self.reasons, k, *n);
         }
         self.scores.extend_from_slice(&o.scores);
-        self.latencies.extend_from_slice(&o.latencies);
         for (k, n) in &o.intents {
             add_name(&mut self.intents, k, *n);
         }
@@ -266,7 +266,8 @@ struct Window {
     first: i64,
     buckets: Vec<(BucketFigures, Vec<(f64, u64)>)>,
     total: Cell,
-    groups: HashMap<String, Cell>,
+    /// Each group's counts, and its latencies per bucket (merged like the total's).
+    groups: HashMap<String, (Cell, Vec<Vec<(f64, u64)>>)>,
 }
 
 impl Window {
@@ -304,19 +305,22 @@ impl Window {
         b.voice += cell.voice;
         b.handoffs += cell.handoffs;
         lat.extend_from_slice(&cell.latencies);
-        self.total.add_all(cell);
+        self.total.add_all_but_latencies(cell);
         let group = match self.req.split {
             SplitBy::None => return,
             SplitBy::Variant => &key.variant,
             SplitBy::Env => &key.environment,
         };
-        let g = match self.groups.get_mut(group.as_str()) {
+        let (g, per_bucket) = match self.groups.get_mut(group.as_str()) {
             Some(g) => g,
             None => self.groups.entry(group.clone()).or_default(),
         };
         g.add_counts(cell);
         g.scores.extend_from_slice(&cell.scores);
-        g.latencies.extend_from_slice(&cell.latencies);
+        if per_bucket.is_empty() {
+            per_bucket.resize(n as usize, Vec::new());
+        }
+        per_bucket[i].extend_from_slice(&cell.latencies);
     }
 
     fn finish(mut self, review: Review) -> Stats {
@@ -330,13 +334,15 @@ impl Window {
             ..Stats::default()
         };
         let mut buckets = Vec::with_capacity(self.buckets.len());
+        let t = &mut self.total;
         for (mut b, mut lat) in self.buckets {
             coalesce(&mut lat);
             b.chat = b.calls - b.voice;
             b.latency = Percentiles::of_counts(&lat);
+            // Coalesced buckets hold few distinct values each: merging them is cheap.
+            t.latencies.extend_from_slice(&lat);
             buckets.push(b);
         }
-        let t = &mut self.total;
         t.normalize();
         for &(l, n) in &t.latencies {
             stats.latency_histogram[latency_bin(l)] += n;
@@ -509,10 +515,14 @@ fn top(counts: HashMap<String, u64>, by: impl Fn(&str, &str) -> std::cmp::Orderi
     v
 }
 
-fn split(by: SplitBy, groups: HashMap<String, Cell>) -> Split {
+fn split(by: SplitBy, groups: HashMap<String, (Cell, Vec<Vec<(f64, u64)>>)>) -> Split {
     let mut groups: Vec<Group> = groups
         .into_iter()
-        .map(|(name, mut g)| {
+        .map(|(name, (mut g, per_bucket))| {
+            for mut lat in per_bucket {
+                coalesce(&mut lat);
+                g.latencies.extend_from_slice(&lat);
+            }
             g.normalize();
             Group {
                 name: if name.is_empty() { NO_REASON.to_string() } else { name },

@@ -87,7 +87,7 @@ pub(super) fn for_each(
                 skip.insert((run.environment.clone(), h));
             }
         }
-    } else {
+    } else if !dirty_runs(conn, &key, h0, h1)?.is_empty() {
         // Rows read and dirty marks cleared under one write lock: no write slips between.
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         for run in dirty_runs(&tx, &key, h0, h1)? {
