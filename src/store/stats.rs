@@ -259,6 +259,9 @@ pub(super) fn scan(conn: &rusqlite::Connection, w: &SqlWhere, slots: Slots) -> S
     Ok(cells.into_vec())
 }
 
+/// A split group's counts, and its latencies per bucket.
+type GroupCells = (Cell, Vec<Vec<(f64, u64)>>);
+
 /// A window being filled from cells.
 struct Window {
     req: StatsRequest,
@@ -267,7 +270,7 @@ struct Window {
     buckets: Vec<(BucketFigures, Vec<(f64, u64)>)>,
     total: Cell,
     /// Each group's counts, and its latencies per bucket (merged like the total's).
-    groups: HashMap<String, (Cell, Vec<Vec<(f64, u64)>>)>,
+    groups: HashMap<String, GroupCells>,
 }
 
 impl Window {
@@ -515,7 +518,7 @@ fn top(counts: HashMap<String, u64>, by: impl Fn(&str, &str) -> std::cmp::Orderi
     v
 }
 
-fn split(by: SplitBy, groups: HashMap<String, (Cell, Vec<Vec<(f64, u64)>>)>) -> Split {
+fn split(by: SplitBy, groups: HashMap<String, GroupCells>) -> Split {
     let mut groups: Vec<Group> = groups
         .into_iter()
         .map(|(name, (mut g, per_bucket))| {
