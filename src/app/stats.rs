@@ -11,6 +11,8 @@ use super::list::set_filter;
 use super::msg::{Effect, IoEffect, RequestId, StoreRequest};
 use super::state::{Overlay, State};
 pub use super::stats_view::{Chart, Fetch, StatsView};
+use chrono::{DateTime, Utc};
+
 use crate::stats::{SplitBy, Stats, StatsRequest, latency_bin_bounds};
 use crate::store::{Filter, Scope};
 
@@ -26,17 +28,25 @@ pub fn toggle_fetch(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     }
     let (start, end) = s.window.range(s.now);
+    start_fetch(s, start, end, fx);
+}
+
+/// Walks `[start, end)`'s pages from the API into the cache (the progress bar shows it).
+fn start_fetch(s: &mut State, start: DateTime<Utc>, end: DateTime<Utc>, fx: &mut Vec<Effect>) {
     let mut query = s.list_query(start, end, None);
     query.search = None;
     query.limit = Some(FETCH_PAGE);
+    let unfiltered = query.channels.is_empty() && query.in_progress.is_none();
+    let (start, end) = (start.timestamp_millis(), end.timestamp_millis());
     let req = s.take_req();
     s.stats.fetch_note = None;
     s.stats.fetch = Some(Fetch {
         req,
         pages: 0,
         calls: 0,
-        window: (start.timestamp_millis(), end.timestamp_millis()),
+        window: (start, end),
         seen: None,
+        record: unfiltered.then(|| (start, end.min(s.now.timestamp_millis()))),
         query: query.clone(),
     });
     // Not `FetchPage`: that would abort the list's own page in flight.
@@ -92,6 +102,7 @@ pub fn on_fetch_page(
                 crate::output::count(f.calls, "call"),
                 crate::output::count(f.pages, "page")
             ));
+            s.stats.walked = f.record;
             s.stats.fetch = None;
             // Queued behind the caching on the one store worker, so it sees every page.
             request(s, fx);
@@ -127,6 +138,7 @@ pub fn request(s: &mut State, fx: &mut Vec<Effect>) {
             until_ms: end.timestamp_millis(),
             offset_ms: i64::from(s.tz.local_minus_utc()) * 1000,
             split: s.stats.split,
+            record_walk: s.stats.walked.take(),
         },
     })));
 }
@@ -137,16 +149,37 @@ pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     }
     s.stats.open = true;
+    s.stats.auto_fetched = false;
     request(s, fx);
 }
 
-pub fn on_result(s: &mut State, req: RequestId, result: Result<Arc<Stats>, String>) {
+/// On the first figures of an opening: fetch the part of the window no walk covered yet
+/// (from its oldest gap to its newest), unless a fetch runs already.
+fn fetch_what_is_lacking(s: &mut State, stats: &Stats, fx: &mut Vec<Effect>) {
+    if !s.stats.open || s.stats.auto_fetched || s.stats.fetch.is_some() {
+        return;
+    }
+    s.stats.auto_fetched = true;
+    let (Some(first), Some(last)) = (stats.uncovered.first(), stats.uncovered.last()) else {
+        return;
+    };
+    let (Some(start), Some(end)) = (
+        DateTime::from_timestamp_millis(first.0),
+        DateTime::from_timestamp_millis(last.1),
+    ) else {
+        return;
+    };
+    start_fetch(s, start, end, fx);
+}
+
+pub fn on_result(s: &mut State, req: RequestId, result: Result<Arc<Stats>, String>, fx: &mut Vec<Effect>) {
     if s.stats.pending != Some(req) {
         return;
     }
     s.stats.pending = None;
     match result {
         Ok(stats) => {
+            fetch_what_is_lacking(s, &stats, fx);
             let first = s.stats.stats.is_none();
             s.stats.stats = Some(stats);
             if first {

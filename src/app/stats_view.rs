@@ -66,10 +66,17 @@ pub struct StatsView {
     pub split: SplitBy,
     /// The list's filter (and view name) before a drill-down: `esc` in the list restores it.
     pub before_drill: Option<(Filter, Option<String>)>,
-    /// Fetching the window's calls from the API into the cache (`ctrl-r`).
+    /// Fetching the window's calls from the API into the cache (`ctrl-r`, or on opening what
+    /// the cache lacks).
     pub fetch: Option<Fetch>,
     /// How the last fetch ended.
     pub fetch_note: Option<String>,
+    /// Whether this opening already fetched what the cache lacked (once per opening, so a
+    /// window ending now does not chase its own last seconds).
+    pub auto_fetched: bool,
+    /// A walk that just completed, unfiltered: sent with the next figures request so the
+    /// store records the range as covered.
+    pub walked: Option<(i64, i64)>,
 }
 
 /// A walk over the window's API pages, each cached as it arrives.
@@ -82,6 +89,9 @@ pub struct Fetch {
     /// The window, and the oldest / newest start seen: how much of the window is covered.
     pub window: (i64, i64),
     pub seen: Option<(i64, i64)>,
+    /// What a completed walk covers, when it is unfiltered: the range up to the walk's start
+    /// (later calls may still arrive).
+    pub(super) record: Option<(i64, i64)>,
     pub(super) query: ListQuery,
 }
 

@@ -63,7 +63,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::MarksPending { error, retry_in } => detail::on_marks_pending(s, error, retry_in),
         Msg::Exported { result } => review::on_exported(s, result),
         Msg::MarksPushed { key, result } => studio::on_pushed(s, &key, result),
-        Msg::Stats { req, result } => stats::on_result(s, req, result),
+        Msg::Stats { req, result } => stats::on_result(s, req, result, &mut fx),
         Msg::History { key, result } => history::on_history(s, &key, result),
         Msg::Authors { origin, authors } => detail::on_authors(s, &origin, authors),
         Msg::Scores { key, result } => scorecard_form::on_scores(s, &key, result),

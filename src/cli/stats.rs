@@ -68,12 +68,12 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
     }
     let store = Store::open_read_only(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let offset_ms = i64::from(chrono::Local::now().offset().local_minus_utc()) * 1000;
-    let req = StatsRequest {
-        since_ms: since.timestamp_millis(),
-        until_ms: until.timestamp_millis(),
+    let req = StatsRequest::new(
+        since.timestamp_millis(),
+        until.timestamp_millis(),
         offset_ms,
-        split: args.split,
-    };
+        args.split,
+    );
     // A split by environment compares every environment of the project.
     let scope = match args.split {
         SplitBy::Env => Scope::project(&cfg.account_id, &cfg.project_id),

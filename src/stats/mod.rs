@@ -9,7 +9,10 @@
 //!   is one value (seconds). A turn belongs to the bucket its call started in.
 //! - **Percentiles** are exact, nearest rank: p of n sorted values is value number ⌈p·n/100⌉.
 //! - **Top intents / topics** count calls (an intent said at three turns counts once).
-//! - **PolyScore** distribution: calls with a score, by the score rounded to a whole number.
+//! - **PolyScore** distribution: calls with a score, by the score rounded to a whole number;
+//!   a group's mean is summed in score order ([`mean_of_counts`]).
+//! - Per-hour aggregates (`store::stats_hours`) hold the same values as exact multisets, so
+//!   figures merged from them equal figures from the rows, at any value resolution.
 //! - **Review**: calls marked reviewed / needs follow-up / flagged; unreviewed is the rest.
 //!
 //! QA scores and per-reviewer figures come from scorecards and reviewers (`team`), which this
@@ -77,6 +80,22 @@ pub struct StatsRequest {
     pub until_ms: i64,
     pub offset_ms: i64,
     pub split: SplitBy,
+    /// A walk over these API pages (`[since, until)` unix ms, unfiltered, under the scope's
+    /// environment) completed before this request: the store records the range as covered
+    /// first, so [`Stats::uncovered`] no longer lists it.
+    pub record_walk: Option<(i64, i64)>,
+}
+
+impl StatsRequest {
+    pub fn new(since_ms: i64, until_ms: i64, offset_ms: i64, split: SplitBy) -> StatsRequest {
+        StatsRequest {
+            since_ms,
+            until_ms,
+            offset_ms,
+            split,
+            record_walk: None,
+        }
+    }
 }
 
 /// Exact nearest-rank percentiles of a set of values.
@@ -99,6 +118,52 @@ impl Percentiles {
             p99: nearest_rank(values, 99),
         }
     }
+}
+
+impl Percentiles {
+    /// The same figures from a sorted multiset of `(value, how many)` pairs (see [`coalesce`]):
+    /// what the per-hour aggregates merge into, equal to [`Percentiles::of`] over the values.
+    pub fn of_counts(sorted: &[(f64, u64)]) -> Percentiles {
+        let n: u64 = sorted.iter().map(|(_, c)| c).sum();
+        let at = |p: u64| -> Option<f64> {
+            if n == 0 {
+                return None;
+            }
+            let rank = (p * n).div_ceil(100).max(1);
+            let mut seen = 0;
+            sorted.iter().find_map(|&(v, c)| {
+                seen += c;
+                (seen >= rank).then_some(v)
+            })
+        };
+        Percentiles {
+            n,
+            p50: at(50),
+            p95: at(95),
+            p99: at(99),
+        }
+    }
+}
+
+/// Sorts `(value, count)` pairs by value and merges equal values: the exact multiset of the
+/// values, in any resolution (stable sort: concatenated sorted runs merge in linear passes).
+pub fn coalesce(pairs: &mut Vec<(f64, u64)>) {
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    pairs.dedup_by(|next, kept| {
+        if next.0.total_cmp(&kept.0).is_eq() {
+            kept.1 += next.1;
+            true
+        } else {
+            false
+        }
+    });
+}
+
+/// The mean of a coalesced multiset, summed in value order (so every path that holds the
+/// same values gets the same bits): Σ v·n / Σ n.
+pub fn mean_of_counts(sorted: &[(f64, u64)]) -> Option<f64> {
+    let n: u64 = sorted.iter().map(|(_, c)| c).sum();
+    (n > 0).then(|| sorted.iter().map(|&(v, c)| v * c as f64).sum::<f64>() / n as f64)
 }
 
 /// Value number ⌈p·n/100⌉ (1-based) of `sorted`; `None` when empty.
@@ -259,6 +324,10 @@ pub struct Stats {
     pub review: Review,
     pub split: Option<Split>,
     pub qa: Qa,
+    /// The parts of the window no completed walk covered (for a scope with an environment),
+    /// oldest first: what opening the view fetches. Not a figure: not printed.
+    #[serde(skip)]
+    pub uncovered: Vec<(i64, i64)>,
 }
 
 /// The label of calls the API gave no handoff reason (filter word `handoff-reason:(none)`).
@@ -316,6 +385,17 @@ mod tests {
         assert_eq!(nearest_rank(&v, 99), Some(198.0));
         assert_eq!(nearest_rank(&[3.0], 1), Some(3.0));
         assert_eq!(nearest_rank(&[], 50), None);
+    }
+
+    #[test]
+    fn counted_percentiles_equal_sorted_ones() {
+        let mut values: Vec<f64> = (0..997).map(|i| f64::from((i * 7919) % 503) / 1000.0).collect();
+        let mut pairs: Vec<(f64, u64)> = values.iter().map(|v| (*v, 1)).collect();
+        coalesce(&mut pairs);
+        assert!(pairs.len() < values.len(), "repeats merged");
+        assert_eq!(Percentiles::of_counts(&pairs), Percentiles::of(&mut values));
+        assert_eq!(Percentiles::of_counts(&[]), Percentiles::default());
+        assert_eq!(mean_of_counts(&[(1.0, 3), (4.0, 1)]), Some(1.75));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::error::{StoreError, StoreErrorKind, StoreResult};
 use super::schema;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 8;
+pub const CURRENT_VERSION: i64 = 9;
 
 pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -57,6 +57,7 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
         6 => Ok(tx.execute_batch(schema::V6_HISTORY)?),
         7 => Ok(tx.execute_batch(schema::V7_SCORES)?),
         8 => Ok(tx.execute_batch(schema::V8_COMPACT_CACHE)?),
+        9 => Ok(tx.execute_batch(schema::V9_STATS_HOURS)?),
         other => unreachable!("no migration to version {other}"),
     }
 }

@@ -17,6 +17,8 @@ mod schema;
 pub mod scores;
 pub mod search;
 pub mod stats;
+mod stats_covered;
+mod stats_hours;
 mod text;
 
 use std::path::{Path, PathBuf};

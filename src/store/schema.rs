@@ -258,3 +258,63 @@ DROP INDEX conversations_stats;
 CREATE INDEX conversations_list ON conversations (account, project, environment, started_at, id,
     channel, handoff, in_progress, transcript_hidden, has_transcript, handoff_reason, variant, poly_score);
 ";
+
+/// v9: per-hour aggregates of the stats figures (`store::stats_hours`), the hours whose
+/// aggregate a cache write made stale (marked by triggers, so the write path makes no call),
+/// and the time ranges completed API walks covered (`store::stats_covered`).
+pub const V9_STATS_HOURS: &str = "
+CREATE TABLE stats_hours (
+    account     TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    hour        INTEGER NOT NULL,  -- unix ms of a UTC hour's start
+    variant     TEXT NOT NULL,
+    cell        BLOB NOT NULL,     -- stats_hours::encode
+    UNIQUE (account, project, environment, hour, variant)
+);
+CREATE TABLE stats_dirty (
+    account     TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    hour        INTEGER NOT NULL,
+    PRIMARY KEY (account, project, environment, hour)
+) WITHOUT ROWID;
+CREATE TABLE stats_covered (
+    account     TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    since_ms    INTEGER NOT NULL,
+    until_ms    INTEGER NOT NULL,
+    PRIMARY KEY (account, project, environment, since_ms)
+) WITHOUT ROWID;
+
+-- The hour of a start time, floored. Not INSERT OR IGNORE: in a trigger the outer statement's
+-- conflict policy (the cache's upsert: ABORT) would override it.
+CREATE TRIGGER stats_dirty_on_insert AFTER INSERT ON conversations BEGIN
+    INSERT INTO stats_dirty SELECT NEW.account, NEW.project, NEW.environment, h FROM
+        (SELECT NEW.started_at - ((NEW.started_at % 3600000) + 3600000) % 3600000 AS h)
+        WHERE NOT EXISTS (SELECT 1 FROM stats_dirty WHERE account = NEW.account AND project = NEW.project
+            AND environment = NEW.environment AND hour = h);
+END;
+CREATE TRIGGER stats_dirty_on_update AFTER UPDATE ON conversations BEGIN
+    INSERT INTO stats_dirty SELECT OLD.account, OLD.project, OLD.environment, h FROM
+        (SELECT OLD.started_at - ((OLD.started_at % 3600000) + 3600000) % 3600000 AS h)
+        WHERE NOT EXISTS (SELECT 1 FROM stats_dirty WHERE account = OLD.account AND project = OLD.project
+            AND environment = OLD.environment AND hour = h);
+    INSERT INTO stats_dirty SELECT NEW.account, NEW.project, NEW.environment, h FROM
+        (SELECT NEW.started_at - ((NEW.started_at % 3600000) + 3600000) % 3600000 AS h)
+        WHERE NOT EXISTS (SELECT 1 FROM stats_dirty WHERE account = NEW.account AND project = NEW.project
+            AND environment = NEW.environment AND hour = h);
+END;
+CREATE TRIGGER stats_dirty_on_delete AFTER DELETE ON conversations BEGIN
+    INSERT INTO stats_dirty SELECT OLD.account, OLD.project, OLD.environment, h FROM
+        (SELECT OLD.started_at - ((OLD.started_at % 3600000) + 3600000) % 3600000 AS h)
+        WHERE NOT EXISTS (SELECT 1 FROM stats_dirty WHERE account = OLD.account AND project = OLD.project
+            AND environment = OLD.environment AND hour = h);
+END;
+
+-- Every hour already cached is computed on first use.
+INSERT OR IGNORE INTO stats_dirty
+    SELECT DISTINCT account, project, environment, started_at - ((started_at % 3600000) + 3600000) % 3600000
+    FROM conversations;
+";

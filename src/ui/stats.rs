@@ -451,3 +451,34 @@ fn selection_text(s: &State, st: &Stats) -> String {
         None => enter.to_string(),
     }
 }
+
+/// The stats view's keys for the hints line (from the keymap, most useful first): it takes
+/// every key while open, so the list's keys would mislead.
+pub fn hints(s: &State) -> Vec<Option<String>> {
+    use crate::app::Action;
+    let km = &s.keymap;
+    let key = |a, label: &str| km.first(a).map(|k| format!("{k} {label}"));
+    let mut items = Vec::new();
+    if s.stats.fetch.is_some() {
+        items.push(Some("esc cancel fetch".into()));
+    }
+    items.push(key(Action::SwitchPane, "chart"));
+    if s.stats.bars() > 0 {
+        items.push(match (km.first(Action::Down), km.first(Action::Up)) {
+            (Some(d), Some(u)) => Some(format!("{d}/{u} bar")),
+            _ => None,
+        });
+        items.push(key(Action::Open, "its calls"));
+    }
+    items.push(key(Action::StatsSplit, "split"));
+    items.push(key(
+        Action::StatsFetch,
+        if s.stats.fetch.is_some() {
+            "cancel fetch"
+        } else {
+            "fetch window"
+        },
+    ));
+    items.push(key(Action::Reload, "recompute"));
+    items
+}

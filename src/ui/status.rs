@@ -72,7 +72,9 @@ pub fn hints(s: &State, cols: usize) -> String {
                 .map(|(a, l)| key(*a).map(|k| format!("{k} {l}")))
                 .collect()
         };
-        if s.player.is_loaded() {
+        if s.stats.open {
+            items.extend(super::stats::hints(s));
+        } else if s.player.is_loaded() {
             items.push(key(Action::Player(PlayerAction::PlayPause)).map(|k| format!("{k} pause")));
             items.push(pair(
                 Action::Player(PlayerAction::SeekBack),
@@ -82,6 +84,7 @@ pub fn hints(s: &State, cols: usize) -> String {
             items.extend(labelled(&[(Action::Player(PlayerAction::Stop), "stop")]));
         }
         match s.focus {
+            _ if s.stats.open => {}
             Pane::List => {
                 items.push(pair(Action::Down, Action::Up, "move"));
                 items.extend(labelled(&[
@@ -117,7 +120,9 @@ pub fn hints(s: &State, cols: usize) -> String {
             }
         }
     }
-    let tail: Vec<String> = [(Action::Help, "help"), (Action::Quit, "quit")]
+    // In the stats view `q` closes the view, not the app.
+    let quit = if s.stats.open { "close" } else { "quit" };
+    let tail: Vec<String> = [(Action::Help, "help"), (Action::Quit, quit)]
         .into_iter()
         .filter_map(|(a, label)| key(a).map(|k| format!("{k} {label}")))
         .collect();

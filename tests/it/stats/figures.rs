@@ -16,6 +16,7 @@ use callscope::domain::{Filter, ReviewStatus, Scope};
 use callscope::standin::{self, StandinOptions};
 use callscope::stats::{SplitBy, StatsRequest};
 use callscope::store::Store;
+use callscope::store::stats::StatsPath;
 use chrono::DateTime;
 use crossterm::event::KeyCode;
 use serde_json::Value;
@@ -126,15 +127,16 @@ async fn every_figure_matches_a_plain_loop_over_the_export() {
         (tui_support::now() - chrono::Duration::days(40), tui_support::now()),
     ] {
         let (since, until) = (since.timestamp_millis(), until.timestamp_millis());
-        let req = StatsRequest {
-            since_ms: since,
-            until_ms: until,
-            offset_ms: OFFSET_MS,
-            split: SplitBy::Variant,
-        };
-        let got = store
-            .stats(&Scope::env("ws-demo", "PROJECT-demo", "live"), &Filter::default(), &req)
+        let req = StatsRequest::new(since, until, OFFSET_MS, SplitBy::Variant);
+        let scope = Scope::env("ws-demo", "PROJECT-demo", "live");
+        // Both paths: from the rows, and from the per-hour aggregates (computed on first use).
+        let (rows, path) = store
+            .stats_by(&scope, &Filter::default(), &req, Some(StatsPath::Rows))
             .unwrap();
+        assert_eq!(path, StatsPath::Rows);
+        let (hours, path) = store.stats_by(&scope, &Filter::default(), &req, None).unwrap();
+        assert_eq!(path, StatsPath::Hours, "the empty filter at a whole-hour offset");
+        assert_eq!(hours, rows, "the two paths agree on every figure");
 
         // The plain loop.
         let size: i64 = if until - since <= 48 * 3_600_000 {
@@ -214,79 +216,91 @@ async fn every_figure_matches_a_plain_loop_over_the_export() {
             flagged += (i.is_multiple_of(13)) as u64;
         }
 
-        let label = format!("window {since}..{until}");
-        assert!(
-            calls > 20 && handoffs > 0 && !all.is_empty(),
-            "{label}: the data set is not trivial"
-        );
-        assert_eq!(got.calls, calls, "{label}");
-        assert_eq!(got.voice, voice, "{label}");
-        assert_eq!(got.chat, calls - voice, "{label}");
-        assert_eq!(got.handoffs, handoffs, "{label}");
-        assert_eq!(got.handoff_rate(), Some(handoffs as f64 / calls as f64), "{label}");
-        assert_eq!(
-            got.containment_rate(),
-            Some((calls - handoffs) as f64 / calls as f64),
-            "{label}"
-        );
-        assert_eq!(got.in_progress, in_progress, "{label}");
-        assert_eq!(got.hidden_transcripts, hidden, "{label}");
-        assert_eq!(got.with_transcript, transcripts, "{label}");
-        let (n, p50, p95, p99) = pcts(all.clone());
-        assert_eq!(
-            (got.latency.n, got.latency.p50, got.latency.p95, got.latency.p99),
-            (n, p50, p95, p99),
-            "{label}"
-        );
-        let got_reasons: Vec<(String, u64)> = got.handoff_reasons.iter().map(|c| (c.name.clone(), c.calls)).collect();
-        assert_eq!(got_reasons, top(reasons), "{label}");
-        let got_intents: Vec<(String, u64)> = got.intents.iter().map(|c| (c.name.clone(), c.calls)).collect();
-        assert_eq!(got_intents, top(intents), "{label}");
-        let got_topics: Vec<(String, u64)> = got.topics.iter().map(|c| (c.name.clone(), c.calls)).collect();
-        assert_eq!(got_topics, top(topics), "{label}");
-        assert_eq!(got.poly_score, scores.into_iter().collect::<Vec<_>>(), "{label}");
-        assert_eq!(
-            (got.review.reviewed, got.review.follow_up, got.review.flagged),
-            (reviewed, follow_up, flagged),
-            "{label}"
-        );
-        assert_eq!(got.review.unreviewed, calls - reviewed - follow_up, "{label}");
-        // Buckets: every one in the window, each with its own counts and percentiles.
-        assert_eq!(got.buckets.len() as i64, (until - first + size - 1) / size, "{label}");
-        for (i, b) in got.buckets.iter().enumerate() {
-            assert_eq!(b.start_ms, first + i as i64 * size);
-            let (c, vo, h, lat) = per_bucket.remove(&(i as i64)).unwrap_or_default();
-            assert_eq!(
-                (b.calls, b.voice, b.chat, b.handoffs),
-                (c, vo, c - vo, h),
-                "{label} bucket {i}"
+        for got in [&rows, &hours] {
+            let (mut per_bucket, mut variants) = (per_bucket.clone(), variants.clone());
+            let (reasons, intents, topics, scores) = (reasons.clone(), intents.clone(), topics.clone(), scores.clone());
+            let label = format!(
+                "window {since}..{until} {:?}",
+                if std::ptr::eq(got, &rows) {
+                    StatsPath::Rows
+                } else {
+                    StatsPath::Hours
+                }
             );
-            let (n, p50, p95, p99) = pcts(lat);
+            assert!(
+                calls > 20 && handoffs > 0 && !all.is_empty(),
+                "{label}: the data set is not trivial"
+            );
+            assert_eq!(got.calls, calls, "{label}");
+            assert_eq!(got.voice, voice, "{label}");
+            assert_eq!(got.chat, calls - voice, "{label}");
+            assert_eq!(got.handoffs, handoffs, "{label}");
+            assert_eq!(got.handoff_rate(), Some(handoffs as f64 / calls as f64), "{label}");
             assert_eq!(
-                (b.latency.n, b.latency.p50, b.latency.p95, b.latency.p99),
+                got.containment_rate(),
+                Some((calls - handoffs) as f64 / calls as f64),
+                "{label}"
+            );
+            assert_eq!(got.in_progress, in_progress, "{label}");
+            assert_eq!(got.hidden_transcripts, hidden, "{label}");
+            assert_eq!(got.with_transcript, transcripts, "{label}");
+            let (n, p50, p95, p99) = pcts(all.clone());
+            assert_eq!(
+                (got.latency.n, got.latency.p50, got.latency.p95, got.latency.p99),
                 (n, p50, p95, p99),
-                "{label} bucket {i}"
+                "{label}"
             );
-        }
-        assert!(per_bucket.is_empty(), "{label}: no call outside the buckets");
-        let hist_total: u64 = got.latency_histogram.iter().sum();
-        assert_eq!(hist_total, all.len() as u64, "{label}");
-        let slow = all.iter().filter(|l| **l >= 8.0).count() as u64;
-        assert_eq!(*got.latency_histogram.last().unwrap(), slow, "{label}");
-        let fast = all.iter().filter(|l| **l < 0.5).count() as u64;
-        assert_eq!(got.latency_histogram[0], fast, "{label}");
-        // The A/B split.
-        let split = got.split.as_ref().unwrap();
-        assert_eq!(split.groups.len(), variants.len(), "{label}");
-        for g in &split.groups {
-            let (c, h, lat) = variants.remove(&g.name).unwrap();
-            let (n, p50, p95, _) = pcts(lat);
+            let got_reasons: Vec<(String, u64)> =
+                got.handoff_reasons.iter().map(|c| (c.name.clone(), c.calls)).collect();
+            assert_eq!(got_reasons, top(reasons), "{label}");
+            let got_intents: Vec<(String, u64)> = got.intents.iter().map(|c| (c.name.clone(), c.calls)).collect();
+            assert_eq!(got_intents, top(intents), "{label}");
+            let got_topics: Vec<(String, u64)> = got.topics.iter().map(|c| (c.name.clone(), c.calls)).collect();
+            assert_eq!(got_topics, top(topics), "{label}");
+            assert_eq!(got.poly_score, scores.into_iter().collect::<Vec<_>>(), "{label}");
             assert_eq!(
-                (g.calls, g.handoffs, g.latency.n, g.latency.p50, g.latency.p95),
-                (c, h, n, p50, p95),
-                "{label} {}",
-                g.name
+                (got.review.reviewed, got.review.follow_up, got.review.flagged),
+                (reviewed, follow_up, flagged),
+                "{label}"
             );
+            assert_eq!(got.review.unreviewed, calls - reviewed - follow_up, "{label}");
+            // Buckets: every one in the window, each with its own counts and percentiles.
+            assert_eq!(got.buckets.len() as i64, (until - first + size - 1) / size, "{label}");
+            for (i, b) in got.buckets.iter().enumerate() {
+                assert_eq!(b.start_ms, first + i as i64 * size);
+                let (c, vo, h, lat) = per_bucket.remove(&(i as i64)).unwrap_or_default();
+                assert_eq!(
+                    (b.calls, b.voice, b.chat, b.handoffs),
+                    (c, vo, c - vo, h),
+                    "{label} bucket {i}"
+                );
+                let (n, p50, p95, p99) = pcts(lat);
+                assert_eq!(
+                    (b.latency.n, b.latency.p50, b.latency.p95, b.latency.p99),
+                    (n, p50, p95, p99),
+                    "{label} bucket {i}"
+                );
+            }
+            assert!(per_bucket.is_empty(), "{label}: no call outside the buckets");
+            let hist_total: u64 = got.latency_histogram.iter().sum();
+            assert_eq!(hist_total, all.len() as u64, "{label}");
+            let slow = all.iter().filter(|l| **l >= 8.0).count() as u64;
+            assert_eq!(*got.latency_histogram.last().unwrap(), slow, "{label}");
+            let fast = all.iter().filter(|l| **l < 0.5).count() as u64;
+            assert_eq!(got.latency_histogram[0], fast, "{label}");
+            // The A/B split.
+            let split = got.split.as_ref().unwrap();
+            assert_eq!(split.groups.len(), variants.len(), "{label}");
+            for g in &split.groups {
+                let (c, h, lat) = variants.remove(&g.name).unwrap();
+                let (n, p50, p95, _) = pcts(lat);
+                assert_eq!(
+                    (g.calls, g.handoffs, g.latency.n, g.latency.p50, g.latency.p95),
+                    (c, h, n, p50, p95),
+                    "{label} {}",
+                    g.name
+                );
+            }
         }
     }
 }

@@ -1,2 +1,3 @@
 mod figures;
+mod hours;
 mod view;

@@ -7,8 +7,10 @@ use crate::support::tui as tui_support;
 use std::collections::BTreeMap;
 
 use callscope::app::{Effect, IoEffect, State, update};
-use callscope::domain::ReviewStatus;
+use callscope::domain::{Filter, ReviewStatus, Scope};
+use callscope::stats::{SplitBy, StatsRequest};
 use callscope::store::Store;
+use callscope::tui::store_worker::handle;
 use callscope::ui::Theme;
 use callscope::ui::theme::Mode;
 use crossterm::event::KeyCode;
@@ -51,6 +53,21 @@ fn store(dir: &std::path::Path) -> Store {
     store
 }
 
+/// `store`, as if a walk of the API had covered every time: opening fetches nothing.
+fn walked_store(dir: &std::path::Path) -> Store {
+    let store = store(dir);
+    let mut walk = StatsRequest::new(0, 1, 0, SplitBy::None);
+    walk.record_walk = Some((0, i64::MAX));
+    store
+        .stats(
+            &Scope::env("ws-demo", "PROJECT-demo", "live"),
+            &Filter::default(),
+            &walk,
+        )
+        .unwrap();
+    store
+}
+
 fn opened(w: u16, h: u16, store: &mut Store) -> State {
     let mut s = tui_support::state(w, h);
     s.cache_first = true;
@@ -83,7 +100,7 @@ fn shot(s: &State, mode: Mode) -> String {
 #[test]
 fn stats_view_80x24_and_200x50_dark_and_light() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = store(dir.path());
+    let mut store = walked_store(dir.path());
     for (w, h) in [(80, 24), (200, 50)] {
         let s = opened(w, h, &mut store);
         assert!(s.stats.open && s.stats.stats.is_some());
@@ -95,7 +112,7 @@ fn stats_view_80x24_and_200x50_dark_and_light() {
 #[test]
 fn each_chart_at_80x24() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = store(dir.path());
+    let mut store = walked_store(dir.path());
     let mut s = opened(80, 24, &mut store);
     for name in ["handoffs", "latency", "intents", "topics"] {
         update(&mut s, tui_support::code(KeyCode::Tab));
@@ -117,7 +134,7 @@ fn each_chart_at_80x24() {
 #[test]
 fn enter_on_a_latency_bin_lists_the_calls_with_a_turn_in_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = store(dir.path());
+    let mut store = walked_store(dir.path());
     let mut s = opened(120, 40, &mut store);
     update(&mut s, tui_support::code(KeyCode::Tab));
     update(&mut s, tui_support::code(KeyCode::Tab));
@@ -145,7 +162,7 @@ fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
     use callscope::app::Msg;
     use crossterm::event::{KeyEvent, KeyModifiers};
     let dir = tempfile::tempdir().unwrap();
-    let mut store = store(dir.path());
+    let mut store = walked_store(dir.path());
     let mut s = opened(80, 24, &mut store);
     let ctrl_r = Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL));
     let fx = update(&mut s, ctrl_r.clone());
@@ -197,4 +214,120 @@ fn ctrl_r_walks_the_window_into_the_cache_and_esc_cancels() {
         e,
         Effect::Io(IoEffect::Store(callscope::app::review::StoreRequest::Cache { .. }))
     )));
+}
+
+/// The first `FetchPoll` of `fx`: its request id and the query's `[start, end)` in unix ms.
+fn first_poll(fx: &[Effect]) -> Option<(callscope::app::RequestId, i64, i64)> {
+    fx.iter().find_map(|e| match e {
+        Effect::Io(IoEffect::FetchPoll { req, query }) => Some((
+            *req,
+            query.start_time?.timestamp_millis(),
+            query.end_time?.timestamp_millis(),
+        )),
+        _ => None,
+    })
+}
+
+/// Runs the store requests, answering each API walk page with `page` (then no more).
+fn run_with_api(s: &mut State, store: &mut Store, fx: Vec<Effect>, polls: &mut Vec<(i64, i64)>) {
+    use callscope::app::Msg;
+    let mut queue = fx;
+    while !queue.is_empty() {
+        let mut next = Vec::new();
+        if let Some((req, start, end)) = first_poll(&queue) {
+            polls.push((start, end));
+            let page = tui_support::page(190..195, None, true);
+            next.extend(update(s, Msg::PollPage { req, result: Ok(page) }));
+        }
+        for e in queue {
+            if let Effect::Io(IoEffect::Store(req)) = e
+                && let Some(msg) = handle(store, req)
+            {
+                next.extend(update(s, msg));
+            }
+        }
+        queue = next;
+    }
+}
+
+#[test]
+fn opening_fetches_what_the_cache_lacks_once_and_then_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store(dir.path());
+    let mut s = tui_support::state(100, 30);
+    s.cache_first = true;
+    let fx = callscope::app::start(&mut s);
+    tui_support::run_store(&mut s, &mut store, fx);
+    let mut polls = Vec::new();
+    let fx = update(&mut s, tui_support::key('%'));
+    assert!(first_poll(&fx).is_none(), "the figures come first, from the cache");
+    // The figures' answer starts the walk; its progress shows, and esc would cancel it.
+    let mut queue = fx;
+    let mut fetching_screen = None;
+    while !queue.is_empty() && first_poll(&queue).is_none() {
+        let mut next = Vec::new();
+        for e in queue {
+            if let Effect::Io(IoEffect::Store(req)) = e
+                && let Some(msg) = handle(&mut store, req)
+            {
+                next.extend(update(&mut s, msg));
+            }
+        }
+        queue = next;
+    }
+    if s.stats.fetch.is_some() {
+        fetching_screen = Some(tui_support::render(&s));
+    }
+    let screen = fetching_screen.expect("opening starts a fetch of the uncovered window");
+    assert!(screen.contains("fetching the window: page 1"), "{screen}");
+    assert!(
+        screen.contains("esc cancel fetch"),
+        "the hints say how to cancel:\n{screen}"
+    );
+    let (start, end) = s.window.range(s.now);
+    run_with_api(&mut s, &mut store, queue, &mut polls);
+    assert_eq!(
+        polls,
+        [(start.timestamp_millis(), end.timestamp_millis())],
+        "the whole window, once"
+    );
+    assert!(s.stats.fetch.is_none() && s.stats.stats.is_some());
+    let got = s.stats.stats.as_ref().unwrap();
+    assert!(
+        got.uncovered.is_empty(),
+        "the completed walk is recorded: {:?}",
+        got.uncovered
+    );
+    // The walk's page reached the cache and the figures.
+    assert_eq!(got.calls, 190 + 5);
+    // Closing and opening again: nothing is lacking, nothing is fetched.
+    update(&mut s, tui_support::code(KeyCode::Esc));
+    assert!(!s.stats.open);
+    let fx = update(&mut s, tui_support::key('%'));
+    run_with_api(&mut s, &mut store, fx, &mut polls);
+    assert_eq!(polls.len(), 1, "covered: no second walk");
+}
+
+#[test]
+fn the_hints_line_shows_the_stats_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = walked_store(dir.path());
+    let s = opened(200, 50, &mut store);
+    let line = callscope::ui::status::hints(&s, 200);
+    for want in [
+        "tab chart",
+        "j/k bar",
+        "enter its calls",
+        "V split",
+        "ctrl-r fetch window",
+        "q close",
+    ] {
+        assert!(line.contains(want), "{want:?} in {line:?}");
+    }
+    for list_only in ["search", "filter", "views", "reviewed", "q quit"] {
+        assert!(
+            !line.contains(list_only),
+            "{list_only:?} is the list's, not in {line:?}"
+        );
+    }
 }
