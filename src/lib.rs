@@ -32,6 +32,3 @@ pub mod team;
 pub mod tui;
 pub mod ui;
 pub mod webhook;
-
-// The old paths of what moved into `domain`, while other branches still use them.
-pub use domain::{duration, timerange};

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::config::CLIENT_ENVS;
-use crate::store::ReviewStatus;
+use crate::domain::ReviewStatus;
 
 use super::detail::toggle;
 use super::detail_view::{clamp_detail_scroll, detail_max_scroll, detail_search_text};

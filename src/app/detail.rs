@@ -2,8 +2,8 @@
 //! the transcript toggles, and the marks answers that redraw the selected conversation.
 
 use crate::api::{ApiError, Conversation};
+use crate::domain::{ConversationKey, Marks, Origin};
 use crate::sanitize::sanitize_line;
-use crate::store::{ConversationKey, Marks, Origin};
 
 use super::detail_view::{back_to_turn, rebuild_view, top_turn};
 use super::msg::{Effect, IoEffect, RequestId, StoreRequest};

@@ -10,9 +10,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::domain::history::describe_value;
+use crate::domain::{ConversationKey, Origin};
 use crate::domain::{MarkChange, MarkField};
 use crate::sanitize::{sanitize_line, truncate};
-use crate::store::{ConversationKey, Origin};
 
 use super::keymap::Action;
 use super::msg::StoreRequest;

@@ -2,7 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::store::Filter;
+use crate::domain::Filter;
 
 use super::list::{reload, set_filter, set_list_search};
 use super::msg::Effect;

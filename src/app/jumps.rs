@@ -4,7 +4,7 @@
 //! loading the pages the list would load anyway and asking the store for the marks it needs,
 //! one message at a time, so input is never blocked.
 
-use crate::store::ReviewStatus;
+use crate::domain::ReviewStatus;
 
 use super::keymap::JumpAction;
 use super::list::{load_more, select};

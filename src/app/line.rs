@@ -1,7 +1,7 @@
 //! One screen line of the detail pane and what its spans are: the bottom of the transcript's
 //! view model, shared by the transcript builder, its turn extras and the score label.
 
-use crate::store::Speaker;
+use crate::domain::Speaker;
 
 /// What a span is, so the theme decides its colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use crate::config::CLIENT_ENVS;
-use crate::store::{Filter, ListOrder, Scope, SearchOrder, SearchQuery};
+use crate::domain::{Filter, Scope};
+use crate::store::{ListOrder, SearchOrder, SearchQuery};
 
 use super::detail_view::{back_to_turn, clamp_detail_scroll, rebuild_view, top_turn};
 use super::msg::{Effect, IoEffect, Msg, PageFilter, StoreRequest};

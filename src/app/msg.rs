@@ -9,7 +9,9 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::api::{ApiError, AudioDirection, Conversation, ConversationPage, ListQuery, RetryNotice};
 use crate::audio::{AudioCommand, AudioEvent};
 
-use crate::store::{ConversationKey, Filter, ListCursor, ListOrder, Marks, Origin, Scope, SearchQuery};
+use crate::store::{ListCursor, ListOrder, SearchQuery};
+
+use crate::domain::{ConversationKey, Filter, Marks, Origin, Scope};
 
 pub use super::ids::RequestId;
 use super::paging::Row;

@@ -2,7 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use crate::store::Filter;
+use crate::domain::Filter;
 
 use super::help;
 use super::keymap::Action;

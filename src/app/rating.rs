@@ -6,7 +6,7 @@
 
 use crossterm::event::KeyEvent;
 
-use crate::store::{RatingReason, Thumbs, TurnRating};
+use crate::domain::{RatingReason, Thumbs, TurnRating};
 
 pub use super::detail_view::current_turn;
 use super::detail_view::rebuild_view;

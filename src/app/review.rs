@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::Conversation;
+use crate::domain::{ConversationKey, Marks, Origin, ReviewStatus};
 use crate::sanitize::sanitize_line;
-use crate::store::{ConversationKey, Marks, Origin, ReviewStatus};
 
 pub use super::msg::StoreRequest;
 use super::msg::{Effect, IoEffect, TerminalEffect};
@@ -407,7 +407,7 @@ mod tests {
 
     #[test]
     fn changes_apply_to_marks() {
-        use crate::store::{Thumbs, TurnRating};
+        use crate::domain::{Thumbs, TurnRating};
         let mut m = Marks::default();
         MarkChange::ToggleFlag("latency".into()).apply(&mut m);
         let up = TurnRating {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
-use crate::store::{ConversationKey, Marks, ReviewStatus, TurnRating};
+use crate::domain::{ConversationKey, Marks, ReviewStatus, TurnRating};
 
 /// Reasons offered by `!` (stored as flag codes).
 pub const FLAG_REASONS: [&str; 6] = [

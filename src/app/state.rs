@@ -6,8 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration as TimeDelta, FixedOffset, Utc};
 
 use crate::api::{ApiError, Conversation, ErrorKind, ListQuery, TranscriptSearch};
+use crate::domain::{Filter, RatingReason, Speaker, Thumbs};
 use crate::sanitize::{sanitize_line, wrap};
-use crate::store::{Filter, RatingReason, Speaker, Thumbs};
 
 use super::ids::RequestId;
 use super::keymap::KeyMap;
@@ -115,16 +115,16 @@ impl TimeWindow {
     }
 
     /// What `w` → custom… takes: a duration back from now (`90m`, `6h`, `3d`, `2w`: 1 minute
-    /// to 366 days, with [`crate::duration::parse`]), or a range as `export --start/--end`
+    /// to 366 days, with [`crate::domain::duration::parse`]), or a range as `export --start/--end`
     /// takes its ends (`2026-12-01T09:00Z..2026-12-01T10:00Z`, `today`, `yesterday`, with
-    /// [`crate::timerange`]).
+    /// [`crate::domain::timerange`]).
     pub fn parse(s: &str, now: DateTime<Utc>, tz: FixedOffset) -> Result<TimeWindow, String> {
         let s = s.trim();
-        if let Some(range) = crate::timerange::parse_range(s, now, tz) {
+        if let Some(range) = crate::domain::timerange::parse_range(s, now, tz) {
             let (start, end) = range?;
             return Ok(TimeWindow::Between { start, end });
         }
-        let d = crate::duration::parse(s).map_err(|e| {
+        let d = crate::domain::duration::parse(s).map_err(|e| {
             format!(
                 "{e} (a window: e.g. 90m, 6h, 3d or 2w, or a range: today, yesterday, 2026-12-01T09:00Z..2026-12-01T10:00Z)"
             )

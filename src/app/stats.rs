@@ -13,8 +13,8 @@ use super::state::{Overlay, State};
 pub use super::stats_view::{Chart, Fetch, StatsView};
 use chrono::{DateTime, Utc};
 
+use crate::domain::{Filter, Scope};
 use crate::stats::{SplitBy, Stats, StatsRequest, latency_bin_bounds};
-use crate::store::{Filter, Scope};
 
 /// Pages of the window fetch: the API's largest page, to take as few requests as possible.
 const FETCH_PAGE: u32 = 1000;
@@ -63,7 +63,7 @@ pub fn on_fetch_page(
     if s.stats.fetch.as_ref().is_none_or(|f| f.req != req) {
         return false;
     }
-    let origin = crate::store::Origin::new(&s.identity.account, &s.identity.project, &s.client_env);
+    let origin = crate::domain::Origin::new(&s.identity.account, &s.identity.project, &s.client_env);
     let page = match result {
         Ok(page) => page,
         Err(e) => {

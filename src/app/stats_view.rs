@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::api::ListQuery;
+use crate::domain::Filter;
 use crate::stats::{SplitBy, Stats};
-use crate::store::Filter;
 
 use super::ids::RequestId;
 

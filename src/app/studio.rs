@@ -2,8 +2,8 @@
 //! note and ratings to Studio (the same push as `callscope marks push`, for one conversation,
 //! run by the runner; the answer comes back as [`Msg::MarksPushed`](super::Msg::MarksPushed)).
 
+use crate::domain::ConversationKey;
 use crate::sanitize::sanitize_line;
-use crate::store::ConversationKey;
 use crate::studio::push::PushReport;
 
 use super::msg::{Effect, IoEffect, TerminalEffect};

@@ -5,8 +5,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use super::turn_extras;
 use crate::api::{Conversation, Turn};
+use crate::domain::Speaker;
+use crate::domain::clock::clock;
 use crate::sanitize::{sanitize_line, sanitize_text, width, wrap};
-use crate::store::Speaker;
 
 pub use super::line::{Line, Tag};
 
@@ -46,14 +47,12 @@ pub fn latency_tag(secs: f64) -> Tag {
     }
 }
 
-pub use crate::domain::clock::clock;
-
 /// `👎 wrong information`, `👍 good`: a turn rating in words (the transcript and the `b` picker).
-pub fn rating_summary(thumbs: crate::store::Thumbs, reason: Option<crate::store::RatingReason>) -> String {
+pub fn rating_summary(thumbs: crate::domain::Thumbs, reason: Option<crate::domain::RatingReason>) -> String {
     let what = match (thumbs, reason) {
         (_, Some(r)) => r.label(),
-        (crate::store::Thumbs::Up, None) => "good",
-        (crate::store::Thumbs::Down, None) => "bad",
+        (crate::domain::Thumbs::Up, None) => "good",
+        (crate::domain::Thumbs::Down, None) => "bad",
     };
     format!("{} {what}", thumbs.emoji())
 }
@@ -62,7 +61,7 @@ pub fn rating_summary(thumbs: crate::store::Thumbs, reason: Option<crate::store:
 /// lines at the end of the metadata block, each turn's rating under that turn; keeps
 /// `turn_starts` pointing at their turns. `unsaved` (marks not in the store yet) comes first,
 /// in the warning colour.
-pub fn insert_marks(view: &mut View, marks: &crate::store::Marks, unsaved: Option<&str>) {
+pub fn insert_marks(view: &mut View, marks: &crate::domain::Marks, unsaved: Option<&str>) {
     if marks.is_empty() && unsaved.is_none() {
         return;
     }
@@ -105,8 +104,8 @@ pub fn insert_marks(view: &mut View, marks: &crate::store::Marks, unsaved: Optio
 }
 
 /// `2 👍 · 1 👎`, empty without ratings.
-fn rating_counts(marks: &crate::store::Marks) -> String {
-    use crate::store::Thumbs;
+fn rating_counts(marks: &crate::domain::Marks) -> String {
+    use crate::domain::Thumbs;
     let count = |t: Thumbs| marks.turns.values().filter(|r| r.thumbs == t).count();
     [Thumbs::Up, Thumbs::Down]
         .into_iter()
@@ -119,7 +118,7 @@ fn rating_counts(marks: &crate::store::Marks) -> String {
 
 /// Each rating as lines at the end of its turn, under the text column: `👎 wrong information
 /// — comment…`, the comment sanitized and wrapped. Ratings of turns the view lacks are skipped.
-fn insert_ratings(view: &mut View, marks: &crate::store::Marks) {
+fn insert_ratings(view: &mut View, marks: &crate::domain::Marks) {
     let cols = view.cols.max(20) as usize;
     // From the last turn back, so the positions still to use do not move.
     for (&turn, r) in marks.turns.iter().rev() {
@@ -137,11 +136,11 @@ fn insert_ratings(view: &mut View, marks: &crate::store::Marks) {
     }
 }
 
-fn rating_lines(r: &crate::store::TurnRating, cols: usize) -> Vec<Line> {
+fn rating_lines(r: &crate::domain::TurnRating, cols: usize) -> Vec<Line> {
     let indent = if cols >= 70 { 21 } else { 12 };
     let tag = match r.thumbs {
-        crate::store::Thumbs::Up => Tag::RatedUp,
-        crate::store::Thumbs::Down => Tag::RatedDown,
+        crate::domain::Thumbs::Up => Tag::RatedUp,
+        crate::domain::Thumbs::Down => Tag::RatedDown,
     };
     let head = rating_summary(r.thumbs, r.reason);
     let comment = sanitize_line(&r.comment);
@@ -724,7 +723,7 @@ mod tests {
 
     #[test]
     fn ratings_go_under_their_turns() {
-        use crate::store::{Marks, RatingReason, Thumbs, TurnRating};
+        use crate::domain::{Marks, RatingReason, Thumbs, TurnRating};
         let on = Toggles {
             intents: false,
             translation: false,
@@ -784,10 +783,10 @@ mod tests {
         };
         let plain = build(&sample(), 50, on, FixedOffset::east_opt(0).unwrap());
         let mut v = plain.clone();
-        insert_marks(&mut v, &crate::store::Marks::default(), None);
+        insert_marks(&mut v, &crate::domain::Marks::default(), None);
         assert_eq!(v, plain, "no marks, no lines");
-        let marks = crate::store::Marks {
-            status: crate::store::ReviewStatus::NeedsFollowUp,
+        let marks = crate::domain::Marks {
+            status: crate::domain::ReviewStatus::NeedsFollowUp,
             flags: ["latency".to_string()].into(),
             note: "call back\u{1b}[2J".into(),
             ..Default::default()

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
+use crate::domain::Scope;
 use crate::domain::history::{FieldOutcome, describe_value};
-use crate::store::{AppStore, ConversationMerge, MarksImport, ReviewStore, Scope, Store, StoreError};
+use crate::store::{AppStore, ConversationMerge, MarksImport, ReviewStore, Store, StoreError};
 
 #[derive(Debug, Args)]
 pub struct MarksArgs {
@@ -81,7 +82,7 @@ pub struct PushMarksArgs {
     #[command(flatten)]
     pub store: StoreArg,
     /// Only marks changed within this span, e.g. 30m, 24h, 7d [default: all].
-    #[arg(long, value_parser = crate::duration::parse_span)]
+    #[arg(long, value_parser = crate::domain::duration::parse_span)]
     pub since: Option<chrono::Duration>,
     /// Say what would be sent, send nothing, record nothing.
     #[arg(long)]

@@ -128,7 +128,7 @@ pub struct ClaimArgs {
     #[command(flatten)]
     pub who: Who,
     /// How long the claim holds without renewal, e.g. 15m, 90s [default: [team] lease, else 15m].
-    #[arg(long, value_parser = crate::duration::parse)]
+    #[arg(long, value_parser = crate::domain::duration::parse)]
     pub lease: Option<std::time::Duration>,
 }
 
@@ -327,7 +327,7 @@ async fn create(a: CreateArgs) -> Result<i32> {
     let filter = a
         .filter
         .as_deref()
-        .map(crate::store::Filter::parse)
+        .map(crate::domain::Filter::parse)
         .transpose()
         .map_err(|e| anyhow!("--filter: {}", e.detail))?;
     let assignees: Vec<String> = a

@@ -11,9 +11,10 @@ use serde::Serialize;
 
 use super::window::{WindowArgs, since_help};
 use crate::config::{Config, ConnectionArgs, process_env};
+use crate::domain::{Filter, Scope};
 use crate::export::csv_rows::{self, Text};
 use crate::stats::{self, Bucket, SplitBy, Stats, StatsRequest, percent, seconds, sparkline};
-use crate::store::{Filter, Scope, Store};
+use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StatsFormat {

@@ -8,15 +8,15 @@ pub use wire::Columns;
 
 use super::error::{StoreError, StoreResult};
 use super::text;
-use super::{ConversationKey, Origin};
 use crate::api::Conversation;
+use crate::domain::{ConversationKey, Origin};
 
 /// Turn sides per conversation in the search index: rowid = pk << 16 | turn << 1 | speaker.
 pub const TURN_BITS: u32 = 16;
 /// Turns past this index are cached but not searchable (calls that long do not occur in practice).
 pub const MAX_INDEXED_TURNS: usize = 1 << (TURN_BITS - 1);
 
-pub fn fts_rowid(pk: i64, turn: usize, speaker: crate::store::search::Speaker) -> i64 {
+pub fn fts_rowid(pk: i64, turn: usize, speaker: crate::domain::Speaker) -> i64 {
     (pk << TURN_BITS) | ((turn as i64) << 1) | speaker as i64
 }
 
@@ -392,7 +392,7 @@ fn with_turns_of(summary: &str, cached: &str) -> StoreResult<String> {
 
 impl TranscriptRows {
     fn of(c: &Conversation) -> Self {
-        use crate::store::search::Speaker;
+        use crate::domain::Speaker;
         let mut rows = TranscriptRows {
             texts: Vec::new(),
             verbatim: Vec::new(),
@@ -450,7 +450,7 @@ pub fn compact_wire(c: &Conversation) -> StoreResult<String> {
 /// Replaces the conversation's intents and search rows with those of `c`'s turns, in the
 /// search table of v2–v5 (which kept its own copy of the text): the v2 migration's backfill.
 pub fn index_transcript(tx: &Connection, pk: i64, c: &Conversation) -> StoreResult<()> {
-    use crate::store::search::Speaker;
+    use crate::domain::Speaker;
     let (lo, hi) = fts_range(pk);
     tx.prepare_cached("DELETE FROM turn_fts WHERE rowid BETWEEN ?1 AND ?2")?
         .execute(params![lo, hi])?;
@@ -509,9 +509,9 @@ pub fn load(conn: &Connection, key: &ConversationKey) -> StoreResult<Option<Conv
     }
     let text_of = |turn: usize, agent: bool| {
         let speaker = if agent {
-            crate::store::search::Speaker::Agent
+            crate::domain::Speaker::Agent
         } else {
-            crate::store::search::Speaker::User
+            crate::domain::Speaker::User
         };
         texts.get(&fts_rowid(0, turn, speaker)).cloned()
     };
@@ -871,8 +871,8 @@ mod tests {
         let back = store.conversation(&origin.key("CA1")).unwrap().unwrap();
         assert_eq!(back.turns, full.turns, "the transcript survives the later summary");
         assert_eq!(back.tags, ["escalated"]);
-        let scope = crate::store::Scope::env("a", "p", "live");
-        let count = |f: &str| store.count(&scope, &crate::store::Filter::parse(f).unwrap()).unwrap();
+        let scope = crate::domain::Scope::env("a", "p", "live");
+        let count = |f: &str| store.count(&scope, &crate::domain::Filter::parse(f).unwrap()).unwrap();
         assert_eq!(count("tag:escalated"), 1, "the summary's tags replace the old ones");
         assert_eq!(count("tag:vip"), 0);
         assert_eq!(

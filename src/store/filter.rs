@@ -272,7 +272,8 @@ mod tests {
     fn qa_words_agree_in_sql_and_in_memory() {
         use crate::api::Conversation;
         use crate::domain::ScoreRecord;
-        use crate::store::{ListOrder, Origin, Scope, Store};
+        use crate::domain::{Origin, Scope};
+        use crate::store::{ListOrder, Store};
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let origin = Origin::new("ws", "p", "live");

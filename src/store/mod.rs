@@ -36,13 +36,8 @@ pub use pushed::{PushKind, Pushed, content_hash};
 pub use review::{AppStore, ConversationCache, ReviewStore};
 pub use search::{SearchHit, SearchOrder, SearchQuery, Snippet, TurnHit, fts_query};
 
-// Old paths of the domain types (`store::Filter`, …), still used by src/app, src/tui, src/cli,
-// src/store/cache.rs and tests/it/tui while those are restructured; everything else imports them
-// from `crate::domain`. Remove once those have moved.
-pub use crate::domain::{ConversationKey, Origin}; // old path
-pub use crate::domain::{Filter, Marks, RatingReason, ReviewStatus, Scope, Speaker, Thumbs, TurnRating}; // old path
-
 use crate::api::Conversation;
+use crate::domain::{ConversationKey, Origin};
 
 impl ConversationKey {
     /// Reads `account, project, environment, id` from four consecutive columns from `first`.

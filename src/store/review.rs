@@ -15,12 +15,11 @@ use std::io::Read;
 
 use super::error::StoreResult;
 use super::{
-    ConversationKey, ConversationMerge, ListCursor, ListOrder, ListPage, ListRow, MarksImport, PushKind, Pushed,
-    SearchQuery, Store,
+    ConversationMerge, ListCursor, ListOrder, ListPage, ListRow, MarksImport, PushKind, Pushed, SearchQuery, Store,
 };
 use crate::api::Conversation;
 use crate::domain::{
-    Filter, MarkChange, MarkField, Marks, Origin, ReviewStatus, Scope, ScoreRecord, Stamp, TurnRating,
+    ConversationKey, Filter, MarkChange, MarkField, Marks, Origin, ReviewStatus, Scope, ScoreRecord, Stamp, TurnRating,
 };
 
 /// The local cache of conversations and the queries over it.

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 
+use super::Store;
 use super::error::{StoreError, StoreResult};
-use super::{ConversationKey, Store};
+use crate::domain::ConversationKey;
 use crate::domain::scores::{ScoreAnswer, ScoreRecord};
 use crate::domain::{MarkField, Stamp};
 

@@ -14,10 +14,7 @@ use super::cache::{TURN_BITS, fts_range};
 use super::error::StoreResult;
 use super::filter::{Compile, SqlWhere};
 use super::text::{self, SEPARATOR};
-use crate::domain::{ConversationKey, Filter, Scope};
-
-// Old path, still used by src/store/cache.rs (being rewritten); new code imports `crate::domain::Speaker`.
-pub use crate::domain::Speaker; // old path
+use crate::domain::{ConversationKey, Filter, Scope, Speaker};
 
 /// Even FTS rowids hold what the user said, odd ones the agent (see `cache::fts_rowid`).
 fn speaker_of_rowid(rowid: i64) -> Speaker {

@@ -11,9 +11,9 @@ use tokio::task::AbortHandle;
 use crate::api::{AudioRequest, Client};
 use crate::app::msg::PageFilter;
 use crate::app::review::StoreRequest;
-use crate::app::transcript::clock;
 use crate::app::{IoEffect, Msg};
 use crate::audio::{SaveOutcome, save_recording};
+use crate::domain::clock::clock;
 
 use super::store_worker::StoreWorker;
 

@@ -143,7 +143,8 @@ pub async fn register(client: &Client, url: &str) -> Result<SigningSecret> {
 
 /// Parses `--poll` durations: `30s`, `2m`, `1h`, or plain seconds (at least 1 s).
 pub fn parse_poll(s: &str) -> Result<std::time::Duration, String> {
-    let d = crate::duration::parse_or_secs(s).map_err(|e| format!("{e} (a poll interval, e.g. 30s, 2m or 1h)"))?;
+    let d =
+        crate::domain::duration::parse_or_secs(s).map_err(|e| format!("{e} (a poll interval, e.g. 30s, 2m or 1h)"))?;
     if d < std::time::Duration::from_secs(1) {
         return Err(format!("{s:?}: the poll interval must be at least 1s"));
     }

@@ -14,7 +14,8 @@ use crate::app::Msg;
 use crate::app::msg::CachedPage;
 use crate::app::paging::Row;
 use crate::app::review::{MarkChange, StoreRequest};
-use crate::store::{AppStore, ConversationKey, Marks, Origin, Scope, Store, StoreError, StoreErrorKind};
+use crate::domain::{ConversationKey, Marks, Origin, Scope};
+use crate::store::{AppStore, Store, StoreError, StoreErrorKind};
 
 /// How long one write waits for another process's lock: the worker retries marks itself, and a
 /// longer wait would hold up everything queued behind the write (and the exit).

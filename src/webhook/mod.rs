@@ -18,6 +18,3 @@ pub mod signature;
 pub use event::{Alert, EventData, EventType, WebhookEvent};
 pub use receiver::{Receiver, ReceiverConfig, ReceiverHandle, receiver};
 pub use signature::{SignatureScheme, SigningSecret};
-
-// `webhook::cli` before its clap flags moved out to the CLI.
-pub use commands as cli; // old path

@@ -8,8 +8,8 @@
 
 use serde_json::{Map, Value};
 
-use super::super::ConversationKey;
 use crate::api::Conversation;
+use crate::domain::ConversationKey;
 use crate::domain::scope::Origin;
 
 /// Members of a conversation that are also columns of its row.

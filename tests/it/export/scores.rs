@@ -3,8 +3,9 @@
 
 use std::process::Command;
 
+use callscope::domain::Origin;
 use callscope::domain::{ScoreAnswer, ScoreRecord};
-use callscope::store::{Origin, Store};
+use callscope::store::Store;
 
 fn rec(who: &str, at_ms: i64, score: f64) -> ScoreRecord {
     ScoreRecord {

@@ -6,8 +6,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use callscope::domain::{ConversationKey, Origin, ReviewStatus, Thumbs, TurnRating};
 use callscope::domain::{MarkField, Stamp};
-use callscope::store::{ConversationKey, Origin, ReviewStatus, Store, Thumbs, TurnRating};
+use callscope::store::Store;
 
 fn callscope(home: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_callscope"))
@@ -57,7 +58,7 @@ fn import(h: &Path, file: &Path, db: &Path, dry_run: bool) -> (Vec<String>, Stri
 }
 
 /// Everything the store holds about `key`, to compare before and after.
-fn snapshot(db: &Path, key: &ConversationKey) -> (callscope::store::Marks, usize) {
+fn snapshot(db: &Path, key: &ConversationKey) -> (callscope::domain::Marks, usize) {
     let s = Store::open(db).unwrap();
     (s.marks(key).unwrap(), s.history(key).unwrap().len())
 }

@@ -4,9 +4,10 @@
 
 use crate::support::tui as tui_support;
 
+use callscope::domain::{Filter, Origin, Scope};
 use callscope::stats::{SplitBy, StatsRequest};
+use callscope::store::Store;
 use callscope::store::stats::StatsPath;
-use callscope::store::{Filter, Origin, Scope, Store};
 
 fn origin() -> Origin {
     Origin::new("ws-demo", "PROJECT-demo", "live")

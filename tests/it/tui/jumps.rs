@@ -6,7 +6,7 @@ use crate::support::tui as tui_support;
 
 use callscope::app::keymap::JumpAction;
 use callscope::app::{Action, Effect, IoEffect, KeyMap, Msg, State, update};
-use callscope::store::{Marks, Origin, ReviewStatus};
+use callscope::domain::{Marks, Origin, ReviewStatus};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_support::*;
 

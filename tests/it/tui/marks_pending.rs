@@ -272,7 +272,7 @@ fn snapshot_pending_mark() {
 
 #[test]
 fn answers_confirm_changes_in_order_and_loaded_marks_keep_pending_ones_on_top() {
-    use callscope::store::{Marks, ReviewStatus};
+    use callscope::domain::{Marks, ReviewStatus};
     let mut s = state(120, 40);
     started_with(&mut s, page(0..5, None, true));
     let id = s.list.selected().unwrap().id.to_string();

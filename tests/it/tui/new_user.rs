@@ -9,7 +9,7 @@ use std::time::Duration;
 use callscope::app::state::ChannelFilter;
 use callscope::app::{Effect, IoEffect, Msg, Pane, State, update};
 use callscope::audio::{AudioCommand, AudioEvent, PlaybackState};
-use callscope::store::Filter;
+use callscope::domain::Filter;
 use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -368,7 +368,7 @@ fn a_resized_transcript_keeps_the_turn_at_its_top() {
 // ---- jumps look past the loaded rows ----
 
 use callscope::app::review::StoreRequest;
-use callscope::store::Marks;
+use callscope::domain::Marks;
 
 /// Answers the effects as the runner and the store worker would: list pages from `pages`
 /// (then empty: the window ends), marks with a flag on the conversations in `flagged`.
@@ -485,7 +485,7 @@ fn esc_stops_a_jump_that_is_still_looking() {
 
 // ---- the reviewer's flow ----
 
-use callscope::store::ReviewStatus;
+use callscope::domain::ReviewStatus;
 
 fn give_status(s: &mut State, statuses: &[(usize, ReviewStatus)]) {
     let marks = statuses
@@ -503,7 +503,7 @@ fn give_status(s: &mut State, statuses: &[(usize, ReviewStatus)]) {
     update(
         s,
         Msg::Marks {
-            origin: callscope::store::Origin::new("ws-demo", "PROJECT-demo", "live"),
+            origin: callscope::domain::Origin::new("ws-demo", "PROJECT-demo", "live"),
             marks,
         },
     );

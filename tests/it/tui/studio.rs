@@ -6,9 +6,10 @@ use crate::support::tui as tui_support;
 
 use callscope::app::{Effect, IoEffect, Msg, TerminalEffect, update};
 use callscope::config::Region;
+use callscope::domain::{Marks, Origin, RatingReason, Thumbs, TurnRating};
 use callscope::standin::studio::ReceivedMark;
 use callscope::standin::{self, StandinOptions};
-use callscope::store::{Marks, Origin, RatingReason, Store, Thumbs, TurnRating};
+use callscope::store::Store;
 use callscope::studio::StudioLinks;
 use callscope::studio::push::PushReport;
 use callscope::tui::effects::Runner;

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use callscope::app::state::Overlay;
 use callscope::app::{Effect, IoEffect, update};
-use callscope::store::Filter;
+use callscope::domain::Filter;
 use crossterm::event::KeyCode;
 use tui_support::*;
 
