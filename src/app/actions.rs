@@ -92,9 +92,7 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::Player(a) => player::on_action(s, a, fx),
         Action::Quit => review::quit(s, fx),
         Action::Help => s.overlay = Overlay::Help { scroll: 0 },
-        Action::Stats => stats::open(s, fx),
-        // Only the stats view splits.
-        Action::StatsSplit | Action::StatsFetch => {}
+        Action::Stats(a) => stats::on_action(s, a, fx),
         Action::Down => move_by(s, 1, fx),
         Action::Up => move_by(s, -1, fx),
         Action::PageDown => move_by(s, screen(s), fx),

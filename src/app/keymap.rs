@@ -176,9 +176,11 @@ actions! {
         Slowest => "slowest_turn";
     }
     ExportMarkdown => "export_markdown";
-    Stats => "stats";
-    StatsSplit => "stats_split";
-    StatsFetch => "stats_fetch";
+    Stats(StatsAction) {
+        View => "stats";
+        Split => "stats_split";
+        Fetch => "stats_fetch";
+    }
     Help => "help";
     Quit => "quit";
 }

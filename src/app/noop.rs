@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::keymap::{Action, KeyChord, PlayerAction, TurnMove};
+use super::keymap::{Action, KeyChord, PlayerAction, StatsAction, TurnMove};
 use super::state::{Overlay, Pane, State};
 
 /// The status line's answer to a key that changed nothing.
@@ -131,7 +131,7 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
         Action::Open if in_list => "the transcript is already open",
         Action::MarkHistory if s.review.unavailable.is_some() => "no mark history: the local store is unavailable",
         // Outside the stats view (`%`) its own keys have nothing to act on.
-        Action::StatsSplit | Action::StatsFetch => "only in the stats view (% opens it)",
+        Action::Stats(StatsAction::Split | StatsAction::Fetch) => "only in the stats view (% opens it)",
         Action::Player(
             PlayerAction::PlayPause
             | PlayerAction::Stop

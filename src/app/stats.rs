@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::keymap::Action;
+use super::keymap::{Action, StatsAction};
 use super::list::set_filter;
 use super::msg::{Effect, IoEffect, RequestId, StoreRequest};
 use super::state::{Overlay, State};
@@ -143,6 +143,17 @@ pub fn request(s: &mut State, fx: &mut Vec<Effect>) {
     })));
 }
 
+/// The stats keys reaching the list (the view, while open, takes them first in `on_key`).
+pub fn on_action(s: &mut State, action: StatsAction, fx: &mut Vec<Effect>) {
+    match action {
+        StatsAction::View => open(s, fx),
+        // Split and fetch act inside the view only (`on_key` takes them while it is open);
+        // outside it they leave the list alone and `noop` says why.
+        StatsAction::Split | StatsAction::Fetch => {}
+    }
+}
+
+/// `%`: opens the view and asks for the figures.
 pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
     if !s.cache_first {
         s.status.note = Some("the stats view needs the local store (it is unavailable)".into());
@@ -207,7 +218,7 @@ pub fn on_key(s: &mut State, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
     }
     let bars = s.stats.bars();
     match action {
-        Some(Action::Stats | Action::Back | Action::Quit) => s.stats.open = false,
+        Some(Action::Stats(StatsAction::View) | Action::Back | Action::Quit) => s.stats.open = false,
         Some(Action::Help) => s.overlay = Overlay::Help { scroll: 0 },
         Some(Action::SwitchPane) => {
             let by = if k.code == KeyCode::BackTab { -1 } else { 1 };
@@ -219,7 +230,7 @@ pub fn on_key(s: &mut State, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
         Some(Action::Top) => s.stats.sel = 0,
         Some(Action::Bottom) => s.stats.sel = bars.saturating_sub(1),
         Some(Action::Open) => drill(s, fx),
-        Some(Action::StatsSplit) => {
+        Some(Action::Stats(StatsAction::Split)) => {
             s.stats.split = match s.stats.split {
                 SplitBy::None => SplitBy::Variant,
                 SplitBy::Variant => SplitBy::Env,
@@ -228,7 +239,7 @@ pub fn on_key(s: &mut State, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
             request(s, fx);
         }
         Some(Action::Reload) => request(s, fx),
-        Some(Action::StatsFetch) => toggle_fetch(s, fx),
+        Some(Action::Stats(StatsAction::Fetch)) => toggle_fetch(s, fx),
         _ => {}
     }
     true

@@ -456,6 +456,7 @@ fn selection_text(s: &State, st: &Stats) -> String {
 /// every key while open, so the list's keys would mislead.
 pub fn hints(s: &State) -> Vec<Option<String>> {
     use crate::app::Action;
+    use crate::app::keymap::StatsAction;
     let km = &s.keymap;
     let key = |a, label: &str| km.first(a).map(|k| format!("{k} {label}"));
     let mut items = Vec::new();
@@ -470,9 +471,9 @@ pub fn hints(s: &State) -> Vec<Option<String>> {
         });
         items.push(key(Action::Open, "its calls"));
     }
-    items.push(key(Action::StatsSplit, "split"));
+    items.push(key(Action::Stats(StatsAction::Split), "split"));
     items.push(key(
-        Action::StatsFetch,
+        Action::Stats(StatsAction::Fetch),
         if s.stats.fetch.is_some() {
             "cancel fetch"
         } else {
