@@ -46,4 +46,4 @@ pub mod update;
 pub use keymap::{Action, KeyMap};
 pub use msg::{Effect, IoEffect, Msg, RequestId, TerminalEffect};
 pub use state::{Identity, Pane, State};
-pub use update::{start, update};
+pub use update::{Step, start, step, update};

@@ -139,15 +139,6 @@ pub enum Msg {
     },
 }
 
-impl Msg {
-    /// Whether handling this message can change what is on screen.
-    pub fn may_change_screen(&self) -> bool {
-        // Not `DetailDue`'s exclusion: when the row's copy reached the cache during the
-        // debounce (a list or cache page), it builds the transcript at once.
-        !matches!(self, Msg::Tick(_) | Msg::PollDue)
-    }
-}
-
 /// A filter the runner applies to an API page.
 #[derive(Debug, Clone)]
 pub struct PageFilter {
@@ -330,11 +321,4 @@ pub enum StoreRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_due_transcript_is_drawn() {
-        // Left out once, the first transcript stayed "loading…" on a restart with a cache.
-        assert!(Msg::DetailDue { req: 1 }.may_change_screen());
-        assert!(!Msg::PollDue.may_change_screen());
-    }
 }

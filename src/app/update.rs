@@ -15,65 +15,176 @@ pub fn start(s: &mut State) -> Vec<Effect> {
     fx
 }
 
-enum MsgKind {
-    Quiet,
-    Other,
+/// What handling a message may have changed, decided per message in [`step`]'s match (so a new
+/// message has to say): whether the screen may show something new, and whether the list may
+/// have moved (then the marks of the rows now visible are asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct After {
+    screen: bool,
+    list: bool,
 }
 
+const SCREEN_AND_LIST: After = After {
+    screen: true,
+    list: true,
+};
+/// A timer or an audio/transcript update: drawn, but the list stays where it is.
+const SCREEN_ONLY: After = After {
+    screen: true,
+    list: false,
+};
+/// Work started that shows only when its answer arrives (a poll's request).
+const OFF_SCREEN: After = After {
+    screen: false,
+    list: true,
+};
+/// The clock moved: the next frame that draws for another reason shows it.
+const QUIET: After = After {
+    screen: false,
+    list: false,
+};
+
+/// One message handled: the effects to run, and whether the screen may have changed (the event
+/// loop draws only then).
+#[derive(Debug)]
+pub struct Step {
+    pub effects: Vec<Effect>,
+    pub redraw: bool,
+}
+
+/// [`step`] for callers that draw anyway (tests, the key path).
 pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
+    step(s, msg).effects
+}
+
+pub fn step(s: &mut State, msg: Msg) -> Step {
     let mut fx = Vec::new();
-    // Messages that cannot move the list need no marks loaded.
-    let msg_kind = if matches!(
-        msg,
-        Msg::Tick(_) | Msg::DetailDue { .. } | Msg::Audio(_) | Msg::SaveProgress { .. }
-    ) {
-        MsgKind::Quiet
-    } else {
-        MsgKind::Other
-    };
-    match msg {
-        Msg::Tick(now) => s.now = now,
+    let after = match msg {
+        Msg::Tick(now) => {
+            s.now = now;
+            QUIET
+        }
         Msg::Resize(w, h) => {
             s.width = w;
             s.height = h;
             list::relayout(s, &mut fx);
+            SCREEN_AND_LIST
         }
-        Msg::Key(k) => actions::on_key(s, k, &mut fx),
-        Msg::Mouse(m) => mouse::on_mouse(s, m, &mut fx),
-        Msg::Page { req, result } => pages::on_page(s, req, result, &mut fx),
-        Msg::Conversation { req, result } => detail::on_conversation(s, req, result, &mut fx),
-        Msg::DetailDue { req } => detail::on_detail_due(s, req, &mut fx),
-        Msg::Retrying(n) => pages::on_retrying(s, &n),
-        Msg::RetryPage { generation } => pages::on_retry_page(s, generation, &mut fx),
-        Msg::CachedPage { req, result } => pages::on_cached_page(s, req, result, &mut fx),
-        Msg::CachedConversation { req, conversation } => detail::on_cached_conversation(s, req, conversation, &mut fx),
-        Msg::Audio(ev) => player::on_audio(s, ev),
-        Msg::SaveProgress { id, bytes, total } => player::on_save_progress(s, &id, bytes, total),
-        Msg::SaveDone { id, result } => player::on_save_done(s, &id, result),
-        Msg::Live(ev) => live::on_event(s, ev, &mut fx),
-        Msg::LiveConversation { req, result } => live::on_conversation(s, req, result, &mut fx),
-        Msg::PollDue => live::on_poll_due(s, &mut fx),
+        Msg::Key(k) => {
+            actions::on_key(s, k, &mut fx);
+            SCREEN_AND_LIST
+        }
+        Msg::Mouse(m) => {
+            mouse::on_mouse(s, m, &mut fx);
+            SCREEN_AND_LIST
+        }
+        Msg::Page { req, result } => {
+            pages::on_page(s, req, result, &mut fx);
+            SCREEN_AND_LIST
+        }
+        Msg::Conversation { req, result } => {
+            detail::on_conversation(s, req, result, &mut fx);
+            SCREEN_AND_LIST
+        }
+        Msg::DetailDue { req } => {
+            detail::on_detail_due(s, req, &mut fx);
+            SCREEN_ONLY
+        }
+        Msg::Retrying(n) => {
+            pages::on_retrying(s, &n);
+            SCREEN_AND_LIST
+        }
+        Msg::RetryPage { generation } => {
+            pages::on_retry_page(s, generation, &mut fx);
+            SCREEN_AND_LIST
+        }
+        Msg::CachedPage { req, result } => {
+            pages::on_cached_page(s, req, result, &mut fx);
+            SCREEN_AND_LIST
+        }
+        Msg::CachedConversation { req, conversation } => {
+            detail::on_cached_conversation(s, req, conversation, &mut fx);
+            SCREEN_AND_LIST
+        }
+        Msg::Audio(ev) => {
+            player::on_audio(s, ev);
+            SCREEN_ONLY
+        }
+        Msg::SaveProgress { id, bytes, total } => {
+            player::on_save_progress(s, &id, bytes, total);
+            SCREEN_ONLY
+        }
+        Msg::SaveDone { id, result } => {
+            player::on_save_done(s, &id, result);
+            SCREEN_AND_LIST
+        }
+        Msg::Live(ev) => {
+            live::on_event(s, ev, &mut fx);
+            SCREEN_AND_LIST
+        }
+        Msg::LiveConversation { req, result } => {
+            live::on_conversation(s, req, result, &mut fx);
+            SCREEN_AND_LIST
+        }
+        Msg::PollDue => {
+            live::on_poll_due(s, &mut fx);
+            OFF_SCREEN
+        }
         Msg::PollPage { req, result } => {
             if !stats::on_fetch_page(s, req, &result, &mut fx) {
                 live::on_poll_page(s, req, result, &mut fx)
             }
+            SCREEN_AND_LIST
         }
-        Msg::Marks { origin, marks } => detail::on_marks(s, &origin, marks),
-        Msg::MarksSaved { key, seq, result } => detail::on_marks_saved(s, &key, seq, result, &mut fx),
-        Msg::MarksPending { error, retry_in } => detail::on_marks_pending(s, error, retry_in),
-        Msg::Exported { result } => review::on_exported(s, result),
-        Msg::MarksPushed { key, result } => studio::on_pushed(s, &key, result),
-        Msg::Stats { req, result } => stats::on_result(s, req, result, &mut fx),
-        Msg::History { key, result } => history::on_history(s, &key, result),
-        Msg::Authors { origin, authors } => detail::on_authors(s, &origin, authors),
-        Msg::Scores { key, result } => scorecard_form::on_scores(s, &key, result),
-        Msg::ScoreSaved { key, result } => scorecard_form::on_saved(s, &key, result),
-    }
+        Msg::Marks { origin, marks } => {
+            detail::on_marks(s, &origin, marks);
+            SCREEN_AND_LIST
+        }
+        Msg::MarksSaved { key, seq, result } => {
+            detail::on_marks_saved(s, &key, seq, result, &mut fx);
+            SCREEN_AND_LIST
+        }
+        Msg::MarksPending { error, retry_in } => {
+            detail::on_marks_pending(s, error, retry_in);
+            SCREEN_AND_LIST
+        }
+        Msg::Exported { result } => {
+            review::on_exported(s, result);
+            SCREEN_AND_LIST
+        }
+        Msg::MarksPushed { key, result } => {
+            studio::on_pushed(s, &key, result);
+            SCREEN_AND_LIST
+        }
+        Msg::Stats { req, result } => {
+            stats::on_result(s, req, result, &mut fx);
+            SCREEN_AND_LIST
+        }
+        Msg::History { key, result } => {
+            history::on_history(s, &key, result);
+            SCREEN_AND_LIST
+        }
+        Msg::Authors { origin, authors } => {
+            detail::on_authors(s, &origin, authors);
+            SCREEN_AND_LIST
+        }
+        Msg::Scores { key, result } => {
+            scorecard_form::on_scores(s, &key, result);
+            SCREEN_AND_LIST
+        }
+        Msg::ScoreSaved { key, result } => {
+            scorecard_form::on_saved(s, &key, result);
+            SCREEN_AND_LIST
+        }
+    };
     jumps::go_on(s, &mut fx);
     player::stop_if_elsewhere(s, &mut fx);
-    if !matches!(msg_kind, MsgKind::Quiet) {
+    if after.list {
         review::load_visible(s, &mut fx);
         review::count_progress(s);
     }
-    fx
+    Step {
+        effects: fx,
+        redraw: after.screen,
+    }
 }

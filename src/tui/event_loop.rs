@@ -192,11 +192,16 @@ pub async fn run(
             }
         };
         if let Some(msg) = msg {
-            dirty |= msg.may_change_screen();
-            pending = match msg {
-                Msg::Key(k) => keys.key(&mut state, k),
-                msg => app::update(&mut state, msg),
+            // A key always redraws: its note or its change shows (`KeyFeedback`).
+            let step = match msg {
+                Msg::Key(k) => app::Step {
+                    effects: keys.key(&mut state, k),
+                    redraw: true,
+                },
+                msg => app::step(&mut state, msg),
             };
+            dirty |= step.redraw;
+            pending = step.effects;
             exit.app_unsaved = state.review.unsaved();
         }
     }

@@ -631,3 +631,17 @@ fn server_failures_and_missing_calls_are_told_apart_in_the_header() {
     update(&mut s, Msg::Page { req, result: Err(gone) });
     assert_eq!(s.connection, Connection::Connected);
 }
+
+#[test]
+fn each_message_says_whether_the_screen_may_change() {
+    // The event loop draws only on `redraw`: the clock and a poll's request alone do not; a due
+    // transcript does (left out once, the first transcript stayed "loading…" on a restart with a
+    // cache), and so does an answer.
+    let mut s = state(120, 40);
+    let fx = start(&mut s);
+    assert!(!fx.is_empty());
+    assert!(!callscope::app::step(&mut s, Msg::Tick(chrono::Utc::now())).redraw);
+    assert!(!callscope::app::step(&mut s, Msg::PollDue).redraw);
+    assert!(callscope::app::step(&mut s, Msg::DetailDue { req: 1 }).redraw);
+    assert!(callscope::app::step(&mut s, Msg::Resize(100, 30)).redraw);
+}
