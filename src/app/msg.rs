@@ -317,8 +317,3 @@ pub enum StoreRequest {
         key: ConversationKey,
     },
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-}
