@@ -35,6 +35,22 @@ pub async fn standin_with(conversations: usize) -> Standin {
     .unwrap()
 }
 
+/// The real binary run with `home` as HOME and its XDG data/config directories beneath it.
+pub fn callscope_in(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .output()
+        .unwrap()
+}
+
+/// A process's output as text (lossy: a test prints whatever came).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
 /// `export` of the last 24 hours as `format` to stdout, 100 a page; tests change what they test.
 pub fn export_args(format: callscope::export::Format) -> callscope::export::ExportOptions {
     callscope::export::ExportOptions {

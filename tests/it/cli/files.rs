@@ -4,6 +4,7 @@
 //! a private secret file, a read-only store, and out-of-range `--since` values.
 
 use crate::support::scripted;
+use crate::support::text;
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -69,10 +70,6 @@ fn command_at(exe: &Path, server: &str, home: &Path, args: &[&str]) -> Command {
 
 fn run(server: &str, home: &Path, args: &[&str]) -> Output {
     command(server, home, args).output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn entries(dir: &Path) -> Vec<String> {

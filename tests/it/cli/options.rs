@@ -2,6 +2,7 @@
 //! options before the command, config files, channel names, and the words the commands print.
 
 use crate::support as common;
+use crate::support::text;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -41,10 +42,6 @@ fn run(home: &Path, s: Option<&Standin>, args: &[&str]) -> Output {
         cmd.envs(common::env_for(s));
     }
     cmd.output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn default_config(home: &Path) -> std::path::PathBuf {

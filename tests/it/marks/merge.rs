@@ -3,26 +3,13 @@
 //! version-1 files still import, and a round trip keeps marks and their authors.
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use callscope::domain::{ConversationKey, Origin, ReviewStatus, Thumbs, TurnRating};
 use callscope::domain::{MarkField, Stamp};
 use callscope::store::Store;
 
-fn callscope(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_callscope"))
-        .args(args)
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::support::{callscope_in, text};
 
 fn live(id: &str) -> ConversationKey {
     Origin::new("ws-demo", "PROJECT-demo", "live").key(id)
@@ -50,7 +37,7 @@ fn import(h: &Path, file: &Path, db: &Path, dry_run: bool) -> (Vec<String>, Stri
     if dry_run {
         args.push("--dry-run");
     }
-    let out = callscope(h, &args);
+    let out = callscope_in(h, &args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let mut lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
     let summary = lines.pop().unwrap();
@@ -75,7 +62,7 @@ fn bobs_older_file(h: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
         bob.set_status(&live("CA2"), ReviewStatus::NeedsFollowUp).unwrap();
     }
     let file = h.join("bob.json");
-    let out = callscope(
+    let out = callscope_in(
         h,
         &[
             "marks",
@@ -254,7 +241,7 @@ fn a_round_trip_into_an_empty_store_reproduces_marks_and_authors() {
         .toggle_flag(&live("CA1"), "compliance")
         .unwrap();
     let file = h.join("mine.json");
-    let out = callscope(
+    let out = callscope_in(
         h,
         &[
             "marks",

@@ -3,6 +3,7 @@
 
 use crate::support as common;
 use crate::support::scripted;
+use crate::support::text;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -53,10 +54,6 @@ async fn callscope(s: &Standin, home: &Path, args: &[&str]) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn annotations_for(received: &[ReceivedMark], id: &str) -> Vec<Annotation> {

@@ -1,24 +1,11 @@
 //! `callscope marks export|import` through the real binary, against temp stores.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use callscope::domain::{ConversationKey, Marks, Origin, RatingReason, ReviewStatus, Thumbs, TurnRating};
 use callscope::store::Store;
 
-fn callscope(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_callscope"))
-        .args(args)
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::support::{callscope_in, text};
 
 fn live(id: &str) -> ConversationKey {
     crate::support::tui::origin().key(id)
@@ -78,7 +65,7 @@ fn export_then_import_into_a_fresh_store_round_trips() {
     seeded(&a);
 
     // stdout by default.
-    let out = callscope(h, &["marks", "export", "--store", a.to_str().unwrap()]);
+    let out = callscope_in(h, &["marks", "export", "--store", a.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["format"], "callscope.marks");
@@ -88,7 +75,7 @@ fn export_then_import_into_a_fresh_store_round_trips() {
     // --out, scoped to one environment, written atomically (no partial file left behind).
     let file = h.join("shared/marks.json");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    let out = callscope(
+    let out = callscope_in(
         h,
         &[
             "marks",
@@ -111,7 +98,7 @@ fn export_then_import_into_a_fresh_store_round_trips() {
 
     // Import into a store that does not exist yet.
     let b = h.join("new/b.db");
-    let out = callscope(
+    let out = callscope_in(
         h,
         &[
             "marks",
@@ -166,7 +153,7 @@ fn a_malformed_file_is_refused_and_changes_nothing() {
     for (name, body, why) in cases {
         let file = h.join(name);
         std::fs::write(&file, body).unwrap();
-        let out = callscope(
+        let out = callscope_in(
             h,
             &[
                 "marks",
@@ -189,7 +176,7 @@ fn a_malformed_file_is_refused_and_changes_nothing() {
         assert_eq!(store.marks(&live("CA2")).unwrap(), follow_up(), "{name}");
         // Into a store that does not exist: not even an empty file is created.
         let fresh = h.join(format!("fresh-{name}.db"));
-        let out = callscope(
+        let out = callscope_in(
             h,
             &[
                 "marks",
@@ -209,7 +196,7 @@ fn export_from_a_missing_store_says_what_to_do() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let missing = h.join("nope.db");
-    let out = callscope(h, &["marks", "export", "--store", missing.to_str().unwrap()]);
+    let out = callscope_in(h, &["marks", "export", "--store", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
@@ -218,7 +205,7 @@ fn export_from_a_missing_store_says_what_to_do() {
     );
     assert!(!missing.exists());
     // Without --store the default lives under the (temp) data dir.
-    let out = callscope(h, &["marks", "export"]);
+    let out = callscope_in(h, &["marks", "export"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("data/callscope/callscope.db"));
 }
