@@ -163,6 +163,30 @@ impl Cells {
     }
 }
 
+/// Runs a `slot, environment, variant, name, count` query and hands each row's cell, name and
+/// count to `add` (the intents and the topics are counted alike).
+fn per_name(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    w: &SqlWhere,
+    cells: &mut Cells,
+    mut add: impl FnMut(&mut Cell, &str, u64),
+) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(w.params.iter()))?;
+    while let Some(r) = rows.next()? {
+        let n = r.get::<_, i64>(4)? as u64;
+        let name = r.get_ref(3)?.as_str().unwrap_or("").to_string();
+        let cell = cells.at(
+            r.get(0)?,
+            r.get_ref(1)?.as_str().unwrap_or(""),
+            r.get_ref(2)?.as_str().unwrap_or(""),
+        );
+        add(cell, &name, n);
+    }
+    Ok(())
+}
+
 /// The cells of the rows `w` selects (over `conversations c`), by `slots`.
 pub(super) fn scan(conn: &rusqlite::Connection, w: &SqlWhere, slots: Slots) -> StoreResult<Vec<(CellKey, Cell)>> {
     let mut cells = Cells::default();
@@ -222,19 +246,9 @@ pub(super) fn scan(conn: &rusqlite::Connection, w: &SqlWhere, slots: Slots) -> S
          WHERE c.has_transcript AND {} GROUP BY 1, 2, 3, 4",
         w.sql()
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params())?;
-    while let Some(r) = rows.next()? {
-        let n = r.get::<_, i64>(4)? as u64;
-        let name = r.get_ref(3)?.as_str().unwrap_or("").to_string();
-        let cell = cells.at(
-            r.get(0)?,
-            r.get_ref(1)?.as_str().unwrap_or(""),
-            r.get_ref(2)?.as_str().unwrap_or(""),
-        );
-        add_name(&mut cell.intents, &name, n);
-    }
-    drop(rows);
+    per_name(conn, &sql, w, &mut cells, |cell, name, n| {
+        add_name(&mut cell.intents, name, n)
+    })?;
     // Topics are v4's labels (kind 1, see `cache::LabelKind::Topic`), NOCASE: grouped without
     // case, named by the binary-least spelling.
     let sql = format!(
@@ -243,19 +257,9 @@ pub(super) fn scan(conn: &rusqlite::Connection, w: &SqlWhere, slots: Slots) -> S
          WHERE c.has_transcript AND {} GROUP BY 1, 2, 3, x.label",
         w.sql()
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params())?;
-    while let Some(r) = rows.next()? {
-        let n = r.get::<_, i64>(4)? as u64;
-        let name = r.get_ref(3)?.as_str().unwrap_or("").to_string();
-        let cell = cells.at(
-            r.get(0)?,
-            r.get_ref(1)?.as_str().unwrap_or(""),
-            r.get_ref(2)?.as_str().unwrap_or(""),
-        );
-        add_topic(&mut cell.topics, &name.to_ascii_lowercase(), &name, n);
-    }
-    drop(rows);
+    per_name(conn, &sql, w, &mut cells, |cell, name, n| {
+        add_topic(&mut cell.topics, &name.to_ascii_lowercase(), name, n)
+    })?;
     Ok(cells.into_vec())
 }
 
