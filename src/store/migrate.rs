@@ -189,18 +189,29 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_v5_store_moves_its_search_text_out_of_the_index_losing_nothing() {
+    /// The real-API fixtures: a v3 list page and a by-id conversation.
+    fn real_conversations() -> Vec<Conversation> {
         let mut convs: Vec<Conversation> = serde_json::from_str::<crate::api::ConversationPage>(include_str!(
             "../../tests/fixtures/real/list_v3_camel.json"
         ))
         .unwrap()
         .conversations;
         convs.push(serde_json::from_str(include_str!("../../tests/fixtures/real/by_id_platform.json")).unwrap());
-        let before: Vec<Conversation> = convs
+        convs
+    }
+
+    /// Each conversation as the cache reads back its full JSON.
+    fn read_back(convs: &[Conversation]) -> Vec<Conversation> {
+        convs
             .iter()
             .map(|c| cache::parse_wire(&serde_json::to_string(c).unwrap()).unwrap())
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_v5_store_moves_its_search_text_out_of_the_index_losing_nothing() {
+        let convs = real_conversations();
+        let before = read_back(&convs);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v5.db");
         let origin = Origin::new("ws-real", "PROJECT-real", "live");
@@ -299,17 +310,9 @@ mod tests {
 
     #[test]
     fn a_v3_store_migrates_losing_nothing_and_its_labels_are_filled() {
-        let mut convs: Vec<Conversation> = serde_json::from_str::<crate::api::ConversationPage>(include_str!(
-            "../../tests/fixtures/real/list_v3_camel.json"
-        ))
-        .unwrap()
-        .conversations;
-        convs.push(serde_json::from_str(include_str!("../../tests/fixtures/real/by_id_platform.json")).unwrap());
+        let convs = real_conversations();
         // What v3 reads back: the full JSON as written (the fields odd on the wire are not kept).
-        let before: Vec<Conversation> = convs
-            .iter()
-            .map(|c| cache::parse_wire(&serde_json::to_string(c).unwrap()).unwrap())
-            .collect();
+        let before = read_back(&convs);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v3.db");
         let origin = Origin::new("ws-real", "PROJECT-real", "live");
