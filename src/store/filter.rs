@@ -200,6 +200,26 @@ impl Compile for Scope {
 mod tests {
     use super::*;
 
+    /// The ids `f` selects in SQL (through the store) and in memory (`keeps`), each sorted.
+    fn both_paths(
+        store: &crate::store::Store,
+        scope: &Scope,
+        f: &Filter,
+        convs: &[crate::api::Conversation],
+        keeps: impl Fn(&crate::api::Conversation) -> bool,
+    ) -> (Vec<String>, Vec<String>) {
+        let mut sql: Vec<String> = store
+            .query_rows(scope, f, crate::store::ListOrder::NewestFirst, None, 100)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.key.id)
+            .collect();
+        let mut mem: Vec<String> = convs.iter().filter(|c| keeps(c)).map(|c| c.id.clone()).collect();
+        sql.sort();
+        mem.sort();
+        (sql, mem)
+    }
+
     /// The new words mean the same in SQL (over what upsert kept beside the JSON) and in memory, on the fixtures.
     #[test]
     fn real_api_words_agree_in_sql_and_in_memory() {
@@ -236,21 +256,9 @@ mod tests {
             ),
         ] {
             let f = Filter::parse(text).unwrap();
-            let mut sql: Vec<String> = store
-                .query_rows(&scope, &f, ListOrder::NewestFirst, None, 100)
-                .unwrap()
-                .into_iter()
-                .map(|r| r.key.id)
-                .collect();
-            let mut mem: Vec<String> = convs
-                .iter()
-                .filter(|c| f.matches(c, None))
-                .map(|c| c.id.clone())
-                .collect();
+            let (sql, mem) = both_paths(&store, &scope, &f, &convs, |c| f.matches(c, None));
             let mut want: Vec<String> = want.into_iter().map(String::from).collect();
-            for v in [&mut sql, &mut mem, &mut want] {
-                v.sort();
-            }
+            want.sort();
             assert_eq!(sql, want, "SQL {text}");
             assert_eq!(mem, want, "memory {text}");
         }
@@ -273,7 +281,7 @@ mod tests {
         use crate::api::Conversation;
         use crate::domain::ScoreRecord;
         use crate::domain::{Origin, Scope};
-        use crate::store::{ListOrder, Store};
+        use crate::store::Store;
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let origin = Origin::new("ws", "p", "live");
@@ -323,19 +331,9 @@ mod tests {
             ("voice qa<70", vec!["CA2", "CA3"]),
         ] {
             let f = Filter::parse(text).unwrap();
-            let mut sql: Vec<String> = store
-                .query_rows(&scope, &f, ListOrder::NewestFirst, None, 100)
-                .unwrap()
-                .into_iter()
-                .map(|r| r.key.id)
-                .collect();
-            let mut mem: Vec<String> = convs
-                .iter()
-                .filter(|c| f.matches_scored(c, None, &store.scores(&origin.key(c.id.as_str())).unwrap()))
-                .map(|c| c.id.clone())
-                .collect();
-            sql.sort();
-            mem.sort();
+            let (sql, mem) = both_paths(&store, &scope, &f, &convs, |c| {
+                f.matches_scored(c, None, &store.scores(&origin.key(c.id.as_str())).unwrap())
+            });
             assert_eq!(sql, want, "SQL {text}");
             assert_eq!(mem, want, "memory {text}");
         }
