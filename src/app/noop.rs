@@ -109,6 +109,14 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
     if needs_row {
         return said(no_rows);
     }
+    if let Action::Jump(_) = action {
+        // A jump that ends as the one before did ("no flagged calls …") leaves the same screen.
+        return match (&s.list.seek, &s.status.note) {
+            (Some(_), _) => said("already looking — esc stops"),
+            (None, Some(note)) => said(&format!("the same answer again: {note}")),
+            (None, None) => said("no row of that kind to move to"),
+        };
+    }
     said(match action {
         Action::Back if in_list => "nothing to close or clear",
         Action::NextMatch | Action::PrevMatch if s.detail.search.is_empty() => "no search (/ searches)",
@@ -201,5 +209,8 @@ mod tests {
         let bs = KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE);
         assert_eq!(why_no_effect(&s, &bs).text, "backspace: nothing left to delete");
         assert!(!why_no_effect(&s, &KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)).generic);
+        s.input = None;
+        // A jump needs a row to start from (a repeated one with rows: tests/it/tui/jumps.rs).
+        assert_eq!(why_no_effect(&s, &key('"')).text, "\": the list is empty");
     }
 }

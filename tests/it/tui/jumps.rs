@@ -129,6 +129,14 @@ fn none_found_leaves_the_selection_and_says_so() {
     );
     assert_eq!(s.list.sel, before);
     assert!(detail_due(&fx).is_empty());
+    // The same jump while it looks leaves the same screen: the key says why, not a generic
+    // "nothing to do here".
+    let mut kf = callscope::tui::keys::KeyFeedback::new(callscope::ui::Theme::default());
+    kf.key(&mut s, KeyEvent::new(KeyCode::Char('\''), KeyModifiers::NONE));
+    let why = kf.last.clone().expect("an unchanged screen is explained");
+    assert!(!why.generic, "{why:?}");
+    assert_eq!(why.text, "': already looking — esc stops");
+    s.status.note = None;
     // They arrive: none flagged.
     give_marks(&mut s, (0..12).map(|i| (i, ReviewStatus::Reviewed, &[][..])).collect());
     assert_eq!(note(&s), Some("no flagged calls in this window"));
