@@ -7,6 +7,7 @@ use crate::support as common;
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,7 @@ struct Seen {
     at: Instant,
     /// Path and query: the same page asked twice has the same target.
     target: String,
+    /// 0: held and never answered (see [`Forwarder::hold_from`]).
     status: u16,
 }
 
@@ -35,9 +37,26 @@ struct Forwarder {
     delay: Duration,
     log: Mutex<Vec<Seen>>,
     throttle: Box<dyn Fn(usize, Duration) -> bool + Send + Sync>,
+    /// List requests by arrival.
+    arrivals: AtomicUsize,
+    /// The list request (by arrival, from 0) from which on requests are held: logged at once
+    /// with status 0, never answered until [`Forwarder::release`] (then a 503). `usize::MAX`: none.
+    hold_from: AtomicUsize,
+    released: tokio::sync::watch::Sender<bool>,
 }
 
 impl Forwarder {
+    /// Requests held so far.
+    fn held(&self) -> usize {
+        self.list_requests().iter().filter(|s| s.status == 0).count()
+    }
+
+    /// Stops holding: the held requests get a 503, new ones are forwarded.
+    fn release(&self) {
+        self.hold_from.store(usize::MAX, Ordering::SeqCst);
+        self.released.send_replace(true);
+    }
+
     fn list_requests(&self) -> Vec<Seen> {
         let log = self.log.lock().unwrap();
         log.iter()
@@ -51,6 +70,12 @@ async fn forward(State(f): State<Arc<Forwarder>>, req: Request) -> Response {
     let target = req.uri().to_string();
     let at = Instant::now();
     let is_list = target.contains("/conversations?");
+    if is_list && f.arrivals.fetch_add(1, Ordering::SeqCst) >= f.hold_from.load(Ordering::SeqCst) {
+        let mut released = f.released.subscribe();
+        f.log.lock().unwrap().push(Seen { at, target, status: 0 });
+        let _ = released.wait_for(|r| *r).await;
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     let throttled = is_list && {
         let log = f.log.lock().unwrap();
         let lists: Vec<&Seen> = log.iter().filter(|s| s.target.contains("/conversations?")).collect();
@@ -99,6 +124,9 @@ async fn forwarder(
         delay,
         log: Mutex::default(),
         throttle: Box::new(throttle),
+        arrivals: AtomicUsize::new(0),
+        hold_from: AtomicUsize::new(usize::MAX),
+        released: tokio::sync::watch::channel(false).0,
     });
     let app = axum::Router::new().fallback(forward).with_state(f.clone());
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -220,24 +248,39 @@ async fn a_killed_export_resumes_to_the_same_file_and_fetches_only_in_flight_pag
         .unwrap();
     assert!(direct.status.success(), "{}", String::from_utf8_lossy(&direct.stderr));
 
-    // Slow pages, so that the kill lands midway.
-    let (url, f) = forwarder(&s, Duration::from_millis(40), |_, _| false).await;
+    // The kill lands midway whatever the machine's load: the first `ANSWERED` list requests are
+    // answered, the ones after are held until every one of the 3 slots waits on one, and only
+    // then is the export killed. (Killing after a count of answers raced the export's end: the
+    // window is only about a dozen pages.)
+    const ANSWERED: usize = 4;
+    const IN_FLIGHT: usize = 3;
+    let (url, f) = forwarder(&s, Duration::ZERO, |_, _| false).await;
+    f.hold_from.store(ANSWERED, Ordering::SeqCst);
     let mut child = binary(&url, &s, &["--concurrency", "3", "--resume", "--out"])
         .arg(&resumed)
         .spawn()
         .unwrap();
     let t = Instant::now();
-    while f.list_requests().len() < 12 {
-        assert!(t.elapsed() < Duration::from_secs(60), "the export never got going");
+    while f.held() < IN_FLIGHT {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the export never had {IN_FLIGHT} requests out: {:?}",
+            f.list_requests()
+        );
         assert!(
             child.try_wait().unwrap().is_none(),
             "the export finished before it could be killed"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    // With every slot waiting, nothing more can be asked or written.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(f.held(), IN_FLIGHT, "never more requests out than --concurrency");
     child.kill().unwrap(); // SIGKILL: nothing runs on the way out
     child.wait().unwrap();
+    f.release();
     let before = f.list_requests().len();
+    assert_eq!(before, ANSWERED + IN_FLIGHT);
     assert!(!resumed.exists(), "no half file at the target");
     let state = dir.path().join(".out.jsonl.export");
     assert!(state.join("checkpoint.json").exists(), "a checkpoint beside --out");
@@ -262,17 +305,29 @@ async fn a_killed_export_resumes_to_the_same_file_and_fetches_only_in_flight_pag
     assert!(!state.exists(), "the checkpoint is removed once the file is complete");
 
     let seen = f.list_requests();
-    assert!(seen.len() > before, "the resumed run fetched the rest");
+    assert!(
+        seen.len() > before + IN_FLIGHT,
+        "the resumed run fetched the held pages and the rest: {seen:?}"
+    );
     let mut times: HashMap<&str, usize> = HashMap::new();
     for r in &seen {
         *times.entry(r.target.as_str()).or_default() += 1;
     }
     let twice: Vec<_> = times.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.iter().all(|(_, n)| **n == 2), "{twice:?}");
-    assert!(
-        twice.len() <= 3,
-        "more pages fetched twice than were in flight (3): {twice:?}"
+    // The answered pages were all on disk before their slot was free again, so exactly the
+    // held ones are asked again.
+    assert_eq!(
+        twice.len(),
+        IN_FLIGHT,
+        "pages fetched twice other than the {IN_FLIGHT} in flight: {twice:?}"
     );
+    let held: Vec<&str> = seen[..before]
+        .iter()
+        .filter(|r| r.status == 0)
+        .map(|r| r.target.as_str())
+        .collect();
+    assert!(held.iter().all(|t| times[t] == 2), "the held pages are the ones asked again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
