@@ -327,7 +327,10 @@ async fn a_killed_export_resumes_to_the_same_file_and_fetches_only_in_flight_pag
         .filter(|r| r.status == 0)
         .map(|r| r.target.as_str())
         .collect();
-    assert!(held.iter().all(|t| times[t] == 2), "the held pages are the ones asked again");
+    assert!(
+        held.iter().all(|t| times[t] == 2),
+        "the held pages are the ones asked again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
