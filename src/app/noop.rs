@@ -110,12 +110,13 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
         return said(no_rows);
     }
     if let Action::Jump(_) = action {
-        // A jump that ends as the one before did ("no flagged calls …") leaves the same screen.
-        return match (&s.list.seek, &s.status.note) {
-            (Some(_), _) => said("already looking — esc stops"),
-            (None, Some(note)) => said(&format!("the same answer again: {note}")),
-            (None, None) => said("no row of that kind to move to"),
-        };
+        // Pressed again while the first one still looks, a jump restarts the same search: the
+        // screen ("⟳ searching for …") stays as it was. A jump that ends always sets a note.
+        return said(if s.list.seek.is_some() {
+            "already looking — esc stops"
+        } else {
+            "no row of that kind to move to"
+        });
     }
     said(match action {
         Action::Back if in_list => "nothing to close or clear",
