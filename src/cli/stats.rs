@@ -165,7 +165,14 @@ pub fn table(s: &Stats, heading: &str, offset_ms: i64, spark: bool) -> String {
         "review           reviewed {} · follow-up {} · flagged {} · unreviewed {}",
         s.review.reviewed, s.review.follow_up, s.review.flagged, s.review.unreviewed
     ));
-    line(format!("QA scores        waiting: {}", s.qa.waiting_on));
+    line(format!(
+        "QA scores        {:>8}   calls scored {} · mean {} · median {} · auto-failed {}",
+        s.qa.scores,
+        s.qa.scored,
+        points(s.qa.mean),
+        points(s.qa.median),
+        s.qa.auto_failed
+    ));
     line(String::new());
     line(format!(
         "{:<16} {:>6} {:>6} {:>6} {:>8} {:>7} {:>7} {:>7}",
@@ -218,10 +225,11 @@ pub fn table(s: &Stats, heading: &str, offset_ms: i64, spark: bool) -> String {
     for (score, n) in &s.poly_score {
         line(format!("  {score:<12} {n:>8}"));
     }
+    qa_table(&mut line, &s.qa);
     if let Some(split) = &s.split {
         line(String::new());
         line(format!(
-            "{:<20} {:>7} {:>8} {:>7} {:>7} {:>9}",
+            "{:<20} {:>7} {:>8} {:>7} {:>7} {:>9} {:>6}",
             match split.by {
                 SplitBy::Env => "by environment",
                 _ => "by variant",
@@ -230,22 +238,24 @@ pub fn table(s: &Stats, heading: &str, offset_ms: i64, spark: bool) -> String {
             "handoff",
             "p50",
             "p95",
-            "PolyScore"
+            "PolyScore",
+            "QA"
         ));
         for g in &split.groups {
             line(format!(
-                "{:<20} {:>7} {:>8} {:>7} {:>7} {:>9}",
+                "{:<20} {:>7} {:>8} {:>7} {:>7} {:>9} {:>6}",
                 crate::sanitize::fit(&g.name, 20),
                 g.calls,
                 percent(g.handoff_rate()),
                 seconds(g.latency.p50),
                 seconds(g.latency.p95),
-                g.poly_score_mean.map_or("–".into(), |m| format!("{m:.2}"))
+                g.poly_score_mean.map_or("–".into(), |m| format!("{m:.2}")),
+                points(g.qa_score_mean)
             ));
         }
         if let Some(d) = &split.difference {
             line(format!(
-                "{} − {}: handoff {} (z {}), p50 {} ({}), PolyScore {}",
+                "{} − {}: handoff {} (z {}), p50 {} ({}), PolyScore {}, QA {} (z {})",
                 crate::sanitize::fit(&d.b, 20),
                 crate::sanitize::fit(&d.a, 20),
                 signed_points(d.handoff_rate),
@@ -253,11 +263,78 @@ pub fn table(s: &Stats, heading: &str, offset_ms: i64, spark: bool) -> String {
                 d.latency_p50.map_or("–".into(), |v| format!("{v:+.2}s")),
                 d.latency_p50_relative
                     .map_or("–".into(), |v| format!("{:+.1}%", v * 100.0)),
-                d.poly_score_mean.map_or("–".into(), |v| format!("{v:+.2}"))
+                d.poly_score_mean.map_or("–".into(), |v| format!("{v:+.2}")),
+                d.qa_score_mean.map_or("–".into(), |v| format!("{v:+.1}")),
+                d.qa_z.map_or("–".into(), |z| format!("{z:+.2}"))
             ));
         }
     }
     o
+}
+
+/// `72.5` (a QA score), or `–`.
+fn points(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.1}"))
+}
+
+/// The QA section: the score distribution, each scorecard's questions, each reviewer.
+fn qa_table(line: &mut impl FnMut(String), qa: &stats::Qa) {
+    // Names come from the store (validated on save, but a store is a file anyone can edit).
+    let fit = |s: &str, cols: usize| crate::sanitize::fit(&crate::sanitize::sanitize_line(s), cols);
+    line(String::new());
+    line(format!("QA score distribution (scores, {} in all)", qa.scores));
+    for (i, n) in qa.distribution.iter().enumerate() {
+        line(format!("  {:<12} {n:>8}", qa_bin_label(i)));
+    }
+    for card in &qa.scorecards {
+        line(String::new());
+        line(format!("scorecard {} ({} saves)", fit(&card.name, 40), card.saves));
+        for q in &card.questions {
+            let figure = match q.kind {
+                stats::AnswerKind::YesNo => format!(
+                    "pass {} (yes {} · no {} · n.a. {})",
+                    percent(q.pass_rate()),
+                    q.yes,
+                    q.no,
+                    q.na
+                ),
+                stats::AnswerKind::Scale => format!("mean {}", q.mean.map_or("–".into(), |m| format!("{m:.2}"))),
+                stats::AnswerKind::Choice => q
+                    .answers
+                    .iter()
+                    .map(|c| format!("{} {}", fit(&c.name, 20), c.calls))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+            };
+            line(format!("  {:<28} {:>6}  {figure}", fit(&q.id, 28), q.answered));
+        }
+    }
+    line(String::new());
+    line(format!(
+        "{:<28} {:>8} {:>8} {:>8} {:>6}",
+        "per reviewer", "reviewed", "flagged", "scored", "mean"
+    ));
+    if qa.reviewers.is_empty() {
+        line("  –".into());
+    }
+    for r in &qa.reviewers {
+        line(format!(
+            "{:<28} {:>8} {:>8} {:>8} {:>6}",
+            fit(&r.name, 28),
+            r.reviewed,
+            r.flagged,
+            r.scored,
+            points(r.mean_score)
+        ));
+    }
+}
+
+/// `60–70`, `90–100`: a QA score bucket.
+pub fn qa_bin_label(i: usize) -> String {
+    match stats::qa_bucket_bounds(i) {
+        (lo, Some(hi)) => format!("{lo}–{hi}"),
+        (lo, None) => format!("{lo}–100"),
+    }
 }
 
 /// `+2.5 pts`: a rate difference in percentage points.
@@ -342,7 +419,45 @@ pub fn write_csv(out: &mut impl Write, s: &Stats) -> std::io::Result<()> {
             row("group_latency_p50", &g.name, opt(g.latency.p50));
             row("group_latency_p95", &g.name, opt(g.latency.p95));
             row("group_poly_score_mean", &g.name, opt(g.poly_score_mean));
+            row("group_qa_scores", &g.name, g.qa_scores.to_string());
+            row("group_qa_score_mean", &g.name, opt(g.qa_score_mean));
         }
+        if let Some(d) = &split.difference {
+            let key = format!("{}-{}", d.b, d.a);
+            row("difference_qa_score_mean", &key, opt(d.qa_score_mean));
+            row("difference_qa_z", &key, opt(d.qa_z));
+        }
+    }
+    let qa = &s.qa;
+    row("qa_scored_calls", "", qa.scored.to_string());
+    row("qa_scores", "", qa.scores.to_string());
+    row("qa_score_mean", "", opt(qa.mean));
+    row("qa_score_median", "", opt(qa.median));
+    row("qa_auto_failed", "", qa.auto_failed.to_string());
+    for (i, n) in qa.distribution.iter().enumerate() {
+        row("qa_score_bucket", &qa_bin_label(i), n.to_string());
+    }
+    for card in &qa.scorecards {
+        row("qa_scorecard_saves", &card.name, card.saves.to_string());
+        for q in &card.questions {
+            let key = format!("{}/{}", card.name, q.id);
+            row("qa_question_answered", &key, q.answered.to_string());
+            if q.kind == stats::AnswerKind::YesNo {
+                row("qa_question_pass_rate", &key, opt(q.pass_rate()));
+            }
+            if q.kind == stats::AnswerKind::Scale {
+                row("qa_question_mean", &key, opt(q.mean));
+            }
+            for a in &q.answers {
+                row("qa_question_answer", &format!("{key}={}", a.name), a.calls.to_string());
+            }
+        }
+    }
+    for r in &qa.reviewers {
+        row("reviewer_reviewed", &r.name, r.reviewed.to_string());
+        row("reviewer_flagged", &r.name, r.flagged.to_string());
+        row("reviewer_scored", &r.name, r.scored.to_string());
+        row("reviewer_mean_score", &r.name, opt(r.mean_score));
     }
     csv_rows::write_header::<StatsRow>(out)?;
     csv_rows::write_rows(out, rows)

@@ -15,10 +15,13 @@
 //!   figures merged from them equal figures from the rows, at any value resolution.
 //! - **Review**: calls marked reviewed / needs follow-up / flagged; unreviewed is the rest.
 //!
-//! QA scores and per-reviewer figures come from scorecards and reviewers (`team`), which this
-//! build does not have yet: [`Stats::qa`] is where they go.
+//! - **QA**: from the saved scorecards and the reviewers of the marks ([`qa`] defines them).
 
 use serde::Serialize;
+
+pub mod qa;
+
+pub use qa::{AnswerKind, CardFigures, QA_BUCKETS, Qa, QuestionFigures, ReviewerFigures, qa_bucket, qa_bucket_bounds};
 
 /// How many names the top-N figures keep (reasons, intents, topics).
 pub const TOP_N: usize = 10;
@@ -232,6 +235,9 @@ pub struct Group {
     pub latency: Percentiles,
     pub poly_scored: u64,
     pub poly_score_mean: Option<f64>,
+    /// Current scorecard saves with a score, and their mean (see [`qa`]).
+    pub qa_scores: u64,
+    pub qa_score_mean: Option<f64>,
 }
 
 impl Group {
@@ -253,10 +259,14 @@ pub struct Difference {
     pub latency_p50: Option<f64>,
     pub latency_p50_relative: Option<f64>,
     pub poly_score_mean: Option<f64>,
+    /// QA score mean difference (points, B − A) and its Welch z ([`qa::welch_z`]).
+    pub qa_score_mean: Option<f64>,
+    pub qa_z: Option<f64>,
 }
 
 impl Difference {
-    pub fn between(a: &Group, b: &Group) -> Difference {
+    /// `a_qa`, `b_qa`: the groups' QA scores as coalesced multisets (for the z).
+    pub fn between(a: &Group, b: &Group, a_qa: &[(f64, u64)], b_qa: &[(f64, u64)]) -> Difference {
         let handoff_rate = a.handoff_rate().zip(b.handoff_rate()).map(|(x, y)| y - x);
         let handoff_z = (a.calls > 0 && b.calls > 0)
             .then(|| {
@@ -276,6 +286,8 @@ impl Difference {
                 .zip(a.latency.p50)
                 .and_then(|(d, x)| (x > 0.0).then(|| d / x)),
             poly_score_mean: a.poly_score_mean.zip(b.poly_score_mean).map(|(x, y)| y - x),
+            qa_score_mean: a.qa_score_mean.zip(b.qa_score_mean).map(|(x, y)| y - x),
+            qa_z: qa::welch_z(a_qa, b_qa),
         }
     }
 }
@@ -287,13 +299,6 @@ pub struct Split {
     pub groups: Vec<Group>,
     /// Between the two largest groups, when there are two.
     pub difference: Option<Difference>,
-}
-
-/// Figures that need scorecards and reviewers (`team`), not in this build yet.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-pub struct Qa {
-    /// Why the QA figures are empty.
-    pub waiting_on: &'static str,
 }
 
 /// Every figure of one window.
@@ -342,8 +347,6 @@ impl Stats {
         rate(self.calls - self.handoffs.min(self.calls), self.calls)
     }
 }
-
-pub const QA_WAITING: &str = "QA scores and per-reviewer figures need scorecards and reviewers (not in this build)";
 
 /// `12.3%`, or `–` without a value.
 pub fn percent(r: Option<f64>) -> String {
@@ -427,10 +430,10 @@ mod tests {
             handoffs,
             ..Group::default()
         };
-        let d = Difference::between(&group("A", 1000, 100), &group("B", 1000, 200));
+        let d = Difference::between(&group("A", 1000, 100), &group("B", 1000, 200), &[], &[]);
         assert!((d.handoff_rate.unwrap() - 0.1).abs() < 1e-12);
         assert!(d.handoff_z.unwrap() > 5.0);
-        let same = Difference::between(&group("A", 1000, 100), &group("B", 1000, 102));
+        let same = Difference::between(&group("A", 1000, 100), &group("B", 1000, 102), &[], &[]);
         assert!(same.handoff_z.unwrap().abs() < 1.96);
     }
 

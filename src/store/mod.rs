@@ -19,6 +19,7 @@ pub mod search;
 pub mod stats;
 mod stats_covered;
 mod stats_hours;
+mod stats_qa;
 mod text;
 
 use std::path::{Path, PathBuf};

@@ -11,8 +11,8 @@ use super::filter::{Compile, SqlWhere};
 use super::stats_hours::{self, HOUR_MS};
 use crate::domain::{Filter, Scope};
 use crate::stats::{
-    Bucket, BucketFigures, Count, Difference, Group, LATENCY_EDGES, NO_REASON, Percentiles, QA_WAITING, Qa, Review,
-    Split, SplitBy, Stats, StatsRequest, TOP_N, coalesce, latency_bin, mean_of_counts,
+    Bucket, BucketFigures, Count, Difference, Group, LATENCY_EDGES, NO_REASON, Percentiles, Qa, Review, Split, SplitBy,
+    Stats, StatsRequest, TOP_N, coalesce, latency_bin, mean_of_counts,
 };
 
 /// What the calls of one time slot, environment and variant add to the figures. Merging cells
@@ -330,13 +330,14 @@ impl Window {
         per_bucket[i].extend_from_slice(&cell.latencies);
     }
 
-    fn finish(mut self, review: Review) -> Stats {
+    /// `qa_groups`: each split group's QA scores (`stats_qa::scores_by_group`).
+    fn finish(mut self, review: Review, qa: Qa, qa_groups: HashMap<String, Vec<(f64, u64)>>) -> Stats {
         let mut stats = Stats {
             since_ms: self.req.since_ms,
             until_ms: self.req.until_ms,
             bucket: self.bucket,
             latency_histogram: vec![0; LATENCY_EDGES.len()],
-            qa: Qa { waiting_on: QA_WAITING },
+            qa,
             review,
             ..Stats::default()
         };
@@ -385,7 +386,7 @@ impl Window {
             .calls
             .saturating_sub(stats.review.reviewed + stats.review.follow_up);
         if self.req.split != SplitBy::None {
-            stats.split = Some(split(self.req.split, self.groups));
+            stats.split = Some(split(self.req.split, self.groups, qa_groups));
         }
         stats
     }
@@ -453,7 +454,7 @@ impl Store {
         for (key, cell) in scan(self.conn(), &w, slots)? {
             window.add(&key, &cell);
         }
-        Ok(window.finish(self.review_counts(&w)?))
+        self.finish_window(window, &w, filter.scorecard.as_deref())
     }
 
     /// Whole hours from the aggregates (refreshed where dirty), the partial edges from rows.
@@ -472,7 +473,15 @@ impl Store {
         }
         stats_hours::for_each(conn, scope, plan.hours, |key, cell| window.add(key, cell))?;
         let w = Self::window_where(scope, &Filter::default(), req.since_ms, req.until_ms);
-        Ok(window.finish(self.review_counts(&w)?))
+        self.finish_window(window, &w, None)
+    }
+
+    /// The figures from the marks and scores tables (the same on both paths), then the window's.
+    fn finish_window(&self, window: Window, w: &SqlWhere, card: Option<&str>) -> StoreResult<Stats> {
+        let review = self.review_counts(w)?;
+        let qa = super::stats_qa::qa(self.conn(), w, card)?;
+        let qa_groups = super::stats_qa::scores_by_group(self.conn(), w, card, window.req.split)?;
+        Ok(window.finish(review, qa, qa_groups))
     }
 
     /// Driven from the marks tables (small next to the cache): marks of calls not in the
@@ -522,28 +531,38 @@ fn top(counts: HashMap<String, u64>, by: impl Fn(&str, &str) -> std::cmp::Orderi
     v
 }
 
-fn split(by: SplitBy, groups: HashMap<String, GroupCells>) -> Split {
+fn split(by: SplitBy, groups: HashMap<String, GroupCells>, mut qa: HashMap<String, Vec<(f64, u64)>>) -> Split {
+    let mut qa_of: HashMap<String, Vec<(f64, u64)>> = HashMap::new();
     let mut groups: Vec<Group> = groups
         .into_iter()
         .map(|(name, (mut g, per_bucket))| {
+            let scores = qa.remove(&name).unwrap_or_default();
             for mut lat in per_bucket {
                 coalesce(&mut lat);
                 g.latencies.extend_from_slice(&lat);
             }
             g.normalize();
-            Group {
-                name: if name.is_empty() { NO_REASON.to_string() } else { name },
+            let name = if name.is_empty() { NO_REASON.to_string() } else { name };
+            let group = Group {
+                name: name.clone(),
                 calls: g.calls,
                 handoffs: g.handoffs,
                 latency: Percentiles::of_counts(&g.latencies),
                 poly_scored: g.scores.iter().map(|(_, n)| n).sum(),
                 poly_score_mean: mean_of_counts(&g.scores),
-            }
+                qa_scores: scores.iter().map(|(_, n)| n).sum(),
+                qa_score_mean: mean_of_counts(&scores),
+            };
+            qa_of.insert(name, scores);
+            group
         })
         .collect();
     groups.sort_unstable_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.name.cmp(&b.name)));
     let difference = match groups.as_slice() {
-        [a, b, ..] => Some(Difference::between(a, b)),
+        [a, b, ..] => {
+            let of = |g: &Group| qa_of.get(&g.name).map_or(&[][..], Vec::as_slice);
+            Some(Difference::between(a, b, of(a), of(b)))
+        }
         _ => None,
     };
     Split { by, groups, difference }

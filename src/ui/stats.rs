@@ -393,7 +393,7 @@ fn render_review(buf: &mut Buffer, area: Rect, st: &Stats, theme: &Theme) {
             }
         }
     }
-    text.push(Line::styled(format!("QA       {}", st.qa.waiting_on), theme.dim()));
+    text.push(Line::styled(format!("QA       {} scores", st.qa.scores), theme.dim()));
     Paragraph::new(text).wrap(Wrap { trim: false }).render(area, buf);
 }
 
