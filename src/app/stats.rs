@@ -14,7 +14,7 @@ pub use super::stats_view::{Chart, Fetch, StatsView};
 use chrono::{DateTime, Utc};
 
 use crate::domain::{Filter, Scope};
-use crate::stats::{SplitBy, Stats, StatsRequest, latency_bin_bounds};
+use crate::stats::{SplitBy, Stats, StatsRequest, latency_bin_bounds, qa_bucket_bounds};
 
 /// Pages of the window fetch: the API's largest page, to take as few requests as possible.
 const FETCH_PAGE: u32 = 1000;
@@ -265,9 +265,40 @@ pub fn drill_filter(s: &State) -> Option<Filter> {
         }
         Chart::Intents => f.intent = Some(st.intents.get(i)?.name.clone()),
         Chart::Topics => f.topic = Some(st.topics.get(i)?.name.clone()),
+        Chart::Qa => qa_drill(&st.qa, i, &mut f)?,
         Chart::Review => return None,
     }
     Some(f)
+}
+
+/// Bar `i` of the QA chart: a score bucket (`qa>=LO qa<HI`, added to the filter's bounds) or,
+/// after the buckets, a yes-no question's "no"s (`qa-answer:Q=no`, within its scorecard when
+/// another scorecard has a question of the same id and the filter names none).
+fn qa_drill(qa: &crate::stats::Qa, i: usize, f: &mut Filter) -> Option<()> {
+    use crate::domain::filter::{Cmp, QaAnswer, QaBound};
+    if i < qa.distribution.len() {
+        let (lo, hi) = qa_bucket_bounds(i);
+        f.qa.push(QaBound {
+            op: Cmp::Ge,
+            value: f64::from(lo),
+        });
+        if let Some(hi) = hi {
+            f.qa.push(QaBound {
+                op: Cmp::Lt,
+                value: f64::from(hi),
+            });
+        }
+        return Some(());
+    }
+    let (card, q) = qa.yes_no_questions().nth(i - qa.distribution.len())?;
+    if f.scorecard.is_none() && qa.question_id_is_shared(&q.id) {
+        f.scorecard = Some(card.name.clone());
+    }
+    f.qa_answer = Some(QaAnswer {
+        question: q.id.clone(),
+        answer: "no".into(),
+    });
+    Some(())
 }
 
 fn drill(s: &mut State, fx: &mut Vec<Effect>) {

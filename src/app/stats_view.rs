@@ -21,17 +21,20 @@ pub enum Chart {
     Latency,
     Intents,
     Topics,
-    /// Review progress, PolyScore, the split and what waits on scorecards (no bars to select).
+    /// The QA score distribution (ten bars), then the yes-no questions (rows: their "no"s).
+    Qa,
+    /// Review progress, PolyScore and the split (no bars to select).
     Review,
 }
 
 impl Chart {
-    pub const ALL: [Chart; 6] = [
+    pub const ALL: [Chart; 7] = [
         Chart::Calls,
         Chart::Handoffs,
         Chart::Latency,
         Chart::Intents,
         Chart::Topics,
+        Chart::Qa,
         Chart::Review,
     ];
 
@@ -42,6 +45,7 @@ impl Chart {
             Chart::Latency => "Latency",
             Chart::Intents => "Intents",
             Chart::Topics => "Topics",
+            Chart::Qa => "QA",
             Chart::Review => "Review & A/B",
         }
     }
@@ -117,6 +121,7 @@ impl StatsView {
             Chart::Latency => s.latency_histogram.len(),
             Chart::Intents => s.intents.len(),
             Chart::Topics => s.topics.len(),
+            Chart::Qa => s.qa.distribution.len() + s.qa.yes_no_questions().count(),
             Chart::Review => 0,
         }
     }

@@ -65,8 +65,57 @@ pub struct Filter {
     pub qa: Vec<QaBound>,
     /// Scored with some scorecard (of `scorecard` when set), or (`false`) not.
     pub scored: Option<bool>,
-    /// Scored with this scorecard; narrows `qa` and `scored` to it.
+    /// Scored with this scorecard; narrows `qa`, `scored` and `qa_answer` to it.
     pub scorecard: Option<String>,
+    /// Some current save (of `scorecard` when set) gave this answer to this question. In a
+    /// view table: `qa_answer = "greeting=no"`.
+    #[serde(deserialize_with = "qa_answer_de")]
+    pub qa_answer: Option<QaAnswer>,
+}
+
+/// `qa-answer:QUESTION=ANSWER` (the stats view's drill-down into a question's answers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QaAnswer {
+    /// A question id (letters, digits, `_`, `-`: what a scorecard allows).
+    pub question: String,
+    /// As a save writes it (`yes`, `no`, `na`, `1`–`5`, a choice label); ASCII case is ignored.
+    pub answer: String,
+}
+
+impl QaAnswer {
+    pub fn parse(text: &str) -> Result<QaAnswer, String> {
+        const USE: &str = "use qa-answer:QUESTION=ANSWER, e.g. qa-answer:greeting=no";
+        let (q, a) = text.split_once('=').ok_or(USE)?;
+        let (q, a) = (q.trim(), a.trim());
+        if q.is_empty() || a.is_empty() {
+            return Err(USE.into());
+        }
+        if !q.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(format!("question id {q:?}: letters, digits, _ or - only"));
+        }
+        Ok(QaAnswer {
+            question: q.to_string(),
+            answer: a.to_string(),
+        })
+    }
+
+    /// `greeting=no`, as the filter word writes it after `qa-answer:`.
+    pub fn text(&self) -> String {
+        format!("{}={}", self.question, self.answer)
+    }
+
+    pub fn holds(&self, record: &ScoreRecord) -> bool {
+        record
+            .answers
+            .get(&self.question)
+            .is_some_and(|a| a.answer.eq_ignore_ascii_case(&self.answer))
+    }
+}
+
+fn qa_answer_de<'de, D: Deserializer<'de>>(d: D) -> Result<Option<QaAnswer>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|w| QaAnswer::parse(&w).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 /// How a `qa` bound compares.
@@ -155,7 +204,7 @@ fn qa_de<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<QaBound>, D::Error> {
 pub const FILTER_WORDS: &str = "words: voice chat handoff in-progress flagged safety (the last four negatable with !) \
 unreviewed reviewed follow-up; keys: channel: env: duration: intent: tag: topic: function: status:; \
 comparisons: latency>SECONDS polyscore<N polyscore>N; scorecards: qa<N (or <= > >= =) scored unscored \
-scorecard:; drill-down: handoff-reason: started:START..END \
+scorecard: qa-answer:QUESTION=ANSWER; drill-down: handoff-reason: started:START..END \
 turn-latency:MIN..MAX";
 
 /// How a handoff without a reason is named (in the stats view and `handoff-reason:`).
@@ -205,6 +254,10 @@ impl Filter {
             .collect();
         let scored = !of_card.is_empty();
         self.wants_scored().is_none_or(|w| w == scored)
+            && self
+                .qa_answer
+                .as_ref()
+                .is_none_or(|a| of_card.iter().any(|r| a.holds(r)))
             && (self.qa.is_empty()
                 || of_card
                     .iter()
@@ -371,6 +424,9 @@ impl Filter {
             (Some(true), None) => parts.push("scored".into()),
             (None, None) => {}
         }
+        if let Some(a) = &self.qa_answer {
+            parts.push(format!("answered {}", a.text()));
+        }
         if parts.is_empty() {
             "all".into()
         } else {
@@ -465,6 +521,7 @@ impl Filter {
             "status" => self.status = Some(ReviewStatus::parse(value).map_err(|e| bad(&e))?),
             "handoff-reason" => self.handoff_reason = Some(value.to_string()),
             "scorecard" => self.scorecard = Some(value.to_string()),
+            "qa-answer" => self.qa_answer = Some(QaAnswer::parse(value).map_err(|e| bad(&e))?),
             "started" => self.started = Some(parse_started(value).map_err(|e| bad(&e))?),
             "turn-latency" => self.turn_latency = Some(parse_latency_range(value).map_err(|e| bad(&e))?),
             "handoff" => self.handoff = Some(parse_yes_no(value).map_err(|e| bad(&e))?),
@@ -571,6 +628,9 @@ impl Filter {
         }
         if let Some(n) = &self.scorecard {
             word(format!("scorecard:{}", quote(n)));
+        }
+        if let Some(a) = &self.qa_answer {
+            word(format!("qa-answer:{}", quote(&a.text())));
         }
         out
     }
@@ -792,6 +852,10 @@ mod tests {
             ],
             scored: Some(true),
             scorecard: Some("voice qa".into()),
+            qa_answer: Some(QaAnswer {
+                question: "resolution".into(),
+                answer: "not resolved".into(),
+            }),
         };
         let text = f.to_text();
         assert_eq!(Filter::parse(&text).unwrap(), f, "{text}");
@@ -960,6 +1024,9 @@ mod tests {
             ("qa<101", "0–100"),
             ("qa~3", "qa<N"),
             ("!scored", "negated"),
+            ("qa-answer:greeting", "QUESTION=ANSWER"),
+            ("qa-answer:=no", "QUESTION=ANSWER"),
+            ("qa-answer:a.b=no", "letters, digits"),
         ] {
             let e = Filter::parse(input).unwrap_err();
             assert!(e.detail.contains(needle), "{input}: {}", e.detail);

@@ -150,6 +150,26 @@ pub struct Qa {
 }
 
 impl Qa {
+    /// The yes-no questions of every scorecard, in order (the stats view's selectable rows:
+    /// Enter lists the calls that answered "no").
+    pub fn yes_no_questions(&self) -> impl Iterator<Item = (&CardFigures, &QuestionFigures)> {
+        self.scorecards.iter().flat_map(|c| {
+            c.questions
+                .iter()
+                .filter(|q| q.kind == AnswerKind::YesNo)
+                .map(move |q| (c, q))
+        })
+    }
+
+    /// Whether more than one scorecard has a question of this id.
+    pub fn question_id_is_shared(&self, id: &str) -> bool {
+        self.scorecards
+            .iter()
+            .filter(|c| c.questions.iter().any(|q| q.id == id))
+            .count()
+            > 1
+    }
+
     /// The score figures of a coalesced multiset of scores.
     pub fn set_scores(&mut self, sorted: &[(f64, u64)]) {
         self.distribution = vec![0; QA_BUCKETS];

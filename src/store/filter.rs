@@ -145,7 +145,7 @@ impl Compile for Filter {
 pub(crate) const SCORE_JOIN: &str =
     "s.account = c.account AND s.project = c.project AND s.environment = c.environment AND s.id = c.id";
 
-/// `qa<70`, `scored`, `unscored`, `scorecard:NAME` over the saved scores (schema v7), with the
+/// `qa<70`, `scored`, `unscored`, `scorecard:NAME`, `qa-answer:Q=A` over the saved scores (schema v7), with the
 /// same meaning as `Filter::matches_scored`: `qa` bounds hold on one current score.
 fn compile_scores(f: &Filter, w: &mut SqlWhere) {
     let (card, card_param) = match &f.scorecard {
@@ -157,6 +157,20 @@ fn compile_scores(f: &Filter, w: &mut SqlWhere) {
         w.push(
             &format!("{not}EXISTS (SELECT 1 FROM scores s WHERE {SCORE_JOIN}{card})"),
             card_param.clone(),
+        );
+    }
+    if let Some(a) = &f.qa_answer {
+        // The answers of a hand-edited row of bad JSON are lost, as `Store::scores` reads it.
+        let mut params = card_param.clone();
+        params.push(Value::Text(format!("$.\"{}\".answer", a.question)));
+        params.push(Value::Text(a.answer.clone()));
+        w.push(
+            &format!(
+                "EXISTS (SELECT 1 FROM scores s WHERE {SCORE_JOIN}{card} AND {}
+                 AND json_extract(CASE WHEN json_valid(s.answers) THEN s.answers END, ?) = ? COLLATE NOCASE)",
+                super::scores::CURRENT
+            ),
+            params,
         );
     }
     if !f.qa.is_empty() {
@@ -305,12 +319,43 @@ mod tests {
         };
         // CA1: ann 40 then 90 (current 90). CA2: ann 65, bob 95. CA3: quick 0 (auto-fail).
         // CA4: every answer n.a. (no score). CA5: never scored.
+        let answered = |mut r: ScoreRecord, answers: &[(&str, &str)]| {
+            for (q, a) in answers {
+                let a = crate::domain::scores::ScoreAnswer {
+                    answer: a.to_string(),
+                    comment: String::new(),
+                    turn: None,
+                };
+                r.answers.insert(q.to_string(), a);
+            }
+            r
+        };
+        // Answers: CA1's older save said greeting=no, its current one yes; CA2's ann said no
+        // (bob yes); CA3's quick card said no to a question of the same id.
         let saves = [
-            ("CA1", rec("voice-qa", "ann", 1, Some(40.0))),
-            ("CA1", rec("voice-qa", "ann", 2, Some(90.0))),
-            ("CA2", rec("voice-qa", "ann", 3, Some(65.0))),
-            ("CA2", rec("voice-qa", "bob", 4, Some(95.0))),
-            ("CA3", rec("quick", "ann", 5, Some(0.0))),
+            (
+                "CA1",
+                answered(rec("voice-qa", "ann", 1, Some(40.0)), &[("greeting", "no")]),
+            ),
+            (
+                "CA1",
+                answered(rec("voice-qa", "ann", 2, Some(90.0)), &[("greeting", "yes")]),
+            ),
+            (
+                "CA2",
+                answered(
+                    rec("voice-qa", "ann", 3, Some(65.0)),
+                    &[("greeting", "no"), ("resolution", "Partly")],
+                ),
+            ),
+            (
+                "CA2",
+                answered(rec("voice-qa", "bob", 4, Some(95.0)), &[("greeting", "yes")]),
+            ),
+            (
+                "CA3",
+                answered(rec("quick", "ann", 5, Some(0.0)), &[("greeting", "no")]),
+            ),
             ("CA4", rec("voice-qa", "ann", 6, None)),
         ];
         for (id, r) in &saves {
@@ -329,6 +374,13 @@ mod tests {
             ("scorecard:quick", vec!["CA3"]),
             ("unscored scorecard:quick", vec!["CA1", "CA2", "CA4", "CA5"]),
             ("voice qa<70", vec!["CA2", "CA3"]),
+            ("qa-answer:greeting=no", vec!["CA2", "CA3"]),
+            ("qa-answer:greeting=NO scorecard:voice-qa", vec!["CA2"]),
+            ("qa-answer:greeting=yes", vec!["CA1", "CA2"]),
+            ("qa-answer:resolution=partly", vec!["CA2"]),
+            ("qa-answer:resolution=no", vec![]),
+            ("qa-answer:closing=no", vec![]),
+            ("qa-answer:greeting=no qa>=50", vec!["CA2"]),
         ] {
             let f = Filter::parse(text).unwrap();
             let (sql, mem) = both_paths(&store, &scope, &f, &convs, |c| {

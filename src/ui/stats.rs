@@ -13,7 +13,7 @@ use ratatui::widgets::{
 use crate::app::State;
 use crate::app::stats::Chart;
 use crate::sanitize::{fit, sanitize_line};
-use crate::stats::{Bucket, Count, SplitBy, Stats, latency_bin_bounds, percent, seconds};
+use crate::stats::{Bucket, Count, SplitBy, Stats, latency_bin_bounds, percent, qa_bucket_bounds, seconds};
 
 use super::Theme;
 
@@ -104,6 +104,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         }
         Chart::Intents => rows(buf, body, &st.intents, v.sel, theme),
         Chart::Topics => rows(buf, body, &st.topics, v.sel, theme),
+        Chart::Qa => render_qa(buf, body, st, v.sel, theme),
         Chart::Review => render_review(buf, body, st, theme),
     }
     render_foot(buf, foot, s, st, theme);
@@ -324,6 +325,144 @@ fn lines(
         .render(area, buf);
 }
 
+/// `60–70`, `90–100`.
+fn qa_label(i: usize) -> String {
+    match qa_bucket_bounds(i) {
+        (lo, Some(hi)) => format!("{lo}–{hi}"),
+        (lo, None) => format!("{lo}–100"),
+    }
+}
+
+/// `72.5`, or `–`.
+fn points(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.1}"))
+}
+
+/// The score distribution (bars 0–9), the yes-no questions (rows after them, selectable), the
+/// other questions and the reviewers (beside the questions when there is room, else below).
+fn render_qa(buf: &mut Buffer, area: Rect, st: &Stats, sel: usize, theme: &Theme) {
+    let qa = &st.qa;
+    if qa.scored == 0 && qa.reviewers.is_empty() {
+        buf.set_stringn(
+            area.x,
+            area.y,
+            "no call of this window has a saved scorecard or a reviewer",
+            area.width as usize,
+            theme.dim(),
+        );
+    }
+    let buckets = qa.distribution.len();
+    let [head, bars, rest] =
+        Layout::vertical([Constraint::Length(1), Constraint::Percentage(45), Constraint::Min(1)]).areas(area);
+    if qa.scored > 0 || !qa.reviewers.is_empty() {
+        buf.set_stringn(
+            head.x,
+            head.y,
+            fit(
+                &format!(
+                    "{} scores of {} calls · mean {} · median {} · auto-failed {}",
+                    qa.scores,
+                    qa.scored,
+                    points(qa.mean),
+                    points(qa.median),
+                    qa.auto_failed
+                ),
+                head.width as usize,
+            ),
+            head.width as usize,
+            Style::default(),
+        );
+    }
+    let labels: Vec<String> = (0..buckets).map(qa_label).collect();
+    let bar_sel = if sel < buckets { sel } else { usize::MAX };
+    columns(buf, bars, &qa.distribution, Some(&labels), bar_sel, theme);
+
+    let (questions_area, reviewers_area) = if rest.width >= 120 {
+        let [a, b] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(rest);
+        (a, Some(b))
+    } else {
+        (rest, None)
+    };
+    let w = questions_area.width as usize;
+    let mut text: Vec<Line> = Vec::new();
+    let mut selected_line = 0;
+    for (j, (card, q)) in qa.yes_no_questions().enumerate() {
+        let on = sel == buckets + j;
+        if on {
+            selected_line = text.len();
+        }
+        let name = if qa.scorecards.len() > 1 {
+            format!("{}/{}", sanitize_line(&card.name), sanitize_line(&q.id))
+        } else {
+            sanitize_line(&q.id)
+        };
+        let line = format!(
+            "{}{} pass {:>6} · no {:>4} · n.a. {:>4} of {}",
+            if on { "▸" } else { " " },
+            fit(&name, (w / 3).clamp(12, 32)),
+            percent(q.pass_rate()),
+            q.no,
+            q.na,
+            q.answered
+        );
+        let style = if on {
+            Theme::fg(theme.matched).add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        text.push(Line::styled(fit(&line, w), style));
+    }
+    for card in &qa.scorecards {
+        for q in card
+            .questions
+            .iter()
+            .filter(|q| q.kind != crate::stats::AnswerKind::YesNo)
+        {
+            let figure = match q.kind {
+                crate::stats::AnswerKind::Scale => format!("mean {}", q.mean.map_or("–".into(), |m| format!("{m:.2}"))),
+                _ => q
+                    .answers
+                    .iter()
+                    .map(|c| format!("{} {}", sanitize_line(&c.name), c.calls))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+            };
+            let name = fit(&sanitize_line(&q.id), (w / 3).clamp(12, 32));
+            text.push(Line::styled(fit(&format!(" {name} {figure}"), w), theme.dim()));
+        }
+    }
+    let mut reviewers: Vec<Line> = vec![Line::styled(
+        format!(
+            "{:<16} {:>8} {:>7} {:>6} {:>5}",
+            "reviewer", "reviewed", "flagged", "scored", "mean"
+        ),
+        theme.dim(),
+    )];
+    for r in &qa.reviewers {
+        reviewers.push(Line::from(format!(
+            "{:<16} {:>8} {:>7} {:>6} {:>5}",
+            fit(&sanitize_line(&r.name), 16),
+            r.reviewed,
+            r.flagged,
+            r.scored,
+            points(r.mean_score)
+        )));
+    }
+    match reviewers_area {
+        Some(r) => {
+            if !qa.reviewers.is_empty() {
+                Paragraph::new(reviewers).render(r, buf);
+            }
+        }
+        None if !qa.reviewers.is_empty() => text.extend(reviewers),
+        None => {}
+    }
+    // Keep the selected question in sight.
+    let h = questions_area.height as usize;
+    let first = selected_line.saturating_sub(h.saturating_sub(1));
+    Paragraph::new(text.into_iter().skip(first).collect::<Vec<_>>()).render(questions_area, buf);
+}
+
 fn render_review(buf: &mut Buffer, area: Rect, st: &Stats, theme: &Theme) {
     let mut text: Vec<Line> = vec![
         Line::from(format!(
@@ -350,7 +489,7 @@ fn render_review(buf: &mut Buffer, area: Rect, st: &Stats, theme: &Theme) {
         Some(split) => {
             text.push(Line::styled(
                 format!(
-                    "{:<18} {:>7} {:>8} {:>7} {:>7} {:>9}",
+                    "{:<18} {:>7} {:>8} {:>7} {:>7} {:>9} {:>6}",
                     if split.by == SplitBy::Env {
                         "environment"
                     } else {
@@ -360,19 +499,21 @@ fn render_review(buf: &mut Buffer, area: Rect, st: &Stats, theme: &Theme) {
                     "handoff",
                     "p50",
                     "p95",
-                    "PolyScore"
+                    "PolyScore",
+                    "QA"
                 ),
                 theme.dim(),
             ));
             for g in split.groups.iter().take(4) {
                 text.push(Line::from(format!(
-                    "{:<18} {:>7} {:>8} {:>7} {:>7} {:>9}",
+                    "{:<18} {:>7} {:>8} {:>7} {:>7} {:>9} {:>6}",
                     fit(&sanitize_line(&g.name), 18),
                     g.calls,
                     percent(g.handoff_rate()),
                     seconds(g.latency.p50),
                     seconds(g.latency.p95),
-                    g.poly_score_mean.map_or("–".into(), |m| format!("{m:.2}"))
+                    g.poly_score_mean.map_or("–".into(), |m| format!("{m:.2}")),
+                    points(g.qa_score_mean)
                 )));
             }
             if let Some(d) = &split.difference {
@@ -382,8 +523,13 @@ fn render_review(buf: &mut Buffer, area: Rect, st: &Stats, theme: &Theme) {
                 } else {
                     "not significant"
                 };
+                let qa = match (d.qa_score_mean, d.qa_z) {
+                    (Some(m), Some(z)) => format!(" · QA {m:+.1} (z {z:+.1})"),
+                    (Some(m), None) => format!(" · QA {m:+.1}"),
+                    _ => String::new(),
+                };
                 text.push(Line::from(format!(
-                    "{} − {}: handoff {} (z {z}, {sig}) · p50 {} · PolyScore {}",
+                    "{} − {}: handoff {} (z {z}, {sig}) · p50 {} · PolyScore {}{qa}",
                     crate::sanitize::truncate(&sanitize_line(&d.b), 12),
                     crate::sanitize::truncate(&sanitize_line(&d.a), 12),
                     d.handoff_rate.map_or("–".into(), |v| format!("{:+.1} pts", v * 100.0)),
@@ -393,7 +539,18 @@ fn render_review(buf: &mut Buffer, area: Rect, st: &Stats, theme: &Theme) {
             }
         }
     }
-    text.push(Line::styled(format!("QA       {} scores", st.qa.scores), theme.dim()));
+    text.push(Line::from(if st.qa.scored == 0 {
+        "QA       no saved scorecards in this window".to_string()
+    } else {
+        format!(
+            "QA       mean {} · median {} · {} scores of {} calls · auto-failed {} (the QA tab)",
+            points(st.qa.mean),
+            points(st.qa.median),
+            st.qa.scores,
+            st.qa.scored,
+            st.qa.auto_failed
+        )
+    }));
     Paragraph::new(text).wrap(Wrap { trim: false }).render(area, buf);
 }
 
@@ -441,6 +598,25 @@ fn selection_text(s: &State, st: &Stats) -> String {
             .topics
             .get(i)
             .map(|c| format!("topic {}: {} calls", sanitize_line(&c.name), c.calls)),
+        Chart::Qa => {
+            let b = st.qa.distribution.len();
+            if i < b {
+                st.qa
+                    .distribution
+                    .get(i)
+                    .map(|n| format!("QA {}: {n} scores", qa_label(i)))
+            } else {
+                st.qa.yes_no_questions().nth(i - b).map(|(card, q)| {
+                    format!(
+                        "{}/{}: {} answered no of {}",
+                        sanitize_line(&card.name),
+                        sanitize_line(&q.id),
+                        q.no,
+                        q.answered
+                    )
+                })
+            }
+        }
         Chart::Review => {
             return "Tab chart · V split by variant / environment · r refresh · ctrl-r fetch the window · esc back"
                 .into();
