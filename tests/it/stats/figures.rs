@@ -2,7 +2,11 @@
 //! calls over loopback HTTP, the real binary exports them as JSONL, the JSONL is cached into a
 //! real SQLite store (as the TUI caches what it fetches), and a plain loop over the JSONL's own
 //! JSON fields computes counts, rates and exact p50/p95/p99 with nothing from `callscope::stats`.
-//! Then the drill-down: Enter on the top handoff reason lists exactly the calls with that reason.
+//! The QA figures likewise: scorecards are saved through the real store, the binary exports
+//! the scored calls (`export --filter scored`, the reviewed export's JSONL with its `scores`),
+//! and a plain loop over those lines computes them.
+//! Then the drill-downs: Enter on the top handoff reason, a QA score bucket or a question's
+//! "no"s lists exactly those calls.
 
 use crate::support::tui as tui_support;
 
@@ -64,8 +68,62 @@ async fn exported_lines() -> Vec<Value> {
         .collect()
 }
 
+/// Who marked call `i` (status), and who flagged it.
+fn status_reviewer(i: usize) -> &'static str {
+    if i.is_multiple_of(2) { "ann" } else { "bob" }
+}
+fn flag_reviewer(i: usize) -> &'static str {
+    if i.is_multiple_of(26) { "cy" } else { "ann" }
+}
+
+/// The answers saved for call `i` (every third call; `second`: another reviewer's).
+fn answers_of(i: usize, second: bool) -> Vec<String> {
+    let k = i / 3;
+    let greeting = if second {
+        "no"
+    } else {
+        ["yes", "no", "na", "yes"][k % 4]
+    };
+    vec![
+        format!("greeting={greeting}"),
+        format!("identification={}", if k.is_multiple_of(5) { "no" } else { "yes" }),
+        format!("understood_request={}", 1 + k % 5),
+        format!("correct_information={}", if k.is_multiple_of(7) { "no" } else { "yes" }),
+        format!("handoff_appropriate={}", if k.is_multiple_of(2) { "yes" } else { "na" }),
+        format!("resolution={}", ["resolved", "partly", "not_resolved"][k % 3]),
+        format!("latency_acceptable={}", 1 + (k + 2) % 5),
+    ]
+}
+
+/// Every third call scored with the built-in form by ann (every ninth saved twice: the first
+/// save is superseded), every sixth also by bob.
+fn save_scores(store: &mut Store, lines: &[Value]) {
+    use callscope::domain::ScoreRecord;
+    let card = callscope::domain::scorecard::all(&toml::Table::new())
+        .unwrap()
+        .remove(0);
+    let save = |store: &mut Store, id: &str, who: &str, answers: Vec<String>| {
+        let answers = card.parse_answers(answers.iter().map(String::as_str)).unwrap();
+        let (record, _) = ScoreRecord::of(&card, who, 1_000, &answers, &Default::default());
+        store.save_score(&tui_support::origin().key(id), &record).unwrap();
+    };
+    for (i, v) in lines.iter().enumerate() {
+        let id = v["id"].as_str().unwrap();
+        if !i.is_multiple_of(3) {
+            continue;
+        }
+        if i.is_multiple_of(9) {
+            save(store, id, "ann", answers_of(i + 3, true));
+        }
+        save(store, id, "ann", answers_of(i, false));
+        if i.is_multiple_of(6) {
+            save(store, id, "bob", answers_of(i, true));
+        }
+    }
+}
+
 /// The JSONL cached in a store, with review marks on a few calls (every 7th reviewed, every
-/// 11th needing follow-up, every 13th flagged).
+/// 11th needing follow-up, every 13th flagged; see the reviewers above) and scores.
 fn store_of(dir: &std::path::Path, lines: &[Value]) -> Store {
     let mut store = Store::open(&dir.join("stats.db")).unwrap();
     let convs: Vec<Conversation> = lines
@@ -75,16 +133,199 @@ fn store_of(dir: &std::path::Path, lines: &[Value]) -> Store {
     store.cache(&tui_support::origin(), &convs).unwrap();
     for (i, v) in lines.iter().enumerate() {
         let key = tui_support::origin().key(v["id"].as_str().unwrap());
+        store.set_reviewer(status_reviewer(i));
         if i.is_multiple_of(7) {
             store.set_status(&key, ReviewStatus::Reviewed).unwrap();
         } else if i.is_multiple_of(11) {
             store.set_status(&key, ReviewStatus::NeedsFollowUp).unwrap();
         }
         if i.is_multiple_of(13) {
+            store.set_reviewer(flag_reviewer(i));
             store.toggle_flag(&key, "wrong_info").unwrap();
         }
     }
+    save_scores(&mut store, lines);
     store
+}
+
+/// The scored calls of `db` as the binary's store export writes them (JSONL with `scores`).
+fn scored_export(dir: &std::path::Path, db: &std::path::Path) -> Vec<Value> {
+    let out = dir.join("scored.jsonl");
+    let output = Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args(["export", "--filter", "scored", "--format", "jsonl", "--store"])
+        .arg(db)
+        .arg("--out")
+        .arg(&out)
+        .env("POLYAI_ACCOUNT_ID", "ws-demo")
+        .env("POLYAI_PROJECT_ID", "PROJECT-demo")
+        .env("POLYAI_CLIENT_ENV", "live")
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// The QA figures of `[since, until)` by a plain loop over the export's lines and `lines`'
+/// marks (by index, as `store_of` set them), checked against `got`.
+fn check_qa(got: &callscope::stats::Stats, lines: &[Value], scored: &[Value], since: i64, until: i64, label: &str) {
+    let in_window = |v: &Value| started_ms(v).is_some_and(|t| t >= since && t < until);
+    let (mut calls, mut auto_failed) = (0u64, 0u64);
+    let mut scores: Vec<f64> = Vec::new();
+    let mut buckets = [0u64; 10];
+    // card -> question -> answer -> saves
+    let mut answers: BTreeMap<String, BTreeMap<String, BTreeMap<String, u64>>> = BTreeMap::new();
+    let mut saves_per_card: BTreeMap<String, u64> = BTreeMap::new();
+    // reviewer -> (reviewed, flagged, scored, scores)
+    let mut reviewers: BTreeMap<String, (u64, u64, u64, Vec<f64>)> = BTreeMap::new();
+    let mut per_variant: HashMap<String, Vec<f64>> = HashMap::new();
+    for v in scored.iter().filter(|v| in_window(v)) {
+        let saves = v["scores"].as_array().unwrap();
+        calls += !saves.is_empty() as u64;
+        for save in saves {
+            let card = save["scorecard"].as_str().unwrap().to_string();
+            *saves_per_card.entry(card.clone()).or_default() += 1;
+            let who = save["reviewer"].as_str().unwrap().to_string();
+            let r = reviewers.entry(who).or_default();
+            r.2 += 1;
+            auto_failed += save["auto_failed"].as_bool().unwrap() as u64;
+            if let Some(x) = save["score"].as_f64() {
+                scores.push(x);
+                buckets[((x / 10.0) as usize).min(9)] += 1;
+                r.3.push(x);
+                let variant = v["variant_id"].as_str().unwrap_or("");
+                per_variant
+                    .entry(if variant.is_empty() {
+                        "(none)".into()
+                    } else {
+                        variant.into()
+                    })
+                    .or_default()
+                    .push(x);
+            }
+            for (q, a) in save["answers"].as_object().unwrap() {
+                let a = a["answer"].as_str().unwrap().to_string();
+                *answers
+                    .entry(card.clone())
+                    .or_default()
+                    .entry(q.clone())
+                    .or_default()
+                    .entry(a)
+                    .or_default() += 1;
+            }
+        }
+    }
+    for (i, v) in lines.iter().enumerate().filter(|(_, v)| in_window(v)) {
+        let _ = v;
+        if i.is_multiple_of(7) {
+            reviewers.entry(status_reviewer(i).into()).or_default().0 += 1;
+        }
+        if i.is_multiple_of(13) {
+            reviewers.entry(flag_reviewer(i).into()).or_default().1 += 1;
+        }
+    }
+    let qa = &got.qa;
+    assert!(calls > 5 && auto_failed > 0, "{label}: the QA data set is not trivial");
+    assert_eq!(qa.scored, calls, "{label}");
+    assert_eq!(qa.scores, scores.len() as u64, "{label}");
+    assert_eq!(qa.auto_failed, auto_failed, "{label}");
+    assert_eq!(qa.distribution, buckets, "{label}");
+    assert!(
+        close(qa.mean, mean(&scores)),
+        "{label}: {:?} {:?}",
+        qa.mean,
+        mean(&scores)
+    );
+    let (_, median, _, _) = pcts(scores.clone());
+    assert_eq!(qa.median, median, "{label}");
+    // Per scorecard and question.
+    let got_cards: Vec<(String, u64)> = qa.scorecards.iter().map(|c| (c.name.clone(), c.saves)).collect();
+    assert_eq!(got_cards, saves_per_card.into_iter().collect::<Vec<_>>(), "{label}");
+    for card in &qa.scorecards {
+        let want = &answers[&card.name];
+        assert_eq!(
+            card.questions.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
+            want.keys().cloned().collect::<Vec<_>>(),
+            "{label}"
+        );
+        for q in &card.questions {
+            let w = &want[&q.id];
+            let n = |a: &str| w.get(a).copied().unwrap_or(0);
+            let answered: u64 = w.values().sum();
+            assert_eq!(q.answered, answered, "{label} {}", q.id);
+            let got_answers: BTreeMap<String, u64> = q.answers.iter().map(|c| (c.name.clone(), c.calls)).collect();
+            assert_eq!(&got_answers, w, "{label} {}", q.id);
+            match q.id.as_str() {
+                "greeting" | "identification" | "correct_information" | "handoff_appropriate" => {
+                    assert_eq!(q.kind, callscope::stats::AnswerKind::YesNo, "{label} {}", q.id);
+                    let (yes, no) = (n("yes"), n("no"));
+                    assert_eq!((q.yes, q.no, q.na), (yes, no, n("na")), "{label} {}", q.id);
+                    let want_rate = (yes + no > 0).then(|| yes as f64 / (yes + no) as f64);
+                    assert_eq!(q.pass_rate(), want_rate, "{label} {}", q.id);
+                }
+                "understood_request" | "latency_acceptable" => {
+                    assert_eq!(q.kind, callscope::stats::AnswerKind::Scale, "{label} {}", q.id);
+                    let values: Vec<f64> = w
+                        .iter()
+                        .flat_map(|(a, c)| std::iter::repeat_n(a.parse::<f64>().unwrap(), *c as usize))
+                        .collect();
+                    assert!(close(q.mean, mean(&values)), "{label} {}", q.id);
+                }
+                "resolution" => assert_eq!(q.kind, callscope::stats::AnswerKind::Choice, "{label}"),
+                other => panic!("{label}: unexpected question {other}"),
+            }
+        }
+    }
+    // Per reviewer.
+    let got_reviewers: Vec<(String, u64, u64, u64)> = qa
+        .reviewers
+        .iter()
+        .map(|r| (r.name.clone(), r.reviewed, r.flagged, r.scored))
+        .collect();
+    let want_reviewers: Vec<(String, u64, u64, u64)> = reviewers
+        .iter()
+        .map(|(n, (a, b, c, _))| (n.clone(), *a, *b, *c))
+        .collect();
+    assert_eq!(got_reviewers, want_reviewers, "{label}");
+    for r in &qa.reviewers {
+        assert!(close(r.mean_score, mean(&reviewers[&r.name].3)), "{label} {}", r.name);
+    }
+    // The QA column of the variant split.
+    let split = got.split.as_ref().unwrap();
+    for g in &split.groups {
+        let want = per_variant.get(&g.name).cloned().unwrap_or_default();
+        assert_eq!(g.qa_scores, want.len() as u64, "{label} {}", g.name);
+        assert!(close(g.qa_score_mean, mean(&want)), "{label} {}", g.name);
+    }
+    let d = split.difference.as_ref().unwrap();
+    let (a, b) = (&per_variant[&d.a], &per_variant[&d.b]);
+    assert!(
+        close(d.qa_score_mean, Some(mean(b).unwrap() - mean(a).unwrap())),
+        "{label}"
+    );
+    // Welch: (mean_b - mean_a) / sqrt(var_a/n_a + var_b/n_b), sample variances.
+    let var = |v: &[f64]| {
+        let m = mean(v).unwrap();
+        v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() as f64 - 1.0)
+    };
+    let z = (mean(b).unwrap() - mean(a).unwrap()) / (var(a) / a.len() as f64 + var(b) / b.len() as f64).sqrt();
+    assert!(close(d.qa_z, Some(z)), "{label}: {:?} {z}", d.qa_z);
 }
 
 fn started_ms(v: &Value) -> Option<i64> {
@@ -121,6 +362,7 @@ async fn every_figure_matches_a_plain_loop_over_the_export() {
     let lines = exported_lines().await;
     let dir = tempfile::tempdir().unwrap();
     let store = store_of(dir.path(), &lines);
+    let scored = scored_export(dir.path(), &dir.path().join("stats.db"));
     // Two days: hourly buckets; then 40 days: daily ones.
     for (since, until) in [
         (tui_support::now() - chrono::Duration::hours(48), tui_support::now()),
@@ -217,6 +459,7 @@ async fn every_figure_matches_a_plain_loop_over_the_export() {
         }
 
         for got in [&rows, &hours] {
+            check_qa(got, &lines, &scored, since, until, &format!("QA {since}..{until}"));
             let (mut per_bucket, mut variants) = (per_bucket.clone(), variants.clone());
             let (reasons, intents, topics, scores) = (reasons.clone(), intents.clone(), topics.clone(), scores.clone());
             let label = format!(
