@@ -659,3 +659,109 @@ async fn enter_on_the_top_handoff_reason_lists_exactly_its_calls() {
     tui_support::run_store(&mut s, &mut store, fx);
     assert!(s.stats.stats.is_some());
 }
+
+/// The calls of the TUI's window whose current saves (from the export) satisfy `pick`.
+fn scored_ids(s: &callscope::app::State, scored: &[Value], pick: impl Fn(&Value) -> bool) -> BTreeSet<String> {
+    let (since, until) = s.window.range(s.now);
+    scored
+        .iter()
+        .filter(|v| {
+            let t = started_ms(v).unwrap_or(0);
+            t >= since.timestamp_millis()
+                && t < until.timestamp_millis()
+                && v["scores"].as_array().unwrap().iter().any(&pick)
+        })
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn listed(s: &callscope::app::State) -> BTreeSet<String> {
+    (0..s.list.visible_len())
+        .map(|i| s.list.row_at(i).unwrap().id.to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_on_a_qa_bucket_or_a_questions_no_lists_exactly_those_calls() {
+    use callscope::domain::filter::QaAnswer;
+    let lines = exported_lines().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_of(dir.path(), &lines);
+    let scored = scored_export(dir.path(), &dir.path().join("stats.db"));
+    let mut s = tui_support::state(120, 40);
+    s.cache_first = true;
+    let fx = callscope::app::start(&mut s);
+    tui_support::run_store(&mut s, &mut store, fx);
+    let fx = update(&mut s, tui_support::key('%'));
+    tui_support::run_store(&mut s, &mut store, fx);
+    while s.stats.chart != Chart::Qa {
+        update(&mut s, tui_support::code(KeyCode::Tab));
+    }
+    // The fullest score bucket.
+    let qa = s.stats.stats.as_ref().unwrap().qa.clone();
+    let (bucket, n) = qa
+        .distribution
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, n)| (**n, std::cmp::Reverse(*i)))
+        .unwrap();
+    assert!(*n >= 2, "a bucket worth drilling into: {:?}", qa.distribution);
+    for _ in 0..bucket {
+        update(&mut s, tui_support::key('j'));
+    }
+    let fx = update(&mut s, tui_support::code(KeyCode::Enter));
+    assert!(!s.stats.open, "Enter shows the list");
+    let (lo, hi) = ((bucket * 10) as f64, (bucket * 10 + 10) as f64);
+    assert_eq!(
+        s.filter.to_text(),
+        if bucket == 9 {
+            "qa>=90".to_string()
+        } else {
+            format!("qa>={lo} qa<{hi}")
+        }
+    );
+    tui_support::run_store(&mut s, &mut store, fx);
+    let want = scored_ids(&s, &scored, |save| {
+        save["score"]
+            .as_f64()
+            .is_some_and(|x| x >= lo && (x < hi || bucket == 9))
+    });
+    assert!(want.len() >= 2);
+    assert_eq!(listed(&s), want);
+
+    // esc: back to the view; then the first yes-no question with a "no".
+    let fx = update(&mut s, tui_support::code(KeyCode::Esc));
+    tui_support::run_store(&mut s, &mut store, fx);
+    assert!(s.stats.open && s.filter.is_empty());
+    let (j, question) = qa
+        .yes_no_questions()
+        .enumerate()
+        .find(|(_, (_, q))| q.no >= 2)
+        .map(|(j, (_, q))| (j, q.id.clone()))
+        .expect("a question answered no");
+    update(&mut s, tui_support::code(KeyCode::Home));
+    for _ in 0..qa.distribution.len() + j {
+        update(&mut s, tui_support::key('j'));
+    }
+    let fx = update(&mut s, tui_support::code(KeyCode::Enter));
+    assert_eq!(
+        s.filter.qa_answer,
+        Some(QaAnswer {
+            question: question.clone(),
+            answer: "no".into()
+        })
+    );
+    tui_support::run_store(&mut s, &mut store, fx);
+    let want = scored_ids(&s, &scored, |save| save["answers"][question.as_str()]["answer"] == "no");
+    assert!(want.len() >= 2, "{question}: {want:?}");
+    assert_eq!(listed(&s), want);
+    let screen = tui_support::render(&s);
+    assert!(
+        screen
+            .lines()
+            .next()
+            .unwrap()
+            .contains(&format!("answered {question}=no")),
+        "the filter shows in the header:\n{screen}"
+    );
+}
