@@ -543,7 +543,7 @@ fn render_review(buf: &mut Buffer, area: Rect, st: &Stats, theme: &Theme) {
         "QA       no saved scorecards in this window".to_string()
     } else {
         format!(
-            "QA       mean {} · median {} · {} scores of {} calls · auto-failed {} (the QA tab)",
+            "QA       mean {} · median {} · {} scores of {} calls · auto-failed {}",
             points(st.qa.mean),
             points(st.qa.median),
             st.qa.scores,

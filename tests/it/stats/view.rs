@@ -45,10 +45,29 @@ fn store(dir: &std::path::Path) -> Store {
         .collect();
     let origin = tui_support::origin();
     store.cache(&origin, &convs).unwrap();
-    for c in convs.iter().step_by(9) {
+    for (i, c) in convs.iter().enumerate().step_by(9) {
+        store.set_reviewer(if i % 2 == 0 { "ann" } else { "bob" });
         store
             .set_status(&origin.key(c.id.as_str()), ReviewStatus::Reviewed)
             .unwrap();
+    }
+    // Every third call (both variants) scored with the built-in form, by ann or bob.
+    let card = callscope::domain::scorecard::all(&toml::Table::new())
+        .unwrap()
+        .remove(0);
+    for (i, c) in convs.iter().enumerate().step_by(3) {
+        let k = i / 3;
+        let words = [
+            format!("greeting={}", ["yes", "no", "yes", "na"][k % 4]),
+            format!("identification={}", if k % 5 == 0 { "no" } else { "yes" }),
+            format!("understood_request={}", 1 + k % 5),
+            format!("correct_information={}", if k % 9 == 0 { "no" } else { "yes" }),
+            format!("resolution={}", ["resolved", "partly", "not_resolved"][k % 3]),
+        ];
+        let answers = card.parse_answers(words.iter().map(String::as_str)).unwrap();
+        let who = if k % 3 == 0 { "bob" } else { "ann" };
+        let (record, _) = callscope::domain::ScoreRecord::of(&card, who, 1_000, &answers, &Default::default());
+        store.save_score(&origin.key(c.id.as_str()), &record).unwrap();
     }
     store
 }
@@ -110,6 +129,26 @@ fn stats_view_80x24_and_200x50_dark_and_light() {
 }
 
 #[test]
+fn qa_tab_80x24_and_200x50_dark_and_light() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = walked_store(dir.path());
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut s = opened(w, h, &mut store);
+        while s.stats.chart != callscope::app::stats::Chart::Qa {
+            update(&mut s, tui_support::code(KeyCode::Tab));
+        }
+        // A question row selected: the second yes-no question, after the ten buckets.
+        for _ in 0..11 {
+            update(&mut s, tui_support::key('j'));
+        }
+        let screen = tui_support::render(&s);
+        assert!(screen.contains("identification"), "{screen}");
+        assert_snapshot!(format!("stats_qa_{w}x{h}_dark"), shot(&s, Mode::Dark));
+        assert_snapshot!(format!("stats_qa_{w}x{h}_light"), shot(&s, Mode::Light));
+    }
+}
+
+#[test]
 fn each_chart_at_80x24() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = walked_store(dir.path());
@@ -123,6 +162,8 @@ fn each_chart_at_80x24() {
         }
         assert_snapshot!(format!("stats_{name}_80x24"), tui_support::render(&s));
     }
+    update(&mut s, tui_support::code(KeyCode::Tab));
+    assert_snapshot!("stats_qa_80x24", tui_support::render(&s));
     update(&mut s, tui_support::code(KeyCode::Tab));
     let fx = update(&mut s, tui_support::key('V'));
     tui_support::run_store(&mut s, &mut store, fx);
