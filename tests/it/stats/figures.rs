@@ -554,6 +554,17 @@ async fn the_cli_prints_the_same_figures_as_json_and_csv() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("stats.db");
     drop(store_of(dir.path(), &lines));
+    let scored = scored_export(dir.path(), &db);
+    // A store edited by hand: names with terminal escapes (a save through the store refuses them).
+    let hostile = rusqlite::Connection::open(&db).unwrap();
+    hostile
+        .execute(
+            "INSERT INTO scores (account, project, environment, id, scorecard, reviewer, at_ms, answers, score, auto_failed)
+             VALUES ('ws-demo', 'PROJECT-demo', 'live', ?1, 'card\u{1b}]0;x\u{7}', 'eve\u{1b}[2J', 5, '{\"q\u{1b}[1m\": {\"answer\": \"yes\"}}', 50, 0)",
+            [lines[1]["id"].as_str().unwrap()],
+        )
+        .unwrap();
+    drop(hostile);
     let run_in = |window: &[&str], format: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_callscope"))
             .arg("stats")
@@ -583,6 +594,29 @@ async fn the_cli_prints_the_same_figures_as_json_and_csv() {
     assert!(csv.contains(&format!("\ncalls,,{calls}\n")), "{csv}");
     let table = run("table");
     assert!(table.contains(&format!("calls            {calls:>8}")), "{table}");
+    // The QA figures, with the hand-edited save: one more scored call and score.
+    let scored_calls = scored.len() as u64 + 1;
+    let scores: u64 = scored
+        .iter()
+        .flat_map(|v| v["scores"].as_array().unwrap())
+        .filter(|s| s["score"].is_number())
+        .count() as u64
+        + 1;
+    assert_eq!(json["qa"]["scored"], scored_calls);
+    assert_eq!(json["qa"]["scores"], scores);
+    assert!(csv.contains(&format!("\nqa_scored_calls,,{scored_calls}\n")), "{csv}");
+    assert!(csv.contains("\nqa_question_pass_rate,voice-qa/greeting,"), "{csv}");
+    assert!(
+        table.contains(&format!("QA scores        {scores:>8}   calls scored {scored_calls}")),
+        "{table}"
+    );
+    assert!(table.contains("scorecard voice-qa"), "{table}");
+    assert!(
+        table.contains("eve␛ "),
+        "the reviewer's name, its escape shown: {table}"
+    );
+    assert!(!table.contains('\u{1b}') && !table.contains('\u{7}'), "{table}");
+    assert!(!csv.contains('\u{1b}'), "{csv}");
     assert!(
         !table.contains('▁') && !table.contains('█'),
         "no sparklines into a pipe"
