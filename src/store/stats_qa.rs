@@ -82,7 +82,9 @@ pub(super) fn qa(conn: &Connection, w: &SqlWhere, card: Option<&str>) -> StoreRe
 
     // Per scorecard: its saves, and per question the saves per answer text. A hand-edited row
     // of bad JSON counts as a save without answers (as `Store::scores` reads it).
-    let mut cards: BTreeMap<String, (u64, BTreeMap<String, Vec<(String, u64)>>)> = BTreeMap::new();
+    // Per card: its saves, and per question id the (answer text, saves) pairs.
+    type Answers = BTreeMap<String, Vec<(String, u64)>>;
+    let mut cards: BTreeMap<String, (u64, Answers)> = BTreeMap::new();
     each_row(
         conn,
         &format!("SELECT s.scorecard, count(*) {from} GROUP BY 1"),

@@ -449,13 +449,9 @@ fn render_qa(buf: &mut Buffer, area: Rect, st: &Stats, sel: usize, theme: &Theme
         )));
     }
     match reviewers_area {
-        Some(r) => {
-            if !qa.reviewers.is_empty() {
-                Paragraph::new(reviewers).render(r, buf);
-            }
-        }
-        None if !qa.reviewers.is_empty() => text.extend(reviewers),
-        None => {}
+        _ if qa.reviewers.is_empty() => {}
+        Some(r) => Paragraph::new(reviewers).render(r, buf),
+        None => text.extend(reviewers),
     }
     // Keep the selected question in sight.
     let h = questions_area.height as usize;
