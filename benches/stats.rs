@@ -1,7 +1,8 @@
 //! Stats benchmark: every figure of the stats view over 10⁶ cached conversations.
 //!
 //! `cargo bench --bench stats` — 10⁶ calls over 30 days in one environment (10 % with a cached
-//! transcript of 8 turns: latencies, intents, topics), 2 % marked; then the figures for a 24 h,
+//! transcript of 8 turns: latencies, intents, topics), 2 % marked, 2 % scored (20,000 saves of
+//! the built-in scorecard by three reviewers: the QA figures); then the figures for a 24 h,
 //! 7 d and 30 d window (the last covers all 10⁶), each 15 times: median and p95 (the first
 //! call of each window also recomputes its hours' aggregates after the bulk load; it is shown
 //! apart). Then 1000 new calls and the 30-day figures once more, and the rows path for
@@ -125,6 +126,33 @@ fn main() {
             .set_status(&origin.key(format!("CA{i:010}")), status)
             .expect("mark");
     }
+    // 2 % scored with the built-in form, by one of three reviewers (who also mark).
+    let card = callscope::domain::scorecard::all(&toml::Table::new())
+        .expect("scorecards")
+        .remove(0);
+    let t = Instant::now();
+    let mut saves = 0;
+    for i in (25..n).step_by(50) {
+        let k = i / 50;
+        let words = [
+            format!("greeting={}", ["yes", "no", "na", "yes"][k % 4]),
+            format!("identification={}", if k % 5 == 0 { "no" } else { "yes" }),
+            format!("understood_request={}", 1 + k % 5),
+            format!("correct_information={}", if k % 11 == 0 { "no" } else { "yes" }),
+            format!("handoff_appropriate={}", if k % 2 == 0 { "yes" } else { "na" }),
+            format!("resolution={}", ["resolved", "partly", "not_resolved"][k % 3]),
+            format!("closing={}", if k % 7 == 0 { "no" } else { "yes" }),
+        ];
+        let answers = card.parse_answers(words.iter().map(String::as_str)).expect("answers");
+        let who = ["ann", "bob", "cy"][k % 3];
+        let (record, _) = callscope::domain::ScoreRecord::of(&card, who, 1_000, &answers, &Default::default());
+        store.set_reviewer(who);
+        store
+            .save_score(&origin.key(format!("CA{i:010}")), &record)
+            .expect("score");
+        saves += 1;
+    }
+    println!("saved {saves} scorecards in {:.1} s", t.elapsed().as_secs_f64());
     let scope = Scope::env("ws-bench", "PROJECT-bench", "live");
     let timed = |store: &Store, filter: &Filter, req: &StatsRequest, path: Option<StatsPath>, runs: usize| {
         let mut times = Vec::new();
@@ -160,14 +188,17 @@ fn main() {
             "voice handoff",
             SplitBy::None,
         ),
+        ("7d, filter `qa<70`", 7 * 86_400_000, "qa<70", SplitBy::None),
     ];
     // The first call of a window recomputes its dirty hours (every hour, after the bulk load).
     for (label, window_ms, filter, split) in windows {
         let filter = Filter::parse(filter).expect("filter");
         let req = StatsRequest::new(now.timestamp_millis() - window_ms, now.timestamp_millis() + 1, 0, split);
         let (mut times, calls, path) = timed(&store, &filter, &req, None, 15);
+        let qa = store.stats(&scope, &filter, &req).expect("stats").qa;
         println!(
-            "stats {label} [{path:?}]: {calls} calls in the window, {} (target ≤ 200 ms)",
+            "stats {label} [{path:?}]: {calls} calls in the window ({} QA scores), {} (target ≤ 200 ms)",
+            qa.scores,
             summary(&mut times)
         );
     }
