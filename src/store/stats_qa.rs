@@ -244,3 +244,92 @@ pub(super) fn scores_by_group(
     }
     Ok(groups)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::api::Conversation;
+    use crate::domain::scores::{ScoreAnswer, ScoreRecord};
+    use crate::domain::{Filter, Origin, Scope};
+    use crate::stats::{SplitBy, StatsRequest};
+    use crate::store::Store;
+
+    fn rec(card: &str, who: &str, score: Option<f64>, answers: &[(&str, &str)]) -> ScoreRecord {
+        ScoreRecord {
+            scorecard: card.into(),
+            reviewer: who.into(),
+            at_ms: 1,
+            answers: answers
+                .iter()
+                .map(|(q, a)| {
+                    let a = ScoreAnswer {
+                        answer: a.to_string(),
+                        comment: String::new(),
+                        turn: None,
+                    };
+                    (q.to_string(), a)
+                })
+                .collect(),
+            score,
+            auto_failed: score == Some(0.0),
+        }
+    }
+
+    /// `scorecard:` narrows the QA figures to its saves; a row of bad JSON (edited by hand)
+    /// keeps its score and loses its answers, as `Store::scores` reads it.
+    #[test]
+    fn a_scorecard_filter_narrows_the_figures_and_bad_answers_do_not_break_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let o = Origin::new("a", "p", "live");
+        let convs: Vec<Conversation> = (1..=3)
+            .map(|i| {
+                serde_json::from_value(serde_json::json!({
+                    "id": format!("C{i}"), "channel": "VOICE-SIP",
+                    "started_at": format!("2026-04-01T09:0{i}:00Z"),
+                }))
+                .unwrap()
+            })
+            .collect();
+        store.cache(&o, &convs).unwrap();
+        store
+            .save_score(
+                &o.key("C1"),
+                &rec("voice-qa", "ann", Some(80.0), &[("greeting", "yes")]),
+            )
+            .unwrap();
+        store
+            .save_score(&o.key("C1"), &rec("quick", "ann", Some(0.0), &[("greeting", "no")]))
+            .unwrap();
+        store
+            .save_score(&o.key("C2"), &rec("voice-qa", "bob", None, &[("greeting", "na")]))
+            .unwrap();
+        store
+            .conn()
+            .execute(
+                "INSERT INTO scores (account, project, environment, id, scorecard, reviewer, at_ms, answers, score, auto_failed)
+                 VALUES ('a', 'p', 'live', 'C3', 'voice-qa', 'cy', 2, '{not json', 55, 0)",
+                [],
+            )
+            .unwrap();
+        let scope = Scope::env("a", "p", "live");
+        let t0 = 1_775_000_000_000; // 2026-03-31, before the calls
+        let req = StatsRequest::new(t0, t0 + 3 * 86_400_000, 0, SplitBy::None);
+        let all = store.stats(&scope, &Filter::default(), &req).unwrap().qa;
+        assert_eq!((all.scored, all.scores, all.auto_failed), (3, 3, 1));
+        assert_eq!(all.distribution[0] + all.distribution[5] + all.distribution[8], 3);
+        let names: Vec<&str> = all.scorecards.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["quick", "voice-qa"]);
+        let greeting = &all.scorecards[1].questions[0];
+        assert_eq!((greeting.yes, greeting.na, greeting.answered), (1, 1, 2));
+        assert_eq!(all.scorecards[1].saves, 3, "the bad row is a save without answers");
+        let card = store
+            .stats(&scope, &Filter::parse("scorecard:voice-qa").unwrap(), &req)
+            .unwrap()
+            .qa;
+        assert_eq!((card.scored, card.scores, card.auto_failed), (3, 2, 0));
+        assert_eq!(card.mean, Some(67.5));
+        assert_eq!(card.scorecards.len(), 1);
+        let who: Vec<(&str, u64)> = card.reviewers.iter().map(|r| (r.name.as_str(), r.scored)).collect();
+        assert_eq!(who, [("ann", 1), ("bob", 1), ("cy", 1)]);
+    }
+}
