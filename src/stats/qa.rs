@@ -24,9 +24,10 @@ use super::{Count, Percentiles, mean_of_counts, rate};
 /// Ten ten-point buckets.
 pub const QA_BUCKETS: usize = 10;
 
-/// The bucket of a score 0–100 (100 falls in the last).
+/// The bucket of a score 0–100 (100 falls in the last). Compared against the edges rather than
+/// divided, so a score just under an edge (69.99…) lands where `qa<70` puts it.
 pub fn qa_bucket(score: f64) -> usize {
-    ((score / 10.0).floor().max(0.0) as usize).min(QA_BUCKETS - 1)
+    (1..QA_BUCKETS).filter(|k| score >= (10 * k) as f64).count()
 }
 
 /// A bucket's bounds `[lo, hi)`; `hi` is `None` for the last (it holds 100).
@@ -208,6 +209,7 @@ mod tests {
         assert_eq!(qa_bucket(9.99), 0);
         assert_eq!(qa_bucket(70.0), 7);
         assert_eq!(qa_bucket(100.0), 9);
+        assert_eq!(qa_bucket(69.999_999_999_999_99), 6);
         assert_eq!(qa_bucket_bounds(6), (60, Some(70)));
         assert_eq!(qa_bucket_bounds(9), (90, None));
     }

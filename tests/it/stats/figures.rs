@@ -207,7 +207,7 @@ fn check_qa(got: &callscope::stats::Stats, lines: &[Value], scored: &[Value], si
             auto_failed += save["auto_failed"].as_bool().unwrap() as u64;
             if let Some(x) = save["score"].as_f64() {
                 scores.push(x);
-                buckets[((x / 10.0) as usize).min(9)] += 1;
+                buckets[(1..10).filter(|k| x >= f64::from(10 * k)).count()] += 1;
                 r.3.push(x);
                 let variant = v["variant_id"].as_str().unwrap_or("");
                 per_variant
