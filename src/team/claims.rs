@@ -47,10 +47,19 @@ fn progress_of(row: &tokio_postgres::Row, at: usize) -> Progress {
 }
 
 impl Team {
+    /// The connection ended (the server went away): a new one is needed.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     /// Every queue, oldest first, with its progress for `reviewer`.
     pub async fn queue_lines(&self, reviewer: &str) -> Result<Vec<QueueLine>> {
         let sql = format!("SELECT q.name, q.scorecard, {PROGRESS} FROM queues q ORDER BY q.created_at, q.id");
-        let rows = self.client.query(&sql, &[&reviewer]).await.context("cannot list the queues")?;
+        let rows = self
+            .client
+            .query(&sql, &[&reviewer])
+            .await
+            .context("cannot list the queues")?;
         Ok(rows
             .iter()
             .map(|r| QueueLine {

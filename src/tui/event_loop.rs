@@ -112,6 +112,7 @@ pub async fn run(
     client: Client,
     live: Option<LiveSetup>,
     store: Option<Store>,
+    team: Option<super::team_worker::TeamSetup>,
 ) -> Result<i32> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let store_path = store.as_ref().map(|s| s.path().to_path_buf());
@@ -132,6 +133,15 @@ pub async fn run(
     let mut runner = Runner::new(client, tx.clone());
     if let (Some(w), Some(path)) = (&store, store_path) {
         runner = runner.with_store(w.clone()).with_store_path(path);
+    }
+    if let Some(setup) = team {
+        match super::team_worker::TeamWorker::spawn(setup, tx.clone()) {
+            Ok(w) => runner = runner.with_team(w),
+            Err(e) => {
+                state.queue.enabled = false;
+                state.status.note = Some(format!("review queues unavailable: cannot start the team thread: {e}"));
+            }
+        }
     }
     // Before the terminal is taken: a signal from here on goes through the exit below.
     let mut signals = signals()?;

@@ -42,6 +42,10 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     // Facts after the account/project, most important first; the least important are dropped
     // whole when the line is too narrow, instead of cutting the line mid-word.
     let mut facts: Vec<(String, Style)> = Vec::new();
+    if let Some(q) = s.queue.header() {
+        // The queue being worked, first: it is what the list shows.
+        facts.push((sanitize_line(&q), Theme::fg(theme.accent).add_modifier(Modifier::BOLD)));
+    }
     if let Some(f) = filter {
         // The filter, where the eye looks for "why is my list short".
         facts.push((format!("filter: {}", sanitize_line(&f)), Theme::fg(theme.accent)));
