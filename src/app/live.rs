@@ -124,6 +124,9 @@ pub(super) fn on_conversation(
             review::cache(s, std::slice::from_ref(&c), fx);
             if accepts(s, &c) {
                 insert(s, &c, fx);
+            } else {
+                // A review queue's item, fetched by id when the queue opened.
+                super::queue::on_item(s, &c);
             }
         }
         Err(e) => {

@@ -218,6 +218,50 @@ fn show(s: &mut State, q: OpenedQueue, fx: &mut Vec<Effect>) {
         claiming: false,
     });
     list::select(s, 0, true, fx);
+    prefetch(s, fx);
+}
+
+/// How many items' conversations are fetched when the queue opens (about a screen); the rest
+/// fill in as they are selected.
+const PREFETCH: usize = 24;
+
+/// The first items' conversations, fetched by id like calls announced live (answered through
+/// `live::on_conversation`, which hands them to [`on_item`]).
+fn prefetch(s: &mut State, fx: &mut Vec<Effect>) {
+    let ids: Vec<String> = s
+        .list
+        .paging
+        .rows
+        .iter()
+        .take(PREFETCH)
+        .map(|r| r.id.to_string())
+        .filter(|id| !s.detail.cache.contains(id))
+        .collect();
+    for id in ids {
+        let req = s.take_req();
+        s.live.fetching.push((req, id.clone()));
+        fx.push(Effect::Io(IoEffect::FetchLive { req, id }));
+    }
+}
+
+/// A queue item's conversation arrived: its row shows its channel, duration and turns.
+pub fn on_item(s: &mut State, c: &crate::api::Conversation) {
+    if s.queue.active.is_none() {
+        return;
+    }
+    let Some(i) = s.list.paging.position(&sanitize_line(&c.id)) else {
+        return;
+    };
+    if !c.turns.is_empty() || c.num_turns.unwrap_or(0) == 0 {
+        s.detail.cache.insert(c.clone());
+    }
+    if let Some(r) = s.list.paging.rows.get_mut(i) {
+        *r = Row::from_conversation(c);
+    }
+    let idle = s.detail.view.is_none() && s.detail.pending.is_none() && s.detail.debounce.is_none();
+    if i == s.list.sel && idle {
+        super::detail_view::rebuild_view(s);
+    }
 }
 
 /// `15 min`, `90 s`.
@@ -376,7 +420,11 @@ pub(super) fn after_step(s: &mut State, fx: &mut Vec<Effect>) {
             let queue = q.name.clone();
             team(fx, TeamRequest::Release { queue, id: c.id });
         }
-        s.queue.active = None;
+        if let Some(q) = s.queue.active.take() {
+            s.status
+                .note
+                .get_or_insert_with(|| format!("left queue {} (the list was reloaded)", sanitize_line(&q.name)));
+        }
         return;
     }
     let selected = s.list.selected().map(|r| r.id.to_string());

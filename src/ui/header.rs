@@ -53,16 +53,21 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     if queue.is_some() {
         facts.push((who.clone(), Style::default()));
     }
-    facts.extend(
-        [
-            s.client_env.clone(),
+    // A queue's list is its items: the window, channel and order do not apply to it.
+    let list_facts = match queue {
+        Some(_) => Vec::new(),
+        None => vec![
             s.window.label(s.tz),
             s.channel.label().to_string(),
             s.list.order.label().to_string(),
-            sanitize_line(&id.region),
-        ]
-        .into_iter()
-        .map(|t| (t, Style::default())),
+        ],
+    };
+    facts.extend(
+        [s.client_env.clone()]
+            .into_iter()
+            .chain(list_facts)
+            .chain([sanitize_line(&id.region)])
+            .map(|t| (t, Style::default())),
     );
     let (main, main_style) = match queue {
         Some(q) => (q, Theme::fg(theme.accent).add_modifier(Modifier::BOLD)),

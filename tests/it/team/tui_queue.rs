@@ -30,6 +30,8 @@ struct Reviewer {
     rt: tokio::runtime::Runtime,
     /// Renewal timers asked for (fired by hand).
     timers: Vec<Msg>,
+    /// Conversations asked for by id (request, id).
+    fetches: Vec<(u64, String)>,
 }
 
 impl Reviewer {
@@ -54,6 +56,7 @@ impl Reviewer {
             rx,
             rt: runtime(),
             timers: Vec::new(),
+            fetches: Vec::new(),
         }
     }
 
@@ -88,6 +91,7 @@ impl Reviewer {
                     self.worker.send(r);
                 }
                 Effect::Io(IoEffect::After { msg, .. }) if matches!(*msg, Msg::Team(_)) => self.timers.push(*msg),
+                Effect::Io(IoEffect::FetchLive { req, id }) => self.fetches.push((req, id)),
                 _ => {}
             }
         }
@@ -175,6 +179,16 @@ fn two_reviewers_claim_different_items_finish_them_and_moving_on_releases() {
         "{}",
         ann.header()
     );
+    // The items' conversations are fetched by id; one that arrives fills its row.
+    let asked: Vec<&str> = ann.fetches.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(asked, ids);
+    let (req, _) = ann.fetches[1].clone();
+    let mut c = tui_support::conv(3, true);
+    c.id = "c0001".into();
+    ann.send(Msg::LiveConversation { req, result: Ok(c) });
+    let row = ann.s.list.paging.rows[1].clone();
+    assert_eq!((&*row.id, row.turns), ("c0001", 6), "{row:?}");
+    assert_eq!(ann.s.list.visible_len(), 5, "an item is not a live call: no new row");
 
     // Next claims the first item, selects it and opens its transcript.
     ann.press('C');
