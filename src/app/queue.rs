@@ -459,3 +459,134 @@ pub fn why_no_effect(s: &State, action: Action) -> Option<&'static str> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::KeyMap;
+    use crate::app::queue_state::{OpenedQueue, QueueProgress};
+    use crate::app::state::Identity;
+
+    fn state() -> State {
+        let mut s = State::new(
+            KeyMap::default(),
+            Identity::default(),
+            "live",
+            chrono::Utc::now(),
+            chrono::FixedOffset::east_opt(0).unwrap(),
+            (80, 24),
+        );
+        s.queue.enabled = true;
+        s
+    }
+
+    fn team_requests(fx: &[Effect]) -> Vec<TeamRequest> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Io(IoEffect::Team(r)) => Some(r.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Queue `q` open with items a, b, c.
+    fn opened() -> State {
+        let mut s = state();
+        s.queue.opening = Some("q".into());
+        let card = crate::domain::scorecard::all(&toml::Table::new()).unwrap().remove(0);
+        let mut fx = Vec::new();
+        on_event(
+            &mut s,
+            TeamEvent::Opened(Ok(OpenedQueue {
+                name: "q".into(),
+                scorecard: card,
+                items: ["a", "b", "c"].map(|i| (i.to_string(), String::new())).to_vec(),
+                progress: QueueProgress::default(),
+            })),
+            &mut fx,
+        );
+        s
+    }
+
+    fn claimed(s: &mut State, id: &str) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        next(s, &mut fx);
+        assert!(matches!(team_requests(&fx)[..], [TeamRequest::Claim { .. }]));
+        let mut fx = Vec::new();
+        let result = Ok((Some(id.to_string()), QueueProgress::default()));
+        on_event(
+            s,
+            TeamEvent::Claimed {
+                queue: "q".into(),
+                result,
+            },
+            &mut fx,
+        );
+        fx
+    }
+
+    #[test]
+    fn a_claim_selects_its_item_schedules_a_renewal_and_moving_on_releases_it() {
+        let mut s = opened();
+        assert_eq!(s.list.visible_len(), 3);
+        let fx = claimed(&mut s, "b");
+        assert_eq!(s.list.selected().map(|r| &*r.id), Some("b"));
+        assert_eq!(s.queue.claimed(), Some("b"));
+        let renewal = fx.iter().find_map(|e| match e {
+            Effect::Io(IoEffect::After { delay, msg }) if matches!(**msg, Msg::Team(_)) => Some(*delay),
+            _ => None,
+        });
+        assert_eq!(renewal, Some(s.queue.lease / 3));
+        // Nothing moved: the claim stays.
+        let mut fx = Vec::new();
+        after_step(&mut s, &mut fx);
+        assert!(fx.is_empty() && s.queue.claimed() == Some("b"));
+        s.list.sel = 2;
+        let mut fx = Vec::new();
+        after_step(&mut s, &mut fx);
+        assert_eq!(
+            team_requests(&fx),
+            [TeamRequest::Release {
+                queue: "q".into(),
+                id: "b".into()
+            }]
+        );
+        assert_eq!(s.queue.claimed(), None);
+    }
+
+    #[test]
+    fn a_lost_lease_or_a_left_queue_ends_the_claim() {
+        let mut s = opened();
+        claimed(&mut s, "a");
+        let mut fx = Vec::new();
+        let ev = TeamEvent::Renewed {
+            queue: "q".into(),
+            id: "a".into(),
+            result: Ok(false),
+        };
+        on_event(&mut s, ev, &mut fx);
+        assert_eq!(s.queue.claimed(), None);
+        assert!(s.status.note.as_deref().unwrap().contains("another reviewer holds it"));
+        // A claim answered after the queue was left is given back at once.
+        let mut fx = Vec::new();
+        next(&mut s, &mut fx);
+        s.queue.active = None;
+        let mut fx = Vec::new();
+        let result = Ok((Some("c".to_string()), QueueProgress::default()));
+        on_event(
+            &mut s,
+            TeamEvent::Claimed {
+                queue: "q".into(),
+                result,
+            },
+            &mut fx,
+        );
+        assert_eq!(
+            team_requests(&fx),
+            [TeamRequest::Release {
+                queue: "q".into(),
+                id: "c".into()
+            }]
+        );
+    }
+}
