@@ -1,8 +1,8 @@
 //! Review queues in the TUI: `W` picks a queue of the team database and the list shows its
 //! items; `C` claims the next item nobody holds, selects it and opens its transcript. The
 //! claim is renewed every third of the lease while the item stays selected, released when the
-//! reviewer moves to another row, claims again or leaves the queue, and finished when the queue's
-//! scorecard is saved (`Q`) or the item is marked reviewed (`R`). The database work is the team
+//! reviewer moves to another row, claims again, leaves the queue or quits, and finished when the
+//! queue's scorecard is saved (`Q`) or the item is marked reviewed (`R`). The database work is the team
 //! worker's: this module only sends [`TeamRequest`]s and handles the [`TeamEvent`]s it answers.
 
 use std::collections::BTreeMap;
@@ -15,7 +15,7 @@ use crate::sanitize::sanitize_line;
 
 use super::keymap::Action;
 use super::list;
-use super::msg::{Effect, IoEffect, Msg};
+use super::msg::{Effect, IoEffect, Msg, TerminalEffect};
 use super::paging::{Paging, Row, Source};
 use super::picker::{PickerMove, picker_move};
 use super::queue_state::{ActiveQueue, Claim, OpenedQueue, QueueLine, TeamEvent, TeamRequest};
@@ -412,6 +412,17 @@ pub(super) fn on_event(s: &mut State, ev: TeamEvent, fx: &mut Vec<Effect>) {
 /// selection moved off the claimed item gives the claim back. The selected item's row takes its
 /// duration and turns once its transcript is fetched (by id, like any transcript).
 pub(super) fn after_step(s: &mut State, fx: &mut Vec<Effect>) {
+    // Quitting gives the claim back first (the runner waits a moment for it on the way out).
+    if let Some(at) = fx
+        .iter()
+        .position(|e| matches!(e, Effect::Terminal(TerminalEffect::Quit)))
+        && let Some(q) = s.queue.active.as_mut()
+        && let Some(c) = q.claim.take_if(|c| !c.finishing)
+    {
+        let queue = q.name.clone();
+        fx.insert(at, Effect::Io(IoEffect::Team(TeamRequest::Release { queue, id: c.id })));
+        return;
+    }
     let Some(q) = s.queue.active.as_ref() else { return };
     if q.generation != s.list.paging.generation {
         if let Some(q) = s.queue.active.as_mut()
@@ -551,6 +562,22 @@ mod tests {
                 id: "b".into()
             }]
         );
+        assert_eq!(s.queue.claimed(), None);
+    }
+
+    #[test]
+    fn quitting_gives_the_claim_back_before_the_quit() {
+        let mut s = opened();
+        claimed(&mut s, "a");
+        let mut fx = vec![Effect::Terminal(TerminalEffect::Quit)];
+        after_step(&mut s, &mut fx);
+        assert!(matches!(
+            &fx[..],
+            [
+                Effect::Io(IoEffect::Team(TeamRequest::Release { .. })),
+                Effect::Terminal(TerminalEffect::Quit)
+            ]
+        ));
         assert_eq!(s.queue.claimed(), None);
     }
 

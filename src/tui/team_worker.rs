@@ -25,10 +25,21 @@ pub struct TeamSetup {
     pub reviewer: String,
 }
 
+/// On the way out, how long the worker may take for the requests it still holds (the
+/// release of a claim: else the item waits for its lease).
+pub const EXIT_WAIT: Duration = Duration::from_secs(1);
+
+/// What the worker's channel carries.
+enum Job {
+    Request(TeamRequest),
+    /// Answered once every earlier request is done.
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
 /// The handle the runner sends requests through; cheap to clone.
 #[derive(Clone)]
 pub struct TeamWorker {
-    tx: UnboundedSender<TeamRequest>,
+    tx: UnboundedSender<Job>,
 }
 
 impl TeamWorker {
@@ -50,7 +61,13 @@ impl TeamWorker {
     }
 
     pub fn send(&self, r: TeamRequest) {
-        let _ = self.tx.send(r);
+        let _ = self.tx.send(Job::Request(r));
+    }
+
+    /// Waits up to `wait` for the requests sent so far to be done; whether they were.
+    pub fn flush(&self, wait: Duration) -> bool {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.tx.send(Job::Flush(tx)).is_ok() && rx.recv_timeout(wait).is_ok()
     }
 }
 
@@ -72,8 +89,15 @@ fn progress(p: Progress) -> QueueProgress {
 type Timed<T> = std::result::Result<Result<T>, tokio::time::error::Elapsed>;
 
 impl Worker {
-    async fn run(mut self, mut rx: UnboundedReceiver<TeamRequest>, out: UnboundedSender<Msg>) {
-        while let Some(req) = rx.recv().await {
+    async fn run(mut self, mut rx: UnboundedReceiver<Job>, out: UnboundedSender<Msg>) {
+        while let Some(job) = rx.recv().await {
+            let req = match job {
+                Job::Request(r) => r,
+                Job::Flush(done) => {
+                    let _ = done.send(());
+                    continue;
+                }
+            };
             if let Some(ev) = self.handle(req).await
                 && out.send(Msg::Team(ev)).is_err()
             {
