@@ -51,6 +51,7 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         Overlay::RatePicker { .. } => return rating::on_picker_key(s, k, fx),
         Overlay::ViewPicker { .. } => return overlays::on_view_picker_key(s, k, fx),
         Overlay::History { .. } => return super::history::on_key(s, k, fx),
+        Overlay::QueuePicker { .. } => return super::queue::on_picker_key(s, k, fx),
         Overlay::None => {}
     }
     // The scorecard form takes every key while open.
@@ -131,6 +132,9 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::CopyTranscript => copy_transcript(s, fx),
         Action::MarkReviewed => {
             if let Some(next) = review::toggle_status(s, ReviewStatus::Reviewed, fx) {
+                if next == ReviewStatus::Reviewed {
+                    super::queue::on_marked_reviewed(s, fx);
+                }
                 jumps::advance_after_mark(s, next, fx);
             }
         }
@@ -141,6 +145,8 @@ fn do_action(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::EditNote => review::edit_note(s),
         Action::RateTurn => rating::open_picker(s),
         Action::Scorecard => super::scorecard_form::open(s, fx),
+        Action::Queues => super::queue::open_picker(s, fx),
+        Action::QueueNext => super::queue::next(s, fx),
         Action::MarkHistory => super::history::open(s, fx),
         Action::PushMarks => studio::push(s, fx),
         Action::CopyStudioLink => studio::copy_link(s, fx),

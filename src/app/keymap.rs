@@ -158,6 +158,8 @@ actions! {
     EditNote => "edit_note";
     RateTurn => "rate_turn";
     Scorecard => "scorecard";
+    Queues => "queues";
+    QueueNext => "queue_next";
     PushMarks => "push_marks";
     MarkHistory => "mark_history";
     Jump(JumpAction) {

@@ -124,6 +124,9 @@ pub(super) fn on_conversation(
             review::cache(s, std::slice::from_ref(&c), fx);
             if accepts(s, &c) {
                 insert(s, &c, fx);
+            } else {
+                // A review queue's item, fetched by id when the queue opened.
+                super::queue::on_item(s, &c);
             }
         }
         Err(e) => {
@@ -134,10 +137,13 @@ pub(super) fn on_conversation(
 }
 
 /// Whether a call that arrived live belongs in the list: a search result list takes none (the
-/// server decides what matches), a filtered list those the filter keeps, a fixed window (`w` →
+/// server decides what matches), nor a queue's items, a filtered list those the filter keeps, a fixed window (`w` →
 /// a range) those that started in it.
 fn accepts(s: &State, c: &Conversation) -> bool {
-    s.search.is_none() && s.window.holds(c.started_at) && s.effective_filter().matches(c, s.review.get(&c.id))
+    s.search.is_none()
+        && s.queue.active.is_none()
+        && s.window.holds(c.started_at)
+        && s.effective_filter().matches(c, s.review.get(&c.id))
 }
 
 /// Adds a conversation that arrived live, or refreshes its row if it is loaded (an

@@ -27,6 +27,8 @@ pub mod paging;
 pub mod picker;
 pub mod player;
 pub mod player_state;
+pub mod queue;
+pub mod queue_state;
 pub mod rating;
 pub mod review;
 pub mod review_state;

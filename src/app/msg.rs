@@ -137,6 +137,8 @@ pub enum Msg {
         key: ConversationKey,
         result: Result<crate::studio::push::PushReport, String>,
     },
+    /// From the team worker (review queues), or a renewal timer.
+    Team(super::queue_state::TeamEvent),
 }
 
 /// A filter the runner applies to an API page.
@@ -216,6 +218,8 @@ pub enum IoEffect {
     PushMarks {
         key: ConversationKey,
     },
+    /// Work for the team worker (review queues); without `[team]` the runner drops it.
+    Team(super::queue_state::TeamRequest),
 }
 
 /// What the event loop does with the terminal.

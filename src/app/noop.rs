@@ -54,7 +54,8 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
         Overlay::WindowPicker { .. }
         | Overlay::FlagPicker { .. }
         | Overlay::RatePicker { .. }
-        | Overlay::ViewPicker { .. } => {
+        | Overlay::ViewPicker { .. }
+        | Overlay::QueuePicker { .. } => {
             return said(match k.code {
                 KeyCode::Char('0'..='9') => "no entry with that number",
                 _ => "not a picker key — a number or j/k and enter choose, esc closes",
@@ -104,6 +105,9 @@ pub fn why_no_effect(s: &State, k: &KeyEvent) -> NoEffect {
             (false, true) => "already at the end of the transcript",
             (false, false) => "already at the top of the transcript",
         });
+    }
+    if let Some(why) = super::queue::why_no_effect(s, action) {
+        return said(why);
     }
     let needs_row = list_len == 0 && !matches!(action, Action::Quit | Action::Help | Action::Reload);
     if needs_row {

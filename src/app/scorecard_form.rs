@@ -64,6 +64,10 @@ fn cards(s: &State) -> Vec<Scorecard> {
 /// `Q`: opens the first form on the selected call.
 pub fn open(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(key) = review::selected_key(s) else { return };
+    // On a claimed queue item, the queue's own copy of its form: saving it finishes the claim.
+    if let Some(card) = super::queue::card_for(s, &key.id) {
+        return open_with(s, key, card, fx);
+    }
     let Some(card) = cards(s).into_iter().next() else {
         s.status.note = Some("no scorecard: add one under [scorecards] in config.toml".into());
         return;
@@ -330,10 +334,15 @@ fn save(s: &mut State, fx: &mut Vec<Effect>) {
     let (record, _) = ScoreRecord::of(&form.card, &reviewer, at_ms, &form.answers, &form.notes);
     form.saving = true;
     s.status.note = Some("saving score…".into());
+    let (key, answers) = (form.key.clone(), form.answers.clone());
+    let queue_card = super::queue::card_for(s, &key.id).is_some_and(|c| c.name == record.scorecard);
     fx.push(Effect::Io(IoEffect::Store(StoreRequest::SaveScore {
-        key: form.key.clone(),
+        key: key.clone(),
         record,
     })));
+    if queue_card {
+        super::queue::finish(s, &key.id, answers, fx);
+    }
 }
 
 /// Why a key changed nothing while the form is open (`None`: the form is closed).

@@ -237,6 +237,10 @@ pub enum Overlay {
     History {
         scroll: usize,
     },
+    /// `W`: the review queues of the team database (`app::queue`).
+    QueuePicker {
+        sel: usize,
+    },
 }
 
 /// A transcript search that is the list (`/`): results from the cache as you type, then
@@ -478,6 +482,8 @@ pub struct State {
     pub stats: StatsView,
     /// Scorecards: the forms, the reviewer and the open form (`Q`).
     pub scorecards: super::scorecard_state::ScorecardForms,
+    /// The review queue worked here (`W`, `C`), with `[team] database`.
+    pub queue: super::queue_state::QueueState,
 }
 
 /// Page size of list requests.
@@ -525,6 +531,7 @@ impl State {
             studio: None,
             stats: Default::default(),
             scorecards: Default::default(),
+            queue: Default::default(),
         }
     }
 

@@ -5,7 +5,9 @@
 
 use super::msg::{Effect, Msg};
 use super::state::State;
-use super::{actions, detail, history, jumps, list, live, mouse, pages, player, review, scorecard_form, stats, studio};
+use super::{
+    actions, detail, history, jumps, list, live, mouse, pages, player, queue, review, scorecard_form, stats, studio,
+};
 
 /// Loads the first page. Call once after creating the state.
 pub fn start(s: &mut State) -> Vec<Effect> {
@@ -176,7 +178,12 @@ pub fn step(s: &mut State, msg: Msg) -> Step {
             scorecard_form::on_saved(s, &key, result);
             SCREEN_AND_LIST
         }
+        Msg::Team(ev) => {
+            queue::on_event(s, ev, &mut fx);
+            SCREEN_AND_LIST
+        }
     };
+    queue::after_step(s, &mut fx);
     jumps::go_on(s, &mut fx);
     player::stop_if_elsewhere(s, &mut fx);
     if after.list {

@@ -6,6 +6,7 @@
 //! PostgreSQL implementation next to the local SQLite one.
 
 pub mod agreement;
+pub mod claims;
 pub mod conn;
 pub mod sample;
 pub mod schema;

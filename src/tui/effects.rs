@@ -31,6 +31,8 @@ pub struct Runner {
     store: Option<StoreWorker>,
     /// The store file `IoEffect::PushMarks` opens its own connection to.
     store_path: Option<std::path::PathBuf>,
+    /// Where `IoEffect::Team` goes; without `[team]` those effects are dropped.
+    team: Option<super::team_worker::TeamWorker>,
 }
 
 fn replace_task(slot: &Mutex<Option<AbortHandle>>, task: AbortHandle) {
@@ -54,12 +56,19 @@ impl Runner {
             detail_task: Arc::default(),
             store: None,
             store_path: None,
+            team: None,
         }
     }
 
     /// Sends `IoEffect::Store` work to `worker`.
     pub fn with_store(mut self, worker: StoreWorker) -> Self {
         self.store = Some(worker);
+        self
+    }
+
+    /// Sends `IoEffect::Team` work (review queues) to `worker`.
+    pub fn with_team(mut self, worker: super::team_worker::TeamWorker) -> Self {
+        self.team = Some(worker);
         self
     }
 
@@ -137,6 +146,11 @@ impl Runner {
             }
             IoEffect::Store(req) => {
                 if let Some(w) = &self.store {
+                    w.send(req);
+                }
+            }
+            IoEffect::Team(req) => {
+                if let Some(w) = &self.team {
                     w.send(req);
                 }
             }

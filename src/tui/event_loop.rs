@@ -66,6 +66,8 @@ fn signals() -> std::io::Result<mpsc::UnboundedReceiver<i32>> {
 /// and what could not be saved is said on stderr.
 struct Exit {
     store: Option<StoreWorker>,
+    /// Gives a held queue claim back before the process ends (bounded by its `EXIT_WAIT`).
+    team: Option<super::team_worker::TeamWorker>,
     /// Mark changes the app had not seen confirmed, as of the last message.
     app_unsaved: usize,
 }
@@ -73,6 +75,11 @@ struct Exit {
 impl Drop for Exit {
     fn drop(&mut self) {
         let unsaved = self.store.as_ref().map(|w| w.finish(EXIT_WAIT));
+        if let Some(t) = &self.team
+            && !t.flush(super::team_worker::EXIT_WAIT)
+        {
+            tracing::warn!("the team database did not answer on the way out: a held claim waits for its lease");
+        }
         terminal::restore();
         let warning = match unsaved {
             None | Some(Some(0)) => return,
@@ -112,6 +119,7 @@ pub async fn run(
     client: Client,
     live: Option<LiveSetup>,
     store: Option<Store>,
+    team: Option<super::team_worker::TeamSetup>,
 ) -> Result<i32> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let store_path = store.as_ref().map(|s| s.path().to_path_buf());
@@ -133,10 +141,27 @@ pub async fn run(
     if let (Some(w), Some(path)) = (&store, store_path) {
         runner = runner.with_store(w.clone()).with_store_path(path);
     }
+    let mut team_worker = None;
+    if let Some(setup) = team {
+        match super::team_worker::TeamWorker::spawn(setup, tx.clone()) {
+            Ok(w) => {
+                team_worker = Some(w.clone());
+                runner = runner.with_team(w);
+            }
+            Err(e) => {
+                state.queue.enabled = false;
+                state.status.note = Some(format!("review queues unavailable: cannot start the team thread: {e}"));
+            }
+        }
+    }
     // Before the terminal is taken: a signal from here on goes through the exit below.
     let mut signals = signals()?;
     terminal::install_panic_hook();
-    let mut exit = Exit { store, app_unsaved: 0 };
+    let mut exit = Exit {
+        store,
+        team: team_worker,
+        app_unsaved: 0,
+    };
     let mut term = terminal::enter()?;
     let size = term.size()?;
     state.width = size.width;

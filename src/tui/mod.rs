@@ -6,6 +6,7 @@ pub mod event_loop;
 pub mod keys;
 pub mod live;
 pub mod store_worker;
+pub mod team_worker;
 pub mod terminal;
 
 use std::net::SocketAddr;
@@ -169,7 +170,19 @@ async fn open(
             None
         }
     };
-    let code = event_loop::run(state, theme, client, live, store).await?;
+    // Review queues (`W`, `C`) with a team database; its lease checked before the terminal is taken.
+    let team = match &cfg.file.team.database {
+        Some(_) => {
+            state.queue.enabled = true;
+            state.queue.lease = cfg.file.team.lease()?;
+            Some(team_worker::TeamSetup {
+                section: cfg.file.team.clone(),
+                reviewer: reviewer.clone(),
+            })
+        }
+        None => None,
+    };
+    let code = event_loop::run(state, theme, client, live, store, team).await?;
     tracing::info!(log = %log.display(), code, "callscope TUI done");
     Ok(code)
 }

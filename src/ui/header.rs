@@ -42,22 +42,37 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     // Facts after the account/project, most important first; the least important are dropped
     // whole when the line is too narrow, instead of cutting the line mid-word.
     let mut facts: Vec<(String, Style)> = Vec::new();
+    let who = sanitize_line(&format!("{}/{}", id.account, id.project));
+    // The queue being worked takes the place of the account/project: it is what the list shows
+    // and it must stay whole; the account/project becomes a fact that may be dropped.
+    let queue = s.queue.header().map(|q| sanitize_line(&q));
     if let Some(f) = filter {
         // The filter, where the eye looks for "why is my list short".
         facts.push((format!("filter: {}", sanitize_line(&f)), Theme::fg(theme.accent)));
     }
-    facts.extend(
-        [
-            s.client_env.clone(),
+    if queue.is_some() {
+        facts.push((who.clone(), Style::default()));
+    }
+    // A queue's list is its items: the window, channel and order do not apply to it.
+    let list_facts = match queue {
+        Some(_) => Vec::new(),
+        None => vec![
             s.window.label(s.tz),
             s.channel.label().to_string(),
             s.list.order.label().to_string(),
-            sanitize_line(&id.region),
-        ]
-        .into_iter()
-        .map(|t| (t, Style::default())),
+        ],
+    };
+    facts.extend(
+        [s.client_env.clone()]
+            .into_iter()
+            .chain(list_facts)
+            .chain([sanitize_line(&id.region)])
+            .map(|t| (t, Style::default())),
     );
-    let who = sanitize_line(&format!("{}/{}", id.account, id.project));
+    let (main, main_style) = match queue {
+        Some(q) => (q, Theme::fg(theme.accent).add_modifier(Modifier::BOLD)),
+        None => (who, Style::default().add_modifier(Modifier::BOLD)),
+    };
     let conn = connection_text(s);
     let unsaved_w = match s.review.unsaved() {
         0 => 0,
@@ -65,14 +80,14 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     };
     let conn_w = width(&conn) + 2 + unsaved_w;
     let room = (area.width as usize).saturating_sub(conn_w);
-    let fixed = width(" callscope · ") + width(&who);
+    let fixed = width(" callscope · ") + width(&main);
     while facts.len() > 1 && fixed + facts.iter().map(|(t, _)| width(t) + 3).sum::<usize>() > room {
         facts.pop();
     }
     let mut left = vec![
         Span::styled(" callscope ", theme.tag(crate::app::transcript::Tag::Title)),
         Span::raw("· "),
-        Span::styled(who, Style::default().add_modifier(Modifier::BOLD)),
+        Span::styled(main, main_style),
     ];
     for (t, style) in facts {
         left.push(Span::raw(" · "));

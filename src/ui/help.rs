@@ -93,6 +93,10 @@ pub fn render_overlays(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             render_picker(buf, area, theme, " Time window ", &picker_entries(), *sel);
         }
         Overlay::History { scroll } => render_history(buf, area, s, theme, *scroll),
+        Overlay::QueuePicker { sel } => {
+            let entries = crate::app::queue::picker_entries(s);
+            render_picker(buf, area, theme, " Review queues · enter opens ", &entries, *sel);
+        }
     }
 }
 

@@ -75,7 +75,10 @@ fn title(s: &State, cols: u16) -> String {
     };
     let mut what = match &s.search {
         Some(q) => format!("“{}”", crate::sanitize::sanitize_line(&q.input_text())),
-        None => "Conversations".into(),
+        None => match &s.queue.active {
+            Some(q) => format!("Queue {}", crate::sanitize::sanitize_line(&q.name)),
+            None => "Conversations".into(),
+        },
     };
     // Under a filter or view: how far the review got (… while marks are still coming).
     if let Some(pr) = s.list.progress {

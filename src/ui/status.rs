@@ -61,6 +61,7 @@ pub fn hints(s: &State, cols: usize) -> String {
         ],
         Overlay::WindowPicker { .. }
         | Overlay::ViewPicker { .. }
+        | Overlay::QueuePicker { .. }
         | Overlay::FlagPicker { .. }
         | Overlay::RatePicker { .. } => picker(),
         Overlay::None => Vec::new(),

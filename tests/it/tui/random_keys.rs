@@ -255,6 +255,7 @@ fn mode_on_screen(s: &State, screen: &str) -> Result<(), String> {
         Overlay::ViewPicker { .. } => "Views".into(),
         Overlay::RatePicker { target, .. } => format!("Rate turn {}", target.turn + 1),
         Overlay::History { .. } => "History of".into(),
+        Overlay::QueuePicker { .. } => "Review queues".into(),
     };
     if s.input.is_some() {
         return Err(format!("an input and the {title:?} overlay are open at once"));
