@@ -9,6 +9,7 @@ pub mod agreement;
 pub mod conn;
 pub mod sample;
 pub mod schema;
+pub mod store;
 pub use crate::domain::scorecard;
 
 use std::collections::BTreeMap;
