@@ -286,7 +286,7 @@ mod tests {
                 &[("marks@db", 7)],
             )
             .unwrap();
-        assert_eq!(touched, [key.clone()]);
+        assert_eq!(touched, std::slice::from_ref(&key));
         let m = store.marks(&key).unwrap();
         assert_eq!(m.note, "mine", "my newer note stays");
         assert!(m.flags.contains("latency"));

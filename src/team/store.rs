@@ -570,7 +570,7 @@ mod tests {
         assert_eq!(bob.scores(&key).unwrap().len(), 3);
         assert_eq!(review.sync().unwrap().len(), 4, "the other stores' CA1, CA7, CA8 and sandbox CA1");
         assert!(bob.toggle_flag(&key, "by_bob").unwrap());
-        assert_eq!(review.sync().unwrap(), [key.clone()]);
+        assert_eq!(review.sync().unwrap(), std::slice::from_ref(&key));
         assert!(review.marks(&key).unwrap().flags.contains("by_bob"));
         assert_eq!(
             review.stamps(&key).unwrap()[&MarkField::Flag("by_bob".into())].reviewer,
@@ -621,7 +621,7 @@ pub(crate) mod test_db {
                     std::env::var_os("CI").is_none(),
                     "{test}: no PostgreSQL (PGHOST/PGPASSWORD unset)"
                 );
-                eprintln!("skipping {test}: no PostgreSQL (run under pg_virtualenv)");
+                tracing::warn!("skipping {test}: no PostgreSQL (run under pg_virtualenv)");
                 return None;
             };
             static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
