@@ -478,6 +478,8 @@ pub struct State {
     pub stats: StatsView,
     /// Scorecards: the forms, the reviewer and the open form (`Q`).
     pub scorecards: super::scorecard_state::ScorecardForms,
+    /// The team store's sync (`app::team_sync`); stays at its default without one.
+    pub team: super::team_state::TeamSync,
 }
 
 /// Page size of list requests.
@@ -525,6 +527,7 @@ impl State {
             studio: None,
             stats: Default::default(),
             scorecards: Default::default(),
+            team: Default::default(),
         }
     }
 

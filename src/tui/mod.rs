@@ -6,6 +6,7 @@ pub mod event_loop;
 pub mod keys;
 pub mod live;
 pub mod store_worker;
+pub mod team;
 pub mod terminal;
 
 use std::net::SocketAddr;
@@ -169,7 +170,9 @@ async fn open(
             None
         }
     };
-    let code = event_loop::run(state, theme, client, live, store).await?;
+    // `[team] database`: marks and scores are shared on PostgreSQL (`tui::team`).
+    let team = cfg.file.team.database.is_some().then(|| cfg.file.team.clone());
+    let code = event_loop::run(state, theme, client, live, store, team).await?;
     tracing::info!(log = %log.display(), code, "callscope TUI done");
     Ok(code)
 }
