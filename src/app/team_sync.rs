@@ -30,6 +30,9 @@ pub fn on_synced(
         .map(|k| k.id)
         .collect();
     if !ids.is_empty() {
-        fx.push(Effect::Io(IoEffect::Store(StoreRequest::LoadMarks { origin: here, ids })));
+        fx.push(Effect::Io(IoEffect::Store(StoreRequest::LoadMarks {
+            origin: here,
+            ids,
+        })));
     }
 }

@@ -568,7 +568,11 @@ mod tests {
             "the imported note reached the team"
         );
         assert_eq!(bob.scores(&key).unwrap().len(), 3);
-        assert_eq!(review.sync().unwrap().len(), 4, "the other stores' CA1, CA7, CA8 and sandbox CA1");
+        assert_eq!(
+            review.sync().unwrap().len(),
+            4,
+            "the other stores' CA1, CA7, CA8 and sandbox CA1"
+        );
         assert!(bob.toggle_flag(&key, "by_bob").unwrap());
         assert_eq!(review.sync().unwrap(), std::slice::from_ref(&key));
         assert!(review.marks(&key).unwrap().flags.contains("by_bob"));
