@@ -1,2 +1,3 @@
 mod queue;
 mod sync;
+mod tui_e2e;
