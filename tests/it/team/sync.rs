@@ -302,3 +302,63 @@ fn marks_made_offline_wait_in_the_outbox_and_arrive_once() {
         assert_eq!(bob.history(&key).unwrap().len(), 1, "{id}: once");
     }
 }
+
+#[test]
+fn marks_import_with_a_team_config_shares_what_it_takes() {
+    let Some(db) = TestDb::initialised("team_marks_import") else {
+        return;
+    };
+    let at = chrono::Utc::now().timestamp_millis();
+    let file = db.dir.path().join("marks.json");
+    let body = serde_json::json!({
+        "format": "callscope.marks", "version": 2,
+        "conversations": [{"account": "ws", "project": "p", "environment": "live", "id": "CA1",
+            "status": "reviewed", "note": "from carol",
+            "fields": [{"field": "note", "reviewer": "carol@acme", "at_ms": at},
+                       {"field": "status", "reviewer": "carol@acme", "at_ms": at}]}],
+    });
+    std::fs::write(&file, body.to_string()).unwrap();
+    let store = db.dir.path().join("alice.db");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args(["marks", "import"])
+        .arg(&file)
+        .arg("--store")
+        .arg(&store)
+        .arg("--config")
+        .arg(&db.config)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("shared with the team database"), "{text}");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM mark_changes WHERE reviewer = 'carol@acme'"),
+        2
+    );
+    // Importing it again takes nothing, so sends nothing.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args(["marks", "import"])
+        .arg(&file)
+        .arg("--store")
+        .arg(&store)
+        .arg("--config")
+        .arg(&db.config)
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert_eq!(count(&db, "SELECT count(*) FROM mark_changes"), 2);
+    // A teammate's store has carol's note, with her as its author.
+    let mut local = Store::open(&db.dir.path().join("bob.db")).unwrap();
+    local.set_reviewer("bob@acme");
+    let bob = TeamStore::open(local, &db.section(), &callscope::config::process_env).unwrap();
+    let key = callscope::domain::Origin::new("ws", "p", "live").key("CA1");
+    assert_eq!(bob.marks(&key).unwrap().note, "from carol");
+    assert_eq!(
+        bob.stamps(&key).unwrap()[&callscope::domain::MarkField::Note].reviewer,
+        "carol@acme"
+    );
+}
