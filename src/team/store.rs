@@ -68,6 +68,14 @@ pub struct TeamStore {
     last_error: Option<String>,
 }
 
+/// Why a connection was not made.
+enum Connect {
+    /// No answer, refused, dropped: changes wait in the outbox.
+    Unreachable(anyhow::Error),
+    /// The database answered, but its schema is not this build's.
+    Schema(anyhow::Error),
+}
+
 fn offline(e: impl std::fmt::Display) -> StoreError {
     StoreError::new(StoreErrorKind::CannotOpen, format!("team database: {e}"))
 }
@@ -97,10 +105,11 @@ impl TeamStore {
         };
         match store.connect() {
             Ok(()) => {}
-            Err(e) if e.to_string().contains("team init") || e.to_string().contains("newer than") => return Err(e),
-            Err(e) => {
+            // It answered: its schema is one the user must fix (`team init`, an upgrade).
+            Err(Connect::Schema(e)) => return Err(e),
+            Err(Connect::Unreachable(e)) => {
                 tracing::warn!("team database unreachable, changes wait locally: {e:#}");
-                store.last_error = Some(format!("{e:#}"));
+                store.failed(e);
             }
         }
         store.sync_now();
@@ -126,14 +135,18 @@ impl TeamStore {
         block_on(&self.rt, fut)
     }
 
-    fn connect(&mut self) -> Result<()> {
+    fn connect(&mut self) -> Result<(), Connect> {
         let section = self.section.clone();
         let env = self.env;
-        let client = self.run(async move {
-            let client = super::conn::connect(&section, env as EnvLookup).await?;
-            super::schema::version(&client).await?;
-            Ok(client)
-        })?;
+        let client = self
+            .run(super::conn::connect(&section, env as EnvLookup))
+            .map_err(Connect::Unreachable)?;
+        match self.run(async { super::schema::version(&client).await }) {
+            Ok(_) => {}
+            // A connection that dropped during the check is an unreachable database, not a schema.
+            Err(e) if client.is_closed() => return Err(Connect::Unreachable(e)),
+            Err(e) => return Err(Connect::Schema(e)),
+        }
         self.client = Some(client);
         self.last_error = None;
         Ok(())
@@ -146,7 +159,7 @@ impl TeamStore {
             self.client = None;
         }
         if self.client.is_none() && Instant::now() >= self.next_attempt {
-            if let Err(e) = self.connect() {
+            if let Err(Connect::Unreachable(e) | Connect::Schema(e)) = self.connect() {
                 self.failed(e);
             } else {
                 tracing::info!("team database reachable again");

@@ -362,3 +362,35 @@ fn marks_import_with_a_team_config_shares_what_it_takes() {
         "carol@acme"
     );
 }
+
+#[test]
+fn a_database_without_the_schema_says_what_to_run_and_an_unreachable_one_waits() {
+    let Some(db) = TestDb::new("team_store_open") else {
+        return;
+    };
+    let open = |section: &TeamSection| {
+        let mut local = Store::open(&db.dir.path().join("s.db")).unwrap();
+        local.set_reviewer("alice@acme");
+        TeamStore::open(local, section, &callscope::config::process_env)
+    };
+    let e = format!("{:#}", open(&db.section()).err().expect("no schema: refused"));
+    assert!(e.contains("callscope team init"), "{e}");
+    // Nothing listens on port 9: local-first, so the store opens and marks wait.
+    let nowhere = TeamSection {
+        database: Some(format!(
+            "postgres://{}@127.0.0.1:9/{}?sslmode=disable",
+            db.server.user, db.name
+        )),
+        ..Default::default()
+    };
+    let mut store = open(&nowhere).unwrap();
+    assert!(!store.online());
+    assert!(
+        store.last_error().unwrap().contains("connection refused"),
+        "{:?}",
+        store.last_error()
+    );
+    store.set_note(&origin().key("CA1"), "offline note").unwrap();
+    assert_eq!(store.unsynced(), Some(1));
+    assert!(store.sync().is_err(), "a sync says the database is unreachable");
+}
