@@ -32,6 +32,8 @@ pub const CHANNEL: &str = "callscope_marks";
 pub const RETRY: Duration = Duration::from_secs(2);
 /// The longest one exchange with the database may take before it counts as unreachable.
 const TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a write waits for a connection being made before it leaves its change in the outbox.
+const CONNECT_WAIT: Duration = Duration::from_millis(300);
 /// Changes sent, or read, per round trip.
 const BATCH: usize = 500;
 
@@ -59,6 +61,8 @@ pub struct TeamStore {
     env: Env,
     rt: tokio::runtime::Runtime,
     client: Option<Client>,
+    /// A connection under way in the background, with its outcome when done.
+    connecting: Option<std::sync::mpsc::Receiver<Result<Client, Connect>>>,
     /// No connection before this (after a failure).
     next_attempt: Instant,
     /// Names this database's read positions in the local store.
@@ -68,8 +72,40 @@ pub struct TeamStore {
     last_error: Option<String>,
 }
 
+/// A connection made and checked: the client, with its connection driven on the runtime.
+async fn connect_checked(
+    fut: impl Future<
+        Output = Result<(
+            Client,
+            tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+        )>,
+    >,
+) -> Result<Client, Connect> {
+    let (client, connection) = tokio::time::timeout(TIMEOUT, fut)
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {} s", TIMEOUT.as_secs())))
+        .map_err(Connect::Unreachable)?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("team database connection ended: {e}");
+        }
+    });
+    match tokio::time::timeout(TIMEOUT, super::schema::version(&client)).await {
+        Ok(Ok(_)) => Ok(client),
+        // A connection that dropped during the check is an unreachable database, not a schema.
+        Ok(Err(e)) if !client.is_closed() => Err(Connect::Schema(e)),
+        Ok(Err(e)) => Err(Connect::Unreachable(e)),
+        Err(_) => Err(Connect::Unreachable(anyhow::anyhow!(
+            "no answer within {} s",
+            TIMEOUT.as_secs()
+        ))),
+    }
+}
+
 /// Why a connection was not made.
 enum Connect {
+    /// Still being made in the background.
+    Pending,
     /// No answer, refused, dropped: changes wait in the outbox.
     Unreachable(anyhow::Error),
     /// The database answered, but its schema is not this build's.
@@ -87,7 +123,11 @@ impl TeamStore {
     pub fn open(local: Store, section: &TeamSection, env: Env) -> Result<TeamStore> {
         let url = section.database.as_deref().context("no [team] database")?;
         let target = super::conn::Target::parse(url)?;
-        let rt = tokio::runtime::Builder::new_current_thread()
+        // One worker thread: connecting runs there in the background, so a database that does
+        // not answer never holds up the store worker for more than CONNECT_WAIT.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("callscope-team")
             .enable_all()
             .build()
             .context("cannot start the team store's runtime")?;
@@ -98,18 +138,24 @@ impl TeamStore {
             env,
             rt,
             client: None,
+            connecting: None,
             next_attempt: Instant::now(),
             source: format!("{}:{}/{}", target.host, target.port, target.dbname),
             origin,
             last_error: None,
         };
-        match store.connect() {
+        match store.connect(TIMEOUT + CONNECT_WAIT) {
             Ok(()) => {}
             // It answered: its schema is one the user must fix (`team init`, an upgrade).
             Err(Connect::Schema(e)) => return Err(e),
             Err(Connect::Unreachable(e)) => {
                 tracing::warn!("team database unreachable, changes wait locally: {e:#}");
                 store.failed(e);
+            }
+            // Still no answer: changes wait locally; a later exchange takes the connection.
+            Err(Connect::Pending) => {
+                tracing::warn!("team database: no answer yet, changes wait locally");
+                store.last_error = Some("the team database does not answer".into());
             }
         }
         store.sync_now();
@@ -135,34 +181,49 @@ impl TeamStore {
         block_on(&self.rt, fut)
     }
 
-    fn connect(&mut self) -> Result<(), Connect> {
-        let section = self.section.clone();
-        let env = self.env;
-        let client = self
-            .run(super::conn::connect(&section, env as EnvLookup))
-            .map_err(Connect::Unreachable)?;
-        match self.run(async { super::schema::version(&client).await }) {
-            Ok(_) => {}
-            // A connection that dropped during the check is an unreachable database, not a schema.
-            Err(e) if client.is_closed() => return Err(Connect::Unreachable(e)),
-            Err(e) => return Err(Connect::Schema(e)),
+    /// Starts a connection in the background (the password is looked up here) and waits up to
+    /// `wait` for it; past that it goes on and a later call takes it (without waiting again).
+    fn connect(&mut self, mut wait: Duration) -> Result<(), Connect> {
+        if self.connecting.is_some() {
+            wait = Duration::ZERO;
+        } else {
+            let fut = super::conn::connect_raw(&self.section, self.env as EnvLookup).map_err(Connect::Unreachable)?;
+            let (tx, rx) = std::sync::mpsc::channel();
+            self.rt.spawn(async move {
+                let _ = tx.send(connect_checked(fut).await);
+            });
+            self.connecting = Some(rx);
         }
-        self.client = Some(client);
+        let Some(rx) = &self.connecting else {
+            return Ok(());
+        };
+        let outcome = match rx.recv_timeout(wait) {
+            Ok(outcome) => outcome,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                return Err(Connect::Pending);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(Connect::Unreachable(anyhow::anyhow!("the connection attempt ended")))
+            }
+        };
+        self.connecting = None;
+        self.client = Some(outcome?);
         self.last_error = None;
         Ok(())
     }
 
-    /// A connection, unless the database failed less than [`RETRY`] ago.
+    /// A connection, unless the database failed less than [`RETRY`] ago or a connection is
+    /// still being made.
     fn client(&mut self) -> Option<&Client> {
         let closed = self.client.as_ref().is_some_and(Client::is_closed);
         if closed {
             self.client = None;
         }
-        if self.client.is_none() && Instant::now() >= self.next_attempt {
-            if let Err(Connect::Unreachable(e) | Connect::Schema(e)) = self.connect() {
-                self.failed(e);
-            } else {
-                tracing::info!("team database reachable again");
+        if self.client.is_none() && (self.connecting.is_some() || Instant::now() >= self.next_attempt) {
+            match self.connect(CONNECT_WAIT) {
+                Ok(()) => tracing::info!("team database reachable"),
+                Err(Connect::Pending) => {}
+                Err(Connect::Unreachable(e) | Connect::Schema(e)) => self.failed(e),
             }
         }
         self.client.as_ref()
