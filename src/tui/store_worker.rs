@@ -201,8 +201,8 @@ impl Worker {
                     }
                 }
                 Job::Request(StoreRequest::FlushMarks) => self.write_unsaved(),
-                Job::Request(StoreRequest::TeamSync) => self.team_sync(),
                 Job::Request(_) if self.closing.load(Ordering::SeqCst) => {}
+                Job::Request(StoreRequest::TeamSync) => self.team_sync(),
                 Job::Request(req) => {
                     // Loaded marks come with their latest authors (app::history).
                     let authors = match &req {
