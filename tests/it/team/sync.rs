@@ -227,9 +227,19 @@ fn marks_made_offline_wait_in_the_outbox_and_arrive_once() {
     let mut alice = TeamStore::open(local, &via, &callscope::config::process_env).unwrap();
     assert!(alice.online(), "{:?}", alice.last_error());
     let mut s = state(120, 40);
+    let ids: Vec<String> = (0..20).map(|i| conv(i, false).id).collect();
+    // Online, each mark is written locally and sent at once (the store's own timing, loopback).
+    let t0 = Instant::now();
+    for id in &ids {
+        alice
+            .set_status(&origin().key(id.as_str()), callscope::domain::ReviewStatus::Reviewed)
+            .unwrap();
+    }
+    eprintln!("20 marks sent to the team database one by one: {:?}", t0.elapsed());
+    assert_eq!(alice.unsynced(), Some(0));
+    assert_eq!(count(&db, "SELECT count(*) FROM mark_changes"), 20);
 
     fwd.cut();
-    let ids: Vec<String> = (0..20).map(|i| conv(i, false).id).collect();
     let t0 = Instant::now();
     for id in &ids {
         assert!(alice.toggle_flag(&origin().key(id.as_str()), "latency").unwrap());
@@ -252,7 +262,11 @@ fn marks_made_offline_wait_in_the_outbox_and_arrive_once() {
     sync(&mut s, &mut alice);
     assert!(header(&s).contains("20 unsynced"), "{}", header(&s));
     assert!(s.team.error.is_some());
-    assert_eq!(count(&db, "SELECT count(*) FROM mark_changes"), 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM mark_changes"),
+        20,
+        "only the online ones"
+    );
     // This store's state as it is now, outbox included: sending it again later is what a
     // resend after a lost acknowledgement does.
     let copy = db.dir.path().join("alice-copy.db");
@@ -273,7 +287,8 @@ fn marks_made_offline_wait_in_the_outbox_and_arrive_once() {
     eprintln!("the outbox was sent {:?} after the database came back", back.elapsed());
     assert!(!header(&s).contains("unsynced"), "{}", header(&s));
     assert_eq!(s.team.error, None);
-    assert_eq!(count(&db, "SELECT count(*) FROM mark_changes"), 20);
+    let latency = "SELECT count(*) FROM mark_changes WHERE field = 'flag:latency'";
+    assert_eq!(count(&db, latency), 20);
     assert_eq!(
         count(&db, "SELECT count(DISTINCT conversation_id) FROM mark_changes"),
         20
@@ -293,7 +308,7 @@ fn marks_made_offline_wait_in_the_outbox_and_arrive_once() {
     assert_eq!(again.unsynced(), Some(0));
     assert_eq!(
         count(&db, "SELECT count(*) FROM mark_changes"),
-        20,
+        40,
         "nothing applied twice"
     );
 
@@ -303,8 +318,12 @@ fn marks_made_offline_wait_in_the_outbox_and_arrive_once() {
     let bob = TeamStore::open(local, &db.section(), &callscope::config::process_env).unwrap();
     for id in &ids {
         let key = origin().key(id.as_str());
-        assert!(bob.marks(&key).unwrap().flags.contains("latency"), "{id}");
-        assert_eq!(bob.history(&key).unwrap().len(), 1, "{id}: once");
+        let m = bob.marks(&key).unwrap();
+        assert!(
+            m.flags.contains("latency") && m.status == callscope::domain::ReviewStatus::Reviewed,
+            "{id}"
+        );
+        assert_eq!(bob.history(&key).unwrap().len(), 2, "{id}: each change once");
     }
 }
 
