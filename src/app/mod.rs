@@ -40,6 +40,8 @@ pub mod state;
 pub mod stats;
 pub mod stats_view;
 pub mod studio;
+pub mod team_state;
+pub mod team_sync;
 pub mod transcript;
 pub mod turn_extras;
 pub mod turns;

@@ -97,6 +97,15 @@ pub enum Msg {
         seq: u64,
         result: Result<Marks, String>,
     },
+    /// The team database announced a teammate's change (`app::team_sync`).
+    TeamChanged,
+    /// The store worker exchanged changes with the team database: the conversations whose
+    /// marks changed here, how many changes still wait, and why the database did not answer.
+    TeamSynced {
+        touched: Vec<ConversationKey>,
+        unsynced: u64,
+        error: Option<String>,
+    },
     /// The store refused a write (locked, unwritable): the worker keeps every change not
     /// written yet and tries again after `retry_in`.
     MarksPending {
@@ -272,6 +281,8 @@ pub enum StoreRequest {
     },
     /// Retry the changes not written yet now, without waiting for the backoff (before a quit).
     FlushMarks,
+    /// Exchange changes with the team database now (answered by `Msg::TeamSynced`).
+    TeamSync,
     /// A page of the cached list, answered by [`Msg::CachedPage`](Msg::CachedPage).
     List {
         req: RequestId,

@@ -484,6 +484,8 @@ pub struct State {
     pub scorecards: super::scorecard_state::ScorecardForms,
     /// The review queue worked here (`W`, `C`), with `[team] database`.
     pub queue: super::queue_state::QueueState,
+    /// The team store's sync (`app::team_sync`); stays at its default without one.
+    pub team: super::team_state::TeamSync,
 }
 
 /// Page size of list requests.
@@ -532,6 +534,7 @@ impl State {
             stats: Default::default(),
             scorecards: Default::default(),
             queue: Default::default(),
+            team: Default::default(),
         }
     }
 

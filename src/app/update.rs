@@ -146,6 +146,18 @@ pub fn step(s: &mut State, msg: Msg) -> Step {
             detail::on_marks_saved(s, &key, seq, result, &mut fx);
             SCREEN_AND_LIST
         }
+        Msg::TeamChanged => {
+            super::team_sync::on_changed(&mut fx);
+            QUIET
+        }
+        Msg::TeamSynced {
+            touched,
+            unsynced,
+            error,
+        } => {
+            super::team_sync::on_synced(s, touched, unsynced, error, &mut fx);
+            SCREEN_ONLY
+        }
         Msg::MarksPending { error, retry_in } => {
             detail::on_marks_pending(s, error, retry_in);
             SCREEN_AND_LIST

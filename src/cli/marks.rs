@@ -73,6 +73,9 @@ pub struct ImportMarksArgs {
     /// Print what the import would change and keep; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// With `[team] database` in it, what the import takes is sent to the team database too.
+    #[command(flatten)]
+    pub config: super::team::ConfigArg,
 }
 
 #[derive(Debug, Args)]
@@ -160,12 +163,20 @@ fn export(a: &ExportMarksArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn import(a: &ImportMarksArgs) -> Result<i32> {
-    let mut input: Box<dyn Read> = if a.file.as_os_str() == "-" {
+fn open_input(file: &Path) -> Result<Box<dyn Read>> {
+    Ok(if file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(std::fs::File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?)
-    };
+        Box::new(std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?)
+    })
+}
+
+fn import(a: &ImportMarksArgs) -> Result<i32> {
+    let team = crate::settings::load_file(a.config.config.as_deref())?.team;
+    if team.database.is_some() && !a.dry_run {
+        return import_shared(a, &team);
+    }
+    let mut input = open_input(&a.file)?;
     let path = store_path(&a.store);
     // Importing is how a new machine gets its marks, so the store may not exist yet; if this
     // import made it and then refused the file (or only tried it), it goes again.
@@ -183,6 +194,37 @@ fn import(a: &ImportMarksArgs) -> Result<i32> {
         crate::outln!("{line}");
     }
     crate::outln!("{}", summary(&done, &path, a.dry_run));
+    Ok(0)
+}
+
+/// `marks import` with a team database: merged into the local store and sent (or queued in its
+/// outbox while the database is unreachable, for the next session with `[team]` to send).
+fn import_shared(a: &ImportMarksArgs, team: &crate::team::TeamSection) -> Result<i32> {
+    let path = store_path(&a.store);
+    // The team store runs its own runtime, which cannot block inside this command's.
+    let (done, report, waiting) = std::thread::scope(|s| {
+        s.spawn(|| -> Result<_> {
+            let mut input = open_input(&a.file)?;
+            let store = Store::open(&path).map_err(store_error)?;
+            let mut shared = crate::team::store::TeamStore::open(store, team, &crate::config::process_env)?;
+            let mut report = Vec::new();
+            let done = import_into(&mut shared, &mut input, false, &mut report)?;
+            Ok((done, report, shared.unsynced().unwrap_or(0)))
+        })
+        .join()
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the import failed unexpectedly")))
+    })?;
+    for line in String::from_utf8_lossy(&report).lines() {
+        crate::outln!("{line}");
+    }
+    crate::outln!("{}", summary(&done, &path, false));
+    if waiting > 0 {
+        crate::outln!(
+            "{waiting} changes wait for the team database (unreachable now): the next callscope session with [team] sends them"
+        );
+    } else {
+        crate::outln!("shared with the team database");
+    }
     Ok(0)
 }
 

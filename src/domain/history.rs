@@ -135,8 +135,11 @@ pub fn set_field(marks: &mut Marks, field: &MarkField, value: Option<&str>) -> R
     Ok(())
 }
 
+/// One field's change: (field, value before, value after).
+pub type FieldChange = (MarkField, Option<String>, Option<String>);
+
 /// The fields that differ between `before` and `after`, as (field, before, after).
-pub fn diff(before: &Marks, after: &Marks) -> Vec<(MarkField, Option<String>, Option<String>)> {
+pub fn diff(before: &Marks, after: &Marks) -> Vec<FieldChange> {
     let (mut a, b) = (fields(before), fields(after));
     let mut out = Vec::new();
     for (f, new) in &b {

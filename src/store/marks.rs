@@ -125,7 +125,7 @@ pub(crate) fn replace(conn: &Connection, key: &ConversationKey, marks: &Marks, n
 pub(crate) fn append_history(
     conn: &Connection,
     key: &ConversationKey,
-    changes: &[(MarkField, Option<String>, Option<String>)],
+    changes: &[history::FieldChange],
     stamp: &Stamp,
     recorded_at: i64,
 ) -> StoreResult<()> {
@@ -246,6 +246,17 @@ impl Store {
 
     /// Reads, changes and writes back one conversation's marks in one transaction.
     pub fn update_marks(&mut self, key: &ConversationKey, change: impl FnOnce(&mut Marks)) -> StoreResult<Marks> {
+        self.update_marks_then(key, change, |_, _, _| Ok(()))
+    }
+
+    /// [`update_marks`](Self::update_marks), with `then` run on the changed fields inside the
+    /// same transaction (the team store queues them for the team database there).
+    pub(crate) fn update_marks_then(
+        &mut self,
+        key: &ConversationKey,
+        change: impl FnOnce(&mut Marks),
+        then: impl FnOnce(&Connection, &[history::FieldChange], &Stamp) -> StoreResult<()>,
+    ) -> StoreResult<Marks> {
         let reviewer = self.reviewer.clone();
         let tx = self.write_tx()?;
         let before = load(&tx, key)?;
@@ -258,6 +269,7 @@ impl Store {
             replace(&tx, key, &marks, now)?;
             let stamp = Stamp { reviewer, at_ms: now };
             append_history(&tx, key, &changes, &stamp, now)?;
+            then(&tx, &changes, &stamp)?;
         }
         tx.commit()?;
         Ok(marks)

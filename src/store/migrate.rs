@@ -7,7 +7,7 @@ use super::error::{StoreError, StoreErrorKind, StoreResult};
 use super::schema;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 9;
+pub const CURRENT_VERSION: i64 = 10;
 
 pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -58,6 +58,7 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
         7 => Ok(tx.execute_batch(schema::V7_SCORES)?),
         8 => Ok(tx.execute_batch(schema::V8_COMPACT_CACHE)?),
         9 => Ok(tx.execute_batch(schema::V9_STATS_HOURS)?),
+        10 => Ok(tx.execute_batch(schema::V10_TEAM_OUTBOX)?),
         other => unreachable!("no migration to version {other}"),
     }
 }

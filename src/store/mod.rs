@@ -11,6 +11,7 @@ pub mod list;
 pub mod marks;
 mod marks_io;
 mod migrate;
+pub mod outbox;
 pub mod pushed;
 pub mod review;
 mod schema;

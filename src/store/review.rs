@@ -112,6 +112,18 @@ pub trait ReviewStore: Send {
     /// (scorecard, reviewer) is current (`crate::domain::scores::current`).
     fn scores(&self, key: &ConversationKey) -> StoreResult<Vec<ScoreRecord>>;
 
+    /// Exchanges changes with a shared store, if there is one: sends what waits and takes
+    /// teammates' changes. The conversations whose marks or scores changed here; an error when
+    /// the shared store cannot be reached (the changes wait). A local store has nothing to do.
+    fn sync(&mut self) -> StoreResult<Vec<ConversationKey>> {
+        Ok(Vec::new())
+    }
+
+    /// How many changes wait for the shared store (`None`: there is none).
+    fn unsynced(&self) -> Option<u64> {
+        None
+    }
+
     fn set_marks(&mut self, key: &ConversationKey, marks: &Marks) -> StoreResult<()> {
         self.update_marks(key, &mut |m| *m = marks.clone()).map(drop)
     }

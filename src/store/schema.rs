@@ -318,3 +318,23 @@ INSERT OR IGNORE INTO stats_dirty
     SELECT DISTINCT account, project, environment, started_at - ((started_at % 3600000) + 3600000) % 3600000
     FROM conversations;
 ";
+
+/// The team store's local side (`team::store`): changes waiting for the team database (the
+/// outbox, in the order they were made; AUTOINCREMENT so a sent row's number is never reused,
+/// since it is part of the change's id there), and this store's origin id and read positions.
+pub const V10_TEAM_OUTBOX: &str = "
+CREATE TABLE team_outbox (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    account     TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    -- The change as JSON (`store::outbox::OutboxItem`).
+    item        TEXT NOT NULL
+);
+CREATE TABLE team_meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO team_meta (name, value) VALUES ('origin', lower(hex(randomblob(16))));
+";

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Store;
 use super::error::{StoreError, StoreResult};
@@ -19,10 +19,29 @@ pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM scores n WHERE n.acc
 impl Store {
     /// Appends one save of a scorecard; refuses (with `InvalidInput`) a record out of limits.
     pub fn save_score(&mut self, key: &ConversationKey, record: &ScoreRecord) -> StoreResult<()> {
+        self.save_score_then(key, record, |_| Ok(()))
+    }
+
+    /// [`save_score`](Self::save_score), with `then` run inside the same transaction.
+    pub(crate) fn save_score_then(
+        &mut self,
+        key: &ConversationKey,
+        record: &ScoreRecord,
+        then: impl FnOnce(&Connection) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         record.validate().map_err(|e| StoreError::invalid(e.detail))?;
-        let answers = serde_json::to_string(&record.answers).map_err(|e| StoreError::invalid(e.to_string()))?;
         let tx = self.write_tx()?;
-        tx.prepare_cached(
+        insert(&tx, key, record)?;
+        then(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Appends one save and its history entry; the caller holds the transaction.
+pub(crate) fn insert(tx: &Connection, key: &ConversationKey, record: &ScoreRecord) -> StoreResult<()> {
+    let answers = serde_json::to_string(&record.answers).map_err(|e| StoreError::invalid(e.to_string()))?;
+    tx.prepare_cached(
             "INSERT INTO scores (account, project, environment, id, scorecard, reviewer, at_ms, answers, score, auto_failed)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?
@@ -38,44 +57,44 @@ impl Store {
             record.score,
             record.auto_failed
         ])?;
-        // The score's change joins the marks history in the same transaction (field `score:CARD`,
-        // the reviewer's previous score of that card before, this one after).
-        let shown = |score: Option<f64>, auto_failed: bool| match (score, auto_failed) {
-            (_, true) => "0 (auto-fail)".to_string(),
-            (Some(s), false) => format!("{s:.0}"),
-            (None, false) => "not scored".to_string(),
-        };
-        let before = tx
-            .prepare_cached(
-                "SELECT score, auto_failed FROM scores WHERE account = ?1 AND project = ?2 AND environment = ?3
+    // The score's change joins the marks history in the same transaction (field `score:CARD`,
+    // the reviewer's previous score of that card before, this one after).
+    let shown = |score: Option<f64>, auto_failed: bool| match (score, auto_failed) {
+        (_, true) => "0 (auto-fail)".to_string(),
+        (Some(s), false) => format!("{s:.0}"),
+        (None, false) => "not scored".to_string(),
+    };
+    let before = tx
+        .prepare_cached(
+            "SELECT score, auto_failed FROM scores WHERE account = ?1 AND project = ?2 AND environment = ?3
                  AND id = ?4 AND scorecard = ?5 AND reviewer = ?6 ORDER BY seq DESC LIMIT 1 OFFSET 1",
-            )?
-            .query_row(
-                params![
-                    key.account,
-                    key.project,
-                    key.environment,
-                    key.id,
-                    record.scorecard,
-                    record.reviewer
-                ],
-                |r| Ok(shown(r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let change = (
-            MarkField::Score(record.scorecard.clone()),
-            before,
-            Some(shown(record.score, record.auto_failed)),
-        );
-        let stamp = Stamp {
-            reviewer: record.reviewer.clone(),
-            at_ms: record.at_ms,
-        };
-        super::marks::append_history(&tx, key, &[change], &stamp, super::now_ms())?;
-        tx.commit()?;
-        Ok(())
-    }
+        )?
+        .query_row(
+            params![
+                key.account,
+                key.project,
+                key.environment,
+                key.id,
+                record.scorecard,
+                record.reviewer
+            ],
+            |r| Ok(shown(r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let change = (
+        MarkField::Score(record.scorecard.clone()),
+        before,
+        Some(shown(record.score, record.auto_failed)),
+    );
+    let stamp = Stamp {
+        reviewer: record.reviewer.clone(),
+        at_ms: record.at_ms,
+    };
+    super::marks::append_history(tx, key, &[change], &stamp, super::now_ms())?;
+    Ok(())
+}
 
+impl Store {
     /// Every save for one conversation, oldest first (`domain::scores::current` picks the current ones).
     pub fn scores(&self, key: &ConversationKey) -> StoreResult<Vec<ScoreRecord>> {
         let mut stmt = self.conn().prepare_cached(

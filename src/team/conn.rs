@@ -187,6 +187,24 @@ pub fn pgpass_lookup(text: &str, host: &str, port: &str, db: &str, user: &str) -
 
 /// Connects, with the connection driven by a background task; the error says what to do.
 pub async fn connect(section: &TeamSection, env: EnvLookup<'_>) -> Result<tokio_postgres::Client> {
+    let (client, connection) = connect_raw(section, env)?.await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!("team database connection ended: {e}");
+        }
+    });
+    Ok(client)
+}
+
+type Connection = tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>;
+
+/// The connection and the client, for a caller that reads the connection's own messages
+/// (`LISTEN`'s notifications arrive there). The password is looked up before the returned
+/// future starts, so the future holds no `env` and can move to another task.
+pub fn connect_raw(
+    section: &TeamSection,
+    env: EnvLookup<'_>,
+) -> Result<impl Future<Output = Result<(tokio_postgres::Client, Connection)>> + Send + use<>> {
     let Some(url) = &section.database else {
         bail!("no team database: set [team] database = \"postgres://user@host/db?sslmode=disable\" in the config file");
     };
@@ -195,17 +213,13 @@ pub async fn connect(section: &TeamSection, env: EnvLookup<'_>) -> Result<tokio_
     if let Some(pw) = &password {
         target.config.password(pw.as_bytes());
     }
-    match target.config.connect(tokio_postgres::NoTls).await {
-        Ok((client, connection)) => {
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!("team database connection ended: {e}");
-                }
-            });
-            Ok(client)
-        }
-        Err(e) => Err(explain(&e, &target, &why_none)),
-    }
+    Ok(async move {
+        target
+            .config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| explain(&e, &target, &why_none))
+    })
 }
 
 /// An actionable message for a failed connection or statement.

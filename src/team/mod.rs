@@ -10,6 +10,7 @@ pub mod claims;
 pub mod conn;
 pub mod sample;
 pub mod schema;
+pub mod store;
 pub use crate::domain::scorecard;
 
 use std::collections::BTreeMap;

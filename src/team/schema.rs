@@ -5,7 +5,8 @@
 use anyhow::{Context, Result, bail};
 
 /// Migration N (1-based) brings the schema from version N−1 to N.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE queues (
     id bigserial PRIMARY KEY,
     name text NOT NULL UNIQUE,
@@ -69,7 +70,61 @@ CREATE TABLE queue_scores (
     PRIMARY KEY (queue_id, conversation_id, reviewer),
     FOREIGN KEY (queue_id, conversation_id) REFERENCES queue_items ON DELETE CASCADE
 );
-"#];
+"#,
+    r#"
+-- Review marks shared by the team (`team::store`). Every change is appended to mark_changes
+-- (never updated or deleted); marks holds each field's winning value by the domain's rule (newest
+-- at_ms, ties by reviewer then value). change_id is the writer's own id for the change, so a
+-- resend after a lost acknowledgement is not applied twice. Writers take one advisory lock per
+-- transaction, so seq order is commit order and a reader's "after seq N" misses nothing.
+CREATE TABLE mark_changes (
+    seq bigserial PRIMARY KEY,
+    change_id text NOT NULL UNIQUE,
+    origin text NOT NULL,
+    account text NOT NULL,
+    project text NOT NULL,
+    environment text NOT NULL,
+    conversation_id text NOT NULL,
+    field text NOT NULL,
+    before text,
+    after text,
+    reviewer text NOT NULL,
+    at_ms bigint NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX mark_changes_conversation ON mark_changes (account, project, environment, conversation_id);
+CREATE TABLE marks (
+    account text NOT NULL,
+    project text NOT NULL,
+    environment text NOT NULL,
+    conversation_id text NOT NULL,
+    field text NOT NULL,
+    -- NULL: cleared (status new, no note, flag off, turn unrated).
+    value text,
+    reviewer text NOT NULL,
+    at_ms bigint NOT NULL,
+    PRIMARY KEY (account, project, environment, conversation_id, field)
+);
+-- Scorecard saves, append-only like the local store's: the newest of a (conversation, scorecard,
+-- reviewer) is current.
+CREATE TABLE scores (
+    seq bigserial PRIMARY KEY,
+    change_id text NOT NULL UNIQUE,
+    origin text NOT NULL,
+    account text NOT NULL,
+    project text NOT NULL,
+    environment text NOT NULL,
+    conversation_id text NOT NULL,
+    scorecard text NOT NULL,
+    reviewer text NOT NULL,
+    at_ms bigint NOT NULL,
+    answers text NOT NULL,
+    score double precision,
+    auto_failed boolean NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);
+"#,
+];
 
 /// The version this build writes.
 pub const LATEST: i32 = MIGRATIONS.len() as i32;

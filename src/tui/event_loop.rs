@@ -123,12 +123,20 @@ pub async fn run(
 ) -> Result<i32> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let store_path = store.as_ref().map(|s| s.path().to_path_buf());
-    let store = match store.map(|s| StoreWorker::spawn(s, tx.clone())).transpose() {
+    let store = match store
+        .map(|s| super::team::spawn_worker(s, team.as_ref().map(|t| &t.section), tx.clone()))
+        .transpose()
+    {
         Ok(w) => w,
         Err(e) => {
-            state.review.unavailable = Some(format!("cannot start the store thread: {e}"));
+            state.review.unavailable = Some(e);
             None
         }
+    };
+    // Teammates' changes while the TUI is open (only with a team store).
+    let _team_listener = match (&store, &team) {
+        (Some(_), Some(t)) if t.section.database.is_some() => Some(super::team::listen(t.section.clone(), tx.clone())),
+        _ => None,
     };
     // One engine for the session, on the same HTTP client (connection pool) as the API calls.
     let (audio_tx, mut audio_rx) = mpsc::unbounded_channel();

@@ -6,6 +6,7 @@ pub mod event_loop;
 pub mod keys;
 pub mod live;
 pub mod store_worker;
+pub mod team;
 pub mod team_worker;
 pub mod terminal;
 
@@ -170,7 +171,8 @@ async fn open(
             None
         }
     };
-    // Review queues (`W`, `C`) with a team database; its lease checked before the terminal is taken.
+    // `[team] database`: marks and scores are shared on PostgreSQL (`tui::team`), and review
+    // queues (`W`, `C`) are worked there; the lease is checked before the terminal is taken.
     let team = match &cfg.file.team.database {
         Some(_) => {
             state.queue.enabled = true;

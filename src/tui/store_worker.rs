@@ -23,6 +23,9 @@ pub const WRITE_WAIT: Duration = Duration::from_millis(500);
 /// Retries of unsaved marks: 0.5 s, 1 s, 2 s … then every 8 s for as long as the app runs.
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const LAST_RETRY: Duration = Duration::from_secs(8);
+/// With a team store: how often the worker exchanges changes with the team database unasked
+/// (sends what waits, takes what a missed notification announced).
+pub const TEAM_SYNC_EVERY: Duration = Duration::from_secs(2);
 
 /// The wait before retry number `failures` (1 = after the first failure).
 pub fn backoff(failures: u32) -> Duration {
@@ -67,6 +70,8 @@ impl StoreWorker {
             retry_at: None,
             last_error: String::new(),
             closing: closing.clone(),
+            team_reported: None,
+            next_team_sync: Instant::now() + TEAM_SYNC_EVERY,
         };
         std::thread::Builder::new()
             .name("callscope-store".into())
@@ -110,16 +115,66 @@ struct Worker {
     retry_at: Option<Instant>,
     last_error: String,
     closing: Arc<AtomicBool>,
+    /// The team sync last told to the app (unsynced count, error); `None`: nothing told yet.
+    team_reported: Option<(u64, Option<String>)>,
+    next_team_sync: Instant,
 }
 
 impl Worker {
+    /// Exchanges changes with the team database (a store without one has nothing to do) and
+    /// tells the app what changed; the count and error only when they changed.
+    fn team_sync(&mut self) {
+        if self.store.unsynced().is_none() {
+            return;
+        }
+        self.next_team_sync = Instant::now() + TEAM_SYNC_EVERY;
+        let (touched, error) = match self.store.sync() {
+            Ok(t) => (t, None),
+            Err(e) => (Vec::new(), Some(e.headline())),
+        };
+        self.report_team(touched, error);
+    }
+
+    fn report_team(&mut self, touched: Vec<ConversationKey>, error: Option<String>) {
+        let Some(unsynced) = self.store.unsynced() else {
+            return;
+        };
+        // A write says nothing about the database: the last known reason stays while changes wait.
+        let error = error.or_else(|| {
+            (unsynced > 0)
+                .then(|| self.team_reported.as_ref().and_then(|r| r.1.clone()))
+                .flatten()
+        });
+        let now = (unsynced, error);
+        if touched.is_empty() && self.team_reported.as_ref() == Some(&now) {
+            return;
+        }
+        let _ = self.answers.send(Msg::TeamSynced {
+            touched,
+            unsynced: now.0,
+            error: now.1.clone(),
+        });
+        self.team_reported = Some(now);
+    }
+
+    /// When the worker must wake without a job: a due retry, or the next team sync.
+    fn wake_at(&self) -> Option<Instant> {
+        let team = self.store.unsynced().map(|_| self.next_team_sync);
+        match (self.retry_at, team) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
     fn serve(mut self, rx: mpsc::Receiver<Job>) {
         loop {
             // Due retries first, so a steady stream of other work cannot starve them.
             if self.retry_at.is_some_and(|at| Instant::now() >= at) {
                 self.write_unsaved();
             }
-            let job = match self.retry_at {
+            if self.store.unsynced().is_some() && Instant::now() >= self.next_team_sync {
+                self.team_sync();
+            }
+            let job = match self.wake_at() {
                 Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
                     Ok(job) => job,
                     Err(RecvTimeoutError::Timeout) => continue,
@@ -147,6 +202,7 @@ impl Worker {
                 }
                 Job::Request(StoreRequest::FlushMarks) => self.write_unsaved(),
                 Job::Request(_) if self.closing.load(Ordering::SeqCst) => {}
+                Job::Request(StoreRequest::TeamSync) => self.team_sync(),
                 Job::Request(req) => {
                     // Loaded marks come with their latest authors (app::history).
                     let authors = match &req {
@@ -160,6 +216,8 @@ impl Worker {
                     if let Some(msg) = authors {
                         let _ = self.answers.send(msg);
                     }
+                    // A saved score went to the team database too (or waits): the count may have moved.
+                    self.report_team(Vec::new(), None);
                 }
             }
         }
@@ -203,6 +261,7 @@ impl Worker {
             }
             self.unsaved.pop_front();
         }
+        self.report_team(Vec::new(), None);
         if self.failures > 0 {
             tracing::info!(after = self.failures, "the store takes marks again");
         }
@@ -279,6 +338,17 @@ pub fn handle(store: &mut dyn AppStore, req: StoreRequest) -> Option<Msg> {
             }),
         },
         StoreRequest::FlushMarks => None,
+        StoreRequest::TeamSync => {
+            let (touched, error) = match store.sync() {
+                Ok(t) => (t, None),
+                Err(e) => (Vec::new(), Some(e.headline())),
+            };
+            store.unsynced().map(|unsynced| Msg::TeamSynced {
+                touched,
+                unsynced,
+                error,
+            })
+        }
         StoreRequest::History { key } => {
             let result = store.history(&key).map_err(|e| describe(&e));
             Some(Msg::History { key, result })

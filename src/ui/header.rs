@@ -30,6 +30,19 @@ fn connection_text(s: &State) -> String {
     }
 }
 
+/// Mark changes the store has not confirmed (at risk), then those kept locally that the team
+/// database has not taken yet, beside the connection.
+fn pending_text(s: &State) -> String {
+    let mut out = String::new();
+    if let n @ 1.. = s.review.unsaved() {
+        out.push_str(&format!("{} {n} unsaved · ", crate::ui::list::UNSAVED));
+    }
+    if s.team.unsynced > 0 {
+        out.push_str(&format!("{} unsynced · ", s.team.unsynced));
+    }
+    out
+}
+
 pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     if area.height == 0 {
         return;
@@ -74,10 +87,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         None => (who, Style::default().add_modifier(Modifier::BOLD)),
     };
     let conn = connection_text(s);
-    let unsaved_w = match s.review.unsaved() {
-        0 => 0,
-        n => width(&format!("⧗ {n} unsaved · ")),
-    };
+    let unsaved_w = width(&pending_text(s));
     let conn_w = width(&conn) + 2 + unsaved_w;
     let room = (area.width as usize).saturating_sub(conn_w);
     let fixed = width(" callscope · ") + width(&main);
@@ -99,11 +109,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         Connection::Offline | Connection::Refused | Connection::Failing => Theme::fg(theme.error),
         _ => Theme::fg(theme.warn),
     };
-    // Mark changes the store has not confirmed, beside the connection: they are at risk.
-    let unsaved = match s.review.unsaved() {
-        0 => String::new(),
-        n => format!("{} {n} unsaved · ", crate::ui::list::UNSAVED),
-    };
+    let unsaved = pending_text(s);
     let uw = width(&unsaved) as u16;
     let cw = width(conn) as u16 + 1;
     buf.set_line(

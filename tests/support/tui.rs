@@ -342,7 +342,8 @@ pub fn pump(
         // `Msg::Authors` follows loads and writes as a notice, not as the answer to a request.
         while expected > 0 {
             let msg = rx.blocking_recv().expect("the worker answers");
-            if !matches!(msg, Msg::Authors { .. }) {
+            // A team store's sync count is a notice too.
+            if !matches!(msg, Msg::Authors { .. } | Msg::TeamSynced { .. }) {
                 expected -= 1;
             }
             pending.extend(update(s, msg));

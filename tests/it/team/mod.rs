@@ -1,2 +1,4 @@
 mod queue;
+mod sync;
+mod tui_e2e;
 mod tui_queue;

@@ -79,7 +79,10 @@ fn doctor_checks_the_team_database() {
     assert!(line.starts_with("FAIL") && line.contains("team init"), "{line}");
     assert!(stdout(&callscope(&db, &["team", "init"])).contains("created"));
     let line = doctor();
-    assert!(line.starts_with("ok") && line.contains("schema version 1"), "{line}");
+    assert!(
+        line.starts_with("ok") && line.contains(&format!("schema version {}", callscope::team::schema::LATEST)),
+        "{line}"
+    );
 }
 
 #[test]

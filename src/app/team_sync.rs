@@ -1,0 +1,38 @@
+//! Teammates' changes in the open TUI: a notification from the team database (or the store
+//! worker's own periodic exchange) makes the worker sync; what changed is loaded again, so a
+//! teammate's flag shows within a second. Without a team store none of these messages come.
+
+use super::msg::{Effect, IoEffect, StoreRequest};
+use super::review::origin;
+use super::state::State;
+use crate::domain::ConversationKey;
+
+/// `Msg::TeamChanged`: a teammate wrote; the worker exchanges changes with the database.
+pub fn on_changed(fx: &mut Vec<Effect>) {
+    fx.push(Effect::Io(IoEffect::Store(StoreRequest::TeamSync)));
+}
+
+/// `Msg::TeamSynced`: the unsynced count for the header, and the marks of changed calls this
+/// screen has loaded asked for again (with their authors).
+pub fn on_synced(
+    s: &mut State,
+    touched: Vec<ConversationKey>,
+    unsynced: u64,
+    error: Option<String>,
+    fx: &mut Vec<Effect>,
+) {
+    s.team.unsynced = unsynced;
+    s.team.error = error.map(|e| crate::sanitize::sanitize_line(&e));
+    let here = origin(s);
+    let ids: Vec<String> = touched
+        .into_iter()
+        .filter(|k| k.origin() == here && s.review.requested.contains(&k.id))
+        .map(|k| k.id)
+        .collect();
+    if !ids.is_empty() {
+        fx.push(Effect::Io(IoEffect::Store(StoreRequest::LoadMarks {
+            origin: here,
+            ids,
+        })));
+    }
+}
