@@ -1,1 +1,2 @@
 mod queue;
+mod tls;
