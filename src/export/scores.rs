@@ -98,7 +98,12 @@ pub fn markdown_section(records: &[ScoreRecord]) -> String {
             score_text(r.score, r.auto_failed)
         );
         for (id, a) in &r.answers {
-            let mut line = format!("  - {}: {}", inline(id), inline(&a.answer));
+            let answer = if a.answer.is_empty() {
+                "unanswered"
+            } else {
+                a.answer.as_str()
+            };
+            let mut line = format!("  - {}: {}", inline(id), inline(answer));
             if let Some(t) = a.turn {
                 let _ = write!(line, " (turn {})", t + 1);
             }

@@ -224,3 +224,58 @@ fn a_save_through_the_worker_is_kept_with_reviewer_and_time_and_fills_the_form_a
     assert_eq!(all[1].answers["resolution"].answer, "not_resolved");
     assert!(all[1].score.unwrap() < all[0].score.unwrap());
 }
+
+#[test]
+fn a_comment_and_a_cited_turn_on_unanswered_questions_are_saved_and_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("callscope.db");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let worker = StoreWorker::spawn(Store::open(&path).unwrap(), tx).unwrap();
+    let mut s = reading(120, 40);
+    let id = s.list.selected().unwrap().id.to_string();
+    let mut fx = update(&mut s, key('Q'));
+    // greeting: a comment and no answer.
+    fx.extend(update(&mut s, key('c')));
+    fx.extend(typed(&mut s, "greeting inaudible"));
+    fx.extend(update(&mut s, code(KeyCode::Enter)));
+    // identification yes, understood 4, correct yes; handoff: a cited turn and no answer.
+    fx.extend(typed(&mut s, "jy4y"));
+    fx.extend(update(&mut s, key('t')));
+    // resolution resolved, closing yes, latency 5.
+    fx.extend(typed(&mut s, "j1y5"));
+    let expected = s.scorecards.form.as_ref().unwrap().outcome().score;
+    fx.extend(update(&mut s, code(KeyCode::Enter)));
+    pump(&mut s, &worker, &mut rx, fx);
+    assert!(s.scorecards.form.is_none(), "saved: {:?}", s.status.note);
+
+    let fx = update(&mut s, key('Q'));
+    pump(&mut s, &worker, &mut rx, fx);
+    let form = s.scorecards.form.as_ref().unwrap();
+    assert!(!form.answers.contains_key("greeting") && !form.answers.contains_key("handoff_appropriate"));
+    assert_eq!(form.answers.len(), 6);
+    assert_eq!(form.notes["greeting"], ("greeting inaudible".to_string(), None));
+    assert_eq!(form.notes["handoff_appropriate"], (String::new(), Some(1)));
+    let screen = render(&s);
+    assert!(
+        screen.contains("↳ greeting inaudible") && screen.contains("↳ turn 2"),
+        "{screen}"
+    );
+    drop(worker);
+
+    let store = Store::open(&path).unwrap();
+    let all = store.scores(&origin().key(id.as_str())).unwrap();
+    assert_eq!(all.len(), 1);
+    let r = &all[0];
+    assert_eq!(
+        r.answers["greeting"],
+        ScoreAnswer {
+            answer: String::new(),
+            comment: "greeting inaudible".into(),
+            turn: None
+        }
+    );
+    assert_eq!(r.answers["handoff_appropriate"].answer, "");
+    assert_eq!(r.answers["handoff_appropriate"].turn, Some(1));
+    assert_eq!(r.score, expected, "unanswered questions stay out of the score");
+    assert_eq!(r.answers["resolution"].answer, "resolved");
+}
