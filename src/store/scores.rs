@@ -76,6 +76,18 @@ impl Store {
         Ok(())
     }
 
+    /// The ids of `origin`'s conversations with at least one save (for the plain export, which
+    /// asks for each call's saves only when it has some).
+    pub fn scored_ids(&self, origin: &crate::domain::Origin) -> StoreResult<std::collections::HashSet<String>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT DISTINCT id FROM scores WHERE account = ?1 AND project = ?2 AND environment = ?3",
+        )?;
+        let rows = stmt.query_map(params![origin.account, origin.project, origin.environment], |r| {
+            r.get::<_, String>(0)
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Every save for one conversation, oldest first (`domain::scores::current` picks the current ones).
     pub fn scores(&self, key: &ConversationKey) -> StoreResult<Vec<ScoreRecord>> {
         let mut stmt = self.conn().prepare_cached(
