@@ -136,7 +136,7 @@ pub struct ReviewConfig {
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TeamSection {
-    /// `postgres://user@host:port/db?sslmode=disable|prefer` (no password in it).
+    /// `postgres://user@host:port/db?sslmode=…` (no password in it; sslmode and sslrootcert as libpq, see `team::tls`).
     pub database: Option<String>,
     /// A file whose first line is the database password (instead of PGPASSWORD or ~/.pgpass).
     pub password_file: Option<std::path::PathBuf>,

@@ -84,9 +84,13 @@ pub async fn team_check(section: &crate::team::TeamSection) -> Check {
         Ok(t) => t,
         Err(e) => return Check::fail(NAME, format!("{e:#}")),
     };
+    let tls = team
+        .tls_state(section)
+        .await
+        .unwrap_or_else(|e| format!("TLS state unknown: {e:#}"));
     match team.version().await {
-        Ok(v) => Check::ok(NAME, format!("connected; schema version {v}")),
-        Err(e) => Check::fail(NAME, format!("connected, but {e:#}")),
+        Ok(v) => Check::ok(NAME, format!("connected; schema version {v}; {tls}")),
+        Err(e) => Check::fail(NAME, format!("connected ({tls}), but {e:#}")),
     }
 }
 

@@ -2,12 +2,14 @@
 //! the transcript toggles, and the marks answers that redraw the selected conversation.
 
 use crate::api::{ApiError, Conversation};
+use crate::domain::scores::{ScoreRecord, current};
 use crate::domain::{ConversationKey, Marks, Origin};
 use crate::sanitize::sanitize_line;
 
 use super::detail_view::{back_to_turn, rebuild_view, top_turn};
 use super::msg::{Effect, IoEffect, RequestId, StoreRequest};
 use super::review;
+use super::scorecard_state::SHOWN_CAPACITY;
 use super::state::{Connection, State};
 use super::transcript::Toggles;
 
@@ -122,6 +124,35 @@ pub(super) fn on_authors(s: &mut State, origin: &Origin, authors: Vec<(String, s
     let touches = selected.is_some_and(|id| authors.iter().any(|(a, _)| *a == id));
     if super::history::on_authors(s, origin, authors) && touches {
         rebuild_view(s);
+    }
+}
+
+/// A call's saved scores arrived (for the pane or the form): kept as its current saves; the
+/// selected call's pane shows them.
+pub(super) fn on_scores(s: &mut State, key: &ConversationKey, result: &Result<Vec<ScoreRecord>, String>) {
+    let Ok(records) = result else { return };
+    keep_scores(s, key, current(records).into_iter().cloned().collect());
+}
+
+/// The form saved a record: it replaces that reviewer's save of that form in the pane.
+pub(super) fn on_score_saved(s: &mut State, key: &ConversationKey, record: &ScoreRecord) {
+    let mut records = s.scorecards.shown.get(key).cloned().unwrap_or_default();
+    records.push(record.clone());
+    keep_scores(s, key, current(&records).into_iter().cloned().collect());
+}
+
+fn keep_scores(s: &mut State, key: &ConversationKey, records: Vec<ScoreRecord>) {
+    if s.scorecards.shown.len() >= SHOWN_CAPACITY && !s.scorecards.shown.contains_key(key) {
+        s.scorecards.shown.clear();
+    }
+    let changed = s.scorecards.shown.get(key) != Some(&records);
+    s.scorecards.shown.insert(key.clone(), records);
+    let selected = s.list.selected().map(|r| r.id.to_string());
+    if changed && selected.as_deref() == Some(key.id.as_str()) && review::origin(s) == key.origin() {
+        // The `qa` line moves the transcript down: the turn being read stays at the top.
+        let anchor = top_turn(s);
+        rebuild_view(s);
+        back_to_turn(s, anchor);
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::audio::turn_at;
 
+use super::msg::{Effect, IoEffect, StoreRequest};
 use super::review;
 use super::state::{ListSearch, State};
 use super::transcript::{self, build};
@@ -25,11 +26,23 @@ pub(super) fn rebuild_view(s: &mut State) {
         (None, Some(unsaved)) => transcript::insert_marks(&mut view, &Default::default(), Some(unsaved)),
         (None, None) => {}
     }
+    if let Some(scores) = s.scorecards.shown.get(&review::origin(s).key(id.as_str())) {
+        transcript::insert_scores(&mut view, scores);
+    }
     super::history::annotate(&mut view, s, &id);
     s.detail.view = Some(view);
     recompute_matches(s);
     clamp_detail_scroll(s);
     sync_follow(s, false);
+}
+
+/// Asks the store for the saved scores of call `id` (for the pane's `qa` line and `x`) unless
+/// they are known; `Msg::Scores` answers (`app::detail::on_scores`).
+pub(super) fn load_scores(s: &State, id: &str, fx: &mut Vec<Effect>) {
+    let key = review::origin(s).key(id);
+    if s.review.unavailable.is_none() && !s.scorecards.shown.contains_key(&key) {
+        fx.push(Effect::Io(IoEffect::Store(StoreRequest::LoadScores { key })));
+    }
 }
 
 /// The transcript scrolls until its last turn is at the top, so every turn can become the

@@ -274,6 +274,7 @@ fn on_selection(s: &mut State, fx: &mut Vec<Effect>) {
     let Some(id) = s.list.selected().map(|r| r.id.to_string()) else {
         return;
     };
+    super::detail_view::load_scores(s, &id, fx);
     // A search result opens at its first hit (`N` from the next result asks for the last).
     if s.search.is_some() && s.detail.jump_on_load.is_none() {
         s.detail.jump_on_load = Some(true);

@@ -355,7 +355,7 @@ pub(super) fn change(s: &mut State, key: ConversationKey, change: MarkChange, fx
     fx.push(Effect::Io(IoEffect::Store(StoreRequest::Change { key, change, seq })));
 }
 
-/// `x`: the selected conversation with its marks as Markdown, written to
+/// `x`: the selected conversation with its marks and saved scores as Markdown, written to
 /// `<exports_dir>/<id>.md` and copied.
 pub fn export(s: &mut State, conversation: Option<Arc<Conversation>>, fx: &mut Vec<Effect>) {
     let Some(c) = conversation else {
@@ -364,7 +364,13 @@ pub fn export(s: &mut State, conversation: Option<Arc<Conversation>>, fx: &mut V
     };
     let marks = current(s, &c.id);
     let url = s.studio.as_ref().map(|l| l.conversation_url(&c.id));
-    let md = crate::domain::markdown::render(&c, Some(&marks), url.as_deref());
+    let scores = s
+        .scorecards
+        .shown
+        .get(&origin(s).key(c.id.as_str()))
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let md = crate::domain::markdown::render_scored(&c, Some(&marks), scores, url.as_deref());
     let path = s
         .review
         .exports_dir

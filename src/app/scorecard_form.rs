@@ -316,7 +316,7 @@ fn save(s: &mut State, fx: &mut Vec<Effect>) {
     let at_ms = s.now.timestamp_millis();
     let Some(form) = s.scorecards.form.as_mut() else { return };
     let outcome = form.outcome();
-    if form.answers.is_empty() {
+    if form.answers.is_empty() && form.notes.is_empty() {
         s.status.note = Some("nothing answered yet — y/n/a or a number answers the question".into());
         return;
     }

@@ -1,7 +1,7 @@
 //! The scorecard forms' state: the forms, the reviewer and the one being filled in (handled
-//! in `app::scorecard_form`).
+//! in `app::scorecard_form`), and the shown calls' saved scores (`app::detail`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::domain::ConversationKey;
 use crate::domain::scorecard::{Answer, Outcome, Question, Scorecard};
@@ -15,7 +15,13 @@ pub struct ScorecardForms {
     /// Who saves the scores (`team::reviewer`); empty: saving is refused with what to set.
     pub reviewer: String,
     pub form: Option<Form>,
+    /// The current saves of the calls the detail pane showed, for its `qa` line and `x`'s
+    /// Markdown (at most [`SHOWN_CAPACITY`] calls; reloaded on demand).
+    pub shown: HashMap<ConversationKey, Vec<ScoreRecord>>,
 }
+
+/// Calls whose scores are kept for the detail pane.
+pub const SHOWN_CAPACITY: usize = 256;
 
 /// One form being filled in.
 #[derive(Debug, Clone, PartialEq)]

@@ -103,6 +103,53 @@ pub fn insert_marks(view: &mut View, marks: &crate::domain::Marks, unsaved: Opti
     }
 }
 
+/// The `qa` line under the marks: each current save, `76.8 voice-qa by ann@acme`, lowest
+/// score first (what `qa<N` is about); nothing for a call never scored.
+pub fn insert_scores(view: &mut View, records: &[crate::domain::ScoreRecord]) {
+    if records.is_empty() {
+        return;
+    }
+    let mut sorted: Vec<&crate::domain::ScoreRecord> = records.iter().collect();
+    sorted.sort_by(|a, b| {
+        let key = |r: &crate::domain::ScoreRecord| if r.auto_failed { Some(0.0) } else { r.score };
+        match (key(a), key(b)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (x, y) => y.is_some().cmp(&x.is_some()),
+        }
+    });
+    let text: Vec<String> = sorted
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} by {}",
+                crate::domain::scores::score_text(r.score, r.auto_failed),
+                r.scorecard,
+                r.reviewer
+            )
+        })
+        .collect();
+    let mut extra = Vec::new();
+    let mut b = Builder {
+        cols: view.cols.max(20) as usize,
+        tz: chrono::Offset::fix(&Utc),
+        start: None,
+        lines: &mut extra,
+    };
+    b.meta("qa", &text.join(" · "));
+    let at = view
+        .lines
+        .iter()
+        .position(|l| l.spans.is_empty())
+        .unwrap_or(view.lines.len());
+    let n = extra.len();
+    view.lines.splice(at..at, extra);
+    for t in &mut view.turn_starts {
+        if *t >= at {
+            *t += n;
+        }
+    }
+}
+
 /// `2 👍 · 1 👎`, empty without ratings.
 fn rating_counts(marks: &crate::domain::Marks) -> String {
     use crate::domain::Thumbs;

@@ -183,10 +183,14 @@ pub fn step(s: &mut State, msg: Msg) -> Step {
             SCREEN_AND_LIST
         }
         Msg::Scores { key, result } => {
+            detail::on_scores(s, &key, &result);
             scorecard_form::on_scores(s, &key, result);
             SCREEN_AND_LIST
         }
         Msg::ScoreSaved { key, result } => {
+            if let Ok(r) = &result {
+                detail::on_score_saved(s, &key, r);
+            }
             scorecard_form::on_saved(s, &key, result);
             SCREEN_AND_LIST
         }

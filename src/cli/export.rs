@@ -51,7 +51,8 @@ pub struct ExportArgs {
     /// topic:NAME function:NAME safety status:needs_follow_up".
     #[arg(long, value_name = "FILTER")]
     pub filter: Option<String>,
-    /// The local store for --reviewed/--flagged/--filter [default: ~/.local/share/callscope/callscope.db].
+    /// The local store for --reviewed/--flagged/--filter, and whose saved scores a plain export adds
+    /// [default: ~/.local/share/callscope/callscope.db].
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,
     /// Page size (1–1000).

@@ -279,6 +279,18 @@ pub fn merge_lines(c: &ConversationMerge, dry_run: bool) -> Vec<String> {
             stamp_text(&o.incoming.stamp),
         ));
     }
+    for r in &c.new_scores {
+        lines.push(format!(
+            "{who} {} scorecard {}: {} ({})",
+            if dry_run { "would add" } else { "added" },
+            clean(&r.scorecard, 80),
+            crate::domain::scores::score_text(r.score, r.auto_failed),
+            stamp_text(&crate::domain::Stamp {
+                reviewer: r.reviewer.clone(),
+                at_ms: r.at_ms,
+            }),
+        ));
+    }
     lines
 }
 
@@ -304,9 +316,20 @@ fn stamp_text(s: &crate::domain::Stamp) -> String {
 }
 
 fn summary(done: &MarksImport, path: &Path, dry_run: bool) -> String {
+    // Files without scorecard saves (versions 1 and 2) keep the summary they always had.
+    let scores = if done.scores_added + done.scores_present > 0 {
+        format!(
+            "; {} {}, {} already here",
+            crate::output::count(done.scores_added as u64, "scorecard save"),
+            if dry_run { "would be added" } else { "added" },
+            done.scores_present
+        )
+    } else {
+        String::new()
+    };
     format!(
         "{} marks of {} conversations into {}: {} reviewed, {} needing follow-up, {} flagged, {} with a note, {} turn ratings; \
-{} {} in {}, {} kept (newer here), {} already equal{}",
+{} {} in {}, {} kept (newer here), {} already equal{scores}{}",
         if dry_run { "would import" } else { "imported" },
         done.conversations,
         path.display(),

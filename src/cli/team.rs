@@ -41,7 +41,7 @@ pub fn section(config: Option<&std::path::Path>) -> Result<crate::config::FileCo
     let file = crate::settings::load_file(config)?;
     if file.team.database.is_none() {
         anyhow::bail!(
-            "no team database configured: add to the config file\n  [team]\n  database = \"postgres://USER@HOST/DB?sslmode=disable\"\n\
+            "no team database configured: add to the config file\n  [team]\n  database = \"postgres://USER@HOST/DB?sslmode=verify-full&sslrootcert=CA.crt\"\n\
              (the password comes from PGPASSWORD, ~/.pgpass or [team] password_file)"
         );
     }

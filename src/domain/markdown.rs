@@ -1,5 +1,6 @@
 //! The one Markdown rendering of a conversation, used by `export --format md` (without marks),
-//! `export --reviewed/--flagged/--filter --format md` and the TUI's `x` (with marks).
+//! `export --reviewed/--flagged/--filter --format md` and the TUI's `x` (with marks); each with
+//! the call's saved scores when the local store has some.
 //!
 //! Layout: a heading, the call's facts, the review marks (when given), the summary, then the
 //! transcript with one list item per line said: the caller's intents, entities, barge-in and
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use super::clock::clock;
 use super::marks::Marks;
+use super::scores::{ScoreRecord, current, score_text};
 use crate::api::Conversation;
 use crate::api::model::{FunctionEvent, Turn};
 
@@ -38,6 +40,17 @@ fn offset(start: Option<DateTime<Utc>>, at: Option<DateTime<Utc>>) -> String {
 /// The conversation as Markdown; `marks` adds the review status, flags, note and per-turn ratings;
 /// `studio_url` the call's link in Agent Studio (`crate::studio` builds it; rendering stays pure).
 pub fn render(c: &Conversation, marks: Option<&Marks>, studio_url: Option<&str>) -> String {
+    render_scored(c, marks, &[], studio_url)
+}
+
+/// As [`render`], with the call's saved scorecards ([`scores_section`]) just before the
+/// transcript.
+pub fn render_scored(
+    c: &Conversation,
+    marks: Option<&Marks>,
+    scores: &[ScoreRecord],
+    studio_url: Option<&str>,
+) -> String {
     let mut md = String::new();
     let started = c
         .started_at
@@ -57,6 +70,7 @@ pub fn render(c: &Conversation, marks: Option<&Marks>, studio_url: Option<&str>)
         review(&mut md, m);
     }
     summary(&mut md, c);
+    md.push_str(&scores_section(scores));
     let _ = writeln!(md, "\n**Transcript**\n");
     if c.turns.is_empty() {
         let why = if c.is_odd("turns") {
@@ -306,6 +320,49 @@ fn function_call(e: &FunctionEvent) -> String {
         parts.push(format!("state: {}", changes.join("; ")));
     }
     parts.join(" · ")
+}
+
+fn at_text(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// `**Scorecards**` with each current save of a call (by scorecard, then reviewer) and its
+/// answers; empty for a call never scored.
+pub fn scores_section(records: &[ScoreRecord]) -> String {
+    let cur = current(records);
+    let mut md = String::new();
+    if cur.is_empty() {
+        return md;
+    }
+    let _ = writeln!(md, "\n**Scorecards**\n");
+    for r in cur {
+        let _ = writeln!(
+            md,
+            "- `{}` by {} at {}: **{}**",
+            inline(&r.scorecard).replace('`', "'"),
+            inline(&r.reviewer),
+            at_text(r.at_ms),
+            score_text(r.score, r.auto_failed)
+        );
+        for (id, a) in &r.answers {
+            let answer = if a.answer.is_empty() {
+                "unanswered"
+            } else {
+                a.answer.as_str()
+            };
+            let mut line = format!("  - {}: {}", inline(id), inline(answer));
+            if let Some(t) = a.turn {
+                let _ = write!(line, " (turn {})", t + 1);
+            }
+            if !a.comment.trim().is_empty() {
+                let _ = write!(line, " — {}", inline(&a.comment));
+            }
+            let _ = writeln!(md, "{line}");
+        }
+    }
+    md
 }
 
 #[cfg(test)]

@@ -21,7 +21,9 @@ pub type Notes = BTreeMap<String, (String, Option<u32>)>;
 /// One question's answer in a saved record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoreAnswer {
-    /// As [`Answer::as_text`] writes it.
+    /// As [`Answer::as_text`] writes it; empty for a question left unanswered that has a comment
+    /// or a cited turn (the note is kept; the score does not count the question).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub answer: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub comment: String,
@@ -54,7 +56,7 @@ impl ScoreRecord {
         notes: &Notes,
     ) -> (ScoreRecord, Outcome) {
         let outcome = card.score(answers);
-        let answers = answers
+        let mut out: BTreeMap<String, ScoreAnswer> = answers
             .iter()
             .map(|(id, a)| {
                 let (comment, turn) = notes.get(id).cloned().unwrap_or_default();
@@ -68,6 +70,20 @@ impl ScoreRecord {
                 )
             })
             .collect();
+        // A comment or cited turn on a question left unanswered is kept too.
+        for (id, (comment, turn)) in notes {
+            if !answers.contains_key(id) && card.question(id).is_some() && (!comment.is_empty() || turn.is_some()) {
+                out.insert(
+                    id.clone(),
+                    ScoreAnswer {
+                        answer: String::new(),
+                        comment: comment.clone(),
+                        turn: *turn,
+                    },
+                );
+            }
+        }
+        let answers = out;
         let record = ScoreRecord {
             scorecard: card.name.clone(),
             reviewer: reviewer.to_string(),
@@ -91,8 +107,13 @@ impl ScoreRecord {
             return Err(Invalid::new(format!("a score holds at most {MAX_ANSWERS} answers")));
         }
         for (id, a) in &self.answers {
-            if !name_ok(id) || !name_ok(&a.answer) {
+            if !name_ok(id) || !(a.answer.is_empty() || name_ok(&a.answer)) {
                 return Err(Invalid::new(format!("answer {id:?}: empty or unprintable")));
+            }
+            if a.answer.is_empty() && a.comment.trim().is_empty() && a.turn.is_none() {
+                return Err(Invalid::new(format!(
+                    "question {id:?}: no answer, comment or cited turn"
+                )));
             }
             if a.comment.len() > MAX_COMMENT {
                 return Err(Invalid::new(format!(
@@ -112,7 +133,9 @@ impl ScoreRecord {
         let mut notes = BTreeMap::new();
         for (id, a) in &self.answers {
             let Some(q) = card.question(id) else { continue };
-            if let Ok(parsed) = q.parse_answer(&a.answer) {
+            if !a.answer.is_empty()
+                && let Ok(parsed) = q.parse_answer(&a.answer)
+            {
                 answers.insert(id.clone(), parsed);
             }
             if !a.comment.is_empty() || a.turn.is_some() {
@@ -212,6 +235,33 @@ mod tests {
         bad.answers.get_mut("greeting").unwrap().comment = "x".repeat(MAX_COMMENT + 1);
         assert!(bad.validate().unwrap_err().detail.contains("greeting"));
         assert_eq!(score_text(Some(72.46), false), "72.5");
+    }
+
+    #[test]
+    fn a_note_on_an_unanswered_question_is_kept_without_counting() {
+        let card = &super::super::scorecard::all(&toml::Table::new()).unwrap()[0];
+        let answers = card.parse_answers(["greeting=yes", "resolution=resolved"]).unwrap();
+        let notes = BTreeMap::from([
+            ("closing".to_string(), ("cut off mid-sentence".to_string(), None)),
+            ("latency_acceptable".to_string(), (String::new(), Some(3))),
+            ("no_such_question".to_string(), ("dropped".to_string(), None)),
+        ]);
+        let (r, outcome) = ScoreRecord::of(card, "ann", 5, &answers, &notes);
+        assert_eq!(r.score, card.score(&answers).score);
+        assert_eq!(r.score, outcome.score);
+        assert_eq!(r.answers["closing"].answer, "");
+        assert_eq!(r.answers["closing"].comment, "cut off mid-sentence");
+        assert_eq!(r.answers["latency_acceptable"].turn, Some(3));
+        assert!(!r.answers.contains_key("no_such_question"));
+        r.validate().unwrap();
+        let json = serde_json::to_string(&r.answers["closing"]).unwrap();
+        assert_eq!(json, r#"{"comment":"cut off mid-sentence"}"#);
+        let (back, back_notes) = r.answers_for(card);
+        assert_eq!(back, answers);
+        assert_eq!(back_notes.len(), 2);
+        let mut bad = r;
+        bad.answers.get_mut("closing").unwrap().comment.clear();
+        assert!(bad.validate().is_err(), "an entry with nothing in it");
         assert_eq!(score_text(Some(0.0), true), "0 (auto-fail)");
         assert_eq!(score_text(None, false), "–");
     }

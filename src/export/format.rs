@@ -6,7 +6,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::csv_rows::{self, Text};
+use super::scores::ScoreCells;
 use crate::api::Conversation;
+use crate::domain::ScoreRecord;
 use crate::studio::StudioLinks;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -25,6 +27,32 @@ pub fn write_header(out: &mut impl Write, format: Format) -> io::Result<()> {
         Format::Jsonl => Ok(()),
         Format::Csv => csv_rows::write_header::<ConversationRow>(out),
         Format::Md => writeln!(out, "# PolyAI conversations\n"),
+    }
+}
+
+/// As [`write_header`] for an export that carries the local store's scores: CSV has the score
+/// columns (`qa_score`, `qa_auto_failed`, `qa_scores`) after the conversation's, as
+/// `export --reviewed` has them.
+pub fn write_header_scored(out: &mut impl Write, format: Format, scored: bool) -> io::Result<()> {
+    match format {
+        Format::Csv if scored => csv_rows::write_header::<(ConversationRow, ScoreCells)>(out),
+        f => write_header(out, f),
+    }
+}
+
+/// As [`write_parsed`] with the call's saved scores (possibly none): CSV gets the score cells,
+/// Markdown the **Scorecards** section; JSONL takes [`super::scores::with_scores_member`].
+pub fn write_parsed_scored(
+    out: &mut impl Write,
+    format: Format,
+    c: &Conversation,
+    studio: Option<&StudioLinks>,
+    records: &[ScoreRecord],
+) -> io::Result<()> {
+    match format {
+        Format::Csv => csv_rows::write_rows(out, [(ConversationRow::new(c, studio), ScoreCells::new(records))]),
+        Format::Md => writeln!(out, "{}", super::markdown::render_with_scores(c, None, records, studio)),
+        Format::Jsonl => write_parsed(out, format, c, studio),
     }
 }
 

@@ -11,21 +11,13 @@ pub fn render(c: &Conversation, marks: Option<&Marks>, studio: Option<&StudioLin
     crate::domain::markdown::render(c, marks, url.as_deref())
 }
 
-/// As [`render`], with the call's saved scorecards (`super::scores::markdown_section`) just
-/// before the transcript.
+/// As [`render`], with the call's saved scorecards just before the transcript.
 pub fn render_with_scores(
     c: &Conversation,
     marks: Option<&Marks>,
     scores: &[crate::domain::ScoreRecord],
     studio: Option<&StudioLinks>,
 ) -> String {
-    let mut md = render(c, marks, studio);
-    let section = super::scores::markdown_section(scores);
-    // The first `**Transcript**` line is the heading: text above it is on `- `, `> ` or
-    // `**Summary:**` lines, never a line of its own.
-    match md.find("\n**Transcript**\n") {
-        Some(at) if !section.is_empty() => md.insert_str(at, &section),
-        _ => md.push_str(&section),
-    }
-    md
+    let url = studio.map(|l| l.conversation_url(&c.id));
+    crate::domain::markdown::render_scored(c, marks, scores, url.as_deref())
 }

@@ -46,7 +46,8 @@ pub struct ExportOptions {
     pub reviewed: bool,
     pub flagged: bool,
     pub filter: Option<String>,
-    /// The local store for `reviewed`/`flagged`/`filter` [default: `crate::store::default_path`].
+    /// The local store for `reviewed`/`flagged`/`filter` [default: `crate::store::default_path`];
+    /// a plain export adds the scores saved there (the library's [`export`] only when it is given).
     pub store: Option<PathBuf>,
     pub page_size: u32,
     pub shards: ShardOptions,
@@ -142,6 +143,11 @@ pub async fn run(args: ExportOptions) -> Result<i32> {
         return run_from_store(&args, &cfg, &env, &filter);
     }
     cfg.require_complete()?;
+    // The local store's saved scores go into the export when it has some for these calls.
+    let mut args = args;
+    if args.store.is_none() {
+        args.store = Some(crate::store::default_path());
+    }
     let client = Client::new(&cfg)?;
     let studio = crate::studio::StudioLinks::from_config(&cfg);
     let summary = match args.out.as_deref() {

@@ -2,21 +2,81 @@
 //! save of each (scorecard, reviewer) of a call — its score, auto-fail and answers in JSONL,
 //! score columns in CSV, a section in Markdown.
 
-use std::fmt::Write as _;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::csv_rows::Text;
 
-use crate::domain::markdown::inline;
-use crate::domain::scores::{ScoreRecord, current, one_decimal, score_text};
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Mutex;
+
+use crate::domain::{ConversationKey, Origin};
+use crate::store::Store;
+
+use crate::domain::scores::{ScoreRecord, current, one_decimal};
 
 fn at_text(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The local store's saved scores for a plain (API) export: the ids of the scored calls are read
+/// up front (only ids, so memory stays small however long the window), and a call's saves when
+/// it is written.
+pub struct StoreScores {
+    store: Mutex<Store>,
+    origin: Origin,
+    ids: HashSet<String>,
+}
+
+impl StoreScores {
+    /// `Ok(None)` when there is no store at `path` or it holds no score of `origin`'s calls.
+    pub fn open(path: &Path, origin: Origin) -> Result<Option<StoreScores>, String> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let store = Store::open_read_only(path).map_err(|e| format!("{}: {}", e.headline(), e.hint()))?;
+        let ids = store
+            .scored_ids(&origin)
+            .map_err(|e| format!("{}: {}", e.headline(), e.hint()))?;
+        Ok((!ids.is_empty()).then(|| StoreScores {
+            store: Mutex::new(store),
+            origin,
+            ids,
+        }))
+    }
+
+    /// Every save of call `id`, oldest first; none for a call never scored (or a store error,
+    /// logged: the export goes on without that call's scores).
+    pub fn of(&self, id: &str) -> Vec<ScoreRecord> {
+        if !self.ids.contains(id) {
+            return Vec::new();
+        }
+        let key: ConversationKey = self.origin.key(id);
+        let store = match self.store.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        store.scores(&key).unwrap_or_else(|e| {
+            tracing::warn!("scores of {id} not exported: {}", e.headline());
+            Vec::new()
+        })
+    }
+}
+
+/// A raw JSONL record (an object exactly as the API sent it) with a `scores` member appended,
+/// every byte before it kept.
+pub fn with_scores_member(raw: &str, records: &[ScoreRecord]) -> String {
+    let text = raw.trim_end();
+    let Some(body) = text.strip_suffix('}') else {
+        return raw.to_string();
+    };
+    let body = body.trim_end();
+    let sep = if body.ends_with('{') { "" } else { "," };
+    format!("{body}{sep}\"scores\":{}}}", scores_json(records))
 }
 
 /// The `scores` array of a JSONL line: one object per current save, by scorecard then reviewer.
@@ -80,35 +140,10 @@ impl ScoreCells {
     }
 }
 
-/// `**Scorecards**` with each current save and its answers; empty for a call never scored.
+/// `**Scorecards**` with each current save and its answers; empty for a call never scored
+/// (the one rendering, [`crate::domain::markdown::scores_section`]).
 pub fn markdown_section(records: &[ScoreRecord]) -> String {
-    let cur = current(records);
-    let mut md = String::new();
-    if cur.is_empty() {
-        return md;
-    }
-    let _ = writeln!(md, "\n**Scorecards**\n");
-    for r in cur {
-        let _ = writeln!(
-            md,
-            "- `{}` by {} at {}: **{}**",
-            inline(&r.scorecard).replace('`', "'"),
-            inline(&r.reviewer),
-            at_text(r.at_ms),
-            score_text(r.score, r.auto_failed)
-        );
-        for (id, a) in &r.answers {
-            let mut line = format!("  - {}: {}", inline(id), inline(&a.answer));
-            if let Some(t) = a.turn {
-                let _ = write!(line, " (turn {})", t + 1);
-            }
-            if !a.comment.trim().is_empty() {
-                let _ = write!(line, " — {}", inline(&a.comment));
-            }
-            let _ = writeln!(md, "{line}");
-        }
-    }
-    md
+    crate::domain::markdown::scores_section(records)
 }
 
 #[cfg(test)]

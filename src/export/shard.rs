@@ -210,6 +210,8 @@ struct Walk {
     concurrency: Arc<Concurrency>,
     /// Wait for [`PageOut::written`] before the next request.
     acked: bool,
+    /// The local store's saved scores, when it has some for this project and environment.
+    scores: Option<super::scores::StoreScores>,
 }
 
 /// Where one shard's walk begins.
@@ -335,18 +337,37 @@ impl Walk {
             if !skip.is_empty() && crate::api::lenient::read_record(raw).is_some_and(|c| skip.contains(&c.id)) {
                 continue;
             }
-            let conversation = match self.format {
+            let conversation = match (self.format, &self.scores) {
                 // Passed through as sent: read only when its recording is wanted.
-                Format::Jsonl => {
+                (Format::Jsonl, None) => {
                     format::write_raw(&mut out.bytes, raw)?;
                     self.want_audio.then(|| crate::api::lenient::read_record(raw)).flatten()
                 }
+                // The store has scores: each record is read for its id, and a scored call's line
+                // gets a `scores` member after the API's own.
+                (Format::Jsonl, Some(scores)) => {
+                    let c = crate::api::lenient::read_record(raw);
+                    let records = c.as_ref().map(|c| scores.of(&c.id)).unwrap_or_default();
+                    if records.is_empty() {
+                        format::write_raw(&mut out.bytes, raw)?;
+                    } else {
+                        let line = super::scores::with_scores_member(raw.get(), &records);
+                        format::write_json_line(&mut out.bytes, &line)?;
+                    }
+                    c.filter(|_| self.want_audio)
+                }
                 // Read field by field: an odd field is left empty, a record without an id skipped.
-                f => {
+                (f, scores) => {
                     let Some(c) = out.read.read(raw) else {
                         continue;
                     };
-                    format::write_parsed(&mut out.bytes, f, &c, self.studio.as_ref())?;
+                    match scores {
+                        None => format::write_parsed(&mut out.bytes, f, &c, self.studio.as_ref())?,
+                        Some(scores) => {
+                            let records = scores.of(&c.id);
+                            format::write_parsed_scored(&mut out.bytes, f, &c, self.studio.as_ref(), &records)?
+                        }
+                    }
                     Some(c)
                 }
             };
@@ -393,9 +414,28 @@ fn setup(client: &Client, args: &ExportOptions, env: &str, studio: Option<&Studi
         include_latency: true,
         ..Default::default()
     };
+    let origin = crate::domain::Origin {
+        account: client.account_id().to_string(),
+        project: client.project_id().to_string(),
+        environment: env.to_string(),
+    };
+    let scores = match args
+        .store
+        .as_deref()
+        .map(|p| super::scores::StoreScores::open(p, origin))
+    {
+        None | Some(Ok(None)) => None,
+        Some(Ok(Some(s))) => Some(s),
+        // The API export does not depend on the store: it goes on without the scores.
+        Some(Err(e)) => {
+            crate::errln!("warning: exporting without saved scores: {e}");
+            None
+        }
+    };
     Ok(Setup {
         window: (start, end),
         walk: Arc::new(Walk {
+            scores,
             client,
             query,
             format: args.format,
@@ -572,7 +612,7 @@ pub async fn export_stream(
     let setup = setup(client, args, env, studio, false)?;
     let mut absorb = Absorb::new(client, args)?;
     let (mut first, shards) = setup.first().await?;
-    format::write_header(out, args.format)?;
+    format::write_header_scored(out, args.format, setup.walk.scores.is_some())?;
     out.write_all(&first.bytes)?;
     absorb.page(&mut first);
     let mut walkers = JoinSet::new();
@@ -664,10 +704,19 @@ impl ShardState {
     }
 }
 
-fn key(args: &ExportOptions, env: &str) -> String {
+/// With `scored` (the store has scores), a CSV's header has the score columns: a checkpoint made
+/// without them cannot be continued with them, nor the other way round.
+fn key(args: &ExportOptions, env: &str, scored: bool) -> String {
     format!(
-        "format={:?} env={env} channels={:?} page_size={}",
-        args.format, args.channel, args.page_size
+        "format={:?} env={env} channels={:?} page_size={}{}",
+        args.format,
+        args.channel,
+        args.page_size,
+        if scored && args.format == Format::Csv {
+            " scores"
+        } else {
+            ""
+        }
     )
 }
 
@@ -814,7 +863,7 @@ pub async fn export_to_file(
 ) -> Result<ExportSummary> {
     let setup = setup(client, args, env, studio, true)?;
     let dir = state_dir(target);
-    let key = key(args, env);
+    let key = key(args, env, setup.walk.scores.is_some());
     // A new export's first page and the shards after it (see [`Setup::first`]).
     let mut fresh = None;
     let mut ck = match Checkpoint::load(&dir)? {
@@ -928,7 +977,7 @@ pub async fn export_to_file(
     // Assemble: the header, then every shard in time order.
     let mut file =
         crate::fsutil::AtomicFile::create(target).with_context(|| format!("cannot write {}", target.display()))?;
-    format::write_header(&mut file, args.format)?;
+    format::write_header_scored(&mut file, args.format, setup.walk.scores.is_some())?;
     for (i, mut part) in parts.into_iter().enumerate() {
         part.rewind()?;
         std::io::copy(&mut part, &mut file).with_context(|| format!("cannot read {}", part_path(&dir, i).display()))?;

@@ -7,6 +7,11 @@
 //! the entry's marks was cleared then. Import merges field by field, the newest change winning
 //! (`domain::history::incoming_wins`). Version 1 files still import: their fields count as
 //! changed by "unknown" at the file's `exported_at` (time 0 without one, so any local change wins).
+//!
+//! Version 3 adds each conversation's scorecard saves (`scores`: every save, as the store keeps
+//! them append-only). Import adds the saves the store does not have yet, a save being the same
+//! when its scorecard, reviewer and `saved_at` (`at_ms`) are; the newest save of a (scorecard,
+//! reviewer) stays the current one whichever store it came from. Versions 1 and 2 have none.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -19,11 +24,12 @@ use super::error::{StoreError, StoreResult};
 use super::marks;
 use crate::domain::history::{self, FieldMerge, FieldOutcome, MarkField, Side, Stamp};
 use crate::domain::marks::validate;
+use crate::domain::scores::ScoreRecord;
 use crate::domain::{ConversationKey, Marks, RatingReason, ReviewStatus, Scope, Thumbs, TurnRating};
 
 pub const MARKS_FORMAT: &str = "callscope.marks";
 /// The version export writes; import also reads every version from [`OLDEST_VERSION`].
-pub const MARKS_VERSION: u64 = 2;
+pub const MARKS_VERSION: u64 = 3;
 const OLDEST_VERSION: u64 = 1;
 
 #[derive(Serialize)]
@@ -54,6 +60,9 @@ struct Entry {
     /// The latest change of each field (version 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     fields: Vec<FieldEntry>,
+    /// Every scorecard save, oldest first (version 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    scores: Vec<ScoreRecord>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -94,14 +103,19 @@ pub struct MarksImport {
     pub kept_fields: usize,
     /// Fields already equal on both sides.
     pub same_fields: usize,
+    /// Scorecard saves added from the file, and those the store had already.
+    pub scores_added: usize,
+    pub scores_present: usize,
 }
 
 /// What the import decided for one conversation of the file: its fields that were taken or kept
 /// (fields equal on both sides are left out).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConversationMerge {
     pub key: ConversationKey,
     pub outcomes: Vec<FieldOutcome>,
+    /// The file's scorecard saves this store did not have (added, or with a dry run: would be).
+    pub new_scores: Vec<ScoreRecord>,
 }
 
 impl ConversationMerge {
@@ -139,7 +153,7 @@ fn check_reviewer(name: &str) -> Result<(), String> {
 
 /// Checks one entry and turns it into a key, marks, and each field's side of the merge
 /// (fields the entry does not stamp get `default_stamp`).
-fn entry_marks(i: usize, e: Entry, default_stamp: &Stamp) -> StoreResult<(ConversationKey, Marks, Sides)> {
+fn entry_marks(i: usize, e: Entry, default_stamp: &Stamp) -> StoreResult<Parsed> {
     let at = |what: String| invalid(format!("conversations[{i}]: {what}"));
     for (name, v) in [
         ("account", &e.account),
@@ -157,6 +171,18 @@ fn entry_marks(i: usize, e: Entry, default_stamp: &Stamp) -> StoreResult<(Conver
         environment: e.environment,
         id: e.id,
     };
+    let mut saves = BTreeSet::new();
+    for r in &e.scores {
+        r.validate()
+            .map_err(|v| at(format!("score by {:?}: {}", r.reviewer, v.detail)))?;
+        if !saves.insert((r.scorecard.as_str(), r.reviewer.as_str(), r.at_ms)) {
+            return Err(at(format!(
+                "score {} by {} at {} appears twice",
+                r.scorecard, r.reviewer, r.at_ms
+            )));
+        }
+    }
+    drop(saves);
     let mut turns = BTreeMap::new();
     for t in e.turns {
         let rating = TurnRating {
@@ -205,13 +231,26 @@ fn entry_marks(i: usize, e: Entry, default_stamp: &Stamp) -> StoreResult<(Conver
             },
         );
     }
-    Ok((key, m, sides))
+    Ok(Parsed {
+        key,
+        marks: m,
+        sides,
+        scores: e.scores,
+    })
 }
 
 type Sides = BTreeMap<MarkField, Side>;
 
+/// One checked entry of a file.
+struct Parsed {
+    key: ConversationKey,
+    marks: Marks,
+    sides: Sides,
+    scores: Vec<ScoreRecord>,
+}
+
 /// Called with each valid entry, in file order, with its index; an error stops the parse.
-type OnEntry<'a> = dyn FnMut(usize, ConversationKey, Marks, Sides) -> StoreResult<()> + 'a;
+type OnEntry<'a> = dyn FnMut(usize, Parsed) -> StoreResult<()> + 'a;
 
 /// Reads a marks file from `reader` one entry at a time (memory does not grow with the file),
 /// handing each checked entry to `on_entry`. Duplicates are `on_entry`'s to find.
@@ -359,8 +398,7 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_, '_> {
             let Some(entry) = seq.next_element::<Entry>()? else {
                 break;
             };
-            let applied =
-                entry_marks(i, entry, &st.default_stamp).and_then(|(key, m, sides)| (st.on_entry)(i, key, m, sides));
+            let applied = entry_marks(i, entry, &st.default_stamp).and_then(|p| (st.on_entry)(i, p));
             if let Err(e) = applied {
                 return Err(st.fail(e));
             }
@@ -375,11 +413,11 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_, '_> {
 pub fn check_marks_file(json: &str) -> StoreResult<MarksImport> {
     let mut seen = BTreeSet::new();
     let mut done = MarksImport::default();
-    parse_stream(json.as_bytes(), &mut |i, key, m, _| {
-        if !seen.insert(key.clone()) {
-            return Err(duplicate(i, &key));
+    parse_stream(json.as_bytes(), &mut |i, p| {
+        if !seen.insert(p.key.clone()) {
+            return Err(duplicate(i, &p.key));
         }
-        done.add(&m);
+        done.add(&p.marks);
         Ok(())
     })?;
     Ok(done)
@@ -390,7 +428,8 @@ fn duplicate(i: usize, key: &ConversationKey) -> StoreError {
 }
 
 impl Store {
-    /// All recorded marks (optionally of one scope) as a versioned JSON document.
+    /// All recorded marks and scorecard saves (optionally of one scope) as a versioned JSON
+    /// document.
     pub fn export_marks(&self, scope: Option<&Scope>) -> StoreResult<String> {
         let keys = self.marked_keys(scope)?;
         let mut conversations = Vec::with_capacity(keys.len());
@@ -404,8 +443,10 @@ impl Store {
                     at_ms: side.stamp.at_ms,
                 })
                 .collect();
+            let scores = self.scores(&key)?;
             conversations.push(Entry {
                 fields,
+                scores,
                 account: key.account,
                 project: key.project,
                 environment: key.environment,
@@ -479,7 +520,13 @@ impl Store {
             let mut seen = tx.prepare(
                 "INSERT OR IGNORE INTO temp.marks_import_seen (account, project, environment, id) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            parse_stream(reader, &mut |i, key, m, incoming| {
+            parse_stream(reader, &mut |i, p| {
+                let Parsed {
+                    key,
+                    marks: m,
+                    sides: incoming,
+                    scores,
+                } = p;
                 let fresh = seen.execute(rusqlite::params![key.account, key.project, key.environment, key.id])?;
                 if fresh == 0 {
                     return Err(duplicate(i, &key));
@@ -516,8 +563,21 @@ impl Store {
                     done.changed_fields += taken;
                     done.changed_conversations += 1;
                 }
+                let mut new_scores = Vec::new();
+                for r in scores {
+                    if super::scores::add_save(&tx, &key, &r, now)? {
+                        new_scores.push(r);
+                    } else {
+                        done.scores_present += 1;
+                    }
+                }
+                done.scores_added += new_scores.len();
                 let outcomes = outcomes.into_iter().filter(|o| o.merge != FieldMerge::Same).collect();
-                on_conversation(&ConversationMerge { key, outcomes });
+                on_conversation(&ConversationMerge {
+                    key,
+                    outcomes,
+                    new_scores,
+                });
                 Ok(())
             })?;
         }
@@ -539,6 +599,7 @@ impl Store {
             "conversation_flags",
             "turn_ratings",
             "mark_history",
+            "scores",
         ] {
             let mut stmt = self.conn().prepare(&format!(
                 "SELECT DISTINCT account, project, environment, id FROM {table}"

@@ -207,8 +207,8 @@ impl Store {
                 tracing::warn!("a teammate's score is refused: {}", e.detail);
                 continue;
             }
-            super::scores::insert(&tx, key, record)?;
-            if !touched.contains(key) {
+            // A save this store has already (the same card, reviewer and time) is not added twice.
+            if super::scores::add_save(&tx, key, record, now)? && !touched.contains(key) {
                 touched.push(key.clone());
             }
         }

@@ -1,4 +1,4 @@
-//! Saved scorecards in SQLite (schema v7): each save appends a row; the newest row of a
+//! Saved scorecards in SQLite (schema v7): each save appends a row; the newest save (by time) of a
 //! (conversation, scorecard, reviewer) is its current score.
 
 use std::collections::BTreeMap;
@@ -11,63 +11,33 @@ use crate::domain::ConversationKey;
 use crate::domain::scores::{ScoreAnswer, ScoreRecord};
 use crate::domain::{MarkField, Stamp};
 
-/// `s` is the newest row of its (conversation, scorecard, reviewer); for SQL over `scores s`.
+/// `s` is the current row of its (conversation, scorecard, reviewer): the newest save by its
+/// time (`at_ms`; the save order breaks ties), so a save imported from an older marks file does
+/// not displace a newer one; for SQL over `scores s`.
 pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM scores n WHERE n.account = s.account
     AND n.project = s.project AND n.environment = s.environment AND n.id = s.id
-    AND n.scorecard = s.scorecard AND n.reviewer = s.reviewer AND n.seq > s.seq)";
+    AND n.scorecard = s.scorecard AND n.reviewer = s.reviewer
+    AND (n.at_ms > s.at_ms OR (n.at_ms = s.at_ms AND n.seq > s.seq)))";
 
-impl Store {
-    /// Appends one save of a scorecard; refuses (with `InvalidInput`) a record out of limits.
-    pub fn save_score(&mut self, key: &ConversationKey, record: &ScoreRecord) -> StoreResult<()> {
-        self.save_score_then(key, record, |_| Ok(()))
-    }
-
-    /// [`save_score`](Self::save_score), with `then` run inside the same transaction.
-    pub(crate) fn save_score_then(
-        &mut self,
-        key: &ConversationKey,
-        record: &ScoreRecord,
-        then: impl FnOnce(&Connection) -> StoreResult<()>,
-    ) -> StoreResult<()> {
-        record.validate().map_err(|e| StoreError::invalid(e.detail))?;
-        let tx = self.write_tx()?;
-        insert(&tx, key, record)?;
-        then(&tx)?;
-        tx.commit()?;
-        Ok(())
-    }
-}
-
-/// Appends one save and its history entry; the caller holds the transaction.
-pub(crate) fn insert(tx: &Connection, key: &ConversationKey, record: &ScoreRecord) -> StoreResult<()> {
-    let answers = serde_json::to_string(&record.answers).map_err(|e| StoreError::invalid(e.to_string()))?;
-    tx.prepare_cached(
-            "INSERT INTO scores (account, project, environment, id, scorecard, reviewer, at_ms, answers, score, auto_failed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(params![
-            key.account,
-            key.project,
-            key.environment,
-            key.id,
-            record.scorecard,
-            record.reviewer,
-            record.at_ms,
-            answers,
-            record.score,
-            record.auto_failed
-        ])?;
-    // The score's change joins the marks history in the same transaction (field `score:CARD`,
-    // the reviewer's previous score of that card before, this one after).
-    let shown = |score: Option<f64>, auto_failed: bool| match (score, auto_failed) {
+/// A score as the marks history shows it.
+fn shown(score: Option<f64>, auto_failed: bool) -> String {
+    match (score, auto_failed) {
         (_, true) => "0 (auto-fail)".to_string(),
         (Some(s), false) => format!("{s:.0}"),
         (None, false) => "not scored".to_string(),
-    };
-    let before = tx
+    }
+}
+
+/// Appends `record` in the caller's transaction. The score's change joins the marks history
+/// (field `score:CARD`, the reviewer's current score of that card before, this one after) when
+/// the save becomes the current one; an older save (from a marks file) is kept without one.
+fn insert_save(conn: &Connection, key: &ConversationKey, record: &ScoreRecord, recorded_at: i64) -> StoreResult<()> {
+    record.validate().map_err(|e| StoreError::invalid(e.detail))?;
+    let answers = serde_json::to_string(&record.answers).map_err(|e| StoreError::invalid(e.to_string()))?;
+    let before = conn
         .prepare_cached(
-            "SELECT score, auto_failed FROM scores WHERE account = ?1 AND project = ?2 AND environment = ?3
-                 AND id = ?4 AND scorecard = ?5 AND reviewer = ?6 ORDER BY seq DESC LIMIT 1 OFFSET 1",
+            "SELECT score, auto_failed, at_ms FROM scores WHERE account = ?1 AND project = ?2 AND environment = ?3
+             AND id = ?4 AND scorecard = ?5 AND reviewer = ?6 ORDER BY at_ms DESC, seq DESC LIMIT 1",
         )?
         .query_row(
             params![
@@ -78,28 +48,113 @@ pub(crate) fn insert(tx: &Connection, key: &ConversationKey, record: &ScoreRecor
                 record.scorecard,
                 record.reviewer
             ],
-            |r| Ok(shown(r.get(0)?, r.get(1)?)),
+            |r| Ok((shown(r.get(0)?, r.get(1)?), r.get::<_, i64>(2)?)),
         )
         .optional()?;
+    conn.prepare_cached(
+        "INSERT INTO scores (account, project, environment, id, scorecard, reviewer, at_ms, answers, score, auto_failed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        key.account,
+        key.project,
+        key.environment,
+        key.id,
+        record.scorecard,
+        record.reviewer,
+        record.at_ms,
+        answers,
+        record.score,
+        record.auto_failed
+    ])?;
+    if before.as_ref().is_some_and(|(_, at)| *at > record.at_ms) {
+        return Ok(());
+    }
     let change = (
         MarkField::Score(record.scorecard.clone()),
-        before,
+        before.map(|(text, _)| text),
         Some(shown(record.score, record.auto_failed)),
     );
     let stamp = Stamp {
         reviewer: record.reviewer.clone(),
         at_ms: record.at_ms,
     };
-    super::marks::append_history(tx, key, &[change], &stamp, super::now_ms())?;
-    Ok(())
+    super::marks::append_history(conn, key, &[change], &stamp, recorded_at)
+}
+
+/// Adds `record` (a save from a marks file) unless the store has it already: the same
+/// scorecard, reviewer and time. Whether it was added.
+pub(crate) fn add_save(
+    conn: &Connection,
+    key: &ConversationKey,
+    record: &ScoreRecord,
+    recorded_at: i64,
+) -> StoreResult<bool> {
+    let present = conn
+        .prepare_cached(
+            "SELECT 1 FROM scores WHERE account = ?1 AND project = ?2 AND environment = ?3 AND id = ?4
+             AND scorecard = ?5 AND reviewer = ?6 AND at_ms = ?7 LIMIT 1",
+        )?
+        .query_row(
+            params![
+                key.account,
+                key.project,
+                key.environment,
+                key.id,
+                record.scorecard,
+                record.reviewer,
+                record.at_ms
+            ],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if present {
+        return Ok(false);
+    }
+    insert_save(conn, key, record, recorded_at)?;
+    Ok(true)
 }
 
 impl Store {
-    /// Every save for one conversation, oldest first (`domain::scores::current` picks the current ones).
+    /// Appends one save of a scorecard; refuses (with `InvalidInput`) a record out of limits.
+    pub fn save_score(&mut self, key: &ConversationKey, record: &ScoreRecord) -> StoreResult<()> {
+        self.save_score_then(key, record, |_| Ok(()))
+    }
+
+    /// [`save_score`](Self::save_score), with `then` run inside the same transaction (the
+    /// team store's outbox entry).
+    pub(crate) fn save_score_then(
+        &mut self,
+        key: &ConversationKey,
+        record: &ScoreRecord,
+        then: impl FnOnce(&Connection) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let tx = self.write_tx()?;
+        insert_save(&tx, key, record, super::now_ms())?;
+        then(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The ids of `origin`'s conversations with at least one save (for the plain export, which
+    /// asks for each call's saves only when it has some).
+    pub fn scored_ids(&self, origin: &crate::domain::Origin) -> StoreResult<std::collections::HashSet<String>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT DISTINCT id FROM scores WHERE account = ?1 AND project = ?2 AND environment = ?3",
+        )?;
+        let rows = stmt.query_map(params![origin.account, origin.project, origin.environment], |r| {
+            r.get::<_, String>(0)
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every save for one conversation, oldest first by time (`domain::scores::current` picks the
+    /// current ones).
     pub fn scores(&self, key: &ConversationKey) -> StoreResult<Vec<ScoreRecord>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT scorecard, reviewer, at_ms, answers, score, auto_failed FROM scores
-             WHERE account = ?1 AND project = ?2 AND environment = ?3 AND id = ?4 ORDER BY seq",
+             WHERE account = ?1 AND project = ?2 AND environment = ?3 AND id = ?4 ORDER BY at_ms, seq",
         )?;
         let rows = stmt.query_map(params![key.account, key.project, key.environment, key.id], |r| {
             Ok((

@@ -7,11 +7,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 
 use crate::config::EnvLookup;
 use crate::sanitize::sanitize_line;
+
+use super::tls::{Mode, Policy};
 
 pub use crate::config::TeamSection;
 
@@ -41,6 +43,7 @@ pub struct Target {
     pub port: u16,
     pub dbname: String,
     pub user: String,
+    pub tls: Policy,
 }
 
 impl std::fmt::Display for Target {
@@ -64,8 +67,10 @@ impl Target {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             bail!("[team] database must be a URL like postgres://alice@db.example/callscope?sslmode=require");
         }
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let (rest, tls) = super::tls::split_url(url, home.as_deref())?;
         // The parser's message names the bad option, never its value: the URL is not echoed.
-        let mut config = tokio_postgres::Config::from_str(url)
+        let mut config = tokio_postgres::Config::from_str(&rest)
             .map_err(|e| anyhow!("[team] database is not a valid PostgreSQL URL: {e}"))?;
         if config.get_password().is_some() {
             bail!(
@@ -73,14 +78,7 @@ impl Target {
                  add it to ~/.pgpass, or point [team] password_file at a file holding it"
             );
         }
-        match config.get_ssl_mode() {
-            SslMode::Disable | SslMode::Prefer => {}
-            _ => bail!(
-                "[team] database asks for sslmode=require, and this build of callscope does not speak TLS to \
-                 PostgreSQL yet: reach the server over a trusted network, a Unix socket or an SSH tunnel and \
-                 set sslmode=disable (or prefer)"
-            ),
-        }
+        config.ssl_mode(tls.mode.wire());
         if config.get_hosts().is_empty() {
             config.host("localhost");
         }
@@ -104,6 +102,7 @@ impl Target {
             port,
             dbname,
             user,
+            tls,
         })
     }
 }
@@ -196,7 +195,7 @@ pub async fn connect(section: &TeamSection, env: EnvLookup<'_>) -> Result<tokio_
     Ok(client)
 }
 
-type Connection = tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>;
+type Connection = tokio_postgres::Connection<tokio_postgres::Socket, super::tls::RustlsStream<tokio_postgres::Socket>>;
 
 /// The connection and the client, for a caller that reads the connection's own messages
 /// (`LISTEN`'s notifications arrive there). The password is looked up before the returned
@@ -213,10 +212,11 @@ pub fn connect_raw(
     if let Some(pw) = &password {
         target.config.password(pw.as_bytes());
     }
+    let tls = target.tls.connector()?;
     Ok(async move {
         target
             .config
-            .connect(tokio_postgres::NoTls)
+            .connect(tls)
             .await
             .map_err(|e| explain(&e, &target, &why_none))
     })
@@ -251,6 +251,9 @@ pub fn explain(e: &tokio_postgres::Error, target: &Target, why_none: &str) -> an
         };
     }
     let text = e.to_string();
+    if text.starts_with("error performing TLS handshake") {
+        return explain_tls(e, target);
+    }
     let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>());
     if text.contains("password missing") {
         return anyhow!(
@@ -289,6 +292,74 @@ pub fn explain(e: &tokio_postgres::Error, target: &Target, why_none: &str) -> an
     anyhow!("team database ({target}): {}", sanitize_line(&text))
 }
 
+/// A failed TLS handshake: which check failed and what to change.
+fn explain_tls(e: &tokio_postgres::Error, target: &Target) -> anyhow::Error {
+    use rustls::CertificateError as C;
+    let policy = target.tls.describe();
+    let at = format!("PostgreSQL at {}:{}", target.host, target.port);
+    let source = std::error::Error::source(e);
+    let rustls_error = source
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .and_then(|io| io.get_ref())
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    let detail = source.map(|s| sanitize_line(&s.to_string())).unwrap_or_default();
+    if detail.contains("server does not support TLS") {
+        return anyhow!(
+            "{at} does not offer TLS, and [team] database asks for sslmode={}: turn ssl on in the server's \
+             postgresql.conf, or (on a trusted network only) set sslmode=prefer or disable",
+            target.tls.mode.name()
+        );
+    }
+    match rustls_error {
+        Some(rustls::Error::InvalidCertificate(C::UnknownIssuer)) => anyhow!(
+            "{at}: the server's TLS certificate is not signed by a CA in sslrootcert ({policy}): point \
+             sslrootcert at the CA certificate that signed it (ask the database's admin for it)"
+        ),
+        Some(rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. })) => {
+            anyhow!(
+                "{at}: the server's TLS certificate is not valid for the host name {:?} ({policy}): connect \
+                 with the name the certificate was issued for, or use sslmode=verify-ca to check only the CA",
+                target.host
+            )
+        }
+        Some(rustls::Error::InvalidCertificate(
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. },
+        )) => anyhow!(
+            "{at}: the server's TLS certificate is outside its validity period ({detail}): the server needs a \
+             renewed certificate (or check this machine's clock)"
+        ),
+        _ => anyhow!("{at}: the TLS handshake failed ({policy}): {detail}"),
+    }
+}
+
+/// The connection's TLS state as the server sees it (`pg_stat_ssl`), for `doctor`.
+pub async fn tls_state(client: &tokio_postgres::Client, target: &Target) -> Result<String> {
+    let row = client
+        .query_opt(
+            "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await?;
+    let on = row.as_ref().map(|r| r.get::<_, bool>(0)).unwrap_or(false);
+    Ok(if on {
+        let r = row.as_ref();
+        let get = |i| r.and_then(|r| r.get::<_, Option<String>>(i)).unwrap_or_default();
+        format!(
+            "TLS {} {} ({})",
+            sanitize_line(&get(1)),
+            sanitize_line(&get(2)),
+            target.tls.describe()
+        )
+    } else if target.tls.mode == Mode::Disable {
+        "no TLS (sslmode=disable)".into()
+    } else {
+        format!(
+            "no TLS: the server does not offer it ({}; a Unix socket never has TLS)",
+            target.tls.describe()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,11 +391,13 @@ mod tests {
             e.contains("must not hold the password") && !e.contains("hunter2"),
             "{e}"
         );
-        let e = Target::parse("postgres://alice@db.example/team?sslmode=require")
+        let t = Target::parse("postgres://alice@db.example/team?sslmode=require").unwrap();
+        assert_eq!(t.tls.mode, Mode::Require);
+        let e = Target::parse("postgres://alice@db.example/team?sslmode=bogus")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("sslmode=require") && e.contains("sslmode=disable"), "{e}");
-        let e = Target::parse("postgres://alice@db.example/team?sslmode=bogus")
+        assert!(e.contains("sslmode must be") && !e.contains("db.example"), "{e}");
+        let e = Target::parse("postgres://alice@db.example/team?bogus=1")
             .unwrap_err()
             .to_string();
         assert!(

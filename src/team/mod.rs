@@ -11,6 +11,7 @@ pub mod conn;
 pub mod sample;
 pub mod schema;
 pub mod store;
+pub mod tls;
 pub use crate::domain::scorecard;
 
 use std::collections::BTreeMap;
@@ -151,6 +152,12 @@ impl Team {
 
     pub async fn init(&mut self) -> Result<(schema::InitOutcome, i32)> {
         schema::init(&mut self.client).await
+    }
+
+    /// The connection's TLS state, as the server reports it (for `doctor`).
+    pub async fn tls_state(&self, section: &TeamSection) -> Result<String> {
+        let url = section.database.as_deref().unwrap_or_default();
+        conn::tls_state(&self.client, &conn::Target::parse(url)?).await
     }
 
     pub async fn version(&self) -> Result<i32> {

@@ -254,7 +254,7 @@ fn a_round_trip_into_an_empty_store_reproduces_marks_and_authors() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(doc["version"], 2);
+    assert_eq!(doc["version"], 3);
     let empty = h.join("empty.db");
     import(h, &file, &empty, false);
     let (a, b) = (Store::open(&mine).unwrap(), Store::open(&empty).unwrap());

@@ -2,3 +2,4 @@
 mod history_tui;
 mod merge;
 mod push;
+mod scores;

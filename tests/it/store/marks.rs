@@ -107,7 +107,7 @@ fn export_then_import_into_another_store() {
     let json = a.export_marks(Some(&Scope::project("ws-1", "PROJECT-1"))).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["format"], "callscope.marks");
-    assert_eq!(doc["version"], 2);
+    assert_eq!(doc["version"], 3);
     assert_eq!(
         doc["conversations"].as_array().unwrap().len(),
         1,
@@ -161,8 +161,8 @@ fn malformed_marks_files_are_refused_and_change_nothing() {
             "not a callscope marks file",
         ),
         (
-            json!({"format": "callscope.marks", "version": 3, "conversations": []}).to_string(),
-            "unsupported version 3",
+            json!({"format": "callscope.marks", "version": 4, "conversations": []}).to_string(),
+            "unsupported version 4",
         ),
         (
             json!({"format": "callscope.marks", "conversations": []}).to_string(),

@@ -1,4 +1,5 @@
 mod queue;
 mod sync;
+mod tls;
 mod tui_e2e;
 mod tui_queue;

@@ -224,3 +224,152 @@ fn a_save_through_the_worker_is_kept_with_reviewer_and_time_and_fills_the_form_a
     assert_eq!(all[1].answers["resolution"].answer, "not_resolved");
     assert!(all[1].score.unwrap() < all[0].score.unwrap());
 }
+
+#[test]
+fn a_comment_and_a_cited_turn_on_unanswered_questions_are_saved_and_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("callscope.db");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let worker = StoreWorker::spawn(Store::open(&path).unwrap(), tx).unwrap();
+    let mut s = reading(120, 40);
+    let id = s.list.selected().unwrap().id.to_string();
+    let mut fx = update(&mut s, key('Q'));
+    // greeting: a comment and no answer.
+    fx.extend(update(&mut s, key('c')));
+    fx.extend(typed(&mut s, "greeting inaudible"));
+    fx.extend(update(&mut s, code(KeyCode::Enter)));
+    // identification yes, understood 4, correct yes; handoff: a cited turn and no answer.
+    fx.extend(typed(&mut s, "jy4y"));
+    fx.extend(update(&mut s, key('t')));
+    // resolution resolved, closing yes, latency 5.
+    fx.extend(typed(&mut s, "j1y5"));
+    let expected = s.scorecards.form.as_ref().unwrap().outcome().score;
+    fx.extend(update(&mut s, code(KeyCode::Enter)));
+    pump(&mut s, &worker, &mut rx, fx);
+    assert!(s.scorecards.form.is_none(), "saved: {:?}", s.status.note);
+
+    let fx = update(&mut s, key('Q'));
+    pump(&mut s, &worker, &mut rx, fx);
+    let form = s.scorecards.form.as_ref().unwrap();
+    assert!(!form.answers.contains_key("greeting") && !form.answers.contains_key("handoff_appropriate"));
+    assert_eq!(form.answers.len(), 6);
+    assert_eq!(form.notes["greeting"], ("greeting inaudible".to_string(), None));
+    assert_eq!(form.notes["handoff_appropriate"], (String::new(), Some(1)));
+    let screen = render(&s);
+    assert!(
+        screen.contains("↳ greeting inaudible") && screen.contains("↳ turn 2"),
+        "{screen}"
+    );
+    drop(worker);
+
+    let store = Store::open(&path).unwrap();
+    let all = store.scores(&origin().key(id.as_str())).unwrap();
+    assert_eq!(all.len(), 1);
+    let r = &all[0];
+    assert_eq!(
+        r.answers["greeting"],
+        ScoreAnswer {
+            answer: String::new(),
+            comment: "greeting inaudible".into(),
+            turn: None
+        }
+    );
+    assert_eq!(r.answers["handoff_appropriate"].answer, "");
+    assert_eq!(r.answers["handoff_appropriate"].turn, Some(1));
+    assert_eq!(r.score, expected, "unanswered questions stay out of the score");
+    assert_eq!(r.answers["resolution"].answer, "resolved");
+}
+
+fn saved(who: &str, at_ms: i64, score: f64) -> ScoreRecord {
+    ScoreRecord {
+        scorecard: "voice-qa".into(),
+        reviewer: who.into(),
+        at_ms,
+        answers: [(
+            "correct_information".to_string(),
+            ScoreAnswer {
+                answer: if score == 0.0 { "no" } else { "yes" }.into(),
+                comment: "quoted the old price".into(),
+                turn: Some(1),
+            },
+        )]
+        .into(),
+        score: Some(score),
+        auto_failed: score == 0.0,
+    }
+}
+
+#[test]
+fn the_detail_pane_shows_the_saved_scores_and_x_exports_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("callscope.db");
+    let id = page(0..10, None, true).conversations[4].id.clone();
+    let mut store = Store::open(&path).unwrap();
+    store
+        .save_score(&origin().key(id.as_str()), &saved("ann@acme", 1_000, 40.0))
+        .unwrap();
+    store
+        .save_score(&origin().key(id.as_str()), &saved("bob@acme", 2_000, 0.0))
+        .unwrap();
+    store
+        .save_score(&origin().key(id.as_str()), &saved("ann@acme", 3_000, 85.0))
+        .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let worker = StoreWorker::spawn(store, tx).unwrap();
+    let mut s = state(140, 30);
+    s.scorecards.reviewer = "ann@acme".into();
+    started_with(&mut s, page(0..10, None, true));
+    for _ in 0..4 {
+        let fx = update(&mut s, key('j'));
+        pump(&mut s, &worker, &mut rx, fx);
+    }
+    assert_eq!(*s.list.selected().unwrap().id, *id);
+    let screen = render(&s);
+    assert!(
+        screen.contains("qa        0 (auto-fail) voice-qa by bob@acme · 85 voice-qa by ann@acme"),
+        "ann's older 40 is not current; the lowest first:\n{screen}"
+    );
+    assert_snapshot!("detail_pane_scores_140x30", screen);
+    // Back on a call never scored: no qa line; the scores are not asked for again on return.
+    let fx = update(&mut s, key('k'));
+    pump(&mut s, &worker, &mut rx, fx);
+    assert!(!render(&s).contains("qa        "));
+    let fx = update(&mut s, key('j'));
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::Io(IoEffect::Store(StoreRequest::LoadScores { .. })))),
+        "known already"
+    );
+
+    let md = update(&mut s, key('x'))
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Io(IoEffect::WriteExport { markdown, .. }) => Some(markdown),
+            _ => None,
+        })
+        .expect("an export");
+    let section = md.find("**Scorecards**").expect("a scorecards section");
+    assert!(section < md.find("**Transcript**").unwrap(), "{md}");
+    assert!(
+        md.contains("- `voice-qa` by ann@acme at 1970-01-01T00:00:03Z: **85**"),
+        "{md}"
+    );
+    assert!(
+        md.contains("  - correct_information: no (turn 2) — quoted the old price"),
+        "{md}"
+    );
+
+    // A save from the form replaces the reviewer's score on the pane at once.
+    let mut fx = update(&mut s, key('Q'));
+    pump(&mut s, &worker, &mut rx, std::mem::take(&mut fx));
+    // Filled with ann's last save (correct_information only): every question answered again.
+    let mut fx = typed(&mut s, "yy4ya3y5");
+    fx.extend(update(&mut s, code(KeyCode::Enter)));
+    pump(&mut s, &worker, &mut rx, fx);
+    assert!(s.scorecards.form.is_none(), "{:?}", s.status.note);
+    let screen = render(&s);
+    assert!(
+        screen.contains("voice-qa by bob@acme ·") && !screen.contains("85 voice-qa by ann@acme"),
+        "{screen}"
+    );
+}
