@@ -2,7 +2,8 @@
 //!
 //! Walks every page of a time window with the cursor, in time shards walked concurrently
 //! ([`shard`]), and writes the pages in time order (JSONL is passed through byte for byte, so
-//! fields this version does not know survive); a file export can be resumed.
+//! fields this version does not know survive; a call the local store has scores for gets a
+//! `scores` member appended, see [`scores::StoreScores`]); a file export can be resumed.
 //! `--with-audio DIR` also saves the recordings of voice calls, several at a time.
 
 pub mod csv_rows;
