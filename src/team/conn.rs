@@ -195,7 +195,9 @@ pub async fn connect(section: &TeamSection, env: EnvLookup<'_>) -> Result<tokio_
     Ok(client)
 }
 
-type Connection = tokio_postgres::Connection<tokio_postgres::Socket, super::tls::RustlsStream<tokio_postgres::Socket>>;
+/// A team database connection (TLS per `sslmode`, see `team::tls`).
+pub type Connection =
+    tokio_postgres::Connection<tokio_postgres::Socket, super::tls::RustlsStream<tokio_postgres::Socket>>;
 
 /// The connection and the client, for a caller that reads the connection's own messages
 /// (`LISTEN`'s notifications arrive there). The password is looked up before the returned

@@ -74,12 +74,7 @@ pub struct TeamStore {
 
 /// A connection made and checked: the client, with its connection driven on the runtime.
 async fn connect_checked(
-    fut: impl Future<
-        Output = Result<(
-            Client,
-            tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
-        )>,
-    >,
+    fut: impl Future<Output = Result<(Client, super::conn::Connection)>>,
 ) -> Result<Client, Connect> {
     let (client, connection) = tokio::time::timeout(TIMEOUT, fut)
         .await
