@@ -3,9 +3,10 @@
 //! calls, against the quickstart's Python `iter_conversations` loop and the sequential floor (a
 //! pager that parses nothing, one uncompressed request at a time), all at page size 200.
 //!
-//! Run: `cargo bench --bench export` (needs python3 with requests). Prints each run's time,
-//! bytes on the wire and TCP connections (the proxy charges a round trip for each new one, and
-//! shares one link per direction between them), then the ratios per shape. A quick run:
+//! Run: `cargo bench --bench export` (needs python3 with requests). Prints each run's time
+//! (also in round trips of the shape), bytes on the wire and TCP connections (the proxy charges
+//! a round trip for each new one, and shares one link per direction between them), then the
+//! ratios per shape. A quick run:
 //! `CALLSCOPE_BENCH_CONVERSATIONS=20000 cargo bench --bench export`.
 //! Env: `CALLSCOPE_BENCH_CONVERSATIONS` (generated over 30 days; default 100,000 ≈ 19,000 live
 //! calls in 7 days), `CALLSCOPE_BENCH_DAYS` (window, default 7).
@@ -36,14 +37,17 @@ struct Run {
     connections: u64,
     /// Pages (requests) the export reports; `None` for the others.
     pages: Option<u64>,
+    /// The shape's round trip, to tell how many of them the run took.
+    rtt: Duration,
 }
 
 impl Run {
     fn line(&self, what: &str) -> String {
         format!(
-            "  {what:<34} {:>6} summaries in {:>6.2}s = {:>6.0}/s, {:>6.1} MB on the wire, {:>4} connections{}",
+            "  {what:<34} {:>6} summaries in {:>6.2}s (≈ {:>5.1} RTT) = {:>6.0}/s, {:>6.1} MB on the wire, {:>4} connections{}",
             self.summaries,
             self.secs,
+            self.secs / self.rtt.as_secs_f64(),
             self.summaries as f64 / self.secs,
             self.wire as f64 / 1e6,
             self.connections,
@@ -170,6 +174,7 @@ fn main() {
                 wire: proxy.down_bytes() + proxy.up_bytes(),
                 connections: proxy.connections(),
                 pages,
+                rtt: shape.up.delay + shape.down.delay,
             }
         };
         let py = through(&|b| quickstart(b));

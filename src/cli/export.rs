@@ -65,8 +65,8 @@ pub struct ExportArgs {
 /// How the window is walked: in time shards, several pages at once (`crate::export::shard`).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ShardArgs {
-    /// Page requests out at once, over time shards of the window [default: adaptive — from 2 up
-    /// to 16 while answers stay fast, halved on a 429 or a timeout]. 1 walks the window in one
+    /// Page requests out at once, over time shards of the window [default: adaptive — from 8 up
+    /// to 32 while answers stay fast, halved on a 429 or a timeout]. 1 walks the window in one
     /// sequence.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: Option<u32>,

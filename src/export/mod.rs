@@ -78,7 +78,7 @@ impl Default for ExportOptions {
 /// How the window is walked: in time shards, several pages at once (see [`shard`]).
 #[derive(Debug, Clone, Default)]
 pub struct ShardOptions {
-    /// Page requests out at once; `None` = adaptive (2 up to 16, halved on a 429 or timeout).
+    /// Page requests out at once; `None` = adaptive (8 up to 32, halved on a 429 or timeout).
     pub concurrency: Option<u32>,
     /// Write pages as they arrive instead of in time order (not with `resume`).
     pub unordered: bool,

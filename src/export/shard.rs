@@ -3,7 +3,9 @@
 //!
 //! The first page is an ordinary page of the whole window, so a window that fits in one page is
 //! one request; only when it says there is more is the rest cut into shards ([`Setup::first`]).
-//! Every shard is walked with the cursor, one page at a time; [`Concurrency`] decides how many
+//! Every shard is walked with the cursor, one page at a time, unless a page of it shows that the
+//! rest holds several pages: then the rest is cut into shards again ([`Walk::split`]; not with a
+//! checkpoint, which keeps its first plan). [`Concurrency`] decides how many
 //! page requests are out at once (fixed, or adaptive: grow while answers stay fast, halve on a 429
 //! or a timeout) and the client's shared rate gate makes every shard honour a `Retry-After`.
 //! The list is ascending by `(started_at, id)` with `start_time` inclusive and `end_time`
@@ -11,8 +13,8 @@
 //!
 //! Where pages go:
 //! - **stdout / a writer, in time order**: each shard has a small channel and only a few shards
-//!   past the one being written may run ([`LOOKAHEAD_PER_SLOT`]), so memory is bounded by pages,
-//!   not by the window.
+//!   past the one being written may run ([`LOOKAHEAD_PER_SLOT`]), plus the shards cut on the way
+//!   ([`SPLIT_PER_SLOT`]), so memory is bounded by pages, not by the window.
 //! - **`--unordered`**: one channel, pages written as they come.
 //! - **`--resume --out FILE`**: each shard appends to its own part file in a hidden directory
 //!   beside the target, with a checkpoint (via [`crate::fsutil::write_atomic`]) after every page;
@@ -21,9 +23,10 @@
 //!   pages that were in flight are fetched again. (Without `--resume` a file is written through
 //!   [`crate::fsutil::AtomicFile`] as before, and an interruption leaves nothing behind.)
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,29 +34,35 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc, oneshot};
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 
 use super::audio_jobs::{AudioJobs, CallRef};
 use super::{ExportOptions, ExportSummary, Format, format, progress};
 use crate::api::{Client, CursorGuard, ErrorKind, JsonBody, ListQuery, PathFamily, RawPage, ReadReport, Route};
 use crate::studio::StudioLinks;
 
-/// Adaptive concurrency starts here and grows to [`ADAPTIVE_MAX`] (doubling per round of fast
-/// answers; each step also opens new connections, a round trip each). Starting at 8 would save
-/// about two round trips on a small window, but then 8 requests leave at once before any
-/// `Retry-After` can be known, and the 429 test sees late arrivals of them under load.
-const ADAPTIVE_START: usize = 2;
-const ADAPTIVE_MAX: usize = 16;
+/// Adaptive concurrency starts here and grows to [`ADAPTIVE_MAX`] (by one per fast answer, so
+/// doubling per round of them). Far from the server every round costs a round trip, and every
+/// step up a handshake more, so it starts wide: 8 requests before any `Retry-After` can be known
+/// is a burst any rate limit allows.
+const ADAPTIVE_START: usize = 8;
+const ADAPTIVE_MAX: usize = 32;
 /// Shards per unit of the concurrency ceiling: enough that a slow shard does not leave the
 /// others idle at the end, few enough that splitting adds only a page or so per shard.
 const SHARDS_PER_SLOT: usize = 4;
-/// In time order without a file: shards past the one being written that may be walked at once.
-/// Memory: at most (lookahead + 1) × (queue + 1) pages, each at most `max_page_bytes`.
+/// In time order without a file: planned shards past the one being written that may be walked
+/// at once. Memory: at most (lookahead + 1 + split budget) × (queue + 1) pages, each at most
+/// `max_page_bytes`.
 const LOOKAHEAD_PER_SLOT: usize = 1;
+/// Shards cut from shards on the way (see [`Walk::split`]) that may be unwritten at once, per
+/// unit of the concurrency ceiling.
+const SPLIT_PER_SLOT: usize = 1;
 /// Pages a shard may have fetched and not yet handed over.
 const SHARD_QUEUE: usize = 1;
-/// An answer counts as fast within this factor of the fastest one seen.
-const FAST_FACTOR: f64 = 2.0;
+/// An answer counts as fast within this factor of the fastest one seen: an answer on a new
+/// connection waited a round trip more for its handshake, and the limit only grows by opening
+/// new ones.
+const FAST_FACTOR: f64 = 3.0;
 /// After halving, no further halving or growth for this long (a burst of 429s is one signal).
 const BACKOFF_QUIET: Duration = Duration::from_millis(500);
 const CHECKPOINT_VERSION: u32 = 1;
@@ -198,6 +207,37 @@ struct PageOut {
     /// To a file: answered once the page is on disk and in the checkpoint. Until then the walker
     /// keeps its slot, so at most `limit` pages are ever fetched and not yet vouched for.
     written: Option<oneshot::Sender<()>>,
+    /// In time order to a writer: the shards the rest of this one was cut into, to be written
+    /// after this page and before the shards that follow (see [`Walk::split`]).
+    children: Vec<Queue>,
+}
+
+/// One shard's pages as the time-ordered writer reads them.
+struct Queue {
+    rx: mpsc::Receiver<Result<PageOut>>,
+    /// For a shard cut on the way: its place in [`Walk::split`]'s budget, given back once it
+    /// has been written.
+    _child: Option<ChildToken>,
+}
+
+/// A place in the budget of shards cut on the way; freed on drop.
+struct ChildToken(Arc<AtomicUsize>);
+
+impl Drop for ChildToken {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether a shard whose first page shows it holds more may cut the rest of it into shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Split {
+    /// To part files with a checkpoint: the plan stays the one the checkpoint holds.
+    Off,
+    /// In time order: each new shard has its own queue, written after the page it was cut from.
+    Ordered,
+    /// As pages come: new shards share the one channel.
+    Unordered,
 }
 
 /// What every shard walker shares.
@@ -212,6 +252,26 @@ struct Walk {
     acked: bool,
     /// The local store's saved scores, when it has some for this project and environment.
     scores: Option<super::scores::StoreScores>,
+    split: Split,
+    /// Shards cut on the way and not yet written (ordered) or not yet done (unordered), at most
+    /// `split_budget`: memory stays bounded by pages however often shards are cut.
+    split_alive: Arc<AtomicUsize>,
+    split_budget: usize,
+    /// Their tasks, aborted when the export ends ([`AbortSplits`]).
+    split_tasks: Mutex<Vec<AbortHandle>>,
+}
+
+/// Ends the tasks of shards cut on the way when the export returns, as dropping the
+/// [`JoinSet`] ends the planned ones.
+struct AbortSplits(Arc<Walk>);
+
+impl Drop for AbortSplits {
+    fn drop(&mut self) {
+        let tasks = std::mem::take(&mut *self.0.split_tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in tasks {
+            t.abort();
+        }
+    }
 }
 
 /// Where one shard's walk begins.
@@ -255,14 +315,23 @@ impl Walk {
         let mut skip: HashSet<String> = skip.into_iter().collect();
         // Shard 0 is the window's own walk; the others are checked to keep to their window.
         let check = (shard > 0).then_some(window);
+        // Only a planned shard may cut the rest of it (shard 0's rest was cut by
+        // [`Setup::first`], or is walked in one sequence).
+        let mut first = query.cursor.is_none();
         loop {
             self.concurrency.acquire().await;
             let started = Instant::now();
             let mut page = match self.fetch(&query).await {
-                Ok(body) => self.page(shard, &body, &mut cursors, &skip, check),
+                Ok(body) => self.page(shard, &body, &mut cursors, &skip, check).map(|mut p| {
+                    if check.is_some() && p.next.is_some() {
+                        self.split(shard, window, first, &body, &tx, &mut p);
+                    }
+                    p
+                }),
                 Err(e) => Err(e),
             };
             skip.clear();
+            first = false;
             // Only a success says how fast the server is.
             let took = page.is_ok().then(|| started.elapsed());
             let next = page.as_ref().ok().and_then(|p| p.next.clone());
@@ -294,6 +363,110 @@ impl Walk {
                 None => return,
             }
         }
+    }
+
+    /// A planned shard's page says there is more: the rest of the shard, from the second that
+    /// page ended in, is cut into shards as [`Setup::first`] cuts the window's, from how dense
+    /// this page was. The window's first page only tells how dense its start is; calls are rarely
+    /// spread evenly (the last day of a window is often the busiest), and a shard that holds many
+    /// pages would otherwise walk them one round trip after the other. Cut only when the budget
+    /// has room, the page shows the server keeping to the shard's window, and the page began in
+    /// an earlier second than it ended (the shard's start for its `first` page): then every call
+    /// of that second already written is on this page, and the rest is never the shard again.
+    /// Otherwise the shard follows its cursor as before.
+    #[allow(clippy::too_many_arguments)]
+    fn split(
+        self: &Arc<Self>,
+        shard: usize,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        first: bool,
+        body: &JsonBody,
+        tx: &mpsc::Sender<Result<PageOut>>,
+        page: &mut PageOut,
+    ) {
+        if self.split == Split::Off {
+            return;
+        }
+        let Ok(raw) = body.parse::<RawPage>() else {
+            return;
+        };
+        let page_size = self.query.limit.unwrap_or(100);
+        let budget_left = self
+            .split_budget
+            .saturating_sub(self.split_alive.load(Ordering::SeqCst));
+        // The span this page's density is judged over.
+        let began = if first {
+            Some(window.0)
+        } else {
+            raw.records
+                .first()
+                .and_then(|r| crate::api::lenient::read_record(r))
+                .and_then(|c| c.started_at)
+        };
+        let Some(began) = began else {
+            return;
+        };
+        let Some(rest) = rest_after(
+            &raw,
+            window,
+            began,
+            page_size,
+            budget_left.min(self.concurrency.ceiling()),
+        ) else {
+            return;
+        };
+        if rest.shards < 2 || rest.start <= whole_second(began) || !self.reserve(rest.shards) {
+            return;
+        }
+        tracing::debug!(shard, shards = rest.shards, "export: cutting the rest of a shard");
+        let mut skip = rest.skip;
+        for (i, w) in plan(rest.start, window.1, rest.shards).into_iter().enumerate() {
+            let plan = ShardPlan {
+                skip: if i == 0 { std::mem::take(&mut skip) } else { Vec::new() },
+                ..ShardPlan::new(shard, w, None)
+            };
+            let token = ChildToken(self.split_alive.clone());
+            if self.split == Split::Ordered {
+                let (tx, rx) = mpsc::channel(SHARD_QUEUE);
+                self.spawn_split(plan, tx, None);
+                page.children.push(Queue {
+                    rx,
+                    _child: Some(token),
+                });
+            } else {
+                self.spawn_split(plan, tx.clone(), Some(token));
+            }
+        }
+        page.next = None;
+    }
+
+    /// Takes `n` places in the budget of shards cut on the way, if there are that many.
+    fn reserve(&self, n: usize) -> bool {
+        self.split_alive
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |alive| {
+                (alive + n <= self.split_budget).then_some(alive + n)
+            })
+            .is_ok()
+    }
+
+    fn spawn_split(self: &Arc<Self>, plan: ShardPlan, tx: mpsc::Sender<Result<PageOut>>, token: Option<ChildToken>) {
+        let task = tokio::spawn(self.clone().shard_boxed(plan, tx, token));
+        let mut tasks = self.split_tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task.abort_handle());
+    }
+
+    /// [`Walk::shard`] boxed, so a shard can spawn the shards it is cut into.
+    fn shard_boxed(
+        self: Arc<Self>,
+        plan: ShardPlan,
+        tx: mpsc::Sender<Result<PageOut>>,
+        token: Option<ChildToken>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            self.shard(plan, tx).await;
+            drop(token);
+        })
     }
 
     async fn fetch(&self, query: &ListQuery) -> Result<JsonBody> {
@@ -332,6 +505,7 @@ impl Walk {
             audio: Vec::new(),
             next: None,
             written: None,
+            children: Vec::new(),
         };
         for raw in &page.records {
             if !skip.is_empty() && crate::api::lenient::read_record(raw).is_some_and(|c| skip.contains(&c.id)) {
@@ -392,6 +566,11 @@ struct Setup {
 }
 
 fn setup(client: &Client, args: &ExportOptions, env: &str, studio: Option<&StudioLinks>, acked: bool) -> Result<Setup> {
+    let split = match (acked, args.shards.unordered) {
+        (true, _) => Split::Off,
+        (false, false) => Split::Ordered,
+        (false, true) => Split::Unordered,
+    };
     let (start, end) = args
         .window
         .resolve(Utc::now(), super::DEFAULT_SINCE)
@@ -400,6 +579,7 @@ fn setup(client: &Client, args: &ExportOptions, env: &str, studio: Option<&Studi
         Some(n) => Concurrency::fixed(n as usize),
         None => Concurrency::adaptive(),
     });
+    let ceiling = concurrency.ceiling();
     let seen = concurrency.clone();
     // Every shard's 429 or timeout is one signal to the one controller.
     let client = client.clone().with_retry_observer(Arc::new(move |n| {
@@ -443,6 +623,10 @@ fn setup(client: &Client, args: &ExportOptions, env: &str, studio: Option<&Studi
             want_audio: args.with_audio.is_some(),
             concurrency,
             acked,
+            split,
+            split_alive: Arc::default(),
+            split_budget: ceiling * SPLIT_PER_SLOT,
+            split_tasks: Mutex::default(),
         }),
     })
 }
@@ -481,37 +665,23 @@ impl Setup {
             return Ok((first, sequential(next, cursors)));
         }
         let page: RawPage = body.parse()?;
-        let calls: Vec<(String, Option<DateTime<Utc>>)> = page
-            .records
-            .iter()
-            .filter_map(|raw| crate::api::lenient::read_record(raw).map(|c| (c.id, c.started_at)))
-            .collect();
-        // As the server sees the window: in whole seconds.
-        let (from, to) = (whole_second(start), whole_second(end));
-        let keeps_window = calls.len() == page.records.len()
-            && calls.iter().all(|(_, t)| t.is_some_and(|t| t >= from && t < to))
-            && calls.windows(2).all(|w| w[0].1 <= w[1].1);
-        let last = calls.last().and_then(|(_, t)| *t);
-        let (true, Some(last)) = (keeps_window, last) else {
+        let Some(Rest {
+            start: rest_start,
+            skip,
+            shards: n,
+        }) = rest_after(
+            &page,
+            (start, end),
+            start,
+            self.walk.query.limit.unwrap_or(100),
+            ceiling * SHARDS_PER_SLOT,
+        )
+        else {
             tracing::info!(
                 "export: the first page had calls outside the window asked for, or out of order; walking it in one sequence"
             );
             return Ok((first, sequential(next, cursors)));
         };
-        // The API takes whole seconds: the rest starts at the second the first page ended in.
-        let rest_start = whole_second(last);
-        let skip = calls
-            .iter()
-            .filter(|(_, t)| t.is_some_and(|t| t >= rest_start))
-            .map(|(id, _)| id.clone())
-            .collect();
-        let n = rest_shards(
-            calls.len(),
-            (last - start).num_seconds(),
-            (end - rest_start).num_seconds(),
-            self.walk.query.limit.unwrap_or(100),
-            ceiling * SHARDS_PER_SLOT,
-        );
         let mut rest: Vec<ShardPlan> = plan(rest_start, end, n)
             .into_iter()
             .enumerate()
@@ -523,6 +693,61 @@ impl Setup {
         first.next = None;
         Ok((first, rest))
     }
+}
+
+/// Where the rest of a window goes after a page of it with more to come.
+struct Rest {
+    /// The second the page ended in (the API takes whole seconds).
+    start: DateTime<Utc>,
+    /// The page's calls of that second: the first shard of the rest repeats them.
+    skip: Vec<String>,
+    /// How many shards the rest is cut into ([`rest_shards`]).
+    shards: usize,
+}
+
+/// The rest of `window` after `page`, its density judged from `began` to its last call, or
+/// `None` unless the page shows that the server keeps to the window: every call inside it, in
+/// ascending order.
+fn rest_after(
+    page: &RawPage,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    began: DateTime<Utc>,
+    page_size: u32,
+    cap: usize,
+) -> Option<Rest> {
+    let (start, end) = window;
+    let calls: Vec<(String, Option<DateTime<Utc>>)> = page
+        .records
+        .iter()
+        .filter_map(|raw| crate::api::lenient::read_record(raw).map(|c| (c.id, c.started_at)))
+        .collect();
+    // As the server sees the window: in whole seconds.
+    let (from, to) = (whole_second(start), whole_second(end));
+    let keeps_window = calls.len() == page.records.len()
+        && calls.iter().all(|(_, t)| t.is_some_and(|t| t >= from && t < to))
+        && calls.windows(2).all(|w| w[0].1 <= w[1].1);
+    let last = calls.last().and_then(|(_, t)| *t);
+    let (true, Some(last)) = (keeps_window, last) else {
+        return None;
+    };
+    let rest_start = whole_second(last);
+    let skip = calls
+        .iter()
+        .filter(|(_, t)| t.is_some_and(|t| t >= rest_start))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let shards = rest_shards(
+        calls.len(),
+        (last - began).num_seconds(),
+        (end - rest_start).num_seconds(),
+        page_size,
+        cap,
+    );
+    Some(Rest {
+        start: rest_start,
+        skip,
+        shards,
+    })
 }
 
 /// `t` as the API reads it (times are sent in whole seconds).
@@ -610,6 +835,7 @@ pub async fn export_stream(
     studio: Option<&StudioLinks>,
 ) -> Result<ExportSummary> {
     let setup = setup(client, args, env, studio, false)?;
+    let _splits = AbortSplits(setup.walk.clone());
     let mut absorb = Absorb::new(client, args)?;
     let (mut first, shards) = setup.first().await?;
     format::write_header_scored(out, args.format, setup.walk.scores.is_some())?;
@@ -630,25 +856,26 @@ pub async fn export_stream(
         }
     } else {
         let lookahead = ceiling * LOOKAHEAD_PER_SLOT;
-        let count = shards.len();
         let mut plans = shards.into_iter();
-        let mut queues: Vec<Option<mpsc::Receiver<Result<PageOut>>>> = Vec::new();
-        for head in 0..count {
-            // Start the shards up to `lookahead` past the one being written.
-            while queues.len() < count && queues.len() <= head + lookahead {
+        // The shards started and not yet written, in time order.
+        let mut queues: VecDeque<Queue> = VecDeque::new();
+        loop {
+            // Start the planned shards up to `lookahead` past the one being written.
+            while queues.len() <= lookahead {
                 let Some(plan) = plans.next() else { break };
                 let (tx, rx) = mpsc::channel(SHARD_QUEUE);
                 walkers.spawn(setup.walk.clone().shard(plan, tx));
-                queues.push(Some(rx));
+                queues.push_back(Queue { rx, _child: None });
             }
-            // Each shard is written once, in order: its queue is always still there.
-            let Some(mut rx) = queues.get_mut(head).and_then(Option::take) else {
-                return Err(anyhow::anyhow!("shard {head} of the export was written twice"));
-            };
-            while let Some(page) = rx.recv().await {
+            let Some(mut head) = queues.pop_front() else { break };
+            while let Some(page) = head.rx.recv().await {
                 let mut page = page?;
                 out.write_all(&page.bytes)?;
                 absorb.page(&mut page);
+                // The rest of this shard, cut on the way: it comes next.
+                for child in page.children.drain(..).rev() {
+                    queues.push_front(child);
+                }
             }
         }
     }

@@ -228,3 +228,66 @@ async fn a_server_that_ignores_the_shards_windows_is_an_error_not_duplicates() {
     let (summary, _) = run(&s, 50, Some(1)).await.unwrap();
     assert_eq!(summary.conversations, 300);
 }
+
+#[tokio::test]
+async fn a_dense_end_of_the_window_is_cut_on_the_way_not_walked_one_page_after_another() {
+    // 40 calls over the first 20 hours, then 500 over the last 4: the first page judges the
+    // window sparse, so the rest is planned as one shard holding 10 pages.
+    let start = at(START);
+    let mut v: Vec<(String, DateTime<Utc>)> = (0..40)
+        .map(|i| (format!("CA{i:05}"), start + Duration::minutes(30 * i)))
+        .collect();
+    let dense = start + Duration::hours(20);
+    v.extend((0..500).map(|i| (format!("CB{i:05}"), dense + Duration::seconds(28 * i + 3))));
+    v.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    let data = Arc::new(v);
+
+    let s = list_server(data.clone(), false).await;
+    let (one, sequential) = run(&s, 50, Some(1)).await.unwrap();
+    assert_eq!(
+        ids(&sequential),
+        data.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>()
+    );
+
+    for unordered in [false, true] {
+        let s = list_server(data.clone(), false).await;
+        let mut out = Vec::new();
+        let mut a = args(50, None);
+        a.shards.unordered = unordered;
+        let many = export(&client(&s.url), &a, "live", &mut out).await.unwrap();
+        let sharded = String::from_utf8(out).unwrap();
+        assert_eq!(many.conversations, one.conversations);
+        if unordered {
+            let (mut x, mut y) = (ids(&sharded), ids(&sequential));
+            x.sort();
+            y.sort();
+            assert_eq!(x, y, "every call once");
+        } else {
+            assert!(
+                sharded == sequential,
+                "the sharded export differs from the sequential one"
+            );
+        }
+        // Requests per shard (its window): the dense shard was cut into shards of about a page
+        // each, instead of following its cursor page after page.
+        let reqs = s.requests();
+        let mut per_window: std::collections::HashMap<(Option<String>, Option<String>), usize> = Default::default();
+        for r in &reqs {
+            *per_window
+                .entry((r.query("start_time"), r.query("end_time")))
+                .or_default() += 1;
+        }
+        let longest = per_window.values().max().copied().unwrap_or(0);
+        assert!(
+            longest <= 3,
+            "a shard walked {longest} pages one after another (unordered: {unordered}): {per_window:?}"
+        );
+        assert!(
+            per_window
+                .keys()
+                .filter_map(|(s, _)| s.as_deref())
+                .any(|s| at(s) > dense + Duration::hours(1)),
+            "shards start inside the dense part: {per_window:?}"
+        );
+    }
+}
