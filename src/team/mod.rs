@@ -2,8 +2,8 @@
 //! scorecard answers, shared by every reviewer of a project. The conversation cache and search
 //! stay local (SQLite); this module only holds what a team shares.
 //!
-//! Its API is small and concrete ([`Team`]); the `ReviewStore` seam will wrap it as the
-//! PostgreSQL implementation next to the local SQLite one.
+//! Queues and claims have a small concrete API ([`Team`]); marks, their history and scores go
+//! through the `ReviewStore` seam as [`store::TeamStore`], around the local SQLite store.
 
 pub mod agreement;
 pub mod claims;
