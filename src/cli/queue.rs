@@ -1,5 +1,6 @@
 //! `callscope queue create|list|status|export|claim|done`: review queues in the team database.
-//! A queue is a uniform random sample of a window (same seed, same sample); reviewers claim
+//! A queue is a uniform random sample of a window (the API's `sample=random`, or with a seed, a
+//! filter or strata a walk of the window: same seed, same sample); reviewers claim
 //! items with a lease, so nobody takes an item someone else holds.
 
 use std::collections::BTreeMap;
@@ -26,7 +27,8 @@ pub struct QueueArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum QueueCommand {
-    /// Sample a window into a new queue: a uniform random sample over a full walk of the list.
+    /// Sample a window into a new queue: a uniform random sample, by the API (`sample=random`) or,
+    /// with --seed, --filter or --stratify, over a full walk of the list.
     Create(Box<CreateArgs>),
     /// The queues in the team database, with their progress.
     List(ListArgs),
@@ -75,7 +77,8 @@ pub struct CreateArgs {
     /// Split the sample across the values of a field in proportion to their counts.
     #[arg(long, value_parser = ["channel"])]
     pub stratify: Option<String>,
-    /// Seed of the sample: the same seed over the same window gives the same sample [default: random, printed].
+    /// Seed of the sample: the window is walked, and the same seed over it gives the same sample
+    /// [default: the API samples, in one request].
     #[arg(long)]
     pub seed: Option<u64>,
     /// The scorecard reviewers answer [default: voice-qa].
@@ -305,6 +308,116 @@ fn print_status(s: &team::Status) {
     }
 }
 
+/// The most the API samples in one request (its page limit).
+const API_SAMPLE_MAX: u32 = 1000;
+
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+fn sample_item(c: &crate::api::Conversation, stratum: String) -> sample::Item {
+    sample::Item {
+        id: c.id.clone(),
+        stratum,
+        started_at: c
+            .started_at
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default(),
+    }
+}
+
+/// One `sample=random` request for `n` conversations of the window. `None` when the server does
+/// not serve it: a 400 (it refused the parameter), or an answer that is a list page rather than a
+/// sample (a next cursor, or more than asked: the parameter was ignored, and its first page is not
+/// random) — then the caller walks.
+async fn sample_by_api(
+    client: &Client,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    env: &str,
+    n: u32,
+) -> Result<Option<Vec<sample::Item>>> {
+    let query = ListQuery {
+        start_time: Some(start),
+        end_time: Some(end),
+        limit: Some(n),
+        client_env: Some(env.to_string()),
+        sample_random: true,
+        ..Default::default()
+    };
+    let body = match client.list_page_raw(&query).await {
+        Ok(body) => body,
+        Err(e) if e.kind == crate::api::ErrorKind::BadRequest => {
+            crate::errln!("the API did not take sample=random ({e}); walking the window instead");
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let page: RawPage = body.parse()?;
+    if page.cursor.is_some() || page.records.len() > n as usize {
+        crate::errln!("the API answered sample=random with a list page; walking the window instead");
+        return Ok(None);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let items = page
+        .records
+        .iter()
+        .filter_map(|raw| crate::api::lenient::read_record(raw))
+        .filter(|c| !c.id.is_empty() && seen.insert(c.id.clone()))
+        .map(|c| sample_item(&c, String::new()))
+        .collect();
+    Ok(Some(items))
+}
+
+/// A bottom-k reservoir over a full walk of the window: uniform, bounded memory, and the same
+/// seed over the same window gives the same sample. Returns the sample and how many matched.
+async fn sample_by_walk(
+    client: &Client,
+    a: &CreateArgs,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    env: &str,
+    filter: Option<&crate::domain::Filter>,
+    seed: u64,
+) -> Result<(Vec<sample::Item>, u64)> {
+    let mut sampler = sample::Sampler::new(a.sample as usize, seed);
+    let mut query = ListQuery {
+        start_time: Some(start),
+        end_time: Some(end),
+        limit: Some(a.page_size),
+        client_env: Some(env.to_string()),
+        ..Default::default()
+    };
+    let mut cursors = CursorGuard::default();
+    loop {
+        let body = client.list_page_raw(&query).await?;
+        let page: RawPage = body.parse()?;
+        for raw in &page.records {
+            let Some(c) = crate::api::lenient::read_record(raw) else {
+                continue;
+            };
+            if c.id.is_empty() || filter.is_some_and(|f| !f.matches(&c, None)) {
+                continue;
+            }
+            let stratum = match a.stratify.as_deref() {
+                Some("channel") => c.channel.clone(),
+                _ => String::new(),
+            };
+            sampler.offer(sample_item(&c, stratum)).map_err(|e| anyhow!(e))?;
+        }
+        match cursors.follow(page.cursor)? {
+            Some(c) => query.cursor = Some(c),
+            None => break,
+        }
+    }
+    let matched = sampler.seen();
+    Ok((sampler.finish(), matched))
+}
+
 fn check_name(name: &str) -> Result<()> {
     if name.is_empty()
         || name.len() > 100
@@ -342,60 +455,24 @@ async fn create(a: CreateArgs) -> Result<i32> {
     let client = Client::new(&cfg)?;
     let env = a.window.env_or(&cfg.client_env);
     let (start, end) = a.window.resolve(ChronoDuration::hours(24))?;
-    let seed = a.seed.unwrap_or_else(|| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        nanos ^ u64::from(std::process::id()).rotate_left(32)
-    });
-    let mut sampler = sample::Sampler::new(a.sample as usize, seed);
-    let mut query = ListQuery {
-        start_time: Some(start),
-        end_time: Some(end),
-        limit: Some(a.page_size),
-        client_env: Some(env.clone()),
-        ..Default::default()
+    // Without a seed, a filter or strata, the API picks the sample in one request where it serves
+    // `sample=random`; anything else (or a server without it) walks the window into a reservoir.
+    let by_api = if a.seed.is_none() && filter.is_none() && a.stratify.is_none() && a.sample <= API_SAMPLE_MAX {
+        sample_by_api(&client, start, end, &env, a.sample).await?
+    } else {
+        None
     };
-    // A full walk of the window: `sample=random` could not honour the seed.
-    let mut cursors = CursorGuard::default();
-    let mut walked = 0u64;
-    loop {
-        let body = client.list_page_raw(&query).await?;
-        let page: RawPage = body.parse()?;
-        for raw in &page.records {
-            let Some(c) = crate::api::lenient::read_record(raw) else {
-                continue;
-            };
-            walked += 1;
-            if c.id.is_empty() || filter.as_ref().is_some_and(|f| !f.matches(&c, None)) {
-                continue;
-            }
-            let stratum = match a.stratify.as_deref() {
-                Some("channel") => c.channel.clone(),
-                _ => String::new(),
-            };
-            sampler
-                .offer(sample::Item {
-                    id: c.id.clone(),
-                    stratum,
-                    started_at: c
-                        .started_at
-                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                        .unwrap_or_default(),
-                })
-                .map_err(|e| anyhow!(e))?;
+    let (items, matched, seed) = match by_api {
+        Some(items) => (items, None, None),
+        None => {
+            let seed = a.seed.unwrap_or_else(random_seed);
+            let (items, matched) = sample_by_walk(&client, &a, start, end, &env, filter.as_ref(), seed).await?;
+            (items, Some(matched), Some(seed))
         }
-        match cursors.follow(page.cursor)? {
-            Some(c) => query.cursor = Some(c),
-            None => break,
-        }
-    }
-    let matched = sampler.seen();
-    let items = sampler.finish();
+    };
     if items.is_empty() {
         bail!(
-            "no conversation in the window{} (walked {walked}): widen --since or check --env",
+            "no conversation in the window{}: widen --since or check --env",
             if filter.is_some() { " matches --filter" } else { "" }
         );
     }
@@ -404,7 +481,10 @@ async fn create(a: CreateArgs) -> Result<i32> {
     recipe.insert("end", end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     recipe.insert("env", env);
     recipe.insert("sample", a.sample.to_string());
-    recipe.insert("seed", seed.to_string());
+    match seed {
+        Some(seed) => recipe.insert("seed", seed.to_string()),
+        None => recipe.insert("sampler", "api".to_string()),
+    };
     if let Some(f) = &a.filter {
         recipe.insert("filter", f.clone());
     }
@@ -427,8 +507,14 @@ async fn create(a: CreateArgs) -> Result<i32> {
         items,
     })
     .await?;
+    let how = match (matched, seed) {
+        (Some(matched), Some(seed)) => {
+            format!("{n} of {matched} conversations (seed {seed}; the same seed gives the same sample)")
+        }
+        _ => format!("{n} conversations sampled by the API (sample=random; --seed N gives a sample you can repeat)"),
+    };
     crate::outln!(
-        "queue {}: {n} of {matched} conversations (seed {seed}; the same seed gives the same sample), scorecard {card_name}, {} per item",
+        "queue {}: {how}, scorecard {card_name}, {} per item",
         a.name,
         crate::output::count(u64::from(a.reviewers_per_item), "review")
     );

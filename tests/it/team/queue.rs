@@ -298,3 +298,107 @@ fn an_assigned_queue_refuses_other_reviewers() {
     let out = callscope(&db, &["queue", "status", "nope"]);
     assert!(text(&out).contains("queues: assigned"), "{}", text(&out));
 }
+
+/// `queue create` without a seed, filter or strata: the API picks the sample (`sample=random`),
+/// in one request. With a seed the same window is walked instead, so the sample can be repeated.
+#[test]
+fn without_a_seed_the_api_samples_and_with_one_the_window_is_walked() {
+    let Some(db) = TestDb::initialised("queue_api_sample") else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt
+        .block_on(standin::start(StandinOptions {
+            conversations: 300,
+            ..Default::default()
+        }))
+        .unwrap();
+    let env = common::env_for(&s);
+    let create = |name: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_callscope"))
+            .args(["queue", "create", name, "--since", "30d", "--sample", "15", "--config"])
+            .arg(&db.config)
+            .args(extra)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .unwrap()
+    };
+    let out = stdout(&create("by-api", &[]));
+    assert!(out.contains("15 conversations sampled by the API"), "{out}");
+    let out = stdout(&create("by-walk", &["--seed", "9"]));
+    assert!(out.contains("15 of ") && out.contains("seed 9"), "{out}");
+    let ids = |name: &str| -> Vec<String> {
+        stdout(&callscope(&db, &["queue", "export", name]))
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["conversation_id"].to_string())
+            .collect()
+    };
+    let by_api = ids("by-api");
+    let unique: std::collections::BTreeSet<_> = by_api.iter().collect();
+    assert_eq!((by_api.len(), unique.len()), (15, 15), "{by_api:?}");
+    let list = stdout(&callscope(&db, &["queue", "list"]));
+    assert!(list.contains("sampler=api"), "{list}");
+}
+
+/// A server that refuses `sample=random` (400), or ignores it and answers a list page: the
+/// window is walked, and the user is told why.
+#[test]
+fn a_server_without_sample_random_gets_a_walk() {
+    use crate::support::scripted::{self, Reply};
+    let Some(db) = TestDb::initialised("queue_no_api_sample") else {
+        return;
+    };
+    let page = |from: usize, to: usize, cursor: Option<&str>| -> String {
+        let rows: Vec<String> = (from..to)
+            .map(|i| {
+                format!(
+                    r#"{{"id":"C{i:03}","started_at":"2026-01-01T00:{:02}:00Z","channel":"VOICE-SIP"}}"#,
+                    i % 60
+                )
+            })
+            .collect();
+        let cursor = cursor.map_or("null".to_string(), |c| format!("\"{c}\""));
+        format!(r#"{{"conversations":[{}],"cursor":{cursor}}}"#, rows.join(","))
+    };
+    let (first, second) = (page(0, 20, Some("p2")), page(20, 40, None));
+    let refusing = scripted::serve(move |req| {
+        if req.query("sample").is_some() {
+            return Reply::json(
+                400,
+                r#"{"error_code":"CONVERSATIONS_VALIDATION_FAILED","message":"sample is not supported"}"#,
+            );
+        }
+        match req.query("cursor").as_deref() {
+            Some("p2") => Reply::json(200, second.clone()),
+            _ => Reply::json(200, first.clone()),
+        }
+    });
+    let ignoring_first = page(0, 20, Some("p2"));
+    let ignoring_second = page(20, 40, None);
+    let ignoring = scripted::serve(move |req| match req.query("cursor").as_deref() {
+        Some("p2") => Reply::json(200, ignoring_second.clone()),
+        _ => Reply::json(200, ignoring_first.clone()),
+    });
+    for (name, server, why) in [
+        ("refused", &refusing, "did not take sample=random"),
+        ("ignored", &ignoring, "answered sample=random with a list page"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_callscope"))
+            .args(["queue", "create", name, "--since", "3650d", "--sample", "5", "--config"])
+            .arg(&db.config)
+            .env("POLYAI_BASE_URL", &server.url)
+            .env("POLYAI_PLATFORM_URL", &server.url)
+            .env("POLYAI_API_KEY", "key-for-the-scripted-server")
+            .env("POLYAI_ACCOUNT_ID", "acct")
+            .env("POLYAI_PROJECT_ID", "proj")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(o.contains("5 of 40 conversations (seed "), "{name}: {}", text(&out));
+        assert!(e.contains(why), "{name}: {}", text(&out));
+    }
+}
