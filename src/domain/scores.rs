@@ -165,6 +165,13 @@ pub fn score_text(score: Option<f64>, auto_failed: bool) -> String {
     }
 }
 
+/// When a save was made, as the exports write it: `2026-11-01T10:00:00Z`.
+pub fn saved_at_text(at_ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at_ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// `72.5`, `100` (no trailing `.0`).
 pub fn one_decimal(v: f64) -> String {
     let r = (v * 10.0).round() / 10.0;
