@@ -316,6 +316,17 @@ pub fn apply_filter(s: &mut State, text: &str, p: ConversationPage) -> Vec<Effec
     }
 }
 
+/// `x` on the selected call: the Markdown it writes.
+pub fn x_markdown(s: &mut State) -> String {
+    update(s, key('x'))
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Io(IoEffect::WriteExport { markdown, .. }) => Some(markdown),
+            _ => None,
+        })
+        .expect("an export")
+}
+
 /// The store worker the TUI runs, over the store file at `path`, and where its answers arrive.
 pub fn store_worker(
     path: &std::path::Path,

@@ -156,6 +156,15 @@ fn scored_export(dir: &std::path::Path, db: &std::path::Path) -> Vec<Value> {
     written_jsonl(&mut cmd, &dir.join("scored.jsonl"))
 }
 
+/// The drill-down's filter is named in the header (the screen's first line).
+fn header_shows(s: &callscope::app::State, text: &str) {
+    let screen = tui_support::render(s);
+    assert!(
+        screen.lines().next().unwrap().contains(text),
+        "the filter shows in the header:\n{screen}"
+    );
+}
+
 fn close(a: Option<f64>, b: Option<f64>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => (a - b).abs() < 1e-9,
@@ -663,15 +672,7 @@ async fn enter_on_the_top_handoff_reason_lists_exactly_its_calls() {
         .map(|i| s.list.row_at(i).unwrap().id.to_string())
         .collect();
     assert_eq!(listed, want);
-    let screen = tui_support::render(&s);
-    assert!(
-        screen
-            .lines()
-            .next()
-            .unwrap()
-            .contains(&format!("handoff reason {top_reason}")),
-        "the filter shows in the header:\n{screen}"
-    );
+    header_shows(&s, &format!("handoff reason {top_reason}"));
 
     // esc: the filter from before, and the stats view again.
     let fx = update(&mut s, tui_support::code(KeyCode::Esc));
@@ -775,13 +776,5 @@ async fn enter_on_a_qa_bucket_or_a_questions_no_lists_exactly_those_calls() {
     let want = scored_ids(&s, &scored, |save| save["answers"][question.as_str()]["answer"] == "no");
     assert!(want.len() >= 2, "{question}: {want:?}");
     assert_eq!(listed(&s), want);
-    let screen = tui_support::render(&s);
-    assert!(
-        screen
-            .lines()
-            .next()
-            .unwrap()
-            .contains(&format!("answered {question}=no")),
-        "the filter shows in the header:\n{screen}"
-    );
+    header_shows(&s, &format!("answered {question}=no"));
 }

@@ -330,13 +330,7 @@ fn the_detail_pane_shows_the_saved_scores_and_x_exports_them() {
         "known already"
     );
 
-    let md = update(&mut s, key('x'))
-        .into_iter()
-        .find_map(|e| match e {
-            Effect::Io(IoEffect::WriteExport { markdown, .. }) => Some(markdown),
-            _ => None,
-        })
-        .expect("an export");
+    let md = x_markdown(&mut s);
     let section = md.find("**Scorecards**").expect("a scorecards section");
     assert!(section < md.find("**Transcript**").unwrap(), "{md}");
     assert!(
