@@ -66,41 +66,24 @@ pub fn insert_marks(view: &mut View, marks: &crate::domain::Marks, unsaved: Opti
         return;
     }
     insert_ratings(view, marks);
-    let mut extra = Vec::new();
-    let mut b = Builder {
-        cols: view.cols.max(20) as usize,
-        tz: chrono::Offset::fix(&Utc),
-        start: None,
-        lines: &mut extra,
-    };
-    if let Some(text) = unsaved {
-        let from = b.lines.len();
-        b.meta("unsaved", text);
-        for line in &mut b.lines[from..] {
-            if let Some(value) = line.spans.get_mut(1) {
-                value.0 = Tag::Warn;
+    insert_meta(view, |b| {
+        if let Some(text) = unsaved {
+            let from = b.lines.len();
+            b.meta("unsaved", text);
+            for line in &mut b.lines[from..] {
+                if let Some(value) = line.spans.get_mut(1) {
+                    value.0 = Tag::Warn;
+                }
             }
         }
-    }
-    if !marks.is_empty() {
-        b.meta("review", marks.status.label());
-    }
-    let flags: Vec<&str> = marks.flags.iter().map(String::as_str).collect();
-    b.meta("flags", &flags.join(", "));
-    b.meta("note", &marks.note);
-    b.meta("ratings", &rating_counts(marks));
-    let at = view
-        .lines
-        .iter()
-        .position(|l| l.spans.is_empty())
-        .unwrap_or(view.lines.len());
-    let n = extra.len();
-    view.lines.splice(at..at, extra);
-    for t in &mut view.turn_starts {
-        if *t >= at {
-            *t += n;
+        if !marks.is_empty() {
+            b.meta("review", marks.status.label());
         }
-    }
+        let flags: Vec<&str> = marks.flags.iter().map(String::as_str).collect();
+        b.meta("flags", &flags.join(", "));
+        b.meta("note", &marks.note);
+        b.meta("ratings", &rating_counts(marks));
+    });
 }
 
 /// The `qa` line under the marks: each current save, `76.8 voice-qa by ann@acme`, lowest
@@ -128,14 +111,19 @@ pub fn insert_scores(view: &mut View, records: &[crate::domain::ScoreRecord]) {
             )
         })
         .collect();
+    insert_meta(view, |b| b.meta("qa", &text.join(" · ")));
+}
+
+/// Lines `fill` writes, inserted at the end of the metadata block (before the first blank
+/// line); keeps `turn_starts` pointing at their turns.
+fn insert_meta(view: &mut View, fill: impl FnOnce(&mut Builder<'_>)) {
     let mut extra = Vec::new();
-    let mut b = Builder {
+    fill(&mut Builder {
         cols: view.cols.max(20) as usize,
         tz: chrono::Offset::fix(&Utc),
         start: None,
         lines: &mut extra,
-    };
-    b.meta("qa", &text.join(" · "));
+    });
     let at = view
         .lines
         .iter()

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::clock::clock;
 use super::marks::Marks;
-use super::scores::{ScoreRecord, current, score_text};
+use super::scores::{ScoreRecord, current, saved_at_text, score_text};
 use crate::api::Conversation;
 use crate::api::model::{FunctionEvent, Turn};
 
@@ -322,12 +322,6 @@ fn function_call(e: &FunctionEvent) -> String {
     parts.join(" · ")
 }
 
-fn at_text(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 /// `**Scorecards**` with each current save of a call (by scorecard, then reviewer) and its
 /// answers; empty for a call never scored.
 pub fn scores_section(records: &[ScoreRecord]) -> String {
@@ -343,7 +337,7 @@ pub fn scores_section(records: &[ScoreRecord]) -> String {
             "- `{}` by {} at {}: **{}**",
             inline(&r.scorecard).replace('`', "'"),
             inline(&r.reviewer),
-            at_text(r.at_ms),
+            saved_at_text(r.at_ms),
             score_text(r.score, r.auto_failed)
         );
         for (id, a) in &r.answers {

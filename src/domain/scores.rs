@@ -70,9 +70,11 @@ impl ScoreRecord {
                 )
             })
             .collect();
-        // A comment or cited turn on a question left unanswered is kept too.
+        // A comment or cited turn on a question left unanswered is kept too; a blank comment
+        // alone is nothing to keep (`validate` refuses such an entry, and with it the save).
         for (id, (comment, turn)) in notes {
-            if !answers.contains_key(id) && card.question(id).is_some() && (!comment.is_empty() || turn.is_some()) {
+            let noted = !comment.trim().is_empty() || turn.is_some();
+            if !answers.contains_key(id) && card.question(id).is_some() && noted {
                 out.insert(
                     id.clone(),
                     ScoreAnswer {
@@ -163,6 +165,13 @@ pub fn score_text(score: Option<f64>, auto_failed: bool) -> String {
         (Some(s), false) => one_decimal(s),
         (None, _) => "–".into(),
     }
+}
+
+/// When a save was made, as the exports write it: `2026-11-01T10:00:00Z`.
+pub fn saved_at_text(at_ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at_ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// `72.5`, `100` (no trailing `.0`).
@@ -262,6 +271,12 @@ mod tests {
         let mut bad = r;
         bad.answers.get_mut("closing").unwrap().comment.clear();
         assert!(bad.validate().is_err(), "an entry with nothing in it");
+        // A blank comment on an unanswered question (kept from an answered one whose answer was
+        // then taken back) is dropped, so the save it is part of still validates.
+        let blank = BTreeMap::from([("closing".to_string(), ("  ".to_string(), None))]);
+        let (r, _) = ScoreRecord::of(card, "ann", 5, &answers, &blank);
+        assert!(!r.answers.contains_key("closing"), "{:?}", r.answers);
+        r.validate().unwrap();
         assert_eq!(score_text(Some(0.0), true), "0 (auto-fail)");
         assert_eq!(score_text(None, false), "–");
     }

@@ -2,7 +2,6 @@
 //! save of each (scorecard, reviewer) of a call — its score, auto-fail and answers in JSONL,
 //! score columns in CSV, a section in Markdown.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -15,13 +14,7 @@ use std::sync::Mutex;
 use crate::domain::{ConversationKey, Origin};
 use crate::store::Store;
 
-use crate::domain::scores::{ScoreRecord, current, one_decimal};
-
-fn at_text(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+use crate::domain::scores::{ScoreRecord, current, one_decimal, saved_at_text};
 
 /// The local store's saved scores for a plain (API) export: the ids of the scored calls are read
 /// up front (only ids, so memory stays small however long the window), and a call's saves when
@@ -88,7 +81,7 @@ pub fn scores_json(records: &[ScoreRecord]) -> Value {
                 json!({
                     "scorecard": r.scorecard,
                     "reviewer": r.reviewer,
-                    "at": at_text(r.at_ms),
+                    "at": saved_at_text(r.at_ms),
                     "score": r.score,
                     "auto_failed": r.auto_failed,
                     "answers": r.answers,

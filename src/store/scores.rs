@@ -28,17 +28,22 @@ fn shown(score: Option<f64>, auto_failed: bool) -> String {
     }
 }
 
-/// Appends `record` in the caller's transaction. The score's change joins the marks history
-/// (field `score:CARD`, the reviewer's current score of that card before, this one after) when
-/// the save becomes the current one; an older save (from a marks file) is kept without one.
-fn insert_save(conn: &Connection, key: &ConversationKey, record: &ScoreRecord, recorded_at: i64) -> StoreResult<()> {
-    record.validate().map_err(|e| StoreError::invalid(e.detail))?;
-    let answers = serde_json::to_string(&record.answers).map_err(|e| StoreError::invalid(e.to_string()))?;
-    let before = conn
-        .prepare_cached(
-            "SELECT score, auto_failed, at_ms FROM scores WHERE account = ?1 AND project = ?2 AND environment = ?3
-             AND id = ?4 AND scorecard = ?5 AND reviewer = ?6 ORDER BY at_ms DESC, seq DESC LIMIT 1",
-        )?
+/// The first row of `SELECT columns` over the saves of `record`'s (conversation, scorecard,
+/// reviewer), `rest` narrowing or ordering them; `?7` in either is `record.at_ms`.
+fn first_save<T>(
+    conn: &Connection,
+    columns: &str,
+    rest: &str,
+    key: &ConversationKey,
+    record: &ScoreRecord,
+    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<Option<T>> {
+    let sql = format!(
+        "SELECT {columns} FROM scores WHERE account = ?1 AND project = ?2 AND environment = ?3
+         AND id = ?4 AND scorecard = ?5 AND reviewer = ?6 {rest} LIMIT 1"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
         .query_row(
             params![
                 key.account,
@@ -46,11 +51,29 @@ fn insert_save(conn: &Connection, key: &ConversationKey, record: &ScoreRecord, r
                 key.environment,
                 key.id,
                 record.scorecard,
-                record.reviewer
+                record.reviewer,
+                record.at_ms
             ],
-            |r| Ok((shown(r.get(0)?, r.get(1)?), r.get::<_, i64>(2)?)),
+            row,
         )
-        .optional()?;
+        .optional()?)
+}
+
+/// Appends `record` in the caller's transaction. The score's change joins the marks history
+/// (field `score:CARD`, the reviewer's current score of that card before, this one after) when
+/// the save becomes the current one; an older save (from a marks file) is kept without one.
+fn insert_save(conn: &Connection, key: &ConversationKey, record: &ScoreRecord, recorded_at: i64) -> StoreResult<()> {
+    record.validate().map_err(|e| StoreError::invalid(e.detail))?;
+    let answers = serde_json::to_string(&record.answers).map_err(|e| StoreError::invalid(e.to_string()))?;
+    // The reviewer's current score of this card, and whether it is newer than this save.
+    let before = first_save(
+        conn,
+        "score, auto_failed, at_ms > ?7",
+        "ORDER BY at_ms DESC, seq DESC",
+        key,
+        record,
+        |r| Ok((shown(r.get(0)?, r.get(1)?), r.get::<_, bool>(2)?)),
+    )?;
     conn.prepare_cached(
         "INSERT INTO scores (account, project, environment, id, scorecard, reviewer, at_ms, answers, score, auto_failed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -67,7 +90,7 @@ fn insert_save(conn: &Connection, key: &ConversationKey, record: &ScoreRecord, r
         record.score,
         record.auto_failed
     ])?;
-    if before.as_ref().is_some_and(|(_, at)| *at > record.at_ms) {
+    if before.as_ref().is_some_and(|(_, newer)| *newer) {
         return Ok(());
     }
     let change = (
@@ -90,25 +113,7 @@ pub(crate) fn add_save(
     record: &ScoreRecord,
     recorded_at: i64,
 ) -> StoreResult<bool> {
-    let present = conn
-        .prepare_cached(
-            "SELECT 1 FROM scores WHERE account = ?1 AND project = ?2 AND environment = ?3 AND id = ?4
-             AND scorecard = ?5 AND reviewer = ?6 AND at_ms = ?7 LIMIT 1",
-        )?
-        .query_row(
-            params![
-                key.account,
-                key.project,
-                key.environment,
-                key.id,
-                record.scorecard,
-                record.reviewer,
-                record.at_ms
-            ],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
+    let present = first_save(conn, "1", "AND at_ms = ?7", key, record, |_| Ok(()))?.is_some();
     if present {
         return Ok(false);
     }

@@ -105,13 +105,14 @@ impl Policy {
     /// The rustls connector for this policy.
     pub fn connector(&self) -> Result<MakeRustls> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let roots = match &self.roots {
-            Roots::None => None,
-            Roots::File(p) => Some(load_file(p)?),
-            Roots::System => Some(load_system()?),
+        // Without TLS there is no certificate to check: the roots are not even read.
+        let roots = match (&self.roots, self.mode) {
+            (_, Mode::Disable) | (Roots::None, _) => None,
+            (Roots::File(p), _) => Some(load_file(p)?),
+            (Roots::System, _) => Some(load_system()?),
         };
         let verifier = Verifier {
-            roots: roots.filter(|_| self.mode != Mode::Disable).map(Arc::new),
+            roots: roots.map(Arc::new),
             check_name: self.mode == Mode::VerifyFull,
             algorithms: provider.signature_verification_algorithms,
         };
@@ -145,7 +146,10 @@ pub fn split_url(url: &str, home: Option<&Path>) -> Result<(String, Policy)> {
             _ => rest.push(pair),
         }
     }
+    // As libpq: `sslmode=disable` reads no certificate file, so a stale or broken
+    // `~/.postgresql/root.crt` (or sslrootcert) cannot stop a plain connection.
     let roots = match rootcert.as_deref() {
+        _ if mode == Mode::Disable => Roots::None,
         Some("system") => Roots::System,
         Some(p) => {
             let p = PathBuf::from(p);
@@ -404,6 +408,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("verify-full"), "{e}");
+    }
+
+    #[test]
+    fn sslmode_disable_reads_no_root_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".postgresql")).unwrap();
+        std::fs::write(dir.path().join(".postgresql/root.crt"), "not a certificate\n").unwrap();
+        for url in [
+            "postgres://a@h/d?sslmode=disable",
+            "postgres://a@h/d?sslmode=disable&sslrootcert=/no/such",
+        ] {
+            let (_, p) = split_url(url, Some(dir.path())).unwrap();
+            assert_eq!(p.roots, Roots::None, "{url}");
+            assert!(p.connector().is_ok(), "{url}");
+        }
+        let p = Policy {
+            mode: Mode::Disable,
+            roots: Roots::File(dir.path().join(".postgresql/root.crt")),
+        };
+        assert!(p.connector().is_ok(), "a disabled policy's roots are never read");
+        // The other modes still read it, and say what is wrong with it.
+        let (_, p) = split_url("postgres://a@h/d?sslmode=require", Some(dir.path())).unwrap();
+        let e = p.connector().err().unwrap().to_string();
+        assert!(e.contains("holds no certificate"), "{e}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod net;
+pub mod scores;
 pub mod scripted;
 #[path = "../../benches/support/shaping_proxy.rs"]
 pub mod shaping_proxy;
@@ -49,6 +50,19 @@ pub fn callscope_in(home: &std::path::Path, args: &[&str]) -> std::process::Outp
 /// A process's output as text (lossy: a test prints whatever came).
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// The `id` of each line of a JSONL export, in order.
+pub fn jsonl_ids(jsonl: &str) -> Vec<String> {
+    jsonl
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
 }
 
 /// `export` of the last 24 hours as `format` to stdout, 100 a page; tests change what they test.

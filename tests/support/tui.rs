@@ -316,6 +316,29 @@ pub fn apply_filter(s: &mut State, text: &str, p: ConversationPage) -> Vec<Effec
     }
 }
 
+/// `x` on the selected call: the Markdown it writes.
+pub fn x_markdown(s: &mut State) -> String {
+    update(s, key('x'))
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Io(IoEffect::WriteExport { markdown, .. }) => Some(markdown),
+            _ => None,
+        })
+        .expect("an export")
+}
+
+/// The store worker the TUI runs, over the store file at `path`, and where its answers arrive.
+pub fn store_worker(
+    path: &std::path::Path,
+) -> (
+    callscope::tui::store_worker::StoreWorker,
+    tokio::sync::mpsc::UnboundedReceiver<Msg>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let store = callscope::store::Store::open(path).unwrap();
+    (callscope::tui::store_worker::StoreWorker::spawn(store, tx).unwrap(), rx)
+}
+
 /// Runs store effects through the worker and feeds its answers back, until it goes quiet.
 pub fn pump(
     s: &mut State,

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::process::{Command, Output};
 
 use callscope::api::{Client, ConversationPage, ListQuery, RawPage};
-use callscope::app::{Effect, IoEffect, update};
 use callscope::config::{Config, ConnectionArgs, FileConfig};
 use callscope::domain::Origin;
 use callscope::store::Store;
@@ -311,13 +310,7 @@ async fn the_tui_shows_the_list_the_summary_and_the_latency() {
 
     // `x` and `export --format md` lay the call out the same way (x adds the review lines).
     select_id(&mut s, "CAlist03");
-    let x = update(&mut s, key('x'))
-        .into_iter()
-        .find_map(|e| match e {
-            Effect::Io(IoEffect::WriteExport { markdown, .. }) => Some(markdown),
-            _ => None,
-        })
-        .expect("an export");
+    let x = x_markdown(&mut s);
     let c = page.conversations.iter().find(|c| c.id == "CAlist03").unwrap();
     let mut exported = Vec::new();
     callscope::export::format::write_markdown(&mut exported, c, None).unwrap();

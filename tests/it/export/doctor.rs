@@ -25,15 +25,7 @@ async fn jsonl_export_is_every_call_of_the_window_once_and_lossless() {
     let a = args(Format::Jsonl);
     let summary = export(&client, &a, "live", &mut out).await.unwrap();
     let text = String::from_utf8(out).unwrap();
-    let ids: Vec<String> = text
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let ids = crate::support::jsonl_ids(&text);
     let unique: HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "no duplicates");
     assert_eq!(ids.len() as u64, summary.conversations);

@@ -4,6 +4,7 @@
 //! come out once. A scripted v3 list on loopback (keyset cursor, `start_time` inclusive,
 //! `end_time` exclusive, whole seconds) counts every request.
 
+use crate::support::jsonl_ids;
 use crate::support::net::{Request, Server, json, serve};
 
 use std::sync::Arc;
@@ -123,24 +124,12 @@ async fn run(s: &Server, page_size: u32, concurrency: Option<u32>) -> anyhow::Re
     Ok((summary, String::from_utf8(out).unwrap()))
 }
 
-fn ids(jsonl: &str) -> Vec<String> {
-    jsonl
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_window_that_fits_in_one_page_is_one_request() {
     let s = list_server(calls(51, 0, 0), false).await;
     let (summary, out) = run(&s, 200, None).await.unwrap();
     assert_eq!((summary.conversations, summary.pages), (51, 1), "{summary:?}");
-    assert_eq!(ids(&out).len(), 51);
+    assert_eq!(jsonl_ids(&out).len(), 51);
     let reqs = s.requests();
     assert_eq!(
         reqs.len(),
@@ -165,7 +154,7 @@ async fn the_rest_is_sharded_from_the_second_the_first_page_ended_in_and_that_se
     let sequential_requests = s.hits();
     let want: Vec<String> = data.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(
-        ids(&sequential),
+        jsonl_ids(&sequential),
         want,
         "the sequential walk is every call once, in order"
     );
@@ -203,7 +192,7 @@ async fn a_first_page_outside_the_window_keeps_the_walk_in_one_sequence() {
     v.insert(0, ("CA-early".into(), at(START) - Duration::hours(1)));
     let s = list_server(Arc::new(v.clone()), true).await;
     let (summary, out) = run(&s, 50, None).await.unwrap();
-    assert_eq!(ids(&out), v.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>());
+    assert_eq!(jsonl_ids(&out), v.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>());
     assert_eq!(summary.pages, 3);
     assert!(
         s.requests()
@@ -245,7 +234,7 @@ async fn a_dense_end_of_the_window_is_cut_on_the_way_not_walked_one_page_after_a
     let s = list_server(data.clone(), false).await;
     let (one, sequential) = run(&s, 50, Some(1)).await.unwrap();
     assert_eq!(
-        ids(&sequential),
+        jsonl_ids(&sequential),
         data.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>()
     );
 
@@ -258,7 +247,7 @@ async fn a_dense_end_of_the_window_is_cut_on_the_way_not_walked_one_page_after_a
         let sharded = String::from_utf8(out).unwrap();
         assert_eq!(many.conversations, one.conversations);
         if unordered {
-            let (mut x, mut y) = (ids(&sharded), ids(&sequential));
+            let (mut x, mut y) = (jsonl_ids(&sharded), jsonl_ids(&sequential));
             x.sort();
             y.sort();
             assert_eq!(x, y, "every call once");

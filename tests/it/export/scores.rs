@@ -4,27 +4,9 @@
 use std::process::Command;
 
 use callscope::domain::Origin;
-use callscope::domain::{ScoreAnswer, ScoreRecord};
 use callscope::store::Store;
 
-fn rec(who: &str, at_ms: i64, score: f64) -> ScoreRecord {
-    ScoreRecord {
-        scorecard: "voice-qa".into(),
-        reviewer: who.into(),
-        at_ms,
-        answers: [(
-            "correct_information".to_string(),
-            ScoreAnswer {
-                answer: if score == 0.0 { "no" } else { "yes" }.into(),
-                comment: "quoted the old price".into(),
-                turn: Some(1),
-            },
-        )]
-        .into(),
-        score: Some(score),
-        auto_failed: score == 0.0,
-    }
-}
+use crate::support::scores::correct_information_save;
 
 #[test]
 fn qa_filtered_exports_carry_the_current_scores_in_every_format() {
@@ -45,10 +27,18 @@ fn qa_filtered_exports_carry_the_current_scores_in_every_format() {
         .collect();
     store.cache(&origin, &calls).unwrap();
     // CA1: ann 40 then 85 (current 85) and bob 0 (auto-fail). CA2: ann 95. CA3: never scored.
-    store.save_score(&origin.key("CA1"), &rec("ann", 1_000, 40.0)).unwrap();
-    store.save_score(&origin.key("CA1"), &rec("bob", 2_000, 0.0)).unwrap();
-    store.save_score(&origin.key("CA1"), &rec("ann", 3_000, 85.0)).unwrap();
-    store.save_score(&origin.key("CA2"), &rec("ann", 4_000, 95.0)).unwrap();
+    store
+        .save_score(&origin.key("CA1"), &correct_information_save("ann", 1_000, 40.0))
+        .unwrap();
+    store
+        .save_score(&origin.key("CA1"), &correct_information_save("bob", 2_000, 0.0))
+        .unwrap();
+    store
+        .save_score(&origin.key("CA1"), &correct_information_save("ann", 3_000, 85.0))
+        .unwrap();
+    store
+        .save_score(&origin.key("CA2"), &correct_information_save("ann", 4_000, 95.0))
+        .unwrap();
     drop(store);
     let run = |filter: &str, format: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_callscope"))
@@ -140,15 +130,7 @@ fn a_plain_export_carries_the_scores_the_local_store_has_for_its_calls() {
         String::from_utf8(out.stdout).unwrap()
     };
     let plain = run("jsonl", None);
-    let ids: Vec<String> = plain
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let ids = crate::support::jsonl_ids(&plain);
     assert!(ids.len() > 10, "{plain}");
 
     let db = dir.path().join("review.db");
@@ -156,15 +138,24 @@ fn a_plain_export_carries_the_scores_the_local_store_has_for_its_calls() {
     let mut store = Store::open(&db).unwrap();
     let scored = &ids[3];
     store
-        .save_score(&origin.key(scored.as_str()), &rec("ann", 1_000, 85.0))
+        .save_score(
+            &origin.key(scored.as_str()),
+            &correct_information_save("ann", 1_000, 85.0),
+        )
         .unwrap();
     store
-        .save_score(&origin.key(scored.as_str()), &rec("bob", 2_000, 0.0))
+        .save_score(
+            &origin.key(scored.as_str()),
+            &correct_information_save("bob", 2_000, 0.0),
+        )
         .unwrap();
     // The same id in another environment is another call: not this export's.
     let sandbox = Origin::new(s.account_id.as_str(), s.project_id.as_str(), "sandbox");
     store
-        .save_score(&sandbox.key(ids[4].as_str()), &rec("ann", 3_000, 50.0))
+        .save_score(
+            &sandbox.key(ids[4].as_str()),
+            &correct_information_save("ann", 3_000, 50.0),
+        )
         .unwrap();
     drop(store);
 

@@ -5,15 +5,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use callscope::domain::{ConversationKey, Origin, ReviewStatus, Thumbs, TurnRating};
+use callscope::domain::{ConversationKey, ReviewStatus, Thumbs, TurnRating};
 use callscope::domain::{MarkField, Stamp};
 use callscope::store::Store;
 
-use crate::support::{callscope_in, text};
-
-fn live(id: &str) -> ConversationKey {
-    Origin::new("ws-demo", "PROJECT-demo", "live").key(id)
-}
+use super::{export, import, live};
 
 fn open_as(path: &Path, reviewer: &str) -> Store {
     let mut s = Store::open(path).unwrap();
@@ -24,24 +20,6 @@ fn open_as(path: &Path, reviewer: &str) -> Store {
 /// Milliseconds apart, so "newer" never depends on two writes sharing a millisecond.
 fn tick() {
     std::thread::sleep(Duration::from_millis(5));
-}
-
-fn import(h: &Path, file: &Path, db: &Path, dry_run: bool) -> (Vec<String>, String) {
-    let mut args = vec![
-        "marks",
-        "import",
-        file.to_str().unwrap(),
-        "--store",
-        db.to_str().unwrap(),
-    ];
-    if dry_run {
-        args.push("--dry-run");
-    }
-    let out = callscope_in(h, &args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let mut lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
-    let summary = lines.pop().unwrap();
-    (lines, summary)
 }
 
 /// Everything the store holds about `key`, to compare before and after.
@@ -62,18 +40,7 @@ fn bobs_older_file(h: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
         bob.set_status(&live("CA2"), ReviewStatus::NeedsFollowUp).unwrap();
     }
     let file = h.join("bob.json");
-    let out = callscope_in(
-        h,
-        &[
-            "marks",
-            "export",
-            "--store",
-            bob_db.to_str().unwrap(),
-            "--out",
-            file.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    export(h, &bob_db, &file);
     tick();
     let mut me = open_as(&mine, "alice@acme");
     me.set_status(&live("CA1"), ReviewStatus::NeedsFollowUp).unwrap();
@@ -241,19 +208,7 @@ fn a_round_trip_into_an_empty_store_reproduces_marks_and_authors() {
         .toggle_flag(&live("CA1"), "compliance")
         .unwrap();
     let file = h.join("mine.json");
-    let out = callscope_in(
-        h,
-        &[
-            "marks",
-            "export",
-            "--store",
-            mine.to_str().unwrap(),
-            "--out",
-            file.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let doc = export(h, &mine, &file);
     assert_eq!(doc["version"], 3);
     let empty = h.join("empty.db");
     import(h, &file, &empty, false);

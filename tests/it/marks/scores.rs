@@ -9,51 +9,17 @@ use callscope::domain::scores::current;
 use callscope::domain::{ConversationKey, Origin, ScoreAnswer, ScoreRecord};
 use callscope::store::Store;
 
+use super::{export, import, live};
+use crate::support::scores::voice_qa_save;
 use crate::support::{callscope_in, text};
 
-fn live(id: &str) -> ConversationKey {
-    Origin::new("ws-demo", "PROJECT-demo", "live").key(id)
-}
-
 fn save(who: &str, at_ms: i64, score: f64) -> ScoreRecord {
-    ScoreRecord {
-        scorecard: "voice-qa".into(),
-        reviewer: who.into(),
-        at_ms,
-        answers: [(
-            "greeting".to_string(),
-            ScoreAnswer {
-                answer: "yes".into(),
-                comment: format!("{who} at {at_ms}"),
-                turn: None,
-            },
-        )]
-        .into(),
-        score: Some(score),
-        auto_failed: false,
-    }
-}
-
-fn run(h: &Path, args: &[&str]) -> (Vec<String>, String) {
-    let out = callscope_in(h, args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let mut lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
-    let summary = lines.pop().unwrap_or_default();
-    (lines, summary)
-}
-
-fn import(h: &Path, file: &Path, db: &Path, dry_run: bool) -> (Vec<String>, String) {
-    let mut args = vec![
-        "marks",
-        "import",
-        file.to_str().unwrap(),
-        "--store",
-        db.to_str().unwrap(),
-    ];
-    if dry_run {
-        args.push("--dry-run");
-    }
-    run(h, &args)
+    let answer = ScoreAnswer {
+        answer: "yes".into(),
+        comment: format!("{who} at {at_ms}"),
+        turn: None,
+    };
+    voice_qa_save(who, at_ms, score, "greeting", answer)
 }
 
 /// (reviewer, at_ms, score) of every save, oldest first.
@@ -92,19 +58,7 @@ fn a_v3_file_carries_the_saves_and_import_adds_only_the_missing_ones() {
         bob.save_score(&live("CA3"), &save("bob@acme", 1_500, 90.0)).unwrap();
     }
     let file = h.join("bob.json");
-    let out = callscope_in(
-        h,
-        &[
-            "marks",
-            "export",
-            "--store",
-            bob_db.to_str().unwrap(),
-            "--out",
-            file.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let json = export(h, &bob_db, &file);
     assert_eq!(json["version"], 3);
     let entry = |id: &str| {
         json["conversations"]
@@ -219,15 +173,7 @@ fn a_v3_file_carries_the_saves_and_import_adds_only_the_missing_ones() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let ids: Vec<String> = text(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let ids = crate::support::jsonl_ids(&text(&out.stdout));
     assert_eq!(ids, ["CA1"]);
 
     // Again: nothing more.

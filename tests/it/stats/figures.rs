@@ -41,27 +41,23 @@ async fn exported_lines() -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("calls.jsonl");
     let env = common::env_for(&s);
-    let (out_arg, home) = (out.clone(), dir.path().to_path_buf());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_callscope"))
-            .args([
-                "export",
-                "--start",
-                "2026-10-01T00:00Z",
-                "--end",
-                "2026-11-28T12:00Z",
-                "--out",
-            ])
-            .arg(&out_arg)
+    let home = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_callscope"));
+        cmd.args(["export", "--start", "2026-10-01T00:00Z", "--end", "2026-11-28T12:00Z"])
             .envs(env)
-            .env("HOME", &home)
-            .output()
-            .unwrap()
+            .env("HOME", &home);
+        written_jsonl(&mut cmd, &out)
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// The lines `cmd`, an export, wrote to `out` (given as its `--out`), once it succeeded.
+fn written_jsonl(cmd: &mut Command, out: &std::path::Path) -> Vec<Value> {
+    let output = cmd.arg("--out").arg(out).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    std::fs::read_to_string(&out)
+    std::fs::read_to_string(out)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -150,24 +146,23 @@ fn store_of(dir: &std::path::Path, lines: &[Value]) -> Store {
 
 /// The scored calls of `db` as the binary's store export writes them (JSONL with `scores`).
 fn scored_export(dir: &std::path::Path, db: &std::path::Path) -> Vec<Value> {
-    let out = dir.join("scored.jsonl");
-    let output = Command::new(env!("CARGO_BIN_EXE_callscope"))
-        .args(["export", "--filter", "scored", "--format", "jsonl", "--store"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_callscope"));
+    cmd.args(["export", "--filter", "scored", "--format", "jsonl", "--store"])
         .arg(db)
-        .arg("--out")
-        .arg(&out)
         .env("POLYAI_ACCOUNT_ID", "ws-demo")
         .env("POLYAI_PROJECT_ID", "PROJECT-demo")
         .env("POLYAI_CLIENT_ENV", "live")
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        .env("HOME", dir);
+    written_jsonl(&mut cmd, &dir.join("scored.jsonl"))
+}
+
+/// The drill-down's filter is named in the header (the screen's first line).
+fn header_shows(s: &callscope::app::State, text: &str) {
+    let screen = tui_support::render(s);
+    assert!(
+        screen.lines().next().unwrap().contains(text),
+        "the filter shows in the header:\n{screen}"
+    );
 }
 
 fn close(a: Option<f64>, b: Option<f64>) -> bool {
@@ -677,15 +672,7 @@ async fn enter_on_the_top_handoff_reason_lists_exactly_its_calls() {
         .map(|i| s.list.row_at(i).unwrap().id.to_string())
         .collect();
     assert_eq!(listed, want);
-    let screen = tui_support::render(&s);
-    assert!(
-        screen
-            .lines()
-            .next()
-            .unwrap()
-            .contains(&format!("handoff reason {top_reason}")),
-        "the filter shows in the header:\n{screen}"
-    );
+    header_shows(&s, &format!("handoff reason {top_reason}"));
 
     // esc: the filter from before, and the stats view again.
     let fx = update(&mut s, tui_support::code(KeyCode::Esc));
@@ -789,13 +776,5 @@ async fn enter_on_a_qa_bucket_or_a_questions_no_lists_exactly_those_calls() {
     let want = scored_ids(&s, &scored, |save| save["answers"][question.as_str()]["answer"] == "no");
     assert!(want.len() >= 2, "{question}: {want:?}");
     assert_eq!(listed(&s), want);
-    let screen = tui_support::render(&s);
-    assert!(
-        screen
-            .lines()
-            .next()
-            .unwrap()
-            .contains(&format!("answered {question}=no")),
-        "the filter shows in the header:\n{screen}"
-    );
+    header_shows(&s, &format!("answered {question}=no"));
 }

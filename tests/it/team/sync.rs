@@ -343,15 +343,19 @@ fn marks_import_with_a_team_config_shares_what_it_takes() {
     });
     std::fs::write(&file, body.to_string()).unwrap();
     let store = db.dir.path().join("alice.db");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_callscope"))
-        .args(["marks", "import"])
-        .arg(&file)
-        .arg("--store")
-        .arg(&store)
-        .arg("--config")
-        .arg(&db.config)
-        .output()
-        .unwrap();
+    // The binary's `marks import` of the file with the team config.
+    let import = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_callscope"))
+            .args(["marks", "import"])
+            .arg(&file)
+            .arg("--store")
+            .arg(&store)
+            .arg("--config")
+            .arg(&db.config)
+            .output()
+            .unwrap()
+    };
+    let out = import();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -364,15 +368,7 @@ fn marks_import_with_a_team_config_shares_what_it_takes() {
         2
     );
     // Importing it again takes nothing, so sends nothing.
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_callscope"))
-        .args(["marks", "import"])
-        .arg(&file)
-        .arg("--store")
-        .arg(&store)
-        .arg("--config")
-        .arg(&db.config)
-        .output()
-        .unwrap();
+    let again = import();
     assert!(again.status.success());
     assert_eq!(count(&db, "SELECT count(*) FROM mark_changes"), 2);
     // A teammate's store has carol's note, with her as its author.

@@ -96,8 +96,7 @@ fn is_saved(m: &Msg) -> bool {
 
 /// A started app on a real store file with its worker; the first rows' marks loaded.
 fn started(path: &Path) -> (State, StoreWorker, UnboundedReceiver<Msg>) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let worker = StoreWorker::spawn(Store::open(path).unwrap(), tx).unwrap();
+    let (worker, mut rx) = store_worker(path);
     let mut s = state(120, 40);
     let fx = started_with(&mut s, page(0..10, None, true));
     pump(&mut s, &worker, &mut rx, fx);

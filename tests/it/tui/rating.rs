@@ -282,8 +282,7 @@ fn snapshot_rated_transcript() {
 fn ratings_through_the_worker_survive_a_restart_and_reach_the_export() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("callscope.db");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let worker = StoreWorker::spawn(Store::open(&path).unwrap(), tx).unwrap();
+    let (worker, mut rx) = store_worker(&path);
     let mut s = state(120, 40);
     let fx = started_with(&mut s, page(0..10, None, true));
     pump(&mut s, &worker, &mut rx, fx);
@@ -307,13 +306,7 @@ fn ratings_through_the_worker_survive_a_restart_and_reach_the_export() {
     assert_eq!(s.review.get(&id).unwrap().turns.get(&1), Some(&want));
 
     // `x` puts the rating under its turn in the Markdown.
-    let md = update(&mut s, key('x'))
-        .into_iter()
-        .find_map(|e| match e {
-            Effect::Io(IoEffect::WriteExport { markdown, .. }) => Some(markdown),
-            _ => None,
-        })
-        .expect("an export");
+    let md = x_markdown(&mut s);
     assert!(
         md.contains("  - 👎 turn 2: wrong information — quoted last year's prices"),
         "{md}"

@@ -300,8 +300,7 @@ fn snapshot_marks_in_list_and_detail() {
 fn marks_through_the_worker_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("callscope.db");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let worker = StoreWorker::spawn(Store::open(&path).unwrap(), tx).unwrap();
+    let (worker, mut rx) = store_worker(&path);
     let mut s = state(120, 40);
     s.review.exports_dir = dir.path().join("exports");
     let fx = started_with(&mut s, page(0..10, None, true));

@@ -2,6 +2,7 @@
 //! the refusal while a required question is unanswered, snapshots at 80×24 and 160×45, and a
 //! real store behind the worker keeping each save with its reviewer and time.
 
+use crate::support::scores::correct_information_save;
 use crate::support::tui as tui_support;
 
 use callscope::app::review::StoreRequest;
@@ -189,8 +190,7 @@ fn the_form_at_80x24_and_160x45() {
 fn a_save_through_the_worker_is_kept_with_reviewer_and_time_and_fills_the_form_again() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("callscope.db");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let worker = StoreWorker::spawn(Store::open(&path).unwrap(), tx).unwrap();
+    let (worker, mut rx) = store_worker(&path);
     let mut s = reading(120, 40);
     let id = s.list.selected().unwrap().id.to_string();
     let mut fx = answer_first_five(&mut s);
@@ -229,8 +229,7 @@ fn a_save_through_the_worker_is_kept_with_reviewer_and_time_and_fills_the_form_a
 fn a_comment_and_a_cited_turn_on_unanswered_questions_are_saved_and_come_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("callscope.db");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let worker = StoreWorker::spawn(Store::open(&path).unwrap(), tx).unwrap();
+    let (worker, mut rx) = store_worker(&path);
     let mut s = reading(120, 40);
     let id = s.list.selected().unwrap().id.to_string();
     let mut fx = update(&mut s, key('Q'));
@@ -280,25 +279,6 @@ fn a_comment_and_a_cited_turn_on_unanswered_questions_are_saved_and_come_back() 
     assert_eq!(r.answers["resolution"].answer, "resolved");
 }
 
-fn saved(who: &str, at_ms: i64, score: f64) -> ScoreRecord {
-    ScoreRecord {
-        scorecard: "voice-qa".into(),
-        reviewer: who.into(),
-        at_ms,
-        answers: [(
-            "correct_information".to_string(),
-            ScoreAnswer {
-                answer: if score == 0.0 { "no" } else { "yes" }.into(),
-                comment: "quoted the old price".into(),
-                turn: Some(1),
-            },
-        )]
-        .into(),
-        score: Some(score),
-        auto_failed: score == 0.0,
-    }
-}
-
 #[test]
 fn the_detail_pane_shows_the_saved_scores_and_x_exports_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -306,13 +286,22 @@ fn the_detail_pane_shows_the_saved_scores_and_x_exports_them() {
     let id = page(0..10, None, true).conversations[4].id.clone();
     let mut store = Store::open(&path).unwrap();
     store
-        .save_score(&origin().key(id.as_str()), &saved("ann@acme", 1_000, 40.0))
+        .save_score(
+            &origin().key(id.as_str()),
+            &correct_information_save("ann@acme", 1_000, 40.0),
+        )
         .unwrap();
     store
-        .save_score(&origin().key(id.as_str()), &saved("bob@acme", 2_000, 0.0))
+        .save_score(
+            &origin().key(id.as_str()),
+            &correct_information_save("bob@acme", 2_000, 0.0),
+        )
         .unwrap();
     store
-        .save_score(&origin().key(id.as_str()), &saved("ann@acme", 3_000, 85.0))
+        .save_score(
+            &origin().key(id.as_str()),
+            &correct_information_save("ann@acme", 3_000, 85.0),
+        )
         .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let worker = StoreWorker::spawn(store, tx).unwrap();
@@ -341,13 +330,7 @@ fn the_detail_pane_shows_the_saved_scores_and_x_exports_them() {
         "known already"
     );
 
-    let md = update(&mut s, key('x'))
-        .into_iter()
-        .find_map(|e| match e {
-            Effect::Io(IoEffect::WriteExport { markdown, .. }) => Some(markdown),
-            _ => None,
-        })
-        .expect("an export");
+    let md = x_markdown(&mut s);
     let section = md.find("**Scorecards**").expect("a scorecards section");
     assert!(section < md.find("**Transcript**").unwrap(), "{md}");
     assert!(
