@@ -30,12 +30,16 @@ fn connection_text(s: &State) -> String {
     }
 }
 
-/// Mark changes the store has not confirmed (at risk), then those kept locally that the team
-/// database has not taken yet, beside the connection.
+/// Mark changes the store has not confirmed (at risk), then whether the team database answers
+/// and the changes kept locally that it has not taken yet, beside the connection. (Why it does
+/// not answer goes to the status line: the header keeps to a word.)
 fn pending_text(s: &State) -> String {
     let mut out = String::new();
     if let n @ 1.. = s.review.unsaved() {
         out.push_str(&format!("{} {n} unsaved · ", crate::ui::list::UNSAVED));
+    }
+    if s.team.error.is_some() {
+        out.push_str("team offline · ");
     }
     if s.team.unsynced > 0 {
         out.push_str(&format!("{} unsynced · ", s.team.unsynced));
