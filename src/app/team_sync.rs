@@ -26,7 +26,11 @@ pub fn on_synced(
     let error = error.map(|e| crate::sanitize::sanitize_line(&e));
     if error != s.team.error {
         s.status.note = Some(match &error {
-            Some(e) => format!("team database offline: {e} — marks are kept here and sent when it answers"),
+            // The reason first: a narrow status line cuts the end.
+            Some(e) => format!(
+                "team offline: {} · marks wait here until it answers",
+                e.strip_prefix("team database: ").unwrap_or(e)
+            ),
             None if unsynced > 0 => format!("team database back — sending {unsynced} change(s)"),
             None => "team database back — every change is shared".into(),
         });

@@ -57,7 +57,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         None => s.filter.summary(),
     });
     // Facts after the account/project, most important first; the least important are dropped
-    // whole when the line is too narrow, instead of cutting the line mid-word.
+    // whole when the line is too narrow (all of them, if need be), instead of cutting the line mid-word.
     let mut facts: Vec<(String, Style)> = Vec::new();
     let who = sanitize_line(&format!("{}/{}", id.account, id.project));
     // The queue being worked takes the place of the account/project: it is what the list shows
@@ -95,7 +95,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let conn_w = width(&conn) + 2 + unsaved_w;
     let room = (area.width as usize).saturating_sub(conn_w);
     let fixed = width(" callscope · ") + width(&main);
-    while facts.len() > 1 && fixed + facts.iter().map(|(t, _)| width(t) + 3).sum::<usize>() > room {
+    while !facts.is_empty() && fixed + facts.iter().map(|(t, _)| width(t) + 3).sum::<usize>() > room {
         facts.pop();
     }
     let mut left = vec![

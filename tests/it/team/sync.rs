@@ -445,8 +445,8 @@ fn the_header_says_when_the_team_database_is_away_and_clears_when_it_answers() {
         header(s).contains("team offline · 1 unsynced")
     });
     let note = a.s.status.note.clone().unwrap_or_default();
-    assert!(note.starts_with("team database offline: "), "{note}");
-    assert!(render(&a.s).contains("team database offline"), "{}", render(&a.s));
+    assert!(note.starts_with("team offline: "), "{note}");
+    assert!(render(&a.s).contains("team offline: "), "{}", render(&a.s));
 
     // It answers again: the flag is sent and both clear.
     fwd.restore();
@@ -482,9 +482,10 @@ fn an_unreachable_team_database_is_shown_in_the_header_and_its_reason_once() {
     );
     let note = s.status.note.clone().unwrap();
     assert!(
-        note.contains("connection refused") && !note.contains('\u{1b}'),
+        note.starts_with("team offline: cannot reach PostgreSQL at db.example:5432 (connection refused)"),
         "{note:?}"
     );
+    assert!(!note.contains('\u{1b}'), "{note:?}");
     // The same reason again (every periodic exchange) leaves the status line to other news.
     s.status.note = None;
     update(&mut s, synced(4, Some(why)));
