@@ -1,7 +1,8 @@
 //! Teammates' claims in every open TUI: two headless TUIs (`update` with real team workers and
 //! the real notification listener) on one PostgreSQL work one queue. Bob claims and finishes an
 //! item in his TUI, then through the CLI (`queue claim`, `queue done`); Ann's header shows the
-//! new done count within a second each time, without a key pressed.
+//! new done count within a second each time, without a key pressed. His claims and releases are
+//! announced to her as well.
 
 use crate::support::team::{TestDb, new_queue, runtime};
 use crate::support::tui::{code, key, page, render, started_with, state};
@@ -9,6 +10,7 @@ use crate::support::tui::{code, key, page, render, started_with, state};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use callscope::app::state::Pane;
 use callscope::app::{Effect, IoEffect, Msg, State, update};
 use callscope::team::TeamSection;
 use callscope::tui::team_worker::{TeamSetup, TeamWorker};
@@ -195,6 +197,20 @@ fn a_teammates_claims_and_finishes_move_the_open_queues_header_within_a_second()
     );
     // Bob's own TUI follows his CLI too.
     bob.until(5, "the CLI's finish on bob's screen", |r| r.done() == Some(2));
+
+    // Bob claims again and moves to another row: the release is announced to Ann too.
+    bob.send(key('C'));
+    bob.until(10, "bob's second claim", |r| r.s.queue.claimed().is_some());
+    ann.until(5, "the second claim announced", |r| !r.announced.is_empty());
+    ann.announced.clear();
+    bob.s.focus = Pane::List;
+    bob.send(key('j'));
+    assert_eq!(bob.s.queue.claimed(), None, "moved on: released");
+    ann.until(5, "bob's release announced", |r| {
+        r.announced
+            .iter()
+            .any(|q| q.as_ref().is_some_and(|ids| ids.contains(&daily)))
+    });
     assert!(
         in_tui < LIVE && by_cli < LIVE,
         "ann saw bob's finishes after {in_tui:?} (TUI) and {by_cli:?} (CLI)"
