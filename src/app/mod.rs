@@ -28,6 +28,7 @@ pub mod picker;
 pub mod player;
 pub mod player_state;
 pub mod queue;
+pub mod queue_live;
 pub mod queue_state;
 pub mod rating;
 pub mod review;

@@ -99,6 +99,11 @@ pub enum Msg {
     },
     /// The team database announced a teammate's change (`app::team_sync`).
     TeamChanged,
+    /// The team database announced a claim, release or finish in these queues (by id; `None`:
+    /// any queue, e.g. after the listener reconnected): `app::queue_live` re-reads the open one.
+    QueuesChanged {
+        queues: Option<Vec<i64>>,
+    },
     /// The store worker exchanged changes with the team database: the conversations whose
     /// marks changed here, how many changes still wait, and why the database did not answer.
     TeamSynced {

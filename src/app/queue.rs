@@ -210,12 +210,15 @@ fn show(s: &mut State, q: OpenedQueue, fx: &mut Vec<Effect>) {
         if n == 1 { "" } else { "s" }
     ));
     s.queue.active = Some(ActiveQueue {
+        id: q.id,
         name: q.name,
         scorecard: q.scorecard,
         progress: q.progress,
         generation,
         claim: None,
         claiming: false,
+        refreshing: false,
+        refresh_again: false,
     });
     list::select(s, 0, true, fx);
     prefetch(s, fx);
@@ -353,6 +356,7 @@ pub(super) fn on_event(s: &mut State, ev: TeamEvent, fx: &mut Vec<Effect>) {
                 Err(e) => s.status.note = Some(format!("no claim: {}", sanitize_line(&e))),
             }
         }
+        TeamEvent::Progress { queue, result } => super::queue_live::on_progress(s, &queue, result, fx),
         TeamEvent::RenewDue { seq } => {
             let lease = s.queue.lease;
             let Some(q) = s.queue.active.as_ref() else { return };
@@ -509,6 +513,7 @@ mod tests {
         on_event(
             &mut s,
             TeamEvent::Opened(Ok(OpenedQueue {
+                id: 1,
                 name: "q".into(),
                 scorecard: card,
                 items: ["a", "b", "c"].map(|i| (i.to_string(), String::new())).to_vec(),

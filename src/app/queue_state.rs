@@ -27,6 +27,8 @@ pub struct QueueLine {
 /// A queue opened in the list: its form and its items in sample order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenedQueue {
+    /// The database's id: claims notifications name the queue by it.
+    pub id: i64,
     pub name: String,
     pub scorecard: Scorecard,
     /// Conversation id and when it started (RFC 3339 as sampled, may be empty).
@@ -45,6 +47,8 @@ pub enum TeamRequest {
     Claim { queue: String, lease: Duration },
     /// Extends the claim on `id`: [`TeamEvent::Renewed`].
     Renew { queue: String, id: String, lease: Duration },
+    /// The queue's progress again (a teammate claimed or finished): [`TeamEvent::Progress`].
+    Progress { queue: String },
     /// Gives the claim on `id` back (unanswered: a failure only costs the lease).
     Release { queue: String, id: String },
     /// Finishes the claim on `id`, with the queue form's answers (or none: marked reviewed):
@@ -78,6 +82,11 @@ pub enum TeamEvent {
         id: String,
         result: Result<QueueProgress, String>,
     },
+    /// The queue's progress, re-read after a teammate's change.
+    Progress {
+        queue: String,
+        result: Result<QueueProgress, String>,
+    },
     /// Timer: time to renew claim number `seq`, if it is still held.
     RenewDue {
         seq: u64,
@@ -97,6 +106,7 @@ pub struct Claim {
 /// The queue the list shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActiveQueue {
+    pub id: i64,
     pub name: String,
     pub scorecard: Scorecard,
     pub progress: QueueProgress,
@@ -105,6 +115,10 @@ pub struct ActiveQueue {
     pub claim: Option<Claim>,
     /// `C` was sent; waiting for the database.
     pub claiming: bool,
+    /// A progress re-read was sent and not answered yet.
+    pub refreshing: bool,
+    /// Teammates changed the queue again while it was being re-read: one more re-read is due.
+    pub refresh_again: bool,
 }
 
 /// Everything about queues in the TUI.

@@ -12,8 +12,9 @@ pub fn on_changed(fx: &mut Vec<Effect>) {
     fx.push(Effect::Io(IoEffect::Store(StoreRequest::TeamSync)));
 }
 
-/// `Msg::TeamSynced`: the unsynced count for the header, and the marks of changed calls this
-/// screen has loaded asked for again (with their authors).
+/// `Msg::TeamSynced`: the unsynced count and whether the database answers, for the header;
+/// why it does not, on the status line once when that changes; and the marks of changed calls
+/// this screen has loaded asked for again (with their authors).
 pub fn on_synced(
     s: &mut State,
     touched: Vec<ConversationKey>,
@@ -22,7 +23,19 @@ pub fn on_synced(
     fx: &mut Vec<Effect>,
 ) {
     s.team.unsynced = unsynced;
-    s.team.error = error.map(|e| crate::sanitize::sanitize_line(&e));
+    let error = error.map(|e| crate::sanitize::sanitize_line(&e));
+    if error != s.team.error {
+        s.status.note = Some(match &error {
+            // The reason first: a narrow status line cuts the end.
+            Some(e) => format!(
+                "team offline: {} · marks wait here until it answers",
+                e.strip_prefix("team database: ").unwrap_or(e)
+            ),
+            None if unsynced > 0 => format!("team database back — sending {unsynced} change(s)"),
+            None => "team database back — every change is shared".into(),
+        });
+    }
+    s.team.error = error;
     let here = origin(s);
     let ids: Vec<String> = touched
         .into_iter()

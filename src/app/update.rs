@@ -150,6 +150,10 @@ pub fn step(s: &mut State, msg: Msg) -> Step {
             super::team_sync::on_changed(&mut fx);
             QUIET
         }
+        Msg::QueuesChanged { queues } => {
+            super::queue_live::on_changed(s, queues.as_deref(), &mut fx);
+            QUIET
+        }
         Msg::TeamSynced {
             touched,
             unsynced,

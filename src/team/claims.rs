@@ -1,11 +1,29 @@
 //! What a reviewer working a queue in the TUI needs beyond `claim`/`done`: renewing and
 //! releasing a lease, the queue's items in order, and progress (items done, mine done).
+//! Every change to who holds or finished an item is announced on [`CLAIMS_CHANNEL`], in the
+//! transaction that makes it, so each open TUI can re-read its queue's progress at once.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use super::{Queue, Team};
+
+/// The channel claims, releases, finishes and new queues notify, with the queue's id as payload.
+pub const CLAIMS_CHANNEL: &str = "callscope_claims";
+
+/// The payload announcing a change to queue `id`: its decimal id (small, and no name to sanitize).
+pub fn claims_payload(id: i64) -> String {
+    id.to_string()
+}
+
+/// A claims notification's payload back as a queue id (`None`: not one of ours).
+pub fn parse_claims_payload(text: &str) -> Option<i64> {
+    if text.len() > 20 {
+        return None;
+    }
+    text.parse().ok()
+}
 
 /// Progress of one queue: items whose every wanted review is done, of all items, and how many
 /// reviews one reviewer finished.
@@ -117,15 +135,19 @@ impl Team {
     /// Gives the reviewer's unfinished claim on `id` back, so the next claim can take it at
     /// once. False: there was none.
     pub async fn release(&self, queue: &Queue, id: &str, reviewer: &str) -> Result<bool> {
-        let n = self
+        // One statement, so the release and its announcement commit together.
+        let rows = self
             .client
-            .execute(
-                "UPDATE queue_slots SET reviewer = NULL, claimed_at = NULL, lease_until = NULL
-                 WHERE queue_id = $1 AND conversation_id = $2 AND reviewer = $3 AND done_at IS NULL",
-                &[&queue.id, &id, &reviewer],
+            .query(
+                "WITH released AS (
+                     UPDATE queue_slots SET reviewer = NULL, claimed_at = NULL, lease_until = NULL
+                     WHERE queue_id = $1 AND conversation_id = $2 AND reviewer = $3 AND done_at IS NULL
+                     RETURNING 1)
+                 SELECT pg_notify($4, $5) FROM released",
+                &[&queue.id, &id, &reviewer, &CLAIMS_CHANNEL, &claims_payload(queue.id)],
             )
             .await
             .context("cannot release the claim")?;
-        Ok(n > 0)
+        Ok(!rows.is_empty())
     }
 }

@@ -22,6 +22,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 use tokio_postgres::error::SqlState;
 
+use claims::{CLAIMS_CHANNEL, claims_payload};
 pub use conn::TeamSection;
 use scorecard::{Answer, Scorecard};
 
@@ -203,6 +204,8 @@ impl Team {
             &[&id, &rpi],
         )
         .await?;
+        tx.execute("SELECT pg_notify($1, $2)", &[&CLAIMS_CHANNEL, &claims_payload(id)])
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -300,8 +303,15 @@ impl Team {
                    AND s.slot = pick.slot
                  RETURNING s.conversation_id"
             );
+            // One statement, so the claim and its announcement commit together.
+            let sql = format!("WITH claimed AS ({sql}) SELECT conversation_id, pg_notify($4, $5) FROM claimed");
+            let payload = claims_payload(queue.id);
             for _ in 0..5 {
-                match self.client.query_opt(&sql, &[&queue.id, &reviewer, &secs]).await {
+                match self
+                    .client
+                    .query_opt(&sql, &[&queue.id, &reviewer, &secs, &CLAIMS_CHANNEL, &payload])
+                    .await
+                {
                     Ok(Some(row)) => return Ok(Some(row.get(0))),
                     Ok(None) => break,
                     // The same reviewer claiming from two processes at once hit the same item:
@@ -364,6 +374,11 @@ impl Team {
                 ),
             });
         }
+        tx.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&CLAIMS_CHANNEL, &claims_payload(queue.id)],
+        )
+        .await?;
         let score = if answers.is_empty() { None } else { outcome.score };
         if !answers.is_empty() {
             for (question, answer) in answers {

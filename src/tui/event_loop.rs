@@ -133,9 +133,10 @@ pub async fn run(
             None
         }
     };
-    // Teammates' changes while the TUI is open (only with a team store).
-    let _team_listener = match (&store, &team) {
-        (Some(_), Some(t)) if t.section.database.is_some() => Some(super::team::listen(t.section.clone(), tx.clone())),
+    // Teammates' marks and claims while the TUI is open (marks reach a team store; claims the
+    // open queue, which needs no local store).
+    let _team_listener = match &team {
+        Some(t) if t.section.database.is_some() => Some(super::team::listen(t.section.clone(), tx.clone())),
         _ => None,
     };
     // One engine for the session, on the same HTTP client (connection pool) as the API calls.

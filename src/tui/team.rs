@@ -1,8 +1,9 @@
 //! The TUI with `[team] database`: the store worker gets a [`TeamStore`] around the local store,
 //! and a listener task `LISTEN`s on the team database so a teammate's change reaches the screen
-//! within a second (`Msg::TeamChanged` → the worker syncs → the changed marks are loaded again).
+//! within a second: a mark (`Msg::TeamChanged` → the worker syncs → the changed marks are loaded
+//! again) or a claim (`Msg::QueuesChanged` → the team worker re-reads the open queue's progress).
 //! A dropped listener connection is made again every [`RETRY`](crate::team::store::RETRY); each
-//! (re)connection also asks for a sync, for what was announced while it was down.
+//! (re)connection also asks for both, for what was announced while it was down.
 
 use std::time::Duration;
 
@@ -13,7 +14,15 @@ use super::store_worker::{StoreWorker, WRITE_WAIT};
 use crate::app::Msg;
 use crate::store::Store;
 use crate::team::TeamSection;
+use crate::team::claims::{CLAIMS_CHANNEL, parse_claims_payload};
 use crate::team::store::{CHANNEL, RETRY, TeamStore, parse_payload};
+
+/// How long a burst of notifications (an import, a teammate's outbox coming back) is gathered
+/// before it becomes one message per kind.
+const BURST: Duration = Duration::from_millis(20);
+
+/// At most this many queue ids per message; more in one burst is "any queue" (a re-read each).
+const MAX_QUEUES: usize = 32;
 
 /// The store worker for `store`: around a [`TeamStore`] when `team` names a database. The team
 /// store is opened on a thread of its own (it runs its own runtime, which cannot start inside
@@ -55,16 +64,66 @@ pub fn listen(section: TeamSection, tx: UnboundedSender<Msg>) -> tokio::task::Jo
     })
 }
 
-/// One connection's life: `LISTEN`, then one `Msg::TeamChanged` per burst of notifications.
+/// What one burst of notifications announced.
+#[derive(Debug, Default, PartialEq)]
+struct Burst {
+    marks: bool,
+    /// Queues whose claims changed; `None`: too many to name (any may have).
+    queues: Option<Vec<i64>>,
+    claims: bool,
+}
+
+impl Burst {
+    fn new() -> Burst {
+        Burst {
+            queues: Some(Vec::new()),
+            ..Burst::default()
+        }
+    }
+
+    /// Takes one notification; anything not ours (another channel, a payload that does not
+    /// parse) is ignored.
+    fn take(&mut self, channel: &str, payload: &str) {
+        if channel == CHANNEL {
+            self.marks |= parse_payload(payload).is_some();
+        } else if channel == CLAIMS_CHANNEL
+            && let Some(id) = parse_claims_payload(payload)
+        {
+            self.claims = true;
+            if let Some(ids) = self.queues.as_mut()
+                && !ids.contains(&id)
+            {
+                ids.push(id);
+                if ids.len() > MAX_QUEUES {
+                    self.queues = None;
+                }
+            }
+        }
+    }
+
+    /// The messages for the app, marks first; empty when nothing was ours.
+    fn messages(self) -> Vec<Msg> {
+        let mut out = Vec::new();
+        if self.marks {
+            out.push(Msg::TeamChanged);
+        }
+        if self.claims {
+            out.push(Msg::QueuesChanged { queues: self.queues });
+        }
+        out
+    }
+}
+
+/// One connection's life: `LISTEN` on both channels, then one message per kind per burst.
 async fn listen_once(section: &TeamSection, tx: &UnboundedSender<Msg>) -> anyhow::Result<()> {
     let (client, mut connection) = crate::team::conn::connect_raw(section, &crate::config::process_env)?.await?;
-    let (note_tx, mut notes) = tokio::sync::mpsc::channel::<String>(256);
+    let (note_tx, mut notes) = tokio::sync::mpsc::channel::<(String, String)>(256);
     let pump = tokio::spawn(async move {
         loop {
             match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                 Some(Ok(AsyncMessage::Notification(n))) => {
-                    // A full channel means a burst is being handled: one sync covers it.
-                    let _ = note_tx.try_send(n.payload().to_string());
+                    // A full channel means a burst is being handled: one message covers it.
+                    let _ = note_tx.try_send((n.channel().to_string(), n.payload().to_string()));
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
@@ -75,24 +134,60 @@ async fn listen_once(section: &TeamSection, tx: &UnboundedSender<Msg>) -> anyhow
             }
         }
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+    client
+        .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {CLAIMS_CHANNEL}"))
+        .await?;
     // What was written while this connection was down (or before the app started).
-    if tx.send(Msg::TeamChanged).is_err() {
+    let catch_up = [Msg::TeamChanged, Msg::QueuesChanged { queues: None }];
+    if catch_up.into_iter().any(|m| tx.send(m).is_err()) {
         pump.abort();
         return Ok(());
     }
-    while let Some(first) = notes.recv().await {
-        let mut ours = parse_payload(&first).is_some();
-        // Coalesce a burst (an import, a teammate's outbox coming back) into one sync.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        while let Ok(more) = notes.try_recv() {
-            ours |= parse_payload(&more).is_some();
+    'bursts: while let Some((channel, payload)) = notes.recv().await {
+        let mut burst = Burst::new();
+        burst.take(&channel, &payload);
+        tokio::time::sleep(BURST).await;
+        while let Ok((channel, payload)) = notes.try_recv() {
+            burst.take(&channel, &payload);
         }
-        if ours && tx.send(Msg::TeamChanged).is_err() {
-            break;
+        for m in burst.messages() {
+            if tx.send(m).is_err() {
+                break 'bursts;
+            }
         }
     }
     pump.abort();
     drop(client);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn burst(notes: &[(&str, &str)]) -> Vec<Msg> {
+        let mut b = Burst::new();
+        for (c, p) in notes {
+            b.take(c, p);
+        }
+        b.messages()
+    }
+
+    #[test]
+    fn a_burst_becomes_one_message_per_kind_and_ignores_what_is_not_ours() {
+        let mark = r#"["ws","p","live","CA1"]"#;
+        let msgs = burst(&[
+            (CHANNEL, mark),
+            (CLAIMS_CHANNEL, "7"),
+            (CHANNEL, mark),
+            (CLAIMS_CHANNEL, "7"),
+            (CLAIMS_CHANNEL, "9"),
+        ]);
+        assert!(matches!(&msgs[..], [Msg::TeamChanged, Msg::QueuesChanged { queues: Some(q) }] if q == &[7, 9]));
+        // A payload that is no queue id, or an escape sequence, is nobody's.
+        assert!(burst(&[(CLAIMS_CHANNEL, "daily"), (CLAIMS_CHANNEL, "\u{1b}[2J"), ("other", "7")]).is_empty());
+        let many: Vec<(String, String)> = (0..40).map(|i| (CLAIMS_CHANNEL.to_string(), i.to_string())).collect();
+        let many: Vec<(&str, &str)> = many.iter().map(|(c, p)| (c.as_str(), p.as_str())).collect();
+        assert!(matches!(&burst(&many)[..], [Msg::QueuesChanged { queues: None }]));
+    }
 }

@@ -127,6 +127,11 @@ impl Worker {
                 let result = self.settle(r);
                 TeamEvent::Renewed { queue, id, result }
             }
+            TeamRequest::Progress { queue } => {
+                let r = timeout(OP_TIMEOUT, self.progress(&queue)).await;
+                let result = self.settle(r);
+                TeamEvent::Progress { queue, result }
+            }
             TeamRequest::Release { queue, id } => {
                 let r = timeout(OP_TIMEOUT, self.release(&queue, &id)).await;
                 // Unanswered: a release that failed only keeps the item until its lease ends.
@@ -206,11 +211,18 @@ impl Worker {
         let items = team.items(&q).await?;
         let p = team.progress(&q, &reviewer).await?;
         Ok(OpenedQueue {
+            id: q.id,
             name: q.name.clone(),
             scorecard: q.scorecard.clone(),
             items: items.into_iter().map(|i| (i.id, i.started_at)).collect(),
             progress: progress(p),
         })
+    }
+
+    async fn progress(&mut self, name: &str) -> Result<QueueProgress> {
+        let q = self.queue(name).await?;
+        let reviewer = self.setup.reviewer.clone();
+        Ok(progress(self.team().await?.progress(&q, &reviewer).await?))
     }
 
     async fn claim(&mut self, name: &str, lease: Duration) -> Result<(Option<String>, QueueProgress)> {

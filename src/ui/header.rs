@@ -30,12 +30,16 @@ fn connection_text(s: &State) -> String {
     }
 }
 
-/// Mark changes the store has not confirmed (at risk), then those kept locally that the team
-/// database has not taken yet, beside the connection.
+/// Mark changes the store has not confirmed (at risk), then whether the team database answers
+/// and the changes kept locally that it has not taken yet, beside the connection. (Why it does
+/// not answer goes to the status line: the header keeps to a word.)
 fn pending_text(s: &State) -> String {
     let mut out = String::new();
     if let n @ 1.. = s.review.unsaved() {
         out.push_str(&format!("{} {n} unsaved · ", crate::ui::list::UNSAVED));
+    }
+    if s.team.error.is_some() {
+        out.push_str("team offline · ");
     }
     if s.team.unsynced > 0 {
         out.push_str(&format!("{} unsynced · ", s.team.unsynced));
@@ -53,7 +57,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         None => s.filter.summary(),
     });
     // Facts after the account/project, most important first; the least important are dropped
-    // whole when the line is too narrow, instead of cutting the line mid-word.
+    // whole when the line is too narrow (all of them, if need be), instead of cutting the line mid-word.
     let mut facts: Vec<(String, Style)> = Vec::new();
     let who = sanitize_line(&format!("{}/{}", id.account, id.project));
     // The queue being worked takes the place of the account/project: it is what the list shows
@@ -91,7 +95,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let conn_w = width(&conn) + 2 + unsaved_w;
     let room = (area.width as usize).saturating_sub(conn_w);
     let fixed = width(" callscope · ") + width(&main);
-    while facts.len() > 1 && fixed + facts.iter().map(|(t, _)| width(t) + 3).sum::<usize>() > room {
+    while !facts.is_empty() && fixed + facts.iter().map(|(t, _)| width(t) + 3).sum::<usize>() > room {
         facts.pop();
     }
     let mut left = vec![

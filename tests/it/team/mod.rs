@@ -1,3 +1,4 @@
+mod live_claims;
 mod queue;
 mod sync;
 mod tls;

@@ -414,3 +414,83 @@ fn a_database_without_the_schema_says_what_to_run_and_an_unreachable_one_waits()
     assert_eq!(store.unsynced(), Some(1));
     assert!(store.sync().is_err(), "a sync says the database is unreachable");
 }
+
+#[test]
+fn the_header_says_when_the_team_database_is_away_and_clears_when_it_answers() {
+    let Some(db) = TestDb::initialised("team_offline_shown") else {
+        return;
+    };
+    let port: u16 = db.server.port.parse().unwrap();
+    let fwd = Forwarder::start(&db.server.host, port);
+    let via = TeamSection {
+        database: Some(format!(
+            "postgres://{}@127.0.0.1:{}/{}?sslmode=disable",
+            db.server.user, fwd.port, db.name
+        )),
+        ..Default::default()
+    };
+    let mut a = reviewer(&via, db.dir.path(), "alice@acme");
+    assert!(!header(&a.s).contains("team offline"), "{}", header(&a.s));
+
+    // The database goes away; a flag set meanwhile waits, and the header and status line say so.
+    fwd.cut();
+    update(&mut a.s, key('!'));
+    let fx = update(&mut a.s, key('1'));
+    send_store(&a.worker, fx);
+    a.until(10, "the header saying the team database is offline", |s| {
+        header(s).contains("team offline · 1 unsynced")
+    });
+    let note = a.s.status.note.clone().unwrap_or_default();
+    assert!(note.starts_with("team offline: "), "{note}");
+    assert!(render(&a.s).contains("team offline: "), "{}", render(&a.s));
+
+    // It answers again: the flag is sent and both clear.
+    fwd.restore();
+    a.until(15, "the header clear again", |s| {
+        !header(s).contains("team offline") && s.team.unsynced == 0
+    });
+    assert_eq!(a.s.team.error, None);
+    let note = a.s.status.note.clone().unwrap_or_default();
+    assert!(note.starts_with("team database back"), "{note}");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM mark_changes WHERE field = 'flag:wrong_info'"),
+        1
+    );
+}
+
+/// The same screen without a database: what the store worker reports, through `update`, at 80x24.
+#[test]
+fn an_unreachable_team_database_is_shown_in_the_header_and_its_reason_once() {
+    let mut s = state(80, 24);
+    started_with(&mut s, page(0..10, None, true));
+    let synced = |unsynced, error: Option<&str>| Msg::TeamSynced {
+        touched: Vec::new(),
+        unsynced,
+        error: error.map(str::to_string),
+    };
+    let why = "team database: cannot reach PostgreSQL at db.example:5432 (connection refused)\u{1b}[2J";
+    update(&mut s, synced(3, Some(why)));
+    let screen = render(&s);
+    insta::assert_snapshot!("team_offline_80x24", screen);
+    assert!(
+        screen.lines().next().unwrap().contains("team offline · 3 unsynced"),
+        "{screen}"
+    );
+    let note = s.status.note.clone().unwrap();
+    assert!(
+        note.starts_with("team offline: cannot reach PostgreSQL at db.example:5432 (connection refused)"),
+        "{note:?}"
+    );
+    assert!(!note.contains('\u{1b}'), "{note:?}");
+    // The same reason again (every periodic exchange) leaves the status line to other news.
+    s.status.note = None;
+    update(&mut s, synced(4, Some(why)));
+    assert_eq!(s.status.note, None);
+    update(&mut s, synced(0, None));
+    let screen = render(&s);
+    assert!(!screen.lines().next().unwrap().contains("team offline"), "{screen}");
+    assert_eq!(
+        s.status.note.as_deref(),
+        Some("team database back — every change is shared")
+    );
+}
