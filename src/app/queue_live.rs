@@ -5,11 +5,15 @@
 
 use super::msg::{Effect, IoEffect};
 use super::queue_state::{QueueProgress, TeamRequest};
-use super::state::State;
+use super::state::{Overlay, State};
 
 /// `Msg::QueuesChanged`: the open queue's progress is asked for when it is one of `queues`
-/// (`None`: any may have changed).
+/// (`None`: any may have changed); an open picker lists the queues again (keeping the lines it
+/// shows until the answer, so it does not flicker to "loading").
 pub fn on_changed(s: &mut State, queues: Option<&[i64]>, fx: &mut Vec<Effect>) {
+    if matches!(s.overlay, Overlay::QueuePicker { .. }) && s.queue.lines.is_some() {
+        fx.push(Effect::Io(IoEffect::Team(TeamRequest::ListQueues)));
+    }
     let Some(q) = s.queue.active.as_mut() else { return };
     if queues.is_some_and(|ids| !ids.contains(&q.id)) {
         return;
@@ -107,5 +111,24 @@ mod tests {
             "a failure keeps the numbers"
         );
         assert!(!s.queue.active.as_ref().unwrap().refreshing);
+    }
+
+    #[test]
+    fn an_open_picker_lists_the_queues_again_and_a_closed_one_does_not() {
+        let mut s = with_queue(7);
+        let lists = |fx: &[Effect]| {
+            fx.iter()
+                .filter(|e| matches!(e, Effect::Io(IoEffect::Team(TeamRequest::ListQueues))))
+                .count()
+        };
+        let mut fx = Vec::new();
+        on_changed(&mut s, Some(&[9]), &mut fx);
+        assert_eq!(lists(&fx), 0, "no picker open");
+        s.overlay = Overlay::QueuePicker { sel: 0 };
+        s.queue.lines = Some(Ok(Vec::new()));
+        let mut fx = Vec::new();
+        on_changed(&mut s, Some(&[9]), &mut fx);
+        assert_eq!((lists(&fx), rereads(&fx)), (1, 0), "another queue: the picker only");
+        assert!(s.queue.lines.is_some(), "the shown lines stay until the answer");
     }
 }
