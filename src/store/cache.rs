@@ -144,11 +144,16 @@ fn read_columns(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Columns
 
 const BY_KEY: &str = "account = ?1 AND project = ?2 AND environment = ?3 AND id = ?4";
 
+/// New rows per multi-row `INSERT` (19 values each, well under SQLite's parameter limit).
+const INSERT_ROWS: usize = 32;
+
 /// The statements of one flush, prepared once for all its rows.
-struct Writer<'c> {
+struct Writer<'c, 'p> {
     conn: &'c Connection,
     find: CachedStatement<'c>,
     insert: CachedStatement<'c>,
+    /// `INSERT_ROWS` new rows in one statement: a statement per row cost more than the rows.
+    insert_many: CachedStatement<'c>,
     update: CachedStatement<'c>,
     insert_label: CachedStatement<'c>,
     delete_labels: CachedStatement<'c>,
@@ -161,24 +166,31 @@ struct Writer<'c> {
     delete_intents: CachedStatement<'c>,
     insert_latency: CachedStatement<'c>,
     delete_latencies: CachedStatement<'c>,
+    /// New rows (with their pks) not yet inserted; nothing in the flush reads them back by key
+    /// (its keys are distinct), only the pk allocation has to know of them (see `new_pk`).
+    new_rows: Vec<(&'p Prepared, i64)>,
+    fetched_at_ms: i64,
     /// (slot base, pk) of the last new row: rows come in start-time order, so the next call
     /// of the same second takes the next pk without asking the table.
     last_pk: Option<(i64, i64)>,
+    /// `[from, until)`: pks the table had no row in when last asked. A bulk write of new calls
+    /// then asks once for all its slots instead of once per call.
+    free: Option<(i64, i64)>,
+    /// Whether a buffered row took a pk above its own second (a full slot): the table must
+    /// hold it before anything asks for the largest pk again.
+    buffered_overflow: bool,
 }
 
-impl<'c> Writer<'c> {
-    fn new(conn: &'c Connection) -> StoreResult<Self> {
+impl<'c, 'p> Writer<'c, 'p> {
+    fn new(conn: &'c Connection, fetched_at_ms: i64) -> StoreResult<Self> {
         let p = |sql: &str| conn.prepare_cached(sql);
         Ok(Writer {
             conn,
             find: p(&format!(
                 "SELECT pk, has_transcript, transcript_hidden, max_latency, wire, {COLUMNS} FROM conversations WHERE {BY_KEY}"
             ))?,
-            insert: p(&format!(
-                "INSERT INTO conversations (wire, fetched_at, has_transcript, transcript_hidden, max_latency, {COLUMNS},
-                 pk, account, project, environment, id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
-            ))?,
+            insert: p(&insert_sql(1))?,
+            insert_many: p(&insert_sql(INSERT_ROWS))?,
             update: p(
                 "UPDATE conversations SET wire = ?1, fetched_at = ?2, has_transcript = ?3, transcript_hidden = ?4,
                  max_latency = ?5, started_at = ?6, channel = ?7, total_duration = ?8, num_turns = ?9, handoff = ?10,
@@ -198,18 +210,82 @@ impl<'c> Writer<'c> {
             delete_intents: p("DELETE FROM conversation_intents WHERE conv = ?1")?,
             insert_latency: p("INSERT INTO turn_latencies (conv, turn, latency) VALUES (?1, ?2, ?3)")?,
             delete_latencies: p("DELETE FROM turn_latencies WHERE conv = ?1")?,
+            new_rows: Vec::with_capacity(INSERT_ROWS),
+            fetched_at_ms,
             last_pk: None,
+            free: None,
+            buffered_overflow: false,
         })
     }
 
     fn new_pk(&mut self, started_ms: i64) -> StoreResult<i64> {
         let base = slot_base(started_ms);
-        let pk = match self.last_pk {
-            Some((b, last)) if b == base && last + 1 < base + (1 << PK_SLOT_BITS) => last + 1,
+        let end = base + (1 << PK_SLOT_BITS);
+        let last_pk = self.last_pk;
+        let pk = match last_pk {
+            Some((b, last)) if b == base && last + 1 < end => last + 1,
+            // The slot is full (or was already left for the pks above): the table must hold every
+            // row of this flush before it is asked for the largest pk.
+            last if self.buffered_overflow || last.is_some_and(|(b, _)| b == base) => {
+                self.insert_new_rows()?;
+                self.free = None;
+                allocate_pk(self.conn, started_ms)?
+            }
+            // Earlier slots of this flush are below `base` (rows come in time order), so a slot
+            // the table has no row in is free from its first pk.
+            _ if self.table_is_empty_over(base, end)? => base,
             _ => allocate_pk(self.conn, started_ms)?,
         };
-        self.last_pk = (pk >= base && pk < base + (1 << PK_SLOT_BITS)).then_some((base, pk));
+        let in_slot = pk >= base && pk < end;
+        self.buffered_overflow |= !in_slot;
+        self.last_pk = in_slot.then_some((base, pk));
         Ok(pk)
+    }
+
+    /// Whether the table has no row with a pk in `[base, end)`; one question answers this for
+    /// every slot up to the next row the table has.
+    fn table_is_empty_over(&mut self, base: i64, end: i64) -> StoreResult<bool> {
+        let known = self.free.filter(|&(from, until)| from <= base && base < until);
+        let (_, until) = match known {
+            Some(range) => range,
+            None => {
+                let next: Option<i64> = self
+                    .conn
+                    .prepare_cached("SELECT min(pk) FROM conversations WHERE pk >= ?1")?
+                    .query_row([base], |r| r.get(0))?;
+                let range = (base, next.unwrap_or(i64::MAX));
+                self.free = Some(range);
+                range
+            }
+        };
+        Ok(end <= until)
+    }
+
+    /// Queues a new row; rows go in `INSERT_ROWS` at a time.
+    fn insert(&mut self, p: &'p Prepared, pk: i64) -> StoreResult<()> {
+        self.new_rows.push((p, pk));
+        if self.new_rows.len() == INSERT_ROWS {
+            self.insert_new_rows()?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the queued new rows.
+    fn insert_new_rows(&mut self) -> StoreResult<()> {
+        if self.new_rows.len() == INSERT_ROWS {
+            for (i, (p, pk)) in self.new_rows.iter().enumerate() {
+                bind_new_row(&mut self.insert_many, i * NEW_ROW_VALUES, p, *pk, self.fetched_at_ms)?;
+            }
+            self.insert_many.raw_execute()?;
+        } else {
+            for (p, pk) in &self.new_rows {
+                bind_new_row(&mut self.insert, 0, p, *pk, self.fetched_at_ms)?;
+                self.insert.raw_execute()?;
+            }
+        }
+        self.new_rows.clear();
+        self.buffered_overflow = false;
+        Ok(())
     }
 
     fn find(&mut self, p: &Prepared) -> StoreResult<Option<Found>> {
@@ -243,6 +319,66 @@ impl<'c> Writer<'c> {
         }
         Ok(want.next().is_none())
     }
+}
+
+/// Values of a new row in `insert_sql`.
+const NEW_ROW_VALUES: usize = 19;
+
+/// An `INSERT` of `rows` new conversations, their values in `bind_new_row`'s order.
+fn insert_sql(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; NEW_ROW_VALUES].join(", "));
+    format!(
+        "INSERT INTO conversations (wire, fetched_at, has_transcript, transcript_hidden, max_latency, {COLUMNS},
+         pk, account, project, environment, id) VALUES {}",
+        vec![row; rows].join(", ")
+    )
+}
+
+/// Binds a new row's values after the first `before` parameters of `stmt`.
+fn bind_new_row(
+    stmt: &mut rusqlite::Statement<'_>,
+    before: usize,
+    p: &Prepared,
+    pk: i64,
+    fetched_at_ms: i64,
+) -> rusqlite::Result<()> {
+    let (c, d, o) = (&p.cols, &p.derived, &p.origin);
+    let values: [&dyn rusqlite::ToSql; NEW_ROW_VALUES] = [
+        &p.wire,
+        &fetched_at_ms,
+        &d.has_transcript,
+        &d.transcript_hidden,
+        &d.max_latency,
+        &c.started_ms,
+        &c.channel,
+        &c.total_duration,
+        &c.num_turns,
+        &c.handoff,
+        &c.in_progress,
+        &c.poly_score,
+        &c.handoff_reason,
+        &c.variant,
+        &pk,
+        &o.account,
+        &o.project,
+        &o.environment,
+        &p.id,
+    ];
+    for (i, v) in values.into_iter().enumerate() {
+        stmt.raw_bind_parameter(before + i + 1, v)?;
+    }
+    Ok(())
+}
+
+/// What a write changed, for the stale per-hour aggregates.
+struct Written {
+    /// The row's start time before this write; `None` for a new row.
+    was_started_ms: Option<i64>,
+}
+
+/// The UTC hour (unix ms of its start) a start time falls in: the `stats_dirty` key.
+fn hour_of(started_ms: i64) -> i64 {
+    started_ms.div_euclid(super::stats_hours::HOUR_MS) * super::stats_hours::HOUR_MS
 }
 
 /// What an upsert stores in the row (beside the key).
@@ -281,8 +417,9 @@ impl Prepared {
                 .map_or(0, |t| t.texts.iter().map(|(_, s)| s.len() + 32).sum())
     }
 
-    /// Writes the conversation unless the row already holds exactly it; returns the pk written.
-    fn write(&self, w: &mut Writer, fetched_at_ms: i64) -> StoreResult<Option<i64>> {
+    /// Writes the conversation unless the row already holds exactly it; returns the start
+    /// time the row had before (when it was cached already) if it wrote.
+    fn write<'p>(&'p self, w: &mut Writer<'_, 'p>) -> StoreResult<Option<Written>> {
         let found = w.find(self)?;
         let mine = RowValues {
             wire: self.wire.as_str().into(),
@@ -318,39 +455,40 @@ impl Prepared {
                 (old.pk, values, old.has_transcript)
             }
         };
-        let c = &self.cols;
-        let mut args: Vec<&dyn rusqlite::ToSql> = vec![
-            &values.wire,
-            &fetched_at_ms,
-            &values.has_transcript,
-            &values.transcript_hidden,
-            &values.max_latency,
-            &c.started_ms,
-            &c.channel,
-            &c.total_duration,
-            &c.num_turns,
-            &c.handoff,
-            &c.in_progress,
-            &c.poly_score,
-            &c.handoff_reason,
-            &c.variant,
-            &pk,
-        ];
-        if found.is_none() {
-            let o = &self.origin;
-            args.extend([&o.account as &dyn rusqlite::ToSql, &o.project, &o.environment, &self.id]);
-            w.insert.execute(&args[..])?;
-        } else {
-            w.update.execute(&args[..])?;
-            // Tags are the summary's: every refresh replaces them.
-            w.delete_labels
-                .execute(params![pk, LabelKind::Tag as i64, LabelKind::Tag as i64])?;
+        match &found {
+            None => w.insert(self, pk)?,
+            Some(_) => {
+                let c = &self.cols;
+                w.update.execute(params![
+                    values.wire,
+                    w.fetched_at_ms,
+                    values.has_transcript,
+                    values.transcript_hidden,
+                    values.max_latency,
+                    c.started_ms,
+                    c.channel,
+                    c.total_duration,
+                    c.num_turns,
+                    c.handoff,
+                    c.in_progress,
+                    c.poly_score,
+                    c.handoff_reason,
+                    c.variant,
+                    pk,
+                ])?;
+                // Tags are the summary's: every refresh replaces them.
+                w.delete_labels
+                    .execute(params![pk, LabelKind::Tag as i64, LabelKind::Tag as i64])?;
+            }
         }
         for tag in &self.tags {
             w.insert_label.execute(params![LabelKind::Tag as i64, tag, pk])?;
         }
+        let written = Written {
+            was_started_ms: found.as_ref().map(|old| old.cols.started_ms),
+        };
         let Some(t) = &self.transcript else {
-            return Ok(Some(pk));
+            return Ok(Some(written));
         };
         let (lo, hi) = fts_range(pk);
         if replace_transcript {
@@ -374,7 +512,7 @@ impl Prepared {
         for (kind, label) in &t.labels {
             w.insert_label.execute(params![*kind as i64, label, pk])?;
         }
-        Ok(Some(pk))
+        Ok(Some(written))
     }
 }
 
@@ -588,15 +726,28 @@ impl<'a> CacheBatch<'a> {
     fn flush(&mut self) -> StoreResult<()> {
         // Stable: equal start times keep their arrival order.
         self.pending.sort_by_key(|p| p.cols.started_ms);
-        let mut w = Writer::new(&self.tx)?;
-        // The pks of the rows this flush inserted or changed (unchanged rows are left out).
-        let mut changed: Vec<i64> = Vec::with_capacity(self.pending.len());
-        for p in self.pending.drain(..) {
-            changed.extend(p.write(&mut w, self.now_ms)?);
+        let mut w = Writer::new(&self.tx, self.now_ms)?;
+        // The hours whose aggregates the changed rows make stale, before and after the write
+        // (unchanged rows are left out); marked once each at the end instead of once per row.
+        let mut stale: std::collections::HashSet<(&Origin, i64)> = Default::default();
+        for p in &self.pending {
+            if let Some(written) = p.write(&mut w)? {
+                stale.insert((&p.origin, hour_of(p.cols.started_ms)));
+                if let Some(was) = written.was_started_ms {
+                    stale.insert((&p.origin, hour_of(was)));
+                }
+            }
         }
+        w.insert_new_rows()?;
         drop(w);
-        // Derived tables that follow the rows (per-hour figures, say) update here from `changed`.
-        let _ = changed;
+        let mut mark = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO stats_dirty (account, project, environment, hour) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (o, hour) in stale {
+            mark.execute(params![o.account, o.project, o.environment, hour])?;
+        }
+        drop(mark);
+        self.pending.clear();
         self.pending_bytes = 0;
         self.pending_keys.clear();
         Ok(())
@@ -649,6 +800,103 @@ mod tests {
             (u32::MAX as i64) << PK_SLOT_BITS,
             "far future is clamped"
         );
+    }
+
+    /// The writer's pks (queued rows, one table question per free stretch) agree with
+    /// `allocate_pk`: around rows already cached, through a full second, into the next one.
+    #[test]
+    fn a_batch_finds_free_pks_around_cached_rows_and_past_a_full_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("s.db")).unwrap();
+        let origin = Origin::new("a", "p", "live");
+        let t0 = 1_780_000_000_000; // ms, a whole second
+        let base = |sec: i64| slot_base(t0 + sec * 1000);
+        let by_hand = |pk: i64, id: &str| {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO conversations (pk, account, project, environment, id, started_at, channel, handoff,
+                     in_progress, wire, fetched_at) VALUES (?1, 'a', 'p', 'live', ?2, ?3, '', 0, 0, '{}', 0)",
+                    params![pk, id, (pk >> PK_SLOT_BITS) * 1000],
+                )
+                .unwrap()
+        };
+        by_hand(base(3), "cached-3");
+        // Second 5 has one free pk left.
+        by_hand(base(5) + (1 << PK_SLOT_BITS) - 2, "cached-5");
+        by_hand(base(40), "cached-40");
+        let call = |id: String, sec: i64| Conversation {
+            id,
+            started_at: chrono::DateTime::from_timestamp_millis(t0 + sec * 1000),
+            ..Default::default()
+        };
+        let mut convs: Vec<Conversation> = (0..50).map(|s| call(format!("CA{s}"), s)).collect();
+        convs.extend((0..3).map(|i| call(format!("CA5-{i}"), 5)));
+        assert_eq!(store.cache(&origin, &convs).unwrap(), convs.len());
+        let pk_of = |id: &str| -> i64 {
+            store
+                .conn()
+                .query_row("SELECT pk FROM conversations WHERE id = ?1", [id], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(pk_of("CA0"), base(0));
+        assert_eq!(pk_of("CA3"), base(3) + 1, "after the cached row of its second");
+        assert_eq!(pk_of("CA4"), base(4));
+        assert_eq!(pk_of("CA5"), base(6) - 1, "the last pk of its second");
+        // The second is full: the next calls of it go above everything cached so far.
+        assert_eq!(pk_of("CA5-0"), base(40) + 1);
+        assert_eq!(pk_of("CA6"), base(6));
+        assert_eq!(pk_of("CA40"), base(40) + 4);
+        assert_eq!(pk_of("CA49"), base(49));
+    }
+
+    #[test]
+    fn a_batch_marks_each_hour_it_changes_once_and_unchanged_rows_none() {
+        use super::super::stats_hours::HOUR_MS;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("s.db")).unwrap();
+        let origin = Origin::new("a", "p", "live");
+        let h = hour_of(1_780_000_000_000);
+        let call = |i: i64, at_ms: i64| Conversation {
+            id: format!("CA{i}"),
+            started_at: chrono::DateTime::from_timestamp_millis(at_ms),
+            ..Default::default()
+        };
+        let convs: Vec<Conversation> = (0..3).map(|i| call(i, h + i * 60_000)).collect();
+        let dirty = |store: &crate::store::Store| -> Vec<(String, i64)> {
+            let conn = store.conn();
+            let rows: Vec<(String, i64)> = conn
+                .prepare("SELECT environment, hour FROM stats_dirty ORDER BY hour")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            conn.execute("DELETE FROM stats_dirty", []).unwrap();
+            rows
+        };
+        store.cache(&origin, &convs).unwrap();
+        assert_eq!(dirty(&store), [("live".to_string(), h)]);
+        store.cache(&origin, &convs).unwrap();
+        assert_eq!(dirty(&store), [], "nothing changed, nothing stale");
+        store.cache(&origin, &[call(0, h + 2 * HOUR_MS + 5)]).unwrap();
+        assert_eq!(
+            dirty(&store),
+            [("live".to_string(), h), ("live".to_string(), h + 2 * HOUR_MS)],
+            "a call that moves makes the hour it left and the one it joins stale"
+        );
+    }
+
+    #[test]
+    fn hours_are_floored_as_the_v9_triggers_floored_them() {
+        // Rows marked by v9–v10's triggers and rows marked here must name the same hour.
+        let conn = Connection::open_in_memory().unwrap();
+        for t in [0, 1, -1, 3_599_999, 3_600_000, -3_600_001, 1_780_000_123_456] {
+            let sql: i64 = conn
+                .query_row("SELECT ?1 - ((?1 % 3600000) + 3600000) % 3600000", [t], |r| r.get(0))
+                .unwrap();
+            assert_eq!(hour_of(t), sql, "{t}");
+        }
     }
 
     #[test]

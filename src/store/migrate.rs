@@ -7,7 +7,7 @@ use super::error::{StoreError, StoreErrorKind, StoreResult};
 use super::schema;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 10;
+pub const CURRENT_VERSION: i64 = 11;
 
 pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -59,6 +59,7 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
         8 => Ok(tx.execute_batch(schema::V8_COMPACT_CACHE)?),
         9 => Ok(tx.execute_batch(schema::V9_STATS_HOURS)?),
         10 => Ok(tx.execute_batch(schema::V10_TEAM_OUTBOX)?),
+        11 => Ok(tx.execute_batch(schema::V11_DIRTY_PER_BATCH)?),
         other => unreachable!("no migration to version {other}"),
     }
 }
@@ -381,6 +382,58 @@ mod tests {
         };
         store.save_score(&origin.key(by_id), &record).unwrap();
         assert_eq!(store.scores(&origin.key(by_id)).unwrap(), [record]);
+    }
+
+    /// v11 drops the per-row stale-hour triggers: a v10 cache opens, its rows load, and the
+    /// write path marks the hours a change touches (the one a call left and the one it joins).
+    #[test]
+    fn a_v10_cache_migrates_and_its_writes_still_mark_stale_hours() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let hour = 3_600_000;
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate_to(&mut conn, 10).unwrap();
+            conn.execute(
+                "INSERT INTO conversations (pk, account, project, environment, id, started_at, channel, handoff,
+                 in_progress, wire, fetched_at) VALUES (1, 'ws', 'p', 'live', 'CA1', ?1, 'VOICE-SIP', 0, 0, '{}', 0)",
+                [2 * hour + 5],
+            )
+            .unwrap();
+            let marked: i64 = conn
+                .query_row("SELECT hour FROM stats_dirty", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(marked, 2 * hour, "v10 marks by trigger");
+            conn.execute("DELETE FROM stats_dirty", []).unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 11);
+        let triggers: Vec<String> = store
+            .conn()
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'conversations'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(triggers, ["stats_dirty_on_delete"]);
+        let origin = Origin::new("ws", "p", "live");
+        let cached = store.conversation(&origin.key("CA1")).unwrap().unwrap();
+        assert_eq!((cached.id.as_str(), cached.channel.as_str()), ("CA1", "VOICE-SIP"));
+        let moved = Conversation {
+            started_at: chrono::DateTime::from_timestamp_millis(5 * hour + 7),
+            ..cached
+        };
+        store.cache(&origin, &[moved]).unwrap();
+        let marked: Vec<i64> = store
+            .conn()
+            .prepare("SELECT hour FROM stats_dirty ORDER BY hour")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(marked, [2 * hour, 5 * hour]);
     }
 
     /// Marks written before the history get one change per current field, by "unknown" at

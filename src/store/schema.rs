@@ -338,3 +338,11 @@ CREATE TABLE team_meta (
 );
 INSERT INTO team_meta (name, value) VALUES ('origin', lower(hex(randomblob(16))));
 ";
+
+/// v11: the cache's write path marks the stale hours itself, once per batch (`CacheBatch::flush`),
+/// instead of two triggers that looked up and inserted into `stats_dirty` for every row written
+/// (a third of a bulk summary write). Deletes keep their trigger: only hand edits delete rows.
+pub const V11_DIRTY_PER_BATCH: &str = "
+DROP TRIGGER stats_dirty_on_insert;
+DROP TRIGGER stats_dirty_on_update;
+";

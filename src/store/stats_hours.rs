@@ -1,8 +1,9 @@
 //! Per-hour aggregates of the stats figures: one [`Cell`] per UTC hour, environment and variant
 //! (schema v6 `stats_hours`), so a 30-day window reads ~720 cells per variant instead of every
-//! call and turn. Triggers on `conversations` mark the hours a write touches in `stats_dirty`
-//! (the cache's write path needs no call); the stats view recomputes the dirty hours of its
-//! window from the rows when it asks, and stores them when the store is writable.
+//! call and turn. The cache's write path marks the hours a batch touches in `stats_dirty`
+//! (once per hour and batch, schema v11; v9–v10 did it with triggers per row); the stats view
+//! recomputes the dirty hours of its window from the rows when it asks, and stores them when
+//! the store is writable.
 //!
 //! Exactness: a cell keeps latencies and PolyScores as multisets of the stored `f64` values
 //! (no binning), so merged percentiles and means equal those computed from the rows.
