@@ -5,6 +5,7 @@
 use super::msg::{Effect, IoEffect, StoreRequest};
 use super::review::origin;
 use super::state::State;
+use super::team_state::TeamSync;
 use crate::domain::ConversationKey;
 
 /// `Msg::TeamChanged`: a teammate wrote; the worker exchanges changes with the database.
@@ -12,17 +13,13 @@ pub fn on_changed(fx: &mut Vec<Effect>) {
     fx.push(Effect::Io(IoEffect::Store(StoreRequest::TeamSync)));
 }
 
-/// `Msg::TeamSynced`: the unsynced count for the header, and the marks of changed calls this
-/// screen has loaded asked for again (with their authors).
-pub fn on_synced(
-    s: &mut State,
-    touched: Vec<ConversationKey>,
-    unsynced: u64,
-    error: Option<String>,
-    fx: &mut Vec<Effect>,
-) {
-    s.team.unsynced = unsynced;
-    s.team.error = error.map(|e| crate::sanitize::sanitize_line(&e));
+/// `Msg::TeamSynced`: the unsynced and still-to-read counts for the header, and the marks of
+/// changed calls this screen has loaded asked for again (with their authors).
+pub fn on_synced(s: &mut State, touched: Vec<ConversationKey>, sync: TeamSync, fx: &mut Vec<Effect>) {
+    s.team = TeamSync {
+        error: sync.error.map(|e| crate::sanitize::sanitize_line(&e)),
+        ..sync
+    };
     let here = origin(s);
     let ids: Vec<String> = touched
         .into_iter()

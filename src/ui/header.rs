@@ -31,7 +31,7 @@ fn connection_text(s: &State) -> String {
 }
 
 /// Mark changes the store has not confirmed (at risk), then those kept locally that the team
-/// database has not taken yet, beside the connection.
+/// database has not taken yet and teammates' changes still to be read, beside the connection.
 fn pending_text(s: &State) -> String {
     let mut out = String::new();
     if let n @ 1.. = s.review.unsaved() {
@@ -39,6 +39,9 @@ fn pending_text(s: &State) -> String {
     }
     if s.team.unsynced > 0 {
         out.push_str(&format!("{} unsynced · ", s.team.unsynced));
+    }
+    if s.team.behind > 0 {
+        out.push_str(&format!("reading {} from the team · ", s.team.behind));
     }
     out
 }

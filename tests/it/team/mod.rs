@@ -1,3 +1,4 @@
+mod catch_up;
 mod queue;
 mod sync;
 mod tls;
