@@ -156,7 +156,11 @@ pub fn step(s: &mut State, msg: Msg) -> Step {
             behind,
             error,
         } => {
-            let sync = super::team_state::TeamSync { unsynced, behind, error };
+            let sync = super::team_state::TeamSync {
+                unsynced,
+                behind,
+                error,
+            };
             super::team_sync::on_synced(s, touched, sync, &mut fx);
             SCREEN_ONLY
         }

@@ -522,7 +522,11 @@ mod tests {
         // A teammate with a store of their own sees alice's marks and scores after a sync (opening
         // reads nothing).
         let mut bob = open("bob.db", "bob@acme");
-        assert!(bob.marks(&Origin::new("ws", "p", "live").key("CA1")).unwrap().is_empty());
+        assert!(
+            bob.marks(&Origin::new("ws", "p", "live").key("CA1"))
+                .unwrap()
+                .is_empty()
+        );
         assert!(!bob.sync().unwrap().is_empty());
         assert_eq!(bob.behind(), 0, "a few changes are one page");
         let key = Origin::new("ws", "p", "live").key("CA1");

@@ -34,7 +34,7 @@ fn seed_history(db: &TestDb, ids: &[String]) {
                  SELECT 'bob-' || i, 'bob-origin', 'ws-demo', 'PROJECT-demo', 'live',
                         ($1::text[])[i % array_length($1::text[], 1) + 1], 'note', NULL, 'bob ' || i,
                         'bob@acme', 1700000000000 + i
-                 FROM generate_series(0, $2 - 1) i",
+                 FROM generate_series(0, $2::bigint - 1) i",
                 &[&ids, &n],
             )
             .await
@@ -114,6 +114,11 @@ fn the_first_page_comes_while_a_long_team_history_is_still_being_read() {
         }
         let fx = update(&mut s, msg);
         send_store(&worker, fx);
+        if s.team.behind > 0 {
+            let header = render(&s).lines().next().unwrap_or_default().to_string();
+            let progress = format!("reading {} from the team", s.team.behind);
+            assert!(header.contains(&progress), "{header}");
+        }
     }
     eprintln!("caught up after {:?} and {pages} syncs", t0.elapsed());
 
@@ -127,8 +132,14 @@ fn the_first_page_comes_while_a_long_team_history_is_still_being_read() {
         most_behind >= (CONVERSATIONS * NOTES - PAGE) as u64 / 2,
         "progress was reported: {most_behind}"
     );
-    assert!(pages as usize >= CONVERSATIONS * NOTES / PAGE, "one page per exchange: {pages} syncs");
-    assert!(!render(&s).lines().next().unwrap().contains("reading"), "caught up: no progress shown");
+    assert!(
+        pages as usize >= CONVERSATIONS * NOTES / PAGE,
+        "one page per exchange: {pages} syncs"
+    );
+    assert!(
+        !render(&s).lines().next().unwrap().contains("reading"),
+        "caught up: no progress shown"
+    );
 
     // Every change arrived, once, and each call has bob's newest note.
     let check = Store::open(&path).unwrap();
