@@ -15,6 +15,7 @@ use callscope::team::pull::PAGE;
 /// Bob's history: `NOTES` notes on each of `CONVERSATIONS` calls, the last of each the newest.
 const CONVERSATIONS: usize = 2_000;
 const NOTES: usize = 10;
+const _: () = assert!(CONVERSATIONS * NOTES > 3 * PAGE, "the history takes several pages");
 
 fn bobs_note(conversation: usize) -> String {
     format!("bob {}", (NOTES - 1) * CONVERSATIONS + conversation)
@@ -58,7 +59,6 @@ fn the_first_page_comes_while_a_long_team_history_is_still_being_read() {
     };
     let ids: Vec<String> = (0..CONVERSATIONS).map(|i| conv(i, false).id).collect();
     seed_history(&db, &ids);
-    assert!(CONVERSATIONS * NOTES > 3 * PAGE, "the history takes several pages");
 
     let path = db.dir.path().join("alice.db");
     let mut local = Store::open(&path).unwrap();
