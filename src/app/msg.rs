@@ -105,10 +105,12 @@ pub enum Msg {
         queues: Option<Vec<i64>>,
     },
     /// The store worker exchanged changes with the team database: the conversations whose
-    /// marks changed here, how many changes still wait, and why the database did not answer.
+    /// marks changed here, how many changes still wait to be sent, how many teammates' changes
+    /// are left to read (the next exchanges read them), and why the database did not answer.
     TeamSynced {
         touched: Vec<ConversationKey>,
         unsynced: u64,
+        behind: u64,
         error: Option<String>,
     },
     /// The store refused a write (locked, unwritable): the worker keeps every change not

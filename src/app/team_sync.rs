@@ -5,6 +5,7 @@
 use super::msg::{Effect, IoEffect, StoreRequest};
 use super::review::origin;
 use super::state::State;
+use super::team_state::TeamSync;
 use crate::domain::ConversationKey;
 
 /// `Msg::TeamChanged`: a teammate wrote; the worker exchanges changes with the database.
@@ -12,18 +13,12 @@ pub fn on_changed(fx: &mut Vec<Effect>) {
     fx.push(Effect::Io(IoEffect::Store(StoreRequest::TeamSync)));
 }
 
-/// `Msg::TeamSynced`: the unsynced count and whether the database answers, for the header;
-/// why it does not, on the status line once when that changes; and the marks of changed calls
-/// this screen has loaded asked for again (with their authors).
-pub fn on_synced(
-    s: &mut State,
-    touched: Vec<ConversationKey>,
-    unsynced: u64,
-    error: Option<String>,
-    fx: &mut Vec<Effect>,
-) {
-    s.team.unsynced = unsynced;
-    let error = error.map(|e| crate::sanitize::sanitize_line(&e));
+/// `Msg::TeamSynced`: the unsynced and still-to-read counts and whether the database answers,
+/// for the header; why it does not, on the status line once when that changes; and the marks of
+/// changed calls this screen has loaded asked for again (with their authors).
+pub fn on_synced(s: &mut State, touched: Vec<ConversationKey>, sync: TeamSync, fx: &mut Vec<Effect>) {
+    let unsynced = sync.unsynced;
+    let error = sync.error.map(|e| crate::sanitize::sanitize_line(&e));
     if error != s.team.error {
         s.status.note = Some(match &error {
             // The reason first: a narrow status line cuts the end.
@@ -35,7 +30,7 @@ pub fn on_synced(
             None => "team database back — every change is shared".into(),
         });
     }
-    s.team.error = error;
+    s.team = TeamSync { error, ..sync };
     let here = origin(s);
     let ids: Vec<String> = touched
         .into_iter()

@@ -157,9 +157,15 @@ pub fn step(s: &mut State, msg: Msg) -> Step {
         Msg::TeamSynced {
             touched,
             unsynced,
+            behind,
             error,
         } => {
-            super::team_sync::on_synced(s, touched, unsynced, error, &mut fx);
+            let sync = super::team_state::TeamSync {
+                unsynced,
+                behind,
+                error,
+            };
+            super::team_sync::on_synced(s, touched, sync, &mut fx);
             SCREEN_ONLY
         }
         Msg::MarksPending { error, retry_in } => {

@@ -35,7 +35,7 @@ pub use list::{ListCursor, ListOrder, ListPage, ListRow, NextKind};
 pub use marks_io::{ConversationMerge, MARKS_FORMAT, MARKS_VERSION, MarksImport, check_marks_file};
 pub use migrate::CURRENT_VERSION;
 pub use pushed::{PushKind, Pushed, content_hash};
-pub use review::{AppStore, ConversationCache, ReviewStore};
+pub use review::{AppStore, ConversationCache, LocalStore, ReviewStore};
 pub use search::{SearchHit, SearchOrder, SearchQuery, Snippet, TurnHit, fts_query};
 
 use crate::api::Conversation;

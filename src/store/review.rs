@@ -3,12 +3,14 @@
 //!
 //! - [`ConversationCache`]: what was fetched, listed, searched and filtered (always local).
 //! - [`ReviewStore`]: review marks, saved scorecards and what of the marks was pushed to Agent
-//!   Studio (local today; a PostgreSQL team store for marks and queues implements this part).
+//!   Studio (local, or shared on PostgreSQL by the team store, `team::store`).
 //!
 //! [`AppStore`] is both, as the TUI's store worker and the CLI hold them; the SQLite [`Store`]
-//! implements every part. Errors are [`StoreError`]s: their kinds (locked, read-only, invalid
-//! input, …) are what callers act on, whichever store raised them. A review store is opened
-//! with its reviewer: every change it takes is recorded as theirs in an append-only history.
+//! implements every part. Every implementation keeps the cache and its copy of the marks in a
+//! local [`Store`] ([`LocalStore`]): those methods default to it and are written once, here.
+//! Errors are [`StoreError`]s: their kinds (locked, read-only, invalid input, …) are what
+//! callers act on, whichever store raised them. A review store is opened with its reviewer:
+//! every change it takes is recorded as theirs in an append-only history.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -22,13 +24,35 @@ use crate::domain::{
     ConversationKey, Filter, MarkChange, MarkField, Marks, Origin, ReviewStatus, Scope, ScoreRecord, Stamp, TurnRating,
 };
 
+/// The local SQLite store inside an implementation of the seam. The cache and the review reads
+/// are local in every implementation, so the traits default them through this accessor and an
+/// implementation writes only what it does differently (a team store: the writes it shares).
+pub trait LocalStore {
+    fn local(&self) -> &Store;
+    fn local_mut(&mut self) -> &mut Store;
+}
+
+impl LocalStore for Store {
+    fn local(&self) -> &Store {
+        self
+    }
+
+    fn local_mut(&mut self) -> &mut Store {
+        self
+    }
+}
+
 /// The local cache of conversations and the queries over it.
-pub trait ConversationCache: Send {
+pub trait ConversationCache: LocalStore + Send {
     /// Caches conversations fetched from `origin`; how many were stored (those without an id are skipped).
-    fn cache(&mut self, origin: &Origin, conversations: &[Conversation]) -> StoreResult<usize>;
+    fn cache(&mut self, origin: &Origin, conversations: &[Conversation]) -> StoreResult<usize> {
+        Store::cache(self.local_mut(), origin, conversations)
+    }
 
     /// The cached conversation, with its transcript when one was fetched.
-    fn conversation(&self, key: &ConversationKey) -> StoreResult<Option<Conversation>>;
+    fn conversation(&self, key: &ConversationKey) -> StoreResult<Option<Conversation>> {
+        Store::conversation(self.local(), key)
+    }
 
     /// One page of the list: up to `limit` rows after `after` (from the previous page's `next`).
     fn list_page(
@@ -38,16 +62,24 @@ pub trait ConversationCache: Send {
         order: ListOrder,
         after: Option<&ListCursor>,
         limit: usize,
-    ) -> StoreResult<ListPage>;
+    ) -> StoreResult<ListPage> {
+        Store::list_page(self.local(), scope, filter, order, after, limit)
+    }
 
     /// How many cached conversations match.
-    fn count(&self, scope: &Scope, filter: &Filter) -> StoreResult<u64>;
+    fn count(&self, scope: &Scope, filter: &Filter) -> StoreResult<u64> {
+        Store::count(self.local(), scope, filter)
+    }
 
     /// Of `ids` (cached under `scope`), those that match `filter`.
-    fn matching_ids(&self, scope: &Scope, filter: &Filter, ids: &[String]) -> StoreResult<Vec<String>>;
+    fn matching_ids(&self, scope: &Scope, filter: &Filter, ids: &[String]) -> StoreResult<Vec<String>> {
+        Store::matching_ids(self.local(), scope, filter, ids)
+    }
 
     /// Conversations whose transcript matches `query`, newest first, at most `max`.
-    fn search_conversations(&self, query: &SearchQuery, max: usize) -> StoreResult<Vec<ListRow>>;
+    fn search_conversations(&self, query: &SearchQuery, max: usize) -> StoreResult<Vec<ListRow>> {
+        Store::search_conversations(self.local(), query, max)
+    }
 
     /// The stats view's figures of `req`'s window for what `scope` and `filter` select.
     fn stats(
@@ -55,13 +87,19 @@ pub trait ConversationCache: Send {
         scope: &Scope,
         filter: &Filter,
         req: &crate::stats::StatsRequest,
-    ) -> StoreResult<crate::stats::Stats>;
+    ) -> StoreResult<crate::stats::Stats> {
+        Store::stats(self.local(), scope, filter, req)
+    }
 }
 
 /// Review marks: one conversation's status, flags, note and turn ratings, and what was pushed.
-pub trait ReviewStore: Send {
+/// Reads default to the local store (a shared store keeps its copy there); the writes a
+/// shared store must also send have no default.
+pub trait ReviewStore: LocalStore + Send {
     /// The marks of one conversation (defaults when none were recorded).
-    fn marks(&self, key: &ConversationKey) -> StoreResult<Marks>;
+    fn marks(&self, key: &ConversationKey) -> StoreResult<Marks> {
+        Store::marks(self.local(), key)
+    }
 
     /// Reads, changes and writes back one conversation's marks as one step; refuses (with
     /// `InvalidInput`) marks that break the domain's limits. Each changed field is appended to
@@ -70,25 +108,40 @@ pub trait ReviewStore: Send {
     fn update_marks(&mut self, key: &ConversationKey, change: &mut dyn FnMut(&mut Marks)) -> StoreResult<Marks>;
 
     /// Who this store records changes as.
-    fn reviewer(&self) -> &str;
+    fn reviewer(&self) -> &str {
+        Store::reviewer(self.local())
+    }
 
     /// Every recorded change of one conversation's marks, newest first (never rewritten).
-    fn history(&self, key: &ConversationKey) -> StoreResult<Vec<MarkChange>>;
+    fn history(&self, key: &ConversationKey) -> StoreResult<Vec<MarkChange>> {
+        Store::history(self.local(), key)
+    }
 
     /// The latest change of each field of one conversation that has one (cleared fields too).
-    fn stamps(&self, key: &ConversationKey) -> StoreResult<BTreeMap<MarkField, Stamp>>;
+    fn stamps(&self, key: &ConversationKey) -> StoreResult<BTreeMap<MarkField, Stamp>> {
+        Store::stamps(self.local(), key)
+    }
 
     /// The conversations of `account`/`project` with marks changed at or after `since_ms`, oldest first.
-    fn marked_since(&self, account: &str, project: &str, since_ms: Option<i64>) -> StoreResult<Vec<ConversationKey>>;
+    fn marked_since(&self, account: &str, project: &str, since_ms: Option<i64>) -> StoreResult<Vec<ConversationKey>> {
+        Store::marked_since(self.local(), account, project, since_ms)
+    }
 
     /// The marks and what was already pushed of one conversation.
-    fn marks_and_pushed(&self, key: &ConversationKey) -> StoreResult<(Marks, Pushed)>;
+    fn marks_and_pushed(&self, key: &ConversationKey) -> StoreResult<(Marks, Pushed)> {
+        Store::marks_and_pushed(self.local(), key)
+    }
 
     /// Records that `hashes` of `kind` were sent for `key` (a note replaces the one before).
-    fn record_pushed(&mut self, key: &ConversationKey, kind: PushKind, hashes: &[String]) -> StoreResult<()>;
+    /// What was pushed to Agent Studio from this machine: local in every store.
+    fn record_pushed(&mut self, key: &ConversationKey, kind: PushKind, hashes: &[String]) -> StoreResult<()> {
+        Store::record_pushed(self.local_mut(), key, kind, hashes)
+    }
 
     /// Every mark in `scope` (all when `None`) as the shareable JSON file.
-    fn export_marks(&self, scope: Option<&Scope>) -> StoreResult<String>;
+    fn export_marks(&self, scope: Option<&Scope>) -> StoreResult<String> {
+        Store::export_marks(self.local(), scope)
+    }
 
     /// Merges a marks file field by field (the newer change wins), all or nothing, telling
     /// `on_conversation` what was decided for each of its conversations. `dry_run` writes nothing.
@@ -110,10 +163,13 @@ pub trait ReviewStore: Send {
 
     /// Every save of a scorecard for one conversation, oldest first; the newest of each
     /// (scorecard, reviewer) is current (`crate::domain::scores::current`).
-    fn scores(&self, key: &ConversationKey) -> StoreResult<Vec<ScoreRecord>>;
+    fn scores(&self, key: &ConversationKey) -> StoreResult<Vec<ScoreRecord>> {
+        Store::scores(self.local(), key)
+    }
 
     /// Exchanges changes with a shared store, if there is one: sends what waits and takes
-    /// teammates' changes. The conversations whose marks or scores changed here; an error when
+    /// teammates' changes, a bounded part of them per call ([`behind`](Self::behind) says
+    /// whether more wait). The conversations whose marks or scores changed here; an error when
     /// the shared store cannot be reached (the changes wait). A local store has nothing to do.
     fn sync(&mut self) -> StoreResult<Vec<ConversationKey>> {
         Ok(Vec::new())
@@ -122,6 +178,12 @@ pub trait ReviewStore: Send {
     /// How many changes wait for the shared store (`None`: there is none).
     fn unsynced(&self) -> Option<u64> {
         None
+    }
+
+    /// How many teammates' changes the last [`sync`](Self::sync) left for the next ones (0:
+    /// caught up). Counted up to a bound, so past it a lower bound.
+    fn behind(&self) -> u64 {
+        0
     }
 
     fn set_marks(&mut self, key: &ConversationKey, marks: &Marks) -> StoreResult<()> {
@@ -167,83 +229,11 @@ pub trait AppStore: ConversationCache + ReviewStore {}
 
 impl<T: ConversationCache + ReviewStore> AppStore for T {}
 
-impl ConversationCache for Store {
-    fn cache(&mut self, origin: &Origin, conversations: &[Conversation]) -> StoreResult<usize> {
-        Store::cache(self, origin, conversations)
-    }
-
-    fn conversation(&self, key: &ConversationKey) -> StoreResult<Option<Conversation>> {
-        Store::conversation(self, key)
-    }
-
-    fn list_page(
-        &self,
-        scope: &Scope,
-        filter: &Filter,
-        order: ListOrder,
-        after: Option<&ListCursor>,
-        limit: usize,
-    ) -> StoreResult<ListPage> {
-        Store::list_page(self, scope, filter, order, after, limit)
-    }
-
-    fn count(&self, scope: &Scope, filter: &Filter) -> StoreResult<u64> {
-        Store::count(self, scope, filter)
-    }
-
-    fn matching_ids(&self, scope: &Scope, filter: &Filter, ids: &[String]) -> StoreResult<Vec<String>> {
-        Store::matching_ids(self, scope, filter, ids)
-    }
-
-    fn search_conversations(&self, query: &SearchQuery, max: usize) -> StoreResult<Vec<ListRow>> {
-        Store::search_conversations(self, query, max)
-    }
-
-    fn stats(
-        &self,
-        scope: &Scope,
-        filter: &Filter,
-        req: &crate::stats::StatsRequest,
-    ) -> StoreResult<crate::stats::Stats> {
-        Store::stats(self, scope, filter, req)
-    }
-}
+impl ConversationCache for Store {}
 
 impl ReviewStore for Store {
-    fn marks(&self, key: &ConversationKey) -> StoreResult<Marks> {
-        Store::marks(self, key)
-    }
-
     fn update_marks(&mut self, key: &ConversationKey, change: &mut dyn FnMut(&mut Marks)) -> StoreResult<Marks> {
         Store::update_marks(self, key, change)
-    }
-
-    fn reviewer(&self) -> &str {
-        Store::reviewer(self)
-    }
-
-    fn history(&self, key: &ConversationKey) -> StoreResult<Vec<MarkChange>> {
-        Store::history(self, key)
-    }
-
-    fn stamps(&self, key: &ConversationKey) -> StoreResult<BTreeMap<MarkField, Stamp>> {
-        Store::stamps(self, key)
-    }
-
-    fn marked_since(&self, account: &str, project: &str, since_ms: Option<i64>) -> StoreResult<Vec<ConversationKey>> {
-        Store::marked_since(self, account, project, since_ms)
-    }
-
-    fn marks_and_pushed(&self, key: &ConversationKey) -> StoreResult<(Marks, Pushed)> {
-        Store::marks_and_pushed(self, key)
-    }
-
-    fn record_pushed(&mut self, key: &ConversationKey, kind: PushKind, hashes: &[String]) -> StoreResult<()> {
-        Store::record_pushed(self, key, kind, hashes)
-    }
-
-    fn export_marks(&self, scope: Option<&Scope>) -> StoreResult<String> {
-        Store::export_marks(self, scope)
     }
 
     fn merge_marks_from(
@@ -257,10 +247,6 @@ impl ReviewStore for Store {
 
     fn save_score(&mut self, key: &ConversationKey, record: &ScoreRecord) -> StoreResult<()> {
         Store::save_score(self, key, record)
-    }
-
-    fn scores(&self, key: &ConversationKey) -> StoreResult<Vec<ScoreRecord>> {
-        Store::scores(self, key)
     }
 }
 

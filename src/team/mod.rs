@@ -3,11 +3,13 @@
 //! stay local (SQLite); this module only holds what a team shares.
 //!
 //! Queues and claims have a small concrete API ([`Team`]); marks, their history and scores go
-//! through the `ReviewStore` seam as [`store::TeamStore`], around the local SQLite store.
+//! through the `ReviewStore` seam as [`store::TeamStore`], around the local SQLite store, which
+//! reads teammates' changes a page at a time ([`pull`]).
 
 pub mod agreement;
 pub mod claims;
 pub mod conn;
+pub mod pull;
 pub mod sample;
 pub mod schema;
 pub mod store;

@@ -2,13 +2,14 @@
 //! Conversations, search and stats stay in the local SQLite [`Store`]; marks, their history and
 //! scores are written there first, together with an outbox entry, and the outbox goes to
 //! PostgreSQL right away when it is reachable and on the next [`sync`](ReviewStore::sync) when
-//! it is not. Teammates' changes come back on `sync` and are merged by the domain's rule.
+//! it is not. Teammates' changes come back on `sync`, a page per call (`team::pull`), and are
+//! merged by the domain's rule. Opening reads nothing: the store worker's first sync does, so a
+//! long team history or a slow database never stands between the user and the first screen.
 //!
 //! The seam is synchronous and runs on the store worker's thread, so the store has its own small
 //! current-thread tokio runtime for tokio-postgres. A lost connection is retried at most every
 //! [`RETRY`], so an unreachable database costs a refused connect, not a wait, per change.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
@@ -16,14 +17,12 @@ use anyhow::{Context, Result};
 use tokio_postgres::Client;
 
 use super::TeamSection;
-use crate::api::Conversation;
 use crate::config::EnvLookup;
-use crate::domain::history::MarkField;
-use crate::domain::{ConversationKey, Filter, MarkChange, Marks, Origin, Scope, ScoreRecord, Stamp};
-use crate::store::outbox::{OutboxItem, TeamChange};
+use crate::domain::{ConversationKey, Marks, Origin, ScoreRecord};
+use crate::store::outbox::OutboxItem;
 use crate::store::{
-    ConversationCache, ConversationMerge, ListCursor, ListOrder, ListPage, ListRow, MarksImport, PushKind, Pushed,
-    ReviewStore, SearchQuery, Store, StoreError, StoreErrorKind, StoreResult,
+    ConversationCache, ConversationMerge, LocalStore, MarksImport, ReviewStore, Store, StoreError, StoreErrorKind,
+    StoreResult,
 };
 
 /// The channel every write notifies, with the conversation's key as JSON `[account, project, environment, id]`.
@@ -34,7 +33,10 @@ pub const RETRY: Duration = Duration::from_secs(2);
 const TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a write waits for a connection being made before it leaves its change in the outbox.
 const CONNECT_WAIT: Duration = Duration::from_millis(300);
-/// Changes sent, or read, per round trip.
+/// How long opening waits for the database to answer (to refuse a wrong schema at once); past
+/// it the store opens offline-first and a later exchange takes the connection.
+const OPEN_WAIT: Duration = Duration::from_secs(1);
+/// Changes sent per round trip.
 const BATCH: usize = 500;
 
 /// Where the password comes from on every (re)connect; `Sync` so the store can move threads.
@@ -70,6 +72,8 @@ pub struct TeamStore {
     origin: String,
     /// What the last failed exchange said (for the log and `doctor`).
     last_error: Option<String>,
+    /// Teammates' changes the last pull left for the next (`team::pull::Page::behind`).
+    behind: u64,
 }
 
 /// A connection made and checked: the client, with its connection driven on the runtime.
@@ -112,9 +116,10 @@ fn offline(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl TeamStore {
-    /// Wraps `local` (whose reviewer is this store's) and connects to `section`'s database. An
-    /// unreachable database is not an error (the outbox holds changes until it answers); one
-    /// that answers without the current schema is.
+    /// Wraps `local` (whose reviewer is this store's) and starts connecting to `section`'s
+    /// database, waiting at most [`OPEN_WAIT`] for it. An unreachable or slow database is not an
+    /// error (the outbox holds changes until it answers); one that answers without the current
+    /// schema is. Nothing is sent or read here: the first [`sync`](ReviewStore::sync) does that.
     pub fn open(local: Store, section: &TeamSection, env: Env) -> Result<TeamStore> {
         let url = section.database.as_deref().context("no [team] database")?;
         let target = super::conn::Target::parse(url)?;
@@ -138,8 +143,9 @@ impl TeamStore {
             source: format!("{}:{}/{}", target.host, target.port, target.dbname),
             origin,
             last_error: None,
+            behind: 0,
         };
-        match store.connect(TIMEOUT + CONNECT_WAIT) {
+        match store.connect(OPEN_WAIT) {
             Ok(()) => {}
             // It answered: its schema is one the user must fix (`team init`, an upgrade).
             Err(Connect::Schema(e)) => return Err(e),
@@ -147,18 +153,14 @@ impl TeamStore {
                 tracing::warn!("team database unreachable, changes wait locally: {e:#}");
                 store.failed(e);
             }
-            // Still no answer: changes wait locally; a later exchange takes the connection.
+            // Still no answer: changes wait locally; a later exchange takes the connection (and
+            // a wrong schema found then is the sync's error, in the header).
             Err(Connect::Pending) => {
                 tracing::warn!("team database: no answer yet, changes wait locally");
                 store.last_error = Some("the team database does not answer".into());
             }
         }
-        store.sync_now();
         Ok(store)
-    }
-
-    pub fn local(&self) -> &Store {
-        &self.local
     }
 
     /// Whether the database answered the last exchange.
@@ -234,18 +236,31 @@ impl TeamStore {
         self.next_attempt = Instant::now() + RETRY;
     }
 
-    /// Sends the outbox and reads teammates' changes; a failure leaves both for the next try.
-    fn sync_now(&mut self) -> Vec<ConversationKey> {
+    /// One exchange: sends the outbox and reads a page of teammates' changes; a failure leaves
+    /// both for the next try.
+    fn exchange(&mut self) -> Vec<ConversationKey> {
+        // Unknown until a page is read: an exchange that fails must not look like more to read.
+        self.behind = 0;
         if self.client().is_none() {
             return Vec::new();
         }
-        let result = self.flush().and_then(|()| self.pull());
-        match result {
+        match self.flush().and_then(|()| self.pull_page()) {
             Ok(touched) => touched,
             Err(e) => {
                 self.failed(e);
                 Vec::new()
             }
+        }
+    }
+
+    /// After a write: sends the outbox if the database is reachable (reading is left to
+    /// `sync`, which tells the app what changed).
+    fn send_waiting(&mut self) {
+        if self.client().is_none() {
+            return;
+        }
+        if let Err(e) = self.flush() {
+            self.failed(e);
         }
     }
 
@@ -355,104 +370,40 @@ impl TeamStore {
         }
     }
 
-    /// Reads teammates' changes after the last read position and applies them locally.
-    fn pull(&mut self) -> Result<Vec<ConversationKey>> {
-        let mut touched = Vec::new();
+    /// Reads one page of teammates' changes after the read positions and applies it locally,
+    /// with the new positions, in one local transaction.
+    fn pull_page(&mut self) -> Result<Vec<ConversationKey>> {
         let marks_source = format!("marks@{}", self.source);
         let scores_source = format!("scores@{}", self.source);
-        loop {
-            let after_marks = self
-                .local
-                .team_read_position(&marks_source)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let after_scores = self
-                .local
-                .team_read_position(&scores_source)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let Some(client) = self.client.as_ref() else {
-                anyhow::bail!("not connected");
-            };
-            let origin = self.origin.clone();
-            let limit = BATCH as i64;
-            let (mark_rows, score_rows) = self.run(async move {
-                let marks = client
-                    .query(
-                        "SELECT seq, account, project, environment, conversation_id, field, before, after, reviewer, at_ms
-                         FROM mark_changes WHERE seq > $1 AND origin <> $2 ORDER BY seq LIMIT $3",
-                        &[&after_marks, &origin, &limit],
-                    )
-                    .await?;
-                let scores = client
-                    .query(
-                        "SELECT seq, account, project, environment, conversation_id, scorecard, reviewer, at_ms,
-                                answers, score, auto_failed
-                         FROM scores WHERE seq > $1 AND origin <> $2 ORDER BY seq LIMIT $3",
-                        &[&after_scores, &origin, &limit],
-                    )
-                    .await?;
-                Ok((marks, scores))
-            })?;
-            if mark_rows.is_empty() && score_rows.is_empty() {
-                return Ok(touched);
-            }
-            let key = |r: &tokio_postgres::Row| {
-                Origin::new(r.get::<_, &str>(1), r.get::<_, &str>(2), r.get::<_, &str>(3)).key(r.get::<_, &str>(4))
-            };
-            let mut changes = Vec::with_capacity(mark_rows.len());
-            for r in &mark_rows {
-                let field = match MarkField::parse(r.get(5)) {
-                    Ok(f) => f,
-                    Err(e) => {
-                        tracing::warn!("team database: skipping a change: {e}");
-                        continue;
-                    }
-                };
-                changes.push(TeamChange {
-                    key: key(r),
-                    change: MarkChange {
-                        field,
-                        before: r.get(6),
-                        after: r.get(7),
-                        reviewer: r.get(8),
-                        at_ms: r.get(9),
-                    },
-                });
-            }
-            let mut scores = Vec::with_capacity(score_rows.len());
-            for r in &score_rows {
-                let answers = serde_json::from_str(r.get(8)).unwrap_or_default();
-                scores.push((
-                    key(r),
-                    ScoreRecord {
-                        scorecard: r.get(5),
-                        reviewer: r.get(6),
-                        at_ms: r.get(7),
-                        answers,
-                        score: r.get(9),
-                        auto_failed: r.get(10),
-                    },
-                ));
-            }
-            let mut positions = Vec::new();
-            if let Some(r) = mark_rows.last() {
-                positions.push((marks_source.as_str(), r.get::<_, i64>(0)));
-            }
-            if let Some(r) = score_rows.last() {
-                positions.push((scores_source.as_str(), r.get::<_, i64>(0)));
-            }
-            let changed = self
-                .local
-                .apply_team_changes(&changes, &scores, &positions)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            for k in changed {
-                if !touched.contains(&k) {
-                    touched.push(k);
-                }
-            }
-            if mark_rows.len() < BATCH && score_rows.len() < BATCH {
-                return Ok(touched);
-            }
+        let position = |source: &str| {
+            self.local
+                .team_read_position(source)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        };
+        let after = super::pull::After {
+            marks: position(&marks_source)?,
+            scores: position(&scores_source)?,
+        };
+        let Some(client) = self.client.as_ref() else {
+            anyhow::bail!("not connected");
+        };
+        let page = self.run(super::pull::read_page(client, after, &self.origin))?;
+        let mut positions = Vec::new();
+        if let Some(seq) = page.marks_to {
+            positions.push((marks_source.as_str(), seq));
         }
+        if let Some(seq) = page.scores_to {
+            positions.push((scores_source.as_str(), seq));
+        }
+        let touched = if positions.is_empty() {
+            Vec::new()
+        } else {
+            self.local
+                .apply_team_changes(&page.changes, &page.scores, &positions)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        };
+        self.behind = page.behind;
+        Ok(touched)
     }
 }
 
@@ -464,86 +415,25 @@ fn block_on<T>(rt: &tokio::runtime::Runtime, fut: impl Future<Output = Result<T>
     })
 }
 
-impl ConversationCache for TeamStore {
-    fn cache(&mut self, origin: &Origin, conversations: &[Conversation]) -> StoreResult<usize> {
-        self.local.cache(origin, conversations)
+impl LocalStore for TeamStore {
+    fn local(&self) -> &Store {
+        &self.local
     }
 
-    fn conversation(&self, key: &ConversationKey) -> StoreResult<Option<Conversation>> {
-        self.local.conversation(key)
-    }
-
-    fn list_page(
-        &self,
-        scope: &Scope,
-        filter: &Filter,
-        order: ListOrder,
-        after: Option<&ListCursor>,
-        limit: usize,
-    ) -> StoreResult<ListPage> {
-        self.local.list_page(scope, filter, order, after, limit)
-    }
-
-    fn count(&self, scope: &Scope, filter: &Filter) -> StoreResult<u64> {
-        self.local.count(scope, filter)
-    }
-
-    fn matching_ids(&self, scope: &Scope, filter: &Filter, ids: &[String]) -> StoreResult<Vec<String>> {
-        self.local.matching_ids(scope, filter, ids)
-    }
-
-    fn search_conversations(&self, query: &SearchQuery, max: usize) -> StoreResult<Vec<ListRow>> {
-        self.local.search_conversations(query, max)
-    }
-
-    fn stats(
-        &self,
-        scope: &Scope,
-        filter: &Filter,
-        req: &crate::stats::StatsRequest,
-    ) -> StoreResult<crate::stats::Stats> {
-        ConversationCache::stats(&self.local, scope, filter, req)
+    fn local_mut(&mut self) -> &mut Store {
+        &mut self.local
     }
 }
 
-impl ReviewStore for TeamStore {
-    fn marks(&self, key: &ConversationKey) -> StoreResult<Marks> {
-        self.local.marks(key)
-    }
+impl ConversationCache for TeamStore {}
 
+/// The reads are the local store's (its copy is kept up to date by `sync`); the writes are
+/// queued with an outbox entry and sent at once when the database answers.
+impl ReviewStore for TeamStore {
     fn update_marks(&mut self, key: &ConversationKey, change: &mut dyn FnMut(&mut Marks)) -> StoreResult<Marks> {
         let marks = self.local.update_marks_queued(key, change)?;
-        self.sync_now();
+        self.send_waiting();
         Ok(marks)
-    }
-
-    fn reviewer(&self) -> &str {
-        self.local.reviewer()
-    }
-
-    fn history(&self, key: &ConversationKey) -> StoreResult<Vec<MarkChange>> {
-        self.local.history(key)
-    }
-
-    fn stamps(&self, key: &ConversationKey) -> StoreResult<BTreeMap<MarkField, Stamp>> {
-        self.local.stamps(key)
-    }
-
-    fn marked_since(&self, account: &str, project: &str, since_ms: Option<i64>) -> StoreResult<Vec<ConversationKey>> {
-        self.local.marked_since(account, project, since_ms)
-    }
-
-    fn marks_and_pushed(&self, key: &ConversationKey) -> StoreResult<(Marks, Pushed)> {
-        self.local.marks_and_pushed(key)
-    }
-
-    /// What was pushed to Agent Studio from this machine: local only.
-    fn record_pushed(&mut self, key: &ConversationKey, kind: PushKind, hashes: &[String]) -> StoreResult<()> {
-        self.local.record_pushed(key, kind, hashes)
-    }
-
-    fn export_marks(&self, scope: Option<&Scope>) -> StoreResult<String> {
-        self.local.export_marks(scope)
     }
 
     fn merge_marks_from(
@@ -565,23 +455,19 @@ impl ReviewStore for TeamStore {
             })?;
         if !dry_run && !taken.is_empty() {
             self.local.queue_changes(&taken)?;
-            self.sync_now();
+            self.send_waiting();
         }
         Ok(done)
     }
 
     fn save_score(&mut self, key: &ConversationKey, record: &ScoreRecord) -> StoreResult<()> {
         self.local.save_score_queued(key, record)?;
-        self.sync_now();
+        self.send_waiting();
         Ok(())
     }
 
-    fn scores(&self, key: &ConversationKey) -> StoreResult<Vec<ScoreRecord>> {
-        self.local.scores(key)
-    }
-
     fn sync(&mut self) -> StoreResult<Vec<ConversationKey>> {
-        let touched = self.sync_now();
+        let touched = self.exchange();
         match (&self.client, &self.last_error) {
             (None, Some(e)) => Err(offline(e)),
             _ => Ok(touched),
@@ -591,11 +477,16 @@ impl ReviewStore for TeamStore {
     fn unsynced(&self) -> Option<u64> {
         Some(self.local.outbox_len().unwrap_or(0))
     }
+
+    fn behind(&self) -> u64 {
+        self.behind
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::history::MarkField;
 
     #[test]
     fn payloads_round_trip_and_refuse_what_is_not_a_key() {
@@ -628,8 +519,16 @@ mod tests {
         let mut both: Box<dyn crate::store::AppStore> = Box::new(open("both.db", "alice@acme"));
         crate::store::review::contract::app_store(both.as_mut());
 
-        // A teammate with a store of their own sees alice's marks and scores after a sync.
+        // A teammate with a store of their own sees alice's marks and scores after a sync (opening
+        // reads nothing).
         let mut bob = open("bob.db", "bob@acme");
+        assert!(
+            bob.marks(&Origin::new("ws", "p", "live").key("CA1"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(!bob.sync().unwrap().is_empty());
+        assert_eq!(bob.behind(), 0, "a few changes are one page");
         let key = Origin::new("ws", "p", "live").key("CA1");
         assert_eq!(
             bob.marks(&key).unwrap().note,

@@ -26,6 +26,8 @@ const LAST_RETRY: Duration = Duration::from_secs(8);
 /// With a team store: how often the worker exchanges changes with the team database unasked
 /// (sends what waits, takes what a missed notification announced).
 pub const TEAM_SYNC_EVERY: Duration = Duration::from_secs(2);
+/// While the team store catches up a page at a time: jobs served between two pages at most.
+const JOBS_BETWEEN_PAGES: usize = 32;
 
 /// The wait before retry number `failures` (1 = after the first failure).
 pub fn backoff(failures: u32) -> Duration {
@@ -71,7 +73,8 @@ impl StoreWorker {
             last_error: String::new(),
             closing: closing.clone(),
             team_reported: None,
-            next_team_sync: Instant::now() + TEAM_SYNC_EVERY,
+            // At once: a team store opens without reading, so the worker catches up from here.
+            next_team_sync: Instant::now(),
         };
         std::thread::Builder::new()
             .name("callscope-store".into())
@@ -115,23 +118,30 @@ struct Worker {
     retry_at: Option<Instant>,
     last_error: String,
     closing: Arc<AtomicBool>,
-    /// The team sync last told to the app (unsynced count, error); `None`: nothing told yet.
-    team_reported: Option<(u64, Option<String>)>,
+    /// The team sync last told to the app (unsynced, behind, error); `None`: nothing told yet.
+    team_reported: Option<(u64, u64, Option<String>)>,
     next_team_sync: Instant,
 }
 
 impl Worker {
     /// Exchanges changes with the team database (a store without one has nothing to do) and
-    /// tells the app what changed; the count and error only when they changed.
+    /// tells the app what changed; the counts and error only when they changed. While the
+    /// store is behind, the next exchange comes right after the next job: a long history is
+    /// read a page at a time, with the user's requests served in between.
     fn team_sync(&mut self) {
         if self.store.unsynced().is_none() {
             return;
         }
-        self.next_team_sync = Instant::now() + TEAM_SYNC_EVERY;
         let (touched, error) = match self.store.sync() {
             Ok(t) => (t, None),
             Err(e) => (Vec::new(), Some(e.headline())),
         };
+        let wait = if self.store.behind() > 0 {
+            Duration::ZERO
+        } else {
+            TEAM_SYNC_EVERY
+        };
+        self.next_team_sync = Instant::now() + wait;
         self.report_team(touched, error);
     }
 
@@ -142,17 +152,18 @@ impl Worker {
         // A write says nothing about the database: the last known reason stays while changes wait.
         let error = error.or_else(|| {
             (unsynced > 0)
-                .then(|| self.team_reported.as_ref().and_then(|r| r.1.clone()))
+                .then(|| self.team_reported.as_ref().and_then(|r| r.2.clone()))
                 .flatten()
         });
-        let now = (unsynced, error);
+        let now = (unsynced, self.store.behind(), error);
         if touched.is_empty() && self.team_reported.as_ref() == Some(&now) {
             return;
         }
         let _ = self.answers.send(Msg::TeamSynced {
             touched,
             unsynced: now.0,
-            error: now.1.clone(),
+            behind: now.1,
+            error: now.2.clone(),
         });
         self.team_reported = Some(now);
     }
@@ -165,6 +176,7 @@ impl Worker {
             (a, b) => a.or(b),
         }
     }
+
     fn serve(mut self, rx: mpsc::Receiver<Job>) {
         loop {
             // Due retries first, so a steady stream of other work cannot starve them.
@@ -173,6 +185,13 @@ impl Worker {
             }
             if self.store.unsynced().is_some() && Instant::now() >= self.next_team_sync {
                 self.team_sync();
+                if self.store.behind() > 0 {
+                    // Catching up with the team: what the user asked for meanwhile comes before
+                    // the next page (a bounded number of jobs, so the catch-up goes on too).
+                    for job in rx.try_iter().take(JOBS_BETWEEN_PAGES) {
+                        self.run_job(job);
+                    }
+                }
             }
             let job = match self.wake_at() {
                 Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
@@ -185,44 +204,49 @@ impl Worker {
                     Err(_) => break,
                 },
             };
-            match job {
-                Job::Finish(reply) => {
-                    self.write_unsaved();
-                    let _ = reply.send(self.unsaved.len());
-                }
-                Job::Request(StoreRequest::Change { key, change, seq }) => {
-                    let waiting = self.retry_at.is_some();
-                    self.unsaved.push_back(Unsaved { key, change, seq });
-                    if waiting {
-                        // Behind changes the store refused: it waits for their retry.
-                        self.report_pending();
-                    } else {
-                        self.write_unsaved();
-                    }
-                }
-                Job::Request(StoreRequest::FlushMarks) => self.write_unsaved(),
-                Job::Request(_) if self.closing.load(Ordering::SeqCst) => {}
-                Job::Request(StoreRequest::TeamSync) => self.team_sync(),
-                Job::Request(req) => {
-                    // Loaded marks come with their latest authors (app::history).
-                    let authors = match &req {
-                        StoreRequest::LoadMarks { origin, ids } => Some(authors(self.store.as_ref(), origin, ids)),
-                        _ => None,
-                    };
-                    if let Some(msg) = handle(self.store.as_mut(), req) {
-                        // The event loop may be gone (exiting); marks still get written.
-                        let _ = self.answers.send(msg);
-                    }
-                    if let Some(msg) = authors {
-                        let _ = self.answers.send(msg);
-                    }
-                    // A saved score went to the team database too (or waits): the count may have moved.
-                    self.report_team(Vec::new(), None);
-                }
-            }
+            self.run_job(job);
         }
         // Every sender is gone: one last try, nobody to tell.
         self.write_unsaved();
+    }
+
+    /// Does one job; what a request answers goes to the app.
+    fn run_job(&mut self, job: Job) {
+        match job {
+            Job::Finish(reply) => {
+                self.write_unsaved();
+                let _ = reply.send(self.unsaved.len());
+            }
+            Job::Request(StoreRequest::Change { key, change, seq }) => {
+                let waiting = self.retry_at.is_some();
+                self.unsaved.push_back(Unsaved { key, change, seq });
+                if waiting {
+                    // Behind changes the store refused: it waits for their retry.
+                    self.report_pending();
+                } else {
+                    self.write_unsaved();
+                }
+            }
+            Job::Request(StoreRequest::FlushMarks) => self.write_unsaved(),
+            Job::Request(_) if self.closing.load(Ordering::SeqCst) => {}
+            Job::Request(StoreRequest::TeamSync) => self.team_sync(),
+            Job::Request(req) => {
+                // Loaded marks come with their latest authors (app::history).
+                let authors = match &req {
+                    StoreRequest::LoadMarks { origin, ids } => Some(authors(self.store.as_ref(), origin, ids)),
+                    _ => None,
+                };
+                if let Some(msg) = handle(self.store.as_mut(), req) {
+                    // The event loop may be gone (exiting); marks still get written.
+                    let _ = self.answers.send(msg);
+                }
+                if let Some(msg) = authors {
+                    let _ = self.answers.send(msg);
+                }
+                // A saved score went to the team database too (or waits): the count may have moved.
+                self.report_team(Vec::new(), None);
+            }
+        }
     }
 
     /// Writes unsaved changes in order until the store refuses one.
@@ -346,6 +370,7 @@ pub fn handle(store: &mut dyn AppStore, req: StoreRequest) -> Option<Msg> {
             store.unsynced().map(|unsynced| Msg::TeamSynced {
                 touched,
                 unsynced,
+                behind: store.behind(),
                 error,
             })
         }

@@ -27,6 +27,8 @@ const MAX_QUEUES: usize = 32;
 /// The store worker for `store`: around a [`TeamStore`] when `team` names a database. The team
 /// store is opened on a thread of its own (it runs its own runtime, which cannot start inside
 /// the event loop's); an error is one the user must act on (e.g. run `callscope team init`).
+/// Opening waits a second at most and reads nothing: the worker's first sync starts at once
+/// and catches up a page at a time, the screen's requests served between pages.
 pub fn spawn_worker(
     store: Store,
     team: Option<&TeamSection>,

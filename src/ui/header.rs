@@ -30,9 +30,9 @@ fn connection_text(s: &State) -> String {
     }
 }
 
-/// Mark changes the store has not confirmed (at risk), then whether the team database answers
-/// and the changes kept locally that it has not taken yet, beside the connection. (Why it does
-/// not answer goes to the status line: the header keeps to a word.)
+/// Mark changes the store has not confirmed (at risk), then whether the team database answers,
+/// the changes kept locally that it has not taken yet and teammates' changes still to be read,
+/// beside the connection. (Why it does not answer goes to the status line: the header keeps to a word.)
 fn pending_text(s: &State) -> String {
     let mut out = String::new();
     if let n @ 1.. = s.review.unsaved() {
@@ -43,6 +43,9 @@ fn pending_text(s: &State) -> String {
     }
     if s.team.unsynced > 0 {
         out.push_str(&format!("{} unsynced · ", s.team.unsynced));
+    }
+    if s.team.behind > 0 {
+        out.push_str(&format!("reading {} from the team · ", s.team.behind));
     }
     out
 }

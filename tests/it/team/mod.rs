@@ -1,3 +1,4 @@
+mod catch_up;
 mod live_claims;
 mod queue;
 mod sync;

@@ -198,6 +198,14 @@ fn sync(s: &mut State, store: &mut TeamStore) {
     update(s, msg);
 }
 
+/// Syncs until the store has read every teammate's change (opening reads none).
+fn caught_up(store: &mut TeamStore) {
+    store.sync().unwrap();
+    while store.behind() > 0 {
+        store.sync().unwrap();
+    }
+}
+
 fn count(db: &TestDb, sql: &str) -> i64 {
     crate::support::team::runtime().block_on(async {
         let c = callscope::team::conn::connect(&db.section(), &callscope::config::process_env)
@@ -304,7 +312,9 @@ fn marks_made_offline_wait_in_the_outbox_and_arrive_once() {
     // The same 20 sent again (the copy still holds them): recognised by their ids, applied once.
     let mut again = Store::open(&copy).unwrap();
     again.set_reviewer("alice@acme");
-    let again = TeamStore::open(again, &db.section(), &callscope::config::process_env).unwrap();
+    let mut again = TeamStore::open(again, &db.section(), &callscope::config::process_env).unwrap();
+    assert_eq!(again.unsynced(), Some(20), "opening sends nothing: the first sync does");
+    again.sync().unwrap();
     assert_eq!(again.unsynced(), Some(0));
     assert_eq!(
         count(&db, "SELECT count(*) FROM mark_changes"),
@@ -315,7 +325,8 @@ fn marks_made_offline_wait_in_the_outbox_and_arrive_once() {
     // A teammate sees all 20.
     let mut local = Store::open(&db.dir.path().join("bob.db")).unwrap();
     local.set_reviewer("bob@acme");
-    let bob = TeamStore::open(local, &db.section(), &callscope::config::process_env).unwrap();
+    let mut bob = TeamStore::open(local, &db.section(), &callscope::config::process_env).unwrap();
+    caught_up(&mut bob);
     for id in &ids {
         let key = origin().key(id.as_str());
         let m = bob.marks(&key).unwrap();
@@ -374,7 +385,8 @@ fn marks_import_with_a_team_config_shares_what_it_takes() {
     // A teammate's store has carol's note, with her as its author.
     let mut local = Store::open(&db.dir.path().join("bob.db")).unwrap();
     local.set_reviewer("bob@acme");
-    let bob = TeamStore::open(local, &db.section(), &callscope::config::process_env).unwrap();
+    let mut bob = TeamStore::open(local, &db.section(), &callscope::config::process_env).unwrap();
+    caught_up(&mut bob);
     let key = callscope::domain::Origin::new("ws", "p", "live").key("CA1");
     assert_eq!(bob.marks(&key).unwrap().note, "from carol");
     assert_eq!(
@@ -466,6 +478,7 @@ fn an_unreachable_team_database_is_shown_in_the_header_and_its_reason_once() {
     let synced = |unsynced, error: Option<&str>| Msg::TeamSynced {
         touched: Vec::new(),
         unsynced,
+        behind: 0,
         error: error.map(str::to_string),
     };
     let why = "team database: cannot reach PostgreSQL at db.example:5432 (connection refused)\u{1b}[2J";
