@@ -101,11 +101,19 @@ impl Store {
         self.save_score_then(key, record, |tx| enqueue(tx, key, &OutboxItem::Score(record.clone())))
     }
 
-    /// Queues changes already made here (an import's taken fields) for the team database.
-    pub fn queue_changes(&mut self, changes: &[(ConversationKey, FieldChange, Stamp)]) -> StoreResult<()> {
+    /// Queues changes already made here (an import's taken fields and the scorecard saves it
+    /// added) for the team database, in one transaction.
+    pub fn queue_changes(
+        &mut self,
+        changes: &[(ConversationKey, FieldChange, Stamp)],
+        scores: &[(ConversationKey, ScoreRecord)],
+    ) -> StoreResult<()> {
         let tx = self.write_tx()?;
         for (key, change, stamp) in changes {
             enqueue_fields(&tx, key, std::slice::from_ref(change), stamp)?;
+        }
+        for (key, record) in scores {
+            enqueue(&tx, key, &OutboxItem::Score(record.clone()))?;
         }
         tx.commit()?;
         Ok(())

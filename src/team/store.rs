@@ -442,7 +442,7 @@ impl ReviewStore for TeamStore {
         dry_run: bool,
         on_conversation: &mut dyn FnMut(&ConversationMerge),
     ) -> StoreResult<MarksImport> {
-        let mut taken = Vec::new();
+        let (mut taken, mut scores) = (Vec::new(), Vec::new());
         let done = self
             .local
             .merge_marks_from(reader, dry_run, &mut |c: &ConversationMerge| {
@@ -451,10 +451,11 @@ impl ReviewStore for TeamStore {
                     let change = (o.field.clone(), before, o.incoming.value.clone());
                     taken.push((c.key.clone(), change, o.incoming.stamp.clone()));
                 }
+                scores.extend(c.new_scores.iter().map(|r| (c.key.clone(), r.clone())));
                 on_conversation(c);
             })?;
-        if !dry_run && !taken.is_empty() {
-            self.local.queue_changes(&taken)?;
+        if !dry_run && (!taken.is_empty() || !scores.is_empty()) {
+            self.local.queue_changes(&taken, &scores)?;
             self.send_waiting();
         }
         Ok(done)

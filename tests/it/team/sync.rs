@@ -346,11 +346,13 @@ fn marks_import_with_a_team_config_shares_what_it_takes() {
     let at = chrono::Utc::now().timestamp_millis();
     let file = db.dir.path().join("marks.json");
     let body = serde_json::json!({
-        "format": "callscope.marks", "version": 2,
+        "format": "callscope.marks", "version": 3,
         "conversations": [{"account": "ws", "project": "p", "environment": "live", "id": "CA1",
             "status": "reviewed", "note": "from carol",
             "fields": [{"field": "note", "reviewer": "carol@acme", "at_ms": at},
-                       {"field": "status", "reviewer": "carol@acme", "at_ms": at}]}],
+                       {"field": "status", "reviewer": "carol@acme", "at_ms": at}],
+            "scores": [{"scorecard": "voice-qa", "reviewer": "carol@acme", "at_ms": at,
+                        "answers": {"greeting": {"answer": "yes"}}, "score": 100, "auto_failed": false}]}],
     });
     std::fs::write(&file, body.to_string()).unwrap();
     let store = db.dir.path().join("alice.db");
@@ -378,10 +380,16 @@ fn marks_import_with_a_team_config_shares_what_it_takes() {
         count(&db, "SELECT count(*) FROM mark_changes WHERE reviewer = 'carol@acme'"),
         2
     );
+    // The file's scorecard save is shared too, not only kept here.
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM scores WHERE reviewer = 'carol@acme'"),
+        1
+    );
     // Importing it again takes nothing, so sends nothing.
     let again = import();
     assert!(again.status.success());
     assert_eq!(count(&db, "SELECT count(*) FROM mark_changes"), 2);
+    assert_eq!(count(&db, "SELECT count(*) FROM scores"), 1);
     // A teammate's store has carol's note, with her as its author.
     let mut local = Store::open(&db.dir.path().join("bob.db")).unwrap();
     local.set_reviewer("bob@acme");
@@ -389,6 +397,11 @@ fn marks_import_with_a_team_config_shares_what_it_takes() {
     caught_up(&mut bob);
     let key = callscope::domain::Origin::new("ws", "p", "live").key("CA1");
     assert_eq!(bob.marks(&key).unwrap().note, "from carol");
+    let scores = bob.scores(&key).unwrap();
+    assert_eq!(
+        (scores.len(), scores[0].reviewer.as_str(), scores[0].score),
+        (1, "carol@acme", Some(100.0))
+    );
     assert_eq!(
         bob.stamps(&key).unwrap()[&callscope::domain::MarkField::Note].reviewer,
         "carol@acme"
