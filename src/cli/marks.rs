@@ -62,6 +62,9 @@ pub struct ExportMarksArgs {
     /// Only this client_env's marks (live, sandbox, pre-release).
     #[arg(long = "env", value_name = "ENV")]
     pub environment: Option<String>,
+    /// With `[team] database` in it, teammates' marks are read from the team database first.
+    #[command(flatten)]
+    pub config: super::team::ConfigArg,
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +127,10 @@ fn open_existing(path: &Path) -> Result<Box<dyn AppStore>> {
 
 fn export(a: &ExportMarksArgs) -> Result<i32> {
     let path = store_path(&a.store);
+    let team = crate::settings::load_file(a.config.config.as_deref())?.team;
+    if team.database.is_some() && path.exists() {
+        catch_up_with_team(&path, &team)?;
+    }
     let store = open_existing(&path)?;
     let scope = Scope {
         account: a.account.clone(),
@@ -161,6 +168,34 @@ fn export(a: &ExportMarksArgs) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Reads teammates' changes from the team database into the local store, a page at a time until
+/// none is left, so an export with `[team]` carries the team's marks. An unreachable database is
+/// said and the local copy exported (the outbox and the read positions make the next try exact).
+fn catch_up_with_team(path: &Path, team: &crate::team::TeamSection) -> Result<()> {
+    // The team store runs its own runtime, which cannot block inside this command's.
+    std::thread::scope(|s| {
+        s.spawn(|| -> Result<()> {
+            let store = Store::open(path).map_err(store_error)?;
+            let mut shared = crate::team::store::TeamStore::open(store, team, &crate::config::process_env)?;
+            let stale = "exporting this store's copy, which may lack teammates' latest marks";
+            loop {
+                if let Err(e) = shared.sync() {
+                    crate::errln!("{e}: {stale}");
+                    return Ok(());
+                }
+                if shared.behind() == 0 {
+                    if !shared.online() {
+                        crate::errln!("team database: no answer yet: {stale}");
+                    }
+                    return Ok(());
+                }
+            }
+        })
+        .join()
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("reading the team's marks failed unexpectedly")))
+    })
 }
 
 fn open_input(file: &Path) -> Result<Box<dyn Read>> {

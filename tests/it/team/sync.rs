@@ -406,6 +406,39 @@ fn marks_import_with_a_team_config_shares_what_it_takes() {
         bob.stamps(&key).unwrap()[&callscope::domain::MarkField::Note].reviewer,
         "carol@acme"
     );
+    // `marks export` with the team config reads the team's marks first: a store that never
+    // synced exports carol's note and save.
+    let dave = db.dir.path().join("dave.db");
+    drop(Store::open(&dave).unwrap());
+    let export = |config: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_callscope"))
+            .args(["marks", "export", "--store"])
+            .arg(&dave)
+            .arg("--config")
+            .arg(config)
+            .output()
+            .unwrap()
+    };
+    let out = export(&db.config);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = &file["conversations"][0];
+    assert_eq!(
+        (entry["id"].as_str(), entry["note"].as_str()),
+        (Some("CA1"), Some("from carol"))
+    );
+    assert_eq!(entry["scores"][0]["reviewer"], "carol@acme");
+    // An unreachable team database: the local copy is exported, and the user is told.
+    let nowhere = db.dir.path().join("nowhere.toml");
+    std::fs::write(
+        &nowhere,
+        "[team]\ndatabase = \"postgres://u@127.0.0.1:9/none?sslmode=disable\"\n",
+    )
+    .unwrap();
+    let out = export(&nowhere);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("may lack teammates' latest marks"), "{err}");
 }
 
 #[test]
