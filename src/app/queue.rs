@@ -476,13 +476,14 @@ pub fn why_no_effect(s: &State, action: Action) -> Option<&'static str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::app::KeyMap;
     use crate::app::queue_state::{OpenedQueue, QueueProgress};
     use crate::app::state::Identity;
 
-    fn state() -> State {
+    /// A fresh 80×24 state with queues enabled (a team database configured).
+    pub(in crate::app) fn state() -> State {
         let mut s = State::new(
             KeyMap::default(),
             Identity::default(),

@@ -49,20 +49,10 @@ pub fn on_progress(s: &mut State, queue: &str, result: Result<QueueProgress, Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::KeyMap;
     use crate::app::queue_state::ActiveQueue;
-    use crate::app::state::Identity;
 
     fn with_queue(id: i64) -> State {
-        let mut s = State::new(
-            KeyMap::default(),
-            Identity::default(),
-            "live",
-            chrono::Utc::now(),
-            chrono::FixedOffset::east_opt(0).unwrap(),
-            (80, 24),
-        );
-        s.queue.enabled = true;
+        let mut s = crate::app::queue::tests::state();
         s.queue.active = Some(ActiveQueue {
             id,
             name: "daily".into(),

@@ -170,3 +170,21 @@ pub fn new_queue(name: &str, n: usize, reviewers_per_item: u32) -> callscope::te
         items: items(n),
     }
 }
+
+/// The team listener of a headless TUI (`tui::team::listen`) on a runtime of its own, as the
+/// event loop runs it; keep the runtime for as long as the listener should run.
+pub fn listening(
+    section: &TeamSection,
+    tx: tokio::sync::mpsc::UnboundedSender<callscope::app::Msg>,
+) -> tokio::runtime::Runtime {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    {
+        let _in = rt.enter();
+        callscope::tui::team::listen(section.clone(), tx);
+    }
+    rt
+}

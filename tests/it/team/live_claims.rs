@@ -38,15 +38,7 @@ impl Reviewer {
             reviewer: name.into(),
         };
         let worker = TeamWorker::spawn(setup, tx.clone()).unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        {
-            let _in = rt.enter();
-            callscope::tui::team::listen(section, tx);
-        }
+        let rt = crate::support::team::listening(&section, tx);
         let mut s = state(80, 24);
         s.scorecards.reviewer = name.into();
         s.queue.enabled = true;

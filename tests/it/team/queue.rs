@@ -138,11 +138,15 @@ fn connection_errors_say_what_to_do_and_never_show_the_password() {
     );
 }
 
-#[test]
-fn a_queue_from_the_api_claimed_done_and_reported() {
-    let Some(db) = TestDb::initialised("queue_cli") else {
-        return;
-    };
+/// A stand-in with 300 calls (kept alive by the runtime and handle returned) and a runner of
+/// `callscope queue create NAME --since 30d EXTRA…` against it with `db`'s config.
+fn queue_creator(
+    db: &TestDb,
+) -> (
+    tokio::runtime::Runtime,
+    standin::Standin,
+    impl Fn(&str, &[&str]) -> Output + '_,
+) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let s = rt
         .block_on(standin::start(StandinOptions {
@@ -151,7 +155,7 @@ fn a_queue_from_the_api_claimed_done_and_reported() {
         }))
         .unwrap();
     let env = common::env_for(&s);
-    let create = |name: &str, extra: &[&str]| {
+    let create = move |name: &str, extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_callscope"))
             .args(["queue", "create", name, "--since", "30d", "--config"])
             .arg(&db.config)
@@ -160,6 +164,15 @@ fn a_queue_from_the_api_claimed_done_and_reported() {
             .output()
             .unwrap()
     };
+    (rt, s, create)
+}
+
+#[test]
+fn a_queue_from_the_api_claimed_done_and_reported() {
+    let Some(db) = TestDb::initialised("queue_cli") else {
+        return;
+    };
+    let (_rt, _standin, create) = queue_creator(&db);
     let out = create("a", &["--sample", "20", "--seed", "42", "--reviewers-per-item", "2"]);
     assert!(stdout(&out).starts_with("queue a: 20 of "), "{}", text(&out));
     let out = create("b", &["--sample", "20", "--seed", "42"]);
@@ -306,23 +319,8 @@ fn without_a_seed_the_api_samples_and_with_one_the_window_is_walked() {
     let Some(db) = TestDb::initialised("queue_api_sample") else {
         return;
     };
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let s = rt
-        .block_on(standin::start(StandinOptions {
-            conversations: 300,
-            ..Default::default()
-        }))
-        .unwrap();
-    let env = common::env_for(&s);
-    let create = |name: &str, extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_callscope"))
-            .args(["queue", "create", name, "--since", "30d", "--sample", "15", "--config"])
-            .arg(&db.config)
-            .args(extra)
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .unwrap()
-    };
+    let (_rt, _standin, create) = queue_creator(&db);
+    let create = |name: &str, extra: &[&str]| create(name, &[&["--sample", "15"], extra].concat());
     let out = stdout(&create("by-api", &[]));
     assert!(out.contains("15 conversations sampled by the API"), "{out}");
     let out = stdout(&create("by-walk", &["--seed", "9"]));

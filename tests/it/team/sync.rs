@@ -32,15 +32,7 @@ fn reviewer(section: &TeamSection, dir: &std::path::Path, name: &str) -> Reviewe
     let mut local = Store::open(&dir.join(format!("{name}.db"))).unwrap();
     local.set_reviewer(name);
     let worker = callscope::tui::team::spawn_worker(local, Some(section), tx.clone()).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    {
-        let _in = rt.enter();
-        callscope::tui::team::listen(section.clone(), tx);
-    }
+    let rt = crate::support::team::listening(section, tx);
     let mut s = state(120, 40);
     let fx = started_with(&mut s, page(0..10, None, true));
     pump(&mut s, &worker, &mut rx, fx);
@@ -215,13 +207,9 @@ fn count(db: &TestDb, sql: &str) -> i64 {
     })
 }
 
-#[test]
-fn marks_made_offline_wait_in_the_outbox_and_arrive_once() {
-    let Some(db) = TestDb::initialised("team_offline") else {
-        return;
-    };
-    let port: u16 = db.server.port.parse().unwrap();
-    let fwd = Forwarder::start(&db.server.host, port);
+/// The team section reaching `db` through a loopback forwarder the test can cut and restore.
+fn through_forwarder(db: &TestDb) -> (Forwarder, TeamSection) {
+    let fwd = Forwarder::start(&db.server.host, db.server.port.parse().unwrap());
     let via = TeamSection {
         database: Some(format!(
             "postgres://{}@127.0.0.1:{}/{}?sslmode=disable",
@@ -229,6 +217,15 @@ fn marks_made_offline_wait_in_the_outbox_and_arrive_once() {
         )),
         ..Default::default()
     };
+    (fwd, via)
+}
+
+#[test]
+fn marks_made_offline_wait_in_the_outbox_and_arrive_once() {
+    let Some(db) = TestDb::initialised("team_offline") else {
+        return;
+    };
+    let (fwd, via) = through_forwarder(&db);
     let path = db.dir.path().join("alice.db");
     let mut local = Store::open(&path).unwrap();
     local.set_reviewer("alice@acme");
@@ -478,15 +475,7 @@ fn the_header_says_when_the_team_database_is_away_and_clears_when_it_answers() {
     let Some(db) = TestDb::initialised("team_offline_shown") else {
         return;
     };
-    let port: u16 = db.server.port.parse().unwrap();
-    let fwd = Forwarder::start(&db.server.host, port);
-    let via = TeamSection {
-        database: Some(format!(
-            "postgres://{}@127.0.0.1:{}/{}?sslmode=disable",
-            db.server.user, fwd.port, db.name
-        )),
-        ..Default::default()
-    };
+    let (fwd, via) = through_forwarder(&db);
     let mut a = reviewer(&via, db.dir.path(), "alice@acme");
     assert!(!header(&a.s).contains("team offline"), "{}", header(&a.s));
 
