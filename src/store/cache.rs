@@ -182,6 +182,9 @@ struct Writer<'c, 'p> {
     /// Whether a buffered row took a pk above its own second (a full slot): the table must
     /// hold it before anything asks for the largest pk again.
     buffered_overflow: bool,
+    /// Origins the table had no row of when the flush began: their rows are new (a flush's keys
+    /// are distinct), so nothing asks the table for them (the first import of an environment).
+    empty_origins: Vec<Rc<Origin>>,
 }
 
 impl<'c, 'p> Writer<'c, 'p> {
@@ -218,6 +221,7 @@ impl<'c, 'p> Writer<'c, 'p> {
             last_pk: None,
             free: None,
             buffered_overflow: false,
+            empty_origins: Vec::new(),
         })
     }
 
@@ -428,7 +432,11 @@ impl Prepared {
     /// Writes the conversation unless the row already holds exactly it; returns the start
     /// time the row had before (when it was cached already) if it wrote.
     fn write<'p>(&'p self, w: &mut Writer<'_, 'p>) -> StoreResult<Option<Written>> {
-        let found = w.find(self)?;
+        let found = if w.empty_origins.iter().any(|o| Rc::ptr_eq(o, &self.origin)) {
+            None
+        } else {
+            w.find(self)?
+        };
         let mine = RowValues {
             wire: self.wire.as_str().into(),
             has_transcript: self.derived.has_transcript,
@@ -767,6 +775,15 @@ impl<'a> CacheBatch<'a> {
         let mut order: Vec<&Prepared> = self.pending.iter().collect();
         order.sort_by_key(|p| p.cols.started_ms);
         let mut w = Writer::new(self.conn, self.now_ms)?;
+        let mut has_rows = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM conversations WHERE account = ?1 AND project = ?2 AND environment = ?3)",
+        )?;
+        for o in &self.origins {
+            if !has_rows.query_row(params![o.account, o.project, o.environment], |r| r.get::<_, bool>(0))? {
+                w.empty_origins.push(o.clone());
+            }
+        }
+        drop(has_rows);
         // The hours whose aggregates the changed rows make stale, before and after the write
         // (unchanged rows are left out); marked once each at the end instead of once per row.
         let mut stale: std::collections::HashSet<(&Origin, i64)> = Default::default();
