@@ -332,15 +332,10 @@ impl<'c, 'p> Writer<'c, 'p> {
 const NEW_ROW_VALUES: usize = 19;
 
 /// An `INSERT` of `rows` new conversations, their values in `bind_new_row`'s order.
-///
-/// `OR FAIL`, not the default `ABORT`: an aborting multi-row statement inside a transaction
-/// first copies every page it touches into a statement journal (spilled to a temporary file past
-/// 64 KiB: a tenth of a bulk summary write in perf). A failure fails the whole batch anyway:
-/// the error ends the write and the transaction rolls back.
 fn insert_sql(rows: usize) -> String {
     let row = format!("({})", vec!["?"; NEW_ROW_VALUES].join(", "));
     format!(
-        "INSERT OR FAIL INTO conversations (wire, fetched_at, has_transcript, transcript_hidden, max_latency, {COLUMNS},
+        "INSERT INTO conversations (wire, fetched_at, has_transcript, transcript_hidden, max_latency, {COLUMNS},
          pk, account, project, environment, id) VALUES {}",
         vec![row; rows].join(", ")
     )
