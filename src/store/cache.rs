@@ -1,5 +1,7 @@
 //! The conversation cache: upserts that never lose a cached transcript, and loads by key.
 
+use std::rc::Rc;
+
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Transaction, params};
 
 mod wire;
@@ -90,7 +92,8 @@ pub enum LabelKind {
 /// One conversation as the cache writes it, computed before any SQL runs (so a batch can
 /// order its writes by start time).
 struct Prepared {
-    origin: Origin,
+    /// Shared by the batch's rows of one origin (a clone per row was three allocations).
+    origin: Rc<Origin>,
     id: String,
     cols: Columns,
     /// The stored form (see `wire`).
@@ -179,6 +182,9 @@ struct Writer<'c, 'p> {
     /// Whether a buffered row took a pk above its own second (a full slot): the table must
     /// hold it before anything asks for the largest pk again.
     buffered_overflow: bool,
+    /// Origins the table had no row of when the flush began: their rows are new (a flush's keys
+    /// are distinct), so nothing asks the table for them (the first import of an environment).
+    empty_origins: Vec<Rc<Origin>>,
 }
 
 impl<'c, 'p> Writer<'c, 'p> {
@@ -215,6 +221,7 @@ impl<'c, 'p> Writer<'c, 'p> {
             last_pk: None,
             free: None,
             buffered_overflow: false,
+            empty_origins: Vec::new(),
         })
     }
 
@@ -390,7 +397,7 @@ struct RowValues<'p> {
 }
 
 impl Prepared {
-    fn of(origin: &Origin, c: &Conversation) -> StoreResult<Option<Self>> {
+    fn of(origin: Rc<Origin>, c: &Conversation) -> StoreResult<Option<Self>> {
         if c.id.trim().is_empty() {
             return Ok(None);
         }
@@ -398,10 +405,10 @@ impl Prepared {
         let transcript = derived.has_transcript.then(|| TranscriptRows::of(c));
         let verbatim = transcript.as_ref().map_or(&[][..], |t| &t.verbatim[..]);
         Ok(Some(Prepared {
-            origin: origin.clone(),
+            wire: wire::stored(&origin, c, verbatim)?,
+            origin,
             id: c.id.clone(),
             cols: Columns::of(c),
-            wire: wire::stored(origin, c, verbatim)?,
             derived,
             tags: c.tags.clone(),
             transcript,
@@ -420,7 +427,11 @@ impl Prepared {
     /// Writes the conversation unless the row already holds exactly it; returns the start
     /// time the row had before (when it was cached already) if it wrote.
     fn write<'p>(&'p self, w: &mut Writer<'_, 'p>) -> StoreResult<Option<Written>> {
-        let found = w.find(self)?;
+        let found = if w.empty_origins.iter().any(|o| Rc::ptr_eq(o, &self.origin)) {
+            None
+        } else {
+            w.find(self)?
+        };
         let mine = RowValues {
             wire: self.wire.as_str().into(),
             has_transcript: self.derived.has_transcript,
@@ -678,7 +689,9 @@ const BATCH_BYTES: usize = 32 << 20;
 /// neighbouring B-tree pages instead of a random page per row. A row that already holds
 /// exactly the conversation is not rewritten (its `fetched_at` stays that of its last change).
 pub struct CacheBatch<'a> {
-    pub(super) tx: Transaction<'a>,
+    conn: &'a Connection,
+    /// `None` once committed.
+    tx: Option<Transaction<'a>>,
     pub(super) now_ms: i64,
     pub(super) written: usize,
     pending: Vec<Prepared>,
@@ -686,28 +699,56 @@ pub struct CacheBatch<'a> {
     /// Hashes of the buffered keys: a second upsert of the same call writes the first one
     /// before it, so the order of the two is kept.
     pending_keys: std::collections::HashSet<u64>,
+    /// The origins of this batch's rows, each allocated once (a batch has few).
+    origins: Vec<Rc<Origin>>,
 }
 
 impl<'a> CacheBatch<'a> {
-    pub(super) fn new(tx: Transaction<'a>, now_ms: i64) -> Self {
-        CacheBatch {
-            tx,
+    /// Begins the write transaction on `conn`.
+    ///
+    /// Its statement journals are kept in memory: every multi-row `INSERT` opens one (its
+    /// explicit pks make it a statement that may abort halfway), and on a temporary file it was
+    /// a tenth of a bulk summary write in `pwrite` calls. A statement's journal holds the pages
+    /// it changed, a few dozen; `Drop` puts the connection's default (temporary files) back.
+    pub(super) fn begin(conn: &'a Connection, now_ms: i64) -> rusqlite::Result<Self> {
+        // Only a speed-up: a connection that refuses keeps its temporary files.
+        let _ = conn.pragma_update(None, "temp_store", "MEMORY");
+        let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate);
+        let tx = match tx {
+            Ok(tx) => tx,
+            Err(e) => {
+                restore_temp_store(conn);
+                return Err(e);
+            }
+        };
+        Ok(CacheBatch {
+            conn,
+            tx: Some(tx),
             now_ms,
             written: 0,
             pending: Vec::new(),
             pending_bytes: 0,
             pending_keys: Default::default(),
-        }
+            origins: Vec::new(),
+        })
     }
 
     pub fn upsert(&mut self, origin: &Origin, c: &Conversation) -> StoreResult<bool> {
+        let origin = match self.origins.iter().find(|o| ***o == *origin) {
+            Some(o) => o.clone(),
+            None => {
+                let o = Rc::new(origin.clone());
+                self.origins.push(o.clone());
+                o
+            }
+        };
         let Some(p) = Prepared::of(origin, c)? else {
             return Ok(false);
         };
         let key = {
             use std::hash::{Hash, Hasher};
             let mut h = std::hash::DefaultHasher::new();
-            (&p.origin, &p.id).hash(&mut h);
+            (&*p.origin, &p.id).hash(&mut h);
             h.finish()
         };
         if !self.pending_keys.insert(key) {
@@ -724,23 +765,34 @@ impl<'a> CacheBatch<'a> {
     }
 
     fn flush(&mut self) -> StoreResult<()> {
-        // Stable: equal start times keep their arrival order.
-        self.pending.sort_by_key(|p| p.cols.started_ms);
-        let mut w = Writer::new(&self.tx, self.now_ms)?;
+        // Stable: equal start times keep their arrival order. References, not the rows: moving
+        // the rows themselves was a sixth of a bulk summary write.
+        let mut order: Vec<&Prepared> = self.pending.iter().collect();
+        order.sort_by_key(|p| p.cols.started_ms);
+        let mut w = Writer::new(self.conn, self.now_ms)?;
+        let mut has_rows = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM conversations WHERE account = ?1 AND project = ?2 AND environment = ?3)",
+        )?;
+        for o in &self.origins {
+            if !has_rows.query_row(params![o.account, o.project, o.environment], |r| r.get::<_, bool>(0))? {
+                w.empty_origins.push(o.clone());
+            }
+        }
+        drop(has_rows);
         // The hours whose aggregates the changed rows make stale, before and after the write
         // (unchanged rows are left out); marked once each at the end instead of once per row.
         let mut stale: std::collections::HashSet<(&Origin, i64)> = Default::default();
-        for p in &self.pending {
+        for p in order {
             if let Some(written) = p.write(&mut w)? {
-                stale.insert((&p.origin, hour_of(p.cols.started_ms)));
+                stale.insert((&*p.origin, hour_of(p.cols.started_ms)));
                 if let Some(was) = written.was_started_ms {
-                    stale.insert((&p.origin, hour_of(was)));
+                    stale.insert((&*p.origin, hour_of(was)));
                 }
             }
         }
         w.insert_new_rows()?;
         drop(w);
-        let mut mark = self.tx.prepare_cached(
+        let mut mark = self.conn.prepare_cached(
             "INSERT OR IGNORE INTO stats_dirty (account, project, environment, hour) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for (o, hour) in stale {
@@ -756,9 +808,24 @@ impl<'a> CacheBatch<'a> {
     /// Commits; returns how many conversations were stored.
     pub fn commit(mut self) -> StoreResult<usize> {
         self.flush()?;
-        self.tx.commit()?;
+        if let Some(tx) = self.tx.take() {
+            tx.commit()?;
+        }
         Ok(self.written)
     }
+}
+
+impl Drop for CacheBatch<'_> {
+    fn drop(&mut self) {
+        // Rolls back unless committed; the pragma cannot change inside the transaction.
+        drop(self.tx.take());
+        restore_temp_store(self.conn);
+    }
+}
+
+/// Temporary storage back to the build's default (files), for queries whose temporary tables can be large.
+fn restore_temp_store(conn: &Connection) {
+    let _ = conn.pragma_update(None, "temp_store", "DEFAULT");
 }
 
 #[cfg(test)]
@@ -1052,6 +1119,39 @@ mod tests {
     }
 
     #[test]
+    fn the_stored_form_is_what_the_value_tree_wrote() {
+        // Rows cached before `stored` read the serialized text must still compare equal
+        // (else every cached row would be rewritten once): same bytes for every known shape.
+        let metrics = Conversation {
+            id: "CA-metrics".into(),
+            metrics: vec![
+                ("zeta".into(), vec!["1".into()]),
+                ("alpha".into(), vec!["a".into(), "b".into()]),
+                ("zeta".into(), vec!["2".into()]),
+            ],
+            state: serde_json::json!({"b": 1, "a": {"d": [1, {"y": 2, "x": 1}], "c": "{"}}),
+            ..Default::default()
+        };
+        let origins = [Origin::new("ws", "p", "live"), Origin::new("other", "", "draft")];
+        let mut compared = 0;
+        for c in known_conversations()
+            .into_iter()
+            .chain(odd_conversations())
+            .chain([metrics])
+        {
+            let verbatim = TranscriptRows::of(&c).verbatim;
+            for origin in &origins {
+                for v in [&verbatim[..], &[]] {
+                    let want = wire::stored_via_value(origin, &c, v).unwrap();
+                    assert_eq!(wire::stored(origin, &c, v).unwrap(), want, "{}", c.id);
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 100, "{compared}");
+    }
+
+    #[test]
     fn an_unchanged_conversation_is_not_rewritten() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = crate::store::Store::open(&dir.path().join("s.db")).unwrap();
@@ -1073,6 +1173,45 @@ mod tests {
             (back.channel.as_str(), back.turns.len()),
             ("WEBCHAT", changed.turns.len())
         );
+    }
+
+    #[test]
+    fn a_batch_keeps_temporary_storage_in_memory_only_while_it_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("s.db")).unwrap();
+        let temp_store = |store: &crate::store::Store| -> i64 {
+            store.conn().query_row("PRAGMA temp_store", [], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(temp_store(&store), 0, "the default: files");
+        let origin = Origin::new("a", "p", "live");
+        let call = |i: usize| Conversation {
+            id: format!("CA{i}"),
+            started_at: chrono::DateTime::from_timestamp(1_780_000_000 + i as i64, 0),
+            ..Default::default()
+        };
+        let mut batch = store.batch().unwrap();
+        for i in 0..3 * INSERT_ROWS {
+            batch.upsert(&origin, &call(i)).unwrap();
+        }
+        assert_eq!(batch.commit().unwrap(), 3 * INSERT_ROWS);
+        assert_eq!(temp_store(&store), 0, "back after a commit");
+        let mut batch = store.batch().unwrap();
+        assert_eq!(
+            batch
+                .conn
+                .query_row("PRAGMA temp_store", [], |r| r.get::<_, i64>(0))
+                .unwrap(),
+            2,
+            "memory while open"
+        );
+        batch.upsert(&origin, &call(1000)).unwrap();
+        drop(batch);
+        assert_eq!(temp_store(&store), 0, "back after a rollback");
+        let rows: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 3 * INSERT_ROWS as i64, "the dropped batch wrote nothing");
     }
 
     #[test]

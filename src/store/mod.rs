@@ -231,12 +231,7 @@ impl Store {
 
     /// A write transaction for many upserts (e.g. a bulk import); commit it, or drop it to roll back.
     pub fn batch(&mut self) -> StoreResult<CacheBatch<'_>> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| StoreError::from(e).at(&path))?;
-        Ok(CacheBatch::new(tx, now_ms()))
+        CacheBatch::begin(&self.conn, now_ms()).map_err(|e| StoreError::from(e).at(&self.path))
     }
 
     /// The cached conversation, with its transcript when one was fetched.

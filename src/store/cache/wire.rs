@@ -6,7 +6,7 @@
 //! the earlier ones by its missing `id` (every earlier writer kept it); `restore` puts the
 //! members back before the lenient reader sees them, so a row of either form loads the same.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::api::Conversation;
 use crate::domain::ConversationKey;
@@ -67,9 +67,10 @@ fn is_default(v: &Value) -> bool {
 
 /// The compact JSON as a map: the wire shape without the members that read back as their defaults
 /// (`state` is kept whatever it holds: it is the API's own value).
-pub fn compact_map(c: &Conversation) -> serde_json::Result<Map<String, Value>> {
+#[cfg(test)]
+pub fn compact_map(c: &Conversation) -> serde_json::Result<serde_json::Map<String, Value>> {
     let Value::Object(mut top) = serde_json::to_value(c)? else {
-        return Ok(Map::new());
+        return Ok(serde_json::Map::new());
     };
     top.retain(|k, v| k == "id" || k == "state" || !is_default(v));
     if let Some(Value::Array(turns)) = top.get_mut("turns") {
@@ -89,21 +90,125 @@ pub fn text_member(agent: bool) -> &'static str {
 
 /// The stored JSON of `c` cached from `origin`; `verbatim` lists the (turn, agent?) texts that
 /// `turn_text` holds exactly as sent.
+///
+/// Byte for byte what `compact_map` trimmed and written out gives (members in key order, nested
+/// objects as a `Value` writes them), but from the serialized text: the members are borrowed
+/// slices of it instead of a `Value` tree (building that tree was a third of a summary write).
 pub fn stored(origin: &Origin, c: &Conversation, verbatim: &[(usize, bool)]) -> serde_json::Result<String> {
+    let json = serde_json::to_string(c)?;
+    let top: Members<'_> = serde_json::from_str(&json)?;
+    // The column keeps milliseconds; a finer (or zero) time stays in the JSON.
+    let start_in_column = c
+        .started_at
+        .is_some_and(|t| t.timestamp_millis() != 0 && t.timestamp_subsec_nanos() % 1_000_000 == 0);
+    let mut out = ObjectWriter::with_capacity(json.len());
+    for (&k, raw) in &top {
+        let v = raw.get();
+        // The key's origin: left out when the conversation says the same, kept (even empty) when not.
+        let origin_member = match k {
+            "account_id" => Some((&c.account_id, &origin.account)),
+            "project_id" => Some((&c.project_id, &origin.project)),
+            "environment" => Some((&c.environment, &origin.environment)),
+            _ => None,
+        };
+        match origin_member {
+            Some((mine, row)) if mine == row => {}
+            Some(_) => out.member(k, v),
+            // A non-finite score is not JSON (it was written as null and dropped): the column is NULL too.
+            None if ALWAYS_COLUMNS.contains(&k) || k == "poly_score" => {}
+            None if k == "started_at" && start_in_column => {}
+            None if k != "state" && is_default_text(v) => {}
+            None if k == "turns" => out.member(k, &stored_turns(v, verbatim)?),
+            None => out.member(k, &canonical(v)?),
+        }
+    }
+    Ok(out.finish())
+}
+
+/// An object's members as slices of its text, in the order a `Map` keeps them.
+type Members<'a> = std::collections::BTreeMap<&'a str, &'a serde_json::value::RawValue>;
+
+/// The turns without their default members and without the texts `turn_text` holds verbatim.
+fn stored_turns(turns: &str, verbatim: &[(usize, bool)]) -> serde_json::Result<String> {
+    let turns: Vec<Members<'_>> = serde_json::from_str(turns)?;
+    let mut out = String::with_capacity(turns.len() * 64 + 2);
+    out.push('[');
+    for (i, turn) in turns.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut t = ObjectWriter::with_capacity(64);
+        for (&k, raw) in turn {
+            let v = raw.get();
+            let held_verbatim = [false, true]
+                .into_iter()
+                .any(|agent| k == text_member(agent) && verbatim.contains(&(i, agent)));
+            if !held_verbatim && !is_default_text(v) {
+                t.member(k, &canonical(v)?);
+            }
+        }
+        out.push_str(&t.finish());
+    }
+    out.push(']');
+    Ok(out)
+}
+
+/// Whether a serialized value reads back as its field's default (`is_default` on the text).
+fn is_default_text(v: &str) -> bool {
+    matches!(v, "null" | "false" | "\"\"" | "[]" | "{}")
+}
+
+/// A value as a `Value` writes it: objects within it get their members in key order (a struct or
+/// the metrics list serializes in its own order). Text without an object is already that.
+fn canonical(v: &str) -> serde_json::Result<std::borrow::Cow<'_, str>> {
+    if !v.contains('{') {
+        return Ok(v.into());
+    }
+    Ok(serde_json::to_string(&serde_json::from_str::<Value>(v)?)?.into())
+}
+
+/// Writes a JSON object member by member.
+struct ObjectWriter(String);
+
+impl ObjectWriter {
+    fn with_capacity(bytes: usize) -> Self {
+        let mut s = String::with_capacity(bytes);
+        s.push('{');
+        ObjectWriter(s)
+    }
+
+    /// `key` is a field name (no character to escape); `value` is JSON text.
+    fn member(&mut self, key: &str, value: &str) {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        self.0.push('"');
+        self.0.push_str(key);
+        self.0.push_str("\":");
+        self.0.push_str(value);
+    }
+
+    fn finish(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
+/// The stored JSON as the `Value` tree wrote it before `stored` read the serialized text: the
+/// reference `stored` must match byte for byte.
+#[cfg(test)]
+pub fn stored_via_value(origin: &Origin, c: &Conversation, verbatim: &[(usize, bool)]) -> serde_json::Result<String> {
     let mut top = compact_map(c)?;
     for k in ALWAYS_COLUMNS {
         top.remove(k);
     }
-    // A non-finite score is not JSON (it was written as null and dropped): the column is NULL too.
     top.remove("poly_score");
-    // The column keeps milliseconds; a finer (or zero) time stays in the JSON.
     if let Some(t) = c.started_at
         && t.timestamp_millis() != 0
         && t.timestamp_subsec_nanos() % 1_000_000 == 0
     {
         top.remove("started_at");
     }
-    // The key's origin: left out when the conversation says the same, kept (even empty) when not.
     for (k, mine, row) in [
         ("account_id", &c.account_id, &origin.account),
         ("project_id", &c.project_id, &origin.project),
