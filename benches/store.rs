@@ -217,6 +217,23 @@ fn cpu_time() -> Duration {
 /// Calls generated at a time, outside the timed store work, in the bulk summary write.
 const GENERATED_CHUNK: usize = 10_000;
 
+/// Wall-clock and CPU time summed over the pieces of work it timed.
+#[derive(Default)]
+struct Stopwatch {
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Stopwatch {
+    fn time<T>(&mut self, work: impl FnOnce() -> T) -> T {
+        let (t, cpu) = (Instant::now(), cpu_time());
+        let out = work();
+        self.wall += t.elapsed();
+        self.cpu += cpu_time() - cpu;
+        out
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -283,35 +300,26 @@ fn main() {
     let mut store = Store::open(&path).expect("open");
     // The clock runs only while the store works: the calls are generated beforehand, a chunk at
     // a time (generating them took a fifteenth of the time, and it is not what is measured here).
-    let (mut took, mut cpu) = (Duration::ZERO, Duration::ZERO);
+    let mut watch = Stopwatch::default();
+    let mut batch = store.batch().expect("batch");
     let mut to_transcribe = Vec::new();
-    let mut stored = 0;
-    {
-        let mut timed = |work: &mut dyn FnMut()| {
-            let (t, c) = (Instant::now(), cpu_time());
-            work();
-            took += t.elapsed();
-            cpu += cpu_time() - c;
-        };
-        let mut batch = Some(store.batch().expect("batch"));
-        let mut chunk = Vec::with_capacity(GENERATED_CHUNK);
-        for first in (0..n_summaries).step_by(GENERATED_CHUNK) {
-            let last = n_summaries.min(first + GENERATED_CHUNK as u64);
-            chunk.extend((first..last).map(|i| (i, summary(&mut rng, i))));
-            timed(&mut || {
-                let batch = batch.as_mut().expect("open batch");
-                for (_, (env, c)) in &chunk {
-                    batch.upsert(&origins[*env], c).expect("upsert");
-                }
-            });
-            for (i, (env, c)) in chunk.drain(..) {
-                if env == 0 && to_transcribe.len() < n_transcripts as usize && i % 7 == 0 {
-                    to_transcribe.push(c);
-                }
+    let mut chunk = Vec::with_capacity(GENERATED_CHUNK);
+    for first in (0..n_summaries).step_by(GENERATED_CHUNK) {
+        let last = n_summaries.min(first + GENERATED_CHUNK as u64);
+        chunk.extend((first..last).map(|i| (i, summary(&mut rng, i))));
+        watch.time(|| {
+            for (_, (env, c)) in &chunk {
+                batch.upsert(&origins[*env], c).expect("upsert");
+            }
+        });
+        for (i, (env, c)) in chunk.drain(..) {
+            if env == 0 && to_transcribe.len() < n_transcripts as usize && i % 7 == 0 {
+                to_transcribe.push(c);
             }
         }
-        timed(&mut || stored = batch.take().expect("open batch").commit().expect("commit"));
     }
+    let stored = watch.time(|| batch.commit().expect("commit"));
+    let (took, cpu) = (watch.wall, watch.cpu);
     println!(
         "summaries: {stored} cached in {:.1} s ({:.0} rows/s, one transaction; {:.1} s on CPU: {:.0} rows per CPU second)",
         took.as_secs_f64(),
