@@ -103,6 +103,9 @@ fn failure(name: &'static str, e: &ApiError) -> Check {
     Check::fail(name, format!("{}{cid}", e.headline()))
 }
 
+/// Calls of the first page fetched by id when the list carries no turns (see the transcripts line).
+const BY_ID_SAMPLES: usize = 3;
+
 /// Runs every check it can; stops early only where later checks cannot mean anything.
 pub async fn diagnose(cfg: &Config) -> Vec<Check> {
     let mut out = Vec::new();
@@ -267,12 +270,22 @@ pub async fn diagnose(cfg: &Config) -> Vec<Check> {
         let hidden = first.conversations.iter().filter(|c| c.transcript_hidden()).count();
         let with_turns = first.conversations.iter().filter(|c| c.turn_count() > 0).count();
         // Some lists (the Data API's) carry no turns at all: then by-id decides.
-        let by_id_turns = match first.conversations.iter().find(|c| c.transcript_hidden()) {
-            Some(c) if hidden == with_turns && with_turns > 0 => {
-                client.conversation(&c.id).await.map(|c| c.turns.len()).unwrap_or(0)
+        let mut by_id_turns = 0;
+        if hidden == with_turns && with_turns > 0 {
+            // A few calls, not one: a single call can have its own transcript hidden, which
+            // alone does not mean visibility is off for the key.
+            for c in first
+                .conversations
+                .iter()
+                .filter(|c| c.transcript_hidden())
+                .take(BY_ID_SAMPLES)
+            {
+                by_id_turns = client.conversation(&c.id).await.map_or(0, |c| c.turns.len());
+                if by_id_turns > 0 {
+                    break;
+                }
             }
-            _ => 0,
-        };
+        }
         out.push(if by_id_turns > 0 {
             Check::ok(
                 "transcripts",
