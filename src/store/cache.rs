@@ -9,6 +9,7 @@ mod wire;
 pub use wire::Columns;
 
 use super::error::{StoreError, StoreResult};
+use super::origins::{OriginIds, ROW_BY_KEY};
 use super::text;
 use crate::api::Conversation;
 use crate::domain::{ConversationKey, Origin};
@@ -39,17 +40,26 @@ fn slot_base(started_ms: i64) -> i64 {
 }
 
 pub fn allocate_pk(conn: &Connection, started_ms: i64) -> StoreResult<i64> {
+    allocate_pk_in(conn, "conversation_rows", started_ms)
+}
+
+/// `allocate_pk` over the table of v1–v11 (`conversations`), for the v2 migration.
+pub fn allocate_pk_before_v12(conn: &Connection, started_ms: i64) -> StoreResult<i64> {
+    allocate_pk_in(conn, "conversations", started_ms)
+}
+
+fn allocate_pk_in(conn: &Connection, table: &str, started_ms: i64) -> StoreResult<i64> {
     let base = slot_base(started_ms);
     let slot_end = base + (1 << PK_SLOT_BITS);
     let top: Option<i64> = conn
-        .prepare_cached("SELECT max(pk) FROM conversations WHERE pk >= ?1 AND pk < ?2")?
+        .prepare_cached(&format!("SELECT max(pk) FROM {table} WHERE pk >= ?1 AND pk < ?2"))?
         .query_row(params![base, slot_end], |r| r.get(0))?;
     let pk = match top {
         None => base,
         Some(t) if t + 1 < slot_end => t + 1,
         Some(_) => {
             let above: i64 = conn
-                .prepare_cached("SELECT max(pk) FROM conversations")?
+                .prepare_cached(&format!("SELECT max(pk) FROM {table}"))?
                 .query_row([], |r| r.get(0))?;
             above + 1
         }
@@ -94,6 +104,7 @@ pub enum LabelKind {
 struct Prepared {
     /// Shared by the batch's rows of one origin (a clone per row was three allocations).
     origin: Rc<Origin>,
+    ids: OriginIds,
     id: String,
     cols: Columns,
     /// The stored form (see `wire`).
@@ -145,8 +156,6 @@ fn read_columns(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Columns
     })
 }
 
-const BY_KEY: &str = "account = ?1 AND project = ?2 AND environment = ?3 AND id = ?4";
-
 /// New rows per multi-row `INSERT` (19 values each, well under SQLite's parameter limit).
 const INSERT_ROWS: usize = 32;
 
@@ -184,7 +193,7 @@ struct Writer<'c, 'p> {
     buffered_overflow: bool,
     /// Origins the table had no row of when the flush began: their rows are new (a flush's keys
     /// are distinct), so nothing asks the table for them (the first import of an environment).
-    empty_origins: Vec<Rc<Origin>>,
+    empty_origins: Vec<i64>,
 }
 
 impl<'c, 'p> Writer<'c, 'p> {
@@ -193,12 +202,13 @@ impl<'c, 'p> Writer<'c, 'p> {
         Ok(Writer {
             conn,
             find: p(&format!(
-                "SELECT pk, has_transcript, transcript_hidden, max_latency, wire, {COLUMNS} FROM conversations WHERE {BY_KEY}"
+                "SELECT pk, has_transcript, transcript_hidden, max_latency, wire, {COLUMNS} FROM conversation_rows
+                 WHERE origin = ?1 AND id = ?2"
             ))?,
             insert: p(&insert_sql(1))?,
             insert_many: p(&insert_sql(INSERT_ROWS))?,
             update: p(
-                "UPDATE conversations SET wire = ?1, fetched_at = ?2, has_transcript = ?3, transcript_hidden = ?4,
+                "UPDATE conversation_rows SET wire = ?1, fetched_at = ?2, has_transcript = ?3, transcript_hidden = ?4,
                  max_latency = ?5, started_at = ?6, channel = ?7, total_duration = ?8, num_turns = ?9, handoff = ?10,
                  in_progress = ?11, poly_score = ?12, handoff_reason = ?13, variant = ?14 WHERE pk = ?15",
             )?,
@@ -258,7 +268,7 @@ impl<'c, 'p> Writer<'c, 'p> {
             None => {
                 let next: Option<i64> = self
                     .conn
-                    .prepare_cached("SELECT min(pk) FROM conversations WHERE pk >= ?1")?
+                    .prepare_cached("SELECT min(pk) FROM conversation_rows WHERE pk >= ?1")?
                     .query_row([base], |r| r.get(0))?;
                 let range = (base, next.unwrap_or(i64::MAX));
                 self.free = Some(range);
@@ -296,10 +306,9 @@ impl<'c, 'p> Writer<'c, 'p> {
     }
 
     fn find(&mut self, p: &Prepared) -> StoreResult<Option<Found>> {
-        let o = &p.origin;
         Ok(self
             .find
-            .query_row(params![o.account, o.project, o.environment, p.id], |r| {
+            .query_row(params![p.ids.origin, p.id], |r| {
                 Ok(Found {
                     pk: r.get(0)?,
                     has_transcript: r.get(1)?,
@@ -329,7 +338,7 @@ impl<'c, 'p> Writer<'c, 'p> {
 }
 
 /// Values of a new row in `insert_sql`.
-const NEW_ROW_VALUES: usize = 19;
+const NEW_ROW_VALUES: usize = 18;
 
 /// An `INSERT` of `rows` new conversations, their values in `bind_new_row`'s order.
 ///
@@ -339,8 +348,8 @@ const NEW_ROW_VALUES: usize = 19;
 fn insert_sql(rows: usize) -> String {
     let row = format!("({})", vec!["?"; NEW_ROW_VALUES].join(", "));
     format!(
-        "INSERT OR ROLLBACK INTO conversations (wire, fetched_at, has_transcript, transcript_hidden, max_latency, {COLUMNS},
-         pk, account, project, environment, id) VALUES {}",
+        "INSERT OR ROLLBACK INTO conversation_rows (wire, fetched_at, has_transcript, transcript_hidden, max_latency,
+         {COLUMNS}, pk, origin, project_no, id) VALUES {}",
         vec![row; rows].join(", ")
     )
 }
@@ -353,7 +362,7 @@ fn bind_new_row(
     pk: i64,
     fetched_at_ms: i64,
 ) -> rusqlite::Result<()> {
-    let (c, d, o) = (&p.cols, &p.derived, &p.origin);
+    let (c, d, o) = (&p.cols, &p.derived, &p.ids);
     let values: [&dyn rusqlite::ToSql; NEW_ROW_VALUES] = [
         &p.wire,
         &fetched_at_ms,
@@ -370,9 +379,8 @@ fn bind_new_row(
         &c.handoff_reason,
         &c.variant,
         &pk,
-        &o.account,
-        &o.project,
-        &o.environment,
+        &o.origin,
+        &o.project_no,
         &p.id,
     ];
     for (i, v) in values.into_iter().enumerate() {
@@ -401,7 +409,7 @@ struct RowValues<'p> {
 }
 
 impl Prepared {
-    fn of(origin: Rc<Origin>, c: &Conversation) -> StoreResult<Option<Self>> {
+    fn of(origin: Rc<Origin>, ids: OriginIds, c: &Conversation) -> StoreResult<Option<Self>> {
         if c.id.trim().is_empty() {
             return Ok(None);
         }
@@ -411,6 +419,7 @@ impl Prepared {
         Ok(Some(Prepared {
             wire: wire::stored(&origin, c, verbatim)?,
             origin,
+            ids,
             id: c.id.clone(),
             cols: Columns::of(c),
             derived,
@@ -431,7 +440,7 @@ impl Prepared {
     /// Writes the conversation unless the row already holds exactly it; returns the start
     /// time the row had before (when it was cached already) if it wrote.
     fn write<'p>(&'p self, w: &mut Writer<'_, 'p>) -> StoreResult<Option<Written>> {
-        let found = if w.empty_origins.iter().any(|o| Rc::ptr_eq(o, &self.origin)) {
+        let found = if w.empty_origins.contains(&self.ids.origin) {
             None
         } else {
             w.find(self)?
@@ -637,7 +646,7 @@ pub fn index_transcript(tx: &Connection, pk: i64, c: &Conversation) -> StoreResu
 pub fn load(conn: &Connection, key: &ConversationKey) -> StoreResult<Option<Conversation>> {
     let row = conn
         .prepare_cached(&format!(
-            "SELECT pk, has_transcript, wire, {COLUMNS} FROM conversations WHERE {BY_KEY}"
+            "SELECT pk, has_transcript, wire, {COLUMNS} FROM conversation_rows WHERE {ROW_BY_KEY}"
         ))?
         .query_row(params![key.account, key.project, key.environment, key.id], |r| {
             Ok((
@@ -706,8 +715,8 @@ pub struct CacheBatch<'a> {
     /// Hashes of the buffered keys: a second upsert of the same call writes the first one
     /// before it, so the order of the two is kept.
     pending_keys: std::collections::HashSet<u64>,
-    /// The origins of this batch's rows, each allocated once (a batch has few).
-    origins: Vec<Rc<Origin>>,
+    /// The origins of this batch's rows, each allocated once (a batch has few), with their numbers.
+    origins: Vec<(Rc<Origin>, OriginIds)>,
 }
 
 impl<'a> CacheBatch<'a> {
@@ -741,15 +750,16 @@ impl<'a> CacheBatch<'a> {
     }
 
     pub fn upsert(&mut self, origin: &Origin, c: &Conversation) -> StoreResult<bool> {
-        let origin = match self.origins.iter().find(|o| ***o == *origin) {
-            Some(o) => o.clone(),
+        let (origin, ids) = match self.origins.iter().find(|(o, _)| **o == *origin) {
+            Some((o, ids)) => (o.clone(), *ids),
             None => {
+                let ids = super::origins::ensure(self.conn, origin)?;
                 let o = Rc::new(origin.clone());
-                self.origins.push(o.clone());
-                o
+                self.origins.push((o.clone(), ids));
+                (o, ids)
             }
         };
-        let Some(p) = Prepared::of(origin, c)? else {
+        let Some(p) = Prepared::of(origin, ids, c)? else {
             return Ok(false);
         };
         let key = {
@@ -777,12 +787,12 @@ impl<'a> CacheBatch<'a> {
         let mut order: Vec<&Prepared> = self.pending.iter().collect();
         order.sort_by_key(|p| p.cols.started_ms);
         let mut w = Writer::new(self.conn, self.now_ms)?;
-        let mut has_rows = self.conn.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM conversations WHERE account = ?1 AND project = ?2 AND environment = ?3)",
-        )?;
-        for o in &self.origins {
-            if !has_rows.query_row(params![o.account, o.project, o.environment], |r| r.get::<_, bool>(0))? {
-                w.empty_origins.push(o.clone());
+        let mut has_rows = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM conversation_rows WHERE origin = ?1)")?;
+        for (_, ids) in &self.origins {
+            if !has_rows.query_row([ids.origin], |r| r.get::<_, bool>(0))? {
+                w.empty_origins.push(ids.origin);
             }
         }
         drop(has_rows);
@@ -851,11 +861,12 @@ mod tests {
             allocate_pk(conn, t + 1000).unwrap() > base,
             "a later second sorts after"
         );
+        let ids = super::super::origins::ensure(conn, &Origin::new("a", "p", "e")).unwrap();
         let insert = |pk: i64| {
             conn.execute(
-                "INSERT INTO conversations (pk, account, project, environment, id, started_at, channel, handoff,
-                 in_progress, wire, fetched_at) VALUES (?1, 'a', 'p', 'e', ?1, 0, '', 0, 0, '{}', 0)",
-                [pk],
+                "INSERT INTO conversation_rows (pk, origin, project_no, id, started_at, channel, handoff,
+                 in_progress, wire, fetched_at) VALUES (?1, ?2, ?3, ?1, 0, '', 0, 0, '{}', 0)",
+                [pk, ids.origin, ids.project_no],
             )
             .unwrap()
         };
@@ -885,13 +896,14 @@ mod tests {
         let origin = Origin::new("a", "p", "live");
         let t0 = 1_780_000_000_000; // ms, a whole second
         let base = |sec: i64| slot_base(t0 + sec * 1000);
+        let ids = super::super::origins::ensure(store.conn(), &origin).unwrap();
         let by_hand = |pk: i64, id: &str| {
             store
                 .conn()
                 .execute(
-                    "INSERT INTO conversations (pk, account, project, environment, id, started_at, channel, handoff,
-                     in_progress, wire, fetched_at) VALUES (?1, 'a', 'p', 'live', ?2, ?3, '', 0, 0, '{}', 0)",
-                    params![pk, id, (pk >> PK_SLOT_BITS) * 1000],
+                    "INSERT INTO conversation_rows (pk, origin, project_no, id, started_at, channel, handoff,
+                     in_progress, wire, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, '', 0, 0, '{}', 0)",
+                    params![pk, ids.origin, ids.project_no, id, (pk >> PK_SLOT_BITS) * 1000],
                 )
                 .unwrap()
         };

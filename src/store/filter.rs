@@ -192,13 +192,21 @@ fn compile_scores(f: &Filter, w: &mut SqlWhere) {
 
 impl Compile for Scope {
     fn compile_into(&self, w: &mut SqlWhere) {
-        for (col, v) in [
-            ("c.account = ?", &self.account),
-            ("c.project = ?", &self.project),
-            ("c.environment = ?", &self.environment),
-        ] {
-            if let Some(v) = v {
-                w.push(col, [Value::Text(v.clone())]);
+        let text = |v: &String| Value::Text(v.clone());
+        match (&self.account, &self.project, &self.environment) {
+            // The cache's keys start with the origin's numbers (schema v12), not these texts.
+            (Some(a), Some(p), Some(e)) => w.push(super::origins::IN_ENVIRONMENT, [text(a), text(p), text(e)]),
+            (Some(a), Some(p), None) => w.push(super::origins::IN_PROJECT, [text(a), text(p)]),
+            _ => {
+                for (col, v) in [
+                    ("c.account = ?", &self.account),
+                    ("c.project = ?", &self.project),
+                    ("c.environment = ?", &self.environment),
+                ] {
+                    if let Some(v) = v {
+                        w.push(col, [text(v)]);
+                    }
+                }
             }
         }
         if let Some(ms) = self.since_ms {

@@ -161,9 +161,9 @@ impl Store {
     /// The rows of these conversations, in the order given (those not cached are left out).
     pub fn rows_for(&self, keys: &[ConversationKey]) -> StoreResult<Vec<ListRow>> {
         let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {} FROM conversations c
-             WHERE c.account = ?1 AND c.project = ?2 AND c.environment = ?3 AND c.id = ?4",
-            row_columns()
+            "SELECT {} FROM conversations c WHERE c.{}",
+            row_columns(),
+            super::origins::ROW_BY_KEY
         ))?;
         let mut rows = Vec::with_capacity(keys.len());
         for k in keys {

@@ -7,7 +7,7 @@ use super::error::{StoreError, StoreErrorKind, StoreResult};
 use super::schema;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 11;
+pub const CURRENT_VERSION: i64 = 12;
 
 pub fn schema_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -60,6 +60,7 @@ fn step(tx: &Transaction, target: i64) -> StoreResult<()> {
         9 => Ok(tx.execute_batch(schema::V9_STATS_HOURS)?),
         10 => Ok(tx.execute_batch(schema::V10_TEAM_OUTBOX)?),
         11 => Ok(tx.execute_batch(schema::V11_DIRTY_PER_BATCH)?),
+        12 => Ok(tx.execute_batch(schema::V12_ORIGIN_IDS)?),
         other => unreachable!("no migration to version {other}"),
     }
 }
@@ -79,7 +80,7 @@ fn backfill_transcripts(tx: &Transaction) -> StoreResult<()> {
     // Park the old keys below zero so the new ones never collide with them.
     tx.execute("UPDATE conversations SET pk = -pk - 1", [])?;
     for (pk, started) in old {
-        let new_pk = cache::allocate_pk(tx, started)?;
+        let new_pk = cache::allocate_pk_before_v12(tx, started)?;
         tx.execute(
             "UPDATE conversations SET pk = ?1 WHERE pk = ?2",
             rusqlite::params![new_pk, -pk - 1],
@@ -131,7 +132,7 @@ mod tests {
         conn.pragma_update(None, "user_version", 3).unwrap();
         for c in convs {
             let started = c.started_at.map_or(0, |t| t.timestamp_millis());
-            let pk = cache::allocate_pk(&conn, started).unwrap();
+            let pk = cache::allocate_pk_before_v12(&conn, started).unwrap();
             let d = cache::Derived::of(c);
             conn.execute(
                 "INSERT INTO conversations (pk, account, project, environment, id, started_at, channel,
@@ -407,16 +408,19 @@ mod tests {
             conn.execute("DELETE FROM stats_dirty", []).unwrap();
         }
         let mut store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 11);
+        assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
         let triggers: Vec<String> = store
             .conn()
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'conversations'")
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'trigger'
+                 AND tbl_name IN ('conversations', 'conversation_rows') ORDER BY name",
+            )
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        assert_eq!(triggers, ["stats_dirty_on_delete"]);
+        assert_eq!(triggers, ["conversations_delete", "stats_dirty_on_delete"]);
         let origin = Origin::new("ws", "p", "live");
         let cached = store.conversation(&origin.key("CA1")).unwrap().unwrap();
         assert_eq!((cached.id.as_str(), cached.channel.as_str()), ("CA1", "VOICE-SIP"));
@@ -434,6 +438,138 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(marked, [2 * hour, 5 * hour]);
+    }
+
+    /// v12 numbers the origins: a v11 cache of two projects (one with two environments) keeps
+    /// every row, pk and search row; lists by environment and by project use the new indexes;
+    /// marks still join; a new environment of a cached project shares its number; and a hand
+    /// delete through the view still marks its hour stale.
+    #[test]
+    fn a_v11_cache_migrates_to_origin_numbers_keeping_every_row() {
+        use crate::store::ListOrder;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let hour = 3_600_000;
+        let origins = [
+            Origin::new("ws", "p", "live"),
+            Origin::new("ws", "p", "sandbox"),
+            Origin::new("ws", "q", "live"),
+        ];
+        let real = real_conversations();
+        let convs: Vec<Conversation> = (0..9)
+            .map(|i| Conversation {
+                id: format!("CA-{i}"),
+                started_at: chrono::DateTime::from_timestamp_millis(1_780_000_000_000 + i as i64 * hour),
+                ..real[i % real.len()].clone()
+            })
+            .collect();
+        let pks_before: Vec<(String, i64)>;
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate_to(&mut conn, 11).unwrap();
+            for (i, c) in convs.iter().enumerate() {
+                let origin = &origins[i % origins.len()];
+                // The v11 write path, as it was: rows keyed by the three texts.
+                conn.execute(
+                    "INSERT INTO conversations (pk, account, project, environment, id, started_at, channel,
+                         handoff, in_progress, wire, fetched_at, has_transcript) VALUES (?1, ?2, ?3, ?4, ?5, ?6,
+                         'VOICE-SIP', 0, 0, ?7, 0, 0)",
+                    rusqlite::params![
+                        1000 + i as i64,
+                        origin.account,
+                        origin.project,
+                        origin.environment,
+                        c.id,
+                        c.started_at.unwrap().timestamp_millis(),
+                        serde_json::to_string(c).unwrap()
+                    ],
+                )
+                .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO conversation_marks VALUES ('ws', 'p', 'live', ?1, 'reviewed', '', 1)",
+                [&convs[0].id],
+            )
+            .unwrap();
+            pks_before = conn
+                .prepare("SELECT id, pk FROM conversations ORDER BY pk")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+        let pks_after: Vec<(String, i64)> = store
+            .conn()
+            .prepare("SELECT id, pk FROM conversations ORDER BY pk")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(pks_after, pks_before);
+        for (i, c) in convs.iter().enumerate() {
+            let origin = &origins[i % origins.len()];
+            let cached = store.conversation(&origin.key(&c.id)).unwrap().unwrap();
+            assert_eq!(cached.id, c.id);
+            assert!(store.conversation(&origins[(i + 1) % 3].key(&c.id)).unwrap().is_none());
+        }
+        let ids = |store: &Store, scope: &Scope| -> Vec<String> {
+            store
+                .query_rows(scope, &Filter::default(), ListOrder::OldestFirst, None, 100)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.key.id)
+                .collect()
+        };
+        let expect = |keep: &dyn Fn(usize) -> bool| -> Vec<String> {
+            (0..convs.len())
+                .filter(|i| keep(*i))
+                .map(|i| convs[i].id.clone())
+                .collect()
+        };
+        assert_eq!(ids(&store, &Scope::env("ws", "p", "live")), expect(&|i| i % 3 == 0));
+        assert_eq!(ids(&store, &Scope::project("ws", "p")), expect(&|i| i % 3 != 2));
+        assert_eq!(ids(&store, &Scope::project("ws", "q")), expect(&|i| i % 3 == 2));
+        assert_eq!(ids(&store, &Scope::everything()).len(), convs.len());
+        assert!(ids(&store, &Scope::env("ws", "p", "nowhere")).is_empty());
+        for scope in [Scope::env("ws", "p", "live"), Scope::project("ws", "p")] {
+            let plan = store.explain_list(&scope, &Filter::parse("handoff").unwrap()).unwrap();
+            assert!(
+                plan.contains("conversations_list") || plan.contains("conversations_by_project"),
+                "{plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "no sort step:\n{plan}");
+        }
+        let reviewed = Filter::parse("status:reviewed").unwrap();
+        assert_eq!(store.count(&Scope::project("ws", "p"), &reviewed).unwrap(), 1);
+
+        // A new environment of a cached project joins its project's list.
+        let pre = Origin::new("ws", "p", "pre-release");
+        let mut extra = convs[0].clone();
+        extra.id = "CA-pre".into();
+        store.cache(&pre, &[extra]).unwrap();
+        assert!(ids(&store, &Scope::project("ws", "p")).contains(&"CA-pre".to_string()));
+        assert!(!ids(&store, &Scope::project("ws", "q")).contains(&"CA-pre".to_string()));
+
+        store.conn().execute("DELETE FROM stats_dirty", []).unwrap();
+        store
+            .conn()
+            .execute("DELETE FROM conversations WHERE id = ?1", [&convs[1].id])
+            .unwrap();
+        assert!(store.conversation(&origins[1].key(&convs[1].id)).unwrap().is_none());
+        let marked: Vec<(String, i64)> = store
+            .conn()
+            .prepare("SELECT environment, hour FROM stats_dirty")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let started = convs[1].started_at.unwrap().timestamp_millis();
+        assert_eq!(marked, [("sandbox".to_string(), started - started % hour)]);
     }
 
     /// Marks written before the history get one change per current field, by "unknown" at

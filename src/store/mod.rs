@@ -11,6 +11,7 @@ pub mod list;
 pub mod marks;
 mod marks_io;
 mod migrate;
+mod origins;
 pub mod outbox;
 pub mod pushed;
 pub mod review;

@@ -346,3 +346,81 @@ pub const V11_DIRTY_PER_BATCH: &str = "
 DROP TRIGGER stats_dirty_on_insert;
 DROP TRIGGER stats_dirty_on_update;
 ";
+
+/// v12: the cache's rows carry their account, project and environment as one small integer
+/// (`origins`) instead of three texts. Every key and list index of the cache began with those
+/// texts (about 28 bytes each time); as integers the bulk summary write keeps up with fetching
+/// and each row is smaller. `project_no` is the same for every environment of a project (the
+/// smallest `origin` among them), for the all-environments order. `conversations` becomes a view
+/// with the texts joined back, so readers keep their SQL; the write path uses the table.
+pub const V12_ORIGIN_IDS: &str = "
+CREATE TABLE origins (
+    origin      INTEGER PRIMARY KEY,
+    account     TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    project_no  INTEGER NOT NULL,
+    UNIQUE (account, project, environment)
+);
+INSERT INTO origins (account, project, environment, project_no)
+    SELECT DISTINCT account, project, environment, 0 FROM conversations ORDER BY 1, 2, 3;
+UPDATE origins SET project_no =
+    (SELECT min(o.origin) FROM origins o WHERE o.account = origins.account AND o.project = origins.project);
+
+CREATE TABLE conversation_rows (
+    pk                INTEGER PRIMARY KEY,  -- explicit so VACUUM never renumbers it (turn_fts rowids derive from it)
+    origin            INTEGER NOT NULL,     -- origins.origin
+    project_no        INTEGER NOT NULL,     -- origins.project_no
+    id                TEXT NOT NULL,
+    started_at        INTEGER NOT NULL,     -- unix ms; 0 when unknown
+    channel           TEXT NOT NULL,
+    total_duration    INTEGER,              -- seconds
+    num_turns         INTEGER,
+    handoff           INTEGER NOT NULL,
+    in_progress       INTEGER NOT NULL,
+    wire              TEXT NOT NULL,        -- the stored JSON (see cache::wire)
+    fetched_at        INTEGER NOT NULL,     -- unix ms
+    has_transcript    INTEGER NOT NULL DEFAULT 0,
+    transcript_hidden INTEGER NOT NULL DEFAULT 0,
+    max_latency       REAL,                 -- seconds, the slowest agent response
+    poly_score        REAL,
+    handoff_reason    TEXT NOT NULL DEFAULT '',
+    variant           TEXT NOT NULL DEFAULT '',
+    UNIQUE (origin, id)
+);
+INSERT INTO conversation_rows (pk, origin, project_no, id, started_at, channel, total_duration, num_turns,
+        handoff, in_progress, wire, fetched_at, has_transcript, transcript_hidden, max_latency, poly_score,
+        handoff_reason, variant)
+    SELECT c.pk, o.origin, o.project_no, c.id, c.started_at, c.channel, c.total_duration, c.num_turns,
+        c.handoff, c.in_progress, c.wire, c.fetched_at, c.has_transcript, c.transcript_hidden, c.max_latency,
+        c.poly_score, c.handoff_reason, c.variant
+    FROM conversations c JOIN origins o USING (account, project, environment)
+    ORDER BY c.pk;
+-- Its indexes and its delete trigger go with it.
+DROP TABLE conversations;
+
+-- The list (keyset on started_at, id) and every per-call stats figure (no table rows read).
+CREATE INDEX conversations_list ON conversation_rows (origin, started_at, id,
+    channel, handoff, in_progress, transcript_hidden, has_transcript, handoff_reason, variant, poly_score);
+-- All environments of a project at once (export, views without an env).
+CREATE INDEX conversations_by_project ON conversation_rows (project_no, started_at, id);
+-- Partial: unscored calls (most of them) cost nothing here.
+CREATE INDEX conversations_poly_score ON conversation_rows (origin, poly_score) WHERE poly_score IS NOT NULL;
+
+CREATE VIEW conversations AS
+    SELECT r.pk, o.account, o.project, o.environment, r.id, r.started_at, r.channel, r.total_duration,
+        r.num_turns, r.handoff, r.in_progress, r.wire, r.fetched_at, r.has_transcript, r.transcript_hidden,
+        r.max_latency, r.poly_score, r.handoff_reason, r.variant, r.origin, r.project_no
+    FROM conversation_rows r JOIN origins o ON o.origin = r.origin;
+
+-- Only hand edits delete cached rows; through the view too.
+CREATE TRIGGER conversations_delete INSTEAD OF DELETE ON conversations BEGIN
+    DELETE FROM conversation_rows WHERE pk = OLD.pk;
+END;
+CREATE TRIGGER stats_dirty_on_delete AFTER DELETE ON conversation_rows BEGIN
+    INSERT INTO stats_dirty SELECT o.account, o.project, o.environment, h FROM origins o,
+        (SELECT OLD.started_at - ((OLD.started_at % 3600000) + 3600000) % 3600000 AS h)
+        WHERE o.origin = OLD.origin AND NOT EXISTS (SELECT 1 FROM stats_dirty d WHERE d.account = o.account
+            AND d.project = o.project AND d.environment = o.environment AND d.hour = h);
+END;
+";

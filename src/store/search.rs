@@ -289,9 +289,10 @@ impl Store {
         };
         let pk: Option<i64> = self
             .conn()
-            .prepare_cached(
-                "SELECT pk FROM conversations WHERE account = ?1 AND project = ?2 AND environment = ?3 AND id = ?4",
-            )?
+            .prepare_cached(&format!(
+                "SELECT pk FROM conversation_rows WHERE {}",
+                super::origins::ROW_BY_KEY
+            ))?
             .query_row(params![key.account, key.project, key.environment, key.id], |r| r.get(0))
             .optional()?;
         let Some(pk) = pk else {
