@@ -194,6 +194,11 @@ struct Writer<'c, 'p> {
     /// Origins the table had no row of when the flush began: their rows are new (a flush's keys
     /// are distinct), so nothing asks the table for them (the first import of an environment).
     empty_origins: Vec<i64>,
+    /// Whether the next row is queued for insertion without a lookup (see `Prepared::write`).
+    expect_new: bool,
+    /// The hours whose aggregates the written rows make stale, before and after the write
+    /// (unchanged rows are left out); marked once each when the flush ends.
+    stale: std::collections::HashSet<(&'p Origin, i64)>,
 }
 
 impl<'c, 'p> Writer<'c, 'p> {
@@ -232,6 +237,8 @@ impl<'c, 'p> Writer<'c, 'p> {
             free: None,
             buffered_overflow: false,
             empty_origins: Vec::new(),
+            expect_new: false,
+            stale: Default::default(),
         })
     }
 
@@ -287,21 +294,45 @@ impl<'c, 'p> Writer<'c, 'p> {
         Ok(())
     }
 
-    /// Inserts the queued new rows.
+    /// Inserts the queued rows; those whose key the table already held are written over it.
     fn insert_new_rows(&mut self) -> StoreResult<()> {
+        let mut inserted = 0;
         if self.new_rows.len() == INSERT_ROWS {
             for (i, (p, pk)) in self.new_rows.iter().enumerate() {
                 bind_new_row(&mut self.insert_many, i * NEW_ROW_VALUES, p, *pk, self.fetched_at_ms)?;
             }
-            self.insert_many.raw_execute()?;
+            inserted = self.insert_many.raw_execute()?;
         } else {
             for (p, pk) in &self.new_rows {
                 bind_new_row(&mut self.insert, 0, p, *pk, self.fetched_at_ms)?;
-                self.insert.raw_execute()?;
+                inserted += self.insert.raw_execute()?;
             }
         }
-        self.new_rows.clear();
         self.buffered_overflow = false;
+        let rows = std::mem::take(&mut self.new_rows);
+        let all_new = inserted == rows.len();
+        for &(p, pk) in &rows {
+            if all_new {
+                p.write_new(self, pk)?;
+                continue;
+            }
+            // Some keys were cached already: the row under each key says which (its pk was free).
+            match self.find(p)? {
+                Some(found) if found.pk == pk => p.write_new(self, pk)?,
+                Some(old) => {
+                    self.expect_new = false;
+                    p.write_over(self, old)?;
+                }
+                None => {
+                    return Err(StoreError::new(
+                        super::StoreErrorKind::Sqlite,
+                        format!("conversation {} was neither inserted nor found", p.id),
+                    ));
+                }
+            }
+        }
+        self.new_rows = rows;
+        self.new_rows.clear();
         Ok(())
     }
 
@@ -340,15 +371,15 @@ impl<'c, 'p> Writer<'c, 'p> {
 /// Values of a new row in `insert_sql`.
 const NEW_ROW_VALUES: usize = 18;
 
-/// An `INSERT` of `rows` new conversations, their values in `bind_new_row`'s order.
+/// An `INSERT` of `rows` conversations, their values in `bind_new_row`'s order.
 ///
-/// `OR ROLLBACK`: a conflict here is a bug (the pks are free and the keys were looked up), and
-/// any error ends the batch anyway; unlike the default `ABORT`, it needs no statement journal,
+/// `OR IGNORE`: a row whose key is cached already is left out (and then written over the
+/// cached one); the pks are free. Unlike the default `ABORT`, it needs no statement journal,
 /// which copied every page a multi-row insert touched (a twentieth of a bulk summary write).
 fn insert_sql(rows: usize) -> String {
     let row = format!("({})", vec!["?"; NEW_ROW_VALUES].join(", "));
     format!(
-        "INSERT OR ROLLBACK INTO conversation_rows (wire, fetched_at, has_transcript, transcript_hidden, max_latency,
+        "INSERT OR IGNORE INTO conversation_rows (wire, fetched_at, has_transcript, transcript_hidden, max_latency,
          {COLUMNS}, pk, origin, project_no, id) VALUES {}",
         vec![row; rows].join(", ")
     )
@@ -387,12 +418,6 @@ fn bind_new_row(
         stmt.raw_bind_parameter(before + i + 1, v)?;
     }
     Ok(())
-}
-
-/// What a write changed, for the stale per-hour aggregates.
-struct Written {
-    /// The row's start time before this write; `None` for a new row.
-    was_started_ms: Option<i64>,
 }
 
 /// The UTC hour (unix ms of its start) a start time falls in: the `stats_dirty` key.
@@ -437,82 +462,97 @@ impl Prepared {
                 .map_or(0, |t| t.texts.iter().map(|(_, s)| s.len() + 32).sum())
     }
 
-    /// Writes the conversation unless the row already holds exactly it; returns the start
-    /// time the row had before (when it was cached already) if it wrote.
-    fn write<'p>(&'p self, w: &mut Writer<'_, 'p>) -> StoreResult<Option<Written>> {
-        let found = if w.empty_origins.contains(&self.ids.origin) {
-            None
-        } else {
-            w.find(self)?
-        };
-        let mine = RowValues {
-            wire: self.wire.as_str().into(),
-            has_transcript: self.derived.has_transcript,
-            transcript_hidden: self.derived.transcript_hidden,
-            max_latency: self.derived.max_latency,
-        };
-        let (pk, values, replace_transcript) = match &found {
-            None => (w.new_pk(self.cols.started_ms)?, mine, false),
-            Some(old) => {
-                // A summary (no turns) refreshes the summary fields but keeps the cached transcript.
-                let values = if old.has_transcript && self.transcript.is_none() {
-                    RowValues {
-                        wire: with_turns_of(&self.wire, &old.wire)?.into(),
-                        has_transcript: true,
-                        transcript_hidden: false,
-                        max_latency: old.max_latency,
-                    }
-                } else {
-                    mine
-                };
-                let unchanged = values.wire == old.wire
-                    && self.cols == old.cols
-                    && (values.has_transcript, values.transcript_hidden, values.max_latency)
-                        == (old.has_transcript, old.transcript_hidden, old.max_latency)
-                    && match &self.transcript {
-                        Some(t) => w.same_texts(old.pk, &t.texts)?,
-                        None => true,
-                    };
-                if unchanged {
-                    return Ok(None);
-                }
-                (old.pk, values, old.has_transcript)
-            }
-        };
-        match &found {
-            None => w.insert(self, pk)?,
-            Some(_) => {
-                let c = &self.cols;
-                w.update.execute(params![
-                    values.wire,
-                    w.fetched_at_ms,
-                    values.has_transcript,
-                    values.transcript_hidden,
-                    values.max_latency,
-                    c.started_ms,
-                    c.channel,
-                    c.total_duration,
-                    c.num_turns,
-                    c.handoff,
-                    c.in_progress,
-                    c.poly_score,
-                    c.handoff_reason,
-                    c.variant,
-                    pk,
-                ])?;
-                // Tags are the summary's: every refresh replaces them.
-                w.delete_labels
-                    .execute(params![pk, LabelKind::Tag as i64, LabelKind::Tag as i64])?;
+    /// Writes the conversation unless the row already holds exactly it.
+    ///
+    /// A row expected to be new is queued for a multi-row insert without being looked up
+    /// first: the insert's own key check tells whether it was (a bulk write then looks up each
+    /// key once instead of twice). The writer expects new rows after a lookup found none, and
+    /// looks up first again after an insert met a cached row, so refreshes still pay one lookup.
+    fn write<'p>(&'p self, w: &mut Writer<'_, 'p>) -> StoreResult<()> {
+        if !w.empty_origins.contains(&self.ids.origin) && !w.expect_new {
+            match w.find(self)? {
+                Some(old) => return self.write_over(w, old),
+                None => w.expect_new = true,
             }
         }
+        let pk = w.new_pk(self.cols.started_ms)?;
+        w.insert(self, pk)
+    }
+
+    /// The rows beside a newly inserted conversation row.
+    fn write_new<'p>(&'p self, w: &mut Writer<'_, 'p>, pk: i64) -> StoreResult<()> {
+        w.stale.insert((&*self.origin, hour_of(self.cols.started_ms)));
+        self.write_labels_and_transcript(w, pk, false)
+    }
+
+    /// Rewrites the cached row `old` with this conversation, unless it holds exactly it.
+    fn write_over<'p>(&'p self, w: &mut Writer<'_, 'p>, old: Found) -> StoreResult<()> {
+        // A summary (no turns) refreshes the summary fields but keeps the cached transcript.
+        let values = if old.has_transcript && self.transcript.is_none() {
+            RowValues {
+                wire: with_turns_of(&self.wire, &old.wire)?.into(),
+                has_transcript: true,
+                transcript_hidden: false,
+                max_latency: old.max_latency,
+            }
+        } else {
+            RowValues {
+                wire: self.wire.as_str().into(),
+                has_transcript: self.derived.has_transcript,
+                transcript_hidden: self.derived.transcript_hidden,
+                max_latency: self.derived.max_latency,
+            }
+        };
+        let unchanged = values.wire == old.wire
+            && self.cols == old.cols
+            && (values.has_transcript, values.transcript_hidden, values.max_latency)
+                == (old.has_transcript, old.transcript_hidden, old.max_latency)
+            && match &self.transcript {
+                Some(t) => w.same_texts(old.pk, &t.texts)?,
+                None => true,
+            };
+        if unchanged {
+            return Ok(());
+        }
+        let (c, pk) = (&self.cols, old.pk);
+        w.update.execute(params![
+            values.wire,
+            w.fetched_at_ms,
+            values.has_transcript,
+            values.transcript_hidden,
+            values.max_latency,
+            c.started_ms,
+            c.channel,
+            c.total_duration,
+            c.num_turns,
+            c.handoff,
+            c.in_progress,
+            c.poly_score,
+            c.handoff_reason,
+            c.variant,
+            pk,
+        ])?;
+        // Tags are the summary's: every refresh replaces them.
+        w.delete_labels
+            .execute(params![pk, LabelKind::Tag as i64, LabelKind::Tag as i64])?;
+        w.stale.insert((&*self.origin, hour_of(c.started_ms)));
+        w.stale.insert((&*self.origin, hour_of(old.cols.started_ms)));
+        self.write_labels_and_transcript(w, pk, old.has_transcript)
+    }
+
+    /// Tags, and the rows of the transcript when this conversation carries one (replacing
+    /// those cached when `replace_transcript`).
+    fn write_labels_and_transcript(
+        &self,
+        w: &mut Writer<'_, '_>,
+        pk: i64,
+        replace_transcript: bool,
+    ) -> StoreResult<()> {
         for tag in &self.tags {
             w.insert_label.execute(params![LabelKind::Tag as i64, tag, pk])?;
         }
-        let written = Written {
-            was_started_ms: found.as_ref().map(|old| old.cols.started_ms),
-        };
         let Some(t) = &self.transcript else {
-            return Ok(Some(written));
+            return Ok(());
         };
         let (lo, hi) = fts_range(pk);
         if replace_transcript {
@@ -536,7 +576,7 @@ impl Prepared {
         for (kind, label) in &t.labels {
             w.insert_label.execute(params![*kind as i64, label, pk])?;
         }
-        Ok(Some(written))
+        Ok(())
     }
 }
 
@@ -796,18 +836,12 @@ impl<'a> CacheBatch<'a> {
             }
         }
         drop(has_rows);
-        // The hours whose aggregates the changed rows make stale, before and after the write
-        // (unchanged rows are left out); marked once each at the end instead of once per row.
-        let mut stale: std::collections::HashSet<(&Origin, i64)> = Default::default();
         for p in order {
-            if let Some(written) = p.write(&mut w)? {
-                stale.insert((&*p.origin, hour_of(p.cols.started_ms)));
-                if let Some(was) = written.was_started_ms {
-                    stale.insert((&*p.origin, hour_of(was)));
-                }
-            }
+            p.write(&mut w)?;
         }
         w.insert_new_rows()?;
+        // Marked once each here instead of once per row.
+        let stale = std::mem::take(&mut w.stale);
         drop(w);
         let mut mark = self.conn.prepare_cached(
             "INSERT OR IGNORE INTO stats_dirty (account, project, environment, hour) VALUES (?1, ?2, ?3, ?4)",
@@ -971,6 +1005,88 @@ mod tests {
             [("live".to_string(), h), ("live".to_string(), h + 2 * HOUR_MS)],
             "a call that moves makes the hour it left and the one it joins stale"
         );
+    }
+
+    /// New calls and cached ones in one batch, interleaved: the new ones are queued without a
+    /// lookup once a lookup missed, so queued chunks mix both. Each call ends up once, a cached
+    /// one keeps its pk and takes its new values (tags replaced), an unchanged one is left
+    /// alone (its hour stays clean), and the hours marked stale are exactly those changed.
+    #[test]
+    fn a_batch_of_new_and_cached_calls_interleaved_writes_each_once() {
+        use super::super::stats_hours::HOUR_MS;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("s.db")).unwrap();
+        let origin = Origin::new("a", "p", "live");
+        let (a, b, c) = (hour_of(1_780_000_000_000), hour_of(1_780_000_000_000) + HOUR_MS, 0);
+        let call = |id: String, at_ms: i64, channel: &str, tag: &str| Conversation {
+            id,
+            started_at: chrono::DateTime::from_timestamp_millis(at_ms),
+            channel: channel.into(),
+            tags: vec![tag.into()],
+            ..Default::default()
+        };
+        // Hour A: cached, sent again unchanged. Hour B: cached at even seconds, sent again changed.
+        let unchanged: Vec<Conversation> = (0..40)
+            .map(|i| call(format!("CA-a{i}"), a + i * 1000, "VOICE-SIP", "old"))
+            .collect();
+        let cached_b: Vec<Conversation> = (0..60)
+            .map(|i| call(format!("CA-b{i}"), b + i * 2000, "VOICE-SIP", "old"))
+            .collect();
+        let mut first = unchanged.clone();
+        first.extend(cached_b.iter().cloned());
+        store.cache(&origin, &first).unwrap();
+        let pk_of = |store: &crate::store::Store, id: &str| -> i64 {
+            store
+                .conn()
+                .query_row("SELECT pk FROM conversations WHERE id = ?1", [id], |r| r.get(0))
+                .unwrap()
+        };
+        let pks: Vec<i64> = cached_b.iter().map(|c| pk_of(&store, &c.id)).collect();
+        store.conn().execute("DELETE FROM stats_dirty", []).unwrap();
+
+        // New calls at B's odd seconds, between the changed cached ones; the last cached call
+        // moves to hour C (before A: it sorts first).
+        let mut again = unchanged.clone();
+        for (i, old) in cached_b.iter().enumerate() {
+            let at = if i == 59 { c + 5 } else { b + i as i64 * 2000 };
+            again.push(call(old.id.clone(), at, "WEBCHAT", "new"));
+            again.push(call(format!("CA-new{i}"), b + i as i64 * 2000 + 1000, "CHAT", "fresh"));
+        }
+        assert_eq!(store.cache(&origin, &again).unwrap(), again.len());
+
+        let count: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 40 + 60 + 60);
+        for (old, pk) in cached_b.iter().zip(&pks) {
+            assert_eq!(pk_of(&store, &old.id), *pk, "{} keeps its pk", old.id);
+            let back = store.conversation(&origin.key(&old.id)).unwrap().unwrap();
+            assert_eq!(
+                (back.channel.as_str(), back.tags.as_slice()),
+                ("WEBCHAT", &["new".to_string()][..])
+            );
+        }
+        for i in 0..60 {
+            let back = store.conversation(&origin.key(format!("CA-new{i}"))).unwrap().unwrap();
+            assert_eq!(back.channel, "CHAT");
+        }
+        let tags: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM conversation_labels WHERE kind = 0", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(tags, 160, "one tag per call, the replaced ones gone");
+        let dirty: Vec<i64> = store
+            .conn()
+            .prepare("SELECT hour FROM stats_dirty ORDER BY hour")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(dirty, [hour_of(c), b], "A unchanged; B changed and joined; C joined");
     }
 
     #[test]
