@@ -274,3 +274,59 @@ fn flagged_export_reads_the_local_store_without_the_api() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no local store"));
 }
+
+/// A list whose calls carry no turns (as the Data API's list does) sends `doctor` to ask by
+/// id. The first call's own transcript is hidden and the second's is not: transcripts are
+/// visible, not "visibility off". When every sampled call comes back without turns, it is.
+#[tokio::test]
+async fn doctor_samples_calls_by_id_before_it_says_visibility_is_off() {
+    use crate::support::scripted::{self, Reply, Request};
+    let s = standin::start(StandinOptions {
+        conversations: 5,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let started = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    for (second_has_turns, expect) in [(true, Verdict::Ok), (false, Verdict::Fail)] {
+        let started = started.clone();
+        let server = scripted::serve(move |req: &Request| {
+            let path = req.path();
+            let call = |id: &str, turns: &str| {
+                format!(
+                    r#"{{"id":"{id}","account_id":"ws","project_id":"p","channel":"VOICE-SIP","started_at":"{started}","num_turns":2,"turns":{turns}}}"#
+                )
+            };
+            if path.ends_with("/conversations") && !path.starts_with("/v1/agents/") {
+                let calls: Vec<String> = ["CAh1", "CAh2", "CAh3"].iter().map(|id| call(id, "[]")).collect();
+                return Reply::json(
+                    200,
+                    format!(r#"{{"conversations":[{}],"cursor":null}}"#, calls.join(",")),
+                );
+            }
+            let turns =
+                r#"[{"user_input":"hello","agent_response":"hi there"},{"user_input":"bye","agent_response":"bye"}]"#;
+            match path.rsplit('/').next() {
+                Some("CAh1") if path.contains("/conversations/") => Reply::json(200, call("CAh1", "[]")),
+                Some(id @ ("CAh2" | "CAh3")) if path.contains("/conversations/") => {
+                    Reply::json(200, call(id, if second_has_turns { turns } else { "[]" }))
+                }
+                _ => Reply::json(404, r#"{"error":{"message":"not found"}}"#),
+            }
+        });
+        let mut cfg = common::config_with_key(&s, &s.api_key);
+        cfg.base_url = server.url.clone();
+        cfg.platform_url = server.url.clone();
+        let checks = diagnose(&cfg).await;
+        let line = checks
+            .iter()
+            .find(|c| c.name == "transcripts")
+            .unwrap_or_else(|| panic!("{checks:#?}"));
+        assert_eq!(line.verdict, expect, "{}", line.line());
+        if expect == Verdict::Ok {
+            assert!(line.line().contains("by-id does (2 turns"), "{}", line.line());
+        } else {
+            assert!(line.line().contains("visibility is off"), "{}", line.line());
+        }
+    }
+}
