@@ -572,6 +572,23 @@ mod tests {
         assert_eq!(marked, [("sandbox".to_string(), started - started % hour)]);
     }
 
+    /// An older store is announced before it is upgraded; a current one, a new path or a file
+    /// that is not a store are not (opening says what is wrong with the last).
+    #[test]
+    fn an_upgrade_is_announced_only_for_an_older_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.db");
+        migrate_to(&mut Connection::open(&old).unwrap(), 11).unwrap();
+        assert_eq!(Store::pending_upgrade(&old), Some((11, CURRENT_VERSION)));
+        Store::open(&old).unwrap();
+        assert_eq!(Store::pending_upgrade(&old), None, "upgraded");
+        assert_eq!(Store::pending_upgrade(&dir.path().join("none.db")), None);
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, b"not a database at all, just some bytes to fill a header").unwrap();
+        assert_eq!(Store::pending_upgrade(&junk), None);
+        assert_eq!(Store::pending_upgrade(dir.path()), None, "a directory");
+    }
+
     /// Marks written before the history get one change per current field, by "unknown" at
     /// their last change, and a rating's value reads back as the rating.
     #[test]

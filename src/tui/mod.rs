@@ -158,6 +158,13 @@ async fn open(
     // Without a store the TUI still works; marks say why they are unavailable.
     // Marks changed in the TUI are recorded as this reviewer's (config `reviewer`, default user@host).
     let reviewer = crate::team::reviewer(None, &config::process_env, cfg.file.reviewer.as_deref())?;
+    if let Some((from, to)) = crate::store::Store::pending_upgrade(store_path) {
+        // The terminal is not taken yet (stderr already goes to the log): a large cache takes
+        // seconds to upgrade, which would otherwise look like a hang.
+        crate::outln!(
+            "callscope: upgrading the local store from schema v{from} to v{to}, once (a large cache takes a few seconds)…"
+        );
+    }
     let store = match crate::store::Store::open(store_path) {
         Ok(mut store) => {
             store.set_reviewer(&reviewer);
