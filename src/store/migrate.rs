@@ -440,6 +440,16 @@ mod tests {
         assert_eq!(marked, [2 * hour, 5 * hour]);
     }
 
+    /// The (text, integer) rows of `sql`.
+    fn pairs(conn: &Connection, sql: &str) -> Vec<(String, i64)> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     /// v12 numbers the origins: a v11 cache of two projects (one with two environments) keeps
     /// every row, pk and search row; lists by environment and by project use the new indexes;
     /// marks still join; a new environment of a cached project shares its number; and a hand
@@ -491,25 +501,14 @@ mod tests {
                 [&convs[0].id],
             )
             .unwrap();
-            pks_before = conn
-                .prepare("SELECT id, pk FROM conversations ORDER BY pk")
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+            pks_before = pairs(&conn, "SELECT id, pk FROM conversations ORDER BY pk");
         }
         let mut store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
-        let pks_after: Vec<(String, i64)> = store
-            .conn()
-            .prepare("SELECT id, pk FROM conversations ORDER BY pk")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(pks_after, pks_before);
+        assert_eq!(
+            pairs(store.conn(), "SELECT id, pk FROM conversations ORDER BY pk"),
+            pks_before
+        );
         for (i, c) in convs.iter().enumerate() {
             let origin = &origins[i % origins.len()];
             let cached = store.conversation(&origin.key(&c.id)).unwrap().unwrap();
@@ -560,16 +559,11 @@ mod tests {
             .execute("DELETE FROM conversations WHERE id = ?1", [&convs[1].id])
             .unwrap();
         assert!(store.conversation(&origins[1].key(&convs[1].id)).unwrap().is_none());
-        let marked: Vec<(String, i64)> = store
-            .conn()
-            .prepare("SELECT environment, hour FROM stats_dirty")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
         let started = convs[1].started_at.unwrap().timestamp_millis();
-        assert_eq!(marked, [("sandbox".to_string(), started - started % hour)]);
+        assert_eq!(
+            pairs(store.conn(), "SELECT environment, hour FROM stats_dirty"),
+            [("sandbox".to_string(), started - started % hour)]
+        );
     }
 
     /// An older store is announced before it is upgraded; a current one, a new path or a file
