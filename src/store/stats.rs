@@ -330,7 +330,7 @@ impl Window {
         per_bucket[i].extend_from_slice(&cell.latencies);
     }
 
-    /// `qa_groups`: each split group's QA scores (`stats_qa::scores_by_group`).
+    /// `qa_groups`: each split group's QA scores (`stats_qa::ScoresByGroup`).
     fn finish(mut self, review: Review, qa: Qa, qa_groups: HashMap<String, Vec<(f64, u64)>>) -> Stats {
         let mut stats = Stats {
             since_ms: self.req.since_ms,
@@ -479,8 +479,7 @@ impl Store {
     /// The figures from the marks and scores tables (the same on both paths), then the window's.
     fn finish_window(&self, window: Window, w: &SqlWhere, card: Option<&str>) -> StoreResult<Stats> {
         let review = self.review_counts(w)?;
-        let qa = super::stats_qa::qa(self.conn(), w, card)?;
-        let qa_groups = super::stats_qa::scores_by_group(self.conn(), w, card, window.req.split)?;
+        let (qa, qa_groups) = super::stats_qa::qa(self.conn(), w, card, window.req.split)?;
         Ok(window.finish(review, qa, qa_groups))
     }
 
