@@ -478,29 +478,37 @@ impl Store {
 
     /// The figures from the marks and scores tables (the same on both paths), then the window's.
     fn finish_window(&self, window: Window, w: &SqlWhere, card: Option<&str>) -> StoreResult<Stats> {
-        let review = self.review_counts(w)?;
-        let (qa, qa_groups) = super::stats_qa::qa(self.conn(), w, card, window.req.split)?;
+        let (review, reviewed_by) = self.review_counts(w)?;
+        let (qa, qa_groups) = super::stats_qa::qa(self.conn(), w, card, window.req.split, reviewed_by)?;
         Ok(window.finish(review, qa, qa_groups))
     }
 
     /// Driven from the marks tables (small next to the cache): marks of calls not in the
-    /// window cost nothing but the join. `unreviewed` is filled in by the caller.
-    fn review_counts(&self, w: &SqlWhere) -> StoreResult<Review> {
+    /// window cost nothing but the join. `unreviewed` is filled in by the caller. Also who last
+    /// marked each reviewed call (`None`: no history says), for the QA figures: in the same
+    /// pass, since each mark's join to its call is a random read of the table.
+    fn review_counts(&self, w: &SqlWhere) -> StoreResult<(Review, super::stats_qa::ReviewedBy)> {
         const ON: &str =
             "c.account = m.account AND c.project = m.project AND c.environment = m.environment AND c.id = m.id";
         let sql = format!(
-            "SELECT m.status, count(*) FROM conversation_marks m CROSS JOIN conversations c ON {ON}
-             WHERE {} GROUP BY m.status",
+            "SELECT m.status, CASE WHEN m.status = 'reviewed' THEN {} END, count(*)
+             FROM conversation_marks m CROSS JOIN conversations c ON {ON}
+             WHERE {} GROUP BY 1, 2",
+            super::stats_qa::latest_by("m", "'status'"),
             w.sql()
         );
         let mut review = Review::default();
+        let mut reviewed_by = Vec::new();
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(w.params.iter()))?;
         while let Some(r) = rows.next()? {
-            let n = r.get::<_, i64>(1)? as u64;
+            let n = r.get::<_, i64>(2)? as u64;
             match r.get_ref(0)?.as_str().unwrap_or("") {
-                "reviewed" => review.reviewed = n,
-                "needs_follow_up" => review.follow_up = n,
+                "reviewed" => {
+                    review.reviewed += n;
+                    reviewed_by.push((r.get::<_, Option<String>>(1)?, n));
+                }
+                "needs_follow_up" => review.follow_up += n,
                 _ => {}
             }
         }
@@ -514,7 +522,7 @@ impl Store {
             self.conn()
                 .prepare_cached(&sql)?
                 .query_row(rusqlite::params_from_iter(w.params.iter()), |r| r.get::<_, i64>(0))? as u64;
-        Ok(review)
+        Ok((review, reviewed_by))
     }
 }
 

@@ -67,6 +67,7 @@ pub(super) fn qa(
     w: &SqlWhere,
     card: Option<&str>,
     split: SplitBy,
+    reviewed_by: ReviewedBy,
 ) -> StoreResult<(Qa, ScoresByGroup)> {
     let mut qa = Qa::default();
     let mut calls = HashSet::new();
@@ -125,7 +126,7 @@ pub(super) fn qa(
                 .collect(),
         })
         .collect();
-    qa.reviewers = reviewers(conn, w, by)?;
+    qa.reviewers = reviewers(conn, w, by, reviewed_by)?;
     for v in groups.values_mut() {
         coalesce(v);
     }
@@ -149,8 +150,11 @@ fn answers_of(json: &str) -> Vec<(String, String)> {
     }
 }
 
+/// Who last marked each reviewed call of the window (`None`: no history says), with how many.
+pub(super) type ReviewedBy = Vec<(Option<String>, u64)>;
+
 /// The latest change of `field` (SQL) to the marks of the row aliased `k`: who made it.
-fn latest_by(k: &str, field: &str) -> String {
+pub(super) fn latest_by(k: &str, field: &str) -> String {
     format!(
         "(SELECT h.reviewer FROM mark_history h WHERE h.account = {k}.account AND h.project = {k}.project
             AND h.environment = {k}.environment AND h.id = {k}.id AND h.field = {field}
@@ -174,25 +178,19 @@ fn at(by: &mut ByReviewer, name: Option<String>) -> &mut (ReviewerFigures, Vec<(
     })
 }
 
-/// Each reviewer's figures: `by` holds their saves (from `qa`'s pass); the calls they last
-/// marked reviewed or flagged are added here.
-fn reviewers(conn: &Connection, w: &SqlWhere, mut by: ByReviewer) -> StoreResult<Vec<ReviewerFigures>> {
+/// Each reviewer's figures: `by` holds their saves (from `qa`'s pass) and `reviewed_by` the
+/// calls they last marked reviewed (from the review counts' pass); the flagged ones are added here.
+fn reviewers(
+    conn: &Connection,
+    w: &SqlWhere,
+    mut by: ByReviewer,
+    reviewed_by: ReviewedBy,
+) -> StoreResult<Vec<ReviewerFigures>> {
+    for (who, n) in reviewed_by {
+        at(&mut by, who).0.reviewed += n;
+    }
     const ON: &str =
         "c.account = m.account AND c.project = m.project AND c.environment = m.environment AND c.id = m.id";
-    each_row(
-        conn,
-        &format!(
-            "SELECT {}, count(*) FROM conversation_marks m CROSS JOIN conversations c ON {ON}
-             WHERE m.status = 'reviewed' AND {} GROUP BY 1",
-            latest_by("m", "'status'"),
-            w.sql()
-        ),
-        &w.params,
-        |r| {
-            at(&mut by, r.get(0)?).0.reviewed += r.get::<_, i64>(1)? as u64;
-            Ok(())
-        },
-    )?;
     each_row(
         conn,
         &format!(
