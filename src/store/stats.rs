@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::Store;
 use super::error::StoreResult;
-use super::filter::{Compile, SqlWhere};
+use super::filter::{Compile, MARK_JOIN, SqlWhere};
 use super::stats_hours::{self, HOUR_MS};
 use crate::domain::{Filter, Scope};
 use crate::stats::{
@@ -488,11 +488,9 @@ impl Store {
     /// marked each reviewed call (`None`: no history says), for the QA figures: in the same
     /// pass, since each mark's join to its call is a random read of the table.
     fn review_counts(&self, w: &SqlWhere) -> StoreResult<(Review, super::stats_qa::ReviewedBy)> {
-        const ON: &str =
-            "c.account = m.account AND c.project = m.project AND c.environment = m.environment AND c.id = m.id";
         let sql = format!(
             "SELECT m.status, CASE WHEN m.status = 'reviewed' THEN {} END, count(*)
-             FROM conversation_marks m CROSS JOIN conversations c ON {ON}
+             FROM conversation_marks m CROSS JOIN conversations c ON {MARK_JOIN}
              WHERE {} GROUP BY 1, 2",
             super::stats_qa::latest_by("m", "'status'"),
             w.sql()
@@ -515,7 +513,7 @@ impl Store {
         drop(rows);
         let sql = format!(
             "SELECT count(*) FROM (SELECT DISTINCT account, project, environment, id FROM conversation_flags) m
-             CROSS JOIN conversations c ON {ON} WHERE {}",
+             CROSS JOIN conversations c ON {MARK_JOIN} WHERE {}",
             w.sql()
         );
         review.flagged =

@@ -8,13 +8,13 @@ use rusqlite::Connection;
 use rusqlite::types::Value;
 
 use super::error::StoreResult;
-use super::filter::SqlWhere;
+use super::filter::{MARK_JOIN, SCORE_JOIN, SqlWhere};
 use crate::domain::history::UNKNOWN_REVIEWER;
 use crate::stats::{CardFigures, Qa, QuestionFigures, ReviewerFigures, SplitBy, coalesce, mean_of_counts};
 
 /// Current saves of the selected calls: `FROM … WHERE …` over `scores s` and `conversations c`,
 /// narrowed to one scorecard when given, and its parameters.
-fn saves(w: &SqlWhere, card: Option<&str>, extra_from: &str) -> (String, Vec<Value>) {
+fn saves(w: &SqlWhere, card: Option<&str>) -> (String, Vec<Value>) {
     let mut params = w.params.clone();
     let card_sql = match card {
         Some(c) => {
@@ -24,8 +24,7 @@ fn saves(w: &SqlWhere, card: Option<&str>, extra_from: &str) -> (String, Vec<Val
         None => "",
     };
     let sql = format!(
-        "FROM scores s CROSS JOIN conversations c ON c.account = s.account AND c.project = s.project
-             AND c.environment = s.environment AND c.id = s.id{extra_from}
+        "FROM scores s CROSS JOIN conversations c ON {SCORE_JOIN}
          WHERE {} AND {}{card_sql}",
         super::scores::CURRENT,
         w.sql()
@@ -82,7 +81,7 @@ pub(super) fn qa(
         SplitBy::Variant => "c.variant",
         SplitBy::Env => "c.environment",
     };
-    let (from, params) = saves(w, card, "");
+    let (from, params) = saves(w, card);
     each_row(
         conn,
         &format!("SELECT c.pk, s.scorecard, s.reviewer, s.score, s.auto_failed, s.answers, {group} {from}"),
@@ -189,13 +188,11 @@ fn reviewers(
     for (who, n) in reviewed_by {
         at(&mut by, who).0.reviewed += n;
     }
-    const ON: &str =
-        "c.account = m.account AND c.project = m.project AND c.environment = m.environment AND c.id = m.id";
     each_row(
         conn,
         &format!(
             "SELECT who, count(DISTINCT pk) FROM (SELECT c.pk AS pk, {} AS who
-                 FROM conversation_flags m CROSS JOIN conversations c ON {ON} WHERE {})
+                 FROM conversation_flags m CROSS JOIN conversations c ON {MARK_JOIN} WHERE {})
              GROUP BY 1",
             latest_by("m", "'flag:' || m.code"),
             w.sql()
