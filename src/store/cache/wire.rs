@@ -92,18 +92,25 @@ pub fn text_member(agent: bool) -> &'static str {
 /// `turn_text` holds exactly as sent.
 ///
 /// Byte for byte what `compact_map` trimmed and written out gives (members in key order, nested
-/// objects as a `Value` writes them), but from the serialized text: the members are borrowed
-/// slices of it instead of a `Value` tree (building that tree was a third of a summary write).
+/// objects as a `Value` writes them), but from each member's serialized text (see `members`)
+/// instead of a `Value` tree (building that tree was a third of a summary write).
 pub fn stored(origin: &Origin, c: &Conversation, verbatim: &[(usize, bool)]) -> serde_json::Result<String> {
-    let json = serde_json::to_string(c)?;
-    let top: Members<'_> = serde_json::from_str(&json)?;
     // The column keeps milliseconds; a finer (or zero) time stays in the JSON.
     let start_in_column = c
         .started_at
         .is_some_and(|t| t.timestamp_millis() != 0 && t.timestamp_subsec_nanos() % 1_000_000 == 0);
-    let mut out = ObjectWriter::with_capacity(json.len());
-    for (&k, raw) in &top {
-        let v = raw.get();
+    // Members the row holds anyway are not even written (the list below leaves them out too).
+    let same_origin = |k: &str| match k {
+        "account_id" => c.account_id == origin.account,
+        "project_id" => c.project_id == origin.project,
+        "environment" => c.environment == origin.environment,
+        _ => false,
+    };
+    let top = super::members::Members::of(c, |k| {
+        ALWAYS_COLUMNS.contains(&k) || k == "poly_score" || (k == "started_at" && start_in_column) || same_origin(k)
+    })?;
+    let mut out = ObjectWriter::with_capacity(top.text_len());
+    for (k, v) in top.by_name() {
         // The key's origin: left out when the conversation says the same, kept (even empty) when not.
         let origin_member = match k {
             "account_id" => Some((&c.account_id, &origin.account)),
@@ -126,11 +133,11 @@ pub fn stored(origin: &Origin, c: &Conversation, verbatim: &[(usize, bool)]) -> 
 }
 
 /// An object's members as slices of its text, in the order a `Map` keeps them.
-type Members<'a> = std::collections::BTreeMap<&'a str, &'a serde_json::value::RawValue>;
+type RawMembers<'a> = std::collections::BTreeMap<&'a str, &'a serde_json::value::RawValue>;
 
 /// The turns without their default members and without the texts `turn_text` holds verbatim.
 fn stored_turns(turns: &str, verbatim: &[(usize, bool)]) -> serde_json::Result<String> {
-    let turns: Vec<Members<'_>> = serde_json::from_str(turns)?;
+    let turns: Vec<RawMembers<'_>> = serde_json::from_str(turns)?;
     let mut out = String::with_capacity(turns.len() * 64 + 2);
     out.push('[');
     for (i, turn) in turns.iter().enumerate() {
