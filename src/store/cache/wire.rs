@@ -99,34 +99,25 @@ pub fn stored(origin: &Origin, c: &Conversation, verbatim: &[(usize, bool)]) -> 
     let start_in_column = c
         .started_at
         .is_some_and(|t| t.timestamp_millis() != 0 && t.timestamp_subsec_nanos() % 1_000_000 == 0);
-    // Members the row holds anyway are not even written (the list below leaves them out too).
     let same_origin = |k: &str| match k {
         "account_id" => c.account_id == origin.account,
         "project_id" => c.project_id == origin.project,
         "environment" => c.environment == origin.environment,
         _ => false,
     };
+    // Members the row holds anyway are not even written. A non-finite score is not JSON (it
+    // was written as null and dropped): its column is NULL too.
     let top = super::members::Members::of(c, |k| {
         ALWAYS_COLUMNS.contains(&k) || k == "poly_score" || (k == "started_at" && start_in_column) || same_origin(k)
     })?;
     let mut out = ObjectWriter::with_capacity(top.text_len());
     for (k, v) in top.by_name() {
-        // The key's origin: left out when the conversation says the same, kept (even empty) when not.
-        let origin_member = match k {
-            "account_id" => Some((&c.account_id, &origin.account)),
-            "project_id" => Some((&c.project_id, &origin.project)),
-            "environment" => Some((&c.environment, &origin.environment)),
-            _ => None,
-        };
-        match origin_member {
-            Some((mine, row)) if mine == row => {}
-            Some(_) => out.member(k, v),
-            // A non-finite score is not JSON (it was written as null and dropped): the column is NULL too.
-            None if ALWAYS_COLUMNS.contains(&k) || k == "poly_score" => {}
-            None if k == "started_at" && start_in_column => {}
-            None if k != "state" && is_default_text(v) => {}
-            None if k == "turns" => out.member(k, &stored_turns(v, verbatim)?),
-            None => out.member(k, &canonical(v)?),
+        match k {
+            // An origin member unlike the key's is kept, even empty.
+            "account_id" | "project_id" | "environment" => out.member(k, v),
+            _ if k != "state" && is_default_text(v) => {}
+            "turns" => out.member(k, &stored_turns(v, verbatim)?),
+            _ => out.member(k, &canonical(v)?),
         }
     }
     Ok(out.finish())
